@@ -1,0 +1,133 @@
+"""Static capacity analysis: what a planner computes before any simulation.
+
+All rates are in cells per hour. The analysis is the surrogate the optimiser uses:
+
+- capacity of a station = Σ_options machines × rate × availability;
+- starts a station must handle per good cell = 1 ÷ ∏ (1 − p_i) over the defect sources whose
+  detection point is at or after the station (with detection at the source this is the usual
+  1 ÷ ∏_{i ≥ j} (1 − p_i));
+- maximum good output = min_j capacity_j ÷ starts_j, reached at the static bottleneck.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+from linesim.rates import (
+    availability,
+    batch_rate_cells_per_h,
+    continuous_rate_cells_per_h,
+    discrete_rate_cells_per_h,
+    machine_rate_cells_per_h,
+    sheet_rate_cells_per_h,
+    station_capacity_cells_per_h,
+)
+from linesim.spec import LineSpec
+from linesim.yield_model import line_yield, station_defect_probabilities
+
+__all__ = [
+    "availability",
+    "continuous_rate_cells_per_h",
+    "sheet_rate_cells_per_h",
+    "discrete_rate_cells_per_h",
+    "batch_rate_cells_per_h",
+    "machine_rate_cells_per_h",
+    "station_capacity_cells_per_h",
+    "starts_per_good_cell",
+    "StationCapacity",
+    "CapacityReport",
+    "capacity_report",
+    "gwh_per_year",
+    "cells_per_h_for_gwh",
+]
+
+
+def starts_per_good_cell(spec: LineSpec, p: list[float] | None = None) -> list[float]:
+    """Cells each station must process per good cell out of the line.
+
+    A cell reaches station j unless a defect made at i was detected at d_i < j, so the flow into
+    j per good cell is 1 ÷ ∏_{i : d_i ≥ j} (1 − p_i). ``p`` overrides the per-station defect
+    probabilities (default: the rate-weighted ones of the spec). Infinite where some p_i = 1.
+    """
+    probs = station_defect_probabilities(spec) if p is None else list(p)
+    detect = spec.detection_index()
+    out = []
+    for j in range(len(spec.stations)):
+        surviving = math.prod(1.0 - probs[i] for i in range(len(probs)) if detect[i] >= j)
+        out.append(math.inf if surviving <= 0.0 else 1.0 / surviving)
+    return out
+
+
+def gwh_per_year(cells_per_h: float, energy_kwh: float, hours_per_year: float) -> float:
+    """Annual energy of good cells: cells/h × hours/yr × kWh/cell ÷ 10⁶ [GWh/yr]."""
+    return cells_per_h * hours_per_year * energy_kwh / 1e6
+
+
+def cells_per_h_for_gwh(gwh: float, energy_kwh: float, hours_per_year: float) -> float:
+    """Good cells per hour needed for ``gwh`` GWh/yr (inverse of :func:`gwh_per_year`)."""
+    return gwh * 1e6 / (hours_per_year * energy_kwh)
+
+
+@dataclass(frozen=True)
+class StationCapacity:
+    """Static figures for one station (rates in cells/h)."""
+
+    id: str
+    machines: int
+    defect_probability: float  #: rate-weighted over equipment options
+    rate_per_machine_cells_per_h: float  #: machine-weighted nameplate rate
+    availability: float  #: capacity-weighted
+    capacity_cells_per_h: float
+    starts_per_good_cell: float
+    max_good_cells_per_h: float  #: capacity ÷ starts per good cell
+    utilisation_at_target: float | None
+
+
+@dataclass(frozen=True)
+class CapacityReport:
+    """The static analysis of a whole line."""
+
+    line: str
+    stations: tuple[StationCapacity, ...]
+    bottleneck: str
+    max_good_cells_per_h: float
+    max_output_gwh_per_year: float
+    line_yield: float
+    target_gwh_per_year: float | None
+    target_good_cells_per_h: float | None
+
+    def to_dict(self) -> dict:
+        """Plain data for JSON output."""
+        return asdict(self)
+
+
+def capacity_report(spec: LineSpec, target_gwh_per_year: float | None = None) -> CapacityReport:
+    """Static capacity analysis of ``spec``, optionally at a target output [GWh/yr]."""
+    probs = station_defect_probabilities(spec)
+    starts = starts_per_good_cell(spec, probs)
+    hours, kwh = spec.calendar.hours_per_year, spec.product.energy_kwh
+    target_cells = (cells_per_h_for_gwh(target_gwh_per_year, kwh, hours)
+                    if target_gwh_per_year is not None else None)
+    rows = []
+    for station, s, p in zip(spec.stations, starts, probs):
+        nameplate = station_capacity_cells_per_h(station, with_availability=False)
+        cap = station_capacity_cells_per_h(station)
+        n = station.machine_count
+        max_good = cap / s if math.isfinite(s) else 0.0
+        util = (target_cells * s / cap) if target_cells is not None and cap > 0 else None
+        rows.append(StationCapacity(
+            id=station.id, machines=n, defect_probability=p,
+            rate_per_machine_cells_per_h=nameplate / n,
+            availability=cap / nameplate if nameplate > 0 else 1.0,
+            capacity_cells_per_h=cap, starts_per_good_cell=s,
+            max_good_cells_per_h=max_good, utilisation_at_target=util,
+        ))
+    neck = min(rows, key=lambda r: r.max_good_cells_per_h)
+    return CapacityReport(
+        line=spec.name, stations=tuple(rows), bottleneck=neck.id,
+        max_good_cells_per_h=neck.max_good_cells_per_h,
+        max_output_gwh_per_year=gwh_per_year(neck.max_good_cells_per_h, kwh, hours),
+        line_yield=line_yield(spec),
+        target_gwh_per_year=target_gwh_per_year, target_good_cells_per_h=target_cells,
+    )

@@ -1,0 +1,176 @@
+"""The ``linesim`` command line: presents results, never computes them.
+
+Exit codes: 0 success; 2 bad input (config or arguments) with one message on stderr naming the
+file, the field path, the value and what is allowed; 3 an infeasible optimisation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from linesim.errors import ConfigError, UsageError
+
+EXIT_OK, EXIT_BAD_INPUT, EXIT_INFEASIBLE = 0, 2, 3
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors as one line on stderr with exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        sys.stderr.write(f"linesim: error: {message}\n")
+        raise SystemExit(EXIT_BAD_INPUT)
+
+
+def _add_config(p: argparse.ArgumentParser) -> None:
+    p.add_argument("config", help="line config (YAML)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
+                   help="override a field, e.g. --set stations.stacking.machines=4 (repeatable)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from linesim import __version__
+
+    parser = _Parser(prog="linesim", description="Simulate, cost and optimise solid-state "
+                     "battery production lines.")
+    parser.add_argument("--version", action="version", version=f"linesim {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("validate", help="check a config and say what it describes")
+    _add_config(p)
+
+    p = sub.add_parser("capacity", help="static capacity analysis (no simulation)")
+    _add_config(p)
+    p.add_argument("--target-gwh", type=_positive_float, metavar="X",
+                   help="target good output [GWh/yr] for utilisations")
+    p.add_argument("--json", action="store_true", help="one JSON document on stdout")
+
+    p = sub.add_parser("run", help="simulate the line (SimPy engine) with replications")
+    _add_config(p)
+    p.add_argument("--horizon", default="30d", help="simulated time after warm-up (e.g. 30d, "
+                   "720h); default 30d")
+    p.add_argument("--warmup", default="2d", help="warm-up discarded from statistics; default 2d")
+    p.add_argument("--replications", type=_positive_int, default=5, metavar="N",
+                   help="independent replications (default 5)")
+    p.add_argument("--seed", type=_non_negative_int, default=1, metavar="S", help="base seed")
+    p.add_argument("--workers", type=_positive_int, default=None, metavar="K",
+                   help="processes for replications (default: all cores)")
+    p.add_argument("--json", action="store_true", help="one JSON document on stdout")
+    p.add_argument("--out", metavar="FILE", help="also write results to FILE (.csv, .json or "
+                   ".parquet), atomically")
+    return parser
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"{text!r}: allowed: a number > 0")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: allowed: a whole number ≥ 1")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: allowed: a whole number ≥ 0")
+    return value
+
+
+def _print_json(doc: Any) -> None:
+    sys.stdout.write(json.dumps(doc, indent=2, allow_nan=False, default=_json_default) + "\n")
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+# --- commands ---------------------------------------------------------------------------------
+def cmd_validate(args: argparse.Namespace) -> int:
+    from linesim.config import load_line
+    from linesim.yield_model import line_yield
+
+    spec = load_line(args.config, args.overrides)
+    machines = sum(s.machine_count for s in spec.stations)
+    print(f"{args.config}: ok — {spec.name}: {len(spec.stations)} stations, {machines} machines, "
+          f"{spec.product.energy_kwh} kWh per cell, analytic line yield {line_yield(spec):.4f}")
+    return EXIT_OK
+
+
+def cmd_capacity(args: argparse.Namespace) -> int:
+    from linesim.capacity import capacity_report
+    from linesim.config import load_line
+    from linesim.report import text_table
+
+    spec = load_line(args.config, args.overrides)
+    rep = capacity_report(spec, args.target_gwh)
+    if args.json:
+        _print_json(rep.to_dict())
+        return EXIT_OK
+    rows = [(s.id, s.machines, s.rate_per_machine_cells_per_h, s.availability,
+             s.capacity_cells_per_h, s.starts_per_good_cell, s.max_good_cells_per_h,
+             s.utilisation_at_target, "◀" if s.id == rep.bottleneck else "")
+            for s in rep.stations]
+    print(f"{spec.name}: static capacity (no simulation)\n")
+    print(text_table(["station", "machines", "rate/machine [cells/h]", "availability",
+                      "capacity [cells/h]", "starts per good", "max good [cells/h]",
+                      "utilisation @target", "bottleneck"], rows, "lrrrrrrrl"))
+    print(f"\nline yield (analytic, ∏(1 − p)): {rep.line_yield:.4f}")
+    print(f"maximum good output: {rep.max_good_cells_per_h:,.1f} cells/h = "
+          f"{rep.max_output_gwh_per_year:.3f} GWh/yr (bottleneck: {rep.bottleneck})")
+    if args.target_gwh is not None:
+        verdict = "reached" if rep.max_output_gwh_per_year >= args.target_gwh else "NOT reached"
+        print(f"target {args.target_gwh} GWh/yr = {rep.target_good_cells_per_h:,.1f} good cells/h: "
+              f"{verdict}")
+    return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from linesim.run_command import run_command
+
+    return run_command(args)
+
+
+COMMANDS = {"validate": cmd_validate, "capacity": cmd_capacity, "run": cmd_run}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``linesim`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except ConfigError as exc:
+        sys.stderr.write(f"linesim: error: {exc}\n")
+        return EXIT_BAD_INPUT
+    except UsageError as exc:
+        sys.stderr.write(f"linesim: error: {exc}\n")
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        sys.stderr.write("linesim: interrupted\n")
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

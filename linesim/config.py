@@ -1,0 +1,237 @@
+"""Loading line configs from YAML: ``extends:``, overrides, and errors a user can act on.
+
+Past this module no code sees a raw dict: :func:`load_line` returns a frozen
+:class:`~linesim.spec.LineSpec` or raises :class:`~linesim.errors.ConfigError`.
+
+Derivation rules for ``extends: base.yaml`` (path relative to the deriving file):
+
+- mappings merge key by key, recursively; any other value replaces the base value;
+- ``stations`` given as a **list** replaces the base stations; given as a **mapping**
+  ``{station_id: {field: value}}`` it patches the base stations by id (``null`` removes one);
+- a patch entry ``insert_after: other_id`` inserts a new station (it must then be complete).
+
+Overrides (``--set stations.stacking.machines=4``) follow the same addressing: a dotted path
+whose station part is an id; the value is parsed as YAML (``4``, ``0.01``, ``true``,
+``{a: 1}``).
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from linesim.errors import ConfigError, from_validation_error
+from linesim.spec import LineSpec
+
+__all__ = ["load_line", "load_raw", "parse_override", "apply_overrides", "line_from_dict",
+           "dump_line"]
+
+_MAX_DEPTH = 10
+
+
+class _Loader(yaml.SafeLoader):
+    """Safe YAML loader that reads ``2.25e6`` as a number, as YAML 1.2 does (1.1 needs ``e+6``)."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    key: [r for r in resolvers if r[0] != "tag:yaml.org,2002:float"]
+    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+    |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+    |\.[0-9_]+(?:[eE][-+]?[0-9]+)?
+    |[-+]?\.(?:inf|Inf|INF)
+    |\.(?:nan|NaN|NAN))$""", re.X),
+    list("-+0123456789."),
+)
+
+
+def _yaml(text: str) -> Any:
+    return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+
+
+def load_line(path: str | Path, overrides: Iterable[str] = ()) -> LineSpec:
+    """Load, derive, override and validate a line config.
+
+    Parameters
+    ----------
+    path : str or Path
+        YAML file describing the line.
+    overrides : iterable of str
+        ``dotted.path=value`` assignments applied after ``extends:`` is resolved.
+
+    Raises
+    ------
+    ConfigError
+        For every user mistake, naming the file, field path, value and what is allowed.
+    """
+    path = Path(path)
+    raw = load_raw(path)
+    raw = apply_overrides(raw, overrides)
+    return line_from_dict(raw, path)
+
+
+def line_from_dict(raw: Mapping[str, Any], file: str | Path = "<config>") -> LineSpec:
+    """Validate an already-merged config mapping."""
+    try:
+        return LineSpec.model_validate(raw)
+    except ValidationError as exc:
+        raise from_validation_error(exc, file, LineSpec) from None
+
+
+def dump_line(spec: LineSpec) -> str:
+    """YAML text of a spec that loads back to an equal spec (defaults left out)."""
+    data = spec.model_dump(mode="json", exclude_defaults=True)
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(path, "", "file not found", None, "the path of an existing YAML file") from None
+    except IsADirectoryError:
+        raise ConfigError(path, "", "is a directory, not a file", None, "a YAML file") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(path, "", f"not UTF-8 text ({exc.reason})", None, "a UTF-8 YAML file") from None
+    except OSError as exc:
+        raise ConfigError(path, "", f"cannot be read ({exc.strerror})", None, "a readable file") from None
+    try:
+        data = _yaml(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(path, where, f"YAML syntax error: {problem}", None,
+                          "valid YAML (check indentation, colons and quotes)") from None
+    if data is None:
+        raise ConfigError(path, "", "the file is empty", None,
+                          "a mapping with at least name, product and stations")
+    if not isinstance(data, dict):
+        raise ConfigError(path, "", "the document is not a mapping", type(data).__name__,
+                          "a mapping with at least name, product and stations")
+    return data
+
+
+def load_raw(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """Read a config and resolve its ``extends:`` chain into one mapping (not yet validated)."""
+    path = Path(path)
+    data = _read_yaml(path)
+    base_name = data.pop("extends", None)
+    if base_name is None:
+        return data
+    if not isinstance(base_name, str) or not base_name:
+        raise ConfigError(path, "extends", "must name a config file", base_name,
+                          "a path relative to this file, e.g. pilot.yaml")
+    base_path = (path.parent / base_name).resolve()
+    if base_path in _seen or base_path == path.resolve():
+        raise ConfigError(path, "extends", "configs extend each other in a cycle", base_name,
+                          "a chain of extends that ends in a config without extends")
+    if len(_seen) >= _MAX_DEPTH:
+        raise ConfigError(path, "extends", f"more than {_MAX_DEPTH} levels of extends", base_name,
+                          f"at most {_MAX_DEPTH} levels")
+    if not base_path.is_file():
+        raise ConfigError(path, "extends", "the base config does not exist", base_name,
+                          "a path to an existing YAML file, relative to this file")
+    base = load_raw(base_path, _seen + (path.resolve(),))
+    return _merge(base, data, path, "")
+
+
+def _merge(base: dict[str, Any], patch: Mapping[str, Any], file: Path, prefix: str) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for key, value in patch.items():
+        here = f"{prefix}.{key}" if prefix else str(key)
+        if key == "stations" and not prefix and isinstance(value, dict):
+            out["stations"] = _patch_stations(out.get("stations"), value, file)
+        elif isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value, file, here)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def _patch_stations(stations: Any, patches: Mapping[str, Any], file: Path) -> list[Any]:
+    if not isinstance(stations, list):
+        raise ConfigError(file, "stations", "patches by id need a base config with a station list",
+                          None, "a list of stations, or extends: a config that has one")
+    out = copy.deepcopy(stations)
+    for sid, patch in patches.items():
+        ids = [s.get("id") if isinstance(s, dict) else None for s in out]
+        if patch is None:
+            if sid not in ids:
+                raise ConfigError(file, f"stations.{sid}", "unknown station id", sid,
+                                  "one of " + ", ".join(map(str, ids)))
+            del out[ids.index(sid)]
+            continue
+        if not isinstance(patch, dict):
+            raise ConfigError(file, f"stations.{sid}", "a station patch must be a mapping", patch,
+                              "a mapping of fields to change, or null to remove the station")
+        patch = dict(patch)
+        after = patch.pop("insert_after", None)
+        if after is not None:
+            if after not in ids and after != "":
+                raise ConfigError(file, f"stations.{sid}.insert_after", "unknown station id", after,
+                                  "one of " + ", ".join(map(str, ids)) + ", or '' for the front")
+            new = {"id": sid, **patch}
+            out.insert(0 if after == "" else ids.index(after) + 1, new)
+            continue
+        if sid not in ids:
+            raise ConfigError(file, f"stations.{sid}", "unknown station id", sid,
+                              "one of " + ", ".join(map(str, ids))
+                              + " (or add insert_after: to add a new station)")
+        k = ids.index(sid)
+        out[k] = _merge(out[k], patch, file, f"stations.{sid}")
+    return out
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """``stations.stacking.machines=4`` → (['stations', 'stacking', 'machines'], 4)."""
+    path, sep, value = text.partition("=")
+    if not sep or not path.strip():
+        raise ConfigError("<overrides>", text, "an override must look like path=value", text,
+                          "e.g. stations.stacking.machines=4")
+    try:
+        parsed = _yaml(value) if value.strip() else None
+    except yaml.YAMLError:
+        parsed = value
+    return [p for p in path.strip().split(".")], parsed
+
+
+def apply_overrides(raw: dict[str, Any], overrides: Iterable[str]) -> dict[str, Any]:
+    """Apply ``--set`` overrides to a merged config mapping (returns a new mapping)."""
+    out = copy.deepcopy(raw)
+    for text in overrides:
+        keys, value = parse_override(text)
+        if keys[0] == "stations" and len(keys) >= 2:
+            stations = out.get("stations")
+            ids = [s.get("id") for s in stations] if isinstance(stations, list) else []
+            if keys[1] not in ids:
+                raise ConfigError("<overrides>", ".".join(keys[:2]), "unknown station id", keys[1],
+                                  "one of " + ", ".join(map(str, ids)))
+            target: Any = stations[ids.index(keys[1])]
+            rest = keys[2:]
+            if not rest:
+                raise ConfigError("<overrides>", text, "name a field of the station", text,
+                                  f"e.g. stations.{keys[1]}.machines=2")
+        else:
+            target, rest = out, keys
+        for depth, key in enumerate(rest[:-1]):
+            nxt = target.get(key) if isinstance(target, dict) else None
+            if nxt is None:
+                nxt = {}
+                target[key] = nxt
+            if not isinstance(nxt, dict):
+                raise ConfigError("<overrides>", ".".join(keys[: len(keys) - len(rest) + depth + 1]),
+                                  "is not a mapping, cannot set a field inside it", nxt,
+                                  "a path to a field")
+            target = nxt
+        target[rest[-1]] = value
+    return out

@@ -1,0 +1,176 @@
+"""User-facing errors: one type, one message naming the file, the field path, the value and
+what is allowed."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+__all__ = ["ConfigError", "UsageError", "from_validation_error", "format_path"]
+
+
+class ConfigError(ValueError):
+    """A mistake in a line config or in an override of one.
+
+    Attributes
+    ----------
+    file : str
+        The file the mistake is in (or ``<overrides>``).
+    path : str
+        The field path, e.g. ``stations[3].mttr_h`` (empty for the whole document).
+    value : object
+        The offending value (``None`` where a value is missing).
+    allowed : str
+        What would be accepted.
+    """
+
+    def __init__(self, file: str | Path, path: str, problem: str, value: Any = None,
+                 allowed: str = "", more: Sequence[str] = ()):
+        self.file, self.path, self.problem = str(file), path, problem
+        self.value, self.allowed, self.more = value, allowed, tuple(more)
+        super().__init__(self._message())
+
+    def _message(self) -> str:
+        where = f"{self.file}: {self.path}" if self.path else self.file
+        text = f"{where}: {self.problem}"
+        if self.value is not None:
+            text += f" (got {_show(self.value)})"
+        if self.allowed:
+            text += f"; allowed: {self.allowed}"
+        if self.more:
+            text += "\n" + "\n".join(f"  also: {line}" for line in self.more)
+        return text
+
+
+class UsageError(ValueError):
+    """A bad command-line argument that is not part of a config (exit code 2)."""
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def format_path(loc: Sequence[str | int]) -> str:
+    """``('stations', 3, 'mttr_h')`` → ``stations[3].mttr_h``."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+_BOUNDS = {
+    "greater_than": "a number > {gt}",
+    "greater_than_equal": "a number ≥ {ge}",
+    "less_than": "a number < {lt}",
+    "less_than_equal": "a number ≤ {le}",
+    "string_pattern_mismatch": "lowercase snake case (a–z, 0–9, _; starting with a letter)",
+    "string_too_short": "a non-empty text",
+    "string_too_long": "at most {max_length} characters",
+    "too_short": "at least {min_length} entries",
+    "literal_error": "one of {expected}",
+    "finite_number": "a finite number",
+    "missing": "a value is required",
+    "int_type": "a whole number",
+    "int_from_float": "a whole number",
+    "float_type": "a number",
+    "bool_type": "true or false",
+    "string_type": "a text",
+    "tuple_type": "a list",
+    "list_type": "a list",
+    "dict_type": "a mapping",
+    "model_type": "a mapping of fields",
+    "model_attributes_type": "a mapping of fields",
+}
+
+
+def _allowed(err: dict, model: type[BaseModel] | None, loc: Sequence[str | int]) -> str:
+    ctx = err.get("ctx") or {}
+    if "allowed" in ctx:
+        return str(ctx["allowed"])
+    if err["type"] == "extra_forbidden" and model is not None:
+        fields = _fields_at(model, loc[:-1])
+        if fields:
+            return "the fields " + ", ".join(fields)
+    template = _BOUNDS.get(err["type"])
+    if template is None:
+        return ""
+    try:
+        return template.format(**ctx)
+    except (KeyError, IndexError):
+        return template
+
+
+def _fields_at(model: type[BaseModel], loc: Sequence[str | int]) -> list[str]:
+    """Field names of the (sub)model found by walking ``loc`` from ``model``."""
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = getattr(current, "model_fields", {}).get(part)
+        if field is None:
+            return []
+        current = _model_in(field.annotation)
+        if current is None:
+            return []
+    return list(getattr(current, "model_fields", {}))
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()) or ():
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    origin = getattr(annotation, "__origin__", None)
+    if origin is not None and origin is not annotation:
+        return _model_in(origin)
+    return None
+
+
+def from_validation_error(exc: ValidationError, file: str | Path,
+                          model: type[BaseModel] | None = None) -> ConfigError:
+    """Turn pydantic's errors into one :class:`ConfigError` (first error, the rest as 'also')."""
+    items = []
+    for err in exc.errors(include_url=False):
+        loc = list(err["loc"])
+        ctx = err.get("ctx") or {}
+        if "field" in ctx:
+            loc += [p for p in _split(ctx["field"])]
+        path = format_path(loc)
+        problem = ctx.get("message") or err["msg"]
+        if err["type"] == "extra_forbidden":
+            problem = "unknown field"
+            value = loc[-1] if loc else None
+        elif err["type"] == "missing":
+            problem = "required field is missing"
+            value = None
+        else:
+            value = ctx.get("value", err.get("input"))
+        items.append((path, problem, value, _allowed(err, model, loc)))
+    path, problem, value, allowed = items[0]
+    more = [f"{p}: {m}" + (f"; allowed: {a}" if a else "") for p, m, _, a in items[1:6]]
+    if len(items) > 6:
+        more.append(f"... and {len(items) - 6} more")
+    return ConfigError(file, path, problem, value, allowed, more)
+
+
+def _split(field: str) -> list[str | int]:
+    """``options[2].mttr_h`` → ``['options', 2, 'mttr_h']``."""
+    parts: list[str | int] = []
+    for piece in field.split("."):
+        name, _, rest = piece.partition("[")
+        if name:
+            parts.append(name)
+        while rest:
+            number, _, rest = rest.partition("]")
+            parts.append(int(number))
+            rest = rest.lstrip("[")
+    return parts

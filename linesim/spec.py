@@ -1,0 +1,339 @@
+"""The line specification: frozen, validated data describing a production line.
+
+A :class:`LineSpec` is built once by :func:`linesim.load_line` and never changes afterwards.
+Every number is bounded at its type (probabilities in [0, 1], times and rates > 0, counts ≥ 0),
+units are part of every field name, and no validator edits the data it checks.
+
+Nomenclature (units in the field names):
+
+- ``web_width_m``, ``web_speed_m_per_min``, ``area_per_cell_m2`` – roll-to-roll stations;
+- ``time_per_sheet_s``, ``sheets_per_cell`` – sheet stations (cutting, stacking);
+- ``cycle_time_s`` – seconds per cell (discrete) or per batch (batch);
+- ``batch_size`` – cells per batch, ``max_wait_s`` – longest wait for a full batch;
+- ``mtbf_h``, ``mttr_h`` – mean operating time between failures, mean time to repair (hours);
+- ``capex_usd`` – installed cost per machine, ``footprint_m2`` per machine, ``power_kw`` per
+  machine (average draw while the line runs).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
+
+__all__ = [
+    "KINDS",
+    "KIND_FIELDS",
+    "DISTRIBUTIONS",
+    "Calendar",
+    "Equipment",
+    "EquipmentOption",
+    "LineSpec",
+    "Product",
+    "Station",
+]
+
+# --- bounded scalar types ---------------------------------------------------------------------
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+PositiveFloat = Annotated[float, Field(gt=0.0)]
+NonNegativeFloat = Annotated[float, Field(ge=0.0)]
+PositiveInt = Annotated[int, Field(ge=1)]
+NonNegativeInt = Annotated[int, Field(ge=0)]
+StationId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+
+Kind = Literal["continuous", "sheet", "discrete", "batch"]
+Distribution = Literal["deterministic", "exponential", "lognormal", "gamma"]
+KINDS: tuple[str, ...] = ("continuous", "sheet", "discrete", "batch")
+DISTRIBUTIONS: tuple[str, ...] = ("deterministic", "exponential", "lognormal", "gamma")
+
+#: Capacity fields each kind needs; every other capacity field is refused for that kind.
+KIND_FIELDS: dict[str, tuple[str, ...]] = {
+    "continuous": ("web_width_m", "web_speed_m_per_min", "area_per_cell_m2"),
+    "sheet": ("time_per_sheet_s", "sheets_per_cell"),
+    "discrete": ("cycle_time_s",),
+    "batch": ("batch_size", "cycle_time_s"),
+}
+CAPACITY_FIELDS: tuple[str, ...] = (
+    "web_width_m",
+    "web_speed_m_per_min",
+    "area_per_cell_m2",
+    "time_per_sheet_s",
+    "sheets_per_cell",
+    "cycle_time_s",
+    "batch_size",
+)
+#: Fields an equipment option carries; on a station with options they belong to the options.
+EQUIPMENT_FIELDS: tuple[str, ...] = CAPACITY_FIELDS + (
+    "defect_probability",
+    "capex_usd",
+    "footprint_m2",
+    "power_kw",
+    "mtbf_h",
+    "mttr_h",
+)
+DEFAULT_OPTION = "default"
+
+
+def _problem(field: str, message: str, value: object, allowed: str) -> PydanticCustomError:
+    """An error that names a field below the model being validated (see ``linesim.errors``)."""
+    return PydanticCustomError(
+        "linesim_field",
+        "{message}",
+        {"message": message, "field": field, "value": value, "allowed": allowed},
+    )
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", strict=True, allow_inf_nan=False, validate_default=True
+    )
+
+
+class _Capacity(_Frozen):
+    """Capacity fields shared by stations and equipment options (which ones apply: ``kind``)."""
+
+    web_width_m: PositiveFloat | None = None
+    web_speed_m_per_min: PositiveFloat | None = None
+    area_per_cell_m2: PositiveFloat | None = None
+    time_per_sheet_s: PositiveFloat | None = None
+    sheets_per_cell: PositiveFloat | None = None
+    cycle_time_s: PositiveFloat | None = None
+    batch_size: PositiveInt | None = None
+    mtbf_h: PositiveFloat | None = None
+    mttr_h: PositiveFloat | None = None
+
+    def _check_capacity(self, kind: str, prefix: str) -> None:
+        """Raise if a field ``kind`` needs is missing or a field of another kind is set."""
+        needed = KIND_FIELDS[kind]
+        for field in CAPACITY_FIELDS:
+            value = getattr(self, field)
+            if field in needed and value is None:
+                raise _problem(
+                    prefix + field,
+                    f"a {kind} station needs {field}",
+                    None,
+                    f"a value for each of {', '.join(needed)}",
+                )
+            if field not in needed and value is not None:
+                raise _problem(
+                    prefix + field,
+                    f"{field} does not apply to a {kind} station",
+                    value,
+                    f"the {kind} capacity fields: {', '.join(needed)}",
+                )
+        if (self.mtbf_h is None) != (self.mttr_h is None):
+            given, missing = ("mtbf_h", "mttr_h") if self.mttr_h is None else ("mttr_h", "mtbf_h")
+            raise _problem(
+                prefix + missing,
+                f"{given} is set but {missing} is not",
+                None,
+                "both mtbf_h and mttr_h, or neither",
+            )
+
+
+class EquipmentOption(_Capacity):
+    """One equipment alternative at a station (a vendor or a technology choice)."""
+
+    name: StationId
+    defect_probability: Probability = 0.0
+    capex_usd: NonNegativeFloat = 0.0
+    footprint_m2: NonNegativeFloat = 0.0
+    power_kw: NonNegativeFloat = 0.0
+    source: str = ""
+
+
+class Station(_Capacity):
+    """A process step with one or more parallel machines and a buffer after it."""
+
+    id: StationId
+    kind: Kind
+    description: str = ""
+    machines: int | dict[str, int] = 1
+    process_time_dist: Distribution = "deterministic"
+    process_time_cv: PositiveFloat | None = None
+    defect_probability: Probability = 0.0
+    detected_at: StationId | None = None
+    buffer_after: NonNegativeInt = 0
+    max_wait_s: PositiveFloat | None = None
+    capex_usd: NonNegativeFloat = 0.0
+    footprint_m2: NonNegativeFloat = 0.0
+    power_kw: NonNegativeFloat = 0.0
+    dry_room: bool = False
+    options: Annotated[tuple[EquipmentOption, ...], Field(strict=False)] = ()
+    source: str = ""
+
+    @model_validator(mode="after")
+    def _check_station(self) -> Station:
+        if self.options:
+            for field in EQUIPMENT_FIELDS:
+                if field in self.model_fields_set:
+                    raise _problem(
+                        field,
+                        f"{field} is given per equipment option on a station with options",
+                        getattr(self, field),
+                        "the field inside each entry of options",
+                    )
+            for k, option in enumerate(self.options):
+                option._check_capacity(self.kind, f"options[{k}].")
+            if not isinstance(self.machines, dict):
+                raise _problem(
+                    "machines",
+                    "a station with options counts machines per option",
+                    self.machines,
+                    "a mapping option name → count, e.g. {"
+                    + ", ".join(f"{o.name}: 1" for o in self.options)
+                    + "}",
+                )
+        else:
+            self._check_capacity(self.kind, "")
+            if isinstance(self.machines, dict):
+                raise _problem(
+                    "machines",
+                    "a mapping of machine counts needs equipment options",
+                    self.machines,
+                    "a whole number ≥ 1 (or add options)",
+                )
+        if isinstance(self.machines, dict):
+            for name, count in self.machines.items():
+                if count < 0:
+                    raise _problem(f"machines.{name}", "a machine count is negative",
+                                   count, "a whole number ≥ 0")
+            if sum(self.machines.values()) < 1:
+                raise _problem("machines", "the station has no machine", self.machines,
+                               "counts adding up to at least 1")
+        elif self.machines < 1:
+            raise _problem("machines", "the station has no machine", self.machines,
+                           "a whole number ≥ 1")
+        self._check_distribution()
+        if self.max_wait_s is not None and self.kind != "batch":
+            raise _problem("max_wait_s", "max_wait_s applies to batch stations only",
+                           self.max_wait_s, "no max_wait_s on a non-batch station")
+        return self
+
+    def _check_distribution(self) -> None:
+        dist, cv = self.process_time_dist, self.process_time_cv
+        if dist == "deterministic" and cv is not None:
+            raise _problem("process_time_cv", "deterministic times have no variation", cv,
+                           "no process_time_cv, or process_time_dist lognormal or gamma")
+        if dist == "exponential" and cv is not None and not math.isclose(cv, 1.0):
+            raise _problem("process_time_cv", "exponential times have cv = 1", cv,
+                           "1.0 or none; use lognormal or gamma for another cv")
+        if dist in ("lognormal", "gamma") and cv is None:
+            raise _problem("process_time_cv", f"{dist} times need a coefficient of variation",
+                           None, "a number > 0 (standard deviation ÷ mean)")
+
+    # --- resolved views (no algorithm, only normalisation of the two config forms) ------------
+    def equipment(self) -> tuple[Equipment, ...]:
+        """The station's machines grouped by equipment option, with counts (zero counts kept)."""
+        if not self.options:
+            return (Equipment.of(DEFAULT_OPTION, int(self.machines), self, self),)  # type: ignore[arg-type]
+        counts = self.machines if isinstance(self.machines, dict) else {}
+        return tuple(Equipment.of(o.name, counts.get(o.name, 0), o, self) for o in self.options)
+
+    @property
+    def machine_count(self) -> int:
+        """Total machines at the station, all options together."""
+        return sum(e.count for e in self.equipment())
+
+
+@dataclass(frozen=True)
+class Equipment:
+    """One group of identical machines at a station: an option (or the station itself) × count."""
+
+    name: str
+    count: int
+    kind: str
+    web_width_m: float | None
+    web_speed_m_per_min: float | None
+    area_per_cell_m2: float | None
+    time_per_sheet_s: float | None
+    sheets_per_cell: float | None
+    cycle_time_s: float | None
+    batch_size: int | None
+    defect_probability: float
+    mtbf_h: float | None
+    mttr_h: float | None
+    capex_usd: float
+    footprint_m2: float
+    power_kw: float
+
+    @classmethod
+    def of(cls, name: str, count: int, src: _Capacity, station: Station) -> Equipment:
+        fields = {f: getattr(src, f) for f in EQUIPMENT_FIELDS}
+        return cls(name=name, count=count, kind=station.kind, **fields)
+
+
+class Product(_Frozen):
+    """The cell the line makes."""
+
+    energy_kwh: PositiveFloat
+    name: str = ""
+
+
+class Calendar(_Frozen):
+    """Operating calendar."""
+
+    hours_per_year: Annotated[float, Field(gt=0.0, le=8784.0)] = 7920.0
+
+
+class LineSpec(_Frozen):
+    """A whole production line: product, calendar and stations in flow order."""
+
+    name: Name
+    description: str = ""
+    sources: Annotated[tuple[str, ...], Field(strict=False)] = ()
+    product: Product
+    calendar: Calendar = Calendar()
+    stations: Annotated[tuple[Station, ...], Field(strict=False, min_length=1)]
+
+    @model_validator(mode="after")
+    def _check_references(self) -> LineSpec:
+        """Every cross-reference in one place: ids, detection points, option names."""
+        index: dict[str, int] = {}
+        for i, station in enumerate(self.stations):
+            if station.id in index:
+                raise _problem(f"stations[{i}].id", "station ids must be unique", station.id,
+                               f"an id not used before (stations[{index[station.id]}] has it)")
+            index[station.id] = i
+        for i, station in enumerate(self.stations):
+            if station.detected_at is not None:
+                j = index.get(station.detected_at)
+                later = ", ".join(s.id for s in self.stations[i:])
+                if j is None:
+                    raise _problem(f"stations[{i}].detected_at", "unknown station id",
+                                   station.detected_at, f"one of the station ids at or after "
+                                   f"this one: {later}")
+                if j < i:
+                    raise _problem(f"stations[{i}].detected_at",
+                                   "a defect cannot be detected before it is made",
+                                   station.detected_at, f"a station at or after this one: {later}")
+            names = [o.name for o in station.options]
+            for k, name in enumerate(names):
+                if name in names[:k]:
+                    raise _problem(f"stations[{i}].options[{k}].name",
+                                   "option names must be unique within a station", name,
+                                   "a name not used by another option of this station")
+            if isinstance(station.machines, dict):
+                for name in station.machines:
+                    if name not in names:
+                        raise _problem(f"stations[{i}].machines.{name}", "unknown option name",
+                                       name, f"one of this station's options: {', '.join(names)}")
+        return self
+
+    def station_index(self, station_id: str) -> int:
+        """Position of a station in flow order (``KeyError`` if unknown)."""
+        for i, station in enumerate(self.stations):
+            if station.id == station_id:
+                return i
+        raise KeyError(station_id)
+
+    def detection_index(self) -> tuple[int, ...]:
+        """For each station, the index of the station where its defects are detected."""
+        return tuple(
+            i if s.detected_at is None else self.station_index(s.detected_at)
+            for i, s in enumerate(self.stations)
+        )
