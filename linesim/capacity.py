@@ -40,6 +40,8 @@ __all__ = [
     "capacity_report",
     "gwh_per_year",
     "cells_per_h_for_gwh",
+    "raw_flow_time_h",
+    "suggested_warmup_h",
 ]
 
 
@@ -131,3 +133,28 @@ def capacity_report(spec: LineSpec, target_gwh_per_year: float | None = None) ->
         line_yield=line_yield(spec),
         target_gwh_per_year=target_gwh_per_year, target_good_cells_per_h=target_cells,
     )
+
+
+def raw_flow_time_h(spec: LineSpec) -> float:
+    """A cell's time through the line with full buffers and no other waiting [h].
+
+    Σ_j (time per unit at j + batch filling time at j + buffer_after_j ÷ capacity_{j+1}),
+    with the batch filling time = batch size ÷ capacity of the station before. It is the
+    scale of the line's transient, used to choose a warm-up.
+    """
+    total = 0.0
+    caps = [station_capacity_cells_per_h(s) for s in spec.stations]
+    for j, station in enumerate(spec.stations):
+        eqs = [e for e in station.equipment() if e.count > 0]
+        unit = max((e.batch_size or 1) / machine_rate_cells_per_h(e) for e in eqs)
+        total += unit
+        if station.kind == "batch" and j > 0:
+            total += max(e.batch_size or 1 for e in eqs) / caps[j - 1]
+        if j + 1 < len(spec.stations):
+            total += station.buffer_after / caps[j + 1]
+    return total
+
+
+def suggested_warmup_h(spec: LineSpec) -> float:
+    """Warm-up long enough for the line to fill: max(48 h, 1.5 × raw flow time) [h]."""
+    return max(48.0, 1.5 * raw_flow_time_h(spec))

@@ -54,7 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config(p)
     p.add_argument("--horizon", default="30d", help="simulated time after warm-up (e.g. 30d, "
                    "720h); default 30d")
-    p.add_argument("--warmup", default="2d", help="warm-up discarded from statistics; default 2d")
+    p.add_argument("--warmup", default="auto", help="warm-up discarded from statistics (e.g. 2d); "
+                   "default auto: max(2 d, 1.5 × the line's raw flow time)")
     p.add_argument("--replications", type=_positive_int, default=5, metavar="N",
                    help="independent replications (default 5)")
     p.add_argument("--seed", type=_non_negative_int, default=1, metavar="S", help="base seed")

@@ -1,0 +1,175 @@
+"""``linesim run``: simulate with replications and present the result (CLI face only)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from linesim.errors import UsageError
+
+__all__ = ["run_command", "write_results"]
+
+_FORMATS = (".csv", ".json", ".parquet")
+
+
+def _duration(text: str, flag: str) -> float:
+    from linesim.units import parse_duration_s
+
+    try:
+        return parse_duration_s(text)
+    except ValueError as exc:
+        raise UsageError(f"{flag}: {exc}") from None
+
+
+def run_command(args: argparse.Namespace) -> int:
+    from linesim.capacity import suggested_warmup_h
+    from linesim.config import load_line
+    from linesim.experiments import replicate, summarise
+
+    if args.out and Path(args.out).suffix.lower() not in _FORMATS:
+        raise UsageError(f"--out: {args.out!r} has an unknown extension; allowed: "
+                         + ", ".join(_FORMATS))
+    if args.out and not Path(args.out).resolve().parent.is_dir():
+        raise UsageError(f"--out: the folder of {args.out!r} does not exist; allowed: a path in "
+                         "an existing folder")
+    spec = load_line(args.config, args.overrides)
+    horizon_s = _duration(args.horizon, "--horizon")
+    if horizon_s <= 0:
+        raise UsageError(f"--horizon: {args.horizon!r}; allowed: a duration > 0")
+    if args.warmup == "auto":
+        warmup_s = suggested_warmup_h(spec) * 3600.0
+    else:
+        warmup_s = _duration(args.warmup, "--warmup")
+
+    progress = _progress_bar(args.replications) if sys.stderr.isatty() else None
+    try:
+        results = replicate(spec, horizon_s, warmup_s, args.replications, args.seed, args.workers,
+                            progress=progress.update if progress else None)
+    finally:
+        if progress:
+            progress.close()
+    report = summarise(spec, results)
+    if args.out:
+        write_results(report, args.out)
+    if args.json:
+        sys.stdout.write(json.dumps(report, indent=2, allow_nan=False, default=_nan_to_none) + "\n")
+    else:
+        sys.stdout.write(format_report(report) + "\n")
+    return 0
+
+
+def _nan_to_none(value):  # pragma: no cover - numpy scalars only
+    return value.item() if hasattr(value, "item") else None
+
+
+class _progress_bar:
+    """A rich progress bar on stderr, only when stderr is a terminal."""
+
+    def __init__(self, total: int):
+        from rich.progress import Progress
+
+        self._progress = Progress(transient=True, console=_stderr_console())
+        self._progress.start()
+        self._task = self._progress.add_task("simulating", total=total)
+
+    def update(self, done: int, total: int) -> None:
+        self._progress.update(self._task, completed=done, total=total)
+
+    def close(self) -> None:
+        self._progress.stop()
+
+
+def _stderr_console():
+    from rich.console import Console
+
+    return Console(file=sys.stderr)
+
+
+def _ci(e: dict, digits: int = 1, scale: float = 1.0) -> str:
+    mean = e["mean"] * scale
+    if e["ci95_low"] is None:
+        return f"{mean:,.{digits}f}"
+    half = (e["ci95_high"] - e["ci95_low"]) / 2 * scale
+    return f"{mean:,.{digits}f} ± {half:,.{digits}f}"
+
+
+def format_report(rep: dict) -> str:
+    """The readable summary of a run report."""
+    from linesim.report import text_table
+
+    n = len(rep["replications"])
+    y = rep["line_yield"]
+    lines = [
+        f"{rep['line']}: {n} replication(s) of {rep['horizon_h'] / 24:g} days after "
+        f"{rep['warmup_h'] / 24:.3g} days warm-up (seed {rep['seed']}; ± = 95 % CI half-width)",
+        "",
+        f"  good output       {_ci(rep['throughput_cells_per_h'])} cells/h = "
+        f"{_ci(rep['output_gwh_per_year'], 3)} GWh/yr",
+        f"  line yield        simulated {_ci(y['simulated'], 4)}   analytic ∏(1 − p) "
+        f"{y['analytic']:.4f}",
+        f"  line OEE          {_ci(rep['line_oee'], 3)}",
+        f"  WIP / lead time   {_ci(rep['mean_wip_cells'], 0)} cells / "
+        f"{_ci(rep['mean_lead_time_h'], 1)} h",
+        f"  bottleneck        {rep['bottleneck']} ("
+        + ", ".join(f"{k} {v:.0%}" for k, v in rep["bottleneck_shares"].items())
+        + " of replications)",
+        "",
+    ]
+    rows = []
+    for s in rep["stations"]:
+        rows.append((s["id"], s["machines"], s["utilisation"]["mean"], s["down"]["mean"],
+                     s["blocked"]["mean"], s["starved"]["mean"], s["oee"]["mean"],
+                     s["defect_rate"]["mean"], s["defect_probability"],
+                     "◀" if s["id"] == rep["bottleneck"] else ""))
+    lines.append(text_table(["station", "machines", "utilisation", "down", "blocked", "starved",
+                             "OEE", "defect rate", "p (config)", "bottleneck"], rows,
+                            "lrrrrrrrrl"))
+    return "\n".join(lines)
+
+
+def write_results(report: dict, path: str | os.PathLike) -> None:
+    """Write a run report as .json (the whole report), .csv or .parquet (one row per station
+    per KPI summary), whole or not at all: a temporary file in the same folder, then rename."""
+    import pandas as pd
+
+    path = Path(path)
+    suffix = path.suffix.lower()
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(fd)
+    try:
+        if suffix == ".json":
+            Path(tmp).write_text(json.dumps(report, indent=2, allow_nan=False,
+                                            default=_nan_to_none) + "\n", encoding="utf-8")
+        else:
+            frame = results_frame(report)
+            if suffix == ".csv":
+                frame.to_csv(tmp, index=False)
+            else:
+                frame.to_parquet(tmp, index=False)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def results_frame(report: dict):
+    """A tidy table: one row per (scope, KPI) with mean and CI; scope is 'line' or a station."""
+    import pandas as pd
+
+    rows = []
+    for key in ("throughput_cells_per_h", "output_gwh_per_year", "line_oee", "mean_wip_cells",
+                "mean_lead_time_h"):
+        rows.append({"scope": "line", "kpi": key, **report[key]})
+    rows.append({"scope": "line", "kpi": "line_yield_simulated", **report["line_yield"]["simulated"]})
+    rows.append({"scope": "line", "kpi": "line_yield_analytic",
+                 "mean": report["line_yield"]["analytic"], "ci95_low": None, "ci95_high": None})
+    for s in report["stations"]:
+        for key in ("utilisation", "blocked", "starved", "down", "oee", "defect_rate"):
+            rows.append({"scope": s["id"], "kpi": key, **s[key]})
+    frame = pd.DataFrame(rows, columns=["scope", "kpi", "mean", "ci95_low", "ci95_high"])
+    frame.insert(0, "line", report["line"])
+    return frame

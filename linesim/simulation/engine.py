@@ -1,0 +1,394 @@
+"""The SimPy engine: a serial line of stations with parallel machines and finite buffers.
+
+Model (see DESIGN.md, "The model"):
+
+- **Flow unit: the cell.** Continuous and sheet stations are converted to a time per cell
+  (1 ÷ rate), so every station moves cells one by one; no lots are used, so every KPI is
+  exact at cell level.
+- **Source and sink.** Raw material never runs out at the first station; the last station is
+  never blocked.
+- **Machines** are SimPy processes, one per machine (not per cell). Mixed equipment options at
+  one station are machines with different parameters sharing the station's input buffer.
+- **Buffers** hold ``buffer_after`` cells between stations, not counting cells in machines.
+  Blocking after service: a machine holding a finished cell waits until there is space (or a
+  machine downstream takes the cell directly).
+- **Batch stations** load one machine at a time (a loading dock): the loading machine takes cells
+  until the batch is full, or until ``max_wait_s`` after its first cell if that is set, then
+  processes the batch for one cycle and releases every cell of it.
+- **Breakdowns** use operating time: each machine carries an exponential failure clock with
+  mean MTBF that runs only while it processes; a failure during a cell adds an exponential
+  repair (mean MTTR) and the machine then finishes the cell. Because the clock is memoryless
+  this equals the DESIGN.md form (k ~ Poisson(t ÷ MTBF) failures per busy time t).
+- **Defects**: each cell processed at a station is defective with the (equipment option's)
+  probability, independently. It is scrapped after processing at its detection station, so an
+  undetected defect uses the capacity of the stations in between.
+- **Warm-up**: all counters run from t = 0; at the end of warm-up a snapshot is taken and the
+  reported window figures are end − snapshot.
+
+Speed: get and put take the fast path (no event) whenever a cell or space is there; only
+processing times and real waits create events. Random numbers come in blocks
+(:mod:`linesim.simulation.draws`).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+import simpy
+
+from linesim.capacity import machine_rate_cells_per_h
+from linesim.simulation.draws import Stream, service_sampler
+from linesim.simulation.records import SimResult, StationRecord
+from linesim.spec import LineSpec
+
+__all__ = ["simulate", "simulate_once"]
+
+BUSY, DOWN, BLOCKED, STARVED = 0, 1, 2, 3
+_WIP_SAMPLES = 200
+_TRACE_LIMIT = 200_000
+
+
+class _Buffer:
+    """Cells waiting between two stations; ``getters``/``putters`` are the waiting machines."""
+
+    __slots__ = ("items", "capacity", "getters", "putters")
+
+    def __init__(self, capacity: int):
+        self.items: deque = deque()
+        self.capacity = capacity
+        self.getters: deque = deque()  # (event, machine)
+        self.putters: deque = deque()  # (event, cell, machine)
+
+
+class _Machine:
+    """State and time accounting of one machine (accumulators in machine-seconds)."""
+
+    __slots__ = ("state", "since", "busy_left", "acc", "held", "ttf")
+
+    def __init__(self, now: float, ttf: float):
+        self.state = STARVED
+        self.since = now
+        self.busy_left = 0.0
+        self.acc = [0.0, 0.0, 0.0, 0.0]
+        self.held = 0  # cells inside the machine (loading, in process or blocked)
+        self.ttf = ttf  # operating time left until the next failure [s]
+
+    def enter(self, state: int, now: float, busy_s: float = 0.0) -> None:
+        self.flush(now)
+        self.state = state
+        self.busy_left = busy_s
+
+    def flush(self, now: float) -> None:
+        elapsed = now - self.since
+        if self.state == BUSY:
+            busy = elapsed if elapsed < self.busy_left else self.busy_left
+            self.acc[BUSY] += busy
+            self.acc[DOWN] += elapsed - busy
+            self.busy_left -= busy
+        else:
+            self.acc[self.state] += elapsed
+        self.since = now
+
+
+class _Group:
+    """One equipment option at a station: its random streams and parameters."""
+
+    __slots__ = ("service", "p", "uniform", "mtbf_s", "mttr_s", "expo", "batch_size")
+
+    def __init__(self, rng: np.random.Generator, eq, dist: str, cv: float | None):
+        unit = eq.batch_size if eq.kind == "batch" else 1
+        mean_s = unit * 3600.0 / machine_rate_cells_per_h(eq)
+        self.service = service_sampler(rng, dist, mean_s, cv)
+        self.p = eq.defect_probability
+        self.uniform = Stream(rng.random).next
+        self.expo = Stream(rng.standard_exponential).next
+        self.mtbf_s = eq.mtbf_h * 3600.0 if eq.mtbf_h else None
+        self.mttr_s = eq.mttr_h * 3600.0 if eq.mttr_h else None
+        self.batch_size = unit
+
+    def repair_time(self, m: _Machine, busy_s: float) -> float:
+        """Repair time added to a service of ``busy_s`` operating seconds (advances the clock)."""
+        if self.mtbf_s is None:
+            return 0.0
+        down, left = 0.0, busy_s
+        while m.ttf <= left:
+            left -= m.ttf
+            down += self.mttr_s * self.expo()
+            m.ttf = self.mtbf_s * self.expo()
+        m.ttf -= left
+        return down
+
+
+class _Line:
+    """Builds and runs the SimPy model of one replication."""
+
+    def __init__(self, spec: LineSpec, rng: np.random.Generator, trace: bool):
+        self.env = env = simpy.Environment()
+        self.spec = spec
+        n = len(spec.stations)
+        self.n = n
+        self.detect = spec.detection_index()
+        self.buffers = [_Buffer(s.buffer_after) for s in spec.stations[:-1]]
+        self.machines: list[list[_Machine]] = []
+        self.processed = [0] * n
+        self.defects = [0] * n
+        self.scrapped_at = [0] * n
+        self.started = self.good = self.scrapped = 0
+        self.wip = 0
+        self.wip_area = 0.0
+        self.wip_since = 0.0
+        self.exits = 0
+        self.lead_sum = 0.0
+        self.trace: list | None = [] if trace else None
+        self.docks = [[False, deque()] for _ in range(n)]  # batch loading: [busy, waiters]
+        for i, station in enumerate(spec.stations):
+            ms = []
+            for eq in station.equipment():
+                group = _Group(rng, eq, station.process_time_dist, station.process_time_cv)
+                for _ in range(eq.count):
+                    ttf = group.mtbf_s * group.expo() if group.mtbf_s else float("inf")
+                    m = _Machine(0.0, ttf)
+                    ms.append(m)
+                    proc = self._batch_machine if station.kind == "batch" else self._machine
+                    env.process(proc(i, m, group))
+            self.machines.append(ms)
+
+    # --- flow helpers -------------------------------------------------------------------------
+    def _wip_change(self, delta: int) -> None:
+        now = self.env.now
+        self.wip_area += self.wip * (now - self.wip_since)
+        self.wip_since = now
+        self.wip += delta
+
+    def _new_cell(self) -> tuple[float, int]:
+        self.started += 1
+        self._wip_change(+1)
+        return (self.env.now, self.n)
+
+    def _exit(self, cell: tuple[float, int], scrapped: bool, i: int) -> None:
+        if scrapped:
+            self.scrapped += 1
+            self.scrapped_at[i] += 1
+        else:
+            self.good += 1
+        self.exits += 1
+        self.lead_sum += self.env.now - cell[0]
+        self._wip_change(-1)
+        if self.trace is not None and len(self.trace) < _TRACE_LIMIT:
+            self.trace.append((self.env.now, "scrap" if scrapped else "good", i, cell[0]))
+
+    def _try_get(self, i: int, m: _Machine):
+        """A cell for station i without waiting, or None."""
+        if i == 0:
+            m.held += 1
+            return self._new_cell()
+        buf = self.buffers[i - 1]
+        if buf.items:
+            cell = buf.items.popleft()
+            if buf.putters:
+                ev, waiting, owner = buf.putters.popleft()
+                buf.items.append(waiting)
+                owner.held -= 1
+                ev.succeed()
+        elif buf.putters:
+            ev, cell, owner = buf.putters.popleft()
+            owner.held -= 1
+            ev.succeed()
+        else:
+            return None
+        m.held += 1
+        return cell
+
+    def _put(self, i: int, cell, m: _Machine):
+        """Move a finished cell on from station i; returns an event to wait for, or None."""
+        if cell[1] == i:
+            m.held -= 1
+            self._exit(cell, True, i)
+            return None
+        if i == self.n - 1:
+            m.held -= 1
+            self._exit(cell, False, i)
+            return None
+        buf = self.buffers[i]
+        if buf.getters:
+            ev, taker = buf.getters.popleft()
+            m.held -= 1
+            taker.held += 1
+            ev.succeed(cell)
+            return None
+        if len(buf.items) < buf.capacity:
+            buf.items.append(cell)
+            m.held -= 1
+            return None
+        ev = self.env.event()
+        buf.putters.append((ev, cell, m))
+        return ev
+
+    def _process_cell(self, i: int, cell, group: _Group):
+        """Defect draw for one processed cell; returns the (possibly marked) cell."""
+        self.processed[i] += 1
+        if group.p and group.uniform() < group.p:
+            self.defects[i] += 1
+            d = self.detect[i]
+            if d < cell[1]:
+                cell = (cell[0], d)
+        return cell
+
+    # --- processes ----------------------------------------------------------------------------
+    def _machine(self, i: int, m: _Machine, group: _Group):
+        env = self.env
+        while True:
+            cell = self._try_get(i, m)
+            if cell is None:
+                m.enter(STARVED, env.now)
+                ev = env.event()
+                self.buffers[i - 1].getters.append((ev, m))
+                cell = yield ev
+            t = group.service()
+            m.enter(BUSY, env.now, t)
+            yield env.timeout(t + group.repair_time(m, t))
+            cell = self._process_cell(i, cell, group)
+            wait = self._put(i, cell, m)
+            if wait is not None:
+                m.enter(BLOCKED, env.now)
+                yield wait
+            m.enter(STARVED, env.now)
+
+    def _batch_machine(self, i: int, m: _Machine, group: _Group):
+        env = self.env
+        dock = self.docks[i]
+        max_wait = self.spec.stations[i].max_wait_s
+        while True:
+            m.enter(STARVED, env.now)
+            if dock[0]:
+                ev = env.event()
+                dock[1].append(ev)
+                yield ev  # the dock is handed over to this machine
+            else:
+                dock[0] = True
+            batch: list = []
+            deadline = None
+            while len(batch) < group.batch_size:
+                cell = self._try_get(i, m)
+                if cell is None:
+                    ev = env.event()
+                    getters = self.buffers[i - 1].getters
+                    getters.append((ev, m))
+                    if deadline is None:
+                        cell = yield ev
+                    else:
+                        left = deadline - env.now
+                        if left > 0:
+                            yield ev | env.timeout(left)
+                        if not ev.triggered:
+                            getters.remove((ev, m))
+                            break
+                        cell = ev.value
+                batch.append(cell)
+                if deadline is None and max_wait is not None:
+                    deadline = env.now + max_wait
+            if dock[1]:
+                dock[1].popleft().succeed()
+            else:
+                dock[0] = False
+            t = group.service()
+            m.enter(BUSY, env.now, t)
+            yield env.timeout(t + group.repair_time(m, t))
+            batch = [self._process_cell(i, c, group) for c in batch]
+            for k, cell in enumerate(batch):
+                wait = self._put(i, cell, m)
+                if wait is not None:
+                    if m.state != BLOCKED:
+                        m.enter(BLOCKED, env.now)
+                    yield wait
+
+    def _sampler(self, every_s: float, out: list):
+        while True:
+            out.append((self.env.now, self.wip))
+            yield self.env.timeout(every_s)
+
+    # --- snapshots ----------------------------------------------------------------------------
+    def snapshot(self) -> dict:
+        now = self.env.now
+        for ms in self.machines:
+            for m in ms:
+                m.flush(now)
+        self._wip_change(0)
+        return {
+            "started": self.started, "good": self.good, "scrapped": self.scrapped,
+            "wip_area": self.wip_area, "exits": self.exits, "lead_sum": self.lead_sum,
+            "processed": list(self.processed), "defects": list(self.defects),
+            "scrapped_at": list(self.scrapped_at),
+            "acc": [[sum(m.acc[k] for m in ms) for k in range(4)] for ms in self.machines],
+        }
+
+    def in_process(self) -> int:
+        """Cells in buffers and machines, counted one by one."""
+        return sum(len(b.items) for b in self.buffers) + sum(
+            m.held for ms in self.machines for m in ms)
+
+
+def simulate_once(spec: LineSpec, horizon_s: float, warmup_s: float = 0.0,
+                  rng: np.random.Generator | int | None = None, *, replication: int = 0,
+                  seed: int | None = None, trace: bool = False) -> SimResult:
+    """Simulate one replication of a line.
+
+    Parameters
+    ----------
+    spec : LineSpec
+    horizon_s : float
+        Observation window after warm-up [s].
+    warmup_s : float
+        Warm-up [s]; its statistics are discarded.
+    rng : numpy.random.Generator or int, optional
+        Source of randomness (a seed makes a ``default_rng``); same spec and rng state → same
+        result.
+    trace : bool
+        Keep a trace of exits ``(time, 'good'|'scrap', station index, start time)`` (small runs;
+        capped at 200,000 entries).
+    """
+    if horizon_s <= 0 or warmup_s < 0:
+        raise ValueError("horizon_s must be > 0 and warmup_s ≥ 0")
+    if not isinstance(rng, np.random.Generator):
+        rng = np.random.default_rng(rng)
+    line = _Line(spec, rng, trace)
+    env = line.env
+    samples: list = []
+    env.process(line._sampler((warmup_s + horizon_s) / _WIP_SAMPLES, samples))
+    start = line.snapshot()
+    if warmup_s > 0:
+        env.run(until=warmup_s)
+        start = line.snapshot()
+    env.run(until=warmup_s + horizon_s)
+    end = line.snapshot()
+    stations = []
+    for i, station in enumerate(spec.stations):
+        acc = [end["acc"][i][k] - start["acc"][i][k] for k in range(4)]
+        nominal = sum(e.count / machine_rate_cells_per_h(e) for e in station.equipment()) * 3600.0
+        stations.append(StationRecord(
+            id=station.id, machines=station.machine_count,
+            processed=end["processed"][i] - start["processed"][i],
+            defects_made=end["defects"][i] - start["defects"][i],
+            scrapped_here=end["scrapped_at"][i] - start["scrapped_at"][i],
+            busy_s=acc[BUSY], down_s=acc[DOWN], blocked_s=acc[BLOCKED], starved_s=acc[STARVED],
+            nominal_s_per_cell=nominal / station.machine_count,
+        ))
+    return SimResult(
+        line=spec.name, seed=seed, replication=replication, warmup_s=warmup_s,
+        horizon_s=horizon_s, energy_kwh=spec.product.energy_kwh,
+        hours_per_year=spec.calendar.hours_per_year,
+        started=end["started"] - start["started"], good=end["good"] - start["good"],
+        scrapped=end["scrapped"] - start["scrapped"],
+        wip_cell_s=end["wip_area"] - start["wip_area"], exits=end["exits"] - start["exits"],
+        lead_time_sum_s=end["lead_sum"] - start["lead_sum"],
+        started_total=line.started, good_total=line.good, scrapped_total=line.scrapped,
+        in_process_at_end=line.in_process(), stations=tuple(stations),
+        wip_samples=tuple(samples), trace=tuple(line.trace) if trace else None,
+    )
+
+
+def simulate(spec: LineSpec, horizon_s: float, warmup_s: float = 0.0,
+             rng: np.random.Generator | int | None = None, **kwargs) -> SimResult:
+    """Alias of :func:`simulate_once` (replications: :func:`linesim.experiments.replicate`)."""
+    return simulate_once(spec, horizon_s, warmup_s, rng, **kwargs)
