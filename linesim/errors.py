@@ -139,7 +139,11 @@ def from_validation_error(exc: ValidationError, file: str | Path,
                           model: type[BaseModel] | None = None) -> ConfigError:
     """Turn pydantic's errors into one :class:`ConfigError` (first error, the rest as 'also')."""
     items = []
-    for err in exc.errors(include_url=False):
+    errors = exc.errors(include_url=False)
+    # a list whose failing entry was dropped also reports "too short": that is noise
+    errors = [e for e in errors if not (e["type"] == "too_short" and any(
+        o is not e and tuple(o["loc"][: len(e["loc"])]) == tuple(e["loc"]) for o in errors))]
+    for err in errors:
         loc = list(err["loc"])
         ctx = err.get("ctx") or {}
         if "field" in ctx:

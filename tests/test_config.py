@@ -1,0 +1,151 @@
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import CONFIGS, ROOT
+from linesim.cli import main
+from linesim.config import dump_line, line_from_dict, load_line
+from linesim.errors import ConfigError
+
+BAD = sorted((Path(__file__).parent / "bad_configs").glob("*.yaml"))
+
+
+def _expected(path: Path) -> str:
+    first = path.read_text().splitlines()[0]
+    assert first.startswith("# expect: ")
+    return first.removeprefix("# expect: ")
+
+
+def test_bad_corpus_is_large_enough():
+    assert len(BAD) >= 20
+
+
+@pytest.mark.parametrize("path", BAD, ids=[p.stem for p in BAD])
+def test_bad_config_exits_2_naming_the_field(path, capsys):
+    code = main(["validate", str(path)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert str(path) in err
+    assert _expected(path) in err
+    assert "Traceback" not in err and "allowed" in err
+
+
+def test_bad_config_in_a_real_process_has_no_traceback():
+    proc = subprocess.run([sys.executable, "-m", "linesim.cli", "capacity",
+                           str(BAD[0]), "--json"], capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    assert "stations[0].cycle_time_s" in proc.stderr and "-5" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_missing_file_names_the_file(tmp_path, capsys):
+    assert main(["validate", str(tmp_path / "nope.yaml")]) == 2
+    assert "nope.yaml: file not found" in capsys.readouterr().err
+
+
+def test_message_names_value_and_allowed():
+    with pytest.raises(ConfigError) as info:
+        load_line(BAD[1])
+    e = info.value
+    assert e.path == "stations[1].defect_probability" and e.value == 1.7
+    assert "≤ 1" in e.allowed
+
+
+def test_unknown_field_lists_allowed_fields():
+    with pytest.raises(ConfigError) as info:
+        load_line([p for p in BAD if "unknown_key" in p.name][0])
+    assert "cycle_time_s" in info.value.allowed
+
+
+def test_bundled_configs_load(bundled_config):
+    spec = load_line(bundled_config)
+    assert spec.sources, "bundled configs cite their sources"
+    assert all(s.source for s in spec.stations)
+
+
+def test_extends_patches_stations_by_id():
+    pilot = load_line(ROOT / "configs/pilot_sulfide_200mwh.yaml")
+    gwh = load_line(ROOT / "configs/gwh_sulfide_4gwh.yaml")
+    assert [s.id for s in gwh.stations] == [s.id for s in pilot.stations]
+    assert gwh.stations[gwh.station_index("stacking")].machines == 11
+    # unpatched fields come from the base
+    assert gwh.station_index("stacking") == pilot.station_index("stacking")
+    assert gwh.stations[gwh.station_index("stacking")].sheets_per_cell == 56
+
+
+def test_extends_remove_and_insert(tmp_path):
+    (tmp_path / "d.yaml").write_text(
+        "extends: " + str(ROOT / "configs/pilot_sulfide_200mwh.yaml") + "\n"
+        "name: derived\n"
+        "stations:\n"
+        "  sputter_interlayer: null\n"
+        "  xray_inspection: {insert_after: stacking, kind: discrete, cycle_time_s: 6}\n")
+    spec = load_line(tmp_path / "d.yaml")
+    ids = [s.id for s in spec.stations]
+    assert "sputter_interlayer" not in ids
+    assert ids[ids.index("stacking") + 1] == "xray_inspection"
+
+
+def test_extends_cycle_is_an_error(tmp_path):
+    (tmp_path / "a.yaml").write_text("extends: b.yaml\nname: a\n")
+    (tmp_path / "b.yaml").write_text("extends: a.yaml\nname: b\n")
+    with pytest.raises(ConfigError, match="cycle"):
+        load_line(tmp_path / "a.yaml")
+
+
+def test_overrides_by_station_id():
+    spec = load_line(ROOT / "configs/pilot_sulfide_200mwh.yaml",
+                     ["stations.stacking.machines=4", "calendar.hours_per_year=8000"])
+    assert spec.stations[spec.station_index("stacking")].machines == 4
+    assert spec.calendar.hours_per_year == 8000
+
+
+def test_override_with_bad_value_names_the_field():
+    with pytest.raises(ConfigError) as info:
+        load_line(ROOT / "configs/pilot_sulfide_200mwh.yaml", ["stations.stacking.machines=-1"])
+    assert "stations[7].machines" in str(info.value)
+
+
+def test_override_unknown_station():
+    with pytest.raises(ConfigError, match="unknown station id"):
+        load_line(ROOT / "configs/pilot_sulfide_200mwh.yaml", ["stations.nope.machines=1"])
+
+
+def test_cli_set_flag(capsys):
+    assert main(["capacity", str(ROOT / "configs/pilot_sulfide_200mwh.yaml"), "--json",
+                 "--set", "stations.stacking.machines=1"]) == 0
+    import json
+
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["bottleneck"] == "stacking"
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=[p.name for p in CONFIGS])
+def test_dump_loads_back_identically(path):
+    spec = load_line(path)
+    again = line_from_dict(yaml.safe_load(dump_line(spec)))
+    assert again == spec
+
+
+def test_spec_is_frozen():
+    spec = load_line(CONFIGS[0])
+    with pytest.raises(Exception):
+        spec.name = "other"  # type: ignore[misc]
+
+
+def test_capacity_json_matches_product_of_config(capsys):
+    import json
+    import math
+
+    path = ROOT / "configs/gwh_sulfide_4gwh.yaml"
+    assert main(["capacity", str(path), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    raw = load_line(path)
+    assert doc["max_output_gwh_per_year"] >= 4.0
+    assert math.isclose(doc["line_yield"],
+                        math.prod(1 - s.defect_probability for s in raw.stations))
