@@ -1,0 +1,140 @@
+"""Engine benchmark: linesim's SimPy engine against an idiomatic SimPy model of the same line.
+
+The benchmark line has 6 stations (1–4 machines each), buffers of 10, lognormal processing
+times, breakdowns and defects. The idiomatic model is what a SimPy tutorial would write: one
+process per cell, a ``simpy.Resource`` per station, ``simpy.Store`` buffers, one random draw
+at a time. Both run in the same process, one after the other, so the ratio is what counts.
+
+Usage::
+
+    python benchmarks/bench_engine.py                 # ratio at ~100,000 cells
+    python benchmarks/bench_engine.py --cells 1000000 --memory   # + peak memory at 10⁶ cells
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import platform
+import resource
+import subprocess
+import sys
+import time
+
+import numpy as np
+import simpy
+
+from linesim.config import line_from_dict
+from linesim.rates import machine_rate_cells_per_h
+from linesim.simulation import simulate
+
+MACHINES = [1, 2, 3, 4, 2, 1]
+CYCLE_S = [10.0, 19.0, 29.0, 41.0, 21.0, 10.5]  # ≈ 360, 379, 372, 351, 343, 343 cells/h
+
+
+def benchmark_line():
+    stations = []
+    for k, (n, c) in enumerate(zip(MACHINES, CYCLE_S)):
+        stations.append({
+            "id": f"st{k}", "kind": "discrete", "cycle_time_s": c, "machines": n,
+            "process_time_dist": "lognormal", "process_time_cv": 0.3,
+            "defect_probability": 0.01, "mtbf_h": 8.0, "mttr_h": 0.25, "buffer_after": 10,
+        })
+    return line_from_dict({"name": "bench6", "product": {"energy_kwh": 0.3},
+                           "stations": stations})
+
+
+def idiomatic(spec, horizon_s: float, seed: int) -> int:
+    """The same line written the usual SimPy way; returns cells started."""
+    rng = np.random.default_rng(seed)
+    env = simpy.Environment()
+    st = spec.stations
+    machines = [simpy.Resource(env, capacity=s.machine_count) for s in st]
+    buffers = [simpy.Store(env, capacity=s.buffer_after) for s in st[:-1]]
+    params = []
+    for s in st:
+        eq = s.equipment()[0]
+        mean = 3600.0 / machine_rate_cells_per_h(eq)
+        sigma2 = math.log1p(s.process_time_cv**2)
+        params.append((math.log(mean) - sigma2 / 2, math.sqrt(sigma2), eq.mtbf_h * 3600.0,
+                       eq.mttr_h * 3600.0, eq.defect_probability))
+    counts = {"started": 0, "good": 0, "scrapped": 0}
+
+    def cell(env):
+        for i in range(len(st)):
+            req = machines[i].request()
+            yield req
+            if i == 0:
+                counts["started"] += 1
+                env.process(cell(env))  # the next cell waits at the first station
+            else:
+                yield buffers[i - 1].get()
+            mu, sigma, mtbf, mttr, p = params[i]
+            t = rng.lognormal(mu, sigma)
+            k = rng.poisson(t / mtbf)
+            yield env.timeout(t + (rng.gamma(k, mttr) if k else 0.0))
+            if rng.random() < p:
+                machines[i].release(req)
+                counts["scrapped"] += 1
+                return
+            if i < len(st) - 1:
+                yield buffers[i].put(i)
+            machines[i].release(req)
+        counts["good"] += 1
+
+    for _ in range(st[0].machine_count):
+        env.process(cell(env))
+    env.run(until=horizon_s)
+    return counts["started"]
+
+
+def timed(fn):
+    t0 = time.perf_counter()
+    cells = fn()
+    return cells, time.perf_counter() - t0
+
+
+def memory_child(cells: int) -> None:
+    spec = benchmark_line()
+    horizon_s = cells / 340.0 * 3600.0
+    r = simulate(spec, horizon_s, 0.0, rng=1)
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"cells": r.started_total, "peak_rss_mb": peak_mb}))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--cells", type=int, default=100_000, help="cells per engine run")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--memory", action="store_true", help="peak RSS of a 10⁶-cell run")
+    ap.add_argument("--_memory-child", type=int, dest="child", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        memory_child(args.child)
+        return
+    spec = benchmark_line()
+    horizon_s = args.cells / 340.0 * 3600.0  # the line makes ~340 cells/h
+    ours, base = [], []
+    for k in range(args.repeat):
+        n, dt = timed(lambda: simulate(spec, horizon_s, 0.0, rng=k).started_total)
+        ours.append(n / dt)
+        n, dt = timed(lambda: idiomatic(spec, horizon_s, k))
+        base.append(n / dt)
+    result = {
+        "machine": f"{platform.processor() or platform.machine()}, {platform.python_version()}, "
+                   f"simpy {simpy.__version__}",
+        "cells_per_run": args.cells,
+        "linesim_cells_per_s": round(float(np.median(ours))),
+        "idiomatic_cells_per_s": round(float(np.median(base))),
+        "ratio": round(float(np.median(ours) / np.median(base)), 2),
+    }
+    if args.memory:
+        out = subprocess.run([sys.executable, __file__, "--_memory-child", "1000000"],
+                             capture_output=True, text=True, check=True).stdout
+        result["memory_1e6_cells"] = json.loads(out)
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
