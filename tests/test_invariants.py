@@ -24,12 +24,6 @@ def check_invariants(spec, r):
         assert min(s.busy_s, s.down_s, s.blocked_s, s.starved_s) >= -1e-6
         assert s.defects_made <= s.processed
     assert 0.0 <= kpis.simulated_line_yield(r) <= 1.0
-    # never faster than the static maximum (which assumes no blocking or starving), give or
-    # take what batch machines hold: every batch in process may finish inside the window
-    rep = capacity_report(spec)
-    held = sum(s.machine_count * (s.batch_size or 1) for s in spec.stations if s.kind == "batch")
-    slack = (held + 2) / (r.horizon_s / H)
-    assert kpis.good_cells_per_h(r) <= rep.max_good_cells_per_h * 1.05 + slack
 
 
 def test_bundled_config_invariants(bundled_config):
@@ -37,6 +31,14 @@ def test_bundled_config_invariants(bundled_config):
     r = simulate(spec, 3 * 24 * H, 9 * 24 * H, rng=1)
     check_invariants(spec, r)
     assert r.good > 0
+    # Never faster than the static maximum (which assumes no blocking or starving), give or
+    # take what batch machines hold: every batch in process may finish inside the window.
+    # (Only for bundled lines: their windows hold many failures and repairs, so the output
+    # rate is close to its mean; a 20 h random line with MTBF 1 h is not.)
+    rep = capacity_report(spec)
+    held = sum(s.machine_count * (s.batch_size or 1) for s in spec.stations if s.kind == "batch")
+    slack = (held + 2) / (r.horizon_s / H)
+    assert kpis.good_cells_per_h(r) <= rep.max_good_cells_per_h * 1.05 + slack
 
 
 dist = st.sampled_from(["deterministic", "exponential", "lognormal", "gamma"])
