@@ -44,7 +44,7 @@ from linesim.spec import LineSpec
 
 __all__ = ["simulate", "simulate_once"]
 
-BUSY, DOWN, BLOCKED, STARVED = 0, 1, 2, 3
+BUSY, DOWN, BLOCKED, STARVED, IDLE = 0, 1, 2, 3, 4
 _WIP_SAMPLES = 200
 _TRACE_LIMIT = 200_000
 
@@ -62,33 +62,43 @@ class _Buffer:
 
 
 class _Machine:
-    """State and time accounting of one machine (accumulators in machine-seconds)."""
+    """State and time accounting of one machine (accumulators in machine-seconds).
 
-    __slots__ = ("state", "since", "busy_left", "acc", "held", "ttf")
+    A service adds its busy and repair time when it starts; a wait adds its length when it
+    ends. :meth:`totals` corrects for the part of a service or wait that is still running, so a
+    snapshot at any time is exact (busy first, then repair, within one service).
+    """
 
-    def __init__(self, now: float, ttf: float):
-        self.state = STARVED
-        self.since = now
-        self.busy_left = 0.0
+    __slots__ = ("state", "since", "acc", "held", "ttf", "svc_end", "svc_down")
+
+    def __init__(self, ttf: float):
+        self.state = IDLE
+        self.since = 0.0
         self.acc = [0.0, 0.0, 0.0, 0.0]
         self.held = 0  # cells inside the machine (loading, in process or blocked)
         self.ttf = ttf  # operating time left until the next failure [s]
+        self.svc_end = 0.0
+        self.svc_down = 0.0
 
-    def enter(self, state: int, now: float, busy_s: float = 0.0) -> None:
-        self.flush(now)
+    def wait(self, state: int, now: float) -> None:
         self.state = state
-        self.busy_left = busy_s
-
-    def flush(self, now: float) -> None:
-        elapsed = now - self.since
-        if self.state == BUSY:
-            busy = elapsed if elapsed < self.busy_left else self.busy_left
-            self.acc[BUSY] += busy
-            self.acc[DOWN] += elapsed - busy
-            self.busy_left -= busy
-        else:
-            self.acc[self.state] += elapsed
         self.since = now
+
+    def waited(self, now: float) -> None:
+        self.acc[self.state] += now - self.since
+        self.state = IDLE
+
+    def totals(self, now: float) -> list[float]:
+        acc = list(self.acc)
+        if self.state == BUSY:
+            future = self.svc_end - now
+            if future > 0:
+                future_down = future if future < self.svc_down else self.svc_down
+                acc[DOWN] -= future_down
+                acc[BUSY] -= future - future_down
+        elif self.state != IDLE:
+            acc[self.state] += now - self.since
+        return acc
 
 
 class _Group:
@@ -148,7 +158,7 @@ class _Line:
                 group = _Group(rng, eq, station.process_time_dist, station.process_time_cv)
                 for _ in range(eq.count):
                     ttf = group.mtbf_s * group.expo() if group.mtbf_s else float("inf")
-                    m = _Machine(0.0, ttf)
+                    m = _Machine(ttf)
                     ms.append(m)
                     proc = self._batch_machine if station.kind == "batch" else self._machine
                     env.process(proc(i, m, group))
@@ -237,30 +247,83 @@ class _Line:
 
     # --- processes ----------------------------------------------------------------------------
     def _machine(self, i: int, m: _Machine, group: _Group):
+        # The hot loop: one iteration per cell. Get and put are inlined on their fast paths
+        # (a cell or a free place is there, so no event is needed).
         env = self.env
+        timeout = env.timeout
+        inbuf = self.buffers[i - 1] if i > 0 else None
+        outbuf = self.buffers[i] if i < self.n - 1 else None
+        service, uniform, p = group.service, group.uniform, group.p
+        repair = group.repair_time if group.mtbf_s is not None else None
+        detect = self.detect[i]
+        acc = m.acc
+        processed, defects = self.processed, self.defects
         while True:
-            cell = self._try_get(i, m)
-            if cell is None:
-                m.enter(STARVED, env.now)
+            # --- get a cell
+            if inbuf is None:
+                cell = self._new_cell()
+                m.held += 1
+            elif inbuf.items:
+                cell = inbuf.items.popleft()
+                m.held += 1
+                if inbuf.putters:
+                    ev, waiting, owner = inbuf.putters.popleft()
+                    inbuf.items.append(waiting)
+                    owner.held -= 1
+                    ev.succeed()
+            elif inbuf.putters:
+                ev, cell, owner = inbuf.putters.popleft()
+                owner.held -= 1
+                m.held += 1
+                ev.succeed()
+            else:
+                m.wait(STARVED, env.now)
                 ev = env.event()
-                self.buffers[i - 1].getters.append((ev, m))
+                inbuf.getters.append((ev, m))  # the giver moves the cell into this machine
                 cell = yield ev
-            t = group.service()
-            m.enter(BUSY, env.now, t)
-            yield env.timeout(t + group.repair_time(m, t))
-            cell = self._process_cell(i, cell, group)
-            wait = self._put(i, cell, m)
-            if wait is not None:
-                m.enter(BLOCKED, env.now)
-                yield wait
-            m.enter(STARVED, env.now)
+                m.waited(env.now)
+            # --- process it (busy t, then repairs d if the failure clock runs out)
+            t = service()
+            d = repair(m, t) if repair is not None else 0.0
+            acc[BUSY] += t
+            acc[DOWN] += d
+            m.state = BUSY
+            m.svc_end = env.now + t + d
+            m.svc_down = d
+            yield timeout(t + d)
+            processed[i] += 1
+            if p and uniform() < p:
+                defects[i] += 1
+                if detect < cell[1]:
+                    cell = (cell[0], detect)
+            # --- move it on
+            if cell[1] == i:
+                m.held -= 1
+                self._exit(cell, True, i)
+            elif outbuf is None:
+                m.held -= 1
+                self._exit(cell, False, i)
+            elif outbuf.getters:
+                ev, taker = outbuf.getters.popleft()
+                m.held -= 1
+                taker.held += 1
+                ev.succeed(cell)
+            elif len(outbuf.items) < outbuf.capacity:
+                outbuf.items.append(cell)
+                m.held -= 1
+            else:
+                m.wait(BLOCKED, env.now)
+                ev = env.event()
+                outbuf.putters.append((ev, cell, m))
+                yield ev
+                m.waited(env.now)
 
     def _batch_machine(self, i: int, m: _Machine, group: _Group):
         env = self.env
         dock = self.docks[i]
         max_wait = self.spec.stations[i].max_wait_s
         while True:
-            m.enter(STARVED, env.now)
+            m.wait(STARVED, env.now)  # waiting for the dock, then for cells to load
             if dock[0]:
                 ev = env.event()
                 dock[1].append(ev)
@@ -292,16 +355,23 @@ class _Line:
                 dock[1].popleft().succeed()
             else:
                 dock[0] = False
+            m.waited(env.now)
             t = group.service()
-            m.enter(BUSY, env.now, t)
-            yield env.timeout(t + group.repair_time(m, t))
+            d = group.repair_time(m, t)
+            m.acc[BUSY] += t
+            m.acc[DOWN] += d
+            m.state, m.svc_end, m.svc_down = BUSY, env.now + t + d, d
+            yield env.timeout(t + d)
             batch = [self._process_cell(i, c, group) for c in batch]
-            for k, cell in enumerate(batch):
+            m.state = IDLE
+            for cell in batch:
                 wait = self._put(i, cell, m)
                 if wait is not None:
                     if m.state != BLOCKED:
-                        m.enter(BLOCKED, env.now)
+                        m.wait(BLOCKED, env.now)
                     yield wait
+            if m.state == BLOCKED:
+                m.waited(env.now)
 
     def _sampler(self, every_s: float, out: list):
         while True:
@@ -311,16 +381,14 @@ class _Line:
     # --- snapshots ----------------------------------------------------------------------------
     def snapshot(self) -> dict:
         now = self.env.now
-        for ms in self.machines:
-            for m in ms:
-                m.flush(now)
         self._wip_change(0)
         return {
             "started": self.started, "good": self.good, "scrapped": self.scrapped,
             "wip_area": self.wip_area, "exits": self.exits, "lead_sum": self.lead_sum,
             "processed": list(self.processed), "defects": list(self.defects),
             "scrapped_at": list(self.scrapped_at),
-            "acc": [[sum(m.acc[k] for m in ms) for k in range(4)] for ms in self.machines],
+            "acc": [[sum(col) for col in zip(*(m.totals(now) for m in ms))][:4]
+                    for ms in self.machines],
         }
 
     def in_process(self) -> int:
