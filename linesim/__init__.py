@@ -8,6 +8,7 @@ The public API mirrors the CLI: :func:`load_line` reads a config into a frozen
 from linesim.capacity import capacity_report
 from linesim.config import dump_line, load_line
 from linesim.errors import ConfigError
+from linesim.simulation import SimResult, simulate
 from linesim.spec import LineSpec, Station
 from linesim.yield_model import analytic_yield, yield_waterfall
 
@@ -16,11 +17,13 @@ __version__ = "0.1.0"
 __all__ = [
     "ConfigError",
     "LineSpec",
+    "SimResult",
     "Station",
     "analytic_yield",
     "capacity_report",
     "dump_line",
     "load_line",
+    "simulate",
     "yield_waterfall",
     "__version__",
 ]

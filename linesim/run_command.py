@@ -134,7 +134,6 @@ def format_report(rep: dict) -> str:
 def write_results(report: dict, path: str | os.PathLike) -> None:
     """Write a run report as .json (the whole report), .csv or .parquet (one row per station
     per KPI summary), whole or not at all: a temporary file in the same folder, then rename."""
-    import pandas as pd
 
     path = Path(path)
     suffix = path.suffix.lower()

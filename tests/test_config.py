@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from pydantic import ValidationError
 
 from conftest import CONFIGS, ROOT
 from linesim.cli import main
@@ -134,7 +135,7 @@ def test_dump_loads_back_identically(path):
 
 def test_spec_is_frozen():
     spec = load_line(CONFIGS[0])
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError, match="frozen"):
         spec.name = "other"  # type: ignore[misc]
 
 
