@@ -38,97 +38,14 @@ import numpy as np
 import simpy
 
 from linesim.capacity import machine_rate_cells_per_h
-from linesim.simulation.draws import Stream, service_sampler
+from linesim.simulation.parts import BLOCKED, BUSY, DOWN, IDLE, STARVED, Buffer, Group, Machine
 from linesim.simulation.records import SimResult, StationRecord
 from linesim.spec import LineSpec
 
 __all__ = ["simulate", "simulate_once"]
 
-BUSY, DOWN, BLOCKED, STARVED, IDLE = 0, 1, 2, 3, 4
 _WIP_SAMPLES = 200
 _TRACE_LIMIT = 200_000
-
-
-class _Buffer:
-    """Cells waiting between two stations; ``getters``/``putters`` are the waiting machines."""
-
-    __slots__ = ("items", "capacity", "getters", "putters")
-
-    def __init__(self, capacity: int):
-        self.items: deque = deque()
-        self.capacity = capacity
-        self.getters: deque = deque()  # (event, machine)
-        self.putters: deque = deque()  # (event, cell, machine)
-
-
-class _Machine:
-    """State and time accounting of one machine (accumulators in machine-seconds).
-
-    A service adds its busy and repair time when it starts; a wait adds its length when it
-    ends. :meth:`totals` corrects for the part of a service or wait that is still running, so a
-    snapshot at any time is exact (busy first, then repair, within one service).
-    """
-
-    __slots__ = ("state", "since", "acc", "held", "ttf", "svc_end", "svc_down")
-
-    def __init__(self, ttf: float):
-        self.state = IDLE
-        self.since = 0.0
-        self.acc = [0.0, 0.0, 0.0, 0.0]
-        self.held = 0  # cells inside the machine (loading, in process or blocked)
-        self.ttf = ttf  # operating time left until the next failure [s]
-        self.svc_end = 0.0
-        self.svc_down = 0.0
-
-    def wait(self, state: int, now: float) -> None:
-        self.state = state
-        self.since = now
-
-    def waited(self, now: float) -> None:
-        self.acc[self.state] += now - self.since
-        self.state = IDLE
-
-    def totals(self, now: float) -> list[float]:
-        acc = list(self.acc)
-        if self.state == BUSY:
-            future = self.svc_end - now
-            if future > 0:
-                future_down = future if future < self.svc_down else self.svc_down
-                acc[DOWN] -= future_down
-                acc[BUSY] -= future - future_down
-        elif self.state != IDLE:
-            acc[self.state] += now - self.since
-        return acc
-
-
-class _Group:
-    """One equipment option at a station: its random streams and parameters."""
-
-    __slots__ = ("service", "p", "uniform", "mtbf_s", "mttr_s", "expo", "batch_size")
-
-    def __init__(self, rng: np.random.Generator, eq, dist: str, cv: float | None):
-        unit = eq.batch_size if eq.kind == "batch" else 1
-        mean_s = unit * 3600.0 / machine_rate_cells_per_h(eq)
-        self.service = service_sampler(rng, dist, mean_s, cv)
-        self.p = eq.defect_probability
-        self.uniform = Stream(rng.random).next
-        self.expo = Stream(rng.standard_exponential).next
-        self.mtbf_s = eq.mtbf_h * 3600.0 if eq.mtbf_h else None
-        self.mttr_s = eq.mttr_h * 3600.0 if eq.mttr_h else None
-        self.batch_size = unit
-
-    def repair_time(self, m: _Machine, busy_s: float) -> float:
-        """Repair time added to a service of ``busy_s`` operating seconds (advances the clock)."""
-        if self.mtbf_s is None:
-            return 0.0
-        down, left = 0.0, busy_s
-        while m.ttf <= left:
-            left -= m.ttf
-            down += self.mttr_s * self.expo()
-            m.ttf = self.mtbf_s * self.expo()
-        m.ttf -= left
-        return down
-
 
 class _Line:
     """Builds and runs the SimPy model of one replication."""
@@ -139,8 +56,8 @@ class _Line:
         n = len(spec.stations)
         self.n = n
         self.detect = spec.detection_index()
-        self.buffers = [_Buffer(s.buffer_after) for s in spec.stations[:-1]]
-        self.machines: list[list[_Machine]] = []
+        self.buffers = [Buffer(s.buffer_after) for s in spec.stations[:-1]]
+        self.machines: list[list[Machine]] = []
         self.processed = [0] * n
         self.defects = [0] * n
         self.scrapped_at = [0] * n
@@ -155,10 +72,10 @@ class _Line:
         for i, station in enumerate(spec.stations):
             ms = []
             for eq in station.equipment():
-                group = _Group(rng, eq, station.process_time_dist, station.process_time_cv)
+                group = Group(rng, eq, station.process_time_dist, station.process_time_cv)
                 for _ in range(eq.count):
                     ttf = group.mtbf_s * group.expo() if group.mtbf_s else float("inf")
-                    m = _Machine(ttf)
+                    m = Machine(ttf)
                     ms.append(m)
                     proc = self._batch_machine if station.kind == "batch" else self._machine
                     env.process(proc(i, m, group))
@@ -188,7 +105,7 @@ class _Line:
         if self.trace is not None and len(self.trace) < _TRACE_LIMIT:
             self.trace.append((self.env.now, "scrap" if scrapped else "good", i, cell[0]))
 
-    def _try_get(self, i: int, m: _Machine):
+    def _try_get(self, i: int, m: Machine):
         """A cell for station i without waiting, or None."""
         if i == 0:
             m.held += 1
@@ -210,7 +127,7 @@ class _Line:
         m.held += 1
         return cell
 
-    def _put(self, i: int, cell, m: _Machine):
+    def _put(self, i: int, cell, m: Machine):
         """Move a finished cell on from station i; returns an event to wait for, or None."""
         if cell[1] == i:
             m.held -= 1
@@ -235,7 +152,7 @@ class _Line:
         buf.putters.append((ev, cell, m))
         return ev
 
-    def _process_cell(self, i: int, cell, group: _Group):
+    def _process_cell(self, i: int, cell, group: Group):
         """Defect draw for one processed cell; returns the (possibly marked) cell."""
         self.processed[i] += 1
         if group.p and group.uniform() < group.p:
@@ -246,7 +163,7 @@ class _Line:
         return cell
 
     # --- processes ----------------------------------------------------------------------------
-    def _machine(self, i: int, m: _Machine, group: _Group):
+    def _machine(self, i: int, m: Machine, group: Group):
         # The hot loop: one iteration per cell. Get and put are inlined on their fast paths
         # (a cell or a free place is there, so no event is needed).
         env = self.env
@@ -318,7 +235,7 @@ class _Line:
                 yield ev
                 m.waited(env.now)
 
-    def _batch_machine(self, i: int, m: _Machine, group: _Group):
+    def _batch_machine(self, i: int, m: Machine, group: Group):
         env = self.env
         dock = self.docks[i]
         max_wait = self.spec.stations[i].max_wait_s
@@ -456,7 +373,5 @@ def simulate_once(spec: LineSpec, horizon_s: float, warmup_s: float = 0.0,
     )
 
 
-def simulate(spec: LineSpec, horizon_s: float, warmup_s: float = 0.0,
-             rng: np.random.Generator | int | None = None, **kwargs) -> SimResult:
-    """Alias of :func:`simulate_once` (replications: :func:`linesim.experiments.replicate`)."""
-    return simulate_once(spec, horizon_s, warmup_s, rng, **kwargs)
+#: The public name (replications: :func:`linesim.experiments.replicate`).
+simulate = simulate_once
