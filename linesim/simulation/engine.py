@@ -164,75 +164,24 @@ class _Line:
 
     # --- processes ----------------------------------------------------------------------------
     def _machine(self, i: int, m: Machine, group: Group):
-        # The hot loop: one iteration per cell. Get and put are inlined on their fast paths
-        # (a cell or a free place is there, so no event is needed).
+        # One iteration per cell; get and put take no event when a cell or a place is there.
         env = self.env
-        timeout = env.timeout
-        inbuf = self.buffers[i - 1] if i > 0 else None
-        outbuf = self.buffers[i] if i < self.n - 1 else None
-        service, uniform, p = group.service, group.uniform, group.p
-        repair = group.repair_time if group.mtbf_s is not None else None
-        detect = self.detect[i]
-        acc = m.acc
-        processed, defects = self.processed, self.defects
         while True:
-            # --- get a cell
-            if inbuf is None:
-                cell = self._new_cell()
-                m.held += 1
-            elif inbuf.items:
-                cell = inbuf.items.popleft()
-                m.held += 1
-                if inbuf.putters:
-                    ev, waiting, owner = inbuf.putters.popleft()
-                    inbuf.items.append(waiting)
-                    owner.held -= 1
-                    ev.succeed()
-            elif inbuf.putters:
-                ev, cell, owner = inbuf.putters.popleft()
-                owner.held -= 1
-                m.held += 1
-                ev.succeed()
-            else:
+            cell = self._try_get(i, m)
+            if cell is None:
                 m.wait(STARVED, env.now)
                 ev = env.event()
-                inbuf.getters.append((ev, m))  # the giver moves the cell into this machine
+                self.buffers[i - 1].getters.append((ev, m))  # the giver moves the cell in
                 cell = yield ev
                 m.waited(env.now)
-            # --- process it (busy t, then repairs d if the failure clock runs out)
-            t = service()
-            d = repair(m, t) if repair is not None else 0.0
-            acc[BUSY] += t
-            acc[DOWN] += d
-            m.state = BUSY
-            m.svc_end = env.now + t + d
-            m.svc_down = d
-            yield timeout(t + d)
-            processed[i] += 1
-            if p and uniform() < p:
-                defects[i] += 1
-                if detect < cell[1]:
-                    cell = (cell[0], detect)
-            # --- move it on
-            if cell[1] == i:
-                m.held -= 1
-                self._exit(cell, True, i)
-            elif outbuf is None:
-                m.held -= 1
-                self._exit(cell, False, i)
-            elif outbuf.getters:
-                ev, taker = outbuf.getters.popleft()
-                m.held -= 1
-                taker.held += 1
-                ev.succeed(cell)
-            elif len(outbuf.items) < outbuf.capacity:
-                outbuf.items.append(cell)
-                m.held -= 1
-            else:
+            t = group.service()
+            d = group.repair_time(m, t)
+            m.serve(env.now, t, d)
+            yield env.timeout(t + d)
+            wait = self._put(i, self._process_cell(i, cell, group), m)
+            if wait is not None:
                 m.wait(BLOCKED, env.now)
-                ev = env.event()
-                outbuf.putters.append((ev, cell, m))
-                yield ev
+                yield wait
                 m.waited(env.now)
 
     def _batch_machine(self, i: int, m: Machine, group: Group):
@@ -275,9 +224,7 @@ class _Line:
             m.waited(env.now)
             t = group.service()
             d = group.repair_time(m, t)
-            m.acc[BUSY] += t
-            m.acc[DOWN] += d
-            m.state, m.svc_end, m.svc_down = BUSY, env.now + t + d, d
+            m.serve(env.now, t, d)
             yield env.timeout(t + d)
             batch = [self._process_cell(i, c, group) for c in batch]
             m.state = IDLE

@@ -45,6 +45,14 @@ class Machine:
         self.svc_end = 0.0
         self.svc_down = 0.0
 
+    def serve(self, now: float, busy_s: float, down_s: float) -> None:
+        """Start a service of ``busy_s`` processing and ``down_s`` repair seconds."""
+        self.acc[BUSY] += busy_s
+        self.acc[DOWN] += down_s
+        self.state = BUSY
+        self.svc_end = now + busy_s + down_s
+        self.svc_down = down_s
+
     def wait(self, state: int, now: float) -> None:
         self.state = state
         self.since = now
