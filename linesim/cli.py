@@ -33,6 +33,26 @@ def _add_config(p: argparse.ArgumentParser) -> None:
                    help="override a field, e.g. --set stations.stacking.machines=4 (repeatable)")
 
 
+def _add_simulation(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--horizon", default="30d", help="simulated time after warm-up (e.g. 30d, "
+                   "720h); default 30d")
+    p.add_argument("--warmup", default="auto", help="warm-up discarded from statistics (e.g. 2d); "
+                   "default auto: max(2 d, 1.5 × the line's raw flow time)")
+    p.add_argument("--replications", type=_positive_int, default=5, metavar="N",
+                   help="independent replications (default 5)")
+    p.add_argument("--seed", type=_non_negative_int, default=1, metavar="S", help="base seed")
+    p.add_argument("--workers", type=_positive_int, default=None, metavar="K",
+                   help="processes for replications (default: all cores)")
+
+
+def _add_cost_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--simulate", action="store_true", help="divide fixed costs by simulated "
+                   "good output and use the simulated yield (default: static capacity)")
+    _add_simulation(p)
+    p.add_argument("--tornado", type=_fraction, default=0.2, metavar="F",
+                   help="sensitivity: move each parameter by ± F (default 0.2)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from linesim import __version__
 
@@ -52,18 +72,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="simulate the line (SimPy engine) with replications")
     _add_config(p)
-    p.add_argument("--horizon", default="30d", help="simulated time after warm-up (e.g. 30d, "
-                   "720h); default 30d")
-    p.add_argument("--warmup", default="auto", help="warm-up discarded from statistics (e.g. 2d); "
-                   "default auto: max(2 d, 1.5 × the line's raw flow time)")
-    p.add_argument("--replications", type=_positive_int, default=5, metavar="N",
-                   help="independent replications (default 5)")
-    p.add_argument("--seed", type=_non_negative_int, default=1, metavar="S", help="base seed")
-    p.add_argument("--workers", type=_positive_int, default=None, metavar="K",
-                   help="processes for replications (default: all cores)")
+    _add_simulation(p)
     p.add_argument("--json", action="store_true", help="one JSON document on stdout")
     p.add_argument("--out", metavar="FILE", help="also write results to FILE (.csv, .json or "
                    ".parquet), atomically")
+
+    p = sub.add_parser("cost", help="capex, cost per good kWh, energy, ramp-up and sensitivity")
+    _add_config(p)
+    _add_cost_options(p)
+    p.add_argument("--json", action="store_true", help="one JSON document on stdout")
+
+    p = sub.add_parser("compare", help="lines side by side: output, yield, capex, cost per kWh, "
+                       "energy, ramp-up; optional HTML report")
+    p.add_argument("configs", nargs="+", metavar="CONFIG", help="two or more line configs")
+    _add_cost_options(p)
+    p.add_argument("--json", action="store_true", help="one JSON document on stdout")
+    p.add_argument("--html", metavar="FILE", help="also write a self-contained HTML report "
+                   "with plotly figures to FILE, atomically")
     return parser
 
 
@@ -74,6 +99,16 @@ def _positive_float(text: str) -> float:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
     if not (value > 0 and math.isfinite(value)):
         raise argparse.ArgumentTypeError(f"{text!r}: allowed: a number > 0")
+    return value
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"{text!r}: allowed: a number between 0 and 1")
     return value
 
 
@@ -153,7 +188,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     return run_command(args)
 
 
-COMMANDS = {"validate": cmd_validate, "capacity": cmd_capacity, "run": cmd_run}
+def cmd_cost(args: argparse.Namespace) -> int:
+    from linesim.cost_command import cost_command
+
+    return cost_command(args)
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from linesim.cost_command import compare_command
+
+    return compare_command(args)
+
+
+COMMANDS = {"validate": cmd_validate, "capacity": cmd_capacity, "run": cmd_run,
+            "cost": cmd_cost, "compare": cmd_compare}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

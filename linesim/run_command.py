@@ -6,12 +6,12 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 from linesim.errors import UsageError
+from linesim.files import check_output_path
 
-__all__ = ["run_command", "write_results"]
+__all__ = ["run_command", "simulate_from_args", "write_results"]
 
 _FORMATS = (".csv", ".json", ".parquet")
 
@@ -25,18 +25,12 @@ def _duration(text: str, flag: str) -> float:
         raise UsageError(f"{flag}: {exc}") from None
 
 
-def run_command(args: argparse.Namespace) -> int:
+def simulate_from_args(spec, args: argparse.Namespace) -> list:
+    """Replications of ``spec`` as the simulation flags in ``args`` ask (with a progress bar on
+    a terminal); shared by ``run``, ``cost --simulate`` and ``compare --simulate``."""
     from linesim.capacity import suggested_warmup_h
-    from linesim.config import load_line
-    from linesim.experiments import replicate, summarise
+    from linesim.experiments import replicate
 
-    if args.out and Path(args.out).suffix.lower() not in _FORMATS:
-        raise UsageError(f"--out: {args.out!r} has an unknown extension; allowed: "
-                         + ", ".join(_FORMATS))
-    if args.out and not Path(args.out).resolve().parent.is_dir():
-        raise UsageError(f"--out: the folder of {args.out!r} does not exist; allowed: a path in "
-                         "an existing folder")
-    spec = load_line(args.config, args.overrides)
     horizon_s = _duration(args.horizon, "--horizon")
     if horizon_s <= 0:
         raise UsageError(f"--horizon: {args.horizon!r}; allowed: a duration > 0")
@@ -44,15 +38,23 @@ def run_command(args: argparse.Namespace) -> int:
         warmup_s = suggested_warmup_h(spec) * 3600.0
     else:
         warmup_s = _duration(args.warmup, "--warmup")
-
     progress = _progress_bar(args.replications) if sys.stderr.isatty() else None
     try:
-        results = replicate(spec, horizon_s, warmup_s, args.replications, args.seed, args.workers,
-                            progress=progress.update if progress else None)
+        return replicate(spec, horizon_s, warmup_s, args.replications, args.seed, args.workers,
+                         progress=progress.update if progress else None)
     finally:
         if progress:
             progress.close()
-    report = summarise(spec, results)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    from linesim.config import load_line
+    from linesim.experiments import summarise
+
+    if args.out:
+        check_output_path(args.out, _FORMATS, "--out")
+    spec = load_line(args.config, args.overrides)
+    report = summarise(spec, simulate_from_args(spec, args))
     if args.out:
         write_results(report, args.out)
     if args.json:
@@ -133,26 +135,21 @@ def format_report(rep: dict) -> str:
 
 def write_results(report: dict, path: str | os.PathLike) -> None:
     """Write a run report as .json (the whole report), .csv or .parquet (one row per station
-    per KPI summary), whole or not at all: a temporary file in the same folder, then rename."""
+    per KPI summary), whole or not at all (:func:`linesim.files.atomic_write`)."""
+    from linesim.files import atomic_write
 
-    path = Path(path)
-    suffix = path.suffix.lower()
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    try:
+    suffix = Path(path).suffix.lower()
+
+    def write(tmp: str) -> None:
         if suffix == ".json":
             Path(tmp).write_text(json.dumps(report, indent=2, allow_nan=False,
                                             default=_nan_to_none) + "\n", encoding="utf-8")
+        elif suffix == ".csv":
+            results_frame(report).to_csv(tmp, index=False)
         else:
-            frame = results_frame(report)
-            if suffix == ".csv":
-                frame.to_csv(tmp, index=False)
-            else:
-                frame.to_parquet(tmp, index=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+            results_frame(report).to_parquet(tmp, index=False)
+
+    atomic_write(path, write)
 
 
 def results_frame(report: dict):

@@ -12,7 +12,9 @@ Nomenclature (units in the field names):
 - ``batch_size`` – cells per batch, ``max_wait_s`` – longest wait for a full batch;
 - ``mtbf_h``, ``mttr_h`` – mean operating time between failures, mean time to repair (hours);
 - ``capex_usd`` – installed cost per machine, ``footprint_m2`` per machine, ``power_kw`` per
-  machine (average draw while the line runs).
+  machine (average draw while the line runs), ``operators_per_machine`` – direct operators per
+  machine while the line runs (0.25: one operator tends four machines);
+- ``cost`` – the line's cost inputs (:mod:`linesim.cost_inputs`), optional.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
+
+from linesim.cost_inputs import CostInputs
 
 __all__ = [
     "KINDS",
@@ -72,6 +76,7 @@ EQUIPMENT_FIELDS: tuple[str, ...] = CAPACITY_FIELDS + (
     "capex_usd",
     "footprint_m2",
     "power_kw",
+    "operators_per_machine",
     "mtbf_h",
     "mttr_h",
 )
@@ -143,6 +148,7 @@ class EquipmentOption(_Capacity):
     capex_usd: NonNegativeFloat = 0.0
     footprint_m2: NonNegativeFloat = 0.0
     power_kw: NonNegativeFloat = 0.0
+    operators_per_machine: NonNegativeFloat = 0.0
     source: str = ""
 
 
@@ -162,6 +168,7 @@ class Station(_Capacity):
     capex_usd: NonNegativeFloat = 0.0
     footprint_m2: NonNegativeFloat = 0.0
     power_kw: NonNegativeFloat = 0.0
+    operators_per_machine: NonNegativeFloat = 0.0
     dry_room: bool = False
     options: Annotated[tuple[EquipmentOption, ...], Field(strict=False)] = ()
     source: str = ""
@@ -260,6 +267,7 @@ class Equipment:
     capex_usd: float
     footprint_m2: float
     power_kw: float
+    operators_per_machine: float
 
     @classmethod
     def of(cls, name: str, count: int, src: _Capacity, station: Station) -> Equipment:
@@ -289,6 +297,7 @@ class LineSpec(_Frozen):
     product: Product
     calendar: Calendar = Calendar()
     stations: Annotated[tuple[Station, ...], Field(strict=False, min_length=1)]
+    cost: CostInputs | None = None
 
     @model_validator(mode="after")
     def _check_references(self) -> LineSpec:
@@ -322,6 +331,12 @@ class LineSpec(_Frozen):
                     if name not in names:
                         raise _problem(f"stations[{i}].machines.{name}", "unknown option name",
                                        name, f"one of this station's options: {', '.join(names)}")
+        if self.cost is not None:
+            for k, material in enumerate(self.cost.materials):
+                if material.enters_at is not None and material.enters_at not in index:
+                    raise _problem(f"cost.materials[{k}].enters_at", "unknown station id",
+                                   material.enters_at, "one of the station ids: "
+                                   + ", ".join(index))
         return self
 
     def station_index(self, station_id: str) -> int:

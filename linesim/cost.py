@@ -1,0 +1,466 @@
+"""The cost model (BatPaC-style): capex, annual cost by category, cost per good kWh, energy.
+
+Pure functions of a :class:`~linesim.spec.LineSpec` with a ``cost:`` block and an
+:class:`OutputBasis` – the line's good output and how many cells each station processes per
+good cell, either from the static capacity analysis or from simulation.
+
+Per year, with H the production hours, G good cells and E_good = G × kWh per cell:
+
+- capex C = Σ machines × capex + dry room (area × class $/m²) + building (area × $/m²) + facility;
+- depreciation D = (equipment + dry room + facility) ÷ equipment life + building ÷ building life;
+- labour L = (Σ machines × operators per machine + indirect operators) × H × wage;
+- energy E = [Σ machines × kW × H + (dry room kW + facility kW) × 8,760 h] × price
+  (the dry room and utilities run all year, the machines in production hours);
+- materials M = G × Σ_m q_m × kWh_cell ÷ u_m × price_m × n_m, with n_m the cells processed at
+  the material's entry station per good cell (1 ÷ Y when it enters at the first station);
+  the part for the good cells, n_m = 1, is reported as *materials* and the rest as *scrap*;
+- overheads per :class:`~linesim.cost_inputs.Overheads`;
+- cost per good kWh = (D + L + E + M + overheads) ÷ E_good, in USD/kWh and CNY/Wh.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+from linesim import kpis
+from linesim.capacity import capacity_report, starts_per_good_cell
+from linesim.cost_inputs import CostInputs, Overheads
+from linesim.errors import UsageError
+from linesim.simulation.records import SimResult
+from linesim.spec import LineSpec, Station
+from linesim.yield_model import yield_waterfall
+
+__all__ = [
+    "HOURS_PER_CALENDAR_YEAR",
+    "OutputBasis",
+    "static_basis",
+    "simulated_basis",
+    "cost_inputs",
+    "station_capex_usd",
+    "building_area_m2",
+    "dry_room_capex_usd",
+    "dry_room_power_kw",
+    "Capex",
+    "capex",
+    "annual_depreciation_usd",
+    "labour_hours_per_year",
+    "Energy",
+    "energy_per_year",
+    "material_usd_per_processed_cell",
+    "AnnualCost",
+    "annual_cost",
+    "usd_per_kwh_to_cny_per_wh",
+    "CostReport",
+    "cost_report",
+]
+
+HOURS_PER_CALENDAR_YEAR = 8760.0
+
+
+@dataclass(frozen=True)
+class OutputBasis:
+    """The output the fixed costs are divided by.
+
+    ``processed_per_good_cell[j]`` is the number of cells station j processes per good cell out
+    (1 ÷ ∏ of the step yields from j on, for detection at the source).
+    """
+
+    source: str  #: "static capacity" or "simulation (…)"
+    good_cells_per_h: float
+    line_yield: float
+    processed_per_good_cell: tuple[float, ...]
+    good_cells_per_h_ci95: tuple[float, float] | None = None
+
+
+def static_basis(spec: LineSpec) -> OutputBasis:
+    """The line at its static capacity: bottleneck-limited output and the analytic yield."""
+    report = capacity_report(spec)
+    return OutputBasis(
+        source="static capacity (no simulation)",
+        good_cells_per_h=report.max_good_cells_per_h,
+        line_yield=report.line_yield,
+        processed_per_good_cell=tuple(starts_per_good_cell(spec)),
+    )
+
+
+def simulated_basis(spec: LineSpec, results: Sequence[SimResult]) -> OutputBasis:
+    """Output and yield measured by simulation, averaged over replications.
+
+    Cells processed at station j per good cell are estimated by the chain rule,
+    1 ÷ ∏_{k ≥ j} (1 − scrapped_k ÷ processed_k), pooled over replications (consistent with
+    :func:`linesim.kpis.simulated_line_yield`).
+    """
+    from linesim.experiments import estimate
+
+    rate = estimate([kpis.good_cells_per_h(r) for r in results])
+    n = len(spec.stations)
+    processed = [sum(r.stations[j].processed for r in results) for j in range(n)]
+    scrapped = [sum(r.stations[j].scrapped_here for r in results) for j in range(n)]
+    per_good, surviving = [0.0] * n, 1.0
+    for j in reversed(range(n)):
+        if processed[j]:
+            surviving *= 1.0 - scrapped[j] / processed[j]
+        per_good[j] = 1.0 / surviving if surviving > 0 else math.inf
+    ci = (rate.ci95_low, rate.ci95_high) if rate.ci95_low is not None else None
+    hours = results[0].horizon_s / 3600.0
+    return OutputBasis(
+        source=f"simulation ({len(results)} replication{'s' * (len(results) > 1)} of "
+               f"{hours:g} h)",
+        good_cells_per_h=rate.mean, line_yield=1.0 / per_good[0],
+        processed_per_good_cell=tuple(per_good), good_cells_per_h_ci95=ci,
+    )
+
+
+def cost_inputs(spec: LineSpec) -> CostInputs:
+    """The spec's cost block, or a usage error saying how to add one."""
+    if spec.cost is None:
+        raise UsageError(f"line {spec.name!r} has no cost inputs: add a 'cost:' block to its "
+                         "config (see configs/README.md, section 'Cost inputs')")
+    return spec.cost
+
+
+# --- capex ----------------------------------------------------------------------------------
+def station_capex_usd(station: Station) -> float:
+    """Installed equipment cost of a station: Σ_options machines × capex per machine [USD]."""
+    return sum(e.count * e.capex_usd for e in station.equipment())
+
+
+def _footprint_m2(station: Station) -> float:
+    return sum(e.count * e.footprint_m2 for e in station.equipment())
+
+
+def building_area_m2(spec: LineSpec) -> float:
+    """Building floor area: ``building.area_m2``, else area_factor × Σ machine footprints [m²]."""
+    building = cost_inputs(spec).building
+    if building.area_m2 is not None:
+        return building.area_m2
+    return building.area_factor * sum(_footprint_m2(s) for s in spec.stations)
+
+
+def dry_room_capex_usd(cost: CostInputs) -> float:
+    """Dry-room fit-out: area × $/m² of the cheapest class dry enough [USD]."""
+    cls = cost.dry_room_class()
+    return 0.0 if cls is None else cost.dry_room.area_m2 * cls.usd_per_m2
+
+
+def dry_room_power_kw(cost: CostInputs) -> float:
+    """Dry-room average draw: area × W/m² of its class ÷ 1000 [kW]."""
+    cls = cost.dry_room_class()
+    return 0.0 if cls is None else cost.dry_room.area_m2 * cls.power_w_per_m2 / 1000.0
+
+
+@dataclass(frozen=True)
+class Capex:
+    """Investment by item [USD]."""
+
+    equipment_by_station: dict[str, float]
+    equipment: float
+    dry_room: float
+    building: float
+    facility: float
+    building_area_m2: float
+
+    @property
+    def total(self) -> float:
+        return self.equipment + self.dry_room + self.building + self.facility
+
+
+def capex(spec: LineSpec) -> Capex:
+    """Capex of a line: equipment by station, dry room, building and facility [USD]."""
+    cost = cost_inputs(spec)
+    by_station = {s.id: station_capex_usd(s) for s in spec.stations}
+    area = building_area_m2(spec)
+    return Capex(
+        equipment_by_station=by_station, equipment=sum(by_station.values()),
+        dry_room=dry_room_capex_usd(cost), building=area * cost.building.usd_per_m2,
+        facility=cost.facility.capex_usd, building_area_m2=area,
+    )
+
+
+def annual_depreciation_usd(c: Capex, cost: CostInputs) -> float:
+    """Straight line: (equipment + dry room + facility) ÷ equipment life + building ÷ building
+    life [USD/yr]."""
+    life = cost.depreciation
+    return ((c.equipment + c.dry_room + c.facility) / life.equipment_years
+            + c.building / life.building_years)
+
+
+# --- labour and energy ----------------------------------------------------------------------
+def _operators(station: Station) -> float:
+    return sum(e.count * e.operators_per_machine for e in station.equipment())
+
+
+def labour_hours_per_year(spec: LineSpec) -> dict[str, float]:
+    """Direct labour hours per year by station, plus ``indirect`` [h/yr]: operators × H."""
+    hours = spec.calendar.hours_per_year
+    out = {s.id: _operators(s) * hours for s in spec.stations}
+    out["indirect"] = cost_inputs(spec).labour.indirect_operators * hours
+    return out
+
+
+@dataclass(frozen=True)
+class Energy:
+    """Electricity use per year [kWh/yr]."""
+
+    machines_by_station: dict[str, float]
+    dry_room: float
+    facility: float
+
+    @property
+    def machines(self) -> float:
+        return sum(self.machines_by_station.values())
+
+    @property
+    def total(self) -> float:
+        return self.machines + self.dry_room + self.facility
+
+
+def energy_per_year(spec: LineSpec) -> Energy:
+    """Machines: Σ machines × kW × H; dry room and facility: kW × 8,760 h [kWh/yr]."""
+    cost = cost_inputs(spec)
+    hours = spec.calendar.hours_per_year
+    by_station = {s.id: sum(e.count * e.power_kw for e in s.equipment()) * hours
+                  for s in spec.stations}
+    return Energy(machines_by_station=by_station,
+                  dry_room=dry_room_power_kw(cost) * HOURS_PER_CALENDAR_YEAR,
+                  facility=cost.facility.power_kw * HOURS_PER_CALENDAR_YEAR)
+
+
+# --- materials ------------------------------------------------------------------------------
+def usd_per_unit(price: float, currency: str, cost: CostInputs) -> float:
+    """A price in USD (CNY prices divided by ``currency.cny_per_usd``)."""
+    return price if currency == "USD" else price / cost.currency.cny_per_usd
+
+
+def material_usd_per_processed_cell(spec: LineSpec) -> list[float]:
+    """Material cost that enters a cell at each station, per cell processed there [USD/cell].
+
+    For each material, q × kWh per cell ÷ utilisation × price, added at its entry station.
+    """
+    cost = cost_inputs(spec)
+    kwh = spec.product.energy_kwh
+    out = [0.0] * len(spec.stations)
+    for m in cost.materials:
+        j = 0 if m.enters_at is None else spec.station_index(m.enters_at)
+        out[j] += m.quantity_per_kwh * kwh / m.utilisation * usd_per_unit(
+            m.price_per_unit, m.currency, cost)
+    return out
+
+
+# --- annual cost ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class AnnualCost:
+    """Cost per year by category [USD/yr]; ``overheads`` itemises the overhead total."""
+
+    depreciation: float
+    labour: float
+    energy: float
+    materials: float
+    scrap: float
+    overheads: dict[str, float]
+
+    @property
+    def overhead_total(self) -> float:
+        return sum(self.overheads.values())
+
+    @property
+    def total(self) -> float:
+        return (self.depreciation + self.labour + self.energy + self.materials + self.scrap
+                + self.overhead_total)
+
+    def categories(self) -> dict[str, float]:
+        """Category → USD/yr, in report order."""
+        return {"depreciation": self.depreciation, "labour": self.labour,
+                "energy": self.energy, "materials": self.materials, "scrap": self.scrap,
+                "overheads": self.overhead_total}
+
+
+def overheads_usd(rates: Overheads, depreciation: float, labour: float, energy: float,
+                  materials: float, investment: float) -> dict[str, float]:
+    """BatPaC-style overheads per year [USD/yr] (formulas: :class:`Overheads`)."""
+    D, L, E, M = depreciation, labour, energy, materials
+    out = {
+        "variable_overhead": rates.voh_of_labour * L + rates.voh_of_depreciation * D,
+        "gsa": rates.gsa_of_labour * L + rates.gsa_of_depreciation * D,
+        "rnd": rates.rnd_of_depreciation * D,
+        "launch": rates.launch_of_materials * M + rates.launch_of_labour * L,
+    }
+    working_capital = rates.working_capital_of_variable * (M + L + E)
+    out["profit"] = rates.profit_of_investment * (investment + working_capital)
+    out["warranty"] = rates.warranty_of_cost * (D + L + E + M + sum(out.values()))
+    return out
+
+
+def annual_cost(spec: LineSpec, basis: OutputBasis) -> AnnualCost:
+    """Annual cost of running the line at ``basis`` output [USD/yr]."""
+    cost = cost_inputs(spec)
+    c = capex(spec)
+    depreciation = annual_depreciation_usd(c, cost)
+    labour = sum(labour_hours_per_year(spec).values()) * cost.labour.wage_usd_per_h
+    energy = energy_per_year(spec).total * cost.electricity.usd_per_kwh
+    good_per_year = basis.good_cells_per_h * spec.calendar.hours_per_year
+    per_cell = material_usd_per_processed_cell(spec)
+    materials = good_per_year * sum(per_cell)
+    scrap = good_per_year * sum(v * (n - 1.0) for v, n in
+                                zip(per_cell, basis.processed_per_good_cell) if v > 0)
+    return AnnualCost(
+        depreciation=depreciation, labour=labour, energy=energy, materials=materials,
+        scrap=scrap, overheads=overheads_usd(cost.overheads, depreciation, labour, energy,
+                                             materials + scrap, c.total),
+    )
+
+
+def usd_per_kwh_to_cny_per_wh(usd_per_kwh: float, cny_per_usd: float) -> float:
+    """USD/kWh × CNY/USD ÷ 1000 Wh/kWh → CNY/Wh."""
+    return usd_per_kwh * cny_per_usd / 1000.0
+
+
+# --- value added and scrap by step ----------------------------------------------------------
+def value_added_usd_per_cell(spec: LineSpec, basis: OutputBasis) -> list[float]:
+    """Value each station adds to a cell it processes [USD/cell].
+
+    Materials entering there plus the station's direct conversion cost (its depreciation,
+    operators and machine energy) per cell it processes. Shared costs (building, dry room,
+    facility, indirect labour, overheads) are not allocated.
+    """
+    cost = cost_inputs(spec)
+    hours = spec.calendar.hours_per_year
+    good_per_year = basis.good_cells_per_h * hours
+    energy = energy_per_year(spec).machines_by_station
+    materials = material_usd_per_processed_cell(spec)
+    out = []
+    for j, station in enumerate(spec.stations):
+        conversion = (station_capex_usd(station) / cost.depreciation.equipment_years
+                      + _operators(station) * hours * cost.labour.wage_usd_per_h
+                      + energy[station.id] * cost.electricity.usd_per_kwh)
+        processed = good_per_year * basis.processed_per_good_cell[j]
+        out.append(materials[j] + (conversion / processed if processed > 0 else 0.0))
+    return out
+
+
+@dataclass(frozen=True)
+class ScrapStep:
+    """Cost of the cells whose first defect is made at one step [per year]."""
+
+    id: str
+    detected_at: str
+    cells_per_year: float
+    value_usd_per_cell: float  #: value added up to and including the detection station
+    usd_per_year: float
+
+
+def scrap_by_step(spec: LineSpec, basis: OutputBasis) -> list[ScrapStep]:
+    """Cells scrapped per year by the step that made them defective, and the value lost.
+
+    Cells started per year = G × processed per good cell at the first station; the share whose
+    first defect is made at step i is ∏_{k<i}(1 − p_k)·p_i (the yield waterfall); each is worth
+    the value added up to its detection point. The conversion part of this value is already in
+    the depreciation, labour and energy categories – this table attributes, it does not add.
+    """
+    value = value_added_usd_per_cell(spec, basis)
+    started = (basis.good_cells_per_h * spec.calendar.hours_per_year
+               * basis.processed_per_good_cell[0])
+    out = []
+    for step in yield_waterfall(spec, value):
+        cells = started * step.lost_per_1000 / 1000.0
+        out.append(ScrapStep(id=step.id, detected_at=step.detected_at, cells_per_year=cells,
+                             value_usd_per_cell=step.value_added_usd_per_cell,
+                             usd_per_year=cells * step.value_added_usd_per_cell))
+    return out
+
+
+# --- the report -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CostReport:
+    """Everything the cost model says about one line (amounts in USD unless named CNY)."""
+
+    line: str
+    basis: str
+    good_cells_per_year: float
+    good_kwh_per_year: float
+    output_gwh_per_year: float
+    line_yield: float
+    cny_per_usd: float
+    capex: Capex
+    capex_usd_per_gwh: float  #: total capex ÷ good output [USD per GWh/yr]
+    capex_bn_cny_per_gwh: float
+    annual: AnnualCost
+    usd_per_kwh: dict[str, float]  #: category → USD per good kWh, plus "total"
+    cny_per_wh: float
+    energy: Energy
+    energy_kwh_per_kwh: dict[str, float]  #: machines, dry_room, facility, total
+    labour_hours_per_year: float
+    direct_fte: float
+    materials: tuple[dict, ...]  #: per material: name, usd_per_kwh_good, price date, source
+    scrap_by_step: tuple[ScrapStep, ...]
+
+    @property
+    def total_usd_per_kwh(self) -> float:
+        return self.usd_per_kwh["total"]
+
+    def to_dict(self) -> dict:
+        out = asdict(self)
+        out["capex"]["total"] = self.capex.total
+        out["annual"]["overhead_total"] = self.annual.overhead_total
+        out["annual"]["total"] = self.annual.total
+        out["energy"]["machines"] = self.energy.machines
+        out["energy"]["total"] = self.energy.total
+        return out
+
+
+def cost_report(spec: LineSpec, basis: OutputBasis | None = None) -> CostReport:
+    """The cost of a line at ``basis`` output (default: its static capacity).
+
+    Raises :class:`~linesim.errors.UsageError` if the spec has no ``cost:`` block.
+    """
+    cost = cost_inputs(spec)
+    basis = basis or static_basis(spec)
+    hours, kwh_cell = spec.calendar.hours_per_year, spec.product.energy_kwh
+    good_cells = basis.good_cells_per_h * hours
+    good_kwh = good_cells * kwh_cell
+    if good_kwh <= 0:
+        raise UsageError(f"line {spec.name!r} makes no good cells ({basis.source}), so there "
+                         "is no cost per kWh")
+    c = capex(spec)
+    annual = annual_cost(spec, basis)
+    per_kwh = {k: v / good_kwh for k, v in annual.categories().items()}
+    per_kwh["total"] = annual.total / good_kwh
+    energy = energy_per_year(spec)
+    labour_h = sum(labour_hours_per_year(spec).values())
+    gwh = good_kwh / 1e6
+    return CostReport(
+        line=spec.name, basis=basis.source, good_cells_per_year=good_cells,
+        good_kwh_per_year=good_kwh, output_gwh_per_year=gwh, line_yield=basis.line_yield,
+        cny_per_usd=cost.currency.cny_per_usd, capex=c, capex_usd_per_gwh=c.total / gwh,
+        capex_bn_cny_per_gwh=c.total / gwh * cost.currency.cny_per_usd / 1e9,
+        annual=annual, usd_per_kwh=per_kwh,
+        cny_per_wh=usd_per_kwh_to_cny_per_wh(per_kwh["total"], cost.currency.cny_per_usd),
+        energy=energy,
+        energy_kwh_per_kwh={"machines": energy.machines / good_kwh,
+                            "dry_room": energy.dry_room / good_kwh,
+                            "facility": energy.facility / good_kwh,
+                            "total": energy.total / good_kwh},
+        labour_hours_per_year=labour_h, direct_fte=labour_h / cost.labour.hours_per_fte,
+        materials=tuple(_material_rows(spec, basis)),
+        scrap_by_step=tuple(scrap_by_step(spec, basis)),
+    )
+
+
+def _material_rows(spec: LineSpec, basis: OutputBasis) -> list[dict]:
+    cost = cost_inputs(spec)
+    rows = []
+    for m in cost.materials:
+        j = 0 if m.enters_at is None else spec.station_index(m.enters_at)
+        good = m.quantity_per_kwh / m.utilisation * usd_per_unit(m.price_per_unit, m.currency,
+                                                                 cost)
+        rows.append({
+            "name": m.name, "quantity_per_kwh": m.quantity_per_kwh, "unit": m.unit,
+            "price_per_unit": m.price_per_unit, "currency": m.currency,
+            "price_date": m.price_date.isoformat(), "utilisation": m.utilisation,
+            "enters_at": spec.stations[j].id,
+            "usd_per_kwh_good": good * basis.processed_per_good_cell[j],
+            "source": m.source,
+        })
+    return rows

@@ -1,0 +1,149 @@
+"""``linesim cost`` and ``linesim compare``: present line analyses (CLI face only)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from linesim.analysis import LineAnalysis, analyse, comparison_rows
+from linesim.report import fmt, text_table
+
+__all__ = ["cost_command", "compare_command", "format_cost", "format_comparison"]
+
+
+def _analyse(config: str, overrides: Sequence[str], args: argparse.Namespace) -> LineAnalysis:
+    from linesim.config import load_line
+    from linesim.cost import cost_inputs
+    from linesim.run_command import simulate_from_args
+
+    spec = load_line(config, overrides)
+    cost_inputs(spec)  # fail on a missing cost block before simulating
+    results = simulate_from_args(spec, args) if args.simulate else None
+    return analyse(spec, results, args.tornado)
+
+
+def _dump(doc: object) -> str:
+    return json.dumps(doc, indent=2, allow_nan=False, default=_plain) + "\n"
+
+
+def _plain(value: object) -> object:
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def cost_command(args: argparse.Namespace) -> int:
+    analysis = _analyse(args.config, args.overrides, args)
+    if args.json:
+        sys.stdout.write(_dump(analysis.to_dict()))
+    else:
+        sys.stdout.write(format_cost(analysis) + "\n")
+    return 0
+
+
+def compare_command(args: argparse.Namespace) -> int:
+    from linesim.errors import UsageError
+    from linesim.files import check_output_path
+
+    if len(args.configs) < 2:
+        raise UsageError("compare needs at least two configs; allowed: linesim compare A.yaml "
+                         "B.yaml [...]")
+    if args.html:
+        check_output_path(args.html, (".html", ".htm"), "--html")
+    analyses = [_analyse(config, (), args) for config in args.configs]
+    if args.html:
+        from linesim.html_report import write_html
+
+        write_html(analyses, args.html)
+    if args.json:
+        sys.stdout.write(_dump({"lines": [a.to_dict() for a in analyses]}))
+    else:
+        sys.stdout.write(format_comparison(analyses) + "\n")
+        if args.html:
+            sys.stdout.write(f"\nHTML report written to {args.html}\n")
+    return 0
+
+
+# --- text -----------------------------------------------------------------------------------
+def format_cost(a: LineAnalysis) -> str:
+    """The readable cost report of one line."""
+    c = a.cost
+    share = {k: v / c.annual.total for k, v in c.annual.categories().items()}
+    lines = [
+        f"{a.spec.name}: cost — basis: {c.basis}",
+        "",
+        f"  good output       {c.output_gwh_per_year:.3f} GWh/yr = "
+        f"{c.good_cells_per_year / 1e6:.3f} M cells/yr, line yield {c.line_yield:.4f}, "
+        f"bottleneck {a.bottleneck}",
+        f"  capex             {c.capex.total / 1e6:,.1f} M USD (equipment "
+        f"{c.capex.equipment / 1e6:,.1f}, dry room {c.capex.dry_room / 1e6:,.1f}, building "
+        f"{c.capex.building / 1e6:,.1f} for {c.capex.building_area_m2:,.0f} m², facility "
+        f"{c.capex.facility / 1e6:,.1f})",
+        f"  capex per GWh/yr  {c.capex_usd_per_gwh / 1e6:,.1f} M USD = "
+        f"{c.capex_bn_cny_per_gwh:.2f} bn CNY",
+        f"  cost per good kWh {c.total_usd_per_kwh:,.1f} USD/kWh = {c.cny_per_wh:.3f} CNY/Wh "
+        f"(1 USD = {c.cny_per_usd:g} CNY)",
+        f"  energy            {c.energy_kwh_per_kwh['total']:.1f} kWh per good kWh (machines "
+        f"{c.energy_kwh_per_kwh['machines']:.1f}, dry room {c.energy_kwh_per_kwh['dry_room']:.1f},"
+        f" facility {c.energy_kwh_per_kwh['facility']:.1f})",
+        f"  direct labour     {c.direct_fte:,.0f} FTE "
+        f"({c.direct_fte / c.output_gwh_per_year:,.0f} per GWh/yr)",
+        "",
+        text_table(["category", "USD/kWh", "share", "M USD/yr"],
+                   [(k, c.usd_per_kwh[k], f"{share[k]:.1%}", v / 1e6)
+                    for k, v in c.annual.categories().items()]
+                   + [("total", c.total_usd_per_kwh, "100.0%", c.annual.total / 1e6)]),
+        "",
+        "overheads [M USD/yr]: " + ", ".join(f"{k} {v / 1e6:.2f}"
+                                            for k, v in c.annual.overheads.items()),
+        "",
+        text_table(["material", "per kWh", "unit", "price", "", "dated", "USD/good kWh"],
+                   [(m["name"], m["quantity_per_kwh"], m["unit"], m["price_per_unit"],
+                     m["currency"], m["price_date"], m["usd_per_kwh_good"])
+                    for m in c.materials], "lrlrlll"),
+        "",
+        text_table(["scrap made at", "detected at", "cells/yr", "value/cell [USD]",
+                    "M USD/yr"],
+                   [(s.id, s.detected_at, s.cells_per_year, s.value_usd_per_cell,
+                     s.usd_per_year / 1e6) for s in c.scrap_by_step], "llrrr"),
+        "  (value added up to detection: materials + direct conversion; the conversion part "
+        "is inside the categories above)",
+    ]
+    if a.ramp is not None:
+        r = a.ramp
+        lines += ["", f"ramp-up (learning rate {r.learning_rate:.0%}, b = "
+                  f"{r.learning_exponent:.3f}, on conversion cost after one mature year's "
+                  "output):",
+                  text_table(["quarter", "yield (end)", "OEE (end)", "good GWh", "cumulative GWh",
+                              "CNY/Wh", "learning", "CNY/Wh with learning"],
+                             [(q.quarter, r.months[3 * q.quarter - 1].line_yield,
+                               r.months[3 * q.quarter - 1].oee, q.good_gwh, q.cumulative_gwh,
+                               q.cny_per_wh, q.learning_factor, q.cny_per_wh_with_learning)
+                              for q in r.quarters])]
+    lines += ["", f"sensitivity (each parameter ± {a.tornado[0].fraction:.0%}, static basis; "
+              "widest 10):" if a.tornado else "",
+              text_table(["parameter", "USD/kWh at −", "at +", "GWh/yr at −", "at +"],
+                         [(b.parameter, b.usd_per_kwh_low, b.usd_per_kwh_high,
+                           b.output_gwh_low, b.output_gwh_high) for b in a.tornado[:10]],
+                         "lrrrr")]
+    return "\n".join(lines)
+
+
+def format_comparison(analyses: Sequence[LineAnalysis]) -> str:
+    """Lines side by side."""
+    rows = [(label, unit, *values) for label, unit, values in comparison_rows(analyses)]
+    rows.append(("bottleneck", "", *[a.bottleneck for a in analyses]))
+    table = text_table(["", "unit", *[a.spec.name for a in analyses]], rows,
+                       "ll" + "r" * len(analyses))
+    notes = [f"  {a.spec.name}: {a.basis.source}" for a in analyses]
+    return "basis of output and yield:\n" + "\n".join(notes) + "\n\n" + table + "\n" + _legend()
+
+
+def _legend() -> str:
+    return ("\ncost per good kWh = (depreciation + labour + energy + materials ÷ yield + "
+            "overheads) ÷ good kWh; 'scrap' is the material in scrapped cells. " + fmt(None)
+            + " = not available.")

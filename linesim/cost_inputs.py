@@ -1,0 +1,247 @@
+"""Cost inputs of a line: the ``cost:`` block of a config, frozen and validated like the rest.
+
+Everything the cost model needs beyond the stations (whose ``capex_usd``, ``footprint_m2``,
+``power_kw`` and ``operators_per_machine`` are per machine): currency, depreciation lives,
+building and dry room, shared facility, labour, electricity, the bill of materials with dated
+prices, BatPaC-style overhead rates, and the ramp-up and learning assumptions.
+
+Nomenclature (units in the field names): ``*_usd`` US dollars, ``*_per_m2`` per square metre
+of floor, ``power_w_per_m2`` average electrical draw per m² of dry room, ``*_years`` straight-line
+depreciation life, ``wage_usd_per_h`` fully loaded direct-labour cost per hour, rates in the
+overhead block are fractions (0.4 = 40 %).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
+
+__all__ = [
+    "Building",
+    "CostInputs",
+    "Currency",
+    "Depreciation",
+    "DryRoom",
+    "DryRoomClass",
+    "Electricity",
+    "Facility",
+    "Labour",
+    "Material",
+    "Overheads",
+    "RampUp",
+]
+
+Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+Share = Annotated[float, Field(gt=0.0, le=1.0)]
+PositiveFloat = Annotated[float, Field(gt=0.0)]
+NonNegativeFloat = Annotated[float, Field(ge=0.0)]
+Rate = Annotated[float, Field(ge=0.0, le=5.0)]
+Date = Annotated[dt.date, Field(strict=False)]
+CurrencyCode = Literal["USD", "CNY"]
+
+
+def _problem(field: str, message: str, value: object, allowed: str) -> PydanticCustomError:
+    """An error naming a field below the model being validated (see ``linesim.errors``)."""
+    return PydanticCustomError(
+        "linesim_field", "{message}",
+        {"message": message, "field": field, "value": value, "allowed": allowed},
+    )
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", strict=True, allow_inf_nan=False, validate_default=True
+    )
+
+
+class Currency(_Frozen):
+    """Exchange rate used to report in both currencies."""
+
+    cny_per_usd: Annotated[float, Field(gt=1.0, lt=20.0)]
+    rate_date: Date
+    source: str = ""
+
+
+class Depreciation(_Frozen):
+    """Straight-line depreciation lives [years]."""
+
+    equipment_years: Annotated[float, Field(gt=0.0, le=50.0)] = 10.0
+    building_years: Annotated[float, Field(gt=0.0, le=100.0)] = 20.0
+    source: str = ""
+
+
+class Building(_Frozen):
+    """Factory building: cost per m² and its area.
+
+    The area is ``area_m2`` if given, else ``area_factor`` × the machines' total footprint
+    (aisles, logistics, utilities and offices around the equipment).
+    """
+
+    usd_per_m2: NonNegativeFloat
+    area_m2: PositiveFloat | None = None
+    area_factor: Annotated[float, Field(ge=1.0, le=10.0)] = 2.0
+    source: str = ""
+
+
+class DryRoomClass(_Frozen):
+    """What a dry room of a given dew point costs to build and run, per m²."""
+
+    dew_point_c: Annotated[float, Field(ge=-90.0, le=0.0)]
+    usd_per_m2: NonNegativeFloat
+    power_w_per_m2: NonNegativeFloat
+    source: str = ""
+
+
+class DryRoom(_Frozen):
+    """The line's dry room (or inert room): area and required dew point [°C]."""
+
+    area_m2: NonNegativeFloat
+    dew_point_c: Annotated[float, Field(ge=-90.0, le=0.0)]
+    source: str = ""
+
+
+class Facility(_Frozen):
+    """Shared plant not tied to a station: utilities, MES/IT, AGVs, QC lab."""
+
+    capex_usd: NonNegativeFloat = 0.0
+    power_kw: NonNegativeFloat = 0.0
+    source: str = ""
+
+
+class Labour(_Frozen):
+    """Direct labour: the stations' operators plus shared (indirect) operators, at one wage.
+
+    Operators are people present whenever the line runs, so the hours per year are
+    operators × ``calendar.hours_per_year``; ``hours_per_fte`` converts them to heads.
+    """
+
+    wage_usd_per_h: NonNegativeFloat
+    indirect_operators: NonNegativeFloat = 0.0
+    hours_per_fte: Annotated[float, Field(gt=0.0, le=8784.0)] = 1800.0
+    source: str = ""
+
+
+class Electricity(_Frozen):
+    """Electricity price [USD/kWh]."""
+
+    usd_per_kwh: NonNegativeFloat
+    source: str = ""
+
+
+class Material(_Frozen):
+    """One bill-of-materials line, per kWh of cells, with a dated price.
+
+    ``quantity_per_kwh`` is what ends up in the cell (in ``unit``); ``utilisation`` is the
+    fraction of what is bought that ends up in a cell (trim, edge and start-up losses), so the
+    purchase per cell processed is quantity ÷ utilisation. The material enters the cell at
+    station ``enters_at`` (default: the first station), so cells scrapped before it do not
+    consume it.
+    """
+
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+    quantity_per_kwh: NonNegativeFloat
+    unit: Literal["kg", "m2", "piece"]
+    price_per_unit: NonNegativeFloat
+    currency: CurrencyCode
+    price_date: Date
+    utilisation: Share = 1.0
+    enters_at: str | None = None
+    source: str = ""
+
+
+class Overheads(_Frozen):
+    """BatPaC-style overhead rates (fractions), defaults from BatPaC v5 (domain.md §4).
+
+    Per year: variable overhead = voh_of_labour·L + voh_of_depreciation·D; GSA = gsa_of_labour·L
+    + gsa_of_depreciation·D; R&D = rnd_of_depreciation·D; launch = launch_of_materials·M +
+    launch_of_labour·L; working capital = working_capital_of_variable·(M + L + E) is capital,
+    charged at the profit rate together with the investment: profit = profit_of_investment ·
+    (capex + working capital); warranty = warranty_of_cost × all of the above plus D, L, E, M.
+    """
+
+    voh_of_labour: Rate = 0.40
+    voh_of_depreciation: Rate = 0.20
+    gsa_of_labour: Rate = 0.25
+    gsa_of_depreciation: Rate = 0.25
+    rnd_of_depreciation: Rate = 0.40
+    launch_of_materials: Rate = 0.05
+    launch_of_labour: Rate = 0.10
+    working_capital_of_variable: Rate = 0.15
+    profit_of_investment: Rate = 0.05
+    warranty_of_cost: Rate = 0.056
+    source: str = ""
+
+
+class RampUp(_Frozen):
+    """Ramp-up from start of production to the mature line (exponential approach).
+
+    y(t) = Y − (Y − yield_start)·exp(−t/yield_time_constant_months), with Y the mature line
+    yield; oee(t) likewise from ``oee_start`` to ``oee_mature``. The mature line's output is
+    reached when oee(t) = oee_mature. Learning on conversion cost: C(x) = C0·(x/x0)^(−b),
+    b = −log2(1 − learning_rate), x the cumulative good output and x0 the output of the first
+    quarter.
+    """
+
+    yield_start: Fraction
+    oee_start: Share
+    oee_mature: Share
+    yield_time_constant_months: PositiveFloat
+    oee_time_constant_months: PositiveFloat
+    learning_rate: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.0
+    years: Annotated[int, Field(ge=1, le=10)] = 3
+    source: str = ""
+
+    @model_validator(mode="after")
+    def _check_oee(self) -> RampUp:
+        if self.oee_start > self.oee_mature:
+            raise _problem("oee_start", "the ramp starts above the mature OEE", self.oee_start,
+                           f"a number ≤ oee_mature ({self.oee_mature})")
+        return self
+
+
+class CostInputs(_Frozen):
+    """The ``cost:`` block of a line config."""
+
+    currency: Currency
+    depreciation: Depreciation = Depreciation()
+    building: Building
+    dry_room: DryRoom | None = None
+    dry_room_classes: Annotated[tuple[DryRoomClass, ...], Field(strict=False)] = ()
+    facility: Facility = Facility()
+    labour: Labour
+    electricity: Electricity
+    materials: Annotated[tuple[Material, ...], Field(strict=False)] = ()
+    overheads: Overheads = Overheads()
+    ramp_up: RampUp | None = None
+    source: str = ""
+
+    @model_validator(mode="after")
+    def _check_cost(self) -> CostInputs:
+        if self.dry_room is not None and self.dry_room.area_m2 > 0:
+            if not self.dry_room_classes:
+                raise _problem("dry_room_classes", "a dry room needs its cost classes", None,
+                               "a list of {dew_point_c, usd_per_m2, power_w_per_m2}")
+            if self.dry_room_class() is None:
+                driest = min(c.dew_point_c for c in self.dry_room_classes)
+                raise _problem("dry_room.dew_point_c",
+                               "no dry-room class reaches this dew point",
+                               self.dry_room.dew_point_c, f"a dew point ≥ {driest} °C, or a "
+                               "drier entry in dry_room_classes")
+        names = [m.name for m in self.materials]
+        for k, name in enumerate(names):
+            if name in names[:k]:
+                raise _problem(f"materials[{k}].name", "material names must be unique", name,
+                               "a name not used by another material")
+        return self
+
+    def dry_room_class(self) -> DryRoomClass | None:
+        """The cheapest class that is at least as dry as required: the wettest class whose
+        dew point is at or below the required one (``None`` without a dry room)."""
+        if self.dry_room is None:
+            return None
+        dry_enough = [c for c in self.dry_room_classes
+                      if c.dew_point_c <= self.dry_room.dew_point_c]
+        return max(dry_enough, key=lambda c: c.dew_point_c, default=None)

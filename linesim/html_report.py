@@ -1,0 +1,106 @@
+"""A self-contained HTML report of line analyses: tables and plotly figures in one file.
+
+plotly.js is embedded once in the page (no network needed to open it); each figure is a
+``<div>`` drawn by it. Every number in the tables comes from :mod:`linesim.analysis`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import os
+from collections.abc import Sequence
+
+from linesim.analysis import LineAnalysis, comparison_rows
+from linesim.files import atomic_write_text
+
+__all__ = ["render_html", "write_html"]
+
+_STYLE = """
+body { font-family: system-ui, -apple-system, 'Segoe UI', sans-serif; margin: 2rem auto;
+       max-width: 1200px; color: #222; line-height: 1.45; padding: 0 1rem; }
+h1 { font-size: 1.6rem; } h2 { margin-top: 2.2rem; border-bottom: 1px solid #ddd; }
+table { border-collapse: collapse; margin: 0.8rem 0; font-size: 0.92rem; }
+th, td { padding: 0.25rem 0.7rem; border-bottom: 1px solid #eee; }
+th { text-align: left; background: #f6f6f6; } td.num { text-align: right;
+font-variant-numeric: tabular-nums; } .note { color: #555; font-size: 0.9rem; }
+"""
+
+
+def _num(value: object) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        if abs(value) >= 1000:
+            return f"{value:,.0f}"
+        if abs(value) >= 10:
+            return f"{value:,.1f}"
+        return f"{value:.3f}"
+    return html.escape(str(value))
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    body = "".join(
+        "<tr>" + "".join(f'<td class="num">{_num(v)}</td>' if isinstance(v, (int, float))
+                         or v is None else f"<td>{html.escape(str(v))}</td>" for v in row)
+        + "</tr>" for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def render_html(analyses: Sequence[LineAnalysis], title: str = "linesim line comparison") -> str:
+    """The whole report as one HTML document (plotly.js inline)."""
+    import plotly.offline
+
+    from linesim import __version__, figures
+
+    def fig(f) -> str:
+        return f.to_html(full_html=False, include_plotlyjs=False,
+                         config={"displaylogo": False, "responsive": True})
+
+    names = [a.spec.name for a in analyses]
+    parts = [
+        f"<h1>{html.escape(title)}</h1>",
+        f'<p class="note">linesim {__version__}, {dt.date.today().isoformat()}. Basis of '
+        "output and yield per line: "
+        + "; ".join(f"<b>{html.escape(a.spec.name)}</b>: {html.escape(a.basis.source)}"
+                    for a in analyses) + ".</p>",
+        "<h2>Side by side</h2>",
+        _table(["", "unit"] + names,
+               [[label, unit] + values for label, unit, values in comparison_rows(analyses)]
+               + [["bottleneck", ""] + [a.bottleneck for a in analyses]]),
+        "<h2>Cost per good kWh</h2>", fig(figures.cost_breakdown(analyses)),
+        "<h2>Yield waterfall</h2>",
+        *[fig(figures.yield_waterfall(a)) for a in analyses],
+        "<h2>Ramp-up</h2>", fig(figures.ramp_up_curves(analyses)),
+        "<h2>Sensitivity</h2>",
+        *[fig(figures.tornado_chart(a)) for a in analyses],
+        "<h2>Inputs behind the cost</h2>",
+    ]
+    for a in analyses:
+        parts.append(f"<h3>{html.escape(a.spec.name)}: materials (dated prices)</h3>")
+        parts.append(_table(
+            ["material", "per kWh", "unit", "price", "currency", "price date", "utilisation",
+             "enters at", "USD per good kWh", "source"],
+            [[m["name"], m["quantity_per_kwh"], m["unit"], m["price_per_unit"], m["currency"],
+              m["price_date"], m["utilisation"], m["enters_at"], m["usd_per_kwh_good"],
+              m["source"]] for m in a.cost.materials]))
+        parts.append(f"<h3>{html.escape(a.spec.name)}: cost of scrap by step</h3>")
+        parts.append(_table(
+            ["made at", "detected at", "cells/yr", "value per cell [USD]", "USD/yr"],
+            [[s.id, s.detected_at, s.cells_per_year, s.value_usd_per_cell, s.usd_per_year]
+             for s in a.cost.scrap_by_step]))
+    parts.append('<p class="note">Scrap value is the materials and direct conversion cost '
+                 "(depreciation, operators, machine energy) added up to the detection point; "
+                 "its conversion part is already inside the fixed-cost categories.</p>")
+    body = "\n".join(parts)
+    return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<title>{html.escape(title)}</title><style>{_STYLE}</style>"
+            f"<script>{plotly.offline.get_plotlyjs()}</script></head>\n<body>\n{body}\n"
+            "</body></html>\n")
+
+
+def write_html(analyses: Sequence[LineAnalysis], path: str | os.PathLike,
+               title: str = "linesim line comparison") -> None:
+    """Render and write the report whole or not at all."""
+    atomic_write_text(path, render_html(analyses, title))
