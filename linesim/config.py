@@ -8,7 +8,8 @@ Derivation rules for ``extends: base.yaml`` (path relative to the deriving file)
 - mappings merge key by key, recursively; any other value replaces the base value;
 - ``stations`` given as a **list** replaces the base stations; given as a **mapping**
   ``{station_id: {field: value}}`` it patches the base stations by id (``null`` removes one);
-- a patch entry ``insert_after: other_id`` inserts a new station (it must then be complete).
+- a patch entry ``insert_after: other_id`` inserts a new station (it must then be complete);
+- removing a station also removes the ``cost.materials`` that enter the cell at it.
 
 Overrides (``--set stations.stacking.machines=4``) follow the same addressing: a dotted path
 whose station part is an id; the value is parsed as YAML (``4``, ``0.01``, ``true``,
@@ -155,7 +156,18 @@ def _merge(base: dict[str, Any], patch: Mapping[str, Any], file: Path, prefix: s
             out[key] = _merge(out[key], value, file, here)
         else:
             out[key] = copy.deepcopy(value)
+    if not prefix and isinstance(patch.get("stations"), dict):
+        removed = {sid for sid, p in patch["stations"].items() if p is None}
+        _drop_materials_entering_at(out, removed)
     return out
+
+
+def _drop_materials_entering_at(raw: dict[str, Any], removed: set[str]) -> None:
+    """A removed station takes the materials that enter the cell there with it."""
+    cost = raw.get("cost")
+    if removed and isinstance(cost, dict) and isinstance(cost.get("materials"), list):
+        cost["materials"] = [m for m in cost["materials"]
+                             if not (isinstance(m, dict) and m.get("enters_at") in removed)]
 
 
 def _patch_stations(stations: Any, patches: Mapping[str, Any], file: Path) -> list[Any]:
