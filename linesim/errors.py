@@ -87,6 +87,10 @@ _BOUNDS = {
     "dict_type": "a mapping",
     "model_type": "a mapping of fields",
     "model_attributes_type": "a mapping of fields",
+    "date_type": "a date, YYYY-MM-DD",
+    "date_parsing": "a date, YYYY-MM-DD",
+    "date_from_datetime_parsing": "a date, YYYY-MM-DD",
+    "date_from_datetime_inexact": "a date, YYYY-MM-DD",
 }
 
 
