@@ -24,6 +24,7 @@ table { border-collapse: collapse; margin: 0.8rem 0; font-size: 0.92rem; }
 th, td { padding: 0.25rem 0.7rem; border-bottom: 1px solid #eee; }
 th { text-align: left; background: #f6f6f6; } td.num { text-align: right;
 font-variant-numeric: tabular-nums; } .note { color: #555; font-size: 0.9rem; }
+td.sub { padding-left: 1.8rem; color: #444; } td.date { white-space: nowrap; }
 """
 
 
@@ -35,6 +36,8 @@ def _num(value: object) -> str:
             return f"{value:,.0f}"
         if abs(value) >= 10:
             return f"{value:,.1f}"
+        if 0 < abs(value) < 0.01:
+            return f"{value:.3g}"
         return f"{value:.3f}"
     return html.escape(str(value))
 
@@ -42,10 +45,19 @@ def _num(value: object) -> str:
 def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
     body = "".join(
-        "<tr>" + "".join(f'<td class="num">{_num(v)}</td>' if isinstance(v, (int, float))
-                         or v is None else f"<td>{html.escape(str(v))}</td>" for v in row)
-        + "</tr>" for row in rows)
+        "<tr>" + "".join(_cell(v) for v in row) + "</tr>" for row in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, (int, float)) or value is None:
+        return f'<td class="num">{_num(value)}</td>'
+    text = str(value)
+    if text.startswith("  "):  # a sub-row of the one above
+        return f'<td class="sub">{html.escape(text.strip())}</td>'
+    if len(text) == 10 and text[4] == "-" and text[7] == "-":  # an ISO date
+        return f'<td class="date">{html.escape(text)}</td>'
+    return f"<td>{html.escape(text)}</td>"
 
 
 def render_html(analyses: Sequence[LineAnalysis], title: str = "linesim line comparison") -> str:

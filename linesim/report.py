@@ -22,6 +22,8 @@ def fmt(value: object, digits: int = 3) -> str:
             return f"{value:,.0f}"
         if abs(value) >= 100:
             return f"{value:.1f}"
+        if 0 < abs(value) < 0.01:
+            return f"{value:.{digits}g}"
         return f"{value:.{digits}f}"
     return str(value)
 

@@ -94,3 +94,19 @@ def test_warm_up_too_short_for_any_good_cell(capsys):
     assert main(["cost", PILOT, "--simulate", "--horizon", "1d", "--warmup", "1d",
                  "--replications", "1"]) == 2
     assert "makes no good cells" in capsys.readouterr().err
+
+
+def test_html_report_renders_in_a_browser(tmp_path, capsys):
+    """The report opens offline in headless chromium and draws every figure without JS errors."""
+    from browser import browser_page
+
+    out = tmp_path / "r.html"
+    assert main(["compare", PILOT, GWH, "--html", str(out)]) == 0
+    with browser_page() as (page, errors):
+        page.goto(out.as_uri())
+        page.wait_for_selector(".js-plotly-plot .main-svg", timeout=20_000)
+        assert page.locator(".js-plotly-plot").count() == 6
+        # every figure drew its data: bars, waterfall steps, lines
+        assert page.locator(".js-plotly-plot .trace").count() >= 6
+        assert "CNY/Wh" in page.locator(".js-plotly-plot").first.inner_text()
+        assert errors == []

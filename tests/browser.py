@@ -1,0 +1,46 @@
+"""Headless Debian chromium for the browser tests, driven by Playwright's Python package.
+
+``scripts/test`` installs chromium and sets ``LINESIM_BROWSER``; when it is set, a browser that
+cannot start fails the tests instead of skipping them, so CI cannot pass without a browser.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+
+import pytest
+
+REQUIRED = bool(os.environ.get("LINESIM_BROWSER"))
+
+
+def chromium_path() -> str | None:
+    return os.environ.get("LINESIM_BROWSER") or shutil.which("chromium")
+
+
+@contextlib.contextmanager
+def browser_page(width: int = 1300, height: int = 900):
+    """A Playwright page in headless chromium; yields (page, errors) with JS errors collected."""
+    path = chromium_path()
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        if REQUIRED:
+            raise
+        pytest.skip("playwright is not installed")
+    if path is None:
+        if REQUIRED:
+            raise RuntimeError("LINESIM_BROWSER is set but chromium is not found")
+        pytest.skip("chromium is not installed (bash scripts/test installs it)")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=path, args=["--no-sandbox",
+                                                                "--disable-dev-shm-usage"])
+        try:
+            page = browser.new_page(viewport={"width": width, "height": height})
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            yield page, errors
+        finally:
+            browser.close()
