@@ -89,6 +89,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="one JSON document on stdout")
     p.add_argument("--html", metavar="FILE", help="also write a self-contained HTML report "
                    "with plotly figures to FILE, atomically")
+
+    p = sub.add_parser("optimise", help="choose machine counts per equipment option (CP-SAT) "
+                       "and verify by simulation; exit 3 when infeasible")
+    _add_config(p)
+    from linesim.optimise_command import add_arguments
+
+    add_arguments(p, _positive_float, _positive_int, _fraction_or_one)
     return parser
 
 
@@ -109,6 +116,13 @@ def _fraction(text: str) -> float:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
     if not 0.0 < value < 1.0:
         raise argparse.ArgumentTypeError(f"{text!r}: allowed: a number between 0 and 1")
+    return value
+
+
+def _fraction_or_one(text: str) -> float:
+    value = _positive_float(text)
+    if value > 1.0:
+        raise argparse.ArgumentTypeError(f"{text!r}: allowed: a number in (0, 1]")
     return value
 
 
@@ -200,8 +214,14 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return compare_command(args)
 
 
+def cmd_optimise(args: argparse.Namespace) -> int:
+    from linesim.optimise_command import optimise_command
+
+    return optimise_command(args)
+
+
 COMMANDS = {"validate": cmd_validate, "capacity": cmd_capacity, "run": cmd_run,
-            "cost": cmd_cost, "compare": cmd_compare}
+            "cost": cmd_cost, "compare": cmd_compare, "optimise": cmd_optimise}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

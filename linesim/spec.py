@@ -14,6 +14,9 @@ Nomenclature (units in the field names):
 - ``capex_usd`` – installed cost per machine, ``footprint_m2`` per machine, ``power_kw`` per
   machine (average draw while the line runs), ``operators_per_machine`` – direct operators per
   machine while the line runs (0.25: one operator tends four machines);
+- ``optional`` – the optimiser may leave the station out; ``omission_effects`` maps later station
+  ids to the extra, independent defect probability δ they get without it, so their yield becomes
+  (1 − p)(1 − δ); ``machines_max`` bounds the optimiser's count per equipment option;
 - ``cost`` – the line's cost inputs (:mod:`linesim.cost_inputs`), optional.
 """
 
@@ -170,6 +173,9 @@ class Station(_Capacity):
     power_kw: NonNegativeFloat = 0.0
     operators_per_machine: NonNegativeFloat = 0.0
     dry_room: bool = False
+    optional: bool = False
+    omission_effects: dict[str, Probability] = {}
+    machines_max: PositiveInt | None = None
     options: Annotated[tuple[EquipmentOption, ...], Field(strict=False)] = ()
     source: str = ""
 
@@ -216,6 +222,9 @@ class Station(_Capacity):
             raise _problem("machines", "the station has no machine", self.machines,
                            "a whole number ≥ 1")
         self._check_distribution()
+        if self.omission_effects and not self.optional:
+            raise _problem("omission_effects", "only an optional station can be omitted",
+                           self.omission_effects, "optional: true, or no omission_effects")
         if self.max_wait_s is not None and self.kind != "batch":
             raise _problem("max_wait_s", "max_wait_s applies to batch stations only",
                            self.max_wait_s, "no max_wait_s on a non-batch station")
@@ -331,6 +340,20 @@ class LineSpec(_Frozen):
                     if name not in names:
                         raise _problem(f"stations[{i}].machines.{name}", "unknown option name",
                                        name, f"one of this station's options: {', '.join(names)}")
+        for i, station in enumerate(self.stations):
+            for target in station.omission_effects:
+                if target not in index or index[target] <= i:
+                    later = ", ".join(s.id for s in self.stations[i + 1:]) or "(none)"
+                    raise _problem(f"stations[{i}].omission_effects.{target}",
+                                   "omitting a station can only affect a later station", target,
+                                   f"one of the station ids after this one: {later}")
+            if station.optional:
+                for j, other in enumerate(self.stations):
+                    if j != i and other.detected_at == station.id:
+                        raise _problem(f"stations[{i}].optional",
+                                       "an optional station cannot be where other stations' "
+                                       f"defects are detected (stations[{j}].detected_at)",
+                                       True, "optional: false, or detect those defects elsewhere")
         if self.cost is not None:
             for k, material in enumerate(self.cost.materials):
                 if material.enters_at is not None and material.enters_at not in index:

@@ -1,0 +1,26 @@
+"""Layout optimisation with OR-Tools CP-SAT, checked against simulation.
+
+- :mod:`~linesim.optimise.candidates` – every allowed machine mix of a station, exactly;
+- :mod:`~linesim.optimise.model` – the linear CP-SAT model on those mixes;
+- :mod:`~linesim.optimise.search` – objectives, Pareto front, infeasibility diagnosis;
+- :mod:`~linesim.optimise.layout` – apply a layout to a spec and evaluate it independently;
+- :mod:`~linesim.optimise.verify` – simulate layouts and size buffers.
+"""
+
+from linesim.optimise.layout import apply_layout, current_layout, evaluate_layout
+from linesim.optimise.model import Problem
+from linesim.optimise.search import OBJECTIVES, OptimiseResult, optimise_layout, pareto_front
+from linesim.optimise.verify import size_buffers, verify_layout
+
+__all__ = [
+    "OBJECTIVES",
+    "OptimiseResult",
+    "Problem",
+    "apply_layout",
+    "current_layout",
+    "evaluate_layout",
+    "optimise_layout",
+    "pareto_front",
+    "size_buffers",
+    "verify_layout",
+]

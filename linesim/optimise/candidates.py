@@ -1,0 +1,118 @@
+"""Per-station candidates: every allowed machine mix of a station, with what it adds to a line.
+
+The CP-SAT model chooses one candidate per station, so everything nonlinear in the machine
+counts – capacity, the rate-weighted defect probability, its logarithm – is computed here
+exactly, once per candidate, and the model stays linear. Candidates that another candidate of
+the same station beats on every count (capacity, yield, capex, floor, running cost) are dropped:
+no optimum needs them.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from linesim.errors import UsageError
+from linesim.rates import availability, machine_rate_cells_per_h
+from linesim.spec import LineSpec, Station
+
+__all__ = ["MAX_CANDIDATES", "Candidate", "count_bounds", "station_candidates"]
+
+#: Largest machine mix enumeration per station before asking the user for tighter bounds.
+MAX_CANDIDATES = 200_000
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One machine mix at one station (``omitted``: an optional station left out)."""
+
+    counts: tuple[tuple[str, int], ...]
+    omitted: bool
+    capacity_cells_per_h: float  #: Σ n × rate × availability (inf when omitted)
+    defect_probability: float  #: rate-weighted over the options
+    capex_usd: float  #: equipment
+    footprint_m2: float
+    power_kw: float
+    operators: float
+
+    @property
+    def log_yield_loss(self) -> float:
+        """L = −ln(1 − p): line yield is exp(−Σ L)."""
+        return math.inf if self.defect_probability >= 1.0 else -math.log1p(
+            -self.defect_probability)
+
+
+def count_bounds(station: Station, upper: int | None,
+                 needed_cells_per_h: float = 0.0) -> list[tuple[str, int, int]]:
+    """(option, lowest, highest) machine count per option of a station.
+
+    The highest count is the station's ``machines_max``, else ``upper``, else enough for the
+    option alone to carry ``needed_cells_per_h`` (and at least max(2 × current, current + 4)).
+    """
+    out = []
+    for eq in station.equipment():
+        rate = machine_rate_cells_per_h(eq) * availability(eq.mtbf_h, eq.mttr_h)
+        alone = math.ceil(needed_cells_per_h / rate) if rate > 0 else 0
+        hi = station.machines_max or upper or max(2 * eq.count, eq.count + 4, alone)
+        out.append((eq.name, 0, max(hi, 0)))
+    return out
+
+
+def station_candidates(spec: LineSpec, index: int, upper: int | None = None,
+                       lower_capacity_cells_per_h: float = 0.0,
+                       needed_cells_per_h: float = 0.0) -> list[Candidate]:
+    """All non-dominated machine mixes of station ``index`` (plus 'omitted' if optional).
+
+    ``upper`` caps each option's count (default: the station's ``machines_max``, else enough
+    for ``needed_cells_per_h`` – see :func:`count_bounds`); mixes with less capacity than
+    ``lower_capacity_cells_per_h`` are left out (they cannot reach the target).
+    """
+    station = spec.stations[index]
+    equipment = station.equipment()
+    bounds = count_bounds(station, upper, needed_cells_per_h)
+    size = math.prod(hi - lo + 1 for _, lo, hi in bounds)
+    if size > MAX_CANDIDATES:
+        raise UsageError(
+            f"station {station.id!r}: {size:,} machine mixes to consider; allowed: at most "
+            f"{MAX_CANDIDATES:,} – set machines_max on the station or lower --max-machines")
+    rates = [machine_rate_cells_per_h(e) * availability(e.mtbf_h, e.mttr_h) for e in equipment]
+    out = []
+    for counts in itertools.product(*(range(lo, hi + 1) for _, lo, hi in bounds)):
+        if sum(counts) == 0:
+            continue
+        weights = [n * r for n, r in zip(counts, rates)]
+        cap = sum(weights)
+        if cap < lower_capacity_cells_per_h or cap <= 0:
+            continue
+        p = sum(w * e.defect_probability for w, e in zip(weights, equipment)) / cap
+        out.append(Candidate(
+            counts=tuple((e.name, n) for e, n in zip(equipment, counts)), omitted=False,
+            capacity_cells_per_h=cap, defect_probability=p,
+            capex_usd=sum(n * e.capex_usd for n, e in zip(counts, equipment)),
+            footprint_m2=sum(n * e.footprint_m2 for n, e in zip(counts, equipment)),
+            power_kw=sum(n * e.power_kw for n, e in zip(counts, equipment)),
+            operators=sum(n * e.operators_per_machine for n, e in zip(counts, equipment)),
+        ))
+    out = _non_dominated(out)
+    if station.optional:
+        out.append(Candidate(tuple((e.name, 0) for e in equipment), True, math.inf, 0.0,
+                             0.0, 0.0, 0.0, 0.0))
+    return out
+
+
+def _non_dominated(candidates: list[Candidate]) -> list[Candidate]:
+    """Drop candidates that another one matches or beats on every count and beats on one."""
+    if len(candidates) < 2:
+        return candidates
+    a = np.array([(-c.capacity_cells_per_h, c.defect_probability, c.capex_usd, c.footprint_m2,
+                   c.power_kw, c.operators) for c in candidates])
+    keep = []
+    for i in range(len(a)):
+        le = np.all(a <= a[i], axis=1)
+        lt = np.any(a < a[i], axis=1)
+        if not np.any(le & lt):
+            keep.append(candidates[i])
+    return keep

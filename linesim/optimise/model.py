@@ -1,0 +1,341 @@
+"""The CP-SAT layout model: one machine mix per station, exact on the static surrogate.
+
+Data → variables → constraints → objective → solve → status → extract, as in the OR-Tools
+samples. The surrogate is the static capacity analysis: with good output G [cells/h], station
+j must process G ÷ ∏_{i: d_i ≥ j} (1 − p_i) cells/h, at most u × its capacity. In logarithms
+this is linear in the chosen candidates:
+
+    ln G + Σ_{i: d_i ≥ j} L_i ≤ ln cap_j + ln u,        L_i = −ln(1 − p_i),
+
+with an omitted optional station adding −ln(1 − δ) to the L of each station it affects.
+:func:`scaled` turns every real into an integer at ``SCALE`` units per unit of log (a relative
+resolution of 1e-6), rounding each term to the safe side, so every layout the model accepts
+meets the target by the exact formula too; only layouts within ~1e-5 of a limit can be misjudged.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from ortools.sat.python import cp_model
+
+from linesim.capacity import cells_per_h_for_gwh
+from linesim.cost import HOURS_PER_CALENDAR_YEAR, dry_room_capex_usd, dry_room_power_kw
+from linesim.optimise.candidates import Candidate, station_candidates
+from linesim.spec import LineSpec
+
+__all__ = ["SCALE", "scaled", "Problem", "Solution", "LayoutModel", "STATUS", "greedy_layout"]
+
+SCALE = 1_000_000  #: integer units per unit of natural log
+COST_LOG_SCALE = 10_000  #: coarser log units for the materials ÷ yield table (min-cost)
+_OMITTED_LOG_CAP = 60.0  #: ln of an "infinite" capacity for an omitted station
+
+STATUS = {
+    cp_model.OPTIMAL: "optimal",
+    cp_model.FEASIBLE: "feasible",
+    cp_model.INFEASIBLE: "infeasible",
+    cp_model.UNKNOWN: "time_limit",
+    cp_model.MODEL_INVALID: "model_invalid",
+}
+
+
+def scaled(value: float, unit: float, up: bool) -> int:
+    """``value`` in integer units of 1/``unit``, rounded up or down (the one scaling helper)."""
+    x = value * unit
+    return math.ceil(x - 1e-9) if up else math.floor(x + 1e-9)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """What the planner asks: limits and the allowed machine counts."""
+
+    spec: LineSpec
+    target_gwh_per_year: float | None = None
+    budget_usd: float | None = None
+    floor_area_m2: float | None = None  #: Σ machine footprints
+    dry_room_area_m2: float | None = None  #: Σ machine footprints at dry-room stations
+    max_utilisation: float = 1.0
+    max_machines: int | None = None  #: per option, unless the station sets machines_max
+    time_limit_s: float = 30.0
+    workers: int = 2
+    seed: int = 1
+
+
+@dataclass(frozen=True)
+class Solution:
+    status: str  #: optimal | feasible | infeasible | time_limit | model_invalid
+    layout: dict[str, dict[str, int]] | None
+    objective_value: float | None  #: in the objective's own units (USD, GWh/yr, USD/yr)
+    wall_time_s: float
+    branches: int = 0
+
+
+@dataclass
+class LayoutModel:
+    """The candidates of a problem and the CP-SAT model built on them."""
+
+    problem: Problem
+    candidates: list[list[Candidate]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        spec, p = self.problem.spec, self.problem
+        floor = need = 0.0
+        if p.target_gwh_per_year is not None:
+            # a station never needs less than the target ÷ headroom, nor more than that ÷ the
+            # worst yield its options allow
+            floor = cells_per_h_for_gwh(p.target_gwh_per_year, spec.product.energy_kwh,
+                                        spec.calendar.hours_per_year) / p.max_utilisation
+            worst = math.prod((1.0 - max(e.defect_probability for e in s.equipment()))
+                              * math.prod(1.0 - d for d in s.omission_effects.values())
+                              for s in spec.stations)
+            need = floor / worst if worst > 0 else floor
+        self.candidates = [station_candidates(spec, j, p.max_machines, floor, need)
+                           for j in range(len(spec.stations))]
+        self._detect = spec.detection_index()
+
+    # --- the constant parts of capex and cost -------------------------------------------------
+    def _building_usd_per_m2(self) -> float:
+        cost = self.problem.spec.cost
+        if cost is None or cost.building.area_m2 is not None:
+            return 0.0
+        return cost.building.usd_per_m2 * cost.building.area_factor
+
+    def capex_constant_usd(self) -> float:
+        cost = self.problem.spec.cost
+        if cost is None:
+            return 0.0
+        fixed_building = (cost.building.area_m2 * cost.building.usd_per_m2
+                          if cost.building.area_m2 is not None else 0.0)
+        return dry_room_capex_usd(cost) + cost.facility.capex_usd + fixed_building
+
+    def candidate_capex_usd(self, c: Candidate) -> float:
+        """Equipment plus the building floor its footprint needs (when the area is derived)."""
+        return c.capex_usd + c.footprint_m2 * self._building_usd_per_m2()
+
+    # --- model ---------------------------------------------------------------------------------
+    def build(self, objective: str, target_gwh: float | None = None,
+              min_log_yield: float | None = None, max_capex_usd: float | None = None,
+              min_output_gwh: float | None = None) -> tuple[cp_model.CpModel, dict]:
+        """A CP-SAT model for ``objective`` (min_capex | max_output | min_cost | max_yield |
+        min_floor | min_dry_room) with optional extra ε-constraints."""
+        p, spec = self.problem, self.problem.spec
+        m = cp_model.CpModel()
+        n = len(spec.stations)
+        x = [[m.NewBoolVar(f"x_{j}_{k}") for k in range(len(cs))]
+             for j, cs in enumerate(self.candidates)]
+        for j in range(n):
+            # each station takes exactly one machine mix
+            m.AddExactlyOne(x[j])
+
+        def pick(j: int, f) -> cp_model.LinearExpr:
+            return sum(f(c) * v for c, v in zip(self.candidates[j], x[j]))
+
+        loss = [pick(j, lambda c: scaled(c.log_yield_loss, SCALE, True)) for j in range(n)]
+        omit_effects = []  # (station k whose L grows, omitted-indicator, scaled extra L)
+        for j, station in enumerate(spec.stations):
+            if station.optional:
+                omitted = x[j][-1]
+                for target_id, delta in station.omission_effects.items():
+                    omit_effects.append((spec.station_index(target_id), omitted,
+                                         scaled(-math.log1p(-delta), SCALE, True)))
+        log_cap = [pick(j, lambda c: scaled(_OMITTED_LOG_CAP if c.omitted else
+                                            math.log(c.capacity_cells_per_h), SCALE, False))
+                   for j in range(n)]
+        headroom = scaled(math.log(p.max_utilisation), SCALE, False)
+
+        def downstream_loss(j: int) -> cp_model.LinearExpr:
+            terms = [loss[i] for i in range(n) if self._detect[i] >= j]
+            terms += [e * v for k, v, e in omit_effects if self._detect[k] >= j]
+            return sum(terms)
+
+        total_loss = downstream_loss(0)
+        capex = sum(pick(j, lambda c: round(self.candidate_capex_usd(c))) for j in range(n))
+        constant_capex = round(self.capex_constant_usd())
+        log_g = None
+        target = target_gwh if target_gwh is not None else p.target_gwh_per_year
+        hours, kwh = spec.calendar.hours_per_year, spec.product.energy_kwh
+        if objective in ("max_output",) or min_output_gwh is not None:
+            lo = scaled(math.log(1e-6), SCALE, False)
+            log_g = m.NewIntVar(lo, scaled(_OMITTED_LOG_CAP, SCALE, False), "log_good")
+            for j in range(n):
+                # station j can process what the good output needs, within headroom
+                m.Add(log_g + downstream_loss(j) <= log_cap[j] + headroom)
+            if min_output_gwh is not None:
+                need = scaled(math.log(cells_per_h_for_gwh(min_output_gwh, kwh, hours)), SCALE,
+                              True)
+                m.Add(log_g >= need)
+        elif target is not None:
+            need = scaled(math.log(cells_per_h_for_gwh(target, kwh, hours)), SCALE, True)
+            for j in range(n):
+                # good output ≥ target: station j processes target ÷ downstream yield
+                m.Add(need + downstream_loss(j) <= log_cap[j] + headroom)
+        if p.budget_usd is not None:
+            # capex within budget
+            m.Add(capex + constant_capex <= math.floor(p.budget_usd))
+        if max_capex_usd is not None:
+            m.Add(capex + constant_capex <= math.floor(max_capex_usd))
+        if min_log_yield is not None:
+            # line yield ≥ ε:  Σ L ≤ −ln ε
+            m.Add(total_loss <= scaled(-min_log_yield, SCALE, False))
+        footprint = [pick(j, lambda c: scaled(c.footprint_m2, 100, True)) for j in range(n)]
+        if p.floor_area_m2 is not None:
+            # machine floor area within the limit (centi-m²)
+            m.Add(sum(footprint) <= scaled(p.floor_area_m2, 100, False))
+        dry = sum(footprint[j] for j, s in enumerate(spec.stations) if s.dry_room)
+        if p.dry_room_area_m2 is not None:
+            # dry-room machine area within the limit
+            m.Add(dry <= scaled(p.dry_room_area_m2, 100, False))
+
+        if objective == "min_capex":
+            m.Minimize(capex)
+        elif objective == "max_output":
+            m.Maximize(log_g)
+        elif objective == "max_yield":
+            m.Minimize(total_loss)
+        elif objective == "min_floor":
+            m.Minimize(sum(footprint))
+        elif objective == "min_dry_room":
+            m.Minimize(dry)
+        elif objective == "min_cost":
+            m.Minimize(self._annual_cost(m, x, loss, omit_effects, target))
+        else:
+            raise ValueError(f"unknown objective {objective!r}")
+        return m, {"x": x, "capex": capex, "log_g": log_g, "loss": total_loss}
+
+    def _annual_cost(self, m: cp_model.CpModel, x, loss, omit_effects,
+                     target: float | None) -> cp_model.LinearExpr:
+        """Annual cost [USD/yr] of running at the target: linear parts per candidate plus the
+        materials, which grow as exp(Σ L) from their entry station on (an exact table at
+        COST_LOG_SCALE)."""
+        from linesim.cost import material_usd_per_processed_cell, overheads_usd
+
+        spec = self.problem.spec
+        cost = spec.cost
+        if cost is None or target is None:
+            raise ValueError("min-cost needs a cost block and a target")
+        hours = spec.calendar.hours_per_year
+        # the cost model is linear in D, L, E, M and capex: its coefficients, from the model itself
+        unit = {"d": (1, 0, 0, 0, 0), "l": (0, 1, 0, 0, 0), "e": (0, 0, 1, 0, 0),
+                "m": (0, 0, 0, 1, 0), "c": (0, 0, 0, 0, 1)}
+        a = {k: sum(v[:4]) + sum(overheads_usd(cost.overheads, *v).values())
+             for k, v in unit.items()}
+        life = cost.depreciation
+
+        def linear(c: Candidate) -> int:
+            equipment = c.capex_usd / life.equipment_years
+            building = c.footprint_m2 * self._building_usd_per_m2() / life.building_years
+            return round(a["d"] * (equipment + building)
+                         + a["l"] * c.operators * hours * cost.labour.wage_usd_per_h
+                         + a["e"] * c.power_kw * hours * cost.electricity.usd_per_kwh
+                         + a["c"] * self.candidate_capex_usd(c))
+
+        n = len(spec.stations)
+        total = sum(sum(linear(c) * v for c, v in zip(self.candidates[j], x[j]))
+                    for j in range(n))
+        good_per_year = cells_per_h_for_gwh(target, spec.product.energy_kwh, hours) * hours
+        per_cell = material_usd_per_processed_cell(spec)
+        coarse = SCALE // COST_LOG_SCALE
+        for e, v in enumerate(per_cell):
+            if v <= 0:
+                continue
+            terms = [loss[i] for i in range(n) if self._detect[i] >= e]
+            terms += [s * b for k, b, s in omit_effects if self._detect[k] >= e]
+            top = sum(max(scaled(c.log_yield_loss, SCALE, True) for c in self.candidates[i])
+                      for i in range(n) if self._detect[i] >= e)
+            top += sum(s for k, _, s in omit_effects if self._detect[k] >= e)
+            fine = m.NewIntVar(0, top, f"loss_from_{e}")
+            m.Add(fine == sum(terms))
+            steps = top // coarse + 1
+            idx = m.NewIntVar(0, steps, f"loss_step_{e}")
+            # idx = ceil(fine / coarse): the table is read on the safe (costlier) side
+            m.Add(idx * coarse >= fine)
+            m.Add(idx * coarse < fine + coarse)
+            per_year = a["m"] * good_per_year * v
+            table = [round(per_year * math.exp(s / COST_LOG_SCALE)) for s in range(steps + 1)]
+            value = m.NewIntVar(min(table), max(table), f"materials_{e}")
+            m.AddElement(idx, table, value)
+            entry = spec.stations[e]
+            if entry.optional:
+                used = m.NewIntVar(0, max(table), f"materials_used_{e}")
+                m.Add(used == value).OnlyEnforceIf(x[e][-1].Not())
+                m.Add(used == 0).OnlyEnforceIf(x[e][-1])
+                value = used
+            total += value
+        return total + round(self._constant_annual_cost(a))
+
+    def _constant_annual_cost(self, a: dict[str, float]) -> float:
+        cost = self.problem.spec.cost
+        hours = self.problem.spec.calendar.hours_per_year
+        life = cost.depreciation
+        fixed = self.capex_constant_usd()
+        building_fixed = (cost.building.area_m2 * cost.building.usd_per_m2
+                          if cost.building.area_m2 is not None else 0.0)
+        depreciation = ((fixed - building_fixed) / life.equipment_years
+                        + building_fixed / life.building_years)
+        energy = ((dry_room_power_kw(cost) + cost.facility.power_kw) * HOURS_PER_CALENDAR_YEAR
+                  * cost.electricity.usd_per_kwh)
+        labour = cost.labour.indirect_operators * hours * cost.labour.wage_usd_per_h
+        return a["d"] * depreciation + a["e"] * energy + a["l"] * labour + a["c"] * fixed
+
+    # --- solve ---------------------------------------------------------------------------------
+    def solve(self, objective: str, hint: dict[str, dict[str, int]] | None = None,
+              **eps) -> Solution:
+        """Build, hint, solve and extract; the status is returned, never printed."""
+        m, v = self.build(objective, **eps)
+        if hint:
+            self._add_hint(m, v["x"], hint)
+        solver = cp_model.CpSolver()
+        solver.parameters.max_time_in_seconds = self.problem.time_limit_s
+        solver.parameters.num_search_workers = self.problem.workers
+        solver.parameters.random_seed = self.problem.seed
+        code = solver.Solve(m)
+        status = STATUS.get(code, "unknown")
+        if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            return Solution(status, None, None, solver.WallTime(), solver.NumBranches())
+        layout = {}
+        for j, station in enumerate(self.problem.spec.stations):
+            k = next(k for k, var in enumerate(v["x"][j]) if solver.BooleanValue(var))
+            layout[station.id] = dict(self.candidates[j][k].counts)
+        value = solver.ObjectiveValue()
+        if objective == "max_output":
+            spec = self.problem.spec
+            value = (math.exp(value / SCALE) * spec.calendar.hours_per_year
+                     * spec.product.energy_kwh / 1e6)
+        elif objective == "min_capex":
+            value += round(self.capex_constant_usd())
+        return Solution(status, layout, value, solver.WallTime(), solver.NumBranches())
+
+    def _add_hint(self, m: cp_model.CpModel, x, hint: dict[str, dict[str, int]]) -> None:
+        for j, station in enumerate(self.problem.spec.stations):
+            want = hint.get(station.id)
+            if want is None:
+                continue
+            for c, var in zip(self.candidates[j], x[j]):
+                m.AddHint(var, dict(c.counts) == dict(want))
+
+
+def greedy_layout(model: LayoutModel, target_gwh: float) -> dict[str, dict[str, int]] | None:
+    """A feasible-looking start: from the last station back, the cheapest mix that carries what
+    the stations after it need (no areas or budget considered). ``None`` if none does."""
+    spec = model.problem.spec
+    hours, kwh = spec.calendar.hours_per_year, spec.product.energy_kwh
+    need = cells_per_h_for_gwh(target_gwh, kwh, hours) / model.problem.max_utilisation
+    layout: dict[str, dict[str, int]] = {}
+    chosen: list[Candidate | None] = [None] * len(spec.stations)
+    detect = spec.detection_index()
+    for j in reversed(range(len(spec.stations))):
+        best = None
+        for c in sorted(model.candidates[j], key=model.candidate_capex_usd):
+            trial = chosen.copy()
+            trial[j] = c
+            surviving = math.prod(1.0 - t.defect_probability for i, t in enumerate(trial)
+                                  if t is not None and detect[i] >= j)
+            if c.omitted or c.capacity_cells_per_h * surviving >= need:
+                best = c
+                break
+        if best is None:
+            return None
+        chosen[j] = best
+        layout[spec.stations[j].id] = dict(best.counts)
+    return layout

@@ -1,0 +1,216 @@
+"""Layout optimisation: objectives, the Pareto front, and why a problem is infeasible.
+
+:func:`optimise_layout` solves one objective on a :class:`~linesim.optimise.model.Problem`;
+:func:`pareto_front` sweeps ε-constraints on output and yield and minimises capex at each, then
+(lexicographically) maximises yield and output at that capex, so every point is non-dominated;
+:func:`diagnose` names the binding constraint of an infeasible problem by relaxing the limits
+one at a time. All figures reported for a layout come from :func:`evaluate_layout`, not from the
+scaled CP-SAT model.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from linesim.optimise.layout import LayoutFigures, evaluate_layout
+from linesim.optimise.model import LayoutModel, Problem, Solution, greedy_layout
+
+__all__ = ["OBJECTIVES", "OptimiseResult", "optimise_layout", "pareto_front", "diagnose"]
+
+OBJECTIVES = ("min_capex", "max_output", "min_cost")
+
+
+@dataclass(frozen=True)
+class OptimiseResult:
+    status: str
+    objective: str
+    layout: dict[str, dict[str, int]] | None
+    predicted: LayoutFigures | None
+    binding: str | None  #: for an infeasible problem: the constraint that cannot be met
+    wall_time_s: float
+    pareto: tuple[tuple[dict[str, dict[str, int]], LayoutFigures], ...] = field(default=())
+
+    @property
+    def found(self) -> bool:
+        return self.layout is not None
+
+
+def _check(problem: Problem, objective: str) -> None:
+    from linesim.errors import UsageError
+
+    if objective not in OBJECTIVES:
+        raise UsageError(f"objective {objective!r}; allowed: " + ", ".join(OBJECTIVES))
+    if objective in ("min_capex", "min_cost") and problem.target_gwh_per_year is None:
+        raise UsageError(f"{objective.replace('_', '-')} needs a target: --target-gwh X")
+    if objective == "max_output" and problem.budget_usd is None:
+        raise UsageError("max-output needs a budget: --budget-usd B")
+    if objective == "min_cost" and problem.spec.cost is None:
+        raise UsageError(f"line {problem.spec.name!r} has no cost block, so min-cost cannot "
+                         "be used; allowed: min-capex or max-output")
+
+
+def optimise_layout(problem: Problem, objective: str = "min_capex") -> OptimiseResult:
+    """Solve ``objective`` (min_capex | max_output | min_cost) on ``problem``."""
+    _check(problem, objective)
+    model = LayoutModel(problem)
+    if any(not cs for cs in model.candidates):
+        return OptimiseResult("infeasible", objective, None, None, diagnose(problem), 0.0)
+    hint = (greedy_layout(model, problem.target_gwh_per_year)
+            if problem.target_gwh_per_year is not None else None)
+    sol = model.solve(objective, hint=hint)
+    if sol.layout is None:
+        binding = diagnose(problem) if sol.status == "infeasible" else None
+        return OptimiseResult(sol.status, objective, None, None, binding, sol.wall_time_s)
+    return OptimiseResult(sol.status, objective, sol.layout,
+                          evaluate_layout(problem.spec, sol.layout), None, sol.wall_time_s)
+
+
+def _gwh(x: float) -> str:
+    return f"{x:.3g} GWh/yr"
+
+
+def diagnose(problem: Problem) -> str:
+    """The constraint that makes ``problem`` infeasible, in words, with the numbers."""
+    from dataclasses import replace
+
+    target = problem.target_gwh_per_year
+    bare = replace(problem, budget_usd=None, floor_area_m2=None, dry_room_area_m2=None,
+                   max_utilisation=1.0, target_gwh_per_year=None)
+    widest = LayoutModel(bare)
+    # the most the allowed machine counts make, with no other limit
+    top = widest.solve("max_output", min_output_gwh=None) if target is not None else None
+    if target is not None and (top.layout is None or top.objective_value < target):
+        made = evaluate_layout(problem.spec, top.layout) if top.layout else None
+        where = f" (bottleneck {made.bottleneck} at its maximum count)" if made else ""
+        best = made.output_gwh_per_year if made else 0.0
+        return (f"target {_gwh(target)} > {_gwh(best)}, the most the allowed machine counts "
+                f"make{where}; raise machines_max or --max-machines")
+    steps = [("max_utilisation", "utilisation"), ("floor_area_m2", "floor"),
+             ("dry_room_area_m2", "dry_room"), ("budget_usd", "budget")]
+    active = {}
+    for attr, name in steps:
+        value = getattr(problem, attr)
+        if value is None or (attr == "max_utilisation" and value >= 1.0):
+            continue
+        active[attr] = value
+        trial = replace(bare, target_gwh_per_year=target, **active)
+        if _feasible(trial):
+            continue
+        return _explain(replace(bare, target_gwh_per_year=target,
+                                **{k: v for k, v in active.items() if k != attr}), attr, value,
+                        name)
+    return "the limits together (" + ", ".join(active) + ") leave no layout"
+
+
+def _feasible(problem: Problem) -> bool:
+    if problem.target_gwh_per_year is not None:
+        return LayoutModel(problem).solve("min_capex").layout is not None
+    return LayoutModel(problem).solve("max_output").layout is not None
+
+
+def _explain(without: Problem, attr: str, value: float, name: str) -> str:
+    """Why the limit ``attr`` = ``value`` cannot be met, with the best the others allow."""
+    target = without.target_gwh_per_year
+    model = LayoutModel(without)
+    if name == "budget":
+        if target is None:
+            return f"budget {value / 1e6:,.1f} MUSD buys no working line"
+        sol = model.solve("min_capex")
+        return (f"budget {value / 1e6:,.1f} MUSD < {sol.objective_value / 1e6:,.1f} MUSD "
+                f"minimum capex for {_gwh(target)}")
+    if name == "floor":
+        sol = model.solve("min_floor")
+        area = evaluate_layout(without.spec, sol.layout).floor_area_m2
+        return f"floor area {value:,.0f} m² < {area:,.0f} m² needed for {_gwh(target)}"
+    if name == "dry_room":
+        sol = model.solve("min_dry_room")
+        area = evaluate_layout(without.spec, sol.layout).dry_room_area_m2
+        return f"dry-room area {value:,.0f} m² < {area:,.0f} m² needed for {_gwh(target)}"
+    top = LayoutModel(without).solve("max_output")
+    best = top.objective_value * value if top.objective_value else 0.0
+    return (f"max utilisation {value:g}: at most {_gwh(best)} within that headroom, "
+            f"target {_gwh(target)}")
+
+
+def pareto_front(problem: Problem, points: int = 6) -> OptimiseResult:
+    """Non-dominated layouts over (output ↑, line yield ↑, capex ↓) by an ε-constraint sweep.
+
+    Output floors span from the target (or a tenth of the maximum) to the maximum the allowed
+    counts make; yield floors span the yields seen at the extremes. At each (ε_out, ε_yield):
+    minimise capex, then maximise yield at that capex, then output at that capex and yield.
+    """
+    from dataclasses import replace
+
+    open_problem = replace(problem, target_gwh_per_year=None)
+    model = LayoutModel(open_problem)
+    top = model.solve("max_output") if problem.budget_usd is not None else \
+        LayoutModel(replace(open_problem, budget_usd=None)).solve("max_output")
+    if top.layout is None:
+        return OptimiseResult(top.status, "pareto", None, None, diagnose(problem),
+                              top.wall_time_s)
+    high = top.objective_value
+    low = problem.target_gwh_per_year or high / 10
+    if low > high:
+        return OptimiseResult("infeasible", "pareto", None, None, diagnose(problem),
+                              top.wall_time_s)
+    outputs = [low + (high - low) * k / max(points - 1, 1) for k in range(points)]
+    yields = _yield_levels(model, low, points)
+    found: dict[str, tuple[dict, LayoutFigures]] = {}
+    wall = top.wall_time_s
+    for out in outputs:
+        for y in yields:
+            sol = _lexicographic(model, out * (1 - 1e-9), y)
+            wall += sol.wall_time_s
+            if sol.layout is not None:
+                found[repr(sorted(sol.layout.items()))] = (sol.layout,
+                                                          evaluate_layout(problem.spec,
+                                                                          sol.layout))
+    front = _non_dominated(list(found.values()))
+    front.sort(key=lambda lf: lf[1].output_gwh_per_year)
+    best = front[0] if front else (None, None)
+    return OptimiseResult("optimal" if front else "infeasible", "pareto", best[0], best[1],
+                          None if front else diagnose(problem), wall, tuple(front))
+
+
+def _yield_levels(model: LayoutModel, low: float, points: int) -> list[float | None]:
+    cheap = model.solve("min_capex", min_output_gwh=low)
+    best = model.solve("max_yield", min_output_gwh=low)
+    if cheap.layout is None or best.layout is None:
+        return [None]
+    spec = model.problem.spec
+    y_lo = evaluate_layout(spec, cheap.layout).line_yield
+    y_hi = evaluate_layout(spec, best.layout).line_yield
+    if y_hi - y_lo < 1e-9:
+        return [None]
+    return [None] + [y_lo + (y_hi - y_lo) * k / (points - 1) for k in range(1, points)]
+
+
+def _lexicographic(model: LayoutModel, min_output: float, min_yield: float | None) -> Solution:
+    log_y = math.log(min_yield) if min_yield else None
+    first = model.solve("min_capex", min_output_gwh=min_output, min_log_yield=log_y)
+    if first.layout is None:
+        return first
+    cap = first.objective_value
+    second = model.solve("max_yield", min_output_gwh=min_output, max_capex_usd=cap,
+                         hint=first.layout)
+    y = evaluate_layout(model.problem.spec, second.layout).line_yield
+    third = model.solve("max_output", max_capex_usd=cap,
+                        min_log_yield=math.log(y) - 1e-9, min_output_gwh=min_output,
+                        hint=second.layout)
+    return third if third.layout is not None else second
+
+
+def dominates(a: LayoutFigures, b: LayoutFigures, rel: float = 1e-6) -> bool:
+    """a dominates b: no worse in output, yield and capex, and better in one (beyond ``rel``)."""
+    no_worse = (a.output_gwh_per_year >= b.output_gwh_per_year * (1 - rel)
+                and a.line_yield >= b.line_yield * (1 - rel)
+                and a.capex_usd <= b.capex_usd * (1 + rel))
+    better = (a.output_gwh_per_year > b.output_gwh_per_year * (1 + rel)
+              or a.line_yield > b.line_yield * (1 + rel)
+              or a.capex_usd < b.capex_usd * (1 - rel))
+    return no_worse and better
+
+
+def _non_dominated(points: list[tuple[dict, LayoutFigures]]) -> list[tuple[dict, LayoutFigures]]:
+    return [p for p in points if not any(dominates(q[1], p[1]) for q in points if q is not p)]

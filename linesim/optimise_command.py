@@ -1,0 +1,175 @@
+"""``linesim optimise``: present a layout optimisation (CLI face only)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from linesim.errors import UsageError
+from linesim.report import text_table
+
+__all__ = ["optimise_command", "add_arguments"]
+
+EXIT_INFEASIBLE = 3
+
+
+def add_arguments(p: argparse.ArgumentParser, positive_float, positive_int, fraction) -> None:
+    p.add_argument("--target-gwh", type=positive_float, metavar="X",
+                   help="good output to reach [GWh/yr] (min-capex, min-cost, Pareto floor)")
+    p.add_argument("--budget-usd", type=positive_float, metavar="B", help="capex limit [USD]")
+    p.add_argument("--objective", default="min-capex",
+                   choices=["min-capex", "max-output", "min-cost"])
+    p.add_argument("--pareto", action="store_true",
+                   help="the Pareto front of output × yield × capex instead of one objective")
+    p.add_argument("--pareto-points", type=positive_int, default=6, metavar="N",
+                   help="ε levels per axis of the Pareto sweep (default 6)")
+    p.add_argument("--floor-area-m2", type=positive_float, metavar="A",
+                   help="limit on the machines' total footprint [m²]")
+    p.add_argument("--dry-room-area-m2", type=positive_float, metavar="A",
+                   help="limit on the footprint of dry-room stations [m²]")
+    p.add_argument("--max-utilisation", type=fraction, default=1.0, metavar="U",
+                   help="headroom: each station at most U busy at the target (default 1)")
+    p.add_argument("--max-machines", type=positive_int, metavar="N",
+                   help="per-option machine cap where a station sets no machines_max")
+    p.add_argument("--time-limit", type=positive_float, default=30.0, metavar="S",
+                   help="CP-SAT time limit per solve [s] (default 30)")
+    p.add_argument("--seed", type=int, default=1, help="solver and simulation seed")
+    p.add_argument("--workers", type=positive_int, default=2, metavar="K",
+                   help="CP-SAT workers and simulation processes (default 2)")
+    p.add_argument("--no-verify", dest="verify", action="store_false",
+                   help="skip simulating the chosen layout")
+    p.add_argument("--verify-replications", type=positive_int, default=3, metavar="N")
+    p.add_argument("--verify-horizon", default="7d", metavar="T",
+                   help="simulated time after the automatic warm-up (default 7d)")
+    p.add_argument("--buffer-sizes", metavar="LIST",
+                   help="size buffers by simulation: the smallest common size from LIST "
+                        "(e.g. 50,100,200,500) keeping output within 1 %% of the surrogate")
+    p.add_argument("--json", action="store_true", help="one JSON document on stdout")
+    p.add_argument("--write-config", metavar="FILE",
+                   help="write the chosen layout as a loadable config (YAML), atomically")
+
+
+def optimise_command(args: argparse.Namespace) -> int:
+    from linesim.config import dump_line, load_line
+    from linesim.files import atomic_write_text, check_output_path
+    from linesim.optimise import (
+        Problem,
+        apply_layout,
+        current_layout,
+        evaluate_layout,
+        optimise_layout,
+        pareto_front,
+        size_buffers,
+        verify_layout,
+    )
+    from linesim.run_command import _duration
+
+    if args.write_config:
+        check_output_path(args.write_config, (".yaml", ".yml"), "--write-config")
+    sizes = _sizes(args.buffer_sizes) if args.buffer_sizes else None
+    horizon_s = _duration(args.verify_horizon, "--verify-horizon")
+    spec = load_line(args.config, args.overrides)
+    objective = args.objective.replace("-", "_")
+    problem = Problem(spec, target_gwh_per_year=args.target_gwh, budget_usd=args.budget_usd,
+                      floor_area_m2=args.floor_area_m2, dry_room_area_m2=args.dry_room_area_m2,
+                      max_utilisation=args.max_utilisation, max_machines=args.max_machines,
+                      time_limit_s=args.time_limit, workers=args.workers, seed=args.seed)
+    if args.pareto:
+        if args.budget_usd is None and args.target_gwh is None:
+            raise UsageError("--pareto needs --target-gwh (the lowest output) or --budget-usd")
+        result = pareto_front(problem, args.pareto_points)
+    else:
+        result = optimise_layout(problem, objective)
+    doc = {"status": result.status, "objective": result.objective, "line": spec.name,
+           "binding": result.binding, "solve_time_s": result.wall_time_s,
+           "layout": result.layout, "buffers": None, "predicted": None, "verified": None,
+           "config": evaluate_layout(spec).to_dict(), "config_layout": current_layout(spec)}
+    if result.pareto:
+        doc["pareto"] = [{"layout": lay, "predicted": fig.to_dict()}
+                         for lay, fig in result.pareto]
+    if not result.found:
+        _emit(args, doc, spec)
+        return EXIT_INFEASIBLE if result.status == "infeasible" else 1
+    doc["predicted"] = result.predicted.to_dict()
+    verified = None
+    if sizes:
+        verified = size_buffers(spec, result.layout, sizes, horizon_s=horizon_s,
+                                replications=args.verify_replications, seed=args.seed,
+                                workers=args.workers)
+    elif args.verify:
+        verified = verify_layout(spec, result.layout, horizon_s=horizon_s,
+                                 replications=args.verify_replications, seed=args.seed,
+                                 workers=args.workers)
+    chosen = apply_layout(spec, result.layout, verified.buffers if verified else None)
+    doc["buffers"] = {s.id: s.buffer_after for s in chosen.stations}
+    doc["verified"] = verified.to_dict() if verified else None
+    if args.write_config:
+        atomic_write_text(args.write_config, f"# linesim optimise {result.objective} of "
+                          f"{args.config}: status {result.status}\n" + dump_line(chosen))
+    _emit(args, doc, spec)
+    return 0
+
+
+def _sizes(text: str) -> list[int]:
+    try:
+        sizes = sorted({int(x) for x in text.split(",") if x.strip()})
+    except ValueError:
+        raise UsageError(f"--buffer-sizes: {text!r}; allowed: whole numbers ≥ 0 separated by "
+                         "commas, e.g. 50,100,200") from None
+    if not sizes or sizes[0] < 0:
+        raise UsageError(f"--buffer-sizes: {text!r}; allowed: whole numbers ≥ 0")
+    return sizes
+
+
+def _emit(args: argparse.Namespace, doc: dict, spec) -> None:
+    if args.json:
+        sys.stdout.write(json.dumps(doc, indent=2, allow_nan=False) + "\n")
+        return
+    sys.stdout.write(format_optimisation(doc) + "\n")
+    if args.write_config and doc["layout"] is not None:
+        sys.stdout.write(f"\nconfig written to {args.write_config}\n")
+
+
+def format_optimisation(doc: dict) -> str:
+    """The chosen layout against the config's, predicted and simulated figures."""
+    lines = [f"{doc['line']}: {doc['objective'].replace('_', '-')} — status {doc['status']} "
+             f"({doc['solve_time_s']:.2f} s)"]
+    if doc["layout"] is None:
+        if doc["binding"]:
+            lines.append(f"infeasible: {doc['binding']}")
+        return "\n".join(lines)
+    rows = []
+    for sid, counts in doc["layout"].items():
+        before = doc["config_layout"].get(sid, {})
+        if sum(counts.values()) == 0:
+            rows.append((sid, "(station left out)", sum(before.values()), 0, "omitted"))
+            continue
+        for option, n in counts.items():
+            was = before.get(option, 0)
+            rows.append((sid, option, was, n, "" if n == was else f"{n - was:+d}"))
+    lines += ["", text_table(["station", "option", "config", "chosen", "change"], rows,
+                             "llrrl")]
+    p, c = doc["predicted"], doc["config"]
+    figures = [("good output [GWh/yr]", c["output_gwh_per_year"], p["output_gwh_per_year"]),
+               ("line yield", c["line_yield"], p["line_yield"]),
+               ("capex [M USD]", c["capex_usd"] / 1e6, p["capex_usd"] / 1e6),
+               ("floor area [m²]", c["floor_area_m2"], p["floor_area_m2"]),
+               ("dry-room machine area [m²]", c["dry_room_area_m2"], p["dry_room_area_m2"]),
+               ("cost per good kWh [USD]", c["cost_usd_per_kwh"], p["cost_usd_per_kwh"]),
+               ("static bottleneck", c["bottleneck"], p["bottleneck"])]
+    lines += ["", text_table(["static analysis", "config", "chosen"], figures, "lrr")]
+    v = doc["verified"]
+    if v:
+        sim = v["simulated_gwh_per_year"]
+        half = ((sim["ci95_high"] - sim["ci95_low"]) / 2) if sim["ci95_low"] is not None else 0
+        lines += ["", f"simulated ({v['replications']} replications of {v['horizon_h']:g} h): "
+                  f"{sim['mean']:.3f} ± {half:.3f} GWh/yr against {v['surrogate_gwh_per_year']:.3f}"
+                  f" predicted ({v['relative_gap']:+.1%})", f"  {v['explanation']}"]
+    if doc.get("pareto"):
+        lines += ["", "Pareto front (output ↑, yield ↑, capex ↓):",
+                  text_table(["#", "output [GWh/yr]", "line yield", "capex [M USD]"],
+                             [(k + 1, q["predicted"]["output_gwh_per_year"],
+                               q["predicted"]["line_yield"], q["predicted"]["capex_usd"] / 1e6)
+                              for k, q in enumerate(doc["pareto"])])]
+    return "\n".join(lines)
