@@ -1,0 +1,261 @@
+"""The optimiser against brute-force enumeration of every layout, evaluated by the static
+capacity analysis and the cost model (code the CP-SAT model does not share)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import ROOT, make_line
+from linesim.cli import main
+from linesim.config import load_line
+from linesim.optimise import Problem, evaluate_layout, optimise_layout, pareto_front
+from linesim.optimise.search import dominates
+
+REL = 1e-5  # the model's stated resolution, with margin
+
+
+MAX_LAYOUTS = 400_000
+
+
+@st.composite
+def instances(draw):
+    """3–5 stations, 2–3 equipment options, counts 0–5 (fewer where the layout count would
+    pass MAX_LAYOUTS), sometimes an optional station with an effect downstream."""
+    n = draw(st.integers(3, 5))
+    stations, size = [], 1
+    for j in range(n):
+        k = draw(st.integers(2, 3))
+        top = 5
+        while size * ((top + 1) ** k) > MAX_LAYOUTS ** ((j + 1) / n) and top > 1:
+            top -= 1
+        size *= (top + 1) ** k
+        options = [{"name": f"o{i}",
+                    "cycle_time_s": draw(st.floats(5.0, 60.0)),
+                    "defect_probability": draw(st.floats(0.0, 0.1)),
+                    "capex_usd": float(draw(st.integers(1, 50)) * 100_000),
+                    "footprint_m2": float(draw(st.integers(5, 50)))}
+                   for i in range(k)]
+        stations.append({"kind": "discrete", "options": options, "machines": {"o0": 1},
+                         "machines_max": top})
+    if draw(st.booleans()):
+        j = draw(st.integers(0, n - 2))
+        stations[j]["optional"] = True
+        stations[j]["omission_effects"] = {f"s{n - 1}": draw(st.floats(0.0, 0.1))}
+    return make_line(stations, energy_kwh=0.3, calendar={"hours_per_year": 8000.0})
+
+
+def _mixes(station):
+    """Every machine mix of a station: counts, capacity [cells/h], p, capex, footprint."""
+    names = [o.name for o in station.options]
+    rates = np.array([3600.0 / o.cycle_time_s for o in station.options])
+    p = np.array([o.defect_probability for o in station.options])
+    capex = np.array([o.capex_usd for o in station.options])
+    area = np.array([o.footprint_m2 for o in station.options])
+    counts = np.array(list(itertools.product(range(station.machines_max + 1),
+                                             repeat=len(names))), dtype=float)
+    cap = counts @ rates
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pw = np.where(cap > 0, (counts * rates) @ p / cap, 0.0)
+    keep = (cap > 0) | station.optional
+    return counts[keep], cap[keep], pw[keep], counts[keep] @ capex, counts[keep] @ area
+
+
+class Brute:
+    """Every layout of a small line, evaluated by the closed forms (vectorised, independent of
+    the CP-SAT model): G = min_j cap_j ∏_{i ≥ j}(1 − p_i), Y = ∏(1 − p_i), capex = Σ."""
+
+    def __init__(self, spec):
+        self.spec = spec
+        mixes = [_mixes(s) for s in spec.stations]
+        grids = np.meshgrid(*[np.arange(len(m[1])) for m in mixes], indexing="ij")
+        idx = [g.ravel() for g in grids]
+        n = len(spec.stations)
+        cap = [np.where(mixes[j][1][idx[j]] > 0, mixes[j][1][idx[j]], np.inf)
+               for j in range(n)]
+        q = [1.0 - mixes[j][2][idx[j]] for j in range(n)]
+        for j, s in enumerate(spec.stations):
+            omitted = mixes[j][1][idx[j]] == 0
+            for target, delta in s.omission_effects.items():
+                k = spec.station_index(target)
+                q[k] = np.where(omitted, q[k] * (1.0 - delta), q[k])
+        good, surviving = np.full(idx[0].shape, np.inf), np.ones(idx[0].shape)
+        for j in reversed(range(n)):
+            surviving = surviving * q[j]
+            good = np.minimum(good, cap[j] * surviving)
+        self.output_gwh = good * 8000.0 * 0.3 / 1e6
+        self.yield_ = surviving
+        self.capex = sum(mixes[j][3][idx[j]] for j in range(n))
+        self._mixes, self._idx = mixes, idx
+
+    def layout(self, row: int) -> dict:
+        out = {}
+        for j, s in enumerate(self.spec.stations):
+            counts = self._mixes[j][0][self._idx[j][row]]
+            out[s.id] = {o.name: int(c) for o, c in zip(s.options, counts)}
+        return out
+
+
+def _target(brute: Brute, fraction: float) -> float:
+    outputs = np.sort(brute.output_gwh[brute.output_gwh > 0])
+    return float(outputs[int(fraction * (len(outputs) - 1))]) * 0.999
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(spec=instances(), fraction=st.floats(0.05, 0.95))
+def test_min_capex_equals_brute_force(spec, fraction):
+    brute = Brute(spec)
+    target = _target(brute, fraction)
+    feasible = brute.output_gwh >= target * (1 + REL)
+    best = brute.capex[feasible].min()
+    result = optimise_layout(Problem(spec, target_gwh_per_year=target), "min_capex")
+    assert result.status == "optimal"
+    assert result.predicted.output_gwh_per_year >= target  # by capacity_report
+    assert result.predicted.capex_usd <= best * (1 + REL)
+    # and the brute force agrees with capacity_report on the optimum it found
+    row = int(np.flatnonzero(feasible & (brute.capex == best))[0])
+    assert evaluate_layout(spec, brute.layout(row)).output_gwh_per_year == pytest.approx(
+        brute.output_gwh[row], rel=1e-9)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(spec=instances(), fraction=st.floats(0.05, 0.9))
+def test_max_output_equals_brute_force(spec, fraction):
+    brute = Brute(spec)
+    budget = float(np.sort(brute.capex)[int(fraction * (len(brute.capex) - 1))])
+    best = brute.output_gwh[brute.capex <= budget].max()
+    result = optimise_layout(Problem(spec, budget_usd=budget), "max_output")
+    assert result.status == "optimal"
+    assert result.predicted.capex_usd <= budget
+    assert result.predicted.output_gwh_per_year == pytest.approx(best, rel=REL)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(spec=instances())
+def test_pareto_points_are_not_dominated_by_any_layout(spec):
+    brute = Brute(spec)
+    low = _target(brute, 0.2)
+    result = pareto_front(Problem(spec, target_gwh_per_year=low), points=4)
+    assert result.pareto
+    for _, point in result.pareto:
+        assert point.output_gwh_per_year >= low
+        dominated = ((brute.output_gwh >= point.output_gwh_per_year * (1 - REL))
+                     & (brute.yield_ >= point.line_yield * (1 - REL))
+                     & (brute.capex <= point.capex_usd * (1 + REL))
+                     & ((brute.output_gwh > point.output_gwh_per_year * (1 + REL))
+                        | (brute.yield_ > point.line_yield * (1 + REL))
+                        | (brute.capex < point.capex_usd * (1 - REL))))
+        assert not dominated.any()
+    for (_, a), (_, b) in itertools.combinations(result.pareto, 2):
+        assert not dominates(a, b) and not dominates(b, a)
+
+
+def _simple_line(**extra):
+    return make_line([{"kind": "discrete", "options": [
+        {"name": "a", "cycle_time_s": 36.0, "capex_usd": 1e6, "footprint_m2": 100.0}],
+        "machines": {"a": 1}, "machines_max": 4, "dry_room": True}] * 1
+        + [{"kind": "discrete", "options": [
+            {"name": "b", "cycle_time_s": 72.0, "capex_usd": 2e6, "footprint_m2": 10.0}],
+            "machines": {"b": 1}, "machines_max": 4}], energy_kwh=0.5,
+        calendar={"hours_per_year": 8000.0}, **extra)
+
+
+def test_infeasible_names_the_budget():
+    spec = _simple_line()
+    # 0.39 GWh/yr = 97.5 cells/h needs 1 × a (100/h) and 2 × b (50/h each): 5 MUSD
+    result = optimise_layout(Problem(spec, target_gwh_per_year=0.39, budget_usd=4e6))
+    assert result.status == "infeasible"
+    assert result.binding == "budget 4.0 MUSD < 5.0 MUSD minimum capex for 0.39 GWh/yr"
+
+
+def test_infeasible_names_machine_limits_floor_and_dry_room():
+    spec = _simple_line()
+    too_much = optimise_layout(Problem(spec, target_gwh_per_year=2.0))
+    assert too_much.status == "infeasible"
+    assert too_much.binding.startswith("target 2 GWh/yr > 0.8 GWh/yr")
+    floor = optimise_layout(Problem(spec, target_gwh_per_year=0.39, floor_area_m2=100.0))
+    assert floor.binding == "floor area 100 m² < 120 m² needed for 0.39 GWh/yr"
+    dry = optimise_layout(Problem(spec, target_gwh_per_year=0.5, dry_room_area_m2=150.0))
+    assert dry.binding == "dry-room area 150 m² < 200 m² needed for 0.5 GWh/yr"
+
+
+def test_headroom_forces_more_machines():
+    spec = _simple_line()
+    loose = optimise_layout(Problem(spec, target_gwh_per_year=0.39))
+    tight = optimise_layout(Problem(spec, target_gwh_per_year=0.39, max_utilisation=0.9))
+    assert loose.layout["s0"]["a"] == 1 and tight.layout["s0"]["a"] == 2
+
+
+def test_min_cost_beats_every_layout_at_the_target():
+    """Cost per kWh at the target output = annual cost at target ÷ target kWh; the min-cost
+    layout's annual cost is the least of all layouts that reach the target."""
+    import copy
+
+    from linesim.cost import cost_report, static_basis
+    from linesim.optimise import apply_layout
+    from test_cost import TOY_COST
+
+    cost = copy.deepcopy(TOY_COST)
+    cost["materials"][1]["enters_at"] = "s1"
+    spec = make_line([
+        {"kind": "discrete", "options": [
+            {"name": "fast", "cycle_time_s": 30.0, "defect_probability": 0.08,
+             "capex_usd": 1.5e6, "footprint_m2": 50.0, "power_kw": 10.0},
+            {"name": "clean", "cycle_time_s": 45.0, "defect_probability": 0.01,
+             "capex_usd": 1.2e6, "footprint_m2": 50.0, "power_kw": 10.0}],
+         "machines": {"fast": 1}, "machines_max": 3},
+        {"kind": "discrete", "options": [
+            {"name": "b", "cycle_time_s": 20.0, "defect_probability": 0.02,
+             "capex_usd": 1e6, "footprint_m2": 20.0, "power_kw": 5.0}],
+         "machines": {"b": 1}, "machines_max": 3}],
+        energy_kwh=0.5, calendar={"hours_per_year": 8000.0}, cost=cost)
+    target = 0.4
+
+    def annual_at_target(lay):
+        line = apply_layout(spec, lay)
+        basis = static_basis(line)
+        if basis.good_cells_per_h * 8000 * 0.5 / 1e6 < target:
+            return None
+        scale = target * 1e6 / 0.5 / 8000 / basis.good_cells_per_h
+        from dataclasses import replace
+        return cost_report(line, replace(basis, good_cells_per_h=basis.good_cells_per_h
+                                         * scale)).annual.total
+
+    layouts = [{"s0": {"fast": a, "clean": b}, "s1": {"b": c}}
+               for a, b, c in itertools.product(range(4), range(4), range(1, 4)) if a + b]
+    values = [(lay, annual_at_target(lay)) for lay in layouts]
+    best = min(v for _, v in values if v is not None)
+    result = optimise_layout(Problem(spec, target_gwh_per_year=target, max_machines=3),
+                             "min_cost")
+    assert result.status == "optimal"
+    assert annual_at_target(result.layout) == pytest.approx(best, rel=2e-4)
+
+
+def test_cli_optimise_json_and_write_config(tmp_path, capsys):
+    out = tmp_path / "opt.yaml"
+    config = str(ROOT / "configs/pilot_sulfide_200mwh.yaml")
+    assert main(["optimise", config, "--target-gwh", "0.2", "--json", "--write-config",
+                 str(out), "--verify-horizon", "2d", "--verify-replications", "2"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["status"] == "optimal" and doc["objective"] == "min_capex"
+    assert set(doc["predicted"]) >= {"output_gwh_per_year", "line_yield", "capex_usd"}
+    assert doc["predicted"]["output_gwh_per_year"] >= 0.2
+    assert doc["verified"]["simulated_gwh_per_year"]["mean"] > 0
+    layout = doc["layout"]
+    reloaded = load_line(out)
+    figures = evaluate_layout(reloaded)
+    assert figures.capex_usd == pytest.approx(doc["predicted"]["capex_usd"])
+    for station in reloaded.stations:
+        assert station.machine_count == sum(layout[station.id].values())
+
+
+def test_cli_infeasible_is_exit_3(capsys):
+    config = str(ROOT / "configs/gwh_sulfide_4gwh.yaml")
+    assert main(["optimise", config, "--target-gwh", "4", "--budget-usd", "2e8",
+                 "--no-verify"]) == 3
+    assert "budget 200.0 MUSD <" in capsys.readouterr().out
