@@ -96,19 +96,23 @@ def station_candidates(spec: LineSpec, index: int, upper: int | None = None,
             power_kw=sum(n * e.power_kw for n, e in zip(counts, equipment)),
             operators=sum(n * e.operators_per_machine for n, e in zip(counts, equipment)),
         ))
-    out = _non_dominated(out)
+    # capacity beyond the most any layout can need (the target at the worst yields) is worth
+    # nothing, so it does not make a mix better than another
+    out = _non_dominated(out, needed_cells_per_h if lower_capacity_cells_per_h > 0 else math.inf)
     if station.optional:
         out.append(Candidate(tuple((e.name, 0) for e in equipment), True, math.inf, 0.0,
                              0.0, 0.0, 0.0, 0.0))
     return out
 
 
-def _non_dominated(candidates: list[Candidate]) -> list[Candidate]:
-    """Drop candidates that another one matches or beats on every count and beats on one."""
+def _non_dominated(candidates: list[Candidate], useful_capacity: float = math.inf
+                   ) -> list[Candidate]:
+    """Drop candidates that another one matches or beats on every count and beats on one
+    (capacity counted up to ``useful_capacity``)."""
     if len(candidates) < 2:
         return candidates
-    a = np.array([(-c.capacity_cells_per_h, c.defect_probability, c.capex_usd, c.footprint_m2,
-                   c.power_kw, c.operators) for c in candidates])
+    a = np.array([(-min(c.capacity_cells_per_h, useful_capacity), c.defect_probability,
+                   c.capex_usd, c.footprint_m2, c.power_kw, c.operators) for c in candidates])
     keep = []
     for i in range(len(a)):
         le = np.all(a <= a[i], axis=1)

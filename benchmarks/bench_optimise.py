@@ -1,0 +1,85 @@
+"""Optimiser scaling benchmark: time for CP-SAT to prove a min-capex layout optimal.
+
+Random lines of S discrete stations with K equipment options each (counts 0–3 per option,
+rates 20–200 cells/h, p 0–5 %, capex 0.1–5 MUSD), target = 60 % of what the largest counts
+make. For each (S, K): candidate generation time, solve time, status. A baseline in the same
+run: the same instance solved without the greedy hint, so the ratio shows what the hint buys.
+
+Usage::
+
+    python benchmarks/bench_optimise.py                       # the grid in BENCHMARKS.md
+    python benchmarks/bench_optimise.py --stations 30 --options 4
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import time
+
+import numpy as np
+
+from linesim.config import line_from_dict
+from linesim.optimise import Problem
+from linesim.optimise.model import LayoutModel, greedy_layout
+from linesim.optimise.search import optimise_layout
+
+
+def instance(stations: int, options: int, seed: int):
+    rng = np.random.default_rng(seed)
+    line = []
+    for j in range(stations):
+        opts = [{"name": f"o{k}", "cycle_time_s": float(3600.0 / rng.uniform(20, 200)),
+                 "defect_probability": float(rng.uniform(0, 0.05)),
+                 "capex_usd": float(round(rng.uniform(0.1, 5.0), 2) * 1e6),
+                 "footprint_m2": float(rng.integers(5, 100))} for k in range(options)]
+        line.append({"id": f"s{j}", "kind": "discrete", "options": opts,
+                     "machines": {"o0": 1}, "machines_max": 3})
+    spec = line_from_dict({"name": f"bench_{stations}x{options}",
+                           "product": {"energy_kwh": 0.3}, "stations": line})
+    top = optimise_layout(Problem(spec, budget_usd=1e15, time_limit_s=60), "max_output")
+    return spec, 0.6 * top.predicted.output_gwh_per_year
+
+
+def run(stations: int, options: int, seed: int, time_limit: float) -> dict:
+    spec, target = instance(stations, options, seed)
+    problem = Problem(spec, target_gwh_per_year=target, time_limit_s=time_limit, workers=2,
+                      seed=seed)
+    t0 = time.perf_counter()
+    model = LayoutModel(problem)
+    t1 = time.perf_counter()
+    hint = greedy_layout(model, target)
+    hinted = model.solve("min_capex", hint=hint)
+    t2 = time.perf_counter()
+    plain = model.solve("min_capex")
+    t3 = time.perf_counter()
+    return {"stations": stations, "options": options,
+            "candidates": sum(len(c) for c in model.candidates),
+            "build_s": t1 - t0, "solve_s": t2 - t1, "status": hinted.status,
+            "no_hint_s": t3 - t2, "no_hint_status": plain.status,
+            "same_optimum": hinted.objective_value == plain.objective_value}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stations", type=int, nargs="*", default=[8, 16, 30, 64])
+    parser.add_argument("--options", type=int, nargs="*", default=[2, 4, 6])
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--time-limit", type=float, default=60.0)
+    args = parser.parse_args()
+    print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+          f"Python {platform.python_version()}, 2 CP-SAT workers")
+    print("| stations | options | candidates | candidates [s] | solve, hinted [s] | status "
+          "| solve, no hint [s] | status | same optimum |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for s in args.stations:
+        for k in args.options:
+            r = run(s, k, args.seed, args.time_limit)
+            print(f"| {s} | {k} | {r['candidates']:,} | {r['build_s']:.2f} | {r['solve_s']:.2f} "
+                  f"| {r['status']} | {r['no_hint_s']:.2f} | {r['no_hint_status']} | "
+                  f"{'yes' if r['same_optimum'] else 'no'} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
