@@ -31,7 +31,7 @@ from linesim.errors import ConfigError, from_validation_error
 from linesim.spec import LineSpec
 
 __all__ = ["load_line", "load_raw", "parse_override", "apply_overrides", "line_from_dict",
-           "dump_line"]
+           "dump_line", "drop_materials_entering_at"]
 
 _MAX_DEPTH = 10
 
@@ -158,11 +158,11 @@ def _merge(base: dict[str, Any], patch: Mapping[str, Any], file: Path, prefix: s
             out[key] = copy.deepcopy(value)
     if not prefix and isinstance(patch.get("stations"), dict):
         removed = {sid for sid, p in patch["stations"].items() if p is None}
-        _drop_materials_entering_at(out, removed)
+        drop_materials_entering_at(out, removed)
     return out
 
 
-def _drop_materials_entering_at(raw: dict[str, Any], removed: set[str]) -> None:
+def drop_materials_entering_at(raw: dict[str, Any], removed: set[str]) -> None:
     """A removed station takes the materials that enter the cell there with it."""
     cost = raw.get("cost")
     if removed and isinstance(cost, dict) and isinstance(cost.get("materials"), list):

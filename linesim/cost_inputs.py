@@ -16,8 +16,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-from pydantic_core import PydanticCustomError
+from pydantic import Field, model_validator
+
+from linesim._base import Frozen as _Frozen
+from linesim._base import NonNegativeFloat, PositiveFloat
+from linesim._base import problem as _problem
 
 __all__ = [
     "Building",
@@ -36,25 +39,9 @@ __all__ = [
 
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 Share = Annotated[float, Field(gt=0.0, le=1.0)]
-PositiveFloat = Annotated[float, Field(gt=0.0)]
-NonNegativeFloat = Annotated[float, Field(ge=0.0)]
 Rate = Annotated[float, Field(ge=0.0, le=5.0)]
 Date = Annotated[dt.date, Field(strict=False)]
 CurrencyCode = Literal["USD", "CNY"]
-
-
-def _problem(field: str, message: str, value: object, allowed: str) -> PydanticCustomError:
-    """An error naming a field below the model being validated (see ``linesim.errors``)."""
-    return PydanticCustomError(
-        "linesim_field", "{message}",
-        {"message": message, "field": field, "value": value, "allowed": allowed},
-    )
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(
-        frozen=True, extra="forbid", strict=True, allow_inf_nan=False, validate_default=True
-    )
 
 
 class Currency(_Frozen):

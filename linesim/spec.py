@@ -26,9 +26,17 @@ import math
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-from pydantic_core import PydanticCustomError
+from pydantic import Field, model_validator
 
+from linesim._base import Frozen as _Frozen
+from linesim._base import (
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    Probability,
+)
+from linesim._base import problem as _problem
 from linesim.cost_inputs import CostInputs
 
 __all__ = [
@@ -44,11 +52,6 @@ __all__ = [
 ]
 
 # --- bounded scalar types ---------------------------------------------------------------------
-Probability = Annotated[float, Field(ge=0.0, le=1.0)]
-PositiveFloat = Annotated[float, Field(gt=0.0)]
-NonNegativeFloat = Annotated[float, Field(ge=0.0)]
-PositiveInt = Annotated[int, Field(ge=1)]
-NonNegativeInt = Annotated[int, Field(ge=0)]
 StationId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 
@@ -84,21 +87,6 @@ EQUIPMENT_FIELDS: tuple[str, ...] = CAPACITY_FIELDS + (
     "mttr_h",
 )
 DEFAULT_OPTION = "default"
-
-
-def _problem(field: str, message: str, value: object, allowed: str) -> PydanticCustomError:
-    """An error that names a field below the model being validated (see ``linesim.errors``)."""
-    return PydanticCustomError(
-        "linesim_field",
-        "{message}",
-        {"message": message, "field": field, "value": value, "allowed": allowed},
-    )
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(
-        frozen=True, extra="forbid", strict=True, allow_inf_nan=False, validate_default=True
-    )
 
 
 class _Capacity(_Frozen):

@@ -9,7 +9,12 @@
 
 from linesim.optimise.layout import apply_layout, current_layout, evaluate_layout
 from linesim.optimise.model import Problem
-from linesim.optimise.search import OBJECTIVES, OptimiseResult, optimise_layout, pareto_front
+from linesim.optimise.search import (
+    OBJECTIVES,
+    OptimiseResult,
+    optimise_layout,
+    pareto_front,
+)
 from linesim.optimise.verify import size_buffers, verify_layout
 
 __all__ = [

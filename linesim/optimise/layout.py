@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
 from linesim.capacity import capacity_report
-from linesim.config import line_from_dict
+from linesim.config import drop_materials_entering_at, line_from_dict
 from linesim.spec import DEFAULT_OPTION, LineSpec
 
 __all__ = ["Layout", "current_layout", "apply_layout", "LayoutFigures", "evaluate_layout",
@@ -52,9 +52,7 @@ def apply_layout(spec: LineSpec, layout: Layout,
         for target, delta in spec.stations[spec.station_index(sid)].omission_effects.items():
             _add_defect(raw["stations"][spec.station_index(target)], delta)
     raw["stations"] = [s for s in raw["stations"] if s["id"] not in omitted]
-    if "cost" in raw:
-        raw["cost"]["materials"] = [m for m in raw["cost"].get("materials", [])
-                                    if m.get("enters_at") not in omitted]
+    drop_materials_entering_at(raw, omitted)
     return line_from_dict(raw, f"<layout of {spec.name}>")
 
 

@@ -21,7 +21,12 @@ from dataclasses import dataclass, field
 from ortools.sat.python import cp_model
 
 from linesim.capacity import cells_per_h_for_gwh
-from linesim.cost import HOURS_PER_CALENDAR_YEAR, dry_room_capex_usd, dry_room_power_kw
+from linesim.cost import (
+    Capex,
+    annual_depreciation_usd,
+    dry_room_capex_usd,
+    energy_per_year,
+)
 from linesim.optimise.candidates import Candidate, station_candidates
 from linesim.spec import LineSpec
 
@@ -101,13 +106,16 @@ class LayoutModel:
             return 0.0
         return cost.building.usd_per_m2 * cost.building.area_factor
 
-    def capex_constant_usd(self) -> float:
+    def _constant_capex(self) -> Capex:
+        """The capex no machine choice changes: dry room, facility, and a building of fixed area."""
         cost = self.problem.spec.cost
-        if cost is None:
-            return 0.0
-        fixed_building = (cost.building.area_m2 * cost.building.usd_per_m2
-                          if cost.building.area_m2 is not None else 0.0)
-        return dry_room_capex_usd(cost) + cost.facility.capex_usd + fixed_building
+        area = cost.building.area_m2 or 0.0
+        return Capex(equipment_by_station={}, equipment=0.0, dry_room=dry_room_capex_usd(cost),
+                     building=area * cost.building.usd_per_m2, facility=cost.facility.capex_usd,
+                     building_area_m2=area)
+
+    def capex_constant_usd(self) -> float:
+        return 0.0 if self.problem.spec.cost is None else self._constant_capex().total
 
     def candidate_capex_usd(self, c: Candidate) -> float:
         """Equipment plus the building floor its footprint needs (when the area is derived)."""
@@ -265,18 +273,16 @@ class LayoutModel:
         return total + round(self._constant_annual_cost(a))
 
     def _constant_annual_cost(self, a: dict[str, float]) -> float:
-        cost = self.problem.spec.cost
-        hours = self.problem.spec.calendar.hours_per_year
-        life = cost.depreciation
-        fixed = self.capex_constant_usd()
-        building_fixed = (cost.building.area_m2 * cost.building.usd_per_m2
-                          if cost.building.area_m2 is not None else 0.0)
-        depreciation = ((fixed - building_fixed) / life.equipment_years
-                        + building_fixed / life.building_years)
-        energy = ((dry_room_power_kw(cost) + cost.facility.power_kw) * HOURS_PER_CALENDAR_YEAR
-                  * cost.electricity.usd_per_kwh)
-        labour = cost.labour.indirect_operators * hours * cost.labour.wage_usd_per_h
-        return a["d"] * depreciation + a["e"] * energy + a["l"] * labour + a["c"] * fixed
+        """Annual cost of what no machine choice changes, by the cost model's own functions."""
+        spec = self.problem.spec
+        cost = spec.cost
+        fixed = self._constant_capex()
+        energy = energy_per_year(spec)
+        labour = cost.labour.indirect_operators * spec.calendar.hours_per_year \
+            * cost.labour.wage_usd_per_h
+        return (a["d"] * annual_depreciation_usd(fixed, cost)
+                + a["e"] * (energy.dry_room + energy.facility) * cost.electricity.usd_per_kwh
+                + a["l"] * labour + a["c"] * fixed.total)
 
     # --- solve ---------------------------------------------------------------------------------
     def solve(self, objective: str, hint: dict[str, dict[str, int]] | None = None,
