@@ -1,4 +1,4 @@
-"""Engine benchmark: linesim's SimPy engine against an idiomatic SimPy model of the same line.
+"""Engine benchmark: linesim's fast and SimPy engines against an idiomatic SimPy model.
 
 The benchmark line has 6 stations (1–4 machines each), buffers of 10, lognormal processing
 times, breakdowns and defects. The idiomatic model is what a SimPy tutorial would write: one
@@ -7,8 +7,8 @@ at a time. Both run in the same process, one after the other, so the ratio is wh
 
 Usage::
 
-    python benchmarks/bench_engine.py                 # ratio at ~100,000 cells
-    python benchmarks/bench_engine.py --cells 1000000 --memory   # + peak memory at 10⁶ cells
+    python benchmarks/bench_engine.py                 # ratios at ~100,000 cells
+    python benchmarks/bench_engine.py --cells 1000000 --memory   # + peak memory, 10⁶ and 10⁷
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import subprocess
 import sys
 import time
 
+import numba
 import numpy as np
 import simpy
 
@@ -95,44 +96,74 @@ def timed(fn):
     return cells, time.perf_counter() - t0
 
 
-def memory_child(cells: int) -> None:
+def _vm(key: str) -> float:
+    """A /proc/self/status figure in MB (VmRSS, VmHWM)."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def memory_child(cells: int, engine: str) -> None:
+    """Peak RSS of one run of ``cells`` cells, and of the process before it started.
+
+    The fast engine's compiler is loaded by a one-cell run first; the peak counter is then
+    reset (``/proc/self/clear_refs``), so the figure is what the run itself needs.
+    """
     spec = benchmark_line()
+    simulate(spec, 60.0, 0.0, rng=0, engine=engine)
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+    before = _vm("VmRSS")
     horizon_s = cells / 300.0 * 3600.0  # the line makes ~310 cells/h: a little over `cells`
-    r = simulate(spec, horizon_s, 0.0, rng=1)
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"cells": r.started_total, "peak_rss_mb": peak_mb}))
+    r = simulate(spec, horizon_s, 0.0, rng=1, engine=engine)
+    print(json.dumps({"engine": engine, "cells": r.started_total, "rss_before_mb": before,
+                      "peak_rss_mb": _vm("VmHWM"),
+                      "lifetime_peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+
+
+def memory(cells: int, engine: str) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--_memory-child", str(cells),
+                          "--engine", engine], capture_output=True, text=True, check=True).stdout
+    return json.loads(out)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--cells", type=int, default=100_000, help="cells per engine run")
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--memory", action="store_true", help="peak RSS of a 10⁶-cell run")
+    ap.add_argument("--memory", action="store_true",
+                    help="peak RSS of runs of 10⁶ and 10⁷ cells (fast) and 10⁶ (simpy)")
+    ap.add_argument("--engine", default="fast", help=argparse.SUPPRESS)
     ap.add_argument("--_memory-child", type=int, dest="child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        memory_child(args.child)
+        memory_child(args.child, args.engine)
         return
     spec = benchmark_line()
     horizon_s = args.cells / 310.0 * 3600.0  # the line starts ~310 cells/h
-    ours, base = [], []
+    simulate(spec, 60.0, 0.0, rng=0, engine="fast")  # compile (or load the cache) first
+    rates: dict[str, list[float]] = {"fast": [], "simpy": [], "idiomatic": []}
     for k in range(args.repeat):
-        n, dt = timed(lambda: simulate(spec, horizon_s, 0.0, rng=k).started_total)
-        ours.append(n / dt)
+        for engine in ("fast", "simpy"):
+            n, dt = timed(lambda: simulate(spec, horizon_s, 0.0, rng=k, engine=engine).started_total)
+            rates[engine].append(n / dt)
         n, dt = timed(lambda: idiomatic(spec, horizon_s, k))
-        base.append(n / dt)
+        rates["idiomatic"].append(n / dt)
+    med = {k: float(np.median(v)) for k, v in rates.items()}
     result = {
         "machine": f"{platform.processor() or platform.machine()}, {platform.python_version()}, "
-                   f"simpy {simpy.__version__}",
+                   f"simpy {simpy.__version__}, numba {numba.__version__}",
         "cells_per_run": args.cells,
-        "linesim_cells_per_s": round(float(np.median(ours))),
-        "idiomatic_cells_per_s": round(float(np.median(base))),
-        "ratio": round(float(np.median(ours) / np.median(base)), 2),
+        "cells_per_s": {k: round(v) for k, v in med.items()},
+        "ratio_fast_to_idiomatic": round(med["fast"] / med["idiomatic"], 1),
+        "ratio_simpy_to_idiomatic": round(med["simpy"] / med["idiomatic"], 2),
+        "ratio_fast_to_simpy": round(med["fast"] / med["simpy"], 1),
     }
     if args.memory:
-        out = subprocess.run([sys.executable, __file__, "--_memory-child", "1000000"],
-                             capture_output=True, text=True, check=True).stdout
-        result["memory_1e6_cells"] = json.loads(out)
+        result["memory"] = [memory(10**6, "fast"), memory(10**7, "fast"),
+                            memory(10**6, "simpy")]
     print(json.dumps(result, indent=2))
 
 

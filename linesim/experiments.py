@@ -17,7 +17,7 @@ import numpy as np
 from scipy import stats
 
 from linesim import kpis
-from linesim.simulation.engine import simulate_once
+from linesim.simulation import engine_for, simulate
 from linesim.simulation.records import SimResult
 from linesim.spec import LineSpec
 
@@ -58,20 +58,22 @@ def replication_rng(seed: int, replication: int) -> np.random.Generator:
 
 
 def _one(args: tuple) -> SimResult:
-    spec, horizon_s, warmup_s, seed, r = args
-    return simulate_once(spec, horizon_s, warmup_s, replication_rng(seed, r),
-                         replication=r, seed=seed)
+    spec, horizon_s, warmup_s, seed, r, engine = args
+    return simulate(spec, horizon_s, warmup_s, replication_rng(seed, r), replication=r,
+                    seed=seed, engine=engine)
 
 
 def replicate(spec: LineSpec, horizon_s: float, warmup_s: float, replications: int,
               seed: int = 1, workers: int | None = None,
-              progress: Callable[[int, int], None] | None = None) -> list[SimResult]:
+              progress: Callable[[int, int], None] | None = None,
+              engine: str = "auto") -> list[SimResult]:
     """Run ``replications`` independent replications, on a process pool when workers > 1.
 
     Results come back in replication order whatever the worker count, so the same seed gives
     the same results. ``progress(done, total)`` is called as replications finish.
     """
-    tasks = [(spec, horizon_s, warmup_s, seed, r) for r in range(replications)]
+    engine = engine_for(engine)
+    tasks = [(spec, horizon_s, warmup_s, seed, r, engine) for r in range(replications)]
     workers = min(workers or os.cpu_count() or 1, replications)
     results: list[SimResult] = []
     if workers <= 1:
@@ -118,7 +120,7 @@ def summarise(spec: LineSpec, results: Sequence[SimResult]) -> dict:
         })
     return {
         "line": spec.name,
-        "engine": "simpy",
+        "engine": results[0].engine,
         "warmup_h": results[0].warmup_s / 3600.0,
         "horizon_h": results[0].horizon_s / 3600.0,
         "seed": results[0].seed,

@@ -1,4 +1,4 @@
-"""The SimPy engine against closed forms. Tolerances: exact where the model is deterministic,
+"""Both engines against closed forms. Tolerances: exact where the model is deterministic,
 otherwise the 99.9 % Student-t interval over independent replications (``within_theory``)."""
 
 import json
@@ -15,13 +15,19 @@ from linesim.simulation import simulate
 H = 3600.0
 
 
-def test_deterministic_serial_line_runs_at_the_slowest_station_exactly():
+@pytest.fixture(params=["simpy", "fast"])
+def engine(request):
+    """Every closed-form test runs on both engines."""
+    return request.param
+
+
+def test_deterministic_serial_line_runs_at_the_slowest_station_exactly(engine):
     line = make_line([
         {"kind": "discrete", "cycle_time_s": 10, "buffer_after": 3},
         {"kind": "discrete", "cycle_time_s": 20, "buffer_after": 0},
         {"kind": "sheet", "time_per_sheet_s": 1.5, "sheets_per_cell": 10},
     ])
-    r = simulate(line, horizon_s=50 * H, warmup_s=1 * H, rng=1)
+    r = simulate(line, horizon_s=50 * H, warmup_s=1 * H, rng=1, engine=engine)
     # 180 cells/h at the 20 s station; boundary effects ≤ 1 cell
     assert abs(r.good - 50 * 180) <= 1
     assert kpis.bottleneck(r) == "s1"
@@ -30,29 +36,29 @@ def test_deterministic_serial_line_runs_at_the_slowest_station_exactly():
     assert r.stations[0].blocked_s > 0 and r.stations[2].starved_s > 0
 
 
-def test_parallel_machines_add_capacity():
+def test_parallel_machines_add_capacity(engine):
     line = make_line([
         {"kind": "discrete", "cycle_time_s": 10},
         {"kind": "discrete", "cycle_time_s": 30, "machines": 2},
     ])
-    r = simulate(line, horizon_s=20 * H, warmup_s=H, rng=1)
+    r = simulate(line, horizon_s=20 * H, warmup_s=H, rng=1, engine=engine)
     assert abs(r.good - 20 * 240) <= 2
 
 
-def test_mixed_equipment_options_share_a_station():
+def test_mixed_equipment_options_share_a_station(engine):
     line = make_line([
         {"kind": "discrete", "cycle_time_s": 5},
         {"kind": "discrete", "machines": {"fast": 1, "slow": 1},
          "options": [{"name": "fast", "cycle_time_s": 20}, {"name": "slow", "cycle_time_s": 60}]},
     ])
-    r = simulate(line, horizon_s=30 * H, warmup_s=H, rng=1)
+    r = simulate(line, horizon_s=30 * H, warmup_s=H, rng=1, engine=engine)
     assert abs(r.good - 30 * (180 + 60)) <= 2
 
 
-def test_single_station_availability():
+def test_single_station_availability(engine):
     # A = MTBF / (MTBF + MTTR) = 2 / 2.5 = 0.8 → 60 cells/h × 0.8 = 48 cells/h
     line = make_line([{"kind": "discrete", "cycle_time_s": 60, "mtbf_h": 2, "mttr_h": 0.5}])
-    results = replicate(line, 2000 * H, 0.0, replications=8, seed=3, workers=1)
+    results = replicate(line, 2000 * H, 0.0, replications=8, seed=3, workers=1, engine=engine)
     rates = [kpis.good_cells_per_h(r) for r in results]
     assert within_theory(rates, 48.0)
     downs = [kpis.down_fraction(r, r.stations[0]) for r in results]
@@ -72,14 +78,14 @@ def _two_station_birth_death(mu1: float, mu2: float, buffer: int) -> float:
 
 
 @pytest.mark.parametrize("buffer", [0, 2, 5])
-def test_two_exponential_stations_with_a_finite_buffer(buffer):
+def test_two_exponential_stations_with_a_finite_buffer(buffer, engine):
     line = make_line([
         {"kind": "discrete", "cycle_time_s": 60, "process_time_dist": "exponential",
          "buffer_after": buffer},
         {"kind": "discrete", "cycle_time_s": 50, "process_time_dist": "exponential"},
     ])
     theory = _two_station_birth_death(1.0, 1.2, buffer)  # cells per minute
-    results = replicate(line, 400 * H, 2 * H, replications=8, seed=11, workers=1)
+    results = replicate(line, 400 * H, 2 * H, replications=8, seed=11, workers=1, engine=engine)
     rates = [r.good / (r.horizon_s / 60) for r in results]
     assert within_theory(rates, theory), (np.mean(rates), theory)
 
@@ -88,14 +94,14 @@ def test_two_station_closed_form_is_sharp_enough_to_tell_buffers_apart():
     assert _two_station_birth_death(1.0, 1.2, 0) < _two_station_birth_death(1.0, 1.2, 2) - 0.05
 
 
-def test_batch_station_capacity():
+def test_batch_station_capacity(engine):
     # 2 machines × 10 cells ÷ 100 s = 720 cells/h, fed by a faster station
     line = make_line([
         {"kind": "discrete", "cycle_time_s": 2, "buffer_after": 20},
         {"kind": "batch", "batch_size": 10, "cycle_time_s": 100, "machines": 2, "buffer_after": 20},
         {"kind": "discrete", "cycle_time_s": 1},
     ])
-    r = simulate(line, 20 * H, H, rng=1)
+    r = simulate(line, 20 * H, H, rng=1, engine=engine)
     assert abs(kpis.good_cells_per_h(r) - 720.0) * 20 <= 20  # one batch at the window edges
     assert abs(r.stations[1].processed - 20 * 720) <= 20
 
@@ -113,11 +119,22 @@ def test_batch_max_wait_starts_a_partial_batch():
     assert gaps.max() <= 11 * 60 + 1  # never waits for a full batch of 100
 
 
-def test_simulated_yield_matches_product_within_binomial_band():
+def test_batch_max_wait_bounds_the_lead_time(engine):
+    # cells wait ≤ 10 min for the batch to start, then 1 min in it (a full batch: ~50 min)
+    line = make_line([
+        {"kind": "discrete", "cycle_time_s": 60},
+        {"kind": "batch", "batch_size": 100, "cycle_time_s": 60, "max_wait_s": 600},
+    ])
+    r = simulate(line, 50 * H, H, rng=1, engine=engine)
+    assert abs(kpis.good_cells_per_h(r) - 60.0) <= 3
+    assert 1 / 60 < kpis.mean_lead_time_h(r) <= 12 / 60
+
+
+def test_simulated_yield_matches_product_within_binomial_band(engine):
     p = [0.02, 0.05, 0.01, 0.03]
     line = make_line([{"kind": "discrete", "cycle_time_s": 1, "defect_probability": q,
                        "buffer_after": 5} for q in p])
-    r = simulate(line, 100 * H, H, rng=5)
+    r = simulate(line, 100 * H, H, rng=5, engine=engine)
     y = math.prod(1 - q for q in p)
     n = r.started
     band = 4 * math.sqrt(y * (1 - y) / n)  # 4 binomial standard errors
@@ -127,13 +144,13 @@ def test_simulated_yield_matches_product_within_binomial_band():
         assert abs(kpis.defect_rate(s) - q) <= 4 * math.sqrt(q * (1 - q) / s.processed)
 
 
-def test_late_detection_uses_downstream_capacity():
+def test_late_detection_uses_downstream_capacity(engine):
     base = [{"kind": "discrete", "cycle_time_s": 1, "defect_probability": 0.3},
             {"kind": "discrete", "cycle_time_s": 1},
             {"kind": "discrete", "cycle_time_s": 1}]
     late = [dict(base[0], detected_at="s2"), base[1], base[2]]
-    r_now = simulate(make_line(base), 20 * H, H, rng=2)
-    r_late = simulate(make_line(late), 20 * H, H, rng=2)
+    r_now = simulate(make_line(base), 20 * H, H, rng=2, engine=engine)
+    r_late = simulate(make_line(late), 20 * H, H, rng=2, engine=engine)
     # detected at s0: s1 sees ~70 % of the cells; detected at s2: s1 and s2 see all of them
     assert r_now.stations[1].processed < 0.75 * r_now.stations[0].processed
     assert r_late.stations[1].processed >= r_late.stations[0].processed - 5
@@ -157,35 +174,35 @@ def _random_line():
     ])
 
 
-def test_conservation_and_time_accounting():
-    r = simulate(_random_line(), 200 * H, 5 * H, rng=9)
+def test_conservation_and_time_accounting(engine):
+    r = simulate(_random_line(), 200 * H, 5 * H, rng=9, engine=engine)
     assert r.started_total == r.good_total + r.scrapped_total + r.in_process_at_end
     for s in r.stations:
         total = s.busy_s + s.down_s + s.blocked_s + s.starved_s
         assert math.isclose(total, s.machines * r.horizon_s, rel_tol=1e-9)
 
 
-def test_littles_law():
-    r = simulate(_random_line(), 2000 * H, 10 * H, rng=4)
+def test_littles_law(engine):
+    r = simulate(_random_line(), 2000 * H, 10 * H, rng=4, engine=engine)
     wip = kpis.mean_wip_cells(r)
     lam = r.exits / r.horizon_s * 3600.0
     # L = λW; the window edges add at most the WIP of one lead time → relative error ~ W / T
     assert math.isclose(wip, lam * kpis.mean_lead_time_h(r), rel_tol=0.01)
 
 
-def test_same_seed_identical_json_and_different_seeds_differ():
+def test_same_seed_identical_json_and_different_seeds_differ(engine):
     line = _random_line()
-    a = summarise(line, replicate(line, 50 * H, H, 2, seed=7, workers=1))
-    b = summarise(line, replicate(line, 50 * H, H, 2, seed=7, workers=2))
-    c = summarise(line, replicate(line, 50 * H, H, 2, seed=8, workers=1))
+    a = summarise(line, replicate(line, 50 * H, H, 2, seed=7, workers=1, engine=engine))
+    b = summarise(line, replicate(line, 50 * H, H, 2, seed=7, workers=2, engine=engine))
+    c = summarise(line, replicate(line, 50 * H, H, 2, seed=8, workers=1, engine=engine))
     assert json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
     assert json.dumps(a, sort_keys=True) != json.dumps(c, sort_keys=True)
     assert a["replications"][0]["started"] != a["replications"][1]["started"] or \
         a["replications"][0]["good"] != a["replications"][1]["good"]
 
 
-def test_injected_generator_is_the_only_randomness():
+def test_injected_generator_is_the_only_randomness(engine):
     line = _random_line()
-    r1 = simulate(line, 20 * H, H, rng=np.random.default_rng(123))
-    r2 = simulate(line, 20 * H, H, rng=np.random.default_rng(123))
+    r1 = simulate(line, 20 * H, H, rng=np.random.default_rng(123), engine=engine)
+    r2 = simulate(line, 20 * H, H, rng=np.random.default_rng(123), engine=engine)
     assert r1 == r2

@@ -4,13 +4,22 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from conftest import ROOT
 
 
-def test_a_million_cells_under_300_mb():
+def run_child(cells: int, engine: str) -> dict:
     out = subprocess.run([sys.executable, str(ROOT / "benchmarks/bench_engine.py"),
-                          "--_memory-child", "1000000"], capture_output=True, text=True,
-                         check=True).stdout
-    doc = json.loads(out)
+                          "--_memory-child", str(cells), "--engine", engine],
+                         capture_output=True, text=True, check=True).stdout
+    return json.loads(out)
+
+
+@pytest.mark.parametrize("engine", ["simpy", "fast"])
+def test_a_million_cells_under_300_mb(engine):
+    doc = run_child(1_000_000, engine)
     assert doc["cells"] >= 1_000_000
     assert doc["peak_rss_mb"] < 300
+    # what the run adds to the process (counters and pre-drawn blocks, no per-cell log)
+    assert doc["peak_rss_mb"] - doc["rss_before_mb"] < 50

@@ -1,7 +1,19 @@
-"""Random numbers drawn in blocks from an injected ``numpy.random.Generator``.
+"""Random streams shared by both engines: one generator per station, option and purpose.
 
-Drawing one number at a time from numpy costs more than the event it feeds, so each stream
-pre-draws a block, converts it to a Python list once, and hands out entries until it is used up.
+Every equipment option of every station owns three independent streams, keyed by position —
+``SeedSequence(root, spawn_key=(station index, option index, purpose))`` — so that
+
+- the SimPy and the fast engine draw the *same numbers* for the same cells and can be held to
+  each other exactly (DESIGN.md, "Scale");
+- variants of a line (another machine count, another cycle time) reuse the streams of every
+  station they share with the base line: common random numbers in sweeps;
+- the root comes from the injected ``numpy.random.Generator`` (one draw), so the same spec and
+  generator state give the same run.
+
+Purposes: processing times (already in seconds, for the option's distribution), defect draws
+(uniform on [0, 1)) and the failure clock (standard exponential: times to failure and repair
+times are MTBF and MTTR multiples of it). Numbers come in blocks; numpy's generators give the
+same sequence whatever the block size.
 """
 
 from __future__ import annotations
@@ -10,13 +22,48 @@ import math
 
 import numpy as np
 
-__all__ = ["BLOCK", "Stream", "service_sampler"]
+__all__ = ["BLOCK", "SERVICE", "DEFECT", "FAILURE", "Stream", "stream_root", "generators",
+           "draw_service"]
 
 BLOCK = 4096
+SERVICE, DEFECT, FAILURE = 0, 1, 2
+
+
+def stream_root(rng: np.random.Generator) -> int:
+    """The root entropy of a run's streams (one draw from the injected generator)."""
+    return int(rng.integers(0, 2**63))
+
+
+def generators(root: int, station: int, option: int) -> tuple[np.random.Generator, ...]:
+    """The (service, defect, failure) generators of one equipment option."""
+    return tuple(np.random.default_rng(np.random.SeedSequence(root, spawn_key=(station, option, k)))
+                 for k in (SERVICE, DEFECT, FAILURE))
+
+
+def draw_service(gen: np.random.Generator, dist: str, mean_s: float, cv: float | None,
+                 n: int) -> np.ndarray:
+    """``n`` processing times [s] with the given mean and coefficient of variation.
+
+    - deterministic: the mean (draws nothing);
+    - exponential: mean · Exp(1) (cv = 1);
+    - lognormal: exp(μ + σZ) with σ² = ln(1 + cv²), μ = ln(mean) − σ²/2;
+    - gamma: shape k = 1/cv², scale = mean · cv².
+    """
+    if dist == "deterministic":
+        return np.full(n, mean_s)
+    if dist == "exponential":
+        return gen.exponential(mean_s, n)
+    if dist == "lognormal":
+        sigma2 = math.log1p(cv * cv)
+        return gen.lognormal(math.log(mean_s) - sigma2 / 2.0, math.sqrt(sigma2), n)
+    if dist == "gamma":
+        k = 1.0 / (cv * cv)
+        return gen.gamma(k, mean_s / k, n)
+    raise ValueError(dist)  # pragma: no cover - the spec only admits the four above
 
 
 class Stream:
-    """Blocks of one kind of variate: ``draw(n)`` returns a list of ``n`` fresh numbers."""
+    """Hands out one number at a time from blocks drawn by ``draw(n)``."""
 
     __slots__ = ("_draw", "_buf", "_i")
 
@@ -32,27 +79,3 @@ class Stream:
             i = 0
         self._i = i + 1
         return self._buf[i]
-
-
-def service_sampler(rng: np.random.Generator, dist: str, mean_s: float, cv: float | None):
-    """A zero-argument function returning processing times [s] with the given mean and cv.
-
-    - deterministic: the mean;
-    - exponential: mean · Exp(1) (cv = 1);
-    - lognormal: exp(μ + σZ) with σ² = ln(1 + cv²), μ = ln(mean) − σ²/2;
-    - gamma: shape k = 1/cv², scale = mean · cv².
-    """
-    if dist == "deterministic":
-        return lambda: mean_s
-    if dist == "exponential":
-        stream = Stream(lambda n: rng.exponential(mean_s, n))
-    elif dist == "lognormal":
-        sigma2 = math.log1p(cv * cv)
-        mu = math.log(mean_s) - sigma2 / 2.0
-        stream = Stream(lambda n: rng.lognormal(mu, math.sqrt(sigma2), n))
-    elif dist == "gamma":
-        k = 1.0 / (cv * cv)
-        stream = Stream(lambda n: rng.gamma(k, mean_s / k, n))
-    else:  # pragma: no cover - the spec only admits the four above
-        raise ValueError(dist)
-    return stream.next

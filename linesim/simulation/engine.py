@@ -26,8 +26,9 @@ Model (see DESIGN.md, "The model"):
   reported window figures are end − snapshot.
 
 Speed: get and put take the fast path (no event) whenever a cell or space is there; only
-processing times and real waits create events. Random numbers come in blocks
-(:mod:`linesim.simulation.draws`).
+processing times and real waits create events. Random numbers come in blocks from streams
+keyed by station, option and purpose (:mod:`linesim.simulation.draws`), the same ones the fast
+engine reads.
 """
 
 from __future__ import annotations
@@ -37,12 +38,12 @@ from collections import deque
 import numpy as np
 import simpy
 
-from linesim.capacity import machine_rate_cells_per_h
-from linesim.simulation.parts import BLOCKED, BUSY, DOWN, IDLE, STARVED, Buffer, Group, Machine
-from linesim.simulation.records import SimResult, StationRecord
+from linesim.simulation.draws import generators, stream_root
+from linesim.simulation.parts import BLOCKED, IDLE, STARVED, Buffer, Group, Machine
+from linesim.simulation.records import SimResult, build_result
 from linesim.spec import LineSpec
 
-__all__ = ["simulate", "simulate_once"]
+__all__ = ["simulate_once"]
 
 _WIP_SAMPLES = 200
 _TRACE_LIMIT = 200_000
@@ -69,10 +70,11 @@ class _Line:
         self.lead_sum = 0.0
         self.trace: list | None = [] if trace else None
         self.docks = [[False, deque()] for _ in range(n)]  # batch loading: [busy, waiters]
+        root = stream_root(rng)
         for i, station in enumerate(spec.stations):
             ms = []
-            for eq in station.equipment():
-                group = Group(rng, eq, station.process_time_dist, station.process_time_cv)
+            for j, eq in enumerate(station.equipment()):
+                group = Group(generators(root, i, j), eq, station.process_time_dist, station.process_time_cv)
                 for _ in range(eq.count):
                     ttf = group.mtbf_s * group.expo() if group.mtbf_s else float("inf")
                     m = Machine(ttf)
@@ -294,31 +296,6 @@ def simulate_once(spec: LineSpec, horizon_s: float, warmup_s: float = 0.0,
         start = line.snapshot()
     env.run(until=warmup_s + horizon_s)
     end = line.snapshot()
-    stations = []
-    for i, station in enumerate(spec.stations):
-        acc = [end["acc"][i][k] - start["acc"][i][k] for k in range(4)]
-        nominal = sum(e.count / machine_rate_cells_per_h(e) for e in station.equipment()) * 3600.0
-        stations.append(StationRecord(
-            id=station.id, machines=station.machine_count,
-            processed=end["processed"][i] - start["processed"][i],
-            defects_made=end["defects"][i] - start["defects"][i],
-            scrapped_here=end["scrapped_at"][i] - start["scrapped_at"][i],
-            busy_s=acc[BUSY], down_s=acc[DOWN], blocked_s=acc[BLOCKED], starved_s=acc[STARVED],
-            nominal_s_per_cell=nominal / station.machine_count,
-        ))
-    return SimResult(
-        line=spec.name, seed=seed, replication=replication, warmup_s=warmup_s,
-        horizon_s=horizon_s, energy_kwh=spec.product.energy_kwh,
-        hours_per_year=spec.calendar.hours_per_year,
-        started=end["started"] - start["started"], good=end["good"] - start["good"],
-        scrapped=end["scrapped"] - start["scrapped"],
-        wip_cell_s=end["wip_area"] - start["wip_area"], exits=end["exits"] - start["exits"],
-        lead_time_sum_s=end["lead_sum"] - start["lead_sum"],
-        started_total=line.started, good_total=line.good, scrapped_total=line.scrapped,
-        in_process_at_end=line.in_process(), stations=tuple(stations),
-        wip_samples=tuple(samples), trace=tuple(line.trace) if trace else None,
-    )
-
-
-#: The public name (replications: :func:`linesim.experiments.replicate`).
-simulate = simulate_once
+    return build_result(spec, start, end, seed=seed, replication=replication,
+                        warmup_s=warmup_s, horizon_s=horizon_s, in_process=line.in_process(),
+                        samples=samples, trace=tuple(line.trace) if trace else None)

@@ -7,7 +7,7 @@ from collections import deque
 import numpy as np
 
 from linesim.rates import machine_rate_cells_per_h
-from linesim.simulation.draws import Stream, service_sampler
+from linesim.simulation.draws import Stream, draw_service
 
 __all__ = ["BUSY", "DOWN", "BLOCKED", "STARVED", "IDLE", "Buffer", "Machine", "Group"]
 
@@ -79,13 +79,18 @@ class Group:
 
     __slots__ = ("service", "p", "uniform", "mtbf_s", "mttr_s", "expo", "batch_size")
 
-    def __init__(self, rng: np.random.Generator, eq, dist: str, cv: float | None):
+    def __init__(self, gens, eq, dist: str, cv: float | None):
+        """``gens``: the option's (service, defect, failure) generators (:mod:`draws`)."""
         unit = eq.batch_size if eq.kind == "batch" else 1
         mean_s = unit * 3600.0 / machine_rate_cells_per_h(eq)
-        self.service = service_sampler(rng, dist, mean_s, cv)
+        service, defect, failure = gens
+        if dist == "deterministic":
+            self.service = lambda: mean_s
+        else:
+            self.service = Stream(lambda n: draw_service(service, dist, mean_s, cv, n)).next
         self.p = eq.defect_probability
-        self.uniform = Stream(rng.random).next
-        self.expo = Stream(rng.standard_exponential).next
+        self.uniform = Stream(defect.random).next
+        self.expo = Stream(failure.standard_exponential).next
         self.mtbf_s = eq.mtbf_h * 3600.0 if eq.mtbf_h else None
         self.mttr_s = eq.mttr_h * 3600.0 if eq.mttr_h else None
         self.batch_size = unit

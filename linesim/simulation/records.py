@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-__all__ = ["StationRecord", "SimResult"]
+from linesim.rates import machine_rate_cells_per_h
+
+__all__ = ["StationRecord", "SimResult", "build_result"]
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,42 @@ class SimResult:
     stations: tuple[StationRecord, ...]
     wip_samples: tuple[tuple[float, int], ...] = ()  #: (time [s], cells in process), ≤ ~200
     trace: tuple[tuple, ...] | None = field(default=None, repr=False)
+    engine: str = "simpy"  #: which engine made the record
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def build_result(spec, start: dict, end: dict, *, seed, replication: int, warmup_s: float,
+                 horizon_s: float, in_process: int, samples, trace=None,
+                 engine: str = "simpy") -> SimResult:
+    """A run's record from two snapshots of an engine's counters (start and end of the window).
+
+    A snapshot holds the whole-run counters ``started``, ``good``, ``scrapped``, ``exits``,
+    ``wip_area`` [cell·s], ``lead_sum`` [s], per station ``processed``, ``defects``,
+    ``scrapped_at`` and ``acc`` (machine-seconds busy, down, blocked, starved).
+    """
+    stations = []
+    for i, station in enumerate(spec.stations):
+        acc = [end["acc"][i][k] - start["acc"][i][k] for k in range(4)]
+        nominal = sum(e.count / machine_rate_cells_per_h(e) for e in station.equipment()) * 3600.0
+        stations.append(StationRecord(
+            id=station.id, machines=station.machine_count,
+            processed=end["processed"][i] - start["processed"][i],
+            defects_made=end["defects"][i] - start["defects"][i],
+            scrapped_here=end["scrapped_at"][i] - start["scrapped_at"][i],
+            busy_s=acc[0], down_s=acc[1], blocked_s=acc[2], starved_s=acc[3],
+            nominal_s_per_cell=nominal / station.machine_count,
+        ))
+    return SimResult(
+        line=spec.name, seed=seed, replication=replication, warmup_s=warmup_s,
+        horizon_s=horizon_s, energy_kwh=spec.product.energy_kwh,
+        hours_per_year=spec.calendar.hours_per_year,
+        started=end["started"] - start["started"], good=end["good"] - start["good"],
+        scrapped=end["scrapped"] - start["scrapped"],
+        wip_cell_s=end["wip_area"] - start["wip_area"], exits=end["exits"] - start["exits"],
+        lead_time_sum_s=end["lead_sum"] - start["lead_sum"],
+        started_total=end["started"], good_total=end["good"], scrapped_total=end["scrapped"],
+        in_process_at_end=in_process, stations=tuple(stations),
+        wip_samples=tuple(samples), trace=trace, engine=engine,
+    )
