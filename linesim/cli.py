@@ -43,6 +43,9 @@ def _add_simulation(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=_non_negative_int, default=1, metavar="S", help="base seed")
     p.add_argument("--workers", type=_positive_int, default=None, metavar="K",
                    help="processes for replications (default: all cores)")
+    p.add_argument("--engine", choices=("auto", "fast", "simpy"), default="auto",
+                   help="simulation engine: fast (compiled), simpy (reference) or auto (fast "
+                   "unless a SimPy-only feature is needed); both give identical results")
 
 
 def _add_cost_options(p: argparse.ArgumentParser) -> None:
@@ -55,6 +58,8 @@ def _add_cost_options(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     from linesim import __version__
+    from linesim.sweep_command import add_runs_arguments, add_store_arguments, \
+        add_sweep_arguments
 
     parser = _Parser(prog="linesim", description="Simulate, cost and optimise solid-state "
                      "battery production lines.")
@@ -70,12 +75,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="target good output [GWh/yr] for utilisations")
     p.add_argument("--json", action="store_true", help="one JSON document on stdout")
 
-    p = sub.add_parser("run", help="simulate the line (SimPy engine) with replications")
+    p = sub.add_parser("run", help="simulate the line with replications")
     _add_config(p)
     _add_simulation(p)
     p.add_argument("--json", action="store_true", help="one JSON document on stdout")
     p.add_argument("--out", metavar="FILE", help="also write results to FILE (.csv, .json or "
                    ".parquet), atomically")
+
+    add_store_arguments(p)
 
     p = sub.add_parser("cost", help="capex, cost per good kWh, energy, ramp-up and sensitivity")
     _add_config(p)
@@ -96,6 +103,16 @@ def build_parser() -> argparse.ArgumentParser:
     from linesim.optimise_command import add_arguments
 
     add_arguments(p, _positive_float, _positive_int, _fraction_or_one)
+    add_store_arguments(p)
+
+    p = sub.add_parser("sweep", help="variants × replications with common random numbers "
+                       "(process pool or Ray), a tidy table out")
+    _add_config(p)
+    _add_simulation(p)
+    add_sweep_arguments(p)
+
+    p = sub.add_parser("runs", help="the results store: list, show and compare records")
+    add_runs_arguments(p)
     return parser
 
 
@@ -220,8 +237,21 @@ def cmd_optimise(args: argparse.Namespace) -> int:
     return optimise_command(args)
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from linesim.sweep_command import sweep_command
+
+    return sweep_command(args)
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    from linesim.sweep_command import runs_command
+
+    return runs_command(args)
+
+
 COMMANDS = {"validate": cmd_validate, "capacity": cmd_capacity, "run": cmd_run,
-            "cost": cmd_cost, "compare": cmd_compare, "optimise": cmd_optimise}
+            "cost": cmd_cost, "compare": cmd_compare, "optimise": cmd_optimise,
+            "sweep": cmd_sweep, "runs": cmd_runs}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -7,7 +7,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["atomic_write", "atomic_write_text", "check_output_path"]
+__all__ = ["atomic_write", "atomic_write_text", "check_output_path", "json_safe"]
 
 
 def check_output_path(path: str | os.PathLike, suffixes: tuple[str, ...], flag: str) -> None:
@@ -51,3 +51,19 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def json_safe(value):
+    """A copy of plain data with NaN and ±inf floats (and numpy scalars) made JSON-safe:
+    non-finite numbers become None (JSON null), so ``allow_nan=False`` dumps never fail."""
+    import math
+
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

@@ -13,6 +13,7 @@ from linesim.capacity import gwh_per_year
 from linesim.simulation.records import SimResult, StationRecord
 
 __all__ = [
+    "replication_kpis",
     "good_cells_per_h",
     "started_cells_per_h",
     "output_gwh_per_year",
@@ -138,3 +139,17 @@ def bottleneck_shares(results: Sequence[SimResult]) -> dict[str, float]:
         b = bottleneck(r)
         counts[b] = counts.get(b, 0) + 1
     return {k: v / len(results) for k, v in sorted(counts.items(), key=lambda kv: -kv[1])}
+
+
+def replication_kpis(r: SimResult) -> dict:
+    """The line KPIs of one replication as a flat mapping (a row of a sweep or of the store)."""
+    return {
+        "started": r.started, "good": r.good, "scrapped": r.scrapped,
+        "good_cells_per_h": good_cells_per_h(r),
+        "output_gwh_per_year": output_gwh_per_year(r),
+        "simulated_line_yield": simulated_line_yield(r),
+        "line_oee": line_oee(r),
+        "mean_wip_cells": mean_wip_cells(r),
+        "mean_lead_time_h": mean_lead_time_h(r),
+        "bottleneck": bottleneck(r),
+    }

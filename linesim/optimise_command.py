@@ -123,8 +123,22 @@ def _sizes(text: str) -> list[int]:
 
 
 def _emit(args: argparse.Namespace, doc: dict, spec) -> None:
+    from linesim.files import json_safe
+    from linesim.sweep_command import store_from_args
+
+    store = store_from_args(args)
+    if store:
+        verified = (doc.get("verified") or {})
+        kpis = {"predicted_" + k: v for k, v in (doc.get("predicted") or {}).items()
+                if isinstance(v, (int, float))}
+        if verified.get("simulated_gwh_per_year"):
+            kpis["output_gwh_per_year"] = verified["simulated_gwh_per_year"]["mean"]
+        doc["record_id"] = store.record(
+            "optimise", spec, config_path=args.config, seed=args.seed, summary=doc,
+            args={k: v for k, v in vars(args).items() if not callable(v)},
+            rows=[{"kpis": kpis}] if kpis else [])
     if args.json:
-        sys.stdout.write(json.dumps(doc, indent=2, allow_nan=False) + "\n")
+        sys.stdout.write(json.dumps(json_safe(doc), indent=2, allow_nan=False) + "\n")
         return
     sys.stdout.write(format_optimisation(doc) + "\n")
     if args.write_config and doc["layout"] is not None:

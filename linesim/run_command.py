@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 
 from linesim.errors import UsageError
-from linesim.files import check_output_path
+from linesim.files import check_output_path, json_safe
 
-__all__ = ["run_command", "simulate_from_args", "write_results"]
+__all__ = ["run_command", "simulate_from_args", "simulation_window", "write_results"]
 
 _FORMATS = (".csv", ".json", ".parquet")
 
@@ -25,23 +25,29 @@ def _duration(text: str, flag: str) -> float:
         raise UsageError(f"{flag}: {exc}") from None
 
 
-def simulate_from_args(spec, args: argparse.Namespace) -> list:
-    """Replications of ``spec`` as the simulation flags in ``args`` ask (with a progress bar on
-    a terminal); shared by ``run``, ``cost --simulate`` and ``compare --simulate``."""
+def simulation_window(spec, args: argparse.Namespace) -> tuple[float, float]:
+    """(horizon, warm-up) [s] from ``--horizon`` and ``--warmup`` (``auto``: the line's own)."""
     from linesim.capacity import suggested_warmup_h
-    from linesim.experiments import replicate
 
     horizon_s = _duration(args.horizon, "--horizon")
     if horizon_s <= 0:
         raise UsageError(f"--horizon: {args.horizon!r}; allowed: a duration > 0")
     if args.warmup == "auto":
-        warmup_s = suggested_warmup_h(spec) * 3600.0
-    else:
-        warmup_s = _duration(args.warmup, "--warmup")
+        return horizon_s, suggested_warmup_h(spec) * 3600.0
+    return horizon_s, _duration(args.warmup, "--warmup")
+
+
+def simulate_from_args(spec, args: argparse.Namespace) -> list:
+    """Replications of ``spec`` as the simulation flags in ``args`` ask (with a progress bar on
+    a terminal); shared by ``run``, ``cost --simulate`` and ``compare --simulate``."""
+    from linesim.experiments import replicate
+
+    horizon_s, warmup_s = simulation_window(spec, args)
     progress = _progress_bar(args.replications) if sys.stderr.isatty() else None
     try:
         return replicate(spec, horizon_s, warmup_s, args.replications, args.seed, args.workers,
-                         progress=progress.update if progress else None)
+                         progress=progress.update if progress else None,
+                         engine=getattr(args, "engine", "auto"))
     finally:
         if progress:
             progress.close()
@@ -53,19 +59,25 @@ def run_command(args: argparse.Namespace) -> int:
 
     if args.out:
         check_output_path(args.out, _FORMATS, "--out")
+    from linesim.kpis import replication_kpis
+    from linesim.sweep_command import store_from_args
+
     spec = load_line(args.config, args.overrides)
-    report = summarise(spec, simulate_from_args(spec, args))
+    results = simulate_from_args(spec, args)
+    report = summarise(spec, results)
+    store = store_from_args(args)
+    if store:
+        report["record_id"] = store.record(
+            "run", spec, config_path=args.config, engine=report["engine"], seed=args.seed,
+            args={k: v for k, v in vars(args).items() if not callable(v)}, summary=report,
+            rows=[{"replication": r.replication, "kpis": replication_kpis(r)} for r in results])
     if args.out:
         write_results(report, args.out)
     if args.json:
-        sys.stdout.write(json.dumps(report, indent=2, allow_nan=False, default=_nan_to_none) + "\n")
+        sys.stdout.write(json.dumps(json_safe(report), indent=2, allow_nan=False) + "\n")
     else:
         sys.stdout.write(format_report(report) + "\n")
     return 0
-
-
-def _nan_to_none(value):  # pragma: no cover - numpy scalars only
-    return value.item() if hasattr(value, "item") else None
 
 
 class _progress_bar:
@@ -107,7 +119,8 @@ def format_report(rep: dict) -> str:
     y = rep["line_yield"]
     lines = [
         f"{rep['line']}: {n} replication(s) of {rep['horizon_h'] / 24:g} days after "
-        f"{rep['warmup_h'] / 24:.3g} days warm-up (seed {rep['seed']}; ± = 95 % CI half-width)",
+        f"{rep['warmup_h'] / 24:.3g} days warm-up ({rep['engine']} engine, seed {rep['seed']}; "
+        "± = 95 % CI half-width)",
         "",
         f"  good output       {_ci(rep['throughput_cells_per_h'])} cells/h = "
         f"{_ci(rep['output_gwh_per_year'], 3)} GWh/yr",
@@ -142,8 +155,8 @@ def write_results(report: dict, path: str | os.PathLike) -> None:
 
     def write(tmp: str) -> None:
         if suffix == ".json":
-            Path(tmp).write_text(json.dumps(report, indent=2, allow_nan=False,
-                                            default=_nan_to_none) + "\n", encoding="utf-8")
+            Path(tmp).write_text(json.dumps(json_safe(report), indent=2, allow_nan=False)
+                                 + "\n", encoding="utf-8")
         elif suffix == ".csv":
             results_frame(report).to_csv(tmp, index=False)
         else:

@@ -12,6 +12,12 @@ from scipy import stats
 from linesim.config import line_from_dict
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def _private_store(tmp_path, monkeypatch):
+    """Commands record in a results store of the test's own, never in the working directory."""
+    monkeypatch.setenv("LINESIM_STORE", str(tmp_path / "runs.duckdb"))
 CONFIGS = sorted((ROOT / "configs").glob("*.yaml"))
 
 

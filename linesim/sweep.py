@@ -1,0 +1,226 @@
+"""Experiments at scale: variants of a line × replications, on a process pool or on Ray.
+
+A sweep takes factors (``stations.stacking.machines=2..6``, ``...cycle_time_s=600,900,1200``),
+builds the full factorial of their levels — or reads a design, one variant per row — validates
+every variant before anything runs, and simulates each with N replications.
+
+**Common random numbers**: replication r of every variant draws from the same generator
+(:func:`linesim.experiments.replication_rng`), and the engines key their streams by station,
+option and purpose, so variants differ by their settings, not by their luck: differences between
+variants have much smaller variance than the KPIs themselves.
+
+Backends run the same task function: ``local`` on a process pool (all cores by default),
+``ray`` on a Ray cluster (``RAY_ADDRESS``, or a local Ray started for the sweep). Rows come
+back in any order and are returned sorted, so results do not depend on the backend or the
+worker count.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import signal
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+import yaml
+
+from linesim.errors import UsageError
+
+__all__ = ["Factor", "parse_vary", "factorial", "read_design", "build_variants", "run_sweep",
+           "sweep_frame", "BACKENDS"]
+
+BACKENDS = ("local", "ray")
+
+
+@dataclass(frozen=True)
+class Factor:
+    """One varied field: a dotted config path and its levels (as written, for ``--set``)."""
+
+    path: str
+    levels: tuple[str, ...]
+
+
+def _number(text: str, flag: str) -> Decimal:
+    try:
+        return Decimal(text.strip())
+    except InvalidOperation:
+        raise UsageError(f"{flag}: {text!r} is not a number; allowed: a..b, a..b:step or "
+                         "a comma-separated list") from None
+
+
+def parse_vary(text: str) -> Factor:
+    """``PATH=a..b`` (integers a to b), ``PATH=a..b:step`` or ``PATH=v1,v2,...``."""
+    flag = f"--vary {text}"
+    path, sep, spec = text.partition("=")
+    if not sep or not path.strip() or not spec.strip():
+        raise UsageError(f"--vary: {text!r}; allowed: PATH=a..b, PATH=a..b:step or "
+                         "PATH=v1,v2,... (e.g. stations.stacking.machines=2..6)")
+    if ".." in spec:
+        lo_text, _, rest = spec.partition("..")
+        hi_text, _, step_text = rest.partition(":")
+        lo, hi = _number(lo_text, flag), _number(hi_text, flag)
+        step = _number(step_text, flag) if step_text else Decimal(1)
+        if step <= 0 or hi < lo:
+            raise UsageError(f"{flag}: empty range; allowed: a ≤ b and a step > 0")
+        count = int((hi - lo) / step) + 1
+        if count > 10_000:
+            raise UsageError(f"{flag}: {count} levels; allowed: at most 10,000")
+        levels = tuple(str(lo + k * step) for k in range(count))
+    else:
+        levels = tuple(v.strip() for v in spec.split(","))
+        if any(not v for v in levels):
+            raise UsageError(f"{flag}: an empty level; allowed: v1,v2,... with no empty entry")
+    return Factor(path.strip(), levels)
+
+
+def factorial(factors: Sequence[Factor]) -> list[dict[str, str]]:
+    """Every combination of the factors' levels, the last factor varying fastest."""
+    paths = [f.path for f in factors]
+    if len(set(paths)) != len(paths):
+        raise UsageError("--vary: the same path is varied twice")
+    return [dict(zip(paths, combo)) for combo in itertools.product(*(f.levels for f in factors))]
+
+
+def read_design(path: str | os.PathLike) -> list[dict[str, str]]:
+    """A design as a CSV file: a header of config paths, one variant per row."""
+    import pandas as pd
+
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"--design: cannot read {str(path)!r}: {exc}") from None
+    if frame.empty or frame.columns.empty:
+        raise UsageError(f"--design: {str(path)!r} has no variants; allowed: a CSV with a "
+                         "header of config paths and one variant per row")
+    return [{str(k): str(v) for k, v in row.items()} for row in frame.to_dict("records")]
+
+
+def build_variants(config: str | os.PathLike, overrides: Sequence[str],
+                   variants: Sequence[Mapping[str, str]]) -> list:
+    """The validated spec of every variant (a bad one fails before anything runs)."""
+    from linesim.config import load_line
+    from linesim.errors import ConfigError
+
+    specs = []
+    for k, variant in enumerate(variants):
+        sets = [*overrides, *(f"{p}={v}" for p, v in variant.items())]
+        try:
+            specs.append(load_line(config, sets))
+        except ConfigError as exc:
+            where = ", ".join(f"{p}={v}" for p, v in variant.items())
+            raise ConfigError(exc.file, exc.path, f"{exc.problem} (variant {k}: {where})",
+                              exc.value, exc.allowed, exc.more) from None
+    return specs
+
+
+def _task(args: tuple) -> tuple[int, int, dict]:
+    """One replication of one variant (runs in a worker)."""
+    from linesim.experiments import replication_rng
+    from linesim.kpis import replication_kpis
+    from linesim.simulation import simulate
+
+    variant, spec, horizon_s, warmup_s, seed, r, engine = args
+    res = simulate(spec, horizon_s, warmup_s, replication_rng(seed, r), engine=engine,
+                   replication=r, seed=seed)
+    return variant, r, replication_kpis(res)
+
+
+def _quiet_worker() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+
+
+def _run_local(tasks: list, workers: int, done: Callable) -> None:
+    if workers <= 1:
+        for task in tasks:
+            done(_task(task))
+        return
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=_quiet_worker)
+    try:
+        pending = {pool.submit(_task, t) for t in tasks}
+        while pending:
+            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                done(fut.result())
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _run_ray(tasks: list, workers: int | None, done: Callable) -> None:
+    try:
+        import ray
+    except ImportError:
+        raise UsageError("--backend ray: Ray is not installed; allowed: pip install "
+                         "'linesim[ray]', or --backend local") from None
+    started_here = not ray.is_initialized()
+    if started_here:
+        address = os.environ.get("RAY_ADDRESS")
+        kwargs = {"address": address} if address else {"num_cpus": workers or os.cpu_count()}
+        ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False,
+                 **kwargs)
+    try:
+        remote = ray.remote(_task)
+        pending = [remote.remote(t) for t in tasks]
+        while pending:
+            finished, pending = ray.wait(pending, num_returns=1)
+            done(ray.get(finished[0]))
+    except KeyboardInterrupt:
+        for ref in pending:
+            ray.cancel(ref, force=True)
+        raise
+    finally:
+        if started_here:
+            ray.shutdown()
+
+
+def run_sweep(specs: Sequence, horizon_s: float, warmup_s: float | None, replications: int,
+              seed: int = 1, *, engine: str = "auto", backend: str = "local",
+              workers: int | None = None, progress: Callable[[int, int], None] | None = None,
+              on_variant: Callable[[int, list[dict]], None] | None = None) -> list[dict]:
+    """Simulate every variant ``replications`` times; rows ``{variant, replication, kpis}``.
+
+    ``warmup_s=None`` takes each variant's suggested warm-up. ``on_variant(k, rows)`` is called
+    as soon as all replications of variant k are in (the store records it then).
+    """
+    from linesim.capacity import suggested_warmup_h
+    from linesim.simulation import engine_for
+
+    if backend not in BACKENDS:
+        raise UsageError(f"--backend: {backend!r}; allowed: {', '.join(BACKENDS)}")
+    engine = engine_for(engine)
+    tasks = [(k, spec, horizon_s,
+              suggested_warmup_h(spec) * 3600.0 if warmup_s is None else warmup_s, seed, r, engine)
+             for k, spec in enumerate(specs) for r in range(replications)]
+    rows: list[dict] = []
+    by_variant: dict[int, list[dict]] = {}
+
+    def done(result: tuple[int, int, dict]) -> None:
+        k, r, kpis = result
+        row = {"variant": k, "replication": r, "seed": seed, "engine": engine, "kpis": kpis}
+        rows.append(row)
+        by_variant.setdefault(k, []).append(row)
+        if on_variant and len(by_variant[k]) == replications:
+            on_variant(k, sorted(by_variant[k], key=lambda x: x["replication"]))
+        if progress:
+            progress(len(rows), len(tasks))
+
+    workers = min(workers or os.cpu_count() or 1, len(tasks))
+    if backend == "ray":
+        _run_ray(tasks, workers, done)
+    else:
+        _run_local(tasks, workers, done)
+    return sorted(rows, key=lambda x: (x["variant"], x["replication"]))
+
+
+def sweep_frame(variants: Sequence[Mapping[str, str]], rows: Sequence[dict]):
+    """The tidy table: one row per variant × replication, varied paths as columns."""
+    import pandas as pd
+
+    records = []
+    for row in rows:
+        params = {p: yaml.safe_load(v) for p, v in variants[row["variant"]].items()}
+        records.append({"variant": row["variant"], **params, "replication": row["replication"],
+                        "seed": row["seed"], "engine": row["engine"], **row["kpis"]})
+    return pd.DataFrame.from_records(records)
