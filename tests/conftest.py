@@ -15,9 +15,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(autouse=True)
-def _private_store(tmp_path, monkeypatch):
+def _private_store(tmp_path_factory, monkeypatch):
     """Commands record in a results store of the test's own, never in the working directory."""
-    monkeypatch.setenv("LINESIM_STORE", str(tmp_path / "runs.duckdb"))
+    monkeypatch.setenv("LINESIM_STORE", str(tmp_path_factory.mktemp("store") / "runs.duckdb"))
 CONFIGS = sorted((ROOT / "configs").glob("*.yaml"))
 
 
