@@ -17,7 +17,6 @@ import argparse
 import json
 import math
 import platform
-import resource
 import subprocess
 import sys
 import time
@@ -119,8 +118,7 @@ def memory_child(cells: int, engine: str) -> None:
     horizon_s = cells / 300.0 * 3600.0  # the line makes ~310 cells/h: a little over `cells`
     r = simulate(spec, horizon_s, 0.0, rng=1, engine=engine)
     print(json.dumps({"engine": engine, "cells": r.started_total, "rss_before_mb": before,
-                      "peak_rss_mb": _vm("VmHWM"),
-                      "lifetime_peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                      "peak_rss_mb": _vm("VmHWM")}))
 
 
 def memory(cells: int, engine: str) -> dict:
