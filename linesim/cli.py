@@ -113,6 +113,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("runs", help="the results store: list, show and compare records")
     add_runs_arguments(p)
+
+    p = sub.add_parser("ui", help="start the Streamlit what-if app (needs the ui extra)")
+    p.add_argument("--port", type=_positive_int, default=8501)
+    p.add_argument("--host", default="localhost", help="address to listen on")
     return parser
 
 
@@ -249,9 +253,30 @@ def cmd_runs(args: argparse.Namespace) -> int:
     return runs_command(args)
 
 
+def cmd_ui(args: argparse.Namespace) -> int:
+    """``streamlit run ui/app.py`` (headless, no usage statistics) on the given port."""
+    import importlib.util
+    import os
+    import subprocess
+    from pathlib import Path
+
+    app = Path(__file__).resolve().parents[1] / "ui" / "app.py"
+    if importlib.util.find_spec("streamlit") is None:
+        raise UsageError("ui: Streamlit is not installed; allowed: pip install -e '.[ui]'")
+    if not app.is_file():
+        raise UsageError(f"ui: the app is not at {app}; allowed: a linesim checkout with ui/")
+    cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.headless", "true",
+           "--server.port", str(args.port), "--server.address", args.host,
+           "--browser.gatherUsageStats", "false"]
+    try:
+        return subprocess.call(cmd, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    except KeyboardInterrupt:
+        return 130
+
+
 COMMANDS = {"validate": cmd_validate, "capacity": cmd_capacity, "run": cmd_run,
             "cost": cmd_cost, "compare": cmd_compare, "optimise": cmd_optimise,
-            "sweep": cmd_sweep, "runs": cmd_runs}
+            "sweep": cmd_sweep, "runs": cmd_runs, "ui": cmd_ui}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -31,7 +31,7 @@ from linesim.errors import ConfigError, from_validation_error
 from linesim.spec import LineSpec
 
 __all__ = ["load_line", "load_raw", "parse_override", "apply_overrides", "line_from_dict",
-           "dump_line", "drop_materials_entering_at"]
+           "dump_line", "drop_materials_entering_at", "line_from_text"]
 
 _MAX_DEPTH = 10
 
@@ -94,6 +94,16 @@ def dump_line(spec: LineSpec) -> str:
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
 
 
+def line_from_text(text: str, file: str = "<upload>") -> LineSpec:
+    """Validate a config given as YAML text (an upload, an edited copy); ``extends:`` needs a
+    file and is refused here."""
+    raw = _parse_yaml(text, file)
+    if "extends" in raw:
+        raise ConfigError(file, "extends", "a config given as text cannot extend a file",
+                          raw["extends"], "a self-contained config (load it from its folder)")
+    return line_from_dict(raw, file)
+
+
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
@@ -105,6 +115,10 @@ def _read_yaml(path: Path) -> dict[str, Any]:
         raise ConfigError(path, "", f"not UTF-8 text ({exc.reason})", None, "a UTF-8 YAML file") from None
     except OSError as exc:
         raise ConfigError(path, "", f"cannot be read ({exc.strerror})", None, "a readable file") from None
+    return _parse_yaml(text, path)
+
+
+def _parse_yaml(text: str, path: str | Path) -> dict[str, Any]:
     try:
         data = _yaml(text)
     except yaml.YAMLError as exc:

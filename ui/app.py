@@ -1,0 +1,20 @@
+"""linesim what-if app: ``linesim ui`` (or ``streamlit run ui/app.py``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+HERE = Path(__file__).resolve().parent
+
+st.set_page_config(page_title="linesim", page_icon="🔋", layout="wide")
+pages = [
+    st.Page(str(HERE / "pages" / "line.py"), title="Line", icon="🏭", default=True),
+    st.Page(str(HERE / "pages" / "simulate.py"), title="Simulate", icon="⏱️"),
+    st.Page(str(HERE / "pages" / "yield_loss.py"), title="Yield", icon="📉"),
+    st.Page(str(HERE / "pages" / "cost.py"), title="Cost", icon="💰"),
+    st.Page(str(HERE / "pages" / "optimise.py"), title="Optimise", icon="🧮"),
+    st.Page(str(HERE / "pages" / "compare.py"), title="Compare", icon="⚖️"),
+]
+st.navigation(pages).run()

@@ -1,0 +1,88 @@
+"""What every page shares: the working line, cached analyses and simulations, CSV downloads.
+
+The working line lives in ``st.session_state`` as YAML text (``spec_yaml``) — pydantic models
+are not hashable by Streamlit, so every cache is keyed on that text. Only linesim's public
+functions are called; nothing here computes a KPI itself.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # the app runs from a checkout beside the package
+    sys.path.insert(0, str(ROOT))
+
+from linesim.config import dump_line, line_from_text, load_line  # noqa: E402
+from linesim.errors import ConfigError  # noqa: E402
+
+CONFIGS = sorted((ROOT / "configs").glob("*.yaml"))
+DEFAULT_CONFIG = ROOT / "configs" / "pilot_sulfide_200mwh.yaml"
+
+
+def bundled() -> dict[str, Path]:
+    return {p.stem: p for p in CONFIGS}
+
+
+def set_working(spec, source: str) -> None:
+    st.session_state["spec_yaml"] = dump_line(spec)
+    st.session_state["spec_source"] = source
+
+
+def working_yaml() -> str:
+    """The working line's YAML text (the default bundled pilot line at first)."""
+    if "spec_yaml" not in st.session_state:
+        set_working(load_line(DEFAULT_CONFIG), DEFAULT_CONFIG.stem)
+    return st.session_state["spec_yaml"]
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def spec_from_yaml(text: str):
+    return line_from_text(text, "<working line>")
+
+
+def working_spec():
+    return spec_from_yaml(working_yaml())
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def static_analysis(text: str) -> dict:
+    """Capacity, yield and cost on the static basis (fast: answers on every edit)."""
+    from linesim.analysis import analyse
+
+    return {"analysis": analyse(spec_from_yaml(text), tornado_fraction=0.2)}
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def simulation(text: str, horizon_days: float, replications: int, seed: int) -> dict:
+    """Replications on the fast engine, keyed on the line's YAML text and the run settings."""
+    from linesim.capacity import suggested_warmup_h
+    from linesim.experiments import replicate, summarise
+
+    spec = spec_from_yaml(text)
+    results = replicate(spec, horizon_days * 86400.0, suggested_warmup_h(spec) * 3600.0,
+                        replications, seed, workers=1, engine="fast")
+    return {"summary": summarise(spec, results), "results": results}
+
+
+def last_simulation():
+    """The latest simulation of the working line in this session, or None."""
+    sim = st.session_state.get("simulation")
+    if sim and sim["yaml"] == working_yaml():
+        return sim
+    return None
+
+
+def table(frame: pd.DataFrame, name: str, key: str) -> None:
+    """A table with a CSV download beside it."""
+    st.dataframe(frame, hide_index=True, width="stretch")
+    st.download_button(f"Download {name} (CSV)", frame.to_csv(index=False).encode(),
+                       file_name=f"{name}.csv", mime="text/csv", key=f"csv_{key}")
+
+
+def show_config_error(exc: ConfigError) -> None:
+    st.error(f"**{exc.path or exc.file}**: {exc}", icon="⚠️")

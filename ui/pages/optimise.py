@@ -1,0 +1,75 @@
+"""Optimise: CP-SAT layouts at a target or budget, the Pareto front, load a point as the line."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import pandas as pd  # noqa: E402
+import plotly.graph_objects as go  # noqa: E402
+import streamlit as st  # noqa: E402
+
+import common  # noqa: E402
+from linesim.optimise import Problem, apply_layout, evaluate_layout, optimise_layout, \
+    pareto_front  # noqa: E402
+
+st.title("Optimise")
+spec = common.working_spec()
+now = evaluate_layout(spec)
+c1, c2, c3 = st.columns(3)
+target = c1.number_input("Target good output [GWh/yr]", min_value=0.001,
+                         value=round(max(now.output_gwh_per_year, 0.001), 3), step=0.05,
+                         format="%.3f", key="target_gwh")
+budget = c2.number_input("Capex budget [MUSD] (0 = none)", min_value=0.0, value=0.0,
+                         step=10.0, key="budget_musd")
+objective = c3.selectbox("Objective", ["min_capex", "min_cost", "max_output"], key="objective")
+pareto = st.checkbox("Pareto front of output × yield × capex", value=True, key="pareto")
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def solve(text: str, target: float, budget: float, objective: str, pareto: bool):
+    problem = Problem(common.spec_from_yaml(text), target_gwh_per_year=target,
+                      budget_usd=budget * 1e6 if budget else None, time_limit_s=20.0,
+                      workers=2, seed=1)
+    result = pareto_front(problem, 6) if pareto else optimise_layout(problem, objective)
+    return result
+
+
+if st.button("Optimise", type="primary", key="run_optimise"):
+    with st.spinner("CP-SAT is searching…"):
+        st.session_state["optimised"] = {
+            "yaml": common.working_yaml(),
+            "result": solve(common.working_yaml(), float(target), float(budget), objective,
+                            bool(pareto))}
+opt = st.session_state.get("optimised")
+if not opt or opt["yaml"] != common.working_yaml():
+    st.info("Set a target (and a budget) and press Optimise.")
+    st.stop()
+result = opt["result"]
+if not result.found:
+    st.error(f"No layout: {result.status}. {result.binding or ''}")
+    st.stop()
+points = list(result.pareto) or [(result.layout, result.predicted)]
+frame = pd.DataFrame([{"point": k, "output [GWh/yr]": f.output_gwh_per_year,
+                       "line yield [-]": f.line_yield, "capex [MUSD]": f.capex_usd / 1e6}
+                      for k, (_, f) in enumerate(points)])
+fig = go.Figure(go.Scatter(
+    x=frame["capex [MUSD]"], y=frame["output [GWh/yr]"], mode="markers+text",
+    text=frame["point"], textposition="top center",
+    marker={"size": 12, "color": frame["line yield [-]"], "colorscale": "Viridis",
+            "colorbar": {"title": "yield [-]"}}))
+fig.add_scatter(x=[now.capex_usd / 1e6], y=[now.output_gwh_per_year], mode="markers",
+                marker={"symbol": "x", "size": 14, "color": "#e76f51"}, name="working line")
+fig.update_layout(title=f"Layouts ({result.status})", xaxis_title="capex [MUSD]",
+                  yaxis_title="good output [GWh/yr]", showlegend=False, height=420)
+st.plotly_chart(fig, key="front")
+common.table(frame, "layouts", "layouts")
+pick = st.selectbox("Layout to inspect", frame["point"].tolist(), key="pick")
+layout, figures = points[int(pick)]
+st.dataframe(pd.DataFrame([{"station": sid, "option": opt_name, "machines": n}
+                           for sid, opts in layout.items() for opt_name, n in opts.items()]),
+             hide_index=True)
+if st.button("Load this layout as the working line", key="load_layout"):
+    common.set_working(apply_layout(spec, layout), f"optimised point {pick}")
+    st.session_state.pop("optimised", None)
+    st.success(f"Loaded point {pick}: {figures.output_gwh_per_year:.3f} GWh/yr predicted.")

@@ -1,0 +1,74 @@
+"""Simulate: replications of the working line on request, KPIs with 95 % confidence intervals."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import pandas as pd  # noqa: E402
+import plotly.graph_objects as go  # noqa: E402
+import streamlit as st  # noqa: E402
+
+import common  # noqa: E402
+
+st.title("Simulate")
+spec = common.working_spec()
+st.caption(f"Working line: **{spec.name}** ({st.session_state.get('spec_source', '')})")
+c1, c2, c3 = st.columns(3)
+horizon = c1.number_input("Horizon [days]", min_value=0.5, max_value=365.0, value=7.0,
+                          step=1.0, key="horizon_days")
+reps = c2.number_input("Replications", min_value=2, max_value=50, value=3, step=1,
+                       key="replications")
+seed = c3.number_input("Seed", min_value=0, value=1, step=1, key="seed")
+if st.button("Run simulation", type="primary", key="run"):
+    with st.spinner("Simulating…"):
+        out = common.simulation(common.working_yaml(), float(horizon), int(reps), int(seed))
+    st.session_state["simulation"] = {"yaml": common.working_yaml(), **out}
+
+sim = common.last_simulation()
+if sim is None:
+    st.info("Run a simulation to see simulated output, yield and station states.")
+    st.stop()
+
+
+def ci(e: dict, digits: int, scale: float = 1.0) -> str:
+    half = (e["ci95_high"] - e["ci95_low"]) / 2 * scale if e["ci95_low"] is not None else 0
+    return f"± {half:,.{digits}f} (95 % CI)"
+
+
+rep = sim["summary"]
+k1, k2, k3, k4 = st.columns(4)
+out = rep["output_gwh_per_year"]
+k1.metric("Simulated output [GWh/yr]", f"{out['mean']:.3f}", ci(out, 3), delta_color="off")
+tp = rep["throughput_cells_per_h"]
+k2.metric("Good cells/h", f"{tp['mean']:.1f}", ci(tp, 1), delta_color="off")
+y = rep["line_yield"]["simulated"]
+k3.metric("Simulated line yield", f"{y['mean']:.4f}", ci(y, 4), delta_color="off")
+k4.metric("Bottleneck", rep["bottleneck"],
+          f"{rep['bottleneck_shares'][rep['bottleneck']]:.0%} of replications",
+          delta_color="off")
+
+stations = pd.DataFrame([{
+    "station": s["id"], "machines": s["machines"], "busy [-]": s["utilisation"]["mean"],
+    "down [-]": s["down"]["mean"], "blocked [-]": s["blocked"]["mean"],
+    "starved [-]": s["starved"]["mean"], "OEE [-]": s["oee"]["mean"],
+    "defect rate [-]": s["defect_rate"]["mean"]} for s in rep["stations"]])
+fig = go.Figure()
+for col, color in zip(["busy [-]", "down [-]", "blocked [-]", "starved [-]"],
+                      ["#2a9d8f", "#e76f51", "#f4a261", "#8d99ae"]):
+    fig.add_bar(x=stations["station"], y=stations[col], name=col.split()[0], marker_color=color)
+fig.update_layout(barmode="stack", yaxis_title="share of machine time [-]",
+                  xaxis_title="station", title="Station states (bottleneck marked ▼)",
+                  height=420)
+fig.add_annotation(x=rep["bottleneck"], y=1.04, text="▼ bottleneck", showarrow=False)
+st.plotly_chart(fig, key="states")
+common.table(stations, "stations", "stations")
+
+samples = sim["results"][0].wip_samples
+if samples:
+    wip = pd.DataFrame(samples, columns=["time [h]", "WIP [cells]"])
+    wip["time [h]"] /= 3600.0
+    fig = go.Figure(go.Scatter(x=wip["time [h]"], y=wip["WIP [cells]"], mode="lines"))
+    fig.update_layout(title="Cells in process over time (replication 0, warm-up included)",
+                      xaxis_title="time [h]", yaxis_title="WIP [cells]", height=320)
+    st.plotly_chart(fig, key="wip")
