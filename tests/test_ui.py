@@ -85,6 +85,10 @@ def test_optimise_page_solves_and_loads_a_point():
     at.button(key="run_optimise").click().run()
     assert not at.exception
     assert len(at.dataframe) >= 2
+    at.button(key="simulate_layout").click().run()
+    assert not at.exception
+    simulated = float(metric(at, "Simulated output of this layout [GWh/yr]"))
+    assert 0.15 < simulated < 0.3  # the layout was sized for 0.2 GWh/yr
     at.button(key="load_layout").click().run()
     assert not at.exception
     assert any("Loaded point 0" in s.value for s in at.success)

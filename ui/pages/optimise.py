@@ -69,6 +69,15 @@ layout, figures = points[int(pick)]
 st.dataframe(pd.DataFrame([{"station": sid, "option": opt_name, "machines": n}
                            for sid, opts in layout.items() for opt_name, n in opts.items()]),
              hide_index=True)
+if st.button("Simulate this layout (3 × 7 days)", key="simulate_layout"):
+    from linesim.config import dump_line
+
+    with st.spinner("Simulating the layout…"):
+        run = common.simulation(dump_line(apply_layout(spec, layout)), 7.0, 3, 1)["summary"]
+    out = run["output_gwh_per_year"]
+    st.metric("Simulated output of this layout [GWh/yr]", f"{out['mean']:.3f}",
+              f"{out['mean'] / figures.output_gwh_per_year - 1:+.1%} vs predicted "
+              f"{figures.output_gwh_per_year:.3f}", delta_color="off")
 if st.button("Load this layout as the working line", key="load_layout"):
     common.set_working(apply_layout(spec, layout), f"optimised point {pick}")
     st.session_state.pop("optimised", None)
