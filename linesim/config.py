@@ -94,14 +94,14 @@ def dump_line(spec: LineSpec) -> str:
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
 
 
-def line_from_text(text: str, file: str = "<upload>") -> LineSpec:
-    """Validate a config given as YAML text (an upload, an edited copy); ``extends:`` needs a
-    file and is refused here."""
+def line_from_text(text: str, file: str = "<upload>", overrides: Iterable[str] = ()) -> LineSpec:
+    """Validate a config given as YAML text (an upload, an edited copy), with ``--set``-style
+    overrides; ``extends:`` needs a file and is refused here."""
     raw = _parse_yaml(text, file)
     if "extends" in raw:
         raise ConfigError(file, "extends", "a config given as text cannot extend a file",
                           raw["extends"], "a self-contained config (load it from its folder)")
-    return line_from_dict(raw, file)
+    return line_from_dict(apply_overrides(raw, overrides), file)
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:

@@ -124,7 +124,7 @@ def _sizes(text: str) -> list[int]:
 
 def _emit(args: argparse.Namespace, doc: dict, spec) -> None:
     from linesim.files import json_safe
-    from linesim.sweep_command import store_from_args
+    from linesim.sweep_command import args_doc, store_from_args
 
     store = store_from_args(args)
     if store:
@@ -135,7 +135,7 @@ def _emit(args: argparse.Namespace, doc: dict, spec) -> None:
             kpis["output_gwh_per_year"] = verified["simulated_gwh_per_year"]["mean"]
         doc["record_id"] = store.record(
             "optimise", spec, config_path=args.config, seed=args.seed, summary=doc,
-            args={k: v for k, v in vars(args).items() if not callable(v)},
+            args=args_doc(args),
             rows=[{"kpis": kpis}] if kpis else [])
     if args.json:
         sys.stdout.write(json.dumps(json_safe(doc), indent=2, allow_nan=False) + "\n")

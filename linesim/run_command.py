@@ -60,7 +60,7 @@ def run_command(args: argparse.Namespace) -> int:
     if args.out:
         check_output_path(args.out, _FORMATS, "--out")
     from linesim.kpis import replication_kpis
-    from linesim.sweep_command import store_from_args
+    from linesim.sweep_command import args_doc, store_from_args
 
     spec = load_line(args.config, args.overrides)
     results = simulate_from_args(spec, args)
@@ -69,7 +69,7 @@ def run_command(args: argparse.Namespace) -> int:
     if store:
         report["record_id"] = store.record(
             "run", spec, config_path=args.config, engine=report["engine"], seed=args.seed,
-            args={k: v for k, v in vars(args).items() if not callable(v)}, summary=report,
+            args=args_doc(args), summary=report,
             rows=[{"replication": r.replication, "kpis": replication_kpis(r)} for r in results])
     if args.out:
         write_results(report, args.out)

@@ -10,7 +10,7 @@ import sys
 from linesim.errors import UsageError
 from linesim.files import check_output_path
 
-__all__ = ["add_store_arguments", "store_from_args", "sweep_command", "runs_command",
+__all__ = ["add_store_arguments", "args_doc", "store_from_args", "sweep_command", "runs_command",
            "add_sweep_arguments", "add_runs_arguments"]
 
 _FORMATS = (".csv", ".json", ".parquet")
@@ -92,7 +92,7 @@ def sweep_command(args: argparse.Namespace) -> int:
 
         rid = store.open_record("sweep", specs[0], config_path=args.config,
                                 engine=engine_for(args.engine), seed=args.seed,
-                                args=_args_doc(args))
+                                args=args_doc(args))
     progress = _progress_bar(len(specs) * args.replications) if sys.stderr.isatty() else None
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
@@ -132,8 +132,9 @@ def sweep_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _args_doc(args: argparse.Namespace) -> dict:
-    return {k: v for k, v in vars(args).items() if k != "func" and not callable(v)}
+def args_doc(args: argparse.Namespace) -> dict:
+    """A command's arguments as plain data, for the store."""
+    return {k: v for k, v in vars(args).items() if not callable(v)}
 
 
 def _write_frame(frame, path) -> None:

@@ -50,11 +50,11 @@ def working_spec():
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def static_analysis(text: str) -> dict:
+def static_analysis(text: str):
     """Capacity, yield and cost on the static basis (fast: answers on every edit)."""
     from linesim.analysis import analyse
 
-    return {"analysis": analyse(spec_from_yaml(text), tornado_fraction=0.2)}
+    return analyse(spec_from_yaml(text), tornado_fraction=0.2)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)

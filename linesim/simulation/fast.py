@@ -8,7 +8,7 @@ Python object per cell.
 
 This module builds those arrays from a spec, refills the streams in blocks whenever the loop
 asks, grows the event heap when it must, and reads the snapshots for the observation window.
-SimPy-only: the per-cell exit ``trace``.
+SimPy-only: the per-cell exit trace.
 """
 
 from __future__ import annotations
@@ -185,10 +185,9 @@ def _snapshot(st: tuple, now: float) -> dict:
 
 def simulate_fast(spec: LineSpec, horizon_s: float, warmup_s: float = 0.0,
                   rng: np.random.Generator | int | None = None, *, replication: int = 0,
-                  seed: int | None = None, trace: bool = False) -> SimResult:
-    """Simulate one replication on the fast engine (arguments as :func:`simulate_once`)."""
-    if trace:
-        raise ValueError("the exit trace is kept by the SimPy engine only")
+                  seed: int | None = None) -> SimResult:
+    """Simulate one replication on the fast engine (arguments as :func:`simulate_once`; no
+    exit trace — :func:`linesim.simulation.engine_for` sends that to the SimPy engine)."""
     if horizon_s <= 0 or warmup_s < 0:
         raise ValueError("horizon_s must be > 0 and warmup_s ≥ 0")
     if not isinstance(rng, np.random.Generator):

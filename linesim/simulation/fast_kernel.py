@@ -433,12 +433,23 @@ def _dispatch(st, m, kind, ver, now):
             _load(st, m, i, g, now)
 
 
+@njit(cache=True, _nrt=False, inline="always")
+def _sample_before(st, t):
+    """Record the WIP at every sampling time before ``t`` (the state after earlier events)."""
+    ci, cf, samp_t, samp_w = st[15], st[16], st[20], st[21]
+    while cf[D_SNEXT] < t and ci[C_NSAMP] < len(samp_t):
+        samp_t[ci[C_NSAMP]] = cf[D_SNEXT]
+        samp_w[ci[C_NSAMP]] = ci[C_WIP]
+        ci[C_NSAMP] += 1
+        cf[D_SNEXT] += cf[D_SEVERY]
+
+
 @njit(cache=True, _nrt=False)
 def advance(st, until):
     """Run events before ``until`` [s]; returns DONE, REFILL (group in ``C_NEED``) or GROW."""
     mi, gi = st[2], st[5]
-    hf, hi, ci, cf = st[13], st[14], st[15], st[16]
-    pos, avail, samp_t, samp_w = st[18], st[19], st[20], st[21]
+    hf, hi, ci = st[13], st[14], st[15]
+    pos, avail = st[18], st[19]
     n_machines = len(mi)
     while ci[C_HN] > 0 and hf[0] < until:
         if ci[C_HN] + n_machines + 8 > len(hf):
@@ -452,20 +463,12 @@ def advance(st, until):
                 or pos[k + 2] + gi[g, GI_FNEED] > avail[k + 2]):
             ci[C_NEED] = g
             return REFILL
-        while cf[D_SNEXT] < t and ci[C_NSAMP] < len(samp_t):
-            samp_t[ci[C_NSAMP]] = cf[D_SNEXT]
-            samp_w[ci[C_NSAMP]] = ci[C_WIP]
-            ci[C_NSAMP] += 1
-            cf[D_SNEXT] += cf[D_SEVERY]
+        _sample_before(st, t)
         kind = hi[0, 2]
         ver = hi[0, 3]
         _pop(st)
         _dispatch(st, m, kind, ver, t)
         if ci[C_ERR]:
             return DONE
-    while cf[D_SNEXT] < until and ci[C_NSAMP] < len(samp_t):
-        samp_t[ci[C_NSAMP]] = cf[D_SNEXT]
-        samp_w[ci[C_NSAMP]] = ci[C_WIP]
-        ci[C_NSAMP] += 1
-        cf[D_SNEXT] += cf[D_SEVERY]
+    _sample_before(st, until)
     return DONE

@@ -27,7 +27,7 @@ if len(picked) < 2:
 texts = [common.working_yaml() if p == "working line" else saved[p] if p in saved
          else dump_line(load_line(common.bundled()[p]))
          for p in picked]
-analyses = [common.static_analysis(t)["analysis"] for t in texts]
+analyses = [common.static_analysis(t) for t in texts]
 rows = comparison_rows(analyses)
 frame = pd.DataFrame([{"figure": label, "unit": unit,
                        **{p: v for p, v in zip(picked, values)}} for label, unit, values in rows])

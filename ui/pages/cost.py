@@ -12,13 +12,12 @@ import common  # noqa: E402
 from linesim.figures import cost_breakdown, ramp_up_curves, tornado_chart  # noqa: E402
 
 st.title("Cost")
-a = common.static_analysis(common.working_yaml())["analysis"]
+a = common.static_analysis(common.working_yaml())
 c = a.cost
 k1, k2, k3, k4 = st.columns(4)
 k1.metric("Cost per good kWh", f"{c.total_usd_per_kwh:.0f} USD/kWh", f"{c.cny_per_wh:.2f} CNY/Wh",
           delta_color="off")
-total_capex = c.capex.equipment + c.capex.dry_room + c.capex.building + c.capex.facility
-k2.metric("Capex", f"{total_capex / 1e6:.1f} MUSD",
+k2.metric("Capex", f"{c.capex.total / 1e6:.1f} MUSD",
           f"{c.capex_bn_cny_per_gwh:.2f} bn CNY per GWh/yr", delta_color="off")
 k3.metric("Energy per kWh", f"{c.energy_kwh_per_kwh['total']:.1f} kWh/kWh")
 k4.metric("Direct labour", f"{c.direct_fte:.0f} FTE")

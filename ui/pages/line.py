@@ -9,7 +9,7 @@ import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 
 import common  # noqa: E402
-from linesim.config import apply_overrides, dump_line, line_from_dict, line_from_text, load_line  # noqa: E402
+from linesim.config import dump_line, line_from_text, load_line  # noqa: E402
 from linesim.errors import ConfigError  # noqa: E402
 
 st.title("Line")
@@ -85,16 +85,14 @@ for k, s in enumerate(spec.stations):
 
 if overrides:
     try:
-        from linesim.config import _yaml  # the project's YAML reading (2.25e6 is a number)
-
-        new_spec = line_from_dict(apply_overrides(_yaml(text), overrides), "<edit>")
+        new_spec = line_from_text(text, "<edit>", overrides)
         common.set_working(new_spec, "edited")
         st.rerun()
     except ConfigError as exc:
         common.show_config_error(exc)
 
 # --- what the line does, at once ---------------------------------------------------------------
-a = common.static_analysis(common.working_yaml())["analysis"]
+a = common.static_analysis(common.working_yaml())
 m1, m2, m3, m4 = st.columns(4)
 m1.metric("Max good output", f"{a.capacity.max_output_gwh_per_year:.3f} GWh/yr",
           help="static: capacity ÷ starts per good cell at the bottleneck")

@@ -12,7 +12,7 @@ import common  # noqa: E402
 from linesim.figures import yield_waterfall  # noqa: E402
 
 st.title("Yield")
-a = common.static_analysis(common.working_yaml())["analysis"]
+a = common.static_analysis(common.working_yaml())
 sim = common.last_simulation()
 c1, c2 = st.columns(2)
 c1.metric("Analytic line yield ∏(1 − p_i)", f"{a.capacity.line_yield:.4f}")
