@@ -113,7 +113,7 @@ def _build(spec: LineSpec, rng: np.random.Generator, horizon_s: float, warmup_s:
             mf[m, K.F_TTF] = np.inf
     heap = max(_MIN_HEAP, n_m + 1)  # the first events; the loop asks for more
     ci = np.zeros(10, dtype=np.int64)
-    cf = np.zeros(5)
+    cf = np.zeros(4)
     cf[K.D_SEVERY] = (warmup_s + horizon_s) / _WIP_SAMPLES
     st = [si, sf, mi, mf, gf, gi,
           np.zeros(slot), np.zeros(slot, dtype=np.int64),  # held cells: start time, mark
@@ -126,6 +126,7 @@ def _build(spec: LineSpec, rng: np.random.Generator, horizon_s: float, warmup_s:
     st = tuple(st)
     for m in range(n_m):  # every machine starts at t = 0, in creation order (as SimPy's)
         K._push(st, 0.0, m, K.EV_RESUME, 0)
+    K._push(st, 0.0, -1, K.EV_SAMPLE, 0)  # then the WIP sampler, as in the SimPy engine
     return st, streams
 
 

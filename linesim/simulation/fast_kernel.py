@@ -9,7 +9,8 @@ same order:
 
 - ``RESUME``: a waiting machine goes on (it was handed a cell, its cell was taken, or it got
   the loading dock); ``END``: a service ends; ``TIMEOUT`` and ``COND``: a batch loader's
-  ``max_wait`` deadline and the condition event that wakes it (SimPy needs two hops there).
+  ``max_wait`` deadline and the condition event that wakes it (SimPy needs two hops there);
+  ``SAMPLE``: the WIP sampler (machine index −1), a process of its own in the SimPy engine.
 - Cells are a start time and a detection mark (the station that will scrap the cell, or n for
   a good one), held in ring buffers and in per-machine slots (a batch machine has one slot per
   place in its batch), so nothing allocates while the loop runs.
@@ -40,11 +41,11 @@ G_MEAN, G_P, G_MTBF, G_MTTR = range(4)
 GI_UNIT, GI_DET, GI_DNEED, GI_FNEED = range(4)
 # counters (ints) and sums (floats)
 C_STARTED, C_GOOD, C_SCRAP, C_EXITS, C_WIP, C_SEQ, C_HN, C_NSAMP, C_NEED, C_ERR = range(10)
-D_WIPAREA, D_WIPSINCE, D_LEAD, D_SNEXT, D_SEVERY = range(5)
+D_WIPAREA, D_WIPSINCE, D_LEAD, D_SEVERY = range(4)
 # machine states (as in parts.py), phases, event kinds
 BUSY, DOWN, BLOCKED, STARVED, IDLE = 0, 1, 2, 3, 4
 PH_START, PH_GET, PH_BUSY, PH_PUT, PH_DOCK, PH_LOAD = range(6)
-EV_RESUME, EV_END, EV_TIMEOUT, EV_COND = range(4)
+EV_RESUME, EV_END, EV_TIMEOUT, EV_COND, EV_SAMPLE = range(5)
 # kernel return codes
 DONE, REFILL, GROW = 0, 1, 2
 
@@ -434,14 +435,14 @@ def _dispatch(st, m, kind, ver, now):
 
 
 @njit(cache=True, _nrt=False, inline="always")
-def _sample_before(st, t):
-    """Record the WIP at every sampling time before ``t`` (the state after earlier events)."""
+def _sample(st, now):
+    """Record the WIP now and schedule the next sample (the SimPy engine's sampler process)."""
     ci, cf, samp_t, samp_w = st[15], st[16], st[20], st[21]
-    while cf[D_SNEXT] < t and ci[C_NSAMP] < len(samp_t):
-        samp_t[ci[C_NSAMP]] = cf[D_SNEXT]
+    if ci[C_NSAMP] < len(samp_t):
+        samp_t[ci[C_NSAMP]] = now
         samp_w[ci[C_NSAMP]] = ci[C_WIP]
         ci[C_NSAMP] += 1
-        cf[D_SNEXT] += cf[D_SEVERY]
+    _push(st, now + cf[D_SEVERY], -1, EV_SAMPLE, 0)
 
 
 @njit(cache=True, _nrt=False)
@@ -456,6 +457,10 @@ def advance(st, until):
             return GROW
         t = hf[0]
         m = hi[0, 1]
+        if hi[0, 2] == EV_SAMPLE:
+            _pop(st)
+            _sample(st, t)
+            continue
         g = mi[m, M_GRP]
         k = 3 * g
         if ((not gi[g, GI_DET] and pos[k] >= avail[k])
@@ -463,12 +468,10 @@ def advance(st, until):
                 or pos[k + 2] + gi[g, GI_FNEED] > avail[k + 2]):
             ci[C_NEED] = g
             return REFILL
-        _sample_before(st, t)
         kind = hi[0, 2]
         ver = hi[0, 3]
         _pop(st)
         _dispatch(st, m, kind, ver, t)
         if ci[C_ERR]:
             return DONE
-    _sample_before(st, until)
     return DONE
