@@ -9,8 +9,8 @@ this is linear in the chosen candidates:
 
 with an omitted optional station adding −ln(1 − δ) to the L of each station it affects.
 :func:`scaled` turns every real into an integer at ``SCALE`` units per unit of log (a relative
-resolution of 1e-6), rounding each term to the safe side, so every layout the model accepts
-meets the target by the exact formula too; only layouts within ~1e-5 of a limit can be misjudged.
+resolution of 1e-8), rounding each term to the safe side, so every layout the model accepts
+meets the target by the exact formula too; only layouts within ~n·1e-8 of a limit can be misjudged.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from linesim.spec import LineSpec
 
 __all__ = ["SCALE", "scaled", "Problem", "Solution", "LayoutModel", "STATUS", "greedy_layout"]
 
-SCALE = 1_000_000  #: integer units per unit of natural log
+SCALE = 100_000_000  #: integer units per unit of natural log
 COST_LOG_SCALE = 10_000  #: coarser log units for the materials ÷ yield table (min-cost)
 _OMITTED_LOG_CAP = 60.0  #: ln of an "infinite" capacity for an omitted station
 

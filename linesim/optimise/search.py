@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass, field
 
 from linesim.optimise.layout import LayoutFigures, evaluate_layout
-from linesim.optimise.model import LayoutModel, Problem, Solution, greedy_layout
+from linesim.optimise.model import SCALE, LayoutModel, Problem, Solution, greedy_layout
 
 __all__ = ["OBJECTIVES", "OptimiseResult", "optimise_layout", "pareto_front", "diagnose"]
 
@@ -139,6 +139,8 @@ def pareto_front(problem: Problem, points: int = 6) -> OptimiseResult:
     Output floors span from the target (or a tenth of the maximum) to the maximum the allowed
     counts make; yield floors span the yields seen at the extremes. At each (ε_out, ε_yield):
     minimise capex, then maximise yield at that capex, then output at that capex and yield.
+    Each layout found is then :func:`_settled` so no layout beats it by more than the model's
+    rounding, and the front keeps the layouts no other found one dominates.
     """
     from dataclasses import replace
 
@@ -160,17 +162,25 @@ def pareto_front(problem: Problem, points: int = 6) -> OptimiseResult:
     wall = top.wall_time_s
     for out in outputs:
         for y in yields:
-            sol = _lexicographic(model, out * (1 - 1e-9), y)
-            wall += sol.wall_time_s
+            sol, spent = _lexicographic(model, out * (1 - 1e-9), y)
+            wall += spent
             if sol.layout is not None:
-                found[repr(sorted(sol.layout.items()))] = (sol.layout,
-                                                          evaluate_layout(problem.spec,
-                                                                          sol.layout))
-    front = _non_dominated(list(found.values()))
+                found.setdefault(_key(sol.layout), (sol.layout, evaluate_layout(
+                    problem.spec, sol.layout)))
+    settled: dict[str, tuple[dict, LayoutFigures]] = {}
+    for layout, figures in found.values():
+        (layout, figures), spent = _settled(model, layout, figures, low)
+        wall += spent
+        settled.setdefault(_key(layout), (layout, figures))
+    front = _non_dominated(list(settled.values()))
     front.sort(key=lambda lf: lf[1].output_gwh_per_year)
     best = front[0] if front else (None, None)
     return OptimiseResult("optimal" if front else "infeasible", "pareto", best[0], best[1],
                           None if front else diagnose(problem), wall, tuple(front))
+
+
+def _key(layout: dict[str, dict[str, int]]) -> str:
+    return repr(sorted((s, sorted(c.items())) for s, c in layout.items()))
 
 
 def _yield_levels(model: LayoutModel, low: float, points: int) -> list[float | None]:
@@ -186,19 +196,49 @@ def _yield_levels(model: LayoutModel, low: float, points: int) -> list[float | N
     return [None] + [y_lo + (y_hi - y_lo) * k / (points - 1) for k in range(1, points)]
 
 
-def _lexicographic(model: LayoutModel, min_output: float, min_yield: float | None) -> Solution:
+def _rounding(model: LayoutModel) -> float:
+    """The most the scaled model can misjudge a layout's log output or log yield: one unit per
+    station (each L rounded up) and one for the capacity (rounded down), with margin."""
+    return 2.0 * (len(model.problem.spec.stations) + 2) / SCALE
+
+
+def _lexicographic(model: LayoutModel, min_output: float, min_yield: float | None
+                   ) -> tuple[Solution, float]:
+    """Min capex at (ε_out, ε_yield); at that capex the best yield; then the most output
+    among yields within the model's rounding of that best. Returns the solution and the
+    solver time spent."""
     log_y = math.log(min_yield) if min_yield else None
     first = model.solve("min_capex", min_output_gwh=min_output, min_log_yield=log_y)
     if first.layout is None:
-        return first
+        return first, first.wall_time_s
     cap = first.objective_value
     second = model.solve("max_yield", min_output_gwh=min_output, max_capex_usd=cap,
                          hint=first.layout)
     y = evaluate_layout(model.problem.spec, second.layout).line_yield
     third = model.solve("max_output", max_capex_usd=cap,
-                        min_log_yield=math.log(y) - 1e-9, min_output_gwh=min_output,
-                        hint=second.layout)
-    return third if third.layout is not None else second
+                        min_log_yield=math.log(y) - _rounding(model),
+                        min_output_gwh=min_output, hint=second.layout)
+    spent = first.wall_time_s + second.wall_time_s + third.wall_time_s
+    return (third if third.layout is not None else second), spent
+
+
+def _settled(model: LayoutModel, layout: dict, figures: LayoutFigures, low: float,
+             rounds: int = 10) -> tuple[tuple[dict, LayoutFigures], float]:
+    """Re-solve with the ε-constraints at the layout's own output and yield, loosened by the
+    model's rounding, until the layout no longer changes: then no layout with at least its
+    output and yield costs less, and none at its capex and output has a better yield, even
+    where rounding hid it from the sweep (capex never rises, so this ends)."""
+    slack = _rounding(model)
+    spent = 0.0
+    for _ in range(rounds):
+        sol, t = _lexicographic(
+            model, max(figures.output_gwh_per_year * math.exp(-slack), low * (1 - 1e-9)),
+            figures.line_yield * math.exp(-slack))
+        spent += t
+        if sol.layout is None or _key(sol.layout) == _key(layout):
+            break
+        layout, figures = sol.layout, evaluate_layout(model.problem.spec, sol.layout)
+    return (layout, figures), spent
 
 
 def dominates(a: LayoutFigures, b: LayoutFigures, rel: float = 1e-6) -> bool:
