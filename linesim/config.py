@@ -28,10 +28,12 @@ import yaml
 from pydantic import ValidationError
 
 from linesim.errors import ConfigError, from_validation_error
+from linesim.process import WINDOW_KINDS
 from linesim.spec import LineSpec
 
 __all__ = ["load_line", "load_raw", "parse_override", "apply_overrides", "line_from_dict",
-           "dump_line", "drop_materials_entering_at", "line_from_text"]
+           "dump_line", "drop_materials_entering_at", "line_from_text", "window_settings_free",
+           "with_settings"]
 
 _MAX_DEPTH = 10
 
@@ -81,16 +83,52 @@ def load_line(path: str | Path, overrides: Iterable[str] = ()) -> LineSpec:
 
 
 def line_from_dict(raw: Mapping[str, Any], file: str | Path = "<config>") -> LineSpec:
-    """Validate an already-merged config mapping."""
+    """Validate an already-merged config mapping (the fields process windows set are filled
+    in from their settings first)."""
     try:
-        return LineSpec.model_validate(raw)
+        return LineSpec.model_validate(_with_window_fields(raw))
     except ValidationError as exc:
         raise from_validation_error(exc, file, LineSpec) from None
 
 
+def _with_window_fields(raw: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A copy of ``raw`` in which each station with a valid ``process`` block has the fields
+    its window sets (where the config leaves them out; the spec checks the ones it gives)."""
+    stations = raw.get("stations") if isinstance(raw, Mapping) else None
+    if not isinstance(stations, list) or not any(
+            isinstance(s, dict) and isinstance(s.get("process"), dict) for s in stations):
+        return raw
+    out = dict(raw)
+    out["stations"] = []
+    for station in stations:
+        block = station.get("process") if isinstance(station, dict) else None
+        model = WINDOW_KINDS.get(block.get("model")) if isinstance(block, dict) else None
+        if model is not None:
+            try:
+                window = model.model_validate(block)
+            except ValidationError:
+                window = None  # reported with its full path by the spec's validation
+            if window is not None:
+                station = {**window.derive(station), **station}
+        out["stations"].append(station)
+    return out
+
+
+def window_settings_free(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` (a dumped spec) without the fields process windows set, so that a setting
+    changed afterwards is not contradicted by the old values."""
+    for station in data.get("stations", []):
+        block = station.get("process")
+        if isinstance(block, dict) and block.get("model") in WINDOW_KINDS:
+            for field in WINDOW_KINDS[block["model"]].DERIVES:
+                station.pop(field, None)
+    return data
+
+
 def dump_line(spec: LineSpec) -> str:
-    """YAML text of a spec that loads back to an equal spec (defaults left out)."""
-    data = spec.model_dump(mode="json", exclude_defaults=True)
+    """YAML text of a spec that loads back to an equal spec (defaults left out, and the fields
+    process windows set left to their settings)."""
+    data = window_settings_free(spec.model_dump(mode="json", exclude_defaults=True))
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
 
 
@@ -261,3 +299,24 @@ def apply_overrides(raw: dict[str, Any], overrides: Iterable[str]) -> dict[str, 
             target = nxt
         target[rest[-1]] = value
     return out
+
+
+def with_settings(spec: LineSpec, settings: Mapping[str, Mapping[str, float]]) -> LineSpec:
+    """``spec`` with process settings changed: ``{station_id: {setting: value}}``; the fields
+    the windows set follow. Raises ConfigError for an unknown station or setting."""
+    data = window_settings_free(spec.model_dump(mode="json", exclude_defaults=True))
+    ids = [s["id"] for s in data["stations"]]
+    for sid, values in settings.items():
+        if sid not in ids:
+            raise ConfigError("<settings>", sid, "unknown station id", sid, "one of " + ", ".join(ids))
+        block = data["stations"][ids.index(sid)].get("process")
+        if block is None:
+            raise ConfigError("<settings>", f"{sid}", "the station has no process window", sid,
+                              "a station with a process block")
+        allowed = WINDOW_KINDS[block["model"]].SETTINGS
+        for name, value in values.items():
+            if name not in allowed:
+                raise ConfigError("<settings>", f"{sid}.{name}", "not a setting of the "
+                                  f"{block['model']} model", name, ", ".join(allowed) or "(none)")
+            block[name] = value
+    return line_from_dict(data, f"<settings of {spec.name}>")

@@ -148,12 +148,20 @@ def from_validation_error(exc: ValidationError, file: str | Path,
     errors = [e for e in errors if not (e["type"] == "too_short" and any(
         o is not e and tuple(o["loc"][: len(e["loc"])]) == tuple(e["loc"]) for o in errors))]
     for err in errors:
-        loc = list(err["loc"])
+        loc, window = _untagged(list(err["loc"]))
         ctx = err.get("ctx") or {}
         if "field" in ctx:
             loc += [p for p in _split(ctx["field"])]
         path = format_path(loc)
         problem = ctx.get("message") or err["msg"]
+        if err["type"] in ("union_tag_invalid", "union_tag_not_found"):
+            path = format_path(loc + ["model"])
+            problem = "unknown model" if ctx.get("tag") else "the model is missing"
+            from linesim.process import WINDOW_KINDS
+
+            allowed = "one of " + ", ".join(WINDOW_KINDS)
+            items.append((path, problem, ctx.get("tag"), allowed))
+            continue
         if err["type"] == "extra_forbidden":
             problem = "unknown field"
             value = loc[-1] if loc else None
@@ -162,12 +170,25 @@ def from_validation_error(exc: ValidationError, file: str | Path,
             value = None
         else:
             value = ctx.get("value", err.get("input"))
-        items.append((path, problem, value, _allowed(err, model, loc)))
+        allowed = _allowed(err, window or model, loc[loc.index("process") + 1:]
+                           if window else loc)
+        items.append((path, problem, value, allowed))
     path, problem, value, allowed = items[0]
     more = [f"{p}: {m}" + (f"; allowed: {a}" if a else "") for p, m, _, a in items[1:6]]
     if len(items) > 6:
         more.append(f"... and {len(items) - 6} more")
     return ConfigError(file, path, problem, value, allowed, more)
+
+
+def _untagged(loc: list) -> tuple[list, type[BaseModel] | None]:
+    """``loc`` without the tag pydantic adds after a process window's field (``process.speed.
+    levels`` → ``process.levels``), and the window model the tag names."""
+    from linesim.process import WINDOW_KINDS
+
+    for k in range(len(loc) - 1):
+        if loc[k] == "process" and loc[k + 1] in WINDOW_KINDS:
+            return loc[:k + 1] + loc[k + 2:], WINDOW_KINDS[loc[k + 1]]
+    return loc, None
 
 
 def _split(field: str) -> list[str | int]:

@@ -38,6 +38,7 @@ from linesim._base import (
 )
 from linesim._base import problem as _problem
 from linesim.cost_inputs import CostInputs
+from linesim.process import WINDOW_KINDS, ExposureWindow, ProcessWindow
 
 __all__ = [
     "KINDS",
@@ -165,10 +166,12 @@ class Station(_Capacity):
     omission_effects: dict[str, Probability] = {}
     machines_max: PositiveInt | None = None
     options: Annotated[tuple[EquipmentOption, ...], Field(strict=False)] = ()
+    process: ProcessWindow | None = None
     source: str = ""
 
     @model_validator(mode="after")
     def _check_station(self) -> Station:
+        self._check_process()
         if self.options:
             for field in EQUIPMENT_FIELDS:
                 if field in self.model_fields_set:
@@ -217,6 +220,27 @@ class Station(_Capacity):
             raise _problem("max_wait_s", "max_wait_s applies to batch stations only",
                            self.max_wait_s, "no max_wait_s on a non-batch station")
         return self
+
+    def _check_process(self) -> None:
+        """A process window fits the station's kind, and the fields it sets agree with it."""
+        window = self.process
+        if window is None:
+            return
+        if self.kind not in window.KINDS:
+            raise _problem("process.model", f"the {window.model} model does not apply to a "
+                           f"{self.kind} station", window.model,
+                           "a model for this kind: " + ", ".join(
+                               m for m, k in WINDOW_KINDS.items() if self.kind in k.KINDS))
+        if self.options:
+            raise _problem("process", "process windows apply to stations without equipment "
+                           "options", window.model, "no process block, or no options")
+        for field, value in window.derive(self.model_dump()).items():
+            given = getattr(self, field)
+            if given is None or not math.isclose(given, value, rel_tol=1e-9, abs_tol=1e-12):
+                setting = ", ".join(f"process.{n}" for n in window.SETTINGS)
+                raise _problem(field, f"{field} is set by the station's process window "
+                               f"({window.model}) at its settings", given,
+                               f"leave {field} out (it follows {setting}: {value:.6g})")
 
     def _check_distribution(self) -> None:
         dist, cv = self.process_time_dist, self.process_time_cv
@@ -342,6 +366,12 @@ class LineSpec(_Frozen):
                                        "an optional station cannot be where other stations' "
                                        f"defects are detected (stations[{j}].detected_at)",
                                        True, "optional: false, or detect those defects elsewhere")
+        for i, station in enumerate(self.stations):
+            if isinstance(station.process, ExposureWindow) and station.process.dew_point_c is None \
+                    and (self.cost is None or self.cost.dry_room is None):
+                raise _problem(f"stations[{i}].process.dew_point_c",
+                               "the exposure model needs the room's dew point", None,
+                               "a dew point in °C here, or a cost.dry_room with dew_point_c")
         if self.cost is not None:
             for k, material in enumerate(self.cost.materials):
                 if material.enters_at is not None and material.enters_at not in index:
@@ -356,6 +386,16 @@ class LineSpec(_Frozen):
             if station.id == station_id:
                 return i
         raise KeyError(station_id)
+
+    def dew_point_c(self, station: Station) -> float | None:
+        """The dew point [°C] an exposure window at ``station`` sees (its own, else the line's
+        dry room's)."""
+        window = station.process
+        if not isinstance(window, ExposureWindow):
+            return None
+        if window.dew_point_c is not None:
+            return window.dew_point_c
+        return self.cost.dry_room.dew_point_c  # type: ignore[union-attr]
 
     def detection_index(self) -> tuple[int, ...]:
         """For each station, the index of the station where its defects are detected."""

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
 from linesim.capacity import capacity_report
-from linesim.config import drop_materials_entering_at, line_from_dict
+from linesim.config import drop_materials_entering_at, line_from_dict, window_settings_free
 from linesim.spec import DEFAULT_OPTION, LineSpec
 
 __all__ = ["Layout", "current_layout", "apply_layout", "LayoutFigures", "evaluate_layout",
@@ -35,7 +35,7 @@ def apply_layout(spec: LineSpec, layout: Layout,
     removed (with the materials entering there), and each station in its ``omission_effects``
     gets the extra independent defect probability δ: p → 1 − (1 − p)(1 − δ), per option.
     """
-    raw = spec.model_dump(mode="json", exclude_defaults=True)
+    raw = window_settings_free(spec.model_dump(mode="json", exclude_defaults=True))
     omitted = set()
     for station in raw["stations"]:
         counts = layout.get(station["id"])
@@ -57,6 +57,12 @@ def apply_layout(spec: LineSpec, layout: Layout,
 
 
 def _add_defect(station: dict, delta: float) -> None:
+    block = station.get("process")
+    if block is not None and block["model"] != "exposure":
+        # the window's p follows its settings: the extra δ goes into the window
+        block["added_defect_probability"] = 1.0 - (1.0 - block.get(
+            "added_defect_probability", 0.0)) * (1.0 - delta)
+        return
     for holder in station.get("options") or [station]:
         p = holder.get("defect_probability", 0.0)
         holder["defect_probability"] = 1.0 - (1.0 - p) * (1.0 - delta)
