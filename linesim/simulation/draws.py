@@ -23,7 +23,7 @@ import math
 import numpy as np
 
 __all__ = ["BLOCK", "SERVICE", "DEFECT", "FAILURE", "Stream", "stream_root", "generators",
-           "draw_service"]
+           "draw_service", "exposure_parameters"]
 
 BLOCK = 4096
 SERVICE, DEFECT, FAILURE = 0, 1, 2
@@ -79,3 +79,20 @@ class Stream:
             i = 0
         self._i = i + 1
         return self._buf[i]
+
+
+def exposure_parameters(spec) -> tuple[list[bool], list[float], list[float]] | None:
+    """What both engines need for dry-room exposure, per station: whether waiting before it
+    counts (a ``dry_room`` station), the exposure rate [1/s] and the queue-time limit [s] of
+    its ``exposure`` window (0 and inf without one). ``None`` when no station has the window,
+    so the engines need not track waits at all."""
+    from linesim.process import ExposureWindow
+
+    windows = [s.process if isinstance(s.process, ExposureWindow) else None
+               for s in spec.stations]
+    if not any(windows):
+        return None
+    rate = [w.rate_per_s(spec.dew_point_c(s)) if w else 0.0
+            for w, s in zip(windows, spec.stations)]
+    limit = [w.limit_s() if w else math.inf for w in windows]
+    return [s.dry_room for s in spec.stations], rate, limit

@@ -22,6 +22,12 @@ Model (see DESIGN.md, "The model"):
 - **Defects**: each cell processed at a station is defective with the (equipment option's)
   probability, independently. It is scrapped after processing at its detection station, so an
   undetected defect uses the capacity of the stations in between.
+- **Dry-room exposure** (a station's ``exposure`` process window): each cell carries the time it
+  became ready to move on (end of its last processing) and the time it has waited in dry-room
+  queues so far (the queue before a ``dry_room`` station, a loading batch, a blocked machine).
+  At a station with the window its defect probability is
+  :func:`linesim.process.exposure_probability` of that wait; a defect is counted as an exposure
+  defect where the draw would have passed at the station's own p₀.
 - **Warm-up**: all counters run from t = 0; at the end of warm-up a snapshot is taken and the
   reported window figures are end − snapshot.
 
@@ -38,13 +44,15 @@ from collections import deque
 import numpy as np
 import simpy
 
-from linesim.simulation.draws import generators, stream_root
+from linesim.process import exposure_probability
+from linesim.simulation.draws import exposure_parameters, generators, stream_root
 from linesim.simulation.parts import BLOCKED, IDLE, STARVED, Buffer, Group, Machine
 from linesim.simulation.records import SimResult, build_result
 from linesim.spec import LineSpec
 
 __all__ = ["simulate_once"]
 
+_INF = float("inf")
 _WIP_SAMPLES = 200
 _TRACE_LIMIT = 200_000
 
@@ -62,6 +70,9 @@ class _Line:
         self.processed = [0] * n
         self.defects = [0] * n
         self.scrapped_at = [0] * n
+        self.exposure_defects = [0] * n
+        self.exposure = exposure_parameters(spec)
+        self.track = self.exposure is not None
         self.started = self.good = self.scrapped = 0
         self.wip = 0
         self.wip_area = 0.0
@@ -90,10 +101,18 @@ class _Line:
         self.wip_since = now
         self.wip += delta
 
-    def _new_cell(self) -> tuple[float, int]:
+    def _new_cell(self) -> tuple:
+        """A cell: (start time, detection mark, ready since, dry-room wait so far) [s]."""
         self.started += 1
         self._wip_change(+1)
-        return (self.env.now, self.n)
+        now = self.env.now
+        return (now, self.n, now, 0.0)
+
+    def _waited_in_room(self, i: int, cell: tuple) -> tuple:
+        """The cell starts processing at station i: add its wait there if i is in the room."""
+        if self.exposure[0][i]:
+            return (cell[0], cell[1], cell[2], cell[3] + (self.env.now - cell[2]))
+        return cell
 
     def _exit(self, cell: tuple[float, int], scrapped: bool, i: int) -> None:
         if scrapped:
@@ -157,11 +176,21 @@ class _Line:
     def _process_cell(self, i: int, cell, group: Group):
         """Defect draw for one processed cell; returns the (possibly marked) cell."""
         self.processed[i] += 1
-        if group.p and group.uniform() < group.p:
-            self.defects[i] += 1
-            d = self.detect[i]
-            if d < cell[1]:
-                cell = (cell[0], d)
+        p = group.p
+        if self.track:
+            _, rate, limit = self.exposure
+            if rate[i] > 0.0 or limit[i] < _INF:
+                p = exposure_probability(group.p, rate[i], cell[3], limit[i])
+            cell = (cell[0], cell[1], self.env.now, cell[3])
+        if p:
+            u = group.uniform()
+            if u < p:
+                self.defects[i] += 1
+                if u >= group.p:
+                    self.exposure_defects[i] += 1
+                d = self.detect[i]
+                if d < cell[1]:
+                    cell = (cell[0], d) + cell[2:]
         return cell
 
     # --- processes ----------------------------------------------------------------------------
@@ -176,6 +205,8 @@ class _Line:
                 self.buffers[i - 1].getters.append((ev, m))  # the giver moves the cell in
                 cell = yield ev
                 m.waited(env.now)
+            if self.track:
+                cell = self._waited_in_room(i, cell)
             t = group.service()
             d = group.repair_time(m, t)
             m.serve(env.now, t, d)
@@ -224,6 +255,8 @@ class _Line:
             else:
                 dock[0] = False
             m.waited(env.now)
+            if self.track:
+                batch = [self._waited_in_room(i, c) for c in batch]
             t = group.service()
             d = group.repair_time(m, t)
             m.serve(env.now, t, d)
@@ -253,6 +286,7 @@ class _Line:
             "wip_area": self.wip_area, "exits": self.exits, "lead_sum": self.lead_sum,
             "processed": list(self.processed), "defects": list(self.defects),
             "scrapped_at": list(self.scrapped_at),
+            "exposure_defects": list(self.exposure_defects),
             "acc": [[sum(col) for col in zip(*(m.totals(now) for m in ms))][:4]
                     for ms in self.machines],
         }

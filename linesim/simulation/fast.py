@@ -19,7 +19,7 @@ import numpy as np
 
 from linesim.rates import machine_rate_cells_per_h
 from linesim.simulation import fast_kernel as K
-from linesim.simulation.draws import draw_service, generators, stream_root
+from linesim.simulation.draws import draw_service, exposure_parameters, generators, stream_root
 from linesim.simulation.records import SimResult, build_result
 from linesim.spec import LineSpec
 
@@ -48,7 +48,7 @@ class _Streams:
         fills = (
             None if grp["dist"] == "deterministic" else
             (lambda n: draw_service(service, grp["dist"], grp["mean_s"], grp["cv"], n)),
-            defect.random if grp["p"] > 0 else None,
+            defect.random if grp["p"] > 0 or grp["exposed"] else None,
             failure.standard_exponential if grp["mtbf_s"] else None,
         )
         for purpose, fill in enumerate(fills):
@@ -65,6 +65,7 @@ def _build(spec: LineSpec, rng: np.random.Generator, horizon_s: float, warmup_s:
     """The kernel's state tuple for a fresh line (see fast_kernel for the columns)."""
     n = len(spec.stations)
     root = stream_root(rng)
+    exposure = exposure_parameters(spec)
     groups, machines = [], []  # machines: (station, group, slots)
     for i, station in enumerate(spec.stations):
         for j, eq in enumerate(station.equipment()):
@@ -77,6 +78,8 @@ def _build(spec: LineSpec, rng: np.random.Generator, horizon_s: float, warmup_s:
                 "cv": station.process_time_cv, "mean_s": mean_s, "p": eq.defect_probability,
                 "mtbf_s": mtbf_s, "mttr_s": eq.mttr_h * 3600.0 if eq.mttr_h else 0.0,
                 "unit": unit, "fneed": 64 + math.ceil(20 * failures) if mtbf_s else 0,
+                "exposed": exposure is not None and (exposure[1][i] > 0.0
+                                                     or exposure[2][i] < math.inf),
             })
             machines += [(i, len(groups) - 1, unit)] * eq.count
     n_m = len(machines)
@@ -84,10 +87,15 @@ def _build(spec: LineSpec, rng: np.random.Generator, horizon_s: float, warmup_s:
     streams = _Streams(groups, block)
 
     gf = np.array([[g["mean_s"], g["p"], g["mtbf_s"], g["mttr_s"]] for g in groups])
-    gi = np.array([[g["unit"], g["dist"] == "deterministic", g["unit"] if g["p"] > 0 else 0,
+    gi = np.array([[g["unit"], g["dist"] == "deterministic",
+                    g["unit"] if g["p"] > 0 or g["exposed"] else 0,
                     g["fneed"]] for g in groups], dtype=np.int64)
-    si = np.zeros((n, 19), dtype=np.int64)
-    sf = np.full((n, 2), np.inf)
+    si = np.zeros((n, 21), dtype=np.int64)
+    sf = np.full((n, 4), np.inf)
+    if exposure is not None:
+        si[:, K.S_DRY] = exposure[0]
+        sf[:, K.X_XRATE] = exposure[1]
+        sf[:, K.X_XLIMIT] = exposure[2]
     detect = spec.detection_index()
     first = boff = 0
     for i, station in enumerate(spec.stations):
@@ -112,7 +120,8 @@ def _build(spec: LineSpec, rng: np.random.Generator, horizon_s: float, warmup_s:
         else:
             mf[m, K.F_TTF] = np.inf
     heap = max(_MIN_HEAP, n_m + 1)  # the first events; the loop asks for more
-    ci = np.zeros(10, dtype=np.int64)
+    ci = np.zeros(11, dtype=np.int64)
+    ci[K.C_TRACK] = exposure is not None
     cf = np.zeros(4)
     cf[K.D_SEVERY] = (warmup_s + horizon_s) / _WIP_SAMPLES
     st = [si, sf, mi, mf, gf, gi,
@@ -122,7 +131,10 @@ def _build(spec: LineSpec, rng: np.random.Generator, horizon_s: float, warmup_s:
           np.zeros(n_m, dtype=np.int64),  # dock queue
           np.zeros(heap), np.zeros((heap, 4), dtype=np.int64), ci, cf,
           streams.draws, streams.pos, streams.avail,
-          np.zeros(_WIP_SAMPLES + 2), np.zeros(_WIP_SAMPLES + 2, dtype=np.int64)]
+          np.zeros(_WIP_SAMPLES + 2), np.zeros(_WIP_SAMPLES + 2, dtype=np.int64),
+          # exposure (empty without it): held cells' ready time and wait, buffered cells' too
+          np.zeros(slot if exposure else 0), np.zeros(slot if exposure else 0),
+          np.zeros(boff if exposure else 0), np.zeros(boff if exposure else 0)]
     st = tuple(st)
     for m in range(n_m):  # every machine starts at t = 0, in creation order (as SimPy's)
         K._push(st, 0.0, m, K.EV_RESUME, 0)
@@ -180,6 +192,7 @@ def _snapshot(st: tuple, now: float) -> dict:
         "processed": [int(x) for x in si[:, K.S_PROC]],
         "defects": [int(x) for x in si[:, K.S_DEF]],
         "scrapped_at": [int(x) for x in si[:, K.S_SCRAP]],
+        "exposure_defects": [int(x) for x in si[:, K.S_XDEF]],
         "acc": acc_by_station,
     }
 

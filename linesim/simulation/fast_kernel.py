@@ -12,8 +12,9 @@ same order:
   ``max_wait`` deadline and the condition event that wakes it (SimPy needs two hops there);
   ``SAMPLE``: the WIP sampler (machine index −1), a process of its own in the SimPy engine.
 - Cells are a start time and a detection mark (the station that will scrap the cell, or n for
-  a good one), held in ring buffers and in per-machine slots (a batch machine has one slot per
-  place in its batch), so nothing allocates while the loop runs.
+  a good one) — and, on a line with an exposure window, the time the cell became ready to move
+  and its dry-room wait so far — held in ring buffers and in per-machine slots (a batch machine
+  has one slot per place in its batch), so nothing allocates while the loop runs.
 
 All state lives in the arrays of the tuple ``st`` (built in :mod:`linesim.simulation.fast`), so
 the loop can stop and resume: it returns when the heap nears its capacity (the caller grows
@@ -32,15 +33,15 @@ M_ST, M_GRP, M_SLOT, M_STATE, M_PHASE, M_NLOAD, M_OUT, M_VER, M_COND, M_GOT = ra
 F_SINCE, F_ACC, F_TTF, F_END, F_DOWN = 0, 1, 5, 6, 7
 # station int columns
 (S_FIRST, S_COUNT, S_BATCH, S_DETECT, S_BOFF, S_BCAP, S_BRING, S_BHEAD, S_BLEN, S_GHEAD, S_GLEN,
- S_PHEAD, S_PLEN, S_DHEAD, S_DLEN, S_DOCK, S_PROC, S_DEF, S_SCRAP) = range(19)
-# station float columns
-X_MAXWAIT, X_DEADLINE = 0, 1
+ S_PHEAD, S_PLEN, S_DHEAD, S_DLEN, S_DOCK, S_PROC, S_DEF, S_SCRAP, S_DRY, S_XDEF) = range(21)
+# station float columns: batch max wait and deadline; exposure rate [1/s] and queue-time limit
+X_MAXWAIT, X_DEADLINE, X_XRATE, X_XLIMIT = 0, 1, 2, 3
 # group columns: floats (mean service, p, MTBF, MTTR); ints (batch size, deterministic, and the
 # numbers one event may need from the defect and failure streams)
 G_MEAN, G_P, G_MTBF, G_MTTR = range(4)
 GI_UNIT, GI_DET, GI_DNEED, GI_FNEED = range(4)
 # counters (ints) and sums (floats)
-C_STARTED, C_GOOD, C_SCRAP, C_EXITS, C_WIP, C_SEQ, C_HN, C_NSAMP, C_NEED, C_ERR = range(10)
+C_STARTED, C_GOOD, C_SCRAP, C_EXITS, C_WIP, C_SEQ, C_HN, C_NSAMP, C_NEED, C_ERR, C_TRACK = range(11)
 D_WIPAREA, D_WIPSINCE, D_LEAD, D_SEVERY = range(4)
 # machine states (as in parts.py), phases, event kinds
 BUSY, DOWN, BLOCKED, STARVED, IDLE = 0, 1, 2, 3, 4
@@ -155,6 +156,10 @@ def _draw(st, k):
 @njit(cache=True, _nrt=False, inline="always")
 def _serve(st, m, g, now):
     mi, mf, gf, gi = st[2], st[3], st[4], st[5]
+    if st[15][C_TRACK] and st[0][mi[m, M_ST], S_DRY]:
+        hr, hx = st[22], st[23]
+        for k in range(mi[m, M_SLOT], mi[m, M_SLOT] + mi[m, M_NLOAD]):
+            hx[k] += now - hr[k]  # the cell waited in the room until its processing starts
     t = gf[g, G_MEAN] if gi[g, GI_DET] else _draw(st, 3 * g)
     d = 0.0
     mtbf = gf[g, G_MTBF]
@@ -175,16 +180,27 @@ def _serve(st, m, g, now):
 
 
 @njit(cache=True, _nrt=False, inline="always")
-def _process(st, i, g, slot):
+def _process(st, i, g, slot, now):
     """Count a processed cell and draw its defect (marks the station that will scrap it)."""
-    si, gf, hm = st[0], st[4], st[7]
+    si, sf, gf, hm = st[0], st[1], st[4], st[7]
     si[i, S_PROC] += 1
-    p = gf[g, G_P]
-    if p > 0.0 and _draw(st, 3 * g + 1) < p:
-        si[i, S_DEF] += 1
-        d = si[i, S_DETECT]
-        if d < hm[slot]:
-            hm[slot] = d
+    p0 = gf[g, G_P]
+    p = p0
+    if st[15][C_TRACK]:
+        rate, limit = sf[i, X_XRATE], sf[i, X_XLIMIT]
+        if rate > 0.0 or limit < _INF:  # linesim.process.exposure_probability
+            w = st[23][slot]
+            p = 1.0 if w > limit else 1.0 - (1.0 - p0) * np.exp(-rate * w)
+        st[22][slot] = now
+    if p > 0.0:
+        u = _draw(st, 3 * g + 1)
+        if u < p:
+            si[i, S_DEF] += 1
+            if u >= p0:
+                si[i, S_XDEF] += 1
+            d = si[i, S_DETECT]
+            if d < hm[slot]:
+                hm[slot] = d
 
 
 @njit(cache=True, _nrt=False, inline="always")
@@ -210,6 +226,9 @@ def _try_get(st, m, i, now):
         _wip(st, 1, now)
         hs[slot] = now
         hm[slot] = len(si)
+        if st[15][C_TRACK]:
+            st[22][slot] = now
+            st[23][slot] = 0.0
         mi[m, M_NLOAD] += 1
         return True
     b = i - 1
@@ -217,6 +236,9 @@ def _try_get(st, m, i, now):
         k = si[b, S_BOFF] + si[b, S_BHEAD]
         hs[slot] = bs[k]
         hm[slot] = bm[k]
+        if st[15][C_TRACK]:
+            st[22][slot] = st[24][k]
+            st[23][slot] = st[25][k]
         si[b, S_BHEAD] = (si[b, S_BHEAD] + 1) % si[b, S_BRING]
         si[b, S_BLEN] -= 1
         if si[b, S_PLEN] > 0:
@@ -225,6 +247,9 @@ def _try_get(st, m, i, now):
             k = si[b, S_BOFF] + (si[b, S_BHEAD] + si[b, S_BLEN]) % si[b, S_BRING]
             bs[k] = hs[ps]
             bm[k] = hm[ps]
+            if st[15][C_TRACK]:
+                st[24][k] = st[22][ps]
+                st[25][k] = st[23][ps]
             si[b, S_BLEN] += 1
             mi[pm, M_OUT] += 1
             _push(st, now, pm, EV_RESUME, 0)
@@ -233,6 +258,9 @@ def _try_get(st, m, i, now):
         ps = mi[pm, M_SLOT] + mi[pm, M_OUT]
         hs[slot] = hs[ps]
         hm[slot] = hm[ps]
+        if st[15][C_TRACK]:
+            st[22][slot] = st[22][ps]
+            st[23][slot] = st[23][ps]
         mi[pm, M_OUT] += 1
         _push(st, now, pm, EV_RESUME, 0)
     else:
@@ -258,6 +286,9 @@ def _put_one(st, i, slot, now):
         gs = mi[g, M_SLOT] + mi[g, M_NLOAD]
         hs[gs] = hs[slot]
         hm[gs] = mark
+        if st[15][C_TRACK]:
+            st[22][gs] = st[22][slot]
+            st[23][gs] = st[23][slot]
         mi[g, M_NLOAD] += 1
         if mi[g, M_COND] == 1:  # a loader waiting on "cell or deadline": the condition fires
             mi[g, M_COND] = 2
@@ -272,6 +303,9 @@ def _put_one(st, i, slot, now):
         k = si[i, S_BOFF] + (si[i, S_BHEAD] + si[i, S_BLEN]) % si[i, S_BRING]
         bs[k] = hs[slot]
         bm[k] = mark
+        if st[15][C_TRACK]:
+            st[24][k] = st[22][slot]
+            st[25][k] = st[23][slot]
         si[i, S_BLEN] += 1
         return True
     return False
@@ -294,7 +328,7 @@ def _end(st, m, i, g, now):
     """A single-cell service ends: defect draw, then pass the cell on or block."""
     si, mi, mf, pq = st[0], st[2], st[3], st[11]
     slot = mi[m, M_SLOT]
-    _process(st, i, g, slot)
+    _process(st, i, g, slot, now)
     if _put_one(st, i, slot, now):
         mi[m, M_NLOAD] = 0
         _get(st, m, i, g, now)
@@ -391,7 +425,7 @@ def _dispatch(st, m, kind, ver, now):
     if kind == EV_END:
         if batch:
             for k in range(mi[m, M_NLOAD]):
-                _process(st, i, g, mi[m, M_SLOT] + k)
+                _process(st, i, g, mi[m, M_SLOT] + k, now)
             mi[m, M_STATE] = IDLE
             _release(st, m, i, g, now)
         else:

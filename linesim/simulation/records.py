@@ -27,6 +27,7 @@ class StationRecord:
     blocked_s: float  #: machine-seconds holding a finished cell, waiting for space downstream
     starved_s: float  #: machine-seconds waiting for a cell (or for a batch to fill)
     nominal_s_per_cell: float  #: ideal machine time per cell (1 ÷ nameplate rate), for OEE
+    exposure_defects: int = 0  #: of defects_made, those due to dry-room exposure (beyond p₀)
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ def build_result(spec, start: dict, end: dict, *, seed, replication: int, warmup
 
     A snapshot holds the whole-run counters ``started``, ``good``, ``scrapped``, ``exits``,
     ``wip_area`` [cell·s], ``lead_sum`` [s], per station ``processed``, ``defects``,
-    ``scrapped_at`` and ``acc`` (machine-seconds busy, down, blocked, starved).
+    ``scrapped_at``, ``exposure_defects`` and ``acc`` (machine-seconds busy, down, blocked, starved).
     """
     stations = []
     for i, station in enumerate(spec.stations):
@@ -79,6 +80,7 @@ def build_result(spec, start: dict, end: dict, *, seed, replication: int, warmup
             scrapped_here=end["scrapped_at"][i] - start["scrapped_at"][i],
             busy_s=acc[0], down_s=acc[1], blocked_s=acc[2], starved_s=acc[3],
             nominal_s_per_cell=nominal / station.machine_count,
+            exposure_defects=end["exposure_defects"][i] - start["exposure_defects"][i],
         ))
     return SimResult(
         line=spec.name, seed=seed, replication=replication, warmup_s=warmup_s,
