@@ -105,6 +105,14 @@ def build_parser() -> argparse.ArgumentParser:
     add_arguments(p, _positive_float, _positive_int, _fraction_or_one)
     add_store_arguments(p)
 
+    p = sub.add_parser("tune", help="choose process settings (levels of each station's "
+                       "process window) together with the layout (CP-SAT); verify by "
+                       "simulation; exit 3 when infeasible")
+    _add_config(p)
+    add_arguments(p, _positive_float, _positive_int, _fraction_or_one)
+    add_store_arguments(p)
+    p.set_defaults(tune=True)
+
     p = sub.add_parser("sweep", help="variants × replications with common random numbers "
                        "(process pool or Ray), a tidy table out")
     _add_config(p)
@@ -276,7 +284,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
 
 COMMANDS = {"validate": cmd_validate, "capacity": cmd_capacity, "run": cmd_run,
             "cost": cmd_cost, "compare": cmd_compare, "optimise": cmd_optimise,
-            "sweep": cmd_sweep, "runs": cmd_runs, "ui": cmd_ui}
+            "tune": cmd_optimise, "sweep": cmd_sweep, "runs": cmd_runs, "ui": cmd_ui}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -100,6 +100,7 @@ def summarise(spec: LineSpec, results: Sequence[SimResult]) -> dict:
     shares = kpis.bottleneck_shares(results)
     neck = next(iter(shares))
     p = station_defect_probabilities(spec)
+    analytic = line_yield(spec)
     stations = []
     for i, station in enumerate(spec.stations):
         def at(f, i=i):
@@ -114,6 +115,9 @@ def summarise(spec: LineSpec, results: Sequence[SimResult]) -> dict:
             "active": at(kpis.active_fraction),
             "oee": at(kpis.station_oee),
             "defect_rate": est(lambda r, i=i: kpis.defect_rate(r.stations[i])),
+            "exposure_defect_rate": est(lambda r, i=i: r.stations[i].exposure_defects
+                                        / r.stations[i].processed if r.stations[i].processed
+                                        else 0.0),
             "defect_probability": p[i],
             "processed": sum(r.stations[i].processed for r in results),
             "bottleneck_share": shares.get(station.id, 0.0),
@@ -128,9 +132,11 @@ def summarise(spec: LineSpec, results: Sequence[SimResult]) -> dict:
         "started_cells_per_h": est(kpis.started_cells_per_h),
         "output_gwh_per_year": est(kpis.output_gwh_per_year),
         "line_yield": {
-            "analytic": line_yield(spec),
+            "analytic": analytic,
             "simulated": est(kpis.simulated_line_yield),
             "good_per_started": est(kpis.good_per_started),
+            "attribution": {k: est(lambda r, k=k: kpis.yield_attribution(r, analytic)[k])
+                            for k in ("sampling", "exposure", "detection_delay")},
         },
         "line_oee": est(kpis.line_oee),
         "mean_wip_cells": est(kpis.mean_wip_cells),

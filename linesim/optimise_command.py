@@ -9,7 +9,7 @@ import sys
 from linesim.errors import UsageError
 from linesim.report import text_table
 
-__all__ = ["optimise_command", "add_arguments"]
+__all__ = ["optimise_command", "add_arguments", "format_settings"]
 
 EXIT_INFEASIBLE = 3
 
@@ -18,8 +18,9 @@ def add_arguments(p: argparse.ArgumentParser, positive_float, positive_int, frac
     p.add_argument("--target-gwh", type=positive_float, metavar="X",
                    help="good output to reach [GWh/yr] (min-capex, min-cost, Pareto floor)")
     p.add_argument("--budget-usd", type=positive_float, metavar="B", help="capex limit [USD]")
-    p.add_argument("--objective", default="min-capex",
-                   choices=["min-capex", "max-output", "min-cost"])
+    p.add_argument("--objective", default=None,
+                   choices=["min-capex", "max-output", "min-cost"],
+                   help="default: min-capex (optimise), min-cost (tune)")
     p.add_argument("--pareto", action="store_true",
                    help="the Pareto front of output × yield × capex instead of one objective")
     p.add_argument("--pareto-points", type=positive_int, default=6, metavar="N",
@@ -70,11 +71,16 @@ def optimise_command(args: argparse.Namespace) -> int:
     sizes = _sizes(args.buffer_sizes) if args.buffer_sizes else None
     horizon_s = _duration(args.verify_horizon, "--verify-horizon")
     spec = load_line(args.config, args.overrides)
-    objective = args.objective.replace("-", "_")
+    tune = getattr(args, "tune", False)
+    objective = (args.objective or ("min-cost" if tune else "min-capex")).replace("-", "_")
+    if tune and not any(s.process is not None and s.process.levels for s in spec.stations):
+        raise UsageError(f"tune: {args.config} has no station with process-window levels to "
+                         "choose from; allowed: a config with process: {..., levels: {...}}")
     problem = Problem(spec, target_gwh_per_year=args.target_gwh, budget_usd=args.budget_usd,
                       floor_area_m2=args.floor_area_m2, dry_room_area_m2=args.dry_room_area_m2,
                       max_utilisation=args.max_utilisation, max_machines=args.max_machines,
-                      time_limit_s=args.time_limit, workers=args.workers, seed=args.seed)
+                      time_limit_s=args.time_limit, workers=args.workers, seed=args.seed,
+                      tune=tune)
     if args.pareto:
         if args.budget_usd is None and args.target_gwh is None:
             raise UsageError("--pareto needs --target-gwh (the lowest output) or --budget-usd")
@@ -85,9 +91,20 @@ def optimise_command(args: argparse.Namespace) -> int:
            "binding": result.binding, "solve_time_s": result.wall_time_s,
            "layout": result.layout, "buffers": None, "predicted": None, "verified": None,
            "config": evaluate_layout(spec).to_dict(), "config_layout": current_layout(spec)}
+    if tune:
+        doc["settings"] = result.settings
+        doc["config_settings"] = {s.id: s.process.settings() for s in spec.stations
+                                  if s.process is not None and s.process.levels}
+        if not args.pareto:
+            from dataclasses import replace
+
+            fixed = optimise_layout(replace(problem, tune=False), objective)
+            doc["untuned"] = {"status": fixed.status, "layout": fixed.layout,
+                              "predicted": fixed.predicted.to_dict() if fixed.found else None}
     if result.pareto:
-        doc["pareto"] = [{"layout": lay, "predicted": fig.to_dict()}
-                         for lay, fig in result.pareto]
+        doc["pareto"] = [{"layout": lay, "predicted": fig.to_dict(), "settings": st}
+                         for (lay, fig), st in zip(result.pareto, result.pareto_settings
+                                                   or [None] * len(result.pareto))]
     if not result.found:
         _emit(args, doc, spec)
         return EXIT_INFEASIBLE if result.status == "infeasible" else 1
@@ -96,12 +113,13 @@ def optimise_command(args: argparse.Namespace) -> int:
     if sizes:
         verified = size_buffers(spec, result.layout, sizes, horizon_s=horizon_s,
                                 replications=args.verify_replications, seed=args.seed,
-                                workers=args.workers)
+                                workers=args.workers, settings=result.settings)
     elif args.verify:
         verified = verify_layout(spec, result.layout, horizon_s=horizon_s,
                                  replications=args.verify_replications, seed=args.seed,
-                                 workers=args.workers)
-    chosen = apply_layout(spec, result.layout, verified.buffers if verified else None)
+                                 workers=args.workers, settings=result.settings)
+    chosen = apply_layout(spec, result.layout, verified.buffers if verified else None,
+                          result.settings)
     doc["buffers"] = {s.id: s.buffer_after for s in chosen.stations}
     doc["verified"] = verified.to_dict() if verified else None
     if args.write_config:
@@ -109,6 +127,19 @@ def optimise_command(args: argparse.Namespace) -> int:
                           f"{args.config}: status {result.status}\n" + dump_line(chosen))
     _emit(args, doc, spec)
     return 0
+
+
+def format_settings(config: dict, chosen: dict, layout: dict) -> str:
+    """Process settings per station: the config's against the chosen ones."""
+    rows = []
+    for sid, values in config.items():
+        for name, was in values.items():
+            if sum(layout.get(sid, {1: 1}).values()) == 0:
+                rows.append((sid, name, was, "(station left out)", ""))
+                continue
+            now = chosen.get(sid, {}).get(name, was)
+            rows.append((sid, name, was, now, "" if now == was else f"{now - was:+g}"))
+    return text_table(["station", "setting", "config", "chosen", "change"], rows, "llrrl")
 
 
 def _sizes(text: str) -> list[int]:
@@ -164,6 +195,9 @@ def format_optimisation(doc: dict) -> str:
             rows.append((sid, option, was, n, "" if n == was else f"{n - was:+d}"))
     lines += ["", text_table(["station", "option", "config", "chosen", "change"], rows,
                              "llrrl")]
+    if doc.get("config_settings"):
+        lines += ["", format_settings(doc["config_settings"], doc.get("settings") or {},
+                                      doc["layout"])]
     p, c = doc["predicted"], doc["config"]
     figures = [("good output [GWh/yr]", c["output_gwh_per_year"], p["output_gwh_per_year"]),
                ("line yield", c["line_yield"], p["line_yield"]),
@@ -172,14 +206,27 @@ def format_optimisation(doc: dict) -> str:
                ("dry-room machine area [m²]", c["dry_room_area_m2"], p["dry_room_area_m2"]),
                ("cost per good kWh [USD]", c["cost_usd_per_kwh"], p["cost_usd_per_kwh"]),
                ("static bottleneck", c["bottleneck"], p["bottleneck"])]
-    lines += ["", text_table(["static analysis", "config", "chosen"], figures, "lrr")]
+    untuned = (doc.get("untuned") or {}).get("predicted")
+    if untuned:
+        keys = ["output_gwh_per_year", "line_yield", "capex_usd", "floor_area_m2",
+                "dry_room_area_m2", "cost_usd_per_kwh", "bottleneck"]
+        figures = [row[:2] + ((untuned[k] / 1e6 if k == "capex_usd" else untuned[k]),)
+                   + row[2:] for row, k in zip(figures, keys)]
+        lines += ["", text_table(["static analysis", "config", "layout only",
+                                  "layout + settings"], figures, "lrrr")]
+    else:
+        lines += ["", text_table(["static analysis", "config", "chosen"], figures, "lrr")]
     v = doc["verified"]
     if v:
         sim = v["simulated_gwh_per_year"]
         half = ((sim["ci95_high"] - sim["ci95_low"]) / 2) if sim["ci95_low"] is not None else 0
         lines += ["", f"simulated ({v['replications']} replications of {v['horizon_h']:g} h): "
                   f"{sim['mean']:.3f} ± {half:.3f} GWh/yr against {v['surrogate_gwh_per_year']:.3f}"
-                  f" predicted ({v['relative_gap']:+.1%})", f"  {v['explanation']}"]
+                  f" predicted ({v['relative_gap']:+.1%})", f"  {v['explanation']}",
+                  f"  line yield: simulated {v['simulated_line_yield']['mean']:.4f} against "
+                  f"analytic {v['analytic_line_yield']:.4f}; dry-room exposure "
+                  f"{v['yield_attribution']['exposure']['mean']:+.4f}, detection delay "
+                  f"{v['yield_attribution']['detection_delay']['mean']:+.4f}"]
     if doc.get("pareto"):
         lines += ["", "Pareto front (output ↑, yield ↑, capex ↓):",
                   text_table(["#", "output [GWh/yr]", "line yield", "capex [M USD]"],

@@ -126,6 +126,10 @@ def format_report(rep: dict) -> str:
         f"{_ci(rep['output_gwh_per_year'], 3)} GWh/yr",
         f"  line yield        simulated {_ci(y['simulated'], 4)}   analytic ∏(1 − p) "
         f"{y['analytic']:.4f}",
+        "  yield gap         " + ", ".join(
+            f"{name.replace('_', ' ')} {_ci(y['attribution'][name], 4)}"
+            for name in ("exposure", "detection_delay", "sampling"))
+        + " (add up to simulated − analytic; no rework modelled)",
         f"  line OEE          {_ci(rep['line_oee'], 3)}",
         f"  WIP / lead time   {_ci(rep['mean_wip_cells'], 0)} cells / "
         f"{_ci(rep['mean_lead_time_h'], 1)} h",
@@ -176,8 +180,11 @@ def results_frame(report: dict):
     rows.append({"scope": "line", "kpi": "line_yield_simulated", **report["line_yield"]["simulated"]})
     rows.append({"scope": "line", "kpi": "line_yield_analytic",
                  "mean": report["line_yield"]["analytic"], "ci95_low": None, "ci95_high": None})
+    for part, e in report["line_yield"]["attribution"].items():
+        rows.append({"scope": "line", "kpi": f"yield_gap_{part}", **e})
     for s in report["stations"]:
-        for key in ("utilisation", "blocked", "starved", "down", "oee", "defect_rate"):
+        for key in ("utilisation", "blocked", "starved", "down", "oee", "defect_rate",
+                    "exposure_defect_rate"):
             rows.append({"scope": s["id"], "kpi": key, **s[key]})
     frame = pd.DataFrame(rows, columns=["scope", "kpi", "mean", "ci95_low", "ci95_high"])
     frame.insert(0, "line", report["line"])

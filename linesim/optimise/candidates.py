@@ -37,6 +37,7 @@ class Candidate:
     footprint_m2: float
     power_kw: float
     operators: float
+    settings: tuple[tuple[str, float], ...] = ()  #: process settings (when tuning)
 
     @property
     def log_yield_loss(self) -> float:
@@ -63,14 +64,35 @@ def count_bounds(station: Station, upper: int | None,
 
 def station_candidates(spec: LineSpec, index: int, upper: int | None = None,
                        lower_capacity_cells_per_h: float = 0.0,
-                       needed_cells_per_h: float = 0.0) -> list[Candidate]:
+                       needed_cells_per_h: float = 0.0,
+                       variants: list[tuple[dict[str, float], Station]] | None = None
+                       ) -> list[Candidate]:
     """All non-dominated machine mixes of station ``index`` (plus 'omitted' if optional).
 
     ``upper`` caps each option's count (default: the station's ``machines_max``, else enough
     for ``needed_cells_per_h`` – see :func:`count_bounds`); mixes with less capacity than
-    ``lower_capacity_cells_per_h`` are left out (they cannot reach the target).
+    ``lower_capacity_cells_per_h`` are left out (they cannot reach the target). ``variants``:
+    the station at each combination of its process settings (tuning); every mix at every
+    setting is a candidate, and the dominated ones go.
     """
     station = spec.stations[index]
+    out = []
+    for settings, variant in variants or [({}, station)]:
+        out += _mixes(variant, upper, lower_capacity_cells_per_h, needed_cells_per_h,
+                      tuple(settings.items()))
+    # capacity beyond the most any layout can need (the target at the worst yields) is worth
+    # nothing, so it does not make a mix better than another
+    out = _non_dominated(out, needed_cells_per_h if lower_capacity_cells_per_h > 0 else math.inf)
+    if station.optional:
+        out.append(Candidate(tuple((e.name, 0) for e in station.equipment()), True, math.inf,
+                             0.0, 0.0, 0.0, 0.0, 0.0))
+    return out
+
+
+def _mixes(station: Station, upper: int | None, lower_capacity_cells_per_h: float,
+           needed_cells_per_h: float, settings: tuple[tuple[str, float], ...]
+           ) -> list[Candidate]:
+    """Every allowed machine mix of one station (at one setting of its process window)."""
     equipment = station.equipment()
     bounds = count_bounds(station, upper, needed_cells_per_h)
     size = math.prod(hi - lo + 1 for _, lo, hi in bounds)
@@ -95,13 +117,8 @@ def station_candidates(spec: LineSpec, index: int, upper: int | None = None,
             footprint_m2=sum(n * e.footprint_m2 for n, e in zip(counts, equipment)),
             power_kw=sum(n * e.power_kw for n, e in zip(counts, equipment)),
             operators=sum(n * e.operators_per_machine for n, e in zip(counts, equipment)),
+            settings=settings,
         ))
-    # capacity beyond the most any layout can need (the target at the worst yields) is worth
-    # nothing, so it does not make a mix better than another
-    out = _non_dominated(out, needed_cells_per_h if lower_capacity_cells_per_h > 0 else math.inf)
-    if station.optional:
-        out.append(Candidate(tuple((e.name, 0) for e in equipment), True, math.inf, 0.0,
-                             0.0, 0.0, 0.0, 0.0))
     return out
 
 

@@ -13,7 +13,12 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
 from linesim.capacity import capacity_report
-from linesim.config import drop_materials_entering_at, line_from_dict, window_settings_free
+from linesim.config import (
+    drop_materials_entering_at,
+    line_from_dict,
+    window_settings_free,
+    with_settings,
+)
 from linesim.spec import DEFAULT_OPTION, LineSpec
 
 __all__ = ["Layout", "current_layout", "apply_layout", "LayoutFigures", "evaluate_layout",
@@ -28,13 +33,17 @@ def current_layout(spec: LineSpec) -> dict[str, dict[str, int]]:
 
 
 def apply_layout(spec: LineSpec, layout: Layout,
-                 buffers: Mapping[str, int] | None = None) -> LineSpec:
-    """``spec`` with the machine counts (and buffers) of ``layout``, validated.
+                 buffers: Mapping[str, int] | None = None,
+                 settings: Mapping[str, Mapping[str, float]] | None = None) -> LineSpec:
+    """``spec`` with the machine counts (and buffers, and process settings) of ``layout``,
+    validated.
 
     Stations missing from ``layout`` keep their counts. An optional station with no machine is
     removed (with the materials entering there), and each station in its ``omission_effects``
     gets the extra independent defect probability δ: p → 1 − (1 − p)(1 − δ), per option.
     """
+    if settings:
+        spec = with_settings(spec, settings)
     raw = window_settings_free(spec.model_dump(mode="json", exclude_defaults=True))
     omitted = set()
     for station in raw["stations"]:
@@ -95,9 +104,11 @@ class LayoutFigures:
         return asdict(self)
 
 
-def evaluate_layout(spec: LineSpec, layout: Layout | None = None) -> LayoutFigures:
-    """Output, yield, capex, areas and cost of ``layout`` on ``spec`` (or of ``spec`` itself)."""
-    line = apply_layout(spec, layout) if layout is not None else spec
+def evaluate_layout(spec: LineSpec, layout: Layout | None = None,
+                    settings: Mapping[str, Mapping[str, float]] | None = None) -> LayoutFigures:
+    """Output, yield, capex, areas and cost of ``layout`` (at process ``settings``) on ``spec``
+    (or of ``spec`` itself)."""
+    line = apply_layout(spec, layout or {}, settings=settings) if layout or settings else spec
     report = capacity_report(line)
     cost = None
     if line.cost is not None and report.max_good_cells_per_h > 0:

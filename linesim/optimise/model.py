@@ -30,7 +30,8 @@ from linesim.cost import (
 from linesim.optimise.candidates import Candidate, station_candidates
 from linesim.spec import LineSpec
 
-__all__ = ["SCALE", "scaled", "Problem", "Solution", "LayoutModel", "STATUS", "greedy_layout"]
+__all__ = ["SCALE", "scaled", "Problem", "Solution", "LayoutModel", "STATUS", "greedy_layout",
+           "setting_variants"]
 
 SCALE = 100_000_000  #: integer units per unit of natural log
 COST_LOG_SCALE = 10_000  #: coarser log units for the materials ÷ yield table (min-cost)
@@ -65,6 +66,7 @@ class Problem:
     time_limit_s: float = 30.0
     workers: int = 2
     seed: int = 1
+    tune: bool = False  #: choose process settings from each window's levels too
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,7 @@ class Solution:
     objective_value: float | None  #: in the objective's own units (USD, GWh/yr, USD/yr)
     wall_time_s: float
     branches: int = 0
+    settings: dict[str, dict[str, float]] | None = None  #: chosen process settings (tuning)
 
 
 @dataclass
@@ -85,18 +88,22 @@ class LayoutModel:
 
     def __post_init__(self) -> None:
         spec, p = self.problem.spec, self.problem
+        variants = setting_variants(spec) if p.tune else {}
         floor = need = 0.0
         if p.target_gwh_per_year is not None:
             # a station never needs less than the target ÷ headroom, nor more than that ÷ the
             # worst yield its options allow
             floor = cells_per_h_for_gwh(p.target_gwh_per_year, spec.product.energy_kwh,
                                         spec.calendar.hours_per_year) / p.max_utilisation
-            worst = math.prod((1.0 - max(e.defect_probability for e in s.equipment()))
+            worst = math.prod((1.0 - max(e.defect_probability
+                                         for v in variants.get(s.id, [({}, s)])
+                                         for e in v[1].equipment()))
                               * math.prod(1.0 - d for d in s.omission_effects.values())
                               for s in spec.stations)
             need = floor / worst if worst > 0 else floor
-        self.candidates = [station_candidates(spec, j, p.max_machines, floor, need)
-                           for j in range(len(spec.stations))]
+        self.candidates = [station_candidates(spec, j, p.max_machines, floor, need,
+                                              variants.get(s.id))
+                           for j, s in enumerate(spec.stations)]
         self._detect = spec.detection_index()
 
     # --- the constant parts of capex and cost -------------------------------------------------
@@ -299,10 +306,12 @@ class LayoutModel:
         status = STATUS.get(code, "unknown")
         if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return Solution(status, None, None, solver.WallTime(), solver.NumBranches())
-        layout = {}
+        layout, settings = {}, {}
         for j, station in enumerate(self.problem.spec.stations):
             k = next(k for k, var in enumerate(v["x"][j]) if solver.BooleanValue(var))
             layout[station.id] = dict(self.candidates[j][k].counts)
+            if self.candidates[j][k].settings:
+                settings[station.id] = dict(self.candidates[j][k].settings)
         value = solver.ObjectiveValue()
         if objective == "max_output":
             spec = self.problem.spec
@@ -310,15 +319,36 @@ class LayoutModel:
                      * spec.product.energy_kwh / 1e6)
         elif objective == "min_capex":
             value += round(self.capex_constant_usd())
-        return Solution(status, layout, value, solver.WallTime(), solver.NumBranches())
+        return Solution(status, layout, value, solver.WallTime(), solver.NumBranches(),
+                        settings if self.problem.tune else None)
 
     def _add_hint(self, m: cp_model.CpModel, x, hint: dict[str, dict[str, int]]) -> None:
         for j, station in enumerate(self.problem.spec.stations):
             want = hint.get(station.id)
             if want is None:
                 continue
+            now = dict(station.process.settings()) if station.process else {}
             for c, var in zip(self.candidates[j], x[j]):
-                m.AddHint(var, dict(c.counts) == dict(want))
+                m.AddHint(var, dict(c.counts) == dict(want)
+                          and (not c.settings or dict(c.settings) == now))
+
+
+def setting_variants(spec: LineSpec) -> dict[str, list[tuple[dict[str, float], object]]]:
+    """For each station whose process window has levels: the station at every combination of
+    them (``[(settings, station), ...]``), built through the config so every derived field
+    follows its settings."""
+    from linesim.config import with_settings
+
+    out = {}
+    for station in spec.stations:
+        window = station.process
+        if window is None or not window.levels:
+            continue
+        out[station.id] = []
+        for settings in window.grid():
+            line = with_settings(spec, {station.id: settings})
+            out[station.id].append((settings, line.stations[spec.station_index(station.id)]))
+    return out
 
 
 def greedy_layout(model: LayoutModel, target_gwh: float) -> dict[str, dict[str, int]] | None:

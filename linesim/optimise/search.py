@@ -30,6 +30,8 @@ class OptimiseResult:
     binding: str | None  #: for an infeasible problem: the constraint that cannot be met
     wall_time_s: float
     pareto: tuple[tuple[dict[str, dict[str, int]], LayoutFigures], ...] = field(default=())
+    settings: dict[str, dict[str, float]] | None = None  #: chosen process settings (tuning)
+    pareto_settings: tuple[dict[str, dict[str, float]] | None, ...] = field(default=())
 
     @property
     def found(self) -> bool:
@@ -63,7 +65,8 @@ def optimise_layout(problem: Problem, objective: str = "min_capex") -> OptimiseR
         binding = diagnose(problem) if sol.status == "infeasible" else None
         return OptimiseResult(sol.status, objective, None, None, binding, sol.wall_time_s)
     return OptimiseResult(sol.status, objective, sol.layout,
-                          evaluate_layout(problem.spec, sol.layout), None, sol.wall_time_s)
+                          evaluate_layout(problem.spec, sol.layout, sol.settings), None,
+                          sol.wall_time_s, settings=sol.settings)
 
 
 def _gwh(x: float) -> str:
@@ -81,7 +84,7 @@ def diagnose(problem: Problem) -> str:
     # the most the allowed machine counts make, with no other limit
     top = widest.solve("max_output", min_output_gwh=None) if target is not None else None
     if target is not None and (top.layout is None or top.objective_value < target):
-        made = evaluate_layout(problem.spec, top.layout) if top.layout else None
+        made = _figures(widest, top) if top.layout else None
         where = f" (bottleneck {made.bottleneck} at its maximum count)" if made else ""
         best = made.output_gwh_per_year if made else 0.0
         return (f"target {_gwh(target)} > {_gwh(best)}, the most the allowed machine counts "
@@ -121,11 +124,11 @@ def _explain(without: Problem, attr: str, value: float, name: str) -> str:
                 f"minimum capex for {_gwh(target)}")
     if name == "floor":
         sol = model.solve("min_floor")
-        area = evaluate_layout(without.spec, sol.layout).floor_area_m2
+        area = _figures(model, sol).floor_area_m2
         return f"floor area {value:,.0f} m² < {area:,.0f} m² needed for {_gwh(target)}"
     if name == "dry_room":
         sol = model.solve("min_dry_room")
-        area = evaluate_layout(without.spec, sol.layout).dry_room_area_m2
+        area = _figures(model, sol).dry_room_area_m2
         return f"dry-room area {value:,.0f} m² < {area:,.0f} m² needed for {_gwh(target)}"
     top = LayoutModel(without).solve("max_output")
     best = top.objective_value * value if top.objective_value else 0.0
@@ -158,29 +161,37 @@ def pareto_front(problem: Problem, points: int = 6) -> OptimiseResult:
                               top.wall_time_s)
     outputs = [low + (high - low) * k / max(points - 1, 1) for k in range(points)]
     yields = _yield_levels(model, low, points)
-    found: dict[str, tuple[dict, LayoutFigures]] = {}
+    found: dict[str, tuple[Solution, LayoutFigures]] = {}
     wall = top.wall_time_s
     for out in outputs:
         for y in yields:
             sol, spent = _lexicographic(model, out * (1 - 1e-9), y)
             wall += spent
             if sol.layout is not None:
-                found.setdefault(_key(sol.layout), (sol.layout, evaluate_layout(
-                    problem.spec, sol.layout)))
-    settled: dict[str, tuple[dict, LayoutFigures]] = {}
-    for layout, figures in found.values():
-        (layout, figures), spent = _settled(model, layout, figures, low)
+                found.setdefault(_key(sol), (sol, _figures(model, sol)))
+    settled: dict[str, tuple[Solution, LayoutFigures]] = {}
+    for sol, figures in found.values():
+        (sol, figures), spent = _settled(model, sol, figures, low)
         wall += spent
-        settled.setdefault(_key(layout), (layout, figures))
+        settled.setdefault(_key(sol), (sol, figures))
     front = _non_dominated(list(settled.values()))
     front.sort(key=lambda lf: lf[1].output_gwh_per_year)
-    best = front[0] if front else (None, None)
-    return OptimiseResult("optimal" if front else "infeasible", "pareto", best[0], best[1],
-                          None if front else diagnose(problem), wall, tuple(front))
+    if not front:
+        return OptimiseResult("infeasible", "pareto", None, None, diagnose(problem), wall)
+    return OptimiseResult("optimal", "pareto", front[0][0].layout, front[0][1], None, wall,
+                          tuple((sol.layout, fig) for sol, fig in front),
+                          settings=front[0][0].settings,
+                          pareto_settings=tuple(sol.settings for sol, _ in front))
 
 
-def _key(layout: dict[str, dict[str, int]]) -> str:
-    return repr(sorted((s, sorted(c.items())) for s, c in layout.items()))
+def _figures(model: LayoutModel, sol: Solution) -> LayoutFigures:
+    """A solved layout measured by the static analysis (at its process settings)."""
+    return evaluate_layout(model.problem.spec, sol.layout, sol.settings)
+
+
+def _key(sol: Solution) -> str:
+    return repr((sorted((s, sorted(c.items())) for s, c in sol.layout.items()),
+                 sorted((s, sorted(c.items())) for s, c in (sol.settings or {}).items())))
 
 
 def _yield_levels(model: LayoutModel, low: float, points: int) -> list[float | None]:
@@ -188,9 +199,8 @@ def _yield_levels(model: LayoutModel, low: float, points: int) -> list[float | N
     best = model.solve("max_yield", min_output_gwh=low)
     if cheap.layout is None or best.layout is None:
         return [None]
-    spec = model.problem.spec
-    y_lo = evaluate_layout(spec, cheap.layout).line_yield
-    y_hi = evaluate_layout(spec, best.layout).line_yield
+    y_lo = _figures(model, cheap).line_yield
+    y_hi = _figures(model, best).line_yield
     if y_hi - y_lo < 1e-9:
         return [None]
     return [None] + [y_lo + (y_hi - y_lo) * k / (points - 1) for k in range(1, points)]
@@ -214,7 +224,7 @@ def _lexicographic(model: LayoutModel, min_output: float, min_yield: float | Non
     cap = first.objective_value
     second = model.solve("max_yield", min_output_gwh=min_output, max_capex_usd=cap,
                          hint=first.layout)
-    y = evaluate_layout(model.problem.spec, second.layout).line_yield
+    y = _figures(model, second).line_yield
     third = model.solve("max_output", max_capex_usd=cap,
                         min_log_yield=math.log(y) - _rounding(model),
                         min_output_gwh=min_output, hint=second.layout)
@@ -222,8 +232,8 @@ def _lexicographic(model: LayoutModel, min_output: float, min_yield: float | Non
     return (third if third.layout is not None else second), spent
 
 
-def _settled(model: LayoutModel, layout: dict, figures: LayoutFigures, low: float,
-             rounds: int = 10) -> tuple[tuple[dict, LayoutFigures], float]:
+def _settled(model: LayoutModel, sol: Solution, figures: LayoutFigures, low: float,
+             rounds: int = 10) -> tuple[tuple[Solution, LayoutFigures], float]:
     """Re-solve with the ε-constraints at the layout's own output and yield, loosened by the
     model's rounding, until the layout no longer changes: then no layout with at least its
     output and yield costs less, and none at its capex and output has a better yield, even
@@ -231,14 +241,14 @@ def _settled(model: LayoutModel, layout: dict, figures: LayoutFigures, low: floa
     slack = _rounding(model)
     spent = 0.0
     for _ in range(rounds):
-        sol, t = _lexicographic(
+        new, t = _lexicographic(
             model, max(figures.output_gwh_per_year * math.exp(-slack), low * (1 - 1e-9)),
             figures.line_yield * math.exp(-slack))
         spent += t
-        if sol.layout is None or _key(sol.layout) == _key(layout):
+        if new.layout is None or _key(new) == _key(sol):
             break
-        layout, figures = sol.layout, evaluate_layout(model.problem.spec, sol.layout)
-    return (layout, figures), spent
+        sol, figures = new, _figures(model, new)
+    return (sol, figures), spent
 
 
 def dominates(a: LayoutFigures, b: LayoutFigures, rel: float = 1e-6) -> bool:
@@ -252,5 +262,6 @@ def dominates(a: LayoutFigures, b: LayoutFigures, rel: float = 1e-6) -> bool:
     return no_worse and better
 
 
-def _non_dominated(points: list[tuple[dict, LayoutFigures]]) -> list[tuple[dict, LayoutFigures]]:
+def _non_dominated(points: list[tuple[Solution, LayoutFigures]]
+                   ) -> list[tuple[Solution, LayoutFigures]]:
     return [p for p in points if not any(dominates(q[1], p[1]) for q in points if q is not p)]

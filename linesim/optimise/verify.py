@@ -25,6 +25,8 @@ class Verification:
     surrogate_gwh_per_year: float
     simulated_gwh_per_year: dict  #: mean and 95 % CI
     simulated_line_yield: dict
+    analytic_line_yield: float
+    yield_attribution: dict  #: simulated − analytic yield by cause (exposure, detection delay, ...)
     relative_gap: float  #: simulated ÷ surrogate − 1
     bottleneck: str
     explanation: str
@@ -38,10 +40,11 @@ class Verification:
 
 def verify_layout(spec: LineSpec, layout: Mapping[str, Mapping[str, int]],
                   buffers: Mapping[str, int] | None = None, horizon_s: float = 7 * 86400.0,
-                  replications: int = 3, seed: int = 1,
-                  workers: int | None = None) -> Verification:
-    """Simulate ``layout`` (warm-up: the line's automatic one) and compare with the surrogate."""
-    line = apply_layout(spec, layout, buffers)
+                  replications: int = 3, seed: int = 1, workers: int | None = None,
+                  settings: Mapping[str, Mapping[str, float]] | None = None) -> Verification:
+    """Simulate ``layout`` at process ``settings`` (warm-up: the line's automatic one) and
+    compare with the surrogate."""
+    line = apply_layout(spec, layout, buffers, settings)
     surrogate = evaluate_layout(line)
     results = replicate(line, horizon_s, suggested_warmup_h(line) * 3600.0, replications, seed,
                         workers)
@@ -50,7 +53,9 @@ def verify_layout(spec: LineSpec, layout: Mapping[str, Mapping[str, int]],
     gap = sim["mean"] / surrogate.output_gwh_per_year - 1.0
     return Verification(
         surrogate_gwh_per_year=surrogate.output_gwh_per_year, simulated_gwh_per_year=sim,
-        simulated_line_yield=run["line_yield"]["simulated"], relative_gap=gap,
+        simulated_line_yield=run["line_yield"]["simulated"],
+        analytic_line_yield=run["line_yield"]["analytic"],
+        yield_attribution=run["line_yield"]["attribution"], relative_gap=gap,
         bottleneck=run["bottleneck"], explanation=_explain(run, surrogate.bottleneck, gap),
         buffers={s.id: s.buffer_after for s in line.stations}, replications=replications,
         horizon_h=horizon_s / 3600.0,
@@ -78,10 +83,12 @@ def _explain(run: dict, static_bottleneck: str, gap: float) -> str:
 
 
 def size_buffers(spec: LineSpec, layout: Mapping[str, Mapping[str, int]],
-                 sizes: Sequence[int], tolerance: float = 0.01, **simulation) -> Verification:
+                 sizes: Sequence[int], tolerance: float = 0.01,
+                 settings: Mapping[str, Mapping[str, float]] | None = None,
+                 **simulation) -> Verification:
     """The smallest common buffer size (from ``sizes``) whose simulated output is within
     ``tolerance`` of the surrogate; the largest size if none is. Same seeds for every size."""
-    line = apply_layout(spec, layout)
+    line = apply_layout(spec, layout, settings=settings)
     last = None
     for size in sorted(sizes):
         buffers = {s.id: size for s in line.stations[:-1]}
