@@ -63,7 +63,7 @@ def exposure_probability(p0: float, rate_per_s: float, wait_s: float, limit_s: f
     engines evaluate, in this order of operations)."""
     if wait_s > limit_s:
         return 1.0
-    return 1.0 - (1.0 - p0) * math.exp(-rate_per_s * wait_s)
+    return p0 - (1.0 - p0) * math.expm1(-rate_per_s * wait_s)  # = 1 − (1 − p₀)e^(−kw)
 
 
 class Window(Frozen):

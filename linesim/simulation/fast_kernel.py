@@ -24,6 +24,8 @@ group's streams), or when the next event lies at or after ``until``.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit
 
@@ -190,7 +192,7 @@ def _process(st, i, g, slot, now):
         rate, limit = sf[i, X_XRATE], sf[i, X_XLIMIT]
         if rate > 0.0 or limit < _INF:  # linesim.process.exposure_probability
             w = st[23][slot]
-            p = 1.0 if w > limit else 1.0 - (1.0 - p0) * np.exp(-rate * w)
+            p = 1.0 if w > limit else p0 - (1.0 - p0) * math.expm1(-rate * w)
         st[22][slot] = now
     if p > 0.0:
         u = _draw(st, 3 * g + 1)
