@@ -13,7 +13,8 @@ from plotly.subplots import make_subplots
 
 from linesim.analysis import LineAnalysis
 
-__all__ = ["cost_breakdown", "yield_waterfall", "ramp_up_curves", "tornado_chart"]
+__all__ = ["cost_breakdown", "yield_waterfall", "ramp_up_curves", "tornado_chart",
+           "station_states", "wip_over_time"]
 
 CATEGORIES = ("materials", "scrap", "depreciation", "overheads", "labour", "energy")
 _LAYOUT = dict(template="plotly_white", font=dict(size=13), margin=dict(l=60, r=30, t=60, b=60))
@@ -104,6 +105,35 @@ def tornado_chart(analysis: LineAnalysis, bars: int = 12) -> go.Figure:
                       f"good kWh (base {base:.1f} USD/kWh)",
                       xaxis_title="change in USD per good kWh",
                       height=120 + 28 * len(top), **_LAYOUT)
+    return fig
+
+
+STATE_COLOURS = {"busy": "#2a9d8f", "down": "#e76f51", "blocked": "#f4a261",
+                 "starved": "#8d99ae"}
+
+
+def station_states(report: dict) -> go.Figure:
+    """Stacked shares of machine time per station (busy, down, blocked, starved) from a run
+    report (:func:`linesim.experiments.summarise`), the simulated bottleneck marked."""
+    fig = go.Figure()
+    ids = [s["id"] for s in report["stations"]]
+    for state, colour in STATE_COLOURS.items():
+        key = "utilisation" if state == "busy" else state
+        fig.add_bar(x=ids, y=[s[key]["mean"] for s in report["stations"]], name=state,
+                    marker_color=colour)
+    fig.update_layout(barmode="stack", yaxis_title="share of machine time [-]",
+                      xaxis_title="station", title="Station states (bottleneck marked ▼)",
+                      height=420)
+    fig.add_annotation(x=report["bottleneck"], y=1.04, text="▼ bottleneck", showarrow=False)
+    return fig
+
+
+def wip_over_time(samples: Sequence[tuple[float, int]]) -> go.Figure:
+    """Cells in process against time [h] (one replication's samples)."""
+    fig = go.Figure(go.Scatter(x=[t / 3600.0 for t, _ in samples], y=[w for _, w in samples],
+                               mode="lines"))
+    fig.update_layout(title="Cells in process over time (replication 0, warm-up included)",
+                      xaxis_title="time [h]", yaxis_title="WIP [cells]", height=320)
     return fig
 
 

@@ -95,6 +95,26 @@ def test_optimise_page_solves_and_loads_a_point():
     assert at.session_state["spec_source"] == "optimised point 0"
 
 
+def test_optimise_page_tunes_process_settings_and_loads_them():
+    at = page("optimise.py")
+    at.number_input(key="target_gwh").set_value(0.2)
+    at.checkbox(key="pareto").set_value(False)
+    at.selectbox(key="objective").set_value("min_cost")
+    at.checkbox(key="tune").set_value(True)
+    at.button(key="run_optimise").click().run()
+    assert not at.exception
+    settings = next(d.value for d in at.dataframe if "setting" in d.value.columns)
+    assert {"se_film_line", "wip_press"} <= set(settings["station"])
+    at.button(key="load_layout").click().run()
+    assert not at.exception
+    from linesim.config import line_from_text
+
+    loaded = line_from_text(at.session_state["spec_yaml"])
+    for row in settings.itertuples():
+        window = loaded.stations[loaded.station_index(row.station)].process
+        assert getattr(window, row.setting) == row.chosen
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -24,13 +24,17 @@ budget = c2.number_input("Capex budget [MUSD] (0 = none)", min_value=0.0, value=
                          step=10.0, key="budget_musd")
 objective = c3.selectbox("Objective", ["min_capex", "min_cost", "max_output"], key="objective")
 pareto = st.checkbox("Pareto front of output × yield × capex", value=True, key="pareto")
+tunable = [s for s in spec.stations if s.process is not None and s.process.levels]
+tune = st.checkbox("Choose process settings too (" + (", ".join(s.id for s in tunable)
+                   or "no station has process-window levels") + ")", value=False,
+                   key="tune", disabled=not tunable)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def solve(text: str, target: float, budget: float, objective: str, pareto: bool):
+def solve(text: str, target: float, budget: float, objective: str, pareto: bool, tune: bool):
     problem = Problem(common.spec_from_yaml(text), target_gwh_per_year=target,
                       budget_usd=budget * 1e6 if budget else None, time_limit_s=20.0,
-                      workers=2, seed=1)
+                      workers=2, seed=1, tune=tune)
     result = pareto_front(problem, 6) if pareto else optimise_layout(problem, objective)
     return result
 
@@ -40,7 +44,7 @@ if st.button("Optimise", type="primary", key="run_optimise"):
         st.session_state["optimised"] = {
             "yaml": common.working_yaml(),
             "result": solve(common.working_yaml(), float(target), float(budget), objective,
-                            bool(pareto))}
+                            bool(pareto), bool(tune and tunable))}
 opt = st.session_state.get("optimised")
 if not opt or opt["yaml"] != common.working_yaml():
     st.info("Set a target (and a budget) and press Optimise.")
@@ -50,6 +54,7 @@ if not result.found:
     st.error(f"No layout: {result.status}. {result.binding or ''}")
     st.stop()
 points = list(result.pareto) or [(result.layout, result.predicted)]
+point_settings = list(result.pareto_settings) if result.pareto else [result.settings]
 frame = pd.DataFrame([{"point": k, "output [GWh/yr]": f.output_gwh_per_year,
                        "line yield [-]": f.line_yield, "capex [MUSD]": f.capex_usd / 1e6}
                       for k, (_, f) in enumerate(points)])
@@ -66,19 +71,29 @@ st.plotly_chart(fig, key="front")
 common.table(frame, "layouts", "layouts")
 pick = st.selectbox("Layout to inspect", frame["point"].tolist(), key="pick")
 layout, figures = points[int(pick)]
+chosen_settings = point_settings[int(pick)] if int(pick) < len(point_settings) else None
 st.dataframe(pd.DataFrame([{"station": sid, "option": opt_name, "machines": n}
                            for sid, opts in layout.items() for opt_name, n in opts.items()]),
              hide_index=True)
+if chosen_settings is not None:
+    st.subheader("Process settings")
+    st.dataframe(pd.DataFrame([
+        {"station": s.id, "setting": name, "config": was,
+         "chosen": chosen_settings.get(s.id, {}).get(name, was)}
+        for s in tunable for name, was in s.process.settings().items()
+        if sum(layout.get(s.id, {"x": 1}).values()) > 0]), hide_index=True, key="settings")
 if st.button("Simulate this layout (3 × 7 days)", key="simulate_layout"):
     from linesim.config import dump_line
 
     with st.spinner("Simulating the layout…"):
-        run = common.simulation(dump_line(apply_layout(spec, layout)), 7.0, 3, 1)["summary"]
+        run = common.simulation(dump_line(apply_layout(spec, layout, settings=chosen_settings)),
+                                7.0, 3, 1)["summary"]
     out = run["output_gwh_per_year"]
     st.metric("Simulated output of this layout [GWh/yr]", f"{out['mean']:.3f}",
               f"{out['mean'] / figures.output_gwh_per_year - 1:+.1%} vs predicted "
               f"{figures.output_gwh_per_year:.3f}", delta_color="off")
 if st.button("Load this layout as the working line", key="load_layout"):
-    common.set_working(apply_layout(spec, layout), f"optimised point {pick}")
+    common.set_working(apply_layout(spec, layout, settings=chosen_settings),
+                       f"optimised point {pick}")
     st.session_state.pop("optimised", None)
     st.success(f"Loaded point {pick}: {figures.output_gwh_per_year:.3f} GWh/yr predicted.")

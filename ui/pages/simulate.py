@@ -6,10 +6,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import pandas as pd  # noqa: E402
-import plotly.graph_objects as go  # noqa: E402
 import streamlit as st  # noqa: E402
 
 import common  # noqa: E402
+from linesim import figures  # noqa: E402
 
 st.title("Simulate")
 spec = common.working_spec()
@@ -48,27 +48,20 @@ k4.metric("Bottleneck", rep["bottleneck"],
           f"{rep['bottleneck_shares'][rep['bottleneck']]:.0%} of replications",
           delta_color="off")
 
+gap = rep["line_yield"]["attribution"]
+st.caption(f"Line yield: simulated {y['mean']:.4f} against analytic ∏(1 − p) "
+           f"{rep['line_yield']['analytic']:.4f}. The gap by cause: dry-room exposure "
+           f"{gap['exposure']['mean']:+.4f}, detection delay {gap['detection_delay']['mean']:+.4f}"
+           f", sampling {gap['sampling']['mean']:+.4f} (no rework is modelled).")
 stations = pd.DataFrame([{
     "station": s["id"], "machines": s["machines"], "busy [-]": s["utilisation"]["mean"],
     "down [-]": s["down"]["mean"], "blocked [-]": s["blocked"]["mean"],
     "starved [-]": s["starved"]["mean"], "OEE [-]": s["oee"]["mean"],
     "defect rate [-]": s["defect_rate"]["mean"]} for s in rep["stations"]])
-fig = go.Figure()
-for col, color in zip(["busy [-]", "down [-]", "blocked [-]", "starved [-]"],
-                      ["#2a9d8f", "#e76f51", "#f4a261", "#8d99ae"]):
-    fig.add_bar(x=stations["station"], y=stations[col], name=col.split()[0], marker_color=color)
-fig.update_layout(barmode="stack", yaxis_title="share of machine time [-]",
-                  xaxis_title="station", title="Station states (bottleneck marked ▼)",
-                  height=420)
-fig.add_annotation(x=rep["bottleneck"], y=1.04, text="▼ bottleneck", showarrow=False)
+fig = figures.station_states(rep)
 st.plotly_chart(fig, key="states")
 common.table(stations, "stations", "stations")
 
 samples = sim["results"][0].wip_samples
 if samples:
-    wip = pd.DataFrame(samples, columns=["time [h]", "WIP [cells]"])
-    wip["time [h]"] /= 3600.0
-    fig = go.Figure(go.Scatter(x=wip["time [h]"], y=wip["WIP [cells]"], mode="lines"))
-    fig.update_layout(title="Cells in process over time (replication 0, warm-up included)",
-                      xaxis_title="time [h]", yaxis_title="WIP [cells]", height=320)
-    st.plotly_chart(fig, key="wip")
+    st.plotly_chart(figures.wip_over_time(samples), key="wip")
