@@ -27,6 +27,7 @@ from linesim.cost import (
     dry_room_capex_usd,
     energy_per_year,
 )
+from linesim.optimise.bound import ChainBound, chain_bound
 from linesim.optimise.candidates import Candidate, station_candidates
 from linesim.spec import LineSpec
 
@@ -89,22 +90,41 @@ class LayoutModel:
     def __post_init__(self) -> None:
         spec, p = self.problem.spec, self.problem
         variants = setting_variants(spec) if p.tune else {}
-        floor = need = 0.0
+        n = len(spec.stations)
+        lower, need = [0.0] * n, [0.0] * n
         if p.target_gwh_per_year is not None:
-            # a station never needs less than the target ÷ headroom, nor more than that ÷ the
-            # worst yield its options allow
-            floor = cells_per_h_for_gwh(p.target_gwh_per_year, spec.product.energy_kwh,
-                                        spec.calendar.hours_per_year) / p.max_utilisation
-            worst = math.prod((1.0 - max(e.defect_probability
-                                         for v in variants.get(s.id, [({}, s)])
-                                         for e in v[1].equipment()))
-                              * math.prod(1.0 - d for d in s.omission_effects.values())
-                              for s in spec.stations)
-            need = floor / worst if worst > 0 else floor
-        self.candidates = [station_candidates(spec, j, p.max_machines, floor, need,
+            lower, need = self._capacity_window(variants)
+        self.candidates = [station_candidates(spec, j, p.max_machines, lower[j], need[j],
                                               variants.get(s.id))
                            for j, s in enumerate(spec.stations)]
         self._detect = spec.detection_index()
+
+    def _capacity_window(self, variants) -> tuple[list[float], list[float]]:
+        """Per station, the least capacity any layout reaching the target needs (the target ÷
+        headroom ÷ the best yields the stations it carries allow) and the most it can use
+        (the same at the worst yields) [cells/h]."""
+        spec, p = self.problem.spec, self.problem
+        target = cells_per_h_for_gwh(p.target_gwh_per_year, spec.product.energy_kwh,
+                                     spec.calendar.hours_per_year) / p.max_utilisation
+        best, worst = [], []
+        for s in spec.stations:
+            probabilities = [e.defect_probability for v in variants.get(s.id, [({}, s)])
+                             for e in v[1].equipment()]
+            best.append(1.0 if s.optional else 1.0 - min(probabilities))
+            worst.append(1.0 - max(probabilities))
+        for s in spec.stations:
+            for target_id, delta in s.omission_effects.items():
+                worst[spec.station_index(target_id)] *= 1.0 - delta
+        detect = spec.detection_index()
+        lower, need = [], []
+        for j in range(len(spec.stations)):
+            carried = [i for i in range(len(spec.stations)) if detect[i] >= j]
+            lower.append(target / math.prod(best[i] for i in carried))
+            low_yield = math.prod(worst[i] for i in carried)
+            # (with a margin above the model's rounding, so that a mix exactly at the need and
+            # one above it are not judged equal: the model may refuse the first by rounding)
+            need.append((target / low_yield if low_yield > 0 else target) * (1 + 1e-6))
+        return lower, need
 
     # --- the constant parts of capex and cost -------------------------------------------------
     def _building_usd_per_m2(self) -> float:
@@ -292,10 +312,39 @@ class LayoutModel:
                 + a["l"] * labour + a["c"] * fixed.total)
 
     # --- solve ---------------------------------------------------------------------------------
+    def chain_bound(self) -> ChainBound | None:
+        """The dynamic-programming bound on min capex at the target (:mod:`.bound`), on this
+        model's own scaled integers; ``None`` without a target or when even the relaxed chain
+        is infeasible."""
+        p, spec = self.problem, self.problem.spec
+        if p.target_gwh_per_year is None:
+            return None
+        need = scaled(math.log(cells_per_h_for_gwh(p.target_gwh_per_year, spec.product.energy_kwh,
+                                                   spec.calendar.hours_per_year)), SCALE, True)
+        cs = self.candidates
+        return chain_bound(
+            [[scaled(c.log_yield_loss, SCALE, True) for c in cj] for cj in cs],
+            [[scaled(_OMITTED_LOG_CAP if c.omitted else math.log(c.capacity_cells_per_h),
+                     SCALE, False) for c in cj] for cj in cs],
+            [[round(self.candidate_capex_usd(c)) for c in cj] for cj in cs],
+            need, scaled(math.log(p.max_utilisation), SCALE, False))
+
     def solve(self, objective: str, hint: dict[str, dict[str, int]] | None = None,
               **eps) -> Solution:
-        """Build, hint, solve and extract; the status is returned, never printed."""
+        """Build, hint, solve and extract; the status is returned, never printed.
+
+        Minimum capex at the target (no ε-constraints) also gets the chain bound as a
+        redundant constraint, capex ≥ bound, and the bound's layout as the hint."""
         m, v = self.build(objective, **eps)
+        if objective == "min_capex" and not any(e is not None for e in eps.values()):
+            bound = self.chain_bound()
+            if bound is not None:
+                # a relaxation's optimum: no layout of the full model costs less
+                m.Add(v["capex"] >= bound.capex)
+                for xj, k in zip(v["x"], bound.choice):  # and its layout as the start
+                    for i, var in enumerate(xj):
+                        m.AddHint(var, i == k)
+                hint = None
         if hint:
             self._add_hint(m, v["x"], hint)
         solver = cp_model.CpSolver()
