@@ -130,10 +130,16 @@ def _non_dominated(candidates: list[Candidate], useful_capacity: float = math.in
         return candidates
     a = np.array([(-min(c.capacity_cells_per_h, useful_capacity), c.defect_probability,
                    c.capex_usd, c.footprint_m2, c.power_kw, c.operators) for c in candidates])
-    keep = []
-    for i in range(len(a)):
-        le = np.all(a <= a[i], axis=1)
-        lt = np.any(a < a[i], axis=1)
-        if not np.any(le & lt):
-            keep.append(candidates[i])
-    return keep
+    # in lexicographic order a candidate can only be beaten by one before it, and what beats a
+    # dropped candidate beats a kept one too: compare each with the kept ones only
+    order = np.lexsort(a.T[::-1])
+    kept: list[int] = []
+    rows = np.empty_like(a)
+    for i in order:
+        if kept:
+            k = rows[:len(kept)]
+            if np.any(np.all(k <= a[i], axis=1) & np.any(k < a[i], axis=1)):
+                continue
+        rows[len(kept)] = a[i]
+        kept.append(int(i))
+    return [candidates[i] for i in sorted(kept)]

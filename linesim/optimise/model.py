@@ -9,8 +9,8 @@ this is linear in the chosen candidates:
 
 with an omitted optional station adding −ln(1 − δ) to the L of each station it affects.
 :func:`scaled` turns every real into an integer at ``SCALE`` units per unit of log (a relative
-resolution of 1e-8), rounding each term to the safe side, so every layout the model accepts
-meets the target by the exact formula too; only layouts within ~n·1e-8 of a limit can be misjudged.
+resolution of 1e-6), rounding each term to the safe side, so every layout the model accepts
+meets the target by the exact formula too; only layouts within ~n·1e-6 of a limit can be misjudged.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from linesim.spec import LineSpec
 __all__ = ["SCALE", "scaled", "Problem", "Solution", "LayoutModel", "STATUS", "greedy_layout",
            "setting_variants"]
 
-SCALE = 100_000_000  #: integer units per unit of natural log
+SCALE = 1_000_000  #: integer units per unit of natural log
 COST_LOG_SCALE = 10_000  #: coarser log units for the materials ÷ yield table (min-cost)
 _OMITTED_LOG_CAP = 60.0  #: ln of an "infinite" capacity for an omitted station
 
@@ -330,21 +330,29 @@ class LayoutModel:
             need, scaled(math.log(p.max_utilisation), SCALE, False))
 
     def solve(self, objective: str, hint: dict[str, dict[str, int]] | None = None,
-              **eps) -> Solution:
+              use_bound: bool = True, **eps) -> Solution:
         """Build, hint, solve and extract; the status is returned, never printed.
 
-        Minimum capex at the target (no ε-constraints) also gets the chain bound as a
-        redundant constraint, capex ≥ bound, and the bound's layout as the hint."""
-        m, v = self.build(objective, **eps)
-        if objective == "min_capex" and not any(e is not None for e in eps.values()):
+        Minimum capex at the target (no ε-constraints) first asks the chain bound: when its
+        layout meets every constraint of the full model (checked by CP-SAT with the choice
+        fixed), no layout costs less, so it is optimal without a search. Otherwise CP-SAT
+        searches the full model as usual. (The bound is not added as a constraint: with it,
+        CP-SAT 9.15's presolve returned a wrong "optimal" on a 16 × 6 instance at a 10⁸ scale.)"""
+        if use_bound and objective == "min_capex" and not any(
+                e is not None for e in eps.values()):
             bound = self.chain_bound()
             if bound is not None:
-                # a relaxation's optimum: no layout of the full model costs less
-                m.Add(v["capex"] >= bound.capex)
-                for xj, k in zip(v["x"], bound.choice):  # and its layout as the start
-                    for i, var in enumerate(xj):
-                        m.AddHint(var, i == k)
-                hint = None
+                proven = self._solve(objective, None, fixed=bound.choice)
+                if proven.layout is not None:
+                    return proven
+        return self._solve(objective, hint, **eps)
+
+    def _solve(self, objective: str, hint: dict[str, dict[str, int]] | None,
+               fixed: tuple[int, ...] | None = None, **eps) -> Solution:
+        m, v = self.build(objective, **eps)
+        if fixed is not None:
+            for xj, k in zip(v["x"], fixed):
+                m.Add(xj[k] == 1)
         if hint:
             self._add_hint(m, v["x"], hint)
         solver = cp_model.CpSolver()
@@ -361,7 +369,7 @@ class LayoutModel:
             layout[station.id] = dict(self.candidates[j][k].counts)
             if self.candidates[j][k].settings:
                 settings[station.id] = dict(self.candidates[j][k].settings)
-        value = solver.ObjectiveValue()
+        value = round(solver.ObjectiveValue())  # an integer objective, read as a double
         if objective == "max_output":
             spec = self.problem.spec
             value = (math.exp(value / SCALE) * spec.calendar.hours_per_year

@@ -1,4 +1,4 @@
-"""Checking layouts by simulation, and sizing buffers with it.
+"""Checking layouts by simulation, and sizing buffers (common, then per station) with it.
 
 The static surrogate has no buffers, blocking or burstiness; the engine has. A layout's
 simulated output is compared with the surrogate's and the difference is explained from the
@@ -85,14 +85,27 @@ def _explain(run: dict, static_bottleneck: str, gap: float) -> str:
 def size_buffers(spec: LineSpec, layout: Mapping[str, Mapping[str, int]],
                  sizes: Sequence[int], tolerance: float = 0.01,
                  settings: Mapping[str, Mapping[str, float]] | None = None,
-                 **simulation) -> Verification:
-    """The smallest common buffer size (from ``sizes``) whose simulated output is within
-    ``tolerance`` of the surrogate; the largest size if none is. Same seeds for every size."""
+                 per_station: bool = True, **simulation) -> Verification:
+    """Buffers sized by simulation, with the same seeds for every trial (common random numbers).
+
+    First the smallest common size from ``sizes`` whose simulated output is within
+    ``tolerance`` of the surrogate (the largest size if none is); then, with ``per_station``,
+    each buffer in flow order is lowered through the smaller sizes as long as the output stays
+    within ``tolerance`` — so a buffer that does not protect the bottleneck ends small."""
     line = apply_layout(spec, layout, settings=settings)
-    last = None
-    for size in sorted(sizes):
+    ordered = sorted(sizes)
+    best = None
+    for size in ordered:
         buffers = {s.id: size for s in line.stations[:-1]}
-        last = verify_layout(line, {}, buffers, **simulation)
-        if last.relative_gap >= -tolerance:
-            return last
-    return last
+        best = verify_layout(line, {}, buffers, **simulation)
+        if best.relative_gap >= -tolerance:
+            break
+    if not per_station or best.relative_gap < -tolerance:
+        return best
+    for station in line.stations[:-1]:
+        for size in (z for z in ordered if z < best.buffers[station.id]):
+            trial = verify_layout(line, {}, {**best.buffers, station.id: size}, **simulation)
+            if trial.relative_gap >= -tolerance:
+                best = trial
+                break
+    return best
