@@ -110,6 +110,10 @@ def build_parser() -> argparse.ArgumentParser:
                        "simulation; exit 3 when infeasible")
     _add_config(p)
     add_arguments(p, _positive_float, _positive_int, _fraction_or_one)
+    p.add_argument("--dew-points", metavar="LIST",
+                   help="also choose the dry room's dew point from LIST (°C, e.g. -40,-50,-60; "
+                        "its cost class from the config): one layout per dew point, each "
+                        "simulated, the lowest simulated cost per kWh wins")
     add_store_arguments(p)
     p.set_defaults(tune=True)
 

@@ -6,6 +6,8 @@ import argparse
 import json
 import sys
 
+from dataclasses import replace
+
 from linesim.errors import UsageError
 from linesim.report import text_table
 
@@ -82,23 +84,34 @@ def optimise_command(args: argparse.Namespace) -> int:
                       max_utilisation=args.max_utilisation, max_machines=args.max_machines,
                       time_limit_s=args.time_limit, workers=args.workers, seed=args.seed,
                       tune=tune)
+    dew = _dew_points(args, spec)
     if args.pareto:
         if args.budget_usd is None and args.target_gwh is None:
             raise UsageError("--pareto needs --target-gwh (the lowest output) or --budget-usd")
+        if dew:
+            raise UsageError("--dew-points chooses one layout per dew point; allowed: without "
+                             "--pareto")
         result = pareto_front(problem, args.pareto_points)
     else:
         result = optimise_layout(problem, objective)
+    verified = None
+    dew_rows = None
+    if dew:
+        spec, result, verified, dew_rows = _choose_dew_point(
+            spec, problem, objective, dew, horizon_s, args)
+        problem = replace(problem, spec=spec)
     doc = {"status": result.status, "objective": result.objective, "line": spec.name,
            "binding": result.binding, "solve_time_s": result.wall_time_s,
            "layout": result.layout, "buffers": None, "predicted": None, "verified": None,
            "config": evaluate_layout(spec).to_dict(), "config_layout": current_layout(spec)}
+    if dew_rows is not None:
+        doc["dew_points"] = dew_rows
+        doc["dew_point_c"] = spec.cost.dry_room.dew_point_c
     if tune:
         doc["settings"] = result.settings
         doc["config_settings"] = {s.id: s.process.settings() for s in spec.stations
                                   if s.process is not None and s.process.levels}
         if not args.pareto:
-            from dataclasses import replace
-
             fixed = optimise_layout(replace(problem, tune=False), objective)
             doc["untuned"] = {"status": fixed.status, "layout": fixed.layout,
                               "predicted": fixed.predicted.to_dict() if fixed.found else None}
@@ -110,12 +123,11 @@ def optimise_command(args: argparse.Namespace) -> int:
         _emit(args, doc, spec)
         return EXIT_INFEASIBLE if result.status == "infeasible" else 1
     doc["predicted"] = result.predicted.to_dict()
-    verified = None
     if sizes:
         verified = size_buffers(spec, result.layout, sizes, horizon_s=horizon_s,
                                 replications=args.verify_replications, seed=args.seed,
                                 workers=args.workers, settings=result.settings)
-    elif args.verify:
+    elif args.verify and verified is None:
         verified = verify_layout(spec, result.layout, horizon_s=horizon_s,
                                  replications=args.verify_replications, seed=args.seed,
                                  workers=args.workers, settings=result.settings)
@@ -136,6 +148,58 @@ def optimise_command(args: argparse.Namespace) -> int:
                           f"{args.config}: status {result.status}\n" + dump_line(chosen))
     _emit(args, doc, spec)
     return 0
+
+
+def _dew_points(args: argparse.Namespace, spec) -> list[float]:
+    text = getattr(args, "dew_points", None)
+    if not text:
+        return []
+    if spec.cost is None or spec.cost.dry_room is None:
+        raise UsageError(f"--dew-points: line {spec.name!r} has no cost.dry_room; allowed: a "
+                         "line with a dry room and its dry_room_classes")
+    try:
+        points = sorted({float(x) for x in text.split(",") if x.strip()}, reverse=True)
+    except ValueError:
+        points = []
+    classes = sorted(c.dew_point_c for c in spec.cost.dry_room_classes)
+    if not points or any(not -90.0 <= d <= 0.0 for d in points):
+        raise UsageError(f"--dew-points: {text!r}; allowed: dew points in °C separated by "
+                         "commas, e.g. " + ",".join(f"{c:g}" for c in classes))
+    if min(points) < min(classes):
+        raise UsageError(f"--dew-points: {min(points):g} °C is drier than every dry-room class; "
+                         "allowed: ≥ " + f"{min(classes):g} °C (the config's dry_room_classes)")
+    return points
+
+
+def _choose_dew_point(spec, problem, objective: str, points: list[float], horizon_s: float,
+                      args: argparse.Namespace):
+    """The dry room's dew point, chosen by simulation: its effect on yield (exposure) lives in
+    the simulation only, so each dew point gets its own CP-SAT layout and settings (the dry
+    room's cost class changes with it), is simulated, and the lowest simulated cost per good
+    kWh wins. Returns the chosen spec, result and verification, and a row per dew point."""
+    from dataclasses import replace
+
+    from linesim.config import dump_line, line_from_text
+    from linesim.optimise import optimise_layout, verify_layout
+
+    rows, best = [], None
+    for dew in points:
+        line = line_from_text(dump_line(spec), f"<{spec.name} at {dew:g} °C>",
+                              [f"cost.dry_room.dew_point_c={dew}"])
+        result = optimise_layout(replace(problem, spec=line), objective)
+        row = {"dew_point_c": dew, "status": result.status, "predicted": None, "verified": None}
+        if result.found:
+            check = verify_layout(line, result.layout, horizon_s=horizon_s,
+                                  replications=args.verify_replications, seed=args.seed,
+                                  workers=args.workers, settings=result.settings)
+            row.update(predicted=result.predicted.to_dict(), verified=check.to_dict())
+            key = check.cost_usd_per_kwh if check.cost_usd_per_kwh is not None else float("inf")
+            if best is None or key < best[0]:
+                best = (key, line, result, check)
+        rows.append(row)
+    if best is None:
+        return spec, optimise_layout(problem, objective), None, rows
+    return best[1], best[2], best[3], rows
 
 
 def format_settings(config: dict, chosen: dict, layout: dict) -> str:
@@ -225,6 +289,16 @@ def format_optimisation(doc: dict) -> str:
                                   "layout + settings"], figures, "lrrr")]
     else:
         lines += ["", text_table(["static analysis", "config", "chosen"], figures, "lrr")]
+    if doc.get("dew_points"):
+        lines += ["", f"dry-room dew point, chosen by simulated cost: {doc['dew_point_c']:g} °C",
+                  text_table(["dew point [°C]", "capex [M USD]", "simulated [GWh/yr]",
+                              "simulated yield", "exposure loss", "cost [USD/kWh, simulated]"],
+                             [(r["dew_point_c"], r["predicted"]["capex_usd"] / 1e6,
+                               r["verified"]["simulated_gwh_per_year"]["mean"],
+                               r["verified"]["simulated_line_yield"]["mean"],
+                               r["verified"]["yield_attribution"]["exposure"]["mean"],
+                               r["verified"]["cost_usd_per_kwh"])
+                              for r in doc["dew_points"] if r["verified"]])]
     v = doc["verified"]
     if v:
         sim = v["simulated_gwh_per_year"]

@@ -355,3 +355,41 @@ def test_tune_cli_reports_settings_and_verifies(capsys, tmp_path):
 def test_tune_without_levels_is_exit_2(capsys):
     assert main(["tune", str(ROOT / "configs/pilot_oxide.yaml"), "--target-gwh", "0.1"]) == 2
     assert "no station with process-window levels" in capsys.readouterr().err
+
+
+def test_tuning_keeps_the_config_settings_where_changing_them_gains_nothing():
+    """A press with room to spare: any hold time ≥ nominal gives the same p and the same count,
+    so the optimum is not unique; the tuner keeps the config's hold."""
+    spec = make_line([
+        {"kind": "discrete", "cycle_time_s": 10.0, "capex_usd": 1e6, "machines_max": 3},
+        {"kind": "batch", "batch_size": 100, "capex_usd": 1e6, "machines_max": 3,
+         "process": {**PRESS, "hold_s": 60.0, "levels": {"hold_s": [60.0, 120.0, 300.0]}}}])
+    for objective, kw in (("min_capex", {"target_gwh_per_year": 0.5}),
+                          ("max_output", {"budget_usd": 4e6})):
+        result = optimise_layout(Problem(spec, tune=True, **kw), objective)
+        assert result.status == "optimal"
+        assert result.settings["s1"]["hold_s"] == 60.0
+
+
+def test_tune_chooses_the_dew_point_by_simulated_cost(capsys):
+    import json
+
+    code = main(["tune", str(ROOT / "configs/pilot_sulfide_200mwh.yaml"), "--target-gwh", "0.2",
+                 "--dew-points=-40,-50,-60", "--json", "--verify-horizon", "3d",
+                 "--verify-replications", "2", "--no-store"])
+    assert code == 0
+    doc = json.loads(capsys.readouterr().out)
+    rows = {r["dew_point_c"]: r for r in doc["dew_points"]}
+    assert set(rows) == {-40.0, -50.0, -60.0}
+    cost = {d: r["verified"]["cost_usd_per_kwh"] for d, r in rows.items()}
+    assert doc["dew_point_c"] == min(cost, key=cost.get)
+    loss = {d: r["verified"]["yield_attribution"]["exposure"]["mean"] for d, r in rows.items()}
+    assert loss[-40.0] < loss[-50.0] < loss[-60.0] <= 0.0  # wetter room, more exposure loss
+    capex = {d: r["predicted"]["capex_usd"] for d, r in rows.items()}
+    assert capex[-40.0] < capex[-60.0]  # a drier room costs more
+
+
+def test_dew_points_need_a_dry_room_class(capsys):
+    config = str(ROOT / "configs/pilot_sulfide_200mwh.yaml")
+    assert main(["tune", config, "--target-gwh", "0.2", "--dew-points=-80"]) == 2
+    assert "drier than every dry-room class" in capsys.readouterr().err

@@ -78,6 +78,7 @@ class Solution:
     wall_time_s: float
     branches: int = 0
     settings: dict[str, dict[str, float]] | None = None  #: chosen process settings (tuning)
+    raw_objective: int | None = None  #: the objective in the model's integers
 
 
 @dataclass
@@ -151,9 +152,12 @@ class LayoutModel:
     # --- model ---------------------------------------------------------------------------------
     def build(self, objective: str, target_gwh: float | None = None,
               min_log_yield: float | None = None, max_capex_usd: float | None = None,
-              min_output_gwh: float | None = None) -> tuple[cp_model.CpModel, dict]:
+              min_output_gwh: float | None = None, settle_at: int | None = None
+              ) -> tuple[cp_model.CpModel, dict]:
         """A CP-SAT model for ``objective`` (min_capex | max_output | min_cost | max_yield |
-        min_floor | min_dry_room) with optional extra ε-constraints."""
+        min_floor | min_dry_room) with optional extra ε-constraints. With ``settle_at`` (the
+        optimum's raw value) the objective becomes a constraint at that value and the model
+        instead changes as few process settings from the config's as it can."""
         p, spec = self.problem, self.problem.spec
         m = cp_model.CpModel()
         n = len(spec.stations)
@@ -223,20 +227,35 @@ class LayoutModel:
             m.Add(dry <= scaled(p.dry_room_area_m2, 100, False))
 
         if objective == "min_capex":
-            m.Minimize(capex)
+            goal, sense = capex, 1
         elif objective == "max_output":
-            m.Maximize(log_g)
+            goal, sense = log_g, -1
         elif objective == "max_yield":
-            m.Minimize(total_loss)
+            goal, sense = total_loss, 1
         elif objective == "min_floor":
-            m.Minimize(sum(footprint))
+            goal, sense = sum(footprint), 1
         elif objective == "min_dry_room":
-            m.Minimize(dry)
+            goal, sense = dry, 1
         elif objective == "min_cost":
-            m.Minimize(self._annual_cost(m, x, loss, omit_effects, target))
+            goal, sense = self._annual_cost(m, x, loss, omit_effects, target), 1
         else:
             raise ValueError(f"unknown objective {objective!r}")
+        if settle_at is None:
+            m.Minimize(goal) if sense > 0 else m.Maximize(goal)
+        else:
+            # as good as the optimum, then as close to the config's settings as possible
+            m.Add(goal <= settle_at) if sense > 0 else m.Add(goal >= settle_at)
+            m.Minimize(sum(self._changed(j, c) * v for j, cs in enumerate(self.candidates)
+                           for c, v in zip(cs, x[j])))
         return m, {"x": x, "capex": capex, "log_g": log_g, "loss": total_loss}
+
+    def _changed(self, j: int, c: Candidate) -> int:
+        """How many process settings candidate ``c`` changes from its station's config."""
+        window = self.problem.spec.stations[j].process
+        if window is None or not c.settings:
+            return 0
+        now = window.settings()
+        return sum(1 for name, value in c.settings if now.get(name) != value)
 
     def _annual_cost(self, m: cp_model.CpModel, x, loss, omit_effects,
                      target: float | None) -> cp_model.LinearExpr:
@@ -369,7 +388,7 @@ class LayoutModel:
             layout[station.id] = dict(self.candidates[j][k].counts)
             if self.candidates[j][k].settings:
                 settings[station.id] = dict(self.candidates[j][k].settings)
-        value = round(solver.ObjectiveValue())  # an integer objective, read as a double
+        value = raw = round(solver.ObjectiveValue())  # an integer objective, read as a double
         if objective == "max_output":
             spec = self.problem.spec
             value = (math.exp(value / SCALE) * spec.calendar.hours_per_year
@@ -377,7 +396,7 @@ class LayoutModel:
         elif objective == "min_capex":
             value += round(self.capex_constant_usd())
         return Solution(status, layout, value, solver.WallTime(), solver.NumBranches(),
-                        settings if self.problem.tune else None)
+                        settings if self.problem.tune else None, raw)
 
     def _add_hint(self, m: cp_model.CpModel, x, hint: dict[str, dict[str, int]]) -> None:
         for j, station in enumerate(self.problem.spec.stations):

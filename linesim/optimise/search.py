@@ -61,6 +61,14 @@ def optimise_layout(problem: Problem, objective: str = "min_capex") -> OptimiseR
     hint = (greedy_layout(model, problem.target_gwh_per_year)
             if problem.target_gwh_per_year is not None else None)
     sol = model.solve(objective, hint=hint)
+    if sol.layout is not None and problem.tune and sol.status == "optimal":
+        # among the optimal layouts, the one that changes fewest settings from the config's
+        settled = model.solve(objective, hint=sol.layout, settle_at=sol.raw_objective)
+        if settled.layout is not None:
+            from dataclasses import replace
+
+            sol = replace(sol, layout=settled.layout, settings=settled.settings,
+                          wall_time_s=sol.wall_time_s + settled.wall_time_s)
     if sol.layout is None:
         binding = diagnose(problem) if sol.status == "infeasible" else None
         return OptimiseResult(sol.status, objective, None, None, binding, sol.wall_time_s)

@@ -33,6 +33,7 @@ class Verification:
     buffers: dict[str, int]
     replications: int
     horizon_h: float
+    cost_usd_per_kwh: float | None = None  #: at the simulated output and yield (with a cost block)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -50,6 +51,12 @@ def verify_layout(spec: LineSpec, layout: Mapping[str, Mapping[str, int]],
                         workers)
     run = summarise(line, results)
     sim = run["output_gwh_per_year"]
+    cost = None
+    if line.cost is not None and sim["mean"] > 0:
+        from linesim.basis import simulated_basis
+        from linesim.cost import cost_report
+
+        cost = cost_report(line, simulated_basis(line, results)).total_usd_per_kwh
     gap = sim["mean"] / surrogate.output_gwh_per_year - 1.0
     return Verification(
         surrogate_gwh_per_year=surrogate.output_gwh_per_year, simulated_gwh_per_year=sim,
@@ -58,7 +65,7 @@ def verify_layout(spec: LineSpec, layout: Mapping[str, Mapping[str, int]],
         yield_attribution=run["line_yield"]["attribution"], relative_gap=gap,
         bottleneck=run["bottleneck"], explanation=_explain(run, surrogate.bottleneck, gap),
         buffers={s.id: s.buffer_after for s in line.stations}, replications=replications,
-        horizon_h=horizon_s / 3600.0,
+        horizon_h=horizon_s / 3600.0, cost_usd_per_kwh=cost,
     )
 
 
