@@ -49,6 +49,38 @@ def test_line_page_edit_moves_output_and_bad_value_shows_message():
     assert any("defect_probability" in e.value and "1.5" in e.value for e in at.error)
 
 
+def test_line_page_table_edits_move_output_and_name_the_bad_cell():
+    at = page("line.py")
+    before = float(metric(at, "Max good output").split()[0])
+    # the stations table: a keyed data_editor takes its edits through session state
+    row = at.data_editor(key="stations").value["station"].tolist().index("se_powder_prep")
+    at.session_state["stations"] = {"edited_rows": {row: {"machines": 2}}, "added_rows": [],
+                                    "deleted_rows": []}
+    at.run()
+    assert not at.exception
+    after = float(metric(at, "Max good output").split()[0])
+    assert after > before  # the static bottleneck got a second machine
+    at = page("line.py")
+    row = at.data_editor(key="stations").value["station"].tolist().index("stacking")
+    at.session_state["stations"] = {"edited_rows": {row: {"p [-]": 1.5}}, "added_rows": [],
+                                    "deleted_rows": []}
+    at.run()
+    assert not at.exception
+    assert any("Row **stacking**, column **p [-]** = 1.5" in e.value and "allowed" in e.value
+               for e in at.error)
+
+
+def test_line_page_edits_a_process_setting_instead_of_p():
+    at = page("line.py")
+    at.selectbox(key="edit_station").set_value("se_film_line").run()
+    yield_before = float(metric(at, "Line yield ∏(1 − p)"))
+    at.number_input(key="edit_speed_m_per_min_se_film_line").set_value(12.0).run()
+    assert not at.exception
+    # faster than the nominal 8 m/min: p 1.5 % → 1.5 % × 1.5² = 3.4 %, the yield falls
+    assert float(metric(at, "Line yield ∏(1 − p)")) == pytest.approx(
+        yield_before / 0.985 * (1 - 0.015 * 1.5 ** 2), abs=1e-4)
+
+
 def test_line_page_bundled_choice_changes_line():
     at = page("line.py")
     at.selectbox(key="bundled").set_value("gwh_sulfide_4gwh").run()

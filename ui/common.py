@@ -28,9 +28,18 @@ def bundled() -> dict[str, Path]:
     return {p.stem: p for p in CONFIGS}
 
 
+EDITOR_KEYS = ("stations",)  #: the Line page's table: its pending edits belong to the old line
+EDIT_PREFIX = "edit_"  #: the Line page's quick-edit inputs (except the station choice)
+
+
 def set_working(spec, source: str) -> None:
+    """Make ``spec`` the working line. The Line page's inputs hold values of the old line: they
+    are reset, so the next run shows the new line's values instead of re-applying old ones."""
     st.session_state["spec_yaml"] = dump_line(spec)
     st.session_state["spec_source"] = source
+    for key in list(st.session_state):
+        if key in EDITOR_KEYS or (key.startswith(EDIT_PREFIX) and key != "edit_station"):
+            del st.session_state[key]
 
 
 def working_yaml() -> str:

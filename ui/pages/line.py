@@ -45,18 +45,37 @@ c1, c2, c3 = st.columns(3)
 sid = c1.selectbox("Station", ids, key="edit_station")
 station = spec.stations[ids.index(sid)]
 overrides = []
+quick = []  # (column, override): an error from a quick edit shows under its input
+window = station.process
 if station.options:
     c2.caption(f"{sid} has equipment options; edit their counts in the table below.")
 else:
     machines = c2.number_input("Machines", min_value=0, step=1, value=int(station.machines),
                                key=f"edit_machines_{sid}")
     if machines != station.machines:
-        overrides.append(f"stations.{sid}.machines={int(machines)}")
-    p = c3.number_input("Defect probability", value=float(station.defect_probability),
-                        step=0.001, format="%.4f", key=f"edit_p_{sid}",
-                        help="per cell processed, in [0, 1]")
-    if p != station.defect_probability:
-        overrides.append(f"stations.{sid}.defect_probability={p!r}")
+        quick.append((c2, f"stations.{sid}.machines={int(machines)}"))
+    if window is not None and window.SETTINGS:
+        # p follows the process window's settings: edit those
+        for name, value in window.settings().items():
+            unit = window.UNITS.get(name, "")
+            new = c3.number_input(f"{name} [{unit}] ({window.model} window)", value=float(value),
+                                  key=f"edit_{name}_{sid}",
+                                  help=f"p = {station.defect_probability:.4f} at these settings")
+            if new != value:
+                quick.append((c3, f"stations.{sid}.process.{name}={new!r}"))
+    else:
+        p = c3.number_input("Defect probability", value=float(station.defect_probability),
+                            step=0.001, format="%.4f", key=f"edit_p_{sid}",
+                            help="per cell processed, in [0, 1]")
+        if p != station.defect_probability:
+            quick.append((c3, f"stations.{sid}.defect_probability={p!r}"))
+for column, override in quick:
+    try:
+        line_from_text(text, "<edit>", [override])
+        overrides.append(override)
+    except ConfigError as exc:
+        with column:
+            common.show_config_error(exc)
 
 # --- the stations table -----------------------------------------------------------------------
 COLUMNS = {"machines": "machines", "defect_probability": "p [-]", "mtbf_h": "MTBF [h]",
@@ -79,9 +98,16 @@ for k, s in enumerate(spec.stations):
             continue
         if s.options and field in ("machines", "defect_probability", "capex_usd", "mtbf_h",
                                    "mttr_h"):
-            st.warning(f"{s.id}.{field} is set per equipment option; edit the YAML instead.")
+            st.warning(f"Row **{s.id}**, column **{label}**: set per equipment option; edit "
+                       "the YAML instead.")
             continue
-        overrides.append(f"stations.{s.id}.{field}={new}")
+        override = f"stations.{s.id}.{field}={new}"
+        try:  # each cell on its own, so an error names its row and column
+            line_from_text(text, "<table>", [override])
+            overrides.append(override)
+        except ConfigError as exc:
+            st.error(f"Row **{s.id}**, column **{label}** = {new}: {exc.problem}"
+                     + (f"; allowed: {exc.allowed}" if exc.allowed else ""), icon="⚠️")
 
 if overrides:
     try:
