@@ -355,8 +355,9 @@ class LayoutModel:
         Minimum capex at the target (no ε-constraints) first asks the chain bound: when its
         layout meets every constraint of the full model (checked by CP-SAT with the choice
         fixed), no layout costs less, so it is optimal without a search. Otherwise CP-SAT
-        searches the full model as usual. (The bound is not added as a constraint: with it,
-        CP-SAT 9.15's presolve returned a wrong "optimal" on a 16 × 6 instance at a 10⁸ scale.)"""
+        searches the full model from the bound's layout. (The bound is not added as a
+        constraint: with it, CP-SAT 9.15's presolve returned a wrong "optimal" on a 16 × 6
+        instance when the log scale was 10⁸.)"""
         if use_bound and objective == "min_capex" and not any(
                 e is not None for e in eps.values()):
             bound = self.chain_bound()
@@ -364,14 +365,20 @@ class LayoutModel:
                 proven = self._solve(objective, None, fixed=bound.choice)
                 if proven.layout is not None:
                     return proven
+                # it does not fit (late detection, omission effects, a limit): search, from
+                # the bound's layout, which starts closer than the greedy one (measured)
+                return self._solve(objective, None, start=bound.choice)
         return self._solve(objective, hint, **eps)
 
     def _solve(self, objective: str, hint: dict[str, dict[str, int]] | None,
-               fixed: tuple[int, ...] | None = None, **eps) -> Solution:
+               fixed: tuple[int, ...] | None = None, start: tuple[int, ...] | None = None,
+               **eps) -> Solution:
         m, v = self.build(objective, **eps)
-        if fixed is not None:
-            for xj, k in zip(v["x"], fixed):
-                m.Add(xj[k] == 1)
+        for xj, k in zip(v["x"], fixed or ()):
+            m.Add(xj[k] == 1)
+        for xj, k in zip(v["x"], start or ()):
+            for i, var in enumerate(xj):
+                m.AddHint(var, i == k)
         if hint:
             self._add_hint(m, v["x"], hint)
         solver = cp_model.CpSolver()
