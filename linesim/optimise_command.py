@@ -22,7 +22,7 @@ def add_arguments(p: argparse.ArgumentParser, positive_float, positive_int, frac
     p.add_argument("--budget-usd", type=positive_float, metavar="B", help="capex limit [USD]")
     p.add_argument("--objective", default=None,
                    choices=["min-capex", "max-output", "min-cost"],
-                   help="default: min-capex (optimise), min-cost (tune)")
+                   help="default: min-capex; tune: min-cost when the line has a cost block")
     p.add_argument("--pareto", action="store_true",
                    help="the Pareto front of output × yield × capex instead of one objective")
     p.add_argument("--pareto-points", type=positive_int, default=6, metavar="N",
@@ -75,7 +75,8 @@ def optimise_command(args: argparse.Namespace) -> int:
     horizon_s = _duration(args.verify_horizon, "--verify-horizon")
     spec = load_line(args.config, args.overrides)
     tune = getattr(args, "tune", False)
-    objective = (args.objective or ("min-cost" if tune else "min-capex")).replace("-", "_")
+    default = "min-cost" if tune and spec.cost is not None else "min-capex"
+    objective = (args.objective or default).replace("-", "_")
     if tune and not any(s.process is not None and s.process.levels for s in spec.stations):
         raise UsageError(f"tune: {args.config} has no station with process-window levels to "
                          "choose from; allowed: a config with process: {..., levels: {...}}")
