@@ -70,6 +70,13 @@ def verify_layout(spec: LineSpec, layout: Mapping[str, Mapping[str, int]],
 
 
 def _explain(run: dict, static_bottleneck: str, gap: float) -> str:
+    exposure = run["line_yield"]["attribution"]["exposure"]["mean"]
+    note = (f"; dry-room exposure cost {-exposure:.1%} of yield, which the static surrogate "
+            "does not see (it needs queue times)" if exposure < -0.002 else "")
+    return _explain_flow(run, static_bottleneck, gap) + note
+
+
+def _explain_flow(run: dict, static_bottleneck: str, gap: float) -> str:
     sim = run["output_gwh_per_year"]
     inside = sim["ci95_low"] is not None and sim["ci95_low"] <= sim["mean"] / (1 + gap) <= \
         sim["ci95_high"]
@@ -96,7 +103,9 @@ def size_buffers(spec: LineSpec, layout: Mapping[str, Mapping[str, int]],
     """Buffers sized by simulation, with the same seeds for every trial (common random numbers).
 
     First the smallest common size from ``sizes`` whose simulated output is within
-    ``tolerance`` of the surrogate (the largest size if none is); then, with ``per_station``,
+    ``tolerance`` of the surrogate (if none is, the size with the most output: on a line with
+    dry-room exposure, larger buffers can lose more yield than they gain in flow); then, with
+    ``per_station``,
     each buffer in flow order is lowered through the smaller sizes as long as the output stays
     within ``tolerance`` — so a buffer that does not protect the bottleneck ends small."""
     line = apply_layout(spec, layout, settings=settings)
@@ -104,8 +113,11 @@ def size_buffers(spec: LineSpec, layout: Mapping[str, Mapping[str, int]],
     best = None
     for size in ordered:
         buffers = {s.id: size for s in line.stations[:-1]}
-        best = verify_layout(line, {}, buffers, **simulation)
-        if best.relative_gap >= -tolerance:
+        trial = verify_layout(line, {}, buffers, **simulation)
+        if best is None or trial.relative_gap > best.relative_gap:
+            best = trial
+        if trial.relative_gap >= -tolerance:
+            best = trial
             break
     if not per_station or best.relative_gap < -tolerance:
         return best
