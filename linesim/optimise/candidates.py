@@ -19,7 +19,8 @@ from linesim.errors import UsageError
 from linesim.rates import availability, machine_rate_cells_per_h
 from linesim.spec import LineSpec, Station
 
-__all__ = ["MAX_CANDIDATES", "Candidate", "count_bounds", "station_candidates"]
+__all__ = ["MAX_CANDIDATES", "Candidate", "count_bounds", "station_candidates",
+           "setting_variants"]
 
 #: Largest machine mix enumeration per station before asking the user for tighter bounds.
 MAX_CANDIDATES = 200_000
@@ -143,3 +144,21 @@ def _non_dominated(candidates: list[Candidate], useful_capacity: float = math.in
         rows[len(kept)] = a[i]
         kept.append(int(i))
     return [candidates[i] for i in sorted(kept)]
+
+
+def setting_variants(spec: LineSpec) -> dict[str, list[tuple[dict[str, float], Station]]]:
+    """For each station whose process window has levels: the station at every combination of
+    them (``[(settings, station), ...]``), built through the config so every derived field
+    follows its settings."""
+    from linesim.config import with_settings
+
+    out = {}
+    for station in spec.stations:
+        window = station.process
+        if window is None or not window.levels:
+            continue
+        out[station.id] = []
+        for settings in window.grid():
+            line = with_settings(spec, {station.id: settings})
+            out[station.id].append((settings, line.stations[spec.station_index(station.id)]))
+    return out

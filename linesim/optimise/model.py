@@ -28,11 +28,10 @@ from linesim.cost import (
     energy_per_year,
 )
 from linesim.optimise.bound import ChainBound, chain_bound
-from linesim.optimise.candidates import Candidate, station_candidates
+from linesim.optimise.candidates import Candidate, setting_variants, station_candidates
 from linesim.spec import LineSpec
 
-__all__ = ["SCALE", "scaled", "Problem", "Solution", "LayoutModel", "STATUS", "greedy_layout",
-           "setting_variants"]
+__all__ = ["SCALE", "scaled", "Problem", "Solution", "LayoutModel", "STATUS", "greedy_layout"]
 
 SCALE = 1_000_000  #: integer units per unit of natural log
 COST_LOG_SCALE = 10_000  #: coarser log units for the materials ÷ yield table (min-cost)
@@ -414,24 +413,6 @@ class LayoutModel:
             for c, var in zip(self.candidates[j], x[j]):
                 m.AddHint(var, dict(c.counts) == dict(want)
                           and (not c.settings or dict(c.settings) == now))
-
-
-def setting_variants(spec: LineSpec) -> dict[str, list[tuple[dict[str, float], object]]]:
-    """For each station whose process window has levels: the station at every combination of
-    them (``[(settings, station), ...]``), built through the config so every derived field
-    follows its settings."""
-    from linesim.config import with_settings
-
-    out = {}
-    for station in spec.stations:
-        window = station.process
-        if window is None or not window.levels:
-            continue
-        out[station.id] = []
-        for settings in window.grid():
-            line = with_settings(spec, {station.id: settings})
-            out[station.id].append((settings, line.stations[spec.station_index(station.id)]))
-    return out
 
 
 def greedy_layout(model: LayoutModel, target_gwh: float) -> dict[str, dict[str, int]] | None:

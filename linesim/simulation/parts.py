@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections import deque
 
-import numpy as np
-
 from linesim.rates import machine_rate_cells_per_h
 from linesim.simulation.draws import Stream, draw_service
 
