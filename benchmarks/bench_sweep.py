@@ -26,7 +26,7 @@ GWH = ROOT / "configs/gwh_sulfide_4gwh.yaml"
 
 def sweep_rate(workers: int, backend: str = "local") -> dict:
     variants = factorial([parse_vary("stations.stacking.machines=2..4"),
-                          parse_vary("stations.wip_press.cycle_time_s=600,900")])
+                          parse_vary("stations.wip_press.process.handling_s=540,840")])
     specs = build_variants(PILOT, [], variants)
     t0 = time.perf_counter()
     rows = run_sweep(specs, 7 * 86400.0, 13 * 86400.0, 4, seed=1, workers=workers,
