@@ -286,7 +286,9 @@ def format_optimisation(doc: dict) -> str:
                 "dry_room_area_m2", "cost_usd_per_kwh", "bottleneck"]
         figures = [row[:2] + ((untuned[k] / 1e6 if k == "capex_usd" else untuned[k]),)
                    + row[2:] for row, k in zip(figures, keys)]
-        lines += ["", text_table(["static analysis", "config", "layout only",
+        config = ("config" if doc.get("dew_point_c") is None
+                  else f"config at {doc['dew_point_c']:g} °C")
+        lines += ["", text_table(["static analysis", config, "layout only",
                                   "layout + settings"], figures, "lrrr")]
     else:
         lines += ["", text_table(["static analysis", "config", "chosen"], figures, "lrr")]
