@@ -46,6 +46,9 @@ def _add_simulation(p: argparse.ArgumentParser) -> None:
     p.add_argument("--engine", choices=("auto", "fast", "simpy"), default="auto",
                    help="simulation engine: fast (compiled), simpy (reference) or auto (fast "
                    "unless a SimPy-only feature is needed); both give identical results")
+    p.add_argument("--no-exposure", dest="exposure", action="store_false",
+                   help="switch dry-room exposure windows off (time-independent p at every "
+                   "station), e.g. to see the exposure loss against a normal run")
 
 
 def _add_cost_options(p: argparse.ArgumentParser) -> None:

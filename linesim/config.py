@@ -33,7 +33,7 @@ from linesim.spec import LineSpec
 
 __all__ = ["load_line", "load_raw", "parse_override", "apply_overrides", "line_from_dict",
            "dump_line", "drop_materials_entering_at", "line_from_text", "window_settings_free",
-           "with_settings"]
+           "with_settings", "without_exposure"]
 
 _MAX_DEPTH = 10
 
@@ -320,3 +320,13 @@ def with_settings(spec: LineSpec, settings: Mapping[str, Mapping[str, float]]) -
                                   f"{block['model']} model", name, ", ".join(allowed) or "(none)")
             block[name] = value
     return line_from_dict(data, f"<settings of {spec.name}>")
+
+
+def without_exposure(spec: LineSpec) -> LineSpec:
+    """``spec`` with every dry-room exposure window switched off (each station keeps its own p₀:
+    time in the queues no longer matters)."""
+    data = window_settings_free(spec.model_dump(mode="json", exclude_defaults=True))
+    for station in data["stations"]:
+        if (station.get("process") or {}).get("model") == "exposure":
+            del station["process"]
+    return line_from_dict(data, f"<{spec.name} without exposure>")

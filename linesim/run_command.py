@@ -42,6 +42,10 @@ def simulate_from_args(spec, args: argparse.Namespace) -> list:
     a terminal); shared by ``run``, ``cost --simulate`` and ``compare --simulate``."""
     from linesim.experiments import replicate
 
+    if not getattr(args, "exposure", True):
+        from linesim.config import without_exposure
+
+        spec = without_exposure(spec)
     horizon_s, warmup_s = simulation_window(spec, args)
     progress = _progress_bar(args.replications) if sys.stderr.isatty() else None
     try:

@@ -82,6 +82,10 @@ def sweep_command(args: argparse.Namespace) -> int:
     variants = read_design(args.design) if args.design else \
         factorial([parse_vary(v) for v in args.vary])
     specs = build_variants(args.config, args.overrides, variants)
+    if not args.exposure:
+        from linesim.config import without_exposure
+
+        specs = [without_exposure(s) for s in specs]
     horizon_s, warmup_s = simulation_window(specs[0], args)
     if args.warmup == "auto":
         warmup_s = None  # each variant its own

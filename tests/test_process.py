@@ -232,9 +232,9 @@ def test_zero_wait_gives_the_analytic_yield_and_switching_off_removes_the_loss()
 
 
 def test_more_buffer_on_the_sulfide_pilot_lowers_the_simulated_yield(capsys):
-    def run(*sets):
+    def run(*sets, flags=()):
         args = ["run", str(ROOT / "configs/pilot_sulfide_200mwh.yaml"), "--horizon", "10d",
-                "--replications", "3", "--json", "--no-store"]
+                "--replications", "3", "--json", "--no-store", *flags]
         for s in sets:
             args += ["--set", s]
         assert main(args) == 0
@@ -248,6 +248,10 @@ def test_more_buffer_on_the_sulfide_pilot_lowers_the_simulated_yield(capsys):
     assert long_["simulated"]["mean"] < short["simulated"]["mean"]
     off = run("stations.laser_cutting.buffer_after=5000", "stations.stacking.process=null")
     assert off["attribution"]["exposure"]["mean"] == 0.0
+    switched = run("stations.laser_cutting.buffer_after=5000", flags=["--no-exposure"])
+    assert switched == off  # the flag is the same as removing the window
+    assert switched["simulated"]["ci95_low"] - 2e-3 <= switched["analytic"] \
+        <= switched["simulated"]["ci95_high"] + 2e-3
 
 
 @pytest.mark.parametrize("limit_h", [None, 0.01])
