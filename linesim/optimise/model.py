@@ -15,6 +15,7 @@ meets the target by the exact formula too; only layouts within ~n·1e-6 of a lim
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, field
 
@@ -333,19 +334,45 @@ class LayoutModel:
     def chain_bound(self) -> ChainBound | None:
         """The dynamic-programming bound on min capex at the target (:mod:`.bound`), on this
         model's own scaled integers; ``None`` without a target or when even the relaxed chain
-        is infeasible."""
+        is infeasible.
+
+        Optional stations whose omission affects others are enumerated (kept or left out, up
+        to 2⁴ patterns): with the pattern fixed, each omission adds a constant loss to the
+        stations it affects, the chain stays a chain, and the bound stays exact for lines
+        without late detection."""
         p, spec = self.problem, self.problem.spec
         if p.target_gwh_per_year is None:
             return None
         need = scaled(math.log(cells_per_h_for_gwh(p.target_gwh_per_year, spec.product.energy_kwh,
                                                    spec.calendar.hours_per_year)), SCALE, True)
+        headroom = scaled(math.log(p.max_utilisation), SCALE, False)
         cs = self.candidates
-        return chain_bound(
-            [[scaled(c.log_yield_loss, SCALE, True) for c in cj] for cj in cs],
-            [[scaled(_OMITTED_LOG_CAP if c.omitted else math.log(c.capacity_cells_per_h),
-                     SCALE, False) for c in cj] for cj in cs],
-            [[round(self.candidate_capex_usd(c)) for c in cj] for cj in cs],
-            need, scaled(math.log(p.max_utilisation), SCALE, False))
+        loss = [[scaled(c.log_yield_loss, SCALE, True) for c in cj] for cj in cs]
+        log_cap = [[scaled(_OMITTED_LOG_CAP if c.omitted else math.log(c.capacity_cells_per_h),
+                           SCALE, False) for c in cj] for cj in cs]
+        capex = [[round(self.candidate_capex_usd(c)) for c in cj] for cj in cs]
+        effects = [j for j, s in enumerate(spec.stations) if s.optional and s.omission_effects]
+        if len(effects) > 4:
+            effects = []  # too many patterns: the plain relaxation (effects dropped)
+        best = None
+        for pattern in itertools.product((False, True), repeat=len(effects)):
+            keep = [list(range(len(cj))) for cj in cs]
+            extra = [0] * len(cs)
+            for j, omitted in zip(effects, pattern):
+                keep[j] = [k for k in keep[j] if cs[j][k].omitted == omitted]
+                if omitted:
+                    for target_id, delta in spec.stations[j].omission_effects.items():
+                        extra[spec.station_index(target_id)] += scaled(-math.log1p(-delta),
+                                                                       SCALE, True)
+            found = chain_bound([[loss[j][k] + extra[j] for k in keep[j]] for j in range(len(cs))],
+                                [[log_cap[j][k] for k in keep[j]] for j in range(len(cs))],
+                                [[capex[j][k] for k in keep[j]] for j in range(len(cs))],
+                                need, headroom)
+            if found is not None and (best is None or found.capex < best.capex):
+                best = ChainBound(found.capex, tuple(keep[j][k] for j, k in
+                                                     enumerate(found.choice)),
+                                  max(found.labels, best.labels if best else 0))
+        return best
 
     def solve(self, objective: str, hint: dict[str, dict[str, int]] | None = None,
               use_bound: bool = True, **eps) -> Solution:
