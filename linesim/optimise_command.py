@@ -98,9 +98,15 @@ def optimise_command(args: argparse.Namespace) -> int:
     verified = None
     dew_rows = None
     if dew:
-        spec, result, verified, dew_rows = _choose_dew_point(
-            spec, problem, objective, dew, horizon_s, args)
-        problem = replace(problem, spec=spec)
+        from linesim.optimise import choose_dew_point
+
+        choice = choose_dew_point(problem, objective, dew, horizon_s=horizon_s,
+                                  replications=args.verify_replications, seed=args.seed,
+                                  workers=args.workers)
+        if choice.result is not None:
+            spec, result, verified = choice.spec, choice.result, choice.verified
+            problem = replace(problem, spec=spec)
+        dew_rows = choice.rows
     doc = {"status": result.status, "objective": result.objective, "line": spec.name,
            "binding": result.binding, "solve_time_s": result.wall_time_s,
            "layout": result.layout, "buffers": None, "predicted": None, "verified": None,
@@ -170,37 +176,6 @@ def _dew_points(args: argparse.Namespace, spec) -> list[float]:
         raise UsageError(f"--dew-points: {min(points):g} °C is drier than every dry-room class; "
                          "allowed: ≥ " + f"{min(classes):g} °C (the config's dry_room_classes)")
     return points
-
-
-def _choose_dew_point(spec, problem, objective: str, points: list[float], horizon_s: float,
-                      args: argparse.Namespace):
-    """The dry room's dew point, chosen by simulation: its effect on yield (exposure) lives in
-    the simulation only, so each dew point gets its own CP-SAT layout and settings (the dry
-    room's cost class changes with it), is simulated, and the lowest simulated cost per good
-    kWh wins. Returns the chosen spec, result and verification, and a row per dew point."""
-    from dataclasses import replace
-
-    from linesim.config import dump_line, line_from_text
-    from linesim.optimise import optimise_layout, verify_layout
-
-    rows, best = [], None
-    for dew in points:
-        line = line_from_text(dump_line(spec), f"<{spec.name} at {dew:g} °C>",
-                              [f"cost.dry_room.dew_point_c={dew}"])
-        result = optimise_layout(replace(problem, spec=line), objective)
-        row = {"dew_point_c": dew, "status": result.status, "predicted": None, "verified": None}
-        if result.found:
-            check = verify_layout(line, result.layout, horizon_s=horizon_s,
-                                  replications=args.verify_replications, seed=args.seed,
-                                  workers=args.workers, settings=result.settings)
-            row.update(predicted=result.predicted.to_dict(), verified=check.to_dict())
-            key = check.cost_usd_per_kwh if check.cost_usd_per_kwh is not None else float("inf")
-            if best is None or key < best[0]:
-                best = (key, line, result, check)
-        rows.append(row)
-    if best is None:
-        return spec, optimise_layout(problem, objective), None, rows
-    return best[1], best[2], best[3], rows
 
 
 def format_settings(config: dict, chosen: dict, layout: dict) -> str:

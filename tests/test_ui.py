@@ -147,6 +147,25 @@ def test_optimise_page_tunes_process_settings_and_loads_them():
         assert getattr(window, row.setting) == row.chosen
 
 
+def test_optimise_page_chooses_the_dew_point_by_simulation():
+    at = page("optimise.py")
+    at.number_input(key="target_gwh").set_value(0.2)
+    at.checkbox(key="pareto").set_value(False)
+    at.selectbox(key="objective").set_value("min_cost")
+    at.checkbox(key="tune").set_value(True).run()
+    at.multiselect(key="dew_points").set_value([-40.0, -60.0])
+    at.button(key="run_optimise").click().run()
+    assert not at.exception
+    rows = next(d.value for d in at.dataframe if "dew point [°C]" in d.value.columns)
+    assert sorted(rows["dew point [°C]"]) == [-60.0, -40.0]
+    best = rows.loc[rows["cost, simulated [USD/kWh]"].idxmin(), "dew point [°C]"]
+    assert any(f"{best:g} °C chosen" in h.value for h in at.subheader)
+    at.button(key="load_layout").click().run()
+    from linesim.config import line_from_text
+
+    assert line_from_text(at.session_state["spec_yaml"]).cost.dry_room.dew_point_c == best
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -15,13 +15,20 @@ from linesim.optimise.search import (
     optimise_layout,
     pareto_front,
 )
-from linesim.optimise.verify import size_buffers, verify_layout
+from linesim.optimise.verify import (
+    DewPointChoice,
+    choose_dew_point,
+    size_buffers,
+    verify_layout,
+)
 
 __all__ = [
+    "DewPointChoice",
     "OBJECTIVES",
     "OptimiseResult",
     "Problem",
     "apply_layout",
+    "choose_dew_point",
     "current_layout",
     "evaluate_layout",
     "optimise_layout",

@@ -15,7 +15,8 @@ from linesim.experiments import replicate, summarise
 from linesim.optimise.layout import apply_layout, evaluate_layout
 from linesim.spec import LineSpec
 
-__all__ = ["Verification", "verify_layout", "size_buffers"]
+__all__ = ["Verification", "verify_layout", "size_buffers", "DewPointChoice",
+           "choose_dew_point"]
 
 
 @dataclass(frozen=True)
@@ -133,3 +134,44 @@ def size_buffers(spec: LineSpec, layout: Mapping[str, Mapping[str, int]],
                 best = trial
                 break
     return best
+
+
+@dataclass(frozen=True)
+class DewPointChoice:
+    """The dew point with the lowest simulated cost per good kWh, and every one tried."""
+
+    spec: LineSpec  #: the line at the chosen dew point
+    result: object  #: its OptimiseResult (None if no dew point had a layout)
+    verified: Verification | None
+    rows: list  #: per dew point: status, predicted and verified figures (plain data)
+
+
+def choose_dew_point(problem, objective: str, dew_points: Sequence[float],
+                     **simulation) -> DewPointChoice:
+    """The dry room's dew point, chosen by simulation. Its benefit — less moisture exposure —
+    exists only in the simulation (it needs queue times), so each dew point gets its own
+    CP-SAT layout and settings, with the dry room's cost class at that dew point, is
+    simulated, and the lowest simulated cost per good kWh wins (``simulation``: the keywords
+    of :func:`verify_layout`)."""
+    from dataclasses import replace
+
+    from linesim.config import dump_line, line_from_text
+    from linesim.optimise.search import optimise_layout
+
+    spec = problem.spec
+    rows, best = [], None
+    for dew in dew_points:
+        line = line_from_text(dump_line(spec), f"<{spec.name} at {dew:g} °C>",
+                              [f"cost.dry_room.dew_point_c={dew}"])
+        result = optimise_layout(replace(problem, spec=line), objective)
+        row = {"dew_point_c": dew, "status": result.status, "predicted": None, "verified": None}
+        if result.found:
+            check = verify_layout(line, result.layout, settings=result.settings, **simulation)
+            row.update(predicted=result.predicted.to_dict(), verified=check.to_dict())
+            key = check.cost_usd_per_kwh if check.cost_usd_per_kwh is not None else float("inf")
+            if best is None or key < best[0]:
+                best = (key, line, result, check)
+        rows.append(row)
+    if best is None:
+        return DewPointChoice(spec, None, None, rows)
+    return DewPointChoice(best[1], best[2], best[3], rows)

@@ -10,8 +10,8 @@ import plotly.graph_objects as go  # noqa: E402
 import streamlit as st  # noqa: E402
 
 import common  # noqa: E402
-from linesim.optimise import Problem, apply_layout, evaluate_layout, optimise_layout, \
-    pareto_front  # noqa: E402
+from linesim.optimise import Problem, apply_layout, choose_dew_point, evaluate_layout, \
+    optimise_layout, pareto_front  # noqa: E402
 
 st.title("Optimise")
 spec = common.working_spec()
@@ -28,15 +28,30 @@ tunable = [s for s in spec.stations if s.process is not None and s.process.level
 tune = st.checkbox("Choose process settings too (" + (", ".join(s.id for s in tunable)
                    or "no station has process-window levels") + ")", value=False,
                    key="tune", disabled=not tunable)
+classes = ([c.dew_point_c for c in spec.cost.dry_room_classes]
+           if spec.cost is not None and spec.cost.dry_room is not None else [])
+dew_points = st.multiselect(
+    "…and the dry room's dew point [°C]: one layout per dew point, each simulated (3 × 7 days), "
+    "the lowest simulated cost per kWh wins (not with the Pareto front)", classes, default=[],
+    key="dew_points", disabled=not (tune and classes) or pareto)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def solve(text: str, target: float, budget: float, objective: str, pareto: bool, tune: bool):
+def solve(text: str, target: float, budget: float, objective: str, pareto: bool, tune: bool,
+          dew: tuple[float, ...] = ()):
+    """(result, the line it belongs to as YAML, the rows per dew point or None)."""
     problem = Problem(common.spec_from_yaml(text), target_gwh_per_year=target,
                       budget_usd=budget * 1e6 if budget else None, time_limit_s=20.0,
                       workers=2, seed=1, tune=tune)
+    if dew and not pareto:
+        from linesim.config import dump_line
+
+        choice = choose_dew_point(problem, objective, dew, horizon_s=7 * 86400.0,
+                                  replications=3, seed=1, workers=2)
+        if choice.result is not None:
+            return choice.result, dump_line(choice.spec), choice.rows
     result = pareto_front(problem, 6) if pareto else optimise_layout(problem, objective)
-    return result
+    return result, text, None
 
 
 if st.button("Optimise", type="primary", key="run_optimise"):
@@ -44,12 +59,23 @@ if st.button("Optimise", type="primary", key="run_optimise"):
         st.session_state["optimised"] = {
             "yaml": common.working_yaml(),
             "result": solve(common.working_yaml(), float(target), float(budget), objective,
-                            bool(pareto), bool(tune and tunable))}
+                            bool(pareto), bool(tune and tunable),
+                            tuple(sorted(dew_points, reverse=True)) if tune else ())}
 opt = st.session_state.get("optimised")
 if not opt or opt["yaml"] != common.working_yaml():
     st.info("Set a target (and a budget) and press Optimise.")
     st.stop()
-result = opt["result"]
+result, line_yaml, dew_rows = opt["result"]
+spec = common.spec_from_yaml(line_yaml)  # the line the result belongs to (its dew point)
+if dew_rows:
+    st.subheader(f"Dry-room dew point: {spec.cost.dry_room.dew_point_c:g} °C chosen")
+    st.dataframe(pd.DataFrame([
+        {"dew point [°C]": r["dew_point_c"], "capex [MUSD]": r["predicted"]["capex_usd"] / 1e6,
+         "simulated output [GWh/yr]": r["verified"]["simulated_gwh_per_year"]["mean"],
+         "simulated yield [-]": r["verified"]["simulated_line_yield"]["mean"],
+         "exposure loss [-]": r["verified"]["yield_attribution"]["exposure"]["mean"],
+         "cost, simulated [USD/kWh]": r["verified"]["cost_usd_per_kwh"]}
+        for r in dew_rows if r["verified"]]), hide_index=True)
 if not result.found:
     st.error(f"No layout: {result.status}. {result.binding or ''}")
     st.stop()
