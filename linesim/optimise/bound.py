@@ -1,9 +1,10 @@
 """A lower bound on the minimum capex at a target, by dynamic programming over the stations.
 
-Drop two kinds of terms from the CP-SAT model's capacity constraints — the loss of an upstream
-station whose defects are detected downstream of the constrained one, and the extra loss an
-omitted optional station causes later — and what remains is a chain: station j must carry the
-target through the stations after it only,
+Fix two kinds of choices — which optional stations with omission effects are left out (their
+extra loss on later stations becomes a constant), and the machine mix of each station whose
+defects are detected downstream of it (its loss becomes a constant on the stations up to its
+detection point) — and what remains is a chain: station j must carry the target through the
+stations after it,
 
     need + Σ_{i ≥ j} L_i ≤ ln cap_j + ln u          (all in the model's scaled integers).
 
@@ -11,10 +12,10 @@ Going backwards from the last station, a *label* is (D, capex): the scaled loss 
 a choice for the stations after j, and what that choice costs. Station j's candidate k extends
 every label whose D leaves room for it (need + D + L_k ≤ ln cap_k + ln u: a prefix of the
 labels sorted by D) to (D + L_k, capex + capex_k); of the new labels only the Pareto-optimal ones
-are kept (lower D, lower capex). The cheapest label after the first station is the exact
-optimum of the relaxed model, so a valid lower bound on the full model's optimum; where the
-line has neither late detection nor optional stations with effects (and no budget or area
-limit binds) it *is* the optimum, and its layout is feasible.
+are kept (lower D, lower capex). The cheapest label after the first station is the optimum
+for those fixed choices; the caller takes the least over all of them (or, when there are too
+many to enumerate, drops the late-detection terms instead: a relaxation, so still a lower
+bound). Without budget or area limits that is the full model's optimum, and its layout fits.
 
 Everything is in the model's own integers (the same ``scaled`` helper, the same rounding), so
 the bound holds for the CP-SAT model exactly, not only approximately.
@@ -37,10 +38,13 @@ class ChainBound:
 
 
 def chain_bound(loss: list[list[int]], log_cap: list[list[int]], capex: list[list[int]],
-                need: int, headroom: int) -> ChainBound | None:
+                need: int | list[int], headroom: int) -> ChainBound | None:
     """The relaxed model's minimum of Σ capex, per station lists of each candidate's scaled
-    loss, scaled log capacity and capex; ``None`` if even the relaxed model is infeasible."""
+    loss, scaled log capacity and capex; ``None`` if even the relaxed model is infeasible.
+    ``need`` may be given per station (the target plus any fixed loss of an upstream station
+    detected at or after it)."""
     n = len(loss)
+    needs = need if isinstance(need, list) else [need] * n
     d = np.zeros(1, dtype=np.int64)  # labels of the stations after j: loss so far, capex so far
     c = np.zeros(1, dtype=np.int64)
     back: list[tuple[np.ndarray, np.ndarray]] = [None] * n  # type: ignore[list-item]
@@ -48,7 +52,7 @@ def chain_bound(loss: list[list[int]], log_cap: list[list[int]], capex: list[lis
     for j in reversed(range(n)):
         parts_d, parts_c, parts_k, parts_p = [], [], [], []
         for k in range(len(loss[j])):
-            room = log_cap[j][k] + headroom - need - loss[j][k]
+            room = log_cap[j][k] + headroom - needs[j] - loss[j][k]
             m = int(np.searchsorted(d, room, side="right"))  # labels with D ≤ room
             if m == 0:
                 continue

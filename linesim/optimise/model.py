@@ -99,6 +99,7 @@ class LayoutModel:
                                               variants.get(s.id))
                            for j, s in enumerate(spec.stations)]
         self._detect = spec.detection_index()
+        self._bounds: dict[int, ChainBound | None] = {}
 
     def _capacity_window(self, variants) -> tuple[list[float], list[float]]:
         """Per station, the least capacity any layout reaching the target needs (the target ÷
@@ -331,18 +332,25 @@ class LayoutModel:
                 + a["l"] * labour + a["c"] * fixed.total)
 
     # --- solve ---------------------------------------------------------------------------------
-    def chain_bound(self) -> ChainBound | None:
+    def chain_bound(self, max_choices: int = 128) -> ChainBound | None:
         """The dynamic-programming bound on min capex at the target (:mod:`.bound`), on this
         model's own scaled integers; ``None`` without a target or when even the relaxed chain
         is infeasible.
 
-        Optional stations whose omission affects others are enumerated (kept or left out, up
-        to 2⁴ patterns): with the pattern fixed, each omission adds a constant loss to the
-        stations it affects, the chain stays a chain, and the bound stays exact for lines
-        without late detection."""
+        Two kinds of choices are enumerated, and the chain solved for each: whether each
+        optional station with omission effects is left out (its effects then add a constant
+        loss), and the mix of each station detected downstream of itself (its loss then adds a
+        constant to the stations up to its detection point). Up to ``max_choices``
+        combinations; beyond, the late-detection terms are dropped (a relaxation)."""
+        if max_choices not in self._bounds:  # the candidates never change: compute once
+            self._bounds[max_choices] = self._chain_bound(max_choices)
+        return self._bounds[max_choices]
+
+    def _chain_bound(self, max_choices: int) -> ChainBound | None:
         p, spec = self.problem, self.problem.spec
         if p.target_gwh_per_year is None:
             return None
+        n = len(spec.stations)
         need = scaled(math.log(cells_per_h_for_gwh(p.target_gwh_per_year, spec.product.energy_kwh,
                                                    spec.calendar.hours_per_year)), SCALE, True)
         headroom = scaled(math.log(p.max_utilisation), SCALE, False)
@@ -351,27 +359,38 @@ class LayoutModel:
         log_cap = [[scaled(_OMITTED_LOG_CAP if c.omitted else math.log(c.capacity_cells_per_h),
                            SCALE, False) for c in cj] for cj in cs]
         capex = [[round(self.candidate_capex_usd(c)) for c in cj] for cj in cs]
+        detect = self._detect
         effects = [j for j, s in enumerate(spec.stations) if s.optional and s.omission_effects]
-        if len(effects) > 4:
-            effects = []  # too many patterns: the plain relaxation (effects dropped)
+        late = [i for i in range(n) if detect[i] > i]
+        if 2 ** len(effects) > max_choices:
+            effects = []  # the effects dropped: a relaxation
+        if 2 ** len(effects) * math.prod(len(cs[i]) for i in late) > max_choices:
+            late = []  # the late terms dropped: a relaxation
         best = None
         for pattern in itertools.product((False, True), repeat=len(effects)):
             keep = [list(range(len(cj))) for cj in cs]
-            extra = [0] * len(cs)
+            extra = [0] * n
             for j, omitted in zip(effects, pattern):
                 keep[j] = [k for k in keep[j] if cs[j][k].omitted == omitted]
                 if omitted:
                     for target_id, delta in spec.stations[j].omission_effects.items():
                         extra[spec.station_index(target_id)] += scaled(-math.log1p(-delta),
                                                                        SCALE, True)
-            found = chain_bound([[loss[j][k] + extra[j] for k in keep[j]] for j in range(len(cs))],
-                                [[log_cap[j][k] for k in keep[j]] for j in range(len(cs))],
-                                [[capex[j][k] for k in keep[j]] for j in range(len(cs))],
-                                need, headroom)
-            if found is not None and (best is None or found.capex < best.capex):
-                best = ChainBound(found.capex, tuple(keep[j][k] for j, k in
-                                                     enumerate(found.choice)),
-                                  max(found.labels, best.labels if best else 0))
+            for mixes in itertools.product(*(keep[i] for i in late)):
+                fixed = [list(k) for k in keep]
+                needs = [need] * n
+                for i, k in zip(late, mixes):
+                    fixed[i] = [k]
+                    for j in range(i + 1, detect[i] + 1):
+                        needs[j] += loss[i][k] + extra[i]  # carried until it is detected
+                found = chain_bound(
+                    [[loss[j][k] + extra[j] for k in fixed[j]] for j in range(n)],
+                    [[log_cap[j][k] for k in fixed[j]] for j in range(n)],
+                    [[capex[j][k] for k in fixed[j]] for j in range(n)], needs, headroom)
+                if found is not None and (best is None or found.capex < best.capex):
+                    best = ChainBound(found.capex, tuple(fixed[j][k] for j, k in
+                                                         enumerate(found.choice)),
+                                      max(found.labels, best.labels if best else 0))
         return best
 
     def solve(self, objective: str, hint: dict[str, dict[str, int]] | None = None,
