@@ -23,11 +23,13 @@ the bound holds for the CP-SAT model exactly, not only approximately.
 
 from __future__ import annotations
 
+import itertools
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["ChainBound", "chain_bound"]
+__all__ = ["ChainBound", "chain_bound", "enumerated_bound"]
 
 
 @dataclass(frozen=True)
@@ -80,3 +82,46 @@ def chain_bound(loss: list[list[int]], log_cap: list[list[int]], capex: list[lis
         choice.append(int(k))
         label = int(parent)
     return ChainBound(capex_min, tuple(choice), widest)
+
+
+def enumerated_bound(loss: list[list[int]], log_cap: list[list[int]], capex: list[list[int]],
+                     omitted: list[list[bool]], need: int, headroom: int,
+                     detect: tuple[int, ...], effects: dict[int, list[tuple[int, int]]],
+                     max_choices: int = 128) -> ChainBound | None:
+    """The least :func:`chain_bound` over the choices that make the model a chain: whether each
+    optional station in ``effects`` (station → [(affected station, scaled extra loss)]) is left
+    out, and the mix of each station detected downstream of itself (``detect[i] > i``), whose
+    loss then adds to the need of the stations up to its detection point. Up to
+    ``max_choices`` combinations; beyond, those terms are dropped (a relaxation)."""
+    n = len(loss)
+    optional = list(effects)
+    late = [i for i in range(n) if detect[i] > i]
+    if 2 ** len(optional) > max_choices:
+        optional = []  # the effects dropped: a relaxation
+    if 2 ** len(optional) * math.prod(len(loss[i]) for i in late) > max_choices:
+        late = []  # the late terms dropped: a relaxation
+    best = None
+    for pattern in itertools.product((False, True), repeat=len(optional)):
+        keep = [list(range(len(cj))) for cj in loss]
+        extra = [0] * n
+        for j, out in zip(optional, pattern):
+            keep[j] = [k for k in keep[j] if omitted[j][k] == out]
+            if out:
+                for target, added in effects[j]:
+                    extra[target] += added
+        for mixes in itertools.product(*(keep[i] for i in late)):
+            fixed = [list(k) for k in keep]
+            needs = [need] * n
+            for i, k in zip(late, mixes):
+                fixed[i] = [k]
+                for j in range(i + 1, detect[i] + 1):
+                    needs[j] += loss[i][k] + extra[i]  # carried until it is detected
+            found = chain_bound([[loss[j][k] + extra[j] for k in fixed[j]] for j in range(n)],
+                                [[log_cap[j][k] for k in fixed[j]] for j in range(n)],
+                                [[capex[j][k] for k in fixed[j]] for j in range(n)], needs,
+                                headroom)
+            if found is not None and (best is None or found.capex < best.capex):
+                best = ChainBound(found.capex,
+                                  tuple(fixed[j][k] for j, k in enumerate(found.choice)),
+                                  max(found.labels, best.labels if best else 0))
+    return best

@@ -15,7 +15,6 @@ meets the target by the exact formula too; only layouts within ~n·1e-6 of a lim
 
 from __future__ import annotations
 
-import itertools
 import math
 from dataclasses import dataclass, field
 
@@ -28,7 +27,7 @@ from linesim.cost import (
     dry_room_capex_usd,
     energy_per_year,
 )
-from linesim.optimise.bound import ChainBound, chain_bound
+from linesim.optimise.bound import ChainBound, enumerated_bound
 from linesim.optimise.candidates import Candidate, setting_variants, station_candidates
 from linesim.spec import LineSpec
 
@@ -333,15 +332,9 @@ class LayoutModel:
 
     # --- solve ---------------------------------------------------------------------------------
     def chain_bound(self, max_choices: int = 128) -> ChainBound | None:
-        """The dynamic-programming bound on min capex at the target (:mod:`.bound`), on this
-        model's own scaled integers; ``None`` without a target or when even the relaxed chain
-        is infeasible.
-
-        Two kinds of choices are enumerated, and the chain solved for each: whether each
-        optional station with omission effects is left out (its effects then add a constant
-        loss), and the mix of each station detected downstream of itself (its loss then adds a
-        constant to the stations up to its detection point). Up to ``max_choices``
-        combinations; beyond, the late-detection terms are dropped (a relaxation)."""
+        """The dynamic-programming bound on min capex at the target on this model's own scaled
+        integers (:func:`.bound.enumerated_bound`); ``None`` without a target or when even
+        the relaxed chain is infeasible."""
         if max_choices not in self._bounds:  # the candidates never change: compute once
             self._bounds[max_choices] = self._chain_bound(max_choices)
         return self._bounds[max_choices]
@@ -350,7 +343,6 @@ class LayoutModel:
         p, spec = self.problem, self.problem.spec
         if p.target_gwh_per_year is None:
             return None
-        n = len(spec.stations)
         need = scaled(math.log(cells_per_h_for_gwh(p.target_gwh_per_year, spec.product.energy_kwh,
                                                    spec.calendar.hours_per_year)), SCALE, True)
         headroom = scaled(math.log(p.max_utilisation), SCALE, False)
@@ -359,39 +351,12 @@ class LayoutModel:
         log_cap = [[scaled(_OMITTED_LOG_CAP if c.omitted else math.log(c.capacity_cells_per_h),
                            SCALE, False) for c in cj] for cj in cs]
         capex = [[round(self.candidate_capex_usd(c)) for c in cj] for cj in cs]
-        detect = self._detect
-        effects = [j for j, s in enumerate(spec.stations) if s.optional and s.omission_effects]
-        late = [i for i in range(n) if detect[i] > i]
-        if 2 ** len(effects) > max_choices:
-            effects = []  # the effects dropped: a relaxation
-        if 2 ** len(effects) * math.prod(len(cs[i]) for i in late) > max_choices:
-            late = []  # the late terms dropped: a relaxation
-        best = None
-        for pattern in itertools.product((False, True), repeat=len(effects)):
-            keep = [list(range(len(cj))) for cj in cs]
-            extra = [0] * n
-            for j, omitted in zip(effects, pattern):
-                keep[j] = [k for k in keep[j] if cs[j][k].omitted == omitted]
-                if omitted:
-                    for target_id, delta in spec.stations[j].omission_effects.items():
-                        extra[spec.station_index(target_id)] += scaled(-math.log1p(-delta),
-                                                                       SCALE, True)
-            for mixes in itertools.product(*(keep[i] for i in late)):
-                fixed = [list(k) for k in keep]
-                needs = [need] * n
-                for i, k in zip(late, mixes):
-                    fixed[i] = [k]
-                    for j in range(i + 1, detect[i] + 1):
-                        needs[j] += loss[i][k] + extra[i]  # carried until it is detected
-                found = chain_bound(
-                    [[loss[j][k] + extra[j] for k in fixed[j]] for j in range(n)],
-                    [[log_cap[j][k] for k in fixed[j]] for j in range(n)],
-                    [[capex[j][k] for k in fixed[j]] for j in range(n)], needs, headroom)
-                if found is not None and (best is None or found.capex < best.capex):
-                    best = ChainBound(found.capex, tuple(fixed[j][k] for j, k in
-                                                         enumerate(found.choice)),
-                                      max(found.labels, best.labels if best else 0))
-        return best
+        omitted = [[c.omitted for c in cj] for cj in cs]
+        effects = {j: [(spec.station_index(t), scaled(-math.log1p(-d), SCALE, True))
+                       for t, d in s.omission_effects.items()]
+                   for j, s in enumerate(spec.stations) if s.optional and s.omission_effects}
+        return enumerated_bound(loss, log_cap, capex, omitted, need, headroom, self._detect,
+                                effects, max_choices)
 
     def solve(self, objective: str, hint: dict[str, dict[str, int]] | None = None,
               use_bound: bool = True, **eps) -> Solution:
