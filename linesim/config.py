@@ -33,7 +33,7 @@ from linesim.spec import LineSpec
 
 __all__ = ["load_line", "load_raw", "parse_override", "apply_overrides", "line_from_dict",
            "dump_line", "drop_materials_entering_at", "line_from_text", "window_settings_free",
-           "with_settings", "without_exposure"]
+           "with_settings", "without_exposure", "editable"]
 
 _MAX_DEPTH = 10
 
@@ -114,6 +114,12 @@ def _with_window_fields(raw: Mapping[str, Any]) -> Mapping[str, Any]:
     return out
 
 
+def editable(spec: LineSpec) -> dict[str, Any]:
+    """A spec as a config mapping to edit and validate again: defaults left out, and the fields
+    process windows set left to their settings (:func:`window_settings_free`)."""
+    return window_settings_free(spec.model_dump(mode="json", exclude_defaults=True))
+
+
 def window_settings_free(data: dict[str, Any]) -> dict[str, Any]:
     """``data`` (a dumped spec) without the fields process windows set, so that a setting
     changed afterwards is not contradicted by the old values."""
@@ -128,7 +134,7 @@ def window_settings_free(data: dict[str, Any]) -> dict[str, Any]:
 def dump_line(spec: LineSpec) -> str:
     """YAML text of a spec that loads back to an equal spec (defaults left out, and the fields
     process windows set left to their settings)."""
-    data = window_settings_free(spec.model_dump(mode="json", exclude_defaults=True))
+    data = editable(spec)
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
 
 
@@ -304,7 +310,7 @@ def apply_overrides(raw: dict[str, Any], overrides: Iterable[str]) -> dict[str, 
 def with_settings(spec: LineSpec, settings: Mapping[str, Mapping[str, float]]) -> LineSpec:
     """``spec`` with process settings changed: ``{station_id: {setting: value}}``; the fields
     the windows set follow. Raises ConfigError for an unknown station or setting."""
-    data = window_settings_free(spec.model_dump(mode="json", exclude_defaults=True))
+    data = editable(spec)
     ids = [s["id"] for s in data["stations"]]
     for sid, values in settings.items():
         if sid not in ids:
@@ -325,7 +331,7 @@ def with_settings(spec: LineSpec, settings: Mapping[str, Mapping[str, float]]) -
 def without_exposure(spec: LineSpec) -> LineSpec:
     """``spec`` with every dry-room exposure window switched off (each station keeps its own p₀:
     time in the queues no longer matters)."""
-    data = window_settings_free(spec.model_dump(mode="json", exclude_defaults=True))
+    data = editable(spec)
     for station in data["stations"]:
         if (station.get("process") or {}).get("model") == "exposure":
             del station["process"]

@@ -9,6 +9,8 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from linesim.process import WINDOW_KINDS
+
 __all__ = ["ConfigError", "UsageError", "from_validation_error", "format_path"]
 
 
@@ -157,8 +159,6 @@ def from_validation_error(exc: ValidationError, file: str | Path,
         if err["type"] in ("union_tag_invalid", "union_tag_not_found"):
             path = format_path(loc + ["model"])
             problem = "unknown model" if ctx.get("tag") else "the model is missing"
-            from linesim.process import WINDOW_KINDS
-
             allowed = "one of " + ", ".join(WINDOW_KINDS)
             items.append((path, problem, ctx.get("tag"), allowed))
             continue
@@ -183,8 +183,6 @@ def from_validation_error(exc: ValidationError, file: str | Path,
 def _untagged(loc: list) -> tuple[list, type[BaseModel] | None]:
     """``loc`` without the tag pydantic adds after a process window's field (``process.speed.
     levels`` → ``process.levels``), and the window model the tag names."""
-    from linesim.process import WINDOW_KINDS
-
     for k in range(len(loc) - 1):
         if loc[k] == "process" and loc[k + 1] in WINDOW_KINDS:
             return loc[:k + 1] + loc[k + 2:], WINDOW_KINDS[loc[k + 1]]

@@ -101,6 +101,7 @@ def summarise(spec: LineSpec, results: Sequence[SimResult]) -> dict:
     neck = next(iter(shares))
     p = station_defect_probabilities(spec)
     analytic = line_yield(spec)
+    gaps = [kpis.yield_attribution(r, analytic) for r in results]
     stations = []
     for i, station in enumerate(spec.stations):
         def at(f, i=i):
@@ -135,7 +136,7 @@ def summarise(spec: LineSpec, results: Sequence[SimResult]) -> dict:
             "analytic": analytic,
             "simulated": est(kpis.simulated_line_yield),
             "good_per_started": est(kpis.good_per_started),
-            "attribution": {k: est(lambda r, k=k: kpis.yield_attribution(r, analytic)[k])
+            "attribution": {k: estimate([part[k] for part in gaps]).to_dict()
                             for k in ("sampling", "exposure", "detection_delay")},
         },
         "line_oee": est(kpis.line_oee),

@@ -15,10 +15,11 @@ from dataclasses import asdict, dataclass
 from linesim.capacity import capacity_report
 from linesim.config import (
     drop_materials_entering_at,
+    editable,
     line_from_dict,
-    window_settings_free,
     with_settings,
 )
+from linesim.process import WINDOW_KINDS
 from linesim.spec import DEFAULT_OPTION, LineSpec
 
 __all__ = ["Layout", "current_layout", "apply_layout", "LayoutFigures", "evaluate_layout",
@@ -44,7 +45,7 @@ def apply_layout(spec: LineSpec, layout: Layout,
     """
     if settings:
         spec = with_settings(spec, settings)
-    raw = window_settings_free(spec.model_dump(mode="json", exclude_defaults=True))
+    raw = editable(spec)
     omitted = set()
     for station in raw["stations"]:
         counts = layout.get(station["id"])
@@ -67,7 +68,7 @@ def apply_layout(spec: LineSpec, layout: Layout,
 
 def _add_defect(station: dict, delta: float) -> None:
     block = station.get("process")
-    if block is not None and block["model"] != "exposure":
+    if block is not None and "defect_probability" in WINDOW_KINDS[block["model"]].DERIVES:
         # the window's p follows its settings: the extra δ goes into the window
         block["added_defect_probability"] = 1.0 - (1.0 - block.get(
             "added_defect_probability", 0.0)) * (1.0 - delta)

@@ -53,7 +53,8 @@ def simulate(spec, horizon_s: float, warmup_s: float = 0.0,
     engine : {'auto', 'fast', 'simpy'}
         ``auto`` runs the fast engine unless ``trace`` is asked for.
     trace : bool
-        Keep a trace of exits (SimPy engine only; small runs).
+        Keep a trace of exits ``(time, 'good'|'scrap', station index, start time)`` (SimPy
+        engine only; small runs; capped at 200,000 entries).
     """
     if engine_for(engine, trace=trace) == "fast":
         from linesim.simulation.fast import simulate_fast  # numba loads only when used

@@ -300,22 +300,9 @@ class _Line:
 def simulate_once(spec: LineSpec, horizon_s: float, warmup_s: float = 0.0,
                   rng: np.random.Generator | int | None = None, *, replication: int = 0,
                   seed: int | None = None, trace: bool = False) -> SimResult:
-    """Simulate one replication of a line.
-
-    Parameters
-    ----------
-    spec : LineSpec
-    horizon_s : float
-        Observation window after warm-up [s].
-    warmup_s : float
-        Warm-up [s]; its statistics are discarded.
-    rng : numpy.random.Generator or int, optional
-        Source of randomness (a seed makes a ``default_rng``); same spec and rng state → same
-        result.
-    trace : bool
-        Keep a trace of exits ``(time, 'good'|'scrap', station index, start time)`` (small runs;
-        capped at 200,000 entries).
-    """
+    """Simulate one replication of a line on the SimPy engine (the reference, and the one with
+    the per-cell exit trace). Arguments as :func:`linesim.simulation.simulate`, which chooses
+    the engine."""
     if horizon_s <= 0 or warmup_s < 0:
         raise ValueError("horizon_s must be > 0 and warmup_s ≥ 0")
     if not isinstance(rng, np.random.Generator):

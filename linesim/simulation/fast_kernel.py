@@ -132,6 +132,15 @@ def _wip(st, delta, now):
 
 
 @njit(cache=True, _nrt=False, inline="always")
+def _carry(st, to_ready, to_wait, dst, from_ready, from_wait, src):
+    """Move a cell's exposure record (ready time, dry-room wait) with the cell, on a line that
+    tracks exposure (the arrays: st[22], st[23] held cells; st[24], st[25] buffered cells)."""
+    if st[15][C_TRACK]:
+        to_ready[dst] = from_ready[src]
+        to_wait[dst] = from_wait[src]
+
+
+@njit(cache=True, _nrt=False, inline="always")
 def _wait(mi, mf, m, state, now):
     mi[m, M_STATE] = state
     mf[m, F_SINCE] = now
@@ -238,9 +247,7 @@ def _try_get(st, m, i, now):
         k = si[b, S_BOFF] + si[b, S_BHEAD]
         hs[slot] = bs[k]
         hm[slot] = bm[k]
-        if st[15][C_TRACK]:
-            st[22][slot] = st[24][k]
-            st[23][slot] = st[25][k]
+        _carry(st, st[22], st[23], slot, st[24], st[25], k)
         si[b, S_BHEAD] = (si[b, S_BHEAD] + 1) % si[b, S_BRING]
         si[b, S_BLEN] -= 1
         if si[b, S_PLEN] > 0:
@@ -249,9 +256,7 @@ def _try_get(st, m, i, now):
             k = si[b, S_BOFF] + (si[b, S_BHEAD] + si[b, S_BLEN]) % si[b, S_BRING]
             bs[k] = hs[ps]
             bm[k] = hm[ps]
-            if st[15][C_TRACK]:
-                st[24][k] = st[22][ps]
-                st[25][k] = st[23][ps]
+            _carry(st, st[24], st[25], k, st[22], st[23], ps)
             si[b, S_BLEN] += 1
             mi[pm, M_OUT] += 1
             _push(st, now, pm, EV_RESUME, 0)
@@ -260,9 +265,7 @@ def _try_get(st, m, i, now):
         ps = mi[pm, M_SLOT] + mi[pm, M_OUT]
         hs[slot] = hs[ps]
         hm[slot] = hm[ps]
-        if st[15][C_TRACK]:
-            st[22][slot] = st[22][ps]
-            st[23][slot] = st[23][ps]
+        _carry(st, st[22], st[23], slot, st[22], st[23], ps)
         mi[pm, M_OUT] += 1
         _push(st, now, pm, EV_RESUME, 0)
     else:
@@ -288,9 +291,7 @@ def _put_one(st, i, slot, now):
         gs = mi[g, M_SLOT] + mi[g, M_NLOAD]
         hs[gs] = hs[slot]
         hm[gs] = mark
-        if st[15][C_TRACK]:
-            st[22][gs] = st[22][slot]
-            st[23][gs] = st[23][slot]
+        _carry(st, st[22], st[23], gs, st[22], st[23], slot)
         mi[g, M_NLOAD] += 1
         if mi[g, M_COND] == 1:  # a loader waiting on "cell or deadline": the condition fires
             mi[g, M_COND] = 2
@@ -305,9 +306,7 @@ def _put_one(st, i, slot, now):
         k = si[i, S_BOFF] + (si[i, S_BHEAD] + si[i, S_BLEN]) % si[i, S_BRING]
         bs[k] = hs[slot]
         bm[k] = mark
-        if st[15][C_TRACK]:
-            st[24][k] = st[22][slot]
-            st[25][k] = st[23][slot]
+        _carry(st, st[24], st[25], k, st[22], st[23], slot)
         si[i, S_BLEN] += 1
         return True
     return False
