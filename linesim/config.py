@@ -27,8 +27,9 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from linesim.bundled import bundled_lines, resolve_config
 from linesim.errors import ConfigError, from_validation_error
-from linesim.process import WINDOW_KINDS
+from linesim.spec.process import WINDOW_KINDS
 from linesim.spec import LineSpec
 
 __all__ = ["load_line", "load_raw", "parse_override", "apply_overrides", "line_from_dict",
@@ -67,7 +68,8 @@ def load_line(path: str | Path, overrides: Iterable[str] = ()) -> LineSpec:
     Parameters
     ----------
     path : str or Path
-        YAML file describing the line.
+        YAML file describing the line, or the name of a bundled line
+        (``pilot_sulfide_200mwh``; :func:`linesim.bundled.bundled_lines`).
     overrides : iterable of str
         ``dotted.path=value`` assignments applied after ``extends:`` is resolved.
 
@@ -76,7 +78,7 @@ def load_line(path: str | Path, overrides: Iterable[str] = ()) -> LineSpec:
     ConfigError
         For every user mistake, naming the file, field path, value and what is allowed.
     """
-    path = Path(path)
+    path = resolve_config(path)
     raw = load_raw(path)
     raw = apply_overrides(raw, overrides)
     return line_from_dict(raw, path)
@@ -152,7 +154,8 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(path, "", "file not found", None, "the path of an existing YAML file") from None
+        raise ConfigError(path, "", "file not found", None, "the path of an existing YAML file, "
+                          "or a bundled line: " + ", ".join(bundled_lines())) from None
     except IsADirectoryError:
         raise ConfigError(path, "", "is a directory, not a file", None, "a YAML file") from None
     except UnicodeDecodeError as exc:
@@ -305,34 +308,3 @@ def apply_overrides(raw: dict[str, Any], overrides: Iterable[str]) -> dict[str, 
             target = nxt
         target[rest[-1]] = value
     return out
-
-
-def with_settings(spec: LineSpec, settings: Mapping[str, Mapping[str, float]]) -> LineSpec:
-    """``spec`` with process settings changed: ``{station_id: {setting: value}}``; the fields
-    the windows set follow. Raises ConfigError for an unknown station or setting."""
-    data = editable(spec)
-    ids = [s["id"] for s in data["stations"]]
-    for sid, values in settings.items():
-        if sid not in ids:
-            raise ConfigError("<settings>", sid, "unknown station id", sid, "one of " + ", ".join(ids))
-        block = data["stations"][ids.index(sid)].get("process")
-        if block is None:
-            raise ConfigError("<settings>", f"{sid}", "the station has no process window", sid,
-                              "a station with a process block")
-        allowed = WINDOW_KINDS[block["model"]].SETTINGS
-        for name, value in values.items():
-            if name not in allowed:
-                raise ConfigError("<settings>", f"{sid}.{name}", "not a setting of the "
-                                  f"{block['model']} model", name, ", ".join(allowed) or "(none)")
-            block[name] = value
-    return line_from_dict(data, f"<settings of {spec.name}>")
-
-
-def without_exposure(spec: LineSpec) -> LineSpec:
-    """``spec`` with every dry-room exposure window switched off (each station keeps its own p₀:
-    time in the queues no longer matters)."""
-    data = editable(spec)
-    for station in data["stations"]:
-        if (station.get("process") or {}).get("model") == "exposure":
-            del station["process"]
-    return line_from_dict(data, f"<{spec.name} without exposure>")

@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from linesim.process import WINDOW_KINDS
+from linesim.spec.process import WINDOW_KINDS
 
 __all__ = ["ConfigError", "UsageError", "from_validation_error", "format_path"]
 

@@ -112,12 +112,14 @@ class Store:
                     args: Mapping[str, Any] | None = None, status: str = "running",
                     summary: Any = None, rows: Iterable[Mapping] = ()) -> str:
         """Create a record (with its rows, in the same transaction); returns its id."""
-        from linesim import __version__
+        from linesim.bundled import resolve_config
+        from linesim.version import __version__
 
         digest, resolved = spec_hash(spec)
         text = None
-        if config_path and Path(config_path).is_file():
-            text = Path(config_path).read_text(encoding="utf-8")
+        source = resolve_config(config_path) if config_path else None
+        if source is not None and source.is_file():
+            text = source.read_text(encoding="utf-8")
         rid = uuid.uuid4().hex[:12]
         with self._transaction() as con:
             con.execute(
@@ -183,7 +185,7 @@ def _insert_rows(con, record_id: str, rows: Iterable[Mapping]) -> None:
 
 
 def _json(value: Any) -> str | None:
-    from linesim.files import json_safe
+    from linesim.summary import json_safe
 
     if value is None:
         return None

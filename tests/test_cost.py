@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from linesim.config import load_line
-from linesim.cost import capex, cost_report, energy_per_year, static_basis
+from linesim.economics.cost import capex, cost_report, energy_per_year, static_basis
 from linesim.errors import UsageError
 from conftest import ROOT, make_line
 
@@ -166,7 +166,7 @@ def test_raising_a_defect_probability_never_lowers_cost(p0, p1, dp, which):
 @settings(max_examples=40, deadline=None)
 @given(index=st.integers(0, 12), dp=st.floats(1e-4, 0.05), gwh=st.booleans())
 def test_raising_a_defect_probability_never_lowers_cost_bundled(index, dp, gwh):
-    from linesim.sensitivity import perturb_station
+    from linesim.variants import perturb_station
 
     spec = load_line(GWH if gwh else PILOT)
     station = spec.stations[index]
@@ -179,7 +179,7 @@ def test_raising_a_defect_probability_never_lowers_cost_bundled(index, dp, gwh):
 def test_capex_sensitivity_matches_the_annual_capital_charge():
     """+20 % capex at one station adds 0.2 × capex × (1/life × (1 + VOH_D + GSA_D + R&D_D)
     + profit) × (1 + warranty) per year – the tornado bar must equal that."""
-    from linesim.sensitivity import tornado
+    from linesim.economics.sensitivity import tornado
 
     spec = toy_line()
     bars = {b.parameter: b for b in tornado(spec, 0.2)}
@@ -214,7 +214,7 @@ def test_line_without_cost_block_is_a_usage_error():
 
 
 def test_simulated_basis_divides_by_simulated_output():
-    from linesim.cost import simulated_basis
+    from linesim.economics.cost import simulated_basis
     from linesim.experiments import replicate
 
     spec = toy_line()

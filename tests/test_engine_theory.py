@@ -9,7 +9,8 @@ import pytest
 
 from conftest import make_line, within_theory
 from linesim import kpis
-from linesim.experiments import replicate, summarise
+from linesim.experiments import replicate
+from linesim.summary import summarise
 from linesim.simulation import simulate
 
 H = 3600.0
@@ -195,10 +196,10 @@ def test_same_seed_identical_json_and_different_seeds_differ(engine):
     a = summarise(line, replicate(line, 50 * H, H, 2, seed=7, workers=1, engine=engine))
     b = summarise(line, replicate(line, 50 * H, H, 2, seed=7, workers=2, engine=engine))
     c = summarise(line, replicate(line, 50 * H, H, 2, seed=8, workers=1, engine=engine))
-    assert json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
-    assert json.dumps(a, sort_keys=True) != json.dumps(c, sort_keys=True)
-    assert a["replications"][0]["started"] != a["replications"][1]["started"] or \
-        a["replications"][0]["good"] != a["replications"][1]["good"]
+    assert json.dumps(a.to_dict(), sort_keys=True) == json.dumps(b.to_dict(), sort_keys=True)
+    assert json.dumps(a.to_dict(), sort_keys=True) != json.dumps(c.to_dict(), sort_keys=True)
+    assert a.replications[0].started != a.replications[1].started or \
+        a.replications[0].good != a.replications[1].good
 
 
 def test_injected_generator_is_the_only_randomness(engine):

@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 
 from test_invariants import check_invariants, lines
 from linesim.config import load_line
-from linesim.experiments import replicate, summarise
+from linesim.experiments import replicate
+from linesim.summary import summarise
 from linesim.simulation import UnsupportedByFastEngine, fast, simulate
 
 H = 3600.0
@@ -68,7 +69,7 @@ def test_block_size_and_heap_growth_do_not_change_results(monkeypatch):
 def test_replications_identical_summaries():
     spec = load_line("configs/pilot_sulfide_200mwh.yaml")
     reports = [summarise(spec, replicate(spec, 3 * 24 * H, 12 * 24 * H, 3, seed=2, workers=1,
-                                         engine=e)) for e in ("fast", "simpy")]
+                                         engine=e)).to_dict() for e in ("fast", "simpy")]
     assert reports[0].pop("engine") == "fast" and reports[1].pop("engine") == "simpy"
     assert json.dumps(reports[0], sort_keys=True) == json.dumps(reports[1], sort_keys=True)
 

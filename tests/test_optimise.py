@@ -234,7 +234,7 @@ def test_min_cost_beats_every_layout_at_the_target():
     layout's annual cost is the least of all layouts that reach the target."""
     import copy
 
-    from linesim.cost import cost_report, static_basis
+    from linesim.economics.cost import cost_report, static_basis
     from linesim.optimise import apply_layout
     from test_cost import TOY_COST
 

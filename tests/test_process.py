@@ -13,10 +13,11 @@ from hypothesis import strategies as st
 
 from conftest import ROOT, make_line
 from linesim.cli import main
-from linesim.config import dump_line, line_from_dict, line_from_text, load_line, with_settings
+from linesim.config import dump_line, line_from_dict, line_from_text, load_line
+from linesim.variants import with_settings
 from linesim.errors import ConfigError
 from linesim.optimise import Problem, evaluate_layout, optimise_layout
-from linesim.process import (
+from linesim.spec.process import (
     ExposureWindow,
     PressWindow,
     SpeedWindow,
@@ -205,11 +206,12 @@ def test_exposure_loss_matches_the_closed_form(engine, buffer):
 
 
 def test_zero_wait_gives_the_analytic_yield_and_switching_off_removes_the_loss():
-    from linesim.experiments import replicate, summarise
+    from linesim.experiments import replicate
+    from linesim.summary import summarise
 
     def yields(spec):
-        y = summarise(spec, replicate(spec, 3 * 86400.0, 3600.0, 3, 5, 1))["line_yield"]
-        return y["simulated"], y["analytic"], y["attribution"]["exposure"]["mean"]
+        y = summarise(spec, replicate(spec, 3 * 86400.0, 3600.0, 3, 5, 1)).line_yield
+        return y.simulated, y.analytic, y.attribution.exposure.mean
 
     # the feeder is slower than the exposed station: no cell ever waits
     slow_feed = make_line([
@@ -218,17 +220,17 @@ def test_zero_wait_gives_the_analytic_yield_and_switching_off_removes_the_loss()
          "process": {"model": "exposure", "rate_per_h": 5.0, "dew_point_c": -40.0}}])
     sim, analytic, exposure = yields(slow_feed)
     assert exposure == 0.0
-    assert sim["ci95_low"] - 2e-3 <= analytic <= sim["ci95_high"] + 2e-3
+    assert sim.ci95_low - 2e-3 <= analytic <= sim.ci95_high + 2e-3
     long_buffers = _exposed_line(200)
     sim_on, analytic, exposure_on = yields(long_buffers)
-    assert exposure_on < -0.2 and sim_on["ci95_high"] < analytic - 0.2
+    assert exposure_on < -0.2 and sim_on.ci95_high < analytic - 0.2
     off = line_from_dict({**long_buffers.model_dump(mode="json", exclude_defaults=True),
                           "stations": [s.model_dump(mode="json", exclude_defaults=True,
                                                     exclude={"process"})
                                        for s in long_buffers.stations]})
     sim_off, analytic, exposure_off = yields(off)
     assert exposure_off == 0.0
-    assert sim_off["ci95_low"] - 2e-3 <= analytic <= sim_off["ci95_high"] + 2e-3
+    assert sim_off.ci95_low - 2e-3 <= analytic <= sim_off.ci95_high + 2e-3
 
 
 def test_more_buffer_on_the_sulfide_pilot_lowers_the_simulated_yield(capsys):

@@ -8,8 +8,8 @@ import math
 import pytest
 
 from linesim.config import load_line
-from linesim.cost import cost_report, static_basis
-from linesim.rampup import (
+from linesim.economics.cost import cost_report, static_basis
+from linesim.economics.rampup import (
     exponential_approach,
     learning_exponent,
     learning_factor,

@@ -14,14 +14,16 @@ import pandas as pd
 import streamlit as st
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:  # the app runs from a checkout beside the package
-    sys.path.insert(0, str(ROOT))
+if (ROOT / "linesim").is_dir() and str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))  # a checkout: the app runs beside the package it belongs to
 
 from linesim.config import dump_line, line_from_text, load_line  # noqa: E402
 from linesim.errors import ConfigError  # noqa: E402
 
-CONFIGS = sorted((ROOT / "configs").glob("*.yaml"))
-DEFAULT_CONFIG = ROOT / "configs" / "pilot_sulfide_200mwh.yaml"
+from linesim.bundled import bundled_lines  # noqa: E402
+
+CONFIGS = list(bundled_lines().values())
+DEFAULT_CONFIG = bundled_lines()["pilot_sulfide_200mwh"]
 
 
 def bundled() -> dict[str, Path]:
@@ -61,7 +63,7 @@ def working_spec():
 @st.cache_data(max_entries=64, show_spinner=False)
 def static_analysis(text: str):
     """Capacity, yield and cost on the static basis (fast: answers on every edit)."""
-    from linesim.analysis import analyse
+    from linesim.economics.analysis import analyse
 
     return analyse(spec_from_yaml(text), tornado_fraction=0.2)
 
@@ -70,7 +72,8 @@ def static_analysis(text: str):
 def simulation(text: str, horizon_days: float, replications: int, seed: int) -> dict:
     """Replications on the fast engine, keyed on the line's YAML text and the run settings."""
     from linesim.capacity import suggested_warmup_h
-    from linesim.experiments import replicate, summarise
+    from linesim.experiments import replicate
+    from linesim.summary import summarise
 
     spec = spec_from_yaml(text)
     results = replicate(spec, horizon_days * 86400.0, suggested_warmup_h(spec) * 3600.0,

@@ -7,7 +7,8 @@
 - :mod:`~linesim.optimise.verify` – simulate layouts and size buffers.
 """
 
-from linesim.optimise.layout import apply_layout, current_layout, evaluate_layout
+from linesim.optimise.layout import current_layout, evaluate_layout
+from linesim.variants import apply_layout
 from linesim.optimise.model import Problem
 from linesim.optimise.search import (
     OBJECTIVES,

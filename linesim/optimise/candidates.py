@@ -150,7 +150,7 @@ def setting_variants(spec: LineSpec) -> dict[str, list[tuple[dict[str, float], S
     """For each station whose process window has levels: the station at every combination of
     them (``[(settings, station), ...]``), built through the config so every derived field
     follows its settings."""
-    from linesim.config import with_settings
+    from linesim.variants import with_settings
 
     out = {}
     for station in spec.stations:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from ortools.sat.python import cp_model
 
 from linesim.capacity import cells_per_h_for_gwh
-from linesim.cost import (
+from linesim.economics.cost import (
     Capex,
     annual_depreciation_usd,
     dry_room_capex_usd,
@@ -262,7 +262,7 @@ class LayoutModel:
         """Annual cost [USD/yr] of running at the target: linear parts per candidate plus the
         materials, which grow as exp(Σ L) from their entry station on (an exact table at
         COST_LOG_SCALE)."""
-        from linesim.cost import material_usd_per_processed_cell, overheads_usd
+        from linesim.economics.cost import material_usd_per_processed_cell, overheads_usd
 
         spec = self.problem.spec
         cost = spec.cost

@@ -8,14 +8,16 @@ run's own figures (where machines wait: blocked or starved, and where the bottle
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from linesim.capacity import suggested_warmup_h
-from linesim.experiments import replicate, summarise
-from linesim.optimise.layout import apply_layout, evaluate_layout
+from linesim.experiments import replicate
+from linesim.summary import Estimate, RunSummary, YieldAttribution, as_plain, summarise
+from linesim.optimise.layout import LayoutFigures, evaluate_layout
+from linesim.variants import apply_layout
 from linesim.spec import LineSpec
 
-__all__ = ["Verification", "verify_layout", "size_buffers", "DewPointChoice",
+__all__ = ["Verification", "verify_layout", "size_buffers", "DewPointChoice", "DewPointRow",
            "choose_dew_point"]
 
 
@@ -24,10 +26,10 @@ class Verification:
     """Surrogate against simulation for one layout."""
 
     surrogate_gwh_per_year: float
-    simulated_gwh_per_year: dict  #: mean and 95 % CI
-    simulated_line_yield: dict
+    simulated_gwh_per_year: Estimate  #: mean and 95 % CI
+    simulated_line_yield: Estimate
     analytic_line_yield: float
-    yield_attribution: dict  #: simulated − analytic yield by cause (exposure, detection delay, ...)
+    yield_attribution: YieldAttribution  #: simulated − analytic yield by cause
     relative_gap: float  #: simulated ÷ surrogate − 1
     bottleneck: str
     explanation: str
@@ -37,7 +39,7 @@ class Verification:
     cost_usd_per_kwh: float | None = None  #: at the simulated output and yield (with a cost block)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return as_plain(self)
 
 
 def verify_layout(spec: LineSpec, layout: Mapping[str, Mapping[str, int]],
@@ -51,55 +53,54 @@ def verify_layout(spec: LineSpec, layout: Mapping[str, Mapping[str, int]],
     results = replicate(line, horizon_s, suggested_warmup_h(line) * 3600.0, replications, seed,
                         workers)
     run = summarise(line, results)
-    sim = run["output_gwh_per_year"]
+    sim = run.output_gwh_per_year
     cost = None
-    if line.cost is not None and sim["mean"] > 0:
-        from linesim.basis import simulated_basis
-        from linesim.cost import cost_report
+    if line.cost is not None and sim.mean > 0:
+        from linesim.economics.basis import simulated_basis
+        from linesim.economics.cost import cost_report
 
         cost = cost_report(line, simulated_basis(line, results)).total_usd_per_kwh
-    gap = sim["mean"] / surrogate.output_gwh_per_year - 1.0
+    gap = sim.mean / surrogate.output_gwh_per_year - 1.0
     return Verification(
         surrogate_gwh_per_year=surrogate.output_gwh_per_year, simulated_gwh_per_year=sim,
-        simulated_line_yield=run["line_yield"]["simulated"],
-        analytic_line_yield=run["line_yield"]["analytic"],
-        yield_attribution=run["line_yield"]["attribution"], relative_gap=gap,
-        bottleneck=run["bottleneck"], explanation=_explain(run, surrogate.bottleneck, gap),
+        simulated_line_yield=run.line_yield.simulated,
+        analytic_line_yield=run.line_yield.analytic,
+        yield_attribution=run.line_yield.attribution, relative_gap=gap,
+        bottleneck=run.bottleneck, explanation=_explain(run, surrogate.bottleneck, gap),
         buffers={s.id: s.buffer_after for s in line.stations}, replications=replications,
         horizon_h=horizon_s / 3600.0, cost_usd_per_kwh=cost,
     )
 
 
-def _explain(run: dict, static_bottleneck: str, gap: float) -> str:
-    exposure = run["line_yield"]["attribution"]["exposure"]["mean"]
+def _explain(run: RunSummary, static_bottleneck: str, gap: float) -> str:
+    exposure = run.line_yield.attribution.exposure.mean
     note = (f"; dry-room exposure cost {-exposure:.1%} of yield, which the static surrogate "
             "does not see (it needs queue times)" if exposure < -0.002 else "")
     return _explain_flow(run, static_bottleneck, gap) + note
 
 
-def _explain_flow(run: dict, static_bottleneck: str, gap: float) -> str:
-    sim = run["output_gwh_per_year"]
-    inside = sim["ci95_low"] is not None and sim["ci95_low"] <= sim["mean"] / (1 + gap) <= \
-        sim["ci95_high"]
+def _explain_flow(run: RunSummary, static_bottleneck: str, gap: float) -> str:
+    sim = run.output_gwh_per_year
+    inside = sim.contains(sim.mean / (1 + gap))
     if abs(gap) <= 0.01 or inside:
         return (f"simulation agrees with the surrogate ({gap:+.1%}); bottleneck "
-                f"{run['bottleneck']} (static: {static_bottleneck})")
+                f"{run.bottleneck} (static: {static_bottleneck})")
     if gap > 0:
         return (f"simulated output {gap:+.1%} above the surrogate: the window is short for this "
-                f"line ({run['horizon_h']:g} h) — batch cycles ending inside it and WIP built "
+                f"line ({run.horizon_h:g} h) — batch cycles ending inside it and WIP built "
                 "in the warm-up drain through faster than the long-run rate; a longer "
-                f"--verify-horizon brings it down; simulated bottleneck {run['bottleneck']}")
-    stations = run["stations"]
-    blocked = max(stations, key=lambda s: s["blocked"]["mean"])
-    starved = max(stations, key=lambda s: s["starved"]["mean"])
-    neck = next(s for s in stations if s["id"] == static_bottleneck)
-    why = (f"the static bottleneck {static_bottleneck} is blocked {neck['blocked']['mean']:.0%} "
-           f"and starved {neck['starved']['mean']:.0%} of its time – capacity the surrogate "
+                f"--verify-horizon brings it down; simulated bottleneck {run.bottleneck}")
+    stations = run.stations
+    blocked = max(stations, key=lambda s: s.blocked.mean)
+    starved = max(stations, key=lambda s: s.starved.mean)
+    neck = run.station(static_bottleneck)
+    why = (f"the static bottleneck {static_bottleneck} is blocked {neck.blocked.mean:.0%} "
+           f"and starved {neck.starved.mean:.0%} of its time – capacity the surrogate "
            "counts but buffers and bursts waste")
     return (f"simulated output {gap:+.1%} against the surrogate: {why}; most blocked: "
-            f"{blocked['id']} ({blocked['blocked']['mean']:.0%}), most starved: "
-            f"{starved['id']} ({starved['starved']['mean']:.0%}); simulated bottleneck "
-            f"{run['bottleneck']}")
+            f"{blocked.id} ({blocked.blocked.mean:.0%}), most starved: "
+            f"{starved.id} ({starved.starved.mean:.0%}); simulated bottleneck "
+            f"{run.bottleneck}")
 
 
 def size_buffers(spec: LineSpec, layout: Mapping[str, Mapping[str, int]],
@@ -137,13 +138,26 @@ def size_buffers(spec: LineSpec, layout: Mapping[str, Mapping[str, int]],
 
 
 @dataclass(frozen=True)
+class DewPointRow:
+    """One dew point tried: the solver's status, its layout's static figures and simulation."""
+
+    dew_point_c: float
+    status: str
+    predicted: LayoutFigures | None
+    verified: Verification | None
+
+    def to_dict(self) -> dict:
+        return as_plain(self)
+
+
+@dataclass(frozen=True)
 class DewPointChoice:
     """The dew point with the lowest simulated cost per good kWh, and every one tried."""
 
     spec: LineSpec  #: the line at the chosen dew point
     result: object  #: its OptimiseResult (None if no dew point had a layout)
     verified: Verification | None
-    rows: list  #: per dew point: status, predicted and verified figures (plain data)
+    rows: tuple[DewPointRow, ...]  #: every dew point tried, in the order given
 
 
 def choose_dew_point(problem, objective: str, dew_points: Sequence[float],
@@ -164,14 +178,14 @@ def choose_dew_point(problem, objective: str, dew_points: Sequence[float],
         line = line_from_text(dump_line(spec), f"<{spec.name} at {dew:g} °C>",
                               [f"cost.dry_room.dew_point_c={dew}"])
         result = optimise_layout(replace(problem, spec=line), objective)
-        row = {"dew_point_c": dew, "status": result.status, "predicted": None, "verified": None}
+        check = None
         if result.found:
             check = verify_layout(line, result.layout, settings=result.settings, **simulation)
-            row.update(predicted=result.predicted.to_dict(), verified=check.to_dict())
             key = check.cost_usd_per_kwh if check.cost_usd_per_kwh is not None else float("inf")
             if best is None or key < best[0]:
                 best = (key, line, result, check)
-        rows.append(row)
+        rows.append(DewPointRow(dew, result.status, result.predicted if result.found else None,
+                                check))
     if best is None:
-        return DewPointChoice(spec, None, None, rows)
-    return DewPointChoice(best[1], best[2], best[3], rows)
+        return DewPointChoice(spec, None, None, tuple(rows))
+    return DewPointChoice(best[1], best[2], best[3], tuple(rows))

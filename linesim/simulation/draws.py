@@ -86,7 +86,7 @@ def exposure_parameters(spec) -> tuple[list[bool], list[float], list[float]] | N
     counts (a ``dry_room`` station), the exposure rate [1/s] and the queue-time limit [s] of
     its ``exposure`` window (0 and inf without one). ``None`` when no station has the window,
     so the engines need not track waits at all."""
-    from linesim.process import ExposureWindow
+    from linesim.spec.process import ExposureWindow
 
     windows = [s.process if isinstance(s.process, ExposureWindow) else None
                for s in spec.stations]

@@ -26,7 +26,7 @@ Model (see DESIGN.md, "The model"):
   became ready to move on (end of its last processing) and the time it has waited in dry-room
   queues so far (the queue before a ``dry_room`` station, a loading batch, a blocked machine).
   At a station with the window its defect probability is
-  :func:`linesim.process.exposure_probability` of that wait; a defect is counted as an exposure
+  :func:`linesim.spec.process.exposure_probability` of that wait; a defect is counted as an exposure
   defect where the draw would have passed at the station's own p₀.
 - **Warm-up**: all counters run from t = 0; at the end of warm-up a snapshot is taken and the
   reported window figures are end − snapshot.
@@ -44,7 +44,7 @@ from collections import deque
 import numpy as np
 import simpy
 
-from linesim.process import exposure_probability
+from linesim.spec.process import exposure_probability
 from linesim.simulation.draws import exposure_parameters, generators, stream_root
 from linesim.simulation.parts import BLOCKED, IDLE, STARVED, Buffer, Group, Machine
 from linesim.simulation.records import SimResult, build_result

@@ -199,7 +199,7 @@ def _process(st, i, g, slot, now):
     p = p0
     if st[15][C_TRACK]:
         rate, limit = sf[i, X_XRATE], sf[i, X_XLIMIT]
-        if rate > 0.0 or limit < _INF:  # linesim.process.exposure_probability
+        if rate > 0.0 or limit < _INF:  # linesim.spec.process.exposure_probability
             w = st[23][slot]
             p = 1.0 if w > limit else p0 - (1.0 - p0) * math.expm1(-rate * w)
         st[22][slot] = now

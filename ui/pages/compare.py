@@ -9,9 +9,9 @@ import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 
 import common  # noqa: E402
-from linesim.analysis import comparison_rows  # noqa: E402
+from linesim.economics.analysis import comparison_rows  # noqa: E402
 from linesim.config import dump_line, load_line  # noqa: E402
-from linesim.figures import cost_breakdown  # noqa: E402
+from linesim.report.figures import cost_breakdown  # noqa: E402
 
 st.title("Compare")
 saved = st.session_state.setdefault("saved", {})

@@ -9,7 +9,7 @@ import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 
 import common  # noqa: E402
-from linesim.figures import cost_breakdown, ramp_up_curves, tornado_chart  # noqa: E402
+from linesim.report.figures import cost_breakdown, ramp_up_curves, tornado_chart  # noqa: E402
 
 st.title("Cost")
 a = common.static_analysis(common.working_yaml())

@@ -70,12 +70,12 @@ spec = common.spec_from_yaml(line_yaml)  # the line the result belongs to (its d
 if dew_rows:
     st.subheader(f"Dry-room dew point: {spec.cost.dry_room.dew_point_c:g} °C chosen")
     st.dataframe(pd.DataFrame([
-        {"dew point [°C]": r["dew_point_c"], "capex [MUSD]": r["predicted"]["capex_usd"] / 1e6,
-         "simulated output [GWh/yr]": r["verified"]["simulated_gwh_per_year"]["mean"],
-         "simulated yield [-]": r["verified"]["simulated_line_yield"]["mean"],
-         "exposure loss [-]": r["verified"]["yield_attribution"]["exposure"]["mean"],
-         "cost, simulated [USD/kWh]": r["verified"]["cost_usd_per_kwh"]}
-        for r in dew_rows if r["verified"]]), hide_index=True)
+        {"dew point [°C]": r.dew_point_c, "capex [MUSD]": r.predicted.capex_usd / 1e6,
+         "simulated output [GWh/yr]": r.verified.simulated_gwh_per_year.mean,
+         "simulated yield [-]": r.verified.simulated_line_yield.mean,
+         "exposure loss [-]": r.verified.yield_attribution.exposure.mean,
+         "cost, simulated [USD/kWh]": r.verified.cost_usd_per_kwh}
+        for r in dew_rows if r.verified]), hide_index=True)
 if not result.found:
     st.error(f"No layout: {result.status}. {result.binding or ''}")
     st.stop()
@@ -114,9 +114,9 @@ if st.button("Simulate this layout (3 × 7 days)", key="simulate_layout"):
     with st.spinner("Simulating the layout…"):
         run = common.simulation(dump_line(apply_layout(spec, layout, settings=chosen_settings)),
                                 7.0, 3, 1)["summary"]
-    out = run["output_gwh_per_year"]
-    st.metric("Simulated output of this layout [GWh/yr]", f"{out['mean']:.3f}",
-              f"{out['mean'] / figures.output_gwh_per_year - 1:+.1%} vs predicted "
+    out = run.output_gwh_per_year
+    st.metric("Simulated output of this layout [GWh/yr]", f"{out.mean:.3f}",
+              f"{out.mean / figures.output_gwh_per_year - 1:+.1%} vs predicted "
               f"{figures.output_gwh_per_year:.3f}", delta_color="off")
 if st.button("Load this layout as the working line", key="load_layout"):
     common.set_working(apply_layout(spec, layout, settings=chosen_settings),

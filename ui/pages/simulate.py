@@ -9,7 +9,7 @@ import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 
 import common  # noqa: E402
-from linesim import figures  # noqa: E402
+from linesim.report import figures  # noqa: E402
 
 st.title("Simulate")
 spec = common.working_spec()
@@ -31,33 +31,33 @@ if sim is None:
     st.stop()
 
 
-def ci(e: dict, digits: int, scale: float = 1.0) -> str:
-    half = (e["ci95_high"] - e["ci95_low"]) / 2 * scale if e["ci95_low"] is not None else 0
+def ci(e, digits: int, scale: float = 1.0) -> str:
+    half = (e.half_width or 0.0) * scale
     return f"± {half:,.{digits}f} (95 % CI)"
 
 
 rep = sim["summary"]
 k1, k2, k3, k4 = st.columns(4)
-out = rep["output_gwh_per_year"]
-k1.metric("Simulated output [GWh/yr]", f"{out['mean']:.3f}", ci(out, 3), delta_color="off")
-tp = rep["throughput_cells_per_h"]
-k2.metric("Good cells/h", f"{tp['mean']:.1f}", ci(tp, 1), delta_color="off")
-y = rep["line_yield"]["simulated"]
-k3.metric("Simulated line yield", f"{y['mean']:.4f}", ci(y, 4), delta_color="off")
-k4.metric("Bottleneck", rep["bottleneck"],
-          f"{rep['bottleneck_shares'][rep['bottleneck']]:.0%} of replications",
+out = rep.output_gwh_per_year
+k1.metric("Simulated output [GWh/yr]", f"{out.mean:.3f}", ci(out, 3), delta_color="off")
+tp = rep.throughput_cells_per_h
+k2.metric("Good cells/h", f"{tp.mean:.1f}", ci(tp, 1), delta_color="off")
+y = rep.line_yield.simulated
+k3.metric("Simulated line yield", f"{y.mean:.4f}", ci(y, 4), delta_color="off")
+k4.metric("Bottleneck", rep.bottleneck,
+          f"{rep.bottleneck_shares[rep.bottleneck]:.0%} of replications",
           delta_color="off")
 
-gap = rep["line_yield"]["attribution"]
-st.caption(f"Line yield: simulated {y['mean']:.4f} against analytic ∏(1 − p) "
-           f"{rep['line_yield']['analytic']:.4f}. The gap by cause: dry-room exposure "
-           f"{gap['exposure']['mean']:+.4f}, detection delay {gap['detection_delay']['mean']:+.4f}"
-           f", sampling {gap['sampling']['mean']:+.4f} (no rework is modelled).")
+gap = rep.line_yield.attribution
+st.caption(f"Line yield: simulated {y.mean:.4f} against analytic ∏(1 − p) "
+           f"{rep.line_yield.analytic:.4f}. The gap by cause: dry-room exposure "
+           f"{gap.exposure.mean:+.4f}, detection delay {gap.detection_delay.mean:+.4f}"
+           f", sampling {gap.sampling.mean:+.4f} (no rework is modelled).")
 stations = pd.DataFrame([{
-    "station": s["id"], "machines": s["machines"], "busy [-]": s["utilisation"]["mean"],
-    "down [-]": s["down"]["mean"], "blocked [-]": s["blocked"]["mean"],
-    "starved [-]": s["starved"]["mean"], "OEE [-]": s["oee"]["mean"],
-    "defect rate [-]": s["defect_rate"]["mean"]} for s in rep["stations"]])
+    "station": s.id, "machines": s.machines, "busy [-]": s.utilisation.mean,
+    "down [-]": s.down.mean, "blocked [-]": s.blocked.mean,
+    "starved [-]": s.starved.mean, "OEE [-]": s.oee.mean,
+    "defect rate [-]": s.defect_rate.mean} for s in rep.stations])
 fig = figures.station_states(rep)
 st.plotly_chart(fig, key="states")
 common.table(stations, "stations", "stations")

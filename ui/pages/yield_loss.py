@@ -9,7 +9,7 @@ import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 
 import common  # noqa: E402
-from linesim.figures import yield_waterfall  # noqa: E402
+from linesim.report.figures import yield_waterfall  # noqa: E402
 
 st.title("Yield")
 a = common.static_analysis(common.working_yaml())
@@ -17,9 +17,9 @@ sim = common.last_simulation()
 c1, c2 = st.columns(2)
 c1.metric("Analytic line yield ∏(1 − p_i)", f"{a.capacity.line_yield:.4f}")
 if sim:
-    y = sim["summary"]["line_yield"]["simulated"]
-    c2.metric("Simulated line yield", f"{y['mean']:.4f}",
-              f"{y['mean'] - a.capacity.line_yield:+.4f} vs analytic", delta_color="off")
+    y = sim["summary"].line_yield.simulated
+    c2.metric("Simulated line yield", f"{y.mean:.4f}",
+              f"{y.mean - a.capacity.line_yield:+.4f} vs analytic", delta_color="off")
 else:
     c2.info("Simulate the line (Simulate page) to compare with the simulated yield.")
 st.plotly_chart(yield_waterfall(a), key="waterfall")

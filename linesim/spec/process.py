@@ -40,8 +40,8 @@ from typing import Annotated, ClassVar, Literal, Union
 
 from pydantic import Field, model_validator
 
-from linesim._base import Frozen, NonNegativeFloat, PositiveFloat, PositiveInt, Probability
-from linesim._base import problem as _problem
+from linesim.spec.base import Frozen, NonNegativeFloat, PositiveFloat, PositiveInt, Probability
+from linesim.spec.base import problem as _problem
 
 __all__ = ["SpeedWindow", "ThinFilmWindow", "PressWindow", "ExposureWindow", "Window",
            "ProcessWindow", "water_ppm", "exposure_probability", "WINDOW_KINDS"]

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-__all__ = ["text_table", "fmt"]
+from linesim.summary import Estimate
+
+__all__ = ["ci_text", "fmt", "text_table"]
 
 
 def fmt(value: object, digits: int = 3) -> str:
@@ -42,3 +44,11 @@ def text_table(headers: Sequence[str], rows: Sequence[Sequence[object]],
     out = [line(headers), line(["-" * w for w in widths])]
     out += [line(r) for r in cells]
     return "\n".join(out)
+
+
+def ci_text(e: Estimate, digits: int = 1, scale: float = 1.0) -> str:
+    """``mean ± half-width`` of an estimate (the mean alone without an interval)."""
+    mean = e.mean * scale
+    if e.half_width is None:
+        return f"{mean:,.{digits}f}"
+    return f"{mean:,.{digits}f} ± {e.half_width * scale:,.{digits}f}"

@@ -12,11 +12,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from linesim.capacity import CapacityReport, capacity_report
-from linesim.cost import CostReport, OutputBasis, cost_report, simulated_basis, static_basis
-from linesim.rampup import RampUpReport, ramp_up
-from linesim.sensitivity import TornadoBar, tornado
+from linesim.economics.cost import CostReport, OutputBasis, cost_report, simulated_basis, static_basis
+from linesim.economics.rampup import RampUpReport, ramp_up
+from linesim.economics.sensitivity import TornadoBar, tornado
 from linesim.simulation.records import SimResult
 from linesim.spec import LineSpec
+from linesim.summary import RunSummary, summarise
 from linesim.yield_model import WaterfallStep, yield_waterfall
 
 __all__ = ["LineAnalysis", "analyse", "compare", "comparison_rows"]
@@ -34,7 +35,7 @@ class LineAnalysis:
     ramp: RampUpReport | None
     tornado: tuple[TornadoBar, ...]
     waterfall: tuple[WaterfallStep, ...]
-    simulation: dict | None  #: the run summary (:func:`linesim.experiments.summarise`)
+    simulation: RunSummary | None  #: the run summary (:func:`linesim.summary.summarise`)
 
     def to_dict(self) -> dict:
         return {
@@ -46,7 +47,7 @@ class LineAnalysis:
             "ramp_up": self.ramp.to_dict() if self.ramp else None,
             "tornado": [b.to_dict() for b in self.tornado],
             "yield_waterfall": [s.to_dict() for s in self.waterfall],
-            "simulation": self.simulation,
+            "simulation": self.simulation.to_dict() if self.simulation else None,
         }
 
 
@@ -54,15 +55,14 @@ def analyse(spec: LineSpec, results: Sequence[SimResult] | None = None,
             tornado_fraction: float = 0.2) -> LineAnalysis:
     """Capacity, cost (on simulated output if ``results`` are given), ramp-up, tornado and the
     yield waterfall (with the value each scrapped cell carries) of one line."""
-    from linesim.cost import value_added_usd_per_cell
-    from linesim.experiments import summarise
+    from linesim.economics.cost import value_added_usd_per_cell
 
     basis = simulated_basis(spec, results) if results else static_basis(spec)
     capacity = capacity_report(spec)
     summary = summarise(spec, results) if results else None
     return LineAnalysis(
         spec=spec, basis=basis,
-        bottleneck=summary["bottleneck"] if summary else capacity.bottleneck,
+        bottleneck=summary.bottleneck if summary else capacity.bottleneck,
         capacity=capacity, cost=cost_report(spec, basis), ramp=ramp_up(spec, basis),
         tornado=tuple(tornado(spec, tornado_fraction)),
         waterfall=tuple(yield_waterfall(spec, value_added_usd_per_cell(spec, basis))),

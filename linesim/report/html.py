@@ -1,7 +1,7 @@
 """A self-contained HTML report of line analyses: tables and plotly figures in one file.
 
 plotly.js is embedded once in the page (no network needed to open it); each figure is a
-``<div>`` drawn by it. Every number in the tables comes from :mod:`linesim.analysis`.
+``<div>`` drawn by it. Every number in the tables comes from :mod:`linesim.economics.analysis`.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import html
 import os
 from collections.abc import Sequence
 
-from linesim.analysis import LineAnalysis, comparison_rows
-from linesim.files import atomic_write_text
+from linesim.economics.analysis import LineAnalysis, comparison_rows
+from linesim.report.files import atomic_write_text
 
 __all__ = ["render_html", "write_html"]
 
@@ -64,7 +64,8 @@ def render_html(analyses: Sequence[LineAnalysis], title: str = "linesim line com
     """The whole report as one HTML document (plotly.js inline)."""
     import plotly.offline
 
-    from linesim import __version__, figures
+    from linesim.report import figures
+    from linesim.version import __version__
 
     def fig(f) -> str:
         return f.to_html(full_html=False, include_plotlyjs=False,

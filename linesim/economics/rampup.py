@@ -8,7 +8,7 @@ From start of production (t = 0, in months) the line approaches its mature state
 
 Month values are taken at mid-month. Per quarter the fixed costs (depreciation, labour, energy,
 profit on investment) accrue as in the mature year; materials follow the cells started; the
-overheads are recomputed from those amounts (:func:`linesim.cost.overheads_usd`).
+overheads are recomputed from those amounts (:func:`linesim.economics.cost.overheads_usd`).
 
 Learning on top of the ramp: C(x) = C0·(x/x0)^(−b), b = −log2(1 − LR), applied to the
 conversion cost (everything except materials), x the cumulative good output and x0 one year
@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
-from linesim.cost import (
+from linesim.economics.cost import (
     OutputBasis,
     annual_cost,
     capex,

@@ -14,7 +14,7 @@ Per year, with H the production hours, G good cells and E_good = G × kWh per ce
 - materials M = G × Σ_m q_m × kWh_cell ÷ u_m × price_m × n_m, with n_m the cells processed at
   the material's entry station per good cell (1 ÷ Y when it enters at the first station);
   the part for the good cells, n_m = 1, is reported as *materials* and the rest as *scrap*;
-- overheads per :class:`~linesim.cost_inputs.Overheads`;
+- overheads per :class:`~linesim.spec.cost_inputs.Overheads`;
 - cost per good kWh = (D + L + E + M + overheads) ÷ E_good, in USD/kWh and CNY/Wh.
 """
 
@@ -22,8 +22,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from linesim.basis import OutputBasis, simulated_basis, static_basis
-from linesim.cost_inputs import CostInputs, Overheads
+from linesim.economics.basis import OutputBasis, simulated_basis, static_basis
+from linesim.spec.cost_inputs import CostInputs, Overheads
 from linesim.errors import UsageError
 from linesim.spec import LineSpec, Station
 from linesim.yield_model import yield_waterfall

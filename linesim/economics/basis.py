@@ -49,7 +49,7 @@ def simulated_basis(spec: LineSpec, results: Sequence[SimResult]) -> OutputBasis
     1 ÷ ∏_{k ≥ j} (1 − scrapped_k ÷ processed_k), pooled over replications (consistent with
     :func:`linesim.kpis.simulated_line_yield`).
     """
-    from linesim.experiments import estimate
+    from linesim.summary import estimate
 
     rate = estimate([kpis.good_cells_per_h(r) for r in results])
     n = len(spec.stations)

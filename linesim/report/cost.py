@@ -1,74 +1,15 @@
-"""``linesim cost`` and ``linesim compare``: present line analyses (CLI face only)."""
+"""A line's cost analysis presented: the cost report of one line and lines side by side."""
 
 from __future__ import annotations
 
-import argparse
-import json
-import sys
 from collections.abc import Sequence
 
-from linesim.analysis import LineAnalysis, analyse, comparison_rows
-from linesim.report import fmt, text_table
+from linesim.economics.analysis import LineAnalysis, comparison_rows
+from linesim.report.tables import fmt, text_table
 
-__all__ = ["cost_command", "compare_command", "format_cost", "format_comparison"]
-
-
-def _analyse(config: str, overrides: Sequence[str], args: argparse.Namespace) -> LineAnalysis:
-    from linesim.config import load_line
-    from linesim.cost import cost_inputs
-    from linesim.run_command import simulate_from_args
-
-    spec = load_line(config, overrides)
-    cost_inputs(spec)  # fail on a missing cost block before simulating
-    results = simulate_from_args(spec, args) if args.simulate else None
-    return analyse(spec, results, args.tornado)
+__all__ = ["format_comparison", "format_cost"]
 
 
-def _dump(doc: object) -> str:
-    return json.dumps(doc, indent=2, allow_nan=False, default=_plain) + "\n"
-
-
-def _plain(value: object) -> object:
-    if hasattr(value, "item"):  # numpy scalars
-        return value.item()
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-
-def cost_command(args: argparse.Namespace) -> int:
-    analysis = _analyse(args.config, args.overrides, args)
-    if args.json:
-        sys.stdout.write(_dump(analysis.to_dict()))
-    else:
-        sys.stdout.write(format_cost(analysis) + "\n")
-    return 0
-
-
-def compare_command(args: argparse.Namespace) -> int:
-    from linesim.errors import UsageError
-    from linesim.files import check_output_path
-
-    if len(args.configs) < 2:
-        raise UsageError("compare needs at least two configs; allowed: linesim compare A.yaml "
-                         "B.yaml [...]")
-    if args.html:
-        check_output_path(args.html, (".html", ".htm"), "--html")
-    analyses = [_analyse(config, (), args) for config in args.configs]
-    if args.html:
-        from linesim.html_report import write_html
-
-        write_html(analyses, args.html)
-    if args.json:
-        sys.stdout.write(_dump({"lines": [a.to_dict() for a in analyses]}))
-    else:
-        sys.stdout.write(format_comparison(analyses) + "\n")
-        if args.html:
-            sys.stdout.write(f"\nHTML report written to {args.html}\n")
-    return 0
-
-
-# --- text -----------------------------------------------------------------------------------
 def format_cost(a: LineAnalysis) -> str:
     """The readable cost report of one line."""
     c = a.cost

@@ -18,9 +18,9 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from linesim._base import Frozen as _Frozen
-from linesim._base import NonNegativeFloat, PositiveFloat
-from linesim._base import problem as _problem
+from linesim.spec.base import Frozen as _Frozen
+from linesim.spec.base import NonNegativeFloat, PositiveFloat
+from linesim.spec.base import problem as _problem
 
 __all__ = [
     "Building",

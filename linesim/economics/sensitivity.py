@@ -15,21 +15,11 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from linesim.cost import cost_report
-from linesim.spec import LineSpec, Station
+from linesim.economics.cost import cost_report
+from linesim.spec import LineSpec
+from linesim.variants import STATION_PARAMETERS, perturb_material, perturb_station
 
-__all__ = ["STATION_PARAMETERS", "TornadoBar", "perturb_station", "perturb_material", "tornado"]
-
-STATION_PARAMETERS = ("defect_probability", "rate", "mtbf_h", "capex_usd")
-
-#: Field that carries a station kind's rate, and whether it is inverse to the rate.
-_RATE_FIELD = {
-    "continuous": ("web_speed_m_per_min", False),
-    "sheet": ("time_per_sheet_s", True),
-    "discrete": ("cycle_time_s", True),
-    "batch": ("cycle_time_s", True),
-}
-
+__all__ = ["TornadoBar", "tornado"]
 
 @dataclass(frozen=True)
 class TornadoBar:
@@ -48,43 +38,6 @@ class TornadoBar:
 
     def to_dict(self) -> dict:
         return asdict(self) | {"cost_swing": self.cost_swing}
-
-
-def _scaled(obj, parameter: str, factor: float, kind: str) -> dict:
-    """Field updates that scale ``parameter`` of a station or option by ``factor``."""
-    if parameter == "defect_probability":
-        return {"defect_probability": min(1.0, obj.defect_probability * factor)}
-    if parameter == "rate":
-        field, inverse = _RATE_FIELD[kind]
-        value = getattr(obj, field)
-        return {field: value / factor if inverse else value * factor}
-    value = getattr(obj, parameter)
-    return {} if value is None else {parameter: value * factor}
-
-
-def perturb_station(spec: LineSpec, station_id: str, parameter: str,
-                    factor: float) -> LineSpec:
-    """A copy of ``spec`` with one station parameter multiplied by ``factor`` (> 0)."""
-    if parameter not in STATION_PARAMETERS:
-        raise ValueError(f"unknown parameter {parameter!r}; one of {STATION_PARAMETERS}")
-    i = spec.station_index(station_id)
-    station: Station = spec.stations[i]
-    if station.options:
-        options = tuple(o.model_copy(update=_scaled(o, parameter, factor, station.kind))
-                        for o in station.options)
-        new = station.model_copy(update={"options": options})
-    else:
-        new = station.model_copy(update=_scaled(station, parameter, factor, station.kind))
-    stations = spec.stations[:i] + (new,) + spec.stations[i + 1:]
-    return spec.model_copy(update={"stations": stations})
-
-
-def perturb_material(spec: LineSpec, name: str, factor: float) -> LineSpec:
-    """A copy of ``spec`` with one material's price multiplied by ``factor``."""
-    cost = spec.cost
-    materials = tuple(m.model_copy(update={"price_per_unit": m.price_per_unit * factor})
-                      if m.name == name else m for m in cost.materials)
-    return spec.model_copy(update={"cost": cost.model_copy(update={"materials": materials})})
 
 
 def _evaluate(spec: LineSpec) -> tuple[float, float]:

@@ -3,20 +3,40 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-
 from dataclasses import replace
 
+from linesim.cli.options import (
+    EXIT_FAILED,
+    EXIT_INFEASIBLE,
+    EXIT_OK,
+    add_config,
+    add_store_arguments,
+    args_doc,
+    check_output_path,
+    duration,
+    positive_float,
+    positive_int,
+    print_json,
+    store_from_args,
+)
+from linesim.cli.options import fraction_or_one as fraction
 from linesim.errors import UsageError
-from linesim.report import text_table
 
-__all__ = ["optimise_command", "add_arguments", "format_settings"]
-
-EXIT_INFEASIBLE = 3
+__all__ = ["add_arguments", "add_tune_arguments", "optimise_command"]
 
 
-def add_arguments(p: argparse.ArgumentParser, positive_float, positive_int, fraction) -> None:
+def add_tune_arguments(p: argparse.ArgumentParser) -> None:
+    add_arguments(p)
+    p.add_argument("--dew-points", metavar="LIST",
+                   help="also choose the dry room's dew point from LIST (°C, e.g. -40,-50,-60; "
+                        "its cost class from the config): one layout per dew point, each "
+                        "simulated, the lowest simulated cost per kWh wins")
+    p.set_defaults(tune=True)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    add_config(p)
     p.add_argument("--target-gwh", type=positive_float, metavar="X",
                    help="good output to reach [GWh/yr] (min-capex, min-cost, Pareto floor)")
     p.add_argument("--budget-usd", type=positive_float, metavar="B", help="capex limit [USD]")
@@ -52,11 +72,12 @@ def add_arguments(p: argparse.ArgumentParser, positive_float, positive_int, frac
     p.add_argument("--json", action="store_true", help="one JSON document on stdout")
     p.add_argument("--write-config", metavar="FILE",
                    help="write the chosen layout as a loadable config (YAML), atomically")
+    add_store_arguments(p)
 
 
 def optimise_command(args: argparse.Namespace) -> int:
     from linesim.config import dump_line, load_line
-    from linesim.files import atomic_write_text, check_output_path
+    from linesim.report.files import atomic_write_text
     from linesim.optimise import (
         Problem,
         apply_layout,
@@ -67,12 +88,11 @@ def optimise_command(args: argparse.Namespace) -> int:
         size_buffers,
         verify_layout,
     )
-    from linesim.run_command import _duration
 
     if args.write_config:
         check_output_path(args.write_config, (".yaml", ".yml"), "--write-config")
     sizes = _sizes(args.buffer_sizes) if args.buffer_sizes else None
-    horizon_s = _duration(args.verify_horizon, "--verify-horizon")
+    horizon_s = duration(args.verify_horizon, "--verify-horizon")
     spec = load_line(args.config, args.overrides)
     tune = getattr(args, "tune", False)
     default = "min-cost" if tune and spec.cost is not None else "min-capex"
@@ -106,7 +126,7 @@ def optimise_command(args: argparse.Namespace) -> int:
         if choice.result is not None:
             spec, result, verified = choice.spec, choice.result, choice.verified
             problem = replace(problem, spec=spec)
-        dew_rows = choice.rows
+        dew_rows = [row.to_dict() for row in choice.rows]
     doc = {"status": result.status, "objective": result.objective, "line": spec.name,
            "binding": result.binding, "solve_time_s": result.wall_time_s,
            "layout": result.layout, "buffers": None, "predicted": None, "verified": None,
@@ -128,7 +148,7 @@ def optimise_command(args: argparse.Namespace) -> int:
                                                    or [None] * len(result.pareto))]
     if not result.found:
         _emit(args, doc, spec)
-        return EXIT_INFEASIBLE if result.status == "infeasible" else 1
+        return EXIT_INFEASIBLE if result.status == "infeasible" else EXIT_FAILED
     doc["predicted"] = result.predicted.to_dict()
     if sizes:
         verified = size_buffers(spec, result.layout, sizes, horizon_s=horizon_s,
@@ -154,7 +174,7 @@ def optimise_command(args: argparse.Namespace) -> int:
         atomic_write_text(args.write_config, f"# linesim optimise {result.objective} of "
                           f"{args.config}: status {result.status}\n" + dump_line(chosen))
     _emit(args, doc, spec)
-    return 0
+    return EXIT_OK
 
 
 def _dew_points(args: argparse.Namespace, spec) -> list[float]:
@@ -178,19 +198,6 @@ def _dew_points(args: argparse.Namespace, spec) -> list[float]:
     return points
 
 
-def format_settings(config: dict, chosen: dict, layout: dict) -> str:
-    """Process settings per station: the config's against the chosen ones."""
-    rows = []
-    for sid, values in config.items():
-        for name, was in values.items():
-            if sum(layout.get(sid, {1: 1}).values()) == 0:
-                rows.append((sid, name, was, "(station left out)", ""))
-                continue
-            now = chosen.get(sid, {}).get(name, was)
-            rows.append((sid, name, was, now, "" if now == was else f"{now - was:+g}"))
-    return text_table(["station", "setting", "config", "chosen", "change"], rows, "llrrl")
-
-
 def _sizes(text: str) -> list[int]:
     try:
         sizes = sorted({int(x) for x in text.split(",") if x.strip()})
@@ -203,8 +210,7 @@ def _sizes(text: str) -> list[int]:
 
 
 def _emit(args: argparse.Namespace, doc: dict, spec) -> None:
-    from linesim.files import json_safe
-    from linesim.sweep_command import args_doc, store_from_args
+    from linesim.report.optimise import format_optimisation
 
     store = store_from_args(args)
     if store:
@@ -218,87 +224,8 @@ def _emit(args: argparse.Namespace, doc: dict, spec) -> None:
             args=args_doc(args),
             rows=[{"kpis": kpis}] if kpis else [])
     if args.json:
-        sys.stdout.write(json.dumps(json_safe(doc), indent=2, allow_nan=False) + "\n")
+        print_json(doc)
         return
     sys.stdout.write(format_optimisation(doc) + "\n")
     if args.write_config and doc["layout"] is not None:
         sys.stdout.write(f"\nconfig written to {args.write_config}\n")
-
-
-def format_optimisation(doc: dict) -> str:
-    """The chosen layout against the config's, predicted and simulated figures."""
-    lines = [f"{doc['line']}: {doc['objective'].replace('_', '-')} — status {doc['status']} "
-             f"({doc['solve_time_s']:.2f} s)"]
-    if doc["layout"] is None:
-        if doc["binding"]:
-            lines.append(f"infeasible: {doc['binding']}")
-        return "\n".join(lines)
-    rows = []
-    for sid, counts in doc["layout"].items():
-        before = doc["config_layout"].get(sid, {})
-        if sum(counts.values()) == 0:
-            rows.append((sid, "(station left out)", sum(before.values()), 0, "omitted"))
-            continue
-        for option, n in counts.items():
-            was = before.get(option, 0)
-            rows.append((sid, option, was, n, "" if n == was else f"{n - was:+d}"))
-    lines += ["", text_table(["station", "option", "config", "chosen", "change"], rows,
-                             "llrrl")]
-    if doc.get("config_settings"):
-        lines += ["", format_settings(doc["config_settings"], doc.get("settings") or {},
-                                      doc["layout"])]
-    p, c = doc["predicted"], doc["config"]
-    figures = [("good output [GWh/yr]", c["output_gwh_per_year"], p["output_gwh_per_year"]),
-               ("line yield", c["line_yield"], p["line_yield"]),
-               ("capex [M USD]", c["capex_usd"] / 1e6, p["capex_usd"] / 1e6),
-               ("floor area [m²]", c["floor_area_m2"], p["floor_area_m2"]),
-               ("dry-room machine area [m²]", c["dry_room_area_m2"], p["dry_room_area_m2"]),
-               ("cost per good kWh [USD]", c["cost_usd_per_kwh"], p["cost_usd_per_kwh"]),
-               ("static bottleneck", c["bottleneck"], p["bottleneck"])]
-    untuned = (doc.get("untuned") or {}).get("predicted")
-    if untuned:
-        keys = ["output_gwh_per_year", "line_yield", "capex_usd", "floor_area_m2",
-                "dry_room_area_m2", "cost_usd_per_kwh", "bottleneck"]
-        figures = [row[:2] + ((untuned[k] / 1e6 if k == "capex_usd" else untuned[k]),)
-                   + row[2:] for row, k in zip(figures, keys)]
-        config = ("config" if doc.get("dew_point_c") is None
-                  else f"config at {doc['dew_point_c']:g} °C")
-        lines += ["", text_table(["static analysis", config, "layout only",
-                                  "layout + settings"], figures, "lrrr")]
-    else:
-        lines += ["", text_table(["static analysis", "config", "chosen"], figures, "lrr")]
-    if doc.get("dew_points"):
-        lines += ["", f"dry-room dew point, chosen by simulated cost: {doc['dew_point_c']:g} °C",
-                  text_table(["dew point [°C]", "capex [M USD]", "simulated [GWh/yr]",
-                              "simulated yield", "exposure loss", "cost [USD/kWh, simulated]"],
-                             [(r["dew_point_c"], r["predicted"]["capex_usd"] / 1e6,
-                               r["verified"]["simulated_gwh_per_year"]["mean"],
-                               r["verified"]["simulated_line_yield"]["mean"],
-                               r["verified"]["yield_attribution"]["exposure"]["mean"],
-                               r["verified"]["cost_usd_per_kwh"])
-                              for r in doc["dew_points"] if r["verified"]])]
-    v = doc["verified"]
-    if v:
-        sim = v["simulated_gwh_per_year"]
-        half = ((sim["ci95_high"] - sim["ci95_low"]) / 2) if sim["ci95_low"] is not None else 0
-        lines += ["", f"simulated ({v['replications']} replications of {v['horizon_h']:g} h): "
-                  f"{sim['mean']:.3f} ± {half:.3f} GWh/yr against {v['surrogate_gwh_per_year']:.3f}"
-                  f" predicted ({v['relative_gap']:+.1%})", f"  {v['explanation']}",
-                  f"  line yield: simulated {v['simulated_line_yield']['mean']:.4f} against "
-                  f"analytic {v['analytic_line_yield']:.4f}; dry-room exposure "
-                  f"{v['yield_attribution']['exposure']['mean']:+.4f}, detection delay "
-                  f"{v['yield_attribution']['detection_delay']['mean']:+.4f}"]
-    if doc.get("pareto"):
-        simulated = all(q.get("verified") for q in doc["pareto"])
-        head = ["#", "output [GWh/yr]", "line yield", "capex [M USD]"]
-        rows = [(k + 1, q["predicted"]["output_gwh_per_year"], q["predicted"]["line_yield"],
-                 q["predicted"]["capex_usd"] / 1e6) for k, q in enumerate(doc["pareto"])]
-        if simulated:
-            head += ["simulated [GWh/yr]", "gap", "simulated yield"]
-            rows = [r + (q["verified"]["simulated_gwh_per_year"]["mean"],
-                         f"{q['verified']['relative_gap']:+.1%}",
-                         q["verified"]["simulated_line_yield"]["mean"])
-                    for r, q in zip(rows, doc["pareto"])]
-        lines += ["", "Pareto front (output ↑, yield ↑, capex ↓)"
-                  + (", each point simulated:" if simulated else ":"), text_table(head, rows)]
-    return "\n".join(lines)

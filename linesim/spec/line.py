@@ -17,7 +17,7 @@ Nomenclature (units in the field names):
 - ``optional`` – the optimiser may leave the station out; ``omission_effects`` maps later station
   ids to the extra, independent defect probability δ they get without it, so their yield becomes
   (1 − p)(1 − δ); ``machines_max`` bounds the optimiser's count per equipment option;
-- ``cost`` – the line's cost inputs (:mod:`linesim.cost_inputs`), optional.
+- ``cost`` – the line's cost inputs (:mod:`linesim.spec.cost_inputs`), optional.
 """
 
 from __future__ import annotations
@@ -28,17 +28,17 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from linesim._base import Frozen as _Frozen
-from linesim._base import (
+from linesim.spec.base import Frozen as _Frozen
+from linesim.spec.base import (
     NonNegativeFloat,
     NonNegativeInt,
     PositiveFloat,
     PositiveInt,
     Probability,
 )
-from linesim._base import problem as _problem
-from linesim.cost_inputs import CostInputs
-from linesim.process import WINDOW_KINDS, ExposureWindow, ProcessWindow
+from linesim.spec.base import problem as _problem
+from linesim.spec.cost_inputs import CostInputs
+from linesim.spec.process import WINDOW_KINDS, ExposureWindow, ProcessWindow
 
 __all__ = [
     "KINDS",

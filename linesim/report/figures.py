@@ -1,6 +1,6 @@
 """Plotly figures of line analyses: cost breakdown, yield waterfall, ramp-up, tornado.
 
-Each function takes :class:`~linesim.analysis.LineAnalysis` objects and returns a
+Each function takes :class:`~linesim.economics.analysis.LineAnalysis` objects and returns a
 ``plotly.graph_objects.Figure``; nothing here computes a model quantity.
 """
 
@@ -11,7 +11,8 @@ from collections.abc import Sequence
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from linesim.analysis import LineAnalysis
+from linesim.economics.analysis import LineAnalysis
+from linesim.summary import RunSummary
 
 __all__ = ["cost_breakdown", "yield_waterfall", "ramp_up_curves", "tornado_chart",
            "station_states", "wip_over_time"]
@@ -112,19 +113,19 @@ STATE_COLOURS = {"busy": "#2a9d8f", "down": "#e76f51", "blocked": "#f4a261",
                  "starved": "#8d99ae"}
 
 
-def station_states(report: dict) -> go.Figure:
+def station_states(report: RunSummary) -> go.Figure:
     """Stacked shares of machine time per station (busy, down, blocked, starved) from a run
-    report (:func:`linesim.experiments.summarise`), the simulated bottleneck marked."""
+    summary (:func:`linesim.summary.summarise`), the simulated bottleneck marked."""
     fig = go.Figure()
-    ids = [s["id"] for s in report["stations"]]
+    ids = [s.id for s in report.stations]
     for state, colour in STATE_COLOURS.items():
         key = "utilisation" if state == "busy" else state
-        fig.add_bar(x=ids, y=[s[key]["mean"] for s in report["stations"]], name=state,
+        fig.add_bar(x=ids, y=[getattr(s, key).mean for s in report.stations], name=state,
                     marker_color=colour)
     fig.update_layout(barmode="stack", yaxis_title="share of machine time [-]",
                       xaxis_title="station", title="Station states (bottleneck marked ▼)",
                       height=420)
-    fig.add_annotation(x=report["bottleneck"], y=1.04, text="▼ bottleneck", showarrow=False)
+    fig.add_annotation(x=report.bottleneck, y=1.04, text="▼ bottleneck", showarrow=False)
     return fig
 
 

@@ -1,0 +1,3 @@
+from linesim.cli.main import main
+
+raise SystemExit(main())

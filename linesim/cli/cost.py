@@ -1,0 +1,78 @@
+"""``linesim cost`` and ``linesim compare``: a line's analysis, and lines side by side."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from linesim.cli.options import (
+    EXIT_OK,
+    add_config,
+    add_cost_options,
+    check_output_path,
+    print_json,
+    simulate_from_args,
+)
+from linesim.economics.analysis import LineAnalysis, analyse
+from linesim.errors import UsageError
+
+__all__ = ["add_cost_arguments", "add_compare_arguments", "compare_command", "cost_command"]
+
+
+def add_cost_arguments(p: argparse.ArgumentParser) -> None:
+    add_config(p)
+    add_cost_options(p)
+    p.add_argument("--json", action="store_true", help="one JSON document on stdout")
+
+
+def add_compare_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("configs", nargs="+", metavar="CONFIG", help="two or more line configs "
+                   "(files or bundled names)")
+    add_cost_options(p)
+    p.add_argument("--json", action="store_true", help="one JSON document on stdout")
+    p.add_argument("--html", metavar="FILE", help="also write a self-contained HTML report "
+                   "with plotly figures to FILE, atomically")
+
+
+def _analyse(config: str, overrides: Sequence[str], args: argparse.Namespace) -> LineAnalysis:
+    from linesim.config import load_line
+    from linesim.economics.cost import cost_inputs
+
+    spec = load_line(config, overrides)
+    cost_inputs(spec)  # fail on a missing cost block before simulating
+    results = simulate_from_args(spec, args) if args.simulate else None
+    return analyse(spec, results, args.tornado)
+
+
+def cost_command(args: argparse.Namespace) -> int:
+    from linesim.report.cost import format_cost
+
+    analysis = _analyse(args.config, args.overrides, args)
+    if args.json:
+        print_json(analysis.to_dict())
+    else:
+        sys.stdout.write(format_cost(analysis) + "\n")
+    return EXIT_OK
+
+
+def compare_command(args: argparse.Namespace) -> int:
+    from linesim.report.cost import format_comparison
+
+    if len(args.configs) < 2:
+        raise UsageError("compare needs at least two configs; allowed: linesim compare A.yaml "
+                         "B.yaml [...]")
+    if args.html:
+        check_output_path(args.html, (".html", ".htm"), "--html")
+    analyses = [_analyse(config, (), args) for config in args.configs]
+    if args.html:
+        from linesim.report.html import write_html
+
+        write_html(analyses, args.html)
+    if args.json:
+        print_json({"lines": [a.to_dict() for a in analyses]})
+    else:
+        sys.stdout.write(format_comparison(analyses) + "\n")
+        if args.html:
+            sys.stdout.write(f"\nHTML report written to {args.html}\n")
+    return EXIT_OK

@@ -1,0 +1,225 @@
+"""What every command shares: exit codes, the argument parser, argument types, the simulation
+and store options, and the bridge from flags to library calls.
+
+Exit codes (defined here once): 0 success; 2 bad input (config or arguments), with one message
+on stderr naming the file, the field path, the value and what is allowed; 3 an infeasible
+optimisation; 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+from linesim.errors import UsageError
+
+__all__ = ["EXIT_OK", "EXIT_FAILED", "EXIT_BAD_INPUT", "EXIT_INFEASIBLE", "EXIT_INTERRUPTED",
+           "TABLE_FORMATS", "Parser", "add_config", "add_simulation", "add_cost_options",
+           "add_store_arguments", "args_doc", "check_output_path", "duration",
+           "fraction", "fraction_or_one", "non_negative_int", "positive_float", "positive_int",
+           "print_json", "progress_bar", "simulate_from_args", "simulation_window",
+           "store_from_args"]
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INFEASIBLE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+#: Output formats of ``--out`` for tables (run, sweep).
+TABLE_FORMATS = (".csv", ".json", ".parquet")
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors as one line on stderr with exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        sys.stderr.write(f"linesim: error: {message}\n")
+        raise SystemExit(EXIT_BAD_INPUT)
+
+
+# --- argument types ----------------------------------------------------------------------------
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"{text!r}: allowed: a number > 0")
+    return value
+
+
+def fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"{text!r}: allowed: a number between 0 and 1")
+    return value
+
+
+def fraction_or_one(text: str) -> float:
+    value = positive_float(text)
+    if value > 1.0:
+        raise argparse.ArgumentTypeError(f"{text!r}: allowed: a number in (0, 1]")
+    return value
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: allowed: a whole number ≥ 1")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: allowed: a whole number ≥ 0")
+    return value
+
+
+def duration(text: str, flag: str) -> float:
+    """A duration flag (``30d``, ``12h``) in seconds; a bad one is a usage error naming ``flag``."""
+    from linesim.units import parse_duration_s
+
+    try:
+        return parse_duration_s(text)
+    except ValueError as exc:
+        raise UsageError(f"{flag}: {exc}") from None
+
+
+# --- option groups ---------------------------------------------------------------------------
+def add_config(p: argparse.ArgumentParser) -> None:
+    p.add_argument("config", help="line config: a YAML file, or the name of a bundled line "
+                   "(e.g. pilot_sulfide_200mwh)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
+                   help="override a field, e.g. --set stations.stacking.machines=4 (repeatable)")
+
+
+def add_simulation(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--horizon", default="30d", help="simulated time after warm-up (e.g. 30d, "
+                   "720h); default 30d")
+    p.add_argument("--warmup", default="auto", help="warm-up discarded from statistics (e.g. 2d); "
+                   "default auto: max(2 d, 1.5 × the line's raw flow time)")
+    p.add_argument("--replications", type=positive_int, default=5, metavar="N",
+                   help="independent replications (default 5)")
+    p.add_argument("--seed", type=non_negative_int, default=1, metavar="S", help="base seed")
+    p.add_argument("--workers", type=positive_int, default=None, metavar="K",
+                   help="processes for replications (default: all cores)")
+    p.add_argument("--engine", choices=("auto", "fast", "simpy"), default="auto",
+                   help="simulation engine: fast (compiled), simpy (reference) or auto (fast "
+                   "unless a SimPy-only feature is needed); both give identical results")
+    p.add_argument("--no-exposure", dest="exposure", action="store_false",
+                   help="switch dry-room exposure windows off (time-independent p at every "
+                   "station), e.g. to see the exposure loss against a normal run")
+
+
+def add_cost_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--simulate", action="store_true", help="divide fixed costs by simulated "
+                   "good output and use the simulated yield (default: static capacity)")
+    add_simulation(p)
+    p.add_argument("--tornado", type=fraction, default=0.2, metavar="F",
+                   help="sensitivity: move each parameter by ± F (default 0.2)")
+
+
+def add_store_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--store", metavar="PATH", help="results store (DuckDB file; default "
+                   "$LINESIM_STORE or linesim_runs.duckdb in the working directory)")
+    p.add_argument("--no-store", action="store_true", help="do not record this in the store")
+
+
+# --- from flags to library calls --------------------------------------------------------------
+def check_output_path(path: str, suffixes: tuple[str, ...], flag: str) -> None:
+    """Raise :class:`UsageError` unless ``path`` has one of ``suffixes`` and its folder exists
+    (checked before any work is done)."""
+    p = Path(path)
+    if p.suffix.lower() not in suffixes:
+        raise UsageError(f"{flag}: {str(path)!r} has an unknown extension; allowed: "
+                         + ", ".join(suffixes))
+    if not p.resolve().parent.is_dir():
+        raise UsageError(f"{flag}: the folder of {str(path)!r} does not exist; allowed: a path "
+                         "in an existing folder")
+
+
+def store_from_args(args: argparse.Namespace):
+    """The results store the command should record in, or None."""
+    from linesim.store import Store
+
+    return None if getattr(args, "no_store", False) else Store(getattr(args, "store", None))
+
+
+def args_doc(args: argparse.Namespace) -> dict:
+    """A command's arguments as plain data, for the store."""
+    return {k: v for k, v in vars(args).items() if not callable(v)}
+
+
+def simulation_window(spec, args: argparse.Namespace) -> tuple[float, float]:
+    """(horizon, warm-up) [s] from ``--horizon`` and ``--warmup`` (``auto``: the line's own)."""
+    from linesim.capacity import suggested_warmup_h
+
+    horizon_s = duration(args.horizon, "--horizon")
+    if horizon_s <= 0:
+        raise UsageError(f"--horizon: {args.horizon!r}; allowed: a duration > 0")
+    if args.warmup == "auto":
+        return horizon_s, suggested_warmup_h(spec) * 3600.0
+    return horizon_s, duration(args.warmup, "--warmup")
+
+
+def simulate_from_args(spec, args: argparse.Namespace) -> list:
+    """Replications of ``spec`` as the simulation flags in ``args`` ask (with a progress bar on
+    a terminal); shared by ``run``, ``cost --simulate`` and ``compare --simulate``."""
+    from linesim.experiments import replicate
+
+    if not getattr(args, "exposure", True):
+        from linesim.variants import without_exposure
+
+        spec = without_exposure(spec)
+    horizon_s, warmup_s = simulation_window(spec, args)
+    progress = progress_bar(args.replications) if sys.stderr.isatty() else None
+    try:
+        return replicate(spec, horizon_s, warmup_s, args.replications, args.seed, args.workers,
+                         progress=progress.update if progress else None,
+                         engine=getattr(args, "engine", "auto"))
+    finally:
+        if progress:
+            progress.close()
+
+
+class progress_bar:  # noqa: N801 - used like a function
+    """A rich progress bar on stderr, only when stderr is a terminal."""
+
+    def __init__(self, total: int):
+        from rich.console import Console
+        from rich.progress import Progress
+
+        self._progress = Progress(transient=True, console=Console(file=sys.stderr))
+        self._progress.start()
+        self._task = self._progress.add_task("simulating", total=total)
+
+    def update(self, done: int, total: int) -> None:
+        self._progress.update(self._task, completed=done, total=total)
+
+    def close(self) -> None:
+        self._progress.stop()
+
+
+def print_json(doc: Any) -> None:
+    """One JSON document on stdout (NaN and ±inf as null, numpy scalars as numbers)."""
+    from linesim.summary import json_safe
+
+    sys.stdout.write(json.dumps(json_safe(doc), indent=2, allow_nan=False, default=_plain) + "\n")
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "isoformat"):  # dates in a cost report
+        return value.isoformat()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")

@@ -1,0 +1,58 @@
+"""``linesim runs``: the results store — list, show and compare records."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from linesim.cli.options import EXIT_OK
+from linesim.errors import UsageError
+
+__all__ = ["add_arguments", "runs_command"]
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    sub = p.add_subparsers(dest="runs_command", required=True, metavar="{list,show,compare}")
+    q = sub.add_parser("list", help="the latest records")
+    q.add_argument("--limit", type=int, default=50)
+    q.add_argument("--json", action="store_true")
+    q.add_argument("--store", metavar="PATH")
+    q = sub.add_parser("show", help="one record: metadata, summary and rows")
+    q.add_argument("id", help="record id (or a unique prefix)")
+    q.add_argument("--json", action="store_true")
+    q.add_argument("--store", metavar="PATH")
+    q = sub.add_parser("compare", help="records side by side (KPI means over their rows)")
+    q.add_argument("ids", nargs="+", metavar="ID")
+    q.add_argument("--json", action="store_true")
+    q.add_argument("--store", metavar="PATH")
+
+
+def runs_command(args: argparse.Namespace) -> int:
+    from linesim.report.runs import compare_records, format_record
+    from linesim.store import Store
+
+    store = Store(args.store)
+    try:
+        if args.runs_command == "list":
+            frame = store.list(args.limit)
+            if args.json:
+                sys.stdout.write(frame.to_json(orient="records", date_format="iso", indent=2) + "\n")
+            else:
+                sys.stdout.write((frame.to_string(index=False) if len(frame) else
+                                  f"no records in {store.path}") + "\n")
+        elif args.runs_command == "show":
+            rec = store.get(args.id)
+            if args.json:
+                sys.stdout.write(json.dumps(rec, indent=2, default=str) + "\n")
+            else:
+                sys.stdout.write(format_record(rec) + "\n")
+        else:
+            table = compare_records([store.get(i) for i in args.ids])
+            if args.json:
+                sys.stdout.write(table.to_json(orient="records", indent=2) + "\n")
+            else:
+                sys.stdout.write(table.to_string(index=False) + "\n")
+    except (FileNotFoundError, KeyError) as exc:
+        raise UsageError(str(exc).strip("'\"")) from None
+    return EXIT_OK

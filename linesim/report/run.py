@@ -1,0 +1,89 @@
+"""A run summary presented: the readable report, a tidy frame, and files written whole."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from linesim.report.files import atomic_write
+from linesim.report.tables import ci_text, text_table
+from linesim.summary import Estimate, RunSummary, json_safe
+
+__all__ = ["format_run", "results_frame", "write_results"]
+
+#: Line KPIs of the tidy frame, in order.
+_LINE_KPIS = ("throughput_cells_per_h", "output_gwh_per_year", "line_oee", "mean_wip_cells",
+              "mean_lead_time_h")
+#: Station KPIs of the tidy frame, in order.
+_STATION_KPIS = ("utilisation", "blocked", "starved", "down", "oee", "defect_rate",
+                 "exposure_defect_rate")
+
+
+def format_run(rep: RunSummary) -> str:
+    """The readable summary of a run."""
+    y = rep.line_yield
+    shares = ", ".join(f"{k} {v:.0%}" for k, v in rep.bottleneck_shares.items())
+    lines = [
+        f"{rep.line}: {len(rep.replications)} replication(s) of {rep.horizon_h / 24:g} days after "
+        f"{rep.warmup_h / 24:.3g} days warm-up ({rep.engine} engine, seed {rep.seed}; "
+        "± = 95 % CI half-width)",
+        "",
+        f"  good output       {ci_text(rep.throughput_cells_per_h)} cells/h = "
+        f"{ci_text(rep.output_gwh_per_year, 3)} GWh/yr",
+        f"  line yield        simulated {ci_text(y.simulated, 4)}   analytic ∏(1 − p) "
+        f"{y.analytic:.4f}",
+        "  yield gap         " + ", ".join(
+            f"{name.replace('_', ' ')} {ci_text(getattr(y.attribution, name), 4)}"
+            for name in ("exposure", "detection_delay", "sampling"))
+        + " (add up to simulated − analytic; no rework modelled)",
+        f"  line OEE          {ci_text(rep.line_oee, 3)}",
+        f"  WIP / lead time   {ci_text(rep.mean_wip_cells, 0)} cells / "
+        f"{ci_text(rep.mean_lead_time_h, 1)} h",
+        f"  bottleneck        {rep.bottleneck} ({shares} of replications)",
+        "",
+    ]
+    rows = [(s.id, s.machines, s.utilisation.mean, s.down.mean, s.blocked.mean, s.starved.mean,
+             s.oee.mean, s.defect_rate.mean, s.defect_probability,
+             "◀" if s.id == rep.bottleneck else "")
+            for s in rep.stations]
+    lines.append(text_table(["station", "machines", "utilisation", "down", "blocked", "starved",
+                             "OEE", "defect rate", "p (config)", "bottleneck"], rows,
+                            "lrrrrrrrrl"))
+    return "\n".join(lines)
+
+
+def write_results(report: RunSummary, path: str | os.PathLike) -> None:
+    """Write a run summary as .json (the whole document), .csv or .parquet (one row per station
+    per KPI summary), whole or not at all (:func:`linesim.report.files.atomic_write`)."""
+    suffix = Path(path).suffix.lower()
+
+    def write(tmp: str) -> None:
+        if suffix == ".json":
+            Path(tmp).write_text(json.dumps(json_safe(report.to_dict()), indent=2,
+                                            allow_nan=False) + "\n", encoding="utf-8")
+        elif suffix == ".csv":
+            results_frame(report).to_csv(tmp, index=False)
+        else:
+            results_frame(report).to_parquet(tmp, index=False)
+
+    atomic_write(path, write)
+
+
+def results_frame(report: RunSummary) -> pd.DataFrame:
+    """A tidy table: one row per (scope, KPI) with mean and CI; scope is 'line' or a station."""
+    def row(scope: str, kpi: str, e: Estimate) -> dict:
+        return {"scope": scope, "kpi": kpi, **e.to_dict()}
+
+    y = report.line_yield
+    rows = [row("line", key, getattr(report, key)) for key in _LINE_KPIS]
+    rows.append(row("line", "line_yield_simulated", y.simulated))
+    rows.append(row("line", "line_yield_analytic", Estimate(y.analytic, None, None)))
+    rows += [row("line", f"yield_gap_{part}", getattr(y.attribution, part))
+             for part in y.attribution.CAUSES]
+    rows += [row(s.id, key, getattr(s, key)) for s in report.stations for key in _STATION_KPIS]
+    frame = pd.DataFrame(rows, columns=["scope", "kpi", "mean", "ci95_low", "ci95_high"])
+    frame.insert(0, "line", report.line)
+    return frame

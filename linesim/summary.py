@@ -1,0 +1,256 @@
+"""Results of a run as plain, typed data: estimates over replications, the run summary, and
+JSON-safe documents of them.
+
+Replications of one line go in (:class:`~linesim.simulation.SimResult`); a
+:class:`RunSummary` comes out, every KPI an :class:`Estimate` (mean and 95 % confidence
+interval over replications). ``to_dict()`` gives the JSON document of ``linesim run --json``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, fields, is_dataclass, replace
+from typing import Any, ClassVar
+
+import numpy as np
+from scipy import stats
+
+from linesim import kpis
+from linesim.simulation.records import SimResult
+from linesim.spec import LineSpec
+
+__all__ = ["Estimate", "LineYield", "ReplicationCounts", "RunSummary", "StationSummary",
+           "YieldAttribution", "as_plain", "estimate", "json_safe", "summarise"]
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """Mean of a KPI over replications with its 95 % Student-t confidence interval."""
+
+    mean: float
+    ci95_low: float | None
+    ci95_high: float | None
+
+    def to_dict(self) -> dict:
+        return {"mean": self.mean, "ci95_low": self.ci95_low, "ci95_high": self.ci95_high}
+
+    @property
+    def half_width(self) -> float | None:
+        """Half the interval's width (None without an interval)."""
+        if self.ci95_low is None or self.ci95_high is None:
+            return None
+        return (self.ci95_high - self.ci95_low) / 2
+
+    def contains(self, value: float) -> bool:
+        """Whether ``value`` lies in the interval (False when there is no interval)."""
+        return self.ci95_low is not None and self.ci95_low <= value <= self.ci95_high
+
+
+def estimate(values: Sequence[float], level: float = 0.95) -> Estimate:
+    """Mean and Student-t interval mean ± t_{n−1} · s ÷ √n (no interval for n < 2)."""
+    x = np.asarray([v for v in values if not math.isnan(v)], dtype=float)
+    if x.size == 0:
+        return Estimate(math.nan, None, None)
+    mean = float(x.mean())
+    if x.size < 2:
+        return Estimate(mean, None, None)
+    half = float(stats.t.ppf(0.5 + level / 2, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size))
+    return Estimate(mean, mean - half, mean + half)
+
+
+@dataclass(frozen=True)
+class StationSummary:
+    """One station over the replications: time shares (fractions of the window), OEE, defects."""
+
+    id: str
+    machines: int
+    utilisation: Estimate  #: busy ÷ (machines × window)
+    blocked: Estimate  #: fraction of machine time blocked by a full buffer downstream
+    starved: Estimate  #: fraction of machine time waiting for input
+    down: Estimate  #: fraction of machine time failed or under repair
+    active: Estimate  #: fraction of machine time not idle for lack of work
+    oee: Estimate  #: availability × performance × quality of the station
+    defect_rate: Estimate  #: scrapped ÷ processed, defects made here
+    exposure_defect_rate: Estimate  #: the part of it due to dry-room exposure
+    defect_probability: float  #: p of the config (at its settings)
+    processed: int  #: cells processed, summed over replications
+    bottleneck_share: float  #: share of replications in which it was the bottleneck
+
+    def to_dict(self) -> dict[str, Any]:
+        return as_plain(self)
+
+
+@dataclass(frozen=True)
+class YieldAttribution:
+    """Simulated − analytic line yield, split by cause (each an estimate; they add up)."""
+
+    CAUSES: ClassVar[tuple[str, ...]] = ("sampling", "exposure", "detection_delay")
+
+    sampling: Estimate  #: binomial noise of the simulated yield
+    exposure: Estimate  #: dry-room exposure while waiting (needs queue times)
+    detection_delay: Estimate  #: defects still inside the line at the window's end
+
+    def to_dict(self) -> dict[str, Any]:
+        return as_plain(self)
+
+
+@dataclass(frozen=True)
+class LineYield:
+    """The line yield: analytic ∏(1 − p_i), simulated (good ÷ resolved), and the gap's causes."""
+
+    analytic: float
+    simulated: Estimate
+    good_per_started: Estimate
+    attribution: YieldAttribution
+
+    def to_dict(self) -> dict[str, Any]:
+        return as_plain(self)
+
+
+@dataclass(frozen=True)
+class ReplicationCounts:
+    """Cell counts of one replication over the whole run, warm-up included."""
+
+    replication: int
+    seed: int | None
+    started: int
+    good: int
+    scrapped: int
+    in_process_at_end: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return as_plain(self)
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """A simulated line over its replications: the document of ``linesim run --json``."""
+
+    line: str
+    engine: str
+    warmup_h: float
+    horizon_h: float
+    seed: int | None
+    throughput_cells_per_h: Estimate  #: good cells out per hour of the window
+    started_cells_per_h: Estimate
+    output_gwh_per_year: Estimate  #: good output over a calendar year
+    line_yield: LineYield
+    line_oee: Estimate
+    mean_wip_cells: Estimate
+    mean_lead_time_h: Estimate
+    bottleneck: str  #: the station most often the bottleneck
+    bottleneck_shares: dict[str, float]
+    stations: tuple[StationSummary, ...]
+    replications: tuple[ReplicationCounts, ...]
+    record_id: str | None = None  #: the results store's record, once recorded
+
+    def station(self, station_id: str) -> StationSummary:
+        """The summary of one station by id."""
+        for s in self.stations:
+            if s.id == station_id:
+                return s
+        raise KeyError(f"station_id: {station_id!r} is not a station of {self.line!r}")
+
+    def with_record(self, record_id: str) -> RunSummary:
+        """The same summary, recorded in the store as ``record_id``."""
+        return replace(self, record_id=record_id)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data, key for key the JSON document of ``linesim run --json`` (``record_id``
+        only once recorded)."""
+        doc = as_plain(self)
+        if self.record_id is None:
+            del doc["record_id"]
+        return doc
+
+
+def as_plain(obj: Any) -> Any:
+    """A typed result as plain data: dataclasses to dicts (field order), tuples to lists."""
+    if is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: as_plain(getattr(obj, f.name)) for f in fields(obj)}
+    if isinstance(obj, dict):
+        return {k: as_plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [as_plain(v) for v in obj]
+    return obj
+
+
+def summarise(spec: LineSpec, results: Sequence[SimResult]) -> RunSummary:
+    """The run summary: every KPI as mean and 95 % CI over the replications ``results`` of
+    ``spec``."""
+    from linesim.yield_model import line_yield, station_defect_probabilities
+
+    def est(f) -> Estimate:
+        return estimate([f(r) for r in results])
+
+    shares = kpis.bottleneck_shares(results)
+    p = station_defect_probabilities(spec)
+    analytic = line_yield(spec)
+    gaps = [kpis.yield_attribution(r, analytic) for r in results]
+    stations = []
+    for i, station in enumerate(spec.stations):
+        def at(f, i=i) -> Estimate:
+            return est(lambda r: f(r, r.stations[i]))
+        stations.append(StationSummary(
+            id=station.id,
+            machines=station.machine_count,
+            utilisation=at(kpis.utilisation),
+            blocked=at(kpis.blocked_fraction),
+            starved=at(kpis.starved_fraction),
+            down=at(kpis.down_fraction),
+            active=at(kpis.active_fraction),
+            oee=at(kpis.station_oee),
+            defect_rate=est(lambda r, i=i: kpis.defect_rate(r.stations[i])),
+            exposure_defect_rate=est(lambda r, i=i: r.stations[i].exposure_defects
+                                     / r.stations[i].processed if r.stations[i].processed
+                                     else 0.0),
+            defect_probability=p[i],
+            processed=sum(r.stations[i].processed for r in results),
+            bottleneck_share=shares.get(station.id, 0.0),
+        ))
+    first = results[0]
+    return RunSummary(
+        line=spec.name,
+        engine=first.engine,
+        warmup_h=first.warmup_s / 3600.0,
+        horizon_h=first.horizon_s / 3600.0,
+        seed=first.seed,
+        throughput_cells_per_h=est(kpis.good_cells_per_h),
+        started_cells_per_h=est(kpis.started_cells_per_h),
+        output_gwh_per_year=est(kpis.output_gwh_per_year),
+        line_yield=LineYield(
+            analytic=analytic,
+            simulated=est(kpis.simulated_line_yield),
+            good_per_started=est(kpis.good_per_started),
+            attribution=YieldAttribution(**{
+                k: estimate([part[k] for part in gaps]) for k in YieldAttribution.CAUSES}),
+        ),
+        line_oee=est(kpis.line_oee),
+        mean_wip_cells=est(kpis.mean_wip_cells),
+        mean_lead_time_h=est(kpis.mean_lead_time_h),
+        bottleneck=next(iter(shares)),
+        bottleneck_shares=shares,
+        stations=tuple(stations),
+        replications=tuple(
+            ReplicationCounts(replication=r.replication, seed=r.seed, started=r.started_total,
+                              good=r.good_total, scrapped=r.scrapped_total,
+                              in_process_at_end=r.in_process_at_end)
+            for r in results),
+    )
+
+
+def json_safe(value):
+    """A copy of plain data with NaN and ±inf floats (and numpy scalars) made JSON-safe:
+    non-finite numbers become None (JSON null), so ``allow_nan=False`` dumps never fail."""
+    import math
+
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
