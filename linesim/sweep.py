@@ -28,8 +28,10 @@ from decimal import Decimal, InvalidOperation
 import yaml
 
 from linesim.errors import UsageError
+from linesim.summary import VariantSummary, estimate
 
 __all__ = ["Factor", "parse_vary", "factorial", "read_design", "build_variants", "run_sweep",
+           "summarise_variants",
            "sweep_frame", "BACKENDS"]
 
 BACKENDS = ("local", "ray")
@@ -43,36 +45,36 @@ class Factor:
     levels: tuple[str, ...]
 
 
-def _number(text: str, flag: str) -> Decimal:
+def _number(text: str, where: str) -> Decimal:
     try:
         return Decimal(text.strip())
     except InvalidOperation:
-        raise UsageError(f"{flag}: {text!r} is not a number; allowed: a..b, a..b:step or "
+        raise UsageError(f"{where}: {text!r} is not a number; allowed: a..b, a..b:step or "
                          "a comma-separated list") from None
 
 
 def parse_vary(text: str) -> Factor:
     """``PATH=a..b`` (integers a to b), ``PATH=a..b:step`` or ``PATH=v1,v2,...``."""
-    flag = f"--vary {text}"
+    where = f"factor {text!r}"  # errors name the factor; the CLI adds its flag
     path, sep, spec = text.partition("=")
     if not sep or not path.strip() or not spec.strip():
-        raise UsageError(f"--vary: {text!r}; allowed: PATH=a..b, PATH=a..b:step or "
+        raise UsageError(f"{where}; allowed: PATH=a..b, PATH=a..b:step or "
                          "PATH=v1,v2,... (e.g. stations.stacking.machines=2..6)")
     if ".." in spec:
         lo_text, _, rest = spec.partition("..")
         hi_text, _, step_text = rest.partition(":")
-        lo, hi = _number(lo_text, flag), _number(hi_text, flag)
-        step = _number(step_text, flag) if step_text else Decimal(1)
+        lo, hi = _number(lo_text, where), _number(hi_text, where)
+        step = _number(step_text, where) if step_text else Decimal(1)
         if step <= 0 or hi < lo:
-            raise UsageError(f"{flag}: empty range; allowed: a ≤ b and a step > 0")
+            raise UsageError(f"{where}: empty range; allowed: a ≤ b and a step > 0")
         count = int((hi - lo) / step) + 1
         if count > 10_000:
-            raise UsageError(f"{flag}: {count} levels; allowed: at most 10,000")
+            raise UsageError(f"{where}: {count} levels; allowed: at most 10,000")
         levels = tuple(str(lo + k * step) for k in range(count))
     else:
         levels = tuple(v.strip() for v in spec.split(","))
         if any(not v for v in levels):
-            raise UsageError(f"{flag}: an empty level; allowed: v1,v2,... with no empty entry")
+            raise UsageError(f"{where}: an empty level; allowed: v1,v2,... with no empty entry")
     return Factor(path.strip(), levels)
 
 
@@ -80,7 +82,8 @@ def factorial(factors: Sequence[Factor]) -> list[dict[str, str]]:
     """Every combination of the factors' levels, the last factor varying fastest."""
     paths = [f.path for f in factors]
     if len(set(paths)) != len(paths):
-        raise UsageError("--vary: the same path is varied twice")
+        raise UsageError("the same path is varied by two factors: "
+                         + ", ".join(sorted({p for p in paths if paths.count(p) > 1})))
     return [dict(zip(paths, combo)) for combo in itertools.product(*(f.levels for f in factors))]
 
 
@@ -91,9 +94,9 @@ def read_design(path: str | os.PathLike) -> list[dict[str, str]]:
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     except (OSError, ValueError) as exc:
-        raise UsageError(f"--design: cannot read {str(path)!r}: {exc}") from None
+        raise UsageError(f"cannot read the design {str(path)!r}: {exc}") from None
     if frame.empty or frame.columns.empty:
-        raise UsageError(f"--design: {str(path)!r} has no variants; allowed: a CSV with a "
+        raise UsageError(f"the design {str(path)!r} has no variants; allowed: a CSV with a "
                          "header of config paths and one variant per row")
     return [{str(k): str(v) for k, v in row.items()} for row in frame.to_dict("records")]
 
@@ -152,8 +155,8 @@ def _run_ray(tasks: list, workers: int | None, done: Callable) -> None:
     try:
         import ray
     except ImportError:
-        raise UsageError("--backend ray: Ray is not installed; allowed: pip install "
-                         "'linesim[ray]', or --backend local") from None
+        raise UsageError("backend 'ray': Ray is not installed; allowed: pip install "
+                         "'linesim[ray]', or backend 'local'") from None
     started_here = not ray.is_initialized()
     if started_here:
         address = os.environ.get("RAY_ADDRESS")
@@ -188,7 +191,7 @@ def run_sweep(specs: Sequence, horizon_s: float, warmup_s: float | None, replica
     from linesim.simulation import engine_for
 
     if backend not in BACKENDS:
-        raise UsageError(f"--backend: {backend!r}; allowed: {', '.join(BACKENDS)}")
+        raise UsageError(f"backend {backend!r}; allowed: {', '.join(BACKENDS)}")
     engine = engine_for(engine)
     tasks = [(k, spec, horizon_s,
               suggested_warmup_h(spec) * 3600.0 if warmup_s is None else warmup_s, seed, r, engine)
@@ -212,6 +215,19 @@ def run_sweep(specs: Sequence, horizon_s: float, warmup_s: float | None, replica
     else:
         _run_local(tasks, workers, done)
     return sorted(rows, key=lambda x: (x["variant"], x["replication"]))
+
+
+def summarise_variants(variants: Sequence[Mapping[str, str]], frame) -> list[VariantSummary]:
+    """Each variant's KPIs as mean and 95 % CI over its replications (``frame``: the tidy table
+    of :func:`sweep_frame`)."""
+    out = []
+    for k, variant in enumerate(variants):
+        part = frame[frame["variant"] == k]
+        out.append(VariantSummary(
+            variant=k, params=dict(variant),
+            **{key: estimate(part[key].tolist()) for key in VariantSummary.KPIS},
+            bottleneck=part["bottleneck"].mode().iat[0]))
+    return out
 
 
 def sweep_frame(variants: Sequence[Mapping[str, str]], rows: Sequence[dict]):

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import itertools
 import json
+import warnings
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from ortools.sat.python import cp_model
 
 from conftest import ROOT, make_line
 from linesim.cli import main
@@ -326,3 +328,19 @@ def test_cli_pareto_points_are_each_simulated(capsys):
     for point in doc["pareto"]:
         sim = point["verified"]["simulated_gwh_per_year"]["mean"]
         assert sim == pytest.approx(point["predicted"]["output_gwh_per_year"], rel=0.3)
+
+
+def test_the_solver_uses_no_deprecated_ortools_api():
+    """Every objective, the settling re-solve of tuning, the Pareto sweep and the infeasibility
+    diagnosis, with OR-Tools' deprecation warnings turned into errors."""
+    spec = load_line(ROOT / "configs/pilot_sulfide_200mwh.yaml")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        assert cp_model.enable_warnings
+        for objective in ("min_capex", "min_cost"):
+            tuned = optimise_layout(Problem(spec, target_gwh_per_year=0.2, tune=True),
+                                    objective)
+            assert tuned.status == "optimal"
+        assert optimise_layout(Problem(spec, budget_usd=6e7), "max_output").found
+        assert optimise_layout(Problem(spec, target_gwh_per_year=0.2, budget_usd=1e6)).binding
+        assert pareto_front(Problem(spec, target_gwh_per_year=0.2), points=2).pareto

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from linesim.cli.options import (
     EXIT_FAILED,
@@ -23,7 +23,10 @@ from linesim.cli.options import (
 from linesim.cli.options import fraction_or_one as fraction
 from linesim.errors import UsageError
 
-__all__ = ["add_arguments", "add_tune_arguments", "optimise_command"]
+if TYPE_CHECKING:
+    from linesim.optimise import OptimisationReport
+
+__all__ = ["FLAGS", "add_arguments", "add_tune_arguments", "optimise_command"]
 
 
 def add_tune_arguments(p: argparse.ArgumentParser) -> None:
@@ -75,25 +78,38 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_store_arguments(p)
 
 
+#: The library's names in its messages (Problem fields, keywords of optimise_and_verify,
+#: objectives) → what this command calls them.
+FLAGS = {
+    "target_gwh_per_year": "--target-gwh",
+    "budget_usd": "--budget-usd",
+    "floor_area_m2": "--floor-area-m2",
+    "dry_room_area_m2": "--dry-room-area-m2",
+    "max_utilisation": "--max-utilisation",
+    "max_machines": "--max-machines",
+    "time_limit_s": "--time-limit",
+    "pareto_points": "--pareto",
+    "dew_points": "--dew-points",
+    "buffer_sizes": "--buffer-sizes",
+    "horizon_s": "--verify-horizon",
+    "min_capex": "min-capex",
+    "max_output": "max-output",
+    "min_cost": "min-cost",
+}
+
+
 def optimise_command(args: argparse.Namespace) -> int:
     from linesim.config import dump_line, load_line
+    from linesim.optimise import Problem, optimise_and_verify
     from linesim.report.files import atomic_write_text
-    from linesim.optimise import (
-        Problem,
-        apply_layout,
-        current_layout,
-        evaluate_layout,
-        optimise_layout,
-        pareto_front,
-        size_buffers,
-        verify_layout,
-    )
+    from linesim.report.optimise import renamed
 
     if args.write_config:
         check_output_path(args.write_config, (".yaml", ".yml"), "--write-config")
     sizes = _sizes(args.buffer_sizes) if args.buffer_sizes else None
     horizon_s = duration(args.verify_horizon, "--verify-horizon")
     spec = load_line(args.config, args.overrides)
+    dew = _dew_points(getattr(args, "dew_points", None), spec)
     tune = getattr(args, "tune", False)
     default = "min-cost" if tune and spec.cost is not None else "min-capex"
     objective = (args.objective or default).replace("-", "_")
@@ -105,96 +121,36 @@ def optimise_command(args: argparse.Namespace) -> int:
                       max_utilisation=args.max_utilisation, max_machines=args.max_machines,
                       time_limit_s=args.time_limit, workers=args.workers, seed=args.seed,
                       tune=tune)
-    dew = _dew_points(args, spec)
-    if args.pareto:
-        if args.budget_usd is None and args.target_gwh is None:
-            raise UsageError("--pareto needs --target-gwh (the lowest output) or --budget-usd")
-        if dew:
-            raise UsageError("--dew-points chooses one layout per dew point; allowed: without "
-                             "--pareto")
-        result = pareto_front(problem, args.pareto_points)
-    else:
-        result = optimise_layout(problem, objective)
-    verified = None
-    dew_rows = None
-    if dew:
-        from linesim.optimise import choose_dew_point
-
-        choice = choose_dew_point(problem, objective, dew, horizon_s=horizon_s,
-                                  replications=args.verify_replications, seed=args.seed,
-                                  workers=args.workers)
-        if choice.result is not None:
-            spec, result, verified = choice.spec, choice.result, choice.verified
-            problem = replace(problem, spec=spec)
-        dew_rows = [row.to_dict() for row in choice.rows]
-    doc = {"status": result.status, "objective": result.objective, "line": spec.name,
-           "binding": result.binding, "solve_time_s": result.wall_time_s,
-           "layout": result.layout, "buffers": None, "predicted": None, "verified": None,
-           "config": evaluate_layout(spec).to_dict(), "config_layout": current_layout(spec)}
-    if dew_rows is not None:
-        doc["dew_points"] = dew_rows
-        doc["dew_point_c"] = spec.cost.dry_room.dew_point_c
-    if tune:
-        doc["settings"] = result.settings
-        doc["config_settings"] = {s.id: s.process.settings() for s in spec.stations
-                                  if s.process is not None and s.process.levels}
-        if not args.pareto:
-            fixed = optimise_layout(replace(problem, tune=False), objective)
-            doc["untuned"] = {"status": fixed.status, "layout": fixed.layout,
-                              "predicted": fixed.predicted.to_dict() if fixed.found else None}
-    if result.pareto:
-        doc["pareto"] = [{"layout": lay, "predicted": fig.to_dict(), "settings": st}
-                         for (lay, fig), st in zip(result.pareto, result.pareto_settings
-                                                   or [None] * len(result.pareto))]
-    if not result.found:
-        _emit(args, doc, spec)
-        return EXIT_INFEASIBLE if result.status == "infeasible" else EXIT_FAILED
-    doc["predicted"] = result.predicted.to_dict()
-    if sizes:
-        verified = size_buffers(spec, result.layout, sizes, horizon_s=horizon_s,
-                                replications=args.verify_replications, seed=args.seed,
-                                workers=args.workers, settings=result.settings)
-    elif args.verify and verified is None:
-        verified = verify_layout(spec, result.layout, horizon_s=horizon_s,
-                                 replications=args.verify_replications, seed=args.seed,
-                                 workers=args.workers, settings=result.settings)
-    if args.verify and doc.get("pareto"):
-        # every point of the front, simulated as the chosen layout is (same seeds)
-        for k, point in enumerate(doc["pareto"]):
-            check = verified if (k == 0 and verified is not None and not sizes) else \
-                verify_layout(spec, point["layout"], horizon_s=horizon_s,
-                              replications=args.verify_replications, seed=args.seed,
-                              workers=args.workers, settings=point["settings"])
-            point["verified"] = check.to_dict()
-    chosen = apply_layout(spec, result.layout, verified.buffers if verified else None,
-                          result.settings)
-    doc["buffers"] = {s.id: s.buffer_after for s in chosen.stations}
-    doc["verified"] = verified.to_dict() if verified else None
-    if args.write_config:
-        atomic_write_text(args.write_config, f"# linesim optimise {result.objective} of "
-                          f"{args.config}: status {result.status}\n" + dump_line(chosen))
-    _emit(args, doc, spec)
+    try:
+        report = optimise_and_verify(
+            problem, objective, pareto_points=args.pareto_points if args.pareto else None,
+            dew_points=dew, buffer_sizes=sizes, verify=args.verify, horizon_s=horizon_s,
+            replications=args.verify_replications, seed=args.seed, workers=args.workers)
+    except UsageError as exc:  # the library names its parameters: say the flags instead
+        raise UsageError(renamed(str(exc), FLAGS)) from None
+    if report.found and args.write_config:
+        atomic_write_text(args.write_config, f"# linesim optimise {report.result.objective} of "
+                          f"{args.config}: status {report.result.status}\n"
+                          + dump_line(report.chosen))
+    _emit(args, report)
+    if not report.found:
+        return EXIT_INFEASIBLE if report.result.status == "infeasible" else EXIT_FAILED
     return EXIT_OK
 
 
-def _dew_points(args: argparse.Namespace, spec) -> list[float]:
-    text = getattr(args, "dew_points", None)
+def _dew_points(text: str | None, spec) -> list[float]:
+    """``--dew-points`` as numbers, wettest first (the library checks them against the line)."""
     if not text:
         return []
-    if spec.cost is None or spec.cost.dry_room is None:
-        raise UsageError(f"--dew-points: line {spec.name!r} has no cost.dry_room; allowed: a "
-                         "line with a dry room and its dry_room_classes")
     try:
         points = sorted({float(x) for x in text.split(",") if x.strip()}, reverse=True)
     except ValueError:
         points = []
-    classes = sorted(c.dew_point_c for c in spec.cost.dry_room_classes)
-    if not points or any(not -90.0 <= d <= 0.0 for d in points):
+    if not points:
+        dry = spec.cost is not None and spec.cost.dry_room is not None
+        classes = sorted(c.dew_point_c for c in spec.cost.dry_room_classes) if dry else []
         raise UsageError(f"--dew-points: {text!r}; allowed: dew points in °C separated by "
-                         "commas, e.g. " + ",".join(f"{c:g}" for c in classes))
-    if min(points) < min(classes):
-        raise UsageError(f"--dew-points: {min(points):g} °C is drier than every dry-room class; "
-                         "allowed: ≥ " + f"{min(classes):g} °C (the config's dry_room_classes)")
+                         "commas, e.g. " + ",".join(f"{c:g}" for c in classes or (-40, -60)))
     return points
 
 
@@ -209,23 +165,24 @@ def _sizes(text: str) -> list[int]:
     return sizes
 
 
-def _emit(args: argparse.Namespace, doc: dict, spec) -> None:
+def _emit(args: argparse.Namespace, report: OptimisationReport) -> None:
     from linesim.report.optimise import format_optimisation
 
+    doc = report.to_dict()
     store = store_from_args(args)
     if store:
-        verified = (doc.get("verified") or {})
-        kpis = {"predicted_" + k: v for k, v in (doc.get("predicted") or {}).items()
+        predicted = report.result.predicted.to_dict() if report.found else {}
+        kpis = {"predicted_" + k: v for k, v in predicted.items()
                 if isinstance(v, (int, float))}
-        if verified.get("simulated_gwh_per_year"):
-            kpis["output_gwh_per_year"] = verified["simulated_gwh_per_year"]["mean"]
+        if report.verified is not None:
+            kpis["output_gwh_per_year"] = report.verified.simulated_gwh_per_year.mean
         doc["record_id"] = store.record(
-            "optimise", spec, config_path=args.config, seed=args.seed, summary=doc,
-            args=args_doc(args),
+            "optimise", report.spec, config_path=args.config, seed=args.seed,
+            summary=report.to_dict(), args=args_doc(args),
             rows=[{"kpis": kpis}] if kpis else [])
     if args.json:
         print_json(doc)
         return
-    sys.stdout.write(format_optimisation(doc) + "\n")
-    if args.write_config and doc["layout"] is not None:
+    sys.stdout.write(format_optimisation(report, FLAGS) + "\n")
+    if args.write_config and report.found:
         sys.stdout.write(f"\nconfig written to {args.write_config}\n")

@@ -51,17 +51,25 @@ def _on_sigterm(signum, frame):  # pragma: no cover - exercised through a subpro
 
 def sweep_command(args: argparse.Namespace) -> int:
     from linesim.report.sweep import format_sweep, write_frame
-    from linesim.summary import estimate
     from linesim.sweep import build_variants, factorial, parse_vary, read_design, run_sweep, \
-        sweep_frame
+        summarise_variants, sweep_frame
 
     if bool(args.vary) == bool(args.design):
         raise UsageError("sweep: give factors with --vary PATH=LEVELS (repeatable) or a design "
                          "with --design FILE.csv, not both and not neither")
     if args.out:
         check_output_path(args.out, TABLE_FORMATS, "--out")
-    variants = read_design(args.design) if args.design else \
-        factorial([parse_vary(v) for v in args.vary])
+    if args.backend == "ray":
+        import importlib.util
+
+        if importlib.util.find_spec("ray") is None:
+            raise UsageError("--backend ray: Ray is not installed; allowed: pip install "
+                             "'linesim[ray]', or --backend local")
+    try:  # the library names the factor or the design; the message names the flag too
+        variants = read_design(args.design) if args.design else \
+            factorial([parse_vary(v) for v in args.vary])
+    except UsageError as exc:
+        raise UsageError(f"{'--design' if args.design else '--vary'}: {exc}") from None
     specs = build_variants(args.config, args.overrides, variants)
     if not args.exposure:
         from linesim.variants import without_exposure
@@ -96,22 +104,17 @@ def sweep_command(args: argparse.Namespace) -> int:
         if progress:
             progress.close()
     frame = sweep_frame(variants, rows)
-    summary = []
-    for k, variant in enumerate(variants):
-        part = frame[frame["variant"] == k]
-        summary.append({"variant": k, "params": variant, **{
-            key: estimate(part[key].tolist()).to_dict()
-            for key in ("output_gwh_per_year", "good_cells_per_h", "simulated_line_yield",
-                        "line_oee")}, "bottleneck": part["bottleneck"].mode().iat[0]})
+    summary = summarise_variants(variants, frame)
     if store:
-        store.close_record(rid, "complete", summary)
+        store.close_record(rid, "complete", [v.to_dict() for v in summary])
     if args.out:
         write_frame(frame, args.out)
     if args.json:
         doc = {"record_id": rid, "line": specs[0].name, "engine": rows[0]["engine"],
                "backend": args.backend, "replications": args.replications, "seed": args.seed,
-               "variants": summary, "rows": json.loads(frame.to_json(orient="records"))}
+               "variants": [v.to_dict() for v in summary], "rows": json.loads(frame.to_json(orient="records"))}
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
     else:
-        sys.stdout.write(format_sweep(specs[0].name, summary, args.replications, args.seed, args.backend, rid) + "\n")
+        sys.stdout.write(format_sweep(specs[0].name, summary, args.replications, args.seed,
+                                      args.backend, rid) + "\n")
     return EXIT_OK

@@ -4,12 +4,14 @@
 - :mod:`~linesim.optimise.model` – the linear CP-SAT model on those mixes;
 - :mod:`~linesim.optimise.search` – objectives, Pareto front, infeasibility diagnosis;
 - :mod:`~linesim.optimise.layout` – apply a layout to a spec and evaluate it independently;
-- :mod:`~linesim.optimise.verify` – simulate layouts and size buffers.
+- :mod:`~linesim.optimise.verify` – simulate layouts and size buffers;
+- :mod:`~linesim.optimise.outcome` – all of it in one call, as one typed report.
 """
 
-from linesim.optimise.layout import current_layout, evaluate_layout
+from linesim.optimise.layout import LayoutFigures, current_layout, evaluate_layout
 from linesim.variants import apply_layout
 from linesim.optimise.model import Problem
+from linesim.optimise.outcome import OptimisationReport, ParetoPoint, optimise_and_verify
 from linesim.optimise.search import (
     OBJECTIVES,
     OptimiseResult,
@@ -18,6 +20,8 @@ from linesim.optimise.search import (
 )
 from linesim.optimise.verify import (
     DewPointChoice,
+    DewPointRow,
+    Verification,
     choose_dew_point,
     size_buffers,
     verify_layout,
@@ -25,13 +29,19 @@ from linesim.optimise.verify import (
 
 __all__ = [
     "DewPointChoice",
+    "DewPointRow",
+    "LayoutFigures",
     "OBJECTIVES",
+    "OptimisationReport",
     "OptimiseResult",
+    "ParetoPoint",
     "Problem",
+    "Verification",
     "apply_layout",
     "choose_dew_point",
     "current_layout",
     "evaluate_layout",
+    "optimise_and_verify",
     "optimise_layout",
     "pareto_front",
     "size_buffers",

@@ -100,7 +100,7 @@ def _mixes(station: Station, upper: int | None, lower_capacity_cells_per_h: floa
     if size > MAX_CANDIDATES:
         raise UsageError(
             f"station {station.id!r}: {size:,} machine mixes to consider; allowed: at most "
-            f"{MAX_CANDIDATES:,} – set machines_max on the station or lower --max-machines")
+            f"{MAX_CANDIDATES:,} – set machines_max on the station or lower max_machines")
     rates = [machine_rate_cells_per_h(e) * availability(e.mtbf_h, e.mttr_h) for e in equipment]
     out = []
     for counts in itertools.product(*(range(lo, hi + 1) for _, lo, hi in bounds)):

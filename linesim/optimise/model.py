@@ -161,11 +161,11 @@ class LayoutModel:
         p, spec = self.problem, self.problem.spec
         m = cp_model.CpModel()
         n = len(spec.stations)
-        x = [[m.NewBoolVar(f"x_{j}_{k}") for k in range(len(cs))]
+        x = [[m.new_bool_var(f"x_{j}_{k}") for k in range(len(cs))]
              for j, cs in enumerate(self.candidates)]
         for j in range(n):
             # each station takes exactly one machine mix
-            m.AddExactlyOne(x[j])
+            m.add_exactly_one(x[j])
 
         def pick(j: int, f) -> cp_model.LinearExpr:
             return sum(f(c) * v for c, v in zip(self.candidates[j], x[j]))
@@ -196,35 +196,35 @@ class LayoutModel:
         hours, kwh = spec.calendar.hours_per_year, spec.product.energy_kwh
         if objective in ("max_output",) or min_output_gwh is not None:
             lo = scaled(math.log(1e-6), SCALE, False)
-            log_g = m.NewIntVar(lo, scaled(_OMITTED_LOG_CAP, SCALE, False), "log_good")
+            log_g = m.new_int_var(lo, scaled(_OMITTED_LOG_CAP, SCALE, False), "log_good")
             for j in range(n):
                 # station j can process what the good output needs, within headroom
-                m.Add(log_g + downstream_loss(j) <= log_cap[j] + headroom)
+                m.add(log_g + downstream_loss(j) <= log_cap[j] + headroom)
             if min_output_gwh is not None:
                 need = scaled(math.log(cells_per_h_for_gwh(min_output_gwh, kwh, hours)), SCALE,
                               True)
-                m.Add(log_g >= need)
+                m.add(log_g >= need)
         elif target is not None:
             need = scaled(math.log(cells_per_h_for_gwh(target, kwh, hours)), SCALE, True)
             for j in range(n):
                 # good output ≥ target: station j processes target ÷ downstream yield
-                m.Add(need + downstream_loss(j) <= log_cap[j] + headroom)
+                m.add(need + downstream_loss(j) <= log_cap[j] + headroom)
         if p.budget_usd is not None:
             # capex within budget
-            m.Add(capex + constant_capex <= math.floor(p.budget_usd))
+            m.add(capex + constant_capex <= math.floor(p.budget_usd))
         if max_capex_usd is not None:
-            m.Add(capex + constant_capex <= math.floor(max_capex_usd))
+            m.add(capex + constant_capex <= math.floor(max_capex_usd))
         if min_log_yield is not None:
             # line yield ≥ ε:  Σ L ≤ −ln ε
-            m.Add(total_loss <= scaled(-min_log_yield, SCALE, False))
+            m.add(total_loss <= scaled(-min_log_yield, SCALE, False))
         footprint = [pick(j, lambda c: scaled(c.footprint_m2, 100, True)) for j in range(n)]
         if p.floor_area_m2 is not None:
             # machine floor area within the limit (centi-m²)
-            m.Add(sum(footprint) <= scaled(p.floor_area_m2, 100, False))
+            m.add(sum(footprint) <= scaled(p.floor_area_m2, 100, False))
         dry = sum(footprint[j] for j, s in enumerate(spec.stations) if s.dry_room)
         if p.dry_room_area_m2 is not None:
             # dry-room machine area within the limit
-            m.Add(dry <= scaled(p.dry_room_area_m2, 100, False))
+            m.add(dry <= scaled(p.dry_room_area_m2, 100, False))
 
         if objective == "min_capex":
             goal, sense = capex, 1
@@ -241,11 +241,11 @@ class LayoutModel:
         else:
             raise ValueError(f"unknown objective {objective!r}")
         if settle_at is None:
-            m.Minimize(goal) if sense > 0 else m.Maximize(goal)
+            m.minimize(goal) if sense > 0 else m.maximize(goal)
         else:
             # as good as the optimum, then as close to the config's settings as possible
-            m.Add(goal <= settle_at) if sense > 0 else m.Add(goal >= settle_at)
-            m.Minimize(sum(self._changed(j, c) * v for j, cs in enumerate(self.candidates)
+            m.add(goal <= settle_at) if sense > 0 else m.add(goal >= settle_at)
+            m.minimize(sum(self._changed(j, c) * v for j, cs in enumerate(self.candidates)
                            for c, v in zip(cs, x[j])))
         return m, {"x": x, "capex": capex, "log_g": log_g, "loss": total_loss}
 
@@ -298,22 +298,24 @@ class LayoutModel:
             top = sum(max(scaled(c.log_yield_loss, SCALE, True) for c in self.candidates[i])
                       for i in range(n) if self._detect[i] >= e)
             top += sum(s for k, _, s in omit_effects if self._detect[k] >= e)
-            fine = m.NewIntVar(0, top, f"loss_from_{e}")
-            m.Add(fine == sum(terms))
+            fine = m.new_int_var(0, top, f"loss_from_{e}")
+            m.add(fine == sum(terms))
             steps = top // coarse + 1
-            idx = m.NewIntVar(0, steps, f"loss_step_{e}")
+            idx = m.new_int_var(0, steps, f"loss_step_{e}")
             # idx = ceil(fine / coarse): the table is read on the safe (costlier) side
-            m.Add(idx * coarse >= fine)
-            m.Add(idx * coarse < fine + coarse)
+            m.add(idx * coarse >= fine)
+            m.add(idx * coarse < fine + coarse)
             per_year = a["m"] * good_per_year * v
             table = [round(per_year * math.exp(s / COST_LOG_SCALE)) for s in range(steps + 1)]
-            value = m.NewIntVar(min(table), max(table), f"materials_{e}")
-            m.AddElement(idx, table, value)
+            value = m.new_int_var(min(table), max(table), f"materials_{e}")
+            m.add_element(idx, table, value)
             entry = spec.stations[e]
             if entry.optional:
-                used = m.NewIntVar(0, max(table), f"materials_used_{e}")
-                m.Add(used == value).OnlyEnforceIf(x[e][-1].Not())
-                m.Add(used == 0).OnlyEnforceIf(x[e][-1])
+                # an optional entry station left out (its last candidate) buys no material
+                omitted = x[e][-1]
+                used = m.new_int_var(0, max(table), f"materials_used_{e}")
+                m.add(used == value).only_enforce_if(~omitted)
+                m.add(used == 0).only_enforce_if(omitted)
                 value = used
             total += value
         return total + round(self._constant_annual_cost(a))
@@ -385,34 +387,34 @@ class LayoutModel:
                **eps) -> Solution:
         m, v = self.build(objective, **eps)
         for xj, k in zip(v["x"], fixed or ()):
-            m.Add(xj[k] == 1)
+            m.add(xj[k] == 1)
         for xj, k in zip(v["x"], start or ()):
             for i, var in enumerate(xj):
-                m.AddHint(var, i == k)
+                m.add_hint(var, i == k)
         if hint:
             self._add_hint(m, v["x"], hint)
         solver = cp_model.CpSolver()
         solver.parameters.max_time_in_seconds = self.problem.time_limit_s
-        solver.parameters.num_search_workers = self.problem.workers
+        solver.parameters.num_workers = self.problem.workers
         solver.parameters.random_seed = self.problem.seed
-        code = solver.Solve(m)
+        code = solver.solve(m)
         status = STATUS.get(code, "unknown")
         if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            return Solution(status, None, None, solver.WallTime(), solver.NumBranches())
+            return Solution(status, None, None, solver.wall_time, solver.num_branches)
         layout, settings = {}, {}
         for j, station in enumerate(self.problem.spec.stations):
-            k = next(k for k, var in enumerate(v["x"][j]) if solver.BooleanValue(var))
+            k = next(k for k, var in enumerate(v["x"][j]) if solver.boolean_value(var))
             layout[station.id] = dict(self.candidates[j][k].counts)
             if self.candidates[j][k].settings:
                 settings[station.id] = dict(self.candidates[j][k].settings)
-        value = raw = round(solver.ObjectiveValue())  # an integer objective, read as a double
+        value = raw = round(solver.objective_value)  # an integer objective, read as a double
         if objective == "max_output":
             spec = self.problem.spec
             value = (math.exp(value / SCALE) * spec.calendar.hours_per_year
                      * spec.product.energy_kwh / 1e6)
         elif objective == "min_capex":
             value += round(self.capex_constant_usd())
-        return Solution(status, layout, value, solver.WallTime(), solver.NumBranches(),
+        return Solution(status, layout, value, solver.wall_time, solver.num_branches,
                         settings if self.problem.tune else None, raw)
 
     def _add_hint(self, m: cp_model.CpModel, x, hint: dict[str, dict[str, int]]) -> None:
@@ -422,7 +424,7 @@ class LayoutModel:
                 continue
             now = dict(station.process.settings()) if station.process else {}
             for c, var in zip(self.candidates[j], x[j]):
-                m.AddHint(var, dict(c.counts) == dict(want)
+                m.add_hint(var, dict(c.counts) == dict(want)
                           and (not c.settings or dict(c.settings) == now))
 
 

@@ -39,17 +39,19 @@ class OptimiseResult:
 
 
 def _check(problem: Problem, objective: str) -> None:
+    """An objective the problem can be solved for, or a :class:`~linesim.errors.UsageError`
+    naming the :class:`Problem` field to set (the CLI maps field names to its flags)."""
     from linesim.errors import UsageError
 
     if objective not in OBJECTIVES:
         raise UsageError(f"objective {objective!r}; allowed: " + ", ".join(OBJECTIVES))
     if objective in ("min_capex", "min_cost") and problem.target_gwh_per_year is None:
-        raise UsageError(f"{objective.replace('_', '-')} needs a target: --target-gwh X")
+        raise UsageError(f"{objective} needs a target: set target_gwh_per_year [GWh/yr]")
     if objective == "max_output" and problem.budget_usd is None:
-        raise UsageError("max-output needs a budget: --budget-usd B")
+        raise UsageError("max_output needs a budget: set budget_usd [USD]")
     if objective == "min_cost" and problem.spec.cost is None:
-        raise UsageError(f"line {problem.spec.name!r} has no cost block, so min-cost cannot "
-                         "be used; allowed: min-capex or max-output")
+        raise UsageError(f"line {problem.spec.name!r} has no cost block, so min_cost cannot "
+                         "be used; allowed: min_capex or max_output")
 
 
 def optimise_layout(problem: Problem, objective: str = "min_capex") -> OptimiseResult:
@@ -96,7 +98,7 @@ def diagnose(problem: Problem) -> str:
         where = f" (bottleneck {made.bottleneck} at its maximum count)" if made else ""
         best = made.output_gwh_per_year if made else 0.0
         return (f"target {_gwh(target)} > {_gwh(best)}, the most the allowed machine counts "
-                f"make{where}; raise machines_max or --max-machines")
+                f"make{where}; raise machines_max or max_machines")
     steps = [("max_utilisation", "utilisation"), ("floor_area_m2", "floor"),
              ("dry_room_area_m2", "dry_room"), ("budget_usd", "budget")]
     active = {}

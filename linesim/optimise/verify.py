@@ -9,13 +9,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from linesim.capacity import suggested_warmup_h
+from linesim.errors import UsageError
 from linesim.experiments import replicate
 from linesim.summary import Estimate, RunSummary, YieldAttribution, as_plain, summarise
 from linesim.optimise.layout import LayoutFigures, evaluate_layout
 from linesim.variants import apply_layout
 from linesim.spec import LineSpec
+
+if TYPE_CHECKING:
+    from linesim.optimise.model import Problem
+    from linesim.optimise.search import OptimiseResult
 
 __all__ = ["Verification", "verify_layout", "size_buffers", "DewPointChoice", "DewPointRow",
            "choose_dew_point"]
@@ -89,7 +95,7 @@ def _explain_flow(run: RunSummary, static_bottleneck: str, gap: float) -> str:
         return (f"simulated output {gap:+.1%} above the surrogate: the window is short for this "
                 f"line ({run.horizon_h:g} h) — batch cycles ending inside it and WIP built "
                 "in the warm-up drain through faster than the long-run rate; a longer "
-                f"--verify-horizon brings it down; simulated bottleneck {run.bottleneck}")
+                f"horizon_s brings it down; simulated bottleneck {run.bottleneck}")
     stations = run.stations
     blocked = max(stations, key=lambda s: s.blocked.mean)
     starved = max(stations, key=lambda s: s.starved.mean)
@@ -155,12 +161,12 @@ class DewPointChoice:
     """The dew point with the lowest simulated cost per good kWh, and every one tried."""
 
     spec: LineSpec  #: the line at the chosen dew point
-    result: object  #: its OptimiseResult (None if no dew point had a layout)
+    result: OptimiseResult | None  #: its layout (None if no dew point had one)
     verified: Verification | None
     rows: tuple[DewPointRow, ...]  #: every dew point tried, in the order given
 
 
-def choose_dew_point(problem, objective: str, dew_points: Sequence[float],
+def choose_dew_point(problem: Problem, objective: str, dew_points: Sequence[float],
                      **simulation) -> DewPointChoice:
     """The dry room's dew point, chosen by simulation. Its benefit — less moisture exposure —
     exists only in the simulation (it needs queue times), so each dew point gets its own
@@ -173,6 +179,7 @@ def choose_dew_point(problem, objective: str, dew_points: Sequence[float],
     from linesim.optimise.search import optimise_layout
 
     spec = problem.spec
+    _check_dew_points(spec, dew_points)
     rows, best = [], None
     for dew in dew_points:
         line = line_from_text(dump_line(spec), f"<{spec.name} at {dew:g} °C>",
@@ -189,3 +196,20 @@ def choose_dew_point(problem, objective: str, dew_points: Sequence[float],
     if best is None:
         return DewPointChoice(spec, None, None, tuple(rows))
     return DewPointChoice(best[1], best[2], best[3], tuple(rows))
+
+
+def _check_dew_points(spec: LineSpec, dew_points: Sequence[float]) -> None:
+    """Dew points the line's dry room can be costed at, or a :class:`UsageError` naming
+    ``dew_points`` (the CLI maps it to its flag)."""
+    if spec.cost is None or spec.cost.dry_room is None:
+        raise UsageError(f"dew_points: line {spec.name!r} has no cost.dry_room; allowed: a "
+                         "line with a dry room and its dry_room_classes")
+    classes = sorted(c.dew_point_c for c in spec.cost.dry_room_classes)
+    outside = [d for d in dew_points if not -90.0 <= d <= 0.0]
+    if not dew_points or outside:
+        raise UsageError(f"dew_points: {list(dew_points)!r}; allowed: dew points in °C from "
+                         "-90 to 0, e.g. " + ",".join(f"{c:g}" for c in classes))
+    if min(dew_points) < min(classes):
+        raise UsageError(f"dew_points: {min(dew_points):g} °C is drier than every dry-room "
+                         f"class; allowed: ≥ {min(classes):g} °C (the config's "
+                         "dry_room_classes)")

@@ -3,9 +3,24 @@ predicted and simulated figures, dew points and the Pareto front."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
+
+from linesim.optimise import OptimisationReport
 from linesim.report.tables import text_table
 
-__all__ = ["format_optimisation", "format_settings"]
+__all__ = ["format_optimisation", "format_settings", "renamed"]
+
+
+def renamed(text: str, names: Mapping[str, str] | None) -> str:
+    """``text`` with each whole-word library name (a :class:`~linesim.optimise.Problem` field,
+    a keyword, an objective) replaced as ``names`` says, e.g. ``target_gwh_per_year`` →
+    ``--target-gwh`` for the command line."""
+    if not names:
+        return text
+    pattern = r"\b(" + "|".join(re.escape(k) for k in sorted(names, key=len, reverse=True)) \
+        + r")\b"
+    return re.sub(pattern, lambda m: names[m.group(1)], text)
 
 
 def format_settings(config: dict, chosen: dict, layout: dict) -> str:
@@ -21,17 +36,30 @@ def format_settings(config: dict, chosen: dict, layout: dict) -> str:
     return text_table(["station", "setting", "config", "chosen", "change"], rows, "llrrl")
 
 
-def format_optimisation(doc: dict) -> str:
-    """The chosen layout against the config's, predicted and simulated figures."""
-    lines = [f"{doc['line']}: {doc['objective'].replace('_', '-')} — status {doc['status']} "
-             f"({doc['solve_time_s']:.2f} s)"]
-    if doc["layout"] is None:
-        if doc["binding"]:
-            lines.append(f"infeasible: {doc['binding']}")
+_FIGURES = [("good output [GWh/yr]", "output_gwh_per_year", 1.0),
+            ("line yield", "line_yield", 1.0),
+            ("capex [M USD]", "capex_usd", 1e6),
+            ("floor area [m²]", "floor_area_m2", 1.0),
+            ("dry-room machine area [m²]", "dry_room_area_m2", 1.0),
+            ("cost per good kWh [USD]", "cost_usd_per_kwh", 1.0),
+            ("static bottleneck", "bottleneck", None)]
+
+
+def format_optimisation(report: OptimisationReport, names: Mapping[str, str] | None = None
+                        ) -> str:
+    """The chosen layout against the config's, predicted and simulated figures. ``names``:
+    what to call the library's parameter names in texts such as the binding constraint (the
+    CLI passes its flags, see :func:`renamed`)."""
+    r = report.result
+    lines = [(f"{report.spec.name}: {r.objective.replace('_', '-')} — status {r.status} "
+              f"({r.wall_time_s:.2f} s)")]
+    if r.layout is None:
+        if r.binding:
+            lines.append(f"infeasible: {renamed(r.binding, names)}")
         return "\n".join(lines)
     rows = []
-    for sid, counts in doc["layout"].items():
-        before = doc["config_layout"].get(sid, {})
+    for sid, counts in r.layout.items():
+        before = report.config_layout.get(sid, {})
         if sum(counts.values()) == 0:
             rows.append((sid, "(station left out)", sum(before.values()), 0, "omitted"))
             continue
@@ -40,61 +68,60 @@ def format_optimisation(doc: dict) -> str:
             rows.append((sid, option, was, n, "" if n == was else f"{n - was:+d}"))
     lines += ["", text_table(["station", "option", "config", "chosen", "change"], rows,
                              "llrrl")]
-    if doc.get("config_settings"):
-        lines += ["", format_settings(doc["config_settings"], doc.get("settings") or {},
-                                      doc["layout"])]
-    p, c = doc["predicted"], doc["config"]
-    figures = [("good output [GWh/yr]", c["output_gwh_per_year"], p["output_gwh_per_year"]),
-               ("line yield", c["line_yield"], p["line_yield"]),
-               ("capex [M USD]", c["capex_usd"] / 1e6, p["capex_usd"] / 1e6),
-               ("floor area [m²]", c["floor_area_m2"], p["floor_area_m2"]),
-               ("dry-room machine area [m²]", c["dry_room_area_m2"], p["dry_room_area_m2"]),
-               ("cost per good kWh [USD]", c["cost_usd_per_kwh"], p["cost_usd_per_kwh"]),
-               ("static bottleneck", c["bottleneck"], p["bottleneck"])]
-    untuned = (doc.get("untuned") or {}).get("predicted")
-    if untuned:
-        keys = ["output_gwh_per_year", "line_yield", "capex_usd", "floor_area_m2",
-                "dry_room_area_m2", "cost_usd_per_kwh", "bottleneck"]
-        figures = [row[:2] + ((untuned[k] / 1e6 if k == "capex_usd" else untuned[k]),)
-                   + row[2:] for row, k in zip(figures, keys)]
-        config = ("config" if doc.get("dew_point_c") is None
-                  else f"config at {doc['dew_point_c']:g} °C")
-        lines += ["", text_table(["static analysis", config, "layout only",
-                                  "layout + settings"], figures, "lrrr")]
+    if report.config_settings:
+        lines += ["", format_settings(report.config_settings, r.settings or {}, r.layout)]
+
+    def figure(figures, key: str, unit: float | None):
+        value = getattr(figures, key)
+        return value / unit if unit is not None else value
+
+    columns = [report.config, r.predicted]
+    untuned = report.untuned.predicted if report.untuned is not None else None
+    if untuned is not None:
+        columns.insert(1, untuned)
+        config = ("config" if report.dew_point_c is None
+                  else f"config at {report.dew_point_c:g} °C")
+        head, align = ["static analysis", config, "layout only", "layout + settings"], "lrrr"
     else:
-        lines += ["", text_table(["static analysis", "config", "chosen"], figures, "lrr")]
-    if doc.get("dew_points"):
-        lines += ["", f"dry-room dew point, chosen by simulated cost: {doc['dew_point_c']:g} °C",
+        head, align = ["static analysis", "config", "chosen"], "lrr"
+    figures = [(label, *(figure(f, key, unit) for f in columns))
+               for label, key, unit in _FIGURES]
+    lines += ["", text_table(head, figures, align)]
+    if report.dew_points:
+        lines += ["", f"dry-room dew point, chosen by simulated cost: {report.dew_point_c:g} °C",
                   text_table(["dew point [°C]", "capex [M USD]", "simulated [GWh/yr]",
                               "simulated yield", "exposure loss", "cost [USD/kWh, simulated]"],
-                             [(r["dew_point_c"], r["predicted"]["capex_usd"] / 1e6,
-                               r["verified"]["simulated_gwh_per_year"]["mean"],
-                               r["verified"]["simulated_line_yield"]["mean"],
-                               r["verified"]["yield_attribution"]["exposure"]["mean"],
-                               r["verified"]["cost_usd_per_kwh"])
-                              for r in doc["dew_points"] if r["verified"]])]
-    v = doc["verified"]
+                             [(d.dew_point_c, d.predicted.capex_usd / 1e6,
+                               d.verified.simulated_gwh_per_year.mean,
+                               d.verified.simulated_line_yield.mean,
+                               d.verified.yield_attribution.exposure.mean,
+                               d.verified.cost_usd_per_kwh)
+                              for d in report.dew_points if d.verified])]
+    v = report.verified
     if v:
-        sim = v["simulated_gwh_per_year"]
-        half = ((sim["ci95_high"] - sim["ci95_low"]) / 2) if sim["ci95_low"] is not None else 0
-        lines += ["", f"simulated ({v['replications']} replications of {v['horizon_h']:g} h): "
-                  f"{sim['mean']:.3f} ± {half:.3f} GWh/yr against {v['surrogate_gwh_per_year']:.3f}"
-                  f" predicted ({v['relative_gap']:+.1%})", f"  {v['explanation']}",
-                  f"  line yield: simulated {v['simulated_line_yield']['mean']:.4f} against "
-                  f"analytic {v['analytic_line_yield']:.4f}; dry-room exposure "
-                  f"{v['yield_attribution']['exposure']['mean']:+.4f}, detection delay "
-                  f"{v['yield_attribution']['detection_delay']['mean']:+.4f}"]
-    if doc.get("pareto"):
-        simulated = all(q.get("verified") for q in doc["pareto"])
+        sim = v.simulated_gwh_per_year
+        half = sim.half_width or 0.0
+        gaps = v.yield_attribution
+        lines += ["",
+                  (f"simulated ({v.replications} replications of {v.horizon_h:g} h): "
+                   f"{sim.mean:.3f} ± {half:.3f} GWh/yr against "
+                   f"{v.surrogate_gwh_per_year:.3f} predicted ({v.relative_gap:+.1%})"),
+                  f"  {renamed(v.explanation, names)}",
+                  (f"  line yield: simulated {v.simulated_line_yield.mean:.4f} against "
+                   f"analytic {v.analytic_line_yield:.4f}; dry-room exposure "
+                   f"{gaps.exposure.mean:+.4f}, detection delay "
+                   f"{gaps.detection_delay.mean:+.4f}")]
+    if report.pareto:
+        simulated = all(q.verified for q in report.pareto)
         head = ["#", "output [GWh/yr]", "line yield", "capex [M USD]"]
-        rows = [(k + 1, q["predicted"]["output_gwh_per_year"], q["predicted"]["line_yield"],
-                 q["predicted"]["capex_usd"] / 1e6) for k, q in enumerate(doc["pareto"])]
+        rows = [(k + 1, q.predicted.output_gwh_per_year, q.predicted.line_yield,
+                 q.predicted.capex_usd / 1e6) for k, q in enumerate(report.pareto)]
         if simulated:
             head += ["simulated [GWh/yr]", "gap", "simulated yield"]
-            rows = [r + (q["verified"]["simulated_gwh_per_year"]["mean"],
-                         f"{q['verified']['relative_gap']:+.1%}",
-                         q["verified"]["simulated_line_yield"]["mean"])
-                    for r, q in zip(rows, doc["pareto"])]
+            rows = [row + (q.verified.simulated_gwh_per_year.mean,
+                           f"{q.verified.relative_gap:+.1%}",
+                           q.verified.simulated_line_yield.mean)
+                    for row, q in zip(rows, report.pareto)]
         lines += ["", "Pareto front (output ↑, yield ↑, capex ↓)"
                   + (", each point simulated:" if simulated else ":"), text_table(head, rows)]
     return "\n".join(lines)

@@ -10,8 +10,13 @@ import plotly.graph_objects as go  # noqa: E402
 import streamlit as st  # noqa: E402
 
 import common  # noqa: E402
+from linesim.errors import UsageError  # noqa: E402
 from linesim.optimise import Problem, apply_layout, choose_dew_point, evaluate_layout, \
     optimise_layout, pareto_front  # noqa: E402
+from linesim.report.optimise import renamed  # noqa: E402
+
+#: The library's parameter names in its messages → this page's inputs.
+INPUTS = {"target_gwh_per_year": "a target good output", "budget_usd": "a capex budget"}
 
 st.title("Optimise")
 spec = common.working_spec()
@@ -56,11 +61,16 @@ def solve(text: str, target: float, budget: float, objective: str, pareto: bool,
 
 if st.button("Optimise", type="primary", key="run_optimise"):
     with st.spinner("CP-SAT is searching…"):
-        st.session_state["optimised"] = {
-            "yaml": common.working_yaml(),
-            "result": solve(common.working_yaml(), float(target), float(budget), objective,
-                            bool(pareto), bool(tune and tunable),
-                            tuple(sorted(dew_points, reverse=True)) if tune else ())}
+        try:
+            st.session_state["optimised"] = {
+                "yaml": common.working_yaml(),
+                "result": solve(common.working_yaml(), float(target), float(budget), objective,
+                                bool(pareto), bool(tune and tunable),
+                                tuple(sorted(dew_points, reverse=True)) if tune else ())}
+        except UsageError as exc:  # e.g. max_output without a budget
+            st.session_state.pop("optimised", None)
+            st.error(renamed(str(exc), INPUTS))
+            st.stop()
 opt = st.session_state.get("optimised")
 if not opt or opt["yaml"] != common.working_yaml():
     st.info("Set a target (and a budget) and press Optimise.")

@@ -1,0 +1,207 @@
+"""One optimisation from problem to checked answer, as one typed result.
+
+:func:`optimise_and_verify` solves a :class:`~linesim.optimise.model.Problem` (one objective or
+the Pareto front; optionally choosing the dry room's dew point by simulation), measures the
+config's own layout the same way, and simulates what it chose (sizing buffers if asked). The
+:class:`OptimisationReport` it returns is read by attribute; its
+:meth:`~OptimisationReport.to_dict` is the JSON document of ``linesim optimise --json`` and
+what the results store keeps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from linesim.errors import UsageError
+from linesim.optimise.layout import LayoutFigures, current_layout, evaluate_layout
+from linesim.optimise.model import Problem
+from linesim.optimise.search import OptimiseResult, optimise_layout, pareto_front
+from linesim.optimise.verify import (
+    DewPointRow,
+    Verification,
+    choose_dew_point,
+    size_buffers,
+    verify_layout,
+)
+from linesim.spec import LineSpec
+from linesim.variants import apply_layout
+
+__all__ = ["ParetoPoint", "OptimisationReport", "optimise_and_verify"]
+
+Layout = dict[str, dict[str, int]]  #: station id → equipment option → machine count
+Settings = dict[str, dict[str, float]]  #: station id → process setting → value
+
+
+@dataclass(frozen=True)
+class ParetoPoint:
+    """One layout of the Pareto front: its static figures and, when verified, its simulation."""
+
+    layout: Layout
+    predicted: LayoutFigures
+    settings: Settings | None  #: its process settings (when tuning)
+    verified: Verification | None = None
+
+    def to_dict(self) -> dict:
+        out = {"layout": self.layout, "predicted": self.predicted.to_dict(),
+               "settings": self.settings}
+        if self.verified is not None:
+            out["verified"] = self.verified.to_dict()
+        return out
+
+
+@dataclass(frozen=True)
+class OptimisationReport:
+    """An optimisation with what it is compared against and how it was checked."""
+
+    spec: LineSpec  #: the line the result belongs to (at the chosen dew point, if one was)
+    result: OptimiseResult  #: status, objective, layout, settings, static figures, binding
+    config: LayoutFigures  #: the config's own layout by the same static analysis
+    config_layout: Layout  #: the config's own layout
+    chosen: LineSpec | None = None  #: the line with the chosen layout, settings and buffers
+    verified: Verification | None = None  #: the chosen layout simulated (buffers sized if asked)
+    pareto: tuple[ParetoPoint, ...] = ()  #: the front, by output (empty for one objective)
+    config_settings: Settings | None = None  #: tuning: the config's settings it may change
+    untuned: OptimiseResult | None = None  #: tuning one objective: the layout at those settings
+    dew_points: tuple[DewPointRow, ...] | None = None  #: choosing the dew point: every one tried
+
+    @property
+    def found(self) -> bool:
+        return self.result.found
+
+    @property
+    def tuned(self) -> bool:
+        """Whether process settings were chosen with the layout."""
+        return self.config_settings is not None
+
+    @property
+    def buffers(self) -> dict[str, int] | None:
+        """Buffer after each station of the chosen line [cells] (None without a layout)."""
+        return None if self.chosen is None else {s.id: s.buffer_after
+                                                 for s in self.chosen.stations}
+
+    @property
+    def dew_point_c(self) -> float | None:
+        """The dry room's dew point chosen [°C] (None unless one was chosen)."""
+        return None if self.dew_points is None else self.spec.cost.dry_room.dew_point_c
+
+    def to_dict(self) -> dict:
+        """Plain data, key for key the JSON document of ``linesim optimise --json`` (without
+        the ``record_id`` the CLI adds when it stores the run)."""
+        r = self.result
+        doc = {"status": r.status, "objective": r.objective, "line": self.spec.name,
+               "binding": r.binding, "solve_time_s": r.wall_time_s, "layout": r.layout,
+               "buffers": self.buffers,
+               "predicted": r.predicted.to_dict() if r.found else None,
+               "verified": self.verified.to_dict() if self.verified is not None else None,
+               "config": self.config.to_dict(), "config_layout": self.config_layout}
+        if self.dew_points is not None:
+            doc["dew_points"] = [row.to_dict() for row in self.dew_points]
+            doc["dew_point_c"] = self.dew_point_c
+        if self.tuned:
+            doc["settings"] = r.settings
+            doc["config_settings"] = self.config_settings
+            if self.untuned is not None:
+                u = self.untuned
+                doc["untuned"] = {"status": u.status, "layout": u.layout,
+                                  "predicted": u.predicted.to_dict() if u.found else None}
+        if self.pareto:
+            doc["pareto"] = [point.to_dict() for point in self.pareto]
+        return doc
+
+
+def optimise_and_verify(problem: Problem, objective: str = "min_capex", *,
+                        pareto_points: int | None = None, dew_points: Sequence[float] = (),
+                        buffer_sizes: Sequence[int] | None = None, verify: bool = True,
+                        horizon_s: float = 7 * 86400.0, replications: int = 3,
+                        seed: int | None = None, workers: int | None = None
+                        ) -> OptimisationReport:
+    """Solve ``problem``, compare with its config and check by simulation.
+
+    Parameters
+    ----------
+    problem : Problem
+        Limits, allowed counts and solver settings; with ``tune`` the process settings too.
+    objective : str
+        ``min_capex``, ``max_output`` or ``min_cost`` (ignored for a Pareto front).
+    pareto_points : int, optional
+        Solve the Pareto front of output × yield × capex with this many ε levels per axis
+        instead of one objective; needs ``target_gwh_per_year`` (its lowest output) or
+        ``budget_usd``.
+    dew_points : sequence of float
+        Also choose the dry room's dew point from these [°C]
+        (:func:`~linesim.optimise.verify.choose_dew_point`: one layout per dew point, each
+        simulated); not with a Pareto front.
+    buffer_sizes : sequence of int, optional
+        Size the buffers by simulation from these sizes [cells]
+        (:func:`~linesim.optimise.verify.size_buffers`).
+    verify : bool
+        Simulate the chosen layout (and every point of a Pareto front).
+    horizon_s, replications : float, int
+        Each simulation: the time after the line's automatic warm-up [s], and how many
+        replications.
+    seed, workers : int, optional
+        Simulation seed and processes (default: the problem's).
+
+    Returns
+    -------
+    OptimisationReport
+        Also when no layout is found (``report.found`` is False; ``result.binding`` names the
+        constraint that cannot be met).
+
+    Raises
+    ------
+    UsageError
+        A request the problem cannot answer, naming the parameter to change (e.g.
+        ``target_gwh_per_year`` for min_capex).
+    """
+    if pareto_points is not None and problem.target_gwh_per_year is None \
+            and problem.budget_usd is None:
+        raise UsageError("pareto_points needs target_gwh_per_year (the lowest output) or "
+                         "budget_usd")
+    if dew_points and pareto_points is not None:
+        raise UsageError("dew_points chooses one layout per dew point; allowed: without "
+                         "pareto_points")
+    simulation = {"horizon_s": horizon_s, "replications": replications,
+                  "seed": problem.seed if seed is None else seed,
+                  "workers": problem.workers if workers is None else workers}
+    result, verified, rows = None, None, None
+    if dew_points:
+        choice = choose_dew_point(problem, objective, dew_points, **simulation)
+        rows = choice.rows
+        if choice.result is not None:
+            problem = replace(problem, spec=choice.spec)
+            result, verified = choice.result, choice.verified
+    if result is None:
+        result = (pareto_front(problem, pareto_points) if pareto_points is not None
+                  else optimise_layout(problem, objective))
+    spec = problem.spec
+    config_settings = untuned = None
+    if problem.tune:
+        config_settings = {s.id: s.process.settings() for s in spec.stations
+                           if s.process is not None and s.process.levels}
+        if pareto_points is None:
+            untuned = optimise_layout(replace(problem, tune=False), objective)
+    report = OptimisationReport(spec, result, evaluate_layout(spec), current_layout(spec),
+                                config_settings=config_settings, untuned=untuned,
+                                dew_points=rows)
+    if not result.found:
+        return report
+    if buffer_sizes:
+        verified = size_buffers(spec, result.layout, buffer_sizes, settings=result.settings,
+                                **simulation)
+    elif verify and verified is None:
+        verified = verify_layout(spec, result.layout, settings=result.settings, **simulation)
+    points = []
+    for k, ((layout, figures), settings) in enumerate(zip(
+            result.pareto, result.pareto_settings or [None] * len(result.pareto))):
+        check = None
+        if verify:
+            # every point of the front, simulated as the chosen layout is (same seeds); the
+            # first is the chosen layout, already simulated unless its buffers were sized
+            check = verified if (k == 0 and verified is not None and not buffer_sizes) else \
+                verify_layout(spec, layout, settings=settings, **simulation)
+        points.append(ParetoPoint(layout, figures, settings, check))
+    chosen = apply_layout(spec, result.layout, verified.buffers if verified else None,
+                          result.settings)
+    return replace(report, chosen=chosen, verified=verified, pareto=tuple(points))
