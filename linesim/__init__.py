@@ -26,17 +26,62 @@ The package is laid out by layer of the data flow, each importing only from the 
 ============================  =====================================================
 """
 
-from linesim.capacity import capacity_report
-from linesim.config import dump_line, load_line
-from linesim.economics.analysis import analyse, compare
-from linesim.economics.cost import cost_report
-from linesim.errors import ConfigError
-from linesim.optimise import Problem, optimise_layout
-from linesim.simulation import SimResult, simulate
-from linesim.spec import LineSpec, Station
-from linesim.summary import Estimate, RunSummary, StationSummary, summarise
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from linesim.version import __version__
-from linesim.yield_model import analytic_yield, yield_waterfall
+
+#: public name → module that defines it; imported on first use, so that ``import linesim`` (and
+#: every ``linesim`` command) does not pay for numba, OR-Tools and plotly it does not need
+_PUBLIC = {
+    "capacity_report": "linesim.capacity",
+    "dump_line": "linesim.config",
+    "load_line": "linesim.config",
+    "analyse": "linesim.economics.analysis",
+    "compare": "linesim.economics.analysis",
+    "cost_report": "linesim.economics.cost",
+    "ConfigError": "linesim.errors",
+    "Problem": "linesim.optimise",
+    "optimise_layout": "linesim.optimise",
+    "SimResult": "linesim.simulation",
+    "simulate": "linesim.simulation",
+    "LineSpec": "linesim.spec",
+    "Station": "linesim.spec",
+    "Estimate": "linesim.summary",
+    "RunSummary": "linesim.summary",
+    "StationSummary": "linesim.summary",
+    "summarise": "linesim.summary",
+    "analytic_yield": "linesim.yield_model",
+    "yield_waterfall": "linesim.yield_model",
+}
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
+    from linesim.capacity import capacity_report
+    from linesim.config import dump_line, load_line
+    from linesim.economics.analysis import analyse, compare
+    from linesim.economics.cost import cost_report
+    from linesim.errors import ConfigError
+    from linesim.optimise import Problem, optimise_layout
+    from linesim.simulation import SimResult, simulate
+    from linesim.spec import LineSpec, Station
+    from linesim.summary import Estimate, RunSummary, StationSummary, summarise
+    from linesim.yield_model import analytic_yield, yield_waterfall
+
+
+def __getattr__(name: str) -> Any:
+    module = _PUBLIC.get(name)
+    if module is None:
+        raise AttributeError(f"module 'linesim' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_PUBLIC))
+
 
 __all__ = [
     "ConfigError",

@@ -34,7 +34,7 @@ from linesim.spec import LineSpec
 
 __all__ = ["load_line", "load_raw", "parse_override", "apply_overrides", "line_from_dict",
            "dump_line", "drop_materials_entering_at", "line_from_text", "window_settings_free",
-           "with_settings", "without_exposure", "editable"]
+           "editable"]
 
 _MAX_DEPTH = 10
 

@@ -21,7 +21,7 @@ from linesim.simulation.records import SimResult
 from linesim.spec import LineSpec
 
 __all__ = ["Estimate", "LineYield", "ReplicationCounts", "RunSummary", "StationSummary",
-           "YieldAttribution", "as_plain", "estimate", "json_safe", "summarise"]
+           "VariantSummary", "YieldAttribution", "as_plain", "estimate", "json_safe", "summarise"]
 
 
 @dataclass(frozen=True)
@@ -163,6 +163,25 @@ class RunSummary:
         if self.record_id is None:
             del doc["record_id"]
         return doc
+
+
+@dataclass(frozen=True)
+class VariantSummary:
+    """One variant of a sweep over its replications (common random numbers across variants)."""
+
+    variant: int
+    params: dict[str, str]  #: config path → value as given
+    output_gwh_per_year: Estimate
+    good_cells_per_h: Estimate
+    simulated_line_yield: Estimate
+    line_oee: Estimate
+    bottleneck: str  #: the most frequent bottleneck over the replications
+
+    KPIS: ClassVar[tuple[str, ...]] = ("output_gwh_per_year", "good_cells_per_h",
+                                       "simulated_line_yield", "line_oee")
+
+    def to_dict(self) -> dict[str, Any]:
+        return as_plain(self)
 
 
 def as_plain(obj: Any) -> Any:

@@ -113,7 +113,7 @@ def _add_defect(station: dict, delta: float) -> None:
 def _scaled(obj, parameter: str, factor: float, kind: str) -> dict:
     """Field updates that scale ``parameter`` of a station or option by ``factor``."""
     if parameter == "defect_probability":
-        return {"defect_probability": min(1.0, obj.defect_probability * factor)}
+        return {"defect_probability": obj.defect_probability * factor}
     if parameter == "rate":
         field, inverse = _RATE_FIELD[kind]
         value = getattr(obj, field)

@@ -72,7 +72,7 @@ def test_toy_line_by_hand():
     assert a.labour == pytest.approx(320_000)
     assert r.energy.total == pytest.approx(371_400)
     assert a.energy == pytest.approx(37_140)
-    assert r.energy_kwh_per_kwh["total"] == pytest.approx(371_400 / 288_000)
+    assert r.energy_kwh_per_kwh.total == pytest.approx(371_400 / 288_000)
     # Materials: A 2 × 0.5 / 0.8 × 10 = 12.5 USD per cell at s0, B 4 × 0.5 × 7/7 = 2 USD per
     # cell at s1. Good cells: 576,000 × 14.5 = 8,352,000. Scrap: 576,000 × (12.5 × 0.38889
     # + 2 × 0.25) = 3,088,000.
@@ -110,7 +110,7 @@ def test_categories_add_up_and_shares_are_consistent(bundled_config):
         r.total_usd_per_kwh)
     assert sum(s.cells_per_year for s in r.scrap_by_step) == pytest.approx(
         r.good_cells_per_year * (1 / r.line_yield - 1), rel=1e-9)
-    assert sum(m["usd_per_kwh_good"] for m in r.materials) == pytest.approx(
+    assert sum(m.usd_per_kwh_good for m in r.materials) == pytest.approx(
         r.usd_per_kwh["materials"] + r.usd_per_kwh["scrap"])
 
 
@@ -124,13 +124,13 @@ def test_gwh_capex_inside_announced_ssb_band():
 def test_gwh_energy_inside_band():
     """4 GWh sulfide estimate 18–35 kWh per kWh (domain.md §3.4)."""
     r = cost_report(load_line(GWH))
-    assert 18.0 <= r.energy_kwh_per_kwh["total"] <= 35.0
+    assert 18.0 <= r.energy_kwh_per_kwh.total <= 35.0
 
 
 def test_pilot_energy_inside_band():
     """Pilot 60–150 kWh per kWh: dry room and utilities do not scale down (domain.md §3.4)."""
     r = cost_report(load_line(PILOT))
-    assert 60.0 <= r.energy_kwh_per_kwh["total"] <= 150.0
+    assert 60.0 <= r.energy_kwh_per_kwh.total <= 150.0
 
 
 def test_pilot_cost_inside_seed_range():
@@ -195,9 +195,9 @@ def test_capex_sensitivity_matches_the_annual_capital_charge():
 
 def test_material_price_date_and_currency_reach_the_report():
     r = cost_report(toy_line())
-    b = next(m for m in r.materials if m["name"] == "B")
-    assert b["price_date"] == "2025-06-01" and b["currency"] == "CNY"
-    assert b["usd_per_kwh_good"] == pytest.approx(4 * 7 / 7 * 1.25)
+    b = next(m for m in r.materials if m.name == "B")
+    assert b.price_date == "2025-06-01" and b.currency == "CNY"
+    assert b.usd_per_kwh_good == pytest.approx(4 * 7 / 7 * 1.25)
 
 
 def test_dry_room_takes_the_cheapest_class_dry_enough():

@@ -109,9 +109,9 @@ def comparison_rows(analyses: Sequence[LineAnalysis]) -> list[tuple[str, str, li
         rows.append(row(f"  {category}", "USD/kWh",
                         lambda a, c=category: a.cost.usd_per_kwh[c]))
     rows += [
-        row("energy per good kWh", "kWh/kWh", lambda a: a.cost.energy_kwh_per_kwh["total"]),
-        row("  machines", "kWh/kWh", lambda a: a.cost.energy_kwh_per_kwh["machines"]),
-        row("  dry room", "kWh/kWh", lambda a: a.cost.energy_kwh_per_kwh["dry_room"]),
+        row("energy per good kWh", "kWh/kWh", lambda a: a.cost.energy_kwh_per_kwh.total),
+        row("  machines", "kWh/kWh", lambda a: a.cost.energy_kwh_per_kwh.machines),
+        row("  dry room", "kWh/kWh", lambda a: a.cost.energy_kwh_per_kwh.dry_room),
         row("direct labour", "FTE", lambda a: a.cost.direct_fte),
         row("direct labour per GWh/yr", "FTE", lambda a: a.cost.direct_fte
             / a.cost.output_gwh_per_year),

@@ -39,6 +39,8 @@ __all__ = [
     "dry_room_capex_usd",
     "dry_room_power_kw",
     "Capex",
+    "EnergyIntensity",
+    "MaterialCost",
     "capex",
     "annual_depreciation_usd",
     "labour_hours_per_year",
@@ -315,6 +317,32 @@ def scrap_by_step(spec: LineSpec, basis: OutputBasis) -> list[ScrapStep]:
 
 # --- the report -----------------------------------------------------------------------------
 @dataclass(frozen=True)
+class EnergyIntensity:
+    """Electricity per good kWh of cells [kWh/kWh], by consumer."""
+
+    machines: float
+    dry_room: float
+    facility: float
+    total: float
+
+
+@dataclass(frozen=True)
+class MaterialCost:
+    """One material of the bill: its price as cited, and what it costs per good kWh."""
+
+    name: str
+    quantity_per_kwh: float  #: in ``unit`` per kWh of cells
+    unit: str
+    price_per_unit: float  #: in ``currency`` per ``unit``
+    currency: str
+    price_date: str  #: ISO date of the price
+    utilisation: float  #: share of the bought material that ends in a cell
+    enters_at: str  #: station where it enters the cell
+    usd_per_kwh_good: float  #: USD per good kWh, scrap at later steps included
+    source: str
+
+
+@dataclass(frozen=True)
 class CostReport:
     """Everything the cost model says about one line (amounts in USD unless named CNY)."""
 
@@ -332,10 +360,10 @@ class CostReport:
     usd_per_kwh: dict[str, float]  #: category → USD per good kWh, plus "total"
     cny_per_wh: float
     energy: Energy
-    energy_kwh_per_kwh: dict[str, float]  #: machines, dry_room, facility, total
+    energy_kwh_per_kwh: EnergyIntensity  #: electricity per good kWh, by consumer
     labour_hours_per_year: float
     direct_fte: float
-    materials: tuple[dict, ...]  #: per material: name, usd_per_kwh_good, price date, source
+    materials: tuple[MaterialCost, ...]  #: per material: price, date, source, USD per good kWh
     scrap_by_step: tuple[ScrapStep, ...]
 
     @property
@@ -343,12 +371,29 @@ class CostReport:
         return self.usd_per_kwh["total"]
 
     def to_dict(self) -> dict:
+        """Plain data (``linesim cost --json``'s ``cost``). The amounts of ``annual`` are USD per
+        year and those of ``energy`` kWh per year; each also appears under a name that carries
+        its unit (``energy_usd_per_year`` against ``total_kwh_per_year``), and the two that are
+        most often confused at the top level: ``energy_cost_usd_per_year`` and
+        ``energy_kwh_per_year``."""
         out = asdict(self)
         out["capex"]["total"] = self.capex.total
+        out["capex"] |= {f"{k}_usd": v for k, v in (
+            ("equipment", self.capex.equipment), ("dry_room", self.capex.dry_room),
+            ("building", self.capex.building), ("facility", self.capex.facility),
+            ("total", self.capex.total))}
         out["annual"]["overhead_total"] = self.annual.overhead_total
         out["annual"]["total"] = self.annual.total
+        out["annual"] |= {f"{k}_usd_per_year": v for k, v in self.annual.categories().items()}
+        out["annual"]["total_usd_per_year"] = self.annual.total
         out["energy"]["machines"] = self.energy.machines
         out["energy"]["total"] = self.energy.total
+        out["energy"] |= {"machines_kwh_per_year": self.energy.machines,
+                          "dry_room_kwh_per_year": self.energy.dry_room,
+                          "facility_kwh_per_year": self.energy.facility,
+                          "total_kwh_per_year": self.energy.total}
+        out["energy_cost_usd_per_year"] = self.annual.energy
+        out["energy_kwh_per_year"] = self.energy.total
         return out
 
 
@@ -380,29 +425,29 @@ def cost_report(spec: LineSpec, basis: OutputBasis | None = None) -> CostReport:
         annual=annual, usd_per_kwh=per_kwh,
         cny_per_wh=usd_per_kwh_to_cny_per_wh(per_kwh["total"], cost.currency.cny_per_usd),
         energy=energy,
-        energy_kwh_per_kwh={"machines": energy.machines / good_kwh,
-                            "dry_room": energy.dry_room / good_kwh,
-                            "facility": energy.facility / good_kwh,
-                            "total": energy.total / good_kwh},
+        energy_kwh_per_kwh=EnergyIntensity(machines=energy.machines / good_kwh,
+                                           dry_room=energy.dry_room / good_kwh,
+                                           facility=energy.facility / good_kwh,
+                                           total=energy.total / good_kwh),
         labour_hours_per_year=labour_h, direct_fte=labour_h / cost.labour.hours_per_fte,
         materials=tuple(_material_rows(spec, basis)),
         scrap_by_step=tuple(scrap_by_step(spec, basis)),
     )
 
 
-def _material_rows(spec: LineSpec, basis: OutputBasis) -> list[dict]:
+def _material_rows(spec: LineSpec, basis: OutputBasis) -> list[MaterialCost]:
     cost = cost_inputs(spec)
     rows = []
     for m in cost.materials:
         j = 0 if m.enters_at is None else spec.station_index(m.enters_at)
         good = m.quantity_per_kwh / m.utilisation * usd_per_unit(m.price_per_unit, m.currency,
                                                                  cost)
-        rows.append({
-            "name": m.name, "quantity_per_kwh": m.quantity_per_kwh, "unit": m.unit,
-            "price_per_unit": m.price_per_unit, "currency": m.currency,
-            "price_date": m.price_date.isoformat(), "utilisation": m.utilisation,
-            "enters_at": spec.stations[j].id,
-            "usd_per_kwh_good": good * basis.processed_per_good_cell[j],
-            "source": m.source,
-        })
+        rows.append(MaterialCost(
+            name=m.name, quantity_per_kwh=m.quantity_per_kwh, unit=m.unit,
+            price_per_unit=m.price_per_unit, currency=m.currency,
+            price_date=m.price_date.isoformat(), utilisation=m.utilisation,
+            enters_at=spec.stations[j].id,
+            usd_per_kwh_good=good * basis.processed_per_good_cell[j],
+            source=m.source,
+        ))
     return rows

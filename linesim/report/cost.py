@@ -28,9 +28,9 @@ def format_cost(a: LineAnalysis) -> str:
         f"{c.capex_bn_cny_per_gwh:.2f} bn CNY",
         f"  cost per good kWh {c.total_usd_per_kwh:,.1f} USD/kWh = {c.cny_per_wh:.3f} CNY/Wh "
         f"(1 USD = {c.cny_per_usd:g} CNY)",
-        f"  energy            {c.energy_kwh_per_kwh['total']:.1f} kWh per good kWh (machines "
-        f"{c.energy_kwh_per_kwh['machines']:.1f}, dry room {c.energy_kwh_per_kwh['dry_room']:.1f},"
-        f" facility {c.energy_kwh_per_kwh['facility']:.1f})",
+        f"  energy            {c.energy_kwh_per_kwh.total:.1f} kWh per good kWh (machines "
+        f"{c.energy_kwh_per_kwh.machines:.1f}, dry room {c.energy_kwh_per_kwh.dry_room:.1f},"
+        f" facility {c.energy_kwh_per_kwh.facility:.1f})",
         f"  direct labour     {c.direct_fte:,.0f} FTE "
         f"({c.direct_fte / c.output_gwh_per_year:,.0f} per GWh/yr)",
         "",
@@ -43,8 +43,8 @@ def format_cost(a: LineAnalysis) -> str:
                                             for k, v in c.annual.overheads.items()),
         "",
         text_table(["material", "per kWh", "unit", "price", "", "dated", "USD/good kWh"],
-                   [(m["name"], m["quantity_per_kwh"], m["unit"], m["price_per_unit"],
-                     m["currency"], m["price_date"], m["usd_per_kwh_good"])
+                   [(m.name, m.quantity_per_kwh, m.unit, m.price_per_unit,
+                     m.currency, m.price_date, m.usd_per_kwh_good)
                     for m in c.materials], "lrlrlll"),
         "",
         text_table(["scrap made at", "detected at", "cells/yr", "value/cell [USD]",

@@ -95,9 +95,9 @@ def render_html(analyses: Sequence[LineAnalysis], title: str = "linesim line com
         parts.append(_table(
             ["material", "per kWh", "unit", "price", "currency", "price date", "utilisation",
              "enters at", "USD per good kWh", "source"],
-            [[m["name"], m["quantity_per_kwh"], m["unit"], m["price_per_unit"], m["currency"],
-              m["price_date"], m["utilisation"], m["enters_at"], m["usd_per_kwh_good"],
-              m["source"]] for m in a.cost.materials]))
+            [[m.name, m.quantity_per_kwh, m.unit, m.price_per_unit, m.currency,
+              m.price_date, m.utilisation, m.enters_at, m.usd_per_kwh_good,
+              m.source] for m in a.cost.materials]))
         parts.append(f"<h3>{html.escape(a.spec.name)}: cost of scrap by step</h3>")
         parts.append(_table(
             ["made at", "detected at", "cells/yr", "value per cell [USD]", "USD/yr"],

@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from linesim.report.files import atomic_write
 from linesim.report.tables import ci_text, text_table
+from linesim.summary import VariantSummary
 
 __all__ = ["format_sweep", "write_frame"]
 
 
-def format_sweep(line: str, summary: list[dict], replications: int, seed: int, backend: str,
-                 record_id: str | None) -> str:
+def format_sweep(line: str, summary: Sequence[VariantSummary], replications: int, seed: int,
+                 backend: str, record_id: str | None) -> str:
     """The readable table of a sweep: one row per variant, KPIs as mean ± CI half-width."""
-
-    paths = list(summary[0]["params"])
-    rows = [(s["variant"], *s["params"].values(), ci_text(s["output_gwh_per_year"], 3),
-             ci_text(s["good_cells_per_h"], 1), ci_text(s["simulated_line_yield"], 4), s["bottleneck"])
+    paths = list(summary[0].params)
+    rows = [(s.variant, *s.params.values(), ci_text(s.output_gwh_per_year, 3),
+             ci_text(s.good_cells_per_h, 1), ci_text(s.simulated_line_yield, 4), s.bottleneck)
             for s in summary]
     head = (f"{line}: {len(summary)} variant(s) × {replications} replication(s), common "
             f"random numbers, seed {seed}, {backend} backend (± = 95 % CI half-width)")

@@ -19,7 +19,7 @@ k1.metric("Cost per good kWh", f"{c.total_usd_per_kwh:.0f} USD/kWh", f"{c.cny_pe
           delta_color="off")
 k2.metric("Capex", f"{c.capex.total / 1e6:.1f} MUSD",
           f"{c.capex_bn_cny_per_gwh:.2f} bn CNY per GWh/yr", delta_color="off")
-k3.metric("Energy per kWh", f"{c.energy_kwh_per_kwh['total']:.1f} kWh/kWh")
+k3.metric("Energy per kWh", f"{c.energy_kwh_per_kwh.total:.1f} kWh/kWh")
 k4.metric("Direct labour", f"{c.direct_fte:.0f} FTE")
 st.caption(f"Basis: {c.basis}.")
 st.plotly_chart(cost_breakdown([a]), key="breakdown")

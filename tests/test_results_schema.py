@@ -1,0 +1,88 @@
+"""Typed results give today's JSON documents key for key.
+
+``tests/data/json_keys_before_layout.json`` holds the key trees of ``linesim run``, ``compare``
+and ``capacity --json`` as the code printed them before results became typed (commit 1913a81);
+``tests/data/run_pilot_1d_2reps.json`` is that run's whole document. New keys may be added only
+where they carry a unit (``…_usd``, ``…_usd_per_year``, ``…_kwh_per_year``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from linesim.cli import main
+from linesim.config import load_line
+from linesim.experiments import replicate
+from linesim.summary import Estimate, RunSummary, StationSummary, summarise
+
+DATA = Path(__file__).parent / "data"
+BEFORE = json.loads((DATA / "json_keys_before_layout.json").read_text())
+UNIT_SUFFIX = re.compile(r"_(usd|usd_per_year|kwh_per_year)$")
+
+
+def key_tree(doc, prefix: str = "") -> set[str]:
+    """Every key path of a JSON document (list items share the path ``[]``)."""
+    out: set[str] = set()
+    if isinstance(doc, dict):
+        for k, v in doc.items():
+            out.add(f"{prefix}.{k}")
+            out |= key_tree(v, f"{prefix}.{k}")
+    elif isinstance(doc, list):
+        for v in doc:
+            out |= key_tree(v, prefix + "[]")
+    return out
+
+
+def cli_json(capsys, *argv: str) -> dict:
+    assert main(list(argv)) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_run_json_is_the_document_of_before_value_for_value(capsys):
+    doc = cli_json(capsys, "run", "pilot_sulfide_200mwh", "--horizon", "1d", "--replications",
+                   "2", "--workers", "1", "--json", "--no-store")
+    before = json.loads((DATA / "run_pilot_1d_2reps.json").read_text())
+    assert key_tree(doc) == set(BEFORE["run"])
+    assert doc == before
+
+
+def test_compare_and_capacity_json_keep_their_keys(capsys):
+    doc = cli_json(capsys, "compare", "pilot_sulfide_200mwh", "pilot_oxide", "--simulate",
+                   "--horizon", "1d", "--replications", "2", "--workers", "1", "--json")
+    keys = key_tree(doc)
+    assert set(BEFORE["compare"]) <= keys
+    added = keys - set(BEFORE["compare"])
+    assert added and all(UNIT_SUFFIX.search(k.rsplit(".", 1)[-1]) for k in added), added
+    cap = cli_json(capsys, "capacity", "pilot_oxide", "--json")
+    assert key_tree(cap) == set(BEFORE["capacity"])
+
+
+def test_cost_json_names_energy_cost_and_energy_use_apart(capsys):
+    cost = cli_json(capsys, "cost", "gwh_sulfide_4gwh", "--json")["cost"]
+    assert cost["energy_cost_usd_per_year"] == cost["annual"]["energy"]
+    assert cost["energy_kwh_per_year"] == cost["energy"]["total"]
+    assert cost["energy_cost_usd_per_year"] != pytest.approx(cost["energy_kwh_per_year"])
+    assert cost["annual"]["total_usd_per_year"] == cost["annual"]["total"]
+
+
+def test_run_summary_reads_by_attribute_and_round_trips_to_the_document():
+    spec = load_line("pilot_oxide")
+    summary = summarise(spec, replicate(spec, 86400.0, 3600.0, 2, seed=3, workers=1))
+    assert isinstance(summary, RunSummary)
+    assert all(isinstance(s, StationSummary) for s in summary.stations)
+    assert isinstance(summary.output_gwh_per_year, Estimate)
+    doc = summary.to_dict()
+    assert doc["output_gwh_per_year"] == summary.output_gwh_per_year.to_dict()
+    assert doc["stations"][0]["oee"]["mean"] == summary.stations[0].oee.mean
+    assert doc["line_yield"]["attribution"]["exposure"] == \
+        summary.line_yield.attribution.exposure.to_dict()
+    assert summary.station(spec.stations[-1].id) is summary.stations[-1]
+    assert "record_id" not in doc and summary.with_record("abc").to_dict()["record_id"] == "abc"
+    with pytest.raises(KeyError, match="station_id"):
+        summary.station("nope")
+    e = summary.throughput_cells_per_h
+    assert e.half_width == pytest.approx((e.ci95_high - e.ci95_low) / 2)
