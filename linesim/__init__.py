@@ -5,7 +5,8 @@ name) into a frozen :class:`LineSpec`; :func:`analytic_yield` and :func:`capacit
 the static picture; :func:`simulate` runs the discrete-event model and :func:`summarise` turns
 replications into a typed :class:`RunSummary`; :func:`cost_report` costs a line and
 :func:`compare` sets lines side by side (capacity, cost, ramp-up, sensitivity);
-:func:`optimise_layout` chooses a layout with CP-SAT.
+:func:`optimise_layout` chooses a layout with CP-SAT (:func:`optimise_and_verify` also
+simulates it).
 
 The package is laid out by layer of the data flow, each importing only from the layers below:
 
@@ -45,6 +46,7 @@ _PUBLIC = {
     "ConfigError": "linesim.errors",
     "Problem": "linesim.optimise",
     "optimise_layout": "linesim.optimise",
+    "optimise_and_verify": "linesim.optimise",
     "SimResult": "linesim.simulation",
     "simulate": "linesim.simulation",
     "LineSpec": "linesim.spec",
@@ -63,7 +65,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from linesim.economics.analysis import analyse, compare
     from linesim.economics.cost import cost_report
     from linesim.errors import ConfigError
-    from linesim.optimise import Problem, optimise_layout
+    from linesim.optimise import Problem, optimise_and_verify, optimise_layout
     from linesim.simulation import SimResult, simulate
     from linesim.spec import LineSpec, Station
     from linesim.summary import Estimate, RunSummary, StationSummary, summarise
@@ -99,6 +101,7 @@ __all__ = [
     "cost_report",
     "dump_line",
     "load_line",
+    "optimise_and_verify",
     "optimise_layout",
     "simulate",
     "summarise",

@@ -104,7 +104,8 @@ def _with_window_fields(raw: Mapping[str, Any]) -> Mapping[str, Any]:
     out["stations"] = []
     for station in stations:
         block = station.get("process") if isinstance(station, dict) else None
-        model = WINDOW_KINDS.get(block.get("model")) if isinstance(block, dict) else None
+        tag = block.get("model") if isinstance(block, dict) else None
+        model = WINDOW_KINDS.get(tag) if isinstance(tag, str) else None
         if model is not None:
             try:
                 window = model.model_validate(block)
@@ -285,7 +286,9 @@ def apply_overrides(raw: dict[str, Any], overrides: Iterable[str]) -> dict[str, 
         keys, value = parse_override(text)
         if keys[0] == "stations" and len(keys) >= 2:
             stations = out.get("stations")
-            ids = [s.get("id") for s in stations] if isinstance(stations, list) else []
+            if not isinstance(stations, list):
+                stations = []
+            ids = [s.get("id") for s in stations]
             if keys[1] not in ids:
                 raise ConfigError("<overrides>", ".".join(keys[:2]), "unknown station id", keys[1],
                                   "one of " + ", ".join(map(str, ids)))

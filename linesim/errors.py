@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from linesim.spec.process import WINDOW_KINDS
 
@@ -48,7 +49,9 @@ class ConfigError(ValueError):
 
 
 class UsageError(ValueError):
-    """A bad command-line argument that is not part of a config (exit code 2)."""
+    """A bad argument that is not part of a config: a function's parameter (the message names
+    the parameter, e.g. ``target_gwh_per_year``) or a command-line flag (the CLI names the flag,
+    mapping parameter names to flags); the CLI exits with code 2."""
 
 
 def _show(value: Any) -> str:
@@ -96,7 +99,7 @@ _BOUNDS = {
 }
 
 
-def _allowed(err: dict, model: type[BaseModel] | None, loc: Sequence[str | int]) -> str:
+def _allowed(err: ErrorDetails, model: type[BaseModel] | None, loc: Sequence[str | int]) -> str:
     ctx = err.get("ctx") or {}
     if "allowed" in ctx:
         return str(ctx["allowed"])

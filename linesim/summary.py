@@ -44,7 +44,9 @@ class Estimate:
 
     def contains(self, value: float) -> bool:
         """Whether ``value`` lies in the interval (False when there is no interval)."""
-        return self.ci95_low is not None and self.ci95_low <= value <= self.ci95_high
+        if self.ci95_low is None or self.ci95_high is None:
+            return False
+        return self.ci95_low <= value <= self.ci95_high
 
 
 def estimate(values: Sequence[float], level: float = 0.95) -> Estimate:

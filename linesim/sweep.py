@@ -24,6 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 
 import yaml
 
@@ -111,7 +112,7 @@ def build_variants(config: str | os.PathLike, overrides: Sequence[str],
     for k, variant in enumerate(variants):
         sets = [*overrides, *(f"{p}={v}" for p, v in variant.items())]
         try:
-            specs.append(load_line(config, sets))
+            specs.append(load_line(Path(config), sets))
         except ConfigError as exc:
             where = ", ".join(f"{p}={v}" for p, v in variant.items())
             raise ConfigError(exc.file, exc.path, f"{exc.problem} (variant {k}: {where})",

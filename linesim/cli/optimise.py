@@ -128,7 +128,7 @@ def optimise_command(args: argparse.Namespace) -> int:
             replications=args.verify_replications, seed=args.seed, workers=args.workers)
     except UsageError as exc:  # the library names its parameters: say the flags instead
         raise UsageError(renamed(str(exc), FLAGS)) from None
-    if report.found and args.write_config:
+    if report.chosen is not None and args.write_config:  # found
         atomic_write_text(args.write_config, f"# linesim optimise {report.result.objective} of "
                           f"{args.config}: status {report.result.status}\n"
                           + dump_line(report.chosen))
@@ -171,7 +171,8 @@ def _emit(args: argparse.Namespace, report: OptimisationReport) -> None:
     doc = report.to_dict()
     store = store_from_args(args)
     if store:
-        predicted = report.result.predicted.to_dict() if report.found else {}
+        figures = report.result.predicted
+        predicted = figures.to_dict() if figures is not None else {}
         kpis = {"predicted_" + k: v for k, v in predicted.items()
                 if isinstance(v, (int, float))}
         if report.verified is not None:

@@ -75,9 +75,9 @@ def sweep_command(args: argparse.Namespace) -> int:
         from linesim.variants import without_exposure
 
         specs = [without_exposure(s) for s in specs]
-    horizon_s, warmup_s = simulation_window(specs[0], args)
-    if args.warmup == "auto":
-        warmup_s = None  # each variant its own
+    horizon_s, first_warmup_s = simulation_window(specs[0], args)
+    # with --warmup auto, each variant its own (None)
+    warmup_s = None if args.warmup == "auto" else first_warmup_s
     store = store_from_args(args)
     rid = None
     if store:

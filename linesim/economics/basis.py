@@ -60,7 +60,8 @@ def simulated_basis(spec: LineSpec, results: Sequence[SimResult]) -> OutputBasis
         if processed[j]:
             surviving *= 1.0 - scrapped[j] / processed[j]
         per_good[j] = 1.0 / surviving if surviving > 0 else math.inf
-    ci = (rate.ci95_low, rate.ci95_high) if rate.ci95_low is not None else None
+    low, high = rate.ci95_low, rate.ci95_high
+    ci = (low, high) if low is not None and high is not None else None
     hours = results[0].horizon_s / 3600.0
     return OutputBasis(
         source=f"simulation ({len(results)} replication{'s' * (len(results) > 1)} of "

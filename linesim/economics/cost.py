@@ -85,14 +85,14 @@ def building_area_m2(spec: LineSpec) -> float:
 
 def dry_room_capex_usd(cost: CostInputs) -> float:
     """Dry-room fit-out: area × $/m² of the cheapest class dry enough [USD]."""
-    cls = cost.dry_room_class()
-    return 0.0 if cls is None else cost.dry_room.area_m2 * cls.usd_per_m2
+    room, cls = cost.dry_room, cost.dry_room_class()
+    return 0.0 if room is None or cls is None else room.area_m2 * cls.usd_per_m2
 
 
 def dry_room_power_kw(cost: CostInputs) -> float:
     """Dry-room average draw: area × W/m² of its class ÷ 1000 [kW]."""
-    cls = cost.dry_room_class()
-    return 0.0 if cls is None else cost.dry_room.area_m2 * cls.power_w_per_m2 / 1000.0
+    room, cls = cost.dry_room, cost.dry_room_class()
+    return 0.0 if room is None or cls is None else room.area_m2 * cls.power_w_per_m2 / 1000.0
 
 
 @dataclass(frozen=True)
@@ -308,10 +308,11 @@ def scrap_by_step(spec: LineSpec, basis: OutputBasis) -> list[ScrapStep]:
                * basis.processed_per_good_cell[0])
     out = []
     for step in yield_waterfall(spec, value):
+        worth = step.value_added_usd_per_cell
+        assert worth is not None, "yield_waterfall gives every step a value when given values"
         cells = started * step.lost_per_1000 / 1000.0
         out.append(ScrapStep(id=step.id, detected_at=step.detected_at, cells_per_year=cells,
-                             value_usd_per_cell=step.value_added_usd_per_cell,
-                             usd_per_year=cells * step.value_added_usd_per_cell))
+                             value_usd_per_cell=worth, usd_per_year=cells * worth))
     return out
 
 

@@ -152,7 +152,7 @@ def setting_variants(spec: LineSpec) -> dict[str, list[tuple[dict[str, float], S
     follows its settings."""
     from linesim.variants import with_settings
 
-    out = {}
+    out: dict[str, list[tuple[dict[str, float], Station]]] = {}
     for station in spec.stations:
         window = station.process
         if window is None or not window.levels:

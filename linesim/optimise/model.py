@@ -29,7 +29,7 @@ from linesim.economics.cost import (
 )
 from linesim.optimise.bound import ChainBound, enumerated_bound
 from linesim.optimise.candidates import Candidate, setting_variants, station_candidates
-from linesim.spec import LineSpec
+from linesim.spec import CostInputs, LineSpec
 
 __all__ = ["SCALE", "scaled", "Problem", "Solution", "LayoutModel", "STATUS", "greedy_layout"]
 
@@ -93,19 +93,19 @@ class LayoutModel:
         n = len(spec.stations)
         lower, need = [0.0] * n, [0.0] * n
         if p.target_gwh_per_year is not None:
-            lower, need = self._capacity_window(variants)
+            lower, need = self._capacity_window(variants, p.target_gwh_per_year)
         self.candidates = [station_candidates(spec, j, p.max_machines, lower[j], need[j],
                                               variants.get(s.id))
                            for j, s in enumerate(spec.stations)]
         self._detect = spec.detection_index()
         self._bounds: dict[int, ChainBound | None] = {}
 
-    def _capacity_window(self, variants) -> tuple[list[float], list[float]]:
-        """Per station, the least capacity any layout reaching the target needs (the target ÷
-        headroom ÷ the best yields the stations it carries allow) and the most it can use
-        (the same at the worst yields) [cells/h]."""
+    def _capacity_window(self, variants, target_gwh: float) -> tuple[list[float], list[float]]:
+        """Per station, the least capacity any layout reaching the target ``target_gwh`` [GWh/yr]
+        needs (the target ÷ headroom ÷ the best yields the stations it carries allow) and the
+        most it can use (the same at the worst yields) [cells/h]."""
         spec, p = self.problem.spec, self.problem
-        target = cells_per_h_for_gwh(p.target_gwh_per_year, spec.product.energy_kwh,
+        target = cells_per_h_for_gwh(target_gwh, spec.product.energy_kwh,
                                      spec.calendar.hours_per_year) / p.max_utilisation
         best, worst = [], []
         for s in spec.stations:
@@ -134,16 +134,17 @@ class LayoutModel:
             return 0.0
         return cost.building.usd_per_m2 * cost.building.area_factor
 
-    def _constant_capex(self) -> Capex:
+    @staticmethod
+    def _constant_capex(cost: CostInputs) -> Capex:
         """The capex no machine choice changes: dry room, facility, and a building of fixed area."""
-        cost = self.problem.spec.cost
         area = cost.building.area_m2 or 0.0
         return Capex(equipment_by_station={}, equipment=0.0, dry_room=dry_room_capex_usd(cost),
                      building=area * cost.building.usd_per_m2, facility=cost.facility.capex_usd,
                      building_area_m2=area)
 
     def capex_constant_usd(self) -> float:
-        return 0.0 if self.problem.spec.cost is None else self._constant_capex().total
+        cost = self.problem.spec.cost
+        return 0.0 if cost is None else self._constant_capex(cost).total
 
     def candidate_capex_usd(self, c: Candidate) -> float:
         """Equipment plus the building floor its footprint needs (when the area is derived)."""
@@ -167,7 +168,7 @@ class LayoutModel:
             # each station takes exactly one machine mix
             m.add_exactly_one(x[j])
 
-        def pick(j: int, f) -> cp_model.LinearExpr:
+        def pick(j: int, f) -> cp_model.LinearExpr | int:
             return sum(f(c) * v for c, v in zip(self.candidates[j], x[j]))
 
         loss = [pick(j, lambda c: scaled(c.log_yield_loss, SCALE, True)) for j in range(n)]
@@ -183,7 +184,7 @@ class LayoutModel:
                    for j in range(n)]
         headroom = scaled(math.log(p.max_utilisation), SCALE, False)
 
-        def downstream_loss(j: int) -> cp_model.LinearExpr:
+        def downstream_loss(j: int) -> cp_model.LinearExpr | int:
             terms = [loss[i] for i in range(n) if self._detect[i] >= j]
             terms += [e * v for k, v, e in omit_effects if self._detect[k] >= j]
             return sum(terms)
@@ -191,7 +192,7 @@ class LayoutModel:
         total_loss = downstream_loss(0)
         capex = sum(pick(j, lambda c: round(self.candidate_capex_usd(c))) for j in range(n))
         constant_capex = round(self.capex_constant_usd())
-        log_g = None
+        log_g: cp_model.IntVar | None = None
         target = target_gwh if target_gwh is not None else p.target_gwh_per_year
         hours, kwh = spec.calendar.hours_per_year, spec.product.energy_kwh
         if objective in ("max_output",) or min_output_gwh is not None:
@@ -226,9 +227,11 @@ class LayoutModel:
             # dry-room machine area within the limit
             m.add(dry <= scaled(p.dry_room_area_m2, 100, False))
 
+        goal: cp_model.LinearExpr | int
         if objective == "min_capex":
             goal, sense = capex, 1
         elif objective == "max_output":
+            assert log_g is not None, "the output variable is made for max_output above"
             goal, sense = log_g, -1
         elif objective == "max_yield":
             goal, sense = total_loss, 1
@@ -258,7 +261,7 @@ class LayoutModel:
         return sum(1 for name, value in c.settings if now.get(name) != value)
 
     def _annual_cost(self, m: cp_model.CpModel, x, loss, omit_effects,
-                     target: float | None) -> cp_model.LinearExpr:
+                     target: float | None) -> cp_model.LinearExpr | int:
         """Annual cost [USD/yr] of running at the target: linear parts per candidate plus the
         materials, which grow as exp(Σ L) from their entry station on (an exact table at
         COST_LOG_SCALE)."""
@@ -285,8 +288,8 @@ class LayoutModel:
                          + a["c"] * self.candidate_capex_usd(c))
 
         n = len(spec.stations)
-        total = sum(sum(linear(c) * v for c, v in zip(self.candidates[j], x[j]))
-                    for j in range(n))
+        total: cp_model.LinearExpr | int = sum(
+            sum(linear(c) * v for c, v in zip(self.candidates[j], x[j])) for j in range(n))
         good_per_year = cells_per_h_for_gwh(target, spec.product.energy_kwh, hours) * hours
         per_cell = material_usd_per_processed_cell(spec)
         coarse = SCALE // COST_LOG_SCALE
@@ -318,13 +321,12 @@ class LayoutModel:
                 m.add(used == 0).only_enforce_if(omitted)
                 value = used
             total += value
-        return total + round(self._constant_annual_cost(a))
+        return total + round(self._constant_annual_cost(a, cost))
 
-    def _constant_annual_cost(self, a: dict[str, float]) -> float:
+    def _constant_annual_cost(self, a: dict[str, float], cost: CostInputs) -> float:
         """Annual cost of what no machine choice changes, by the cost model's own functions."""
         spec = self.problem.spec
-        cost = spec.cost
-        fixed = self._constant_capex()
+        fixed = self._constant_capex(cost)
         energy = energy_per_year(spec)
         labour = cost.labour.indirect_operators * spec.calendar.hours_per_year \
             * cost.labour.wage_usd_per_h
@@ -407,7 +409,8 @@ class LayoutModel:
             layout[station.id] = dict(self.candidates[j][k].counts)
             if self.candidates[j][k].settings:
                 settings[station.id] = dict(self.candidates[j][k].settings)
-        value = raw = round(solver.objective_value)  # an integer objective, read as a double
+        raw = round(solver.objective_value)  # an integer objective, read as a double
+        value: float = raw
         if objective == "max_output":
             spec = self.problem.spec
             value = (math.exp(value / SCALE) * spec.calendar.hours_per_year

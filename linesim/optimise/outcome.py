@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 from linesim.errors import UsageError
 from linesim.optimise.layout import LayoutFigures, current_layout, evaluate_layout
@@ -19,6 +20,7 @@ from linesim.optimise.model import Problem
 from linesim.optimise.search import OptimiseResult, optimise_layout, pareto_front
 from linesim.optimise.verify import (
     DewPointRow,
+    SimulationSettings,
     Verification,
     choose_dew_point,
     size_buffers,
@@ -83,18 +85,25 @@ class OptimisationReport:
     @property
     def dew_point_c(self) -> float | None:
         """The dry room's dew point chosen [°C] (None unless one was chosen)."""
-        return None if self.dew_points is None else self.spec.cost.dry_room.dew_point_c
+        if self.dew_points is None:
+            return None
+        cost = self.spec.cost
+        if cost is None or cost.dry_room is None:  # choose_dew_point refuses such a line
+            raise ValueError(f"line {self.spec.name!r} has no cost.dry_room to take a dew "
+                             "point from")
+        return cost.dry_room.dew_point_c
 
     def to_dict(self) -> dict:
         """Plain data, key for key the JSON document of ``linesim optimise --json`` (without
         the ``record_id`` the CLI adds when it stores the run)."""
         r = self.result
-        doc = {"status": r.status, "objective": r.objective, "line": self.spec.name,
-               "binding": r.binding, "solve_time_s": r.wall_time_s, "layout": r.layout,
-               "buffers": self.buffers,
-               "predicted": r.predicted.to_dict() if r.found else None,
-               "verified": self.verified.to_dict() if self.verified is not None else None,
-               "config": self.config.to_dict(), "config_layout": self.config_layout}
+        doc: dict[str, Any] = {
+            "status": r.status, "objective": r.objective, "line": self.spec.name,
+            "binding": r.binding, "solve_time_s": r.wall_time_s, "layout": r.layout,
+            "buffers": self.buffers,
+            "predicted": r.predicted.to_dict() if r.predicted is not None else None,
+            "verified": self.verified.to_dict() if self.verified is not None else None,
+            "config": self.config.to_dict(), "config_layout": self.config_layout}
         if self.dew_points is not None:
             doc["dew_points"] = [row.to_dict() for row in self.dew_points]
             doc["dew_point_c"] = self.dew_point_c
@@ -104,7 +113,8 @@ class OptimisationReport:
             if self.untuned is not None:
                 u = self.untuned
                 doc["untuned"] = {"status": u.status, "layout": u.layout,
-                                  "predicted": u.predicted.to_dict() if u.found else None}
+                                  "predicted": (u.predicted.to_dict()
+                                                if u.predicted is not None else None)}
         if self.pareto:
             doc["pareto"] = [point.to_dict() for point in self.pareto]
         return doc
@@ -162,9 +172,10 @@ def optimise_and_verify(problem: Problem, objective: str = "min_capex", *,
     if dew_points and pareto_points is not None:
         raise UsageError("dew_points chooses one layout per dew point; allowed: without "
                          "pareto_points")
-    simulation = {"horizon_s": horizon_s, "replications": replications,
-                  "seed": problem.seed if seed is None else seed,
-                  "workers": problem.workers if workers is None else workers}
+    simulation: SimulationSettings = {
+        "horizon_s": horizon_s, "replications": replications,
+        "seed": problem.seed if seed is None else seed,
+        "workers": problem.workers if workers is None else workers}
     result, verified, rows = None, None, None
     if dew_points:
         choice = choose_dew_point(problem, objective, dew_points, **simulation)
@@ -185,7 +196,7 @@ def optimise_and_verify(problem: Problem, objective: str = "min_capex", *,
     report = OptimisationReport(spec, result, evaluate_layout(spec), current_layout(spec),
                                 config_settings=config_settings, untuned=untuned,
                                 dew_points=rows)
-    if not result.found:
+    if result.layout is None:  # not found
         return report
     if buffer_sizes:
         verified = size_buffers(spec, result.layout, buffer_sizes, settings=result.settings,

@@ -91,14 +91,15 @@ def diagnose(problem: Problem) -> str:
     bare = replace(problem, budget_usd=None, floor_area_m2=None, dry_room_area_m2=None,
                    max_utilisation=1.0, target_gwh_per_year=None)
     widest = LayoutModel(bare)
-    # the most the allowed machine counts make, with no other limit
-    top = widest.solve("max_output", min_output_gwh=None) if target is not None else None
-    if target is not None and (top.layout is None or top.objective_value < target):
-        made = _figures(widest, top) if top.layout else None
-        where = f" (bottleneck {made.bottleneck} at its maximum count)" if made else ""
-        best = made.output_gwh_per_year if made else 0.0
-        return (f"target {_gwh(target)} > {_gwh(best)}, the most the allowed machine counts "
-                f"make{where}; raise machines_max or max_machines")
+    if target is not None:
+        # the most the allowed machine counts make, with no other limit
+        top = widest.solve("max_output", min_output_gwh=None)
+        if top.layout is None or _objective(top) < target:
+            made = _figures(widest, top) if top.layout else None
+            where = f" (bottleneck {made.bottleneck} at its maximum count)" if made else ""
+            best = made.output_gwh_per_year if made else 0.0
+            return (f"target {_gwh(target)} > {_gwh(best)}, the most the allowed machine "
+                    f"counts make{where}; raise machines_max or max_machines")
     steps = [("max_utilisation", "utilisation"), ("floor_area_m2", "floor"),
              ("dry_room_area_m2", "dry_room"), ("budget_usd", "budget")]
     active = {}
@@ -130,20 +131,22 @@ def _explain(without: Problem, attr: str, value: float, name: str) -> str:
         if target is None:
             return f"budget {value / 1e6:,.1f} MUSD buys no working line"
         sol = model.solve("min_capex")
-        return (f"budget {value / 1e6:,.1f} MUSD < {sol.objective_value / 1e6:,.1f} MUSD "
+        return (f"budget {value / 1e6:,.1f} MUSD < {_objective(sol) / 1e6:,.1f} MUSD "
                 f"minimum capex for {_gwh(target)}")
+    # (without a target, as for max_output, the least any working line needs)
+    goal = _gwh(target) if target is not None else "a working line"
     if name == "floor":
         sol = model.solve("min_floor")
         area = _figures(model, sol).floor_area_m2
-        return f"floor area {value:,.0f} m² < {area:,.0f} m² needed for {_gwh(target)}"
+        return f"floor area {value:,.0f} m² < {area:,.0f} m² needed for {goal}"
     if name == "dry_room":
         sol = model.solve("min_dry_room")
         area = _figures(model, sol).dry_room_area_m2
-        return f"dry-room area {value:,.0f} m² < {area:,.0f} m² needed for {_gwh(target)}"
+        return f"dry-room area {value:,.0f} m² < {area:,.0f} m² needed for {goal}"
     top = LayoutModel(without).solve("max_output")
     best = top.objective_value * value if top.objective_value else 0.0
-    return (f"max utilisation {value:g}: at most {_gwh(best)} within that headroom, "
-            f"target {_gwh(target)}")
+    return (f"max utilisation {value:g}: at most {_gwh(best)} within that headroom"
+            + (f", target {_gwh(target)}" if target is not None else ""))
 
 
 def pareto_front(problem: Problem, points: int = 6) -> OptimiseResult:
@@ -164,7 +167,7 @@ def pareto_front(problem: Problem, points: int = 6) -> OptimiseResult:
     if top.layout is None:
         return OptimiseResult(top.status, "pareto", None, None, diagnose(problem),
                               top.wall_time_s)
-    high = top.objective_value
+    high = _objective(top)
     low = problem.target_gwh_per_year or high / 10
     if low > high:
         return OptimiseResult("infeasible", "pareto", None, None, diagnose(problem),
@@ -189,18 +192,32 @@ def pareto_front(problem: Problem, points: int = 6) -> OptimiseResult:
     if not front:
         return OptimiseResult("infeasible", "pareto", None, None, diagnose(problem), wall)
     return OptimiseResult("optimal", "pareto", front[0][0].layout, front[0][1], None, wall,
-                          tuple((sol.layout, fig) for sol, fig in front),
+                          tuple((_layout(sol), fig) for sol, fig in front),
                           settings=front[0][0].settings,
                           pareto_settings=tuple(sol.settings for sol, _ in front))
 
 
+def _layout(sol: Solution) -> dict[str, dict[str, int]]:
+    """The layout of a solution the caller knows was found (an error if it was not)."""
+    if sol.layout is None:
+        raise ValueError(f"the solver found no layout (status {sol.status}); check .layout first")
+    return sol.layout
+
+
+def _objective(sol: Solution) -> float:
+    """The objective value of a solution the caller knows was found (an error if it was not)."""
+    if sol.objective_value is None:
+        raise ValueError(f"the solver found no layout (status {sol.status}); check .layout first")
+    return sol.objective_value
+
+
 def _figures(model: LayoutModel, sol: Solution) -> LayoutFigures:
     """A solved layout measured by the static analysis (at its process settings)."""
-    return evaluate_layout(model.problem.spec, sol.layout, sol.settings)
+    return evaluate_layout(model.problem.spec, _layout(sol), sol.settings)
 
 
 def _key(sol: Solution) -> str:
-    return repr((sorted((s, sorted(c.items())) for s, c in sol.layout.items()),
+    return repr((sorted((s, sorted(c.items())) for s, c in _layout(sol).items()),
                  sorted((s, sorted(c.items())) for s, c in (sol.settings or {}).items())))
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict, Unpack
 
 from linesim.capacity import suggested_warmup_h
 from linesim.errors import UsageError
@@ -24,7 +24,17 @@ if TYPE_CHECKING:
     from linesim.optimise.search import OptimiseResult
 
 __all__ = ["Verification", "verify_layout", "size_buffers", "DewPointChoice", "DewPointRow",
-           "choose_dew_point"]
+           "choose_dew_point", "SimulationSettings"]
+
+
+class SimulationSettings(TypedDict, total=False):
+    """The simulation keywords of :func:`verify_layout` that :func:`size_buffers` and
+    :func:`choose_dew_point` pass on to it (each optional, with its defaults)."""
+
+    horizon_s: float  #: simulated time after the warm-up [s]
+    replications: int
+    seed: int
+    workers: int | None  #: processes (None: one per replication, up to the CPUs)
 
 
 @dataclass(frozen=True)
@@ -112,7 +122,8 @@ def _explain_flow(run: RunSummary, static_bottleneck: str, gap: float) -> str:
 def size_buffers(spec: LineSpec, layout: Mapping[str, Mapping[str, int]],
                  sizes: Sequence[int], tolerance: float = 0.01,
                  settings: Mapping[str, Mapping[str, float]] | None = None,
-                 per_station: bool = True, **simulation) -> Verification:
+                 per_station: bool = True, **simulation: Unpack[SimulationSettings]
+                 ) -> Verification:
     """Buffers sized by simulation, with the same seeds for every trial (common random numbers).
 
     First the smallest common size from ``sizes`` whose simulated output is within
@@ -123,7 +134,7 @@ def size_buffers(spec: LineSpec, layout: Mapping[str, Mapping[str, int]],
     within ``tolerance`` — so a buffer that does not protect the bottleneck ends small."""
     line = apply_layout(spec, layout, settings=settings)
     ordered = sorted(sizes)
-    best = None
+    best: Verification | None = None
     for size in ordered:
         buffers = {s.id: size for s in line.stations[:-1]}
         trial = verify_layout(line, {}, buffers, **simulation)
@@ -132,6 +143,8 @@ def size_buffers(spec: LineSpec, layout: Mapping[str, Mapping[str, int]],
         if trial.relative_gap >= -tolerance:
             best = trial
             break
+    if best is None:
+        raise UsageError("sizes: none given; allowed: one or more buffer sizes [cells]")
     if not per_station or best.relative_gap < -tolerance:
         return best
     for station in line.stations[:-1]:
@@ -167,7 +180,7 @@ class DewPointChoice:
 
 
 def choose_dew_point(problem: Problem, objective: str, dew_points: Sequence[float],
-                     **simulation) -> DewPointChoice:
+                     **simulation: Unpack[SimulationSettings]) -> DewPointChoice:
     """The dry room's dew point, chosen by simulation. Its benefit — less moisture exposure —
     exists only in the simulation (it needs queue times), so each dew point gets its own
     CP-SAT layout and settings, with the dry room's cost class at that dew point, is
@@ -186,7 +199,7 @@ def choose_dew_point(problem: Problem, objective: str, dew_points: Sequence[floa
                               [f"cost.dry_room.dew_point_c={dew}"])
         result = optimise_layout(replace(problem, spec=line), objective)
         check = None
-        if result.found:
+        if result.layout is not None:
             check = verify_layout(line, result.layout, settings=result.settings, **simulation)
             key = check.cost_usd_per_kwh if check.cost_usd_per_kwh is not None else float("inf")
             if best is None or key < best[0]:

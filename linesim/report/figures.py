@@ -61,18 +61,18 @@ def ramp_up_curves(analyses: Sequence[LineAnalysis]) -> go.Figure:
     """Yield and OEE by month, and cost per good Wh by quarter, for each line with a ramp."""
     fig = make_subplots(rows=1, cols=2, subplot_titles=(
         "yield (solid) and OEE (dotted) by month", "cost per good Wh by quarter"))
-    for k, a in enumerate(a for a in analyses if a.ramp is not None):
+    for k, (a, ramp) in enumerate((a, a.ramp) for a in analyses if a.ramp is not None):
         color = _color(k)
-        months = [m.month for m in a.ramp.months]
-        fig.add_scatter(x=months, y=[m.line_yield for m in a.ramp.months], name=f"{a.spec.name} "
+        months = [m.month for m in ramp.months]
+        fig.add_scatter(x=months, y=[m.line_yield for m in ramp.months], name=f"{a.spec.name} "
                         "yield", line=dict(color=color), row=1, col=1)
-        fig.add_scatter(x=months, y=[m.oee for m in a.ramp.months], name=f"{a.spec.name} OEE",
+        fig.add_scatter(x=months, y=[m.oee for m in ramp.months], name=f"{a.spec.name} OEE",
                         line=dict(color=color, dash="dot"), row=1, col=1)
-        quarters = [q.quarter for q in a.ramp.quarters]
-        fig.add_scatter(x=quarters, y=[q.cny_per_wh for q in a.ramp.quarters],
+        quarters = [q.quarter for q in ramp.quarters]
+        fig.add_scatter(x=quarters, y=[q.cny_per_wh for q in ramp.quarters],
                         name=f"{a.spec.name} ramp-up", line=dict(color=color),
                         mode="lines+markers", row=1, col=2)
-        fig.add_scatter(x=quarters, y=[q.cny_per_wh_with_learning for q in a.ramp.quarters],
+        fig.add_scatter(x=quarters, y=[q.cny_per_wh_with_learning for q in ramp.quarters],
                         name=f"{a.spec.name} with learning", line=dict(color=color, dash="dash"),
                         mode="lines+markers", row=1, col=2)
     fig.update_xaxes(title_text="month of production", row=1, col=1)

@@ -10,8 +10,11 @@ from pathlib import Path
 __all__ = ["atomic_write", "atomic_write_text"]
 
 
-def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> None:
+def atomic_write(path: str | os.PathLike, write: Callable[[str], object]) -> None:
     """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it to ``path``.
+
+    Whatever ``write`` returns (``Path.write_text`` returns a count, ``DataFrame.to_parquet``
+    ``None``) is ignored.
 
     The rename is atomic on one file system, so readers see the old file or the whole new one;
     if ``write`` fails the temporary file is removed and ``path`` is untouched.

@@ -96,7 +96,8 @@ def format_optimisation(report: OptimisationReport, names: Mapping[str, str] | N
                                d.verified.simulated_line_yield.mean,
                                d.verified.yield_attribution.exposure.mean,
                                d.verified.cost_usd_per_kwh)
-                              for d in report.dew_points if d.verified])]
+                              for d in report.dew_points
+                              if d.verified is not None and d.predicted is not None])]
     v = report.verified
     if v:
         sim = v.simulated_gwh_per_year
@@ -112,16 +113,17 @@ def format_optimisation(report: OptimisationReport, names: Mapping[str, str] | N
                    f"{gaps.exposure.mean:+.4f}, detection delay "
                    f"{gaps.detection_delay.mean:+.4f}")]
     if report.pareto:
-        simulated = all(q.verified for q in report.pareto)
+        checks = [q.verified for q in report.pareto if q.verified is not None]
+        simulated = len(checks) == len(report.pareto)
         head = ["#", "output [GWh/yr]", "line yield", "capex [M USD]"]
-        rows = [(k + 1, q.predicted.output_gwh_per_year, q.predicted.line_yield,
-                 q.predicted.capex_usd / 1e6) for k, q in enumerate(report.pareto)]
+        points: list[tuple[object, ...]] = [
+            (k + 1, q.predicted.output_gwh_per_year, q.predicted.line_yield,
+             q.predicted.capex_usd / 1e6) for k, q in enumerate(report.pareto)]
         if simulated:
             head += ["simulated [GWh/yr]", "gap", "simulated yield"]
-            rows = [row + (q.verified.simulated_gwh_per_year.mean,
-                           f"{q.verified.relative_gap:+.1%}",
-                           q.verified.simulated_line_yield.mean)
-                    for row, q in zip(rows, report.pareto)]
+            points = [row + (c.simulated_gwh_per_year.mean, f"{c.relative_gap:+.1%}",
+                             c.simulated_line_yield.mean)
+                      for row, c in zip(points, checks)]
         lines += ["", "Pareto front (output ↑, yield ↑, capex ↓)"
-                  + (", each point simulated:" if simulated else ":"), text_table(head, rows)]
+                  + (", each point simulated:" if simulated else ":"), text_table(head, points)]
     return "\n".join(lines)

@@ -36,7 +36,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Mapping
-from typing import Annotated, ClassVar, Literal, Union
+from typing import TYPE_CHECKING, Annotated, ClassVar, Literal, Union
 
 from pydantic import Field, model_validator
 
@@ -77,6 +77,10 @@ class Window(Frozen):
     levels: dict[str, Annotated[tuple[PositiveFloat, ...], Field(strict=False, min_length=1)]] = {}
     added_defect_probability: Probability = 0.0
     source: str = ""
+    if TYPE_CHECKING:
+        # every subclass declares its tag, ``model: Literal["speed"]`` and so on; declared here
+        # for the type checker only, so that the fields keep their order (the tag after these)
+        model: str
 
     @model_validator(mode="after")
     def _check_levels(self) -> Window:
