@@ -13,14 +13,16 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+# In a checkout the app sits beside the package (ui/ and linesim/ at the top level), which may
+# not be installed: put the checkout first. In the wheel the app is linesim/_bundled/ui and the
+# package is already importable.
 ROOT = Path(__file__).resolve().parents[1]
-if (ROOT / "linesim").is_dir() and str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))  # a checkout: the app runs beside the package it belongs to
-
-from linesim.config import dump_line, line_from_text, load_line  # noqa: E402
-from linesim.errors import ConfigError  # noqa: E402
+if (ROOT / "linesim" / "__init__.py").is_file() and str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
 
 from linesim.bundled import bundled_lines  # noqa: E402
+from linesim.config import dump_line, line_from_text, load_line  # noqa: E402
+from linesim.errors import ConfigError  # noqa: E402
 
 CONFIGS = list(bundled_lines().values())
 DEFAULT_CONFIG = bundled_lines()["pilot_sulfide_200mwh"]

@@ -17,9 +17,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def ui_command(args: argparse.Namespace) -> int:
-    """``streamlit run ui/app.py`` (headless, no usage statistics) on the given port."""
+    """``streamlit run ui/app.py`` (headless, no usage statistics) on the given port.
+
+    Streamlit runs as a child process; SIGTERM and Ctrl-C stop it with this command, so that
+    terminating ``linesim ui`` never leaves a server behind.
+    """
     import importlib.util
     import os
+    import signal
     import subprocess
 
     from linesim.bundled import ui_dir
@@ -28,11 +33,28 @@ def ui_command(args: argparse.Namespace) -> int:
     if importlib.util.find_spec("streamlit") is None:
         raise UsageError("ui: Streamlit is not installed; allowed: pip install 'linesim[ui]'")
     if not app.is_file():
-        raise UsageError(f"ui: the app is not at {app}; allowed: a linesim checkout with ui/, or the installed wheel")
+        raise UsageError(f"ui: the app is not at {app}; allowed: a linesim checkout with ui/, "
+                         "or the installed wheel")
     cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.headless", "true",
            "--server.port", str(args.port), "--server.address", args.host,
            "--browser.gatherUsageStats", "false"]
+    proc = subprocess.Popen(cmd, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+
+    def forward(signum: int, frame: object) -> None:  # pragma: no cover - via a subprocess
+        proc.send_signal(signum)
+
+    previous = signal.signal(signal.SIGTERM, forward)
     try:
-        return subprocess.call(cmd, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        return proc.wait()
     except KeyboardInterrupt:
+        # Ctrl-C in a terminal reaches Streamlit too; a SIGINT sent to this process alone does not
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
         return EXIT_INTERRUPTED
+    finally:
+        signal.signal(signal.SIGTERM, previous)
