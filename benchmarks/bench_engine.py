@@ -36,13 +36,21 @@ CYCLE_S = [10.0, 19.0, 29.0, 41.0, 21.0, 10.5]  # ≈ 360, 379, 372, 351, 343, 3
 def benchmark_line():
     stations = []
     for k, (n, c) in enumerate(zip(MACHINES, CYCLE_S)):
-        stations.append({
-            "id": f"st{k}", "kind": "discrete", "cycle_time_s": c, "machines": n,
-            "process_time_dist": "lognormal", "process_time_cv": 0.3,
-            "defect_probability": 0.01, "mtbf_h": 8.0, "mttr_h": 0.25, "buffer_after": 10,
-        })
-    return line_from_dict({"name": "bench6", "product": {"energy_kwh": 0.3},
-                           "stations": stations})
+        stations.append(
+            {
+                "id": f"st{k}",
+                "kind": "discrete",
+                "cycle_time_s": c,
+                "machines": n,
+                "process_time_dist": "lognormal",
+                "process_time_cv": 0.3,
+                "defect_probability": 0.01,
+                "mtbf_h": 8.0,
+                "mttr_h": 0.25,
+                "buffer_after": 10,
+            }
+        )
+    return line_from_dict({"name": "bench6", "product": {"energy_kwh": 0.3}, "stations": stations})
 
 
 def idiomatic(spec, horizon_s: float, seed: int) -> int:
@@ -57,8 +65,15 @@ def idiomatic(spec, horizon_s: float, seed: int) -> int:
         eq = s.equipment()[0]
         mean = 3600.0 / machine_rate_cells_per_h(eq)
         sigma2 = math.log1p(s.process_time_cv**2)
-        params.append((math.log(mean) - sigma2 / 2, math.sqrt(sigma2), eq.mtbf_h * 3600.0,
-                       eq.mttr_h * 3600.0, eq.defect_probability))
+        params.append(
+            (
+                math.log(mean) - sigma2 / 2,
+                math.sqrt(sigma2),
+                eq.mtbf_h * 3600.0,
+                eq.mttr_h * 3600.0,
+                eq.defect_probability,
+            )
+        )
     counts = {"started": 0, "good": 0, "scrapped": 0}
 
     def cell(env):
@@ -117,13 +132,25 @@ def memory_child(cells: int, engine: str) -> None:
     before = _vm("VmRSS")
     horizon_s = cells / 300.0 * 3600.0  # the line makes ~310 cells/h: a little over `cells`
     r = simulate(spec, horizon_s, 0.0, rng=1, engine=engine)
-    print(json.dumps({"engine": engine, "cells": r.started_total, "rss_before_mb": before,
-                      "peak_rss_mb": _vm("VmHWM")}))
+    print(
+        json.dumps(
+            {
+                "engine": engine,
+                "cells": r.started_total,
+                "rss_before_mb": before,
+                "peak_rss_mb": _vm("VmHWM"),
+            }
+        )
+    )
 
 
 def memory(cells: int, engine: str) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--_memory-child", str(cells),
-                          "--engine", engine], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, __file__, "--_memory-child", str(cells), "--engine", engine],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     return json.loads(out)
 
 
@@ -131,8 +158,11 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--cells", type=int, default=100_000, help="cells per engine run")
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--memory", action="store_true",
-                    help="peak RSS of runs of 10⁶ and 10⁷ cells (fast) and 10⁶ (simpy)")
+    ap.add_argument(
+        "--memory",
+        action="store_true",
+        help="peak RSS of runs of 10⁶ and 10⁷ cells (fast) and 10⁶ (simpy)",
+    )
     ap.add_argument("--engine", default="fast", help=argparse.SUPPRESS)
     ap.add_argument("--_memory-child", type=int, dest="child", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -145,14 +175,18 @@ def main() -> None:
     rates: dict[str, list[float]] = {"fast": [], "simpy": [], "idiomatic": []}
     for k in range(args.repeat):
         for engine in ("fast", "simpy"):
-            n, dt = timed(lambda: simulate(spec, horizon_s, 0.0, rng=k, engine=engine).started_total)
+            n, dt = timed(
+                lambda k=k, engine=engine: (
+                    simulate(spec, horizon_s, 0.0, rng=k, engine=engine).started_total
+                )
+            )
             rates[engine].append(n / dt)
-        n, dt = timed(lambda: idiomatic(spec, horizon_s, k))
+        n, dt = timed(lambda k=k: idiomatic(spec, horizon_s, k))
         rates["idiomatic"].append(n / dt)
     med = {k: float(np.median(v)) for k, v in rates.items()}
     result = {
         "machine": f"{platform.processor() or platform.machine()}, {platform.python_version()}, "
-                   f"simpy {simpy.__version__}, numba {numba.__version__}",
+        f"simpy {simpy.__version__}, numba {numba.__version__}",
         "cells_per_run": args.cells,
         "cells_per_s": {k: round(v) for k, v in med.items()},
         "ratio_fast_to_idiomatic": round(med["fast"] / med["idiomatic"], 1),
@@ -160,8 +194,7 @@ def main() -> None:
         "ratio_fast_to_simpy": round(med["fast"] / med["simpy"], 1),
     }
     if args.memory:
-        result["memory"] = [memory(10**6, "fast"), memory(10**7, "fast"),
-                            memory(10**6, "simpy")]
+        result["memory"] = [memory(10**6, "fast"), memory(10**7, "fast"), memory(10**6, "simpy")]
     print(json.dumps(result, indent=2))
 
 

@@ -33,24 +33,39 @@ def instance(stations: int, options: int, seed: int, late: bool = False):
     rng = np.random.default_rng(seed)
     line = []
     for j in range(stations):
-        opts = [{"name": f"o{k}", "cycle_time_s": float(3600.0 / rng.uniform(20, 200)),
-                 "defect_probability": float(rng.uniform(0, 0.05)),
-                 "capex_usd": float(round(rng.uniform(0.1, 5.0), 2) * 1e6),
-                 "footprint_m2": float(rng.integers(5, 100))} for k in range(options)]
-        line.append({"id": f"s{j}", "kind": "discrete", "options": opts,
-                     "machines": {"o0": 1}, "machines_max": 3})
+        opts = [
+            {
+                "name": f"o{k}",
+                "cycle_time_s": float(3600.0 / rng.uniform(20, 200)),
+                "defect_probability": float(rng.uniform(0, 0.05)),
+                "capex_usd": float(round(rng.uniform(0.1, 5.0), 2) * 1e6),
+                "footprint_m2": float(rng.integers(5, 100)),
+            }
+            for k in range(options)
+        ]
+        line.append(
+            {
+                "id": f"s{j}",
+                "kind": "discrete",
+                "options": opts,
+                "machines": {"o0": 1},
+                "machines_max": 3,
+            }
+        )
     if late:
         line[0]["detected_at"] = f"s{stations - 1}"
-    spec = line_from_dict({"name": f"bench_{stations}x{options}",
-                           "product": {"energy_kwh": 0.3}, "stations": line})
+    spec = line_from_dict(
+        {"name": f"bench_{stations}x{options}", "product": {"energy_kwh": 0.3}, "stations": line}
+    )
     top = optimise_layout(Problem(spec, budget_usd=1e15, time_limit_s=60), "max_output")
     return spec, 0.6 * top.predicted.output_gwh_per_year
 
 
 def run(stations: int, options: int, seed: int, time_limit: float, late: bool = False) -> dict:
     spec, target = instance(stations, options, seed, late)
-    problem = Problem(spec, target_gwh_per_year=target, time_limit_s=time_limit, workers=2,
-                      seed=seed)
+    problem = Problem(
+        spec, target_gwh_per_year=target, time_limit_s=time_limit, workers=2, seed=seed
+    )
     t0 = time.perf_counter()
     model = LayoutModel(problem)
     t1 = time.perf_counter()
@@ -61,13 +76,20 @@ def run(stations: int, options: int, seed: int, time_limit: float, late: bool = 
     # baseline in the same run: the model without the bound, greedy layout as the hint
     plain = model.solve("min_capex", hint=greedy_layout(model, target), use_bound=False)
     t4 = time.perf_counter()
-    return {"stations": stations, "options": options,
-            "candidates": sum(len(c) for c in model.candidates),
-            "build_s": t1 - t0, "bound_s": t2 - t1, "labels": bound.labels if bound else 0,
-            "solve_s": t3 - t2, "status": best.status,
-            "total_s": t3 - t0,
-            "plain_s": t4 - t3, "plain_status": plain.status,
-            "same_optimum": best.objective_value == plain.objective_value}
+    return {
+        "stations": stations,
+        "options": options,
+        "candidates": sum(len(c) for c in model.candidates),
+        "build_s": t1 - t0,
+        "bound_s": t2 - t1,
+        "labels": bound.labels if bound else 0,
+        "solve_s": t3 - t2,
+        "status": best.status,
+        "total_s": t3 - t0,
+        "plain_s": t4 - t3,
+        "plain_status": plain.status,
+        "same_optimum": best.objective_value == plain.objective_value,
+    }
 
 
 def main() -> None:
@@ -76,23 +98,33 @@ def main() -> None:
     parser.add_argument("--options", type=int, nargs="*", default=[2, 4, 6])
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--time-limit", type=float, default=60.0)
-    parser.add_argument("--late-detection", action="store_true",
-                        help="the first station's defects found at the last station")
+    parser.add_argument(
+        "--late-detection",
+        action="store_true",
+        help="the first station's defects found at the last station",
+    )
     args = parser.parse_args()
-    print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"Python {platform.python_version()}, 2 CP-SAT workers")
-    print("| stations | options | candidates | enumerate [s] | DP bound [s] (labels) "
-          "| CP-SAT with bound [s] | status | total [s] | CP-SAT without bound [s] | status "
-          "| speed-up | same optimum |")
+    print(
+        f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, 2 CP-SAT workers"
+    )
+    print(
+        "| stations | options | candidates | enumerate [s] | DP bound [s] (labels) "
+        "| CP-SAT with bound [s] | status | total [s] | CP-SAT without bound [s] | status "
+        "| speed-up | same optimum |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for s in args.stations:
         for k in args.options:
             r = run(s, k, args.seed, args.time_limit, args.late_detection)
             ratio = r["plain_s"] / r["solve_s"] if r["solve_s"] > 0 else float("inf")
-            print(f"| {s} | {k} | {r['candidates']:,} | {r['build_s']:.2f} | {r['bound_s']:.2f} "
-                  f"({r['labels']:,}) | {r['solve_s']:.2f} | {r['status']} | {r['total_s']:.2f} "
-                  f"| {r['plain_s']:.2f} | {r['plain_status']} | {ratio:.0f}× | "
-                  f"{'yes' if r['same_optimum'] else 'no'} |", flush=True)
+            print(
+                f"| {s} | {k} | {r['candidates']:,} | {r['build_s']:.2f} | {r['bound_s']:.2f} "
+                f"({r['labels']:,}) | {r['solve_s']:.2f} | {r['status']} | {r['total_s']:.2f} "
+                f"| {r['plain_s']:.2f} | {r['plain_status']} | {ratio:.0f}× | "
+                f"{'yes' if r['same_optimum'] else 'no'} |",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -109,8 +109,11 @@ def capacity_report(spec: LineSpec, target_gwh_per_year: float | None = None) ->
     probs = station_defect_probabilities(spec)
     starts = starts_per_good_cell(spec, probs)
     hours, kwh = spec.calendar.hours_per_year, spec.product.energy_kwh
-    target_cells = (cells_per_h_for_gwh(target_gwh_per_year, kwh, hours)
-                    if target_gwh_per_year is not None else None)
+    target_cells = (
+        cells_per_h_for_gwh(target_gwh_per_year, kwh, hours)
+        if target_gwh_per_year is not None
+        else None
+    )
     rows = []
     for station, s, p in zip(spec.stations, starts, probs):
         nameplate = station_capacity_cells_per_h(station, with_availability=False)
@@ -118,20 +121,29 @@ def capacity_report(spec: LineSpec, target_gwh_per_year: float | None = None) ->
         n = station.machine_count
         max_good = cap / s if math.isfinite(s) else 0.0
         util = (target_cells * s / cap) if target_cells is not None and cap > 0 else None
-        rows.append(StationCapacity(
-            id=station.id, machines=n, defect_probability=p,
-            rate_per_machine_cells_per_h=nameplate / n,
-            availability=cap / nameplate if nameplate > 0 else 1.0,
-            capacity_cells_per_h=cap, starts_per_good_cell=s,
-            max_good_cells_per_h=max_good, utilisation_at_target=util,
-        ))
+        rows.append(
+            StationCapacity(
+                id=station.id,
+                machines=n,
+                defect_probability=p,
+                rate_per_machine_cells_per_h=nameplate / n,
+                availability=cap / nameplate if nameplate > 0 else 1.0,
+                capacity_cells_per_h=cap,
+                starts_per_good_cell=s,
+                max_good_cells_per_h=max_good,
+                utilisation_at_target=util,
+            )
+        )
     neck = min(rows, key=lambda r: r.max_good_cells_per_h)
     return CapacityReport(
-        line=spec.name, stations=tuple(rows), bottleneck=neck.id,
+        line=spec.name,
+        stations=tuple(rows),
+        bottleneck=neck.id,
         max_good_cells_per_h=neck.max_good_cells_per_h,
         max_output_gwh_per_year=gwh_per_year(neck.max_good_cells_per_h, kwh, hours),
         line_yield=line_yield(spec),
-        target_gwh_per_year=target_gwh_per_year, target_good_cells_per_h=target_cells,
+        target_gwh_per_year=target_gwh_per_year,
+        target_good_cells_per_h=target_cells,
     )
 
 

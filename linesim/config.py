@@ -29,12 +29,21 @@ from pydantic import ValidationError
 
 from linesim.bundled import bundled_lines, resolve_config
 from linesim.errors import ConfigError, from_validation_error
-from linesim.spec.process import WINDOW_KINDS
 from linesim.spec import LineSpec
+from linesim.spec.process import WINDOW_KINDS
 
-__all__ = ["load_line", "load_raw", "parse_override", "apply_overrides", "line_from_dict",
-           "dump_line", "drop_materials_entering_at", "line_from_text", "window_settings_free",
-           "editable"]
+__all__ = [
+    "load_line",
+    "load_raw",
+    "parse_override",
+    "apply_overrides",
+    "line_from_dict",
+    "dump_line",
+    "drop_materials_entering_at",
+    "line_from_text",
+    "window_settings_free",
+    "editable",
+]
 
 _MAX_DEPTH = 10
 
@@ -49,17 +58,20 @@ _Loader.yaml_implicit_resolvers = {
 }
 _Loader.add_implicit_resolver(
     "tag:yaml.org,2002:float",
-    re.compile(r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+    re.compile(
+        r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
     |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
     |\.[0-9_]+(?:[eE][-+]?[0-9]+)?
     |[-+]?\.(?:inf|Inf|INF)
-    |\.(?:nan|NaN|NAN))$""", re.X),
+    |\.(?:nan|NaN|NAN))$""",
+        re.X,
+    ),
     list("-+0123456789."),
 )
 
 
 def _yaml(text: str) -> Any:
-    return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+    return yaml.load(text, Loader=_Loader)
 
 
 def load_line(path: str | Path, overrides: Iterable[str] = ()) -> LineSpec:
@@ -98,7 +110,8 @@ def _with_window_fields(raw: Mapping[str, Any]) -> Mapping[str, Any]:
     its window sets (where the config leaves them out; the spec checks the ones it gives)."""
     stations = raw.get("stations") if isinstance(raw, Mapping) else None
     if not isinstance(stations, list) or not any(
-            isinstance(s, dict) and isinstance(s.get("process"), dict) for s in stations):
+        isinstance(s, dict) and isinstance(s.get("process"), dict) for s in stations
+    ):
         return raw
     out = dict(raw)
     out["stations"] = []
@@ -146,8 +159,13 @@ def line_from_text(text: str, file: str = "<upload>", overrides: Iterable[str] =
     overrides; ``extends:`` needs a file and is refused here."""
     raw = _parse_yaml(text, file)
     if "extends" in raw:
-        raise ConfigError(file, "extends", "a config given as text cannot extend a file",
-                          raw["extends"], "a self-contained config (load it from its folder)")
+        raise ConfigError(
+            file,
+            "extends",
+            "a config given as text cannot extend a file",
+            raw["extends"],
+            "a self-contained config (load it from its folder)",
+        )
     return line_from_dict(apply_overrides(raw, overrides), file)
 
 
@@ -155,14 +173,23 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(path, "", "file not found", None, "the path of an existing YAML file, "
-                          "or a bundled line: " + ", ".join(bundled_lines())) from None
+        raise ConfigError(
+            path,
+            "",
+            "file not found",
+            None,
+            "the path of an existing YAML file, or a bundled line: " + ", ".join(bundled_lines()),
+        ) from None
     except IsADirectoryError:
         raise ConfigError(path, "", "is a directory, not a file", None, "a YAML file") from None
     except UnicodeDecodeError as exc:
-        raise ConfigError(path, "", f"not UTF-8 text ({exc.reason})", None, "a UTF-8 YAML file") from None
+        raise ConfigError(
+            path, "", f"not UTF-8 text ({exc.reason})", None, "a UTF-8 YAML file"
+        ) from None
     except OSError as exc:
-        raise ConfigError(path, "", f"cannot be read ({exc.strerror})", None, "a readable file") from None
+        raise ConfigError(
+            path, "", f"cannot be read ({exc.strerror})", None, "a readable file"
+        ) from None
     return _parse_yaml(text, path)
 
 
@@ -173,14 +200,29 @@ def _parse_yaml(text: str, path: str | Path) -> dict[str, Any]:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(path, where, f"YAML syntax error: {problem}", None,
-                          "valid YAML (check indentation, colons and quotes)") from None
+        raise ConfigError(
+            path,
+            where,
+            f"YAML syntax error: {problem}",
+            None,
+            "valid YAML (check indentation, colons and quotes)",
+        ) from None
     if data is None:
-        raise ConfigError(path, "", "the file is empty", None,
-                          "a mapping with at least name, product and stations")
+        raise ConfigError(
+            path,
+            "",
+            "the file is empty",
+            None,
+            "a mapping with at least name, product and stations",
+        )
     if not isinstance(data, dict):
-        raise ConfigError(path, "", "the document is not a mapping", type(data).__name__,
-                          "a mapping with at least name, product and stations")
+        raise ConfigError(
+            path,
+            "",
+            "the document is not a mapping",
+            type(data).__name__,
+            "a mapping with at least name, product and stations",
+        )
     return data
 
 
@@ -192,23 +234,45 @@ def load_raw(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     if base_name is None:
         return data
     if not isinstance(base_name, str) or not base_name:
-        raise ConfigError(path, "extends", "must name a config file", base_name,
-                          "a path relative to this file, e.g. pilot.yaml")
+        raise ConfigError(
+            path,
+            "extends",
+            "must name a config file",
+            base_name,
+            "a path relative to this file, e.g. pilot.yaml",
+        )
     base_path = (path.parent / base_name).resolve()
     if base_path in _seen or base_path == path.resolve():
-        raise ConfigError(path, "extends", "configs extend each other in a cycle", base_name,
-                          "a chain of extends that ends in a config without extends")
+        raise ConfigError(
+            path,
+            "extends",
+            "configs extend each other in a cycle",
+            base_name,
+            "a chain of extends that ends in a config without extends",
+        )
     if len(_seen) >= _MAX_DEPTH:
-        raise ConfigError(path, "extends", f"more than {_MAX_DEPTH} levels of extends", base_name,
-                          f"at most {_MAX_DEPTH} levels")
+        raise ConfigError(
+            path,
+            "extends",
+            f"more than {_MAX_DEPTH} levels of extends",
+            base_name,
+            f"at most {_MAX_DEPTH} levels",
+        )
     if not base_path.is_file():
-        raise ConfigError(path, "extends", "the base config does not exist", base_name,
-                          "a path to an existing YAML file, relative to this file")
+        raise ConfigError(
+            path,
+            "extends",
+            "the base config does not exist",
+            base_name,
+            "a path to an existing YAML file, relative to this file",
+        )
     base = load_raw(base_path, _seen + (path.resolve(),))
     return _merge(base, data, path, "")
 
 
-def _merge(base: dict[str, Any], patch: Mapping[str, Any], file: Path, prefix: str) -> dict[str, Any]:
+def _merge(
+    base: dict[str, Any], patch: Mapping[str, Any], file: Path, prefix: str
+) -> dict[str, Any]:
     out = copy.deepcopy(base)
     for key, value in patch.items():
         here = f"{prefix}.{key}" if prefix else str(key)
@@ -228,39 +292,68 @@ def drop_materials_entering_at(raw: dict[str, Any], removed: set[str]) -> None:
     """A removed station takes the materials that enter the cell there with it."""
     cost = raw.get("cost")
     if removed and isinstance(cost, dict) and isinstance(cost.get("materials"), list):
-        cost["materials"] = [m for m in cost["materials"]
-                             if not (isinstance(m, dict) and m.get("enters_at") in removed)]
+        cost["materials"] = [
+            m
+            for m in cost["materials"]
+            if not (isinstance(m, dict) and m.get("enters_at") in removed)
+        ]
 
 
 def _patch_stations(stations: Any, patches: Mapping[str, Any], file: Path) -> list[Any]:
     if not isinstance(stations, list):
-        raise ConfigError(file, "stations", "patches by id need a base config with a station list",
-                          None, "a list of stations, or extends: a config that has one")
+        raise ConfigError(
+            file,
+            "stations",
+            "patches by id need a base config with a station list",
+            None,
+            "a list of stations, or extends: a config that has one",
+        )
     out = copy.deepcopy(stations)
     for sid, patch in patches.items():
         ids = [s.get("id") if isinstance(s, dict) else None for s in out]
         if patch is None:
             if sid not in ids:
-                raise ConfigError(file, f"stations.{sid}", "unknown station id", sid,
-                                  "one of " + ", ".join(map(str, ids)))
+                raise ConfigError(
+                    file,
+                    f"stations.{sid}",
+                    "unknown station id",
+                    sid,
+                    "one of " + ", ".join(map(str, ids)),
+                )
             del out[ids.index(sid)]
             continue
         if not isinstance(patch, dict):
-            raise ConfigError(file, f"stations.{sid}", "a station patch must be a mapping", patch,
-                              "a mapping of fields to change, or null to remove the station")
+            raise ConfigError(
+                file,
+                f"stations.{sid}",
+                "a station patch must be a mapping",
+                patch,
+                "a mapping of fields to change, or null to remove the station",
+            )
         patch = dict(patch)
         after = patch.pop("insert_after", None)
         if after is not None:
             if after not in ids and after != "":
-                raise ConfigError(file, f"stations.{sid}.insert_after", "unknown station id", after,
-                                  "one of " + ", ".join(map(str, ids)) + ", or '' for the front")
+                raise ConfigError(
+                    file,
+                    f"stations.{sid}.insert_after",
+                    "unknown station id",
+                    after,
+                    "one of " + ", ".join(map(str, ids)) + ", or '' for the front",
+                )
             new = {"id": sid, **patch}
             out.insert(0 if after == "" else ids.index(after) + 1, new)
             continue
         if sid not in ids:
-            raise ConfigError(file, f"stations.{sid}", "unknown station id", sid,
-                              "one of " + ", ".join(map(str, ids))
-                              + " (or add insert_after: to add a new station)")
+            raise ConfigError(
+                file,
+                f"stations.{sid}",
+                "unknown station id",
+                sid,
+                "one of "
+                + ", ".join(map(str, ids))
+                + " (or add insert_after: to add a new station)",
+            )
         k = ids.index(sid)
         out[k] = _merge(out[k], patch, file, f"stations.{sid}")
     return out
@@ -270,8 +363,13 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     """``stations.stacking.machines=4`` → (['stations', 'stacking', 'machines'], 4)."""
     path, sep, value = text.partition("=")
     if not sep or not path.strip():
-        raise ConfigError("<overrides>", text, "an override must look like path=value", text,
-                          "e.g. stations.stacking.machines=4")
+        raise ConfigError(
+            "<overrides>",
+            text,
+            "an override must look like path=value",
+            text,
+            "e.g. stations.stacking.machines=4",
+        )
     try:
         parsed = _yaml(value) if value.strip() else None
     except yaml.YAMLError:
@@ -290,13 +388,23 @@ def apply_overrides(raw: dict[str, Any], overrides: Iterable[str]) -> dict[str, 
                 stations = []
             ids = [s.get("id") for s in stations]
             if keys[1] not in ids:
-                raise ConfigError("<overrides>", ".".join(keys[:2]), "unknown station id", keys[1],
-                                  "one of " + ", ".join(map(str, ids)))
+                raise ConfigError(
+                    "<overrides>",
+                    ".".join(keys[:2]),
+                    "unknown station id",
+                    keys[1],
+                    "one of " + ", ".join(map(str, ids)),
+                )
             target: Any = stations[ids.index(keys[1])]
             rest = keys[2:]
             if not rest:
-                raise ConfigError("<overrides>", text, "name a field of the station", text,
-                                  f"e.g. stations.{keys[1]}.machines=2")
+                raise ConfigError(
+                    "<overrides>",
+                    text,
+                    "name a field of the station",
+                    text,
+                    f"e.g. stations.{keys[1]}.machines=2",
+                )
         else:
             target, rest = out, keys
         for depth, key in enumerate(rest[:-1]):
@@ -305,9 +413,13 @@ def apply_overrides(raw: dict[str, Any], overrides: Iterable[str]) -> dict[str, 
                 nxt = {}
                 target[key] = nxt
             if not isinstance(nxt, dict):
-                raise ConfigError("<overrides>", ".".join(keys[: len(keys) - len(rest) + depth + 1]),
-                                  "is not a mapping, cannot set a field inside it", nxt,
-                                  "a path to a field")
+                raise ConfigError(
+                    "<overrides>",
+                    ".".join(keys[: len(keys) - len(rest) + depth + 1]),
+                    "is not a mapping, cannot set a field inside it",
+                    nxt,
+                    "a path to a field",
+                )
             target = nxt
         target[rest[-1]] = value
     return out

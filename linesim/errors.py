@@ -30,8 +30,15 @@ class ConfigError(ValueError):
         What would be accepted.
     """
 
-    def __init__(self, file: str | Path, path: str, problem: str, value: Any = None,
-                 allowed: str = "", more: Sequence[str] = ()):
+    def __init__(
+        self,
+        file: str | Path,
+        path: str,
+        problem: str,
+        value: Any = None,
+        allowed: str = "",
+        more: Sequence[str] = (),
+    ):
         self.file, self.path, self.problem = str(file), path, problem
         self.value, self.allowed, self.more = value, allowed, tuple(more)
         super().__init__(self._message())
@@ -144,14 +151,23 @@ def _model_in(annotation: Any) -> type[BaseModel] | None:
     return None
 
 
-def from_validation_error(exc: ValidationError, file: str | Path,
-                          model: type[BaseModel] | None = None) -> ConfigError:
+def from_validation_error(
+    exc: ValidationError, file: str | Path, model: type[BaseModel] | None = None
+) -> ConfigError:
     """Turn pydantic's errors into one :class:`ConfigError` (first error, the rest as 'also')."""
     items = []
     errors = exc.errors(include_url=False)
     # a list whose failing entry was dropped also reports "too short": that is noise
-    errors = [e for e in errors if not (e["type"] == "too_short" and any(
-        o is not e and tuple(o["loc"][: len(e["loc"])]) == tuple(e["loc"]) for o in errors))]
+    errors = [
+        e
+        for e in errors
+        if not (
+            e["type"] == "too_short"
+            and any(
+                o is not e and tuple(o["loc"][: len(e["loc"])]) == tuple(e["loc"]) for o in errors
+            )
+        )
+    ]
     for err in errors:
         loc, window = _untagged(list(err["loc"]))
         ctx = err.get("ctx") or {}
@@ -173,8 +189,7 @@ def from_validation_error(exc: ValidationError, file: str | Path,
             value = None
         else:
             value = ctx.get("value", err.get("input"))
-        allowed = _allowed(err, window or model, loc[loc.index("process") + 1:]
-                           if window else loc)
+        allowed = _allowed(err, window or model, loc[loc.index("process") + 1 :] if window else loc)
         items.append((path, problem, value, allowed))
     path, problem, value, allowed = items[0]
     more = [f"{p}: {m}" + (f"; allowed: {a}" if a else "") for p, m, _, a in items[1:6]]
@@ -188,7 +203,7 @@ def _untagged(loc: list) -> tuple[list, type[BaseModel] | None]:
     levels`` → ``process.levels``), and the window model the tag names."""
     for k in range(len(loc) - 1):
         if loc[k] == "process" and loc[k + 1] in WINDOW_KINDS:
-            return loc[:k + 1] + loc[k + 2:], WINDOW_KINDS[loc[k + 1]]
+            return loc[: k + 1] + loc[k + 2 :], WINDOW_KINDS[loc[k + 1]]
     return loc, None
 
 

@@ -8,7 +8,7 @@ replication can be rerun on its own.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
@@ -27,14 +27,21 @@ def replication_rng(seed: int, replication: int) -> np.random.Generator:
 
 def _one(args: tuple) -> SimResult:
     spec, horizon_s, warmup_s, seed, r, engine = args
-    return simulate(spec, horizon_s, warmup_s, replication_rng(seed, r), replication=r,
-                    seed=seed, engine=engine)
+    return simulate(
+        spec, horizon_s, warmup_s, replication_rng(seed, r), replication=r, seed=seed, engine=engine
+    )
 
 
-def replicate(spec: LineSpec, horizon_s: float, warmup_s: float, replications: int,
-              seed: int = 1, workers: int | None = None,
-              progress: Callable[[int, int], None] | None = None,
-              engine: str = "auto") -> list[SimResult]:
+def replicate(
+    spec: LineSpec,
+    horizon_s: float,
+    warmup_s: float,
+    replications: int,
+    seed: int = 1,
+    workers: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    engine: str = "auto",
+) -> list[SimResult]:
     """Run ``replications`` independent replications, on a process pool when workers > 1.
 
     Results come back in replication order whatever the worker count, so the same seed gives

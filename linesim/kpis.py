@@ -89,8 +89,11 @@ def yield_attribution(r: SimResult, analytic: float) -> dict[str, float]:
         if s.processed:
             made *= 1.0 - s.defects_made / s.processed
             base *= 1.0 - (s.defects_made - s.exposure_defects) / s.processed
-    return {"sampling": base - analytic, "exposure": made - base,
-            "detection_delay": simulated_line_yield(r) - made}
+    return {
+        "sampling": base - analytic,
+        "exposure": made - base,
+        "detection_delay": simulated_line_yield(r) - made,
+    }
 
 
 def good_per_started(r: SimResult) -> float:
@@ -170,7 +173,9 @@ def bottleneck_shares(results: Sequence[SimResult]) -> dict[str, float]:
 def replication_kpis(r: SimResult) -> dict:
     """The line KPIs of one replication as a flat mapping (a row of a sweep or of the store)."""
     return {
-        "started": r.started, "good": r.good, "scrapped": r.scrapped,
+        "started": r.started,
+        "good": r.good,
+        "scrapped": r.scrapped,
         "good_cells_per_h": good_cells_per_h(r),
         "output_gwh_per_year": output_gwh_per_year(r),
         "simulated_line_yield": simulated_line_yield(r),

@@ -15,8 +15,9 @@ __all__ = [
 ]
 
 
-def continuous_rate_cells_per_h(web_width_m: float, web_speed_m_per_min: float,
-                                area_per_cell_m2: float) -> float:
+def continuous_rate_cells_per_h(
+    web_width_m: float, web_speed_m_per_min: float, area_per_cell_m2: float
+) -> float:
     """Roll-to-roll rate: width [m] × speed [m/min] × 60 [min/h] ÷ area per cell [m²/cell].
 
     Returns cells/h.
@@ -49,8 +50,11 @@ def availability(mtbf_h: float | None, mttr_h: float | None) -> float:
 def machine_rate_cells_per_h(eq: Equipment) -> float:
     """Nameplate rate of one machine of an equipment group [cells/h], before availability."""
     if eq.kind == "continuous":
-        return continuous_rate_cells_per_h(eq.web_width_m, eq.web_speed_m_per_min,  # type: ignore[arg-type]
-                                           eq.area_per_cell_m2)  # type: ignore[arg-type]
+        return continuous_rate_cells_per_h(
+            eq.web_width_m,
+            eq.web_speed_m_per_min,  # type: ignore[arg-type]
+            eq.area_per_cell_m2,
+        )  # type: ignore[arg-type]
     if eq.kind == "sheet":
         return sheet_rate_cells_per_h(eq.time_per_sheet_s, eq.sheets_per_cell)  # type: ignore[arg-type]
     if eq.kind == "discrete":

@@ -23,7 +23,7 @@ import os
 import uuid
 from collections.abc import Iterable, Mapping
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -72,7 +72,7 @@ def spec_hash(spec) -> tuple[str, str]:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 class Store:
@@ -107,10 +107,19 @@ class Store:
             con.execute("COMMIT")
 
     # --- writing ------------------------------------------------------------------------------
-    def open_record(self, kind: str, spec, *, config_path: str | None = None,
-                    engine: str | None = None, seed: int | None = None,
-                    args: Mapping[str, Any] | None = None, status: str = "running",
-                    summary: Any = None, rows: Iterable[Mapping] = ()) -> str:
+    def open_record(
+        self,
+        kind: str,
+        spec,
+        *,
+        config_path: str | None = None,
+        engine: str | None = None,
+        seed: int | None = None,
+        args: Mapping[str, Any] | None = None,
+        status: str = "running",
+        summary: Any = None,
+        rows: Iterable[Mapping] = (),
+    ) -> str:
         """Create a record (with its rows, in the same transaction); returns its id."""
         from linesim.bundled import resolve_config
         from linesim.version import __version__
@@ -124,9 +133,24 @@ class Store:
         with self._transaction() as con:
             con.execute(
                 "INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [rid, kind, status, _now(), _now() if status == "complete" else None,
-                 __version__, engine, seed, spec.name, str(config_path) if config_path else None,
-                 digest, text, resolved, _json(args), _json(summary)])
+                [
+                    rid,
+                    kind,
+                    status,
+                    _now(),
+                    _now() if status == "complete" else None,
+                    __version__,
+                    engine,
+                    seed,
+                    spec.name,
+                    str(config_path) if config_path else None,
+                    digest,
+                    text,
+                    resolved,
+                    _json(args),
+                    _json(summary),
+                ],
+            )
             _insert_rows(con, rid, rows)
         return rid
 
@@ -137,15 +161,17 @@ class Store:
 
     def close_record(self, record_id: str, status: str, summary: Any = None) -> None:
         with self._transaction() as con:
-            con.execute("UPDATE records SET status = ?, finished_at = ?, "
-                        "summary_json = coalesce(?, summary_json) WHERE id = ?",
-                        [status, _now(), _json(summary), record_id])
+            con.execute(
+                "UPDATE records SET status = ?, finished_at = ?, "
+                "summary_json = coalesce(?, summary_json) WHERE id = ?",
+                [status, _now(), _json(summary), record_id],
+            )
 
-    def record(self, kind: str, spec, *, rows: Iterable[Mapping] = (), summary: Any = None,
-               **meta) -> str:
+    def record(
+        self, kind: str, spec, *, rows: Iterable[Mapping] = (), summary: Any = None, **meta
+    ) -> str:
         """Store a finished run or optimisation whole, in one transaction."""
-        return self.open_record(kind, spec, status="complete", summary=summary, rows=rows,
-                                **meta)
+        return self.open_record(kind, spec, status="complete", summary=summary, rows=rows, **meta)
 
     # --- reading ------------------------------------------------------------------------------
     def list(self, limit: int = 50):
@@ -156,30 +182,44 @@ class Store:
                 "r.config_path, substr(r.config_hash, 1, 12) AS config_hash, "
                 "count(w.record_id) AS rows FROM records r LEFT JOIN rows w "
                 "ON w.record_id = r.id GROUP BY ALL ORDER BY r.created_at DESC LIMIT ?",
-                [limit]).df()
+                [limit],
+            ).df()
 
     def get(self, record_id: str) -> dict:
         """One record (by id or unique id prefix) with its rows; KeyError if none."""
         with self._connect(read_only=True) as con:
-            found = con.execute("SELECT * FROM records WHERE id LIKE ? || '%'",
-                                [record_id]).df()
+            found = con.execute("SELECT * FROM records WHERE id LIKE ? || '%'", [record_id]).df()
             if len(found) != 1:
-                raise KeyError(f"{'no' if found.empty else 'more than one'} record with id "
-                               f"{record_id!r} in {self.path}")
+                raise KeyError(
+                    f"{'no' if found.empty else 'more than one'} record with id "
+                    f"{record_id!r} in {self.path}"
+                )
             rec = found.iloc[0].to_dict()
-            rows = con.execute("SELECT variant, replication, params_json, kpis_json FROM rows "
-                               "WHERE record_id = ? ORDER BY variant, replication",
-                               [rec["id"]]).fetchall()
+            rows = con.execute(
+                "SELECT variant, replication, params_json, kpis_json FROM rows "
+                "WHERE record_id = ? ORDER BY variant, replication",
+                [rec["id"]],
+            ).fetchall()
         for key in ("args_json", "summary_json"):
             rec[key[:-5]] = json.loads(rec.pop(key)) if rec.get(key) else None
-        rec["rows"] = [{"variant": v, "replication": r, **(json.loads(p) if p else {}),
-                        **json.loads(k)} for v, r, p, k in rows]
+        rec["rows"] = [
+            {"variant": v, "replication": r, **(json.loads(p) if p else {}), **json.loads(k)}
+            for v, r, p, k in rows
+        ]
         return rec
 
 
 def _insert_rows(con, record_id: str, rows: Iterable[Mapping]) -> None:
-    data = [[record_id, int(r.get("variant", 0)), int(r.get("replication", 0)),
-             _json(r.get("params") or {}), _json(r["kpis"])] for r in rows]
+    data = [
+        [
+            record_id,
+            int(r.get("variant", 0)),
+            int(r.get("replication", 0)),
+            _json(r.get("params") or {}),
+            _json(r["kpis"]),
+        ]
+        for r in rows
+    ]
     if data:
         con.executemany("INSERT INTO rows VALUES (?, ?, ?, ?, ?)", data)
 

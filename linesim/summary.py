@@ -20,8 +20,19 @@ from linesim import kpis
 from linesim.simulation.records import SimResult
 from linesim.spec import LineSpec
 
-__all__ = ["Estimate", "LineYield", "ReplicationCounts", "RunSummary", "StationSummary",
-           "VariantSummary", "YieldAttribution", "as_plain", "estimate", "json_safe", "summarise"]
+__all__ = [
+    "Estimate",
+    "LineYield",
+    "ReplicationCounts",
+    "RunSummary",
+    "StationSummary",
+    "VariantSummary",
+    "YieldAttribution",
+    "as_plain",
+    "estimate",
+    "json_safe",
+    "summarise",
+]
 
 
 @dataclass(frozen=True)
@@ -179,8 +190,12 @@ class VariantSummary:
     line_oee: Estimate
     bottleneck: str  #: the most frequent bottleneck over the replications
 
-    KPIS: ClassVar[tuple[str, ...]] = ("output_gwh_per_year", "good_cells_per_h",
-                                       "simulated_line_yield", "line_oee")
+    KPIS: ClassVar[tuple[str, ...]] = (
+        "output_gwh_per_year",
+        "good_cells_per_h",
+        "simulated_line_yield",
+        "line_oee",
+    )
 
     def to_dict(self) -> dict[str, Any]:
         return as_plain(self)
@@ -211,25 +226,33 @@ def summarise(spec: LineSpec, results: Sequence[SimResult]) -> RunSummary:
     gaps = [kpis.yield_attribution(r, analytic) for r in results]
     stations = []
     for i, station in enumerate(spec.stations):
+
         def at(f, i=i) -> Estimate:
-            return est(lambda r: f(r, r.stations[i]))
-        stations.append(StationSummary(
-            id=station.id,
-            machines=station.machine_count,
-            utilisation=at(kpis.utilisation),
-            blocked=at(kpis.blocked_fraction),
-            starved=at(kpis.starved_fraction),
-            down=at(kpis.down_fraction),
-            active=at(kpis.active_fraction),
-            oee=at(kpis.station_oee),
-            defect_rate=est(lambda r, i=i: kpis.defect_rate(r.stations[i])),
-            exposure_defect_rate=est(lambda r, i=i: r.stations[i].exposure_defects
-                                     / r.stations[i].processed if r.stations[i].processed
-                                     else 0.0),
-            defect_probability=p[i],
-            processed=sum(r.stations[i].processed for r in results),
-            bottleneck_share=shares.get(station.id, 0.0),
-        ))
+            return est(lambda rep: f(rep, rep.stations[i]))
+
+        stations.append(
+            StationSummary(
+                id=station.id,
+                machines=station.machine_count,
+                utilisation=at(kpis.utilisation),
+                blocked=at(kpis.blocked_fraction),
+                starved=at(kpis.starved_fraction),
+                down=at(kpis.down_fraction),
+                active=at(kpis.active_fraction),
+                oee=at(kpis.station_oee),
+                defect_rate=est(lambda r, i=i: kpis.defect_rate(r.stations[i])),
+                exposure_defect_rate=est(
+                    lambda r, i=i: (
+                        r.stations[i].exposure_defects / r.stations[i].processed
+                        if r.stations[i].processed
+                        else 0.0
+                    )
+                ),
+                defect_probability=p[i],
+                processed=sum(r.stations[i].processed for r in results),
+                bottleneck_share=shares.get(station.id, 0.0),
+            )
+        )
     first = results[0]
     return RunSummary(
         line=spec.name,
@@ -244,8 +267,9 @@ def summarise(spec: LineSpec, results: Sequence[SimResult]) -> RunSummary:
             analytic=analytic,
             simulated=est(kpis.simulated_line_yield),
             good_per_started=est(kpis.good_per_started),
-            attribution=YieldAttribution(**{
-                k: estimate([part[k] for part in gaps]) for k in YieldAttribution.CAUSES}),
+            attribution=YieldAttribution(
+                **{k: estimate([part[k] for part in gaps]) for k in YieldAttribution.CAUSES}
+            ),
         ),
         line_oee=est(kpis.line_oee),
         mean_wip_cells=est(kpis.mean_wip_cells),
@@ -254,10 +278,16 @@ def summarise(spec: LineSpec, results: Sequence[SimResult]) -> RunSummary:
         bottleneck_shares=shares,
         stations=tuple(stations),
         replications=tuple(
-            ReplicationCounts(replication=r.replication, seed=r.seed, started=r.started_total,
-                              good=r.good_total, scrapped=r.scrapped_total,
-                              in_process_at_end=r.in_process_at_end)
-            for r in results),
+            ReplicationCounts(
+                replication=r.replication,
+                seed=r.seed,
+                started=r.started_total,
+                good=r.good_total,
+                scrapped=r.scrapped_total,
+                in_process_at_end=r.in_process_at_end,
+            )
+            for r in results
+        ),
     )
 
 

@@ -31,9 +31,17 @@ import yaml
 from linesim.errors import UsageError
 from linesim.summary import VariantSummary, estimate
 
-__all__ = ["Factor", "parse_vary", "factorial", "read_design", "build_variants", "run_sweep",
-           "summarise_variants",
-           "sweep_frame", "BACKENDS"]
+__all__ = [
+    "Factor",
+    "parse_vary",
+    "factorial",
+    "read_design",
+    "build_variants",
+    "run_sweep",
+    "summarise_variants",
+    "sweep_frame",
+    "BACKENDS",
+]
 
 BACKENDS = ("local", "ray")
 
@@ -50,8 +58,9 @@ def _number(text: str, where: str) -> Decimal:
     try:
         return Decimal(text.strip())
     except InvalidOperation:
-        raise UsageError(f"{where}: {text!r} is not a number; allowed: a..b, a..b:step or "
-                         "a comma-separated list") from None
+        raise UsageError(
+            f"{where}: {text!r} is not a number; allowed: a..b, a..b:step or a comma-separated list"
+        ) from None
 
 
 def parse_vary(text: str) -> Factor:
@@ -59,8 +68,10 @@ def parse_vary(text: str) -> Factor:
     where = f"factor {text!r}"  # errors name the factor; the CLI adds its flag
     path, sep, spec = text.partition("=")
     if not sep or not path.strip() or not spec.strip():
-        raise UsageError(f"{where}; allowed: PATH=a..b, PATH=a..b:step or "
-                         "PATH=v1,v2,... (e.g. stations.stacking.machines=2..6)")
+        raise UsageError(
+            f"{where}; allowed: PATH=a..b, PATH=a..b:step or "
+            "PATH=v1,v2,... (e.g. stations.stacking.machines=2..6)"
+        )
     if ".." in spec:
         lo_text, _, rest = spec.partition("..")
         hi_text, _, step_text = rest.partition(":")
@@ -83,8 +94,10 @@ def factorial(factors: Sequence[Factor]) -> list[dict[str, str]]:
     """Every combination of the factors' levels, the last factor varying fastest."""
     paths = [f.path for f in factors]
     if len(set(paths)) != len(paths):
-        raise UsageError("the same path is varied by two factors: "
-                         + ", ".join(sorted({p for p in paths if paths.count(p) > 1})))
+        raise UsageError(
+            "the same path is varied by two factors: "
+            + ", ".join(sorted({p for p in paths if paths.count(p) > 1}))
+        )
     return [dict(zip(paths, combo)) for combo in itertools.product(*(f.levels for f in factors))]
 
 
@@ -97,13 +110,16 @@ def read_design(path: str | os.PathLike) -> list[dict[str, str]]:
     except (OSError, ValueError) as exc:
         raise UsageError(f"cannot read the design {str(path)!r}: {exc}") from None
     if frame.empty or frame.columns.empty:
-        raise UsageError(f"the design {str(path)!r} has no variants; allowed: a CSV with a "
-                         "header of config paths and one variant per row")
+        raise UsageError(
+            f"the design {str(path)!r} has no variants; allowed: a CSV with a "
+            "header of config paths and one variant per row"
+        )
     return [{str(k): str(v) for k, v in row.items()} for row in frame.to_dict("records")]
 
 
-def build_variants(config: str | os.PathLike, overrides: Sequence[str],
-                   variants: Sequence[Mapping[str, str]]) -> list:
+def build_variants(
+    config: str | os.PathLike, overrides: Sequence[str], variants: Sequence[Mapping[str, str]]
+) -> list:
     """The validated spec of every variant (a bad one fails before anything runs)."""
     from linesim.config import load_line
     from linesim.errors import ConfigError
@@ -115,8 +131,14 @@ def build_variants(config: str | os.PathLike, overrides: Sequence[str],
             specs.append(load_line(Path(config), sets))
         except ConfigError as exc:
             where = ", ".join(f"{p}={v}" for p, v in variant.items())
-            raise ConfigError(exc.file, exc.path, f"{exc.problem} (variant {k}: {where})",
-                              exc.value, exc.allowed, exc.more) from None
+            raise ConfigError(
+                exc.file,
+                exc.path,
+                f"{exc.problem} (variant {k}: {where})",
+                exc.value,
+                exc.allowed,
+                exc.more,
+            ) from None
     return specs
 
 
@@ -127,8 +149,9 @@ def _task(args: tuple) -> tuple[int, int, dict]:
     from linesim.simulation import simulate
 
     variant, spec, horizon_s, warmup_s, seed, r, engine = args
-    res = simulate(spec, horizon_s, warmup_s, replication_rng(seed, r), engine=engine,
-                   replication=r, seed=seed)
+    res = simulate(
+        spec, horizon_s, warmup_s, replication_rng(seed, r), engine=engine, replication=r, seed=seed
+    )
     return variant, r, replication_kpis(res)
 
 
@@ -156,14 +179,15 @@ def _run_ray(tasks: list, workers: int | None, done: Callable) -> None:
     try:
         import ray
     except ImportError:
-        raise UsageError("backend 'ray': Ray is not installed; allowed: pip install "
-                         "'linesim[ray]', or backend 'local'") from None
+        raise UsageError(
+            "backend 'ray': Ray is not installed; allowed: pip install "
+            "'linesim[ray]', or backend 'local'"
+        ) from None
     started_here = not ray.is_initialized()
     if started_here:
         address = os.environ.get("RAY_ADDRESS")
         kwargs = {"address": address} if address else {"num_cpus": workers or os.cpu_count()}
-        ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False,
-                 **kwargs)
+        ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False, **kwargs)
     try:
         remote = ray.remote(_task)
         pending = [remote.remote(t) for t in tasks]
@@ -179,10 +203,19 @@ def _run_ray(tasks: list, workers: int | None, done: Callable) -> None:
             ray.shutdown()
 
 
-def run_sweep(specs: Sequence, horizon_s: float, warmup_s: float | None, replications: int,
-              seed: int = 1, *, engine: str = "auto", backend: str = "local",
-              workers: int | None = None, progress: Callable[[int, int], None] | None = None,
-              on_variant: Callable[[int, list[dict]], None] | None = None) -> list[dict]:
+def run_sweep(
+    specs: Sequence,
+    horizon_s: float,
+    warmup_s: float | None,
+    replications: int,
+    seed: int = 1,
+    *,
+    engine: str = "auto",
+    backend: str = "local",
+    workers: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    on_variant: Callable[[int, list[dict]], None] | None = None,
+) -> list[dict]:
     """Simulate every variant ``replications`` times; rows ``{variant, replication, kpis}``.
 
     ``warmup_s=None`` takes each variant's suggested warm-up. ``on_variant(k, rows)`` is called
@@ -194,9 +227,19 @@ def run_sweep(specs: Sequence, horizon_s: float, warmup_s: float | None, replica
     if backend not in BACKENDS:
         raise UsageError(f"backend {backend!r}; allowed: {', '.join(BACKENDS)}")
     engine = engine_for(engine)
-    tasks = [(k, spec, horizon_s,
-              suggested_warmup_h(spec) * 3600.0 if warmup_s is None else warmup_s, seed, r, engine)
-             for k, spec in enumerate(specs) for r in range(replications)]
+    tasks = [
+        (
+            k,
+            spec,
+            horizon_s,
+            suggested_warmup_h(spec) * 3600.0 if warmup_s is None else warmup_s,
+            seed,
+            r,
+            engine,
+        )
+        for k, spec in enumerate(specs)
+        for r in range(replications)
+    ]
     rows: list[dict] = []
     by_variant: dict[int, list[dict]] = {}
 
@@ -224,10 +267,14 @@ def summarise_variants(variants: Sequence[Mapping[str, str]], frame) -> list[Var
     out = []
     for k, variant in enumerate(variants):
         part = frame[frame["variant"] == k]
-        out.append(VariantSummary(
-            variant=k, params=dict(variant),
-            **{key: estimate(part[key].tolist()) for key in VariantSummary.KPIS},
-            bottleneck=part["bottleneck"].mode().iat[0]))
+        out.append(
+            VariantSummary(
+                variant=k,
+                params=dict(variant),
+                **{key: estimate(part[key].tolist()) for key in VariantSummary.KPIS},
+                bottleneck=part["bottleneck"].mode().iat[0],
+            )
+        )
     return out
 
 
@@ -238,6 +285,14 @@ def sweep_frame(variants: Sequence[Mapping[str, str]], rows: Sequence[dict]):
     records = []
     for row in rows:
         params = {p: yaml.safe_load(v) for p, v in variants[row["variant"]].items()}
-        records.append({"variant": row["variant"], **params, "replication": row["replication"],
-                        "seed": row["seed"], "engine": row["engine"], **row["kpis"]})
+        records.append(
+            {
+                "variant": row["variant"],
+                **params,
+                "replication": row["replication"],
+                "seed": row["seed"],
+                "engine": row["engine"],
+                **row["kpis"],
+            }
+        )
     return pd.DataFrame.from_records(records)

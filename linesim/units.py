@@ -19,6 +19,8 @@ def parse_duration_s(text: str | float, default_unit: str = "h") -> float:
         return float(text) * SECONDS_PER[default_unit]
     match = _DURATION.match(text)
     if not match:
-        raise ValueError(f"{text!r} is not a duration; allowed: a number with a unit s, min, h, d "
-                         f"or w (e.g. 30d, 12h, 90min)")
+        raise ValueError(
+            f"{text!r} is not a duration; allowed: a number with a unit s, min, h, d "
+            f"or w (e.g. 30d, 12h, 90min)"
+        )
     return float(match.group(1)) * SECONDS_PER[match.group(2) or default_unit]

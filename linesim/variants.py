@@ -16,8 +16,15 @@ from linesim.config import drop_materials_entering_at, editable, line_from_dict
 from linesim.errors import ConfigError
 from linesim.spec import DEFAULT_OPTION, WINDOW_KINDS, LineSpec
 
-__all__ = ["Layout", "STATION_PARAMETERS", "apply_layout", "perturb_material", "perturb_station",
-           "with_settings", "without_exposure"]
+__all__ = [
+    "Layout",
+    "STATION_PARAMETERS",
+    "apply_layout",
+    "perturb_material",
+    "perturb_station",
+    "with_settings",
+    "without_exposure",
+]
 
 Layout = Mapping[str, Mapping[str, int]]
 
@@ -33,7 +40,6 @@ _RATE_FIELD = {
 }
 
 
-
 def with_settings(spec: LineSpec, settings: Mapping[str, Mapping[str, float]]) -> LineSpec:
     """``spec`` with process settings changed: ``{station_id: {setting: value}}``; the fields
     the windows set follow. Raises ConfigError for an unknown station or setting."""
@@ -41,16 +47,28 @@ def with_settings(spec: LineSpec, settings: Mapping[str, Mapping[str, float]]) -
     ids = [s["id"] for s in data["stations"]]
     for sid, values in settings.items():
         if sid not in ids:
-            raise ConfigError("<settings>", sid, "unknown station id", sid, "one of " + ", ".join(ids))
+            raise ConfigError(
+                "<settings>", sid, "unknown station id", sid, "one of " + ", ".join(ids)
+            )
         block = data["stations"][ids.index(sid)].get("process")
         if block is None:
-            raise ConfigError("<settings>", f"{sid}", "the station has no process window", sid,
-                              "a station with a process block")
+            raise ConfigError(
+                "<settings>",
+                f"{sid}",
+                "the station has no process window",
+                sid,
+                "a station with a process block",
+            )
         allowed = WINDOW_KINDS[block["model"]].SETTINGS
         for name, value in values.items():
             if name not in allowed:
-                raise ConfigError("<settings>", f"{sid}.{name}", "not a setting of the "
-                                  f"{block['model']} model", name, ", ".join(allowed) or "(none)")
+                raise ConfigError(
+                    "<settings>",
+                    f"{sid}.{name}",
+                    f"not a setting of the {block['model']} model",
+                    name,
+                    ", ".join(allowed) or "(none)",
+                )
             block[name] = value
     return line_from_dict(data, f"<settings of {spec.name}>")
 
@@ -65,9 +83,12 @@ def without_exposure(spec: LineSpec) -> LineSpec:
     return line_from_dict(data, f"<{spec.name} without exposure>")
 
 
-def apply_layout(spec: LineSpec, layout: Layout,
-                 buffers: Mapping[str, int] | None = None,
-                 settings: Mapping[str, Mapping[str, float]] | None = None) -> LineSpec:
+def apply_layout(
+    spec: LineSpec,
+    layout: Layout,
+    buffers: Mapping[str, int] | None = None,
+    settings: Mapping[str, Mapping[str, float]] | None = None,
+) -> LineSpec:
     """``spec`` with the machine counts (and buffers, and process settings) of ``layout``,
     validated.
 
@@ -102,8 +123,9 @@ def _add_defect(station: dict, delta: float) -> None:
     block = station.get("process")
     if block is not None and "defect_probability" in WINDOW_KINDS[block["model"]].DERIVES:
         # the window's p follows its settings: the extra δ goes into the window
-        block["added_defect_probability"] = 1.0 - (1.0 - block.get(
-            "added_defect_probability", 0.0)) * (1.0 - delta)
+        block["added_defect_probability"] = 1.0 - (
+            1.0 - block.get("added_defect_probability", 0.0)
+        ) * (1.0 - delta)
         return
     for holder in station.get("options") or [station]:
         p = holder.get("defect_probability", 0.0)
@@ -122,8 +144,7 @@ def _scaled(obj, parameter: str, factor: float, kind: str) -> dict:
     return {} if value is None else {parameter: value * factor}
 
 
-def perturb_station(spec: LineSpec, station_id: str, parameter: str,
-                    factor: float) -> LineSpec:
+def perturb_station(spec: LineSpec, station_id: str, parameter: str, factor: float) -> LineSpec:
     """``spec`` with one station parameter multiplied by ``factor`` (> 0), validated again.
 
     ``parameter`` is one of :data:`STATION_PARAMETERS`; ``rate`` scales the field that carries
@@ -133,8 +154,9 @@ def perturb_station(spec: LineSpec, station_id: str, parameter: str,
     and loses the window), so the scaled value is the one the line uses.
     """
     if parameter not in STATION_PARAMETERS:
-        raise ValueError(f"parameter: {parameter!r} is unknown; allowed: "
-                         + ", ".join(STATION_PARAMETERS))
+        raise ValueError(
+            f"parameter: {parameter!r} is unknown; allowed: " + ", ".join(STATION_PARAMETERS)
+        )
     if not factor > 0:
         raise ValueError(f"factor: {factor!r}; allowed: a number > 0")
     i = spec.station_index(station_id)
@@ -159,8 +181,10 @@ def perturb_material(spec: LineSpec, name: str, factor: float) -> LineSpec:
     materials = (data.get("cost") or {}).get("materials") or []
     names = [m.get("name") for m in materials]
     if name not in names:
-        raise ValueError(f"material: {name!r} is unknown; allowed: one of "
-                         + (", ".join(map(str, names)) or "(the line has no materials)"))
+        raise ValueError(
+            f"material: {name!r} is unknown; allowed: one of "
+            + (", ".join(map(str, names)) or "(the line has no materials)")
+        )
     for material, model in zip(materials, spec.cost.materials):  # type: ignore[union-attr]
         if model.name == name:
             material["price_per_unit"] = model.price_per_unit * factor

@@ -91,8 +91,9 @@ class WaterfallStep:
         return asdict(self)
 
 
-def yield_waterfall(spec: LineSpec,
-                    value_usd_per_cell: Sequence[float] | None = None) -> list[WaterfallStep]:
+def yield_waterfall(
+    spec: LineSpec, value_usd_per_cell: Sequence[float] | None = None
+) -> list[WaterfallStep]:
     """The yield waterfall of a line.
 
     Parameters
@@ -113,12 +114,19 @@ def yield_waterfall(spec: LineSpec,
         wasted_h = lost * sum(hours_per_cell[i + 1 : d + 1])
         value = sum(value_usd_per_cell[: d + 1]) if value_usd_per_cell is not None else None
         reach *= 1.0 - p[i]
-        out.append(WaterfallStep(
-            id=station.id, defect_probability=p[i], step_yield=1.0 - p[i],
-            cumulative_yield=reach, lost_per_1000=lost, detected_at=spec.stations[d].id,
-            steps_wasted=d - i, machine_hours_wasted_per_1000=wasted_h,
-            value_added_usd_per_cell=value,
-        ))
+        out.append(
+            WaterfallStep(
+                id=station.id,
+                defect_probability=p[i],
+                step_yield=1.0 - p[i],
+                cumulative_yield=reach,
+                lost_per_1000=lost,
+                detected_at=spec.stations[d].id,
+                steps_wasted=d - i,
+                machine_hours_wasted_per_1000=wasted_h,
+                value_added_usd_per_cell=value,
+            )
+        )
     return out
 
 

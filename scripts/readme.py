@@ -40,8 +40,9 @@ ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 
 SKIP = "<!-- readme: not run -->"
-FENCE = re.compile(r"^```(?P<lang>[\w-]*)[ \t]*\n(?P<body>.*?)^```[ \t]*$",
-                   re.MULTILINE | re.DOTALL)
+FENCE = re.compile(
+    r"^```(?P<lang>[\w-]*)[ \t]*\n(?P<body>.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL
+)
 FIGURE = re.compile(r"<!-- fig:(?P<key>[\w.-]+) -->(?P<value>.*?)<!-- /fig -->", re.DOTALL)
 EXIT = re.compile(r"#\s*exits?\s+(\d+)\b")
 WALL_TIME = re.compile(r"\(\d+(?:\.\d+)? s\)")
@@ -108,7 +109,7 @@ class Block:
 def blocks(text: str) -> list[Block]:
     out = []
     for m in FENCE.finditer(text):
-        before = text[:m.start()].rstrip("\n").rsplit("\n", 1)[-1].strip()
+        before = text[: m.start()].rstrip("\n").rsplit("\n", 1)[-1].strip()
         out.append(Block(m["lang"], m["body"], m.start("body"), m.end("body"), before == SKIP))
     return out
 
@@ -159,12 +160,21 @@ class Runner:
 
     def _run(self, argv: list[str], shown: str, expected: int) -> str:
         started = time.monotonic()
-        done = subprocess.run(argv, cwd=self.workdir, env=self.env, capture_output=True,
-                              text=True, timeout=TIMEOUT_S, check=False)
+        done = subprocess.run(
+            argv,
+            cwd=self.workdir,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT_S,
+            check=False,
+        )
         self.log(f"{time.monotonic() - started:6.1f} s  $ {shown}")
         if done.returncode != expected:
-            raise ReadmeError(f"`{shown}` exited {done.returncode}, the README says {expected}:\n"
-                              f"{done.stderr[-3000:] or done.stdout[-3000:]}")
+            raise ReadmeError(
+                f"`{shown}` exited {done.returncode}, the README says {expected}:\n"
+                f"{done.stderr[-3000:] or done.stdout[-3000:]}"
+            )
         return done.stdout
 
     def command(self, command: str) -> str:
@@ -215,8 +225,11 @@ def regenerate(text: str, workdir: Path, log: Callable[[str], None] = lambda s: 
             shown.add(_bare(command))
             old = block.body.split("\n", 1)[1] if "\n" in block.body else ""
             if normalised(out) != normalised(old):
-                parts += [text[pos:block.start], f"$ {command}\n", "\n".join(
-                    line.rstrip() for line in out.rstrip("\n").splitlines()) + "\n"]
+                parts += [
+                    text[pos : block.start],
+                    f"$ {command}\n",
+                    "\n".join(line.rstrip() for line in out.rstrip("\n").splitlines()) + "\n",
+                ]
                 pos = block.end
     text = "".join(parts) + text[pos:]
 
@@ -239,8 +252,11 @@ def _bare(command: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--update", action="store_true",
-                        help="rewrite README.md's output blocks and figures from this run")
+    parser.add_argument(
+        "--update",
+        action="store_true",
+        help="rewrite README.md's output blocks and figures from this run",
+    )
     parser.add_argument("--readme", type=Path, default=README)
     parser.add_argument("--quiet", action="store_true", help="do not list the commands run")
     args = parser.parse_args(argv)
@@ -259,8 +275,11 @@ def main(argv: list[str] | None = None) -> int:
         args.readme.write_text(new)
         print(f"{args.readme}: updated", file=sys.stderr)
         return 0
-    sys.stdout.writelines(difflib.unified_diff(text.splitlines(True), new.splitlines(True),
-                                               "README.md", "README.md (now)"))
+    sys.stdout.writelines(
+        difflib.unified_diff(
+            text.splitlines(True), new.splitlines(True), "README.md", "README.md (now)"
+        )
+    )
     return 1
 
 

@@ -34,8 +34,9 @@ def browser_page(width: int = 1300, height: int = 900):
             raise RuntimeError("LINESIM_BROWSER is set but chromium is not found")
         pytest.skip("chromium is not installed (bash scripts/test installs it)")
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=path, args=["--no-sandbox",
-                                                                "--disable-dev-shm-usage"])
+        browser = p.chromium.launch(
+            executable_path=path, args=["--no-sandbox", "--disable-dev-shm-usage"]
+        )
         try:
             page = browser.new_page(viewport={"width": width, "height": height})
             errors: list[str] = []

@@ -31,15 +31,15 @@ def _private_store(tmp_path_factory, monkeypatch):
 CONFIGS = sorted((ROOT / "configs").glob("*.yaml"))
 
 
-def make_line(stations: list[dict], name: str = "test_line", energy_kwh: float = 0.3,
-              **extra):
+def make_line(stations: list[dict], name: str = "test_line", energy_kwh: float = 0.3, **extra):
     """A validated LineSpec from a list of station dicts (ids s0, s1, ... when missing);
     ``extra`` adds top-level fields (``calendar``, ``cost``)."""
     out = []
     for k, s in enumerate(stations):
         out.append({"id": f"s{k}", **s})
-    return line_from_dict({"name": name, "product": {"energy_kwh": energy_kwh}, "stations": out,
-                           **extra})
+    return line_from_dict(
+        {"name": name, "product": {"energy_kwh": energy_kwh}, "stations": out, **extra}
+    )
 
 
 def within_theory(values, theory: float, level: float = 0.999) -> bool:

@@ -2,6 +2,7 @@ import math
 from pathlib import Path
 
 from conftest import make_line
+
 from linesim.capacity import (
     capacity_report,
     cells_per_h_for_gwh,
@@ -38,11 +39,13 @@ def test_rates_per_kind_hand_computed():
 
 
 def test_station_capacity_and_bottleneck_hand_computed():
-    line = make_line([
-        {"kind": "discrete", "cycle_time_s": 10, "machines": 2, "mtbf_h": 9, "mttr_h": 1},
-        {"kind": "batch", "batch_size": 10, "cycle_time_s": 100, "machines": 1},
-        {"kind": "discrete", "cycle_time_s": 12, "defect_probability": 0.5},
-    ])
+    line = make_line(
+        [
+            {"kind": "discrete", "cycle_time_s": 10, "machines": 2, "mtbf_h": 9, "mttr_h": 1},
+            {"kind": "batch", "batch_size": 10, "cycle_time_s": 100, "machines": 1},
+            {"kind": "discrete", "cycle_time_s": 12, "defect_probability": 0.5},
+        ]
+    )
     rep = capacity_report(line, target_gwh_per_year=None)
     caps = [s.capacity_cells_per_h for s in rep.stations]
     assert math.isclose(caps[0], 2 * 360 * 0.9)  # 648
@@ -55,11 +58,13 @@ def test_station_capacity_and_bottleneck_hand_computed():
 
 
 def test_starts_per_good_with_late_detection():
-    line = make_line([
-        {"kind": "discrete", "cycle_time_s": 1, "defect_probability": 0.2, "detected_at": "s2"},
-        {"kind": "discrete", "cycle_time_s": 1, "defect_probability": 0.5},
-        {"kind": "discrete", "cycle_time_s": 1},
-    ])
+    line = make_line(
+        [
+            {"kind": "discrete", "cycle_time_s": 1, "defect_probability": 0.2, "detected_at": "s2"},
+            {"kind": "discrete", "cycle_time_s": 1, "defect_probability": 0.5},
+            {"kind": "discrete", "cycle_time_s": 1},
+        ]
+    )
     # s0 sees everything: 1/(0.8 × 0.5) = 2.5; s1 and s2 still see s0's undetected defects:
     # s1: 1/(0.8 × 0.5) = 2.5; s2: only s0's defect is found at or after s2 → 1/0.8
     assert [round(x, 12) for x in starts_per_good_cell(line)] == [2.5, 2.5, 1.25]

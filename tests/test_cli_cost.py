@@ -4,8 +4,8 @@ import json
 import re
 
 import pytest
-
 from conftest import ROOT
+
 from linesim.cli import main
 
 PILOT = str(ROOT / "configs/pilot_sulfide_200mwh.yaml")
@@ -17,8 +17,15 @@ def test_cost_json(capsys):
     doc = json.loads(capsys.readouterr().out)
     cost = doc["cost"]
     assert doc["basis"] == cost["basis"] == "static capacity (no simulation)"
-    assert set(cost["usd_per_kwh"]) == {"depreciation", "labour", "energy", "materials", "scrap",
-                                        "overheads", "total"}
+    assert set(cost["usd_per_kwh"]) == {
+        "depreciation",
+        "labour",
+        "energy",
+        "materials",
+        "scrap",
+        "overheads",
+        "total",
+    }
     assert len(doc["ramp_up"]["quarters"]) == 12
     assert doc["tornado"][0]["cost_swing"] >= doc["tornado"][-1]["cost_swing"]
     assert {m["price_date"] for m in cost["materials"]} >= {"2025-06-16"}
@@ -33,8 +40,23 @@ def test_cost_text_names_basis_and_units(capsys):
 
 
 def test_cost_simulated_basis(capsys):
-    assert main(["cost", PILOT, "--simulate", "--horizon", "3d", "--replications", "2",
-                 "--workers", "1", "--json"]) == 0
+    assert (
+        main(
+            [
+                "cost",
+                PILOT,
+                "--simulate",
+                "--horizon",
+                "3d",
+                "--replications",
+                "2",
+                "--workers",
+                "1",
+                "--json",
+            ]
+        )
+        == 0
+    )
     doc = json.loads(capsys.readouterr().out)
     assert doc["basis"].startswith("simulation (2 replications of 72 h)")
     assert doc["simulation"]["line"] == "pilot_sulfide_200mwh"
@@ -75,8 +97,10 @@ def test_compare_bad_html_path_writes_nothing(tmp_path, capsys):
 
 def test_cost_without_cost_block_is_exit_2(tmp_path, capsys):
     config = tmp_path / "line.yaml"
-    config.write_text("name: x\nproduct: {energy_kwh: 0.3}\nstations:\n"
-                      "  - {id: a, kind: discrete, cycle_time_s: 5}\n")
+    config.write_text(
+        "name: x\nproduct: {energy_kwh: 0.3}\nstations:\n"
+        "  - {id: a, kind: discrete, cycle_time_s: 5}\n"
+    )
     assert main(["cost", str(config)]) == 2
     err = capsys.readouterr().err
     assert "no cost inputs" in err and "Traceback" not in err
@@ -91,8 +115,22 @@ def test_bad_tornado_fraction(capsys):
 
 def test_warm_up_too_short_for_any_good_cell(capsys):
     # a 1-day warm-up on a line with 7-day aging: nothing is out yet, so no cost per kWh
-    assert main(["cost", PILOT, "--simulate", "--horizon", "1d", "--warmup", "1d",
-                 "--replications", "1"]) == 2
+    assert (
+        main(
+            [
+                "cost",
+                PILOT,
+                "--simulate",
+                "--horizon",
+                "1d",
+                "--warmup",
+                "1d",
+                "--replications",
+                "1",
+            ]
+        )
+        == 2
+    )
     assert "makes no good cells" in capsys.readouterr().err
 
 

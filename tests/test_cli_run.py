@@ -2,8 +2,8 @@ import json
 import math
 
 import pandas as pd
-
 from conftest import ROOT
+
 from linesim.cli import main
 
 PILOT = str(ROOT / "configs/pilot_sulfide_200mwh.yaml")
@@ -11,8 +11,23 @@ PILOT = str(ROOT / "configs/pilot_sulfide_200mwh.yaml")
 
 def test_run_json_document(capsys, tmp_path):
     out = tmp_path / "r.parquet"
-    code = main(["run", PILOT, "--horizon", "10d", "--replications", "3", "--seed", "4",
-                 "--json", "--out", str(out), "--workers", "2"])
+    code = main(
+        [
+            "run",
+            PILOT,
+            "--horizon",
+            "10d",
+            "--replications",
+            "3",
+            "--seed",
+            "4",
+            "--json",
+            "--out",
+            str(out),
+            "--workers",
+            "2",
+        ]
+    )
     assert code == 0
     doc = json.loads(capsys.readouterr().out)
     for key in ("throughput_cells_per_h", "output_gwh_per_year"):
@@ -21,8 +36,15 @@ def test_run_json_document(capsys, tmp_path):
     assert doc["line_yield"]["simulated"]["ci95_low"] <= doc["line_yield"]["simulated"]["mean"]
     assert doc["bottleneck"] in {s["id"] for s in doc["stations"]}
     for s in doc["stations"]:
-        assert {"id", "machines", "utilisation", "blocked", "starved", "down",
-                "defect_rate"} <= set(s)
+        assert {
+            "id",
+            "machines",
+            "utilisation",
+            "blocked",
+            "starved",
+            "down",
+            "defect_rate",
+        } <= set(s)
     assert len(doc["replications"]) == 3
     for rep in doc["replications"]:
         assert rep["started"] == rep["good"] + rep["scrapped"] + rep["in_process_at_end"]
@@ -32,8 +54,22 @@ def test_run_json_document(capsys, tmp_path):
 
 def test_pilot_simulated_yield_matches_analytic(capsys):
     # without the dry-room exposure window (time-dependent p) the assumptions of ∏(1 − p) hold
-    assert main(["run", PILOT, "--horizon", "20d", "--replications", "4", "--json",
-                 "--set", "stations.stacking.process=null"]) == 0
+    assert (
+        main(
+            [
+                "run",
+                PILOT,
+                "--horizon",
+                "20d",
+                "--replications",
+                "4",
+                "--json",
+                "--set",
+                "stations.stacking.process=null",
+            ]
+        )
+        == 0
+    )
     y = json.loads(capsys.readouterr().out)["line_yield"]
     assert y["attribution"]["exposure"]["mean"] == 0.0
     lo, hi = y["simulated"]["ci95_low"], y["simulated"]["ci95_high"]
@@ -61,8 +97,23 @@ def test_bad_out_extension_writes_nothing(capsys, tmp_path):
 
 def test_out_json_is_the_report(tmp_path, capsys):
     out = tmp_path / "r.json"
-    assert main(["run", PILOT, "--horizon", "2d", "--replications", "2", "--out", str(out),
-                 "--workers", "1"]) == 0
+    assert (
+        main(
+            [
+                "run",
+                PILOT,
+                "--horizon",
+                "2d",
+                "--replications",
+                "2",
+                "--out",
+                str(out),
+                "--workers",
+                "1",
+            ]
+        )
+        == 0
+    )
     doc = json.loads(out.read_text())
     assert math.isclose(doc["line_yield"]["analytic"], 0.8926, abs_tol=1e-3)
     assert [p.name for p in tmp_path.iterdir()] == ["r.json"]

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import CONFIGS, ROOT
 from pydantic import ValidationError
 
-from conftest import CONFIGS, ROOT
 from linesim.cli import main
 from linesim.config import dump_line, line_from_dict, load_line
 from linesim.errors import ConfigError
@@ -35,8 +35,11 @@ def test_bad_config_exits_2_naming_the_field(path, capsys):
 
 
 def test_bad_config_in_a_real_process_has_no_traceback():
-    proc = subprocess.run([sys.executable, "-m", "linesim.cli", "capacity",
-                           str(BAD[0]), "--json"], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "linesim.cli", "capacity", str(BAD[0]), "--json"],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 2
     assert proc.stdout == ""
     assert "stations[0].cycle_time_s" in proc.stderr and "-5" in proc.stderr
@@ -85,7 +88,8 @@ def test_extends_remove_and_insert(tmp_path):
         "name: derived\n"
         "stations:\n"
         "  sputter_interlayer: null\n"
-        "  xray_inspection: {insert_after: stacking, kind: discrete, cycle_time_s: 6}\n")
+        "  xray_inspection: {insert_after: stacking, kind: discrete, cycle_time_s: 6}\n"
+    )
     spec = load_line(tmp_path / "d.yaml")
     ids = [s.id for s in spec.stations]
     assert "sputter_interlayer" not in ids
@@ -100,8 +104,10 @@ def test_extends_cycle_is_an_error(tmp_path):
 
 
 def test_overrides_by_station_id():
-    spec = load_line(ROOT / "configs/pilot_sulfide_200mwh.yaml",
-                     ["stations.stacking.machines=4", "calendar.hours_per_year=8000"])
+    spec = load_line(
+        ROOT / "configs/pilot_sulfide_200mwh.yaml",
+        ["stations.stacking.machines=4", "calendar.hours_per_year=8000"],
+    )
     assert spec.stations[spec.station_index("stacking")].machines == 4
     assert spec.calendar.hours_per_year == 8000
 
@@ -118,8 +124,18 @@ def test_override_unknown_station():
 
 
 def test_cli_set_flag(capsys):
-    assert main(["capacity", str(ROOT / "configs/pilot_sulfide_200mwh.yaml"), "--json",
-                 "--set", "stations.stacking.machines=1"]) == 0
+    assert (
+        main(
+            [
+                "capacity",
+                str(ROOT / "configs/pilot_sulfide_200mwh.yaml"),
+                "--json",
+                "--set",
+                "stations.stacking.machines=1",
+            ]
+        )
+        == 0
+    )
     import json
 
     doc = json.loads(capsys.readouterr().out)
@@ -148,5 +164,6 @@ def test_capacity_json_matches_product_of_config(capsys):
     doc = json.loads(capsys.readouterr().out)
     raw = load_line(path)
     assert doc["max_output_gwh_per_year"] >= 4.0
-    assert math.isclose(doc["line_yield"],
-                        math.prod(1 - s.defect_probability for s in raw.stations))
+    assert math.isclose(
+        doc["line_yield"], math.prod(1 - s.defect_probability for s in raw.stations)
+    )

@@ -7,13 +7,13 @@ import datetime as dt
 import math
 
 import pytest
+from conftest import ROOT, make_line
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from linesim.config import load_line
 from linesim.economics.cost import capex, cost_report, energy_per_year, static_basis
 from linesim.errors import UsageError
-from conftest import ROOT, make_line
 
 PILOT = ROOT / "configs" / "pilot_sulfide_200mwh.yaml"
 GWH = ROOT / "configs" / "gwh_sulfide_4gwh.yaml"
@@ -31,10 +31,24 @@ TOY_COST = {
     "labour": {"wage_usd_per_h": 20.0, "indirect_operators": 0.5},
     "electricity": {"usd_per_kwh": 0.1},
     "materials": [
-        {"name": "A", "quantity_per_kwh": 2.0, "unit": "kg", "price_per_unit": 10.0,
-         "currency": "USD", "price_date": dt.date(2025, 6, 1), "utilisation": 0.8},
-        {"name": "B", "quantity_per_kwh": 4.0, "unit": "piece", "price_per_unit": 7.0,
-         "currency": "CNY", "price_date": dt.date(2025, 6, 1), "enters_at": "s1"},
+        {
+            "name": "A",
+            "quantity_per_kwh": 2.0,
+            "unit": "kg",
+            "price_per_unit": 10.0,
+            "currency": "USD",
+            "price_date": dt.date(2025, 6, 1),
+            "utilisation": 0.8,
+        },
+        {
+            "name": "B",
+            "quantity_per_kwh": 4.0,
+            "unit": "piece",
+            "price_per_unit": 7.0,
+            "currency": "CNY",
+            "price_date": dt.date(2025, 6, 1),
+            "enters_at": "s1",
+        },
     ],
 }
 
@@ -42,14 +56,30 @@ TOY_COST = {
 def toy_line(cost: dict | None = None, p0: float = 0.1, p1: float = 0.2):
     """Two discrete stations: s0 100 cells/h, p 0.1; s1 120 cells/h, p 0.2; 0.5 kWh cells."""
     return make_line(
-        [{"kind": "discrete", "cycle_time_s": 36.0, "defect_probability": p0,
-          "capex_usd": 1_000_000.0, "footprint_m2": 100.0, "power_kw": 10.0,
-          "operators_per_machine": 1.0},
-         {"kind": "discrete", "cycle_time_s": 30.0, "defect_probability": p1,
-          "capex_usd": 2_000_000.0, "footprint_m2": 50.0, "power_kw": 20.0,
-          "operators_per_machine": 0.5}],
-        energy_kwh=0.5, calendar={"hours_per_year": 8000.0},
-        cost=copy.deepcopy(TOY_COST if cost is None else cost))
+        [
+            {
+                "kind": "discrete",
+                "cycle_time_s": 36.0,
+                "defect_probability": p0,
+                "capex_usd": 1_000_000.0,
+                "footprint_m2": 100.0,
+                "power_kw": 10.0,
+                "operators_per_machine": 1.0,
+            },
+            {
+                "kind": "discrete",
+                "cycle_time_s": 30.0,
+                "defect_probability": p1,
+                "capex_usd": 2_000_000.0,
+                "footprint_m2": 50.0,
+                "power_kw": 20.0,
+                "operators_per_machine": 0.5,
+            },
+        ],
+        energy_kwh=0.5,
+        calendar={"hours_per_year": 8000.0},
+        cost=copy.deepcopy(TOY_COST if cost is None else cost),
+    )
 
 
 def test_toy_line_by_hand():
@@ -63,7 +93,11 @@ def test_toy_line_by_hand():
     # Capex: equipment 3.0 M; dry room 100 m² × 2000 = 0.2 M (the −40 °C class is the cheapest
     # one dry enough); building 2 × 150 m² × 1000 = 0.3 M; facility 0.5 M → 4.0 M.
     assert (r.capex.equipment, r.capex.dry_room, r.capex.building, r.capex.facility) == (
-        pytest.approx(3e6), pytest.approx(2e5), pytest.approx(3e5), pytest.approx(5e5))
+        pytest.approx(3e6),
+        pytest.approx(2e5),
+        pytest.approx(3e5),
+        pytest.approx(5e5),
+    )
     assert r.capex_usd_per_gwh == pytest.approx(4e6 / 0.288)
     # D = 3.7 M / 10 + 0.3 M / 20 = 385,000; L = (1 + 0.5 + 0.5) × 8000 h × 20 = 320,000;
     # energy = 30 kW × 8000 h + (10 + 5) kW × 8760 h = 371,400 kWh → E = 37,140.
@@ -107,11 +141,14 @@ def test_categories_add_up_and_shares_are_consistent(bundled_config):
         pytest.skip("no cost block")
     r = cost_report(spec)
     assert sum(v for k, v in r.usd_per_kwh.items() if k != "total") == pytest.approx(
-        r.total_usd_per_kwh)
+        r.total_usd_per_kwh
+    )
     assert sum(s.cells_per_year for s in r.scrap_by_step) == pytest.approx(
-        r.good_cells_per_year * (1 / r.line_yield - 1), rel=1e-9)
+        r.good_cells_per_year * (1 / r.line_yield - 1), rel=1e-9
+    )
     assert sum(m.usd_per_kwh_good for m in r.materials) == pytest.approx(
-        r.usd_per_kwh["materials"] + r.usd_per_kwh["scrap"])
+        r.usd_per_kwh["materials"] + r.usd_per_kwh["scrap"]
+    )
 
 
 # --- validation against domain.md bands ------------------------------------------------------
@@ -154,12 +191,17 @@ def test_labour_near_published_levels():
 
 # --- properties -------------------------------------------------------------------------------
 @settings(max_examples=60, deadline=None)
-@given(p0=st.floats(0.0, 0.9), p1=st.floats(0.0, 0.9), dp=st.floats(0.0, 0.09),
-       which=st.sampled_from([0, 1]))
+@given(
+    p0=st.floats(0.0, 0.9),
+    p1=st.floats(0.0, 0.9),
+    dp=st.floats(0.0, 0.09),
+    which=st.sampled_from([0, 1]),
+)
 def test_raising_a_defect_probability_never_lowers_cost(p0, p1, dp, which):
     base = cost_report(toy_line(p0=p0, p1=p1)).total_usd_per_kwh
-    raised = cost_report(toy_line(p0=p0 + dp * (which == 0),
-                                  p1=p1 + dp * (which == 1))).total_usd_per_kwh
+    raised = cost_report(
+        toy_line(p0=p0 + dp * (which == 0), p1=p1 + dp * (which == 1))
+    ).total_usd_per_kwh
     assert raised >= base * (1 - 1e-12)
 
 
@@ -172,8 +214,9 @@ def test_raising_a_defect_probability_never_lowers_cost_bundled(index, dp, gwh):
     station = spec.stations[index]
     factor = (station.defect_probability + dp) / station.defect_probability
     raised = perturb_station(spec, station.id, "defect_probability", factor)
-    assert (cost_report(raised).total_usd_per_kwh
-            >= cost_report(spec).total_usd_per_kwh * (1 - 1e-12))
+    assert cost_report(raised).total_usd_per_kwh >= cost_report(spec).total_usd_per_kwh * (
+        1 - 1e-12
+    )
 
 
 def test_capex_sensitivity_matches_the_annual_capital_charge():
@@ -218,8 +261,9 @@ def test_simulated_basis_divides_by_simulated_output():
     from linesim.experiments import replicate
 
     spec = toy_line()
-    results = replicate(spec, horizon_s=200 * 3600.0, warmup_s=10 * 3600.0, replications=3,
-                        seed=5, workers=1)
+    results = replicate(
+        spec, horizon_s=200 * 3600.0, warmup_s=10 * 3600.0, replications=3, seed=5, workers=1
+    )
     basis = simulated_basis(spec, results)
     assert basis.source.startswith("simulation (3 replications")
     static = static_basis(spec)

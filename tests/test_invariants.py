@@ -2,10 +2,10 @@
 
 import math
 
+from conftest import make_line
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import make_line
 from linesim import kpis
 from linesim.capacity import capacity_report
 from linesim.config import load_line
@@ -49,10 +49,13 @@ def lines(draw):
     stations = []
     for _ in range(draw(st.integers(1, 4))):
         kind = draw(st.sampled_from(["discrete", "batch"]))
-        s = {"kind": kind, "cycle_time_s": draw(st.floats(5, 60)),
-             "machines": draw(st.integers(1, 3)),
-             "defect_probability": draw(st.floats(0, 0.3)),
-             "buffer_after": draw(st.integers(0, 5))}
+        s = {
+            "kind": kind,
+            "cycle_time_s": draw(st.floats(5, 60)),
+            "machines": draw(st.integers(1, 3)),
+            "defect_probability": draw(st.floats(0, 0.3)),
+            "buffer_after": draw(st.integers(0, 5)),
+        }
         if kind == "batch":
             s["batch_size"] = draw(st.integers(1, 5))
             if draw(st.booleans()):

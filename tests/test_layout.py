@@ -47,8 +47,10 @@ def imports_of(path: Path, name: str, known: set[str]) -> set[str]:
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
-                base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1]
-                                + ([base] if base else []))
+                base = ".".join(
+                    package.split(".")[: len(package.split(".")) - node.level + 1]
+                    + ([base] if base else [])
+                )
             if not base.startswith("linesim"):
                 continue
             for alias in node.names:
@@ -120,17 +122,24 @@ def test_no_import_cycles():
 
 def test_every_import_goes_to_the_same_layer_or_below():
     g = graph()
-    upward = [f"{a} ({layer(a)}) imports {b} ({layer(b)})"
-              for a, deps in g.items() if a != "linesim" for b in deps
-              if b != "linesim" and layer(b) > layer(a)]
+    upward = [
+        f"{a} ({layer(a)}) imports {b} ({layer(b)})"
+        for a, deps in g.items()
+        if a != "linesim"
+        for b in deps
+        if b != "linesim" and layer(b) > layer(a)
+    ]
     assert upward == []
     # nothing below the package's front door imports it (it imports everything)
     assert [a for a, deps in g.items() if "linesim" in deps] == []
 
 
 def test_the_library_never_imports_streamlit():
-    offenders = [name for name, path in modules().items()
-                 if "streamlit" in {n.split(".")[0] for n in _all_imports(path)}]
+    offenders = [
+        name
+        for name, path in modules().items()
+        if "streamlit" in {n.split(".")[0] for n in _all_imports(path)}
+    ]
     assert offenders == []
 
 
@@ -147,14 +156,21 @@ def _all_imports(path: Path) -> set[str]:
 def test_every_module_imports_on_its_own():
     """Each module imported first, in a fresh set of linesim modules: no hidden order."""
     names = [n for n in modules() if not n.endswith("__main__")]
-    code = ("import importlib, sys\n"
-            f"for name in {names!r}:\n"
-            "    for m in [m for m in sys.modules if m == 'linesim' or m.startswith('linesim.')]:\n"
-            "        del sys.modules[m]\n"
-            "    importlib.import_module(name)\n"
-            "print('ok')\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=300, cwd=PACKAGE.parent)
+    code = (
+        "import importlib, sys\n"
+        f"for name in {names!r}:\n"
+        "    for m in [m for m in sys.modules if m == 'linesim' or m.startswith('linesim.')]:\n"
+        "        del sys.modules[m]\n"
+        "    importlib.import_module(name)\n"
+        "print('ok')\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=PACKAGE.parent,
+    )
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
 
 

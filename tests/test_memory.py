@@ -5,14 +5,23 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import ROOT
 
 
 def run_child(cells: int, engine: str) -> dict:
-    out = subprocess.run([sys.executable, str(ROOT / "benchmarks/bench_engine.py"),
-                          "--_memory-child", str(cells), "--engine", engine],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks/bench_engine.py"),
+            "--_memory-child",
+            str(cells),
+            "--engine",
+            engine,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     return json.loads(out)
 
 

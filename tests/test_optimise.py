@@ -9,14 +9,13 @@ import warnings
 
 import numpy as np
 import pytest
+from conftest import ROOT, make_line
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ortools.sat.python import cp_model
 
-from conftest import ROOT, make_line
 from linesim.cli import main
-from linesim.config import load_line
-from linesim.config import line_from_dict
+from linesim.config import line_from_dict, load_line
 from linesim.optimise import (
     Problem,
     evaluate_layout,
@@ -47,14 +46,19 @@ def instances(draw):
         while size * ((top + 1) ** k) > MAX_LAYOUTS ** ((j + 1) / n) and top > 1:
             top -= 1
         size *= (top + 1) ** k
-        options = [{"name": f"o{i}",
-                    "cycle_time_s": draw(st.floats(5.0, 60.0)),
-                    "defect_probability": draw(st.floats(0.0, 0.1)),
-                    "capex_usd": float(draw(st.integers(1, 50)) * 100_000),
-                    "footprint_m2": float(draw(st.integers(5, 50)))}
-                   for i in range(k)]
-        stations.append({"kind": "discrete", "options": options, "machines": {"o0": 1},
-                         "machines_max": top})
+        options = [
+            {
+                "name": f"o{i}",
+                "cycle_time_s": draw(st.floats(5.0, 60.0)),
+                "defect_probability": draw(st.floats(0.0, 0.1)),
+                "capex_usd": float(draw(st.integers(1, 50)) * 100_000),
+                "footprint_m2": float(draw(st.integers(5, 50))),
+            }
+            for i in range(k)
+        ]
+        stations.append(
+            {"kind": "discrete", "options": options, "machines": {"o0": 1}, "machines_max": top}
+        )
     if draw(st.booleans()):
         j = draw(st.integers(0, n - 2))
         stations[j]["optional"] = True
@@ -69,8 +73,9 @@ def _mixes(station):
     p = np.array([o.defect_probability for o in station.options])
     capex = np.array([o.capex_usd for o in station.options])
     area = np.array([o.footprint_m2 for o in station.options])
-    counts = np.array(list(itertools.product(range(station.machines_max + 1),
-                                             repeat=len(names))), dtype=float)
+    counts = np.array(
+        list(itertools.product(range(station.machines_max + 1), repeat=len(names))), dtype=float
+    )
     cap = counts @ rates
     with np.errstate(invalid="ignore", divide="ignore"):
         pw = np.where(cap > 0, (counts * rates) @ p / cap, 0.0)
@@ -88,8 +93,7 @@ class Brute:
         grids = np.meshgrid(*[np.arange(len(m[1])) for m in mixes], indexing="ij")
         idx = [g.ravel() for g in grids]
         n = len(spec.stations)
-        cap = [np.where(mixes[j][1][idx[j]] > 0, mixes[j][1][idx[j]], np.inf)
-               for j in range(n)]
+        cap = [np.where(mixes[j][1][idx[j]] > 0, mixes[j][1][idx[j]], np.inf) for j in range(n)]
         q = [1.0 - mixes[j][2][idx[j]] for j in range(n)]
         for j, s in enumerate(spec.stations):
             omitted = mixes[j][1][idx[j]] == 0
@@ -132,7 +136,8 @@ def test_min_capex_equals_brute_force(spec, fraction):
     # and the brute force agrees with capacity_report on the optimum it found
     row = int(np.flatnonzero(feasible & (brute.capex == best))[0])
     assert evaluate_layout(spec, brute.layout(row)).output_gwh_per_year == pytest.approx(
-        brute.output_gwh[row], rel=1e-9)
+        brute.output_gwh[row], rel=1e-9
+    )
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -184,25 +189,49 @@ def test_pareto_points_are_not_dominated_by_any_layout(spec):
         # dominated: at least the point's output and yield (to float noise), no costlier, and
         # better in one by more than the model's resolution ((n + 2) · 1e-6 of a log unit for
         # the rounding, twice that for the settling slack: 3e-5 covers 5 stations)
-        dominated = ((brute.output_gwh >= point.output_gwh_per_year * (1 - NOISE))
-                     & (brute.yield_ >= point.line_yield * (1 - NOISE))
-                     & (brute.capex <= point.capex_usd)
-                     & ((brute.output_gwh > point.output_gwh_per_year * (1 + PARETO_REL))
-                        | (brute.yield_ > point.line_yield * (1 + PARETO_REL))
-                        | (brute.capex < point.capex_usd * (1 - PARETO_REL))))
+        dominated = (
+            (brute.output_gwh >= point.output_gwh_per_year * (1 - NOISE))
+            & (brute.yield_ >= point.line_yield * (1 - NOISE))
+            & (brute.capex <= point.capex_usd)
+            & (
+                (brute.output_gwh > point.output_gwh_per_year * (1 + PARETO_REL))
+                | (brute.yield_ > point.line_yield * (1 + PARETO_REL))
+                | (brute.capex < point.capex_usd * (1 - PARETO_REL))
+            )
+        )
         assert not dominated.any(), brute.layout(int(np.flatnonzero(dominated)[0]))
     for (_, a), (_, b) in itertools.combinations(result.pareto, 2):
         assert not dominates(a, b) and not dominates(b, a)
 
 
 def _simple_line(**extra):
-    return make_line([{"kind": "discrete", "options": [
-        {"name": "a", "cycle_time_s": 36.0, "capex_usd": 1e6, "footprint_m2": 100.0}],
-        "machines": {"a": 1}, "machines_max": 4, "dry_room": True}] * 1
-        + [{"kind": "discrete", "options": [
-            {"name": "b", "cycle_time_s": 72.0, "capex_usd": 2e6, "footprint_m2": 10.0}],
-            "machines": {"b": 1}, "machines_max": 4}], energy_kwh=0.5,
-        calendar={"hours_per_year": 8000.0}, **extra)
+    return make_line(
+        [
+            {
+                "kind": "discrete",
+                "options": [
+                    {"name": "a", "cycle_time_s": 36.0, "capex_usd": 1e6, "footprint_m2": 100.0}
+                ],
+                "machines": {"a": 1},
+                "machines_max": 4,
+                "dry_room": True,
+            }
+        ]
+        * 1
+        + [
+            {
+                "kind": "discrete",
+                "options": [
+                    {"name": "b", "cycle_time_s": 72.0, "capex_usd": 2e6, "footprint_m2": 10.0}
+                ],
+                "machines": {"b": 1},
+                "machines_max": 4,
+            }
+        ],
+        energy_kwh=0.5,
+        calendar={"hours_per_year": 8000.0},
+        **extra,
+    )
 
 
 def test_infeasible_names_the_budget():
@@ -236,24 +265,58 @@ def test_min_cost_beats_every_layout_at_the_target():
     layout's annual cost is the least of all layouts that reach the target."""
     import copy
 
+    from test_cost import TOY_COST
+
     from linesim.economics.cost import cost_report, static_basis
     from linesim.optimise import apply_layout
-    from test_cost import TOY_COST
 
     cost = copy.deepcopy(TOY_COST)
     cost["materials"][1]["enters_at"] = "s1"
-    spec = make_line([
-        {"kind": "discrete", "options": [
-            {"name": "fast", "cycle_time_s": 30.0, "defect_probability": 0.08,
-             "capex_usd": 1.5e6, "footprint_m2": 50.0, "power_kw": 10.0},
-            {"name": "clean", "cycle_time_s": 45.0, "defect_probability": 0.01,
-             "capex_usd": 1.2e6, "footprint_m2": 50.0, "power_kw": 10.0}],
-         "machines": {"fast": 1}, "machines_max": 3},
-        {"kind": "discrete", "options": [
-            {"name": "b", "cycle_time_s": 20.0, "defect_probability": 0.02,
-             "capex_usd": 1e6, "footprint_m2": 20.0, "power_kw": 5.0}],
-         "machines": {"b": 1}, "machines_max": 3}],
-        energy_kwh=0.5, calendar={"hours_per_year": 8000.0}, cost=cost)
+    spec = make_line(
+        [
+            {
+                "kind": "discrete",
+                "options": [
+                    {
+                        "name": "fast",
+                        "cycle_time_s": 30.0,
+                        "defect_probability": 0.08,
+                        "capex_usd": 1.5e6,
+                        "footprint_m2": 50.0,
+                        "power_kw": 10.0,
+                    },
+                    {
+                        "name": "clean",
+                        "cycle_time_s": 45.0,
+                        "defect_probability": 0.01,
+                        "capex_usd": 1.2e6,
+                        "footprint_m2": 50.0,
+                        "power_kw": 10.0,
+                    },
+                ],
+                "machines": {"fast": 1},
+                "machines_max": 3,
+            },
+            {
+                "kind": "discrete",
+                "options": [
+                    {
+                        "name": "b",
+                        "cycle_time_s": 20.0,
+                        "defect_probability": 0.02,
+                        "capex_usd": 1e6,
+                        "footprint_m2": 20.0,
+                        "power_kw": 5.0,
+                    }
+                ],
+                "machines": {"b": 1},
+                "machines_max": 3,
+            },
+        ],
+        energy_kwh=0.5,
+        calendar={"hours_per_year": 8000.0},
+        cost=cost,
+    )
     target = 0.4
 
     def annual_at_target(lay):
@@ -263,15 +326,19 @@ def test_min_cost_beats_every_layout_at_the_target():
             return None
         scale = target * 1e6 / 0.5 / 8000 / basis.good_cells_per_h
         from dataclasses import replace
-        return cost_report(line, replace(basis, good_cells_per_h=basis.good_cells_per_h
-                                         * scale)).annual.total
 
-    layouts = [{"s0": {"fast": a, "clean": b}, "s1": {"b": c}}
-               for a, b, c in itertools.product(range(4), range(4), range(1, 4)) if a + b]
+        return cost_report(
+            line, replace(basis, good_cells_per_h=basis.good_cells_per_h * scale)
+        ).annual.total
+
+    layouts = [
+        {"s0": {"fast": a, "clean": b}, "s1": {"b": c}}
+        for a, b, c in itertools.product(range(4), range(4), range(1, 4))
+        if a + b
+    ]
     values = [(lay, annual_at_target(lay)) for lay in layouts]
     best = min(v for _, v in values if v is not None)
-    result = optimise_layout(Problem(spec, target_gwh_per_year=target, max_machines=3),
-                             "min_cost")
+    result = optimise_layout(Problem(spec, target_gwh_per_year=target, max_machines=3), "min_cost")
     assert result.status == "optimal"
     assert annual_at_target(result.layout) == pytest.approx(best, rel=2e-4)
 
@@ -279,8 +346,24 @@ def test_min_cost_beats_every_layout_at_the_target():
 def test_cli_optimise_json_and_write_config(tmp_path, capsys):
     out = tmp_path / "opt.yaml"
     config = str(ROOT / "configs/pilot_sulfide_200mwh.yaml")
-    assert main(["optimise", config, "--target-gwh", "0.2", "--json", "--write-config",
-                 str(out), "--verify-horizon", "2d", "--verify-replications", "2"]) == 0
+    assert (
+        main(
+            [
+                "optimise",
+                config,
+                "--target-gwh",
+                "0.2",
+                "--json",
+                "--write-config",
+                str(out),
+                "--verify-horizon",
+                "2d",
+                "--verify-replications",
+                "2",
+            ]
+        )
+        == 0
+    )
     doc = json.loads(capsys.readouterr().out)
     assert doc["status"] == "optimal" and doc["objective"] == "min_capex"
     assert set(doc["predicted"]) >= {"output_gwh_per_year", "line_yield", "capex_usd"}
@@ -296,8 +379,9 @@ def test_cli_optimise_json_and_write_config(tmp_path, capsys):
 
 def test_cli_infeasible_is_exit_3(capsys):
     config = str(ROOT / "configs/gwh_sulfide_4gwh.yaml")
-    assert main(["optimise", config, "--target-gwh", "4", "--budget-usd", "2e8",
-                 "--no-verify"]) == 3
+    assert (
+        main(["optimise", config, "--target-gwh", "4", "--budget-usd", "2e8", "--no-verify"]) == 3
+    )
     assert "budget 200.0 MUSD <" in capsys.readouterr().out
 
 
@@ -305,10 +389,13 @@ def test_buffers_are_sized_per_station():
     """An exponential 10 s feeder, an exponential 12 s bottleneck, a fast deterministic end:
     the buffer before the bottleneck must be large to keep it fed (a two-station line with
     ρ = 10/12 loses several % at small buffers), the one after it protects little."""
-    spec = make_line([
-        {"kind": "discrete", "cycle_time_s": 10.0, "process_time_dist": "exponential"},
-        {"kind": "discrete", "cycle_time_s": 12.0, "process_time_dist": "exponential"},
-        {"kind": "discrete", "cycle_time_s": 2.0}])
+    spec = make_line(
+        [
+            {"kind": "discrete", "cycle_time_s": 10.0, "process_time_dist": "exponential"},
+            {"kind": "discrete", "cycle_time_s": 12.0, "process_time_dist": "exponential"},
+            {"kind": "discrete", "cycle_time_s": 2.0},
+        ]
+    )
     kw = dict(horizon_s=4 * 86400.0, replications=3, seed=2, workers=1)
     sized = size_buffers(spec, {}, [0, 2, 10, 30, 60], **kw)
     common = size_buffers(spec, {}, [0, 2, 10, 30, 60], per_station=False, **kw)
@@ -320,9 +407,26 @@ def test_buffers_are_sized_per_station():
 
 def test_cli_pareto_points_are_each_simulated(capsys):
     config = str(ROOT / "configs/pilot_sulfide_200mwh.yaml")
-    assert main(["optimise", config, "--target-gwh", "0.2", "--pareto", "--pareto-points", "2",
-                 "--json", "--verify-horizon", "2d", "--verify-replications", "2",
-                 "--no-store"]) == 0
+    assert (
+        main(
+            [
+                "optimise",
+                config,
+                "--target-gwh",
+                "0.2",
+                "--pareto",
+                "--pareto-points",
+                "2",
+                "--json",
+                "--verify-horizon",
+                "2d",
+                "--verify-replications",
+                "2",
+                "--no-store",
+            ]
+        )
+        == 0
+    )
     doc = json.loads(capsys.readouterr().out)
     assert len(doc["pareto"]) >= 2
     for point in doc["pareto"]:
@@ -338,8 +442,7 @@ def test_the_solver_uses_no_deprecated_ortools_api():
         warnings.simplefilter("error", DeprecationWarning)
         assert cp_model.enable_warnings
         for objective in ("min_capex", "min_cost"):
-            tuned = optimise_layout(Problem(spec, target_gwh_per_year=0.2, tune=True),
-                                    objective)
+            tuned = optimise_layout(Problem(spec, target_gwh_per_year=0.2, tune=True), objective)
             assert tuned.status == "optimal"
         assert optimise_layout(Problem(spec, budget_usd=6e7), "max_output").found
         assert optimise_layout(Problem(spec, target_gwh_per_year=0.2, budget_usd=1e6)).binding

@@ -11,8 +11,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, make_line
+
 from linesim.cli import main
 from linesim.config import load_line
 from linesim.errors import UsageError
@@ -36,14 +36,18 @@ SIM = {"horizon_s": 86400.0, "replications": 2, "seed": 1, "workers": 1}
 SHORT = ["--verify-horizon", "1d", "--verify-replications", "2", "--workers", "1"]
 
 
-def _the_old_document(problem, objective, *, pareto_points=None, dew=(), sizes=None,
-                      verify=True, sim=SIM) -> dict:
+def _the_old_document(
+    problem, objective, *, pareto_points=None, dew=(), sizes=None, verify=True, sim=SIM
+) -> dict:
     """The document as ``linesim optimise`` built it before the typed report (its code, minus
     argument parsing, storing and printing)."""
     spec = problem.spec
     tune = problem.tune
-    result = pareto_front(problem, pareto_points) if pareto_points else \
-        optimise_layout(problem, objective)
+    result = (
+        pareto_front(problem, pareto_points)
+        if pareto_points
+        else optimise_layout(problem, objective)
+    )
     verified = dew_rows = None
     if dew:
         choice = choose_dew_point(problem, objective, dew, **sim)
@@ -51,25 +55,43 @@ def _the_old_document(problem, objective, *, pareto_points=None, dew=(), sizes=N
             spec, result, verified = choice.spec, choice.result, choice.verified
             problem = replace(problem, spec=spec)
         dew_rows = [row.to_dict() for row in choice.rows]
-    doc = {"status": result.status, "objective": result.objective, "line": spec.name,
-           "binding": result.binding, "solve_time_s": result.wall_time_s,
-           "layout": result.layout, "buffers": None, "predicted": None, "verified": None,
-           "config": evaluate_layout(spec).to_dict(), "config_layout": current_layout(spec)}
+    doc = {
+        "status": result.status,
+        "objective": result.objective,
+        "line": spec.name,
+        "binding": result.binding,
+        "solve_time_s": result.wall_time_s,
+        "layout": result.layout,
+        "buffers": None,
+        "predicted": None,
+        "verified": None,
+        "config": evaluate_layout(spec).to_dict(),
+        "config_layout": current_layout(spec),
+    }
     if dew_rows is not None:
         doc["dew_points"] = dew_rows
         doc["dew_point_c"] = spec.cost.dry_room.dew_point_c
     if tune:
         doc["settings"] = result.settings
-        doc["config_settings"] = {s.id: s.process.settings() for s in spec.stations
-                                  if s.process is not None and s.process.levels}
+        doc["config_settings"] = {
+            s.id: s.process.settings()
+            for s in spec.stations
+            if s.process is not None and s.process.levels
+        }
         if not pareto_points:
             fixed = optimise_layout(replace(problem, tune=False), objective)
-            doc["untuned"] = {"status": fixed.status, "layout": fixed.layout,
-                              "predicted": fixed.predicted.to_dict() if fixed.found else None}
+            doc["untuned"] = {
+                "status": fixed.status,
+                "layout": fixed.layout,
+                "predicted": fixed.predicted.to_dict() if fixed.found else None,
+            }
     if result.pareto:
-        doc["pareto"] = [{"layout": lay, "predicted": fig.to_dict(), "settings": st}
-                         for (lay, fig), st in zip(result.pareto, result.pareto_settings
-                                                   or [None] * len(result.pareto))]
+        doc["pareto"] = [
+            {"layout": lay, "predicted": fig.to_dict(), "settings": st}
+            for (lay, fig), st in zip(
+                result.pareto, result.pareto_settings or [None] * len(result.pareto)
+            )
+        ]
     if not result.found:
         return doc
     doc["predicted"] = result.predicted.to_dict()
@@ -79,11 +101,15 @@ def _the_old_document(problem, objective, *, pareto_points=None, dew=(), sizes=N
         verified = verify_layout(spec, result.layout, settings=result.settings, **sim)
     if verify and doc.get("pareto"):
         for k, point in enumerate(doc["pareto"]):
-            check = verified if (k == 0 and verified is not None and not sizes) else \
-                verify_layout(spec, point["layout"], settings=point["settings"], **sim)
+            check = (
+                verified
+                if (k == 0 and verified is not None and not sizes)
+                else verify_layout(spec, point["layout"], settings=point["settings"], **sim)
+            )
             point["verified"] = check.to_dict()
-    chosen = apply_layout(spec, result.layout, verified.buffers if verified else None,
-                          result.settings)
+    chosen = apply_layout(
+        spec, result.layout, verified.buffers if verified else None, result.settings
+    )
     doc["buffers"] = {s.id: s.buffer_after for s in chosen.stations}
     doc["verified"] = verified.to_dict() if verified else None
     return doc
@@ -92,24 +118,43 @@ def _the_old_document(problem, objective, *, pareto_points=None, dew=(), sizes=N
 # --- the key tree of each kind of document, as printed before the typed report -------------
 DATA = "data"  #: a mapping keyed by station id (layouts, buffers, settings)
 DATA_KEYS = {"layout", "config_layout", "buffers", "settings", "config_settings"}
-FIGURES = dict.fromkeys(["output_gwh_per_year", "good_cells_per_h", "line_yield", "capex_usd",
-                         "bottleneck", "floor_area_m2", "dry_room_area_m2",
-                         "cost_usd_per_kwh"])
+FIGURES = dict.fromkeys(
+    [
+        "output_gwh_per_year",
+        "good_cells_per_h",
+        "line_yield",
+        "capex_usd",
+        "bottleneck",
+        "floor_area_m2",
+        "dry_room_area_m2",
+        "cost_usd_per_kwh",
+    ]
+)
 ESTIMATE = dict.fromkeys(["mean", "ci95_low", "ci95_high"])
-VERIFIED = {"surrogate_gwh_per_year": None, "simulated_gwh_per_year": ESTIMATE,
-            "simulated_line_yield": ESTIMATE, "analytic_line_yield": None,
-            "yield_attribution": {"sampling": ESTIMATE, "exposure": ESTIMATE,
-                                  "detection_delay": ESTIMATE},
-            "relative_gap": None, "bottleneck": None, "explanation": None, "buffers": DATA,
-            "replications": None, "horizon_h": None, "cost_usd_per_kwh": None}
+VERIFIED = {
+    "surrogate_gwh_per_year": None,
+    "simulated_gwh_per_year": ESTIMATE,
+    "simulated_line_yield": ESTIMATE,
+    "analytic_line_yield": None,
+    "yield_attribution": {"sampling": ESTIMATE, "exposure": ESTIMATE, "detection_delay": ESTIMATE},
+    "relative_gap": None,
+    "bottleneck": None,
+    "explanation": None,
+    "buffers": DATA,
+    "replications": None,
+    "horizon_h": None,
+    "cost_usd_per_kwh": None,
+}
 
 
 def shape(doc):
     """A document's keys, nested: leaves None, station-keyed mappings ``DATA``, a list the
     shape its entries share."""
     if isinstance(doc, dict):
-        return {k: (DATA if k in DATA_KEYS and isinstance(v, dict) else shape(v))
-                for k, v in doc.items()}
+        return {
+            k: (DATA if k in DATA_KEYS and isinstance(v, dict) else shape(v))
+            for k, v in doc.items()
+        }
     if isinstance(doc, list):
         shapes = [shape(v) for v in doc]
         assert all(s == shapes[0] for s in shapes)
@@ -118,14 +163,23 @@ def shape(doc):
 
 
 def expected(found=True, verified=True, tune=False, dew=False, pareto=False):
-    doc = {"status": None, "objective": None, "line": None, "binding": None,
-           "solve_time_s": None, "layout": DATA if found else None,
-           "buffers": DATA if found else None, "predicted": FIGURES if found else None,
-           "verified": VERIFIED if verified and found else None, "config": FIGURES,
-           "config_layout": DATA}
+    doc = {
+        "status": None,
+        "objective": None,
+        "line": None,
+        "binding": None,
+        "solve_time_s": None,
+        "layout": DATA if found else None,
+        "buffers": DATA if found else None,
+        "predicted": FIGURES if found else None,
+        "verified": VERIFIED if verified and found else None,
+        "config": FIGURES,
+        "config_layout": DATA,
+    }
     if dew:
-        doc["dew_points"] = [{"dew_point_c": None, "status": None, "predicted": FIGURES,
-                              "verified": VERIFIED}]
+        doc["dew_points"] = [
+            {"dew_point_c": None, "status": None, "predicted": FIGURES, "verified": VERIFIED}
+        ]
         doc["dew_point_c"] = None
     if tune:
         doc["settings"] = DATA
@@ -144,17 +198,37 @@ CASES = {
     "no_verify": ({}, "min_capex", {"verify": False}, expected(verified=False)),
     "buffer_sizes": ({}, "min_capex", {"buffer_sizes": [0, 20]}, expected()),
     "infeasible": ({"budget_usd": 1e6}, "min_capex", {}, expected(found=False)),
-    "max_output": ({"target_gwh_per_year": None, "budget_usd": 5e7}, "max_output",
-                   {"verify": False}, expected(verified=False)),
+    "max_output": (
+        {"target_gwh_per_year": None, "budget_usd": 5e7},
+        "max_output",
+        {"verify": False},
+        expected(verified=False),
+    ),
     "pareto": ({}, "min_capex", {"pareto_points": 2}, expected(pareto=True)),
-    "pareto_no_verify": ({}, "min_capex", {"pareto_points": 2, "verify": False},
-                         expected(pareto=True, verified=False)),
-    "tune_no_verify": ({"tune": True}, "min_cost", {"verify": False},
-                       expected(tune=True, verified=False)),
-    "tune_pareto": ({"tune": True}, "min_cost", {"pareto_points": 2, "verify": False},
-                    expected(tune=True, pareto=True, verified=False)),
-    "tune_dew_points": ({"tune": True}, "min_cost", {"dew_points": [-40.0, -60.0]},
-                        expected(tune=True, dew=True)),
+    "pareto_no_verify": (
+        {},
+        "min_capex",
+        {"pareto_points": 2, "verify": False},
+        expected(pareto=True, verified=False),
+    ),
+    "tune_no_verify": (
+        {"tune": True},
+        "min_cost",
+        {"verify": False},
+        expected(tune=True, verified=False),
+    ),
+    "tune_pareto": (
+        {"tune": True},
+        "min_cost",
+        {"pareto_points": 2, "verify": False},
+        expected(tune=True, pareto=True, verified=False),
+    ),
+    "tune_dew_points": (
+        {"tune": True},
+        "min_cost",
+        {"dew_points": [-40.0, -60.0]},
+        expected(tune=True, dew=True),
+    ),
 }
 
 
@@ -173,37 +247,56 @@ def test_report_is_the_old_document_key_for_key(name):
     problem = _problem(**problem_kw)
     report = optimise_and_verify(problem, objective, **SIM, **kw)
     doc = report.to_dict()
-    old = _the_old_document(problem, objective, pareto_points=kw.get("pareto_points"),
-                            dew=kw.get("dew_points", ()), sizes=kw.get("buffer_sizes"),
-                            verify=kw.get("verify", True))
+    old = _the_old_document(
+        problem,
+        objective,
+        pareto_points=kw.get("pareto_points"),
+        dew=kw.get("dew_points", ()),
+        sizes=kw.get("buffer_sizes"),
+        verify=kw.get("verify", True),
+    )
     assert list(doc) == list(old)  # the same keys in the same order ...
     assert _without_times(doc) == _without_times(old)  # ... and the same values
     assert shape(doc) == tree
     # the typed parts are what the document says
     assert report.found == (doc["layout"] is not None)
     if report.verified is not None:
-        assert (report.verified.simulated_gwh_per_year.mean
-                == doc["verified"]["simulated_gwh_per_year"]["mean"])
+        assert (
+            report.verified.simulated_gwh_per_year.mean
+            == doc["verified"]["simulated_gwh_per_year"]["mean"]
+        )
     if report.pareto:
-        assert [p.predicted.capex_usd for p in report.pareto] == \
-            [p["predicted"]["capex_usd"] for p in doc["pareto"]]
+        assert [p.predicted.capex_usd for p in report.pareto] == [
+            p["predicted"]["capex_usd"] for p in doc["pareto"]
+        ]
     json.dumps(doc)  # plain data
     text = format_optimisation(report)  # and presented from the typed parts
-    assert text.startswith(f"pilot_sulfide_200mwh: {doc['objective'].replace('_', '-')} — "
-                           f"status {doc['status']}")
-    parts = {"layout only": "untuned" in doc, "Pareto front": "pareto" in doc,
-             "simulated (2 replications of 24 h)": doc["verified"] is not None,
-             f"chosen by simulated cost: {doc.get('dew_point_c', 0):g} °C": "dew_points" in doc,
-             "infeasible: budget 1.0 MUSD <": doc["binding"] is not None}
-    assert {part for part, shown in parts.items() if shown} == \
-        {part for part in parts if part in text}
+    assert text.startswith(
+        f"pilot_sulfide_200mwh: {doc['objective'].replace('_', '-')} — status {doc['status']}"
+    )
+    parts = {
+        "layout only": "untuned" in doc,
+        "Pareto front": "pareto" in doc,
+        "simulated (2 replications of 24 h)": doc["verified"] is not None,
+        f"chosen by simulated cost: {doc.get('dew_point_c', 0):g} °C": "dew_points" in doc,
+        "infeasible: budget 1.0 MUSD <": doc["binding"] is not None,
+    }
+    assert {part for part, shown in parts.items() if shown} == {
+        part for part in parts if part in text
+    }
 
 
-@pytest.mark.parametrize("argv, tree", [
-    (["optimise", PILOT, "--target-gwh", "0.2", "--no-verify"], expected(verified=False)),
-    (["tune", PILOT, "--target-gwh", "0.2", "--dew-points=-40,-60", *SHORT],
-     expected(tune=True, dew=True)),
-], ids=["optimise", "tune_dew_points"])
+@pytest.mark.parametrize(
+    "argv, tree",
+    [
+        (["optimise", PILOT, "--target-gwh", "0.2", "--no-verify"], expected(verified=False)),
+        (
+            ["tune", PILOT, "--target-gwh", "0.2", "--dew-points=-40,-60", *SHORT],
+            expected(tune=True, dew=True),
+        ),
+    ],
+    ids=["optimise", "tune_dew_points"],
+)
 def test_cli_json_has_the_key_tree_of_before(argv, tree, capsys):
     assert main([*argv, "--json", "--no-store"]) == 0
     assert shape(json.loads(capsys.readouterr().out)) == tree
@@ -223,25 +316,44 @@ def test_cli_stores_the_report_and_prints_its_record_id(capsys):
 
 # --- errors: the library's names in the library, flags at the command line ------------------
 def _simple_line(**extra):
-    return make_line([{"kind": "discrete", "options": [
-        {"name": "a", "cycle_time_s": 36.0, "capex_usd": 1e6, "footprint_m2": 100.0}],
-        "machines": {"a": 1}, "machines_max": 4}], energy_kwh=0.5,
-        calendar={"hours_per_year": 8000.0}, **extra)
+    return make_line(
+        [
+            {
+                "kind": "discrete",
+                "options": [
+                    {"name": "a", "cycle_time_s": 36.0, "capex_usd": 1e6, "footprint_m2": 100.0}
+                ],
+                "machines": {"a": 1},
+                "machines_max": 4,
+            }
+        ],
+        energy_kwh=0.5,
+        calendar={"hours_per_year": 8000.0},
+        **extra,
+    )
 
 
 FLAG = re.compile(r"(?<![\w-])--[a-z]")
 
 
-@pytest.mark.parametrize("problem, objective, kw, names", [
-    ({}, "min_capex", {}, "target_gwh_per_year"),
-    ({}, "min_cost", {}, "target_gwh_per_year"),
-    ({"target_gwh_per_year": 0.1}, "max_output", {}, "budget_usd"),
-    ({"target_gwh_per_year": 0.1}, "min_cost", {}, "min_capex or max_output"),
-    ({}, "min_capex", {"pareto_points": 3}, "target_gwh_per_year"),
-    ({"target_gwh_per_year": 0.1}, "min_capex", {"pareto_points": 3, "dew_points": [-40.0]},
-     "pareto_points"),
-    ({"target_gwh_per_year": 0.1}, "min_capex", {"dew_points": [-40.0]}, "dew_points"),
-], ids=["min_capex", "min_cost", "max_output", "no_cost", "pareto", "pareto_dew", "dew"])
+@pytest.mark.parametrize(
+    "problem, objective, kw, names",
+    [
+        ({}, "min_capex", {}, "target_gwh_per_year"),
+        ({}, "min_cost", {}, "target_gwh_per_year"),
+        ({"target_gwh_per_year": 0.1}, "max_output", {}, "budget_usd"),
+        ({"target_gwh_per_year": 0.1}, "min_cost", {}, "min_capex or max_output"),
+        ({}, "min_capex", {"pareto_points": 3}, "target_gwh_per_year"),
+        (
+            {"target_gwh_per_year": 0.1},
+            "min_capex",
+            {"pareto_points": 3, "dew_points": [-40.0]},
+            "pareto_points",
+        ),
+        ({"target_gwh_per_year": 0.1}, "min_capex", {"dew_points": [-40.0]}, "dew_points"),
+    ],
+    ids=["min_capex", "min_cost", "max_output", "no_cost", "pareto", "pareto_dew", "dew"],
+)
 def test_library_errors_name_parameters_not_flags(problem, objective, kw, names):
     with pytest.raises(UsageError) as err:
         optimise_and_verify(Problem(_simple_line(), **problem), objective, verify=False, **kw)
@@ -249,8 +361,15 @@ def test_library_errors_name_parameters_not_flags(problem, objective, kw, names)
 
 
 def test_too_many_machine_mixes_names_max_machines():
-    spec = make_line([{"kind": "discrete", "options": [
-        {"name": n, "cycle_time_s": 10.0} for n in "abc"], "machines": {"a": 1}}])
+    spec = make_line(
+        [
+            {
+                "kind": "discrete",
+                "options": [{"name": n, "cycle_time_s": 10.0} for n in "abc"],
+                "machines": {"a": 1},
+            }
+        ]
+    )
     with pytest.raises(UsageError, match="lower max_machines$"):
         station_candidates(spec, 0, upper=100)
 
@@ -265,21 +384,30 @@ def test_infeasible_machine_counts_name_max_machines_and_the_cli_its_flag(capsys
     assert json.loads(capsys.readouterr().out)["binding"].endswith("or max_machines")
 
 
-@pytest.mark.parametrize("argv, flag", [
-    (["optimise", PILOT, "--objective", "max-output"],
-     "max-output needs a budget: set --budget-usd"),
-    (["optimise", PILOT], "min-capex needs a target: set --target-gwh"),
-    (["optimise", PILOT, "--pareto"], "--pareto needs --target-gwh"),
-    (["tune", PILOT, "--target-gwh", "0.2", "--pareto", "--dew-points=-40"],
-     "--dew-points chooses one layout per dew point; allowed: without --pareto"),
-    (["tune", PILOT, "--target-gwh", "0.2", "--dew-points=-80"],
-     "--dew-points: -80 °C is drier than every dry-room class"),
-    (["tune", PILOT, "--target-gwh", "0.2", "--dew-points=5"], "--dew-points: [5.0]"),
-    (["tune", PILOT, "--target-gwh", "0.2", "--dew-points=dry"], "--dew-points: 'dry'"),
-    (["sweep", PILOT, "--vary", "x=a..b"], "--vary: factor 'x=a..b': 'a' is not a number"),
-    (["sweep", PILOT, "--vary", "x=1,2", "--vary", "x=3"], "--vary: the same path"),
-    (["sweep", PILOT, "--design", "missing.csv"], "--design: cannot read the design"),
-])
+@pytest.mark.parametrize(
+    "argv, flag",
+    [
+        (
+            ["optimise", PILOT, "--objective", "max-output"],
+            "max-output needs a budget: set --budget-usd",
+        ),
+        (["optimise", PILOT], "min-capex needs a target: set --target-gwh"),
+        (["optimise", PILOT, "--pareto"], "--pareto needs --target-gwh"),
+        (
+            ["tune", PILOT, "--target-gwh", "0.2", "--pareto", "--dew-points=-40"],
+            "--dew-points chooses one layout per dew point; allowed: without --pareto",
+        ),
+        (
+            ["tune", PILOT, "--target-gwh", "0.2", "--dew-points=-80"],
+            "--dew-points: -80 °C is drier than every dry-room class",
+        ),
+        (["tune", PILOT, "--target-gwh", "0.2", "--dew-points=5"], "--dew-points: [5.0]"),
+        (["tune", PILOT, "--target-gwh", "0.2", "--dew-points=dry"], "--dew-points: 'dry'"),
+        (["sweep", PILOT, "--vary", "x=a..b"], "--vary: factor 'x=a..b': 'a' is not a number"),
+        (["sweep", PILOT, "--vary", "x=1,2", "--vary", "x=3"], "--vary: the same path"),
+        (["sweep", PILOT, "--design", "missing.csv"], "--design: cannot read the design"),
+    ],
+)
 def test_cli_errors_name_the_flag(argv, flag, capsys):
     assert main([*argv, "--no-store"]) == 2
     err = capsys.readouterr().err
@@ -288,8 +416,10 @@ def test_cli_errors_name_the_flag(argv, flag, capsys):
 
 def test_renamed_replaces_whole_words_only():
     names = {"max_machines": "--max-machines", "min_capex": "min-capex"}
-    assert renamed("raise machines_max or max_machines", names) == \
-        "raise machines_max or --max-machines"
+    assert (
+        renamed("raise machines_max or max_machines", names)
+        == "raise machines_max or --max-machines"
+    )
     assert renamed("min_capex_x min_capex", names) == "min_capex_x min-capex"
     assert renamed("max_machines", None) == "max_machines"
 
@@ -297,12 +427,19 @@ def test_renamed_replaces_whole_words_only():
 def _messages(path: Path):
     """String constants of ``path`` that are not docstrings (messages, texts of results)."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    docstrings = {id(node.body[0].value) for node in ast.walk(tree)
-                  if isinstance(node, (ast.Module, ast.FunctionDef, ast.ClassDef))
-                  and node.body and isinstance(node.body[0], ast.Expr)}
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Module, ast.FunctionDef, ast.ClassDef))
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+    }
     for node in ast.walk(tree):
-        if isinstance(node, ast.Constant) and isinstance(node.value, str) \
-                and id(node) not in docstrings:
+        if (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and id(node) not in docstrings
+        ):
             yield node.lineno, node.value
 
 

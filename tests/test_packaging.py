@@ -37,15 +37,23 @@ def _wheel_path(package: str) -> str:
 
 
 def _source_dirs(top: Path) -> list[Path]:
-    return [d for d in [top, *sorted(top.rglob("*"))]
-            if d.is_dir() and d.name != "__pycache__" and any(f.is_file() for f in d.iterdir())
-            and "__pycache__" not in d.parts]
+    return [
+        d
+        for d in [top, *sorted(top.rglob("*"))]
+        if d.is_dir()
+        and d.name != "__pycache__"
+        and any(f.is_file() for f in d.iterdir())
+        and "__pycache__" not in d.parts
+    ]
 
 
 def test_every_package_under_linesim_is_listed():
     listed = set(SETUPTOOLS["packages"])
-    found = {".".join(d.relative_to(ROOT).parts) for d in _source_dirs(ROOT / "linesim")
-             if (d / "__init__.py").is_file()}
+    found = {
+        ".".join(d.relative_to(ROOT).parts)
+        for d in _source_dirs(ROOT / "linesim")
+        if (d / "__init__.py").is_file()
+    }
     assert found, "no packages found under linesim/"
     assert found <= listed, f"add to [tool.setuptools] packages: {sorted(found - listed)}"
 
@@ -77,12 +85,28 @@ def test_bundled_lines_are_found_by_name_from_any_directory(tmp_path, monkeypatc
 def _clean_copy(dest: Path) -> Path:
     """The files git would commit (tracked and untracked-but-not-ignored), copied to ``dest``;
     outside a git checkout, the tree without what a build or a run leaves behind."""
-    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others",
-                             "--exclude-standard"], cwd=ROOT, capture_output=True, check=False)
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        check=False,
+    )
     if listed.returncode != 0:
-        shutil.copytree(ROOT, dest, ignore=shutil.ignore_patterns(
-            ".git", "build", "dist", "*.egg-info", "__pycache__", ".venv", ".pytest_cache",
-            ".hypothesis", "*.duckdb"))
+        shutil.copytree(
+            ROOT,
+            dest,
+            ignore=shutil.ignore_patterns(
+                ".git",
+                "build",
+                "dist",
+                "*.egg-info",
+                "__pycache__",
+                ".venv",
+                ".pytest_cache",
+                ".hypothesis",
+                "*.duckdb",
+            ),
+        )
         return dest
     out = listed.stdout.decode()
     for rel in filter(None, out.split("\0")):
@@ -107,13 +131,18 @@ def _build_wheel(src: Path, dist: Path) -> Path:
 
 def _check_wheel_contents(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
-    expected = {f"{_wheel_path(p)}/__init__.py" for p in SETUPTOOLS["packages"]
-                if (_package_dir(p) / "__init__.py").is_file()}
+    expected = {
+        f"{_wheel_path(p)}/__init__.py"
+        for p in SETUPTOOLS["packages"]
+        if (_package_dir(p) / "__init__.py").is_file()
+    }
     expected |= {"linesim/py.typed", "linesim/bundled.py"}
     expected |= {f"linesim/_bundled/configs/{p.name}" for p in (ROOT / "configs").glob("*.yaml")}
-    expected |= {f"linesim/_bundled/ui/{p.relative_to(ROOT / 'ui').as_posix()}"
-                 for p in (ROOT / "ui").rglob("*") if p.suffix in (".py", ".md")
-                 and "__pycache__" not in p.parts}
+    expected |= {
+        f"linesim/_bundled/ui/{p.relative_to(ROOT / 'ui').as_posix()}"
+        for p in (ROOT / "ui").rglob("*")
+        if p.suffix in (".py", ".md") and "__pycache__" not in p.parts
+    }
     missing = expected - names
     assert not missing, f"not in the wheel: {sorted(missing)}"
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
@@ -157,11 +186,16 @@ def test_installed_wheel_runs_loads_and_serves_from_outside_the_checkout(tmp_pat
 
     venv = tmp_path / "venv"
     # the heavy dependencies come from this interpreter's site-packages; linesim from the wheel
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)],
-                   check=True, timeout=120)
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True, timeout=120
+    )
     python, linesim_exe = venv / "bin" / "python", venv / "bin" / "linesim"
-    subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", "--force-reinstall",
-                    str(wheel)], check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "-q", "--no-deps", "--force-reinstall", str(wheel)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
@@ -169,8 +203,15 @@ def test_installed_wheel_runs_loads_and_serves_from_outside_the_checkout(tmp_pat
 
     def run(*cmd: str, timeout: float = 120) -> subprocess.CompletedProcess:
         # a group of its own, so that a timeout also ends a command's pool workers
-        proc = subprocess.Popen(cmd, cwd=elsewhere, env=env, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True, start_new_session=True)
+        proc = subprocess.Popen(
+            cmd,
+            cwd=elsewhere,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
         try:
             out, err = proc.communicate(timeout=timeout)
         finally:
@@ -178,32 +219,65 @@ def test_installed_wheel_runs_loads_and_serves_from_outside_the_checkout(tmp_pat
         assert proc.returncode == 0, err
         return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
 
-    where = run(str(python), "-c", "import linesim, linesim.bundled as b; "
-                "print(linesim.__file__); print(b.configs_dir()); print(b.ui_dir()); "
-                "print(linesim.load_line('gwh_sulfide_4gwh').name)").stdout.split()
-    site = Path(run(str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])")
-                .stdout.strip())
+    where = run(
+        str(python),
+        "-c",
+        "import linesim, linesim.bundled as b; "
+        "print(linesim.__file__); print(b.configs_dir()); print(b.ui_dir()); "
+        "print(linesim.load_line('gwh_sulfide_4gwh').name)",
+    ).stdout.split()
+    site = Path(
+        run(
+            str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"
+        ).stdout.strip()
+    )
     assert where[0] == str(site / "linesim" / "__init__.py"), where  # not /work/main/linesim
-    assert where[1:] == [str(site / "linesim" / "_bundled" / "configs"),
-                         str(site / "linesim" / "_bundled" / "ui"), "gwh_sulfide_4gwh"]
+    assert where[1:] == [
+        str(site / "linesim" / "_bundled" / "configs"),
+        str(site / "linesim" / "_bundled" / "ui"),
+        "gwh_sulfide_4gwh",
+    ]
 
     # SimPy: the fast engine would first compile in the new location (about a minute of CPU
     # per pool worker), which the in-tree tests already exercise
-    doc = json.loads(run(str(linesim_exe), "run", "pilot_sulfide_200mwh", "--json", "--horizon",
-                         "1d", "--replications", "2", "--no-store", "--engine", "simpy").stdout)
+    doc = json.loads(
+        run(
+            str(linesim_exe),
+            "run",
+            "pilot_sulfide_200mwh",
+            "--json",
+            "--horizon",
+            "1d",
+            "--replications",
+            "2",
+            "--no-store",
+            "--engine",
+            "simpy",
+        ).stdout
+    )
     assert doc["line"] == "pilot_sulfide_200mwh" and doc["horizon_h"] == 24.0
     assert doc["throughput_cells_per_h"]["mean"] > 0
 
     # the installed app's scripts import its helpers and the installed package
-    run(str(python), "-c", "import sys; from streamlit.testing.v1 import AppTest; "
+    run(
+        str(python),
+        "-c",
+        "import sys; from streamlit.testing.v1 import AppTest; "
         "at = AppTest.from_file(sys.argv[1], default_timeout=120); at.run(); "
         "assert not at.exception, [e.value for e in at.exception]",
-        str(site / "linesim" / "_bundled" / "ui" / "app.py"))
+        str(site / "linesim" / "_bundled" / "ui" / "app.py"),
+    )
 
     port = _free_port()
-    proc = subprocess.Popen([str(linesim_exe), "ui", "--port", str(port)], cwd=elsewhere,
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [str(linesim_exe), "ui", "--port", str(port)],
+        cwd=elsewhere,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     try:
         url = f"http://localhost:{port}"
         deadline = time.monotonic() + 60

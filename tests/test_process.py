@@ -8,15 +8,15 @@ import itertools
 import math
 
 import pytest
+from conftest import ROOT, make_line
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import ROOT, make_line
 from linesim.cli import main
 from linesim.config import dump_line, line_from_dict, line_from_text, load_line
-from linesim.variants import with_settings
 from linesim.errors import ConfigError
 from linesim.optimise import Problem, evaluate_layout, optimise_layout
+from linesim.simulation import simulate
 from linesim.spec.process import (
     ExposureWindow,
     PressWindow,
@@ -25,16 +25,39 @@ from linesim.spec.process import (
     exposure_probability,
     water_ppm,
 )
-from linesim.simulation import simulate
+from linesim.variants import with_settings
 
-SPEED = dict(model="speed", speed_m_per_min=10.0, nominal_speed_m_per_min=10.0, p_nominal=0.01,
-             exponent=2.0, p_max=0.5)
-FILM = dict(model="thin_film", rate_nm_m_per_min=100.0, thickness_nm=30.0, targets=3,
-            defect_density_per_m2=0.01, reference_rate_nm_m_per_min=100.0,
-            reference_thickness_nm=30.0, rate_exponent=2.0, thickness_exponent=1.0)
-PRESS = dict(model="press", pressure_mpa=300.0, hold_s=60.0, nominal_pressure_mpa=300.0,
-             nominal_hold_s=60.0, handling_s=840.0, p_nominal=0.008, under_pressure_coeff=0.05,
-             over_pressure_coeff=0.08, short_hold_coeff=0.05)
+SPEED = dict(
+    model="speed",
+    speed_m_per_min=10.0,
+    nominal_speed_m_per_min=10.0,
+    p_nominal=0.01,
+    exponent=2.0,
+    p_max=0.5,
+)
+FILM = dict(
+    model="thin_film",
+    rate_nm_m_per_min=100.0,
+    thickness_nm=30.0,
+    targets=3,
+    defect_density_per_m2=0.01,
+    reference_rate_nm_m_per_min=100.0,
+    reference_thickness_nm=30.0,
+    rate_exponent=2.0,
+    thickness_exponent=1.0,
+)
+PRESS = dict(
+    model="press",
+    pressure_mpa=300.0,
+    hold_s=60.0,
+    nominal_pressure_mpa=300.0,
+    nominal_hold_s=60.0,
+    handling_s=840.0,
+    p_nominal=0.008,
+    under_pressure_coeff=0.05,
+    over_pressure_coeff=0.08,
+    short_hold_coeff=0.05,
+)
 
 
 # --- the models at hand-computed points ------------------------------------------------------
@@ -76,7 +99,8 @@ def test_water_content_and_exposure_points():
     assert w.rate_per_s(-40.0) == pytest.approx(0.02 / 3600)
     assert exposure_probability(0.01, 1e-4, 0.0, math.inf) == 0.01
     assert exposure_probability(0.01, 1e-4, 3600.0, math.inf) == pytest.approx(
-        1 - 0.99 * math.exp(-0.36))
+        1 - 0.99 * math.exp(-0.36)
+    )
     assert exposure_probability(0.01, 1e-4, 3601.0, 3600.0) == 1.0  # past the queue-time limit
 
 
@@ -94,8 +118,10 @@ def test_speed_p_never_falls_with_speed(a, b, p0, k):
 @given(r1=positive, r2=positive, t1=positive, t2=positive)
 def test_thin_film_p_rises_with_rate_and_falls_with_thickness(r1, r2, t1, t2):
     def p(rate, thick):
-        return ThinFilmWindow(**{**FILM, "rate_nm_m_per_min": rate, "thickness_nm": thick}) \
-            .derive({"area_per_cell_m2": 0.8})["defect_probability"]
+        return ThinFilmWindow(**{**FILM, "rate_nm_m_per_min": rate, "thickness_nm": thick}).derive(
+            {"area_per_cell_m2": 0.8}
+        )["defect_probability"]
+
     (rl, rh), (tl, th) = sorted((r1, r2)), sorted((t1, t2))
     assert p(rl, t1) <= p(rh, t1)
     assert p(r1, th) <= p(r1, tl)
@@ -116,24 +142,42 @@ def test_press_window_has_its_minimum_at_the_nominal_point(x, y, h1, h2):
     assert w.defect_probability(300.0, short) >= w.defect_probability(300.0, long_)
 
 
-@given(w1=st.floats(0.0, 1e6), w2=st.floats(0.0, 1e6), d1=st.floats(-80.0, -20.0),
-       d2=st.floats(-80.0, -20.0), p0=st.floats(0.0, 0.5))
+@given(
+    w1=st.floats(0.0, 1e6),
+    w2=st.floats(0.0, 1e6),
+    d1=st.floats(-80.0, -20.0),
+    d2=st.floats(-80.0, -20.0),
+    p0=st.floats(0.0, 0.5),
+)
 def test_exposure_rises_with_wait_and_dew_point(w1, w2, d1, d2, p0):
     window = ExposureWindow(model="exposure", rate_per_h=0.05)
     (wl, wh), (dl, dh) = sorted((w1, w2)), sorted((d1, d2))
     assert water_ppm(dl) <= water_ppm(dh)
     rate = window.rate_per_s(-50.0)
-    assert p0 <= exposure_probability(p0, rate, wl, math.inf) \
-        <= exposure_probability(p0, rate, wh, math.inf) <= 1.0
-    assert exposure_probability(p0, window.rate_per_s(dl), w1, math.inf) \
-        <= exposure_probability(p0, window.rate_per_s(dh), w1, math.inf)
+    assert (
+        p0
+        <= exposure_probability(p0, rate, wl, math.inf)
+        <= exposure_probability(p0, rate, wh, math.inf)
+        <= 1.0
+    )
+    assert exposure_probability(p0, window.rate_per_s(dl), w1, math.inf) <= exposure_probability(
+        p0, window.rate_per_s(dh), w1, math.inf
+    )
 
 
 # --- config plumbing ---------------------------------------------------------------------------
 def _film_line(**process):
-    return make_line([{"kind": "continuous", "web_width_m": 1.0, "area_per_cell_m2": 1.0,
-                       "process": {**SPEED, **process}},
-                      {"kind": "batch", "batch_size": 10, "process": PRESS}])
+    return make_line(
+        [
+            {
+                "kind": "continuous",
+                "web_width_m": 1.0,
+                "area_per_cell_m2": 1.0,
+                "process": {**SPEED, **process},
+            },
+            {"kind": "batch", "batch_size": 10, "process": PRESS},
+        ]
+    )
 
 
 def test_windows_set_the_station_fields_and_settings_change_them():
@@ -141,8 +185,9 @@ def test_windows_set_the_station_fields_and_settings_change_them():
     film, press = spec.stations
     assert film.web_speed_m_per_min == 20.0 and film.defect_probability == pytest.approx(0.04)
     assert press.cycle_time_s == 900.0 and press.defect_probability == pytest.approx(0.008)
-    slower = with_settings(spec, {"s0": {"speed_m_per_min": 10.0},
-                                  "s1": {"pressure_mpa": 150.0, "hold_s": 120.0}})
+    slower = with_settings(
+        spec, {"s0": {"speed_m_per_min": 10.0}, "s1": {"pressure_mpa": 150.0, "hold_s": 120.0}}
+    )
     assert slower.stations[0].defect_probability == pytest.approx(0.01)
     assert slower.stations[1].cycle_time_s == 960.0
     assert slower.stations[1].defect_probability == pytest.approx(0.0205)
@@ -165,10 +210,14 @@ def test_bad_process_blocks_exit_2_naming_the_field(tmp_path, capsys):
     base = (ROOT / "configs/pilot_sulfide_200mwh.yaml").read_text()
     cases = {
         "levels: {speed_m_per_min: [5, 6, 8, 10, 12]}": (
-            "levels: {speed: [5]}", "stations[3].process.levels.speed"),
+            "levels: {speed: [5]}",
+            "stations[3].process.levels.speed",
+        ),
         "model: thin_film": ("model: sputter", "stations[4].process.model"),
         "p_nominal: 0.008          # §5.1 p mid\n      under": (
-            "p_nominal: 1.5\n      under", "stations[10].process.p_nominal"),
+            "p_nominal: 1.5\n      under",
+            "stations[10].process.p_nominal",
+        ),
     }
     for old, (new, path) in cases.items():
         bad = tmp_path / "bad.yaml"
@@ -183,10 +232,18 @@ def _exposed_line(buffer: int, rate_per_h: float = 0.5, limit_h=None):
     window = {"model": "exposure", "rate_per_h": rate_per_h, "dew_point_c": -40.0}
     if limit_h:
         window["queue_time_limit_h"] = limit_h
-    return make_line([
-        {"kind": "discrete", "cycle_time_s": 5.0, "buffer_after": buffer, "dry_room": True},
-        {"kind": "discrete", "cycle_time_s": 10.0, "dry_room": True,
-         "defect_probability": 0.01, "process": window}])
+    return make_line(
+        [
+            {"kind": "discrete", "cycle_time_s": 5.0, "buffer_after": buffer, "dry_room": True},
+            {
+                "kind": "discrete",
+                "cycle_time_s": 10.0,
+                "dry_room": True,
+                "defect_probability": 0.01,
+                "process": window,
+            },
+        ]
+    )
 
 
 @pytest.mark.parametrize("engine", ["fast", "simpy"])
@@ -214,20 +271,33 @@ def test_zero_wait_gives_the_analytic_yield_and_switching_off_removes_the_loss()
         return y.simulated, y.analytic, y.attribution.exposure.mean
 
     # the feeder is slower than the exposed station: no cell ever waits
-    slow_feed = make_line([
-        {"kind": "discrete", "cycle_time_s": 10.0, "buffer_after": 50, "dry_room": True},
-        {"kind": "discrete", "cycle_time_s": 5.0, "dry_room": True, "defect_probability": 0.02,
-         "process": {"model": "exposure", "rate_per_h": 5.0, "dew_point_c": -40.0}}])
+    slow_feed = make_line(
+        [
+            {"kind": "discrete", "cycle_time_s": 10.0, "buffer_after": 50, "dry_room": True},
+            {
+                "kind": "discrete",
+                "cycle_time_s": 5.0,
+                "dry_room": True,
+                "defect_probability": 0.02,
+                "process": {"model": "exposure", "rate_per_h": 5.0, "dew_point_c": -40.0},
+            },
+        ]
+    )
     sim, analytic, exposure = yields(slow_feed)
     assert exposure == 0.0
     assert sim.ci95_low - 2e-3 <= analytic <= sim.ci95_high + 2e-3
     long_buffers = _exposed_line(200)
     sim_on, analytic, exposure_on = yields(long_buffers)
     assert exposure_on < -0.2 and sim_on.ci95_high < analytic - 0.2
-    off = line_from_dict({**long_buffers.model_dump(mode="json", exclude_defaults=True),
-                          "stations": [s.model_dump(mode="json", exclude_defaults=True,
-                                                    exclude={"process"})
-                                       for s in long_buffers.stations]})
+    off = line_from_dict(
+        {
+            **long_buffers.model_dump(mode="json", exclude_defaults=True),
+            "stations": [
+                s.model_dump(mode="json", exclude_defaults=True, exclude={"process"})
+                for s in long_buffers.stations
+            ],
+        }
+    )
     sim_off, analytic, exposure_off = yields(off)
     assert exposure_off == 0.0
     assert sim_off.ci95_low - 2e-3 <= analytic <= sim_off.ci95_high + 2e-3
@@ -235,8 +305,17 @@ def test_zero_wait_gives_the_analytic_yield_and_switching_off_removes_the_loss()
 
 def test_more_buffer_on_the_sulfide_pilot_lowers_the_simulated_yield(capsys):
     def run(*sets, flags=()):
-        args = ["run", str(ROOT / "configs/pilot_sulfide_200mwh.yaml"), "--horizon", "10d",
-                "--replications", "3", "--json", "--no-store", *flags]
+        args = [
+            "run",
+            str(ROOT / "configs/pilot_sulfide_200mwh.yaml"),
+            "--horizon",
+            "10d",
+            "--replications",
+            "3",
+            "--json",
+            "--no-store",
+            *flags,
+        ]
         for s in sets:
             args += ["--set", s]
         assert main(args) == 0
@@ -252,22 +331,50 @@ def test_more_buffer_on_the_sulfide_pilot_lowers_the_simulated_yield(capsys):
     assert off["attribution"]["exposure"]["mean"] == 0.0
     switched = run("stations.laser_cutting.buffer_after=5000", flags=["--no-exposure"])
     assert switched == off  # the flag is the same as removing the window
-    assert switched["simulated"]["ci95_low"] - 2e-3 <= switched["analytic"] \
+    assert (
+        switched["simulated"]["ci95_low"] - 2e-3
+        <= switched["analytic"]
         <= switched["simulated"]["ci95_high"] + 2e-3
+    )
 
 
 @pytest.mark.parametrize("limit_h", [None, 0.01])
 def test_engines_agree_exactly_with_exposure(limit_h):
-    spec = make_line([
-        {"kind": "discrete", "cycle_time_s": 10.0, "process_time_dist": "exponential",
-         "buffer_after": 8, "dry_room": True},
-        {"kind": "batch", "batch_size": 4, "cycle_time_s": 36.0, "max_wait_s": 100.0,
-         "buffer_after": 8, "dry_room": True, "defect_probability": 0.01,
-         "process": {"model": "exposure", "rate_per_h": 1.0, "dew_point_c": -50.0}},
-        {"kind": "discrete", "cycle_time_s": 9.0, "process_time_dist": "exponential",
-         "dry_room": True, "mtbf_h": 2.0, "mttr_h": 0.1,
-         "process": {"model": "exposure", "rate_per_h": 2.0, "dew_point_c": -40.0,
-                     **({"queue_time_limit_h": limit_h} if limit_h else {})}}])
+    spec = make_line(
+        [
+            {
+                "kind": "discrete",
+                "cycle_time_s": 10.0,
+                "process_time_dist": "exponential",
+                "buffer_after": 8,
+                "dry_room": True,
+            },
+            {
+                "kind": "batch",
+                "batch_size": 4,
+                "cycle_time_s": 36.0,
+                "max_wait_s": 100.0,
+                "buffer_after": 8,
+                "dry_room": True,
+                "defect_probability": 0.01,
+                "process": {"model": "exposure", "rate_per_h": 1.0, "dew_point_c": -50.0},
+            },
+            {
+                "kind": "discrete",
+                "cycle_time_s": 9.0,
+                "process_time_dist": "exponential",
+                "dry_room": True,
+                "mtbf_h": 2.0,
+                "mttr_h": 0.1,
+                "process": {
+                    "model": "exposure",
+                    "rate_per_h": 2.0,
+                    "dew_point_c": -40.0,
+                    **({"queue_time_limit_h": limit_h} if limit_h else {}),
+                },
+            },
+        ]
+    )
     a = simulate(spec, 2 * 86400.0, 3600.0, rng=11, engine="simpy").to_dict()
     b = simulate(spec, 2 * 86400.0, 3600.0, rng=11, engine="fast").to_dict()
     for d in (a, b):
@@ -281,28 +388,55 @@ def test_engines_agree_exactly_with_exposure(limit_h):
 def tunable_lines(draw):
     """Three stations without options: a speed window, a plain station, a press window; levels
     drawn at random; counts 1–4 per station."""
-    speeds = sorted(set(draw(st.lists(st.sampled_from([10.0, 15.0, 20.0, 30.0, 40.0]),
-                                      min_size=1, max_size=4))))
-    pressures = sorted(set(draw(st.lists(st.sampled_from([150.0, 200.0, 300.0, 400.0]),
-                                         min_size=1, max_size=3))))
-    holds = sorted(set(draw(st.lists(st.sampled_from([30.0, 60.0, 120.0]), min_size=1,
-                                     max_size=3))))
-    return make_line([
-        {"kind": "continuous", "web_width_m": 0.5, "area_per_cell_m2": 1.0, "machines_max": 4,
-         "capex_usd": float(draw(st.integers(1, 9)) * 1e6),
-         "process": {**SPEED, "speed_m_per_min": speeds[0],
-                     "nominal_speed_m_per_min": draw(st.sampled_from([10.0, 20.0])),
-                     "p_nominal": draw(st.floats(0.0, 0.05)),
-                     "levels": {"speed_m_per_min": speeds}}},
-        {"kind": "discrete", "cycle_time_s": draw(st.floats(2.0, 20.0)), "machines_max": 4,
-         "defect_probability": draw(st.floats(0.0, 0.05)),
-         "capex_usd": float(draw(st.integers(1, 9)) * 1e6)},
-        {"kind": "batch", "batch_size": 10, "machines_max": 4,
-         "capex_usd": float(draw(st.integers(1, 9)) * 1e6),
-         "process": {**PRESS, "handling_s": draw(st.floats(60.0, 300.0)),
-                     "pressure_mpa": pressures[0], "hold_s": holds[0],
-                     "levels": {"pressure_mpa": pressures, "hold_s": holds}}}],
-        energy_kwh=0.3, calendar={"hours_per_year": 8000.0})
+    speeds = sorted(
+        set(draw(st.lists(st.sampled_from([10.0, 15.0, 20.0, 30.0, 40.0]), min_size=1, max_size=4)))
+    )
+    pressures = sorted(
+        set(draw(st.lists(st.sampled_from([150.0, 200.0, 300.0, 400.0]), min_size=1, max_size=3)))
+    )
+    holds = sorted(
+        set(draw(st.lists(st.sampled_from([30.0, 60.0, 120.0]), min_size=1, max_size=3)))
+    )
+    return make_line(
+        [
+            {
+                "kind": "continuous",
+                "web_width_m": 0.5,
+                "area_per_cell_m2": 1.0,
+                "machines_max": 4,
+                "capex_usd": float(draw(st.integers(1, 9)) * 1e6),
+                "process": {
+                    **SPEED,
+                    "speed_m_per_min": speeds[0],
+                    "nominal_speed_m_per_min": draw(st.sampled_from([10.0, 20.0])),
+                    "p_nominal": draw(st.floats(0.0, 0.05)),
+                    "levels": {"speed_m_per_min": speeds},
+                },
+            },
+            {
+                "kind": "discrete",
+                "cycle_time_s": draw(st.floats(2.0, 20.0)),
+                "machines_max": 4,
+                "defect_probability": draw(st.floats(0.0, 0.05)),
+                "capex_usd": float(draw(st.integers(1, 9)) * 1e6),
+            },
+            {
+                "kind": "batch",
+                "batch_size": 10,
+                "machines_max": 4,
+                "capex_usd": float(draw(st.integers(1, 9)) * 1e6),
+                "process": {
+                    **PRESS,
+                    "handling_s": draw(st.floats(60.0, 300.0)),
+                    "pressure_mpa": pressures[0],
+                    "hold_s": holds[0],
+                    "levels": {"pressure_mpa": pressures, "hold_s": holds},
+                },
+            },
+        ],
+        energy_kwh=0.3,
+        calendar={"hours_per_year": 8000.0},
+    )
 
 
 def _brute(spec, target):
@@ -342,15 +476,30 @@ def test_tune_cli_reports_settings_and_verifies(capsys, tmp_path):
     import json
 
     out = tmp_path / "tuned.yaml"
-    code = main(["tune", str(ROOT / "configs/pilot_sulfide_200mwh.yaml"), "--target-gwh", "0.2",
-                 "--json", "--verify-horizon", "3d", "--verify-replications", "2",
-                 "--write-config", str(out), "--no-store"])
+    code = main(
+        [
+            "tune",
+            str(ROOT / "configs/pilot_sulfide_200mwh.yaml"),
+            "--target-gwh",
+            "0.2",
+            "--json",
+            "--verify-horizon",
+            "3d",
+            "--verify-replications",
+            "2",
+            "--write-config",
+            str(out),
+            "--no-store",
+        ]
+    )
     assert code == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["objective"] == "min_cost" and doc["status"] == "optimal"
     assert set(doc["config_settings"]) >= {"se_film_line", "wip_press"}
-    assert doc["untuned"]["predicted"]["cost_usd_per_kwh"] >= \
-        doc["predicted"]["cost_usd_per_kwh"] - 1e-9
+    assert (
+        doc["untuned"]["predicted"]["cost_usd_per_kwh"]
+        >= doc["predicted"]["cost_usd_per_kwh"] - 1e-9
+    )
     assert doc["verified"]["simulated_gwh_per_year"]["mean"] > 0.15
     tuned = load_line(out)
     for sid, values in (doc["settings"] or {}).items():
@@ -366,12 +515,22 @@ def test_tune_without_levels_is_exit_2(capsys):
 def test_tuning_keeps_the_config_settings_where_changing_them_gains_nothing():
     """A press with room to spare: any hold time ≥ nominal gives the same p and the same count,
     so the optimum is not unique; the tuner keeps the config's hold."""
-    spec = make_line([
-        {"kind": "discrete", "cycle_time_s": 10.0, "capex_usd": 1e6, "machines_max": 3},
-        {"kind": "batch", "batch_size": 100, "capex_usd": 1e6, "machines_max": 3,
-         "process": {**PRESS, "hold_s": 60.0, "levels": {"hold_s": [60.0, 120.0, 300.0]}}}])
-    for objective, kw in (("min_capex", {"target_gwh_per_year": 0.5}),
-                          ("max_output", {"budget_usd": 4e6})):
+    spec = make_line(
+        [
+            {"kind": "discrete", "cycle_time_s": 10.0, "capex_usd": 1e6, "machines_max": 3},
+            {
+                "kind": "batch",
+                "batch_size": 100,
+                "capex_usd": 1e6,
+                "machines_max": 3,
+                "process": {**PRESS, "hold_s": 60.0, "levels": {"hold_s": [60.0, 120.0, 300.0]}},
+            },
+        ]
+    )
+    for objective, kw in (
+        ("min_capex", {"target_gwh_per_year": 0.5}),
+        ("max_output", {"budget_usd": 4e6}),
+    ):
         result = optimise_layout(Problem(spec, tune=True, **kw), objective)
         assert result.status == "optimal"
         assert result.settings["s1"]["hold_s"] == 60.0
@@ -380,9 +539,21 @@ def test_tuning_keeps_the_config_settings_where_changing_them_gains_nothing():
 def test_tune_chooses_the_dew_point_by_simulated_cost(capsys):
     import json
 
-    code = main(["tune", str(ROOT / "configs/pilot_sulfide_200mwh.yaml"), "--target-gwh", "0.2",
-                 "--dew-points=-40,-50,-60", "--json", "--verify-horizon", "3d",
-                 "--verify-replications", "2", "--no-store"])
+    code = main(
+        [
+            "tune",
+            str(ROOT / "configs/pilot_sulfide_200mwh.yaml"),
+            "--target-gwh",
+            "0.2",
+            "--dew-points=-40,-50,-60",
+            "--json",
+            "--verify-horizon",
+            "3d",
+            "--verify-replications",
+            "2",
+            "--no-store",
+        ]
+    )
     assert code == 0
     doc = json.loads(capsys.readouterr().out)
     rows = {r["dew_point_c"]: r for r in doc["dew_points"]}

@@ -6,6 +6,8 @@ import copy
 import math
 
 import pytest
+from conftest import ROOT
+from test_cost import TOY_COST, toy_line
 
 from linesim.config import load_line
 from linesim.economics.cost import cost_report, static_basis
@@ -15,8 +17,6 @@ from linesim.economics.rampup import (
     learning_factor,
     ramp_up,
 )
-from conftest import ROOT
-from test_cost import TOY_COST, toy_line
 
 GWH = ROOT / "configs" / "gwh_sulfide_4gwh.yaml"
 PILOT = ROOT / "configs" / "pilot_sulfide_200mwh.yaml"
@@ -36,15 +36,21 @@ def test_learning_exponent_matches_domain_table(rate, b):
 
 def test_each_doubling_cuts_cost_by_the_learning_rate():
     for doublings in range(1, 6):
-        assert learning_factor(2.0 ** doublings, 1.0, 0.2) == pytest.approx(0.8 ** doublings)
+        assert learning_factor(2.0**doublings, 1.0, 0.2) == pytest.approx(0.8**doublings)
     assert learning_factor(0.5, 1.0, 0.2) == 1.0  # before the reference volume
 
 
 def _ramp_cost(yield_start=0.5, oee_start=0.3, tau=6.0, learning=0.0):
     cost = copy.deepcopy(TOY_COST)
-    cost["ramp_up"] = {"yield_start": yield_start, "oee_start": oee_start, "oee_mature": 0.8,
-                       "yield_time_constant_months": tau, "oee_time_constant_months": tau,
-                       "learning_rate": learning, "years": 3}
+    cost["ramp_up"] = {
+        "yield_start": yield_start,
+        "oee_start": oee_start,
+        "oee_mature": 0.8,
+        "yield_time_constant_months": tau,
+        "oee_time_constant_months": tau,
+        "learning_rate": learning,
+        "years": 3,
+    }
     return toy_line(cost)
 
 
@@ -81,7 +87,8 @@ def test_learning_only_lowers_conversion_cost():
     conversion = mature.total_usd_per_kwh - materials
     launch_and_warranty_on_materials = last.usd_per_kwh - conversion - materials
     assert last.usd_per_kwh_with_learning == pytest.approx(
-        materials + last.learning_factor * (conversion + launch_and_warranty_on_materials))
+        materials + last.learning_factor * (conversion + launch_and_warranty_on_materials)
+    )
 
 
 def test_gwh_year_one_inside_domain_ranges():

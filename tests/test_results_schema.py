@@ -43,16 +43,39 @@ def cli_json(capsys, *argv: str) -> dict:
 
 
 def test_run_json_is_the_document_of_before_value_for_value(capsys):
-    doc = cli_json(capsys, "run", "pilot_sulfide_200mwh", "--horizon", "1d", "--replications",
-                   "2", "--workers", "1", "--json", "--no-store")
+    doc = cli_json(
+        capsys,
+        "run",
+        "pilot_sulfide_200mwh",
+        "--horizon",
+        "1d",
+        "--replications",
+        "2",
+        "--workers",
+        "1",
+        "--json",
+        "--no-store",
+    )
     before = json.loads((DATA / "run_pilot_1d_2reps.json").read_text())
     assert key_tree(doc) == set(BEFORE["run"])
     assert doc == before
 
 
 def test_compare_and_capacity_json_keep_their_keys(capsys):
-    doc = cli_json(capsys, "compare", "pilot_sulfide_200mwh", "pilot_oxide", "--simulate",
-                   "--horizon", "1d", "--replications", "2", "--workers", "1", "--json")
+    doc = cli_json(
+        capsys,
+        "compare",
+        "pilot_sulfide_200mwh",
+        "pilot_oxide",
+        "--simulate",
+        "--horizon",
+        "1d",
+        "--replications",
+        "2",
+        "--workers",
+        "1",
+        "--json",
+    )
     keys = key_tree(doc)
     assert set(BEFORE["compare"]) <= keys
     added = keys - set(BEFORE["compare"])
@@ -78,8 +101,10 @@ def test_run_summary_reads_by_attribute_and_round_trips_to_the_document():
     doc = summary.to_dict()
     assert doc["output_gwh_per_year"] == summary.output_gwh_per_year.to_dict()
     assert doc["stations"][0]["oee"]["mean"] == summary.stations[0].oee.mean
-    assert doc["line_yield"]["attribution"]["exposure"] == \
-        summary.line_yield.attribution.exposure.to_dict()
+    assert (
+        doc["line_yield"]["attribution"]["exposure"]
+        == summary.line_yield.attribution.exposure.to_dict()
+    )
     assert summary.station(spec.stations[-1].id) is summary.stations[-1]
     assert "record_id" not in doc and summary.with_record("abc").to_dict()["record_id"] == "abc"
     with pytest.raises(KeyError, match="station_id"):

@@ -10,8 +10,8 @@ import time
 
 import duckdb
 import pytest
-
 from conftest import ROOT, make_line
+
 from linesim.cli import main
 from linesim.errors import UsageError
 from linesim.store import Store
@@ -38,7 +38,8 @@ def _deterministic_line(tmp_path):
         "name: det\nproduct: {energy_kwh: 0.3}\nstations:\n"
         "  - {id: a, kind: discrete, cycle_time_s: 10, buffer_after: 5}\n"
         "  - {id: b, kind: discrete, cycle_time_s: 30, machines: 1, buffer_after: 5}\n"
-        "  - {id: c, kind: discrete, cycle_time_s: 15}\n")
+        "  - {id: c, kind: discrete, cycle_time_s: 15}\n"
+    )
     return str(path)
 
 
@@ -70,15 +71,37 @@ def test_common_random_numbers_and_worker_count_do_not_change_rows():
 
 def test_ray_backend_gives_the_local_rows():
     variants = factorial([parse_vary("stations.s1.machines=1,2")])
-    line = make_line([
-        {"kind": "discrete", "cycle_time_s": 20, "process_time_dist": "exponential",
-         "buffer_after": 3, "defect_probability": 0.02},
-        {"kind": "discrete", "cycle_time_s": 30, "process_time_dist": "lognormal",
-         "process_time_cv": 0.5, "mtbf_h": 2, "mttr_h": 0.2},
-    ])
-    specs = [line.model_copy(update={"stations": (
-        line.stations[0], line.stations[1].model_copy(update={"machines": int(v[p])}))})
-        for v in variants for p in v]
+    line = make_line(
+        [
+            {
+                "kind": "discrete",
+                "cycle_time_s": 20,
+                "process_time_dist": "exponential",
+                "buffer_after": 3,
+                "defect_probability": 0.02,
+            },
+            {
+                "kind": "discrete",
+                "cycle_time_s": 30,
+                "process_time_dist": "lognormal",
+                "process_time_cv": 0.5,
+                "mtbf_h": 2,
+                "mttr_h": 0.2,
+            },
+        ]
+    )
+    specs = [
+        line.model_copy(
+            update={
+                "stations": (
+                    line.stations[0],
+                    line.stations[1].model_copy(update={"machines": int(v[p])}),
+                )
+            }
+        )
+        for v in variants
+        for p in v
+    ]
     local = run_sweep(specs, 20 * H, H, 2, seed=5, workers=2)
     ray_rows = run_sweep(specs, 20 * H, H, 2, seed=5, workers=2, backend="ray")
     assert ray_rows == local
@@ -86,10 +109,27 @@ def test_ray_backend_gives_the_local_rows():
 
 def test_sweep_cli_json_out_and_store(tmp_path, capsys):
     out = tmp_path / "sweep.parquet"
-    code = main(["sweep", _deterministic_line(tmp_path), "--vary", "stations.b.machines=1,2",
-                 "--vary", "stations.c.cycle_time_s=15,20", "--replications", "2",
-                 "--horizon", "10h", "--warmup", "1h", "--workers", "1", "--json",
-                 "--out", str(out)])
+    code = main(
+        [
+            "sweep",
+            _deterministic_line(tmp_path),
+            "--vary",
+            "stations.b.machines=1,2",
+            "--vary",
+            "stations.c.cycle_time_s=15,20",
+            "--replications",
+            "2",
+            "--horizon",
+            "10h",
+            "--warmup",
+            "1h",
+            "--workers",
+            "1",
+            "--json",
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0
     doc = json.loads(capsys.readouterr().out)
     assert len(doc["variants"]) == 4 and len(doc["rows"]) == 8
@@ -103,16 +143,40 @@ def test_sweep_cli_json_out_and_store(tmp_path, capsys):
 
 
 def test_bad_variant_is_refused_before_anything_runs(tmp_path, capsys):
-    code = main(["sweep", _deterministic_line(tmp_path), "--vary", "stations.b.machines=1,-1",
-                 "--horizon", "1h"])
+    code = main(
+        [
+            "sweep",
+            _deterministic_line(tmp_path),
+            "--vary",
+            "stations.b.machines=1,-1",
+            "--horizon",
+            "1h",
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2 and "variant 1" in err and "machines" in err and "Traceback" not in err
     assert not Store().path.exists() or Store().list().empty
 
 
 def test_run_is_recorded_and_runs_commands_read_it(capsys):
-    assert main(["run", str(ROOT / "configs/pilot_oxide.yaml"), "--horizon", "2d", "--warmup",
-                 "1d", "--replications", "2", "--workers", "1", "--json"]) == 0
+    assert (
+        main(
+            [
+                "run",
+                str(ROOT / "configs/pilot_oxide.yaml"),
+                "--horizon",
+                "2d",
+                "--warmup",
+                "1d",
+                "--replications",
+                "2",
+                "--workers",
+                "1",
+                "--json",
+            ]
+        )
+        == 0
+    )
     rid = json.loads(capsys.readouterr().out)["record_id"]
     assert main(["runs", "list", "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)
@@ -146,10 +210,30 @@ def test_interrupted_sweep_keeps_whole_variants(tmp_path):
     store = tmp_path / "s.duckdb"
     env = {**os.environ, "LINESIM_STORE": str(store)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "linesim.cli", "sweep", PILOT, "--vary",
-         "stations.stacking.capex_usd=1..60", "--replications", "2", "--horizon", "4d",
-         "--warmup", "1d", "--workers", "1", "--engine", "simpy"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "linesim.cli",
+            "sweep",
+            PILOT,
+            "--vary",
+            "stations.stacking.capex_usd=1..60",
+            "--replications",
+            "2",
+            "--horizon",
+            "4d",
+            "--warmup",
+            "1d",
+            "--workers",
+            "1",
+            "--engine",
+            "simpy",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     rows = 0
     deadline = time.monotonic() + 120
     while rows < 4 and time.monotonic() < deadline:

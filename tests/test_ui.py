@@ -9,10 +9,9 @@ import time
 import urllib.request
 
 import pytest
-from streamlit.testing.v1 import AppTest
-
 from browser import browser_page
 from conftest import ROOT
+from streamlit.testing.v1 import AppTest
 
 PAGES = ROOT / "ui" / "pages"
 
@@ -54,20 +53,28 @@ def test_line_page_table_edits_move_output_and_name_the_bad_cell():
     before = float(metric(at, "Max good output").split()[0])
     # the stations table: a keyed data_editor takes its edits through session state
     row = at.data_editor(key="stations").value["station"].tolist().index("se_powder_prep")
-    at.session_state["stations"] = {"edited_rows": {row: {"machines": 2}}, "added_rows": [],
-                                    "deleted_rows": []}
+    at.session_state["stations"] = {
+        "edited_rows": {row: {"machines": 2}},
+        "added_rows": [],
+        "deleted_rows": [],
+    }
     at.run()
     assert not at.exception
     after = float(metric(at, "Max good output").split()[0])
     assert after > before  # the static bottleneck got a second machine
     at = page("line.py")
     row = at.data_editor(key="stations").value["station"].tolist().index("stacking")
-    at.session_state["stations"] = {"edited_rows": {row: {"p [-]": 1.5}}, "added_rows": [],
-                                    "deleted_rows": []}
+    at.session_state["stations"] = {
+        "edited_rows": {row: {"p [-]": 1.5}},
+        "added_rows": [],
+        "deleted_rows": [],
+    }
     at.run()
     assert not at.exception
-    assert any("Row **stacking**, column **p [-]** = 1.5" in e.value and "allowed" in e.value
-               for e in at.error)
+    assert any(
+        "Row **stacking**, column **p [-]** = 1.5" in e.value and "allowed" in e.value
+        for e in at.error
+    )
 
 
 def test_line_page_edits_a_process_setting_instead_of_p():
@@ -78,7 +85,8 @@ def test_line_page_edits_a_process_setting_instead_of_p():
     assert not at.exception
     # faster than the nominal 8 m/min: p 1.5 % → 1.5 % × 1.5² = 3.4 %, the yield falls
     assert float(metric(at, "Line yield ∏(1 − p)")) == pytest.approx(
-        yield_before / 0.985 * (1 - 0.015 * 1.5 ** 2), abs=1e-4)
+        yield_before / 0.985 * (1 - 0.015 * 1.5**2), abs=1e-4
+    )
 
 
 def test_line_page_bundled_choice_changes_line():
@@ -105,8 +113,7 @@ def test_yield_cost_compare_pages_load():
     assert metric(at, "Cost per good kWh").startswith("313")
     at = page("compare.py")
     assert len(at.dataframe) == 1
-    at.multiselect(key="compare").set_value(["working line", "pilot_oxide",
-                                              "gwh_polymer"]).run()
+    at.multiselect(key="compare").set_value(["working line", "pilot_oxide", "gwh_polymer"]).run()
     assert not at.exception
 
 
@@ -175,8 +182,12 @@ def _free_port() -> int:
 @pytest.fixture
 def ui_server():
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "linesim.cli", "ui", "--port", str(port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "linesim.cli", "ui", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     url = f"http://localhost:{port}"
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:

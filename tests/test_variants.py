@@ -26,14 +26,20 @@ def round_trips(spec) -> bool:
 
 
 @settings(max_examples=60, deadline=None)
-@given(name=st.sampled_from(sorted(LINES)), data=st.data(),
-       parameter=st.sampled_from(STATION_PARAMETERS), factor=st.floats(0.5, 1.5))
+@given(
+    name=st.sampled_from(sorted(LINES)),
+    data=st.data(),
+    parameter=st.sampled_from(STATION_PARAMETERS),
+    factor=st.floats(0.5, 1.5),
+)
 def test_a_perturbed_station_is_valid_round_trips_and_moves_only_its_parameter(
-        name, data, parameter, factor):
+    name, data, parameter, factor
+):
     spec = LINES[name]
     station = data.draw(st.sampled_from(spec.stations))
     if parameter == "defect_probability" and any(
-            e.defect_probability * factor > 1 for e in station.equipment()):
+        e.defect_probability * factor > 1 for e in station.equipment()
+    ):
         return
     new = perturb_station(spec, station.id, parameter, factor)
     assert round_trips(new)
@@ -47,7 +53,8 @@ def test_a_perturbed_station_is_valid_round_trips_and_moves_only_its_parameter(
             assert new_eq.mtbf_h == pytest.approx(old_eq.mtbf_h * factor)
     if parameter == "rate":
         assert station_capacity_cells_per_h(after, with_availability=False) == pytest.approx(
-            station_capacity_cells_per_h(station, with_availability=False) * factor)
+            station_capacity_cells_per_h(station, with_availability=False) * factor
+        )
     others = [s for s in spec.stations if s.id != station.id]
     assert others == [s for s in new.stations if s.id != station.id]
 
@@ -56,8 +63,9 @@ def test_a_perturbation_that_breaks_a_bound_is_refused_naming_the_field():
     spec = LINES["pilot_sulfide_200mwh"]
     station = max(spec.stations, key=lambda s: s.defect_probability)
     with pytest.raises(ConfigError, match="defect_probability"):
-        perturb_station(spec, station.id, "defect_probability", 1.0 / station.defect_probability
-                        * 1.5)
+        perturb_station(
+            spec, station.id, "defect_probability", 1.0 / station.defect_probability * 1.5
+        )
     with pytest.raises(ValueError, match="parameter"):
         perturb_station(spec, station.id, "colour", 1.1)
     with pytest.raises(ValueError, match="factor"):
@@ -66,8 +74,11 @@ def test_a_perturbation_that_breaks_a_bound_is_refused_naming_the_field():
 
 def test_a_window_station_keeps_its_numbers_when_its_window_sets_the_field():
     spec = LINES["pilot_sulfide_200mwh"]
-    station = next(s for s in spec.stations
-                   if s.process is not None and "defect_probability" in s.process.DERIVES)
+    station = next(
+        s
+        for s in spec.stations
+        if s.process is not None and "defect_probability" in s.process.DERIVES
+    )
     new = perturb_station(spec, station.id, "defect_probability", 1.2)
     after = new.stations[new.station_index(station.id)]
     assert after.process is None and round_trips(new)
@@ -93,8 +104,9 @@ def test_settings_and_exposure_off_are_variants_too():
     name = windowed.process.SETTINGS[0]
     value = getattr(windowed.process, name) * 1.1
     changed = with_settings(spec, {windowed.id: {name: value}})
-    assert getattr(changed.stations[changed.station_index(windowed.id)].process, name) == \
-        pytest.approx(value) and round_trips(changed)
+    assert getattr(
+        changed.stations[changed.station_index(windowed.id)].process, name
+    ) == pytest.approx(value) and round_trips(changed)
     off = without_exposure(spec)
     assert all(s.process is None or s.process.model != "exposure" for s in off.stations)
     assert round_trips(off)

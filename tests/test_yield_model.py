@@ -1,9 +1,9 @@
 import math
 
+from conftest import make_line
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import make_line
 from linesim.yield_model import (
     line_yield,
     product_yield,
@@ -28,24 +28,35 @@ def test_pilot_mid_values_give_ninety_percent():
 
 
 def test_rate_weighted_defect_probability_hand_computed():
-    line = make_line([{
-        "kind": "discrete",
-        "options": [
-            {"name": "fast", "cycle_time_s": 10, "defect_probability": 0.04},   # 360 cells/h
-            {"name": "slow", "cycle_time_s": 20, "defect_probability": 0.01},   # 180 cells/h
-        ],
-        "machines": {"fast": 1, "slow": 2},
-    }])
+    line = make_line(
+        [
+            {
+                "kind": "discrete",
+                "options": [
+                    {"name": "fast", "cycle_time_s": 10, "defect_probability": 0.04},  # 360 cells/h
+                    {"name": "slow", "cycle_time_s": 20, "defect_probability": 0.01},  # 180 cells/h
+                ],
+                "machines": {"fast": 1, "slow": 2},
+            }
+        ]
+    )
     # weights 360 and 2 × 180 = 360 → p = (360·0.04 + 360·0.01) / 720 = 0.025
     assert math.isclose(rate_weighted_defect_probability(line.stations[0]), 0.025)
 
 
 def test_waterfall_adds_up_to_one_minus_yield_and_counts_late_detection():
-    line = make_line([
-        {"kind": "discrete", "cycle_time_s": 10, "defect_probability": 0.1, "detected_at": "s2"},
-        {"kind": "discrete", "cycle_time_s": 20, "defect_probability": 0.2},
-        {"kind": "discrete", "cycle_time_s": 30, "defect_probability": 0.0},
-    ])
+    line = make_line(
+        [
+            {
+                "kind": "discrete",
+                "cycle_time_s": 10,
+                "defect_probability": 0.1,
+                "detected_at": "s2",
+            },
+            {"kind": "discrete", "cycle_time_s": 20, "defect_probability": 0.2},
+            {"kind": "discrete", "cycle_time_s": 30, "defect_probability": 0.0},
+        ]
+    )
     steps = yield_waterfall(line, value_usd_per_cell=[1.0, 2.0, 4.0])
     assert math.isclose(sum(s.lost_per_1000 for s in steps), 1000 * (1 - line_yield(line)))
     # first step: 100 per 1000, found at s2 after wasting s1 and s2: 100 × (20 + 30) s = 5000 s

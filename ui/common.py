@@ -20,9 +20,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if (ROOT / "linesim" / "__init__.py").is_file() and str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from linesim.bundled import bundled_lines  # noqa: E402
-from linesim.config import dump_line, line_from_text, load_line  # noqa: E402
-from linesim.errors import ConfigError  # noqa: E402
+from linesim.bundled import bundled_lines
+from linesim.config import dump_line, line_from_text, load_line
+from linesim.errors import ConfigError
 
 CONFIGS = list(bundled_lines().values())
 DEFAULT_CONFIG = bundled_lines()["pilot_sulfide_200mwh"]
@@ -78,8 +78,15 @@ def simulation(text: str, horizon_days: float, replications: int, seed: int) -> 
     from linesim.summary import summarise
 
     spec = spec_from_yaml(text)
-    results = replicate(spec, horizon_days * 86400.0, suggested_warmup_h(spec) * 3600.0,
-                        replications, seed, workers=1, engine="fast")
+    results = replicate(
+        spec,
+        horizon_days * 86400.0,
+        suggested_warmup_h(spec) * 3600.0,
+        replications,
+        seed,
+        workers=1,
+        engine="fast",
+    )
     return {"summary": summarise(spec, results), "results": results}
 
 
@@ -94,8 +101,13 @@ def last_simulation():
 def table(frame: pd.DataFrame, name: str, key: str) -> None:
     """A table with a CSV download beside it."""
     st.dataframe(frame, hide_index=True, width="stretch")
-    st.download_button(f"Download {name} (CSV)", frame.to_csv(index=False).encode(),
-                       file_name=f"{name}.csv", mime="text/csv", key=f"csv_{key}")
+    st.download_button(
+        f"Download {name} (CSV)",
+        frame.to_csv(index=False).encode(),
+        file_name=f"{name}.csv",
+        mime="text/csv",
+        key=f"csv_{key}",
+    )
 
 
 def show_config_error(exc: ConfigError) -> None:

@@ -11,8 +11,12 @@ __all__ = ["add_arguments", "capacity_command"]
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     add_config(p)
-    p.add_argument("--target-gwh", type=positive_float, metavar="X",
-                   help="target good output [GWh/yr] for utilisations")
+    p.add_argument(
+        "--target-gwh",
+        type=positive_float,
+        metavar="X",
+        help="target good output [GWh/yr] for utilisations",
+    )
     p.add_argument("--json", action="store_true", help="one JSON document on stdout")
 
 
@@ -26,19 +30,47 @@ def capacity_command(args: argparse.Namespace) -> int:
     if args.json:
         print_json(rep.to_dict())
         return EXIT_OK
-    rows = [(s.id, s.machines, s.rate_per_machine_cells_per_h, s.availability,
-             s.capacity_cells_per_h, s.starts_per_good_cell, s.max_good_cells_per_h,
-             s.utilisation_at_target, "◀" if s.id == rep.bottleneck else "")
-            for s in rep.stations]
+    rows = [
+        (
+            s.id,
+            s.machines,
+            s.rate_per_machine_cells_per_h,
+            s.availability,
+            s.capacity_cells_per_h,
+            s.starts_per_good_cell,
+            s.max_good_cells_per_h,
+            s.utilisation_at_target,
+            "◀" if s.id == rep.bottleneck else "",
+        )
+        for s in rep.stations
+    ]
     print(f"{spec.name}: static capacity (no simulation)\n")
-    print(text_table(["station", "machines", "rate/machine [cells/h]", "availability",
-                      "capacity [cells/h]", "starts per good", "max good [cells/h]",
-                      "utilisation @target", "bottleneck"], rows, "lrrrrrrrl"))
+    print(
+        text_table(
+            [
+                "station",
+                "machines",
+                "rate/machine [cells/h]",
+                "availability",
+                "capacity [cells/h]",
+                "starts per good",
+                "max good [cells/h]",
+                "utilisation @target",
+                "bottleneck",
+            ],
+            rows,
+            "lrrrrrrrl",
+        )
+    )
     print(f"\nline yield (analytic, ∏(1 − p)): {rep.line_yield:.4f}")
-    print(f"maximum good output: {rep.max_good_cells_per_h:,.1f} cells/h = "
-          f"{rep.max_output_gwh_per_year:.3f} GWh/yr (bottleneck: {rep.bottleneck})")
+    print(
+        f"maximum good output: {rep.max_good_cells_per_h:,.1f} cells/h = "
+        f"{rep.max_output_gwh_per_year:.3f} GWh/yr (bottleneck: {rep.bottleneck})"
+    )
     if args.target_gwh is not None:
         verdict = "reached" if rep.max_output_gwh_per_year >= args.target_gwh else "NOT reached"
-        print(f"target {args.target_gwh} GWh/yr = {rep.target_good_cells_per_h:,.1f} good cells/h: "
-              f"{verdict}")
+        print(
+            f"target {args.target_gwh} GWh/yr = {rep.target_good_cells_per_h:,.1f} good cells/h: "
+            f"{verdict}"
+        )
     return EXIT_OK

@@ -27,12 +27,19 @@ def add_cost_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def add_compare_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("configs", nargs="+", metavar="CONFIG", help="two or more line configs "
-                   "(files or bundled names)")
+    p.add_argument(
+        "configs",
+        nargs="+",
+        metavar="CONFIG",
+        help="two or more line configs (files or bundled names)",
+    )
     add_cost_options(p)
     p.add_argument("--json", action="store_true", help="one JSON document on stdout")
-    p.add_argument("--html", metavar="FILE", help="also write a self-contained HTML report "
-                   "with plotly figures to FILE, atomically")
+    p.add_argument(
+        "--html",
+        metavar="FILE",
+        help="also write a self-contained HTML report with plotly figures to FILE, atomically",
+    )
 
 
 def _analyse(config: str, overrides: Sequence[str], args: argparse.Namespace) -> LineAnalysis:
@@ -60,8 +67,9 @@ def compare_command(args: argparse.Namespace) -> int:
     from linesim.report.cost import format_comparison
 
     if len(args.configs) < 2:
-        raise UsageError("compare needs at least two configs; allowed: linesim compare A.yaml "
-                         "B.yaml [...]")
+        raise UsageError(
+            "compare needs at least two configs; allowed: linesim compare A.yaml B.yaml [...]"
+        )
     if args.html:
         check_output_path(args.html, (".html", ".htm"), "--html")
     analyses = [_analyse(config, (), args) for config in args.configs]

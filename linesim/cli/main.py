@@ -16,37 +16,75 @@ __all__ = ["build_parser", "main"]
 #: command → (module in linesim.cli, function that adds its arguments, function that runs it,
 #: help)
 COMMANDS: dict[str, tuple[str, str, str, str]] = {
-    "validate": ("validate", "add_arguments", "validate_command",
-                 "check a config and say what it describes"),
-    "capacity": ("capacity", "add_arguments", "capacity_command",
-                 "static capacity analysis (no simulation)"),
+    "validate": (
+        "validate",
+        "add_arguments",
+        "validate_command",
+        "check a config and say what it describes",
+    ),
+    "capacity": (
+        "capacity",
+        "add_arguments",
+        "capacity_command",
+        "static capacity analysis (no simulation)",
+    ),
     "run": ("run", "add_arguments", "run_command", "simulate the line with replications"),
-    "cost": ("cost", "add_cost_arguments", "cost_command",
-             "capex, cost per good kWh, energy, ramp-up and sensitivity"),
-    "compare": ("cost", "add_compare_arguments", "compare_command",
-                "lines side by side: output, yield, capex, cost per kWh, energy, ramp-up; "
-                "optional HTML report"),
-    "optimise": ("optimise", "add_arguments", "optimise_command",
-                 "choose machine counts per equipment option (CP-SAT) and verify by "
-                 "simulation; exit 3 when infeasible"),
-    "tune": ("optimise", "add_tune_arguments", "optimise_command",
-             "choose process settings (levels of each station's process window) together with "
-             "the layout (CP-SAT); verify by simulation; exit 3 when infeasible"),
-    "sweep": ("sweep", "add_arguments", "sweep_command",
-              "variants × replications with common random numbers (process pool or Ray), a "
-              "tidy table out"),
-    "runs": ("runs", "add_arguments", "runs_command",
-             "the results store: list, show and compare records"),
-    "ui": ("ui", "add_arguments", "ui_command",
-           "start the Streamlit what-if app (needs the ui extra)"),
+    "cost": (
+        "cost",
+        "add_cost_arguments",
+        "cost_command",
+        "capex, cost per good kWh, energy, ramp-up and sensitivity",
+    ),
+    "compare": (
+        "cost",
+        "add_compare_arguments",
+        "compare_command",
+        "lines side by side: output, yield, capex, cost per kWh, energy, ramp-up; "
+        "optional HTML report",
+    ),
+    "optimise": (
+        "optimise",
+        "add_arguments",
+        "optimise_command",
+        "choose machine counts per equipment option (CP-SAT) and verify by "
+        "simulation; exit 3 when infeasible",
+    ),
+    "tune": (
+        "optimise",
+        "add_tune_arguments",
+        "optimise_command",
+        "choose process settings (levels of each station's process window) together with "
+        "the layout (CP-SAT); verify by simulation; exit 3 when infeasible",
+    ),
+    "sweep": (
+        "sweep",
+        "add_arguments",
+        "sweep_command",
+        "variants × replications with common random numbers (process pool or Ray), a "
+        "tidy table out",
+    ),
+    "runs": (
+        "runs",
+        "add_arguments",
+        "runs_command",
+        "the results store: list, show and compare records",
+    ),
+    "ui": (
+        "ui",
+        "add_arguments",
+        "ui_command",
+        "start the Streamlit what-if app (needs the ui extra)",
+    ),
 }
 
 
 def build_parser() -> argparse.ArgumentParser:
     from linesim.version import __version__
 
-    parser = Parser(prog="linesim", description="Simulate, cost and optimise solid-state "
-                    "battery production lines.")
+    parser = Parser(
+        prog="linesim",
+        description="Simulate, cost and optimise solid-state battery production lines.",
+    )
     parser.add_argument("--version", action="version", version=f"linesim {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     for name, (module, add, _, help_text) in COMMANDS.items():

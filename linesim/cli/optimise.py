@@ -31,50 +31,106 @@ __all__ = ["FLAGS", "add_arguments", "add_tune_arguments", "optimise_command"]
 
 def add_tune_arguments(p: argparse.ArgumentParser) -> None:
     add_arguments(p)
-    p.add_argument("--dew-points", metavar="LIST",
-                   help="also choose the dry room's dew point from LIST (°C, e.g. -40,-50,-60; "
-                        "its cost class from the config): one layout per dew point, each "
-                        "simulated, the lowest simulated cost per kWh wins")
+    p.add_argument(
+        "--dew-points",
+        metavar="LIST",
+        help="also choose the dry room's dew point from LIST (°C, e.g. -40,-50,-60; "
+        "its cost class from the config): one layout per dew point, each "
+        "simulated, the lowest simulated cost per kWh wins",
+    )
     p.set_defaults(tune=True)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     add_config(p)
-    p.add_argument("--target-gwh", type=positive_float, metavar="X",
-                   help="good output to reach [GWh/yr] (min-capex, min-cost, Pareto floor)")
+    p.add_argument(
+        "--target-gwh",
+        type=positive_float,
+        metavar="X",
+        help="good output to reach [GWh/yr] (min-capex, min-cost, Pareto floor)",
+    )
     p.add_argument("--budget-usd", type=positive_float, metavar="B", help="capex limit [USD]")
-    p.add_argument("--objective", default=None,
-                   choices=["min-capex", "max-output", "min-cost"],
-                   help="default: min-capex; tune: min-cost when the line has a cost block")
-    p.add_argument("--pareto", action="store_true",
-                   help="the Pareto front of output × yield × capex instead of one objective")
-    p.add_argument("--pareto-points", type=positive_int, default=6, metavar="N",
-                   help="ε levels per axis of the Pareto sweep (default 6)")
-    p.add_argument("--floor-area-m2", type=positive_float, metavar="A",
-                   help="limit on the machines' total footprint [m²]")
-    p.add_argument("--dry-room-area-m2", type=positive_float, metavar="A",
-                   help="limit on the footprint of dry-room stations [m²]")
-    p.add_argument("--max-utilisation", type=fraction, default=1.0, metavar="U",
-                   help="headroom: each station at most U busy at the target (default 1)")
-    p.add_argument("--max-machines", type=positive_int, metavar="N",
-                   help="per-option machine cap where a station sets no machines_max")
-    p.add_argument("--time-limit", type=positive_float, default=30.0, metavar="S",
-                   help="CP-SAT time limit per solve [s] (default 30)")
+    p.add_argument(
+        "--objective",
+        default=None,
+        choices=["min-capex", "max-output", "min-cost"],
+        help="default: min-capex; tune: min-cost when the line has a cost block",
+    )
+    p.add_argument(
+        "--pareto",
+        action="store_true",
+        help="the Pareto front of output × yield × capex instead of one objective",
+    )
+    p.add_argument(
+        "--pareto-points",
+        type=positive_int,
+        default=6,
+        metavar="N",
+        help="ε levels per axis of the Pareto sweep (default 6)",
+    )
+    p.add_argument(
+        "--floor-area-m2",
+        type=positive_float,
+        metavar="A",
+        help="limit on the machines' total footprint [m²]",
+    )
+    p.add_argument(
+        "--dry-room-area-m2",
+        type=positive_float,
+        metavar="A",
+        help="limit on the footprint of dry-room stations [m²]",
+    )
+    p.add_argument(
+        "--max-utilisation",
+        type=fraction,
+        default=1.0,
+        metavar="U",
+        help="headroom: each station at most U busy at the target (default 1)",
+    )
+    p.add_argument(
+        "--max-machines",
+        type=positive_int,
+        metavar="N",
+        help="per-option machine cap where a station sets no machines_max",
+    )
+    p.add_argument(
+        "--time-limit",
+        type=positive_float,
+        default=30.0,
+        metavar="S",
+        help="CP-SAT time limit per solve [s] (default 30)",
+    )
     p.add_argument("--seed", type=int, default=1, help="solver and simulation seed")
-    p.add_argument("--workers", type=positive_int, default=2, metavar="K",
-                   help="CP-SAT workers and simulation processes (default 2)")
-    p.add_argument("--no-verify", dest="verify", action="store_false",
-                   help="skip simulating the chosen layout")
+    p.add_argument(
+        "--workers",
+        type=positive_int,
+        default=2,
+        metavar="K",
+        help="CP-SAT workers and simulation processes (default 2)",
+    )
+    p.add_argument(
+        "--no-verify", dest="verify", action="store_false", help="skip simulating the chosen layout"
+    )
     p.add_argument("--verify-replications", type=positive_int, default=3, metavar="N")
-    p.add_argument("--verify-horizon", default="7d", metavar="T",
-                   help="simulated time after the automatic warm-up (default 7d)")
-    p.add_argument("--buffer-sizes", metavar="LIST",
-                   help="size buffers by simulation from LIST (e.g. 0,50,100,200,500): the "
-                        "smallest common size keeping output within 1 %% of the surrogate, "
-                        "then each buffer lowered while it stays within (same seeds)")
+    p.add_argument(
+        "--verify-horizon",
+        default="7d",
+        metavar="T",
+        help="simulated time after the automatic warm-up (default 7d)",
+    )
+    p.add_argument(
+        "--buffer-sizes",
+        metavar="LIST",
+        help="size buffers by simulation from LIST (e.g. 0,50,100,200,500): the "
+        "smallest common size keeping output within 1 %% of the surrogate, "
+        "then each buffer lowered while it stays within (same seeds)",
+    )
     p.add_argument("--json", action="store_true", help="one JSON document on stdout")
-    p.add_argument("--write-config", metavar="FILE",
-                   help="write the chosen layout as a loadable config (YAML), atomically")
+    p.add_argument(
+        "--write-config",
+        metavar="FILE",
+        help="write the chosen layout as a loadable config (YAML), atomically",
+    )
     add_store_arguments(p)
 
 
@@ -114,24 +170,44 @@ def optimise_command(args: argparse.Namespace) -> int:
     default = "min-cost" if tune and spec.cost is not None else "min-capex"
     objective = (args.objective or default).replace("-", "_")
     if tune and not any(s.process is not None and s.process.levels for s in spec.stations):
-        raise UsageError(f"tune: {args.config} has no station with process-window levels to "
-                         "choose from; allowed: a config with process: {..., levels: {...}}")
-    problem = Problem(spec, target_gwh_per_year=args.target_gwh, budget_usd=args.budget_usd,
-                      floor_area_m2=args.floor_area_m2, dry_room_area_m2=args.dry_room_area_m2,
-                      max_utilisation=args.max_utilisation, max_machines=args.max_machines,
-                      time_limit_s=args.time_limit, workers=args.workers, seed=args.seed,
-                      tune=tune)
+        raise UsageError(
+            f"tune: {args.config} has no station with process-window levels to "
+            "choose from; allowed: a config with process: {..., levels: {...}}"
+        )
+    problem = Problem(
+        spec,
+        target_gwh_per_year=args.target_gwh,
+        budget_usd=args.budget_usd,
+        floor_area_m2=args.floor_area_m2,
+        dry_room_area_m2=args.dry_room_area_m2,
+        max_utilisation=args.max_utilisation,
+        max_machines=args.max_machines,
+        time_limit_s=args.time_limit,
+        workers=args.workers,
+        seed=args.seed,
+        tune=tune,
+    )
     try:
         report = optimise_and_verify(
-            problem, objective, pareto_points=args.pareto_points if args.pareto else None,
-            dew_points=dew, buffer_sizes=sizes, verify=args.verify, horizon_s=horizon_s,
-            replications=args.verify_replications, seed=args.seed, workers=args.workers)
+            problem,
+            objective,
+            pareto_points=args.pareto_points if args.pareto else None,
+            dew_points=dew,
+            buffer_sizes=sizes,
+            verify=args.verify,
+            horizon_s=horizon_s,
+            replications=args.verify_replications,
+            seed=args.seed,
+            workers=args.workers,
+        )
     except UsageError as exc:  # the library names its parameters: say the flags instead
         raise UsageError(renamed(str(exc), FLAGS)) from None
     if report.chosen is not None and args.write_config:  # found
-        atomic_write_text(args.write_config, f"# linesim optimise {report.result.objective} of "
-                          f"{args.config}: status {report.result.status}\n"
-                          + dump_line(report.chosen))
+        atomic_write_text(
+            args.write_config,
+            f"# linesim optimise {report.result.objective} of "
+            f"{args.config}: status {report.result.status}\n" + dump_line(report.chosen),
+        )
     _emit(args, report)
     if not report.found:
         return EXIT_INFEASIBLE if report.result.status == "infeasible" else EXIT_FAILED
@@ -149,8 +225,10 @@ def _dew_points(text: str | None, spec) -> list[float]:
     if not points:
         dry = spec.cost is not None and spec.cost.dry_room is not None
         classes = sorted(c.dew_point_c for c in spec.cost.dry_room_classes) if dry else []
-        raise UsageError(f"--dew-points: {text!r}; allowed: dew points in °C separated by "
-                         "commas, e.g. " + ",".join(f"{c:g}" for c in classes or (-40, -60)))
+        raise UsageError(
+            f"--dew-points: {text!r}; allowed: dew points in °C separated by "
+            "commas, e.g. " + ",".join(f"{c:g}" for c in classes or (-40, -60))
+        )
     return points
 
 
@@ -158,8 +236,10 @@ def _sizes(text: str) -> list[int]:
     try:
         sizes = sorted({int(x) for x in text.split(",") if x.strip()})
     except ValueError:
-        raise UsageError(f"--buffer-sizes: {text!r}; allowed: whole numbers ≥ 0 separated by "
-                         "commas, e.g. 50,100,200") from None
+        raise UsageError(
+            f"--buffer-sizes: {text!r}; allowed: whole numbers ≥ 0 separated by "
+            "commas, e.g. 50,100,200"
+        ) from None
     if not sizes or sizes[0] < 0:
         raise UsageError(f"--buffer-sizes: {text!r}; allowed: whole numbers ≥ 0")
     return sizes
@@ -173,14 +253,18 @@ def _emit(args: argparse.Namespace, report: OptimisationReport) -> None:
     if store:
         figures = report.result.predicted
         predicted = figures.to_dict() if figures is not None else {}
-        kpis = {"predicted_" + k: v for k, v in predicted.items()
-                if isinstance(v, (int, float))}
+        kpis = {"predicted_" + k: v for k, v in predicted.items() if isinstance(v, (int, float))}
         if report.verified is not None:
             kpis["output_gwh_per_year"] = report.verified.simulated_gwh_per_year.mean
         doc["record_id"] = store.record(
-            "optimise", report.spec, config_path=args.config, seed=args.seed,
-            summary=report.to_dict(), args=args_doc(args),
-            rows=[{"kpis": kpis}] if kpis else [])
+            "optimise",
+            report.spec,
+            config_path=args.config,
+            seed=args.seed,
+            summary=report.to_dict(),
+            args=args_doc(args),
+            rows=[{"kpis": kpis}] if kpis else [],
+        )
     if args.json:
         print_json(doc)
         return

@@ -17,12 +17,32 @@ from typing import Any
 
 from linesim.errors import UsageError
 
-__all__ = ["EXIT_OK", "EXIT_FAILED", "EXIT_BAD_INPUT", "EXIT_INFEASIBLE", "EXIT_INTERRUPTED",
-           "TABLE_FORMATS", "Parser", "add_config", "add_simulation", "add_cost_options",
-           "add_store_arguments", "args_doc", "check_output_path", "duration",
-           "fraction", "fraction_or_one", "non_negative_int", "positive_float", "positive_int",
-           "print_json", "progress_bar", "simulate_from_args", "simulation_window",
-           "store_from_args"]
+__all__ = [
+    "EXIT_OK",
+    "EXIT_FAILED",
+    "EXIT_BAD_INPUT",
+    "EXIT_INFEASIBLE",
+    "EXIT_INTERRUPTED",
+    "TABLE_FORMATS",
+    "Parser",
+    "add_config",
+    "add_simulation",
+    "add_cost_options",
+    "add_store_arguments",
+    "args_doc",
+    "check_output_path",
+    "duration",
+    "fraction",
+    "fraction_or_one",
+    "non_negative_int",
+    "positive_float",
+    "positive_int",
+    "print_json",
+    "progress_bar",
+    "simulate_from_args",
+    "simulation_window",
+    "store_from_args",
+]
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INFEASIBLE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -99,41 +119,87 @@ def duration(text: str, flag: str) -> float:
 
 # --- option groups ---------------------------------------------------------------------------
 def add_config(p: argparse.ArgumentParser) -> None:
-    p.add_argument("config", help="line config: a YAML file, or the name of a bundled line "
-                   "(e.g. pilot_sulfide_200mwh)")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
-                   help="override a field, e.g. --set stations.stacking.machines=4 (repeatable)")
+    p.add_argument(
+        "config",
+        help="line config: a YAML file, or the name of a bundled line (e.g. pilot_sulfide_200mwh)",
+    )
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="PATH=VALUE",
+        help="override a field, e.g. --set stations.stacking.machines=4 (repeatable)",
+    )
 
 
 def add_simulation(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--horizon", default="30d", help="simulated time after warm-up (e.g. 30d, "
-                   "720h); default 30d")
-    p.add_argument("--warmup", default="auto", help="warm-up discarded from statistics (e.g. 2d); "
-                   "default auto: max(2 d, 1.5 × the line's raw flow time)")
-    p.add_argument("--replications", type=positive_int, default=5, metavar="N",
-                   help="independent replications (default 5)")
+    p.add_argument(
+        "--horizon",
+        default="30d",
+        help="simulated time after warm-up (e.g. 30d, 720h); default 30d",
+    )
+    p.add_argument(
+        "--warmup",
+        default="auto",
+        help="warm-up discarded from statistics (e.g. 2d); "
+        "default auto: max(2 d, 1.5 × the line's raw flow time)",
+    )
+    p.add_argument(
+        "--replications",
+        type=positive_int,
+        default=5,
+        metavar="N",
+        help="independent replications (default 5)",
+    )
     p.add_argument("--seed", type=non_negative_int, default=1, metavar="S", help="base seed")
-    p.add_argument("--workers", type=positive_int, default=None, metavar="K",
-                   help="processes for replications (default: all cores)")
-    p.add_argument("--engine", choices=("auto", "fast", "simpy"), default="auto",
-                   help="simulation engine: fast (compiled), simpy (reference) or auto (fast "
-                   "unless a SimPy-only feature is needed); both give identical results")
-    p.add_argument("--no-exposure", dest="exposure", action="store_false",
-                   help="switch dry-room exposure windows off (time-independent p at every "
-                   "station), e.g. to see the exposure loss against a normal run")
+    p.add_argument(
+        "--workers",
+        type=positive_int,
+        default=None,
+        metavar="K",
+        help="processes for replications (default: all cores)",
+    )
+    p.add_argument(
+        "--engine",
+        choices=("auto", "fast", "simpy"),
+        default="auto",
+        help="simulation engine: fast (compiled), simpy (reference) or auto (fast "
+        "unless a SimPy-only feature is needed); both give identical results",
+    )
+    p.add_argument(
+        "--no-exposure",
+        dest="exposure",
+        action="store_false",
+        help="switch dry-room exposure windows off (time-independent p at every "
+        "station), e.g. to see the exposure loss against a normal run",
+    )
 
 
 def add_cost_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--simulate", action="store_true", help="divide fixed costs by simulated "
-                   "good output and use the simulated yield (default: static capacity)")
+    p.add_argument(
+        "--simulate",
+        action="store_true",
+        help="divide fixed costs by simulated "
+        "good output and use the simulated yield (default: static capacity)",
+    )
     add_simulation(p)
-    p.add_argument("--tornado", type=fraction, default=0.2, metavar="F",
-                   help="sensitivity: move each parameter by ± F (default 0.2)")
+    p.add_argument(
+        "--tornado",
+        type=fraction,
+        default=0.2,
+        metavar="F",
+        help="sensitivity: move each parameter by ± F (default 0.2)",
+    )
 
 
 def add_store_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--store", metavar="PATH", help="results store (DuckDB file; default "
-                   "$LINESIM_STORE or linesim_runs.duckdb in the working directory)")
+    p.add_argument(
+        "--store",
+        metavar="PATH",
+        help="results store (DuckDB file; default "
+        "$LINESIM_STORE or linesim_runs.duckdb in the working directory)",
+    )
     p.add_argument("--no-store", action="store_true", help="do not record this in the store")
 
 
@@ -143,11 +209,14 @@ def check_output_path(path: str, suffixes: tuple[str, ...], flag: str) -> None:
     (checked before any work is done)."""
     p = Path(path)
     if p.suffix.lower() not in suffixes:
-        raise UsageError(f"{flag}: {str(path)!r} has an unknown extension; allowed: "
-                         + ", ".join(suffixes))
+        raise UsageError(
+            f"{flag}: {str(path)!r} has an unknown extension; allowed: " + ", ".join(suffixes)
+        )
     if not p.resolve().parent.is_dir():
-        raise UsageError(f"{flag}: the folder of {str(path)!r} does not exist; allowed: a path "
-                         "in an existing folder")
+        raise UsageError(
+            f"{flag}: the folder of {str(path)!r} does not exist; allowed: a path "
+            "in an existing folder"
+        )
 
 
 def store_from_args(args: argparse.Namespace):
@@ -186,15 +255,22 @@ def simulate_from_args(spec, args: argparse.Namespace) -> list:
     horizon_s, warmup_s = simulation_window(spec, args)
     progress = progress_bar(args.replications) if sys.stderr.isatty() else None
     try:
-        return replicate(spec, horizon_s, warmup_s, args.replications, args.seed, args.workers,
-                         progress=progress.update if progress else None,
-                         engine=getattr(args, "engine", "auto"))
+        return replicate(
+            spec,
+            horizon_s,
+            warmup_s,
+            args.replications,
+            args.seed,
+            args.workers,
+            progress=progress.update if progress else None,
+            engine=getattr(args, "engine", "auto"),
+        )
     finally:
         if progress:
             progress.close()
 
 
-class progress_bar:  # noqa: N801 - used like a function
+class progress_bar:
     """A rich progress bar on stderr, only when stderr is a terminal."""
 
     def __init__(self, total: int):

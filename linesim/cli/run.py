@@ -25,8 +25,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_config(p)
     add_simulation(p)
     p.add_argument("--json", action="store_true", help="one JSON document on stdout")
-    p.add_argument("--out", metavar="FILE", help="also write results to FILE (.csv, .json or "
-                   ".parquet), atomically")
+    p.add_argument(
+        "--out",
+        metavar="FILE",
+        help="also write results to FILE (.csv, .json or .parquet), atomically",
+    )
     add_store_arguments(p)
 
 
@@ -43,10 +46,18 @@ def run_command(args: argparse.Namespace) -> int:
     report = summarise(spec, results)
     store = store_from_args(args)
     if store:
-        report = report.with_record(store.record(
-            "run", spec, config_path=args.config, engine=report.engine, seed=args.seed,
-            args=args_doc(args), summary=report.to_dict(),
-            rows=[{"replication": r.replication, "kpis": replication_kpis(r)} for r in results]))
+        report = report.with_record(
+            store.record(
+                "run",
+                spec,
+                config_path=args.config,
+                engine=report.engine,
+                seed=args.seed,
+                args=args_doc(args),
+                summary=report.to_dict(),
+                rows=[{"replication": r.replication, "kpis": replication_kpis(r)} for r in results],
+            )
+        )
     if args.out:
         write_results(report, args.out)
     if args.json:

@@ -37,10 +37,14 @@ def runs_command(args: argparse.Namespace) -> int:
         if args.runs_command == "list":
             frame = store.list(args.limit)
             if args.json:
-                sys.stdout.write(frame.to_json(orient="records", date_format="iso", indent=2) + "\n")
+                sys.stdout.write(
+                    frame.to_json(orient="records", date_format="iso", indent=2) + "\n"
+                )
             else:
-                sys.stdout.write((frame.to_string(index=False) if len(frame) else
-                                  f"no records in {store.path}") + "\n")
+                sys.stdout.write(
+                    (frame.to_string(index=False) if len(frame) else f"no records in {store.path}")
+                    + "\n"
+                )
         elif args.runs_command == "show":
             rec = store.get(args.id)
             if args.json:

@@ -27,17 +27,33 @@ __all__ = ["add_arguments", "sweep_command"]
 def add_arguments(p: argparse.ArgumentParser) -> None:
     add_config(p)
     add_simulation(p)
-    p.add_argument("--vary", action="append", default=[], metavar="PATH=LEVELS",
-                   help="a factor: PATH=a..b, PATH=a..b:step or PATH=v1,v2,... (repeatable; "
-                   "the full factorial is run)")
-    p.add_argument("--design", metavar="CSV", help="variants from a CSV file instead: a header "
-                   "of config paths, one variant per row")
-    p.add_argument("--backend", choices=("local", "ray"), default="local",
-                   help="local: a process pool on this machine; ray: a Ray cluster "
-                   "(RAY_ADDRESS, or a local Ray)")
+    p.add_argument(
+        "--vary",
+        action="append",
+        default=[],
+        metavar="PATH=LEVELS",
+        help="a factor: PATH=a..b, PATH=a..b:step or PATH=v1,v2,... (repeatable; "
+        "the full factorial is run)",
+    )
+    p.add_argument(
+        "--design",
+        metavar="CSV",
+        help="variants from a CSV file instead: a header of config paths, one variant per row",
+    )
+    p.add_argument(
+        "--backend",
+        choices=("local", "ray"),
+        default="local",
+        help="local: a process pool on this machine; ray: a Ray cluster "
+        "(RAY_ADDRESS, or a local Ray)",
+    )
     p.add_argument("--json", action="store_true", help="one JSON document on stdout")
-    p.add_argument("--out", metavar="FILE", help="also write the tidy table (one row per "
-                   "variant × replication) to FILE (.csv, .json or .parquet), whole or not at all")
+    p.add_argument(
+        "--out",
+        metavar="FILE",
+        help="also write the tidy table (one row per "
+        "variant × replication) to FILE (.csv, .json or .parquet), whole or not at all",
+    )
     add_store_arguments(p)
 
 
@@ -51,23 +67,37 @@ def _on_sigterm(signum, frame):  # pragma: no cover - exercised through a subpro
 
 def sweep_command(args: argparse.Namespace) -> int:
     from linesim.report.sweep import format_sweep, write_frame
-    from linesim.sweep import build_variants, factorial, parse_vary, read_design, run_sweep, \
-        summarise_variants, sweep_frame
+    from linesim.sweep import (
+        build_variants,
+        factorial,
+        parse_vary,
+        read_design,
+        run_sweep,
+        summarise_variants,
+        sweep_frame,
+    )
 
     if bool(args.vary) == bool(args.design):
-        raise UsageError("sweep: give factors with --vary PATH=LEVELS (repeatable) or a design "
-                         "with --design FILE.csv, not both and not neither")
+        raise UsageError(
+            "sweep: give factors with --vary PATH=LEVELS (repeatable) or a design "
+            "with --design FILE.csv, not both and not neither"
+        )
     if args.out:
         check_output_path(args.out, TABLE_FORMATS, "--out")
     if args.backend == "ray":
         import importlib.util
 
         if importlib.util.find_spec("ray") is None:
-            raise UsageError("--backend ray: Ray is not installed; allowed: pip install "
-                             "'linesim[ray]', or --backend local")
+            raise UsageError(
+                "--backend ray: Ray is not installed; allowed: pip install "
+                "'linesim[ray]', or --backend local"
+            )
     try:  # the library names the factor or the design; the message names the flag too
-        variants = read_design(args.design) if args.design else \
-            factorial([parse_vary(v) for v in args.vary])
+        variants = (
+            read_design(args.design)
+            if args.design
+            else factorial([parse_vary(v) for v in args.vary])
+        )
     except UsageError as exc:
         raise UsageError(f"{'--design' if args.design else '--vary'}: {exc}") from None
     specs = build_variants(args.config, args.overrides, variants)
@@ -83,18 +113,33 @@ def sweep_command(args: argparse.Namespace) -> int:
     if store:
         from linesim.simulation import engine_for
 
-        rid = store.open_record("sweep", specs[0], config_path=args.config,
-                                engine=engine_for(args.engine), seed=args.seed,
-                                args=args_doc(args))
+        rid = store.open_record(
+            "sweep",
+            specs[0],
+            config_path=args.config,
+            engine=engine_for(args.engine),
+            seed=args.seed,
+            args=args_doc(args),
+        )
     progress = progress_bar(len(specs) * args.replications) if sys.stderr.isatty() else None
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         rows = run_sweep(
-            specs, horizon_s, warmup_s, args.replications, args.seed, engine=args.engine,
-            backend=args.backend, workers=args.workers,
+            specs,
+            horizon_s,
+            warmup_s,
+            args.replications,
+            args.seed,
+            engine=args.engine,
+            backend=args.backend,
+            workers=args.workers,
             progress=progress.update if progress else None,
-            on_variant=(lambda k, rs: store.add_rows(rid, [
-                {**r, "params": variants[k]} for r in rs])) if store else None)
+            on_variant=(
+                lambda k, rs: store.add_rows(rid, [{**r, "params": variants[k]} for r in rs])
+            )
+            if store
+            else None,
+        )
     except KeyboardInterrupt:
         if store:
             store.close_record(rid, "interrupted")
@@ -110,11 +155,20 @@ def sweep_command(args: argparse.Namespace) -> int:
     if args.out:
         write_frame(frame, args.out)
     if args.json:
-        doc = {"record_id": rid, "line": specs[0].name, "engine": rows[0]["engine"],
-               "backend": args.backend, "replications": args.replications, "seed": args.seed,
-               "variants": [v.to_dict() for v in summary], "rows": json.loads(frame.to_json(orient="records"))}
+        doc = {
+            "record_id": rid,
+            "line": specs[0].name,
+            "engine": rows[0]["engine"],
+            "backend": args.backend,
+            "replications": args.replications,
+            "seed": args.seed,
+            "variants": [v.to_dict() for v in summary],
+            "rows": json.loads(frame.to_json(orient="records")),
+        }
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
     else:
-        sys.stdout.write(format_sweep(specs[0].name, summary, args.replications, args.seed,
-                                      args.backend, rid) + "\n")
+        sys.stdout.write(
+            format_sweep(specs[0].name, summary, args.replications, args.seed, args.backend, rid)
+            + "\n"
+        )
     return EXIT_OK

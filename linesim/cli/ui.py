@@ -33,11 +33,25 @@ def ui_command(args: argparse.Namespace) -> int:
     if importlib.util.find_spec("streamlit") is None:
         raise UsageError("ui: Streamlit is not installed; allowed: pip install 'linesim[ui]'")
     if not app.is_file():
-        raise UsageError(f"ui: the app is not at {app}; allowed: a linesim checkout with ui/, "
-                         "or the installed wheel")
-    cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.headless", "true",
-           "--server.port", str(args.port), "--server.address", args.host,
-           "--browser.gatherUsageStats", "false"]
+        raise UsageError(
+            f"ui: the app is not at {app}; allowed: a linesim checkout with ui/, "
+            "or the installed wheel"
+        )
+    cmd = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(app),
+        "--server.headless",
+        "true",
+        "--server.port",
+        str(args.port),
+        "--server.address",
+        args.host,
+        "--browser.gatherUsageStats",
+        "false",
+    ]
     proc = subprocess.Popen(cmd, env={**os.environ, "PYTHONUNBUFFERED": "1"})
 
     def forward(signum: int, frame: object) -> None:  # pragma: no cover - via a subprocess

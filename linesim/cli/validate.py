@@ -19,6 +19,8 @@ def validate_command(args: argparse.Namespace) -> int:
 
     spec = load_line(args.config, args.overrides)
     machines = sum(s.machine_count for s in spec.stations)
-    print(f"{args.config}: ok — {spec.name}: {len(spec.stations)} stations, {machines} machines, "
-          f"{spec.product.energy_kwh} kWh per cell, analytic line yield {line_yield(spec):.4f}")
+    print(
+        f"{args.config}: ok — {spec.name}: {len(spec.stations)} stations, {machines} machines, "
+        f"{spec.product.energy_kwh} kWh per cell, analytic line yield {line_yield(spec):.4f}"
+    )
     return EXIT_OK

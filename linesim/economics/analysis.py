@@ -12,7 +12,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from linesim.capacity import CapacityReport, capacity_report
-from linesim.economics.cost import CostReport, OutputBasis, cost_report, simulated_basis, static_basis
+from linesim.economics.cost import (
+    CostReport,
+    OutputBasis,
+    cost_report,
+    simulated_basis,
+    static_basis,
+)
 from linesim.economics.rampup import RampUpReport, ramp_up
 from linesim.economics.sensitivity import TornadoBar, tornado
 from linesim.simulation.records import SimResult
@@ -51,8 +57,9 @@ class LineAnalysis:
         }
 
 
-def analyse(spec: LineSpec, results: Sequence[SimResult] | None = None,
-            tornado_fraction: float = 0.2) -> LineAnalysis:
+def analyse(
+    spec: LineSpec, results: Sequence[SimResult] | None = None, tornado_fraction: float = 0.2
+) -> LineAnalysis:
     """Capacity, cost (on simulated output if ``results`` are given), ramp-up, tornado and the
     yield waterfall (with the value each scrapped cell carries) of one line."""
     from linesim.economics.cost import value_added_usd_per_cell
@@ -61,18 +68,23 @@ def analyse(spec: LineSpec, results: Sequence[SimResult] | None = None,
     capacity = capacity_report(spec)
     summary = summarise(spec, results) if results else None
     return LineAnalysis(
-        spec=spec, basis=basis,
+        spec=spec,
+        basis=basis,
         bottleneck=summary.bottleneck if summary else capacity.bottleneck,
-        capacity=capacity, cost=cost_report(spec, basis), ramp=ramp_up(spec, basis),
+        capacity=capacity,
+        cost=cost_report(spec, basis),
+        ramp=ramp_up(spec, basis),
         tornado=tuple(tornado(spec, tornado_fraction)),
         waterfall=tuple(yield_waterfall(spec, value_added_usd_per_cell(spec, basis))),
         simulation=summary,
     )
 
 
-def compare(specs: Sequence[LineSpec],
-            results: Sequence[Sequence[SimResult] | None] | None = None,
-            tornado_fraction: float = 0.2) -> list[LineAnalysis]:
+def compare(
+    specs: Sequence[LineSpec],
+    results: Sequence[Sequence[SimResult] | None] | None = None,
+    tornado_fraction: float = 0.2,
+) -> list[LineAnalysis]:
     """:func:`analyse` for each line (``results[k]`` optional simulation results of line k)."""
     results = results or [None] * len(specs)
     return [analyse(s, r, tornado_fraction) for s, r in zip(specs, results)]
@@ -106,22 +118,33 @@ def comparison_rows(analyses: Sequence[LineAnalysis]) -> list[tuple[str, str, li
         row("cost per good Wh", "CNY/Wh", lambda a: a.cost.cny_per_wh),
     ]
     for category in ("depreciation", "labour", "energy", "materials", "scrap", "overheads"):
-        rows.append(row(f"  {category}", "USD/kWh",
-                        lambda a, c=category: a.cost.usd_per_kwh[c]))
+        rows.append(row(f"  {category}", "USD/kWh", lambda a, c=category: a.cost.usd_per_kwh[c]))
     rows += [
         row("energy per good kWh", "kWh/kWh", lambda a: a.cost.energy_kwh_per_kwh.total),
         row("  machines", "kWh/kWh", lambda a: a.cost.energy_kwh_per_kwh.machines),
         row("  dry room", "kWh/kWh", lambda a: a.cost.energy_kwh_per_kwh.dry_room),
         row("direct labour", "FTE", lambda a: a.cost.direct_fte),
-        row("direct labour per GWh/yr", "FTE", lambda a: a.cost.direct_fte
-            / a.cost.output_gwh_per_year),
+        row(
+            "direct labour per GWh/yr",
+            "FTE",
+            lambda a: a.cost.direct_fte / a.cost.output_gwh_per_year,
+        ),
         row("year-1 mean yield (ramp-up)", "", lambda a: year1(a, "line_yield")),
         row("year-1 mean OEE (ramp-up)", "", lambda a: year1(a, "oee")),
-        row("year-1 good output (ramp-up)", "GWh", lambda a: None if a.ramp is None
-            else a.ramp.months[11].cumulative_gwh),
-        row("cost in quarter 1 (ramp-up)", "CNY/Wh", lambda a: None if a.ramp is None
-            else a.ramp.quarters[0].cny_per_wh),
-        row("cost in last quarter, with learning", "CNY/Wh", lambda a: None if a.ramp is None
-            else a.ramp.quarters[-1].cny_per_wh_with_learning),
+        row(
+            "year-1 good output (ramp-up)",
+            "GWh",
+            lambda a: None if a.ramp is None else a.ramp.months[11].cumulative_gwh,
+        ),
+        row(
+            "cost in quarter 1 (ramp-up)",
+            "CNY/Wh",
+            lambda a: None if a.ramp is None else a.ramp.quarters[0].cny_per_wh,
+        ),
+        row(
+            "cost in last quarter, with learning",
+            "CNY/Wh",
+            lambda a: None if a.ramp is None else a.ramp.quarters[-1].cny_per_wh_with_learning,
+        ),
     ]
     return rows

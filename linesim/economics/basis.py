@@ -64,8 +64,9 @@ def simulated_basis(spec: LineSpec, results: Sequence[SimResult]) -> OutputBasis
     ci = (low, high) if low is not None and high is not None else None
     hours = results[0].horizon_s / 3600.0
     return OutputBasis(
-        source=f"simulation ({len(results)} replication{'s' * (len(results) > 1)} of "
-               f"{hours:g} h)",
-        good_cells_per_h=rate.mean, line_yield=1.0 / per_good[0],
-        processed_per_good_cell=tuple(per_good), good_cells_per_h_ci95=ci,
+        source=f"simulation ({len(results)} replication{'s' * (len(results) > 1)} of {hours:g} h)",
+        good_cells_per_h=rate.mean,
+        line_yield=1.0 / per_good[0],
+        processed_per_good_cell=tuple(per_good),
+        good_cells_per_h_ci95=ci,
     )

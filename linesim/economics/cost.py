@@ -23,9 +23,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from linesim.economics.basis import OutputBasis, simulated_basis, static_basis
-from linesim.spec.cost_inputs import CostInputs, Overheads
 from linesim.errors import UsageError
 from linesim.spec import LineSpec, Station
+from linesim.spec.cost_inputs import CostInputs, Overheads
 from linesim.yield_model import yield_waterfall
 
 __all__ = [
@@ -60,8 +60,10 @@ HOURS_PER_CALENDAR_YEAR = 8760.0
 def cost_inputs(spec: LineSpec) -> CostInputs:
     """The spec's cost block, or a usage error saying how to add one."""
     if spec.cost is None:
-        raise UsageError(f"line {spec.name!r} has no cost inputs: add a 'cost:' block to its "
-                         "config (see configs/README.md, section 'Cost inputs')")
+        raise UsageError(
+            f"line {spec.name!r} has no cost inputs: add a 'cost:' block to its "
+            "config (see configs/README.md, section 'Cost inputs')"
+        )
     return spec.cost
 
 
@@ -117,9 +119,12 @@ def capex(spec: LineSpec) -> Capex:
     by_station = {s.id: station_capex_usd(s) for s in spec.stations}
     area = building_area_m2(spec)
     return Capex(
-        equipment_by_station=by_station, equipment=sum(by_station.values()),
-        dry_room=dry_room_capex_usd(cost), building=area * cost.building.usd_per_m2,
-        facility=cost.facility.capex_usd, building_area_m2=area,
+        equipment_by_station=by_station,
+        equipment=sum(by_station.values()),
+        dry_room=dry_room_capex_usd(cost),
+        building=area * cost.building.usd_per_m2,
+        facility=cost.facility.capex_usd,
+        building_area_m2=area,
     )
 
 
@@ -127,8 +132,9 @@ def annual_depreciation_usd(c: Capex, cost: CostInputs) -> float:
     """Straight line: (equipment + dry room + facility) ÷ equipment life + building ÷ building
     life [USD/yr]."""
     life = cost.depreciation
-    return ((c.equipment + c.dry_room + c.facility) / life.equipment_years
-            + c.building / life.building_years)
+    return (
+        c.equipment + c.dry_room + c.facility
+    ) / life.equipment_years + c.building / life.building_years
 
 
 # --- labour and energy ----------------------------------------------------------------------
@@ -165,11 +171,14 @@ def energy_per_year(spec: LineSpec) -> Energy:
     """Machines: Σ machines × kW × H; dry room and facility: kW × 8,760 h [kWh/yr]."""
     cost = cost_inputs(spec)
     hours = spec.calendar.hours_per_year
-    by_station = {s.id: sum(e.count * e.power_kw for e in s.equipment()) * hours
-                  for s in spec.stations}
-    return Energy(machines_by_station=by_station,
-                  dry_room=dry_room_power_kw(cost) * HOURS_PER_CALENDAR_YEAR,
-                  facility=cost.facility.power_kw * HOURS_PER_CALENDAR_YEAR)
+    by_station = {
+        s.id: sum(e.count * e.power_kw for e in s.equipment()) * hours for s in spec.stations
+    }
+    return Energy(
+        machines_by_station=by_station,
+        dry_room=dry_room_power_kw(cost) * HOURS_PER_CALENDAR_YEAR,
+        facility=cost.facility.power_kw * HOURS_PER_CALENDAR_YEAR,
+    )
 
 
 # --- materials ------------------------------------------------------------------------------
@@ -188,8 +197,12 @@ def material_usd_per_processed_cell(spec: LineSpec) -> list[float]:
     out = [0.0] * len(spec.stations)
     for m in cost.materials:
         j = 0 if m.enters_at is None else spec.station_index(m.enters_at)
-        out[j] += m.quantity_per_kwh * kwh / m.utilisation * usd_per_unit(
-            m.price_per_unit, m.currency, cost)
+        out[j] += (
+            m.quantity_per_kwh
+            * kwh
+            / m.utilisation
+            * usd_per_unit(m.price_per_unit, m.currency, cost)
+        )
     return out
 
 
@@ -211,18 +224,35 @@ class AnnualCost:
 
     @property
     def total(self) -> float:
-        return (self.depreciation + self.labour + self.energy + self.materials + self.scrap
-                + self.overhead_total)
+        return (
+            self.depreciation
+            + self.labour
+            + self.energy
+            + self.materials
+            + self.scrap
+            + self.overhead_total
+        )
 
     def categories(self) -> dict[str, float]:
         """Category → USD/yr, in report order."""
-        return {"depreciation": self.depreciation, "labour": self.labour,
-                "energy": self.energy, "materials": self.materials, "scrap": self.scrap,
-                "overheads": self.overhead_total}
+        return {
+            "depreciation": self.depreciation,
+            "labour": self.labour,
+            "energy": self.energy,
+            "materials": self.materials,
+            "scrap": self.scrap,
+            "overheads": self.overhead_total,
+        }
 
 
-def overheads_usd(rates: Overheads, depreciation: float, labour: float, energy: float,
-                  materials: float, investment: float) -> dict[str, float]:
+def overheads_usd(
+    rates: Overheads,
+    depreciation: float,
+    labour: float,
+    energy: float,
+    materials: float,
+    investment: float,
+) -> dict[str, float]:
     """BatPaC-style overheads per year [USD/yr] (formulas: :class:`Overheads`)."""
     D, L, E, M = depreciation, labour, energy, materials
     out = {
@@ -247,12 +277,18 @@ def annual_cost(spec: LineSpec, basis: OutputBasis) -> AnnualCost:
     good_per_year = basis.good_cells_per_h * spec.calendar.hours_per_year
     per_cell = material_usd_per_processed_cell(spec)
     materials = good_per_year * sum(per_cell)
-    scrap = good_per_year * sum(v * (n - 1.0) for v, n in
-                                zip(per_cell, basis.processed_per_good_cell) if v > 0)
+    scrap = good_per_year * sum(
+        v * (n - 1.0) for v, n in zip(per_cell, basis.processed_per_good_cell) if v > 0
+    )
     return AnnualCost(
-        depreciation=depreciation, labour=labour, energy=energy, materials=materials,
-        scrap=scrap, overheads=overheads_usd(cost.overheads, depreciation, labour, energy,
-                                             materials + scrap, c.total),
+        depreciation=depreciation,
+        labour=labour,
+        energy=energy,
+        materials=materials,
+        scrap=scrap,
+        overheads=overheads_usd(
+            cost.overheads, depreciation, labour, energy, materials + scrap, c.total
+        ),
     )
 
 
@@ -276,9 +312,11 @@ def value_added_usd_per_cell(spec: LineSpec, basis: OutputBasis) -> list[float]:
     materials = material_usd_per_processed_cell(spec)
     out = []
     for j, station in enumerate(spec.stations):
-        conversion = (station_capex_usd(station) / cost.depreciation.equipment_years
-                      + _operators(station) * hours * cost.labour.wage_usd_per_h
-                      + energy[station.id] * cost.electricity.usd_per_kwh)
+        conversion = (
+            station_capex_usd(station) / cost.depreciation.equipment_years
+            + _operators(station) * hours * cost.labour.wage_usd_per_h
+            + energy[station.id] * cost.electricity.usd_per_kwh
+        )
         processed = good_per_year * basis.processed_per_good_cell[j]
         out.append(materials[j] + (conversion / processed if processed > 0 else 0.0))
     return out
@@ -304,15 +342,23 @@ def scrap_by_step(spec: LineSpec, basis: OutputBasis) -> list[ScrapStep]:
     the depreciation, labour and energy categories – this table attributes, it does not add.
     """
     value = value_added_usd_per_cell(spec, basis)
-    started = (basis.good_cells_per_h * spec.calendar.hours_per_year
-               * basis.processed_per_good_cell[0])
+    started = (
+        basis.good_cells_per_h * spec.calendar.hours_per_year * basis.processed_per_good_cell[0]
+    )
     out = []
     for step in yield_waterfall(spec, value):
         worth = step.value_added_usd_per_cell
         assert worth is not None, "yield_waterfall gives every step a value when given values"
         cells = started * step.lost_per_1000 / 1000.0
-        out.append(ScrapStep(id=step.id, detected_at=step.detected_at, cells_per_year=cells,
-                             value_usd_per_cell=worth, usd_per_year=cells * worth))
+        out.append(
+            ScrapStep(
+                id=step.id,
+                detected_at=step.detected_at,
+                cells_per_year=cells,
+                value_usd_per_cell=worth,
+                usd_per_year=cells * worth,
+            )
+        )
     return out
 
 
@@ -379,20 +425,28 @@ class CostReport:
         ``energy_kwh_per_year``."""
         out = asdict(self)
         out["capex"]["total"] = self.capex.total
-        out["capex"] |= {f"{k}_usd": v for k, v in (
-            ("equipment", self.capex.equipment), ("dry_room", self.capex.dry_room),
-            ("building", self.capex.building), ("facility", self.capex.facility),
-            ("total", self.capex.total))}
+        out["capex"] |= {
+            f"{k}_usd": v
+            for k, v in (
+                ("equipment", self.capex.equipment),
+                ("dry_room", self.capex.dry_room),
+                ("building", self.capex.building),
+                ("facility", self.capex.facility),
+                ("total", self.capex.total),
+            )
+        }
         out["annual"]["overhead_total"] = self.annual.overhead_total
         out["annual"]["total"] = self.annual.total
         out["annual"] |= {f"{k}_usd_per_year": v for k, v in self.annual.categories().items()}
         out["annual"]["total_usd_per_year"] = self.annual.total
         out["energy"]["machines"] = self.energy.machines
         out["energy"]["total"] = self.energy.total
-        out["energy"] |= {"machines_kwh_per_year": self.energy.machines,
-                          "dry_room_kwh_per_year": self.energy.dry_room,
-                          "facility_kwh_per_year": self.energy.facility,
-                          "total_kwh_per_year": self.energy.total}
+        out["energy"] |= {
+            "machines_kwh_per_year": self.energy.machines,
+            "dry_room_kwh_per_year": self.energy.dry_room,
+            "facility_kwh_per_year": self.energy.facility,
+            "total_kwh_per_year": self.energy.total,
+        }
         out["energy_cost_usd_per_year"] = self.annual.energy
         out["energy_kwh_per_year"] = self.energy.total
         return out
@@ -409,8 +463,9 @@ def cost_report(spec: LineSpec, basis: OutputBasis | None = None) -> CostReport:
     good_cells = basis.good_cells_per_h * hours
     good_kwh = good_cells * kwh_cell
     if good_kwh <= 0:
-        raise UsageError(f"line {spec.name!r} makes no good cells ({basis.source}), so there "
-                         "is no cost per kWh")
+        raise UsageError(
+            f"line {spec.name!r} makes no good cells ({basis.source}), so there is no cost per kWh"
+        )
     c = capex(spec)
     annual = annual_cost(spec, basis)
     per_kwh = {k: v / good_kwh for k, v in annual.categories().items()}
@@ -419,18 +474,28 @@ def cost_report(spec: LineSpec, basis: OutputBasis | None = None) -> CostReport:
     labour_h = sum(labour_hours_per_year(spec).values())
     gwh = good_kwh / 1e6
     return CostReport(
-        line=spec.name, basis=basis.source, good_cells_per_year=good_cells,
-        good_kwh_per_year=good_kwh, output_gwh_per_year=gwh, line_yield=basis.line_yield,
-        cny_per_usd=cost.currency.cny_per_usd, capex=c, capex_usd_per_gwh=c.total / gwh,
+        line=spec.name,
+        basis=basis.source,
+        good_cells_per_year=good_cells,
+        good_kwh_per_year=good_kwh,
+        output_gwh_per_year=gwh,
+        line_yield=basis.line_yield,
+        cny_per_usd=cost.currency.cny_per_usd,
+        capex=c,
+        capex_usd_per_gwh=c.total / gwh,
         capex_bn_cny_per_gwh=c.total / gwh * cost.currency.cny_per_usd / 1e9,
-        annual=annual, usd_per_kwh=per_kwh,
+        annual=annual,
+        usd_per_kwh=per_kwh,
         cny_per_wh=usd_per_kwh_to_cny_per_wh(per_kwh["total"], cost.currency.cny_per_usd),
         energy=energy,
-        energy_kwh_per_kwh=EnergyIntensity(machines=energy.machines / good_kwh,
-                                           dry_room=energy.dry_room / good_kwh,
-                                           facility=energy.facility / good_kwh,
-                                           total=energy.total / good_kwh),
-        labour_hours_per_year=labour_h, direct_fte=labour_h / cost.labour.hours_per_fte,
+        energy_kwh_per_kwh=EnergyIntensity(
+            machines=energy.machines / good_kwh,
+            dry_room=energy.dry_room / good_kwh,
+            facility=energy.facility / good_kwh,
+            total=energy.total / good_kwh,
+        ),
+        labour_hours_per_year=labour_h,
+        direct_fte=labour_h / cost.labour.hours_per_fte,
         materials=tuple(_material_rows(spec, basis)),
         scrap_by_step=tuple(scrap_by_step(spec, basis)),
     )
@@ -441,14 +506,19 @@ def _material_rows(spec: LineSpec, basis: OutputBasis) -> list[MaterialCost]:
     rows = []
     for m in cost.materials:
         j = 0 if m.enters_at is None else spec.station_index(m.enters_at)
-        good = m.quantity_per_kwh / m.utilisation * usd_per_unit(m.price_per_unit, m.currency,
-                                                                 cost)
-        rows.append(MaterialCost(
-            name=m.name, quantity_per_kwh=m.quantity_per_kwh, unit=m.unit,
-            price_per_unit=m.price_per_unit, currency=m.currency,
-            price_date=m.price_date.isoformat(), utilisation=m.utilisation,
-            enters_at=spec.stations[j].id,
-            usd_per_kwh_good=good * basis.processed_per_good_cell[j],
-            source=m.source,
-        ))
+        good = m.quantity_per_kwh / m.utilisation * usd_per_unit(m.price_per_unit, m.currency, cost)
+        rows.append(
+            MaterialCost(
+                name=m.name,
+                quantity_per_kwh=m.quantity_per_kwh,
+                unit=m.unit,
+                price_per_unit=m.price_per_unit,
+                currency=m.currency,
+                price_date=m.price_date.isoformat(),
+                utilisation=m.utilisation,
+                enters_at=spec.stations[j].id,
+                usd_per_kwh_good=good * basis.processed_per_good_cell[j],
+                source=m.source,
+            )
+        )
     return rows

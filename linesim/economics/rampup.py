@@ -109,10 +109,10 @@ def ramp_up(spec: LineSpec, basis: OutputBasis) -> RampUpReport | None:
     months, cumulative = [], 0.0
     for m in range(12 * ramp.years):
         t = m + 0.5
-        y = exponential_approach(ramp.yield_start, basis.line_yield,
-                                 ramp.yield_time_constant_months, t)
-        o = exponential_approach(ramp.oee_start, ramp.oee_mature, ramp.oee_time_constant_months,
-                                 t)
+        y = exponential_approach(
+            ramp.yield_start, basis.line_yield, ramp.yield_time_constant_months, t
+        )
+        o = exponential_approach(ramp.oee_start, ramp.oee_mature, ramp.oee_time_constant_months, t)
         starts = mature_starts / 12.0 * o / ramp.oee_mature
         good = starts * y
         gwh = good * kwh_cell / 1e6
@@ -125,24 +125,38 @@ def ramp_up(spec: LineSpec, basis: OutputBasis) -> RampUpReport | None:
     reference_gwh = mature_good * kwh_cell / 1e6
     quarters = []
     for q in range(4 * ramp.years):
-        block = months[3 * q: 3 * q + 3]
+        block = months[3 * q : 3 * q + 3]
         good_kwh = sum(m.good_gwh for m in block) * 1e6
         materials = material_per_start * sum(m.cells_started for m in block)
         d, lab, e = annual.depreciation / 4, annual.labour / 4, annual.energy / 4
-        total = d + lab + e + materials + sum(
-            overheads_usd(cost.overheads, d, lab, e, materials, investment / 4).values())
+        total = (
+            d
+            + lab
+            + e
+            + materials
+            + sum(overheads_usd(cost.overheads, d, lab, e, materials, investment / 4).values())
+        )
         factor = learning_factor(block[-1].cumulative_gwh, reference_gwh, ramp.learning_rate)
         learned = materials + factor * (total - materials)
         rate = cost.currency.cny_per_usd
-        quarters.append(RampQuarter(
-            quarter=q + 1, good_gwh=good_kwh / 1e6, cumulative_gwh=block[-1].cumulative_gwh,
-            usd_per_kwh=total / good_kwh, cny_per_wh=usd_per_kwh_to_cny_per_wh(
-                total / good_kwh, rate),
-            learning_factor=factor, usd_per_kwh_with_learning=learned / good_kwh,
-            cny_per_wh_with_learning=usd_per_kwh_to_cny_per_wh(learned / good_kwh, rate),
-        ))
+        quarters.append(
+            RampQuarter(
+                quarter=q + 1,
+                good_gwh=good_kwh / 1e6,
+                cumulative_gwh=block[-1].cumulative_gwh,
+                usd_per_kwh=total / good_kwh,
+                cny_per_wh=usd_per_kwh_to_cny_per_wh(total / good_kwh, rate),
+                learning_factor=factor,
+                usd_per_kwh_with_learning=learned / good_kwh,
+                cny_per_wh_with_learning=usd_per_kwh_to_cny_per_wh(learned / good_kwh, rate),
+            )
+        )
     return RampUpReport(
-        line=spec.name, mature_line_yield=basis.line_yield, oee_mature=ramp.oee_mature,
-        learning_rate=ramp.learning_rate, learning_exponent=learning_exponent(ramp.learning_rate),
-        months=tuple(months), quarters=tuple(quarters),
+        line=spec.name,
+        mature_line_yield=basis.line_yield,
+        oee_mature=ramp.oee_mature,
+        learning_rate=ramp.learning_rate,
+        learning_exponent=learning_exponent(ramp.learning_rate),
+        months=tuple(months),
+        quarters=tuple(quarters),
     )

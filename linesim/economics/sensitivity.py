@@ -21,6 +21,7 @@ from linesim.variants import STATION_PARAMETERS, perturb_material, perturb_stati
 
 __all__ = ["TornadoBar", "tornado"]
 
+
 @dataclass(frozen=True)
 class TornadoBar:
     """Cost and output with one parameter at base × (1 − f) and base × (1 + f)."""
@@ -59,11 +60,16 @@ def tornado(spec: LineSpec, fraction: float = 0.2) -> list[TornadoBar]:
         for parameter in STATION_PARAMETERS:
             if parameter == "mtbf_h" and all(e.mtbf_h is None for e in station.equipment()):
                 continue
-            bar(f"{station.id}.{parameter}",
+            bar(
+                f"{station.id}.{parameter}",
                 perturb_station(spec, station.id, parameter, 1.0 - fraction),
-                perturb_station(spec, station.id, parameter, 1.0 + fraction))
+                perturb_station(spec, station.id, parameter, 1.0 + fraction),
+            )
     for material in spec.cost.materials if spec.cost else ():
-        bar(f"price: {material.name}", perturb_material(spec, material.name, 1.0 - fraction),
-            perturb_material(spec, material.name, 1.0 + fraction))
+        bar(
+            f"price: {material.name}",
+            perturb_material(spec, material.name, 1.0 - fraction),
+            perturb_material(spec, material.name, 1.0 + fraction),
+        )
     bars.sort(key=lambda b: -b.cost_swing)
     return bars

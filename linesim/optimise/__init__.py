@@ -9,7 +9,6 @@
 """
 
 from linesim.optimise.layout import LayoutFigures, current_layout, evaluate_layout
-from linesim.variants import apply_layout
 from linesim.optimise.model import Problem
 from linesim.optimise.outcome import OptimisationReport, ParetoPoint, optimise_and_verify
 from linesim.optimise.search import (
@@ -26,6 +25,7 @@ from linesim.optimise.verify import (
     size_buffers,
     verify_layout,
 )
+from linesim.variants import apply_layout
 
 __all__ = [
     "DewPointChoice",

@@ -39,8 +39,13 @@ class ChainBound:
     labels: int  #: the most Pareto labels kept at one station (the work the bound took)
 
 
-def chain_bound(loss: list[list[int]], log_cap: list[list[int]], capex: list[list[int]],
-                need: int | list[int], headroom: int) -> ChainBound | None:
+def chain_bound(
+    loss: list[list[int]],
+    log_cap: list[list[int]],
+    capex: list[list[int]],
+    need: int | list[int],
+    headroom: int,
+) -> ChainBound | None:
     """The relaxed model's minimum of Σ capex, per station lists of each candidate's scaled
     loss, scaled log capacity and capex; ``None`` if even the relaxed model is infeasible.
     ``need`` may be given per station (the target plus any fixed loss of an upstream station
@@ -84,10 +89,17 @@ def chain_bound(loss: list[list[int]], log_cap: list[list[int]], capex: list[lis
     return ChainBound(capex_min, tuple(choice), widest)
 
 
-def enumerated_bound(loss: list[list[int]], log_cap: list[list[int]], capex: list[list[int]],
-                     omitted: list[list[bool]], need: int, headroom: int,
-                     detect: tuple[int, ...], effects: dict[int, list[tuple[int, int]]],
-                     max_choices: int = 128) -> ChainBound | None:
+def enumerated_bound(
+    loss: list[list[int]],
+    log_cap: list[list[int]],
+    capex: list[list[int]],
+    omitted: list[list[bool]],
+    need: int,
+    headroom: int,
+    detect: tuple[int, ...],
+    effects: dict[int, list[tuple[int, int]]],
+    max_choices: int = 128,
+) -> ChainBound | None:
     """The least :func:`chain_bound` over the choices that make the model a chain: whether each
     optional station in ``effects`` (station → [(affected station, scaled extra loss)]) is left
     out, and the mix of each station detected downstream of itself (``detect[i] > i``), whose
@@ -116,12 +128,17 @@ def enumerated_bound(loss: list[list[int]], log_cap: list[list[int]], capex: lis
                 fixed[i] = [k]
                 for j in range(i + 1, detect[i] + 1):
                     needs[j] += loss[i][k] + extra[i]  # carried until it is detected
-            found = chain_bound([[loss[j][k] + extra[j] for k in fixed[j]] for j in range(n)],
-                                [[log_cap[j][k] for k in fixed[j]] for j in range(n)],
-                                [[capex[j][k] for k in fixed[j]] for j in range(n)], needs,
-                                headroom)
+            found = chain_bound(
+                [[loss[j][k] + extra[j] for k in fixed[j]] for j in range(n)],
+                [[log_cap[j][k] for k in fixed[j]] for j in range(n)],
+                [[capex[j][k] for k in fixed[j]] for j in range(n)],
+                needs,
+                headroom,
+            )
             if found is not None and (best is None or found.capex < best.capex):
-                best = ChainBound(found.capex,
-                                  tuple(fixed[j][k] for j, k in enumerate(found.choice)),
-                                  max(found.labels, best.labels if best else 0))
+                best = ChainBound(
+                    found.capex,
+                    tuple(fixed[j][k] for j, k in enumerate(found.choice)),
+                    max(found.labels, best.labels if best else 0),
+                )
     return best

@@ -19,8 +19,7 @@ from linesim.errors import UsageError
 from linesim.rates import availability, machine_rate_cells_per_h
 from linesim.spec import LineSpec, Station
 
-__all__ = ["MAX_CANDIDATES", "Candidate", "count_bounds", "station_candidates",
-           "setting_variants"]
+__all__ = ["MAX_CANDIDATES", "Candidate", "count_bounds", "station_candidates", "setting_variants"]
 
 #: Largest machine mix enumeration per station before asking the user for tighter bounds.
 MAX_CANDIDATES = 200_000
@@ -43,12 +42,12 @@ class Candidate:
     @property
     def log_yield_loss(self) -> float:
         """L = −ln(1 − p): line yield is exp(−Σ L)."""
-        return math.inf if self.defect_probability >= 1.0 else -math.log1p(
-            -self.defect_probability)
+        return math.inf if self.defect_probability >= 1.0 else -math.log1p(-self.defect_probability)
 
 
-def count_bounds(station: Station, upper: int | None,
-                 needed_cells_per_h: float = 0.0) -> list[tuple[str, int, int]]:
+def count_bounds(
+    station: Station, upper: int | None, needed_cells_per_h: float = 0.0
+) -> list[tuple[str, int, int]]:
     """(option, lowest, highest) machine count per option of a station.
 
     The highest count is the station's ``machines_max``, else ``upper``, else enough for the
@@ -63,11 +62,14 @@ def count_bounds(station: Station, upper: int | None,
     return out
 
 
-def station_candidates(spec: LineSpec, index: int, upper: int | None = None,
-                       lower_capacity_cells_per_h: float = 0.0,
-                       needed_cells_per_h: float = 0.0,
-                       variants: list[tuple[dict[str, float], Station]] | None = None
-                       ) -> list[Candidate]:
+def station_candidates(
+    spec: LineSpec,
+    index: int,
+    upper: int | None = None,
+    lower_capacity_cells_per_h: float = 0.0,
+    needed_cells_per_h: float = 0.0,
+    variants: list[tuple[dict[str, float], Station]] | None = None,
+) -> list[Candidate]:
     """All non-dominated machine mixes of station ``index`` (plus 'omitted' if optional).
 
     ``upper`` caps each option's count (default: the station's ``machines_max``, else enough
@@ -79,20 +81,35 @@ def station_candidates(spec: LineSpec, index: int, upper: int | None = None,
     station = spec.stations[index]
     out = []
     for settings, variant in variants or [({}, station)]:
-        out += _mixes(variant, upper, lower_capacity_cells_per_h, needed_cells_per_h,
-                      tuple(settings.items()))
+        out += _mixes(
+            variant, upper, lower_capacity_cells_per_h, needed_cells_per_h, tuple(settings.items())
+        )
     # capacity beyond the most any layout can need (the target at the worst yields) is worth
     # nothing, so it does not make a mix better than another
     out = _non_dominated(out, needed_cells_per_h if lower_capacity_cells_per_h > 0 else math.inf)
     if station.optional:
-        out.append(Candidate(tuple((e.name, 0) for e in station.equipment()), True, math.inf,
-                             0.0, 0.0, 0.0, 0.0, 0.0))
+        out.append(
+            Candidate(
+                tuple((e.name, 0) for e in station.equipment()),
+                True,
+                math.inf,
+                0.0,
+                0.0,
+                0.0,
+                0.0,
+                0.0,
+            )
+        )
     return out
 
 
-def _mixes(station: Station, upper: int | None, lower_capacity_cells_per_h: float,
-           needed_cells_per_h: float, settings: tuple[tuple[str, float], ...]
-           ) -> list[Candidate]:
+def _mixes(
+    station: Station,
+    upper: int | None,
+    lower_capacity_cells_per_h: float,
+    needed_cells_per_h: float,
+    settings: tuple[tuple[str, float], ...],
+) -> list[Candidate]:
     """Every allowed machine mix of one station (at one setting of its process window)."""
     equipment = station.equipment()
     bounds = count_bounds(station, upper, needed_cells_per_h)
@@ -100,7 +117,8 @@ def _mixes(station: Station, upper: int | None, lower_capacity_cells_per_h: floa
     if size > MAX_CANDIDATES:
         raise UsageError(
             f"station {station.id!r}: {size:,} machine mixes to consider; allowed: at most "
-            f"{MAX_CANDIDATES:,} – set machines_max on the station or lower max_machines")
+            f"{MAX_CANDIDATES:,} – set machines_max on the station or lower max_machines"
+        )
     rates = [machine_rate_cells_per_h(e) * availability(e.mtbf_h, e.mttr_h) for e in equipment]
     out = []
     for counts in itertools.product(*(range(lo, hi + 1) for _, lo, hi in bounds)):
@@ -111,26 +129,42 @@ def _mixes(station: Station, upper: int | None, lower_capacity_cells_per_h: floa
         if cap < lower_capacity_cells_per_h or cap <= 0:
             continue
         p = sum(w * e.defect_probability for w, e in zip(weights, equipment)) / cap
-        out.append(Candidate(
-            counts=tuple((e.name, n) for e, n in zip(equipment, counts)), omitted=False,
-            capacity_cells_per_h=cap, defect_probability=p,
-            capex_usd=sum(n * e.capex_usd for n, e in zip(counts, equipment)),
-            footprint_m2=sum(n * e.footprint_m2 for n, e in zip(counts, equipment)),
-            power_kw=sum(n * e.power_kw for n, e in zip(counts, equipment)),
-            operators=sum(n * e.operators_per_machine for n, e in zip(counts, equipment)),
-            settings=settings,
-        ))
+        out.append(
+            Candidate(
+                counts=tuple((e.name, n) for e, n in zip(equipment, counts)),
+                omitted=False,
+                capacity_cells_per_h=cap,
+                defect_probability=p,
+                capex_usd=sum(n * e.capex_usd for n, e in zip(counts, equipment)),
+                footprint_m2=sum(n * e.footprint_m2 for n, e in zip(counts, equipment)),
+                power_kw=sum(n * e.power_kw for n, e in zip(counts, equipment)),
+                operators=sum(n * e.operators_per_machine for n, e in zip(counts, equipment)),
+                settings=settings,
+            )
+        )
     return out
 
 
-def _non_dominated(candidates: list[Candidate], useful_capacity: float = math.inf
-                   ) -> list[Candidate]:
+def _non_dominated(
+    candidates: list[Candidate], useful_capacity: float = math.inf
+) -> list[Candidate]:
     """Drop candidates that another one matches or beats on every count and beats on one
     (capacity counted up to ``useful_capacity``)."""
     if len(candidates) < 2:
         return candidates
-    a = np.array([(-min(c.capacity_cells_per_h, useful_capacity), c.defect_probability,
-                   c.capex_usd, c.footprint_m2, c.power_kw, c.operators) for c in candidates])
+    a = np.array(
+        [
+            (
+                -min(c.capacity_cells_per_h, useful_capacity),
+                c.defect_probability,
+                c.capex_usd,
+                c.footprint_m2,
+                c.power_kw,
+                c.operators,
+            )
+            for c in candidates
+        ]
+    )
     # in lexicographic order a candidate can only be beaten by one before it, and what beats a
     # dropped candidate beats a kept one too: compare each with the kept ones only
     order = np.lexsort(a.T[::-1])
@@ -138,7 +172,7 @@ def _non_dominated(candidates: list[Candidate], useful_capacity: float = math.in
     rows = np.empty_like(a)
     for i in order:
         if kept:
-            k = rows[:len(kept)]
+            k = rows[: len(kept)]
             if np.any(np.all(k <= a[i], axis=1) & np.any(k < a[i], axis=1)):
                 continue
         rows[len(kept)] = a[i]

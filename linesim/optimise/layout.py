@@ -16,8 +16,14 @@ from linesim.capacity import capacity_report
 from linesim.spec import LineSpec
 from linesim.variants import Layout, apply_layout
 
-__all__ = ["Layout", "current_layout", "apply_layout", "LayoutFigures", "evaluate_layout",
-           "layout_capex_usd"]
+__all__ = [
+    "Layout",
+    "current_layout",
+    "apply_layout",
+    "LayoutFigures",
+    "evaluate_layout",
+    "layout_capex_usd",
+]
 
 
 def current_layout(spec: LineSpec) -> dict[str, dict[str, int]]:
@@ -52,8 +58,11 @@ class LayoutFigures:
         return asdict(self)
 
 
-def evaluate_layout(spec: LineSpec, layout: Layout | None = None,
-                    settings: Mapping[str, Mapping[str, float]] | None = None) -> LayoutFigures:
+def evaluate_layout(
+    spec: LineSpec,
+    layout: Layout | None = None,
+    settings: Mapping[str, Mapping[str, float]] | None = None,
+) -> LayoutFigures:
     """Output, yield, capex, areas and cost of ``layout`` (at process ``settings``) on ``spec``
     (or of ``spec`` itself)."""
     line = apply_layout(spec, layout or {}, settings=settings) if layout or settings else spec
@@ -65,11 +74,13 @@ def evaluate_layout(spec: LineSpec, layout: Layout | None = None,
         cost = cost_report(line).total_usd_per_kwh
     return LayoutFigures(
         output_gwh_per_year=report.max_output_gwh_per_year,
-        good_cells_per_h=report.max_good_cells_per_h, line_yield=report.line_yield,
-        capex_usd=layout_capex_usd(line), bottleneck=report.bottleneck,
-        floor_area_m2=sum(e.count * e.footprint_m2 for s in line.stations
-                          for e in s.equipment()),
-        dry_room_area_m2=sum(e.count * e.footprint_m2 for s in line.stations if s.dry_room
-                             for e in s.equipment()),
+        good_cells_per_h=report.max_good_cells_per_h,
+        line_yield=report.line_yield,
+        capex_usd=layout_capex_usd(line),
+        bottleneck=report.bottleneck,
+        floor_area_m2=sum(e.count * e.footprint_m2 for s in line.stations for e in s.equipment()),
+        dry_room_area_m2=sum(
+            e.count * e.footprint_m2 for s in line.stations if s.dry_room for e in s.equipment()
+        ),
         cost_usd_per_kwh=cost,
     )

@@ -94,9 +94,10 @@ class LayoutModel:
         lower, need = [0.0] * n, [0.0] * n
         if p.target_gwh_per_year is not None:
             lower, need = self._capacity_window(variants, p.target_gwh_per_year)
-        self.candidates = [station_candidates(spec, j, p.max_machines, lower[j], need[j],
-                                              variants.get(s.id))
-                           for j, s in enumerate(spec.stations)]
+        self.candidates = [
+            station_candidates(spec, j, p.max_machines, lower[j], need[j], variants.get(s.id))
+            for j, s in enumerate(spec.stations)
+        ]
         self._detect = spec.detection_index()
         self._bounds: dict[int, ChainBound | None] = {}
 
@@ -105,12 +106,17 @@ class LayoutModel:
         needs (the target ÷ headroom ÷ the best yields the stations it carries allow) and the
         most it can use (the same at the worst yields) [cells/h]."""
         spec, p = self.problem.spec, self.problem
-        target = cells_per_h_for_gwh(target_gwh, spec.product.energy_kwh,
-                                     spec.calendar.hours_per_year) / p.max_utilisation
+        target = (
+            cells_per_h_for_gwh(target_gwh, spec.product.energy_kwh, spec.calendar.hours_per_year)
+            / p.max_utilisation
+        )
         best, worst = [], []
         for s in spec.stations:
-            probabilities = [e.defect_probability for v in variants.get(s.id, [({}, s)])
-                             for e in v[1].equipment()]
+            probabilities = [
+                e.defect_probability
+                for v in variants.get(s.id, [({}, s)])
+                for e in v[1].equipment()
+            ]
             best.append(1.0 if s.optional else 1.0 - min(probabilities))
             worst.append(1.0 - max(probabilities))
         for s in spec.stations:
@@ -138,9 +144,14 @@ class LayoutModel:
     def _constant_capex(cost: CostInputs) -> Capex:
         """The capex no machine choice changes: dry room, facility, and a building of fixed area."""
         area = cost.building.area_m2 or 0.0
-        return Capex(equipment_by_station={}, equipment=0.0, dry_room=dry_room_capex_usd(cost),
-                     building=area * cost.building.usd_per_m2, facility=cost.facility.capex_usd,
-                     building_area_m2=area)
+        return Capex(
+            equipment_by_station={},
+            equipment=0.0,
+            dry_room=dry_room_capex_usd(cost),
+            building=area * cost.building.usd_per_m2,
+            facility=cost.facility.capex_usd,
+            building_area_m2=area,
+        )
 
     def capex_constant_usd(self) -> float:
         cost = self.problem.spec.cost
@@ -151,10 +162,15 @@ class LayoutModel:
         return c.capex_usd + c.footprint_m2 * self._building_usd_per_m2()
 
     # --- model ---------------------------------------------------------------------------------
-    def build(self, objective: str, target_gwh: float | None = None,
-              min_log_yield: float | None = None, max_capex_usd: float | None = None,
-              min_output_gwh: float | None = None, settle_at: int | None = None
-              ) -> tuple[cp_model.CpModel, dict]:
+    def build(
+        self,
+        objective: str,
+        target_gwh: float | None = None,
+        min_log_yield: float | None = None,
+        max_capex_usd: float | None = None,
+        min_output_gwh: float | None = None,
+        settle_at: int | None = None,
+    ) -> tuple[cp_model.CpModel, dict]:
         """A CP-SAT model for ``objective`` (min_capex | max_output | min_cost | max_yield |
         min_floor | min_dry_room) with optional extra ε-constraints. With ``settle_at`` (the
         optimum's raw value) the objective becomes a constraint at that value and the model
@@ -162,8 +178,10 @@ class LayoutModel:
         p, spec = self.problem, self.problem.spec
         m = cp_model.CpModel()
         n = len(spec.stations)
-        x = [[m.new_bool_var(f"x_{j}_{k}") for k in range(len(cs))]
-             for j, cs in enumerate(self.candidates)]
+        x = [
+            [m.new_bool_var(f"x_{j}_{k}") for k in range(len(cs))]
+            for j, cs in enumerate(self.candidates)
+        ]
         for j in range(n):
             # each station takes exactly one machine mix
             m.add_exactly_one(x[j])
@@ -177,11 +195,24 @@ class LayoutModel:
             if station.optional:
                 omitted = x[j][-1]
                 for target_id, delta in station.omission_effects.items():
-                    omit_effects.append((spec.station_index(target_id), omitted,
-                                         scaled(-math.log1p(-delta), SCALE, True)))
-        log_cap = [pick(j, lambda c: scaled(_OMITTED_LOG_CAP if c.omitted else
-                                            math.log(c.capacity_cells_per_h), SCALE, False))
-                   for j in range(n)]
+                    omit_effects.append(
+                        (
+                            spec.station_index(target_id),
+                            omitted,
+                            scaled(-math.log1p(-delta), SCALE, True),
+                        )
+                    )
+        log_cap = [
+            pick(
+                j,
+                lambda c: scaled(
+                    _OMITTED_LOG_CAP if c.omitted else math.log(c.capacity_cells_per_h),
+                    SCALE,
+                    False,
+                ),
+            )
+            for j in range(n)
+        ]
         headroom = scaled(math.log(p.max_utilisation), SCALE, False)
 
         def downstream_loss(j: int) -> cp_model.LinearExpr | int:
@@ -202,8 +233,9 @@ class LayoutModel:
                 # station j can process what the good output needs, within headroom
                 m.add(log_g + downstream_loss(j) <= log_cap[j] + headroom)
             if min_output_gwh is not None:
-                need = scaled(math.log(cells_per_h_for_gwh(min_output_gwh, kwh, hours)), SCALE,
-                              True)
+                need = scaled(
+                    math.log(cells_per_h_for_gwh(min_output_gwh, kwh, hours)), SCALE, True
+                )
                 m.add(log_g >= need)
         elif target is not None:
             need = scaled(math.log(cells_per_h_for_gwh(target, kwh, hours)), SCALE, True)
@@ -248,8 +280,13 @@ class LayoutModel:
         else:
             # as good as the optimum, then as close to the config's settings as possible
             m.add(goal <= settle_at) if sense > 0 else m.add(goal >= settle_at)
-            m.minimize(sum(self._changed(j, c) * v for j, cs in enumerate(self.candidates)
-                           for c, v in zip(cs, x[j])))
+            m.minimize(
+                sum(
+                    self._changed(j, c) * v
+                    for j, cs in enumerate(self.candidates)
+                    for c, v in zip(cs, x[j])
+                )
+            )
         return m, {"x": x, "capex": capex, "log_g": log_g, "loss": total_loss}
 
     def _changed(self, j: int, c: Candidate) -> int:
@@ -260,8 +297,9 @@ class LayoutModel:
         now = window.settings()
         return sum(1 for name, value in c.settings if now.get(name) != value)
 
-    def _annual_cost(self, m: cp_model.CpModel, x, loss, omit_effects,
-                     target: float | None) -> cp_model.LinearExpr | int:
+    def _annual_cost(
+        self, m: cp_model.CpModel, x, loss, omit_effects, target: float | None
+    ) -> cp_model.LinearExpr | int:
         """Annual cost [USD/yr] of running at the target: linear parts per candidate plus the
         materials, which grow as exp(Σ L) from their entry station on (an exact table at
         COST_LOG_SCALE)."""
@@ -273,23 +311,32 @@ class LayoutModel:
             raise ValueError("min-cost needs a cost block and a target")
         hours = spec.calendar.hours_per_year
         # the cost model is linear in D, L, E, M and capex: its coefficients, from the model itself
-        unit = {"d": (1, 0, 0, 0, 0), "l": (0, 1, 0, 0, 0), "e": (0, 0, 1, 0, 0),
-                "m": (0, 0, 0, 1, 0), "c": (0, 0, 0, 0, 1)}
-        a = {k: sum(v[:4]) + sum(overheads_usd(cost.overheads, *v).values())
-             for k, v in unit.items()}
+        unit = {
+            "d": (1, 0, 0, 0, 0),
+            "l": (0, 1, 0, 0, 0),
+            "e": (0, 0, 1, 0, 0),
+            "m": (0, 0, 0, 1, 0),
+            "c": (0, 0, 0, 0, 1),
+        }
+        a = {
+            k: sum(v[:4]) + sum(overheads_usd(cost.overheads, *v).values()) for k, v in unit.items()
+        }
         life = cost.depreciation
 
         def linear(c: Candidate) -> int:
             equipment = c.capex_usd / life.equipment_years
             building = c.footprint_m2 * self._building_usd_per_m2() / life.building_years
-            return round(a["d"] * (equipment + building)
-                         + a["l"] * c.operators * hours * cost.labour.wage_usd_per_h
-                         + a["e"] * c.power_kw * hours * cost.electricity.usd_per_kwh
-                         + a["c"] * self.candidate_capex_usd(c))
+            return round(
+                a["d"] * (equipment + building)
+                + a["l"] * c.operators * hours * cost.labour.wage_usd_per_h
+                + a["e"] * c.power_kw * hours * cost.electricity.usd_per_kwh
+                + a["c"] * self.candidate_capex_usd(c)
+            )
 
         n = len(spec.stations)
         total: cp_model.LinearExpr | int = sum(
-            sum(linear(c) * v for c, v in zip(self.candidates[j], x[j])) for j in range(n))
+            sum(linear(c) * v for c, v in zip(self.candidates[j], x[j])) for j in range(n)
+        )
         good_per_year = cells_per_h_for_gwh(target, spec.product.energy_kwh, hours) * hours
         per_cell = material_usd_per_processed_cell(spec)
         coarse = SCALE // COST_LOG_SCALE
@@ -298,8 +345,11 @@ class LayoutModel:
                 continue
             terms = [loss[i] for i in range(n) if self._detect[i] >= e]
             terms += [s * b for k, b, s in omit_effects if self._detect[k] >= e]
-            top = sum(max(scaled(c.log_yield_loss, SCALE, True) for c in self.candidates[i])
-                      for i in range(n) if self._detect[i] >= e)
+            top = sum(
+                max(scaled(c.log_yield_loss, SCALE, True) for c in self.candidates[i])
+                for i in range(n)
+                if self._detect[i] >= e
+            )
             top += sum(s for k, _, s in omit_effects if self._detect[k] >= e)
             fine = m.new_int_var(0, top, f"loss_from_{e}")
             m.add(fine == sum(terms))
@@ -328,11 +378,17 @@ class LayoutModel:
         spec = self.problem.spec
         fixed = self._constant_capex(cost)
         energy = energy_per_year(spec)
-        labour = cost.labour.indirect_operators * spec.calendar.hours_per_year \
+        labour = (
+            cost.labour.indirect_operators
+            * spec.calendar.hours_per_year
             * cost.labour.wage_usd_per_h
-        return (a["d"] * annual_depreciation_usd(fixed, cost)
-                + a["e"] * (energy.dry_room + energy.facility) * cost.electricity.usd_per_kwh
-                + a["l"] * labour + a["c"] * fixed.total)
+        )
+        return (
+            a["d"] * annual_depreciation_usd(fixed, cost)
+            + a["e"] * (energy.dry_room + energy.facility) * cost.electricity.usd_per_kwh
+            + a["l"] * labour
+            + a["c"] * fixed.total
+        )
 
     # --- solve ---------------------------------------------------------------------------------
     def chain_bound(self, max_choices: int = 128) -> ChainBound | None:
@@ -347,23 +403,50 @@ class LayoutModel:
         p, spec = self.problem, self.problem.spec
         if p.target_gwh_per_year is None:
             return None
-        need = scaled(math.log(cells_per_h_for_gwh(p.target_gwh_per_year, spec.product.energy_kwh,
-                                                   spec.calendar.hours_per_year)), SCALE, True)
+        need = scaled(
+            math.log(
+                cells_per_h_for_gwh(
+                    p.target_gwh_per_year, spec.product.energy_kwh, spec.calendar.hours_per_year
+                )
+            ),
+            SCALE,
+            True,
+        )
         headroom = scaled(math.log(p.max_utilisation), SCALE, False)
         cs = self.candidates
         loss = [[scaled(c.log_yield_loss, SCALE, True) for c in cj] for cj in cs]
-        log_cap = [[scaled(_OMITTED_LOG_CAP if c.omitted else math.log(c.capacity_cells_per_h),
-                           SCALE, False) for c in cj] for cj in cs]
+        log_cap = [
+            [
+                scaled(
+                    _OMITTED_LOG_CAP if c.omitted else math.log(c.capacity_cells_per_h),
+                    SCALE,
+                    False,
+                )
+                for c in cj
+            ]
+            for cj in cs
+        ]
         capex = [[round(self.candidate_capex_usd(c)) for c in cj] for cj in cs]
         omitted = [[c.omitted for c in cj] for cj in cs]
-        effects = {j: [(spec.station_index(t), scaled(-math.log1p(-d), SCALE, True))
-                       for t, d in s.omission_effects.items()]
-                   for j, s in enumerate(spec.stations) if s.optional and s.omission_effects}
-        return enumerated_bound(loss, log_cap, capex, omitted, need, headroom, self._detect,
-                                effects, max_choices)
+        effects = {
+            j: [
+                (spec.station_index(t), scaled(-math.log1p(-d), SCALE, True))
+                for t, d in s.omission_effects.items()
+            ]
+            for j, s in enumerate(spec.stations)
+            if s.optional and s.omission_effects
+        }
+        return enumerated_bound(
+            loss, log_cap, capex, omitted, need, headroom, self._detect, effects, max_choices
+        )
 
-    def solve(self, objective: str, hint: dict[str, dict[str, int]] | None = None,
-              use_bound: bool = True, **eps) -> Solution:
+    def solve(
+        self,
+        objective: str,
+        hint: dict[str, dict[str, int]] | None = None,
+        use_bound: bool = True,
+        **eps,
+    ) -> Solution:
         """Build, hint, solve and extract; the status is returned, never printed.
 
         Minimum capex at the target (no ε-constraints) first asks the chain bound: when its
@@ -372,8 +455,7 @@ class LayoutModel:
         searches the full model from the bound's layout. (The bound is not added as a
         constraint: with it, CP-SAT 9.15's presolve returned a wrong "optimal" on a 16 × 6
         instance when the log scale was 10⁸.)"""
-        if use_bound and objective == "min_capex" and not any(
-                e is not None for e in eps.values()):
+        if use_bound and objective == "min_capex" and not any(e is not None for e in eps.values()):
             bound = self.chain_bound()
             if bound is not None:
                 proven = self._solve(objective, None, fixed=bound.choice)
@@ -384,9 +466,14 @@ class LayoutModel:
                 return self._solve(objective, None, start=bound.choice)
         return self._solve(objective, hint, **eps)
 
-    def _solve(self, objective: str, hint: dict[str, dict[str, int]] | None,
-               fixed: tuple[int, ...] | None = None, start: tuple[int, ...] | None = None,
-               **eps) -> Solution:
+    def _solve(
+        self,
+        objective: str,
+        hint: dict[str, dict[str, int]] | None,
+        fixed: tuple[int, ...] | None = None,
+        start: tuple[int, ...] | None = None,
+        **eps,
+    ) -> Solution:
         m, v = self.build(objective, **eps)
         for xj, k in zip(v["x"], fixed or ()):
             m.add(xj[k] == 1)
@@ -413,12 +500,23 @@ class LayoutModel:
         value: float = raw
         if objective == "max_output":
             spec = self.problem.spec
-            value = (math.exp(value / SCALE) * spec.calendar.hours_per_year
-                     * spec.product.energy_kwh / 1e6)
+            value = (
+                math.exp(value / SCALE)
+                * spec.calendar.hours_per_year
+                * spec.product.energy_kwh
+                / 1e6
+            )
         elif objective == "min_capex":
             value += round(self.capex_constant_usd())
-        return Solution(status, layout, value, solver.wall_time, solver.num_branches,
-                        settings if self.problem.tune else None, raw)
+        return Solution(
+            status,
+            layout,
+            value,
+            solver.wall_time,
+            solver.num_branches,
+            settings if self.problem.tune else None,
+            raw,
+        )
 
     def _add_hint(self, m: cp_model.CpModel, x, hint: dict[str, dict[str, int]]) -> None:
         for j, station in enumerate(self.problem.spec.stations):
@@ -427,8 +525,10 @@ class LayoutModel:
                 continue
             now = dict(station.process.settings()) if station.process else {}
             for c, var in zip(self.candidates[j], x[j]):
-                m.add_hint(var, dict(c.counts) == dict(want)
-                          and (not c.settings or dict(c.settings) == now))
+                m.add_hint(
+                    var,
+                    dict(c.counts) == dict(want) and (not c.settings or dict(c.settings) == now),
+                )
 
 
 def greedy_layout(model: LayoutModel, target_gwh: float) -> dict[str, dict[str, int]] | None:
@@ -445,8 +545,11 @@ def greedy_layout(model: LayoutModel, target_gwh: float) -> dict[str, dict[str, 
         for c in sorted(model.candidates[j], key=model.candidate_capex_usd):
             trial = chosen.copy()
             trial[j] = c
-            surviving = math.prod(1.0 - t.defect_probability for i, t in enumerate(trial)
-                                  if t is not None and detect[i] >= j)
+            surviving = math.prod(
+                1.0 - t.defect_probability
+                for i, t in enumerate(trial)
+                if t is not None and detect[i] >= j
+            )
             if c.omitted or c.capacity_cells_per_h * surviving >= need:
                 best = c
                 break

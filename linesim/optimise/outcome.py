@@ -45,8 +45,11 @@ class ParetoPoint:
     verified: Verification | None = None
 
     def to_dict(self) -> dict:
-        out = {"layout": self.layout, "predicted": self.predicted.to_dict(),
-               "settings": self.settings}
+        out = {
+            "layout": self.layout,
+            "predicted": self.predicted.to_dict(),
+            "settings": self.settings,
+        }
         if self.verified is not None:
             out["verified"] = self.verified.to_dict()
         return out
@@ -79,8 +82,7 @@ class OptimisationReport:
     @property
     def buffers(self) -> dict[str, int] | None:
         """Buffer after each station of the chosen line [cells] (None without a layout)."""
-        return None if self.chosen is None else {s.id: s.buffer_after
-                                                 for s in self.chosen.stations}
+        return None if self.chosen is None else {s.id: s.buffer_after for s in self.chosen.stations}
 
     @property
     def dew_point_c(self) -> float | None:
@@ -89,8 +91,9 @@ class OptimisationReport:
             return None
         cost = self.spec.cost
         if cost is None or cost.dry_room is None:  # choose_dew_point refuses such a line
-            raise ValueError(f"line {self.spec.name!r} has no cost.dry_room to take a dew "
-                             "point from")
+            raise ValueError(
+                f"line {self.spec.name!r} has no cost.dry_room to take a dew point from"
+            )
         return cost.dry_room.dew_point_c
 
     def to_dict(self) -> dict:
@@ -98,12 +101,18 @@ class OptimisationReport:
         the ``record_id`` the CLI adds when it stores the run)."""
         r = self.result
         doc: dict[str, Any] = {
-            "status": r.status, "objective": r.objective, "line": self.spec.name,
-            "binding": r.binding, "solve_time_s": r.wall_time_s, "layout": r.layout,
+            "status": r.status,
+            "objective": r.objective,
+            "line": self.spec.name,
+            "binding": r.binding,
+            "solve_time_s": r.wall_time_s,
+            "layout": r.layout,
             "buffers": self.buffers,
             "predicted": r.predicted.to_dict() if r.predicted is not None else None,
             "verified": self.verified.to_dict() if self.verified is not None else None,
-            "config": self.config.to_dict(), "config_layout": self.config_layout}
+            "config": self.config.to_dict(),
+            "config_layout": self.config_layout,
+        }
         if self.dew_points is not None:
             doc["dew_points"] = [row.to_dict() for row in self.dew_points]
             doc["dew_point_c"] = self.dew_point_c
@@ -112,20 +121,29 @@ class OptimisationReport:
             doc["config_settings"] = self.config_settings
             if self.untuned is not None:
                 u = self.untuned
-                doc["untuned"] = {"status": u.status, "layout": u.layout,
-                                  "predicted": (u.predicted.to_dict()
-                                                if u.predicted is not None else None)}
+                doc["untuned"] = {
+                    "status": u.status,
+                    "layout": u.layout,
+                    "predicted": (u.predicted.to_dict() if u.predicted is not None else None),
+                }
         if self.pareto:
             doc["pareto"] = [point.to_dict() for point in self.pareto]
         return doc
 
 
-def optimise_and_verify(problem: Problem, objective: str = "min_capex", *,
-                        pareto_points: int | None = None, dew_points: Sequence[float] = (),
-                        buffer_sizes: Sequence[int] | None = None, verify: bool = True,
-                        horizon_s: float = 7 * 86400.0, replications: int = 3,
-                        seed: int | None = None, workers: int | None = None
-                        ) -> OptimisationReport:
+def optimise_and_verify(
+    problem: Problem,
+    objective: str = "min_capex",
+    *,
+    pareto_points: int | None = None,
+    dew_points: Sequence[float] = (),
+    buffer_sizes: Sequence[int] | None = None,
+    verify: bool = True,
+    horizon_s: float = 7 * 86400.0,
+    replications: int = 3,
+    seed: int | None = None,
+    workers: int | None = None,
+) -> OptimisationReport:
     """Solve ``problem``, compare with its config and check by simulation.
 
     Parameters
@@ -165,17 +183,24 @@ def optimise_and_verify(problem: Problem, objective: str = "min_capex", *,
         A request the problem cannot answer, naming the parameter to change (e.g.
         ``target_gwh_per_year`` for min_capex).
     """
-    if pareto_points is not None and problem.target_gwh_per_year is None \
-            and problem.budget_usd is None:
-        raise UsageError("pareto_points needs target_gwh_per_year (the lowest output) or "
-                         "budget_usd")
+    if (
+        pareto_points is not None
+        and problem.target_gwh_per_year is None
+        and problem.budget_usd is None
+    ):
+        raise UsageError(
+            "pareto_points needs target_gwh_per_year (the lowest output) or budget_usd"
+        )
     if dew_points and pareto_points is not None:
-        raise UsageError("dew_points chooses one layout per dew point; allowed: without "
-                         "pareto_points")
+        raise UsageError(
+            "dew_points chooses one layout per dew point; allowed: without pareto_points"
+        )
     simulation: SimulationSettings = {
-        "horizon_s": horizon_s, "replications": replications,
+        "horizon_s": horizon_s,
+        "replications": replications,
         "seed": problem.seed if seed is None else seed,
-        "workers": problem.workers if workers is None else workers}
+        "workers": problem.workers if workers is None else workers,
+    }
     result, verified, rows = None, None, None
     if dew_points:
         choice = choose_dew_point(problem, objective, dew_points, **simulation)
@@ -184,35 +209,53 @@ def optimise_and_verify(problem: Problem, objective: str = "min_capex", *,
             problem = replace(problem, spec=choice.spec)
             result, verified = choice.result, choice.verified
     if result is None:
-        result = (pareto_front(problem, pareto_points) if pareto_points is not None
-                  else optimise_layout(problem, objective))
+        result = (
+            pareto_front(problem, pareto_points)
+            if pareto_points is not None
+            else optimise_layout(problem, objective)
+        )
     spec = problem.spec
     config_settings = untuned = None
     if problem.tune:
-        config_settings = {s.id: s.process.settings() for s in spec.stations
-                           if s.process is not None and s.process.levels}
+        config_settings = {
+            s.id: s.process.settings()
+            for s in spec.stations
+            if s.process is not None and s.process.levels
+        }
         if pareto_points is None:
             untuned = optimise_layout(replace(problem, tune=False), objective)
-    report = OptimisationReport(spec, result, evaluate_layout(spec), current_layout(spec),
-                                config_settings=config_settings, untuned=untuned,
-                                dew_points=rows)
+    report = OptimisationReport(
+        spec,
+        result,
+        evaluate_layout(spec),
+        current_layout(spec),
+        config_settings=config_settings,
+        untuned=untuned,
+        dew_points=rows,
+    )
     if result.layout is None:  # not found
         return report
     if buffer_sizes:
-        verified = size_buffers(spec, result.layout, buffer_sizes, settings=result.settings,
-                                **simulation)
+        verified = size_buffers(
+            spec, result.layout, buffer_sizes, settings=result.settings, **simulation
+        )
     elif verify and verified is None:
         verified = verify_layout(spec, result.layout, settings=result.settings, **simulation)
     points = []
-    for k, ((layout, figures), settings) in enumerate(zip(
-            result.pareto, result.pareto_settings or [None] * len(result.pareto))):
+    for k, ((layout, figures), settings) in enumerate(
+        zip(result.pareto, result.pareto_settings or [None] * len(result.pareto))
+    ):
         check = None
         if verify:
             # every point of the front, simulated as the chosen layout is (same seeds); the
             # first is the chosen layout, already simulated unless its buffers were sized
-            check = verified if (k == 0 and verified is not None and not buffer_sizes) else \
-                verify_layout(spec, layout, settings=settings, **simulation)
+            check = (
+                verified
+                if (k == 0 and verified is not None and not buffer_sizes)
+                else verify_layout(spec, layout, settings=settings, **simulation)
+            )
         points.append(ParetoPoint(layout, figures, settings, check))
-    chosen = apply_layout(spec, result.layout, verified.buffers if verified else None,
-                          result.settings)
+    chosen = apply_layout(
+        spec, result.layout, verified.buffers if verified else None, result.settings
+    )
     return replace(report, chosen=chosen, verified=verified, pareto=tuple(points))

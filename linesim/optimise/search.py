@@ -50,8 +50,10 @@ def _check(problem: Problem, objective: str) -> None:
     if objective == "max_output" and problem.budget_usd is None:
         raise UsageError("max_output needs a budget: set budget_usd [USD]")
     if objective == "min_cost" and problem.spec.cost is None:
-        raise UsageError(f"line {problem.spec.name!r} has no cost block, so min_cost cannot "
-                         "be used; allowed: min_capex or max_output")
+        raise UsageError(
+            f"line {problem.spec.name!r} has no cost block, so min_cost cannot "
+            "be used; allowed: min_capex or max_output"
+        )
 
 
 def optimise_layout(problem: Problem, objective: str = "min_capex") -> OptimiseResult:
@@ -60,8 +62,11 @@ def optimise_layout(problem: Problem, objective: str = "min_capex") -> OptimiseR
     model = LayoutModel(problem)
     if any(not cs for cs in model.candidates):
         return OptimiseResult("infeasible", objective, None, None, diagnose(problem), 0.0)
-    hint = (greedy_layout(model, problem.target_gwh_per_year)
-            if problem.target_gwh_per_year is not None else None)
+    hint = (
+        greedy_layout(model, problem.target_gwh_per_year)
+        if problem.target_gwh_per_year is not None
+        else None
+    )
     sol = model.solve(objective, hint=hint)
     if sol.layout is not None and problem.tune and sol.status == "optimal":
         # among the optimal layouts, the one that changes fewest settings from the config's
@@ -69,14 +74,24 @@ def optimise_layout(problem: Problem, objective: str = "min_capex") -> OptimiseR
         if settled.layout is not None:
             from dataclasses import replace
 
-            sol = replace(sol, layout=settled.layout, settings=settled.settings,
-                          wall_time_s=sol.wall_time_s + settled.wall_time_s)
+            sol = replace(
+                sol,
+                layout=settled.layout,
+                settings=settled.settings,
+                wall_time_s=sol.wall_time_s + settled.wall_time_s,
+            )
     if sol.layout is None:
         binding = diagnose(problem) if sol.status == "infeasible" else None
         return OptimiseResult(sol.status, objective, None, None, binding, sol.wall_time_s)
-    return OptimiseResult(sol.status, objective, sol.layout,
-                          evaluate_layout(problem.spec, sol.layout, sol.settings), None,
-                          sol.wall_time_s, settings=sol.settings)
+    return OptimiseResult(
+        sol.status,
+        objective,
+        sol.layout,
+        evaluate_layout(problem.spec, sol.layout, sol.settings),
+        None,
+        sol.wall_time_s,
+        settings=sol.settings,
+    )
 
 
 def _gwh(x: float) -> str:
@@ -88,8 +103,14 @@ def diagnose(problem: Problem) -> str:
     from dataclasses import replace
 
     target = problem.target_gwh_per_year
-    bare = replace(problem, budget_usd=None, floor_area_m2=None, dry_room_area_m2=None,
-                   max_utilisation=1.0, target_gwh_per_year=None)
+    bare = replace(
+        problem,
+        budget_usd=None,
+        floor_area_m2=None,
+        dry_room_area_m2=None,
+        max_utilisation=1.0,
+        target_gwh_per_year=None,
+    )
     widest = LayoutModel(bare)
     if target is not None:
         # the most the allowed machine counts make, with no other limit
@@ -98,10 +119,16 @@ def diagnose(problem: Problem) -> str:
             made = _figures(widest, top) if top.layout else None
             where = f" (bottleneck {made.bottleneck} at its maximum count)" if made else ""
             best = made.output_gwh_per_year if made else 0.0
-            return (f"target {_gwh(target)} > {_gwh(best)}, the most the allowed machine "
-                    f"counts make{where}; raise machines_max or max_machines")
-    steps = [("max_utilisation", "utilisation"), ("floor_area_m2", "floor"),
-             ("dry_room_area_m2", "dry_room"), ("budget_usd", "budget")]
+            return (
+                f"target {_gwh(target)} > {_gwh(best)}, the most the allowed machine "
+                f"counts make{where}; raise machines_max or max_machines"
+            )
+    steps = [
+        ("max_utilisation", "utilisation"),
+        ("floor_area_m2", "floor"),
+        ("dry_room_area_m2", "dry_room"),
+        ("budget_usd", "budget"),
+    ]
     active = {}
     for attr, name in steps:
         value = getattr(problem, attr)
@@ -111,9 +138,14 @@ def diagnose(problem: Problem) -> str:
         trial = replace(bare, target_gwh_per_year=target, **active)
         if _feasible(trial):
             continue
-        return _explain(replace(bare, target_gwh_per_year=target,
-                                **{k: v for k, v in active.items() if k != attr}), attr, value,
-                        name)
+        return _explain(
+            replace(
+                bare, target_gwh_per_year=target, **{k: v for k, v in active.items() if k != attr}
+            ),
+            attr,
+            value,
+            name,
+        )
     return "the limits together (" + ", ".join(active) + ") leave no layout"
 
 
@@ -131,8 +163,10 @@ def _explain(without: Problem, attr: str, value: float, name: str) -> str:
         if target is None:
             return f"budget {value / 1e6:,.1f} MUSD buys no working line"
         sol = model.solve("min_capex")
-        return (f"budget {value / 1e6:,.1f} MUSD < {_objective(sol) / 1e6:,.1f} MUSD "
-                f"minimum capex for {_gwh(target)}")
+        return (
+            f"budget {value / 1e6:,.1f} MUSD < {_objective(sol) / 1e6:,.1f} MUSD "
+            f"minimum capex for {_gwh(target)}"
+        )
     # (without a target, as for max_output, the least any working line needs)
     goal = _gwh(target) if target is not None else "a working line"
     if name == "floor":
@@ -145,8 +179,9 @@ def _explain(without: Problem, attr: str, value: float, name: str) -> str:
         return f"dry-room area {value:,.0f} m² < {area:,.0f} m² needed for {goal}"
     top = LayoutModel(without).solve("max_output")
     best = top.objective_value * value if top.objective_value else 0.0
-    return (f"max utilisation {value:g}: at most {_gwh(best)} within that headroom"
-            + (f", target {_gwh(target)}" if target is not None else ""))
+    return f"max utilisation {value:g}: at most {_gwh(best)} within that headroom" + (
+        f", target {_gwh(target)}" if target is not None else ""
+    )
 
 
 def pareto_front(problem: Problem, points: int = 6) -> OptimiseResult:
@@ -162,16 +197,19 @@ def pareto_front(problem: Problem, points: int = 6) -> OptimiseResult:
 
     open_problem = replace(problem, target_gwh_per_year=None)
     model = LayoutModel(open_problem)
-    top = model.solve("max_output") if problem.budget_usd is not None else \
-        LayoutModel(replace(open_problem, budget_usd=None)).solve("max_output")
+    top = (
+        model.solve("max_output")
+        if problem.budget_usd is not None
+        else LayoutModel(replace(open_problem, budget_usd=None)).solve("max_output")
+    )
     if top.layout is None:
-        return OptimiseResult(top.status, "pareto", None, None, diagnose(problem),
-                              top.wall_time_s)
+        return OptimiseResult(top.status, "pareto", None, None, diagnose(problem), top.wall_time_s)
     high = _objective(top)
     low = problem.target_gwh_per_year or high / 10
     if low > high:
-        return OptimiseResult("infeasible", "pareto", None, None, diagnose(problem),
-                              top.wall_time_s)
+        return OptimiseResult(
+            "infeasible", "pareto", None, None, diagnose(problem), top.wall_time_s
+        )
     outputs = [low + (high - low) * k / max(points - 1, 1) for k in range(points)]
     yields = _yield_levels(model, low, points)
     found: dict[str, tuple[Solution, LayoutFigures]] = {}
@@ -191,10 +229,17 @@ def pareto_front(problem: Problem, points: int = 6) -> OptimiseResult:
     front.sort(key=lambda lf: lf[1].output_gwh_per_year)
     if not front:
         return OptimiseResult("infeasible", "pareto", None, None, diagnose(problem), wall)
-    return OptimiseResult("optimal", "pareto", front[0][0].layout, front[0][1], None, wall,
-                          tuple((_layout(sol), fig) for sol, fig in front),
-                          settings=front[0][0].settings,
-                          pareto_settings=tuple(sol.settings for sol, _ in front))
+    return OptimiseResult(
+        "optimal",
+        "pareto",
+        front[0][0].layout,
+        front[0][1],
+        None,
+        wall,
+        tuple((_layout(sol), fig) for sol, fig in front),
+        settings=front[0][0].settings,
+        pareto_settings=tuple(sol.settings for sol, _ in front),
+    )
 
 
 def _layout(sol: Solution) -> dict[str, dict[str, int]]:
@@ -217,8 +262,12 @@ def _figures(model: LayoutModel, sol: Solution) -> LayoutFigures:
 
 
 def _key(sol: Solution) -> str:
-    return repr((sorted((s, sorted(c.items())) for s, c in _layout(sol).items()),
-                 sorted((s, sorted(c.items())) for s, c in (sol.settings or {}).items())))
+    return repr(
+        (
+            sorted((s, sorted(c.items())) for s, c in _layout(sol).items()),
+            sorted((s, sorted(c.items())) for s, c in (sol.settings or {}).items()),
+        )
+    )
 
 
 def _yield_levels(model: LayoutModel, low: float, points: int) -> list[float | None]:
@@ -239,8 +288,9 @@ def _rounding(model: LayoutModel) -> float:
     return 2.0 * (len(model.problem.spec.stations) + 2) / SCALE
 
 
-def _lexicographic(model: LayoutModel, min_output: float, min_yield: float | None
-                   ) -> tuple[Solution, float]:
+def _lexicographic(
+    model: LayoutModel, min_output: float, min_yield: float | None
+) -> tuple[Solution, float]:
     """Min capex at (ε_out, ε_yield); at that capex the best yield; then the most output
     among yields within the model's rounding of that best. Returns the solution and the
     solver time spent."""
@@ -249,18 +299,24 @@ def _lexicographic(model: LayoutModel, min_output: float, min_yield: float | Non
     if first.layout is None:
         return first, first.wall_time_s
     cap = first.objective_value
-    second = model.solve("max_yield", min_output_gwh=min_output, max_capex_usd=cap,
-                         hint=first.layout)
+    second = model.solve(
+        "max_yield", min_output_gwh=min_output, max_capex_usd=cap, hint=first.layout
+    )
     y = _figures(model, second).line_yield
-    third = model.solve("max_output", max_capex_usd=cap,
-                        min_log_yield=math.log(y) - _rounding(model),
-                        min_output_gwh=min_output, hint=second.layout)
+    third = model.solve(
+        "max_output",
+        max_capex_usd=cap,
+        min_log_yield=math.log(y) - _rounding(model),
+        min_output_gwh=min_output,
+        hint=second.layout,
+    )
     spent = first.wall_time_s + second.wall_time_s + third.wall_time_s
     return (third if third.layout is not None else second), spent
 
 
-def _settled(model: LayoutModel, sol: Solution, figures: LayoutFigures, low: float,
-             rounds: int = 10) -> tuple[tuple[Solution, LayoutFigures], float]:
+def _settled(
+    model: LayoutModel, sol: Solution, figures: LayoutFigures, low: float, rounds: int = 10
+) -> tuple[tuple[Solution, LayoutFigures], float]:
     """Re-solve with the ε-constraints at the layout's own output and yield, loosened by the
     model's rounding, until the layout no longer changes: then no layout with at least its
     output and yield costs less, and none at its capex and output has a better yield, even
@@ -269,8 +325,10 @@ def _settled(model: LayoutModel, sol: Solution, figures: LayoutFigures, low: flo
     spent = 0.0
     for _ in range(rounds):
         new, t = _lexicographic(
-            model, max(figures.output_gwh_per_year * math.exp(-slack), low * (1 - 1e-9)),
-            figures.line_yield * math.exp(-slack))
+            model,
+            max(figures.output_gwh_per_year * math.exp(-slack), low * (1 - 1e-9)),
+            figures.line_yield * math.exp(-slack),
+        )
         spent += t
         if new.layout is None or _key(new) == _key(sol):
             break
@@ -280,15 +338,20 @@ def _settled(model: LayoutModel, sol: Solution, figures: LayoutFigures, low: flo
 
 def dominates(a: LayoutFigures, b: LayoutFigures, rel: float = 1e-6) -> bool:
     """a dominates b: no worse in output, yield and capex, and better in one (beyond ``rel``)."""
-    no_worse = (a.output_gwh_per_year >= b.output_gwh_per_year * (1 - rel)
-                and a.line_yield >= b.line_yield * (1 - rel)
-                and a.capex_usd <= b.capex_usd * (1 + rel))
-    better = (a.output_gwh_per_year > b.output_gwh_per_year * (1 + rel)
-              or a.line_yield > b.line_yield * (1 + rel)
-              or a.capex_usd < b.capex_usd * (1 - rel))
+    no_worse = (
+        a.output_gwh_per_year >= b.output_gwh_per_year * (1 - rel)
+        and a.line_yield >= b.line_yield * (1 - rel)
+        and a.capex_usd <= b.capex_usd * (1 + rel)
+    )
+    better = (
+        a.output_gwh_per_year > b.output_gwh_per_year * (1 + rel)
+        or a.line_yield > b.line_yield * (1 + rel)
+        or a.capex_usd < b.capex_usd * (1 - rel)
+    )
     return no_worse and better
 
 
-def _non_dominated(points: list[tuple[Solution, LayoutFigures]]
-                   ) -> list[tuple[Solution, LayoutFigures]]:
+def _non_dominated(
+    points: list[tuple[Solution, LayoutFigures]],
+) -> list[tuple[Solution, LayoutFigures]]:
     return [p for p in points if not any(dominates(q[1], p[1]) for q in points if q is not p)]

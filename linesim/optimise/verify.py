@@ -14,17 +14,24 @@ from typing import TYPE_CHECKING, TypedDict, Unpack
 from linesim.capacity import suggested_warmup_h
 from linesim.errors import UsageError
 from linesim.experiments import replicate
-from linesim.summary import Estimate, RunSummary, YieldAttribution, as_plain, summarise
 from linesim.optimise.layout import LayoutFigures, evaluate_layout
-from linesim.variants import apply_layout
 from linesim.spec import LineSpec
+from linesim.summary import Estimate, RunSummary, YieldAttribution, as_plain, summarise
+from linesim.variants import apply_layout
 
 if TYPE_CHECKING:
     from linesim.optimise.model import Problem
     from linesim.optimise.search import OptimiseResult
 
-__all__ = ["Verification", "verify_layout", "size_buffers", "DewPointChoice", "DewPointRow",
-           "choose_dew_point", "SimulationSettings"]
+__all__ = [
+    "Verification",
+    "verify_layout",
+    "size_buffers",
+    "DewPointChoice",
+    "DewPointRow",
+    "choose_dew_point",
+    "SimulationSettings",
+]
 
 
 class SimulationSettings(TypedDict, total=False):
@@ -58,16 +65,23 @@ class Verification:
         return as_plain(self)
 
 
-def verify_layout(spec: LineSpec, layout: Mapping[str, Mapping[str, int]],
-                  buffers: Mapping[str, int] | None = None, horizon_s: float = 7 * 86400.0,
-                  replications: int = 3, seed: int = 1, workers: int | None = None,
-                  settings: Mapping[str, Mapping[str, float]] | None = None) -> Verification:
+def verify_layout(
+    spec: LineSpec,
+    layout: Mapping[str, Mapping[str, int]],
+    buffers: Mapping[str, int] | None = None,
+    horizon_s: float = 7 * 86400.0,
+    replications: int = 3,
+    seed: int = 1,
+    workers: int | None = None,
+    settings: Mapping[str, Mapping[str, float]] | None = None,
+) -> Verification:
     """Simulate ``layout`` at process ``settings`` (warm-up: the line's automatic one) and
     compare with the surrogate."""
     line = apply_layout(spec, layout, buffers, settings)
     surrogate = evaluate_layout(line)
-    results = replicate(line, horizon_s, suggested_warmup_h(line) * 3600.0, replications, seed,
-                        workers)
+    results = replicate(
+        line, horizon_s, suggested_warmup_h(line) * 3600.0, replications, seed, workers
+    )
     run = summarise(line, results)
     sim = run.output_gwh_per_year
     cost = None
@@ -78,20 +92,29 @@ def verify_layout(spec: LineSpec, layout: Mapping[str, Mapping[str, int]],
         cost = cost_report(line, simulated_basis(line, results)).total_usd_per_kwh
     gap = sim.mean / surrogate.output_gwh_per_year - 1.0
     return Verification(
-        surrogate_gwh_per_year=surrogate.output_gwh_per_year, simulated_gwh_per_year=sim,
+        surrogate_gwh_per_year=surrogate.output_gwh_per_year,
+        simulated_gwh_per_year=sim,
         simulated_line_yield=run.line_yield.simulated,
         analytic_line_yield=run.line_yield.analytic,
-        yield_attribution=run.line_yield.attribution, relative_gap=gap,
-        bottleneck=run.bottleneck, explanation=_explain(run, surrogate.bottleneck, gap),
-        buffers={s.id: s.buffer_after for s in line.stations}, replications=replications,
-        horizon_h=horizon_s / 3600.0, cost_usd_per_kwh=cost,
+        yield_attribution=run.line_yield.attribution,
+        relative_gap=gap,
+        bottleneck=run.bottleneck,
+        explanation=_explain(run, surrogate.bottleneck, gap),
+        buffers={s.id: s.buffer_after for s in line.stations},
+        replications=replications,
+        horizon_h=horizon_s / 3600.0,
+        cost_usd_per_kwh=cost,
     )
 
 
 def _explain(run: RunSummary, static_bottleneck: str, gap: float) -> str:
     exposure = run.line_yield.attribution.exposure.mean
-    note = (f"; dry-room exposure cost {-exposure:.1%} of yield, which the static surrogate "
-            "does not see (it needs queue times)" if exposure < -0.002 else "")
+    note = (
+        f"; dry-room exposure cost {-exposure:.1%} of yield, which the static surrogate "
+        "does not see (it needs queue times)"
+        if exposure < -0.002
+        else ""
+    )
     return _explain_flow(run, static_bottleneck, gap) + note
 
 
@@ -99,31 +122,43 @@ def _explain_flow(run: RunSummary, static_bottleneck: str, gap: float) -> str:
     sim = run.output_gwh_per_year
     inside = sim.contains(sim.mean / (1 + gap))
     if abs(gap) <= 0.01 or inside:
-        return (f"simulation agrees with the surrogate ({gap:+.1%}); bottleneck "
-                f"{run.bottleneck} (static: {static_bottleneck})")
+        return (
+            f"simulation agrees with the surrogate ({gap:+.1%}); bottleneck "
+            f"{run.bottleneck} (static: {static_bottleneck})"
+        )
     if gap > 0:
-        return (f"simulated output {gap:+.1%} above the surrogate: the window is short for this "
-                f"line ({run.horizon_h:g} h) — batch cycles ending inside it and WIP built "
-                "in the warm-up drain through faster than the long-run rate; a longer "
-                f"horizon_s brings it down; simulated bottleneck {run.bottleneck}")
+        return (
+            f"simulated output {gap:+.1%} above the surrogate: the window is short for this "
+            f"line ({run.horizon_h:g} h) — batch cycles ending inside it and WIP built "
+            "in the warm-up drain through faster than the long-run rate; a longer "
+            f"horizon_s brings it down; simulated bottleneck {run.bottleneck}"
+        )
     stations = run.stations
     blocked = max(stations, key=lambda s: s.blocked.mean)
     starved = max(stations, key=lambda s: s.starved.mean)
     neck = run.station(static_bottleneck)
-    why = (f"the static bottleneck {static_bottleneck} is blocked {neck.blocked.mean:.0%} "
-           f"and starved {neck.starved.mean:.0%} of its time – capacity the surrogate "
-           "counts but buffers and bursts waste")
-    return (f"simulated output {gap:+.1%} against the surrogate: {why}; most blocked: "
-            f"{blocked.id} ({blocked.blocked.mean:.0%}), most starved: "
-            f"{starved.id} ({starved.starved.mean:.0%}); simulated bottleneck "
-            f"{run.bottleneck}")
+    why = (
+        f"the static bottleneck {static_bottleneck} is blocked {neck.blocked.mean:.0%} "
+        f"and starved {neck.starved.mean:.0%} of its time – capacity the surrogate "
+        "counts but buffers and bursts waste"
+    )
+    return (
+        f"simulated output {gap:+.1%} against the surrogate: {why}; most blocked: "
+        f"{blocked.id} ({blocked.blocked.mean:.0%}), most starved: "
+        f"{starved.id} ({starved.starved.mean:.0%}); simulated bottleneck "
+        f"{run.bottleneck}"
+    )
 
 
-def size_buffers(spec: LineSpec, layout: Mapping[str, Mapping[str, int]],
-                 sizes: Sequence[int], tolerance: float = 0.01,
-                 settings: Mapping[str, Mapping[str, float]] | None = None,
-                 per_station: bool = True, **simulation: Unpack[SimulationSettings]
-                 ) -> Verification:
+def size_buffers(
+    spec: LineSpec,
+    layout: Mapping[str, Mapping[str, int]],
+    sizes: Sequence[int],
+    tolerance: float = 0.01,
+    settings: Mapping[str, Mapping[str, float]] | None = None,
+    per_station: bool = True,
+    **simulation: Unpack[SimulationSettings],
+) -> Verification:
     """Buffers sized by simulation, with the same seeds for every trial (common random numbers).
 
     First the smallest common size from ``sizes`` whose simulated output is within
@@ -179,8 +214,12 @@ class DewPointChoice:
     rows: tuple[DewPointRow, ...]  #: every dew point tried, in the order given
 
 
-def choose_dew_point(problem: Problem, objective: str, dew_points: Sequence[float],
-                     **simulation: Unpack[SimulationSettings]) -> DewPointChoice:
+def choose_dew_point(
+    problem: Problem,
+    objective: str,
+    dew_points: Sequence[float],
+    **simulation: Unpack[SimulationSettings],
+) -> DewPointChoice:
     """The dry room's dew point, chosen by simulation. Its benefit — less moisture exposure —
     exists only in the simulation (it needs queue times), so each dew point gets its own
     CP-SAT layout and settings, with the dry room's cost class at that dew point, is
@@ -195,8 +234,9 @@ def choose_dew_point(problem: Problem, objective: str, dew_points: Sequence[floa
     _check_dew_points(spec, dew_points)
     rows, best = [], None
     for dew in dew_points:
-        line = line_from_text(dump_line(spec), f"<{spec.name} at {dew:g} °C>",
-                              [f"cost.dry_room.dew_point_c={dew}"])
+        line = line_from_text(
+            dump_line(spec), f"<{spec.name} at {dew:g} °C>", [f"cost.dry_room.dew_point_c={dew}"]
+        )
         result = optimise_layout(replace(problem, spec=line), objective)
         check = None
         if result.layout is not None:
@@ -204,8 +244,9 @@ def choose_dew_point(problem: Problem, objective: str, dew_points: Sequence[floa
             key = check.cost_usd_per_kwh if check.cost_usd_per_kwh is not None else float("inf")
             if best is None or key < best[0]:
                 best = (key, line, result, check)
-        rows.append(DewPointRow(dew, result.status, result.predicted if result.found else None,
-                                check))
+        rows.append(
+            DewPointRow(dew, result.status, result.predicted if result.found else None, check)
+        )
     if best is None:
         return DewPointChoice(spec, None, None, tuple(rows))
     return DewPointChoice(best[1], best[2], best[3], tuple(rows))
@@ -215,14 +256,20 @@ def _check_dew_points(spec: LineSpec, dew_points: Sequence[float]) -> None:
     """Dew points the line's dry room can be costed at, or a :class:`UsageError` naming
     ``dew_points`` (the CLI maps it to its flag)."""
     if spec.cost is None or spec.cost.dry_room is None:
-        raise UsageError(f"dew_points: line {spec.name!r} has no cost.dry_room; allowed: a "
-                         "line with a dry room and its dry_room_classes")
+        raise UsageError(
+            f"dew_points: line {spec.name!r} has no cost.dry_room; allowed: a "
+            "line with a dry room and its dry_room_classes"
+        )
     classes = sorted(c.dew_point_c for c in spec.cost.dry_room_classes)
     outside = [d for d in dew_points if not -90.0 <= d <= 0.0]
     if not dew_points or outside:
-        raise UsageError(f"dew_points: {list(dew_points)!r}; allowed: dew points in °C from "
-                         "-90 to 0, e.g. " + ",".join(f"{c:g}" for c in classes))
+        raise UsageError(
+            f"dew_points: {list(dew_points)!r}; allowed: dew points in °C from "
+            "-90 to 0, e.g. " + ",".join(f"{c:g}" for c in classes)
+        )
     if min(dew_points) < min(classes):
-        raise UsageError(f"dew_points: {min(dew_points):g} °C is drier than every dry-room "
-                         f"class; allowed: ≥ {min(classes):g} °C (the config's "
-                         "dry_room_classes)")
+        raise UsageError(
+            f"dew_points: {min(dew_points):g} °C is drier than every dry-room "
+            f"class; allowed: ≥ {min(classes):g} °C (the config's "
+            "dry_room_classes)"
+        )

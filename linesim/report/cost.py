@@ -34,43 +34,99 @@ def format_cost(a: LineAnalysis) -> str:
         f"  direct labour     {c.direct_fte:,.0f} FTE "
         f"({c.direct_fte / c.output_gwh_per_year:,.0f} per GWh/yr)",
         "",
-        text_table(["category", "USD/kWh", "share", "M USD/yr"],
-                   [(k, c.usd_per_kwh[k], f"{share[k]:.1%}", v / 1e6)
-                    for k, v in c.annual.categories().items()]
-                   + [("total", c.total_usd_per_kwh, "100.0%", c.annual.total / 1e6)]),
+        text_table(
+            ["category", "USD/kWh", "share", "M USD/yr"],
+            [
+                (k, c.usd_per_kwh[k], f"{share[k]:.1%}", v / 1e6)
+                for k, v in c.annual.categories().items()
+            ]
+            + [("total", c.total_usd_per_kwh, "100.0%", c.annual.total / 1e6)],
+        ),
         "",
-        "overheads [M USD/yr]: " + ", ".join(f"{k} {v / 1e6:.2f}"
-                                            for k, v in c.annual.overheads.items()),
+        "overheads [M USD/yr]: "
+        + ", ".join(f"{k} {v / 1e6:.2f}" for k, v in c.annual.overheads.items()),
         "",
-        text_table(["material", "per kWh", "unit", "price", "", "dated", "USD/good kWh"],
-                   [(m.name, m.quantity_per_kwh, m.unit, m.price_per_unit,
-                     m.currency, m.price_date, m.usd_per_kwh_good)
-                    for m in c.materials], "lrlrlll"),
+        text_table(
+            ["material", "per kWh", "unit", "price", "", "dated", "USD/good kWh"],
+            [
+                (
+                    m.name,
+                    m.quantity_per_kwh,
+                    m.unit,
+                    m.price_per_unit,
+                    m.currency,
+                    m.price_date,
+                    m.usd_per_kwh_good,
+                )
+                for m in c.materials
+            ],
+            "lrlrlll",
+        ),
         "",
-        text_table(["scrap made at", "detected at", "cells/yr", "value/cell [USD]",
-                    "M USD/yr"],
-                   [(s.id, s.detected_at, s.cells_per_year, s.value_usd_per_cell,
-                     s.usd_per_year / 1e6) for s in c.scrap_by_step], "llrrr"),
+        text_table(
+            ["scrap made at", "detected at", "cells/yr", "value/cell [USD]", "M USD/yr"],
+            [
+                (s.id, s.detected_at, s.cells_per_year, s.value_usd_per_cell, s.usd_per_year / 1e6)
+                for s in c.scrap_by_step
+            ],
+            "llrrr",
+        ),
         "  (value added up to detection: materials + direct conversion; the conversion part "
         "is inside the categories above)",
     ]
     if a.ramp is not None:
         r = a.ramp
-        lines += ["", f"ramp-up (learning rate {r.learning_rate:.0%}, b = "
-                  f"{r.learning_exponent:.3f}, on conversion cost after one mature year's "
-                  "output):",
-                  text_table(["quarter", "yield (end)", "OEE (end)", "good GWh", "cumulative GWh",
-                              "CNY/Wh", "learning", "CNY/Wh with learning"],
-                             [(q.quarter, r.months[3 * q.quarter - 1].line_yield,
-                               r.months[3 * q.quarter - 1].oee, q.good_gwh, q.cumulative_gwh,
-                               q.cny_per_wh, q.learning_factor, q.cny_per_wh_with_learning)
-                              for q in r.quarters])]
-    lines += ["", f"sensitivity (each parameter ± {a.tornado[0].fraction:.0%}, static basis; "
-              "widest 10):" if a.tornado else "",
-              text_table(["parameter", "USD/kWh at −", "at +", "GWh/yr at −", "at +"],
-                         [(b.parameter, b.usd_per_kwh_low, b.usd_per_kwh_high,
-                           b.output_gwh_low, b.output_gwh_high) for b in a.tornado[:10]],
-                         "lrrrr")]
+        lines += [
+            "",
+            f"ramp-up (learning rate {r.learning_rate:.0%}, b = "
+            f"{r.learning_exponent:.3f}, on conversion cost after one mature year's "
+            "output):",
+            text_table(
+                [
+                    "quarter",
+                    "yield (end)",
+                    "OEE (end)",
+                    "good GWh",
+                    "cumulative GWh",
+                    "CNY/Wh",
+                    "learning",
+                    "CNY/Wh with learning",
+                ],
+                [
+                    (
+                        q.quarter,
+                        r.months[3 * q.quarter - 1].line_yield,
+                        r.months[3 * q.quarter - 1].oee,
+                        q.good_gwh,
+                        q.cumulative_gwh,
+                        q.cny_per_wh,
+                        q.learning_factor,
+                        q.cny_per_wh_with_learning,
+                    )
+                    for q in r.quarters
+                ],
+            ),
+        ]
+    lines += [
+        "",
+        f"sensitivity (each parameter ± {a.tornado[0].fraction:.0%}, static basis; widest 10):"
+        if a.tornado
+        else "",
+        text_table(
+            ["parameter", "USD/kWh at −", "at +", "GWh/yr at −", "at +"],
+            [
+                (
+                    b.parameter,
+                    b.usd_per_kwh_low,
+                    b.usd_per_kwh_high,
+                    b.output_gwh_low,
+                    b.output_gwh_high,
+                )
+                for b in a.tornado[:10]
+            ],
+            "lrrrr",
+        ),
+    ]
     return "\n".join(lines)
 
 
@@ -78,13 +134,17 @@ def format_comparison(analyses: Sequence[LineAnalysis]) -> str:
     """Lines side by side."""
     rows = [(label, unit, *values) for label, unit, values in comparison_rows(analyses)]
     rows.append(("bottleneck", "", *[a.bottleneck for a in analyses]))
-    table = text_table(["", "unit", *[a.spec.name for a in analyses]], rows,
-                       "ll" + "r" * len(analyses))
+    table = text_table(
+        ["", "unit", *[a.spec.name for a in analyses]], rows, "ll" + "r" * len(analyses)
+    )
     notes = [f"  {a.spec.name}: {a.basis.source}" for a in analyses]
     return "basis of output and yield:\n" + "\n".join(notes) + "\n\n" + table + "\n" + _legend()
 
 
 def _legend() -> str:
-    return ("\ncost per good kWh = (depreciation + labour + energy + materials ÷ yield + "
-            "overheads) ÷ good kWh; 'scrap' is the material in scrapped cells. " + fmt(None)
-            + " = not available.")
+    return (
+        "\ncost per good kWh = (depreciation + labour + energy + materials ÷ yield + "
+        "overheads) ÷ good kWh; 'scrap' is the material in scrapped cells. "
+        + fmt(None)
+        + " = not available."
+    )

@@ -14,8 +14,14 @@ from plotly.subplots import make_subplots
 from linesim.economics.analysis import LineAnalysis
 from linesim.summary import RunSummary
 
-__all__ = ["cost_breakdown", "yield_waterfall", "ramp_up_curves", "tornado_chart",
-           "station_states", "wip_over_time"]
+__all__ = [
+    "cost_breakdown",
+    "yield_waterfall",
+    "ramp_up_curves",
+    "tornado_chart",
+    "station_states",
+    "wip_over_time",
+]
 
 CATEGORIES = ("materials", "scrap", "depreciation", "overheads", "labour", "energy")
 _LAYOUT = dict(template="plotly_white", font=dict(size=13), margin=dict(l=60, r=30, t=60, b=60))
@@ -26,14 +32,26 @@ def cost_breakdown(analyses: Sequence[LineAnalysis]) -> go.Figure:
     names = [a.spec.name for a in analyses]
     fig = go.Figure()
     for category in CATEGORIES:
-        fig.add_bar(name=category, x=names, y=[a.cost.usd_per_kwh[category] for a in analyses],
-                    hovertemplate="%{x}<br>" + category + ": %{y:.1f} USD/kWh<extra></extra>")
+        fig.add_bar(
+            name=category,
+            x=names,
+            y=[a.cost.usd_per_kwh[category] for a in analyses],
+            hovertemplate="%{x}<br>" + category + ": %{y:.1f} USD/kWh<extra></extra>",
+        )
     for a in analyses:
-        fig.add_annotation(x=a.spec.name, y=a.cost.total_usd_per_kwh, yshift=12,
-                           showarrow=False, text=f"{a.cost.total_usd_per_kwh:.0f} USD/kWh "
-                           f"= {a.cost.cny_per_wh:.2f} CNY/Wh")
-    fig.update_layout(barmode="stack", title="Cost per good kWh by category",
-                      yaxis_title="USD per good kWh", **_LAYOUT)
+        fig.add_annotation(
+            x=a.spec.name,
+            y=a.cost.total_usd_per_kwh,
+            yshift=12,
+            showarrow=False,
+            text=f"{a.cost.total_usd_per_kwh:.0f} USD/kWh = {a.cost.cny_per_wh:.2f} CNY/Wh",
+        )
+    fig.update_layout(
+        barmode="stack",
+        title="Cost per good kWh by category",
+        yaxis_title="USD per good kWh",
+        **_LAYOUT,
+    )
     return fig
 
 
@@ -41,40 +59,79 @@ def yield_waterfall(analysis: LineAnalysis) -> go.Figure:
     """Waterfall from 1,000 cells started to good cells, one step per station."""
     steps = analysis.waterfall
     good = 1000.0 * steps[-1].cumulative_yield if steps else 1000.0
-    fig = go.Figure(go.Waterfall(
-        x=["started"] + [s.id for s in steps] + ["good"],
-        y=[1000.0] + [-s.lost_per_1000 for s in steps] + [good],
-        measure=["absolute"] + ["relative"] * len(steps) + ["total"],
-        text=[""] + [f"−{s.lost_per_1000:.1f}" for s in steps] + [f"{good:.0f}"],
-        customdata=[""] + [f"detected at {s.detected_at}; value lost "
-                           f"{s.value_added_usd_per_cell or 0:.1f} USD/cell" for s in steps] + [""],
-        hovertemplate="%{x}: %{y:.1f} cells<br>%{customdata}<extra></extra>",
-    ))
+    fig = go.Figure(
+        go.Waterfall(
+            x=["started"] + [s.id for s in steps] + ["good"],
+            y=[1000.0] + [-s.lost_per_1000 for s in steps] + [good],
+            measure=["absolute"] + ["relative"] * len(steps) + ["total"],
+            text=[""] + [f"−{s.lost_per_1000:.1f}" for s in steps] + [f"{good:.0f}"],
+            customdata=[""]
+            + [
+                f"detected at {s.detected_at}; value lost "
+                f"{s.value_added_usd_per_cell or 0:.1f} USD/cell"
+                for s in steps
+            ]
+            + [""],
+            hovertemplate="%{x}: %{y:.1f} cells<br>%{customdata}<extra></extra>",
+        )
+    )
     lowest = max(0.0, good - 0.2 * (1000.0 - good) - 20.0)
-    fig.update_layout(title=f"{analysis.spec.name}: yield waterfall per 1,000 cells started "
-                      f"(Y = {steps[-1].cumulative_yield:.3f})" if steps else "",
-                      yaxis=dict(title="cells", range=[lowest, 1005.0]), **_LAYOUT)
+    fig.update_layout(
+        title=f"{analysis.spec.name}: yield waterfall per 1,000 cells started "
+        f"(Y = {steps[-1].cumulative_yield:.3f})"
+        if steps
+        else "",
+        yaxis=dict(title="cells", range=[lowest, 1005.0]),
+        **_LAYOUT,
+    )
     return fig
 
 
 def ramp_up_curves(analyses: Sequence[LineAnalysis]) -> go.Figure:
     """Yield and OEE by month, and cost per good Wh by quarter, for each line with a ramp."""
-    fig = make_subplots(rows=1, cols=2, subplot_titles=(
-        "yield (solid) and OEE (dotted) by month", "cost per good Wh by quarter"))
+    fig = make_subplots(
+        rows=1,
+        cols=2,
+        subplot_titles=("yield (solid) and OEE (dotted) by month", "cost per good Wh by quarter"),
+    )
     for k, (a, ramp) in enumerate((a, a.ramp) for a in analyses if a.ramp is not None):
         color = _color(k)
         months = [m.month for m in ramp.months]
-        fig.add_scatter(x=months, y=[m.line_yield for m in ramp.months], name=f"{a.spec.name} "
-                        "yield", line=dict(color=color), row=1, col=1)
-        fig.add_scatter(x=months, y=[m.oee for m in ramp.months], name=f"{a.spec.name} OEE",
-                        line=dict(color=color, dash="dot"), row=1, col=1)
+        fig.add_scatter(
+            x=months,
+            y=[m.line_yield for m in ramp.months],
+            name=f"{a.spec.name} yield",
+            line=dict(color=color),
+            row=1,
+            col=1,
+        )
+        fig.add_scatter(
+            x=months,
+            y=[m.oee for m in ramp.months],
+            name=f"{a.spec.name} OEE",
+            line=dict(color=color, dash="dot"),
+            row=1,
+            col=1,
+        )
         quarters = [q.quarter for q in ramp.quarters]
-        fig.add_scatter(x=quarters, y=[q.cny_per_wh for q in ramp.quarters],
-                        name=f"{a.spec.name} ramp-up", line=dict(color=color),
-                        mode="lines+markers", row=1, col=2)
-        fig.add_scatter(x=quarters, y=[q.cny_per_wh_with_learning for q in ramp.quarters],
-                        name=f"{a.spec.name} with learning", line=dict(color=color, dash="dash"),
-                        mode="lines+markers", row=1, col=2)
+        fig.add_scatter(
+            x=quarters,
+            y=[q.cny_per_wh for q in ramp.quarters],
+            name=f"{a.spec.name} ramp-up",
+            line=dict(color=color),
+            mode="lines+markers",
+            row=1,
+            col=2,
+        )
+        fig.add_scatter(
+            x=quarters,
+            y=[q.cny_per_wh_with_learning for q in ramp.quarters],
+            name=f"{a.spec.name} with learning",
+            line=dict(color=color, dash="dash"),
+            mode="lines+markers",
+            row=1,
+            col=2,
+        )
     fig.update_xaxes(title_text="month of production", row=1, col=1)
     fig.update_xaxes(title_text="quarter of production", row=1, col=2)
     fig.update_yaxes(title_text="fraction", range=[0, 1], row=1, col=1)
@@ -92,25 +149,35 @@ def tornado_chart(analysis: LineAnalysis, bars: int = 12) -> go.Figure:
     f = top[0].fraction
     labels = [b.parameter for b in top]
     fig = go.Figure()
-    fig.add_bar(y=labels, x=[b.usd_per_kwh_low - base for b in top], orientation="h",
-                name=f"parameter −{f:.0%}", marker_color="#4c78a8",
-                customdata=[b.output_gwh_low for b in top],
-                hovertemplate="%{y}: %{x:+.1f} USD/kWh, output %{customdata:.3f} GWh/yr"
-                              "<extra></extra>")
-    fig.add_bar(y=labels, x=[b.usd_per_kwh_high - base for b in top], orientation="h",
-                name=f"parameter +{f:.0%}", marker_color="#e45756",
-                customdata=[b.output_gwh_high for b in top],
-                hovertemplate="%{y}: %{x:+.1f} USD/kWh, output %{customdata:.3f} GWh/yr"
-                              "<extra></extra>")
-    fig.update_layout(barmode="overlay", title=f"{analysis.spec.name}: sensitivity of cost per "
-                      f"good kWh (base {base:.1f} USD/kWh)",
-                      xaxis_title="change in USD per good kWh",
-                      height=120 + 28 * len(top), **_LAYOUT)
+    fig.add_bar(
+        y=labels,
+        x=[b.usd_per_kwh_low - base for b in top],
+        orientation="h",
+        name=f"parameter −{f:.0%}",
+        marker_color="#4c78a8",
+        customdata=[b.output_gwh_low for b in top],
+        hovertemplate="%{y}: %{x:+.1f} USD/kWh, output %{customdata:.3f} GWh/yr<extra></extra>",
+    )
+    fig.add_bar(
+        y=labels,
+        x=[b.usd_per_kwh_high - base for b in top],
+        orientation="h",
+        name=f"parameter +{f:.0%}",
+        marker_color="#e45756",
+        customdata=[b.output_gwh_high for b in top],
+        hovertemplate="%{y}: %{x:+.1f} USD/kWh, output %{customdata:.3f} GWh/yr<extra></extra>",
+    )
+    fig.update_layout(
+        barmode="overlay",
+        title=f"{analysis.spec.name}: sensitivity of cost per good kWh (base {base:.1f} USD/kWh)",
+        xaxis_title="change in USD per good kWh",
+        height=120 + 28 * len(top),
+        **_LAYOUT,
+    )
     return fig
 
 
-STATE_COLOURS = {"busy": "#2a9d8f", "down": "#e76f51", "blocked": "#f4a261",
-                 "starved": "#8d99ae"}
+STATE_COLOURS = {"busy": "#2a9d8f", "down": "#e76f51", "blocked": "#f4a261", "starved": "#8d99ae"}
 
 
 def station_states(report: RunSummary) -> go.Figure:
@@ -120,21 +187,34 @@ def station_states(report: RunSummary) -> go.Figure:
     ids = [s.id for s in report.stations]
     for state, colour in STATE_COLOURS.items():
         key = "utilisation" if state == "busy" else state
-        fig.add_bar(x=ids, y=[getattr(s, key).mean for s in report.stations], name=state,
-                    marker_color=colour)
-    fig.update_layout(barmode="stack", yaxis_title="share of machine time [-]",
-                      xaxis_title="station", title="Station states (bottleneck marked ▼)",
-                      height=420)
+        fig.add_bar(
+            x=ids,
+            y=[getattr(s, key).mean for s in report.stations],
+            name=state,
+            marker_color=colour,
+        )
+    fig.update_layout(
+        barmode="stack",
+        yaxis_title="share of machine time [-]",
+        xaxis_title="station",
+        title="Station states (bottleneck marked ▼)",
+        height=420,
+    )
     fig.add_annotation(x=report.bottleneck, y=1.04, text="▼ bottleneck", showarrow=False)
     return fig
 
 
 def wip_over_time(samples: Sequence[tuple[float, int]]) -> go.Figure:
     """Cells in process against time [h] (one replication's samples)."""
-    fig = go.Figure(go.Scatter(x=[t / 3600.0 for t, _ in samples], y=[w for _, w in samples],
-                               mode="lines"))
-    fig.update_layout(title="Cells in process over time (replication 0, warm-up included)",
-                      xaxis_title="time [h]", yaxis_title="WIP [cells]", height=320)
+    fig = go.Figure(
+        go.Scatter(x=[t / 3600.0 for t, _ in samples], y=[w for _, w in samples], mode="lines")
+    )
+    fig.update_layout(
+        title="Cells in process over time (replication 0, warm-up included)",
+        xaxis_title="time [h]",
+        yaxis_title="WIP [cells]",
+        height=320,
+    )
     return fig
 
 

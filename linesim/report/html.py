@@ -44,8 +44,7 @@ def _num(value: object) -> str:
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
-    body = "".join(
-        "<tr>" + "".join(_cell(v) for v in row) + "</tr>" for row in rows)
+    body = "".join("<tr>" + "".join(_cell(v) for v in row) + "</tr>" for row in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
@@ -68,52 +67,98 @@ def render_html(analyses: Sequence[LineAnalysis], title: str = "linesim line com
     from linesim.version import __version__
 
     def fig(f) -> str:
-        return f.to_html(full_html=False, include_plotlyjs=False,
-                         config={"displaylogo": False, "responsive": True})
+        return f.to_html(
+            full_html=False,
+            include_plotlyjs=False,
+            config={"displaylogo": False, "responsive": True},
+        )
 
     names = [a.spec.name for a in analyses]
     parts = [
         f"<h1>{html.escape(title)}</h1>",
         f'<p class="note">linesim {__version__}, {dt.date.today().isoformat()}. Basis of '
         "output and yield per line: "
-        + "; ".join(f"<b>{html.escape(a.spec.name)}</b>: {html.escape(a.basis.source)}"
-                    for a in analyses) + ".</p>",
+        + "; ".join(
+            f"<b>{html.escape(a.spec.name)}</b>: {html.escape(a.basis.source)}" for a in analyses
+        )
+        + ".</p>",
         "<h2>Side by side</h2>",
-        _table(["", "unit"] + names,
-               [[label, unit] + values for label, unit, values in comparison_rows(analyses)]
-               + [["bottleneck", ""] + [a.bottleneck for a in analyses]]),
-        "<h2>Cost per good kWh</h2>", fig(figures.cost_breakdown(analyses)),
+        _table(
+            ["", "unit"] + names,
+            [[label, unit] + values for label, unit, values in comparison_rows(analyses)]
+            + [["bottleneck", ""] + [a.bottleneck for a in analyses]],
+        ),
+        "<h2>Cost per good kWh</h2>",
+        fig(figures.cost_breakdown(analyses)),
         "<h2>Yield waterfall</h2>",
         *[fig(figures.yield_waterfall(a)) for a in analyses],
-        "<h2>Ramp-up</h2>", fig(figures.ramp_up_curves(analyses)),
+        "<h2>Ramp-up</h2>",
+        fig(figures.ramp_up_curves(analyses)),
         "<h2>Sensitivity</h2>",
         *[fig(figures.tornado_chart(a)) for a in analyses],
         "<h2>Inputs behind the cost</h2>",
     ]
     for a in analyses:
         parts.append(f"<h3>{html.escape(a.spec.name)}: materials (dated prices)</h3>")
-        parts.append(_table(
-            ["material", "per kWh", "unit", "price", "currency", "price date", "utilisation",
-             "enters at", "USD per good kWh", "source"],
-            [[m.name, m.quantity_per_kwh, m.unit, m.price_per_unit, m.currency,
-              m.price_date, m.utilisation, m.enters_at, m.usd_per_kwh_good,
-              m.source] for m in a.cost.materials]))
+        parts.append(
+            _table(
+                [
+                    "material",
+                    "per kWh",
+                    "unit",
+                    "price",
+                    "currency",
+                    "price date",
+                    "utilisation",
+                    "enters at",
+                    "USD per good kWh",
+                    "source",
+                ],
+                [
+                    [
+                        m.name,
+                        m.quantity_per_kwh,
+                        m.unit,
+                        m.price_per_unit,
+                        m.currency,
+                        m.price_date,
+                        m.utilisation,
+                        m.enters_at,
+                        m.usd_per_kwh_good,
+                        m.source,
+                    ]
+                    for m in a.cost.materials
+                ],
+            )
+        )
         parts.append(f"<h3>{html.escape(a.spec.name)}: cost of scrap by step</h3>")
-        parts.append(_table(
-            ["made at", "detected at", "cells/yr", "value per cell [USD]", "USD/yr"],
-            [[s.id, s.detected_at, s.cells_per_year, s.value_usd_per_cell, s.usd_per_year]
-             for s in a.cost.scrap_by_step]))
-    parts.append('<p class="note">Scrap value is the materials and direct conversion cost '
-                 "(depreciation, operators, machine energy) added up to the detection point; "
-                 "its conversion part is already inside the fixed-cost categories.</p>")
+        parts.append(
+            _table(
+                ["made at", "detected at", "cells/yr", "value per cell [USD]", "USD/yr"],
+                [
+                    [s.id, s.detected_at, s.cells_per_year, s.value_usd_per_cell, s.usd_per_year]
+                    for s in a.cost.scrap_by_step
+                ],
+            )
+        )
+    parts.append(
+        '<p class="note">Scrap value is the materials and direct conversion cost '
+        "(depreciation, operators, machine energy) added up to the detection point; "
+        "its conversion part is already inside the fixed-cost categories.</p>"
+    )
     body = "\n".join(parts)
-    return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<title>{html.escape(title)}</title><style>{_STYLE}</style>"
-            f"<script>{plotly.offline.get_plotlyjs()}</script></head>\n<body>\n{body}\n"
-            "</body></html>\n")
+    return (
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{html.escape(title)}</title><style>{_STYLE}</style>"
+        f"<script>{plotly.offline.get_plotlyjs()}</script></head>\n<body>\n{body}\n"
+        "</body></html>\n"
+    )
 
 
-def write_html(analyses: Sequence[LineAnalysis], path: str | os.PathLike,
-               title: str = "linesim line comparison") -> None:
+def write_html(
+    analyses: Sequence[LineAnalysis],
+    path: str | os.PathLike,
+    title: str = "linesim line comparison",
+) -> None:
     """Render and write the report whole or not at all."""
     atomic_write_text(path, render_html(analyses, title))

@@ -18,8 +18,7 @@ def renamed(text: str, names: Mapping[str, str] | None) -> str:
     ``--target-gwh`` for the command line."""
     if not names:
         return text
-    pattern = r"\b(" + "|".join(re.escape(k) for k in sorted(names, key=len, reverse=True)) \
-        + r")\b"
+    pattern = r"\b(" + "|".join(re.escape(k) for k in sorted(names, key=len, reverse=True)) + r")\b"
     return re.sub(pattern, lambda m: names[m.group(1)], text)
 
 
@@ -36,23 +35,28 @@ def format_settings(config: dict, chosen: dict, layout: dict) -> str:
     return text_table(["station", "setting", "config", "chosen", "change"], rows, "llrrl")
 
 
-_FIGURES = [("good output [GWh/yr]", "output_gwh_per_year", 1.0),
-            ("line yield", "line_yield", 1.0),
-            ("capex [M USD]", "capex_usd", 1e6),
-            ("floor area [m²]", "floor_area_m2", 1.0),
-            ("dry-room machine area [m²]", "dry_room_area_m2", 1.0),
-            ("cost per good kWh [USD]", "cost_usd_per_kwh", 1.0),
-            ("static bottleneck", "bottleneck", None)]
+_FIGURES = [
+    ("good output [GWh/yr]", "output_gwh_per_year", 1.0),
+    ("line yield", "line_yield", 1.0),
+    ("capex [M USD]", "capex_usd", 1e6),
+    ("floor area [m²]", "floor_area_m2", 1.0),
+    ("dry-room machine area [m²]", "dry_room_area_m2", 1.0),
+    ("cost per good kWh [USD]", "cost_usd_per_kwh", 1.0),
+    ("static bottleneck", "bottleneck", None),
+]
 
 
-def format_optimisation(report: OptimisationReport, names: Mapping[str, str] | None = None
-                        ) -> str:
+def format_optimisation(report: OptimisationReport, names: Mapping[str, str] | None = None) -> str:
     """The chosen layout against the config's, predicted and simulated figures. ``names``:
     what to call the library's parameter names in texts such as the binding constraint (the
     CLI passes its flags, see :func:`renamed`)."""
     r = report.result
-    lines = [(f"{report.spec.name}: {r.objective.replace('_', '-')} — status {r.status} "
-              f"({r.wall_time_s:.2f} s)")]
+    lines = [
+        (
+            f"{report.spec.name}: {r.objective.replace('_', '-')} — status {r.status} "
+            f"({r.wall_time_s:.2f} s)"
+        )
+    ]
     if r.layout is None:
         if r.binding:
             lines.append(f"infeasible: {renamed(r.binding, names)}")
@@ -66,8 +70,7 @@ def format_optimisation(report: OptimisationReport, names: Mapping[str, str] | N
         for option, n in counts.items():
             was = before.get(option, 0)
             rows.append((sid, option, was, n, "" if n == was else f"{n - was:+d}"))
-    lines += ["", text_table(["station", "option", "config", "chosen", "change"], rows,
-                             "llrrl")]
+    lines += ["", text_table(["station", "option", "config", "chosen", "change"], rows, "llrrl")]
     if report.config_settings:
         lines += ["", format_settings(report.config_settings, r.settings or {}, r.layout)]
 
@@ -79,51 +82,87 @@ def format_optimisation(report: OptimisationReport, names: Mapping[str, str] | N
     untuned = report.untuned.predicted if report.untuned is not None else None
     if untuned is not None:
         columns.insert(1, untuned)
-        config = ("config" if report.dew_point_c is None
-                  else f"config at {report.dew_point_c:g} °C")
+        config = "config" if report.dew_point_c is None else f"config at {report.dew_point_c:g} °C"
         head, align = ["static analysis", config, "layout only", "layout + settings"], "lrrr"
     else:
         head, align = ["static analysis", "config", "chosen"], "lrr"
-    figures = [(label, *(figure(f, key, unit) for f in columns))
-               for label, key, unit in _FIGURES]
+    figures = [(label, *(figure(f, key, unit) for f in columns)) for label, key, unit in _FIGURES]
     lines += ["", text_table(head, figures, align)]
     if report.dew_points:
-        lines += ["", f"dry-room dew point, chosen by simulated cost: {report.dew_point_c:g} °C",
-                  text_table(["dew point [°C]", "capex [M USD]", "simulated [GWh/yr]",
-                              "simulated yield", "exposure loss", "cost [USD/kWh, simulated]"],
-                             [(d.dew_point_c, d.predicted.capex_usd / 1e6,
-                               d.verified.simulated_gwh_per_year.mean,
-                               d.verified.simulated_line_yield.mean,
-                               d.verified.yield_attribution.exposure.mean,
-                               d.verified.cost_usd_per_kwh)
-                              for d in report.dew_points
-                              if d.verified is not None and d.predicted is not None])]
+        lines += [
+            "",
+            f"dry-room dew point, chosen by simulated cost: {report.dew_point_c:g} °C",
+            text_table(
+                [
+                    "dew point [°C]",
+                    "capex [M USD]",
+                    "simulated [GWh/yr]",
+                    "simulated yield",
+                    "exposure loss",
+                    "cost [USD/kWh, simulated]",
+                ],
+                [
+                    (
+                        d.dew_point_c,
+                        d.predicted.capex_usd / 1e6,
+                        d.verified.simulated_gwh_per_year.mean,
+                        d.verified.simulated_line_yield.mean,
+                        d.verified.yield_attribution.exposure.mean,
+                        d.verified.cost_usd_per_kwh,
+                    )
+                    for d in report.dew_points
+                    if d.verified is not None and d.predicted is not None
+                ],
+            ),
+        ]
     v = report.verified
     if v:
         sim = v.simulated_gwh_per_year
         half = sim.half_width or 0.0
         gaps = v.yield_attribution
-        lines += ["",
-                  (f"simulated ({v.replications} replications of {v.horizon_h:g} h): "
-                   f"{sim.mean:.3f} ± {half:.3f} GWh/yr against "
-                   f"{v.surrogate_gwh_per_year:.3f} predicted ({v.relative_gap:+.1%})"),
-                  f"  {renamed(v.explanation, names)}",
-                  (f"  line yield: simulated {v.simulated_line_yield.mean:.4f} against "
-                   f"analytic {v.analytic_line_yield:.4f}; dry-room exposure "
-                   f"{gaps.exposure.mean:+.4f}, detection delay "
-                   f"{gaps.detection_delay.mean:+.4f}")]
+        lines += [
+            "",
+            (
+                f"simulated ({v.replications} replications of {v.horizon_h:g} h): "
+                f"{sim.mean:.3f} ± {half:.3f} GWh/yr against "
+                f"{v.surrogate_gwh_per_year:.3f} predicted ({v.relative_gap:+.1%})"
+            ),
+            f"  {renamed(v.explanation, names)}",
+            (
+                f"  line yield: simulated {v.simulated_line_yield.mean:.4f} against "
+                f"analytic {v.analytic_line_yield:.4f}; dry-room exposure "
+                f"{gaps.exposure.mean:+.4f}, detection delay "
+                f"{gaps.detection_delay.mean:+.4f}"
+            ),
+        ]
     if report.pareto:
         checks = [q.verified for q in report.pareto if q.verified is not None]
         simulated = len(checks) == len(report.pareto)
         head = ["#", "output [GWh/yr]", "line yield", "capex [M USD]"]
         points: list[tuple[object, ...]] = [
-            (k + 1, q.predicted.output_gwh_per_year, q.predicted.line_yield,
-             q.predicted.capex_usd / 1e6) for k, q in enumerate(report.pareto)]
+            (
+                k + 1,
+                q.predicted.output_gwh_per_year,
+                q.predicted.line_yield,
+                q.predicted.capex_usd / 1e6,
+            )
+            for k, q in enumerate(report.pareto)
+        ]
         if simulated:
             head += ["simulated [GWh/yr]", "gap", "simulated yield"]
-            points = [row + (c.simulated_gwh_per_year.mean, f"{c.relative_gap:+.1%}",
-                             c.simulated_line_yield.mean)
-                      for row, c in zip(points, checks)]
-        lines += ["", "Pareto front (output ↑, yield ↑, capex ↓)"
-                  + (", each point simulated:" if simulated else ":"), text_table(head, points)]
+            points = [
+                row
+                + (
+                    c.simulated_gwh_per_year.mean,
+                    f"{c.relative_gap:+.1%}",
+                    c.simulated_line_yield.mean,
+                )
+                for row, c in zip(points, checks)
+            ]
+        lines += [
+            "",
+            "Pareto front (output ↑, yield ↑, capex ↓)"
+            + (", each point simulated:" if simulated else ":"),
+            text_table(head, points),
+        ]
     return "\n".join(lines)

@@ -15,11 +15,23 @@ from linesim.summary import Estimate, RunSummary, json_safe
 __all__ = ["format_run", "results_frame", "write_results"]
 
 #: Line KPIs of the tidy frame, in order.
-_LINE_KPIS = ("throughput_cells_per_h", "output_gwh_per_year", "line_oee", "mean_wip_cells",
-              "mean_lead_time_h")
+_LINE_KPIS = (
+    "throughput_cells_per_h",
+    "output_gwh_per_year",
+    "line_oee",
+    "mean_wip_cells",
+    "mean_lead_time_h",
+)
 #: Station KPIs of the tidy frame, in order.
-_STATION_KPIS = ("utilisation", "blocked", "starved", "down", "oee", "defect_rate",
-                 "exposure_defect_rate")
+_STATION_KPIS = (
+    "utilisation",
+    "blocked",
+    "starved",
+    "down",
+    "oee",
+    "defect_rate",
+    "exposure_defect_rate",
+)
 
 
 def format_run(rep: RunSummary) -> str:
@@ -35,9 +47,11 @@ def format_run(rep: RunSummary) -> str:
         f"{ci_text(rep.output_gwh_per_year, 3)} GWh/yr",
         f"  line yield        simulated {ci_text(y.simulated, 4)}   analytic ∏(1 − p) "
         f"{y.analytic:.4f}",
-        "  yield gap         " + ", ".join(
+        "  yield gap         "
+        + ", ".join(
             f"{name.replace('_', ' ')} {ci_text(getattr(y.attribution, name), 4)}"
-            for name in ("exposure", "detection_delay", "sampling"))
+            for name in ("exposure", "detection_delay", "sampling")
+        )
         + " (add up to simulated − analytic; no rework modelled)",
         f"  line OEE          {ci_text(rep.line_oee, 3)}",
         f"  WIP / lead time   {ci_text(rep.mean_wip_cells, 0)} cells / "
@@ -45,13 +59,39 @@ def format_run(rep: RunSummary) -> str:
         f"  bottleneck        {rep.bottleneck} ({shares} of replications)",
         "",
     ]
-    rows = [(s.id, s.machines, s.utilisation.mean, s.down.mean, s.blocked.mean, s.starved.mean,
-             s.oee.mean, s.defect_rate.mean, s.defect_probability,
-             "◀" if s.id == rep.bottleneck else "")
-            for s in rep.stations]
-    lines.append(text_table(["station", "machines", "utilisation", "down", "blocked", "starved",
-                             "OEE", "defect rate", "p (config)", "bottleneck"], rows,
-                            "lrrrrrrrrl"))
+    rows = [
+        (
+            s.id,
+            s.machines,
+            s.utilisation.mean,
+            s.down.mean,
+            s.blocked.mean,
+            s.starved.mean,
+            s.oee.mean,
+            s.defect_rate.mean,
+            s.defect_probability,
+            "◀" if s.id == rep.bottleneck else "",
+        )
+        for s in rep.stations
+    ]
+    lines.append(
+        text_table(
+            [
+                "station",
+                "machines",
+                "utilisation",
+                "down",
+                "blocked",
+                "starved",
+                "OEE",
+                "defect rate",
+                "p (config)",
+                "bottleneck",
+            ],
+            rows,
+            "lrrrrrrrrl",
+        )
+    )
     return "\n".join(lines)
 
 
@@ -62,8 +102,10 @@ def write_results(report: RunSummary, path: str | os.PathLike) -> None:
 
     def write(tmp: str) -> None:
         if suffix == ".json":
-            Path(tmp).write_text(json.dumps(json_safe(report.to_dict()), indent=2,
-                                            allow_nan=False) + "\n", encoding="utf-8")
+            Path(tmp).write_text(
+                json.dumps(json_safe(report.to_dict()), indent=2, allow_nan=False) + "\n",
+                encoding="utf-8",
+            )
         elif suffix == ".csv":
             results_frame(report).to_csv(tmp, index=False)
         else:
@@ -74,6 +116,7 @@ def write_results(report: RunSummary, path: str | os.PathLike) -> None:
 
 def results_frame(report: RunSummary) -> pd.DataFrame:
     """A tidy table: one row per (scope, KPI) with mean and CI; scope is 'line' or a station."""
+
     def row(scope: str, kpi: str, e: Estimate) -> dict:
         return {"scope": scope, "kpi": kpi, **e.to_dict()}
 
@@ -81,8 +124,10 @@ def results_frame(report: RunSummary) -> pd.DataFrame:
     rows = [row("line", key, getattr(report, key)) for key in _LINE_KPIS]
     rows.append(row("line", "line_yield_simulated", y.simulated))
     rows.append(row("line", "line_yield_analytic", Estimate(y.analytic, None, None)))
-    rows += [row("line", f"yield_gap_{part}", getattr(y.attribution, part))
-             for part in y.attribution.CAUSES]
+    rows += [
+        row("line", f"yield_gap_{part}", getattr(y.attribution, part))
+        for part in y.attribution.CAUSES
+    ]
     rows += [row(s.id, key, getattr(s, key)) for s in report.stations for key in _STATION_KPIS]
     frame = pd.DataFrame(rows, columns=["scope", "kpi", "mean", "ci95_low", "ci95_high"])
     frame.insert(0, "line", report.line)

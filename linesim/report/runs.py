@@ -14,8 +14,9 @@ def compare_records(records: list[dict]):
         frame = pd.DataFrame(rec["rows"])
         if frame.empty:
             continue
-        numeric = frame.select_dtypes("number").drop(columns=["variant", "replication", "seed"],
-                                                     errors="ignore")
+        numeric = frame.select_dtypes("number").drop(
+            columns=["variant", "replication", "seed"], errors="ignore"
+        )
         for k, part in numeric.groupby(frame["variant"]):
             name = rec["id"] if frame["variant"].nunique() == 1 else f"{rec['id']}/v{k}"
             columns[name] = part.mean()
@@ -26,10 +27,13 @@ def compare_records(records: list[dict]):
 
 def format_record(rec: dict) -> str:
     """One store record: metadata, then its rows."""
-    head = [f"{rec['id']}: {rec['kind']} of {rec['line']} ({rec['status']})",
-            f"  created   {rec['created_at']} UTC, linesim {rec['version']}, engine "
-            f"{rec['engine']}, seed {rec['seed']}",
-            f"  config    {rec['config_path']}  sha256 {rec['config_hash'][:16]}…",
-            f"  rows      {len(rec['rows'])}", ""]
+    head = [
+        f"{rec['id']}: {rec['kind']} of {rec['line']} ({rec['status']})",
+        f"  created   {rec['created_at']} UTC, linesim {rec['version']}, engine "
+        f"{rec['engine']}, seed {rec['seed']}",
+        f"  config    {rec['config_path']}  sha256 {rec['config_hash'][:16]}…",
+        f"  rows      {len(rec['rows'])}",
+        "",
+    ]
     rows = pd.DataFrame(rec["rows"])
     return "\n".join(head) + (rows.to_string(index=False) if len(rows) else "")

@@ -30,16 +30,18 @@ def fmt(value: object, digits: int = 3) -> str:
     return str(value)
 
 
-def text_table(headers: Sequence[str], rows: Sequence[Sequence[object]],
-               align: str | None = None) -> str:
+def text_table(
+    headers: Sequence[str], rows: Sequence[Sequence[object]], align: str | None = None
+) -> str:
     """A fixed-width table; ``align`` is one character per column, ``l`` or ``r``."""
     cells = [[fmt(v) for v in row] for row in rows]
     widths = [max([len(h)] + [len(r[k]) for r in cells]) for k, h in enumerate(headers)]
     align = align or "l" + "r" * (len(headers) - 1)
 
     def line(values: Sequence[str]) -> str:
-        return "  ".join(v.ljust(w) if a == "l" else v.rjust(w)
-                         for v, w, a in zip(values, widths, align)).rstrip()
+        return "  ".join(
+            v.ljust(w) if a == "l" else v.rjust(w) for v, w, a in zip(values, widths, align)
+        ).rstrip()
 
     out = [line(headers), line(["-" * w for w in widths])]
     out += [line(r) for r in cells]

@@ -22,6 +22,17 @@ from linesim.spec.line import (
 )
 from linesim.spec.process import WINDOW_KINDS, ExposureWindow, ProcessWindow
 
-__all__ = ["CostInputs", "DEFAULT_OPTION", "Equipment", "EquipmentOption", "ExposureWindow",
-           "KINDS", "KIND_FIELDS", "LineSpec", "ProcessWindow", "Product", "Station",
-           "WINDOW_KINDS"]
+__all__ = [
+    "CostInputs",
+    "DEFAULT_OPTION",
+    "Equipment",
+    "EquipmentOption",
+    "ExposureWindow",
+    "KINDS",
+    "KIND_FIELDS",
+    "LineSpec",
+    "ProcessWindow",
+    "Product",
+    "Station",
+    "WINDOW_KINDS",
+]

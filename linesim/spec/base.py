@@ -8,8 +8,15 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
-__all__ = ["Frozen", "problem", "Probability", "PositiveFloat", "NonNegativeFloat",
-           "PositiveInt", "NonNegativeInt"]
+__all__ = [
+    "Frozen",
+    "problem",
+    "Probability",
+    "PositiveFloat",
+    "NonNegativeFloat",
+    "PositiveInt",
+    "NonNegativeInt",
+]
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 PositiveFloat = Annotated[float, Field(gt=0.0)]

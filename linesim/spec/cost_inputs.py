@@ -184,8 +184,12 @@ class RampUp(_Frozen):
     @model_validator(mode="after")
     def _check_oee(self) -> RampUp:
         if self.oee_start > self.oee_mature:
-            raise _problem("oee_start", "the ramp starts above the mature OEE", self.oee_start,
-                           f"a number ≤ oee_mature ({self.oee_mature})")
+            raise _problem(
+                "oee_start",
+                "the ramp starts above the mature OEE",
+                self.oee_start,
+                f"a number ≤ oee_mature ({self.oee_mature})",
+            )
         return self
 
 
@@ -209,19 +213,29 @@ class CostInputs(_Frozen):
     def _check_cost(self) -> CostInputs:
         if self.dry_room is not None and self.dry_room.area_m2 > 0:
             if not self.dry_room_classes:
-                raise _problem("dry_room_classes", "a dry room needs its cost classes", None,
-                               "a list of {dew_point_c, usd_per_m2, power_w_per_m2}")
+                raise _problem(
+                    "dry_room_classes",
+                    "a dry room needs its cost classes",
+                    None,
+                    "a list of {dew_point_c, usd_per_m2, power_w_per_m2}",
+                )
             if self.dry_room_class() is None:
                 driest = min(c.dew_point_c for c in self.dry_room_classes)
-                raise _problem("dry_room.dew_point_c",
-                               "no dry-room class reaches this dew point",
-                               self.dry_room.dew_point_c, f"a dew point ≥ {driest} °C, or a "
-                               "drier entry in dry_room_classes")
+                raise _problem(
+                    "dry_room.dew_point_c",
+                    "no dry-room class reaches this dew point",
+                    self.dry_room.dew_point_c,
+                    f"a dew point ≥ {driest} °C, or a drier entry in dry_room_classes",
+                )
         names = [m.name for m in self.materials]
         for k, name in enumerate(names):
             if name in names[:k]:
-                raise _problem(f"materials[{k}].name", "material names must be unique", name,
-                               "a name not used by another material")
+                raise _problem(
+                    f"materials[{k}].name",
+                    "material names must be unique",
+                    name,
+                    "a name not used by another material",
+                )
         return self
 
     def dry_room_class(self) -> DryRoomClass | None:
@@ -229,6 +243,7 @@ class CostInputs(_Frozen):
         dew point is at or below the required one (``None`` without a dry room)."""
         if self.dry_room is None:
             return None
-        dry_enough = [c for c in self.dry_room_classes
-                      if c.dew_point_c <= self.dry_room.dew_point_c]
+        dry_enough = [
+            c for c in self.dry_room_classes if c.dew_point_c <= self.dry_room.dew_point_c
+        ]
         return max(dry_enough, key=lambda c: c.dew_point_c, default=None)

@@ -204,21 +204,38 @@ class Station(_Capacity):
         if isinstance(self.machines, dict):
             for name, count in self.machines.items():
                 if count < 0:
-                    raise _problem(f"machines.{name}", "a machine count is negative",
-                                   count, "a whole number ≥ 0")
+                    raise _problem(
+                        f"machines.{name}",
+                        "a machine count is negative",
+                        count,
+                        "a whole number ≥ 0",
+                    )
             if sum(self.machines.values()) < 1:
-                raise _problem("machines", "the station has no machine", self.machines,
-                               "counts adding up to at least 1")
+                raise _problem(
+                    "machines",
+                    "the station has no machine",
+                    self.machines,
+                    "counts adding up to at least 1",
+                )
         elif self.machines < 1:
-            raise _problem("machines", "the station has no machine", self.machines,
-                           "a whole number ≥ 1")
+            raise _problem(
+                "machines", "the station has no machine", self.machines, "a whole number ≥ 1"
+            )
         self._check_distribution()
         if self.omission_effects and not self.optional:
-            raise _problem("omission_effects", "only an optional station can be omitted",
-                           self.omission_effects, "optional: true, or no omission_effects")
+            raise _problem(
+                "omission_effects",
+                "only an optional station can be omitted",
+                self.omission_effects,
+                "optional: true, or no omission_effects",
+            )
         if self.max_wait_s is not None and self.kind != "batch":
-            raise _problem("max_wait_s", "max_wait_s applies to batch stations only",
-                           self.max_wait_s, "no max_wait_s on a non-batch station")
+            raise _problem(
+                "max_wait_s",
+                "max_wait_s applies to batch stations only",
+                self.max_wait_s,
+                "no max_wait_s on a non-batch station",
+            )
         return self
 
     def _check_process(self) -> None:
@@ -227,32 +244,55 @@ class Station(_Capacity):
         if window is None:
             return
         if self.kind not in window.KINDS:
-            raise _problem("process.model", f"the {window.model} model does not apply to a "
-                           f"{self.kind} station", window.model,
-                           "a model for this kind: " + ", ".join(
-                               m for m, k in WINDOW_KINDS.items() if self.kind in k.KINDS))
+            raise _problem(
+                "process.model",
+                f"the {window.model} model does not apply to a {self.kind} station",
+                window.model,
+                "a model for this kind: "
+                + ", ".join(m for m, k in WINDOW_KINDS.items() if self.kind in k.KINDS),
+            )
         if self.options:
-            raise _problem("process", "process windows apply to stations without equipment "
-                           "options", window.model, "no process block, or no options")
+            raise _problem(
+                "process",
+                "process windows apply to stations without equipment options",
+                window.model,
+                "no process block, or no options",
+            )
         for field, value in window.derive(self.model_dump()).items():
             given = getattr(self, field)
             if given is None or not math.isclose(given, value, rel_tol=1e-9, abs_tol=1e-12):
                 setting = ", ".join(f"process.{n}" for n in window.SETTINGS)
-                raise _problem(field, f"{field} is set by the station's process window "
-                               f"({window.model}) at its settings", given,
-                               f"leave {field} out (it follows {setting}: {value:.6g})")
+                raise _problem(
+                    field,
+                    f"{field} is set by the station's process window "
+                    f"({window.model}) at its settings",
+                    given,
+                    f"leave {field} out (it follows {setting}: {value:.6g})",
+                )
 
     def _check_distribution(self) -> None:
         dist, cv = self.process_time_dist, self.process_time_cv
         if dist == "deterministic" and cv is not None:
-            raise _problem("process_time_cv", "deterministic times have no variation", cv,
-                           "no process_time_cv, or process_time_dist lognormal or gamma")
+            raise _problem(
+                "process_time_cv",
+                "deterministic times have no variation",
+                cv,
+                "no process_time_cv, or process_time_dist lognormal or gamma",
+            )
         if dist == "exponential" and cv is not None and not math.isclose(cv, 1.0):
-            raise _problem("process_time_cv", "exponential times have cv = 1", cv,
-                           "1.0 or none; use lognormal or gamma for another cv")
+            raise _problem(
+                "process_time_cv",
+                "exponential times have cv = 1",
+                cv,
+                "1.0 or none; use lognormal or gamma for another cv",
+            )
         if dist in ("lognormal", "gamma") and cv is None:
-            raise _problem("process_time_cv", f"{dist} times need a coefficient of variation",
-                           None, "a number > 0 (standard deviation ÷ mean)")
+            raise _problem(
+                "process_time_cv",
+                f"{dist} times need a coefficient of variation",
+                None,
+                "a number > 0 (standard deviation ÷ mean)",
+            )
 
     # --- resolved views (no algorithm, only normalisation of the two config forms) ------------
     def equipment(self) -> tuple[Equipment, ...]:
@@ -326,58 +366,90 @@ class LineSpec(_Frozen):
         index: dict[str, int] = {}
         for i, station in enumerate(self.stations):
             if station.id in index:
-                raise _problem(f"stations[{i}].id", "station ids must be unique", station.id,
-                               f"an id not used before (stations[{index[station.id]}] has it)")
+                raise _problem(
+                    f"stations[{i}].id",
+                    "station ids must be unique",
+                    station.id,
+                    f"an id not used before (stations[{index[station.id]}] has it)",
+                )
             index[station.id] = i
         for i, station in enumerate(self.stations):
             if station.detected_at is not None:
                 j = index.get(station.detected_at)
                 later = ", ".join(s.id for s in self.stations[i:])
                 if j is None:
-                    raise _problem(f"stations[{i}].detected_at", "unknown station id",
-                                   station.detected_at, f"one of the station ids at or after "
-                                   f"this one: {later}")
+                    raise _problem(
+                        f"stations[{i}].detected_at",
+                        "unknown station id",
+                        station.detected_at,
+                        f"one of the station ids at or after this one: {later}",
+                    )
                 if j < i:
-                    raise _problem(f"stations[{i}].detected_at",
-                                   "a defect cannot be detected before it is made",
-                                   station.detected_at, f"a station at or after this one: {later}")
+                    raise _problem(
+                        f"stations[{i}].detected_at",
+                        "a defect cannot be detected before it is made",
+                        station.detected_at,
+                        f"a station at or after this one: {later}",
+                    )
             names = [o.name for o in station.options]
             for k, name in enumerate(names):
                 if name in names[:k]:
-                    raise _problem(f"stations[{i}].options[{k}].name",
-                                   "option names must be unique within a station", name,
-                                   "a name not used by another option of this station")
+                    raise _problem(
+                        f"stations[{i}].options[{k}].name",
+                        "option names must be unique within a station",
+                        name,
+                        "a name not used by another option of this station",
+                    )
             if isinstance(station.machines, dict):
                 for name in station.machines:
                     if name not in names:
-                        raise _problem(f"stations[{i}].machines.{name}", "unknown option name",
-                                       name, f"one of this station's options: {', '.join(names)}")
+                        raise _problem(
+                            f"stations[{i}].machines.{name}",
+                            "unknown option name",
+                            name,
+                            f"one of this station's options: {', '.join(names)}",
+                        )
         for i, station in enumerate(self.stations):
             for target in station.omission_effects:
                 if target not in index or index[target] <= i:
-                    later = ", ".join(s.id for s in self.stations[i + 1:]) or "(none)"
-                    raise _problem(f"stations[{i}].omission_effects.{target}",
-                                   "omitting a station can only affect a later station", target,
-                                   f"one of the station ids after this one: {later}")
+                    later = ", ".join(s.id for s in self.stations[i + 1 :]) or "(none)"
+                    raise _problem(
+                        f"stations[{i}].omission_effects.{target}",
+                        "omitting a station can only affect a later station",
+                        target,
+                        f"one of the station ids after this one: {later}",
+                    )
             if station.optional:
                 for j, other in enumerate(self.stations):
                     if j != i and other.detected_at == station.id:
-                        raise _problem(f"stations[{i}].optional",
-                                       "an optional station cannot be where other stations' "
-                                       f"defects are detected (stations[{j}].detected_at)",
-                                       True, "optional: false, or detect those defects elsewhere")
+                        raise _problem(
+                            f"stations[{i}].optional",
+                            "an optional station cannot be where other stations' "
+                            f"defects are detected (stations[{j}].detected_at)",
+                            True,
+                            "optional: false, or detect those defects elsewhere",
+                        )
         for i, station in enumerate(self.stations):
-            if isinstance(station.process, ExposureWindow) and station.process.dew_point_c is None \
-                    and (self.cost is None or self.cost.dry_room is None):
-                raise _problem(f"stations[{i}].process.dew_point_c",
-                               "the exposure model needs the room's dew point", None,
-                               "a dew point in °C here, or a cost.dry_room with dew_point_c")
+            if (
+                isinstance(station.process, ExposureWindow)
+                and station.process.dew_point_c is None
+                and (self.cost is None or self.cost.dry_room is None)
+            ):
+                raise _problem(
+                    f"stations[{i}].process.dew_point_c",
+                    "the exposure model needs the room's dew point",
+                    None,
+                    "a dew point in °C here, or a cost.dry_room with dew_point_c",
+                )
         if self.cost is not None:
             for k, material in enumerate(self.cost.materials):
                 if material.enters_at is not None and material.enters_at not in index:
-                    raise _problem(f"cost.materials[{k}].enters_at", "unknown station id",
-                                   material.enters_at, "one of the station ids: "
-                                   + ", ".join(index))
+                    raise _problem(
+                        f"cost.materials[{k}].enters_at",
+                        "unknown station id",
+                        material.enters_at,
+                        "one of the station ids: " + ", ".join(index),
+                    )
         return self
 
     def station_index(self, station_id: str) -> int:

@@ -36,15 +36,24 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Annotated, ClassVar, Literal, Union
+from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
 from linesim.spec.base import Frozen, NonNegativeFloat, PositiveFloat, PositiveInt, Probability
 from linesim.spec.base import problem as _problem
 
-__all__ = ["SpeedWindow", "ThinFilmWindow", "PressWindow", "ExposureWindow", "Window",
-           "ProcessWindow", "water_ppm", "exposure_probability", "WINDOW_KINDS"]
+__all__ = [
+    "SpeedWindow",
+    "ThinFilmWindow",
+    "PressWindow",
+    "ExposureWindow",
+    "Window",
+    "ProcessWindow",
+    "water_ppm",
+    "exposure_probability",
+    "WINDOW_KINDS",
+]
 
 Exponent = Annotated[float, Field(ge=0.0, le=20.0)]
 DewPoint = Annotated[float, Field(ge=-90.0, le=0.0)]
@@ -86,8 +95,12 @@ class Window(Frozen):
     def _check_levels(self) -> Window:
         for name in self.levels:
             if name not in self.SETTINGS:
-                raise _problem(f"levels.{name}", f"not a setting of the {self.model} model",
-                               name, "one of " + (", ".join(self.SETTINGS) or "(none)"))
+                raise _problem(
+                    f"levels.{name}",
+                    f"not a setting of the {self.model} model",
+                    name,
+                    "one of " + (", ".join(self.SETTINGS) or "(none)"),
+                )
         return self
 
     def _with_added(self, p: float) -> float:
@@ -126,12 +139,13 @@ class SpeedWindow(Window):
 
     def defect_probability(self, speed_m_per_min: float) -> float:
         ratio = max(1.0, speed_m_per_min / self.nominal_speed_m_per_min)
-        return min(max(self.p_max, self.p_nominal), self.p_nominal * ratio ** self.exponent)
+        return min(max(self.p_max, self.p_nominal), self.p_nominal * ratio**self.exponent)
 
     def derive(self, station: Mapping[str, object]) -> dict[str, float]:
-        return {"web_speed_m_per_min": self.speed_m_per_min,
-                "defect_probability": self._with_added(
-                    self.defect_probability(self.speed_m_per_min))}
+        return {
+            "web_speed_m_per_min": self.speed_m_per_min,
+            "defect_probability": self._with_added(self.defect_probability(self.speed_m_per_min)),
+        }
 
 
 class ThinFilmWindow(Window):
@@ -154,9 +168,11 @@ class ThinFilmWindow(Window):
 
     def defect_density(self, rate: float, thickness: float) -> float:
         """D [1/m²] at a deposition rate per target and a thickness."""
-        return (self.defect_density_per_m2
-                * (rate / self.reference_rate_nm_m_per_min) ** self.rate_exponent
-                * (self.reference_thickness_nm / thickness) ** self.thickness_exponent)
+        return (
+            self.defect_density_per_m2
+            * (rate / self.reference_rate_nm_m_per_min) ** self.rate_exponent
+            * (self.reference_thickness_nm / thickness) ** self.thickness_exponent
+        )
 
     def web_speed(self, rate: float, thickness: float) -> float:
         """v = n_targets · r / t [m/min]."""
@@ -167,8 +183,10 @@ class ThinFilmWindow(Window):
         if not isinstance(area, (int, float)) or area <= 0:
             return {}  # the station's own check reports the missing area
         d = self.defect_density(self.rate_nm_m_per_min, self.thickness_nm)
-        return {"web_speed_m_per_min": self.web_speed(self.rate_nm_m_per_min, self.thickness_nm),
-                "defect_probability": self._with_added(-math.expm1(-d * float(area)))}
+        return {
+            "web_speed_m_per_min": self.web_speed(self.rate_nm_m_per_min, self.thickness_nm),
+            "defect_probability": self._with_added(-math.expm1(-d * float(area))),
+        }
 
 
 class PressWindow(Window):
@@ -194,15 +212,21 @@ class PressWindow(Window):
     def defect_probability(self, pressure_mpa: float, hold_s: float) -> float:
         x = pressure_mpa / self.nominal_pressure_mpa
         h = hold_s / self.nominal_hold_s
-        p = (self.p_nominal + self.under_pressure_coeff * max(0.0, 1.0 - x) ** 2
-             + self.over_pressure_coeff * max(0.0, x - 1.0) ** 2
-             + self.short_hold_coeff * max(0.0, 1.0 - h) ** 2)
+        p = (
+            self.p_nominal
+            + self.under_pressure_coeff * max(0.0, 1.0 - x) ** 2
+            + self.over_pressure_coeff * max(0.0, x - 1.0) ** 2
+            + self.short_hold_coeff * max(0.0, 1.0 - h) ** 2
+        )
         return min(max(self.p_max, self.p_nominal), p)
 
     def derive(self, station: Mapping[str, object]) -> dict[str, float]:
-        return {"cycle_time_s": self.handling_s + self.hold_s,
-                "defect_probability": self._with_added(
-                    self.defect_probability(self.pressure_mpa, self.hold_s))}
+        return {
+            "cycle_time_s": self.handling_s + self.hold_s,
+            "defect_probability": self._with_added(
+                self.defect_probability(self.pressure_mpa, self.hold_s)
+            ),
+        }
 
 
 class ExposureWindow(Window):
@@ -228,9 +252,12 @@ class ExposureWindow(Window):
         return {}
 
 
-ProcessWindow = Annotated[Union[SpeedWindow, ThinFilmWindow, PressWindow, ExposureWindow],
-                          Field(discriminator="model")]
+ProcessWindow = Annotated[
+    SpeedWindow | ThinFilmWindow | PressWindow | ExposureWindow, Field(discriminator="model")
+]
 WINDOW_KINDS: dict[str, type[Window]] = {
-    "speed": SpeedWindow, "thin_film": ThinFilmWindow, "press": PressWindow,
+    "speed": SpeedWindow,
+    "thin_film": ThinFilmWindow,
+    "press": PressWindow,
     "exposure": ExposureWindow,
 }

@@ -5,20 +5,22 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import pandas as pd  # noqa: E402
-import streamlit as st  # noqa: E402
+import common
+import pandas as pd
+import streamlit as st
 
-import common  # noqa: E402
-from linesim.report import figures  # noqa: E402
+from linesim.report import figures
 
 st.title("Simulate")
 spec = common.working_spec()
 st.caption(f"Working line: **{spec.name}** ({st.session_state.get('spec_source', '')})")
 c1, c2, c3 = st.columns(3)
-horizon = c1.number_input("Horizon [days]", min_value=0.5, max_value=365.0, value=7.0,
-                          step=1.0, key="horizon_days")
-reps = c2.number_input("Replications", min_value=2, max_value=50, value=3, step=1,
-                       key="replications")
+horizon = c1.number_input(
+    "Horizon [days]", min_value=0.5, max_value=365.0, value=7.0, step=1.0, key="horizon_days"
+)
+reps = c2.number_input(
+    "Replications", min_value=2, max_value=50, value=3, step=1, key="replications"
+)
 seed = c3.number_input("Seed", min_value=0, value=1, step=1, key="seed")
 if st.button("Run simulation", type="primary", key="run"):
     with st.spinner("Simulating…"):
@@ -44,20 +46,35 @@ tp = rep.throughput_cells_per_h
 k2.metric("Good cells/h", f"{tp.mean:.1f}", ci(tp, 1), delta_color="off")
 y = rep.line_yield.simulated
 k3.metric("Simulated line yield", f"{y.mean:.4f}", ci(y, 4), delta_color="off")
-k4.metric("Bottleneck", rep.bottleneck,
-          f"{rep.bottleneck_shares[rep.bottleneck]:.0%} of replications",
-          delta_color="off")
+k4.metric(
+    "Bottleneck",
+    rep.bottleneck,
+    f"{rep.bottleneck_shares[rep.bottleneck]:.0%} of replications",
+    delta_color="off",
+)
 
 gap = rep.line_yield.attribution
-st.caption(f"Line yield: simulated {y.mean:.4f} against analytic ∏(1 − p) "
-           f"{rep.line_yield.analytic:.4f}. The gap by cause: dry-room exposure "
-           f"{gap.exposure.mean:+.4f}, detection delay {gap.detection_delay.mean:+.4f}"
-           f", sampling {gap.sampling.mean:+.4f} (no rework is modelled).")
-stations = pd.DataFrame([{
-    "station": s.id, "machines": s.machines, "busy [-]": s.utilisation.mean,
-    "down [-]": s.down.mean, "blocked [-]": s.blocked.mean,
-    "starved [-]": s.starved.mean, "OEE [-]": s.oee.mean,
-    "defect rate [-]": s.defect_rate.mean} for s in rep.stations])
+st.caption(
+    f"Line yield: simulated {y.mean:.4f} against analytic ∏(1 − p) "
+    f"{rep.line_yield.analytic:.4f}. The gap by cause: dry-room exposure "
+    f"{gap.exposure.mean:+.4f}, detection delay {gap.detection_delay.mean:+.4f}"
+    f", sampling {gap.sampling.mean:+.4f} (no rework is modelled)."
+)
+stations = pd.DataFrame(
+    [
+        {
+            "station": s.id,
+            "machines": s.machines,
+            "busy [-]": s.utilisation.mean,
+            "down [-]": s.down.mean,
+            "blocked [-]": s.blocked.mean,
+            "starved [-]": s.starved.mean,
+            "OEE [-]": s.oee.mean,
+            "defect rate [-]": s.defect_rate.mean,
+        }
+        for s in rep.stations
+    ]
+)
 fig = figures.station_states(rep)
 st.plotly_chart(fig, key="states")
 common.table(stations, "stations", "stations")
