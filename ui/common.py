@@ -8,6 +8,7 @@ functions are called; nothing here computes a KPI itself.
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -23,6 +24,8 @@ if (ROOT / "linesim" / "__init__.py").is_file() and str(ROOT) not in sys.path:
 from linesim.bundled import bundled_lines
 from linesim.config import dump_line, line_from_text, load_line
 from linesim.errors import ConfigError
+from linesim.simulation import SimResult
+from linesim.summary import RunSummary
 
 CONFIGS = list(bundled_lines().values())
 DEFAULT_CONFIG = bundled_lines()["pilot_sulfide_200mwh"]
@@ -70,8 +73,17 @@ def static_analysis(text: str):
     return analyse(spec_from_yaml(text), tornado_fraction=0.2)
 
 
+@dataclass(frozen=True)
+class SimulationRun:
+    """Replications of one version of the working line (its YAML text) and their summary."""
+
+    yaml: str
+    summary: RunSummary
+    results: list[SimResult]
+
+
 @st.cache_data(max_entries=32, show_spinner=False)
-def simulation(text: str, horizon_days: float, replications: int, seed: int) -> dict:
+def simulation(text: str, horizon_days: float, replications: int, seed: int) -> SimulationRun:
     """Replications on the fast engine, keyed on the line's YAML text and the run settings."""
     from linesim.capacity import suggested_warmup_h
     from linesim.experiments import replicate
@@ -87,13 +99,13 @@ def simulation(text: str, horizon_days: float, replications: int, seed: int) -> 
         workers=1,
         engine="fast",
     )
-    return {"summary": summarise(spec, results), "results": results}
+    return SimulationRun(text, summarise(spec, results), results)
 
 
-def last_simulation():
+def last_simulation() -> SimulationRun | None:
     """The latest simulation of the working line in this session, or None."""
     sim = st.session_state.get("simulation")
-    if sim and sim["yaml"] == working_yaml():
+    if isinstance(sim, SimulationRun) and sim.yaml == working_yaml():
         return sim
     return None
 

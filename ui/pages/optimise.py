@@ -226,7 +226,7 @@ if st.button("Simulate this layout (3 × 7 days)", key="simulate_layout"):
     with st.spinner("Simulating the layout…"):
         run = common.simulation(
             dump_line(apply_layout(spec, layout, settings=chosen_settings)), 7.0, 3, 1
-        )["summary"]
+        ).summary
     out = run.output_gwh_per_year
     st.metric(
         "Simulated output of this layout [GWh/yr]",

@@ -24,8 +24,8 @@ reps = c2.number_input(
 seed = c3.number_input("Seed", min_value=0, value=1, step=1, key="seed")
 if st.button("Run simulation", type="primary", key="run"):
     with st.spinner("Simulating…"):
-        out = common.simulation(common.working_yaml(), float(horizon), int(reps), int(seed))
-    st.session_state["simulation"] = {"yaml": common.working_yaml(), **out}
+        run = common.simulation(common.working_yaml(), float(horizon), int(reps), int(seed))
+    st.session_state["simulation"] = run
 
 sim = common.last_simulation()
 if sim is None:
@@ -38,7 +38,7 @@ def ci(e, digits: int, scale: float = 1.0) -> str:
     return f"± {half:,.{digits}f} (95 % CI)"
 
 
-rep = sim["summary"]
+rep = sim.summary
 k1, k2, k3, k4 = st.columns(4)
 out = rep.output_gwh_per_year
 k1.metric("Simulated output [GWh/yr]", f"{out.mean:.3f}", ci(out, 3), delta_color="off")
@@ -79,6 +79,6 @@ fig = figures.station_states(rep)
 st.plotly_chart(fig, key="states")
 common.table(stations, "stations", "stations")
 
-samples = sim["results"][0].wip_samples
+samples = sim.results[0].wip_samples
 if samples:
     st.plotly_chart(figures.wip_over_time(samples), key="wip")

@@ -17,7 +17,7 @@ sim = common.last_simulation()
 c1, c2 = st.columns(2)
 c1.metric("Analytic line yield ∏(1 − p_i)", f"{a.capacity.line_yield:.4f}")
 if sim:
-    y = sim["summary"].line_yield.simulated
+    y = sim.summary.line_yield.simulated
     c2.metric(
         "Simulated line yield",
         f"{y.mean:.4f}",
