@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from linesim.spec import Equipment, Station
 
 __all__ = [
@@ -51,15 +53,24 @@ def machine_rate_cells_per_h(eq: Equipment) -> float:
     """Nameplate rate of one machine of an equipment group [cells/h], before availability."""
     if eq.kind == "continuous":
         return continuous_rate_cells_per_h(
-            eq.web_width_m,
-            eq.web_speed_m_per_min,  # type: ignore[arg-type]
-            eq.area_per_cell_m2,
-        )  # type: ignore[arg-type]
+            _given(eq, "web_width_m"),
+            _given(eq, "web_speed_m_per_min"),
+            _given(eq, "area_per_cell_m2"),
+        )
     if eq.kind == "sheet":
-        return sheet_rate_cells_per_h(eq.time_per_sheet_s, eq.sheets_per_cell)  # type: ignore[arg-type]
+        return sheet_rate_cells_per_h(_given(eq, "time_per_sheet_s"), _given(eq, "sheets_per_cell"))
     if eq.kind == "discrete":
-        return discrete_rate_cells_per_h(eq.cycle_time_s)  # type: ignore[arg-type]
-    return batch_rate_cells_per_h(eq.batch_size, eq.cycle_time_s)  # type: ignore[arg-type]
+        return discrete_rate_cells_per_h(_given(eq, "cycle_time_s"))
+    return batch_rate_cells_per_h(_given(eq, "batch_size"), _given(eq, "cycle_time_s"))
+
+
+def _given(eq: Equipment, field: str) -> Any:
+    """A capacity field of ``eq``'s kind: the spec requires it (``KIND_FIELDS``), so None here
+    is a spec built around validation."""
+    value = getattr(eq, field)
+    if value is None:
+        raise ValueError(f"{field}: missing on a {eq.kind} station; allowed: a validated spec")
+    return value
 
 
 def station_capacity_cells_per_h(station: Station, *, with_availability: bool = True) -> float:
