@@ -19,11 +19,14 @@ same sequence whatever the block size.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 
+from linesim.rates import machine_rate_cells_per_h
+
 __all__ = ["BLOCK", "SERVICE", "DEFECT", "FAILURE", "Stream", "stream_root", "generators",
-           "draw_service", "exposure_parameters"]
+           "GroupTimes", "group_times", "draw_service", "exposure_parameters"]
 
 BLOCK = 4096
 SERVICE, DEFECT, FAILURE = 0, 1, 2
@@ -40,6 +43,24 @@ def generators(root: int, station: int, option: int) -> tuple[np.random.Generato
                  for k in (SERVICE, DEFECT, FAILURE))
 
 
+class GroupTimes(NamedTuple):
+    """What both engines need of an equipment group's times."""
+
+    unit: int  #: cells per service: the batch size at a batch station, else 1
+    mean_s: float  #: mean service time [s]: unit × 3600 ÷ machine rate [cells/h]
+    mtbf_s: float  #: mean operating time between failures [s]; 0 without breakdowns
+    mttr_s: float  #: mean time to repair [s]; 0 without breakdowns
+
+
+def group_times(eq) -> GroupTimes:
+    """The service unit, mean service time and breakdown means [s] of an
+    :class:`~linesim.spec.Equipment` group, converted from the spec's units once."""
+    unit = eq.batch_size if eq.kind == "batch" else 1
+    return GroupTimes(unit, unit * 3600.0 / machine_rate_cells_per_h(eq),
+                      eq.mtbf_h * 3600.0 if eq.mtbf_h else 0.0,
+                      eq.mttr_h * 3600.0 if eq.mttr_h else 0.0)
+
+
 def draw_service(gen: np.random.Generator, dist: str, mean_s: float, cv: float | None,
                  n: int) -> np.ndarray:
     """``n`` processing times [s] with the given mean and coefficient of variation.
@@ -53,6 +74,8 @@ def draw_service(gen: np.random.Generator, dist: str, mean_s: float, cv: float |
         return np.full(n, mean_s)
     if dist == "exponential":
         return gen.exponential(mean_s, n)
+    if cv is None:  # pragma: no cover - the spec requires a cv for the two below
+        raise ValueError(f"{dist} process times need a coefficient of variation")
     if dist == "lognormal":
         sigma2 = math.log1p(cv * cv)
         return gen.lognormal(math.log(mean_s) - sigma2 / 2.0, math.sqrt(sigma2), n)

@@ -40,6 +40,7 @@ engine reads.
 from __future__ import annotations
 
 from collections import deque
+from typing import Any
 
 import numpy as np
 import simpy
@@ -47,14 +48,14 @@ import simpy
 from linesim.spec.process import exposure_probability
 from linesim.simulation.draws import exposure_parameters, generators, stream_root
 from linesim.simulation.parts import BLOCKED, IDLE, STARVED, Buffer, Group, Machine
-from linesim.simulation.records import SimResult, build_result
+from linesim.simulation.records import SimResult, build_result, wip_sample_every_s
 from linesim.spec import LineSpec
 
 __all__ = ["simulate_once"]
 
 _INF = float("inf")
-_WIP_SAMPLES = 200
 _TRACE_LIMIT = 200_000
+
 
 class _Line:
     """Builds and runs the SimPy model of one replication."""
@@ -71,8 +72,10 @@ class _Line:
         self.defects = [0] * n
         self.scrapped_at = [0] * n
         self.exposure_defects = [0] * n
-        self.exposure = exposure_parameters(spec)
-        self.track = self.exposure is not None
+        exposure = exposure_parameters(spec)
+        self.track = exposure is not None  # cells carry their dry-room wait
+        self.dry_room, self.exposure_rate, self.queue_limit = (
+            exposure if exposure is not None else ([False] * n, [0.0] * n, [_INF] * n))
         self.started = self.good = self.scrapped = 0
         self.wip = 0
         self.wip_area = 0.0
@@ -80,7 +83,7 @@ class _Line:
         self.exits = 0
         self.lead_sum = 0.0
         self.trace: list | None = [] if trace else None
-        self.docks = [[False, deque()] for _ in range(n)]  # batch loading: [busy, waiters]
+        self.docks: list[list[Any]] = [[False, deque()] for _ in range(n)]  # [busy, waiters]
         root = stream_root(rng)
         for i, station in enumerate(spec.stations):
             ms = []
@@ -110,7 +113,7 @@ class _Line:
 
     def _waited_in_room(self, i: int, cell: tuple) -> tuple:
         """The cell starts processing at station i: add its wait there if i is in the room."""
-        if self.exposure[0][i]:
+        if self.dry_room[i]:
             return (cell[0], cell[1], cell[2], cell[3] + (self.env.now - cell[2]))
         return cell
 
@@ -178,9 +181,9 @@ class _Line:
         self.processed[i] += 1
         p = group.p
         if self.track:
-            _, rate, limit = self.exposure
-            if rate[i] > 0.0 or limit[i] < _INF:
-                p = exposure_probability(group.p, rate[i], cell[3], limit[i])
+            rate, limit = self.exposure_rate[i], self.queue_limit[i]
+            if rate > 0.0 or limit < _INF:
+                p = exposure_probability(group.p, rate, cell[3], limit)
             cell = (cell[0], cell[1], self.env.now, cell[3])
         if p:
             u = group.uniform()
@@ -287,7 +290,7 @@ class _Line:
             "processed": list(self.processed), "defects": list(self.defects),
             "scrapped_at": list(self.scrapped_at),
             "exposure_defects": list(self.exposure_defects),
-            "acc": [[sum(col) for col in zip(*(m.totals(now) for m in ms))][:4]
+            "acc": [[sum(col) for col in zip(*(m.totals(now) for m in ms))]
                     for ms in self.machines],
         }
 
@@ -310,7 +313,7 @@ def simulate_once(spec: LineSpec, horizon_s: float, warmup_s: float = 0.0,
     line = _Line(spec, rng, trace)
     env = line.env
     samples: list = []
-    env.process(line._sampler((warmup_s + horizon_s) / _WIP_SAMPLES, samples))
+    env.process(line._sampler(wip_sample_every_s(horizon_s, warmup_s), samples))
     start = line.snapshot()
     if warmup_s > 0:
         env.run(until=warmup_s)
@@ -319,4 +322,4 @@ def simulate_once(spec: LineSpec, horizon_s: float, warmup_s: float = 0.0,
     end = line.snapshot()
     return build_result(spec, start, end, seed=seed, replication=replication,
                         warmup_s=warmup_s, horizon_s=horizon_s, in_process=line.in_process(),
-                        samples=samples, trace=tuple(line.trace) if trace else None)
+                        samples=samples, trace=tuple(line.trace) if line.trace is not None else None)

@@ -14,70 +14,91 @@ SimPy-only: the per-cell exit trace.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
-from linesim.rates import machine_rate_cells_per_h
 from linesim.simulation import fast_kernel as K
-from linesim.simulation.draws import draw_service, exposure_parameters, generators, stream_root
-from linesim.simulation.records import SimResult, build_result
+from linesim.simulation.draws import (
+    draw_service,
+    exposure_parameters,
+    generators,
+    group_times,
+    stream_root,
+)
+from linesim.simulation.records import (
+    TIME_ACCOUNTS,
+    WIP_SAMPLES,
+    SimResult,
+    build_result,
+    wip_sample_every_s,
+)
 from linesim.spec import LineSpec
 
 __all__ = ["simulate_fast"]
 
-_WIP_SAMPLES = 200
+if [K.MF.ACC_BUSY + k for k in range(len(TIME_ACCOUNTS))] != [
+        K.MF.ACC_BUSY, K.MF.ACC_DOWN, K.MF.ACC_BLOCKED, K.MF.ACC_STARVED]:
+    raise ImportError("fast_kernel.MF's time accounts must match records.TIME_ACCOUNTS")
+
 _MIN_BLOCK = 16384  #: numbers pre-drawn per stream and block
 _MIN_HEAP = 64  #: initial event-heap capacity (grown by doubling when the loop asks)
 
 
 class _Streams:
-    """Pre-drawn numbers of every group and purpose, refilled block by block."""
+    """Pre-drawn numbers of every group and purpose, refilled block by block (the kernel's
+    ``State.draws``, row ``K.STREAMS * group + K.STREAM.X``)."""
 
     def __init__(self, groups: list[dict], block: int):
         self.block = block
         self.groups = groups
-        self.draws = np.zeros((3 * len(groups), block))
-        self.pos = np.zeros(3 * len(groups), dtype=np.int64)
-        self.avail = np.zeros(3 * len(groups), dtype=np.int64)
+        self.draws = np.zeros((K.STREAMS * len(groups), block))
+        self.pos = np.zeros(K.STREAMS * len(groups), dtype=np.int64)
+        self.end = np.zeros(K.STREAMS * len(groups), dtype=np.int64)
         for g in range(len(groups)):
             self.refill(g)
 
     def refill(self, g: int) -> None:
         grp = self.groups[g]
         service, defect, failure = grp["gens"]
-        fills = (
-            None if grp["dist"] == "deterministic" else
-            (lambda n: draw_service(service, grp["dist"], grp["mean_s"], grp["cv"], n)),
-            defect.random if grp["p"] > 0 or grp["exposed"] else None,
-            failure.standard_exponential if grp["mtbf_s"] else None,
-        )
-        for purpose, fill in enumerate(fills):
+        fills = {
+            K.STREAM.SERVICE: None if grp["dist"] == "deterministic" else (
+                lambda n: draw_service(service, grp["dist"], grp["mean_s"], grp["cv"], n)),
+            K.STREAM.DEFECT: defect.random if grp["p"] > 0 or grp["exposed"] else None,
+            K.STREAM.FAILURE: failure.standard_exponential if grp["mtbf_s"] else None,
+        }
+        for purpose, fill in fills.items():
             if fill is None:
                 continue
-            k = 3 * g + purpose
-            row, left = self.draws[k], self.avail[k] - self.pos[k]
-            row[:left] = row[self.pos[k]:self.avail[k]]
+            k = K.STREAMS * g + purpose
+            row, left = self.draws[k], self.end[k] - self.pos[k]
+            row[:left] = row[self.pos[k]:self.end[k]]
             row[left:] = fill(self.block - left)
-            self.pos[k], self.avail[k] = 0, self.block
+            self.pos[k], self.end[k] = 0, self.block
+
+
+def _table(rows: int, layout, dtype=np.float64, fill=0) -> np.ndarray:
+    """A state table of ``rows`` × ``len(layout)`` (its columns named by ``layout``)."""
+    return np.full((rows, len(layout)), fill, dtype=dtype)
 
 
 def _build(spec: LineSpec, rng: np.random.Generator, horizon_s: float, warmup_s: float):
-    """The kernel's state tuple for a fresh line (see fast_kernel for the columns)."""
+    """The kernel's :class:`~linesim.simulation.fast_kernel.State` for a fresh line, and its
+    streams."""
     n = len(spec.stations)
     root = stream_root(rng)
     exposure = exposure_parameters(spec)
-    groups, machines = [], []  # machines: (station, group, slots)
+    groups: list[dict[str, Any]] = []
+    machines: list[tuple[int, int, int]] = []  # (station, group, cell slots)
     for i, station in enumerate(spec.stations):
         for j, eq in enumerate(station.equipment()):
-            unit = eq.batch_size if eq.kind == "batch" else 1
-            mean_s = unit * 3600.0 / machine_rate_cells_per_h(eq)
-            mtbf_s = eq.mtbf_h * 3600.0 if eq.mtbf_h else 0.0
+            unit, mean_s, mtbf_s, mttr_s = group_times(eq)
             failures = mean_s / mtbf_s if mtbf_s else 0.0  # expected per service
             groups.append({
                 "gens": generators(root, i, j), "dist": station.process_time_dist,
                 "cv": station.process_time_cv, "mean_s": mean_s, "p": eq.defect_probability,
-                "mtbf_s": mtbf_s, "mttr_s": eq.mttr_h * 3600.0 if eq.mttr_h else 0.0,
-                "unit": unit, "fneed": 64 + math.ceil(20 * failures) if mtbf_s else 0,
+                "mtbf_s": mtbf_s, "mttr_s": mttr_s, "unit": unit,
+                "fneed": 64 + math.ceil(20 * failures) if mtbf_s else 0,
                 "exposed": exposure is not None and (exposure[1][i] > 0.0
                                                      or exposure[2][i] < math.inf),
             })
@@ -86,113 +107,126 @@ def _build(spec: LineSpec, rng: np.random.Generator, horizon_s: float, warmup_s:
     block = max(_MIN_BLOCK, 4 * max(max(g["unit"], g["fneed"]) for g in groups), 4 * n_m)
     streams = _Streams(groups, block)
 
-    gf = np.array([[g["mean_s"], g["p"], g["mtbf_s"], g["mttr_s"]] for g in groups])
-    gi = np.array([[g["unit"], g["dist"] == "deterministic",
-                    g["unit"] if g["p"] > 0 or g["exposed"] else 0,
-                    g["fneed"]] for g in groups], dtype=np.int64)
-    si = np.zeros((n, 21), dtype=np.int64)
-    sf = np.full((n, 4), np.inf)
+    gf = _table(len(groups), K.GF)
+    gi = _table(len(groups), K.GI, np.int64)
+    for g, grp in enumerate(groups):
+        gf[g, [K.GF.MEAN_S, K.GF.P, K.GF.MTBF_S, K.GF.MTTR_S]] = (
+            grp["mean_s"], grp["p"], grp["mtbf_s"], grp["mttr_s"])
+        gi[g, [K.GI.UNIT, K.GI.DETERMINISTIC, K.GI.DEFECT_NEED, K.GI.FAILURE_NEED]] = (
+            grp["unit"], grp["dist"] == "deterministic",
+            grp["unit"] if grp["p"] > 0 or grp["exposed"] else 0, grp["fneed"])
+    si = _table(n, K.SI, np.int64)
+    sf = _table(n, K.SF)
+    sf[:, K.SF.DEADLINE] = np.inf
+    sf[:, K.SF.QUEUE_LIMIT] = np.inf
     if exposure is not None:
-        si[:, K.S_DRY] = exposure[0]
-        sf[:, K.X_XRATE] = exposure[1]
-        sf[:, K.X_XLIMIT] = exposure[2]
+        si[:, K.SI.DRY_ROOM] = exposure[0]
+        sf[:, K.SF.EXPOSURE_RATE] = exposure[1]
+        sf[:, K.SF.QUEUE_LIMIT] = exposure[2]
     detect = spec.detection_index()
     first = boff = 0
     for i, station in enumerate(spec.stations):
         count = sum(1 for m in machines if m[0] == i)
         cap = station.buffer_after if i < n - 1 else 0
-        si[i, [K.S_FIRST, K.S_COUNT, K.S_BATCH, K.S_DETECT, K.S_BOFF, K.S_BCAP, K.S_BRING]] = (
+        si[i, [K.SI.FIRST, K.SI.MACHINES, K.SI.BATCH, K.SI.DETECT, K.SI.BUF_OFFSET,
+               K.SI.BUF_CAP, K.SI.BUF_RING]] = (
             first, max(count, 1), station.kind == "batch", detect[i], boff, cap, max(cap, 1))
-        sf[i, K.X_MAXWAIT] = station.max_wait_s if station.max_wait_s is not None else -1.0
+        sf[i, K.SF.MAX_WAIT] = station.max_wait_s if station.max_wait_s is not None else -1.0
         first += count
         boff += max(cap, 1)
-    mi = np.zeros((n_m, 10), dtype=np.int64)
-    mf = np.zeros((n_m, 8))
+    mi = _table(n_m, K.MI, np.int64)
+    mf = _table(n_m, K.MF)
     slot = 0
     for m, (i, g, unit) in enumerate(machines):
-        mi[m, [K.M_ST, K.M_GRP, K.M_SLOT, K.M_STATE]] = i, g, slot, K.IDLE
+        mi[m, [K.MI.STATION, K.MI.GROUP, K.MI.SLOT, K.MI.STATE]] = i, g, slot, K.IDLE
         slot += unit
         grp = groups[g]
         if grp["mtbf_s"]:  # the first time to failure, drawn as the SimPy engine draws it
-            k = 3 * g + 2
-            mf[m, K.F_TTF] = grp["mtbf_s"] * streams.draws[k, streams.pos[k]]
+            k = K.STREAMS * g + K.STREAM.FAILURE
+            mf[m, K.MF.TTF] = grp["mtbf_s"] * streams.draws[k, streams.pos[k]]
             streams.pos[k] += 1
         else:
-            mf[m, K.F_TTF] = np.inf
+            mf[m, K.MF.TTF] = np.inf
     heap = max(_MIN_HEAP, n_m + 1)  # the first events; the loop asks for more
-    ci = np.zeros(11, dtype=np.int64)
-    ci[K.C_TRACK] = exposure is not None
-    cf = np.zeros(4)
-    cf[K.D_SEVERY] = (warmup_s + horizon_s) / _WIP_SAMPLES
-    st = [si, sf, mi, mf, gf, gi,
-          np.zeros(slot), np.zeros(slot, dtype=np.int64),  # held cells: start time, mark
-          np.zeros(boff), np.zeros(boff, dtype=np.int64),  # buffered cells
-          np.zeros(n_m, dtype=np.int64), np.zeros(n_m, dtype=np.int64),  # getter, putter queues
-          np.zeros(n_m, dtype=np.int64),  # dock queue
-          np.zeros(heap), np.zeros((heap, 4), dtype=np.int64), ci, cf,
-          streams.draws, streams.pos, streams.avail,
-          np.zeros(_WIP_SAMPLES + 2), np.zeros(_WIP_SAMPLES + 2, dtype=np.int64),
-          # exposure (empty without it): held cells' ready time and wait, buffered cells' too
-          np.zeros(slot if exposure else 0), np.zeros(slot if exposure else 0),
-          np.zeros(boff if exposure else 0), np.zeros(boff if exposure else 0)]
-    st = tuple(st)
+    counts = np.zeros(len(K.CI), dtype=np.int64)
+    counts[K.CI.TRACK] = exposure is not None
+    sums = np.zeros(len(K.CF))
+    sums[K.CF.SAMPLE_EVERY] = wip_sample_every_s(horizon_s, warmup_s)
+    track = slot if exposure is not None else 0  # exposure arrays: empty without a window
+    btrack = boff if exposure is not None else 0
+    st = K.State(
+        station_int=si, station_float=sf, machine_int=mi, machine_float=mf,
+        group_int=gi, group_float=gf,
+        held_start=np.zeros(slot), held_mark=np.zeros(slot, dtype=np.int64),
+        held_ready=np.zeros(track), held_wait=np.zeros(track),
+        buffered_start=np.zeros(boff), buffered_mark=np.zeros(boff, dtype=np.int64),
+        buffered_ready=np.zeros(btrack), buffered_wait=np.zeros(btrack),
+        getters=np.zeros(n_m, dtype=np.int64), putters=np.zeros(n_m, dtype=np.int64),
+        dock_queue=np.zeros(n_m, dtype=np.int64),
+        heap_time=np.zeros(heap), heap_int=_table(heap, K.HI, np.int64),
+        counts=counts, sums=sums,
+        draws=streams.draws, draw_pos=streams.pos, draw_end=streams.end,
+        # room for a sample at the end of the run too (sums of floats may fall short of it)
+        sample_time=np.zeros(WIP_SAMPLES + 2), sample_wip=np.zeros(WIP_SAMPLES + 2, dtype=np.int64),
+    )
+    K.check_state(st)
     for m in range(n_m):  # every machine starts at t = 0, in creation order (as SimPy's)
-        K._push(st, 0.0, m, K.EV_RESUME, 0)
-    K._push(st, 0.0, -1, K.EV_SAMPLE, 0)  # then the WIP sampler, as in the SimPy engine
+        K.push(st, 0.0, m, K.EV_RESUME, 0)
+    K.push(st, 0.0, -1, K.EV_SAMPLE, 0)  # then the WIP sampler, as in the SimPy engine
     return st, streams
 
 
-def _run_until(st: tuple, streams: _Streams, until: float) -> tuple:
+def _run_until(st: K.State, streams: _Streams, until: float) -> K.State:
     while True:
         code = K.advance(st, until)
-        ci = st[15]
-        if ci[K.C_ERR]:
+        counts = st.counts
+        if counts[K.CI.ERROR]:
             raise RuntimeError(
                 "fast engine: a random stream ran dry inside one event (stream "
-                f"{ci[K.C_ERR] - 1}); an MTBF far shorter than one service can cause this")
+                f"{counts[K.CI.ERROR] - 1}); an MTBF far shorter than one service can cause this")
         if code == K.DONE:
             return st
         if code == K.REFILL:
-            streams.refill(int(ci[K.C_NEED]))
+            streams.refill(int(counts[K.CI.NEED]))
         else:  # GROW the heap
-            hf, hi = st[13], st[14]
-            n = len(hf)
-            hf2, hi2 = np.zeros(2 * n), np.zeros((2 * n, 4), dtype=np.int64)
-            hf2[:n], hi2[:n] = hf, hi
-            st = st[:13] + (hf2, hi2) + st[15:]
+            n = len(st.heap_time)
+            heap_time, heap_int = np.zeros(2 * n), _table(2 * n, K.HI, np.int64)
+            heap_time[:n], heap_int[:n] = st.heap_time, st.heap_int
+            st = st._replace(heap_time=heap_time, heap_int=heap_int)
 
 
-def _snapshot(st: tuple, now: float) -> dict:
+def _snapshot(st: K.State, now: float) -> dict:
     """The counters at ``now``, with running services and waits cut at ``now`` (as SimPy's)."""
-    si, mi, mf, ci, cf = st[0], st[2], st[3], st[15], st[16]
-    cf[K.D_WIPAREA] += ci[K.C_WIP] * (now - cf[K.D_WIPSINCE])  # as SimPy's _wip_change(0)
-    cf[K.D_WIPSINCE] = now
-    counts = np.bincount(mi[:, K.M_ST], minlength=len(si))
+    si, mi, mf, counts, sums = st.station_int, st.machine_int, st.machine_float, st.counts, st.sums
+    sums[K.CF.WIP_AREA] += counts[K.CI.WIP] * (now - sums[K.CF.WIP_SINCE])  # as _wip_change(0)
+    sums[K.CF.WIP_SINCE] = now
+    n_states = len(TIME_ACCOUNTS)  # MF.ACC_BUSY … MF.ACC_STARVED
+    machines = np.bincount(mi[:, K.MI.STATION], minlength=len(si))
     acc_by_station = []
     for i in range(len(si)):
-        first = si[i, K.S_FIRST]
+        first = si[i, K.SI.FIRST]
         rows = []
-        for m in range(first, first + counts[i]):
-            acc = [float(x) for x in mf[m, K.F_ACC:K.F_ACC + 4]]
-            state = mi[m, K.M_STATE]
+        for m in range(first, first + machines[i]):
+            acc = [float(x) for x in mf[m, K.MF.ACC_BUSY:K.MF.ACC_BUSY + n_states]]
+            state = mi[m, K.MI.STATE]
             if state == K.BUSY:
-                future = float(mf[m, K.F_END]) - now
+                future = float(mf[m, K.MF.SERVICE_END]) - now
                 if future > 0:
-                    future_down = min(future, float(mf[m, K.F_DOWN]))
+                    future_down = min(future, float(mf[m, K.MF.SERVICE_DOWN]))
                     acc[K.DOWN] -= future_down
                     acc[K.BUSY] -= future - future_down
             elif state != K.IDLE:
-                acc[state] += now - float(mf[m, K.F_SINCE])
+                acc[state] += now - float(mf[m, K.MF.SINCE])
             rows.append(acc)
-        acc_by_station.append([sum(col) for col in zip(*rows)][:4] if rows else [0.0] * 4)
+        acc_by_station.append([sum(col) for col in zip(*rows)] if rows else [0.0] * n_states)
     return {
-        "started": int(ci[K.C_STARTED]), "good": int(ci[K.C_GOOD]),
-        "scrapped": int(ci[K.C_SCRAP]), "exits": int(ci[K.C_EXITS]),
-        "wip_area": float(cf[K.D_WIPAREA]), "lead_sum": float(cf[K.D_LEAD]),
-        "processed": [int(x) for x in si[:, K.S_PROC]],
-        "defects": [int(x) for x in si[:, K.S_DEF]],
-        "scrapped_at": [int(x) for x in si[:, K.S_SCRAP]],
-        "exposure_defects": [int(x) for x in si[:, K.S_XDEF]],
+        "started": int(counts[K.CI.STARTED]), "good": int(counts[K.CI.GOOD]),
+        "scrapped": int(counts[K.CI.SCRAPPED]), "exits": int(counts[K.CI.EXITS]),
+        "wip_area": float(sums[K.CF.WIP_AREA]), "lead_sum": float(sums[K.CF.LEAD]),
+        "processed": [int(x) for x in si[:, K.SI.PROCESSED]],
+        "defects": [int(x) for x in si[:, K.SI.DEFECTS]],
+        "scrapped_at": [int(x) for x in si[:, K.SI.SCRAPPED]],
+        "exposure_defects": [int(x) for x in si[:, K.SI.EXPOSURE_DEFECTS]],
         "acc": acc_by_station,
     }
 
@@ -213,10 +247,11 @@ def simulate_fast(spec: LineSpec, horizon_s: float, warmup_s: float = 0.0,
         start = _snapshot(st, warmup_s)
     st = _run_until(st, streams, warmup_s + horizon_s)
     end = _snapshot(st, warmup_s + horizon_s)
-    si, mi, ci = st[0], st[2], st[15]
-    in_process = int(si[:, K.S_BLEN].sum() + (mi[:, K.M_NLOAD] - mi[:, K.M_OUT]).sum())
-    samp_t, samp_w = st[20], st[21]
-    samples = [(float(samp_t[k]), int(samp_w[k])) for k in range(int(ci[K.C_NSAMP]))]
+    mi = st.machine_int
+    in_process = int(st.station_int[:, K.SI.BUF_LEN].sum()
+                     + (mi[:, K.MI.LOADED] - mi[:, K.MI.RELEASED]).sum())
+    samples = [(float(st.sample_time[k]), int(st.sample_wip[k]))
+               for k in range(int(st.counts[K.CI.SAMPLES]))]
     return build_result(spec, start, end, seed=seed, replication=replication,
                         warmup_s=warmup_s, horizon_s=horizon_s, in_process=in_process,
                         samples=samples, engine="fast")

@@ -5,93 +5,335 @@ streams the two engines give bit-identical results (tested). The SimPy engine's 
 become a phase per machine, its events a binary heap ordered like SimPy's queue — by time, then
 by the order in which events were scheduled — and every place where the SimPy model schedules
 an event (a timeout, ``event.succeed()``, a condition ``ev | timeout``) pushes one here, in the
-same order:
+same order (``docs/engines.md`` states the contract):
 
-- ``RESUME``: a waiting machine goes on (it was handed a cell, its cell was taken, or it got
-  the loading dock); ``END``: a service ends; ``TIMEOUT`` and ``COND``: a batch loader's
-  ``max_wait`` deadline and the condition event that wakes it (SimPy needs two hops there);
-  ``SAMPLE``: the WIP sampler (machine index −1), a process of its own in the SimPy engine.
-- Cells are a start time and a detection mark (the station that will scrap the cell, or n for
-  a good one) — and, on a line with an exposure window, the time the cell became ready to move
-  and its dry-room wait so far — held in ring buffers and in per-machine slots (a batch machine
-  has one slot per place in its batch), so nothing allocates while the loop runs.
+- ``EV_RESUME``: a waiting machine goes on (it was handed a cell, its cell was taken, or it got
+  the loading dock); ``EV_END``: a service ends;
+- a batch loader waiting on "a cell or its ``max_wait`` deadline" (SimPy's ``ev | timeout``)
+  takes two hops, as in SimPy: ``EV_DEADLINE`` (the deadline's timeout) or ``EV_HANDED`` (the
+  event that handed it a cell) is processed and triggers the condition, which is processed
+  later as ``EV_WAKE``;
+- ``EV_SAMPLE``: the WIP sampler (machine index −1), a process of its own in the SimPy engine.
 
-All state lives in the arrays of the tuple ``st`` (built in :mod:`linesim.simulation.fast`), so
-the loop can stop and resume: it returns when the heap nears its capacity (the caller grows
-it), when the next event's group could run out of pre-drawn numbers (the caller refills that
-group's streams), or when the next event lies at or after ``until``.
+Cells are a start time and a detection mark (the station that will scrap the cell, or n for a
+good one) — and, on a line with an exposure window, the time the cell became ready to move and
+its dry-room wait so far — held in ring buffers and in per-machine slots (a batch machine has
+one slot per place in its batch), so nothing allocates while the loop runs.
+
+All state lives in the arrays of one :class:`State` (a ``NamedTuple``, read by field name), built
+by :mod:`linesim.simulation.fast`. The columns of every 2-D array — and the entries of the 1-D
+counter arrays — are named once, below, by the ``IntEnum`` classes; array widths are ``len()``
+of those classes, in the builder as here. The loop can stop and resume: it returns when the
+heap nears its capacity (the caller grows it), when the next event's group could run out of
+pre-drawn numbers (the caller refills that group's streams), or when the next event lies at or
+after ``until``.
+
+numba caches the compiled loop on disk keyed on *this file's* text, so every constant the loop
+reads is defined here; the one formula it compiles from elsewhere
+(:func:`linesim.spec.process.exposure_probability`, shared with the SimPy engine) enters the
+key through :func:`_loop`. With ``NUMBA_BOUNDSCHECK`` set nothing is cached (numba's key does not
+include that flag), so a bounds-checked run compiles afresh and leaves the cache alone.
 """
 
 from __future__ import annotations
 
-import math
+import hashlib
+import inspect
+from enum import IntEnum, auto
+from typing import NamedTuple
 
 import numpy as np
-from numba import njit
+from numba import config, njit
 
-# machine int columns
-M_ST, M_GRP, M_SLOT, M_STATE, M_PHASE, M_NLOAD, M_OUT, M_VER, M_COND, M_GOT = range(10)
-# machine float columns: since, accumulators by state (1 + state), failure clock, service end
-F_SINCE, F_ACC, F_TTF, F_END, F_DOWN = 0, 1, 5, 6, 7
-# station int columns
-(S_FIRST, S_COUNT, S_BATCH, S_DETECT, S_BOFF, S_BCAP, S_BRING, S_BHEAD, S_BLEN, S_GHEAD, S_GLEN,
- S_PHEAD, S_PLEN, S_DHEAD, S_DLEN, S_DOCK, S_PROC, S_DEF, S_SCRAP, S_DRY, S_XDEF) = range(21)
-# station float columns: batch max wait and deadline; exposure rate [1/s] and queue-time limit
-X_MAXWAIT, X_DEADLINE, X_XRATE, X_XLIMIT = 0, 1, 2, 3
-# group columns: floats (mean service, p, MTBF, MTTR); ints (batch size, deterministic, and the
-# numbers one event may need from the defect and failure streams)
-G_MEAN, G_P, G_MTBF, G_MTTR = range(4)
-GI_UNIT, GI_DET, GI_DNEED, GI_FNEED = range(4)
-# counters (ints) and sums (floats)
-C_STARTED, C_GOOD, C_SCRAP, C_EXITS, C_WIP, C_SEQ, C_HN, C_NSAMP, C_NEED, C_ERR, C_TRACK = range(11)
-D_WIPAREA, D_WIPSINCE, D_LEAD, D_SEVERY = range(4)
+from linesim.spec.process import exposure_probability
+
+__all__ = ["State", "LAYOUT", "SI", "SF", "MI", "MF", "GI", "GF", "HI", "CI", "CF", "STREAM",
+           "STREAMS", "advance", "push", "check_state"]
+
+_CACHE = not config.BOUNDSCHECK
+
+
+class _Columns(IntEnum):
+    """Column numbers of a state array: 0, 1, … in the order written; ``len()`` is the count."""
+
+    @staticmethod
+    def _generate_next_value_(name, start, count, last_values):
+        return count
+
+
+# --- column layouts (the only place they are written) ----------------------------------------
+
+class SI(_Columns):
+    """``State.station_int``: one row per station."""
+
+    FIRST = auto()  #: row of its first machine (a station's machines are consecutive rows)
+    MACHINES = auto()  #: its machine count (the size of its getter, putter and dock rings)
+    BATCH = auto()  #: 1 for a batch station
+    DETECT = auto()  #: station that scraps the defects made here
+    BUF_OFFSET = auto()  #: first place of its buffer (after it) in State.buffered_*
+    BUF_CAP = auto()  #: buffer capacity [cells] (0: none; the last station has none)
+    BUF_RING = auto()  #: places reserved for the buffer: max(capacity, 1)
+    BUF_HEAD = auto()  #: ring position of its first buffered cell
+    BUF_LEN = auto()  #: cells in its buffer
+    GET_HEAD = auto()  #: ring of its machines waiting for a cell (State.getters)
+    GET_LEN = auto()  #: (each ring: position of the first, and length)
+    PUT_HEAD = auto()  #: ring of its machines blocked with a finished cell (State.putters)
+    PUT_LEN = auto()
+    DOCK_HEAD = auto()  #: ring of its batch machines waiting for the loading dock
+    DOCK_LEN = auto()
+    DOCK_BUSY = auto()  #: 1 while a batch machine holds the loading dock
+    PROCESSED = auto()  #: cells whose processing ended here (whole run, as the rest)
+    DEFECTS = auto()  #: of those, cells made defective here
+    SCRAPPED = auto()  #: cells scrapped here (defects detected here)
+    EXPOSURE_DEFECTS = auto()  #: defects due to dry-room exposure (beyond p₀)
+    DRY_ROOM = auto()  #: 1 if waiting before this station counts as dry-room exposure
+
+
+class SF(_Columns):
+    """``State.station_float``: one row per station."""
+
+    MAX_WAIT = auto()  #: batch max_wait_s [s]; −1 for none
+    DEADLINE = auto()  #: the loading batch's deadline [s]; inf for none
+    EXPOSURE_RATE = auto()  #: exposure window's rate [1/s]; 0 without one
+    QUEUE_LIMIT = auto()  #: exposure window's queue-time limit [s]; inf without one
+
+
+class MI(_Columns):
+    """``State.machine_int``: one row per machine, stations in flow order, options in order."""
+
+    STATION = auto()  #: its station's index
+    GROUP = auto()  #: its equipment group (station × option): row of State.group_*
+    SLOT = auto()  #: first of its cell slots in State.held_* (a batch machine has batch_size)
+    STATE = auto()  #: BUSY, DOWN, BLOCKED, STARVED or IDLE (as parts.py)
+    PHASE = auto()  #: where its process goes on when resumed (PH_*)
+    LOADED = auto()  #: cells in its slots
+    RELEASED = auto()  #: of those, cells a batch machine has passed on
+    VERSION = auto()  #: the current "cell or deadline" wait; older wake-ups are stale
+    COND = auto()  #: that wait: 0 none, 1 pending, 2 triggered (EV_WAKE scheduled)
+    GOT = auto()  #: 1 when a cell was handed to it during that wait
+
+
+class MF(_Columns):
+    """``State.machine_float``: one row per machine [s]."""
+
+    SINCE = auto()  #: start of its current wait (blocked or starved)
+    ACC_BUSY = auto()  #: machine-seconds by state, in the order of the states BUSY … STARVED
+    ACC_DOWN = auto()
+    ACC_BLOCKED = auto()
+    ACC_STARVED = auto()
+    TTF = auto()  #: operating time left to its next failure (inf without breakdowns)
+    SERVICE_END = auto()  #: end of its current service
+    SERVICE_DOWN = auto()  #: repair time within its current service
+
+
+class GF(_Columns):
+    """``State.group_float``: one row per equipment group."""
+
+    MEAN_S = auto()  #: mean service time [s] (of a whole batch at a batch station)
+    P = auto()  #: defect probability
+    MTBF_S = auto()  #: mean operating time between failures [s]; 0 without breakdowns
+    MTTR_S = auto()  #: 0 without breakdowns
+
+
+class GI(_Columns):
+    """``State.group_int``: one row per equipment group."""
+
+    UNIT = auto()  #: cells per service (batch size, else 1)
+    DETERMINISTIC = auto()  #: 1: service time is MEAN_S and draws nothing
+    DEFECT_NEED = auto()  #: defect draws one event may take (0: never draws)
+    FAILURE_NEED = auto()  #: failure-clock draws one event may take (0: no breakdowns)
+
+
+class HI(_Columns):
+    """``State.heap_int``: one row per scheduled event (``State.heap_time`` holds its time)."""
+
+    SEQ = auto()  #: scheduling order: ties in time go to the earlier-scheduled event
+    MACHINE = auto()  #: −1 for the WIP sampler
+    KIND = auto()  #: EV_*
+    VERSION = auto()  #: MI.VERSION of the wait an EV_DEADLINE/EV_HANDED/EV_WAKE belongs to
+
+
+class CI(_Columns):
+    """``State.counts``: the line's integer counters and loop registers."""
+
+    STARTED = auto()  #: cells started (whole run, as the next three)
+    GOOD = auto()  #: good cells out of the last station
+    SCRAPPED = auto()
+    EXITS = auto()  #: good + scrapped
+    WIP = auto()  #: cells in the line now
+    SEQ = auto()  #: events scheduled so far
+    HEAP_LEN = auto()  #: events in the heap
+    SAMPLES = auto()  #: WIP samples taken
+    NEED = auto()  #: the group whose streams the caller must refill (on REFILL)
+    ERROR = auto()  #: 1 + the stream that ran dry inside one event; 0: none
+    TRACK = auto()  #: 1 on a line with an exposure window (cells carry their dry-room wait)
+
+
+class CF(_Columns):
+    """``State.sums``: the line's time sums [s, cell·s]."""
+
+    WIP_AREA = auto()  #: ∫ WIP dt up to WIP_SINCE [cell·s]
+    WIP_SINCE = auto()  #: time of the last WIP change [s]
+    LEAD = auto()  #: Σ (exit − start) over exits [s]
+    SAMPLE_EVERY = auto()  #: time between WIP samples [s]
+
+
+class STREAM(_Columns):
+    """A group's rows of ``State.draws``: ``STREAMS * group + STREAM.X``."""
+
+    SERVICE = auto()  #: service times [s]
+    DEFECT = auto()  #: uniforms on [0, 1)
+    FAILURE = auto()  #: standard exponentials (× MTBF: time to failure, × MTTR: repair)
+
+
+STREAMS = len(STREAM)
+H_COLUMNS = len(HI)
+
+class State(NamedTuple):
+    """All the state of one run: arrays the loop reads and writes by field name (see
+    :data:`LAYOUT` for each one's dtype and the columns of the tables)."""
+
+    station_int: np.ndarray  #: [station, SI]
+    station_float: np.ndarray  #: [station, SF]
+    machine_int: np.ndarray  #: [machine, MI]
+    machine_float: np.ndarray  #: [machine, MF]
+    group_int: np.ndarray  #: [group, GI]
+    group_float: np.ndarray  #: [group, GF]
+    held_start: np.ndarray  #: cells in machines' slots: start time [s]
+    held_mark: np.ndarray  #: detection mark: the station that will scrap it, n if good
+    held_ready: np.ndarray  #: with an exposure window (else empty): ready-to-move time [s]
+    held_wait: np.ndarray  #: and dry-room wait so far [s]
+    buffered_start: np.ndarray  #: cells in buffers, the same four
+    buffered_mark: np.ndarray
+    buffered_ready: np.ndarray
+    buffered_wait: np.ndarray
+    getters: np.ndarray  #: rings of machine indices, each station's ring at its SI.FIRST
+    putters: np.ndarray
+    dock_queue: np.ndarray
+    heap_time: np.ndarray  #: the event heap: times [s], and the rest of each event
+    heap_int: np.ndarray  #: [event, HI]
+    counts: np.ndarray  #: [CI]
+    sums: np.ndarray  #: [CF]
+    draws: np.ndarray  #: pre-drawn numbers, row STREAMS * group + STREAM.X
+    draw_pos: np.ndarray  #: per row: next number to read
+    draw_end: np.ndarray  #: per row: end of the numbers drawn
+    sample_time: np.ndarray  #: WIP samples: time [s] and cells in process
+    sample_wip: np.ndarray
+
+
+#: Each array of :class:`State`: dtype, dimensions, and the layout naming its last axis (None:
+#: indexed by cell place, machine, event, stream row or sample). The builder allocates
+#: ``len(layout)`` columns; :func:`check_state` checks what it built.
+LAYOUT: dict[str, tuple[type, int, type[_Columns] | None]] = {
+    "station_int": (np.int64, 2, SI), "station_float": (np.float64, 2, SF),
+    "machine_int": (np.int64, 2, MI), "machine_float": (np.float64, 2, MF),
+    "group_int": (np.int64, 2, GI), "group_float": (np.float64, 2, GF),
+    "held_start": (np.float64, 1, None), "held_mark": (np.int64, 1, None),
+    "held_ready": (np.float64, 1, None), "held_wait": (np.float64, 1, None),
+    "buffered_start": (np.float64, 1, None), "buffered_mark": (np.int64, 1, None),
+    "buffered_ready": (np.float64, 1, None), "buffered_wait": (np.float64, 1, None),
+    "getters": (np.int64, 1, None), "putters": (np.int64, 1, None),
+    "dock_queue": (np.int64, 1, None),
+    "heap_time": (np.float64, 1, None), "heap_int": (np.int64, 2, HI),
+    "counts": (np.int64, 1, CI), "sums": (np.float64, 1, CF),
+    "draws": (np.float64, 2, None), "draw_pos": (np.int64, 1, None),
+    "draw_end": (np.int64, 1, None),
+    "sample_time": (np.float64, 1, None), "sample_wip": (np.int64, 1, None),
+}
+if tuple(LAYOUT) != State._fields:
+    raise ImportError("fast_kernel.LAYOUT must list State's fields, in order")
+
 # machine states (as in parts.py), phases, event kinds
 BUSY, DOWN, BLOCKED, STARVED, IDLE = 0, 1, 2, 3, 4
 PH_START, PH_GET, PH_BUSY, PH_PUT, PH_DOCK, PH_LOAD = range(6)
-EV_RESUME, EV_END, EV_TIMEOUT, EV_COND, EV_SAMPLE = range(5)
+EV_RESUME, EV_END, EV_DEADLINE, EV_HANDED, EV_WAKE, EV_SAMPLE = range(6)
 # kernel return codes
 DONE, REFILL, GROW = 0, 1, 2
+
+if [MF.ACC_BUSY + s for s in (BUSY, DOWN, BLOCKED, STARVED)] != [
+        MF.ACC_BUSY, MF.ACC_DOWN, MF.ACC_BLOCKED, MF.ACC_STARVED]:
+    raise ImportError("MF.ACC_* must follow the machine states' order")
 
 _INF = np.inf
 
 
-@njit(cache=True, _nrt=False, inline="always")
+def check_state(st: State) -> None:
+    """Raise if an array of ``st`` has another dtype, shape or width than :data:`LAYOUT` and
+    the line's sizes say (a wrong dtype would compile another kernel; a wrong width or length
+    would let the loop read and write past an array)."""
+    for (name, (dtype, ndim, layout)), array in zip(LAYOUT.items(), st):
+        if array.dtype != dtype or array.ndim != ndim or not array.flags.c_contiguous:
+            raise TypeError(f"state.{name}: {array.dtype}, {array.ndim}-D; expected "
+                            f"{np.dtype(dtype)}, {ndim}-D, C-contiguous")
+        if layout is not None and array.shape[-1] != len(layout):
+            raise ValueError(f"state.{name}: {array.shape[-1]} columns; expected {len(layout)} "
+                             f"({', '.join(c.name for c in layout)})")
+    n_streams = STREAMS * len(st.group_int)
+    held, buffered = len(st.held_start), len(st.buffered_start)
+    track = len(st.held_ready) > 0
+    rows = {  # arrays that must have as many rows as the first of their group
+        "station_int": len(st.station_int), "station_float": len(st.station_int),
+        "machine_float": len(st.machine_int), "getters": len(st.machine_int),
+        "putters": len(st.machine_int), "dock_queue": len(st.machine_int),
+        "group_float": len(st.group_int), "draws": n_streams, "draw_pos": n_streams,
+        "draw_end": n_streams, "held_mark": held, "held_ready": held if track else 0,
+        "held_wait": held if track else 0, "buffered_mark": buffered,
+        "buffered_ready": buffered if track else 0, "buffered_wait": buffered if track else 0,
+        "heap_int": len(st.heap_time), "sample_wip": len(st.sample_time),
+    }
+    for name, expected in rows.items():
+        if len(getattr(st, name)) != expected:
+            raise ValueError(f"state.{name}: {len(getattr(st, name))} rows; expected {expected}")
+    if bool(st.counts[CI.TRACK]) != track:
+        raise ValueError("state.counts[CI.TRACK] disagrees with the exposure arrays")
+
+
+# --- the event heap ---------------------------------------------------------------------------
+
+@njit(cache=_CACHE, _nrt=False, inline="always")
 def _before(hf, hi, a, b):
-    return hf[a] < hf[b] or (hf[a] == hf[b] and hi[a, 0] < hi[b, 0])
+    return hf[a] < hf[b] or (hf[a] == hf[b] and hi[a, HI.SEQ] < hi[b, HI.SEQ])
 
 
-@njit(cache=True, _nrt=False)
-def _push(st, t, m, kind, ver):
-    hf, hi, ci = st[13], st[14], st[15]
-    j = ci[C_HN]
-    seq = ci[C_SEQ]
-    ci[C_SEQ] = seq + 1
-    ci[C_HN] = j + 1
+@njit(cache=_CACHE, _nrt=False)
+def _heap_push(hf, hi, ci, t, m, kind, ver):
+    # not inlined (it is called from everywhere), so it takes only the arrays it needs: a call
+    # passes every member of every array argument
+    j = ci[CI.HEAP_LEN]
+    seq = ci[CI.SEQ]
+    ci[CI.SEQ] = seq + 1
+    ci[CI.HEAP_LEN] = j + 1
     while j > 0:
         p = (j - 1) >> 1
-        if hf[p] < t or (hf[p] == t and hi[p, 0] < seq):
+        if hf[p] < t or (hf[p] == t and hi[p, HI.SEQ] < seq):
             break
         hf[j] = hf[p]
-        for c in range(4):
+        for c in range(H_COLUMNS):
             hi[j, c] = hi[p, c]
         j = p
     hf[j] = t
-    hi[j, 0] = seq
-    hi[j, 1] = m
-    hi[j, 2] = kind
-    hi[j, 3] = ver
+    hi[j, HI.SEQ] = seq
+    hi[j, HI.MACHINE] = m
+    hi[j, HI.KIND] = kind
+    hi[j, HI.VERSION] = ver
 
 
-@njit(cache=True, _nrt=False, inline="always")
+@njit(cache=_CACHE, _nrt=False, inline="always")
+def push(st, t, m, kind, ver):
+    """Schedule an event of ``kind`` for machine ``m`` (−1: the sampler) at ``t`` [s]."""
+    _heap_push(st.heap_time, st.heap_int, st.counts, t, m, kind, ver)
+
+
+@njit(cache=_CACHE, _nrt=False, inline="always")
 def _pop(st):
     """Remove the earliest event (the caller has read it at index 0)."""
-    hf, hi, ci = st[13], st[14], st[15]
-    n = ci[C_HN] - 1
-    ci[C_HN] = n
+    hf, hi, ci = st.heap_time, st.heap_int, st.counts
+    n = ci[CI.HEAP_LEN] - 1
+    ci[CI.HEAP_LEN] = n
     if n == 0:
         return
     hf[0] = hf[n]
-    for c in range(4):
+    for c in range(H_COLUMNS):
         hi[0, c] = hi[n, c]
     j = 0
     while True:
@@ -104,180 +346,191 @@ def _pop(st):
         if not _before(hf, hi, a, j):
             break
         hf[j], hf[a] = hf[a], hf[j]
-        for c in range(4):
+        for c in range(H_COLUMNS):
             hi[j, c], hi[a, c] = hi[a, c], hi[j, c]
         j = a
 
 
-@njit(cache=True, _nrt=False, inline="always")
+# --- rings, accounting, draws -----------------------------------------------------------------
+
+@njit(cache=_CACHE, _nrt=False, inline="always")
 def _qpush(q, si, i, head, length, m):
-    q[si[i, S_FIRST] + (si[i, head] + si[i, length]) % si[i, S_COUNT]] = m
+    q[si[i, SI.FIRST] + (si[i, head] + si[i, length]) % si[i, SI.MACHINES]] = m
     si[i, length] += 1
 
 
-@njit(cache=True, _nrt=False, inline="always")
+@njit(cache=_CACHE, _nrt=False, inline="always")
 def _qpop(q, si, i, head, length):
-    m = q[si[i, S_FIRST] + si[i, head]]
-    si[i, head] = (si[i, head] + 1) % si[i, S_COUNT]
+    m = q[si[i, SI.FIRST] + si[i, head]]
+    si[i, head] = (si[i, head] + 1) % si[i, SI.MACHINES]
     si[i, length] -= 1
     return m
 
 
-@njit(cache=True, _nrt=False, inline="always")
+@njit(cache=_CACHE, _nrt=False, inline="always")
 def _wip(st, delta, now):
-    ci, cf = st[15], st[16]
-    cf[D_WIPAREA] += ci[C_WIP] * (now - cf[D_WIPSINCE])
-    cf[D_WIPSINCE] = now
-    ci[C_WIP] += delta
+    ci, cf = st.counts, st.sums
+    cf[CF.WIP_AREA] += ci[CI.WIP] * (now - cf[CF.WIP_SINCE])
+    cf[CF.WIP_SINCE] = now
+    ci[CI.WIP] += delta
 
 
-@njit(cache=True, _nrt=False, inline="always")
+@njit(cache=_CACHE, _nrt=False, inline="always")
 def _carry(st, to_ready, to_wait, dst, from_ready, from_wait, src):
     """Move a cell's exposure record (ready time, dry-room wait) with the cell, on a line that
-    tracks exposure (the arrays: st[22], st[23] held cells; st[24], st[25] buffered cells)."""
-    if st[15][C_TRACK]:
+    tracks exposure (held_* for cells in machines, buffered_* for cells in buffers)."""
+    if st.counts[CI.TRACK]:
         to_ready[dst] = from_ready[src]
         to_wait[dst] = from_wait[src]
 
 
-@njit(cache=True, _nrt=False, inline="always")
+@njit(cache=_CACHE, _nrt=False, inline="always")
 def _wait(mi, mf, m, state, now):
-    mi[m, M_STATE] = state
-    mf[m, F_SINCE] = now
+    mi[m, MI.STATE] = state
+    mf[m, MF.SINCE] = now
 
 
-@njit(cache=True, _nrt=False, inline="always")
+@njit(cache=_CACHE, _nrt=False, inline="always")
 def _waited(mi, mf, m, now):
-    s = mi[m, M_STATE]
-    mf[m, F_ACC + s] += now - mf[m, F_SINCE]
-    mi[m, M_STATE] = IDLE
+    s = mi[m, MI.STATE]
+    mf[m, MF.ACC_BUSY + s] += now - mf[m, MF.SINCE]
+    mi[m, MI.STATE] = IDLE
 
 
-@njit(cache=True, _nrt=False, inline="always")
+@njit(cache=_CACHE, _nrt=False, inline="always")
 def _draw(st, k):
-    draws, pos, avail, ci = st[17], st[18], st[19], st[15]
-    j = pos[k]
-    if j >= avail[k]:
-        ci[C_ERR] = k + 1  # ran dry inside one event: the caller raises
+    """The next number of stream row ``k``."""
+    j = st.draw_pos[k]
+    if j >= st.draw_end[k]:
+        st.counts[CI.ERROR] = k + 1  # ran dry inside one event: the caller raises
         return 1.0
-    pos[k] = j + 1
-    return draws[k, j]
+    st.draw_pos[k] = j + 1
+    return st.draws[k, j]
 
 
-@njit(cache=True, _nrt=False, inline="always")
+_exposure_probability = njit(_nrt=False, inline="always")(exposure_probability)
+
+
+# --- a machine's steps ------------------------------------------------------------------------
+
+@njit(cache=_CACHE, _nrt=False, inline="always")
 def _serve(st, m, g, now):
-    mi, mf, gf, gi = st[2], st[3], st[4], st[5]
-    if st[15][C_TRACK] and st[0][mi[m, M_ST], S_DRY]:
-        hr, hx = st[22], st[23]
-        for k in range(mi[m, M_SLOT], mi[m, M_SLOT] + mi[m, M_NLOAD]):
+    """Start a service: its time, then the repairs of the failures during it (the failure clock
+    runs on operating time only)."""
+    mi, mf, gf, gi = st.machine_int, st.machine_float, st.group_float, st.group_int
+    if st.counts[CI.TRACK] and st.station_int[mi[m, MI.STATION], SI.DRY_ROOM]:
+        hr, hx = st.held_ready, st.held_wait
+        for k in range(mi[m, MI.SLOT], mi[m, MI.SLOT] + mi[m, MI.LOADED]):
             hx[k] += now - hr[k]  # the cell waited in the room until its processing starts
-    t = gf[g, G_MEAN] if gi[g, GI_DET] else _draw(st, 3 * g)
+    t = gf[g, GF.MEAN_S] if gi[g, GI.DETERMINISTIC] else _draw(st, STREAMS * g + STREAM.SERVICE)
     d = 0.0
-    mtbf = gf[g, G_MTBF]
+    mtbf = gf[g, GF.MTBF_S]
     if mtbf > 0.0:
         left = t
-        while mf[m, F_TTF] <= left:
-            left -= mf[m, F_TTF]
-            d += gf[g, G_MTTR] * _draw(st, 3 * g + 2)
-            mf[m, F_TTF] = mtbf * _draw(st, 3 * g + 2)
-        mf[m, F_TTF] -= left
-    mf[m, F_ACC + BUSY] += t
-    mf[m, F_ACC + DOWN] += d
-    mi[m, M_STATE] = BUSY
-    mf[m, F_END] = now + t + d
-    mf[m, F_DOWN] = d
-    mi[m, M_PHASE] = PH_BUSY
-    _push(st, now + (t + d), m, EV_END, 0)
+        k = STREAMS * g + STREAM.FAILURE
+        while mf[m, MF.TTF] <= left:
+            left -= mf[m, MF.TTF]
+            d += gf[g, GF.MTTR_S] * _draw(st, k)
+            mf[m, MF.TTF] = mtbf * _draw(st, k)
+        mf[m, MF.TTF] -= left
+    mf[m, MF.ACC_BUSY] += t
+    mf[m, MF.ACC_DOWN] += d
+    mi[m, MI.STATE] = BUSY
+    mf[m, MF.SERVICE_END] = now + t + d
+    mf[m, MF.SERVICE_DOWN] = d
+    mi[m, MI.PHASE] = PH_BUSY
+    push(st, now + (t + d), m, EV_END, 0)
 
 
-@njit(cache=True, _nrt=False, inline="always")
+@njit(cache=_CACHE, _nrt=False, inline="always")
 def _process(st, i, g, slot, now):
     """Count a processed cell and draw its defect (marks the station that will scrap it)."""
-    si, sf, gf, hm = st[0], st[1], st[4], st[7]
-    si[i, S_PROC] += 1
-    p0 = gf[g, G_P]
+    si, sf, hm = st.station_int, st.station_float, st.held_mark
+    si[i, SI.PROCESSED] += 1
+    p0 = st.group_float[g, GF.P]
     p = p0
-    if st[15][C_TRACK]:
-        rate, limit = sf[i, X_XRATE], sf[i, X_XLIMIT]
-        if rate > 0.0 or limit < _INF:  # linesim.spec.process.exposure_probability
-            w = st[23][slot]
-            p = 1.0 if w > limit else p0 - (1.0 - p0) * math.expm1(-rate * w)
-        st[22][slot] = now
+    if st.counts[CI.TRACK]:
+        rate, limit = sf[i, SF.EXPOSURE_RATE], sf[i, SF.QUEUE_LIMIT]
+        if rate > 0.0 or limit < _INF:
+            p = _exposure_probability(p0, rate, st.held_wait[slot], limit)
+        st.held_ready[slot] = now
     if p > 0.0:
-        u = _draw(st, 3 * g + 1)
+        u = _draw(st, STREAMS * g + STREAM.DEFECT)
         if u < p:
-            si[i, S_DEF] += 1
+            si[i, SI.DEFECTS] += 1
             if u >= p0:
-                si[i, S_XDEF] += 1
-            d = si[i, S_DETECT]
+                si[i, SI.EXPOSURE_DEFECTS] += 1
+            d = si[i, SI.DETECT]
             if d < hm[slot]:
                 hm[slot] = d
 
 
-@njit(cache=True, _nrt=False, inline="always")
+@njit(cache=_CACHE, _nrt=False, inline="always")
 def _exit(st, start, scrapped, i, now):
-    si, ci, cf = st[0], st[15], st[16]
+    ci = st.counts
     if scrapped:
-        ci[C_SCRAP] += 1
-        si[i, S_SCRAP] += 1
+        ci[CI.SCRAPPED] += 1
+        st.station_int[i, SI.SCRAPPED] += 1
     else:
-        ci[C_GOOD] += 1
-    ci[C_EXITS] += 1
-    cf[D_LEAD] += now - start
+        ci[CI.GOOD] += 1
+    ci[CI.EXITS] += 1
+    st.sums[CF.LEAD] += now - start
     _wip(st, -1, now)
 
 
-@njit(cache=True, _nrt=False, inline="always")
+@njit(cache=_CACHE, _nrt=False, inline="always")
 def _try_get(st, m, i, now):
     """Move a cell into machine m of station i without waiting; False when there is none."""
-    si, mi, hs, hm, bs, bm, pq = st[0], st[2], st[6], st[7], st[8], st[9], st[11]
-    slot = mi[m, M_SLOT] + mi[m, M_NLOAD]
+    si, mi = st.station_int, st.machine_int
+    hs, hm, bs, bm = st.held_start, st.held_mark, st.buffered_start, st.buffered_mark
+    slot = mi[m, MI.SLOT] + mi[m, MI.LOADED]
     if i == 0:
-        st[15][C_STARTED] += 1
+        st.counts[CI.STARTED] += 1
         _wip(st, 1, now)
         hs[slot] = now
         hm[slot] = len(si)
-        if st[15][C_TRACK]:
-            st[22][slot] = now
-            st[23][slot] = 0.0
-        mi[m, M_NLOAD] += 1
+        if st.counts[CI.TRACK]:
+            st.held_ready[slot] = now
+            st.held_wait[slot] = 0.0
+        mi[m, MI.LOADED] += 1
         return True
     b = i - 1
-    if si[b, S_BLEN] > 0:
-        k = si[b, S_BOFF] + si[b, S_BHEAD]
+    if si[b, SI.BUF_LEN] > 0:
+        k = si[b, SI.BUF_OFFSET] + si[b, SI.BUF_HEAD]
         hs[slot] = bs[k]
         hm[slot] = bm[k]
-        _carry(st, st[22], st[23], slot, st[24], st[25], k)
-        si[b, S_BHEAD] = (si[b, S_BHEAD] + 1) % si[b, S_BRING]
-        si[b, S_BLEN] -= 1
-        if si[b, S_PLEN] > 0:
-            pm = _qpop(pq, si, b, S_PHEAD, S_PLEN)
-            ps = mi[pm, M_SLOT] + mi[pm, M_OUT]
-            k = si[b, S_BOFF] + (si[b, S_BHEAD] + si[b, S_BLEN]) % si[b, S_BRING]
+        _carry(st, st.held_ready, st.held_wait, slot, st.buffered_ready, st.buffered_wait, k)
+        si[b, SI.BUF_HEAD] = (si[b, SI.BUF_HEAD] + 1) % si[b, SI.BUF_RING]
+        si[b, SI.BUF_LEN] -= 1
+        if si[b, SI.PUT_LEN] > 0:  # a blocked machine upstream moves its cell into the place
+            pm = _qpop(st.putters, si, b, SI.PUT_HEAD, SI.PUT_LEN)
+            ps = mi[pm, MI.SLOT] + mi[pm, MI.RELEASED]
+            k = si[b, SI.BUF_OFFSET] + (si[b, SI.BUF_HEAD] + si[b, SI.BUF_LEN]) % si[b, SI.BUF_RING]
             bs[k] = hs[ps]
             bm[k] = hm[ps]
-            _carry(st, st[24], st[25], k, st[22], st[23], ps)
-            si[b, S_BLEN] += 1
-            mi[pm, M_OUT] += 1
-            _push(st, now, pm, EV_RESUME, 0)
-    elif si[b, S_PLEN] > 0:
-        pm = _qpop(pq, si, b, S_PHEAD, S_PLEN)
-        ps = mi[pm, M_SLOT] + mi[pm, M_OUT]
+            _carry(st, st.buffered_ready, st.buffered_wait, k, st.held_ready, st.held_wait, ps)
+            si[b, SI.BUF_LEN] += 1
+            mi[pm, MI.RELEASED] += 1
+            push(st, now, pm, EV_RESUME, 0)
+    elif si[b, SI.PUT_LEN] > 0:  # no buffered cell: take a blocked machine's directly
+        pm = _qpop(st.putters, si, b, SI.PUT_HEAD, SI.PUT_LEN)
+        ps = mi[pm, MI.SLOT] + mi[pm, MI.RELEASED]
         hs[slot] = hs[ps]
         hm[slot] = hm[ps]
-        _carry(st, st[22], st[23], slot, st[22], st[23], ps)
-        mi[pm, M_OUT] += 1
-        _push(st, now, pm, EV_RESUME, 0)
+        _carry(st, st.held_ready, st.held_wait, slot, st.held_ready, st.held_wait, ps)
+        mi[pm, MI.RELEASED] += 1
+        push(st, now, pm, EV_RESUME, 0)
     else:
         return False
-    mi[m, M_NLOAD] += 1
+    mi[m, MI.LOADED] += 1
     return True
 
 
-@njit(cache=True, _nrt=False, inline="always")
+@njit(cache=_CACHE, _nrt=False, inline="always")
 def _put_one(st, i, slot, now):
     """Move a finished cell on from station i; False when the machine must block."""
-    si, mi, hs, hm, bs, bm, gq = st[0], st[2], st[6], st[7], st[8], st[9], st[10]
+    si, mi = st.station_int, st.machine_int
+    hs, hm, bs, bm = st.held_start, st.held_mark, st.buffered_start, st.buffered_mark
     mark = hm[slot]
     if mark == i:
         _exit(st, hs[slot], True, i, now)
@@ -286,166 +539,175 @@ def _put_one(st, i, slot, now):
         _exit(st, hs[slot], False, i, now)
         return True
     j = i + 1
-    if si[j, S_GLEN] > 0:
-        g = _qpop(gq, si, j, S_GHEAD, S_GLEN)
-        gs = mi[g, M_SLOT] + mi[g, M_NLOAD]
+    if si[j, SI.GET_LEN] > 0:
+        g = _qpop(st.getters, si, j, SI.GET_HEAD, SI.GET_LEN)
+        gs = mi[g, MI.SLOT] + mi[g, MI.LOADED]
         hs[gs] = hs[slot]
         hm[gs] = mark
-        _carry(st, st[22], st[23], gs, st[22], st[23], slot)
-        mi[g, M_NLOAD] += 1
-        if mi[g, M_COND] == 1:  # a loader waiting on "cell or deadline": the condition fires
-            mi[g, M_COND] = 2
-            mi[g, M_GOT] = 1
-            _push(st, now, g, EV_COND, mi[g, M_VER])
-        elif mi[g, M_COND] == 2:  # the deadline fired first; the loader will find the cell
-            mi[g, M_GOT] = 1
-        else:
-            _push(st, now, g, EV_RESUME, 0)
+        _carry(st, st.held_ready, st.held_wait, gs, st.held_ready, st.held_wait, slot)
+        mi[g, MI.LOADED] += 1
+        if mi[g, MI.COND] == 0:
+            push(st, now, g, EV_RESUME, 0)
+        else:  # a loader waiting on "cell or deadline": the handing event, then the condition
+            mi[g, MI.GOT] = 1
+            if mi[g, MI.COND] == 1:
+                push(st, now, g, EV_HANDED, mi[g, MI.VERSION])
         return True
-    if si[i, S_BLEN] < si[i, S_BCAP]:
-        k = si[i, S_BOFF] + (si[i, S_BHEAD] + si[i, S_BLEN]) % si[i, S_BRING]
+    if si[i, SI.BUF_LEN] < si[i, SI.BUF_CAP]:
+        k = si[i, SI.BUF_OFFSET] + (si[i, SI.BUF_HEAD] + si[i, SI.BUF_LEN]) % si[i, SI.BUF_RING]
         bs[k] = hs[slot]
         bm[k] = mark
-        _carry(st, st[24], st[25], k, st[22], st[23], slot)
-        si[i, S_BLEN] += 1
+        _carry(st, st.buffered_ready, st.buffered_wait, k, st.held_ready, st.held_wait, slot)
+        si[i, SI.BUF_LEN] += 1
         return True
     return False
 
 
-@njit(cache=True, _nrt=False, inline="always")
+@njit(cache=_CACHE, _nrt=False, inline="always")
 def _get(st, m, i, g, now):
     """A single-cell machine takes its next cell, or waits for one."""
-    si, mi, mf, gq = st[0], st[2], st[3], st[10]
     if _try_get(st, m, i, now):
         _serve(st, m, g, now)
         return
-    _wait(mi, mf, m, STARVED, now)
-    _qpush(gq, si, i, S_GHEAD, S_GLEN, m)
-    mi[m, M_PHASE] = PH_GET
+    _wait(st.machine_int, st.machine_float, m, STARVED, now)
+    _qpush(st.getters, st.station_int, i, SI.GET_HEAD, SI.GET_LEN, m)
+    st.machine_int[m, MI.PHASE] = PH_GET
 
 
-@njit(cache=True, _nrt=False, inline="always")
+@njit(cache=_CACHE, _nrt=False, inline="always")
 def _end(st, m, i, g, now):
     """A single-cell service ends: defect draw, then pass the cell on or block."""
-    si, mi, mf, pq = st[0], st[2], st[3], st[11]
-    slot = mi[m, M_SLOT]
+    mi = st.machine_int
+    slot = mi[m, MI.SLOT]
     _process(st, i, g, slot, now)
     if _put_one(st, i, slot, now):
-        mi[m, M_NLOAD] = 0
+        mi[m, MI.LOADED] = 0
         _get(st, m, i, g, now)
     else:
-        _wait(mi, mf, m, BLOCKED, now)
-        _qpush(pq, si, i, S_PHEAD, S_PLEN, m)
-        mi[m, M_PHASE] = PH_PUT
+        _wait(mi, st.machine_float, m, BLOCKED, now)
+        _qpush(st.putters, st.station_int, i, SI.PUT_HEAD, SI.PUT_LEN, m)
+        mi[m, MI.PHASE] = PH_PUT
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=_CACHE, _nrt=False)
 def _dock(st, m, i, g, now):
     """A batch machine waits for the loading dock, or takes it and loads."""
-    si, mi, mf, dq = st[0], st[2], st[3], st[12]
-    _wait(mi, mf, m, STARVED, now)
-    if si[i, S_DOCK]:
-        _qpush(dq, si, i, S_DHEAD, S_DLEN, m)
-        mi[m, M_PHASE] = PH_DOCK
+    si, mi = st.station_int, st.machine_int
+    _wait(mi, st.machine_float, m, STARVED, now)
+    if si[i, SI.DOCK_BUSY]:
+        _qpush(st.dock_queue, si, i, SI.DOCK_HEAD, SI.DOCK_LEN, m)
+        mi[m, MI.PHASE] = PH_DOCK
         return
-    si[i, S_DOCK] = 1
+    si[i, SI.DOCK_BUSY] = 1
     _load(st, m, i, g, now)
 
 
-@njit(cache=True, _nrt=False, inline="always")
+@njit(cache=_CACHE, _nrt=False, inline="always")
 def _set_deadline(st, m, i, now):
-    sf, mi = st[1], st[2]
-    if sf[i, X_DEADLINE] == _INF and sf[i, X_MAXWAIT] >= 0.0 and mi[m, M_NLOAD] > 0:
-        sf[i, X_DEADLINE] = now + sf[i, X_MAXWAIT]
+    sf = st.station_float
+    if sf[i, SF.DEADLINE] == _INF and sf[i, SF.MAX_WAIT] >= 0.0 and st.machine_int[m, MI.LOADED] > 0:
+        sf[i, SF.DEADLINE] = now + sf[i, SF.MAX_WAIT]
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=_CACHE, _nrt=False)
 def _load(st, m, i, g, now):
     """The dock holder loads cells until its batch is full or its deadline has passed."""
-    si, sf, mi, gi, gq = st[0], st[1], st[2], st[5], st[10]
-    unit = gi[g, GI_UNIT]
-    while mi[m, M_NLOAD] < unit:
+    si, mi = st.station_int, st.machine_int
+    unit = st.group_int[g, GI.UNIT]
+    while mi[m, MI.LOADED] < unit:
         if _try_get(st, m, i, now):
             _set_deadline(st, m, i, now)
             continue
-        _qpush(gq, si, i, S_GHEAD, S_GLEN, m)
-        deadline = sf[i, X_DEADLINE]
-        mi[m, M_PHASE] = PH_LOAD
+        _qpush(st.getters, si, i, SI.GET_HEAD, SI.GET_LEN, m)
+        deadline = st.station_float[i, SF.DEADLINE]
+        mi[m, MI.PHASE] = PH_LOAD
         if deadline == _INF:
-            mi[m, M_COND] = 0
+            mi[m, MI.COND] = 0
             return
         left = deadline - now
         if left > 0:
-            mi[m, M_VER] += 1
-            mi[m, M_COND] = 1
-            _push(st, now + left, m, EV_TIMEOUT, mi[m, M_VER])
+            mi[m, MI.VERSION] += 1
+            mi[m, MI.COND] = 1
+            push(st, now + left, m, EV_DEADLINE, mi[m, MI.VERSION])
             return
-        si[i, S_GLEN] -= 1  # it is the only getter of a batch station: leave at once
+        si[i, SI.GET_LEN] -= 1  # it is the only getter of a batch station: leave at once
         break
     _start_batch(st, m, i, g, now)
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=_CACHE, _nrt=False)
 def _start_batch(st, m, i, g, now):
-    si, sf, mi, mf, dq = st[0], st[1], st[2], st[3], st[12]
-    sf[i, X_DEADLINE] = _INF
-    if si[i, S_DLEN] > 0:
-        _push(st, now, _qpop(dq, si, i, S_DHEAD, S_DLEN), EV_RESUME, 0)
+    si = st.station_int
+    st.station_float[i, SF.DEADLINE] = _INF
+    if si[i, SI.DOCK_LEN] > 0:
+        push(st, now, _qpop(st.dock_queue, si, i, SI.DOCK_HEAD, SI.DOCK_LEN), EV_RESUME, 0)
     else:
-        si[i, S_DOCK] = 0
-    _waited(mi, mf, m, now)
+        si[i, SI.DOCK_BUSY] = 0
+    _waited(st.machine_int, st.machine_float, m, now)
     _serve(st, m, g, now)
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=_CACHE, _nrt=False)
 def _release(st, m, i, g, now):
     """A batch machine passes its cells on one by one, blocking when there is no place."""
-    si, mi, mf, pq = st[0], st[2], st[3], st[11]
-    while mi[m, M_OUT] < mi[m, M_NLOAD]:
-        if _put_one(st, i, mi[m, M_SLOT] + mi[m, M_OUT], now):
-            mi[m, M_OUT] += 1
+    mi, mf = st.machine_int, st.machine_float
+    while mi[m, MI.RELEASED] < mi[m, MI.LOADED]:
+        if _put_one(st, i, mi[m, MI.SLOT] + mi[m, MI.RELEASED], now):
+            mi[m, MI.RELEASED] += 1
         else:
-            if mi[m, M_STATE] != BLOCKED:
+            if mi[m, MI.STATE] != BLOCKED:
                 _wait(mi, mf, m, BLOCKED, now)
-            _qpush(pq, si, i, S_PHEAD, S_PLEN, m)
-            mi[m, M_PHASE] = PH_PUT
+            _qpush(st.putters, st.station_int, i, SI.PUT_HEAD, SI.PUT_LEN, m)
+            mi[m, MI.PHASE] = PH_PUT
             return
-    if mi[m, M_STATE] == BLOCKED:
+    if mi[m, MI.STATE] == BLOCKED:
         _waited(mi, mf, m, now)
-    mi[m, M_NLOAD] = 0
-    mi[m, M_OUT] = 0
+    mi[m, MI.LOADED] = 0
+    mi[m, MI.RELEASED] = 0
     _dock(st, m, i, g, now)
 
 
-@njit(cache=True, _nrt=False, inline="always")
+@njit(cache=_CACHE, _nrt=False, inline="always")
+def _wake(st, m, i, g, now):
+    """A batch loader's "cell or deadline" condition is processed: it goes on loading with the
+    cell it was handed, or starts its batch as it is."""
+    mi = st.machine_int
+    mi[m, MI.COND] = 0
+    if mi[m, MI.GOT]:
+        mi[m, MI.GOT] = 0
+        _set_deadline(st, m, i, now)
+        _load(st, m, i, g, now)
+    else:
+        st.station_int[i, SI.GET_LEN] -= 1  # leave the getter queue with a partial batch
+        _start_batch(st, m, i, g, now)
+
+
+@njit(cache=_CACHE, _nrt=False, inline="always")
 def _dispatch(st, m, kind, ver, now):
-    si, mi, mf = st[0], st[2], st[3]
-    i = mi[m, M_ST]
-    g = mi[m, M_GRP]
-    batch = si[i, S_BATCH]
+    si, mi, mf = st.station_int, st.machine_int, st.machine_float
+    i = mi[m, MI.STATION]
+    g = mi[m, MI.GROUP]
+    batch = si[i, SI.BATCH]
     if kind == EV_END:
         if batch:
-            for k in range(mi[m, M_NLOAD]):
-                _process(st, i, g, mi[m, M_SLOT] + k, now)
-            mi[m, M_STATE] = IDLE
+            for k in range(mi[m, MI.LOADED]):
+                _process(st, i, g, mi[m, MI.SLOT] + k, now)
+            mi[m, MI.STATE] = IDLE
             _release(st, m, i, g, now)
         else:
             _end(st, m, i, g, now)
-    elif kind == EV_TIMEOUT:
-        if ver == mi[m, M_VER] and mi[m, M_COND] == 1:
-            mi[m, M_COND] = 2
-            _push(st, now, m, EV_COND, ver)
-    elif kind == EV_COND:
-        mi[m, M_COND] = 0
-        if mi[m, M_GOT]:
-            mi[m, M_GOT] = 0
-            _set_deadline(st, m, i, now)
-            _load(st, m, i, g, now)
-        else:
-            si[i, S_GLEN] -= 1  # leave the getter queue with a partial batch
-            _start_batch(st, m, i, g, now)
+    elif kind == EV_DEADLINE or kind == EV_HANDED:
+        # one of the condition's events is processed: the first triggers the condition
+        if ver == mi[m, MI.VERSION] and mi[m, MI.COND] == 1:
+            mi[m, MI.COND] = 2
+            if st.counts[CI.HEAP_LEN] > 0 and st.heap_time[0] == now:
+                push(st, now, m, EV_WAKE, ver)
+            else:  # no other event now: EV_WAKE would be the next one; run it at once
+                _wake(st, m, i, g, now)
+    elif kind == EV_WAKE:
+        _wake(st, m, i, g, now)
     else:
-        phase = mi[m, M_PHASE]
+        phase = mi[m, MI.PHASE]
         if phase == PH_START:
             if batch:
                 _dock(st, m, i, g, now)
@@ -459,8 +721,8 @@ def _dispatch(st, m, kind, ver, now):
                 _release(st, m, i, g, now)
             else:
                 _waited(mi, mf, m, now)
-                mi[m, M_NLOAD] = 0
-                mi[m, M_OUT] = 0
+                mi[m, MI.LOADED] = 0
+                mi[m, MI.RELEASED] = 0
                 _get(st, m, i, g, now)
         elif phase == PH_DOCK:
             _load(st, m, i, g, now)
@@ -469,44 +731,57 @@ def _dispatch(st, m, kind, ver, now):
             _load(st, m, i, g, now)
 
 
-@njit(cache=True, _nrt=False, inline="always")
+@njit(cache=_CACHE, _nrt=False, inline="always")
 def _sample(st, now):
     """Record the WIP now and schedule the next sample (the SimPy engine's sampler process)."""
-    ci, cf, samp_t, samp_w = st[15], st[16], st[20], st[21]
-    if ci[C_NSAMP] < len(samp_t):
-        samp_t[ci[C_NSAMP]] = now
-        samp_w[ci[C_NSAMP]] = ci[C_WIP]
-        ci[C_NSAMP] += 1
-    _push(st, now + cf[D_SEVERY], -1, EV_SAMPLE, 0)
+    ci = st.counts
+    n = ci[CI.SAMPLES]
+    if n < len(st.sample_time):
+        st.sample_time[n] = now
+        st.sample_wip[n] = ci[CI.WIP]
+        ci[CI.SAMPLES] = n + 1
+    push(st, now + st.sums[CF.SAMPLE_EVERY], -1, EV_SAMPLE, 0)
 
 
-@njit(cache=True, _nrt=False)
-def advance(st, until):
-    """Run events before ``until`` [s]; returns DONE, REFILL (group in ``C_NEED``) or GROW."""
-    mi, gi = st[2], st[5]
-    hf, hi, ci = st[13], st[14], st[15]
-    pos, avail = st[18], st[19]
-    n_machines = len(mi)
-    while ci[C_HN] > 0 and hf[0] < until:
-        if ci[C_HN] + n_machines + 8 > len(hf):
-            return GROW
-        t = hf[0]
-        m = hi[0, 1]
-        if hi[0, 2] == EV_SAMPLE:
-            _pop(st)
-            _sample(st, t)
-            continue
-        g = mi[m, M_GRP]
-        k = 3 * g
-        if ((not gi[g, GI_DET] and pos[k] >= avail[k])
-                or pos[k + 1] + gi[g, GI_DNEED] > avail[k + 1]
-                or pos[k + 2] + gi[g, GI_FNEED] > avail[k + 2]):
-            ci[C_NEED] = g
-            return REFILL
-        kind = hi[0, 2]
-        ver = hi[0, 3]
-        _pop(st)
-        _dispatch(st, m, kind, ver, t)
-        if ci[C_ERR]:
+def _loop(formula_text: str):
+    """The event loop, compiled with ``formula_text`` (the source of the shared formulas it
+    compiles from other modules) in its closure: numba keys its on-disk cache on this file's
+    text and on the closure, so editing such a formula recompiles the loop."""
+
+    @njit(cache=_CACHE, _nrt=False)
+    def advance(st, until):
+        """Run events before ``until`` [s]; returns DONE, REFILL (group in CI.NEED) or GROW."""
+        if len(formula_text) == 0:  # never: it only keys the cache
             return DONE
-    return DONE
+        mi, gi = st.machine_int, st.group_int
+        hf, hi, ci = st.heap_time, st.heap_int, st.counts
+        pos, end = st.draw_pos, st.draw_end
+        n_machines = len(mi)
+        while ci[CI.HEAP_LEN] > 0 and hf[0] < until:
+            if ci[CI.HEAP_LEN] + n_machines + 8 > len(hf):
+                return GROW
+            t = hf[0]
+            m = hi[0, HI.MACHINE]
+            kind = hi[0, HI.KIND]
+            if kind == EV_SAMPLE:
+                _pop(st)
+                _sample(st, t)
+                continue
+            g = mi[m, MI.GROUP]
+            k = STREAMS * g
+            if ((not gi[g, GI.DETERMINISTIC] and pos[k + STREAM.SERVICE] >= end[k + STREAM.SERVICE])
+                    or pos[k + STREAM.DEFECT] + gi[g, GI.DEFECT_NEED] > end[k + STREAM.DEFECT]
+                    or pos[k + STREAM.FAILURE] + gi[g, GI.FAILURE_NEED] > end[k + STREAM.FAILURE]):
+                ci[CI.NEED] = g
+                return REFILL
+            ver = hi[0, HI.VERSION]
+            _pop(st)
+            _dispatch(st, m, kind, ver, t)
+            if ci[CI.ERROR]:
+                return DONE
+        return DONE
+
+    return advance
+
+
+advance = _loop(hashlib.sha256(inspect.getsource(exposure_probability).encode()).hexdigest())

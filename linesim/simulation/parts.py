@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections import deque
 
-from linesim.rates import machine_rate_cells_per_h
-from linesim.simulation.draws import Stream, draw_service
+from linesim.simulation.draws import Stream, draw_service, group_times
+from linesim.simulation.records import TIME_ACCOUNTS
 
 __all__ = ["BUSY", "DOWN", "BLOCKED", "STARVED", "IDLE", "Buffer", "Machine", "Group"]
 
@@ -37,7 +37,7 @@ class Machine:
     def __init__(self, ttf: float):
         self.state = IDLE
         self.since = 0.0
-        self.acc = [0.0, 0.0, 0.0, 0.0]
+        self.acc = [0.0] * len(TIME_ACCOUNTS)  # by state, BUSY … STARVED
         self.held = 0  # cells inside the machine (loading, in process or blocked)
         self.ttf = ttf  # operating time left until the next failure [s]
         self.svc_end = 0.0
@@ -79,8 +79,7 @@ class Group:
 
     def __init__(self, gens, eq, dist: str, cv: float | None):
         """``gens``: the option's (service, defect, failure) generators (:mod:`draws`)."""
-        unit = eq.batch_size if eq.kind == "batch" else 1
-        mean_s = unit * 3600.0 / machine_rate_cells_per_h(eq)
+        unit, mean_s, mtbf_s, mttr_s = group_times(eq)
         service, defect, failure = gens
         if dist == "deterministic":
             self.service = lambda: mean_s
@@ -89,13 +88,13 @@ class Group:
         self.p = eq.defect_probability
         self.uniform = Stream(defect.random).next
         self.expo = Stream(failure.standard_exponential).next
-        self.mtbf_s = eq.mtbf_h * 3600.0 if eq.mtbf_h else None
-        self.mttr_s = eq.mttr_h * 3600.0 if eq.mttr_h else None
+        self.mtbf_s = mtbf_s  # 0: no breakdowns
+        self.mttr_s = mttr_s
         self.batch_size = unit
 
     def repair_time(self, m: Machine, busy_s: float) -> float:
         """Repair time added to a service of ``busy_s`` operating seconds (advances the clock)."""
-        if self.mtbf_s is None:
+        if not self.mtbf_s:
             return 0.0
         down, left = 0.0, busy_s
         while m.ttf <= left:

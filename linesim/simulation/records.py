@@ -10,7 +10,19 @@ from dataclasses import asdict, dataclass, field
 
 from linesim.rates import machine_rate_cells_per_h
 
-__all__ = ["StationRecord", "SimResult", "build_result"]
+__all__ = ["StationRecord", "SimResult", "build_result", "TIME_ACCOUNTS", "WIP_SAMPLES",
+           "wip_sample_every_s"]
+
+#: A machine's time accounts, in the order of the machine states (BUSY, DOWN, BLOCKED, STARVED)
+#: that both engines keep them in: a snapshot's ``acc`` lists, and StationRecord's fields.
+TIME_ACCOUNTS = ("busy_s", "down_s", "blocked_s", "starved_s")
+
+WIP_SAMPLES = 200  #: WIP samples per run (warm-up and window together), evenly spaced
+
+
+def wip_sample_every_s(horizon_s: float, warmup_s: float) -> float:
+    """Time between WIP samples [s]: (warm-up + window) ÷ :data:`WIP_SAMPLES`."""
+    return (warmup_s + horizon_s) / WIP_SAMPLES
 
 
 @dataclass(frozen=True)
@@ -71,14 +83,15 @@ def build_result(spec, start: dict, end: dict, *, seed, replication: int, warmup
     """
     stations = []
     for i, station in enumerate(spec.stations):
-        acc = [end["acc"][i][k] - start["acc"][i][k] for k in range(4)]
+        busy_s, down_s, blocked_s, starved_s = (
+            end["acc"][i][k] - start["acc"][i][k] for k in range(len(TIME_ACCOUNTS)))
         nominal = sum(e.count / machine_rate_cells_per_h(e) for e in station.equipment()) * 3600.0
         stations.append(StationRecord(
             id=station.id, machines=station.machine_count,
             processed=end["processed"][i] - start["processed"][i],
             defects_made=end["defects"][i] - start["defects"][i],
             scrapped_here=end["scrapped_at"][i] - start["scrapped_at"][i],
-            busy_s=acc[0], down_s=acc[1], blocked_s=acc[2], starved_s=acc[3],
+            busy_s=busy_s, down_s=down_s, blocked_s=blocked_s, starved_s=starved_s,
             nominal_s_per_cell=nominal / station.machine_count,
             exposure_defects=end["exposure_defects"][i] - start["exposure_defects"][i],
         ))
