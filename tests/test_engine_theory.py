@@ -6,12 +6,12 @@ import math
 
 import numpy as np
 import pytest
-
 from conftest import make_line, within_theory
+
 from linesim import kpis
 from linesim.experiments import replicate
-from linesim.summary import summarise
 from linesim.simulation import simulate
+from linesim.summary import summarise
 
 H = 3600.0
 
@@ -23,11 +23,13 @@ def engine(request):
 
 
 def test_deterministic_serial_line_runs_at_the_slowest_station_exactly(engine):
-    line = make_line([
-        {"kind": "discrete", "cycle_time_s": 10, "buffer_after": 3},
-        {"kind": "discrete", "cycle_time_s": 20, "buffer_after": 0},
-        {"kind": "sheet", "time_per_sheet_s": 1.5, "sheets_per_cell": 10},
-    ])
+    line = make_line(
+        [
+            {"kind": "discrete", "cycle_time_s": 10, "buffer_after": 3},
+            {"kind": "discrete", "cycle_time_s": 20, "buffer_after": 0},
+            {"kind": "sheet", "time_per_sheet_s": 1.5, "sheets_per_cell": 10},
+        ]
+    )
     r = simulate(line, horizon_s=50 * H, warmup_s=1 * H, rng=1, engine=engine)
     # 180 cells/h at the 20 s station; boundary effects ≤ 1 cell
     assert abs(r.good - 50 * 180) <= 1
@@ -38,20 +40,30 @@ def test_deterministic_serial_line_runs_at_the_slowest_station_exactly(engine):
 
 
 def test_parallel_machines_add_capacity(engine):
-    line = make_line([
-        {"kind": "discrete", "cycle_time_s": 10},
-        {"kind": "discrete", "cycle_time_s": 30, "machines": 2},
-    ])
+    line = make_line(
+        [
+            {"kind": "discrete", "cycle_time_s": 10},
+            {"kind": "discrete", "cycle_time_s": 30, "machines": 2},
+        ]
+    )
     r = simulate(line, horizon_s=20 * H, warmup_s=H, rng=1, engine=engine)
     assert abs(r.good - 20 * 240) <= 2
 
 
 def test_mixed_equipment_options_share_a_station(engine):
-    line = make_line([
-        {"kind": "discrete", "cycle_time_s": 5},
-        {"kind": "discrete", "machines": {"fast": 1, "slow": 1},
-         "options": [{"name": "fast", "cycle_time_s": 20}, {"name": "slow", "cycle_time_s": 60}]},
-    ])
+    line = make_line(
+        [
+            {"kind": "discrete", "cycle_time_s": 5},
+            {
+                "kind": "discrete",
+                "machines": {"fast": 1, "slow": 1},
+                "options": [
+                    {"name": "fast", "cycle_time_s": 20},
+                    {"name": "slow", "cycle_time_s": 60},
+                ],
+            },
+        ]
+    )
     r = simulate(line, horizon_s=30 * H, warmup_s=H, rng=1, engine=engine)
     assert abs(r.good - 30 * (180 + 60)) <= 2
 
@@ -80,11 +92,17 @@ def _two_station_birth_death(mu1: float, mu2: float, buffer: int) -> float:
 
 @pytest.mark.parametrize("buffer", [0, 2, 5])
 def test_two_exponential_stations_with_a_finite_buffer(buffer, engine):
-    line = make_line([
-        {"kind": "discrete", "cycle_time_s": 60, "process_time_dist": "exponential",
-         "buffer_after": buffer},
-        {"kind": "discrete", "cycle_time_s": 50, "process_time_dist": "exponential"},
-    ])
+    line = make_line(
+        [
+            {
+                "kind": "discrete",
+                "cycle_time_s": 60,
+                "process_time_dist": "exponential",
+                "buffer_after": buffer,
+            },
+            {"kind": "discrete", "cycle_time_s": 50, "process_time_dist": "exponential"},
+        ]
+    )
     theory = _two_station_birth_death(1.0, 1.2, buffer)  # cells per minute
     results = replicate(line, 400 * H, 2 * H, replications=8, seed=11, workers=1, engine=engine)
     rates = [r.good / (r.horizon_s / 60) for r in results]
@@ -97,11 +115,19 @@ def test_two_station_closed_form_is_sharp_enough_to_tell_buffers_apart():
 
 def test_batch_station_capacity(engine):
     # 2 machines × 10 cells ÷ 100 s = 720 cells/h, fed by a faster station
-    line = make_line([
-        {"kind": "discrete", "cycle_time_s": 2, "buffer_after": 20},
-        {"kind": "batch", "batch_size": 10, "cycle_time_s": 100, "machines": 2, "buffer_after": 20},
-        {"kind": "discrete", "cycle_time_s": 1},
-    ])
+    line = make_line(
+        [
+            {"kind": "discrete", "cycle_time_s": 2, "buffer_after": 20},
+            {
+                "kind": "batch",
+                "batch_size": 10,
+                "cycle_time_s": 100,
+                "machines": 2,
+                "buffer_after": 20,
+            },
+            {"kind": "discrete", "cycle_time_s": 1},
+        ]
+    )
     r = simulate(line, 20 * H, H, rng=1, engine=engine)
     assert abs(kpis.good_cells_per_h(r) - 720.0) * 20 <= 20  # one batch at the window edges
     assert abs(r.stations[1].processed - 20 * 720) <= 20
@@ -109,10 +135,12 @@ def test_batch_station_capacity(engine):
 
 def test_batch_max_wait_starts_a_partial_batch():
     # upstream makes 60 cells/h; a 100-cell batch would wait 100 min, max_wait 10 min → ~10 cells
-    line = make_line([
-        {"kind": "discrete", "cycle_time_s": 60},
-        {"kind": "batch", "batch_size": 100, "cycle_time_s": 60, "max_wait_s": 600},
-    ])
+    line = make_line(
+        [
+            {"kind": "discrete", "cycle_time_s": 60},
+            {"kind": "batch", "batch_size": 100, "cycle_time_s": 60, "max_wait_s": 600},
+        ]
+    )
     r = simulate(line, 10 * H, H, rng=1, trace=True)
     assert abs(kpis.good_cells_per_h(r) - 60.0) <= 10
     times = sorted({t for t, kind, *_ in r.trace})
@@ -122,10 +150,12 @@ def test_batch_max_wait_starts_a_partial_batch():
 
 def test_batch_max_wait_bounds_the_lead_time(engine):
     # cells wait ≤ 10 min for the batch to start, then 1 min in it (a full batch: ~50 min)
-    line = make_line([
-        {"kind": "discrete", "cycle_time_s": 60},
-        {"kind": "batch", "batch_size": 100, "cycle_time_s": 60, "max_wait_s": 600},
-    ])
+    line = make_line(
+        [
+            {"kind": "discrete", "cycle_time_s": 60},
+            {"kind": "batch", "batch_size": 100, "cycle_time_s": 60, "max_wait_s": 600},
+        ]
+    )
     r = simulate(line, 50 * H, H, rng=1, engine=engine)
     assert abs(kpis.good_cells_per_h(r) - 60.0) <= 3
     assert 1 / 60 < kpis.mean_lead_time_h(r) <= 12 / 60
@@ -133,8 +163,12 @@ def test_batch_max_wait_bounds_the_lead_time(engine):
 
 def test_simulated_yield_matches_product_within_binomial_band(engine):
     p = [0.02, 0.05, 0.01, 0.03]
-    line = make_line([{"kind": "discrete", "cycle_time_s": 1, "defect_probability": q,
-                       "buffer_after": 5} for q in p])
+    line = make_line(
+        [
+            {"kind": "discrete", "cycle_time_s": 1, "defect_probability": q, "buffer_after": 5}
+            for q in p
+        ]
+    )
     r = simulate(line, 100 * H, H, rng=5, engine=engine)
     y = math.prod(1 - q for q in p)
     n = r.started
@@ -146,33 +180,60 @@ def test_simulated_yield_matches_product_within_binomial_band(engine):
 
 
 def test_late_detection_uses_downstream_capacity(engine):
-    base = [{"kind": "discrete", "cycle_time_s": 1, "defect_probability": 0.3},
-            {"kind": "discrete", "cycle_time_s": 1},
-            {"kind": "discrete", "cycle_time_s": 1}]
+    base = [
+        {"kind": "discrete", "cycle_time_s": 1, "defect_probability": 0.3},
+        {"kind": "discrete", "cycle_time_s": 1},
+        {"kind": "discrete", "cycle_time_s": 1},
+    ]
     late = [dict(base[0], detected_at="s2"), base[1], base[2]]
     r_now = simulate(make_line(base), 20 * H, H, rng=2, engine=engine)
     r_late = simulate(make_line(late), 20 * H, H, rng=2, engine=engine)
     # detected at s0: s1 sees ~70 % of the cells; detected at s2: s1 and s2 see all of them
     assert r_now.stations[1].processed < 0.75 * r_now.stations[0].processed
     assert r_late.stations[1].processed >= r_late.stations[0].processed - 5
-    assert r_late.stations[2].scrapped_here == r_late.stations[0].defects_made or \
-        abs(r_late.stations[2].scrapped_here - r_late.stations[0].defects_made) <= 5
+    assert (
+        r_late.stations[2].scrapped_here == r_late.stations[0].defects_made
+        or abs(r_late.stations[2].scrapped_here - r_late.stations[0].defects_made) <= 5
+    )
     y = 0.7
     assert abs(kpis.simulated_line_yield(r_late) - y) <= 4 * math.sqrt(y * (1 - y) / r_late.started)
 
 
 def _random_line():
-    return make_line([
-        {"kind": "discrete", "cycle_time_s": 30, "process_time_dist": "lognormal",
-         "process_time_cv": 0.5, "defect_probability": 0.05, "buffer_after": 3,
-         "mtbf_h": 1, "mttr_h": 0.1},
-        {"kind": "batch", "batch_size": 4, "cycle_time_s": 100, "machines": 2,
-         "defect_probability": 0.02, "buffer_after": 2, "max_wait_s": 300},
-        {"kind": "sheet", "time_per_sheet_s": 2, "sheets_per_cell": 14, "machines": 2,
-         "process_time_dist": "gamma", "process_time_cv": 0.3, "defect_probability": 0.01,
-         "detected_at": "s3"},
-        {"kind": "discrete", "cycle_time_s": 25, "process_time_dist": "exponential"},
-    ])
+    return make_line(
+        [
+            {
+                "kind": "discrete",
+                "cycle_time_s": 30,
+                "process_time_dist": "lognormal",
+                "process_time_cv": 0.5,
+                "defect_probability": 0.05,
+                "buffer_after": 3,
+                "mtbf_h": 1,
+                "mttr_h": 0.1,
+            },
+            {
+                "kind": "batch",
+                "batch_size": 4,
+                "cycle_time_s": 100,
+                "machines": 2,
+                "defect_probability": 0.02,
+                "buffer_after": 2,
+                "max_wait_s": 300,
+            },
+            {
+                "kind": "sheet",
+                "time_per_sheet_s": 2,
+                "sheets_per_cell": 14,
+                "machines": 2,
+                "process_time_dist": "gamma",
+                "process_time_cv": 0.3,
+                "defect_probability": 0.01,
+                "detected_at": "s3",
+            },
+            {"kind": "discrete", "cycle_time_s": 25, "process_time_dist": "exponential"},
+        ]
+    )
 
 
 def test_conservation_and_time_accounting(engine):
@@ -198,8 +259,10 @@ def test_same_seed_identical_json_and_different_seeds_differ(engine):
     c = summarise(line, replicate(line, 50 * H, H, 2, seed=8, workers=1, engine=engine))
     assert json.dumps(a.to_dict(), sort_keys=True) == json.dumps(b.to_dict(), sort_keys=True)
     assert json.dumps(a.to_dict(), sort_keys=True) != json.dumps(c.to_dict(), sort_keys=True)
-    assert a.replications[0].started != a.replications[1].started or \
-        a.replications[0].good != a.replications[1].good
+    assert (
+        a.replications[0].started != a.replications[1].started
+        or a.replications[0].good != a.replications[1].good
+    )
 
 
 def test_injected_generator_is_the_only_randomness(engine):

@@ -16,16 +16,16 @@ import json
 
 import numpy as np
 import pytest
+from conftest import ROOT, make_line
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-
-from conftest import ROOT, make_line
 from test_invariants import check_invariants
+
 from linesim.config import load_line
 from linesim.experiments import replicate
-from linesim.summary import summarise
 from linesim.simulation import UnsupportedByFastEngine, fast, simulate
 from linesim.simulation import fast_kernel as K
+from linesim.summary import summarise
 
 H = 3600.0
 identity = pytest.mark.identity
@@ -66,12 +66,16 @@ def number(lo, hi, tied):
 def capacity(draw, kind, tied):
     """The capacity fields of one machine of ``kind`` (about 2–60 s per cell)."""
     if kind == "continuous":
-        return {"web_width_m": draw(number(0.2, 1.0, tied)),
-                "web_speed_m_per_min": draw(number(1.0, 10.0, tied)),
-                "area_per_cell_m2": draw(number(0.5, 2.0, tied))}
+        return {
+            "web_width_m": draw(number(0.2, 1.0, tied)),
+            "web_speed_m_per_min": draw(number(1.0, 10.0, tied)),
+            "area_per_cell_m2": draw(number(0.5, 2.0, tied)),
+        }
     if kind == "sheet":
-        return {"time_per_sheet_s": draw(number(0.2, 2.0, tied)),
-                "sheets_per_cell": draw(number(2.0, 30.0, tied))}
+        return {
+            "time_per_sheet_s": draw(number(0.2, 2.0, tied)),
+            "sheets_per_cell": draw(number(2.0, 30.0, tied)),
+        }
     if kind == "discrete":
         return {"cycle_time_s": draw(number(5.0, 60.0, tied))}
     unit = draw(st.integers(1, 5))
@@ -90,8 +94,10 @@ def machine_fields(draw, kind, tied):
 
 @st.composite
 def exposure_window(draw):
-    window = {"model": "exposure",
-              "rate_per_h": draw(st.sampled_from([0.0]) | st.floats(0.0, 20.0))}
+    window = {
+        "model": "exposure",
+        "rate_per_h": draw(st.sampled_from([0.0]) | st.floats(0.0, 20.0)),
+    }
     if draw(st.booleans()):
         window["reference_dew_point_c"] = draw(st.floats(-60.0, -30.0))
     if draw(st.booleans()):
@@ -105,8 +111,11 @@ def exposure_window(draw):
 def station(draw, tied):
     kind = draw(st.sampled_from(["continuous", "sheet", "discrete", "batch"]))
     s = {"kind": kind, "buffer_after": draw(st.integers(0, 4)), "dry_room": draw(st.booleans())}
-    dist = "deterministic" if tied else draw(
-        st.sampled_from(["deterministic", "exponential", "lognormal", "gamma"]))
+    dist = (
+        "deterministic"
+        if tied
+        else draw(st.sampled_from(["deterministic", "exponential", "lognormal", "gamma"]))
+    )
     s["process_time_dist"] = dist
     if dist in ("lognormal", "gamma"):
         s["process_time_cv"] = draw(st.floats(0.1, 1.5))
@@ -126,15 +135,24 @@ def station(draw, tied):
     if window == "exposure":
         s["process"] = draw(exposure_window())
     elif window == "other" and kind == "continuous":  # web speed and p from the speed
-        s["process"] = {"model": "speed", "speed_m_per_min": s.pop("web_speed_m_per_min"),
-                        "nominal_speed_m_per_min": draw(number(1.0, 10.0, tied)),
-                        "p_nominal": s.pop("defect_probability") / 2}
+        s["process"] = {
+            "model": "speed",
+            "speed_m_per_min": s.pop("web_speed_m_per_min"),
+            "nominal_speed_m_per_min": draw(number(1.0, 10.0, tied)),
+            "p_nominal": s.pop("defect_probability") / 2,
+        }
     elif window == "other" and kind in ("batch", "discrete"):  # cycle time and p from the press
         hold = s.pop("cycle_time_s") / 2
-        s["process"] = {"model": "press", "pressure_mpa": draw(st.floats(100.0, 500.0)),
-                        "hold_s": hold, "nominal_pressure_mpa": 300.0, "nominal_hold_s": hold,
-                        "handling_s": hold, "p_nominal": s.pop("defect_probability") / 2,
-                        "added_defect_probability": draw(st.sampled_from([0.0, 0.02]))}
+        s["process"] = {
+            "model": "press",
+            "pressure_mpa": draw(st.floats(100.0, 500.0)),
+            "hold_s": hold,
+            "nominal_pressure_mpa": 300.0,
+            "nominal_hold_s": hold,
+            "handling_s": hold,
+            "p_nominal": s.pop("defect_probability") / 2,
+            "added_defect_probability": draw(st.sampled_from([0.0, 0.02])),
+        }
     return s
 
 
@@ -156,19 +174,29 @@ def any_lines(draw, max_stations=5):
     for k, s in enumerate(stations):
         if draw(st.integers(0, 2)) == 0:
             s["detected_at"] = f"s{draw(st.integers(k, n - 1))}"
-    cost = {**DRY_ROOM_COST,  # the line's dry room: the dew point of windows without their own
-            "dry_room": {"area_m2": draw(st.sampled_from([0.0, 500.0])),
-                         "dew_point_c": draw(st.floats(-65.0, -20.0))}}
+    cost = {
+        **DRY_ROOM_COST,  # the line's dry room: the dew point of windows without their own
+        "dry_room": {
+            "area_m2": draw(st.sampled_from([0.0, 500.0])),
+            "dew_point_c": draw(st.floats(-65.0, -20.0)),
+        },
+    }
     return make_line(stations, cost=cost)
 
 
 # --- identity ----------------------------------------------------------------------------------
 
+
 @identity
-@pytest.mark.parametrize("name, days", [
-    ("pilot_sulfide_200mwh", 14), ("pilot_oxide", 14), ("gwh_polymer", 3),
-    ("gwh_sulfide_4gwh", 2),
-])
+@pytest.mark.parametrize(
+    "name, days",
+    [
+        ("pilot_sulfide_200mwh", 14),
+        ("pilot_oxide", 14),
+        ("gwh_polymer", 3),
+        ("gwh_sulfide_4gwh", 2),
+    ],
+)
 def test_bundled_lines_identical(name, days):
     spec = load_line(name)
     a, b = both(spec, days * 24 * H, 24 * H, seed=5)
@@ -205,8 +233,12 @@ FEATURES = {
         a.dry_room and b.process and b.process.model == "exposure"
         for a, b in zip(spec.stations, spec.stations[1:])
     ),
-    "speed window": lambda spec: any(s.process and s.process.model == "speed" for s in spec.stations),
-    "press window": lambda spec: any(s.process and s.process.model == "press" for s in spec.stations),
+    "speed window": lambda spec: any(
+        s.process and s.process.model == "speed" for s in spec.stations
+    ),
+    "press window": lambda spec: any(
+        s.process and s.process.model == "press" for s in spec.stations
+    ),
     **{
         f"{kind}, several machines": lambda spec, k=kind: any(
             s.kind == k and s.machine_count > 1 for s in spec.stations
@@ -245,15 +277,23 @@ def test_a_loader_handed_a_cell_waits_its_turn():
     # Regression: a batch loader waiting on "a cell or its max_wait deadline" resumes two
     # events after it is handed a cell (the cell's event, then the condition's), as in SimPy;
     # the kernel once resumed it after one, before other events scheduled at the same time.
-    spec = make_line([
-        {"kind": "discrete", "cycle_time_s": 5, "machines": 2, "defect_probability": 0.2,
-         "detected_at": "s1", "buffer_after": 2},
-        {"kind": "batch", "batch_size": 2, "cycle_time_s": 20, "machines": 2},
-        {"kind": "batch", "batch_size": 3, "cycle_time_s": 40, "machines": 3, "max_wait_s": 5},
-        {"kind": "batch", "batch_size": 3, "cycle_time_s": 40, "machines": 2, "max_wait_s": 10},
-        {"kind": "discrete", "cycle_time_s": 5, "machines": 3},
-        {"kind": "discrete", "cycle_time_s": 5},
-    ])
+    spec = make_line(
+        [
+            {
+                "kind": "discrete",
+                "cycle_time_s": 5,
+                "machines": 2,
+                "defect_probability": 0.2,
+                "detected_at": "s1",
+                "buffer_after": 2,
+            },
+            {"kind": "batch", "batch_size": 2, "cycle_time_s": 20, "machines": 2},
+            {"kind": "batch", "batch_size": 3, "cycle_time_s": 40, "machines": 3, "max_wait_s": 5},
+            {"kind": "batch", "batch_size": 3, "cycle_time_s": 40, "machines": 2, "max_wait_s": 10},
+            {"kind": "discrete", "cycle_time_s": 5, "machines": 3},
+            {"kind": "discrete", "cycle_time_s": 5},
+        ]
+    )
     a, b = both(spec, 3 * H, 0.5 * H, seed=0)
     assert_identical(a, b)
 
@@ -274,13 +314,18 @@ def test_block_size_and_heap_growth_do_not_change_results(monkeypatch):
 @identity
 def test_replications_identical_summaries():
     spec = load_line("pilot_sulfide_200mwh")
-    reports = [summarise(spec, replicate(spec, 3 * 24 * H, 12 * 24 * H, 3, seed=2, workers=1,
-                                         engine=e)).to_dict() for e in ("fast", "simpy")]
+    reports = [
+        summarise(
+            spec, replicate(spec, 3 * 24 * H, 12 * 24 * H, 3, seed=2, workers=1, engine=e)
+        ).to_dict()
+        for e in ("fast", "simpy")
+    ]
     assert reports[0].pop("engine") == "fast" and reports[1].pop("engine") == "simpy"
     assert json.dumps(reports[0], sort_keys=True) == json.dumps(reports[1], sort_keys=True)
 
 
 # --- the named state ---------------------------------------------------------------------------
+
 
 def test_state_arrays_take_their_widths_from_the_layouts():
     spec = load_line("pilot_sulfide_200mwh")  # batch stations, exposure window
@@ -305,13 +350,16 @@ def test_docs_name_every_state_column():
         assert f"`{field}`" in docs, field
 
 
-@pytest.mark.parametrize("name, bad", [
-    ("machine_int", lambda a: a[:, :-1].copy()),  # a column short
-    ("station_float", lambda a: np.zeros((len(a), len(K.SF) + 1))),  # a column too many
-    ("group_int", lambda a: a.astype(np.float64)),  # another dtype: another kernel
-    ("held_mark", lambda a: a[:-1].copy()),  # fewer cell places than slots
-    ("draw_end", lambda a: a[:-1].copy()),
-])
+@pytest.mark.parametrize(
+    "name, bad",
+    [
+        ("machine_int", lambda a: a[:, :-1].copy()),  # a column short
+        ("station_float", lambda a: np.zeros((len(a), len(K.SF) + 1))),  # a column too many
+        ("group_int", lambda a: a.astype(np.float64)),  # another dtype: another kernel
+        ("held_mark", lambda a: a[:-1].copy()),  # fewer cell places than slots
+        ("draw_end", lambda a: a[:-1].copy()),
+    ],
+)
 def test_check_state_refuses_a_mismatched_array(name, bad):
     spec = load_line("pilot_sulfide_200mwh")
     state, _ = fast._build(spec, np.random.default_rng(1), H, 0.0)

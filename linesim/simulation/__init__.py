@@ -13,8 +13,15 @@ import numpy as np
 from linesim.simulation.engine import simulate_once
 from linesim.simulation.records import SimResult, StationRecord
 
-__all__ = ["ENGINES", "SimResult", "StationRecord", "UnsupportedByFastEngine", "engine_for",
-           "simulate", "simulate_once"]
+__all__ = [
+    "ENGINES",
+    "SimResult",
+    "StationRecord",
+    "UnsupportedByFastEngine",
+    "engine_for",
+    "simulate",
+    "simulate_once",
+]
 
 ENGINES = ("auto", "fast", "simpy")
 
@@ -30,14 +37,23 @@ def engine_for(engine: str, *, trace: bool = False) -> str:
     if engine == "auto":
         return "simpy" if trace else "fast"
     if engine == "fast" and trace:
-        raise UnsupportedByFastEngine("the exit trace is kept by the SimPy engine only "
-                                      "(use engine='simpy')")
+        raise UnsupportedByFastEngine(
+            "the exit trace is kept by the SimPy engine only (use engine='simpy')"
+        )
     return engine
 
 
-def simulate(spec, horizon_s: float, warmup_s: float = 0.0,
-             rng: np.random.Generator | int | None = None, *, engine: str = "auto",
-             replication: int = 0, seed: int | None = None, trace: bool = False) -> SimResult:
+def simulate(
+    spec,
+    horizon_s: float,
+    warmup_s: float = 0.0,
+    rng: np.random.Generator | int | None = None,
+    *,
+    engine: str = "auto",
+    replication: int = 0,
+    seed: int | None = None,
+    trace: bool = False,
+) -> SimResult:
     """Simulate one replication of a line.
 
     Parameters
@@ -60,5 +76,6 @@ def simulate(spec, horizon_s: float, warmup_s: float = 0.0,
         from linesim.simulation.fast import simulate_fast  # numba loads only when used
 
         return simulate_fast(spec, horizon_s, warmup_s, rng, replication=replication, seed=seed)
-    return simulate_once(spec, horizon_s, warmup_s, rng, replication=replication, seed=seed,
-                         trace=trace)
+    return simulate_once(
+        spec, horizon_s, warmup_s, rng, replication=replication, seed=seed, trace=trace
+    )

@@ -25,8 +25,19 @@ import numpy as np
 
 from linesim.rates import machine_rate_cells_per_h
 
-__all__ = ["BLOCK", "SERVICE", "DEFECT", "FAILURE", "Stream", "stream_root", "generators",
-           "GroupTimes", "group_times", "draw_service", "exposure_parameters"]
+__all__ = [
+    "BLOCK",
+    "SERVICE",
+    "DEFECT",
+    "FAILURE",
+    "Stream",
+    "stream_root",
+    "generators",
+    "GroupTimes",
+    "group_times",
+    "draw_service",
+    "exposure_parameters",
+]
 
 BLOCK = 4096
 SERVICE, DEFECT, FAILURE = 0, 1, 2
@@ -39,8 +50,10 @@ def stream_root(rng: np.random.Generator) -> int:
 
 def generators(root: int, station: int, option: int) -> tuple[np.random.Generator, ...]:
     """The (service, defect, failure) generators of one equipment option."""
-    return tuple(np.random.default_rng(np.random.SeedSequence(root, spawn_key=(station, option, k)))
-                 for k in (SERVICE, DEFECT, FAILURE))
+    return tuple(
+        np.random.default_rng(np.random.SeedSequence(root, spawn_key=(station, option, k)))
+        for k in (SERVICE, DEFECT, FAILURE)
+    )
 
 
 class GroupTimes(NamedTuple):
@@ -56,13 +69,17 @@ def group_times(eq) -> GroupTimes:
     """The service unit, mean service time and breakdown means [s] of an
     :class:`~linesim.spec.Equipment` group, converted from the spec's units once."""
     unit = eq.batch_size if eq.kind == "batch" else 1
-    return GroupTimes(unit, unit * 3600.0 / machine_rate_cells_per_h(eq),
-                      eq.mtbf_h * 3600.0 if eq.mtbf_h else 0.0,
-                      eq.mttr_h * 3600.0 if eq.mttr_h else 0.0)
+    return GroupTimes(
+        unit,
+        unit * 3600.0 / machine_rate_cells_per_h(eq),
+        eq.mtbf_h * 3600.0 if eq.mtbf_h else 0.0,
+        eq.mttr_h * 3600.0 if eq.mttr_h else 0.0,
+    )
 
 
-def draw_service(gen: np.random.Generator, dist: str, mean_s: float, cv: float | None,
-                 n: int) -> np.ndarray:
+def draw_service(
+    gen: np.random.Generator, dist: str, mean_s: float, cv: float | None, n: int
+) -> np.ndarray:
     """``n`` processing times [s] with the given mean and coefficient of variation.
 
     - deterministic: the mean (draws nothing);
@@ -111,11 +128,9 @@ def exposure_parameters(spec) -> tuple[list[bool], list[float], list[float]] | N
     so the engines need not track waits at all."""
     from linesim.spec.process import ExposureWindow
 
-    windows = [s.process if isinstance(s.process, ExposureWindow) else None
-               for s in spec.stations]
+    windows = [s.process if isinstance(s.process, ExposureWindow) else None for s in spec.stations]
     if not any(windows):
         return None
-    rate = [w.rate_per_s(spec.dew_point_c(s)) if w else 0.0
-            for w, s in zip(windows, spec.stations)]
+    rate = [w.rate_per_s(spec.dew_point_c(s)) if w else 0.0 for w, s in zip(windows, spec.stations)]
     limit = [w.limit_s() if w else math.inf for w in windows]
     return [s.dry_room for s in spec.stations], rate, limit

@@ -45,11 +45,11 @@ from typing import Any
 import numpy as np
 import simpy
 
-from linesim.spec.process import exposure_probability
 from linesim.simulation.draws import exposure_parameters, generators, stream_root
 from linesim.simulation.parts import BLOCKED, IDLE, STARVED, Buffer, Group, Machine
 from linesim.simulation.records import SimResult, build_result, wip_sample_every_s
 from linesim.spec import LineSpec
+from linesim.spec.process import exposure_probability
 
 __all__ = ["simulate_once"]
 
@@ -75,7 +75,8 @@ class _Line:
         exposure = exposure_parameters(spec)
         self.track = exposure is not None  # cells carry their dry-room wait
         self.dry_room, self.exposure_rate, self.queue_limit = (
-            exposure if exposure is not None else ([False] * n, [0.0] * n, [_INF] * n))
+            exposure if exposure is not None else ([False] * n, [0.0] * n, [_INF] * n)
+        )
         self.started = self.good = self.scrapped = 0
         self.wip = 0
         self.wip_area = 0.0
@@ -88,7 +89,9 @@ class _Line:
         for i, station in enumerate(spec.stations):
             ms = []
             for j, eq in enumerate(station.equipment()):
-                group = Group(generators(root, i, j), eq, station.process_time_dist, station.process_time_cv)
+                group = Group(
+                    generators(root, i, j), eq, station.process_time_dist, station.process_time_cv
+                )
                 for _ in range(eq.count):
                     ttf = group.mtbf_s * group.expo() if group.mtbf_s else float("inf")
                     m = Machine(ttf)
@@ -285,24 +288,38 @@ class _Line:
         now = self.env.now
         self._wip_change(0)
         return {
-            "started": self.started, "good": self.good, "scrapped": self.scrapped,
-            "wip_area": self.wip_area, "exits": self.exits, "lead_sum": self.lead_sum,
-            "processed": list(self.processed), "defects": list(self.defects),
+            "started": self.started,
+            "good": self.good,
+            "scrapped": self.scrapped,
+            "wip_area": self.wip_area,
+            "exits": self.exits,
+            "lead_sum": self.lead_sum,
+            "processed": list(self.processed),
+            "defects": list(self.defects),
             "scrapped_at": list(self.scrapped_at),
             "exposure_defects": list(self.exposure_defects),
-            "acc": [[sum(col) for col in zip(*(m.totals(now) for m in ms))]
-                    for ms in self.machines],
+            "acc": [
+                [sum(col) for col in zip(*(m.totals(now) for m in ms))] for ms in self.machines
+            ],
         }
 
     def in_process(self) -> int:
         """Cells in buffers and machines, counted one by one."""
         return sum(len(b.items) for b in self.buffers) + sum(
-            m.held for ms in self.machines for m in ms)
+            m.held for ms in self.machines for m in ms
+        )
 
 
-def simulate_once(spec: LineSpec, horizon_s: float, warmup_s: float = 0.0,
-                  rng: np.random.Generator | int | None = None, *, replication: int = 0,
-                  seed: int | None = None, trace: bool = False) -> SimResult:
+def simulate_once(
+    spec: LineSpec,
+    horizon_s: float,
+    warmup_s: float = 0.0,
+    rng: np.random.Generator | int | None = None,
+    *,
+    replication: int = 0,
+    seed: int | None = None,
+    trace: bool = False,
+) -> SimResult:
     """Simulate one replication of a line on the SimPy engine (the reference, and the one with
     the per-cell exit trace). Arguments as :func:`linesim.simulation.simulate`, which chooses
     the engine."""
@@ -320,6 +337,15 @@ def simulate_once(spec: LineSpec, horizon_s: float, warmup_s: float = 0.0,
         start = line.snapshot()
     env.run(until=warmup_s + horizon_s)
     end = line.snapshot()
-    return build_result(spec, start, end, seed=seed, replication=replication,
-                        warmup_s=warmup_s, horizon_s=horizon_s, in_process=line.in_process(),
-                        samples=samples, trace=tuple(line.trace) if line.trace is not None else None)
+    return build_result(
+        spec,
+        start,
+        end,
+        seed=seed,
+        replication=replication,
+        warmup_s=warmup_s,
+        horizon_s=horizon_s,
+        in_process=line.in_process(),
+        samples=samples,
+        trace=tuple(line.trace) if line.trace is not None else None,
+    )

@@ -38,7 +38,11 @@ from linesim.spec import LineSpec
 __all__ = ["simulate_fast"]
 
 if [K.MF.ACC_BUSY + k for k in range(len(TIME_ACCOUNTS))] != [
-        K.MF.ACC_BUSY, K.MF.ACC_DOWN, K.MF.ACC_BLOCKED, K.MF.ACC_STARVED]:
+    K.MF.ACC_BUSY,
+    K.MF.ACC_DOWN,
+    K.MF.ACC_BLOCKED,
+    K.MF.ACC_STARVED,
+]:
     raise ImportError("fast_kernel.MF's time accounts must match records.TIME_ACCOUNTS")
 
 _MIN_BLOCK = 16384  #: numbers pre-drawn per stream and block
@@ -62,8 +66,9 @@ class _Streams:
         grp = self.groups[g]
         service, defect, failure = grp["gens"]
         fills = {
-            K.STREAM.SERVICE: None if grp["dist"] == "deterministic" else (
-                lambda n: draw_service(service, grp["dist"], grp["mean_s"], grp["cv"], n)),
+            K.STREAM.SERVICE: None
+            if grp["dist"] == "deterministic"
+            else (lambda n: draw_service(service, grp["dist"], grp["mean_s"], grp["cv"], n)),
             K.STREAM.DEFECT: defect.random if grp["p"] > 0 or grp["exposed"] else None,
             K.STREAM.FAILURE: failure.standard_exponential if grp["mtbf_s"] else None,
         }
@@ -72,7 +77,7 @@ class _Streams:
                 continue
             k = K.STREAMS * g + purpose
             row, left = self.draws[k], self.end[k] - self.pos[k]
-            row[:left] = row[self.pos[k]:self.end[k]]
+            row[:left] = row[self.pos[k] : self.end[k]]
             row[left:] = fill(self.block - left)
             self.pos[k], self.end[k] = 0, self.block
 
@@ -94,14 +99,21 @@ def _build(spec: LineSpec, rng: np.random.Generator, horizon_s: float, warmup_s:
         for j, eq in enumerate(station.equipment()):
             unit, mean_s, mtbf_s, mttr_s = group_times(eq)
             failures = mean_s / mtbf_s if mtbf_s else 0.0  # expected per service
-            groups.append({
-                "gens": generators(root, i, j), "dist": station.process_time_dist,
-                "cv": station.process_time_cv, "mean_s": mean_s, "p": eq.defect_probability,
-                "mtbf_s": mtbf_s, "mttr_s": mttr_s, "unit": unit,
-                "fneed": 64 + math.ceil(20 * failures) if mtbf_s else 0,
-                "exposed": exposure is not None and (exposure[1][i] > 0.0
-                                                     or exposure[2][i] < math.inf),
-            })
+            groups.append(
+                {
+                    "gens": generators(root, i, j),
+                    "dist": station.process_time_dist,
+                    "cv": station.process_time_cv,
+                    "mean_s": mean_s,
+                    "p": eq.defect_probability,
+                    "mtbf_s": mtbf_s,
+                    "mttr_s": mttr_s,
+                    "unit": unit,
+                    "fneed": 64 + math.ceil(20 * failures) if mtbf_s else 0,
+                    "exposed": exposure is not None
+                    and (exposure[1][i] > 0.0 or exposure[2][i] < math.inf),
+                }
+            )
             machines += [(i, len(groups) - 1, unit)] * eq.count
     n_m = len(machines)
     block = max(_MIN_BLOCK, 4 * max(max(g["unit"], g["fneed"]) for g in groups), 4 * n_m)
@@ -111,10 +123,17 @@ def _build(spec: LineSpec, rng: np.random.Generator, horizon_s: float, warmup_s:
     gi = _table(len(groups), K.GI, np.int64)
     for g, grp in enumerate(groups):
         gf[g, [K.GF.MEAN_S, K.GF.P, K.GF.MTBF_S, K.GF.MTTR_S]] = (
-            grp["mean_s"], grp["p"], grp["mtbf_s"], grp["mttr_s"])
+            grp["mean_s"],
+            grp["p"],
+            grp["mtbf_s"],
+            grp["mttr_s"],
+        )
         gi[g, [K.GI.UNIT, K.GI.DETERMINISTIC, K.GI.DEFECT_NEED, K.GI.FAILURE_NEED]] = (
-            grp["unit"], grp["dist"] == "deterministic",
-            grp["unit"] if grp["p"] > 0 or grp["exposed"] else 0, grp["fneed"])
+            grp["unit"],
+            grp["dist"] == "deterministic",
+            grp["unit"] if grp["p"] > 0 or grp["exposed"] else 0,
+            grp["fneed"],
+        )
     si = _table(n, K.SI, np.int64)
     sf = _table(n, K.SF)
     sf[:, K.SF.DEADLINE] = np.inf
@@ -128,9 +147,18 @@ def _build(spec: LineSpec, rng: np.random.Generator, horizon_s: float, warmup_s:
     for i, station in enumerate(spec.stations):
         count = sum(1 for m in machines if m[0] == i)
         cap = station.buffer_after if i < n - 1 else 0
-        si[i, [K.SI.FIRST, K.SI.MACHINES, K.SI.BATCH, K.SI.DETECT, K.SI.BUF_OFFSET,
-               K.SI.BUF_CAP, K.SI.BUF_RING]] = (
-            first, max(count, 1), station.kind == "batch", detect[i], boff, cap, max(cap, 1))
+        si[
+            i,
+            [
+                K.SI.FIRST,
+                K.SI.MACHINES,
+                K.SI.BATCH,
+                K.SI.DETECT,
+                K.SI.BUF_OFFSET,
+                K.SI.BUF_CAP,
+                K.SI.BUF_RING,
+            ],
+        ] = (first, max(count, 1), station.kind == "batch", detect[i], boff, cap, max(cap, 1))
         sf[i, K.SF.MAX_WAIT] = station.max_wait_s if station.max_wait_s is not None else -1.0
         first += count
         boff += max(cap, 1)
@@ -155,19 +183,33 @@ def _build(spec: LineSpec, rng: np.random.Generator, horizon_s: float, warmup_s:
     track = slot if exposure is not None else 0  # exposure arrays: empty without a window
     btrack = boff if exposure is not None else 0
     st = K.State(
-        station_int=si, station_float=sf, machine_int=mi, machine_float=mf,
-        group_int=gi, group_float=gf,
-        held_start=np.zeros(slot), held_mark=np.zeros(slot, dtype=np.int64),
-        held_ready=np.zeros(track), held_wait=np.zeros(track),
-        buffered_start=np.zeros(boff), buffered_mark=np.zeros(boff, dtype=np.int64),
-        buffered_ready=np.zeros(btrack), buffered_wait=np.zeros(btrack),
-        getters=np.zeros(n_m, dtype=np.int64), putters=np.zeros(n_m, dtype=np.int64),
+        station_int=si,
+        station_float=sf,
+        machine_int=mi,
+        machine_float=mf,
+        group_int=gi,
+        group_float=gf,
+        held_start=np.zeros(slot),
+        held_mark=np.zeros(slot, dtype=np.int64),
+        held_ready=np.zeros(track),
+        held_wait=np.zeros(track),
+        buffered_start=np.zeros(boff),
+        buffered_mark=np.zeros(boff, dtype=np.int64),
+        buffered_ready=np.zeros(btrack),
+        buffered_wait=np.zeros(btrack),
+        getters=np.zeros(n_m, dtype=np.int64),
+        putters=np.zeros(n_m, dtype=np.int64),
         dock_queue=np.zeros(n_m, dtype=np.int64),
-        heap_time=np.zeros(heap), heap_int=_table(heap, K.HI, np.int64),
-        counts=counts, sums=sums,
-        draws=streams.draws, draw_pos=streams.pos, draw_end=streams.end,
+        heap_time=np.zeros(heap),
+        heap_int=_table(heap, K.HI, np.int64),
+        counts=counts,
+        sums=sums,
+        draws=streams.draws,
+        draw_pos=streams.pos,
+        draw_end=streams.end,
         # room for a sample at the end of the run too (sums of floats may fall short of it)
-        sample_time=np.zeros(WIP_SAMPLES + 2), sample_wip=np.zeros(WIP_SAMPLES + 2, dtype=np.int64),
+        sample_time=np.zeros(WIP_SAMPLES + 2),
+        sample_wip=np.zeros(WIP_SAMPLES + 2, dtype=np.int64),
     )
     K.check_state(st)
     for m in range(n_m):  # every machine starts at t = 0, in creation order (as SimPy's)
@@ -183,7 +225,8 @@ def _run_until(st: K.State, streams: _Streams, until: float) -> K.State:
         if counts[K.CI.ERROR]:
             raise RuntimeError(
                 "fast engine: a random stream ran dry inside one event (stream "
-                f"{counts[K.CI.ERROR] - 1}); an MTBF far shorter than one service can cause this")
+                f"{counts[K.CI.ERROR] - 1}); an MTBF far shorter than one service can cause this"
+            )
         if code == K.DONE:
             return st
         if code == K.REFILL:
@@ -207,7 +250,7 @@ def _snapshot(st: K.State, now: float) -> dict:
         first = si[i, K.SI.FIRST]
         rows = []
         for m in range(first, first + machines[i]):
-            acc = [float(x) for x in mf[m, K.MF.ACC_BUSY:K.MF.ACC_BUSY + n_states]]
+            acc = [float(x) for x in mf[m, K.MF.ACC_BUSY : K.MF.ACC_BUSY + n_states]]
             state = mi[m, K.MI.STATE]
             if state == K.BUSY:
                 future = float(mf[m, K.MF.SERVICE_END]) - now
@@ -220,9 +263,12 @@ def _snapshot(st: K.State, now: float) -> dict:
             rows.append(acc)
         acc_by_station.append([sum(col) for col in zip(*rows)] if rows else [0.0] * n_states)
     return {
-        "started": int(counts[K.CI.STARTED]), "good": int(counts[K.CI.GOOD]),
-        "scrapped": int(counts[K.CI.SCRAPPED]), "exits": int(counts[K.CI.EXITS]),
-        "wip_area": float(sums[K.CF.WIP_AREA]), "lead_sum": float(sums[K.CF.LEAD]),
+        "started": int(counts[K.CI.STARTED]),
+        "good": int(counts[K.CI.GOOD]),
+        "scrapped": int(counts[K.CI.SCRAPPED]),
+        "exits": int(counts[K.CI.EXITS]),
+        "wip_area": float(sums[K.CF.WIP_AREA]),
+        "lead_sum": float(sums[K.CF.LEAD]),
         "processed": [int(x) for x in si[:, K.SI.PROCESSED]],
         "defects": [int(x) for x in si[:, K.SI.DEFECTS]],
         "scrapped_at": [int(x) for x in si[:, K.SI.SCRAPPED]],
@@ -231,9 +277,15 @@ def _snapshot(st: K.State, now: float) -> dict:
     }
 
 
-def simulate_fast(spec: LineSpec, horizon_s: float, warmup_s: float = 0.0,
-                  rng: np.random.Generator | int | None = None, *, replication: int = 0,
-                  seed: int | None = None) -> SimResult:
+def simulate_fast(
+    spec: LineSpec,
+    horizon_s: float,
+    warmup_s: float = 0.0,
+    rng: np.random.Generator | int | None = None,
+    *,
+    replication: int = 0,
+    seed: int | None = None,
+) -> SimResult:
     """Simulate one replication on the fast engine (arguments as :func:`simulate_once`; no
     exit trace — :func:`linesim.simulation.engine_for` sends that to the SimPy engine)."""
     if horizon_s <= 0 or warmup_s < 0:
@@ -248,10 +300,22 @@ def simulate_fast(spec: LineSpec, horizon_s: float, warmup_s: float = 0.0,
     st = _run_until(st, streams, warmup_s + horizon_s)
     end = _snapshot(st, warmup_s + horizon_s)
     mi = st.machine_int
-    in_process = int(st.station_int[:, K.SI.BUF_LEN].sum()
-                     + (mi[:, K.MI.LOADED] - mi[:, K.MI.RELEASED]).sum())
-    samples = [(float(st.sample_time[k]), int(st.sample_wip[k]))
-               for k in range(int(st.counts[K.CI.SAMPLES]))]
-    return build_result(spec, start, end, seed=seed, replication=replication,
-                        warmup_s=warmup_s, horizon_s=horizon_s, in_process=in_process,
-                        samples=samples, engine="fast")
+    in_process = int(
+        st.station_int[:, K.SI.BUF_LEN].sum() + (mi[:, K.MI.LOADED] - mi[:, K.MI.RELEASED]).sum()
+    )
+    samples = [
+        (float(st.sample_time[k]), int(st.sample_wip[k]))
+        for k in range(int(st.counts[K.CI.SAMPLES]))
+    ]
+    return build_result(
+        spec,
+        start,
+        end,
+        seed=seed,
+        replication=replication,
+        warmup_s=warmup_s,
+        horizon_s=horizon_s,
+        in_process=in_process,
+        samples=samples,
+        engine="fast",
+    )

@@ -47,8 +47,24 @@ from numba import config, njit
 
 from linesim.spec.process import exposure_probability
 
-__all__ = ["State", "LAYOUT", "SI", "SF", "MI", "MF", "GI", "GF", "HI", "CI", "CF", "STREAM",
-           "STREAMS", "advance", "push", "check_state"]
+__all__ = [
+    "State",
+    "LAYOUT",
+    "SI",
+    "SF",
+    "MI",
+    "MF",
+    "GI",
+    "GF",
+    "HI",
+    "CI",
+    "CF",
+    "STREAM",
+    "STREAMS",
+    "advance",
+    "push",
+    "check_state",
+]
 
 _CACHE = not config.BOUNDSCHECK
 
@@ -62,6 +78,7 @@ class _Columns(IntEnum):
 
 
 # --- column layouts (the only place they are written) ----------------------------------------
+
 
 class SI(_Columns):
     """``State.station_int``: one row per station."""
@@ -189,6 +206,7 @@ class STREAM(_Columns):
 STREAMS = len(STREAM)
 H_COLUMNS = len(HI)
 
+
 class State(NamedTuple):
     """All the state of one run: arrays the loop reads and writes by field name (see
     :data:`LAYOUT` for each one's dtype and the columns of the tables)."""
@@ -225,20 +243,32 @@ class State(NamedTuple):
 #: indexed by cell place, machine, event, stream row or sample). The builder allocates
 #: ``len(layout)`` columns; :func:`check_state` checks what it built.
 LAYOUT: dict[str, tuple[type, int, type[_Columns] | None]] = {
-    "station_int": (np.int64, 2, SI), "station_float": (np.float64, 2, SF),
-    "machine_int": (np.int64, 2, MI), "machine_float": (np.float64, 2, MF),
-    "group_int": (np.int64, 2, GI), "group_float": (np.float64, 2, GF),
-    "held_start": (np.float64, 1, None), "held_mark": (np.int64, 1, None),
-    "held_ready": (np.float64, 1, None), "held_wait": (np.float64, 1, None),
-    "buffered_start": (np.float64, 1, None), "buffered_mark": (np.int64, 1, None),
-    "buffered_ready": (np.float64, 1, None), "buffered_wait": (np.float64, 1, None),
-    "getters": (np.int64, 1, None), "putters": (np.int64, 1, None),
+    "station_int": (np.int64, 2, SI),
+    "station_float": (np.float64, 2, SF),
+    "machine_int": (np.int64, 2, MI),
+    "machine_float": (np.float64, 2, MF),
+    "group_int": (np.int64, 2, GI),
+    "group_float": (np.float64, 2, GF),
+    "held_start": (np.float64, 1, None),
+    "held_mark": (np.int64, 1, None),
+    "held_ready": (np.float64, 1, None),
+    "held_wait": (np.float64, 1, None),
+    "buffered_start": (np.float64, 1, None),
+    "buffered_mark": (np.int64, 1, None),
+    "buffered_ready": (np.float64, 1, None),
+    "buffered_wait": (np.float64, 1, None),
+    "getters": (np.int64, 1, None),
+    "putters": (np.int64, 1, None),
     "dock_queue": (np.int64, 1, None),
-    "heap_time": (np.float64, 1, None), "heap_int": (np.int64, 2, HI),
-    "counts": (np.int64, 1, CI), "sums": (np.float64, 1, CF),
-    "draws": (np.float64, 2, None), "draw_pos": (np.int64, 1, None),
+    "heap_time": (np.float64, 1, None),
+    "heap_int": (np.int64, 2, HI),
+    "counts": (np.int64, 1, CI),
+    "sums": (np.float64, 1, CF),
+    "draws": (np.float64, 2, None),
+    "draw_pos": (np.int64, 1, None),
     "draw_end": (np.int64, 1, None),
-    "sample_time": (np.float64, 1, None), "sample_wip": (np.int64, 1, None),
+    "sample_time": (np.float64, 1, None),
+    "sample_wip": (np.int64, 1, None),
 }
 if tuple(LAYOUT) != State._fields:
     raise ImportError("fast_kernel.LAYOUT must list State's fields, in order")
@@ -251,7 +281,11 @@ EV_RESUME, EV_END, EV_DEADLINE, EV_HANDED, EV_WAKE, EV_SAMPLE = range(6)
 DONE, REFILL, GROW = 0, 1, 2
 
 if [MF.ACC_BUSY + s for s in (BUSY, DOWN, BLOCKED, STARVED)] != [
-        MF.ACC_BUSY, MF.ACC_DOWN, MF.ACC_BLOCKED, MF.ACC_STARVED]:
+    MF.ACC_BUSY,
+    MF.ACC_DOWN,
+    MF.ACC_BLOCKED,
+    MF.ACC_STARVED,
+]:
     raise ImportError("MF.ACC_* must follow the machine states' order")
 
 _INF = np.inf
@@ -263,23 +297,37 @@ def check_state(st: State) -> None:
     would let the loop read and write past an array)."""
     for (name, (dtype, ndim, layout)), array in zip(LAYOUT.items(), st):
         if array.dtype != dtype or array.ndim != ndim or not array.flags.c_contiguous:
-            raise TypeError(f"state.{name}: {array.dtype}, {array.ndim}-D; expected "
-                            f"{np.dtype(dtype)}, {ndim}-D, C-contiguous")
+            raise TypeError(
+                f"state.{name}: {array.dtype}, {array.ndim}-D; expected "
+                f"{np.dtype(dtype)}, {ndim}-D, C-contiguous"
+            )
         if layout is not None and array.shape[-1] != len(layout):
-            raise ValueError(f"state.{name}: {array.shape[-1]} columns; expected {len(layout)} "
-                             f"({', '.join(c.name for c in layout)})")
+            raise ValueError(
+                f"state.{name}: {array.shape[-1]} columns; expected {len(layout)} "
+                f"({', '.join(c.name for c in layout)})"
+            )
     n_streams = STREAMS * len(st.group_int)
     held, buffered = len(st.held_start), len(st.buffered_start)
     track = len(st.held_ready) > 0
     rows = {  # arrays that must have as many rows as the first of their group
-        "station_int": len(st.station_int), "station_float": len(st.station_int),
-        "machine_float": len(st.machine_int), "getters": len(st.machine_int),
-        "putters": len(st.machine_int), "dock_queue": len(st.machine_int),
-        "group_float": len(st.group_int), "draws": n_streams, "draw_pos": n_streams,
-        "draw_end": n_streams, "held_mark": held, "held_ready": held if track else 0,
-        "held_wait": held if track else 0, "buffered_mark": buffered,
-        "buffered_ready": buffered if track else 0, "buffered_wait": buffered if track else 0,
-        "heap_int": len(st.heap_time), "sample_wip": len(st.sample_time),
+        "station_int": len(st.station_int),
+        "station_float": len(st.station_int),
+        "machine_float": len(st.machine_int),
+        "getters": len(st.machine_int),
+        "putters": len(st.machine_int),
+        "dock_queue": len(st.machine_int),
+        "group_float": len(st.group_int),
+        "draws": n_streams,
+        "draw_pos": n_streams,
+        "draw_end": n_streams,
+        "held_mark": held,
+        "held_ready": held if track else 0,
+        "held_wait": held if track else 0,
+        "buffered_mark": buffered,
+        "buffered_ready": buffered if track else 0,
+        "buffered_wait": buffered if track else 0,
+        "heap_int": len(st.heap_time),
+        "sample_wip": len(st.sample_time),
     }
     for name, expected in rows.items():
         if len(getattr(st, name)) != expected:
@@ -289,6 +337,7 @@ def check_state(st: State) -> None:
 
 
 # --- the event heap ---------------------------------------------------------------------------
+
 
 @njit(cache=_CACHE, _nrt=False, inline="always")
 def _before(hf, hi, a, b):
@@ -353,6 +402,7 @@ def _pop(st):
 
 # --- rings, accounting, draws -----------------------------------------------------------------
 
+
 @njit(cache=_CACHE, _nrt=False, inline="always")
 def _qpush(q, si, i, head, length, m):
     q[si[i, SI.FIRST] + (si[i, head] + si[i, length]) % si[i, SI.MACHINES]] = m
@@ -412,6 +462,7 @@ _exposure_probability = njit(_nrt=False, inline="always")(exposure_probability)
 
 
 # --- a machine's steps ------------------------------------------------------------------------
+
 
 @njit(cache=_CACHE, _nrt=False, inline="always")
 def _serve(st, m, g, now):
@@ -605,7 +656,11 @@ def _dock(st, m, i, g, now):
 @njit(cache=_CACHE, _nrt=False, inline="always")
 def _set_deadline(st, m, i, now):
     sf = st.station_float
-    if sf[i, SF.DEADLINE] == _INF and sf[i, SF.MAX_WAIT] >= 0.0 and st.machine_int[m, MI.LOADED] > 0:
+    if (
+        sf[i, SF.DEADLINE] == _INF
+        and sf[i, SF.MAX_WAIT] >= 0.0
+        and st.machine_int[m, MI.LOADED] > 0
+    ):
         sf[i, SF.DEADLINE] = now + sf[i, SF.MAX_WAIT]
 
 
@@ -769,9 +824,11 @@ def _loop(formula_text: str):
                 continue
             g = mi[m, MI.GROUP]
             k = STREAMS * g
-            if ((not gi[g, GI.DETERMINISTIC] and pos[k + STREAM.SERVICE] >= end[k + STREAM.SERVICE])
-                    or pos[k + STREAM.DEFECT] + gi[g, GI.DEFECT_NEED] > end[k + STREAM.DEFECT]
-                    or pos[k + STREAM.FAILURE] + gi[g, GI.FAILURE_NEED] > end[k + STREAM.FAILURE]):
+            if (
+                (not gi[g, GI.DETERMINISTIC] and pos[k + STREAM.SERVICE] >= end[k + STREAM.SERVICE])
+                or pos[k + STREAM.DEFECT] + gi[g, GI.DEFECT_NEED] > end[k + STREAM.DEFECT]
+                or pos[k + STREAM.FAILURE] + gi[g, GI.FAILURE_NEED] > end[k + STREAM.FAILURE]
+            ):
                 ci[CI.NEED] = g
                 return REFILL
             ver = hi[0, HI.VERSION]

@@ -10,8 +10,14 @@ from dataclasses import asdict, dataclass, field
 
 from linesim.rates import machine_rate_cells_per_h
 
-__all__ = ["StationRecord", "SimResult", "build_result", "TIME_ACCOUNTS", "WIP_SAMPLES",
-           "wip_sample_every_s"]
+__all__ = [
+    "StationRecord",
+    "SimResult",
+    "build_result",
+    "TIME_ACCOUNTS",
+    "WIP_SAMPLES",
+    "wip_sample_every_s",
+]
 
 #: A machine's time accounts, in the order of the machine states (BUSY, DOWN, BLOCKED, STARVED)
 #: that both engines keep them in: a snapshot's ``acc`` lists, and StationRecord's fields.
@@ -72,38 +78,68 @@ class SimResult:
         return asdict(self)
 
 
-def build_result(spec, start: dict, end: dict, *, seed, replication: int, warmup_s: float,
-                 horizon_s: float, in_process: int, samples, trace=None,
-                 engine: str = "simpy") -> SimResult:
+def build_result(
+    spec,
+    start: dict,
+    end: dict,
+    *,
+    seed,
+    replication: int,
+    warmup_s: float,
+    horizon_s: float,
+    in_process: int,
+    samples,
+    trace=None,
+    engine: str = "simpy",
+) -> SimResult:
     """A run's record from two snapshots of an engine's counters (start and end of the window).
 
     A snapshot holds the whole-run counters ``started``, ``good``, ``scrapped``, ``exits``,
     ``wip_area`` [cell·s], ``lead_sum`` [s], per station ``processed``, ``defects``,
-    ``scrapped_at``, ``exposure_defects`` and ``acc`` (machine-seconds busy, down, blocked, starved).
+    ``scrapped_at``, ``exposure_defects`` and ``acc`` (machine-seconds busy, down, blocked,
+    starved).
     """
     stations = []
     for i, station in enumerate(spec.stations):
         busy_s, down_s, blocked_s, starved_s = (
-            end["acc"][i][k] - start["acc"][i][k] for k in range(len(TIME_ACCOUNTS)))
+            end["acc"][i][k] - start["acc"][i][k] for k in range(len(TIME_ACCOUNTS))
+        )
         nominal = sum(e.count / machine_rate_cells_per_h(e) for e in station.equipment()) * 3600.0
-        stations.append(StationRecord(
-            id=station.id, machines=station.machine_count,
-            processed=end["processed"][i] - start["processed"][i],
-            defects_made=end["defects"][i] - start["defects"][i],
-            scrapped_here=end["scrapped_at"][i] - start["scrapped_at"][i],
-            busy_s=busy_s, down_s=down_s, blocked_s=blocked_s, starved_s=starved_s,
-            nominal_s_per_cell=nominal / station.machine_count,
-            exposure_defects=end["exposure_defects"][i] - start["exposure_defects"][i],
-        ))
+        stations.append(
+            StationRecord(
+                id=station.id,
+                machines=station.machine_count,
+                processed=end["processed"][i] - start["processed"][i],
+                defects_made=end["defects"][i] - start["defects"][i],
+                scrapped_here=end["scrapped_at"][i] - start["scrapped_at"][i],
+                busy_s=busy_s,
+                down_s=down_s,
+                blocked_s=blocked_s,
+                starved_s=starved_s,
+                nominal_s_per_cell=nominal / station.machine_count,
+                exposure_defects=end["exposure_defects"][i] - start["exposure_defects"][i],
+            )
+        )
     return SimResult(
-        line=spec.name, seed=seed, replication=replication, warmup_s=warmup_s,
-        horizon_s=horizon_s, energy_kwh=spec.product.energy_kwh,
+        line=spec.name,
+        seed=seed,
+        replication=replication,
+        warmup_s=warmup_s,
+        horizon_s=horizon_s,
+        energy_kwh=spec.product.energy_kwh,
         hours_per_year=spec.calendar.hours_per_year,
-        started=end["started"] - start["started"], good=end["good"] - start["good"],
+        started=end["started"] - start["started"],
+        good=end["good"] - start["good"],
         scrapped=end["scrapped"] - start["scrapped"],
-        wip_cell_s=end["wip_area"] - start["wip_area"], exits=end["exits"] - start["exits"],
+        wip_cell_s=end["wip_area"] - start["wip_area"],
+        exits=end["exits"] - start["exits"],
         lead_time_sum_s=end["lead_sum"] - start["lead_sum"],
-        started_total=end["started"], good_total=end["good"], scrapped_total=end["scrapped"],
-        in_process_at_end=in_process, stations=tuple(stations),
-        wip_samples=tuple(samples), trace=trace, engine=engine,
+        started_total=end["started"],
+        good_total=end["good"],
+        scrapped_total=end["scrapped"],
+        in_process_at_end=in_process,
+        stations=tuple(stations),
+        wip_samples=tuple(samples),
+        trace=trace,
+        engine=engine,
     )
