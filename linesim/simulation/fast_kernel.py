@@ -12,7 +12,7 @@ same order (``docs/engines.md`` states the contract):
 - a batch loader waiting on "a cell or its ``max_wait`` deadline" (SimPy's ``ev | timeout``)
   takes two hops, as in SimPy: ``EV_DEADLINE`` (the deadline's timeout) or ``EV_HANDED`` (the
   event that handed it a cell) is processed and triggers the condition, which is processed
-  later as ``EV_WAKE``;
+  later as ``EV_WAKE`` (at once when no other event shares its time: it would be next);
 - ``EV_SAMPLE``: the WIP sampler (machine index −1), a process of its own in the SimPy engine.
 
 Cells are a start time and a detection mark (the station that will scrap the cell, or n for a
