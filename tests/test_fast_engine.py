@@ -14,6 +14,7 @@ kernel then compiles afresh and bypasses its on-disk cache)::
 import dataclasses
 import json
 
+import numba
 import numpy as np
 import pytest
 from conftest import ROOT, make_line
@@ -366,6 +367,19 @@ def test_check_state_refuses_a_mismatched_array(name, bad):
     K.check_state(state)
     with pytest.raises((TypeError, ValueError), match=name):
         K.check_state(state._replace(**{name: bad(getattr(state, name))}))
+
+
+@identity  # with the identity tests, so that the bounds-checked run proves it checks
+@pytest.mark.skipif(
+    not numba.config.BOUNDSCHECK,
+    reason="needs NUMBA_BOUNDSCHECK=1: unchecked, the loop would write past the array",
+)
+def test_bounds_checking_catches_a_short_array():
+    spec = load_line("pilot_oxide")
+    state, streams = fast._build(spec, np.random.default_rng(1), H, 0.0)
+    state = state._replace(held_mark=state.held_mark[:1].copy())  # check_state would refuse it
+    with pytest.raises(IndexError):
+        fast._run_until(state, streams, H)
 
 
 def test_trace_is_simpy_only():
