@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 import uuid
 from collections.abc import Iterable, Mapping
 from contextlib import contextmanager
@@ -30,6 +31,8 @@ from typing import Any
 __all__ = ["DEFAULT_STORE", "Store", "default_store_path", "spec_hash"]
 
 DEFAULT_STORE = "linesim_runs.duckdb"
+LOCK_TIMEOUT_S = 60.0
+"""How long an operation waits for another process's lock on the file before it gives up."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
@@ -75,6 +78,34 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+def _connect_waiting(duckdb, path: str, read_only: bool):
+    """Open ``path``, waiting (with backoff, up to ``$LINESIM_STORE_LOCK_TIMEOUT`` seconds) while
+    another process holds the file.
+
+    DuckDB lets one process write a file, or several read it, at a time; each store operation
+    holds its connection only for one transaction, so a lock is normally gone in milliseconds —
+    a sweep writing a variant while ``linesim runs`` (or the UI) reads must wait, not fail.
+    """
+    timeout = float(os.environ.get("LINESIM_STORE_LOCK_TIMEOUT") or LOCK_TIMEOUT_S)
+    deadline = time.monotonic() + timeout
+    pause = 0.01
+    while True:
+        try:
+            return duckdb.connect(path, read_only=read_only)
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                raise
+            if time.monotonic() >= deadline:
+                from linesim.errors import UsageError
+
+                raise UsageError(
+                    f"results store {path}: another process has held it for {timeout:g} s "
+                    "(set LINESIM_STORE_LOCK_TIMEOUT to wait longer, or use --store PATH)"
+                ) from exc
+        time.sleep(pause)
+        pause = min(pause * 2, 0.5)
+
+
 class Store:
     """A DuckDB results file (opened per operation, so other processes can use it between)."""
 
@@ -87,7 +118,7 @@ class Store:
 
         if read_only and not self.path.exists():
             raise FileNotFoundError(f"no results store at {self.path}")
-        con = duckdb.connect(str(self.path), read_only=read_only)
+        con = _connect_waiting(duckdb, str(self.path), read_only)
         try:
             if not read_only:
                 con.execute(_SCHEMA)

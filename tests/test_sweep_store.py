@@ -13,6 +13,7 @@ import pytest
 from conftest import ROOT, make_line
 
 from linesim.cli import main
+from linesim.config import load_line
 from linesim.errors import UsageError
 from linesim.store import Store
 from linesim.sweep import build_variants, factorial, parse_vary, run_sweep, sweep_frame
@@ -250,3 +251,47 @@ def test_interrupted_sweep_keeps_whole_variants(tmp_path):
     rec = Store(store).list()
     assert rec["status"].tolist() == ["interrupted"]
     assert rec["rows"][0] % 2 == 0 and 4 <= rec["rows"][0] < 120
+
+
+def test_a_writer_waits_for_a_reader_then_gives_up_with_a_clear_error(tmp_path, monkeypatch):
+    store = Store(tmp_path / "s.duckdb")
+    spec = load_line(PILOT)
+    store.record("run", spec)
+    reader = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time; con = duckdb.connect(sys.argv[1], read_only=True); "
+            "print('open', flush=True); time.sleep(float(sys.argv[2]))",
+            str(store.path),
+            "1.5",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert reader.stdout.readline().strip() == "open"
+    store.record("run", spec)  # waits until the other process lets go
+    reader.wait(timeout=30)
+    assert len(store.list()) == 2
+
+    reader = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time; con = duckdb.connect(sys.argv[1], read_only=True); "
+            "print('open', flush=True); time.sleep(float(sys.argv[2]))",
+            str(store.path),
+            "20",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert reader.stdout.readline().strip() == "open"
+        monkeypatch.setenv("LINESIM_STORE_LOCK_TIMEOUT", "0.5")
+        with pytest.raises(UsageError, match="another process has held it for 0.5 s"):
+            store.record("run", spec)
+    finally:
+        reader.kill()
+        reader.wait()
+    assert len(store.list()) == 2
