@@ -108,7 +108,7 @@ def capacity_report(spec: LineSpec, target_gwh_per_year: float | None = None) ->
     """Static capacity analysis of ``spec``, optionally at a target output [GWh/yr]."""
     probs = station_defect_probabilities(spec)
     starts = starts_per_good_cell(spec, probs)
-    hours, kwh = spec.calendar.hours_per_year, spec.product.energy_kwh
+    hours, kwh = spec.calendar.year_hours, spec.product.energy_kwh
     target_cells = (
         cells_per_h_for_gwh(target_gwh_per_year, kwh, hours)
         if target_gwh_per_year is not None

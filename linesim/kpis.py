@@ -1,7 +1,15 @@
 """Key performance indicators, one function each, computed after a run from what it recorded.
 
 Fractions of a station are shares of its machine-time in the observation window
-(machines × window): busy + down + blocked + starved = 1 for every station.
+(machines × window): the time accounts of :data:`~linesim.simulation.records.TIME_ACCOUNTS`
+add up to 1 for every station.
+
+OEE the way plants report it (:func:`station_losses`, :func:`line_losses`): calendar time
+less planned downtime (off shift, planned maintenance) is the planned production time; OEE =
+availability × performance × quality of it, with the six big losses — breakdowns and setups
+(availability), minor stops, idling (starved or blocked) and speed (performance), rework,
+start-up scrap and defects (quality). Each loss is reported in hours and in cells at the
+ideal rate, and losses and good output add up exactly to the calendar time.
 """
 
 from __future__ import annotations
@@ -28,6 +36,11 @@ __all__ = [
     "active_fraction",
     "station_oee",
     "line_oee",
+    "LOSSES",
+    "LOSS_GROUPS",
+    "Losses",
+    "station_losses",
+    "line_losses",
     "mean_wip_cells",
     "mean_lead_time_h",
     "bottleneck",
@@ -70,29 +83,36 @@ def simulated_line_yield(r: SimResult) -> float:
 
 def yield_attribution(r: SimResult, analytic: float) -> dict[str, float]:
     """Why the simulated yield differs from the analytic ∏(1 − p_i): an exact split of
-    Y_sim − Y_analytic into three parts that add up to it.
+    Y_sim − Y_analytic into parts that add up to it.
 
-    With d_j the share of cells made defective at station j and x_j the share made defective
-    by dry-room exposure (beyond the station's p₀):
+    With, per station j and as shares of the cells it processed, d_j the cells made defective
+    there, x_j those made defective by dry-room exposure (beyond the station's p₀), s_j its
+    start-up scrap and f_j the defects due there (found there: scrapped, repaired by rework, or
+    escaped):
 
     - ``sampling`` = ∏(1 − (d_j − x_j)) − Y_analytic: the draws at the stations' own p
       (binomial noise; zero on average);
-    - ``exposure`` = ∏(1 − d_j) − ∏(1 − (d_j − x_j)): cells lost to waiting in the dry room
-      (zero without an exposure window);
-    - ``detection_delay`` = Y_sim − ∏(1 − d_j): defects made in the window but scrapped
-      later (or earlier) at their detection station, and defective cells drawn again downstream.
-
-    The model has no rework loops, so rework contributes nothing.
+    - ``exposure`` = ∏(1 − d_j) − ∏(1 − (d_j − x_j)): cells lost to waiting in the dry room;
+    - ``detection_delay`` = ∏(1 − f_j) − ∏(1 − d_j): defects made in the window but due at
+      their detection station later (or earlier), and defective cells drawn again downstream;
+    - ``startup_scrap`` = ∏(1 − f_j − s_j) − ∏(1 − f_j): cells scrapped after changeovers;
+    - ``inspection`` = Y_sim − ∏(1 − f_j − s_j): defective cells saved by rework, or shipped
+      because inspection missed them (they leave the line, though not good).
     """
-    made = base = 1.0
+    made = base = due = due_scrap = 1.0
     for s in r.stations:
         if s.processed:
+            found = s.scrapped_here - s.startup_scrap_cells + s.repaired_cells + s.escaped_cells
             made *= 1.0 - s.defects_made / s.processed
             base *= 1.0 - (s.defects_made - s.exposure_defects) / s.processed
+            due *= 1.0 - found / s.processed
+            due_scrap *= 1.0 - (found + s.startup_scrap_cells) / s.processed
     return {
         "sampling": base - analytic,
         "exposure": made - base,
-        "detection_delay": simulated_line_yield(r) - made,
+        "detection_delay": due - made,
+        "startup_scrap": due_scrap - due,
+        "inspection": simulated_line_yield(r) - due_scrap,
     }
 
 
@@ -131,19 +151,152 @@ def active_fraction(r: SimResult, s: StationRecord) -> float:
     return (s.busy_s + s.down_s) / _machine_s(r, s)
 
 
+#: The loss tree's categories, in waterfall order from calendar time to good output.
+LOSSES: tuple[str, ...] = (
+    "off_shift",
+    "planned_maintenance",
+    "breakdowns",
+    "setups",
+    "minor_stops",
+    "idle",
+    "speed",
+    "rework",
+    "startup_scrap",
+    "defects",
+    "shipped_defective",
+)
+#: Which OEE factor each loss lowers ("planned": planned downtime, outside OEE).
+LOSS_GROUPS: dict[str, str] = {
+    "off_shift": "planned",
+    "planned_maintenance": "planned",
+    "breakdowns": "availability",
+    "setups": "availability",
+    "minor_stops": "performance",
+    "idle": "performance",
+    "speed": "performance",
+    "rework": "quality",
+    "startup_scrap": "quality",
+    "defects": "quality",
+    "shipped_defective": "quality",
+}
+
+
+class Losses:
+    """A loss tree in hours: ``calendar_h`` = Σ losses + ``good_h``; ``rate_cells_per_h``
+    (the ideal rate) converts hours to cells."""
+
+    __slots__ = ("station", "calendar_h", "hours", "good_h", "rate_cells_per_h")
+
+    def __init__(
+        self, station: str, calendar_h: float, hours: dict[str, float], good_h: float, rate: float
+    ):
+        self.station = station  #: whose hours these are (the line's: its nameplate bottleneck)
+        self.calendar_h = calendar_h
+        self.hours = hours
+        self.good_h = good_h
+        self.rate_cells_per_h = rate
+
+    def _sum(self, group: str) -> float:
+        return sum(h for k, h in self.hours.items() if LOSS_GROUPS[k] == group)
+
+    @property
+    def planned_production_h(self) -> float:
+        return self.calendar_h - self._sum("planned")
+
+    @property
+    def availability(self) -> float:
+        planned = self.planned_production_h
+        return (planned - self._sum("availability")) / planned if planned > 0 else math.nan
+
+    @property
+    def performance(self) -> float:
+        run = self.planned_production_h - self._sum("availability")
+        return (run - self._sum("performance")) / run if run > 0 else math.nan
+
+    @property
+    def quality(self) -> float:
+        net = self.good_h + self._sum("quality")
+        return self.good_h / net if net > 0 else math.nan
+
+    @property
+    def oee(self) -> float:
+        planned = self.planned_production_h
+        return self.good_h / planned if planned > 0 else math.nan
+
+    def cells(self) -> dict[str, float]:
+        """The losses in cells at the ideal rate."""
+        return {k: h * self.rate_cells_per_h for k, h in self.hours.items()}
+
+
+def station_losses(r: SimResult, s: StationRecord) -> Losses:
+    """The station's loss tree in machine-hours (ideal time per cell: 1 ÷ nameplate rate).
+
+    Speed loss is the processing time beyond the ideal time of the cells processed (negative
+    when random process times ran short); defects are the cells made defective here; rework
+    and start-up scrap as recorded.
+    """
+    ideal = s.nominal_s_per_cell
+    good = s.processed - s.startup_scrap_cells - s.defects_made
+    hours = {
+        "off_shift": s.off_shift_s,
+        "planned_maintenance": s.maintenance_s,
+        "breakdowns": s.down_s,
+        "setups": s.setup_s,
+        "minor_stops": s.minor_stop_s,
+        "idle": s.starved_s + s.blocked_s,
+        "speed": s.busy_s - s.processed * ideal,
+        "rework": s.rework_s,
+        "startup_scrap": s.startup_scrap_cells * ideal,
+        "defects": s.defects_made * ideal,
+        "shipped_defective": 0.0,
+    }
+    return Losses(
+        s.id,
+        _machine_s(r, s) / 3600.0,
+        {k: v / 3600.0 for k, v in hours.items()},
+        good * ideal / 3600.0,
+        3600.0 / ideal,
+    )
+
+
+def _nameplate_bottleneck(r: SimResult) -> StationRecord:
+    """The station with the lowest nameplate rate (machines ÷ ideal time per cell)."""
+    return min(r.stations, key=lambda s: s.machines / s.nominal_s_per_cell)
+
+
+def line_losses(r: SimResult) -> Losses:
+    """The line's loss tree in hours of its nameplate bottleneck (the station that sets the
+    line's ideal rate): its time losses per machine, then the quality losses of the cells it
+    processed that did not leave the line good — start-up scrap and shipped-defective cells
+    after it, and defects (everything else: cells scrapped after it, and the change in work in
+    process between it and the end of the line)."""
+    b = _nameplate_bottleneck(r)
+    k = next(j for j, s in enumerate(r.stations) if s is b)
+    own = station_losses(r, b)
+    per_cell_h = b.nominal_s_per_cell / b.machines / 3600.0  # line hours per cell
+    hours = {key: h / b.machines for key, h in own.hours.items()}
+    scrap = sum(s.startup_scrap_cells for s in r.stations[k:])
+    lost = b.processed - r.good
+    hours["startup_scrap"] = scrap * per_cell_h
+    hours["shipped_defective"] = r.shipped_defective * per_cell_h
+    hours["defects"] = (lost - scrap - r.shipped_defective) * per_cell_h
+    return Losses(b.id, r.horizon_s / 3600.0, hours, r.good * per_cell_h, 1.0 / per_cell_h)
+
+
 def station_oee(r: SimResult, s: StationRecord) -> float:
-    """OEE = availability × performance × quality = good cells made × ideal time ÷ machine-time.
+    """OEE = availability × performance × quality = good cells made × ideal time ÷ planned
+    production time (machine-time less off-shift time and planned maintenance).
 
     Ideal time per cell is 1 ÷ nameplate rate; good cells made are those processed and not made
-    defective here.
+    defective or start-up scrap here.
     """
-    return (s.processed - s.defects_made) * s.nominal_s_per_cell / _machine_s(r, s)
+    return station_losses(r, s).oee
 
 
 def line_oee(r: SimResult) -> float:
-    """Line OEE: good cells out ÷ what the slowest station could make at nameplate rate."""
-    nameplate = min(s.machines / s.nominal_s_per_cell for s in r.stations) * 3600.0
-    return good_cells_per_h(r) / nameplate
+    """Line OEE: good cells out ÷ what the slowest station (at nameplate rate) could make in
+    its planned production time (:func:`line_losses`)."""
+    return line_losses(r).oee
 
 
 def mean_wip_cells(r: SimResult) -> float:

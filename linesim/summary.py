@@ -23,6 +23,7 @@ from linesim.spec import LineSpec
 __all__ = [
     "Estimate",
     "LineYield",
+    "LossTree",
     "ReplicationCounts",
     "RunSummary",
     "StationSummary",
@@ -73,6 +74,49 @@ def estimate(values: Sequence[float], level: float = 0.95) -> Estimate:
 
 
 @dataclass(frozen=True)
+class LossTree:
+    """OEE the way plants report it, over the replications: calendar time → planned downtime
+    → availability, performance and quality losses → good output (:func:`linesim.kpis.
+    station_losses` and :func:`~linesim.kpis.line_losses` say what each loss holds). Hours are
+    machine-hours for a station and hours of the nameplate bottleneck for the line; cells are
+    those hours at the ideal rate."""
+
+    station: str  #: whose hours: the station's, or for the line its nameplate bottleneck's
+    oee: Estimate  #: good output ÷ planned production time (at the ideal rate)
+    availability: Estimate
+    performance: Estimate
+    quality: Estimate
+    calendar_h: float
+    planned_production_h: Estimate
+    good_h: Estimate
+    ideal_cells_per_h: float
+    hours: dict[str, Estimate]  #: by loss, in waterfall order (kpis.LOSSES)
+    cells: dict[str, Estimate]
+
+    @classmethod
+    def of(cls, trees: Sequence[kpis.Losses]) -> LossTree:
+        def est(f) -> Estimate:
+            return estimate([f(t) for t in trees])
+
+        return cls(
+            station=trees[0].station,
+            oee=est(lambda t: t.oee),
+            availability=est(lambda t: t.availability),
+            performance=est(lambda t: t.performance),
+            quality=est(lambda t: t.quality),
+            calendar_h=trees[0].calendar_h,
+            planned_production_h=est(lambda t: t.planned_production_h),
+            good_h=est(lambda t: t.good_h),
+            ideal_cells_per_h=trees[0].rate_cells_per_h,
+            hours={k: est(lambda t, k=k: t.hours[k]) for k in kpis.LOSSES},
+            cells={k: est(lambda t, k=k: t.cells()[k]) for k in kpis.LOSSES},
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return as_plain(self)
+
+
+@dataclass(frozen=True)
 class StationSummary:
     """One station over the replications: time shares (fractions of the window), OEE, defects."""
 
@@ -89,6 +133,7 @@ class StationSummary:
     defect_probability: float  #: p of the config (at its settings)
     processed: int  #: cells processed, summed over replications
     bottleneck_share: float  #: share of replications in which it was the bottleneck
+    losses: LossTree | None = None  #: its OEE loss tree
 
     def to_dict(self) -> dict[str, Any]:
         return as_plain(self)
@@ -98,11 +143,19 @@ class StationSummary:
 class YieldAttribution:
     """Simulated − analytic line yield, split by cause (each an estimate; they add up)."""
 
-    CAUSES: ClassVar[tuple[str, ...]] = ("sampling", "exposure", "detection_delay")
+    CAUSES: ClassVar[tuple[str, ...]] = (
+        "sampling",
+        "exposure",
+        "detection_delay",
+        "startup_scrap",
+        "inspection",
+    )
 
     sampling: Estimate  #: binomial noise of the simulated yield
     exposure: Estimate  #: dry-room exposure while waiting (needs queue times)
     detection_delay: Estimate  #: defects still inside the line at the window's end
+    startup_scrap: Estimate  #: cells scrapped after changeovers (not in ∏(1 − p))
+    inspection: Estimate  #: defective cells saved by rework or shipped as escapes
 
     def to_dict(self) -> dict[str, Any]:
         return as_plain(self)
@@ -131,6 +184,7 @@ class ReplicationCounts:
     good: int
     scrapped: int
     in_process_at_end: int
+    shipped_defective: int = 0  #: escaped defects out of the line (neither good nor scrap)
 
     def to_dict(self) -> dict[str, Any]:
         return as_plain(self)
@@ -156,6 +210,8 @@ class RunSummary:
     bottleneck_shares: dict[str, float]
     stations: tuple[StationSummary, ...]
     replications: tuple[ReplicationCounts, ...]
+    losses: LossTree | None = None  #: the line's OEE loss tree
+    shipped_defective_cells_per_h: Estimate | None = None  #: escaped defects shipped
     record_id: str | None = None  #: the results store's record, once recorded
 
     def station(self, station_id: str) -> StationSummary:
@@ -251,6 +307,7 @@ def summarise(spec: LineSpec, results: Sequence[SimResult]) -> RunSummary:
                 defect_probability=p[i],
                 processed=sum(r.stations[i].processed for r in results),
                 bottleneck_share=shares.get(station.id, 0.0),
+                losses=LossTree.of([kpis.station_losses(r, r.stations[i]) for r in results]),
             )
         )
     first = results[0]
@@ -285,9 +342,12 @@ def summarise(spec: LineSpec, results: Sequence[SimResult]) -> RunSummary:
                 good=r.good_total,
                 scrapped=r.scrapped_total,
                 in_process_at_end=r.in_process_at_end,
+                shipped_defective=r.shipped_defective_total,
             )
             for r in results
         ),
+        losses=LossTree.of([kpis.line_losses(r) for r in results]),
+        shipped_defective_cells_per_h=est(lambda r: r.shipped_defective / (r.horizon_s / 3600.0)),
     )
 
 

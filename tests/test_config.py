@@ -109,7 +109,7 @@ def test_overrides_by_station_id():
         ["stations.stacking.machines=4", "calendar.hours_per_year=8000"],
     )
     assert spec.stations[spec.station_index("stacking")].machines == 4
-    assert spec.calendar.hours_per_year == 8000
+    assert spec.calendar.year_hours == 8000
 
 
 def test_override_with_bad_value_names_the_field():

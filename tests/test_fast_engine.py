@@ -132,6 +132,7 @@ def station(draw, tied):
         return s
     s.update(draw(machine_fields(kind, tied)))
     s["machines"] = draw(st.integers(1, 3))
+    s.update(draw(losses(s, tied)))
     window = draw(st.sampled_from(["none", "exposure", "exposure", "other"]))
     if window == "exposure":
         s["process"] = draw(exposure_window())
@@ -182,7 +183,62 @@ def any_lines(draw, max_stations=5):
             "dew_point_c": draw(st.floats(-65.0, -20.0)),
         },
     }
-    return make_line(stations, cost=cost)
+    detecting = {
+        k if "detected_at" not in s else int(s["detected_at"][1:]) for k, s in enumerate(stations)
+    }
+    for k in sorted(detecting):
+        s = stations[k]
+        if draw(st.integers(0, 2)) == 0:
+            s["detection_efficiency"] = draw(st.sampled_from([0.0, 0.5]) | st.floats(0.0, 1.0))
+        if s["kind"] != "batch" and draw(st.integers(0, 1)) == 0:
+            s["rework"] = {
+                "fraction": draw(st.sampled_from([1.0]) | st.floats(0.0, 1.0)),
+                "time_s": draw(number(1.0, 60.0, tied)),
+                "max_attempts": draw(st.integers(1, 3)),
+            }
+    extra = {}
+    if draw(st.booleans()):
+        extra["calendar"] = draw(shift_pattern())
+    return make_line(stations, cost=cost, **extra)
+
+
+@st.composite
+def shift_pattern(draw):
+    """A working pattern whose shifts end within the test's few simulated hours."""
+    shifts = draw(st.integers(1, 3))
+    return {
+        "shifts_per_day": shifts,
+        "hours_per_shift": draw(st.sampled_from([1.0, 2.0]) | st.floats(0.5, 24.0 / shifts)),
+        "days_per_week": draw(st.integers(1, 7)),
+    }
+
+
+@st.composite
+def losses(draw, s, tied):
+    """The losses of a station beyond breakdowns, each on a third of the time."""
+    out = {}
+    if draw(st.integers(0, 2)) == 0:
+        out["calendar"] = draw(st.just("continuous") | shift_pattern())
+    if draw(st.integers(0, 2)) == 0:
+        every = draw(number(0.2, 3.0, tied))
+        out["planned_maintenance"] = {
+            "every_h": every,
+            "duration_h": every * draw(st.floats(0.01, 0.5)),
+        }
+    if draw(st.integers(0, 2)) == 0:
+        if s["kind"] == "continuous" and draw(st.booleans()):
+            co = {"every_m": draw(st.floats(0.5, 200.0)), "scrap_m": draw(st.floats(0.0, 5.0))}
+        else:
+            every = draw(st.integers(1, 40))
+            co = {"every_cells": every, "scrap_cells": draw(st.integers(0, every - 1))}
+        co["duration_s"] = draw(st.sampled_from([0.0]) | number(1.0, 600.0, tied))
+        out["changeover"] = co
+    if draw(st.integers(0, 2)) == 0:
+        out["minor_stops"] = {
+            "mean_between_s": draw(number(5.0, 600.0, tied)),
+            "mean_duration_s": draw(number(1.0, 60.0, tied)),
+        }
+    return out
 
 
 # --- identity ----------------------------------------------------------------------------------
@@ -253,6 +309,33 @@ FEATURES = {
         s.detected_at and spec.station_index(s.detected_at) > i for i, s in enumerate(spec.stations)
     ),
     "breakdowns": lambda spec: any(e.mtbf_h for s in spec.stations for e in s.equipment()),
+    "a line calendar of shifts": lambda spec: not spec.calendar.round_the_clock,
+    "a station on its own shifts": lambda spec: any(
+        s.calendar not in (None, "continuous") for s in spec.stations
+    ),
+    "a continuous station on a shift line": lambda spec: (
+        not spec.calendar.round_the_clock and any(s.calendar == "continuous" for s in spec.stations)
+    ),
+    "planned maintenance, several machines": lambda spec: any(
+        s.planned_maintenance and s.machine_count > 1 for s in spec.stations
+    ),
+    "changeover by metres with scrap": lambda spec: any(
+        s.changeover and s.changeover.every_m and s.changeover.scrap_m for s in spec.stations
+    ),
+    "changeover by cells with scrap, batch": lambda spec: any(
+        s.changeover and s.changeover.scrap_cells and s.kind == "batch" for s in spec.stations
+    ),
+    "minor stops": lambda spec: any(s.minor_stops for s in spec.stations),
+    "rework, several attempts, late detection": lambda spec: any(
+        s.rework and s.rework.max_attempts > 1 and any(t.detected_at == s.id for t in spec.stations)
+        for s in spec.stations
+    ),
+    "escapes with rework": lambda spec: any(
+        s.rework and 0 < s.detection_efficiency < 1 for s in spec.stations
+    ),
+    "escapes at a batch station": lambda spec: any(
+        s.kind == "batch" and s.detection_efficiency < 1 for s in spec.stations
+    ),
     "a buffer": lambda spec: any(s.buffer_after > 1 for s in spec.stations[:-1]),
     **{
         dist: lambda spec, d=dist: any(s.process_time_dist == d for s in spec.stations)

@@ -10,19 +10,22 @@ from linesim import kpis
 from linesim.capacity import capacity_report
 from linesim.config import load_line
 from linesim.simulation import simulate
+from linesim.simulation.records import TIME_ACCOUNTS
 
 H = 3600.0
 
 
 def check_invariants(spec, r):
     # conservation, counted cell by cell
-    assert r.started_total == r.good_total + r.scrapped_total + r.in_process_at_end
-    assert r.good + r.scrapped <= r.good_total + r.scrapped_total
+    shipped = r.shipped_defective_total
+    assert r.started_total == r.good_total + shipped + r.scrapped_total + r.in_process_at_end
+    assert r.good + r.shipped_defective + r.scrapped <= r.good_total + shipped + r.scrapped_total
+    assert r.exits == r.good + r.shipped_defective + r.scrapped
     for s in r.stations:
-        total = s.busy_s + s.down_s + s.blocked_s + s.starved_s
-        assert math.isclose(total, s.machines * r.horizon_s, rel_tol=1e-9, abs_tol=1e-6)
-        assert min(s.busy_s, s.down_s, s.blocked_s, s.starved_s) >= -1e-6
-        assert s.defects_made <= s.processed
+        times = [getattr(s, name) for name in TIME_ACCOUNTS]
+        assert math.isclose(sum(times), s.machines * r.horizon_s, rel_tol=1e-9, abs_tol=1e-6)
+        assert min(times) >= -1e-6
+        assert s.defects_made + s.startup_scrap_cells <= s.processed
     assert 0.0 <= kpis.simulated_line_yield(r) <= 1.0
 
 

@@ -144,7 +144,7 @@ def _operators(station: Station) -> float:
 
 def labour_hours_per_year(spec: LineSpec) -> dict[str, float]:
     """Direct labour hours per year by station, plus ``indirect`` [h/yr]: operators × H."""
-    hours = spec.calendar.hours_per_year
+    hours = spec.calendar.year_hours
     out = {s.id: _operators(s) * hours for s in spec.stations}
     out["indirect"] = cost_inputs(spec).labour.indirect_operators * hours
     return out
@@ -170,7 +170,7 @@ class Energy:
 def energy_per_year(spec: LineSpec) -> Energy:
     """Machines: Σ machines × kW × H; dry room and facility: kW × 8,760 h [kWh/yr]."""
     cost = cost_inputs(spec)
-    hours = spec.calendar.hours_per_year
+    hours = spec.calendar.year_hours
     by_station = {
         s.id: sum(e.count * e.power_kw for e in s.equipment()) * hours for s in spec.stations
     }
@@ -274,7 +274,7 @@ def annual_cost(spec: LineSpec, basis: OutputBasis) -> AnnualCost:
     depreciation = annual_depreciation_usd(c, cost)
     labour = sum(labour_hours_per_year(spec).values()) * cost.labour.wage_usd_per_h
     energy = energy_per_year(spec).total * cost.electricity.usd_per_kwh
-    good_per_year = basis.good_cells_per_h * spec.calendar.hours_per_year
+    good_per_year = basis.good_cells_per_h * spec.calendar.year_hours
     per_cell = material_usd_per_processed_cell(spec)
     materials = good_per_year * sum(per_cell)
     scrap = good_per_year * sum(
@@ -306,7 +306,7 @@ def value_added_usd_per_cell(spec: LineSpec, basis: OutputBasis) -> list[float]:
     facility, indirect labour, overheads) are not allocated.
     """
     cost = cost_inputs(spec)
-    hours = spec.calendar.hours_per_year
+    hours = spec.calendar.year_hours
     good_per_year = basis.good_cells_per_h * hours
     energy = energy_per_year(spec).machines_by_station
     materials = material_usd_per_processed_cell(spec)
@@ -342,9 +342,7 @@ def scrap_by_step(spec: LineSpec, basis: OutputBasis) -> list[ScrapStep]:
     the depreciation, labour and energy categories – this table attributes, it does not add.
     """
     value = value_added_usd_per_cell(spec, basis)
-    started = (
-        basis.good_cells_per_h * spec.calendar.hours_per_year * basis.processed_per_good_cell[0]
-    )
+    started = basis.good_cells_per_h * spec.calendar.year_hours * basis.processed_per_good_cell[0]
     out = []
     for step in yield_waterfall(spec, value):
         worth = step.value_added_usd_per_cell
@@ -459,7 +457,7 @@ def cost_report(spec: LineSpec, basis: OutputBasis | None = None) -> CostReport:
     """
     cost = cost_inputs(spec)
     basis = basis or static_basis(spec)
-    hours, kwh_cell = spec.calendar.hours_per_year, spec.product.energy_kwh
+    hours, kwh_cell = spec.calendar.year_hours, spec.product.energy_kwh
     good_cells = basis.good_cells_per_h * hours
     good_kwh = good_cells * kwh_cell
     if good_kwh <= 0:

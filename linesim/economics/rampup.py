@@ -103,7 +103,7 @@ def ramp_up(spec: LineSpec, basis: OutputBasis) -> RampUpReport | None:
     ramp = cost.ramp_up
     if ramp is None:
         return None
-    hours, kwh_cell = spec.calendar.hours_per_year, spec.product.energy_kwh
+    hours, kwh_cell = spec.calendar.year_hours, spec.product.energy_kwh
     mature_good = basis.good_cells_per_h * hours
     mature_starts = mature_good * basis.processed_per_good_cell[0]
     months, cumulative = [], 0.0

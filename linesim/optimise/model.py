@@ -107,7 +107,7 @@ class LayoutModel:
         most it can use (the same at the worst yields) [cells/h]."""
         spec, p = self.problem.spec, self.problem
         target = (
-            cells_per_h_for_gwh(target_gwh, spec.product.energy_kwh, spec.calendar.hours_per_year)
+            cells_per_h_for_gwh(target_gwh, spec.product.energy_kwh, spec.calendar.year_hours)
             / p.max_utilisation
         )
         best, worst = [], []
@@ -225,7 +225,7 @@ class LayoutModel:
         constant_capex = round(self.capex_constant_usd())
         log_g: cp_model.IntVar | None = None
         target = target_gwh if target_gwh is not None else p.target_gwh_per_year
-        hours, kwh = spec.calendar.hours_per_year, spec.product.energy_kwh
+        hours, kwh = spec.calendar.year_hours, spec.product.energy_kwh
         if objective in ("max_output",) or min_output_gwh is not None:
             lo = scaled(math.log(1e-6), SCALE, False)
             log_g = m.new_int_var(lo, scaled(_OMITTED_LOG_CAP, SCALE, False), "log_good")
@@ -309,7 +309,7 @@ class LayoutModel:
         cost = spec.cost
         if cost is None or target is None:
             raise ValueError("min-cost needs a cost block and a target")
-        hours = spec.calendar.hours_per_year
+        hours = spec.calendar.year_hours
         # the cost model is linear in D, L, E, M and capex: its coefficients, from the model itself
         unit = {
             "d": (1, 0, 0, 0, 0),
@@ -379,9 +379,7 @@ class LayoutModel:
         fixed = self._constant_capex(cost)
         energy = energy_per_year(spec)
         labour = (
-            cost.labour.indirect_operators
-            * spec.calendar.hours_per_year
-            * cost.labour.wage_usd_per_h
+            cost.labour.indirect_operators * spec.calendar.year_hours * cost.labour.wage_usd_per_h
         )
         return (
             a["d"] * annual_depreciation_usd(fixed, cost)
@@ -406,7 +404,7 @@ class LayoutModel:
         need = scaled(
             math.log(
                 cells_per_h_for_gwh(
-                    p.target_gwh_per_year, spec.product.energy_kwh, spec.calendar.hours_per_year
+                    p.target_gwh_per_year, spec.product.energy_kwh, spec.calendar.year_hours
                 )
             ),
             SCALE,
@@ -501,10 +499,7 @@ class LayoutModel:
         if objective == "max_output":
             spec = self.problem.spec
             value = (
-                math.exp(value / SCALE)
-                * spec.calendar.hours_per_year
-                * spec.product.energy_kwh
-                / 1e6
+                math.exp(value / SCALE) * spec.calendar.year_hours * spec.product.energy_kwh / 1e6
             )
         elif objective == "min_capex":
             value += round(self.capex_constant_usd())
@@ -535,7 +530,7 @@ def greedy_layout(model: LayoutModel, target_gwh: float) -> dict[str, dict[str, 
     """A feasible-looking start: from the last station back, the cheapest mix that carries what
     the stations after it need (no areas or budget considered). ``None`` if none does."""
     spec = model.problem.spec
-    hours, kwh = spec.calendar.hours_per_year, spec.product.energy_kwh
+    hours, kwh = spec.calendar.year_hours, spec.product.energy_kwh
     need = cells_per_h_for_gwh(target_gwh, kwh, hours) / model.problem.max_utilisation
     layout: dict[str, dict[str, int]] = {}
     chosen: list[Candidate | None] = [None] * len(spec.stations)

@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from linesim.kpis import LOSS_GROUPS
 from linesim.report.files import atomic_write
 from linesim.report.tables import ci_text, text_table
-from linesim.summary import Estimate, RunSummary, json_safe
+from linesim.summary import Estimate, LossTree, RunSummary, json_safe
 
-__all__ = ["format_run", "results_frame", "write_results"]
+__all__ = ["format_run", "format_losses", "results_frame", "write_results"]
 
 #: Line KPIs of the tidy frame, in order.
 _LINE_KPIS = (
@@ -50,10 +51,16 @@ def format_run(rep: RunSummary) -> str:
         "  yield gap         "
         + ", ".join(
             f"{name.replace('_', ' ')} {ci_text(getattr(y.attribution, name), 4)}"
-            for name in ("exposure", "detection_delay", "sampling")
+            for name in ("exposure", "detection_delay", "startup_scrap", "inspection", "sampling")
         )
-        + " (add up to simulated − analytic; no rework modelled)",
-        f"  line OEE          {ci_text(rep.line_oee, 3)}",
+        + " (add up to simulated − analytic)",
+        f"  line OEE          {ci_text(rep.line_oee, 3)}"
+        + (
+            f" = availability {rep.losses.availability.mean:.3f} × performance "
+            f"{rep.losses.performance.mean:.3f} × quality {rep.losses.quality.mean:.3f}"
+            if rep.losses
+            else ""
+        ),
         f"  WIP / lead time   {ci_text(rep.mean_wip_cells, 0)} cells / "
         f"{ci_text(rep.mean_lead_time_h, 1)} h",
         f"  bottleneck        {rep.bottleneck} ({shares} of replications)",
@@ -92,7 +99,40 @@ def format_run(rep: RunSummary) -> str:
             "lrrrrrrrrl",
         )
     )
+    if rep.losses is not None:
+        scope = f"line (hours of {rep.losses.station}, the nameplate bottleneck)"
+        lines += ["", format_losses(rep.losses, scope)]
     return "\n".join(lines)
+
+
+def format_losses(tree: LossTree, scope: str) -> str:
+    """A loss tree as a waterfall table: calendar time, each loss, good output."""
+    total = tree.calendar_h
+    rows: list[tuple] = [("calendar time", "", total, total * tree.ideal_cells_per_h, 1.0)]
+    for name, hours in tree.hours.items():
+        if hours.mean == 0.0:
+            continue
+        cells = tree.cells[name].mean
+        rows.append(
+            (
+                f"  − {name.replace('_', ' ')}",
+                LOSS_GROUPS[name],
+                hours.mean,
+                cells,
+                hours.mean / total,
+            )
+        )
+    good = tree.good_h.mean
+    rows.append(("= good output", "", good, good * tree.ideal_cells_per_h, good / total))
+    head = (
+        f"OEE loss tree, {scope}: planned production {tree.planned_production_h.mean:,.1f} h of "
+        f"{total:,.1f} h; OEE {ci_text(tree.oee, 3)}"
+    )
+    return (
+        head
+        + "\n"
+        + text_table(["", "factor", "hours", "cells (ideal rate)", "share"], rows, "llrrr")
+    )
 
 
 def write_results(report: RunSummary, path: str | os.PathLike) -> None:

@@ -11,9 +11,10 @@ Every equipment option of every station owns three independent streams, keyed by
   generator state give the same run.
 
 Purposes: processing times (already in seconds, for the option's distribution), defect draws
-(uniform on [0, 1)) and the failure clock (standard exponential: times to failure and repair
-times are MTBF and MTTR multiples of it). Numbers come in blocks; numpy's generators give the
-same sequence whatever the block size.
+(uniform on [0, 1)), the failure clock (standard exponential: times to failure and repair
+times are MTBF and MTTR multiples of it), the minor-stop clock (standard exponential, the same
+way) and inspection draws (uniform: detection and the rework decision). Numbers come in
+blocks; numpy's generators give the same sequence whatever the block size.
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ __all__ = [
     "SERVICE",
     "DEFECT",
     "FAILURE",
+    "MINOR",
+    "INSPECT",
+    "PURPOSES",
     "Stream",
     "stream_root",
     "generators",
@@ -37,10 +41,15 @@ __all__ = [
     "group_times",
     "draw_service",
     "exposure_parameters",
+    "LossTimes",
+    "loss_times",
+    "StationClock",
+    "station_clock",
 ]
 
 BLOCK = 4096
-SERVICE, DEFECT, FAILURE = 0, 1, 2
+SERVICE, DEFECT, FAILURE, MINOR, INSPECT = 0, 1, 2, 3, 4
+PURPOSES = (SERVICE, DEFECT, FAILURE, MINOR, INSPECT)
 
 
 def stream_root(rng: np.random.Generator) -> int:
@@ -49,10 +58,11 @@ def stream_root(rng: np.random.Generator) -> int:
 
 
 def generators(root: int, station: int, option: int) -> tuple[np.random.Generator, ...]:
-    """The (service, defect, failure) generators of one equipment option."""
+    """The (service, defect, failure, minor-stop, inspection) generators of one equipment
+    option (a purpose's generator is the same whatever other purposes exist)."""
     return tuple(
         np.random.default_rng(np.random.SeedSequence(root, spawn_key=(station, option, k)))
-        for k in (SERVICE, DEFECT, FAILURE)
+        for k in PURPOSES
     )
 
 
@@ -134,3 +144,63 @@ def exposure_parameters(spec) -> tuple[list[bool], list[float], list[float]] | N
     rate = [w.rate_per_s(spec.dew_point_c(s)) if w else 0.0 for w, s in zip(windows, spec.stations)]
     limit = [w.limit_s() if w else math.inf for w in windows]
     return [s.dry_room for s in spec.stations], rate, limit
+
+
+class StationClock(NamedTuple):
+    """A station's working pattern as the engines read it (:mod:`linesim.simulation.clock`)."""
+
+    work_s: float  #: working seconds a working day; 0 for round the clock
+    days: int  #: working days a week
+
+
+def station_clock(spec, station) -> StationClock:
+    """The working pattern ``station`` of ``spec`` works to."""
+    pattern = station.working_pattern(spec.calendar)
+    if pattern.round_the_clock:
+        return StationClock(0.0, 7)
+    return StationClock(pattern.working_s_per_day, pattern.days_per_week)
+
+
+class LossTimes(NamedTuple):
+    """What both engines need of a group's losses beyond breakdowns, in seconds and cells
+    (zeros where a loss is off)."""
+
+    pm_every_s: float  #: calendar time between planned-maintenance starts
+    pm_duration_s: float
+    co_every: int  #: cells between changeovers
+    co_scrap: int  #: start-up scrap cells after a changeover
+    co_duration_s: float
+    ms_between_s: float  #: mean operating time between minor stops
+    ms_duration_s: float
+    detection: float  #: detection efficiency at this station (1: every defect found)
+    rework_fraction: float
+    rework_s: float  #: machine time per rework
+    rework_max: int  #: attempts before the cell is scrapped (0: no rework)
+
+
+def loss_times(station, eq) -> LossTimes:
+    """The losses of an :class:`~linesim.spec.Equipment` group of ``station``, converted once
+    (metres of web to cells with the group's own web width and cell area)."""
+    pm, co, ms, rw = station.planned_maintenance, station.changeover, station.minor_stops, None
+    rw = station.rework
+    every = scrap = 0
+    if co is not None:
+        per_m = (
+            eq.web_width_m / eq.area_per_cell_m2
+            if eq.web_width_m is not None and eq.area_per_cell_m2
+            else None
+        )
+        every, scrap = co.cells(per_m)
+    return LossTimes(
+        pm.every_h * 3600.0 if pm else 0.0,
+        pm.duration_h * 3600.0 if pm else 0.0,
+        every,
+        scrap,
+        co.duration_s if co else 0.0,
+        ms.mean_between_s if ms else 0.0,
+        ms.mean_duration_s if ms else 0.0,
+        station.detection_efficiency,
+        rw.fraction if rw else 0.0,
+        rw.time_s if rw else 0.0,
+        rw.max_attempts if rw else 0,
+    )

@@ -45,7 +45,7 @@ from typing import Any
 import numpy as np
 import simpy
 
-from linesim.simulation.draws import exposure_parameters, generators, stream_root
+from linesim.simulation.draws import exposure_parameters, generators, station_clock, stream_root
 from linesim.simulation.parts import BLOCKED, IDLE, STARVED, Buffer, Group, Machine
 from linesim.simulation.records import SimResult, build_result, wip_sample_every_s
 from linesim.spec import LineSpec
@@ -72,12 +72,17 @@ class _Line:
         self.defects = [0] * n
         self.scrapped_at = [0] * n
         self.exposure_defects = [0] * n
+        self.startup_scrap = [0] * n
+        self.reworked = [0] * n
+        self.rework_defects = [0] * n
+        self.escaped = [0] * n
+        self.repaired = [0] * n
         exposure = exposure_parameters(spec)
         self.track = exposure is not None  # cells carry their dry-room wait
         self.dry_room, self.exposure_rate, self.queue_limit = (
             exposure if exposure is not None else ([False] * n, [0.0] * n, [_INF] * n)
         )
-        self.started = self.good = self.scrapped = 0
+        self.started = self.good = self.scrapped = self.shipped_defective = 0
         self.wip = 0
         self.wip_area = 0.0
         self.wip_since = 0.0
@@ -88,13 +93,17 @@ class _Line:
         root = stream_root(rng)
         for i, station in enumerate(spec.stations):
             ms = []
+            clock = station_clock(spec, station)
+            count = station.machine_count
             for j, eq in enumerate(station.equipment()):
-                group = Group(
-                    generators(root, i, j), eq, station.process_time_dist, station.process_time_cv
-                )
+                group = Group(generators(root, i, j), eq, station)
+                loss = group.loss
                 for _ in range(eq.count):
-                    ttf = group.mtbf_s * group.expo() if group.mtbf_s else float("inf")
-                    m = Machine(ttf)
+                    ttf = group.mtbf_s * group.expo() if group.mtbf_s else _INF
+                    ttms = loss.ms_between_s * group.minor_expo() if loss.ms_between_s else _INF
+                    # planned maintenance staggered: machine k of the station first at (k+1)/n
+                    pm_due = loss.pm_every_s * (len(ms) + 1) / count if loss.pm_every_s else _INF
+                    m = Machine(ttf, ttms, pm_due, clock)
                     ms.append(m)
                     proc = self._batch_machine if station.kind == "batch" else self._machine
                     env.process(proc(i, m, group))
@@ -124,13 +133,16 @@ class _Line:
         if scrapped:
             self.scrapped += 1
             self.scrapped_at[i] += 1
-        else:
+        elif cell[1] == self.n:
             self.good += 1
+        else:  # an escaped defect: shipped, but not good
+            self.shipped_defective += 1
         self.exits += 1
         self.lead_sum += self.env.now - cell[0]
         self._wip_change(-1)
         if self.trace is not None and len(self.trace) < _TRACE_LIMIT:
-            self.trace.append((self.env.now, "scrap" if scrapped else "good", i, cell[0]))
+            kind = "scrap" if scrapped else "good" if cell[1] == self.n else "escaped"
+            self.trace.append((self.env.now, kind, i, cell[0]))
 
     def _try_get(self, i: int, m: Machine):
         """A cell for station i without waiting, or None."""
@@ -179,15 +191,23 @@ class _Line:
         buf.putters.append((ev, cell, m))
         return ev
 
-    def _process_cell(self, i: int, cell, group: Group):
-        """Defect draw for one processed cell; returns the (possibly marked) cell."""
+    def _process_cell(self, i: int, cell, group: Group, m: Machine):
+        """Defect draw and inspection for one processed cell; returns the (possibly marked)
+        cell and the machine time its rework takes (0 without)."""
         self.processed[i] += 1
+        loss = group.loss
+        if loss.co_every:
+            m.co_count += 1
         p = group.p
         if self.track:
             rate, limit = self.exposure_rate[i], self.queue_limit[i]
             if rate > 0.0 or limit < _INF:
                 p = exposure_probability(group.p, rate, cell[3], limit)
             cell = (cell[0], cell[1], self.env.now, cell[3])
+        if m.scrap_left:  # start-up scrap after a changeover
+            m.scrap_left -= 1
+            self.startup_scrap[i] += 1
+            return (cell[0], i) + cell[2:], 0.0
         if p:
             u = group.uniform()
             if u < p:
@@ -197,7 +217,35 @@ class _Line:
                 d = self.detect[i]
                 if d < cell[1]:
                     cell = (cell[0], d) + cell[2:]
-        return cell
+        if cell[1] == i and (loss.detection < 1.0 or loss.rework_max):
+            return self._inspect(i, cell, group)
+        return cell, 0.0
+
+    def _inspect(self, i: int, cell, group: Group):
+        """A defect is found here: detected (or it escapes), then reworked up to the allowed
+        attempts — each a new draw at the station's p₀ — or scrapped. Returns the cell and the
+        rework time. Draws: per round, detection (if < 1), then the rework decision (while
+        attempts are left), then the reworked cell's defect draw (if p₀ > 0)."""
+        loss, n = group.loss, self.n
+        rework, attempts, mark = 0.0, 0, i
+        while True:
+            if loss.detection < 1.0 and group.inspect() >= loss.detection:
+                self.escaped[i] += 1
+                mark = n + 1
+                break
+            if attempts >= loss.rework_max or group.inspect() >= loss.rework_fraction:
+                break
+            attempts += 1
+            self.reworked[i] += 1
+            rework += loss.rework_s
+            mark = n
+            if group.p > 0.0 and group.uniform() < group.p:
+                self.rework_defects[i] += 1
+                mark = self.detect[i]
+            if mark != i:
+                self.repaired[i] += 1
+                break
+        return (cell[0], mark) + cell[2:], rework
 
     # --- processes ----------------------------------------------------------------------------
     def _machine(self, i: int, m: Machine, group: Group):
@@ -213,11 +261,11 @@ class _Line:
                 m.waited(env.now)
             if self.track:
                 cell = self._waited_in_room(i, cell)
-            t = group.service()
-            d = group.repair_time(m, t)
-            m.serve(env.now, t, d)
-            yield env.timeout(t + d)
-            wait = self._put(i, self._process_cell(i, cell, group), m)
+            yield env.timeout(m.serve(env.now, group.parts(m, env.now)))
+            cell, rework = self._process_cell(i, cell, group, m)
+            if rework:
+                yield env.timeout(m.serve(env.now, (0.0, 0.0, 0.0, 0.0, 0.0, rework)))
+            wait = self._put(i, cell, m)
             if wait is not None:
                 m.wait(BLOCKED, env.now)
                 yield wait
@@ -263,11 +311,8 @@ class _Line:
             m.waited(env.now)
             if self.track:
                 batch = [self._waited_in_room(i, c) for c in batch]
-            t = group.service()
-            d = group.repair_time(m, t)
-            m.serve(env.now, t, d)
-            yield env.timeout(t + d)
-            batch = [self._process_cell(i, c, group) for c in batch]
+            yield env.timeout(m.serve(env.now, group.parts(m, env.now)))
+            batch = [self._process_cell(i, c, group, m)[0] for c in batch]
             m.state = IDLE
             for cell in batch:
                 wait = self._put(i, cell, m)
@@ -291,6 +336,7 @@ class _Line:
             "started": self.started,
             "good": self.good,
             "scrapped": self.scrapped,
+            "shipped_defective": self.shipped_defective,
             "wip_area": self.wip_area,
             "exits": self.exits,
             "lead_sum": self.lead_sum,
@@ -298,6 +344,11 @@ class _Line:
             "defects": list(self.defects),
             "scrapped_at": list(self.scrapped_at),
             "exposure_defects": list(self.exposure_defects),
+            "startup_scrap": list(self.startup_scrap),
+            "reworked": list(self.reworked),
+            "rework_defects": list(self.rework_defects),
+            "escaped": list(self.escaped),
+            "repaired": list(self.repaired),
             "acc": [
                 [sum(col) for col in zip(*(m.totals(now) for m in ms))] for ms in self.machines
             ],

@@ -19,13 +19,17 @@ from typing import Any
 import numpy as np
 
 from linesim.simulation import fast_kernel as K
+from linesim.simulation.clock import off_time, working_time
 from linesim.simulation.draws import (
     draw_service,
     exposure_parameters,
     generators,
     group_times,
+    loss_times,
+    station_clock,
     stream_root,
 )
+from linesim.simulation.parts import OFF, SERVICE_PARTS
 from linesim.simulation.records import (
     TIME_ACCOUNTS,
     WIP_SAMPLES,
@@ -37,11 +41,23 @@ from linesim.spec import LineSpec
 
 __all__ = ["simulate_fast"]
 
-if [K.MF.ACC_BUSY + k for k in range(len(TIME_ACCOUNTS))] != [
-    K.MF.ACC_BUSY,
-    K.MF.ACC_DOWN,
-    K.MF.ACC_BLOCKED,
-    K.MF.ACC_STARVED,
+if [K.MF(K.MF.ACC_BUSY + k).name for k in range(len(TIME_ACCOUNTS))] != [
+    "ACC_BUSY",
+    "ACC_DOWN",
+    "ACC_BLOCKED",
+    "ACC_STARVED",
+    "ACC_SETUP",
+    "ACC_MINOR",
+    "ACC_MAINTENANCE",
+    "ACC_REWORK",
+    "ACC_OFF",
+] or [K.MF(K.MF.SVC_MAINTENANCE + k).name for k in range(len(SERVICE_PARTS))] != [
+    "SVC_MAINTENANCE",
+    "SVC_SETUP",
+    "SVC_BUSY",
+    "SVC_MINOR",
+    "SVC_DOWN",
+    "SVC_REWORK",
 ]:
     raise ImportError("fast_kernel.MF's time accounts must match records.TIME_ACCOUNTS")
 
@@ -64,13 +80,16 @@ class _Streams:
 
     def refill(self, g: int) -> None:
         grp = self.groups[g]
-        service, defect, failure = grp["gens"]
+        service, defect, failure, minor, inspect = grp["gens"]
+        loss = grp["loss"]
         fills = {
             K.STREAM.SERVICE: None
             if grp["dist"] == "deterministic"
             else (lambda n: draw_service(service, grp["dist"], grp["mean_s"], grp["cv"], n)),
             K.STREAM.DEFECT: defect.random if grp["p"] > 0 or grp["exposed"] else None,
             K.STREAM.FAILURE: failure.standard_exponential if grp["mtbf_s"] else None,
+            K.STREAM.MINOR: minor.standard_exponential if loss.ms_between_s else None,
+            K.STREAM.INSPECT: inspect.random if grp["ineed"] else None,
         }
         for purpose, fill in fills.items():
             if fill is None:
@@ -80,6 +99,13 @@ class _Streams:
             row[:left] = row[self.pos[k] : self.end[k]]
             row[left:] = fill(self.block - left)
             self.pos[k], self.end[k] = 0, self.block
+
+
+def _row(layout, **values) -> list:
+    """One row of a table named by ``layout``, every column given by name."""
+    if set(values) != {c.name for c in layout}:
+        raise ValueError(f"{layout.__name__}: {sorted(set(values) ^ {c.name for c in layout})}")
+    return [values[c.name] for c in layout]
 
 
 def _table(rows: int, layout, dtype=np.float64, fill=0) -> np.ndarray:
@@ -98,7 +124,10 @@ def _build(spec: LineSpec, rng: np.random.Generator, horizon_s: float, warmup_s:
     for i, station in enumerate(spec.stations):
         for j, eq in enumerate(station.equipment()):
             unit, mean_s, mtbf_s, mttr_s = group_times(eq)
+            loss = loss_times(station, eq)
             failures = mean_s / mtbf_s if mtbf_s else 0.0  # expected per service
+            stops = mean_s / loss.ms_between_s if loss.ms_between_s else 0.0
+            inspects = loss.detection < 1.0 or loss.rework_max > 0
             groups.append(
                 {
                     "gens": generators(root, i, j),
@@ -110,29 +139,54 @@ def _build(spec: LineSpec, rng: np.random.Generator, horizon_s: float, warmup_s:
                     "mttr_s": mttr_s,
                     "unit": unit,
                     "fneed": 64 + math.ceil(20 * failures) if mtbf_s else 0,
+                    "mneed": 64 + math.ceil(20 * stops) if loss.ms_between_s else 0,
+                    "ineed": unit * 2 * (loss.rework_max + 1) if inspects else 0,
+                    "loss": loss,
                     "exposed": exposure is not None
                     and (exposure[1][i] > 0.0 or exposure[2][i] < math.inf),
                 }
             )
             machines += [(i, len(groups) - 1, unit)] * eq.count
     n_m = len(machines)
-    block = max(_MIN_BLOCK, 4 * max(max(g["unit"], g["fneed"]) for g in groups), 4 * n_m)
+    block = max(
+        _MIN_BLOCK,
+        4 * max(max(g["unit"], g["fneed"], g["mneed"], g["ineed"]) for g in groups),
+        4 * n_m,
+    )
     streams = _Streams(groups, block)
 
     gf = _table(len(groups), K.GF)
     gi = _table(len(groups), K.GI, np.int64)
     for g, grp in enumerate(groups):
-        gf[g, [K.GF.MEAN_S, K.GF.P, K.GF.MTBF_S, K.GF.MTTR_S]] = (
-            grp["mean_s"],
-            grp["p"],
-            grp["mtbf_s"],
-            grp["mttr_s"],
+        loss = grp["loss"]
+        gf[g] = _row(
+            K.GF,
+            MEAN_S=grp["mean_s"],
+            P=grp["p"],
+            MTBF_S=grp["mtbf_s"],
+            MTTR_S=grp["mttr_s"],
+            PM_EVERY_S=loss.pm_every_s,
+            PM_DURATION_S=loss.pm_duration_s,
+            CO_DURATION_S=loss.co_duration_s,
+            MS_BETWEEN_S=loss.ms_between_s,
+            MS_DURATION_S=loss.ms_duration_s,
+            DETECTION=loss.detection,
+            RW_FRACTION=loss.rework_fraction,
+            RW_S=loss.rework_s,
         )
-        gi[g, [K.GI.UNIT, K.GI.DETERMINISTIC, K.GI.DEFECT_NEED, K.GI.FAILURE_NEED]] = (
-            grp["unit"],
-            grp["dist"] == "deterministic",
-            grp["unit"] if grp["p"] > 0 or grp["exposed"] else 0,
-            grp["fneed"],
+        gi[g] = _row(
+            K.GI,
+            UNIT=grp["unit"],
+            DETERMINISTIC=grp["dist"] == "deterministic",
+            DEFECT_NEED=grp["unit"] + (loss.rework_max if grp["p"] > 0 else 0)
+            if grp["p"] > 0 or grp["exposed"]
+            else 0,
+            FAILURE_NEED=grp["fneed"],
+            MINOR_NEED=grp["mneed"],
+            INSPECT_NEED=grp["ineed"],
+            CO_EVERY=loss.co_every,
+            CO_SCRAP=loss.co_scrap,
+            RW_MAX=loss.rework_max,
         )
     si = _table(n, K.SI, np.int64)
     sf = _table(n, K.SF)
@@ -160,6 +214,7 @@ def _build(spec: LineSpec, rng: np.random.Generator, horizon_s: float, warmup_s:
             ],
         ] = (first, max(count, 1), station.kind == "batch", detect[i], boff, cap, max(cap, 1))
         sf[i, K.SF.MAX_WAIT] = station.max_wait_s if station.max_wait_s is not None else -1.0
+        sf[i, K.SF.CAL_WORK_S], si[i, K.SI.CAL_DAYS] = station_clock(spec, station)
         first += count
         boff += max(cap, 1)
     mi = _table(n_m, K.MI, np.int64)
@@ -168,13 +223,21 @@ def _build(spec: LineSpec, rng: np.random.Generator, horizon_s: float, warmup_s:
     for m, (i, g, unit) in enumerate(machines):
         mi[m, [K.MI.STATION, K.MI.GROUP, K.MI.SLOT, K.MI.STATE]] = i, g, slot, K.IDLE
         slot += unit
-        grp = groups[g]
-        if grp["mtbf_s"]:  # the first time to failure, drawn as the SimPy engine draws it
-            k = K.STREAMS * g + K.STREAM.FAILURE
-            mf[m, K.MF.TTF] = grp["mtbf_s"] * streams.draws[k, streams.pos[k]]
-            streams.pos[k] += 1
-        else:
-            mf[m, K.MF.TTF] = np.inf
+        grp, loss = groups[g], groups[g]["loss"]
+        # the first times to a failure and a minor stop, drawn as the SimPy engine draws them
+        for column, mean, purpose in (
+            (K.MF.TTF, grp["mtbf_s"], K.STREAM.FAILURE),
+            (K.MF.TTMS, loss.ms_between_s, K.STREAM.MINOR),
+        ):
+            if mean:
+                k = K.STREAMS * g + purpose
+                mf[m, column] = mean * streams.draws[k, streams.pos[k]]
+                streams.pos[k] += 1
+            else:
+                mf[m, column] = np.inf
+        # planned maintenance staggered: machine k of n at the station first at (k + 1)/n
+        k, count = m - si[i, K.SI.FIRST], si[i, K.SI.MACHINES]
+        mf[m, K.MF.PM_DUE] = loss.pm_every_s * (k + 1) / count if loss.pm_every_s else np.inf
     heap = max(_MIN_HEAP, n_m + 1)  # the first events; the loop asks for more
     counts = np.zeros(len(K.CI), dtype=np.int64)
     counts[K.CI.TRACK] = exposure is not None
@@ -239,40 +302,66 @@ def _run_until(st: K.State, streams: _Streams, until: float) -> K.State:
 
 
 def _snapshot(st: K.State, now: float) -> dict:
-    """The counters at ``now``, with running services and waits cut at ``now`` (as SimPy's)."""
+    """The counters at ``now``, with running services and waits cut at ``now`` (as the SimPy
+    engine's ``Machine.totals``)."""
     si, mi, mf, counts, sums = st.station_int, st.machine_int, st.machine_float, st.counts, st.sums
     sums[K.CF.WIP_AREA] += counts[K.CI.WIP] * (now - sums[K.CF.WIP_SINCE])  # as _wip_change(0)
     sums[K.CF.WIP_SINCE] = now
-    n_states = len(TIME_ACCOUNTS)  # MF.ACC_BUSY … MF.ACC_STARVED
+    n_acc = len(TIME_ACCOUNTS)
     machines = np.bincount(mi[:, K.MI.STATION], minlength=len(si))
     acc_by_station = []
     for i in range(len(si)):
         first = si[i, K.SI.FIRST]
+        work_s, days = float(st.station_float[i, K.SF.CAL_WORK_S]), int(si[i, K.SI.CAL_DAYS])
         rows = []
         for m in range(first, first + machines[i]):
-            acc = [float(x) for x in mf[m, K.MF.ACC_BUSY : K.MF.ACC_BUSY + n_states]]
+            acc = [float(x) for x in mf[m, K.MF.ACC_BUSY : K.MF.ACC_BUSY + n_acc]]
             state = mi[m, K.MI.STATE]
             if state == K.BUSY:
-                future = float(mf[m, K.MF.SERVICE_END]) - now
+                end = float(mf[m, K.MF.SERVICE_END])
+                future = end - now
                 if future > 0:
-                    future_down = min(future, float(mf[m, K.MF.SERVICE_DOWN]))
-                    acc[K.DOWN] -= future_down
-                    acc[K.BUSY] -= future - future_down
+                    if work_s:
+                        left = working_time(end, work_s, days) - working_time(now, work_s, days)
+                        acc[OFF] -= future - left
+                    else:
+                        left = future
+                    parts = [float(x) for x in mf[m, K.MF.SVC_MAINTENANCE : K.MF.SVC_REWORK + 1]]
+                    for k in range(len(SERVICE_PARTS) - 1, 0, -1):
+                        take = left if left < parts[k] else parts[k]
+                        acc[SERVICE_PARTS[k]] -= take
+                        left -= take
+                    acc[SERVICE_PARTS[0]] -= left
             elif state != K.IDLE:
-                acc[state] += now - float(mf[m, K.MF.SINCE])
+                since = float(mf[m, K.MF.SINCE])
+                if work_s:
+                    off = off_time(since, now, work_s, days)
+                    acc[OFF] += off
+                    acc[state] += (now - since) - off
+                else:
+                    acc[state] += now - since
             rows.append(acc)
-        acc_by_station.append([sum(col) for col in zip(*rows)] if rows else [0.0] * n_states)
+        acc_by_station.append([sum(col) for col in zip(*rows)] if rows else [0.0] * n_acc)
+    column = {
+        "processed": K.SI.PROCESSED,
+        "defects": K.SI.DEFECTS,
+        "scrapped_at": K.SI.SCRAPPED,
+        "exposure_defects": K.SI.EXPOSURE_DEFECTS,
+        "startup_scrap": K.SI.STARTUP_SCRAP,
+        "reworked": K.SI.REWORKED,
+        "rework_defects": K.SI.REWORK_DEFECTS,
+        "escaped": K.SI.ESCAPED,
+        "repaired": K.SI.REPAIRED,
+    }
     return {
         "started": int(counts[K.CI.STARTED]),
         "good": int(counts[K.CI.GOOD]),
         "scrapped": int(counts[K.CI.SCRAPPED]),
+        "shipped_defective": int(counts[K.CI.SHIPPED_DEFECTIVE]),
         "exits": int(counts[K.CI.EXITS]),
         "wip_area": float(sums[K.CF.WIP_AREA]),
         "lead_sum": float(sums[K.CF.LEAD]),
-        "processed": [int(x) for x in si[:, K.SI.PROCESSED]],
-        "defects": [int(x) for x in si[:, K.SI.DEFECTS]],
-        "scrapped_at": [int(x) for x in si[:, K.SI.SCRAPPED]],
-        "exposure_defects": [int(x) for x in si[:, K.SI.EXPOSURE_DEFECTS]],
+        **{key: [int(x) for x in si[:, c]] for key, c in column.items()},
         "acc": acc_by_station,
     }
 

@@ -45,6 +45,8 @@ from typing import NamedTuple
 import numpy as np
 from numba import config, njit
 
+from linesim.simulation import clock
+from linesim.simulation.clock import working_end
 from linesim.spec.process import exposure_probability
 
 __all__ = [
@@ -104,6 +106,12 @@ class SI(_Columns):
     SCRAPPED = auto()  #: cells scrapped here (defects detected here)
     EXPOSURE_DEFECTS = auto()  #: defects due to dry-room exposure (beyond p₀)
     DRY_ROOM = auto()  #: 1 if waiting before this station counts as dry-room exposure
+    CAL_DAYS = auto()  #: working days a week of its calendar
+    STARTUP_SCRAP = auto()  #: cells scrapped here as start-up scrap after changeovers
+    REWORKED = auto()  #: rework attempts here
+    REWORK_DEFECTS = auto()  #: reworked cells made defective again here
+    ESCAPED = auto()  #: defects detected here that escaped inspection
+    REPAIRED = auto()  #: reworked cells that left the station (good, or found later)
 
 
 class SF(_Columns):
@@ -113,6 +121,7 @@ class SF(_Columns):
     DEADLINE = auto()  #: the loading batch's deadline [s]; inf for none
     EXPOSURE_RATE = auto()  #: exposure window's rate [1/s]; 0 without one
     QUEUE_LIMIT = auto()  #: exposure window's queue-time limit [s]; inf without one
+    CAL_WORK_S = auto()  #: working seconds a working day; 0: round the clock
 
 
 class MI(_Columns):
@@ -128,19 +137,33 @@ class MI(_Columns):
     VERSION = auto()  #: the current "cell or deadline" wait; older wake-ups are stale
     COND = auto()  #: that wait: 0 none, 1 pending, 2 triggered (EV_WAKE scheduled)
     GOT = auto()  #: 1 when a cell was handed to it during that wait
+    CO_COUNT = auto()  #: cells processed since its last changeover
+    SCRAP_LEFT = auto()  #: start-up scrap cells still to come after a changeover
 
 
 class MF(_Columns):
     """``State.machine_float``: one row per machine [s]."""
 
     SINCE = auto()  #: start of its current wait (blocked or starved)
-    ACC_BUSY = auto()  #: machine-seconds by state, in the order of the states BUSY … STARVED
+    ACC_BUSY = auto()  #: machine-seconds by account, in records.TIME_ACCOUNTS order
     ACC_DOWN = auto()
     ACC_BLOCKED = auto()
     ACC_STARVED = auto()
+    ACC_SETUP = auto()
+    ACC_MINOR = auto()
+    ACC_MAINTENANCE = auto()
+    ACC_REWORK = auto()
+    ACC_OFF = auto()
     TTF = auto()  #: operating time left to its next failure (inf without breakdowns)
+    TTMS = auto()  #: operating time left to its next minor stop (inf without them)
+    PM_DUE = auto()  #: time its next planned maintenance falls due (inf without)
     SERVICE_END = auto()  #: end of its current service
-    SERVICE_DOWN = auto()  #: repair time within its current service
+    SVC_MAINTENANCE = auto()  #: its current service's parts [working s], in time order
+    SVC_SETUP = auto()
+    SVC_BUSY = auto()
+    SVC_MINOR = auto()
+    SVC_DOWN = auto()
+    SVC_REWORK = auto()
 
 
 class GF(_Columns):
@@ -150,6 +173,14 @@ class GF(_Columns):
     P = auto()  #: defect probability
     MTBF_S = auto()  #: mean operating time between failures [s]; 0 without breakdowns
     MTTR_S = auto()  #: 0 without breakdowns
+    PM_EVERY_S = auto()  #: planned maintenance: calendar time between starts; 0: none
+    PM_DURATION_S = auto()
+    CO_DURATION_S = auto()  #: changeover time [s]
+    MS_BETWEEN_S = auto()  #: minor stops: mean operating time between; 0: none
+    MS_DURATION_S = auto()
+    DETECTION = auto()  #: detection efficiency (1: every defect found here)
+    RW_FRACTION = auto()  #: share of found defects reworked
+    RW_S = auto()  #: machine time per rework [s]
 
 
 class GI(_Columns):
@@ -159,6 +190,11 @@ class GI(_Columns):
     DETERMINISTIC = auto()  #: 1: service time is MEAN_S and draws nothing
     DEFECT_NEED = auto()  #: defect draws one event may take (0: never draws)
     FAILURE_NEED = auto()  #: failure-clock draws one event may take (0: no breakdowns)
+    MINOR_NEED = auto()  #: minor-stop draws one event may take (0: none)
+    INSPECT_NEED = auto()  #: inspection draws one event may take (0: none)
+    CO_EVERY = auto()  #: cells between changeovers (0: none)
+    CO_SCRAP = auto()  #: start-up scrap cells after a changeover
+    RW_MAX = auto()  #: rework attempts allowed (0: no rework)
 
 
 class HI(_Columns):
@@ -176,6 +212,7 @@ class CI(_Columns):
     STARTED = auto()  #: cells started (whole run, as the next three)
     GOOD = auto()  #: good cells out of the last station
     SCRAPPED = auto()
+    SHIPPED_DEFECTIVE = auto()  #: defective cells out of the last station (escaped)
     EXITS = auto()  #: good + scrapped
     WIP = auto()  #: cells in the line now
     SEQ = auto()  #: events scheduled so far
@@ -201,6 +238,8 @@ class STREAM(_Columns):
     SERVICE = auto()  #: service times [s]
     DEFECT = auto()  #: uniforms on [0, 1)
     FAILURE = auto()  #: standard exponentials (× MTBF: time to failure, × MTTR: repair)
+    MINOR = auto()  #: standard exponentials of the minor-stop clock
+    INSPECT = auto()  #: uniforms: detection and rework decisions
 
 
 STREAMS = len(STREAM)
@@ -274,8 +313,8 @@ if tuple(LAYOUT) != State._fields:
     raise ImportError("fast_kernel.LAYOUT must list State's fields, in order")
 
 # machine states (as in parts.py), phases, event kinds
-BUSY, DOWN, BLOCKED, STARVED, IDLE = 0, 1, 2, 3, 4
-PH_START, PH_GET, PH_BUSY, PH_PUT, PH_DOCK, PH_LOAD = range(6)
+BUSY, DOWN, BLOCKED, STARVED, IDLE = 0, 1, 2, 3, -1
+PH_START, PH_GET, PH_BUSY, PH_PUT, PH_DOCK, PH_LOAD, PH_REWORK = range(7)
 EV_RESUME, EV_END, EV_DEADLINE, EV_HANDED, EV_WAKE, EV_SAMPLE = range(6)
 # kernel return codes
 DONE, REFILL, GROW = 0, 1, 2
@@ -441,9 +480,18 @@ def _wait(mi, mf, m, state, now):
 
 
 @njit(cache=_CACHE, _nrt=False, inline="always")
-def _waited(mi, mf, m, now):
+def _waited(st, m, now):
+    """A wait ends: its length goes to the machine's state, its off-shift part to ACC_OFF."""
+    mi, mf = st.machine_int, st.machine_float
     s = mi[m, MI.STATE]
-    mf[m, MF.ACC_BUSY + s] += now - mf[m, MF.SINCE]
+    i = mi[m, MI.STATION]
+    work_s = st.station_float[i, SF.CAL_WORK_S]
+    if work_s != 0.0:
+        off = _off_time(mf[m, MF.SINCE], now, work_s, st.station_int[i, SI.CAL_DAYS])
+        mf[m, MF.ACC_OFF] += off
+        mf[m, MF.ACC_BUSY + s] += (now - mf[m, MF.SINCE]) - off
+    else:
+        mf[m, MF.ACC_BUSY + s] += now - mf[m, MF.SINCE]
     mi[m, MI.STATE] = IDLE
 
 
@@ -459,6 +507,8 @@ def _draw(st, k):
 
 
 _exposure_probability = njit(_nrt=False, inline="always")(exposure_probability)
+_working_end = working_end  # register_jitable: compiled into the loop
+_off_time = clock.off_time
 
 
 # --- a machine's steps ------------------------------------------------------------------------
@@ -473,7 +523,26 @@ def _serve(st, m, g, now):
         hr, hx = st.held_ready, st.held_wait
         for k in range(mi[m, MI.SLOT], mi[m, MI.SLOT] + mi[m, MI.LOADED]):
             hx[k] += now - hr[k]  # the cell waited in the room until its processing starts
+    pm = 0.0
+    if gf[g, GF.PM_EVERY_S] > 0.0 and now >= mf[m, MF.PM_DUE]:
+        pm = gf[g, GF.PM_DURATION_S]
+        mf[m, MF.PM_DUE] = now + gf[g, GF.PM_EVERY_S]
+    setup = 0.0
+    if gi[g, GI.CO_EVERY] > 0 and mi[m, MI.CO_COUNT] >= gi[g, GI.CO_EVERY]:
+        setup = gf[g, GF.CO_DURATION_S]
+        mi[m, MI.CO_COUNT] = 0
+        mi[m, MI.SCRAP_LEFT] = gi[g, GI.CO_SCRAP]
     t = gf[g, GF.MEAN_S] if gi[g, GI.DETERMINISTIC] else _draw(st, STREAMS * g + STREAM.SERVICE)
+    minor = 0.0
+    mtbs = gf[g, GF.MS_BETWEEN_S]
+    if mtbs > 0.0:
+        left = t
+        k = STREAMS * g + STREAM.MINOR
+        while mf[m, MF.TTMS] <= left:
+            left -= mf[m, MF.TTMS]
+            minor += gf[g, GF.MS_DURATION_S] * _draw(st, k)
+            mf[m, MF.TTMS] = mtbs * _draw(st, k)
+        mf[m, MF.TTMS] -= left
     d = 0.0
     mtbf = gf[g, GF.MTBF_S]
     if mtbf > 0.0:
@@ -484,20 +553,49 @@ def _serve(st, m, g, now):
             d += gf[g, GF.MTTR_S] * _draw(st, k)
             mf[m, MF.TTF] = mtbf * _draw(st, k)
         mf[m, MF.TTF] -= left
-    mf[m, MF.ACC_BUSY] += t
-    mf[m, MF.ACC_DOWN] += d
-    mi[m, MI.STATE] = BUSY
-    mf[m, MF.SERVICE_END] = now + t + d
-    mf[m, MF.SERVICE_DOWN] = d
+    _start_service(st, m, now, pm, setup, t, minor, d, 0.0)
     mi[m, MI.PHASE] = PH_BUSY
-    push(st, now + (t + d), m, EV_END, 0)
 
 
 @njit(cache=_CACHE, _nrt=False, inline="always")
-def _process(st, i, g, slot, now):
-    """Count a processed cell and draw its defect (marks the station that will scrap it)."""
+def _start_service(st, m, now, pm, setup, t, minor, down, rework):
+    """Account a service of these parts [working s] and schedule its end (parts.Machine.serve)."""
+    mi, mf = st.machine_int, st.machine_float
+    i = mi[m, MI.STATION]
+    work = ((((pm + setup) + t) + minor) + down) + rework
+    mf[m, MF.ACC_MAINTENANCE] += pm
+    mf[m, MF.ACC_SETUP] += setup
+    mf[m, MF.ACC_BUSY] += t
+    mf[m, MF.ACC_MINOR] += minor
+    mf[m, MF.ACC_DOWN] += down
+    mf[m, MF.ACC_REWORK] += rework
+    work_s = st.station_float[i, SF.CAL_WORK_S]
+    if work_s != 0.0:
+        delay = _working_end(now, work, work_s, st.station_int[i, SI.CAL_DAYS]) - now
+        mf[m, MF.ACC_OFF] += delay - work
+        mf[m, MF.SERVICE_END] = now + delay
+    else:
+        delay = work
+        mf[m, MF.SERVICE_END] = (((((now + pm) + setup) + t) + minor) + down) + rework
+    mi[m, MI.STATE] = BUSY
+    mf[m, MF.SVC_MAINTENANCE] = pm
+    mf[m, MF.SVC_SETUP] = setup
+    mf[m, MF.SVC_BUSY] = t
+    mf[m, MF.SVC_MINOR] = minor
+    mf[m, MF.SVC_DOWN] = down
+    mf[m, MF.SVC_REWORK] = rework
+    push(st, now + delay, m, EV_END, 0)
+
+
+@njit(cache=_CACHE, _nrt=False, inline="always")
+def _process(st, i, g, m, slot, now):
+    """Count a processed cell, draw its defect (marks the station that will scrap it) and
+    inspect it if its defect is found here; returns the machine time of its rework."""
     si, sf, hm = st.station_int, st.station_float, st.held_mark
+    mi, gi = st.machine_int, st.group_int
     si[i, SI.PROCESSED] += 1
+    if gi[g, GI.CO_EVERY] > 0:
+        mi[m, MI.CO_COUNT] += 1
     p0 = st.group_float[g, GF.P]
     p = p0
     if st.counts[CI.TRACK]:
@@ -505,6 +603,11 @@ def _process(st, i, g, slot, now):
         if rate > 0.0 or limit < _INF:
             p = _exposure_probability(p0, rate, st.held_wait[slot], limit)
         st.held_ready[slot] = now
+    if mi[m, MI.SCRAP_LEFT] > 0:  # start-up scrap after a changeover
+        mi[m, MI.SCRAP_LEFT] -= 1
+        si[i, SI.STARTUP_SCRAP] += 1
+        hm[slot] = i
+        return 0.0
     if p > 0.0:
         u = _draw(st, STREAMS * g + STREAM.DEFECT)
         if u < p:
@@ -514,16 +617,53 @@ def _process(st, i, g, slot, now):
             d = si[i, SI.DETECT]
             if d < hm[slot]:
                 hm[slot] = d
+    if hm[slot] == i and (st.group_float[g, GF.DETECTION] < 1.0 or gi[g, GI.RW_MAX] > 0):
+        return _inspect(st, i, g, slot)
+    return 0.0
+
+
+@njit(cache=_CACHE, _nrt=False)
+def _inspect(st, i, g, slot):
+    """A defect found here: detected or escaped, then reworked or scrapped (as the SimPy
+    engine's ``_inspect``, draw for draw); returns the rework time."""
+    si, gf, gi = st.station_int, st.group_float, st.group_int
+    n = len(si)
+    detection, fraction = gf[g, GF.DETECTION], gf[g, GF.RW_FRACTION]
+    k = STREAMS * g + STREAM.INSPECT
+    rework = 0.0
+    attempts = 0
+    mark = i
+    while True:
+        if detection < 1.0 and _draw(st, k) >= detection:
+            si[i, SI.ESCAPED] += 1
+            mark = n + 1
+            break
+        if attempts >= gi[g, GI.RW_MAX] or _draw(st, k) >= fraction:
+            break
+        attempts += 1
+        si[i, SI.REWORKED] += 1
+        rework += gf[g, GF.RW_S]
+        mark = n
+        if gf[g, GF.P] > 0.0 and _draw(st, STREAMS * g + STREAM.DEFECT) < gf[g, GF.P]:
+            si[i, SI.REWORK_DEFECTS] += 1
+            mark = si[i, SI.DETECT]
+        if mark != i:
+            si[i, SI.REPAIRED] += 1
+            break
+    st.held_mark[slot] = mark
+    return rework
 
 
 @njit(cache=_CACHE, _nrt=False, inline="always")
-def _exit(st, start, scrapped, i, now):
+def _exit(st, start, mark, i, now):
     ci = st.counts
-    if scrapped:
+    if mark == i:
         ci[CI.SCRAPPED] += 1
         st.station_int[i, SI.SCRAPPED] += 1
-    else:
+    elif mark == len(st.station_int):
         ci[CI.GOOD] += 1
+    else:  # an escaped defect: shipped, but not good
+        ci[CI.SHIPPED_DEFECTIVE] += 1
     ci[CI.EXITS] += 1
     st.sums[CF.LEAD] += now - start
     _wip(st, -1, now)
@@ -583,11 +723,8 @@ def _put_one(st, i, slot, now):
     si, mi = st.station_int, st.machine_int
     hs, hm, bs, bm = st.held_start, st.held_mark, st.buffered_start, st.buffered_mark
     mark = hm[slot]
-    if mark == i:
-        _exit(st, hs[slot], True, i, now)
-        return True
-    if i == len(si) - 1:
-        _exit(st, hs[slot], False, i, now)
+    if mark == i or i == len(si) - 1:
+        _exit(st, hs[slot], mark, i, now)
         return True
     j = i + 1
     if si[j, SI.GET_LEN] > 0:
@@ -627,10 +764,21 @@ def _get(st, m, i, g, now):
 
 @njit(cache=_CACHE, _nrt=False, inline="always")
 def _end(st, m, i, g, now):
-    """A single-cell service ends: defect draw, then pass the cell on or block."""
+    """A single-cell service ends: defect draw and inspection, then a rework or the cell
+    moves on."""
+    rework = _process(st, i, g, m, st.machine_int[m, MI.SLOT], now)
+    if rework > 0.0:
+        _start_service(st, m, now, 0.0, 0.0, 0.0, 0.0, 0.0, rework)
+        st.machine_int[m, MI.PHASE] = PH_REWORK
+        return
+    _finish(st, m, i, g, now)
+
+
+@njit(cache=_CACHE, _nrt=False, inline="always")
+def _finish(st, m, i, g, now):
+    """Pass the processed cell on, or block."""
     mi = st.machine_int
     slot = mi[m, MI.SLOT]
-    _process(st, i, g, slot, now)
     if _put_one(st, i, slot, now):
         mi[m, MI.LOADED] = 0
         _get(st, m, i, g, now)
@@ -698,7 +846,7 @@ def _start_batch(st, m, i, g, now):
         push(st, now, _qpop(st.dock_queue, si, i, SI.DOCK_HEAD, SI.DOCK_LEN), EV_RESUME, 0)
     else:
         si[i, SI.DOCK_BUSY] = 0
-    _waited(st.machine_int, st.machine_float, m, now)
+    _waited(st, m, now)
     _serve(st, m, g, now)
 
 
@@ -716,7 +864,7 @@ def _release(st, m, i, g, now):
             mi[m, MI.PHASE] = PH_PUT
             return
     if mi[m, MI.STATE] == BLOCKED:
-        _waited(mi, mf, m, now)
+        _waited(st, m, now)
     mi[m, MI.LOADED] = 0
     mi[m, MI.RELEASED] = 0
     _dock(st, m, i, g, now)
@@ -739,16 +887,18 @@ def _wake(st, m, i, g, now):
 
 @njit(cache=_CACHE, _nrt=False, inline="always")
 def _dispatch(st, m, kind, ver, now):
-    si, mi, mf = st.station_int, st.machine_int, st.machine_float
+    si, mi = st.station_int, st.machine_int
     i = mi[m, MI.STATION]
     g = mi[m, MI.GROUP]
     batch = si[i, SI.BATCH]
     if kind == EV_END:
         if batch:
             for k in range(mi[m, MI.LOADED]):
-                _process(st, i, g, mi[m, MI.SLOT] + k, now)
+                _process(st, i, g, m, mi[m, MI.SLOT] + k, now)
             mi[m, MI.STATE] = IDLE
             _release(st, m, i, g, now)
+        elif mi[m, MI.PHASE] == PH_REWORK:
+            _finish(st, m, i, g, now)
         else:
             _end(st, m, i, g, now)
     elif kind == EV_DEADLINE or kind == EV_HANDED:
@@ -769,13 +919,13 @@ def _dispatch(st, m, kind, ver, now):
             else:
                 _get(st, m, i, g, now)
         elif phase == PH_GET:
-            _waited(mi, mf, m, now)
+            _waited(st, m, now)
             _serve(st, m, g, now)
         elif phase == PH_PUT:
             if batch:
                 _release(st, m, i, g, now)
             else:
-                _waited(mi, mf, m, now)
+                _waited(st, m, now)
                 mi[m, MI.LOADED] = 0
                 mi[m, MI.RELEASED] = 0
                 _get(st, m, i, g, now)
@@ -828,6 +978,8 @@ def _loop(formula_text: str):
                 (not gi[g, GI.DETERMINISTIC] and pos[k + STREAM.SERVICE] >= end[k + STREAM.SERVICE])
                 or pos[k + STREAM.DEFECT] + gi[g, GI.DEFECT_NEED] > end[k + STREAM.DEFECT]
                 or pos[k + STREAM.FAILURE] + gi[g, GI.FAILURE_NEED] > end[k + STREAM.FAILURE]
+                or pos[k + STREAM.MINOR] + gi[g, GI.MINOR_NEED] > end[k + STREAM.MINOR]
+                or pos[k + STREAM.INSPECT] + gi[g, GI.INSPECT_NEED] > end[k + STREAM.INSPECT]
             ):
                 ci[CI.NEED] = g
                 return REFILL
@@ -841,4 +993,8 @@ def _loop(formula_text: str):
     return advance
 
 
-advance = _loop(hashlib.sha256(inspect.getsource(exposure_probability).encode()).hexdigest())
+advance = _loop(
+    hashlib.sha256(
+        (inspect.getsource(exposure_probability) + inspect.getsource(clock)).encode()
+    ).hexdigest()
+)

@@ -4,12 +4,34 @@ from __future__ import annotations
 
 from collections import deque
 
-from linesim.simulation.draws import Stream, draw_service, group_times
+from linesim.simulation.clock import off_time, working_end, working_time
+from linesim.simulation.draws import Stream, draw_service, group_times, loss_times
 from linesim.simulation.records import TIME_ACCOUNTS
 
-__all__ = ["BUSY", "DOWN", "BLOCKED", "STARVED", "IDLE", "Buffer", "Machine", "Group"]
+__all__ = [
+    "BUSY",
+    "DOWN",
+    "BLOCKED",
+    "STARVED",
+    "IDLE",
+    "SETUP",
+    "MINOR",
+    "MAINTENANCE",
+    "REWORK",
+    "OFF",
+    "SERVICE_PARTS",
+    "Buffer",
+    "Machine",
+    "Group",
+]
 
-BUSY, DOWN, BLOCKED, STARVED, IDLE = 0, 1, 2, 3, 4
+# machine states; the first four are also the numbers of their time accounts
+BUSY, DOWN, BLOCKED, STARVED, IDLE = 0, 1, 2, 3, -1
+# the other time accounts (records.TIME_ACCOUNTS order)
+SETUP, MINOR, MAINTENANCE, REWORK, OFF = 4, 5, 6, 7, 8
+#: The accounts a service is made of, in the order its time is laid out (a snapshot taken
+#: during a service gives the future part back from the last of them).
+SERVICE_PARTS = (MAINTENANCE, SETUP, BUSY, MINOR, DOWN, REWORK)
 
 
 class Buffer:
@@ -27,60 +49,125 @@ class Buffer:
 class Machine:
     """State and time accounting of one machine (accumulators in machine-seconds).
 
-    A service adds its busy and repair time when it starts; a wait adds its length when it
-    ends. :meth:`totals` corrects for the part of a service or wait that is still running, so a
-    snapshot at any time is exact (busy first, then repair, within one service).
+    A service adds its parts (maintenance, setup, processing, minor stops, repairs, or a
+    rework) and the off-shift time inside it when it starts; a wait adds its length — split
+    into working and off-shift time — when it ends. :meth:`totals` corrects for the part of a
+    service or wait that is still running, so a snapshot at any time is exact.
     """
 
-    __slots__ = ("state", "since", "acc", "held", "ttf", "svc_end", "svc_down")
+    __slots__ = (
+        "state",
+        "since",
+        "acc",
+        "held",
+        "ttf",
+        "ttms",
+        "svc_end",
+        "svc_parts",
+        "pm_due",
+        "co_count",
+        "scrap_left",
+        "clock",
+    )
 
-    def __init__(self, ttf: float):
+    def __init__(self, ttf: float, ttms: float, pm_due: float, clock):
         self.state = IDLE
         self.since = 0.0
-        self.acc = [0.0] * len(TIME_ACCOUNTS)  # by state, BUSY … STARVED
+        self.acc = [0.0] * len(TIME_ACCOUNTS)
         self.held = 0  # cells inside the machine (loading, in process or blocked)
         self.ttf = ttf  # operating time left until the next failure [s]
+        self.ttms = ttms  # operating time left until the next minor stop [s]
         self.svc_end = 0.0
-        self.svc_down = 0.0
+        self.svc_parts = (0.0,) * len(SERVICE_PARTS)
+        self.pm_due = pm_due  # calendar time the next planned maintenance falls due [s]
+        self.co_count = 0  # cells processed since the last changeover
+        self.scrap_left = 0  # start-up scrap cells still to come after a changeover
+        self.clock = clock  # the station's (work_s, days)
 
-    def serve(self, now: float, busy_s: float, down_s: float) -> None:
-        """Start a service of ``busy_s`` processing and ``down_s`` repair seconds."""
-        self.acc[BUSY] += busy_s
-        self.acc[DOWN] += down_s
+    def serve(self, now: float, parts: tuple[float, ...]) -> float:
+        """Start a service made of ``parts`` (seconds per SERVICE_PARTS account, working
+        time); returns its length in calendar time."""
+        work = ((((parts[0] + parts[1]) + parts[2]) + parts[3]) + parts[4]) + parts[5]
+        work_s, days = self.clock
+        for account, seconds in zip(SERVICE_PARTS, parts):
+            self.acc[account] += seconds
+        if work_s:
+            delay = working_end(now, work, work_s, days) - now
+            self.acc[OFF] += delay - work
+            self.svc_end = now + delay
+        else:  # summed part by part, as the engines did before calendars
+            delay = work
+            self.svc_end = (
+                ((((now + parts[0]) + parts[1]) + parts[2]) + parts[3]) + parts[4]
+            ) + parts[5]
         self.state = BUSY
-        self.svc_end = now + busy_s + down_s
-        self.svc_down = down_s
+        self.svc_parts = parts
+        return delay
 
     def wait(self, state: int, now: float) -> None:
         self.state = state
         self.since = now
 
     def waited(self, now: float) -> None:
-        self.acc[self.state] += now - self.since
+        work_s, days = self.clock
+        if work_s:
+            off = off_time(self.since, now, work_s, days)
+            self.acc[OFF] += off
+            self.acc[self.state] += (now - self.since) - off
+        else:
+            self.acc[self.state] += now - self.since
         self.state = IDLE
 
     def totals(self, now: float) -> list[float]:
         acc = list(self.acc)
+        work_s, days = self.clock
         if self.state == BUSY:
             future = self.svc_end - now
             if future > 0:
-                future_down = future if future < self.svc_down else self.svc_down
-                acc[DOWN] -= future_down
-                acc[BUSY] -= future - future_down
+                if work_s:
+                    left = working_time(self.svc_end, work_s, days) - working_time(
+                        now, work_s, days
+                    )
+                    acc[OFF] -= future - left
+                else:
+                    left = future
+                for k in range(len(SERVICE_PARTS) - 1, 0, -1):
+                    part = self.svc_parts[k]
+                    take = left if left < part else part
+                    acc[SERVICE_PARTS[k]] -= take
+                    left -= take
+                acc[SERVICE_PARTS[0]] -= left
         elif self.state != IDLE:
-            acc[self.state] += now - self.since
+            if work_s:
+                off = off_time(self.since, now, work_s, days)
+                acc[OFF] += off
+                acc[self.state] += (now - self.since) - off
+            else:
+                acc[self.state] += now - self.since
         return acc
 
 
 class Group:
     """One equipment option at a station: its random streams and parameters."""
 
-    __slots__ = ("service", "p", "uniform", "mtbf_s", "mttr_s", "expo", "batch_size")
+    __slots__ = (
+        "service",
+        "p",
+        "uniform",
+        "mtbf_s",
+        "mttr_s",
+        "expo",
+        "minor_expo",
+        "inspect",
+        "batch_size",
+        "loss",
+    )
 
-    def __init__(self, gens, eq, dist: str, cv: float | None):
-        """``gens``: the option's (service, defect, failure) generators (:mod:`draws`)."""
+    def __init__(self, gens, eq, station):
+        """``gens``: the option's generators by purpose (:func:`draws.generators`)."""
         unit, mean_s, mtbf_s, mttr_s = group_times(eq)
-        service, defect, failure = gens
+        service, defect, failure, minor, inspect = gens
+        dist, cv = station.process_time_dist, station.process_time_cv
         if dist == "deterministic":
             self.service = lambda: mean_s
         else:
@@ -88,18 +175,42 @@ class Group:
         self.p = eq.defect_probability
         self.uniform = Stream(defect.random).next
         self.expo = Stream(failure.standard_exponential).next
+        self.minor_expo = Stream(minor.standard_exponential).next
+        self.inspect = Stream(inspect.random).next
         self.mtbf_s = mtbf_s  # 0: no breakdowns
         self.mttr_s = mttr_s
         self.batch_size = unit
+        self.loss = loss_times(station, eq)
 
-    def repair_time(self, m: Machine, busy_s: float) -> float:
-        """Repair time added to a service of ``busy_s`` operating seconds (advances the clock)."""
-        if not self.mtbf_s:
-            return 0.0
-        down, left = 0.0, busy_s
-        while m.ttf <= left:
-            left -= m.ttf
-            down += self.mttr_s * self.expo()
-            m.ttf = self.mtbf_s * self.expo()
-        m.ttf -= left
-        return down
+    def parts(self, m: Machine, now: float) -> tuple[float, ...]:
+        """The parts of the next service of ``m`` starting at ``now`` (SERVICE_PARTS order):
+        maintenance if due, a changeover if due, processing, then the minor stops and repairs
+        of the clocks that run during the processing (draws: service, minor, failure)."""
+        loss = self.loss
+        pm = 0.0
+        if loss.pm_every_s > 0.0 and now >= m.pm_due:
+            pm = loss.pm_duration_s
+            m.pm_due = now + loss.pm_every_s
+        setup = 0.0
+        if loss.co_every > 0 and m.co_count >= loss.co_every:
+            setup = loss.co_duration_s
+            m.co_count = 0
+            m.scrap_left = loss.co_scrap
+        t = self.service()
+        minor = 0.0
+        if loss.ms_between_s > 0.0:
+            left = t
+            while m.ttms <= left:
+                left -= m.ttms
+                minor += loss.ms_duration_s * self.minor_expo()
+                m.ttms = loss.ms_between_s * self.minor_expo()
+            m.ttms -= left
+        down = 0.0
+        if self.mtbf_s:
+            left = t
+            while m.ttf <= left:
+                left -= m.ttf
+                down += self.mttr_s * self.expo()
+                m.ttf = self.mtbf_s * self.expo()
+            m.ttf -= left
+        return (pm, setup, t, minor, down, 0.0)

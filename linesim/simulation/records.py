@@ -19,9 +19,20 @@ __all__ = [
     "wip_sample_every_s",
 ]
 
-#: A machine's time accounts, in the order of the machine states (BUSY, DOWN, BLOCKED, STARVED)
-#: that both engines keep them in: a snapshot's ``acc`` lists, and StationRecord's fields.
-TIME_ACCOUNTS = ("busy_s", "down_s", "blocked_s", "starved_s")
+#: A machine's time accounts, in the order both engines keep them (the first four numbered as
+#: the machine states BUSY, DOWN, BLOCKED, STARVED): a snapshot's ``acc`` lists, and
+#: StationRecord's fields. Every machine-second of the window is in exactly one of them.
+TIME_ACCOUNTS = (
+    "busy_s",
+    "down_s",
+    "blocked_s",
+    "starved_s",
+    "setup_s",
+    "minor_stop_s",
+    "maintenance_s",
+    "rework_s",
+    "off_shift_s",
+)
 
 WIP_SAMPLES = 200  #: WIP samples per run (warm-up and window together), evenly spaced
 
@@ -46,6 +57,16 @@ class StationRecord:
     starved_s: float  #: machine-seconds waiting for a cell (or for a batch to fill)
     nominal_s_per_cell: float  #: ideal machine time per cell (1 ÷ nameplate rate), for OEE
     exposure_defects: int = 0  #: of defects_made, those due to dry-room exposure (beyond p₀)
+    setup_s: float = 0.0  #: machine-seconds changing over (roll, coil, target, magazine)
+    minor_stop_s: float = 0.0  #: machine-seconds in minor stops
+    maintenance_s: float = 0.0  #: machine-seconds in planned maintenance
+    rework_s: float = 0.0  #: machine-seconds reworking defective cells
+    off_shift_s: float = 0.0  #: machine-seconds outside the station's working calendar
+    startup_scrap_cells: int = 0  #: cells scrapped here as start-up scrap after changeovers
+    reworked_cells: int = 0  #: rework attempts made here
+    rework_defect_cells: int = 0  #: reworked cells made defective again here
+    escaped_cells: int = 0  #: defects detected here that escaped inspection (shipped on)
+    repaired_cells: int = 0  #: reworked cells that left here (good, or with a later-found defect)
 
 
 @dataclass(frozen=True)
@@ -62,12 +83,14 @@ class SimResult:
     started: int  #: cells that entered the first station in the window
     good: int  #: good cells out of the last station in the window
     scrapped: int  #: cells scrapped in the window
+    shipped_defective: int  #: defective cells out of the last station (escaped inspection)
     wip_cell_s: float  #: ∫ WIP dt over the window [cell·s]
     exits: int  #: cells that left (good or scrapped) in the window
     lead_time_sum_s: float  #: Σ (exit − start) over those exits [s]
     started_total: int  #: whole run (from t = 0)
     good_total: int
     scrapped_total: int
+    shipped_defective_total: int
     in_process_at_end: int  #: counted cell by cell in buffers and machines at the end
     stations: tuple[StationRecord, ...]
     wip_samples: tuple[tuple[float, int], ...] = ()  #: (time [s], cells in process), ≤ ~200
@@ -96,14 +119,20 @@ def build_result(
 
     A snapshot holds the whole-run counters ``started``, ``good``, ``scrapped``, ``exits``,
     ``wip_area`` [cell·s], ``lead_sum`` [s], per station ``processed``, ``defects``,
-    ``scrapped_at``, ``exposure_defects`` and ``acc`` (machine-seconds busy, down, blocked,
-    starved).
+    ``scrapped_at``, ``exposure_defects``, ``startup_scrap``, ``reworked``,
+    ``rework_defects``, ``escaped``, ``shipped_defective`` and ``acc`` (machine-seconds in
+    each of :data:`TIME_ACCOUNTS`).
     """
     stations = []
     for i, station in enumerate(spec.stations):
-        busy_s, down_s, blocked_s, starved_s = (
-            end["acc"][i][k] - start["acc"][i][k] for k in range(len(TIME_ACCOUNTS))
-        )
+        times = {
+            name: end["acc"][i][k] - start["acc"][i][k] for k, name in enumerate(TIME_ACCOUNTS)
+        }
+        counts = {
+            f"{key}_cells": end[key][i] - start[key][i]
+            for key in ("startup_scrap", "reworked", "rework_defects", "escaped", "repaired")
+        }
+        counts["rework_defect_cells"] = counts.pop("rework_defects_cells")
         nominal = sum(e.count / machine_rate_cells_per_h(e) for e in station.equipment()) * 3600.0
         stations.append(
             StationRecord(
@@ -112,12 +141,10 @@ def build_result(
                 processed=end["processed"][i] - start["processed"][i],
                 defects_made=end["defects"][i] - start["defects"][i],
                 scrapped_here=end["scrapped_at"][i] - start["scrapped_at"][i],
-                busy_s=busy_s,
-                down_s=down_s,
-                blocked_s=blocked_s,
-                starved_s=starved_s,
                 nominal_s_per_cell=nominal / station.machine_count,
                 exposure_defects=end["exposure_defects"][i] - start["exposure_defects"][i],
+                **times,
+                **counts,
             )
         )
     return SimResult(
@@ -127,16 +154,18 @@ def build_result(
         warmup_s=warmup_s,
         horizon_s=horizon_s,
         energy_kwh=spec.product.energy_kwh,
-        hours_per_year=spec.calendar.hours_per_year,
+        hours_per_year=spec.calendar.year_hours,
         started=end["started"] - start["started"],
         good=end["good"] - start["good"],
         scrapped=end["scrapped"] - start["scrapped"],
+        shipped_defective=end["shipped_defective"] - start["shipped_defective"],
         wip_cell_s=end["wip_area"] - start["wip_area"],
         exits=end["exits"] - start["exits"],
         lead_time_sum_s=end["lead_sum"] - start["lead_sum"],
         started_total=end["started"],
         good_total=end["good"],
         scrapped_total=end["scrapped"],
+        shipped_defective_total=end["shipped_defective"],
         in_process_at_end=in_process,
         stations=tuple(stations),
         wip_samples=tuple(samples),

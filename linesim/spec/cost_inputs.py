@@ -101,8 +101,9 @@ class Facility(_Frozen):
 class Labour(_Frozen):
     """Direct labour: the stations' operators plus shared (indirect) operators, at one wage.
 
-    Operators are people present whenever the line runs, so the hours per year are
-    operators × ``calendar.hours_per_year``; ``hours_per_fte`` converts them to heads.
+    Operators are people present whenever their station works, so the hours per year are
+    operators × the working hours of the station's calendar; ``hours_per_fte`` converts them
+    to heads.
     """
 
     wage_usd_per_h: NonNegativeFloat

@@ -38,6 +38,15 @@ from linesim.spec.base import (
 )
 from linesim.spec.base import problem as _problem
 from linesim.spec.cost_inputs import CostInputs
+from linesim.spec.losses import (
+    CONTINUOUS,
+    Calendar,
+    Changeover,
+    MinorStops,
+    PlannedMaintenance,
+    Rework,
+    ShiftPattern,
+)
 from linesim.spec.process import WINDOW_KINDS, ExposureWindow, ProcessWindow
 
 __all__ = [
@@ -88,6 +97,9 @@ EQUIPMENT_FIELDS: tuple[str, ...] = CAPACITY_FIELDS + (
     "mttr_h",
 )
 DEFAULT_OPTION = "default"
+#: Share of ``power_kw`` a machine draws while it waits (starved, blocked, stopped, under
+#: repair or maintenance) unless a station says otherwise; off shift it draws nothing.
+DEFAULT_IDLE_POWER_FRACTION = 0.3
 
 
 class _Capacity(_Frozen):
@@ -167,11 +179,19 @@ class Station(_Capacity):
     machines_max: PositiveInt | None = None
     options: Annotated[tuple[EquipmentOption, ...], Field(strict=False)] = ()
     process: ProcessWindow | None = None
+    calendar: Literal["continuous"] | ShiftPattern | None = None
+    planned_maintenance: PlannedMaintenance | None = None
+    changeover: Changeover | None = None
+    minor_stops: MinorStops | None = None
+    rework: Rework | None = None
+    detection_efficiency: Probability = 1.0
+    idle_power_fraction: Probability = DEFAULT_IDLE_POWER_FRACTION
     source: str = ""
 
     @model_validator(mode="after")
     def _check_station(self) -> Station:
         self._check_process()
+        self._check_losses()
         if self.options:
             for field in EQUIPMENT_FIELDS:
                 if field in self.model_fields_set:
@@ -270,6 +290,31 @@ class Station(_Capacity):
                     f"leave {field} out (it follows {setting}: {value:.6g})",
                 )
 
+    def _check_losses(self) -> None:
+        co = self.changeover
+        if co is not None and co.every_m is not None and self.kind != "continuous":
+            raise _problem(
+                "changeover.every_m",
+                f"metres of web apply to roll-to-roll (continuous) stations, not {self.kind}",
+                co.every_m,
+                "every_cells",
+            )
+        if self.rework is not None and self.kind == "batch":
+            raise _problem(
+                "rework",
+                "rework applies to stations that process cells one at a time",
+                self.rework.model_dump(),
+                "no rework at a batch station (rework the cells at a later inspection)",
+            )
+
+    def working_pattern(self, line: Calendar) -> ShiftPattern:
+        """The pattern the station works to: its own, round the clock, or the line's."""
+        if self.calendar == CONTINUOUS:
+            return ShiftPattern()
+        if isinstance(self.calendar, ShiftPattern):
+            return self.calendar
+        return line
+
     def _check_distribution(self) -> None:
         dist, cv = self.process_time_dist, self.process_time_cv
         if dist == "deterministic" and cv is not None:
@@ -341,12 +386,6 @@ class Product(_Frozen):
 
     energy_kwh: PositiveFloat
     name: str = ""
-
-
-class Calendar(_Frozen):
-    """Operating calendar."""
-
-    hours_per_year: Annotated[float, Field(gt=0.0, le=8784.0)] = 7920.0
 
 
 class LineSpec(_Frozen):
@@ -429,6 +468,22 @@ class LineSpec(_Frozen):
                             True,
                             "optional: false, or detect those defects elsewhere",
                         )
+        detecting = {d for s, d in zip(self.stations, self.detection_index())}
+        for i, station in enumerate(self.stations):
+            if i in detecting:
+                continue
+            for field, on in (
+                ("rework", station.rework is not None),
+                ("detection_efficiency", station.detection_efficiency < 1.0),
+            ):
+                if on:
+                    raise _problem(
+                        f"stations[{i}].{field}",
+                        "no defects are detected at this station",
+                        getattr(station, field),
+                        "a station where defects are detected (its own, with no detected_at, "
+                        "or another station's detected_at)",
+                    )
         for i, station in enumerate(self.stations):
             if (
                 isinstance(station.process, ExposureWindow)
