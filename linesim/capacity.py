@@ -1,12 +1,21 @@
 """Static capacity analysis: what a planner computes before any simulation.
 
-All rates are in cells per hour. The analysis is the surrogate the optimiser uses:
+All rates are in cells per (calendar) hour. The analysis is the surrogate the optimiser uses:
 
-- capacity of a station = Σ_options machines × rate × availability;
+- capacity of a station = Σ_options machines × effective rate: the nameplate rate after the
+  line's losses — the planned share of calendar time (working pattern less planned
+  maintenance) ÷ the working time per cell (processing with its minor stops and repairs, plus
+  its share of changeovers and rework): :func:`linesim.rates.effective_rate_cells_per_h`;
 - starts a station must handle per good cell = 1 ÷ ∏ (1 − p_i) over the defect sources whose
   detection point is at or after the station (with detection at the source this is the usual
-  1 ÷ ∏_{i ≥ j} (1 − p_i));
-- maximum good output = min_j capacity_j ÷ starts_j, reached at the static bottleneck.
+  1 ÷ ∏_{i ≥ j} (1 − p_i)), and over the start-up scrap shares of the stations at or after it;
+- maximum good output = min_j capacity_j ÷ starts_j, reached at the static bottleneck;
+- static line OEE = maximum good output ÷ (the nameplate bottleneck's rate × its planned
+  share): the OEE the line reaches when no station ever waits for another (an upper bound of
+  the simulated one, which adds idling).
+
+Quality effects of rework and escapes on the good output (cells saved, cells shipped
+defective) are left to simulation; their machine time is in the capacities.
 """
 
 from __future__ import annotations
@@ -20,6 +29,7 @@ from linesim.rates import (
     continuous_rate_cells_per_h,
     discrete_rate_cells_per_h,
     machine_rate_cells_per_h,
+    planned_share,
     sheet_rate_cells_per_h,
     station_capacity_cells_per_h,
 )
@@ -35,6 +45,8 @@ __all__ = [
     "machine_rate_cells_per_h",
     "station_capacity_cells_per_h",
     "starts_per_good_cell",
+    "due_probabilities",
+    "startup_scrap_shares",
     "StationCapacity",
     "CapacityReport",
     "capacity_report",
@@ -45,18 +57,58 @@ __all__ = [
 ]
 
 
-def starts_per_good_cell(spec: LineSpec, p: list[float] | None = None) -> list[float]:
+def startup_scrap_shares(spec: LineSpec) -> list[float]:
+    """Share of the cells each station processes that are start-up scrap after changeovers
+    (scrap cells ÷ cells between changes, machine-weighted over equipment options)."""
+    out = []
+    for station in spec.stations:
+        co = station.changeover
+        if co is None:
+            out.append(0.0)
+            continue
+        shares, counts = 0.0, 0
+        for eq in station.equipment():
+            per_m = (
+                eq.web_width_m / eq.area_per_cell_m2
+                if eq.web_width_m and eq.area_per_cell_m2
+                else None
+            )
+            every, scrap = co.cells(per_m)
+            shares += eq.count * scrap / every
+            counts += eq.count
+        out.append(shares / counts if counts else 0.0)
+    return out
+
+
+def due_probabilities(spec: LineSpec, p: list[float] | None = None) -> list[float]:
+    """Per station, the share of the cells reaching it that carry a defect found there:
+    1 − ∏_{i : d_i = j} (1 − p_i) (the load of its inspection and rework)."""
+    probs = station_defect_probabilities(spec) if p is None else list(p)
+    detect = spec.detection_index()
+    return [
+        1.0 - math.prod(1.0 - probs[i] for i in range(len(probs)) if detect[i] == j)
+        for j in range(len(spec.stations))
+    ]
+
+
+def starts_per_good_cell(
+    spec: LineSpec, p: list[float] | None = None, *, scrap: bool = True
+) -> list[float]:
     """Cells each station must process per good cell out of the line.
 
-    A cell reaches station j unless a defect made at i was detected at d_i < j, so the flow into
-    j per good cell is 1 ÷ ∏_{i : d_i ≥ j} (1 − p_i). ``p`` overrides the per-station defect
-    probabilities (default: the rate-weighted ones of the spec). Infinite where some p_i = 1.
+    A cell reaches station j unless a defect made at i was detected at d_i < j, or it was
+    start-up scrap at a station before j, so the flow into j per good cell is
+    1 ÷ [∏_{i : d_i ≥ j} (1 − p_i) × ∏_{i ≥ j} (1 − s_i)]. ``p`` overrides the per-station
+    defect probabilities (default: the rate-weighted ones of the spec); ``scrap=False``
+    leaves out start-up scrap. Infinite where some p_i = 1.
     """
     probs = station_defect_probabilities(spec) if p is None else list(p)
+    shares = startup_scrap_shares(spec) if scrap else [0.0] * len(spec.stations)
     detect = spec.detection_index()
     out = []
     for j in range(len(spec.stations)):
         surviving = math.prod(1.0 - probs[i] for i in range(len(probs)) if detect[i] >= j)
+        surviving *= math.prod(1.0 - s for s in shares[j:])
         out.append(math.inf if surviving <= 0.0 else 1.0 / surviving)
     return out
 
@@ -79,7 +131,7 @@ class StationCapacity:
     machines: int
     defect_probability: float  #: rate-weighted over equipment options
     rate_per_machine_cells_per_h: float  #: machine-weighted nameplate rate
-    availability: float  #: capacity-weighted
+    availability: float  #: capacity ÷ nameplate: breakdowns and every other loss, per calendar hour
     capacity_cells_per_h: float
     starts_per_good_cell: float
     max_good_cells_per_h: float  #: capacity ÷ starts per good cell
@@ -98,6 +150,8 @@ class CapacityReport:
     line_yield: float
     target_gwh_per_year: float | None
     target_good_cells_per_h: float | None
+    nameplate_bottleneck: str = ""  #: the station with the lowest nameplate capacity
+    static_oee: float = math.nan  #: max good output ÷ (its nameplate × planned share)
 
     def to_dict(self) -> dict:
         """Plain data for JSON output."""
@@ -114,10 +168,11 @@ def capacity_report(spec: LineSpec, target_gwh_per_year: float | None = None) ->
         if target_gwh_per_year is not None
         else None
     )
+    due = due_probabilities(spec, probs)
     rows = []
-    for station, s, p in zip(spec.stations, starts, probs):
+    for station, s, p, q in zip(spec.stations, starts, probs, due):
         nameplate = station_capacity_cells_per_h(station, with_availability=False)
-        cap = station_capacity_cells_per_h(station)
+        cap = station_capacity_cells_per_h(station, calendar=spec.calendar, due_probability=q)
         n = station.machine_count
         max_good = cap / s if math.isfinite(s) else 0.0
         util = (target_cells * s / cap) if target_cells is not None and cap > 0 else None
@@ -135,6 +190,9 @@ def capacity_report(spec: LineSpec, target_gwh_per_year: float | None = None) ->
             )
         )
     neck = min(rows, key=lambda r: r.max_good_cells_per_h)
+    k = min(range(len(rows)), key=lambda j: rows[j].rate_per_machine_cells_per_h * rows[j].machines)
+    ideal = rows[k].rate_per_machine_cells_per_h * rows[k].machines
+    planned = ideal * planned_share(spec.stations[k], spec.calendar)
     return CapacityReport(
         line=spec.name,
         stations=tuple(rows),
@@ -144,6 +202,8 @@ def capacity_report(spec: LineSpec, target_gwh_per_year: float | None = None) ->
         line_yield=line_yield(spec),
         target_gwh_per_year=target_gwh_per_year,
         target_good_cells_per_h=target_cells,
+        nameplate_bottleneck=rows[k].id,
+        static_oee=neck.max_good_cells_per_h / planned if planned > 0 else math.nan,
     )
 
 
@@ -155,7 +215,7 @@ def raw_flow_time_h(spec: LineSpec) -> float:
     scale of the line's transient, used to choose a warm-up.
     """
     total = 0.0
-    caps = [station_capacity_cells_per_h(s) for s in spec.stations]
+    caps = [station_capacity_cells_per_h(s, calendar=spec.calendar) for s in spec.stations]
     for j, station in enumerate(spec.stations):
         eqs = [e for e in station.equipment() if e.count > 0]
         unit = max((e.batch_size or 1) / machine_rate_cells_per_h(e) for e in eqs)

@@ -1,10 +1,14 @@
-"""Machine rates in cells per hour, one function per station kind, and availability."""
+"""Machine rates in cells per hour, one function per station kind, availability, and the
+effective rate after the losses of a real line (the static model of what the engines
+simulate: :func:`effective_rate_cells_per_h`)."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from linesim.spec import Equipment, Station
+from linesim.spec.losses import Calendar, ShiftPattern
 
 __all__ = [
     "availability",
@@ -14,6 +18,10 @@ __all__ = [
     "batch_rate_cells_per_h",
     "machine_rate_cells_per_h",
     "station_capacity_cells_per_h",
+    "rework_s_per_cell",
+    "time_per_cell_s",
+    "planned_share",
+    "effective_rate_cells_per_h",
 ]
 
 
@@ -73,10 +81,84 @@ def _given(eq: Equipment, field: str) -> Any:
     return value
 
 
-def station_capacity_cells_per_h(station: Station, *, with_availability: bool = True) -> float:
-    """Σ over equipment options of machines × rate × availability [cells/h]."""
+def station_capacity_cells_per_h(
+    station: Station,
+    *,
+    with_availability: bool = True,
+    calendar: Calendar | None = None,
+    due_probability: float = 0.0,
+) -> float:
+    """Σ over equipment options of machines × rate × availability [cells/h].
+
+    With ``calendar`` (the line's) the rate is per calendar hour after every loss of the
+    station (:func:`effective_rate_cells_per_h`, with ``due_probability`` the share of the
+    cells it processes that carry a defect found there); without, only breakdowns count.
+    """
     total = 0.0
     for eq in station.equipment():
-        a = availability(eq.mtbf_h, eq.mttr_h) if with_availability else 1.0
-        total += eq.count * machine_rate_cells_per_h(eq) * a
+        if calendar is not None:
+            rate = effective_rate_cells_per_h(station, eq, calendar, due_probability)
+        else:
+            a = availability(eq.mtbf_h, eq.mttr_h) if with_availability else 1.0
+            rate = machine_rate_cells_per_h(eq) * a
+        total += eq.count * rate
     return total
+
+
+def rework_s_per_cell(station: Station, due_probability: float, own_p: float) -> float:
+    """Expected rework time per cell processed at ``station`` [s].
+
+    A share q (``due_probability``) of its cells carry a defect found here; inspection finds
+    it with η (``detection_efficiency``) and reworks a share f; a reworked cell is defective
+    again with p₀ (``own_p``), found with η, reworked with f, up to ``max_attempts``:
+    attempts = q η Σ_{k=1..a} f^k (p₀ η)^{k−1}.
+    """
+    rw = station.rework
+    if rw is None:
+        return 0.0
+    eta = station.detection_efficiency
+    chain, attempts = due_probability * eta, 0.0
+    for _ in range(rw.max_attempts):
+        chain *= rw.fraction
+        attempts += chain
+        chain *= own_p * eta
+    return attempts * rw.time_s
+
+
+def time_per_cell_s(station: Station, eq: Equipment, due_probability: float = 0.0) -> float:
+    """Working seconds one machine spends per cell processed: its processing time, plus the
+    minor stops and repairs that come with it (both clocks run on processing time), plus its
+    share of changeovers and rework."""
+    t = 3600.0 / machine_rate_cells_per_h(eq)
+    stops = eq.mttr_h / eq.mtbf_h if eq.mtbf_h and eq.mttr_h else 0.0
+    if station.minor_stops is not None:
+        stops += station.minor_stops.mean_duration_s / station.minor_stops.mean_between_s
+    per_cell = t * (1.0 + stops)
+    co = station.changeover
+    if co is not None and co.duration_s > 0:
+        per_m = (
+            eq.web_width_m / eq.area_per_cell_m2 if eq.web_width_m and eq.area_per_cell_m2 else None
+        )
+        every, _ = co.cells(per_m)
+        unit = eq.batch_size if eq.kind == "batch" and eq.batch_size else 1
+        per_cell += co.duration_s / (math.ceil(every / unit) * unit)  # changes fall between batches
+    return per_cell + rework_s_per_cell(station, due_probability, eq.defect_probability)
+
+
+def planned_share(station: Station, calendar: Calendar) -> float:
+    """Share of calendar time the station's machines are planned to produce: its working
+    share less planned maintenance (duration in working time every ``every_h`` of calendar)."""
+    pattern: ShiftPattern = station.working_pattern(calendar)
+    share = pattern.working_share
+    pm = station.planned_maintenance
+    if pm is not None:
+        share -= pm.duration_h / pm.every_h
+    return max(share, 0.0)
+
+
+def effective_rate_cells_per_h(
+    station: Station, eq: Equipment, calendar: Calendar, due_probability: float = 0.0
+) -> float:
+    """Cells one machine processes per calendar hour when it never waits for work: planned
+    share of the hour ÷ working time per cell (:func:`time_per_cell_s`)."""
+    return planned_share(station, calendar) * 3600.0 / time_per_cell_s(station, eq, due_probability)

@@ -15,9 +15,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from linesim.capacity import due_probabilities
 from linesim.errors import UsageError
-from linesim.rates import availability, machine_rate_cells_per_h
+from linesim.rates import effective_rate_cells_per_h
 from linesim.spec import LineSpec, Station
+from linesim.spec.losses import Calendar
 
 __all__ = ["MAX_CANDIDATES", "Candidate", "count_bounds", "station_candidates", "setting_variants"]
 
@@ -31,7 +33,7 @@ class Candidate:
 
     counts: tuple[tuple[str, int], ...]
     omitted: bool
-    capacity_cells_per_h: float  #: Σ n × rate × availability (inf when omitted)
+    capacity_cells_per_h: float  #: Σ n × effective rate, after every loss (inf when omitted)
     defect_probability: float  #: rate-weighted over the options
     capex_usd: float  #: equipment
     footprint_m2: float
@@ -46,7 +48,11 @@ class Candidate:
 
 
 def count_bounds(
-    station: Station, upper: int | None, needed_cells_per_h: float = 0.0
+    station: Station,
+    upper: int | None,
+    needed_cells_per_h: float = 0.0,
+    calendar: Calendar | None = None,
+    due_probability: float = 0.0,
 ) -> list[tuple[str, int, int]]:
     """(option, lowest, highest) machine count per option of a station.
 
@@ -55,7 +61,7 @@ def count_bounds(
     """
     out = []
     for eq in station.equipment():
-        rate = machine_rate_cells_per_h(eq) * availability(eq.mtbf_h, eq.mttr_h)
+        rate = effective_rate_cells_per_h(station, eq, calendar or Calendar(), due_probability)
         alone = math.ceil(needed_cells_per_h / rate) if rate > 0 else 0
         hi = station.machines_max or upper or max(2 * eq.count, eq.count + 4, alone)
         out.append((eq.name, 0, max(hi, 0)))
@@ -79,10 +85,17 @@ def station_candidates(
     setting is a candidate, and the dominated ones go.
     """
     station = spec.stations[index]
+    due = due_probabilities(spec)[index]
     out = []
     for settings, variant in variants or [({}, station)]:
         out += _mixes(
-            variant, upper, lower_capacity_cells_per_h, needed_cells_per_h, tuple(settings.items())
+            variant,
+            upper,
+            lower_capacity_cells_per_h,
+            needed_cells_per_h,
+            tuple(settings.items()),
+            spec.calendar,
+            due,
         )
     # capacity beyond the most any layout can need (the target at the worst yields) is worth
     # nothing, so it does not make a mix better than another
@@ -109,17 +122,19 @@ def _mixes(
     lower_capacity_cells_per_h: float,
     needed_cells_per_h: float,
     settings: tuple[tuple[str, float], ...],
+    calendar: Calendar,
+    due_probability: float,
 ) -> list[Candidate]:
     """Every allowed machine mix of one station (at one setting of its process window)."""
     equipment = station.equipment()
-    bounds = count_bounds(station, upper, needed_cells_per_h)
+    bounds = count_bounds(station, upper, needed_cells_per_h, calendar, due_probability)
     size = math.prod(hi - lo + 1 for _, lo, hi in bounds)
     if size > MAX_CANDIDATES:
         raise UsageError(
             f"station {station.id!r}: {size:,} machine mixes to consider; allowed: at most "
             f"{MAX_CANDIDATES:,} – set machines_max on the station or lower max_machines"
         )
-    rates = [machine_rate_cells_per_h(e) * availability(e.mtbf_h, e.mttr_h) for e in equipment]
+    rates = [effective_rate_cells_per_h(station, e, calendar, due_probability) for e in equipment]
     out = []
     for counts in itertools.product(*(range(lo, hi + 1) for _, lo, hi in bounds)):
         if sum(counts) == 0:

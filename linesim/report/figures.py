@@ -1,18 +1,22 @@
-"""Plotly figures of line analyses: cost breakdown, yield waterfall, ramp-up, tornado.
+"""Plotly figures of line analyses and runs: cost breakdown, yield waterfall, ramp-up, tornado,
+station states, work in process and the OEE loss tree.
 
-Each function takes :class:`~linesim.economics.analysis.LineAnalysis` objects and returns a
-``plotly.graph_objects.Figure``; nothing here computes a model quantity.
+Each function takes :class:`~linesim.economics.analysis.LineAnalysis` objects or a run's
+results (:mod:`linesim.summary`) and returns a ``plotly.graph_objects.Figure``; nothing here
+computes a model quantity.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from linesim.economics.analysis import LineAnalysis
-from linesim.summary import RunSummary
+from linesim.kpis import LOSS_GROUPS
+from linesim.summary import Estimate, LossTree, RunSummary
 
 __all__ = [
     "cost_breakdown",
@@ -21,6 +25,7 @@ __all__ = [
     "tornado_chart",
     "station_states",
     "wip_over_time",
+    "loss_waterfall",
 ]
 
 CATEGORIES = ("materials", "scrap", "depreciation", "overheads", "labour", "energy")
@@ -216,6 +221,92 @@ def wip_over_time(samples: Sequence[tuple[float, int]]) -> go.Figure:
         height=320,
     )
     return fig
+
+
+#: The loss tree's groups (:data:`linesim.kpis.LOSS_GROUPS`): label under the bars, colour.
+#: Planned downtime lies outside OEE; the others are its factors.
+LOSS_GROUP_STYLE = {
+    "planned": ("planned downtime", "#8d99ae"),
+    "availability": ("availability", "#e76f51"),
+    "performance": ("performance", "#f4a261"),
+    "quality": ("quality", "#b279a2"),
+}
+_TOTAL_COLOUR = "#2a9d8f"
+
+
+def loss_waterfall(tree: LossTree, title: str) -> go.Figure:
+    """Waterfall of a loss tree (:class:`linesim.summary.LossTree`) in hours: calendar time,
+    each non-zero loss (means over the replications) coloured and labelled by the OEE factor
+    it lowers, good output. Calendar time − Σ losses = good output; hovering a bar shows it in
+    cells at the ideal rate and as a share of calendar time; the title gives OEE = A × P × Q.
+
+    One waterfall trace per group (so each has its colour and legend entry), each starting
+    where the one before it ended; ``_`` in a loss's name breaks its label in two.
+    """
+    total = tree.calendar_h
+    good = tree.good_h.mean
+
+    def bars(
+        group: str, labels: list[str], hours: list[float], colour: str, base: float | None = None
+    ) -> go.Waterfall:
+        """Absolute bars (the totals) without a base, relative bars (losses) from ``base``."""
+        loss = base is not None
+        hover = [
+            f"{n.replace('<br>', ' ')}{f' ({group})' if loss else ''}: {h:,.2f} h = "
+            f"{h * tree.ideal_cells_per_h:,.0f} cells at the ideal rate<br>"
+            + (f"{abs(h) / total:.1%} of calendar time" if total > 0 else "")
+            for n, h in zip(labels, hours)
+        ]
+        return go.Waterfall(
+            name=group,
+            showlegend=loss,  # the two totals need no legend entry
+            x=[[group] * len(labels), labels],
+            y=hours,
+            base=base or 0.0,
+            measure=["relative" if loss else "absolute"] * len(labels),
+            text=[f"{h:+,.2f} h".replace("-", "−") if loss else f"{h:,.1f} h" for h in hours],
+            hovertext=hover,
+            hovertemplate="%{hovertext}<extra></extra>",
+            increasing=dict(marker=dict(color=colour)),
+            decreasing=dict(marker=dict(color=colour)),
+            totals=dict(marker=dict(color=colour)),
+        )
+
+    fig = go.Figure(bars("calendar", ["calendar<br>time"], [total], _TOTAL_COLOUR))
+    levels = [total]
+    for group, (label, colour) in LOSS_GROUP_STYLE.items():
+        losses = {
+            k: e.mean for k, e in tree.hours.items() if LOSS_GROUPS[k] == group and e.mean != 0.0
+        }
+        if losses:
+            names = [k.replace("_", "<br>") for k in losses]
+            fig.add_trace(bars(label, names, [-h for h in losses.values()], colour, levels[-1]))
+            for h in losses.values():
+                levels.append(levels[-1] - h)
+    fig.add_trace(bars("OEE", ["good<br>output"], [good], _TOTAL_COLOUR))
+    lowest, top = min(levels + [good]), max(levels)
+    fig.update_layout(
+        title=dict(
+            text=f"{title}<br><sup>OEE {_fmt(tree.oee)} = availability "
+            f"{_fmt(tree.availability)} × performance {_fmt(tree.performance)} × quality "
+            f"{_fmt(tree.quality)} (means over replications); planned production "
+            f"{tree.planned_production_h.mean:,.1f} h of {total:,.1f} h</sup>"
+        ),
+        yaxis=dict(
+            title="hours",
+            range=[max(0.0, lowest - 0.25 * (top - lowest) - 0.02 * top), 1.02 * top],
+        ),
+        xaxis=dict(tickangle=0),
+        legend=dict(title="losses of", orientation="h", x=0.0, y=-0.22, yanchor="top"),
+        waterfallmode="overlay",
+        **_LAYOUT,
+    )
+    fig.update_layout(margin_t=90, margin_b=110)  # the OEE line under the title, the legend
+    return fig
+
+
+def _fmt(e: Estimate) -> str:
+    return "–" if math.isnan(e.mean) else f"{e.mean:.3f}"
 
 
 def _color(k: int) -> str:

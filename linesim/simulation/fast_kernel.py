@@ -130,7 +130,7 @@ class MI(_Columns):
     STATION = auto()  #: its station's index
     GROUP = auto()  #: its equipment group (station × option): row of State.group_*
     SLOT = auto()  #: first of its cell slots in State.held_* (a batch machine has batch_size)
-    STATE = auto()  #: BUSY, DOWN, BLOCKED, STARVED or IDLE (as parts.py)
+    STATE = auto()  #: BUSY, BLOCKED, STARVED or IDLE (−1), as parts.py
     PHASE = auto()  #: where its process goes on when resumed (PH_*)
     LOADED = auto()  #: cells in its slots
     RELEASED = auto()  #: of those, cells a batch machine has passed on
@@ -213,7 +213,7 @@ class CI(_Columns):
     GOOD = auto()  #: good cells out of the last station
     SCRAPPED = auto()
     SHIPPED_DEFECTIVE = auto()  #: defective cells out of the last station (escaped)
-    EXITS = auto()  #: good + scrapped
+    EXITS = auto()  #: good + scrapped + shipped defective
     WIP = auto()  #: cells in the line now
     SEQ = auto()  #: events scheduled so far
     HEAP_LEN = auto()  #: events in the heap
