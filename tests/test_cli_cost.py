@@ -23,6 +23,7 @@ def test_cost_json(capsys):
         "energy",
         "materials",
         "scrap",
+        "escapes",
         "overheads",
         "total",
     }

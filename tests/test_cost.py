@@ -100,39 +100,44 @@ def test_toy_line_by_hand():
     )
     assert r.capex_usd_per_gwh == pytest.approx(4e6 / 0.288)
     # D = 3.7 M / 10 + 0.3 M / 20 = 385,000; L = (1 + 0.5 + 0.5) × 8000 h × 20 = 320,000;
-    # energy = 30 kW × 8000 h + (10 + 5) kW × 8760 h = 371,400 kWh → E = 37,140.
+    # energy: s0 processes 100 cells/h of its 100 (always busy): 10 kW × 8000 h = 80,000; s1
+    # processes 90 of its 120 cells/h (busy 0.75, idle 0.25 at the default idle fraction 0.3):
+    # 20 kW × 8000 h × (0.75 + 0.3 × 0.25) = 132,000; dry room and facility (10 + 5) kW ×
+    # 8760 h = 131,400 → 343,400 kWh → E = 34,340.
     a = r.annual
     assert a.depreciation == pytest.approx(385_000)
     assert a.labour == pytest.approx(320_000)
-    assert r.energy.total == pytest.approx(371_400)
-    assert a.energy == pytest.approx(37_140)
-    assert r.energy_kwh_per_kwh.total == pytest.approx(371_400 / 288_000)
+    assert r.energy.machines_by_station == pytest.approx({"s0": 80_000, "s1": 132_000})
+    assert r.energy.total == pytest.approx(343_400)
+    assert a.energy == pytest.approx(34_340)
+    assert r.energy_kwh_per_kwh.total == pytest.approx(343_400 / 288_000)
     # Materials: A 2 × 0.5 / 0.8 × 10 = 12.5 USD per cell at s0, B 4 × 0.5 × 7/7 = 2 USD per
     # cell at s1. Good cells: 576,000 × 14.5 = 8,352,000. Scrap: 576,000 × (12.5 × 0.38889
     # + 2 × 0.25) = 3,088,000.
     assert a.materials == pytest.approx(8_352_000)
     assert a.scrap == pytest.approx(3_088_000)
     # Overheads: VOH 0.4 L + 0.2 D = 205,000; GSA 0.25 L + 0.25 D = 176,250; R&D 0.4 D = 154,000;
-    # launch 0.05 M + 0.1 L = 604,000; WC 0.15 × 11,797,140 = 1,769,571 → profit
-    # 0.05 × 5,769,571 = 288,478.55; warranty 0.056 × 13,609,868.55 = 762,152.64.
+    # launch 0.05 M + 0.1 L = 604,000; WC 0.15 × 11,794,340 = 1,769,151 → profit
+    # 0.05 × 5,769,151 = 288,457.55; warranty 0.056 × 13,607,047.55 = 761,994.66.
     o = a.overheads
     assert o["variable_overhead"] == pytest.approx(205_000)
     assert o["gsa"] == pytest.approx(176_250)
     assert o["rnd"] == pytest.approx(154_000)
     assert o["launch"] == pytest.approx(604_000)
-    assert o["profit"] == pytest.approx(288_478.55)
-    assert o["warranty"] == pytest.approx(762_152.64)
-    assert a.total == pytest.approx(14_372_021.19)
-    assert r.total_usd_per_kwh == pytest.approx(14_372_021.19 / 288_000)
-    assert r.cny_per_wh == pytest.approx(14_372_021.19 / 288_000 * 7 / 1000)
+    assert o["profit"] == pytest.approx(288_457.55)
+    assert o["warranty"] == pytest.approx(761_994.66)
+    assert a.total == pytest.approx(14_369_042.21)
+    assert r.total_usd_per_kwh == pytest.approx(14_369_042.21 / 288_000)
+    assert r.cny_per_wh == pytest.approx(14_369_042.21 / 288_000 * 7 / 1000)
     # Scrap by step: 800,000 started; s0 loses 80,000 cells worth 12.5 + (100,000 + 160,000
-    # + 8,000)/800,000 = 12.835; s1 loses 144,000 worth 12.835 + 2 + 296,000/720,000.
+    # + 8,000)/800,000 = 12.835; s1 loses 144,000 worth 12.835 + 2 + (200,000 + 80,000 +
+    # 13,200)/720,000.
     s0, s1 = r.scrap_by_step
     assert s0.cells_per_year == pytest.approx(80_000)
     assert s0.value_usd_per_cell == pytest.approx(12.835)
     assert s1.cells_per_year == pytest.approx(144_000)
-    assert s1.value_usd_per_cell == pytest.approx(14.835 + 296_000 / 720_000)
-    assert s1.usd_per_year == pytest.approx(144_000 * (14.835 + 296_000 / 720_000))
+    assert s1.value_usd_per_cell == pytest.approx(14.835 + 293_200 / 720_000)
+    assert s1.usd_per_year == pytest.approx(144_000 * (14.835 + 293_200 / 720_000))
 
 
 def test_categories_add_up_and_shares_are_consistent(bundled_config):

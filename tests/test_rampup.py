@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 
 import pytest
@@ -70,10 +71,29 @@ def test_ramp_cost_falls_quarter_by_quarter_towards_mature():
     costs = [q.usd_per_kwh for q in r.quarters]
     assert all(a > b for a, b in zip(costs, costs[1:]))
     assert costs[-1] == pytest.approx(cost_report(spec).total_usd_per_kwh, rel=0.01)
-    # good output per month: mature × (oee/oee_mature) × (yield/Y)
+    # good output per month: mature × (oee/O) × (yield/Y), O the line's own (static) OEE
     m = r.months[0]
-    mature_month = static_basis(spec).good_cells_per_h * 8000 / 12
-    assert m.good_cells == pytest.approx(mature_month * m.oee / 0.8 * m.line_yield / 0.72)
+    basis = static_basis(spec)
+    assert r.oee_mature == basis.oee
+    mature_month = basis.good_cells_per_h * 8000 / 12
+    assert m.good_cells == pytest.approx(mature_month * m.oee / basis.oee * m.line_yield / 0.72)
+
+
+def test_one_oee_the_ramp_approaches_the_line_oee_and_the_declared_one_is_checked():
+    spec = _ramp_cost(tau=1e-3)  # declares oee_mature 0.8
+    basis = static_basis(spec)
+    # the toy line: s0 (100 cells/h, the nameplate bottleneck) makes 72 good cells/h
+    assert basis.oee == pytest.approx(0.72)
+    r = ramp_up(spec, basis)
+    assert r.months[-1].oee == pytest.approx(0.72)
+    (warning,) = cost_report(spec).warnings
+    assert "oee_mature 0.80" in warning and "0.720" in warning
+    simulated = dataclasses.replace(basis, oee=0.5, source="simulation (test)")
+    assert ramp_up(spec, simulated).months[-1].oee == pytest.approx(0.5)
+    assert cost_report(spec, simulated).oee == 0.5
+    cost = copy.deepcopy(spec.cost.model_dump())
+    cost["ramp_up"]["oee_mature"] = 0.74
+    assert cost_report(toy_line(cost)).warnings == ()  # within 0.05: no warning
 
 
 def test_learning_only_lowers_conversion_cost():

@@ -24,9 +24,18 @@ from linesim.summary import Estimate, RunSummary, StationSummary, summarise
 
 DATA = Path(__file__).parent / "data"
 BEFORE = json.loads((DATA / "json_keys_before_layout.json").read_text())
-UNIT_SUFFIX = re.compile(r"_(usd|usd_per_year|kwh_per_year|h|cells|cells_per_h)$")
+UNIT_SUFFIX = re.compile(r"_(usd|usd_per_year|kwh_per_year|h|cells|cells_per_h|cells_per_year)$")
 #: Keys added on purpose since, by the change that added them (issue 14).
-ADDED = {"startup_scrap", "inspection", "shipped_defective", "nameplate_bottleneck", "static_oee"}
+ADDED = {
+    "startup_scrap",
+    "inspection",
+    "shipped_defective",
+    "nameplate_bottleneck",
+    "static_oee",
+    "escapes",
+    "oee",
+    "warnings",
+}
 
 
 def allowed(path: str) -> bool:

@@ -8,14 +8,24 @@ Per year, with H the production hours, G good cells and E_good = G × kWh per ce
 
 - capex C = Σ machines × capex + dry room (area × class $/m²) + building (area × $/m²) + facility;
 - depreciation D = (equipment + dry room + facility) ÷ equipment life + building ÷ building life;
-- labour L = (Σ machines × operators per machine + indirect operators) × H × wage;
-- energy E = [Σ machines × kW × H + (dry room kW + facility kW) × 8,760 h] × price
-  (the dry room and utilities run all year, the machines in production hours);
+- labour L = (Σ machines × operators per machine × the station's working hours + indirect
+  operators × the line's working hours) × wage;
+- energy E = [Σ machines × kW × H × (busy share + idle_power_fraction × idle share) + (dry
+  room kW + facility kW) × 8,760 h] × price: a machine draws its ``power_kw`` while it
+  processes or reworks, ``idle_power_fraction`` of it while it waits, is stopped, changed
+  over, repaired or maintained, and nothing off shift (the shares come from the output
+  basis: simulated state times, or the static operating point); the dry room and utilities
+  run all year;
+- escapes X = G × shipped-defective cells per good cell × ``escape_cost_usd``;
 - materials M = G × Σ_m q_m × kWh_cell ÷ u_m × price_m × n_m, with n_m the cells processed at
   the material's entry station per good cell (1 ÷ Y when it enters at the first station);
   the part for the good cells, n_m = 1, is reported as *materials* and the rest as *scrap*;
 - overheads per :class:`~linesim.spec.cost_inputs.Overheads`;
-- cost per good kWh = (D + L + E + M + overheads) ÷ E_good, in USD/kWh and CNY/Wh.
+- cost per good kWh = (D + L + E + M + X + overheads) ÷ E_good, in USD/kWh and CNY/Wh.
+
+One OEE: the output basis carries the line's OEE — simulated, or the static estimate from
+the same loss parameters — and the ramp-up uses it as the mature OEE; a config's
+``ramp_up.oee_mature`` is only checked against it (:attr:`CostReport.warnings`).
 """
 
 from __future__ import annotations
@@ -52,6 +62,8 @@ __all__ = [
     "usd_per_kwh_to_cny_per_wh",
     "CostReport",
     "cost_report",
+    "oee_warnings",
+    "OEE_TOLERANCE",
 ]
 
 HOURS_PER_CALENDAR_YEAR = 8760.0
@@ -143,10 +155,14 @@ def _operators(station: Station) -> float:
 
 
 def labour_hours_per_year(spec: LineSpec) -> dict[str, float]:
-    """Direct labour hours per year by station, plus ``indirect`` [h/yr]: operators × H."""
-    hours = spec.calendar.year_hours
-    out = {s.id: _operators(s) * hours for s in spec.stations}
-    out["indirect"] = cost_inputs(spec).labour.indirect_operators * hours
+    """Direct labour hours per year by station, plus ``indirect`` [h/yr]: operators × the
+    working hours of the station's calendar (the line's for indirect operators)."""
+    cal = spec.calendar
+    out = {
+        s.id: _operators(s) * cal.working_hours_per_year(s.working_pattern(cal))
+        for s in spec.stations
+    }
+    out["indirect"] = cost_inputs(spec).labour.indirect_operators * cal.working_hours_per_year()
     return out
 
 
@@ -167,13 +183,17 @@ class Energy:
         return self.machines + self.dry_room + self.facility
 
 
-def energy_per_year(spec: LineSpec) -> Energy:
-    """Machines: Σ machines × kW × H; dry room and facility: kW × 8,760 h [kWh/yr]."""
+def energy_per_year(spec: LineSpec, basis: OutputBasis | None = None) -> Energy:
+    """Machines: Σ machines × kW × H × (busy share + idle fraction × idle share), the shares
+    from ``basis`` (default: the static one); dry room and facility: kW × 8,760 h [kWh/yr]."""
     cost = cost_inputs(spec)
+    basis = basis or static_basis(spec)
     hours = spec.calendar.year_hours
-    by_station = {
-        s.id: sum(e.count * e.power_kw for e in s.equipment()) * hours for s in spec.stations
-    }
+    by_station = {}
+    for j, s in enumerate(spec.stations):
+        busy, working = basis.busy_shares[j], basis.working_shares[j]
+        duty = busy + s.idle_power_fraction * max(working - busy, 0.0)
+        by_station[s.id] = sum(e.count * e.power_kw for e in s.equipment()) * hours * duty
     return Energy(
         machines_by_station=by_station,
         dry_room=dry_room_power_kw(cost) * HOURS_PER_CALENDAR_YEAR,
@@ -217,6 +237,7 @@ class AnnualCost:
     materials: float
     scrap: float
     overheads: dict[str, float]
+    escapes: float = 0.0  #: defective cells shipped × escape_cost_usd
 
     @property
     def overhead_total(self) -> float:
@@ -230,6 +251,7 @@ class AnnualCost:
             + self.energy
             + self.materials
             + self.scrap
+            + self.escapes
             + self.overhead_total
         )
 
@@ -241,6 +263,7 @@ class AnnualCost:
             "energy": self.energy,
             "materials": self.materials,
             "scrap": self.scrap,
+            "escapes": self.escapes,
             "overheads": self.overhead_total,
         }
 
@@ -273,8 +296,9 @@ def annual_cost(spec: LineSpec, basis: OutputBasis) -> AnnualCost:
     c = capex(spec)
     depreciation = annual_depreciation_usd(c, cost)
     labour = sum(labour_hours_per_year(spec).values()) * cost.labour.wage_usd_per_h
-    energy = energy_per_year(spec).total * cost.electricity.usd_per_kwh
+    energy = energy_per_year(spec, basis).total * cost.electricity.usd_per_kwh
     good_per_year = basis.good_cells_per_h * spec.calendar.year_hours
+    escapes = good_per_year * basis.shipped_defective_per_good_cell * cost.escape_cost_usd
     per_cell = material_usd_per_processed_cell(spec)
     materials = good_per_year * sum(per_cell)
     scrap = good_per_year * sum(
@@ -286,6 +310,7 @@ def annual_cost(spec: LineSpec, basis: OutputBasis) -> AnnualCost:
         energy=energy,
         materials=materials,
         scrap=scrap,
+        escapes=escapes,
         overheads=overheads_usd(
             cost.overheads, depreciation, labour, energy, materials + scrap, c.total
         ),
@@ -308,13 +333,14 @@ def value_added_usd_per_cell(spec: LineSpec, basis: OutputBasis) -> list[float]:
     cost = cost_inputs(spec)
     hours = spec.calendar.year_hours
     good_per_year = basis.good_cells_per_h * hours
-    energy = energy_per_year(spec).machines_by_station
+    energy = energy_per_year(spec, basis).machines_by_station
+    labour = labour_hours_per_year(spec)
     materials = material_usd_per_processed_cell(spec)
     out = []
     for j, station in enumerate(spec.stations):
         conversion = (
             station_capex_usd(station) / cost.depreciation.equipment_years
-            + _operators(station) * hours * cost.labour.wage_usd_per_h
+            + labour[station.id] * cost.labour.wage_usd_per_h
             + energy[station.id] * cost.electricity.usd_per_kwh
         )
         processed = good_per_year * basis.processed_per_good_cell[j]
@@ -410,6 +436,9 @@ class CostReport:
     direct_fte: float
     materials: tuple[MaterialCost, ...]  #: per material: price, date, source, USD per good kWh
     scrap_by_step: tuple[ScrapStep, ...]
+    oee: float = float("nan")  #: the line OEE the output stands on (one OEE: see the module)
+    shipped_defective_cells_per_year: float = 0.0
+    warnings: tuple[str, ...] = ()  #: inputs that disagree with the model (e.g. oee_mature)
 
     @property
     def total_usd_per_kwh(self) -> float:
@@ -468,7 +497,7 @@ def cost_report(spec: LineSpec, basis: OutputBasis | None = None) -> CostReport:
     annual = annual_cost(spec, basis)
     per_kwh = {k: v / good_kwh for k, v in annual.categories().items()}
     per_kwh["total"] = annual.total / good_kwh
-    energy = energy_per_year(spec)
+    energy = energy_per_year(spec, basis)
     labour_h = sum(labour_hours_per_year(spec).values())
     gwh = good_kwh / 1e6
     return CostReport(
@@ -496,7 +525,30 @@ def cost_report(spec: LineSpec, basis: OutputBasis | None = None) -> CostReport:
         direct_fte=labour_h / cost.labour.hours_per_fte,
         materials=tuple(_material_rows(spec, basis)),
         scrap_by_step=tuple(scrap_by_step(spec, basis)),
+        oee=basis.oee,
+        shipped_defective_cells_per_year=good_cells * basis.shipped_defective_per_good_cell,
+        warnings=tuple(oee_warnings(spec, basis)),
     )
+
+
+#: How far a config's ``ramp_up.oee_mature`` may lie from the line's OEE before a warning.
+OEE_TOLERANCE = 0.05
+
+
+def oee_warnings(spec: LineSpec, basis: OutputBasis) -> list[str]:
+    """The config's declared mature OEE against the line's own (one OEE: the model uses the
+    line's; a far-off declaration is worth a warning, not a second number)."""
+    ramp = cost_inputs(spec).ramp_up
+    if ramp is None or ramp.oee_mature is None or basis.oee != basis.oee:
+        return []
+    if abs(ramp.oee_mature - basis.oee) <= OEE_TOLERANCE:
+        return []
+    return [
+        f"cost.ramp_up.oee_mature {ramp.oee_mature:.2f} disagrees with the line's OEE "
+        f"{basis.oee:.3f} ({basis.source}) by more than {OEE_TOLERANCE}; the cost model and "
+        "the ramp-up use the line's OEE (its losses are in the stations' calendar, "
+        "planned_maintenance, changeover, minor_stops and breakdown fields)"
+    ]
 
 
 def _material_rows(spec: LineSpec, basis: OutputBasis) -> list[MaterialCost]:

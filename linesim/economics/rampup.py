@@ -3,7 +3,8 @@
 From start of production (t = 0, in months) the line approaches its mature state exponentially:
 
 - yield  y(t) = Y − (Y − y₀)·exp(−t/τ_y), with Y the mature line yield of the output basis;
-- OEE    o(t) = O − (O − o₀)·exp(−t/τ_o), with O = ``oee_mature``;
+- OEE    o(t) = O − (O − o₀)·exp(−t/τ_o), with O the line's own OEE (the output basis':
+  simulated, or the static estimate — one OEE) and o₀ = min(``oee_start``, O);
 - cells started per month = mature starts per month × o(t)/O, good cells = starts × y(t).
 
 Month values are taken at mid-month. Per quarter the fixed costs (depreciation, labour, energy,
@@ -106,14 +107,16 @@ def ramp_up(spec: LineSpec, basis: OutputBasis) -> RampUpReport | None:
     hours, kwh_cell = spec.calendar.year_hours, spec.product.energy_kwh
     mature_good = basis.good_cells_per_h * hours
     mature_starts = mature_good * basis.processed_per_good_cell[0]
+    oee = basis.oee if basis.oee == basis.oee and basis.oee > 0 else (ramp.oee_mature or 1.0)
+    oee_start = min(ramp.oee_start, oee)
     months, cumulative = [], 0.0
     for m in range(12 * ramp.years):
         t = m + 0.5
         y = exponential_approach(
             ramp.yield_start, basis.line_yield, ramp.yield_time_constant_months, t
         )
-        o = exponential_approach(ramp.oee_start, ramp.oee_mature, ramp.oee_time_constant_months, t)
-        starts = mature_starts / 12.0 * o / ramp.oee_mature
+        o = exponential_approach(oee_start, oee, ramp.oee_time_constant_months, t)
+        starts = mature_starts / 12.0 * o / oee
         good = starts * y
         gwh = good * kwh_cell / 1e6
         cumulative += gwh
@@ -154,7 +157,7 @@ def ramp_up(spec: LineSpec, basis: OutputBasis) -> RampUpReport | None:
     return RampUpReport(
         line=spec.name,
         mature_line_yield=basis.line_yield,
-        oee_mature=ramp.oee_mature,
+        oee_mature=oee,
         learning_rate=ramp.learning_rate,
         learning_exponent=learning_exponent(ramp.learning_rate),
         months=tuple(months),

@@ -16,10 +16,19 @@ def format_cost(a: LineAnalysis) -> str:
     share = {k: v / c.annual.total for k, v in c.annual.categories().items()}
     lines = [
         f"{a.spec.name}: cost — basis: {c.basis}",
+        *(f"  warning: {w}" for w in c.warnings),
         "",
         f"  good output       {c.output_gwh_per_year:.3f} GWh/yr = "
         f"{c.good_cells_per_year / 1e6:.3f} M cells/yr, line yield {c.line_yield:.4f}, "
         f"bottleneck {a.bottleneck}",
+        f"  line OEE          {c.oee:.3f} ("
+        + ("simulated" if c.basis.startswith("simulation") else "static estimate")
+        + ": the ramp-up's mature OEE too)"
+        + (
+            f"; {c.shipped_defective_cells_per_year:,.0f} defective cells shipped a year"
+            if c.shipped_defective_cells_per_year
+            else ""
+        ),
         f"  capex             {c.capex.total / 1e6:,.1f} M USD (equipment "
         f"{c.capex.equipment / 1e6:,.1f}, dry room {c.capex.dry_room / 1e6:,.1f}, building "
         f"{c.capex.building / 1e6:,.1f} for {c.capex.building_area_m2:,.0f} m², facility "

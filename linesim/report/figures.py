@@ -252,8 +252,9 @@ def loss_waterfall(tree: LossTree, title: str) -> go.Figure:
         """Absolute bars (the totals) without a base, relative bars (losses) from ``base``."""
         loss = base is not None
         hover = [
-            f"{n.replace('<br>', ' ')}{f' ({group})' if loss else ''}: {h:,.2f} h = "
-            f"{h * tree.ideal_cells_per_h:,.0f} cells at the ideal rate<br>"
+            f"{n.replace('<br>', ' ')}{f' ({group})' if loss else ''}: "
+            + f"{h:,.2f} h = {h * tree.ideal_cells_per_h:,.0f} cells".replace("-", "−")
+            + " at the ideal rate<br>"
             + (f"{abs(h) / total:.1%} of calendar time" if total > 0 else "")
             for n, h in zip(labels, hours)
         ]
@@ -284,7 +285,7 @@ def loss_waterfall(tree: LossTree, title: str) -> go.Figure:
             for h in losses.values():
                 levels.append(levels[-1] - h)
     fig.add_trace(bars("OEE", ["good<br>output"], [good], _TOTAL_COLOUR))
-    lowest, top = min(levels + [good]), max(levels)
+    lowest, top = min(levels + [good]), max(levels + [good])
     fig.update_layout(
         title=dict(
             text=f"{title}<br><sup>OEE {_fmt(tree.oee)} = availability "

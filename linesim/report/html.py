@@ -1,7 +1,8 @@
 """A self-contained HTML report of line analyses: tables and plotly figures in one file.
 
 plotly.js is embedded once in the page (no network needed to open it); each figure is a
-``<div>`` drawn by it. Every number in the tables comes from :mod:`linesim.economics.analysis`.
+``<div>`` drawn by it. Every number in the tables comes from :mod:`linesim.economics.analysis`
+(and, for simulated lines, its run summary, :mod:`linesim.summary`).
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from collections.abc import Sequence
 
 from linesim.economics.analysis import LineAnalysis, comparison_rows
 from linesim.report.files import atomic_write_text
+from linesim.summary import RunSummary
 
-__all__ = ["render_html", "write_html"]
+__all__ = ["render_html", "write_html", "loss_tree_html"]
 
 _STYLE = """
 body { font-family: system-ui, -apple-system, 'Segoe UI', sans-serif; margin: 2rem auto;
@@ -59,6 +61,46 @@ def _cell(value: object) -> str:
     return f"<td>{html.escape(text)}</td>"
 
 
+def _figure_html(figure) -> str:
+    return figure.to_html(
+        full_html=False,
+        include_plotlyjs=False,
+        config={"displaylogo": False, "responsive": True},
+    )
+
+
+def loss_tree_html(summary: RunSummary) -> str:
+    """A simulated line's OEE loss tree: the line's waterfall (calendar time → losses → good
+    output, :func:`linesim.report.figures.loss_waterfall`) and OEE = A × P × Q per station.
+    Empty for a summary without a loss tree. The page must load plotly.js."""
+    from linesim.report import figures
+
+    tree = summary.losses
+    if tree is None:
+        return ""
+
+    def factors(t) -> list[object]:
+        if t is None:
+            return [None] * 4
+        return [t.oee.mean, t.availability.mean, t.performance.mean, t.quality.mean]
+
+    title = f"{summary.line}: OEE loss tree (hours of {tree.station}, the nameplate bottleneck)"
+    return "\n".join(
+        [
+            _figure_html(figures.loss_waterfall(tree, title)),
+            _table(
+                ["", "machines", "OEE", "availability", "performance", "quality"],
+                [["line", None] + factors(tree)]
+                + [[f"  {s.id}", s.machines] + factors(s.losses) for s in summary.stations],
+            ),
+            '<p class="note">Means over the replications. Hours of a station are its '
+            "machine-hours; the line's are the nameplate bottleneck's. OEE = availability × "
+            "performance × quality of planned production time (calendar time less off-shift "
+            "time and planned maintenance).</p>",
+        ]
+    )
+
+
 def render_html(analyses: Sequence[LineAnalysis], title: str = "linesim line comparison") -> str:
     """The whole report as one HTML document (plotly.js inline)."""
     import plotly.offline
@@ -66,13 +108,8 @@ def render_html(analyses: Sequence[LineAnalysis], title: str = "linesim line com
     from linesim.report import figures
     from linesim.version import __version__
 
-    def fig(f) -> str:
-        return f.to_html(
-            full_html=False,
-            include_plotlyjs=False,
-            config={"displaylogo": False, "responsive": True},
-        )
-
+    fig = _figure_html
+    simulated = [a.simulation for a in analyses if a.simulation and a.simulation.losses]
     names = [a.spec.name for a in analyses]
     parts = [
         f"<h1>{html.escape(title)}</h1>",
@@ -92,6 +129,8 @@ def render_html(analyses: Sequence[LineAnalysis], title: str = "linesim line com
         fig(figures.cost_breakdown(analyses)),
         "<h2>Yield waterfall</h2>",
         *[fig(figures.yield_waterfall(a)) for a in analyses],
+        *(["<h2>OEE loss tree (simulated)</h2>"] if simulated else []),
+        *[loss_tree_html(s) for s in simulated],
         "<h2>Ramp-up</h2>",
         fig(figures.ramp_up_curves(analyses)),
         "<h2>Sensitivity</h2>",

@@ -167,15 +167,17 @@ class RampUp(_Frozen):
     """Ramp-up from start of production to the mature line (exponential approach).
 
     y(t) = Y − (Y − yield_start)·exp(−t/yield_time_constant_months), with Y the mature line
-    yield; oee(t) likewise from ``oee_start`` to ``oee_mature``. The mature line's output is
-    reached when oee(t) = oee_mature. Learning on conversion cost: C(x) = C0·(x/x0)^(−b),
-    b = −log2(1 − learning_rate), x the cumulative good output and x0 the output of the first
-    quarter.
+    yield; oee(t) likewise from ``oee_start`` to the mature OEE O. O is the line's own OEE —
+    simulated, or the static estimate from the same loss parameters — not an input: the
+    mature line's output is reached when oee(t) = O. ``oee_mature``, if given, is a check: the
+    cost report warns when it disagrees with O by more than 0.05. Learning on conversion cost:
+    C(x) = C0·(x/x0)^(−b), b = −log2(1 − learning_rate), x the cumulative good output and x0
+    the output of the first quarter.
     """
 
     yield_start: Fraction
     oee_start: Share
-    oee_mature: Share
+    oee_mature: Share | None = None
     yield_time_constant_months: PositiveFloat
     oee_time_constant_months: PositiveFloat
     learning_rate: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.0
@@ -184,7 +186,7 @@ class RampUp(_Frozen):
 
     @model_validator(mode="after")
     def _check_oee(self) -> RampUp:
-        if self.oee_start > self.oee_mature:
+        if self.oee_mature is not None and self.oee_start > self.oee_mature:
             raise _problem(
                 "oee_start",
                 "the ramp starts above the mature OEE",
@@ -195,7 +197,12 @@ class RampUp(_Frozen):
 
 
 class CostInputs(_Frozen):
-    """The ``cost:`` block of a line config."""
+    """The ``cost:`` block of a line config.
+
+    ``escape_cost_usd`` is what one defective cell shipped to a customer costs (warranty,
+    replacement, field failure); escapes come from inspections with ``detection_efficiency``
+    below 1.
+    """
 
     currency: Currency
     depreciation: Depreciation = Depreciation()
@@ -208,6 +215,8 @@ class CostInputs(_Frozen):
     materials: Annotated[tuple[Material, ...], Field(strict=False)] = ()
     overheads: Overheads = Overheads()
     ramp_up: RampUp | None = None
+    escape_cost_usd: NonNegativeFloat = 0.0
+    escape_cost_source: str = ""
     source: str = ""
 
     @model_validator(mode="after")

@@ -54,12 +54,35 @@ k4.metric(
 )
 
 gap = rep.line_yield.attribution
+escaped = rep.shipped_defective_cells_per_h
 st.caption(
     f"Line yield: simulated {y.mean:.4f} against analytic ∏(1 − p) "
     f"{rep.line_yield.analytic:.4f}. The gap by cause: dry-room exposure "
-    f"{gap.exposure.mean:+.4f}, detection delay {gap.detection_delay.mean:+.4f}"
-    f", sampling {gap.sampling.mean:+.4f} (no rework is modelled)."
+    f"{gap.exposure.mean:+.4f}, detection delay {gap.detection_delay.mean:+.4f}, "
+    f"start-up scrap after changeovers {gap.startup_scrap.mean:+.4f}, inspection (defective "
+    f"cells saved by rework or shipped as escapes) {gap.inspection.mean:+.4f}, sampling "
+    f"{gap.sampling.mean:+.4f}."
+    + (
+        f" Defective cells shipped (inspection escapes): {escaped.mean:.2f} cells/h."
+        if escaped is not None and escaped.mean > 0
+        else ""
+    )
 )
+if rep.losses is not None:
+    tree = rep.losses
+    st.plotly_chart(
+        figures.loss_waterfall(
+            tree, f"OEE loss tree of the line (hours of {tree.station}, the nameplate bottleneck)"
+        ),
+        key="loss_tree",
+    )
+
+
+def factor(s, name: str) -> float | None:
+    """A station's OEE factor (mean over replications), None without a loss tree."""
+    return getattr(s.losses, name).mean if s.losses is not None else None
+
+
 stations = pd.DataFrame(
     [
         {
@@ -70,6 +93,9 @@ stations = pd.DataFrame(
             "blocked [-]": s.blocked.mean,
             "starved [-]": s.starved.mean,
             "OEE [-]": s.oee.mean,
+            "availability [-]": factor(s, "availability"),
+            "performance [-]": factor(s, "performance"),
+            "quality [-]": factor(s, "quality"),
             "defect rate [-]": s.defect_rate.mean,
         }
         for s in rep.stations
