@@ -107,6 +107,12 @@ def comparison_rows(analyses: Sequence[LineAnalysis]) -> list[tuple[str, str, li
         row("good cells", "M cells/yr", lambda a: a.cost.good_cells_per_year / 1e6),
         row("line yield", "", lambda a: a.cost.line_yield),
         row("line yield, analytic ∏(1 − p)", "", lambda a: a.capacity.line_yield),
+        row("line OEE (mature)", "", lambda a: a.cost.oee),
+        row(
+            "defective cells shipped",
+            "per M good",
+            lambda a: a.cost.shipped_defective_cells_per_year / a.cost.good_cells_per_year * 1e6,
+        ),
         row("capex", "M USD", lambda a: a.cost.capex.total / 1e6),
         row("  equipment", "M USD", lambda a: a.cost.capex.equipment / 1e6),
         row("  dry room", "M USD", lambda a: a.cost.capex.dry_room / 1e6),
@@ -117,7 +123,15 @@ def comparison_rows(analyses: Sequence[LineAnalysis]) -> list[tuple[str, str, li
         row("cost per good kWh", "USD/kWh", lambda a: a.cost.total_usd_per_kwh),
         row("cost per good Wh", "CNY/Wh", lambda a: a.cost.cny_per_wh),
     ]
-    for category in ("depreciation", "labour", "energy", "materials", "scrap", "overheads"):
+    for category in (
+        "depreciation",
+        "labour",
+        "energy",
+        "materials",
+        "scrap",
+        "escapes",
+        "overheads",
+    ):
         rows.append(row(f"  {category}", "USD/kWh", lambda a, c=category: a.cost.usd_per_kwh[c]))
     rows += [
         row("energy per good kWh", "kWh/kWh", lambda a: a.cost.energy_kwh_per_kwh.total),

@@ -28,6 +28,17 @@ Model (see DESIGN.md, "The model"):
   At a station with the window its defect probability is
   :func:`linesim.spec.process.exposure_probability` of that wait; a defect is counted as an exposure
   defect where the draw would have passed at the station's own p₀.
+- **Losses of a real line** (:mod:`linesim.spec.losses`): a service is made of parts laid out
+  in time — planned maintenance if it fell due, a changeover if the roll, coil, target or
+  magazine is used up, the processing time, the minor stops and repairs of the two
+  operating-time clocks that run during it — and, after the defect draw, a rework of the cell
+  if inspection found a defect there and chose to rework it (a second timeout). A station's
+  working calendar maps a service's working time to calendar time
+  (:mod:`linesim.simulation.clock`): a cell in process when a shift ends stays in its machine
+  and resumes at the next shift. Start-up scrap after a changeover is scrapped at the station;
+  a defect that inspection misses (``detection_efficiency``) leaves the line as a shipped
+  defective cell, counted apart from good ones. Every machine-second lands in one of the time
+  accounts of :data:`~linesim.simulation.records.TIME_ACCOUNTS`.
 - **Warm-up**: all counters run from t = 0; at the end of warm-up a snapshot is taken and the
   reported window figures are end − snapshot.
 
