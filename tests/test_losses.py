@@ -555,3 +555,103 @@ def test_engines_identical_with_losses(case):
         del d["engine"], d["trace"]
     diff = {k: (da[k], db[k]) for k in da if da[k] != db[k]}
     assert not diff, str(diff)[:2000]
+
+
+# --- energy and the one OEE the cost model uses ---------------------------------------------------
+
+#: Accounts at full power (processing), at the idle fraction (waiting, stopped, changed over,
+#: repaired, maintained) and at none (off shift).
+FULL_POWER = {"busy_s", "rework_s"}
+NO_POWER = {"off_shift_s"}
+
+
+def test_machine_energy_is_state_time_times_state_power():
+    from linesim.economics.basis import simulated_basis
+    from linesim.economics.cost import energy_per_year
+
+    cost = {
+        "currency": {"cny_per_usd": 7.0, "rate_date": "2025-12-01"},
+        "building": {"usd_per_m2": 1000.0},
+        "labour": {"wage_usd_per_h": 20.0},
+        "electricity": {"usd_per_kwh": 0.1},
+    }
+    spec = make_line(
+        [
+            {
+                "kind": "discrete",
+                "cycle_time_s": 10,
+                "power_kw": 40.0,
+                "idle_power_fraction": 0.25,
+                "minor_stops": {"mean_between_s": 300, "mean_duration_s": 30},
+                "buffer_after": 5,
+            },
+            {
+                "kind": "discrete",
+                "cycle_time_s": 13,
+                "machines": 2,
+                "power_kw": 10.0,
+                "idle_power_fraction": 0.6,
+                "defect_probability": 0.2,
+                "rework": {"fraction": 0.5, "time_s": 20},
+                "calendar": TWO_SHIFTS,
+                "planned_maintenance": {"every_h": 8, "duration_h": 1},
+            },
+        ],
+        cost=cost,
+    )
+    runs = [simulate(spec, 3 * DAY, DAY, rng=k, engine="fast") for k in range(2)]
+    energy = energy_per_year(spec, simulated_basis(spec, runs))
+    year_h = spec.calendar.year_hours
+    for station, kw, idle in (("s0", 40.0, 0.25), ("s1", 10.0, 0.6)):
+        kwh, hours = 0.0, 0.0
+        for r in runs:
+            s = next(x for x in r.stations if x.id == station)
+            for name in TIME_ACCOUNTS:
+                level = 1.0 if name in FULL_POWER else 0.0 if name in NO_POWER else idle
+                kwh += kw * level * getattr(s, name) / H  # kW × machine-hours
+            hours += r.horizon_s / H
+        assert energy.machines_by_station[station] == pytest.approx(kwh / hours * year_h)
+    # the second station works 16 h of 24: its off-shift third draws nothing
+    assert energy.machines_by_station["s1"] < 2 * 10.0 * year_h * (16 / 24)
+
+
+def test_one_oee_cost_simulate_uses_the_simulated_oee(capsys):
+    import json
+
+    from linesim.cli import main
+
+    argv = ["cost", "pilot_sulfide_200mwh", "--json"]
+    assert main(argv) == 0
+    static = json.loads(capsys.readouterr().out)
+    sim_argv = [*argv, "--simulate", "--horizon", "7d"]  # warm-up: the suggested one
+    assert main([*sim_argv, "--replications", "2", "--workers", "1"]) == 0
+    simulated = json.loads(capsys.readouterr().out)
+    assert static["cost"]["oee"] == pytest.approx(static["capacity"]["static_oee"])
+    assert simulated["cost"]["oee"] == pytest.approx(simulated["simulation"]["line_oee"]["mean"])
+    for doc in (static, simulated):  # the ramp-up approaches the same OEE
+        assert doc["ramp_up"]["oee_mature"] == pytest.approx(doc["cost"]["oee"])
+    # the static estimate assumes no station waits for another: it bounds the simulated one
+    assert simulated["cost"]["oee"] <= static["cost"]["oee"] + 0.02
+
+
+#: Line OEE bands (domain.md: pilot lines 0.50–0.65, GWh lines 0.75–0.85).
+OEE_BANDS = {
+    "pilot_sulfide_200mwh": (0.50, 0.65),
+    "pilot_oxide": (0.50, 0.65),
+    "gwh_sulfide_4gwh": (0.75, 0.85),
+    "gwh_polymer": (0.75, 0.85),
+}
+
+
+@pytest.mark.parametrize("name", sorted(OEE_BANDS))
+def test_bundled_lines_simulate_inside_their_oee_band(name):
+    from linesim.capacity import suggested_warmup_h
+    from linesim.config import load_line
+    from linesim.experiments import replicate
+    from linesim.summary import summarise
+
+    spec = load_line(name)
+    runs = replicate(spec, 14 * DAY, suggested_warmup_h(spec) * H, 4, seed=1, workers=1)
+    oee = summarise(spec, runs).line_oee
+    low, high = OEE_BANDS[name]
+    assert low <= oee.ci95_low and oee.ci95_high <= high, (name, oee)
