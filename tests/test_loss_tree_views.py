@@ -102,8 +102,8 @@ def test_html_report_has_the_line_waterfall_and_station_factors():
     assert page.count("Plotly.newPlot") == 5  # cost, yield waterfall, loss tree, ramp-up, tornado
     section = page.split("<h2>OEE loss tree (simulated)</h2>")[1].split("<h2>")[0]
     assert section.count("Plotly.newPlot") == 1 and '"type":"waterfall"' in section
-    assert "hours of aging_ocv_eol, the nameplate bottleneck" in section
     tree = simulated.simulation.losses
+    assert f"hours of {tree.station}, the nameplate bottleneck" in section
     assert f'<td>line</td><td class="num">–</td><td class="num">{tree.oee.mean:.3f}' in section
     for s in simulated.simulation.stations:
         assert f'<td class="sub">{s.id}</td>' in section

@@ -136,7 +136,10 @@ VERIFIED = {
     "simulated_gwh_per_year": ESTIMATE,
     "simulated_line_yield": ESTIMATE,
     "analytic_line_yield": None,
-    "yield_attribution": {"sampling": ESTIMATE, "exposure": ESTIMATE, "detection_delay": ESTIMATE},
+    # (issue 14 added the yield gap's start-up scrap and inspection causes)
+    "yield_attribution": dict.fromkeys(
+        ["sampling", "exposure", "detection_delay", "startup_scrap", "inspection"], ESTIMATE
+    ),
     "relative_gap": None,
     "bottleneck": None,
     "explanation": None,

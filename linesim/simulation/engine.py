@@ -103,7 +103,7 @@ class _Line:
         self.docks: list[list[Any]] = [[False, deque()] for _ in range(n)]  # [busy, waiters]
         root = stream_root(rng)
         for i, station in enumerate(spec.stations):
-            ms = []
+            ms: list[Machine] = []
             clock = station_clock(spec, station)
             count = station.machine_count
             for j, eq in enumerate(station.equipment()):
