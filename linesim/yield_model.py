@@ -12,8 +12,9 @@ import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
-from linesim.rates import availability, machine_rate_cells_per_h
+from linesim.rates import effective_rate_cells_per_h, machine_rate_cells_per_h
 from linesim.spec import LineSpec, Station
+from linesim.spec.losses import Calendar
 
 __all__ = [
     "step_yield",
@@ -38,14 +39,15 @@ def product_yield(defect_probabilities: Sequence[float]) -> float:
 
 
 def rate_weighted_defect_probability(station: Station) -> float:
-    """p of a station with equipment options: Σ n_o r_o A_o p_o ÷ Σ n_o r_o A_o.
+    """p of a station with equipment options: Σ n_o r_o p_o ÷ Σ n_o r_o.
 
-    ``r_o`` is an option's rate per machine [cells/h] and ``A_o`` its availability; with a
-    single option this is just that option's p.
+    ``r_o`` is an option's effective rate per machine [cells/h]: its nameplate rate after its
+    breakdowns, the station's minor stops and its changeovers (a machine's share of the cells
+    the station processes when it is busy); with a single option this is just that option's p.
     """
     weights, weighted = 0.0, 0.0
     for eq in station.equipment():
-        w = eq.count * machine_rate_cells_per_h(eq) * availability(eq.mtbf_h, eq.mttr_h)
+        w = eq.count * effective_rate_cells_per_h(station, eq, Calendar())
         weights += w
         weighted += w * eq.defect_probability
     return weighted / weights if weights > 0 else 0.0

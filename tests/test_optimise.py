@@ -56,20 +56,65 @@ def instances(draw):
             }
             for i in range(k)
         ]
-        stations.append(
-            {"kind": "discrete", "options": options, "machines": {"o0": 1}, "machines_max": top}
-        )
+        station = {"kind": "discrete", "options": options, "machines": {"o0": 1}}
+        station["machines_max"] = top
+        # the time losses the surrogate counts (start-up scrap and rework are left to simulation)
+        if draw(st.integers(0, 2)) == 0:
+            every = draw(st.floats(4.0, 200.0))
+            station["planned_maintenance"] = {"every_h": every, "duration_h": every / 10}
+        if draw(st.integers(0, 2)) == 0:
+            station["minor_stops"] = {
+                "mean_between_s": draw(st.floats(60.0, 3600.0)),
+                "mean_duration_s": draw(st.floats(5.0, 300.0)),
+            }
+        if draw(st.integers(0, 2)) == 0:
+            station["changeover"] = {
+                "every_cells": draw(st.integers(1, 500)),
+                "duration_s": draw(st.floats(0.0, 1800.0)),
+            }
+        if draw(st.integers(0, 3)) == 0:
+            station["calendar"] = draw(st.sampled_from(["continuous", TWO_SHIFTS]))
+        stations.append(station)
     if draw(st.booleans()):
         j = draw(st.integers(0, n - 2))
         stations[j]["optional"] = True
         stations[j]["omission_effects"] = {f"s{n - 1}": draw(st.floats(0.0, 0.1))}
-    return make_line(stations, energy_kwh=0.3, calendar={"hours_per_year": 8000.0})
+    calendar = draw(
+        st.sampled_from([{"hours_per_year": 8000.0}, {**TWO_SHIFTS, "holidays_per_year": 10}])
+    )
+    return make_line(stations, energy_kwh=0.3, calendar=calendar)
 
 
-def _mixes(station):
+TWO_SHIFTS = {"shifts_per_day": 2, "hours_per_shift": 8.0, "days_per_week": 5}
+
+
+def _rates(station, line_calendar) -> np.ndarray:
+    """Cells per calendar hour of one machine of each option, by hand: the planned share of the
+    hour (working share less maintenance) ÷ the working time per cell (cycle × (1 + stop time
+    per operating second) + changeover time per cell)."""
+    pattern = station.calendar
+    if pattern is None:
+        pattern = line_calendar
+    if pattern == "continuous":
+        share = 1.0
+    else:
+        share = pattern.shifts_per_day * pattern.hours_per_shift / 24 * pattern.days_per_week / 7
+    if station.planned_maintenance:
+        share -= station.planned_maintenance.duration_h / station.planned_maintenance.every_h
+    stops = 0.0
+    if station.minor_stops:
+        stops = station.minor_stops.mean_duration_s / station.minor_stops.mean_between_s
+    setup = 0.0
+    if station.changeover:
+        setup = station.changeover.duration_s / station.changeover.every_cells
+    t = np.array([o.cycle_time_s for o in station.options])
+    return share * 3600.0 / (t * (1.0 + stops) + setup)
+
+
+def _mixes(station, line_calendar):
     """Every machine mix of a station: counts, capacity [cells/h], p, capex, footprint."""
     names = [o.name for o in station.options]
-    rates = np.array([3600.0 / o.cycle_time_s for o in station.options])
+    rates = _rates(station, line_calendar)
     p = np.array([o.defect_probability for o in station.options])
     capex = np.array([o.capex_usd for o in station.options])
     area = np.array([o.footprint_m2 for o in station.options])
@@ -89,7 +134,7 @@ class Brute:
 
     def __init__(self, spec):
         self.spec = spec
-        mixes = [_mixes(s) for s in spec.stations]
+        mixes = [_mixes(s, spec.calendar) for s in spec.stations]
         grids = np.meshgrid(*[np.arange(len(m[1])) for m in mixes], indexing="ij")
         idx = [g.ravel() for g in grids]
         n = len(spec.stations)
@@ -104,7 +149,7 @@ class Brute:
         for j in reversed(range(n)):
             surviving = surviving * q[j]
             good = np.minimum(good, cap[j] * surviving)
-        self.output_gwh = good * 8000.0 * 0.3 / 1e6
+        self.output_gwh = good * spec.calendar.year_hours * 0.3 / 1e6
         self.yield_ = surviving
         self.capex = sum(mixes[j][3][idx[j]] for j in range(n))
         self._mixes, self._idx = mixes, idx
