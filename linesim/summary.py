@@ -212,6 +212,7 @@ class RunSummary:
     replications: tuple[ReplicationCounts, ...]
     losses: LossTree | None = None  #: the line's OEE loss tree
     shipped_defective_cells_per_h: Estimate | None = None  #: escaped defects shipped
+    warnings: tuple[str, ...] = ()  #: what the figures should be read with (short windows)
     record_id: str | None = None  #: the results store's record, once recorded
 
     def station(self, station_id: str) -> StationSummary:
@@ -347,8 +348,33 @@ def summarise(spec: LineSpec, results: Sequence[SimResult]) -> RunSummary:
             for r in results
         ),
         losses=LossTree.of([kpis.line_losses(r) for r in results]),
+        warnings=tuple(_window_warnings(spec, first.horizon_s)),
         shipped_defective_cells_per_h=est(lambda r: r.shipped_defective / (r.horizon_s / 3600.0)),
     )
+
+
+#: A window shorter than this many of the line's longest services gives edge effects.
+EDGE_SERVICES = 3
+
+
+def _window_warnings(spec: LineSpec, horizon_s: float) -> list[str]:
+    """A warning when the window is short against the longest service: cells whose service
+    began before the window and ended inside it count as processed in it. In steady state
+    those balance the services that begin inside and end after it; in a short window, or one
+    that starts before the line has filled, they do not, and station OEE, performance and the
+    line's output can even exceed what the window's machine time allows."""
+    from linesim.simulation.draws import group_times
+
+    longest, where = max(
+        (group_times(e).mean_s, s.id) for s in spec.stations for e in s.equipment() if e.count
+    )
+    if horizon_s >= EDGE_SERVICES * longest:
+        return []
+    return [
+        f"the window ({horizon_s / 3600:g} h) is shorter than {EDGE_SERVICES} of the longest "
+        f"service ({where}: {longest / 3600:g} h): OEE, performance and output carry edge "
+        f"effects (they may pass 1); simulate at least {EDGE_SERVICES * longest / 86400:.3g} days"
+    ]
 
 
 def json_safe(value):

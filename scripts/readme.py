@@ -80,6 +80,11 @@ FIGURES: dict[str, tuple[str, Callable[[dict], str]]] = {
     "run.exposure": (RUN, lambda d: f"{d['line_yield']['attribution']['exposure']['mean']:.4f}"),
     "run.bottleneck": (RUN, lambda d: d["bottleneck"]),
     "run.bottleneck_share": (RUN, lambda d: f"{d['bottleneck_shares'][d['bottleneck']]:.0%}"),
+    "run.line_oee": (RUN, lambda d: _pm(d["line_oee"], 3)),
+    "run.availability": (RUN, lambda d: f"{d['losses']['availability']['mean']:.3f}"),
+    "run.performance": (RUN, lambda d: f"{d['losses']['performance']['mean']:.3f}"),
+    "run.quality": (RUN, lambda d: f"{d['losses']['quality']['mean']:.3f}"),
+    "run.oee_station": (RUN, lambda d: d["losses"]["station"]),
     "compare.pilot_usd_per_kwh": (COMPARE, lambda d: _usd_per_kwh(d, "pilot_sulfide_200mwh")),
     "compare.gwh_usd_per_kwh": (COMPARE, lambda d: _usd_per_kwh(d, "gwh_sulfide_4gwh")),
 }

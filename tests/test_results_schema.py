@@ -36,6 +36,7 @@ ADDED = {
     "oee",
     "warnings",
 }
+# (a run's ``warnings``: a list of texts, empty on long windows)
 
 
 def allowed(path: str) -> bool:

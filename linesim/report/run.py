@@ -64,6 +64,7 @@ def format_run(rep: RunSummary) -> str:
         f"  WIP / lead time   {ci_text(rep.mean_wip_cells, 0)} cells / "
         f"{ci_text(rep.mean_lead_time_h, 1)} h",
         f"  bottleneck        {rep.bottleneck} ({shares} of replications)",
+        *(f"  warning: {w}" for w in rep.warnings),
         "",
     ]
     rows = [
