@@ -13,6 +13,10 @@ from browser import browser_page
 from conftest import ROOT
 from streamlit.testing.v1 import AppTest
 
+from linesim.capacity import capacity_report
+from linesim.config import load_line
+from linesim.economics.cost import cost_report
+
 PAGES = ROOT / "ui" / "pages"
 
 
@@ -92,7 +96,8 @@ def test_line_page_edits_a_process_setting_instead_of_p():
 def test_line_page_bundled_choice_changes_line():
     at = page("line.py")
     at.selectbox(key="bundled").set_value("gwh_sulfide_4gwh").run()
-    assert float(metric(at, "Max good output").split()[0]) > 4.0
+    expected = capacity_report(load_line("gwh_sulfide_4gwh")).max_output_gwh_per_year
+    assert metric(at, "Max good output") == f"{expected:.3f} GWh/yr"
 
 
 def test_simulate_page_runs_and_shows_ci():
@@ -108,9 +113,11 @@ def test_simulate_page_runs_and_shows_ci():
 
 def test_yield_cost_compare_pages_load():
     at = page("yield_loss.py")
-    assert metric(at, "Analytic line yield ∏(1 − p_i)") == "0.8926"
+    expected = capacity_report(load_line("pilot_sulfide_200mwh")).line_yield
+    assert metric(at, "Analytic line yield ∏(1 − p_i)") == f"{expected:.4f}"
     at = page("cost.py")
-    assert metric(at, "Cost per good kWh").startswith("313")
+    pilot = cost_report(load_line("pilot_sulfide_200mwh"))
+    assert metric(at, "Cost per good kWh") == f"{pilot.total_usd_per_kwh:.0f} USD/kWh"
     at = page("compare.py")
     assert len(at.dataframe) == 1
     at.multiselect(key="compare").set_value(["working line", "pilot_oxide", "gwh_polymer"]).run()
