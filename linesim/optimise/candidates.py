@@ -17,7 +17,7 @@ import numpy as np
 
 from linesim.capacity import due_probabilities
 from linesim.errors import UsageError
-from linesim.rates import effective_rate_cells_per_h
+from linesim.rates import effective_rate_cells_per_h, machine_rate_cells_per_h
 from linesim.spec import LineSpec, Station
 from linesim.spec.losses import Calendar
 
@@ -40,6 +40,7 @@ class Candidate:
     power_kw: float
     operators: float
     settings: tuple[tuple[str, float], ...] = ()  #: process settings (when tuning)
+    busy_kwh_per_cell: float = 0.0  #: Σ n × kW ÷ Σ n × nameplate rate: energy per cell processed
 
     @property
     def log_yield_loss(self) -> float:
@@ -155,6 +156,8 @@ def _mixes(
                 power_kw=sum(n * e.power_kw for n, e in zip(counts, equipment)),
                 operators=sum(n * e.operators_per_machine for n, e in zip(counts, equipment)),
                 settings=settings,
+                busy_kwh_per_cell=sum(n * e.power_kw for n, e in zip(counts, equipment))
+                / sum(n * machine_rate_cells_per_h(e) for n, e in zip(counts, equipment)),
             )
         )
     return out

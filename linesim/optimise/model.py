@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
 
-from linesim.capacity import cells_per_h_for_gwh
+from linesim.capacity import cells_per_h_for_gwh, starts_per_good_cell
 from linesim.economics.cost import (
     Capex,
     annual_depreciation_usd,
@@ -323,21 +323,33 @@ class LayoutModel:
         }
         life = cost.depreciation
 
-        def linear(c: Candidate) -> int:
+        good_per_h = cells_per_h_for_gwh(target, spec.product.energy_kwh, hours)
+        starts = starts_per_good_cell(spec)  # at the config's yields: the flow each station sees
+
+        def linear(c: Candidate, j: int) -> int:
+            """Depreciation, labour in the station's working hours, and energy as the cost
+            model counts it: full power for the cells processed at the target, the idle
+            fraction for the rest of the working hours (cost.energy_per_year)."""
+            station = spec.stations[j]
             equipment = c.capex_usd / life.equipment_years
             building = c.footprint_m2 * self._building_usd_per_m2() / life.building_years
+            working_h = spec.calendar.working_hours_per_year(station.working_pattern(spec.calendar))
+            f = station.idle_power_fraction
+            flow = good_per_h * starts[j] if math.isfinite(starts[j]) else 0.0
+            busy_kwh = min(flow * hours * c.busy_kwh_per_cell, c.power_kw * working_h)
+            kwh = f * c.power_kw * working_h + (1.0 - f) * busy_kwh
             return round(
                 a["d"] * (equipment + building)
-                + a["l"] * c.operators * hours * cost.labour.wage_usd_per_h
-                + a["e"] * c.power_kw * hours * cost.electricity.usd_per_kwh
+                + a["l"] * c.operators * working_h * cost.labour.wage_usd_per_h
+                + a["e"] * kwh * cost.electricity.usd_per_kwh
                 + a["c"] * self.candidate_capex_usd(c)
             )
 
         n = len(spec.stations)
         total: cp_model.LinearExpr | int = sum(
-            sum(linear(c) * v for c, v in zip(self.candidates[j], x[j])) for j in range(n)
+            sum(linear(c, j) * v for c, v in zip(self.candidates[j], x[j])) for j in range(n)
         )
-        good_per_year = cells_per_h_for_gwh(target, spec.product.energy_kwh, hours) * hours
+        good_per_year = good_per_h * hours
         per_cell = material_usd_per_processed_cell(spec)
         coarse = SCALE // COST_LOG_SCALE
         for e, v in enumerate(per_cell):
@@ -379,7 +391,9 @@ class LayoutModel:
         fixed = self._constant_capex(cost)
         energy = energy_per_year(spec)
         labour = (
-            cost.labour.indirect_operators * spec.calendar.year_hours * cost.labour.wage_usd_per_h
+            cost.labour.indirect_operators
+            * spec.calendar.working_hours_per_year()
+            * cost.labour.wage_usd_per_h
         )
         return (
             a["d"] * annual_depreciation_usd(fixed, cost)

@@ -140,7 +140,9 @@ def _build(spec: LineSpec, rng: np.random.Generator, horizon_s: float, warmup_s:
                     "unit": unit,
                     "fneed": 64 + math.ceil(20 * failures) if mtbf_s else 0,
                     "mneed": 64 + math.ceil(20 * stops) if loss.ms_between_s else 0,
-                    "ineed": unit * 2 * (loss.rework_max + 1) if inspects else 0,
+                    # per cell: a detection draw per round (rework_max + 1 rounds at most)
+                    # and a rework decision in all but the last
+                    "ineed": unit * (2 * loss.rework_max + 1) if inspects else 0,
                     "loss": loss,
                     "exposed": exposure is not None
                     and (exposure[1][i] > 0.0 or exposure[2][i] < math.inf),
