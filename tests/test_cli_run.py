@@ -47,7 +47,9 @@ def test_run_json_document(capsys, tmp_path):
         } <= set(s)
     assert len(doc["replications"]) == 3
     for rep in doc["replications"]:
-        assert rep["started"] == rep["good"] + rep["scrapped"] + rep["in_process_at_end"]
+        assert rep["started"] == (
+            rep["good"] + rep["shipped_defective"] + rep["scrapped"] + rep["in_process_at_end"]
+        )
     frame = pd.read_parquet(out)
     assert set(frame["scope"]) >= {"line", "stacking"}
 
@@ -72,7 +74,9 @@ def test_pilot_simulated_yield_matches_analytic(capsys):
     )
     y = json.loads(capsys.readouterr().out)["line_yield"]
     assert y["attribution"]["exposure"]["mean"] == 0.0
-    lo, hi = y["simulated"]["ci95_low"], y["simulated"]["ci95_high"]
+    # start-up scrap, rework and escapes are outside ∏(1 − p) by design: their own gap causes
+    beyond = sum(y["attribution"][k]["mean"] for k in ("startup_scrap", "inspection"))
+    lo, hi = y["simulated"]["ci95_low"] - beyond, y["simulated"]["ci95_high"] - beyond
     # the 95 % CI, widened by one binomial standard error of the pooled cells (~2e-3)
     assert lo - 2e-3 <= y["analytic"] <= hi + 2e-3
 

@@ -357,19 +357,35 @@ class ScrapStep:
     cells_per_year: float
     value_usd_per_cell: float  #: value added up to and including the detection station
     usd_per_year: float
+    cause: str = "defects"  #: "defects" or "start-up scrap" (after changeovers)
 
 
 def scrap_by_step(spec: LineSpec, basis: OutputBasis) -> list[ScrapStep]:
     """Cells scrapped per year by the step that made them defective, and the value lost.
 
-    Cells started per year = G × processed per good cell at the first station; the share whose
-    first defect is made at step i is ∏_{k<i}(1 − p_k)·p_i (the yield waterfall); each is worth
+    Start-up scrap first: every cell started beyond G ÷ Y (G good cells a year, Y = ∏(1 − p)),
+    shared between the stations by the start-up scrap they make. Then the defects of the G ÷ Y
+    other cells: the share whose first defect is made at step i is ∏_{k<i}(1 − p_k)·p_i (the
+    yield waterfall); each is worth
     the value added up to its detection point. The conversion part of this value is already in
     the depreciation, labour and energy categories – this table attributes, it does not add.
     """
+    from linesim.capacity import startup_scrap_shares
+
     value = value_added_usd_per_cell(spec, basis)
-    started = basis.good_cells_per_h * spec.calendar.year_hours * basis.processed_per_good_cell[0]
+    good = basis.good_cells_per_h * spec.calendar.year_hours
+    # the defects of the waterfall act on the cells that are not start-up scrap: G ÷ Y of them
+    started = good / basis.line_yield if basis.line_yield > 0 else 0.0
     out = []
+    shares = startup_scrap_shares(spec)
+    weights = [good * n * s for n, s in zip(basis.processed_per_good_cell, shares)]
+    startup = good * basis.processed_per_good_cell[0] - started  # every other scrapped cell
+    for j, w in enumerate(weights):
+        if w > 0:
+            cells = startup * w / sum(weights)
+            sid = spec.stations[j].id
+            worth = sum(value[: j + 1])
+            out.append(ScrapStep(sid, sid, cells, worth, cells * worth, "start-up scrap"))
     for step in yield_waterfall(spec, value):
         worth = step.value_added_usd_per_cell
         assert worth is not None, "yield_waterfall gives every step a value when given values"

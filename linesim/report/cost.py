@@ -73,12 +73,19 @@ def format_cost(a: LineAnalysis) -> str:
         ),
         "",
         text_table(
-            ["scrap made at", "detected at", "cells/yr", "value/cell [USD]", "M USD/yr"],
+            ["scrap made at", "detected at", "cause", "cells/yr", "value/cell [USD]", "M USD/yr"],
             [
-                (s.id, s.detected_at, s.cells_per_year, s.value_usd_per_cell, s.usd_per_year / 1e6)
+                (
+                    s.id,
+                    s.detected_at,
+                    s.cause,
+                    s.cells_per_year,
+                    s.value_usd_per_cell,
+                    s.usd_per_year / 1e6,
+                )
                 for s in c.scrap_by_step
             ],
-            "llrrr",
+            "lllrrr",
         ),
         "  (value added up to detection: materials + direct conversion; the conversion part "
         "is inside the categories above)",
