@@ -150,7 +150,7 @@ class CapacityReport:
     line_yield: float
     target_gwh_per_year: float | None
     target_good_cells_per_h: float | None
-    nameplate_bottleneck: str = ""  #: the station with the lowest nameplate capacity
+    nameplate_bottleneck: str = ""  #: the lowest nameplate capacity in its working time
     static_oee: float = math.nan  #: max good output ÷ (its nameplate × planned share)
 
     def to_dict(self) -> dict:
@@ -190,7 +190,11 @@ def capacity_report(spec: LineSpec, target_gwh_per_year: float | None = None) ->
             )
         )
     neck = min(rows, key=lambda r: r.max_good_cells_per_h)
-    k = min(range(len(rows)), key=lambda j: rows[j].rate_per_machine_cells_per_h * rows[j].machines)
+    shares = [s.working_pattern(spec.calendar).working_share for s in spec.stations]
+    k = min(
+        range(len(rows)),
+        key=lambda j: rows[j].rate_per_machine_cells_per_h * rows[j].machines * shares[j],
+    )
     ideal = rows[k].rate_per_machine_cells_per_h * rows[k].machines
     planned = ideal * planned_share(spec.stations[k], spec.calendar)
     return CapacityReport(

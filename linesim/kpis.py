@@ -260,13 +260,20 @@ def station_losses(r: SimResult, s: StationRecord) -> Losses:
 
 
 def _nameplate_bottleneck(r: SimResult) -> StationRecord:
-    """The station with the lowest nameplate rate (machines ÷ ideal time per cell)."""
-    return min(r.stations, key=lambda s: s.machines / s.nominal_s_per_cell)
+    """The station with the lowest nameplate output in its working time: machines ÷ ideal time
+    per cell × the share of the window it works (a continuous aging store after a line that
+    works two shifts is not the line's reference: the shift stations are)."""
+
+    def working(s: StationRecord) -> float:
+        return 1.0 - s.off_shift_s / _machine_s(r, s)
+
+    return min(r.stations, key=lambda s: s.machines / s.nominal_s_per_cell * working(s))
 
 
 def line_losses(r: SimResult) -> Losses:
-    """The line's loss tree in hours of its nameplate bottleneck (the station that sets the
-    line's ideal rate): its time losses per machine, then the quality losses of the cells it
+    """The line's loss tree in hours of its nameplate bottleneck (the station whose nameplate
+    rate in its working time is the lowest: it sets the line's ideal output): its time losses
+    per machine, then the quality losses of the cells it
     processed that did not leave the line good — start-up scrap and shipped-defective cells
     after it, and defects (everything else: cells scrapped after it, and the change in work in
     process between it and the end of the line)."""

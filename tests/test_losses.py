@@ -655,3 +655,23 @@ def test_bundled_lines_simulate_inside_their_oee_band(name):
     oee = summarise(spec, runs).line_oee
     low, high = OEE_BANDS[name]
     assert low <= oee.ci95_low and oee.ci95_high <= high, (name, oee)
+
+
+def test_line_oee_reference_works_the_line_calendar(engine):
+    # a two-shift station feeding a slower continuous one: per calendar day the shift station
+    # can make 360 × 16 = 5,760 cells, the continuous one 300 × 24 = 7,200; the line's ideal
+    # output is the shift station's, and its nights are planned downtime, not a loss
+    from linesim import kpis
+
+    spec = make_line(
+        [
+            {"kind": "discrete", "cycle_time_s": 10, "buffer_after": 10_000},
+            {"kind": "discrete", "cycle_time_s": 12, "calendar": "continuous"},
+        ],
+        calendar=TWO_SHIFTS,
+    )
+    r = simulate(spec, 7 * DAY, DAY, rng=1, engine=engine)
+    tree = kpis.line_losses(r)
+    assert tree.station == "s0"
+    assert tree.hours["off_shift"] == pytest.approx(7 * 8)
+    assert kpis.line_oee(r) == pytest.approx(1.0, abs=2 / (7 * 16 * 360))
