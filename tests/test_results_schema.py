@@ -23,7 +23,14 @@ from linesim.experiments import replicate
 from linesim.summary import Estimate, RunSummary, StationSummary, summarise
 
 DATA = Path(__file__).parent / "data"
-BEFORE = json.loads((DATA / "json_keys_before_layout.json").read_text())
+#: Mappings keyed by station id: their keys are data (they follow the line), not schema.
+STATION_KEYED = {"bottleneck_shares"}
+BEFORE = {
+    kind: [k for k in keys if not any(f".{m}." in k for m in STATION_KEYED)]
+    if isinstance(keys, list)
+    else keys
+    for kind, keys in json.loads((DATA / "json_keys_before_layout.json").read_text()).items()
+}
 UNIT_SUFFIX = re.compile(r"_(usd|usd_per_year|kwh_per_year|h|cells|cells_per_h|cells_per_year)$")
 #: Keys added on purpose since, by the change that added them (issue 14).
 ADDED = {
@@ -35,6 +42,7 @@ ADDED = {
     "escapes",
     "oee",
     "warnings",
+    "cause",
 }
 # (a run's ``warnings``: a list of texts, empty on long windows)
 
@@ -42,17 +50,19 @@ ADDED = {
 def allowed(path: str) -> bool:
     """A key path that may be new: it carries a unit, sits in a loss tree, or is listed."""
     parts = path.split(".")
-    last = parts[-1].removesuffix("[]")
-    return bool(UNIT_SUFFIX.search(last)) or "losses" in parts or bool(ADDED & set(parts))
+    named = {p.removesuffix("[]") for p in parts}
+    return any(UNIT_SUFFIX.search(p) for p in named) or "losses" in named or bool(ADDED & named)
 
 
 def key_tree(doc, prefix: str = "") -> set[str]:
-    """Every key path of a JSON document (list items share the path ``[]``)."""
+    """Every key path of a JSON document (list items share the path ``[]``; the keys of a
+    station-keyed mapping are not followed)."""
     out: set[str] = set()
     if isinstance(doc, dict):
         for k, v in doc.items():
             out.add(f"{prefix}.{k}")
-            out |= key_tree(v, f"{prefix}.{k}")
+            if k not in STATION_KEYED:
+                out |= key_tree(v, f"{prefix}.{k}")
     elif isinstance(doc, list):
         for v in doc:
             out |= key_tree(v, prefix + "[]")
