@@ -384,8 +384,8 @@ def scrap_by_step(spec: LineSpec, basis: OutputBasis) -> list[ScrapStep]:
         if w > 0:
             cells = startup * w / sum(weights)
             sid = spec.stations[j].id
-            worth = sum(value[: j + 1])
-            out.append(ScrapStep(sid, sid, cells, worth, cells * worth, "start-up scrap"))
+            upto = sum(value[: j + 1])
+            out.append(ScrapStep(sid, sid, cells, upto, cells * upto, "start-up scrap"))
     for step in yield_waterfall(spec, value):
         worth = step.value_added_usd_per_cell
         assert worth is not None, "yield_waterfall gives every step a value when given values"
