@@ -168,8 +168,9 @@ def from_validation_error(
             )
         )
     ]
+    errors = _one_union_branch(errors)
     for err in errors:
-        loc, window = _untagged(list(err["loc"]))
+        loc, window = _untagged(_without_union_tags(list(err["loc"])))
         ctx = err.get("ctx") or {}
         if "field" in ctx:
             loc += [p for p in _split(ctx["field"])]
@@ -196,6 +197,36 @@ def from_validation_error(
     if len(items) > 6:
         more.append(f"... and {len(items) - 6} more")
     return ConfigError(file, path, problem, value, allowed, more)
+
+
+def _is_union_tag(part: object) -> bool:
+    """A location part pydantic adds for a branch of a union (``literal['continuous']``,
+    ``function-after[_check_day(), ShiftPattern]``, a model's class name), not a field."""
+    return isinstance(part, str) and ("[" in part or part[:1].isupper())
+
+
+def _without_union_tags(loc: list) -> list:
+    return [p for p in loc if not _is_union_tag(p)]
+
+
+def _one_union_branch(errors: list) -> list:
+    """Where a value failed every branch of a union of a literal and a model (a station's
+    ``calendar``: ``continuous`` or a shift pattern), keep the model branch's errors: a
+    mapping was meant as the model, and the literal's "should be 'continuous'" is noise."""
+    model_branches = {
+        tuple(_without_union_tags(list(e["loc"])[:i]))
+        for e in errors
+        for i, p in enumerate(e["loc"])
+        if _is_union_tag(p) and not str(p).startswith("literal[")
+    }
+    out = []
+    for e in errors:
+        loc = list(e["loc"])
+        literal = [i for i, p in enumerate(loc) if str(p).startswith("literal[")]
+        if literal and tuple(_without_union_tags(loc[: literal[0]])) in model_branches:
+            continue
+        out.append(e)
+    return out
 
 
 def _untagged(loc: list) -> tuple[list, type[BaseModel] | None]:

@@ -167,3 +167,24 @@ def test_capacity_json_matches_product_of_config(capsys):
     assert math.isclose(
         doc["line_yield"], math.prod(1 - s.defect_probability for s in raw.stations)
     )
+
+
+@pytest.mark.parametrize(
+    "value, path, words",
+    [
+        ("weekends", "stations[7].calendar", "'continuous' or its own shift pattern"),
+        (
+            "{shifts_per_day: 2, hours_per_shift: 13}",
+            "stations[7].calendar.hours_per_shift",
+            "more than 24 h",
+        ),
+        ("{shifts: 2}", "stations[7].calendar.shifts", "unknown field"),
+    ],
+)
+def test_a_station_calendar_of_neither_form_gets_one_clear_message(value, path, words):
+    with pytest.raises(ConfigError) as info:
+        load_line(
+            ROOT / "configs/pilot_sulfide_200mwh.yaml", [f"stations.stacking.calendar={value}"]
+        )
+    e = info.value
+    assert e.path == path and words in e.problem and not e.more, str(e)

@@ -26,7 +26,7 @@ import math
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from linesim.spec.base import Frozen as _Frozen
 from linesim.spec.base import (
@@ -187,6 +187,19 @@ class Station(_Capacity):
     detection_efficiency: Probability = 1.0
     idle_power_fraction: Probability = DEFAULT_IDLE_POWER_FRACTION
     source: str = ""
+
+    @field_validator("calendar", mode="before")
+    @classmethod
+    def _calendar_form(cls, value: object) -> object:
+        """One clear message for a calendar of neither form (not pydantic's two union ones)."""
+        if value is None or value == CONTINUOUS or isinstance(value, dict | ShiftPattern):
+            return value
+        raise _problem(
+            "",
+            "a station's calendar is 'continuous' or its own shift pattern",
+            value,
+            "continuous, or {shifts_per_day, hours_per_shift, days_per_week}",
+        )
 
     @model_validator(mode="after")
     def _check_station(self) -> Station:
