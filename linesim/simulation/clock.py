@@ -22,10 +22,8 @@ WEEK_S = 604_800.0
 
 
 @register_jitable
-def working_time(t: float, work_s: float, days: int) -> float:
-    """Working seconds from 0 to ``t`` [s]."""
-    if work_s == 0.0:
-        return t
+def _position(t: float) -> tuple[int, int, float]:
+    """(week, day of the week 0–6, seconds into the day) of time ``t`` [s]."""
     k = math.floor(t / WEEK_S)
     x = t - k * WEEK_S
     if x < 0.0:
@@ -34,7 +32,15 @@ def working_time(t: float, work_s: float, days: int) -> float:
     d = math.floor(x / DAY_S)
     if d > 6:
         d = 6
-    r = x - d * DAY_S
+    return k, d, x - d * DAY_S
+
+
+@register_jitable
+def working_time(t: float, work_s: float, days: int) -> float:
+    """Working seconds from 0 to ``t`` [s]."""
+    if work_s == 0.0:
+        return t
+    k, d, r = _position(t)
     if d < days:
         w = d * work_s + min(r, work_s)
     else:
@@ -47,15 +53,7 @@ def working_end(start: float, work: float, work_s: float, days: int) -> float:
     """The earliest time by which ``work`` working seconds have passed after ``start`` [s]."""
     if work_s == 0.0 or work <= 0.0:
         return start + work
-    k = math.floor(start / WEEK_S)
-    x = start - k * WEEK_S
-    if x < 0.0:
-        k -= 1
-        x += WEEK_S
-    d = math.floor(x / DAY_S)
-    if d > 6:
-        d = 6
-    r = x - d * DAY_S
+    _, d, r = _position(start)
     if d < days and r < work_s and r + work <= work_s:
         return start + work  # within the shift it started in
     target = working_time(start, work_s, days) + work

@@ -19,7 +19,6 @@ from typing import Any
 import numpy as np
 
 from linesim.simulation import fast_kernel as K
-from linesim.simulation.clock import off_time, working_time
 from linesim.simulation.draws import (
     draw_service,
     exposure_parameters,
@@ -29,7 +28,7 @@ from linesim.simulation.draws import (
     station_clock,
     stream_root,
 )
-from linesim.simulation.parts import OFF, SERVICE_PARTS
+from linesim.simulation.parts import SERVICE_PARTS, machine_totals
 from linesim.simulation.records import (
     TIME_ACCOUNTS,
     WIP_SAMPLES,
@@ -317,31 +316,15 @@ def _snapshot(st: K.State, now: float) -> dict:
         work_s, days = float(st.station_float[i, K.SF.CAL_WORK_S]), int(si[i, K.SI.CAL_DAYS])
         rows = []
         for m in range(first, first + machines[i]):
-            acc = [float(x) for x in mf[m, K.MF.ACC_BUSY : K.MF.ACC_BUSY + n_acc]]
-            state = mi[m, K.MI.STATE]
-            if state == K.BUSY:
-                end = float(mf[m, K.MF.SERVICE_END])
-                future = end - now
-                if future > 0:
-                    if work_s:
-                        left = working_time(end, work_s, days) - working_time(now, work_s, days)
-                        acc[OFF] -= future - left
-                    else:
-                        left = future
-                    parts = [float(x) for x in mf[m, K.MF.SVC_MAINTENANCE : K.MF.SVC_REWORK + 1]]
-                    for k in range(len(SERVICE_PARTS) - 1, 0, -1):
-                        take = left if left < parts[k] else parts[k]
-                        acc[SERVICE_PARTS[k]] -= take
-                        left -= take
-                    acc[SERVICE_PARTS[0]] -= left
-            elif state != K.IDLE:
-                since = float(mf[m, K.MF.SINCE])
-                if work_s:
-                    off = off_time(since, now, work_s, days)
-                    acc[OFF] += off
-                    acc[state] += (now - since) - off
-                else:
-                    acc[state] += now - since
+            acc = machine_totals(
+                mf[m, K.MF.ACC_BUSY : K.MF.ACC_BUSY + n_acc],
+                int(mi[m, K.MI.STATE]),
+                float(mf[m, K.MF.SINCE]),
+                float(mf[m, K.MF.SERVICE_END]),
+                mf[m, K.MF.SVC_MAINTENANCE : K.MF.SVC_REWORK + 1],
+                (work_s, days),
+                now,
+            )
             rows.append(acc)
         acc_by_station.append([sum(col) for col in zip(*rows)] if rows else [0.0] * n_acc)
     column = {

@@ -20,6 +20,8 @@ __all__ = [
     "REWORK",
     "OFF",
     "SERVICE_PARTS",
+    "split_wait",
+    "machine_totals",
     "Buffer",
     "Machine",
     "Group",
@@ -109,42 +111,52 @@ class Machine:
         self.since = now
 
     def waited(self, now: float) -> None:
-        work_s, days = self.clock
-        if work_s:
-            off = off_time(self.since, now, work_s, days)
-            self.acc[OFF] += off
-            self.acc[self.state] += (now - self.since) - off
-        else:
-            self.acc[self.state] += now - self.since
+        split_wait(self.acc, self.state, self.since, now, self.clock)
         self.state = IDLE
 
     def totals(self, now: float) -> list[float]:
-        acc = list(self.acc)
-        work_s, days = self.clock
-        if self.state == BUSY:
-            future = self.svc_end - now
-            if future > 0:
-                if work_s:
-                    left = working_time(self.svc_end, work_s, days) - working_time(
-                        now, work_s, days
-                    )
-                    acc[OFF] -= future - left
-                else:
-                    left = future
-                for k in range(len(SERVICE_PARTS) - 1, 0, -1):
-                    part = self.svc_parts[k]
-                    take = left if left < part else part
-                    acc[SERVICE_PARTS[k]] -= take
-                    left -= take
-                acc[SERVICE_PARTS[0]] -= left
-        elif self.state != IDLE:
+        return machine_totals(
+            self.acc, self.state, self.since, self.svc_end, self.svc_parts, self.clock, now
+        )
+
+
+def split_wait(acc: list[float], state: int, since: float, now: float, clock) -> None:
+    """Add a wait of ``state`` from ``since`` to ``now`` to ``acc``: its working part to the
+    state's account, its off-shift part to OFF."""
+    work_s, days = clock
+    if work_s:
+        off = off_time(since, now, work_s, days)
+        acc[OFF] += off
+        acc[state] += (now - since) - off
+    else:
+        acc[state] += now - since
+
+
+def machine_totals(
+    acc, state: int, since: float, svc_end: float, svc_parts, clock, now: float
+) -> list[float]:
+    """A machine's accounts at ``now`` (both engines' snapshots): a running service gives back
+    its future — the off-shift part to OFF, the working part from its last part backwards —
+    and a running wait adds its past."""
+    out = [float(x) for x in acc]
+    work_s, days = clock
+    if state == BUSY:
+        future = svc_end - now
+        if future > 0:
             if work_s:
-                off = off_time(self.since, now, work_s, days)
-                acc[OFF] += off
-                acc[self.state] += (now - self.since) - off
+                left = working_time(svc_end, work_s, days) - working_time(now, work_s, days)
+                out[OFF] -= future - left
             else:
-                acc[self.state] += now - self.since
-        return acc
+                left = future
+            for k in range(len(SERVICE_PARTS) - 1, 0, -1):
+                part = float(svc_parts[k])
+                take = left if left < part else part
+                out[SERVICE_PARTS[k]] -= take
+                left -= take
+            out[SERVICE_PARTS[0]] -= left
+    elif state != IDLE:
+        split_wait(out, state, since, now, clock)
+    return out
 
 
 class Group:
