@@ -253,41 +253,35 @@ def test_interrupted_sweep_keeps_whole_variants(tmp_path):
     assert rec["rows"][0] % 2 == 0 and 4 <= rec["rows"][0] < 120
 
 
-def test_a_writer_waits_for_a_reader_then_gives_up_with_a_clear_error(tmp_path, monkeypatch):
-    store = Store(tmp_path / "s.duckdb")
-    spec = load_line(PILOT)
-    store.record("run", spec)
+def hold_read_lock(path, seconds: float) -> subprocess.Popen:
+    """Another process that holds ``path`` open read-only for ``seconds`` (once it says so)."""
     reader = subprocess.Popen(
         [
             sys.executable,
             "-c",
             "import duckdb, sys, time; con = duckdb.connect(sys.argv[1], read_only=True); "
             "print('open', flush=True); time.sleep(float(sys.argv[2]))",
-            str(store.path),
-            "1.5",
+            str(path),
+            str(seconds),
         ],
         stdout=subprocess.PIPE,
         text=True,
     )
     assert reader.stdout.readline().strip() == "open"
+    return reader
+
+
+def test_a_writer_waits_for_a_reader_then_gives_up_with_a_clear_error(tmp_path, monkeypatch):
+    store = Store(tmp_path / "s.duckdb")
+    spec = load_line(PILOT)
+    store.record("run", spec)
+    reader = hold_read_lock(store.path, 1.5)
     store.record("run", spec)  # waits until the other process lets go
     reader.wait(timeout=30)
     assert len(store.list()) == 2
 
-    reader = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import duckdb, sys, time; con = duckdb.connect(sys.argv[1], read_only=True); "
-            "print('open', flush=True); time.sleep(float(sys.argv[2]))",
-            str(store.path),
-            "20",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    reader = hold_read_lock(store.path, 20)
     try:
-        assert reader.stdout.readline().strip() == "open"
         monkeypatch.setenv("LINESIM_STORE_LOCK_TIMEOUT", "0.5")
         with pytest.raises(UsageError, match="another process has held it for 0.5 s"):
             store.record("run", spec)

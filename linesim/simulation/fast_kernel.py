@@ -533,28 +533,31 @@ def _serve(st, m, g, now):
         mi[m, MI.CO_COUNT] = 0
         mi[m, MI.SCRAP_LEFT] = gi[g, GI.CO_SCRAP]
     t = gf[g, GF.MEAN_S] if gi[g, GI.DETERMINISTIC] else _draw(st, STREAMS * g + STREAM.SERVICE)
-    minor = 0.0
-    mtbs = gf[g, GF.MS_BETWEEN_S]
-    if mtbs > 0.0:
-        left = t
-        k = STREAMS * g + STREAM.MINOR
-        while mf[m, MF.TTMS] <= left:
-            left -= mf[m, MF.TTMS]
-            minor += gf[g, GF.MS_DURATION_S] * _draw(st, k)
-            mf[m, MF.TTMS] = mtbs * _draw(st, k)
-        mf[m, MF.TTMS] -= left
-    d = 0.0
-    mtbf = gf[g, GF.MTBF_S]
-    if mtbf > 0.0:
-        left = t
-        k = STREAMS * g + STREAM.FAILURE
-        while mf[m, MF.TTF] <= left:
-            left -= mf[m, MF.TTF]
-            d += gf[g, GF.MTTR_S] * _draw(st, k)
-            mf[m, MF.TTF] = mtbf * _draw(st, k)
-        mf[m, MF.TTF] -= left
+    minor = d = 0.0
+    if gf[g, GF.MS_BETWEEN_S] > 0.0:
+        minor = _run_clock(
+            st, m, MF.TTMS, t, gf[g, GF.MS_BETWEEN_S], gf[g, GF.MS_DURATION_S], g, STREAM.MINOR
+        )
+    if gf[g, GF.MTBF_S] > 0.0:
+        d = _run_clock(st, m, MF.TTF, t, gf[g, GF.MTBF_S], gf[g, GF.MTTR_S], g, STREAM.FAILURE)
     _start_service(st, m, now, pm, setup, t, minor, d, 0.0)
     mi[m, MI.PHASE] = PH_BUSY
+
+
+@njit(cache=_CACHE, _nrt=False, inline="always")
+def _run_clock(st, m, column, busy, between, stop, g, purpose):
+    """An operating-time clock of machine m (failures, minor stops; its time left in
+    ``column``) over ``busy`` seconds of processing: the stop time during them
+    (parts.run_clock, draw for draw)."""
+    mf = st.machine_float
+    k = STREAMS * g + purpose
+    stopped, left = 0.0, busy
+    while mf[m, column] <= left:
+        left -= mf[m, column]
+        stopped += stop * _draw(st, k)
+        mf[m, column] = between * _draw(st, k)
+    mf[m, column] -= left
+    return stopped
 
 
 @njit(cache=_CACHE, _nrt=False, inline="always")

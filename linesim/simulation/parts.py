@@ -209,20 +209,23 @@ class Group:
             m.co_count = 0
             m.scrap_left = loss.co_scrap
         t = self.service()
-        minor = 0.0
+        minor = down = 0.0
         if loss.ms_between_s > 0.0:
-            left = t
-            while m.ttms <= left:
-                left -= m.ttms
-                minor += loss.ms_duration_s * self.minor_expo()
-                m.ttms = loss.ms_between_s * self.minor_expo()
-            m.ttms -= left
-        down = 0.0
+            m.ttms, minor = run_clock(
+                m.ttms, t, loss.ms_between_s, loss.ms_duration_s, self.minor_expo
+            )
         if self.mtbf_s:
-            left = t
-            while m.ttf <= left:
-                left -= m.ttf
-                down += self.mttr_s * self.expo()
-                m.ttf = self.mtbf_s * self.expo()
-            m.ttf -= left
+            m.ttf, down = run_clock(m.ttf, t, self.mtbf_s, self.mttr_s, self.expo)
         return (pm, setup, t, minor, down, 0.0)
+
+
+def run_clock(left_s: float, busy_s: float, between_s: float, stop_s: float, expo):
+    """An operating-time clock (failures, minor stops) over ``busy_s`` of processing: returns
+    the operating time then left to the next stop and the stop time during it. Each stop draws
+    its length (× ``stop_s``) and the time to the next one (× ``between_s``) from ``expo``."""
+    stopped, left = 0.0, busy_s
+    while left_s <= left:
+        left -= left_s
+        stopped += stop_s * expo()
+        left_s = between_s * expo()
+    return left_s - left, stopped
