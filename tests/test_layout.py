@@ -23,7 +23,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("linesim.experiments", "linesim.sweep", "linesim.summary", "linesim.store"),
     ("linesim.economics", "linesim.optimise"),
     ("linesim.report",),
-    ("linesim.cli",),
+    ("linesim.cli", "linesim.__main__"),
 ]
 
 
