@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["bundled_lines", "configs_dir", "resolve_config", "ui_dir"]
+__all__ = ["bundled_line", "bundled_lines", "configs_dir", "resolve_config", "ui_dir"]
 
 _PACKAGE = Path(__file__).resolve().parent
 
@@ -37,12 +37,21 @@ def bundled_lines() -> dict[str, Path]:
     return {p.stem: p for p in sorted(configs_dir().glob("*.yaml"))}
 
 
+def bundled_line(name: str) -> Path | None:
+    """The bundled line called ``name`` (with or without ``.yaml``; no folder), or ``None``."""
+    p = Path(name)
+    if p.parent != Path("."):
+        return None
+    return bundled_lines().get(p.stem if p.suffix.lower() in (".yaml", ".yml") else p.name)
+
+
 def resolve_config(path: str | Path) -> Path:
     """``path`` itself when it names an existing file, else the bundled line of that name (with
     or without ``.yaml``), else ``path`` unchanged (the loader then says it does not exist)."""
     p = Path(path)
-    if p.is_file() or p.parent != Path("."):
+    try:
+        if p.is_file():
+            return p
+    except OSError:  # a name too long to look up: not a file here, nor a bundled line
         return p
-    lines = bundled_lines()
-    name = p.stem if p.suffix.lower() in (".yaml", ".yml") else p.name
-    return lines.get(name, p)
+    return bundled_line(str(path)) or p

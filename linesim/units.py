@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 __all__ = ["parse_duration_s", "SECONDS_PER"]
@@ -13,14 +14,28 @@ _DURATION = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(s|min|m|h|
 def parse_duration_s(text: str | float, default_unit: str = "h") -> float:
     """Parse ``'30d'``, ``'12h'``, ``'90min'``, ``'3600s'`` or a bare number (``default_unit``).
 
-    Returns seconds. Raises ``ValueError`` naming what is allowed.
+    Returns seconds. Raises ``ValueError`` naming what is allowed, also for a duration too long
+    to be a number of seconds (``1e400d``, read as infinity) or that is not a number (NaN).
+    Whether a finite duration is too long for the work asked is the caller's question.
     """
     if isinstance(text, (int, float)):
-        return float(text) * SECONDS_PER[default_unit]
-    match = _DURATION.match(text)
-    if not match:
+        try:
+            number = float(text)
+        except OverflowError:  # an integer beyond any float
+            number = math.inf
+        seconds = number * SECONDS_PER[default_unit]
+    else:
+        match = _DURATION.match(text)
+        if not match:
+            raise ValueError(
+                f"{text[:40]!r} is not a duration; allowed: a number with a unit s, min, h, d "
+                f"or w (e.g. 30d, 12h, 90min)"
+            )
+        seconds = float(match.group(1)) * SECONDS_PER[match.group(2) or default_unit]
+    if not math.isfinite(seconds):
+        shown = repr(text[:40]) if isinstance(text, str) else "the number"
         raise ValueError(
-            f"{text!r} is not a duration; allowed: a number with a unit s, min, h, d "
-            f"or w (e.g. 30d, 12h, 90min)"
+            f"{shown} is not a finite duration; allowed: a number with a unit s, "
+            "min, h, d or w (e.g. 30d, 12h, 90min)"
         )
-    return float(match.group(1)) * SECONDS_PER[match.group(2) or default_unit]
+    return seconds

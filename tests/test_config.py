@@ -42,7 +42,7 @@ def test_bad_config_in_a_real_process_has_no_traceback():
     )
     assert proc.returncode == 2
     assert proc.stdout == ""
-    assert "stations[0].cycle_time_s" in proc.stderr and "-5" in proc.stderr
+    assert "stations.a.cycle_time_s" in proc.stderr and "-5" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
 
@@ -56,7 +56,7 @@ def test_message_names_value_and_allowed():
     with pytest.raises(ConfigError) as info:
         load_line(BAD[1])
     e = info.value
-    assert e.path == "stations[1].defect_probability" and e.value == 1.7
+    assert e.path == "stations.b.defect_probability" and e.value == 1.7
     assert "≤ 1" in e.allowed
 
 
@@ -115,7 +115,7 @@ def test_overrides_by_station_id():
 def test_override_with_bad_value_names_the_field():
     with pytest.raises(ConfigError) as info:
         load_line(ROOT / "configs/pilot_sulfide_200mwh.yaml", ["stations.stacking.machines=-1"])
-    assert "stations[7].machines" in str(info.value)
+    assert "stations.stacking.machines" in str(info.value)
 
 
 def test_override_unknown_station():
@@ -172,13 +172,13 @@ def test_capacity_json_matches_product_of_config(capsys):
 @pytest.mark.parametrize(
     "value, path, words",
     [
-        ("weekends", "stations[7].calendar", "'continuous' or its own shift pattern"),
+        ("weekends", "stations.stacking.calendar", "'continuous' or its own shift pattern"),
         (
             "{shifts_per_day: 2, hours_per_shift: 13}",
-            "stations[7].calendar.hours_per_shift",
+            "stations.stacking.calendar.hours_per_shift",
             "more than 24 h",
         ),
-        ("{shifts: 2}", "stations[7].calendar.shifts", "unknown field"),
+        ("{shifts: 2}", "stations.stacking.calendar.shifts", "unknown field"),
     ],
 )
 def test_a_station_calendar_of_neither_form_gets_one_clear_message(value, path, words):

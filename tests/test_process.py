@@ -199,7 +199,7 @@ def test_a_field_the_window_sets_cannot_disagree_with_it():
     raw["stations"][0]["defect_probability"] = 0.2
     with pytest.raises(ConfigError) as err:
         line_from_dict(raw, "line.yaml")
-    assert err.value.path == "stations[0].defect_probability"
+    assert err.value.path == "stations.s0.defect_probability"
     assert "process.speed_m_per_min" in err.value.allowed
     with pytest.raises(ConfigError) as err:
         with_settings(_film_line(), {"s0": {"pressure_mpa": 3.0}})
@@ -211,12 +211,12 @@ def test_bad_process_blocks_exit_2_naming_the_field(tmp_path, capsys):
     cases = {
         "levels: {speed_m_per_min: [5, 6, 8, 10, 12]}": (
             "levels: {speed: [5]}",
-            "stations[3].process.levels.speed",
+            "stations.se_film_line.process.levels.speed",
         ),
-        "model: thin_film": ("model: sputter", "stations[4].process.model"),
+        "model: thin_film": ("model: sputter", "stations.sputter_interlayer.process.model"),
         "p_nominal: 0.008          # §5.1 p mid\n      under": (
             "p_nominal: 1.5\n      under",
-            "stations[10].process.p_nominal",
+            "stations.wip_press.process.p_nominal",
         ),
     }
     for old, (new, path) in cases.items():
