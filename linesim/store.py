@@ -4,15 +4,31 @@ Default file: ``linesim_runs.duckdb`` in the working directory (``$LINESIM_STORE
 ``--store PATH`` to change; a team can point it at a shared path). Two tables:
 
 - ``records`` — one row per run, sweep or optimisation: id, kind, status, time (UTC), linesim
-  version, engine, seed, the config's path, its text and a SHA-256 of the *resolved* line
-  (after ``extends:`` and ``--set``, as canonical JSON — two configs that describe the same line
-  hash alike), the command's arguments and its summary (JSON);
+  version, engine, seed (as decimal text: seeds reach 2^64 − 1, past DuckDB's BIGINT), the
+  config's path, its text and a SHA-256 of the *resolved* line (after ``extends:`` and
+  ``--set``, as canonical JSON — two configs that describe the same line hash alike), the
+  command's arguments and its summary (JSON), and the host and process id that wrote it;
 - ``rows`` — the tidy results of a record: one row per variant × replication (a run has one
   variant), with the varied parameters and the KPIs as JSON.
 
 Every write is one transaction: a run is stored whole (record and rows) or not at all; a sweep
 opens its record as ``running``, adds each finished variant in its own transaction, and ends
 ``complete`` — or ``interrupted`` with the variants that finished, never half a variant.
+
+**A store never costs a result.** DuckDB lets one process write a file, or several read it, at
+a time. A writer waits for the file up to ``$LINESIM_STORE_LOCK_TIMEOUT`` seconds (default 1);
+if another process still holds it (several runs ending together, a notebook's open
+connection), the write — a whole record, one variant, a sweep's end — goes as one JSON file
+into the spool folder ``<store>.pending/`` instead (written under a temporary name, then
+renamed, so a spooled file is always whole). The next writer that gets the file merges the
+spool first, one file per transaction, idempotent by id, deleting each file after its commit.
+Readers hold the file read-only for one query and see it and the spool together, so a spooled
+record is listed at once. Any other failure (read-only folder, a directory, a full disk) is
+caught: the write is spooled where it can be, and :attr:`Store.problems` says what happened —
+the command prints it as one warning after its results. A file that is not a DuckDB database
+(a full disk's truncated file) is renamed aside to ``<name>.corrupt-<UTC time>`` and a fresh
+store begun. A ``running`` record whose process is gone (same host) reads as ``interrupted``,
+and the next writer marks it so.
 """
 
 from __future__ import annotations
@@ -20,19 +36,35 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import socket
+import tempfile
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-__all__ = ["DEFAULT_STORE", "Store", "default_store_path", "spec_hash"]
+__all__ = [
+    "DEFAULT_STORE",
+    "Store",
+    "StoreError",
+    "default_store_path",
+    "new_record_id",
+    "spec_hash",
+]
 
 DEFAULT_STORE = "linesim_runs.duckdb"
-LOCK_TIMEOUT_S = 60.0
-"""How long an operation waits for another process's lock on the file before it gives up."""
+WRITE_WAIT_S = 1.0
+"""How long a write waits for another process's lock before it spools (env
+``LINESIM_STORE_LOCK_TIMEOUT``); a write that once found the file held that long waits only
+:data:`HELD_WAIT_S` after (the holder is a long one: a sweep must not stall per variant)."""
+HELD_WAIT_S = 0.1
+READ_WAIT_S = 10.0
+"""How long a read waits for a writer's lock (writers hold it for one transaction)."""
+DAMAGED_AFTER_S = 2.0
+"""A file DuckDB cannot read is set aside once it is this old [s] (younger: being created)."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
@@ -43,14 +75,16 @@ CREATE TABLE IF NOT EXISTS records (
     finished_at TIMESTAMP,
     version VARCHAR NOT NULL,
     engine VARCHAR,
-    seed BIGINT,
+    seed VARCHAR,                     -- decimal text: any size of integer
     line VARCHAR,
     config_path VARCHAR,
     config_hash VARCHAR NOT NULL,
     config_text VARCHAR,
     resolved_json VARCHAR NOT NULL,
     args_json VARCHAR,
-    summary_json VARCHAR
+    summary_json VARCHAR,
+    host VARCHAR,                     -- the writer's host and process id
+    pid BIGINT
 );
 CREATE TABLE IF NOT EXISTS rows (
     record_id VARCHAR NOT NULL,
@@ -61,11 +95,31 @@ CREATE TABLE IF NOT EXISTS rows (
     PRIMARY KEY (record_id, variant, replication)
 );
 """
+_COLUMNS = (
+    "id kind status created_at finished_at version engine seed line config_path config_hash "
+    "config_text resolved_json args_json summary_json host pid"
+).split()
+_HOST = socket.gethostname()
+#: DuckDB's words for a file that is not (or no longer) a database
+_DAMAGED = ("not a valid DuckDB database", "Could not read enough bytes", "orrupt", "checksum")
+
+
+class StoreError(Exception):
+    """The store cannot be read: damaged, not a file, or locked longer than a read waits."""
+
+
+class _Busy(Exception):
+    """Another process holds the file longer than a write waits."""
 
 
 def default_store_path() -> Path:
     """``$LINESIM_STORE`` if set, else ``linesim_runs.duckdb`` in the working directory."""
     return Path(os.environ.get("LINESIM_STORE") or DEFAULT_STORE)
+
+
+def new_record_id() -> str:
+    """A fresh record id (12 hex digits), for a command that prints it before recording."""
+    return uuid.uuid4().hex[:12]
 
 
 def spec_hash(spec) -> tuple[str, str]:
@@ -74,68 +128,22 @@ def spec_hash(spec) -> tuple[str, str]:
     return hashlib.sha256(text.encode()).hexdigest(), text
 
 
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
-def _connect_waiting(duckdb, path: str, read_only: bool):
-    """Open ``path``, waiting (with backoff, up to ``$LINESIM_STORE_LOCK_TIMEOUT`` seconds) while
-    another process holds the file.
-
-    DuckDB lets one process write a file, or several read it, at a time; each store operation
-    holds its connection only for one transaction, so a lock is normally gone in milliseconds —
-    a sweep writing a variant while ``linesim runs`` (or the UI) reads must wait, not fail.
-    """
-    timeout = float(os.environ.get("LINESIM_STORE_LOCK_TIMEOUT") or LOCK_TIMEOUT_S)
-    deadline = time.monotonic() + timeout
-    pause = 0.01
-    while True:
-        try:
-            return duckdb.connect(path, read_only=read_only)
-        except duckdb.IOException as exc:
-            if "lock" not in str(exc).lower():
-                raise
-            if time.monotonic() >= deadline:
-                from linesim.errors import UsageError
-
-                raise UsageError(
-                    f"results store {path}: another process has held it for {timeout:g} s "
-                    "(set LINESIM_STORE_LOCK_TIMEOUT to wait longer, or use --store PATH)"
-                ) from exc
-        time.sleep(pause)
-        pause = min(pause * 2, 0.5)
-
-
 class Store:
-    """A DuckDB results file (opened per operation, so other processes can use it between)."""
+    """A DuckDB results file and its spool (opened per operation, so other processes can use
+    it between).
+
+    Writes never raise for a failure of the store itself: they return whether the record is
+    kept (in the file or the spool) and add a sentence to :attr:`problems` when something went
+    wrong. Reads raise :class:`StoreError`.
+    """
 
     def __init__(self, path: str | os.PathLike | None = None):
         self.path = Path(path) if path is not None else default_store_path()
-
-    @contextmanager
-    def _connect(self, read_only: bool = False):
-        import duckdb
-
-        if read_only and not self.path.exists():
-            raise FileNotFoundError(f"no results store at {self.path}")
-        con = _connect_waiting(duckdb, str(self.path), read_only)
-        try:
-            if not read_only:
-                con.execute(_SCHEMA)
-            yield con
-        finally:
-            con.close()
-
-    @contextmanager
-    def _transaction(self):
-        with self._connect() as con:
-            con.execute("BEGIN TRANSACTION")
-            try:
-                yield con
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-            con.execute("COMMIT")
+        self.pending = self.path.with_name(self.path.name + ".pending")
+        self.problems: list[str] = []
+        self._wait_s = float(os.environ.get("LINESIM_STORE_LOCK_TIMEOUT") or WRITE_WAIT_S)
+        self._lost: set[str] = set()  # records not kept: their later writes are skipped
+        self._spooled = 0
 
     # --- writing ------------------------------------------------------------------------------
     def open_record(
@@ -143,6 +151,7 @@ class Store:
         kind: str,
         spec,
         *,
+        record_id: str | None = None,
         config_path: str | None = None,
         engine: str | None = None,
         seed: int | None = None,
@@ -150,82 +159,234 @@ class Store:
         status: str = "running",
         summary: Any = None,
         rows: Iterable[Mapping] = (),
-    ) -> str:
-        """Create a record (with its rows, in the same transaction); returns its id."""
+    ) -> str | None:
+        """Create a record (with its rows, in the same transaction); its id, or None when the
+        store could not keep it (the reason in :attr:`problems`)."""
         from linesim.bundled import resolve_config
         from linesim.version import __version__
 
         digest, resolved = spec_hash(spec)
-        text = None
         source = resolve_config(config_path) if config_path else None
-        if source is not None and source.is_file():
-            text = source.read_text(encoding="utf-8")
-        rid = uuid.uuid4().hex[:12]
-        with self._transaction() as con:
-            con.execute(
-                "INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    rid,
-                    kind,
-                    status,
-                    _now(),
-                    _now() if status == "complete" else None,
-                    __version__,
-                    engine,
-                    seed,
-                    spec.name,
-                    str(config_path) if config_path else None,
-                    digest,
-                    text,
-                    resolved,
-                    _json(args),
-                    _json(summary),
-                ],
-            )
-            _insert_rows(con, rid, rows)
+        text = source.read_text(encoding="utf-8") if source and source.is_file() else None
+        rid = record_id or new_record_id()
+        now = _now()
+        record = {
+            "id": rid,
+            "kind": kind,
+            "status": status,
+            "created_at": now,
+            "finished_at": now if status == "complete" else None,
+            "version": __version__,
+            "engine": engine,
+            "seed": None if seed is None else str(seed),
+            "line": spec.name,
+            "config_path": str(config_path) if config_path else None,
+            "config_hash": digest,
+            "config_text": text,
+            "resolved_json": resolved,
+            "args_json": _json(args),
+            "summary_json": _json(summary),
+            "host": _HOST,
+            "pid": os.getpid(),
+        }
+        op = {"op": "open", "record_id": rid, "record": record, "rows": _encode_rows(rows)}
+        if not self._write(op):
+            self._lost.add(rid)
+            return None
         return rid
 
     def add_rows(self, record_id: str, rows: Iterable[Mapping]) -> None:
         """Add finished rows (e.g. one variant of a sweep) in one transaction."""
-        with self._transaction() as con:
-            _insert_rows(con, record_id, rows)
+        if record_id not in self._lost:
+            self._write({"op": "rows", "record_id": record_id, "rows": _encode_rows(rows)})
 
     def close_record(self, record_id: str, status: str, summary: Any = None) -> None:
-        with self._transaction() as con:
-            con.execute(
-                "UPDATE records SET status = ?, finished_at = ?, "
-                "summary_json = coalesce(?, summary_json) WHERE id = ?",
-                [status, _now(), _json(summary), record_id],
-            )
+        """End a record: ``complete`` or ``interrupted``, with its summary."""
+        if record_id not in self._lost:
+            op = {"op": "close", "record_id": record_id, "status": status, "finished_at": _now()}
+            self._write({**op, "summary_json": _json(summary)})
 
     def record(
         self, kind: str, spec, *, rows: Iterable[Mapping] = (), summary: Any = None, **meta
-    ) -> str:
-        """Store a finished run or optimisation whole, in one transaction."""
+    ) -> str | None:
+        """Store a finished run or optimisation whole, in one transaction (see
+        :meth:`open_record`)."""
         return self.open_record(kind, spec, status="complete", summary=summary, rows=rows, **meta)
+
+    def _write(self, op: dict) -> bool:
+        """Apply ``op`` to the file after merging the spool, else spool it; whether it is kept."""
+        import duckdb
+
+        if self.path.is_dir():
+            self._note(
+                f"results store {self.path}: a folder, not a DuckDB file; record "
+                f"{op['record_id']} not stored (allowed: --store FILE.duckdb)"
+            )
+            return False
+        try:
+            con = self._open_writer()
+        except _Busy:
+            self._wait_s = min(self._wait_s, HELD_WAIT_S)
+            return self._spool(op, None)
+        except (duckdb.Error, OSError) as exc:
+            return self._spool(op, _problem(exc))
+        try:
+            try:
+                self._merge_spool(con)
+                _transact(con, op)
+            finally:
+                con.close()
+        except (duckdb.Error, OSError) as exc:  # a write that fails after its commit is
+            return self._spool(op, _problem(exc))  # spooled again: merging is idempotent
+        return True
+
+    def _open_writer(self):
+        """A read-write connection with the current schema; waits while another process holds
+        the file (then :class:`_Busy`); sets a damaged file aside and begins a fresh one."""
+        import duckdb
+
+        deadline = time.monotonic() + self._wait_s
+        pause = 0.01
+        while True:
+            seen = _identity(self.path)
+            try:
+                con = duckdb.connect(str(self.path))
+            except duckdb.IOException as exc:
+                damaged = any(word in str(exc) for word in _DAMAGED)
+                if not damaged and "lock" not in str(exc).lower():
+                    raise
+                if damaged and self._set_aside(seen):
+                    continue
+                if time.monotonic() >= deadline:  # (a damaged file too young to set aside
+                    raise _Busy() from exc  # is most likely being created: busy as well)
+                time.sleep(pause)
+                pause = min(pause * 2, 0.25)
+                continue
+            try:
+                _migrate(con)
+            except BaseException:
+                con.close()
+                raise
+            return con
+
+    def _set_aside(self, seen: tuple[int, int, int] | None) -> bool:
+        """Rename the damaged file to ``<name>.corrupt-<UTC time>``; whether it was moved.
+
+        Not moved: a file that changed since it failed (another process set it aside or began
+        a fresh one) or that is younger than :data:`DAMAGED_AFTER_S` (another process may be
+        creating it: DuckDB writes a new file's header just after creating it)."""
+        if seen is None or _identity(self.path) != seen:
+            return False
+        if time.time() - seen[2] / 1e9 < DAMAGED_AFTER_S:
+            return False
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        aside = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
+        if aside.exists():  # set aside within the same second before
+            aside = aside.with_name(f"{aside.name}-{os.getpid()}")
+        self.path.rename(aside)
+        wal = self.path.with_name(self.path.name + ".wal")
+        if wal.exists():
+            wal.rename(aside.with_name(aside.name + ".wal"))
+        self._note(
+            f"results store {self.path}: damaged (not a readable DuckDB database); "
+            f"set aside as {aside}, a fresh store begun"
+        )
+        return True
+
+    def _merge_spool(self, con) -> None:
+        """Merge spooled writes (each in its own transaction, then deleted) and mark records
+        whose writer is gone ``interrupted``."""
+        import duckdb
+
+        for path in self._spool_files():
+            try:
+                op = json.loads(path.read_text(encoding="utf-8"))
+                _transact(con, op)
+            except FileNotFoundError:
+                continue  # merged by another process meanwhile
+            except duckdb.IOException:
+                raise  # the file, not the operation: leave it for the next writer
+            except (ValueError, KeyError, TypeError, duckdb.Error) as exc:
+                bad = path.with_name(path.name + ".bad")
+                path.rename(bad)
+                self._note(
+                    f"results store {self.path}: a spooled write could not be merged "
+                    f"({_first_line(exc)}); kept as {bad}"
+                )
+                continue
+            path.unlink(missing_ok=True)
+        stale = con.execute(
+            "SELECT id, pid, created_at FROM records WHERE status = 'running' AND host = ?",
+            [_HOST],
+        ).fetchall()
+        for rid, pid, created in stale:
+            if not _process_alive(pid, created):
+                con.execute(
+                    "UPDATE records SET status = 'interrupted', finished_at = ? WHERE id = ?",
+                    [_now(), rid],
+                )
+
+    def _spool(self, op: dict, problem: str | None) -> bool:
+        """Write ``op`` whole into the spool folder; whether that worked. ``problem``: why the
+        file could not take it (None: only busy)."""
+        self._spooled += 1
+        name = f"{op['record_id']}-{os.getpid()}-{self._spooled:06d}.json"
+        try:
+            self.pending.mkdir(exist_ok=True)
+            _write_whole(self.pending / name, json.dumps(op))
+        except OSError as exc:
+            self._note(
+                f"results store {self.path}: {problem or 'held by another process'}; "
+                f"record {op['record_id']} not stored (spool {self.pending}: "
+                f"{exc.strerror or exc})"
+            )
+            return False
+        if problem is not None:
+            self._note(
+                f"results store {self.path}: {problem}; record {op['record_id']} queued in "
+                f"{self.pending} until the store can be written"
+            )
+        return True
+
+    def _note(self, problem: str) -> None:
+        if problem not in self.problems:
+            self.problems.append(problem)
+
+    def _spool_files(self) -> list[Path]:
+        """Spooled writes in the order they were written (per record: per process, numbered)."""
+        return sorted(self.pending.glob("*.json")) if self.pending.is_dir() else []
 
     # --- reading ------------------------------------------------------------------------------
     def list(self, limit: int = 50):
-        """The latest records as a DataFrame (newest first)."""
-        with self._connect(read_only=True) as con:
-            return con.execute(
+        """The latest records as a DataFrame (newest first), spooled ones included."""
+        import pandas as pd
+
+        with self._reader() as con:
+            frame = con.execute(
                 "SELECT r.id, r.kind, r.status, r.created_at, r.line, r.engine, r.seed, "
                 "r.config_path, substr(r.config_hash, 1, 12) AS config_hash, "
-                "count(w.record_id) AS rows FROM records r LEFT JOIN rows w "
+                "count(w.record_id) AS rows, r.host, r.pid FROM records r LEFT JOIN rows w "
                 "ON w.record_id = r.id GROUP BY ALL ORDER BY r.created_at DESC LIMIT ?",
                 [limit],
             ).df()
+        frame["status"] = [
+            _shown_status(s, h, p, c)
+            for s, h, p, c in zip(frame["status"], frame["host"], frame["pid"], frame["created_at"])
+        ]
+        frame["seed"] = pd.Series([_seed(s) for s in frame["seed"]], dtype=object)
+        return frame.drop(columns=["host", "pid"])
 
     def get(self, record_id: str) -> dict:
         """One record (by id or unique id prefix) with its rows; KeyError if none."""
-        with self._connect(read_only=True) as con:
-            found = con.execute("SELECT * FROM records WHERE id LIKE ? || '%'", [record_id]).df()
+        with self._reader() as con:
+            cur = con.execute("SELECT * FROM records WHERE starts_with(id, ?)", [record_id])
+            found = cur.fetchall()
             if len(found) != 1:
                 raise KeyError(
-                    f"{'no' if found.empty else 'more than one'} record with id "
+                    f"{'no' if not found else 'more than one'} record with id "
                     f"{record_id!r} in {self.path}"
                 )
-            rec = found.iloc[0].to_dict()
+            rec = dict(zip([d[0] for d in cur.description], found[0], strict=True))
             rows = con.execute(
                 "SELECT variant, replication, params_json, kpis_json FROM rows "
                 "WHERE record_id = ? ORDER BY variant, replication",
@@ -233,17 +394,164 @@ class Store:
             ).fetchall()
         for key in ("args_json", "summary_json"):
             rec[key[:-5]] = json.loads(rec.pop(key)) if rec.get(key) else None
+        rec["seed"] = _seed(rec["seed"])
+        rec["status"] = _shown_status(rec["status"], rec["host"], rec["pid"], rec["created_at"])
         rec["rows"] = [
             {"variant": v, "replication": r, **(json.loads(p) if p else {}), **json.loads(k)}
             for v, r, p, k in rows
         ]
         return rec
 
+    @contextmanager
+    def _reader(self) -> Iterator[Any]:
+        """An in-memory DuckDB whose views ``records`` and ``rows`` are the file (attached
+        read-only for this read only) and the spool together."""
+        import duckdb
 
-def _insert_rows(con, record_id: str, rows: Iterable[Mapping]) -> None:
-    data = [
+        con = duckdb.connect()
+        try:
+            con.execute("ATTACH ':memory:' AS pending")
+            con.execute("USE pending")
+            con.execute(_SCHEMA)
+            con.execute(
+                "CREATE TABLE closes (id VARCHAR PRIMARY KEY, status VARCHAR, "
+                "finished_at TIMESTAMP, summary_json VARCHAR)"
+            )
+            self._load_spool(con)
+            self._attach(con)
+            _create_views(con)
+        except duckdb.Error as exc:
+            con.close()
+            raise StoreError(
+                f"results store {self.path}: not a linesim results store ({_first_line(exc)})"
+            ) from None
+        try:
+            yield con
+        finally:
+            con.close()
+
+    def _load_spool(self, con) -> None:
+        """The spooled writes into the reader's ``pending`` tables (read before the file: a
+        write merged meanwhile is then in the file, never in neither)."""
+        import duckdb
+
+        opened: set[str] = set()
+        for path in self._spool_files():
+            try:
+                op = json.loads(path.read_text(encoding="utf-8"))
+                if op["op"] == "close" and op["record_id"] not in opened:
+                    con.execute(
+                        "INSERT OR REPLACE INTO closes VALUES (?, ?, ?, ?)",
+                        [op["record_id"], op["status"], op["finished_at"], op["summary_json"]],
+                    )
+                else:
+                    _transact(con, op)
+            except (OSError, ValueError, KeyError, TypeError, duckdb.Error):
+                continue  # merged meanwhile, or damaged: the next writer sets it aside
+            if op["op"] == "open":
+                opened.add(op["record_id"])
+
+    def _attach(self, con) -> None:
+        """Attach the file read-only as ``stored`` (an empty store when there is none yet),
+        waiting while a writer holds it."""
+        import duckdb
+
+        if not self.path.exists():
+            con.execute("ATTACH ':memory:' AS stored")
+            con.execute("USE stored")
+            con.execute(_SCHEMA)
+            return
+        deadline = time.monotonic() + READ_WAIT_S
+        while True:
+            try:
+                con.execute("ATTACH ? AS stored (READ_ONLY)", [str(self.path)])
+                return
+            except duckdb.Error as exc:
+                if "lock" not in str(exc).lower():
+                    raise StoreError(f"results store {self.path}: {_first_line(exc)}") from None
+                if time.monotonic() >= deadline:
+                    raise StoreError(
+                        f"results store {self.path}: another process has held it for "
+                        f"{READ_WAIT_S:g} s; allowed: try again, or --store PATH"
+                    ) from None
+            time.sleep(0.05)
+
+
+def _create_views(con) -> None:
+    """The views ``records`` and ``rows`` of a reader: the file's records with the spool's
+    ends applied, and the spool's records and rows the file does not have yet."""
+    con.execute("USE memory")
+    con.execute(
+        "CREATE TEMP VIEW records AS SELECT s.* EXCLUDE (status, finished_at, "
+        "summary_json), coalesce(c.status, s.status) AS status, "
+        "coalesce(c.finished_at, s.finished_at) AS finished_at, "
+        "coalesce(c.summary_json, s.summary_json) AS summary_json "
+        "FROM stored.records s LEFT JOIN pending.closes c ON c.id = s.id "
+        "UNION ALL BY NAME SELECT * FROM pending.records "
+        "WHERE id NOT IN (SELECT id FROM stored.records)"
+    )
+    con.execute(
+        "CREATE TEMP VIEW rows AS SELECT * FROM stored.rows UNION ALL BY NAME "
+        "SELECT * FROM pending.rows p WHERE NOT EXISTS (SELECT 1 FROM stored.rows s "
+        "WHERE s.record_id = p.record_id AND s.variant = p.variant "
+        "AND s.replication = p.replication)"
+    )
+
+
+def _migrate(con) -> None:
+    """Create the tables, and bring a store written by an older linesim to this schema."""
+    con.execute(_SCHEMA)
+    types = dict(
+        con.execute(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_name = 'records' AND table_schema = 'main'"
+        ).fetchall()
+    )
+    if types.get("seed") != "VARCHAR":
+        con.execute("ALTER TABLE records ALTER seed TYPE VARCHAR")
+    for name, kind in (("host", "VARCHAR"), ("pid", "BIGINT")):
+        if name not in types:
+            con.execute(f"ALTER TABLE records ADD COLUMN {name} {kind}")
+
+
+def _transact(con, op: Mapping) -> None:
+    """Apply one write in one transaction: all of it or nothing."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        _apply(con, op)
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+def _apply(con, op: Mapping) -> None:
+    """One write (``open``, ``rows`` or ``close``); applying it again changes nothing."""
+    if op["op"] == "open":
+        record = op["record"]
+        con.execute(
+            f"INSERT OR IGNORE INTO records ({', '.join(_COLUMNS)}) "
+            f"VALUES ({', '.join('?' * len(_COLUMNS))})",
+            [record[c] for c in _COLUMNS],
+        )
+    if op["op"] in ("open", "rows") and op["rows"]:
+        con.executemany(
+            "INSERT OR IGNORE INTO rows VALUES (?, ?, ?, ?, ?)",
+            [[op["record_id"], *row] for row in op["rows"]],
+        )
+    if op["op"] == "close":
+        con.execute(
+            "UPDATE records SET status = ?, finished_at = ?, "
+            "summary_json = coalesce(?, summary_json) WHERE id = ?",
+            [op["status"], op["finished_at"], op["summary_json"], op["record_id"]],
+        )
+
+
+def _encode_rows(rows: Iterable[Mapping]) -> list[list]:
+    """Rows as [variant, replication, params JSON, KPIs JSON] (all encoded before anything is
+    written, so a bad row stops the write before it begins)."""
+    return [
         [
-            record_id,
             int(r.get("variant", 0)),
             int(r.get("replication", 0)),
             _json(r.get("params") or {}),
@@ -251,8 +559,84 @@ def _insert_rows(con, record_id: str, rows: Iterable[Mapping]) -> None:
         ]
         for r in rows
     ]
-    if data:
-        con.executemany("INSERT INTO rows VALUES (?, ?, ?, ?, ?)", data)
+
+
+def _write_whole(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` under a temporary name, synced, then rename it."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _shown_status(status: str, host: str | None, pid, created_at) -> str:
+    """``running`` of a process on this host that has gone reads ``interrupted``."""
+    if status == "running" and host == _HOST and not _process_alive(pid, created_at):
+        return "interrupted"
+    return status
+
+
+def _process_alive(pid, since: datetime) -> bool:
+    """Whether process ``pid`` of this host still runs and began before ``since`` (UTC; a later
+    start is another process that reuses the id). Unknown (no pid, not POSIX): alive."""
+    if pid is None or pid != pid or os.name != "posix":  # pid != pid: NaN from a DataFrame
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # another user's process: alive
+    try:
+        ticks = int(Path(f"/proc/{int(pid)}/stat").read_text().rsplit(")", 1)[1].split()[19])
+        boot = next(
+            int(line.split()[1])
+            for line in Path("/proc/stat").read_text().splitlines()
+            if line.startswith("btime")
+        )
+    except (OSError, IndexError, ValueError, StopIteration):
+        return True
+    started = datetime.fromtimestamp(boot + ticks / os.sysconf("SC_CLK_TCK"), UTC)
+    # /proc's boot time has whole seconds: allow for them
+    return started.replace(tzinfo=None) <= since + timedelta(seconds=2)
+
+
+def _identity(path: Path) -> tuple[int, int, int] | None:
+    """(inode, size, modification time [ns]) of ``path``; None when there is none."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_ino, st.st_size, st.st_mtime_ns
+
+
+def _problem(exc: BaseException) -> str:
+    """A store failure in a few words: the OS's reason, or DuckDB's first line."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return _first_line(exc)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    for prefix in ("IO Error: ", "Invalid Input Error: "):
+        text = text.removeprefix(prefix)
+    return text[:200]
+
+
+def _seed(text) -> int | None:
+    return None if text is None or text != text else int(text)
+
+
+def _now() -> str:
+    """The time now, UTC, as ISO text (JSON for the spool; DuckDB casts it to TIMESTAMP)."""
+    return datetime.now(UTC).replace(tzinfo=None).isoformat()
 
 
 def _json(value: Any) -> str | None:

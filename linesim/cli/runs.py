@@ -1,4 +1,5 @@
-"""``linesim runs``: the results store — list, show and compare records."""
+"""``linesim runs``: the results store — list, show and compare records; and how every command
+reports a store that could not take its record."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import argparse
 import json
 import sys
 
-from linesim.cli.options import EXIT_OK
+from linesim.cli.options import EXIT_OK, positive_int
 from linesim.errors import UsageError
 
 __all__ = ["add_arguments", "runs_command"]
@@ -15,7 +16,13 @@ __all__ = ["add_arguments", "runs_command"]
 def add_arguments(p: argparse.ArgumentParser) -> None:
     sub = p.add_subparsers(dest="runs_command", required=True, metavar="{list,show,compare}")
     q = sub.add_parser("list", help="the latest records")
-    q.add_argument("--limit", type=int, default=50)
+    q.add_argument(
+        "--limit",
+        type=positive_int,
+        default=50,
+        metavar="N",
+        help="at most N records, newest first (default 50)",
+    )
     q.add_argument("--json", action="store_true")
     q.add_argument("--store", metavar="PATH")
     q = sub.add_parser("show", help="one record: metadata, summary and rows")
@@ -30,16 +37,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def runs_command(args: argparse.Namespace) -> int:
     from linesim.report.runs import compare_records, format_record
-    from linesim.store import Store
+    from linesim.store import Store, StoreError
 
     store = Store(args.store)
     try:
         if args.runs_command == "list":
             frame = store.list(args.limit)
             if args.json:
-                sys.stdout.write(
-                    frame.to_json(orient="records", date_format="iso", indent=2) + "\n"
-                )
+                _write_json(frame.to_dict(orient="records"))
             else:
                 sys.stdout.write(
                     (frame.to_string(index=False) if len(frame) else f"no records in {store.path}")
@@ -48,7 +53,7 @@ def runs_command(args: argparse.Namespace) -> int:
         elif args.runs_command == "show":
             rec = store.get(args.id)
             if args.json:
-                sys.stdout.write(json.dumps(rec, indent=2, default=str) + "\n")
+                _write_json(rec)
             else:
                 sys.stdout.write(format_record(rec) + "\n")
         else:
@@ -57,6 +62,17 @@ def runs_command(args: argparse.Namespace) -> int:
                 sys.stdout.write(table.to_json(orient="records", indent=2) + "\n")
             else:
                 sys.stdout.write(table.to_string(index=False) + "\n")
-    except (FileNotFoundError, KeyError) as exc:
+    except KeyError as exc:
         raise UsageError(str(exc).strip("'\"")) from None
+    except StoreError as exc:
+        raise UsageError(str(exc)) from None
     return EXIT_OK
+
+
+def _write_json(doc) -> None:
+    """``doc`` as JSON on stdout: times in ISO 8601, seeds as whole numbers of any size."""
+    sys.stdout.write(json.dumps(doc, indent=2, default=_plain) + "\n")
+
+
+def _plain(value):
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)

@@ -32,6 +32,7 @@ def format_record(rec: dict) -> str:
         f"  created   {rec['created_at']} UTC, linesim {rec['version']}, engine "
         f"{rec['engine']}, seed {rec['seed']}",
         f"  config    {rec['config_path']}  sha256 {rec['config_hash'][:16]}…",
+        f"  written   on {rec.get('host') or 'an unknown host'}, process {rec.get('pid') or '?'}",
         f"  rows      {len(rec['rows'])}",
         "",
     ]
