@@ -9,10 +9,16 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 
 import pytest
 
 REQUIRED = bool(os.environ.get("LINESIM_BROWSER"))
+START_TIMEOUT_S = 90.0  #: time ``linesim ui`` may take to answer its health check [s]
 
 
 def chromium_path() -> str | None:
@@ -45,3 +51,36 @@ def browser_page(width: int = 1300, height: int = 900):
             yield page, errors
         finally:
             browser.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module", name="ui_server")
+def serve_ui():
+    """``linesim ui`` on a free port, shared by a test module's browser tests: yields
+    ``(url, process)``; terminated (SIGTERM, as a service manager stops it) at the end."""
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "linesim.cli", "ui", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    url = f"http://localhost:{port}"
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url + "/_stcore/health", timeout=2)
+            break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        proc.kill()
+        pytest.fail("linesim ui did not start: " + (proc.stdout.read() if proc.stdout else ""))
+    yield url, proc
+    proc.terminate()
+    proc.wait(timeout=20)

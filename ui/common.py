@@ -1,18 +1,29 @@
-"""What every page shares: the working line, cached analyses and simulations, CSV downloads.
+"""What every page shares: the working line, cached analyses, simulations off the request
+thread, CSV downloads, and how errors are shown.
 
 The working line lives in ``st.session_state`` as YAML text (``spec_yaml``) — pydantic models
 are not hashable by Streamlit, so every cache is keyed on that text. Only linesim's public
 functions are called; nothing here computes a KPI itself.
+
+Every page runs inside :func:`guarded`: a user's mistake shows as one error naming the field
+(the station by its id), anything unexpected as a short error with its details folded away —
+Streamlit's traceback never reaches the page. User text goes through :func:`safe.md`.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import re
 import sys
-from dataclasses import dataclass
+import traceback
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
+import yaml
+from pydantic import ValidationError
 
 # In a checkout the app sits beside the package (ui/ and linesim/ at the top level), which may
 # not be installed: put the checkout first. In the wheel the app is linesim/_bundled/ui and the
@@ -21,14 +32,39 @@ ROOT = Path(__file__).resolve().parents[1]
 if (ROOT / "linesim" / "__init__.py").is_file() and str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+import jobs
+import tasks
+from safe import md, shown
+from tasks import SimulationRun
+
 from linesim.bundled import bundled_lines
 from linesim.config import dump_line, line_from_text, load_line
-from linesim.errors import ConfigError
-from linesim.simulation import SimResult
-from linesim.summary import RunSummary
+from linesim.errors import ConfigError, UsageError, from_validation_error
+from linesim.report.optimise import renamed
 
 CONFIGS = list(bundled_lines().values())
 DEFAULT_CONFIG = bundled_lines()["pilot_sulfide_200mwh"]
+
+UPLOAD_LIMIT_MB = 1  #: largest config a user may upload [MB]
+UPLOAD_TIME_LIMIT_S = 10.0  #: time to load, validate and analyse an upload [s]
+UPLOAD_MEMORY_MIB = 512  #: memory that may take [MiB]
+SIMULATION_TIME_LIMIT_S = 300.0  #: time one simulation request may take [s]
+SIMULATION_MEMORY_MIB = 2048  #: memory it may take [MiB]
+#: The library's parameter names in a refused simulation's message → the Simulate page's inputs.
+SIMULATION_INPUTS = {
+    "horizon_s": "Horizon [days]",
+    "replications": "Replications",
+    "allow_large": "`linesim run --allow-large`",
+}
+NEEDS_COST = (
+    "needs the line's `cost:` block (see configs/README.md, section 'Cost inputs'); "
+    "capacity, yield and simulation work without it"
+)
+
+MESSAGE_LIMIT = 1000  #: characters of an error message shown [-] (a user text: safe.TEXT_LIMIT)
+#: What a user got wrong: shown as one error naming the field, never as a traceback.
+USER_ERRORS = (ConfigError, UsageError, ValidationError, yaml.YAMLError, jobs.TaskFailed)
+_LOG = logging.getLogger("linesim.ui")
 
 
 def bundled() -> dict[str, Path]:
@@ -40,9 +76,15 @@ EDIT_PREFIX = "edit_"  #: the Line page's quick-edit inputs (except the station 
 
 
 def set_working(spec, source: str) -> None:
-    """Make ``spec`` the working line. The Line page's inputs hold values of the old line: they
-    are reset, so the next run shows the new line's values instead of re-applying old ones."""
-    st.session_state["spec_yaml"] = dump_line(spec)
+    """Make ``spec`` the working line (see :func:`set_working_yaml`)."""
+    set_working_yaml(dump_line(spec), source)
+
+
+def set_working_yaml(text: str, source: str) -> None:
+    """Make the validated line ``text`` (YAML) the working line. The Line page's inputs hold
+    values of the old line: they are reset, so the next run shows the new line's values
+    instead of re-applying old ones."""
+    st.session_state["spec_yaml"] = text
     st.session_state["spec_source"] = source
     for key in list(st.session_state):
         if key in EDITOR_KEYS or (key.startswith(EDIT_PREFIX) and key != "edit_station"):
@@ -66,40 +108,67 @@ def working_spec():
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
+def capacity(text: str):
+    """The static capacity report (output, yield, bottleneck): needs no cost block."""
+    from linesim.capacity import capacity_report
+
+    return capacity_report(spec_from_yaml(text))
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
 def static_analysis(text: str):
-    """Capacity, yield and cost on the static basis (fast: answers on every edit)."""
+    """Capacity, yield and cost on the static basis (fast: answers on every edit); None for a
+    line without a cost block."""
     from linesim.economics.analysis import analyse
 
-    return analyse(spec_from_yaml(text), tornado_fraction=0.2)
-
-
-@dataclass(frozen=True)
-class SimulationRun:
-    """Replications of one version of the working line (its YAML text) and their summary."""
-
-    yaml: str
-    summary: RunSummary
-    results: list[SimResult]
-
-
-@st.cache_data(max_entries=32, show_spinner=False)
-def simulation(text: str, horizon_days: float, replications: int, seed: int) -> SimulationRun:
-    """Replications on the fast engine, keyed on the line's YAML text and the run settings."""
-    from linesim.capacity import suggested_warmup_h
-    from linesim.experiments import replicate
-    from linesim.summary import summarise
-
     spec = spec_from_yaml(text)
-    results = replicate(
-        spec,
-        horizon_days * 86400.0,
-        suggested_warmup_h(spec) * 3600.0,
-        replications,
-        seed,
-        workers=1,
-        engine="fast",
+    return analyse(spec, tornado_fraction=0.2) if spec.cost is not None else None
+
+
+def load_upload(upload) -> None:
+    """Make an uploaded config the working line: refused over :data:`UPLOAD_LIMIT_MB` before
+    it is read, then loaded, validated and analysed in a child process under a time and
+    memory limit, so that no upload can stall the server."""
+    limit = UPLOAD_LIMIT_MB * 2**20
+    if upload.size > limit:
+        raise ConfigError(
+            upload.name,
+            "",
+            f"the file is {upload.size:,} bytes, over the app's upload limit",
+            None,
+            f"a line config of at most {UPLOAD_LIMIT_MB} MB ({limit:,} bytes)",
+        )
+    text = jobs.run(
+        tasks.checked_upload,
+        upload.getvalue(),
+        upload.name,
+        label=f"Checking {upload.name}",
+        time_limit_s=UPLOAD_TIME_LIMIT_S,
+        memory_mib=UPLOAD_MEMORY_MIB,
+        remedy="a smaller config (`linesim validate` checks one of any size)",
     )
-    return SimulationRun(text, summarise(spec, results), results)
+    set_working_yaml(text, upload.name)
+
+
+def simulation(text: str, horizon_days: float, replications: int, seed: int) -> SimulationRun:
+    """Replications on the fast engine in a child process, stopped with the page (see
+    :mod:`jobs`); arguments as :func:`tasks.simulation`. A request whose estimated work is
+    absurd is refused, its parameters named as the Simulate page's inputs."""
+    try:
+        return jobs.run(
+            tasks.simulation,
+            text,
+            horizon_days,
+            replications,
+            seed,
+            label="Simulating the line",
+            time_limit_s=SIMULATION_TIME_LIMIT_S,
+            memory_mib=SIMULATION_MEMORY_MIB,
+            remedy="a shorter horizon, fewer replications, or `linesim run` for long runs",
+            progress=True,
+        )
+    except UsageError as exc:
+        raise UsageError(renamed(str(exc), SIMULATION_INPUTS)) from None
 
 
 def last_simulation() -> SimulationRun | None:
@@ -122,5 +191,74 @@ def table(frame: pd.DataFrame, name: str, key: str) -> None:
     )
 
 
-def show_config_error(exc: ConfigError) -> None:
-    st.error(f"**{exc.path or exc.file}**: {exc}", icon="⚠️")
+def station_named(path: str, spec=None) -> str:
+    """A field path with its station named by id: ``stations[7].mttr_h`` →
+    ``stations.stacking.mttr_h`` (``spec``: the line the numbers count in)."""
+    if spec is None:
+        return path
+
+    def named(match: re.Match) -> str:
+        k = int(match.group(1))
+        return f"stations.{spec.stations[k].id}" if k < len(spec.stations) else match.group(0)
+
+    return re.sub(r"^stations\[(\d+)\]", named, path)
+
+
+def config_error_text(exc: ConfigError, spec=None) -> str:
+    """One markdown message: the file (unless the app named it, ``<edit>``), the field path
+    with its station id, the problem, the value and what is allowed."""
+    where = [p for p in (exc.file, station_named(exc.path, spec)) if p and not p.startswith("<")]
+    text = md(exc.problem)
+    if where:
+        text = "**" + ": ".join(md(p) for p in where) + "**: " + text
+    if exc.value is not None:
+        text += f" (got {md(shown(exc.value))})"
+    if exc.allowed:
+        text += f"; allowed: {md(exc.allowed)}"
+    return "  \n".join([text, *(md("also: " + station_named(m, spec)) for m in exc.more)])
+
+
+def error_text(exc: Exception, spec=None) -> str:
+    """The markdown message of a user's mistake (one of :data:`USER_ERRORS`)."""
+    if isinstance(exc, ValidationError):
+        exc = from_validation_error(exc, "")
+    if isinstance(exc, ConfigError):
+        return config_error_text(exc, spec)
+    if isinstance(exc, yaml.YAMLError):
+        return "YAML: " + md(exc, MESSAGE_LIMIT)
+    return md(exc, MESSAGE_LIMIT)
+
+
+def show_error(exc: Exception, spec=None) -> None:
+    st.error(error_text(exc, spec), icon="⚠️")
+    if isinstance(exc, jobs.TaskFailed) and exc.details:
+        with st.expander("details"):
+            st.code(exc.details, language=None)
+
+
+@contextlib.contextmanager
+def reported(spec=None) -> Iterator[None]:
+    """Show a user's mistake raised in the block as one error and carry on with the page."""
+    try:
+        yield
+    except USER_ERRORS as exc:
+        show_error(exc, spec)
+
+
+def guarded(page: Callable[[], None]) -> None:
+    """Run a page: a user's mistake ends it with one error, anything else with a short error
+    and its traceback in a details expander. Streamlit's stop and rerun requests are not
+    exceptions (BaseException) and pass through."""
+    try:
+        page()
+    except USER_ERRORS as exc:
+        show_error(exc)
+    except Exception as exc:
+        _LOG.exception("a page failed")
+        st.error(
+            f"Something went wrong in the app ({md(type(exc).__name__)}: {md(exc, 200)}). "
+            "Reload the page; if it happens again, report it with the details below.",
+            icon="⚠️",
+        )
+        with st.expander("details"):
+            st.code(traceback.format_exc(), language=None)

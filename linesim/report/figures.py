@@ -8,6 +8,7 @@ computes a model quantity.
 
 from __future__ import annotations
 
+import html
 import math
 from collections.abc import Sequence
 
@@ -32,9 +33,16 @@ CATEGORIES = ("materials", "scrap", "depreciation", "overheads", "labour", "ener
 _LAYOUT = dict(template="plotly_white", font=dict(size=13), margin=dict(l=60, r=30, t=60, b=60))
 
 
+def _text(user_text: str) -> str:
+    """A user's text (a line's name) as plotly shows it literally: plotly renders a subset of
+    HTML in titles, trace names and categories (links, ``<b>``, ``<br>``), so ``<``, ``>`` and
+    ``&`` become entities."""
+    return html.escape(user_text, quote=False)
+
+
 def cost_breakdown(analyses: Sequence[LineAnalysis]) -> go.Figure:
     """Stacked bars of cost per good kWh by category, one bar per line [USD/kWh]."""
-    names = [a.spec.name for a in analyses]
+    names = [_text(a.spec.name) for a in analyses]
     fig = go.Figure()
     for category in CATEGORIES:
         fig.add_bar(
@@ -45,7 +53,7 @@ def cost_breakdown(analyses: Sequence[LineAnalysis]) -> go.Figure:
         )
     for a in analyses:
         fig.add_annotation(
-            x=a.spec.name,
+            x=_text(a.spec.name),
             y=a.cost.total_usd_per_kwh,
             yshift=12,
             showarrow=False,
@@ -82,7 +90,7 @@ def yield_waterfall(analysis: LineAnalysis) -> go.Figure:
     )
     lowest = max(0.0, good - 0.2 * (1000.0 - good) - 20.0)
     fig.update_layout(
-        title=f"{analysis.spec.name}: yield waterfall per 1,000 cells started "
+        title=f"{_text(analysis.spec.name)}: yield waterfall per 1,000 cells started "
         f"(Y = {steps[-1].cumulative_yield:.3f})"
         if steps
         else "",
@@ -105,7 +113,7 @@ def ramp_up_curves(analyses: Sequence[LineAnalysis]) -> go.Figure:
         fig.add_scatter(
             x=months,
             y=[m.line_yield for m in ramp.months],
-            name=f"{a.spec.name} yield",
+            name=f"{_text(a.spec.name)} yield",
             line=dict(color=color),
             row=1,
             col=1,
@@ -113,7 +121,7 @@ def ramp_up_curves(analyses: Sequence[LineAnalysis]) -> go.Figure:
         fig.add_scatter(
             x=months,
             y=[m.oee for m in ramp.months],
-            name=f"{a.spec.name} OEE",
+            name=f"{_text(a.spec.name)} OEE",
             line=dict(color=color, dash="dot"),
             row=1,
             col=1,
@@ -122,7 +130,7 @@ def ramp_up_curves(analyses: Sequence[LineAnalysis]) -> go.Figure:
         fig.add_scatter(
             x=quarters,
             y=[q.cny_per_wh for q in ramp.quarters],
-            name=f"{a.spec.name} ramp-up",
+            name=f"{_text(a.spec.name)} ramp-up",
             line=dict(color=color),
             mode="lines+markers",
             row=1,
@@ -131,7 +139,7 @@ def ramp_up_curves(analyses: Sequence[LineAnalysis]) -> go.Figure:
         fig.add_scatter(
             x=quarters,
             y=[q.cny_per_wh_with_learning for q in ramp.quarters],
-            name=f"{a.spec.name} with learning",
+            name=f"{_text(a.spec.name)} with learning",
             line=dict(color=color, dash="dash"),
             mode="lines+markers",
             row=1,
@@ -174,7 +182,8 @@ def tornado_chart(analysis: LineAnalysis, bars: int = 12) -> go.Figure:
     )
     fig.update_layout(
         barmode="overlay",
-        title=f"{analysis.spec.name}: sensitivity of cost per good kWh (base {base:.1f} USD/kWh)",
+        title=f"{_text(analysis.spec.name)}: sensitivity of cost per good kWh "
+        f"(base {base:.1f} USD/kWh)",
         xaxis_title="change in USD per good kWh",
         height=120 + 28 * len(top),
         **_LAYOUT,
@@ -288,7 +297,7 @@ def loss_waterfall(tree: LossTree, title: str) -> go.Figure:
     lowest, top = min(levels + [good]), max(levels + [good])
     fig.update_layout(
         title=dict(
-            text=f"{title}<br><sup>OEE {_fmt(tree.oee)} = availability "
+            text=f"{_text(title)}<br><sup>OEE {_fmt(tree.oee)} = availability "
             f"{_fmt(tree.availability)} × performance {_fmt(tree.performance)} × quality "
             f"{_fmt(tree.quality)} (means over replications); planned production "
             f"{tree.planned_production_h.mean:,.1f} h of {total:,.1f} h</sup>"

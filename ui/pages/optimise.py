@@ -6,123 +6,92 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import common
+import jobs
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
+import tasks
+from safe import md
 
 from linesim.errors import UsageError
-from linesim.optimise import (
-    Problem,
-    apply_layout,
-    choose_dew_point,
-    evaluate_layout,
-    optimise_layout,
-    pareto_front,
-)
+from linesim.optimise import apply_layout, evaluate_layout
 from linesim.report.optimise import renamed
 
 #: The library's parameter names in its messages → this page's inputs.
 INPUTS = {"target_gwh_per_year": "a target good output", "budget_usd": "a capex budget"}
 
-st.title("Optimise")
-spec = common.working_spec()
-now = evaluate_layout(spec)
-c1, c2, c3 = st.columns(3)
-target = c1.number_input(
-    "Target good output [GWh/yr]",
-    min_value=0.001,
-    value=round(max(now.output_gwh_per_year, 0.001), 3),
-    step=0.05,
-    format="%.3f",
-    key="target_gwh",
-)
-budget = c2.number_input(
-    "Capex budget [MUSD] (0 = none)", min_value=0.0, value=0.0, step=10.0, key="budget_musd"
-)
-objective = c3.selectbox("Objective", ["min_capex", "min_cost", "max_output"], key="objective")
-pareto = st.checkbox("Pareto front of output × yield × capex", value=True, key="pareto")
-tunable = [s for s in spec.stations if s.process is not None and s.process.levels]
-tune = st.checkbox(
-    "Choose process settings too ("
-    + (", ".join(s.id for s in tunable) or "no station has process-window levels")
-    + ")",
-    value=False,
-    key="tune",
-    disabled=not tunable,
-)
-classes = (
-    [c.dew_point_c for c in spec.cost.dry_room_classes]
-    if spec.cost is not None and spec.cost.dry_room is not None
-    else []
-)
-dew_points = st.multiselect(
-    "…and the dry room's dew point [°C]: one layout per dew point, each simulated (3 × 7 days), "
-    "the lowest simulated cost per kWh wins (not with the Pareto front)",
-    classes,
-    default=[],
-    key="dew_points",
-    disabled=not (tune and classes) or pareto,
-)
+OPTIMISE_TIME_LIMIT_S = 240.0  #: CP-SAT (20 s per solve) and dew-point simulations [s]
+OPTIMISE_MEMORY_MIB = 2048  #: memory they may take [MiB]
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
-def solve(
-    text: str,
-    target: float,
-    budget: float,
-    objective: str,
-    pareto: bool,
-    tune: bool,
-    dew: tuple[float, ...] = (),
-):
-    """(result, the line it belongs to as YAML, the rows per dew point or None)."""
-    problem = Problem(
-        common.spec_from_yaml(text),
-        target_gwh_per_year=target,
-        budget_usd=budget * 1e6 if budget else None,
-        time_limit_s=20.0,
-        workers=2,
-        seed=1,
-        tune=tune,
+def inputs(spec, now) -> tuple:
+    """The search's settings: (target, budget, objective, pareto, tune, dew points, tunable)."""
+    c1, c2, c3 = st.columns(3)
+    target = c1.number_input(
+        "Target good output [GWh/yr]",
+        min_value=0.001,
+        value=round(max(now.output_gwh_per_year, 0.001), 3),
+        step=0.05,
+        format="%.3f",
+        key="target_gwh",
     )
-    if dew and not pareto:
-        from linesim.config import dump_line
+    budget = c2.number_input(
+        "Capex budget [MUSD] (0 = none)", min_value=0.0, value=0.0, step=10.0, key="budget_musd"
+    )
+    objective = c3.selectbox("Objective", ["min_capex", "min_cost", "max_output"], key="objective")
+    pareto = st.checkbox("Pareto front of output × yield × capex", value=True, key="pareto")
+    tunable = [s for s in spec.stations if s.process is not None and s.process.levels]
+    tune = st.checkbox(
+        "Choose process settings too ("
+        + (", ".join(s.id for s in tunable) or "no station has process-window levels")
+        + ")",
+        value=False,
+        key="tune",
+        disabled=not tunable,
+    )
+    classes = (
+        [c.dew_point_c for c in spec.cost.dry_room_classes]
+        if spec.cost is not None and spec.cost.dry_room is not None
+        else []
+    )
+    dew_points = st.multiselect(
+        "…and the dry room's dew point [°C]: one layout per dew point, each simulated "
+        "(3 × 7 days), the lowest simulated cost per kWh wins (not with the Pareto front)",
+        classes,
+        default=[],
+        key="dew_points",
+        disabled=not (tune and classes) or pareto,
+    )
+    dew = tuple(sorted(dew_points, reverse=True)) if tune else ()
+    return target, budget, objective, pareto, bool(tune and tunable), dew, tunable
 
-        choice = choose_dew_point(
-            problem, objective, dew, horizon_s=7 * 86400.0, replications=3, seed=1, workers=2
+
+def optimise(target, budget, objective, pareto, tune, dew) -> None:
+    """Search in a child process (stopped with the page); keep the result in the session."""
+    text = common.working_yaml()
+    try:
+        result = jobs.run(
+            tasks.optimisation,
+            text,
+            float(target),
+            float(budget),
+            objective,
+            bool(pareto),
+            tune,
+            dew,
+            label="CP-SAT is searching",
+            time_limit_s=OPTIMISE_TIME_LIMIT_S,
+            memory_mib=OPTIMISE_MEMORY_MIB,
+            remedy="fewer dew points, no Pareto front, or `linesim optimise`",
+            threads=2,
         )
-        if choice.result is not None:
-            return choice.result, dump_line(choice.spec), choice.rows
-    result = pareto_front(problem, 6) if pareto else optimise_layout(problem, objective)
-    return result, text, None
+    except UsageError as exc:  # e.g. max_output without a budget
+        st.session_state.pop("optimised", None)
+        raise UsageError(renamed(str(exc), INPUTS)) from None
+    st.session_state["optimised"] = {"yaml": text, "result": result}
 
 
-if st.button("Optimise", type="primary", key="run_optimise"):
-    with st.spinner("CP-SAT is searching…"):
-        try:
-            st.session_state["optimised"] = {
-                "yaml": common.working_yaml(),
-                "result": solve(
-                    common.working_yaml(),
-                    float(target),
-                    float(budget),
-                    objective,
-                    bool(pareto),
-                    bool(tune and tunable),
-                    tuple(sorted(dew_points, reverse=True)) if tune else (),
-                ),
-            }
-        except UsageError as exc:  # e.g. max_output without a budget
-            st.session_state.pop("optimised", None)
-            st.error(renamed(str(exc), INPUTS))
-            st.stop()
-opt = st.session_state.get("optimised")
-if not opt or opt["yaml"] != common.working_yaml():
-    st.info("Set a target (and a budget) and press Optimise.")
-    st.stop()
-result, line_yaml, dew_rows = opt["result"]
-spec = common.spec_from_yaml(line_yaml)  # the line the result belongs to (its dew point)
-if dew_rows:
+def dew_point_rows(spec, rows) -> None:
     st.subheader(f"Dry-room dew point: {spec.cost.dry_room.dew_point_c:g} °C chosen")
     st.dataframe(
         pd.DataFrame(
@@ -135,109 +104,137 @@ if dew_rows:
                     "exposure loss [-]": r.verified.yield_attribution.exposure.mean,
                     "cost, simulated [USD/kWh]": r.verified.cost_usd_per_kwh,
                 }
-                for r in dew_rows
+                for r in rows
                 if r.verified
             ]
         ),
         hide_index=True,
     )
-if not result.found:
-    st.error(f"No layout: {result.status}. {result.binding or ''}")
-    st.stop()
-points = list(result.pareto) or [(result.layout, result.predicted)]
-point_settings = list(result.pareto_settings) if result.pareto else [result.settings]
-frame = pd.DataFrame(
-    [
-        {
-            "point": k,
-            "output [GWh/yr]": f.output_gwh_per_year,
-            "line yield [-]": f.line_yield,
-            "capex [MUSD]": f.capex_usd / 1e6,
-        }
-        for k, (_, f) in enumerate(points)
-    ]
-)
-fig = go.Figure(
-    go.Scatter(
-        x=frame["capex [MUSD]"],
-        y=frame["output [GWh/yr]"],
-        mode="markers+text",
-        text=frame["point"],
-        textposition="top center",
-        marker={
-            "size": 12,
-            "color": frame["line yield [-]"],
-            "colorscale": "Viridis",
-            "colorbar": {"title": "yield [-]"},
-        },
-    )
-)
-fig.add_scatter(
-    x=[now.capex_usd / 1e6],
-    y=[now.output_gwh_per_year],
-    mode="markers",
-    marker={"symbol": "x", "size": 14, "color": "#e76f51"},
-    name="working line",
-)
-fig.update_layout(
-    title=f"Layouts ({result.status})",
-    xaxis_title="capex [MUSD]",
-    yaxis_title="good output [GWh/yr]",
-    showlegend=False,
-    height=420,
-)
-st.plotly_chart(fig, key="front")
-common.table(frame, "layouts", "layouts")
-pick = st.selectbox("Layout to inspect", frame["point"].tolist(), key="pick")
-layout, figures = points[int(pick)]
-chosen_settings = point_settings[int(pick)] if int(pick) < len(point_settings) else None
-st.dataframe(
-    pd.DataFrame(
+
+
+def front(result, now) -> pd.DataFrame:
+    """The layouts found, as a chart and a table (one row per point)."""
+    points = list(result.pareto) or [(result.layout, result.predicted)]
+    frame = pd.DataFrame(
         [
-            {"station": sid, "option": opt_name, "machines": n}
-            for sid, opts in layout.items()
-            for opt_name, n in opts.items()
+            {
+                "point": k,
+                "output [GWh/yr]": f.output_gwh_per_year,
+                "line yield [-]": f.line_yield,
+                "capex [MUSD]": f.capex_usd / 1e6,
+            }
+            for k, (_, f) in enumerate(points)
         ]
-    ),
-    hide_index=True,
-)
-if chosen_settings is not None:
-    st.subheader("Process settings")
+    )
+    fig = go.Figure(
+        go.Scatter(
+            x=frame["capex [MUSD]"],
+            y=frame["output [GWh/yr]"],
+            mode="markers+text",
+            text=frame["point"],
+            textposition="top center",
+            marker={
+                "size": 12,
+                "color": frame["line yield [-]"],
+                "colorscale": "Viridis",
+                "colorbar": {"title": "yield [-]"},
+            },
+        )
+    )
+    fig.add_scatter(
+        x=[now.capex_usd / 1e6],
+        y=[now.output_gwh_per_year],
+        mode="markers",
+        marker={"symbol": "x", "size": 14, "color": "#e76f51"},
+        name="working line",
+    )
+    fig.update_layout(
+        title=f"Layouts ({result.status})",
+        xaxis_title="capex [MUSD]",
+        yaxis_title="good output [GWh/yr]",
+        showlegend=False,
+        height=420,
+    )
+    st.plotly_chart(fig, key="front")
+    common.table(frame, "layouts", "layouts")
+    return frame
+
+
+def inspect(spec, result, frame: pd.DataFrame, tunable) -> None:
+    """One point: its machines, its process settings, simulate it, load it."""
+    points = list(result.pareto) or [(result.layout, result.predicted)]
+    point_settings = list(result.pareto_settings) if result.pareto else [result.settings]
+    pick = st.selectbox("Layout to inspect", frame["point"].tolist(), key="pick")
+    layout, figures = points[int(pick)]
+    chosen_settings = point_settings[int(pick)] if int(pick) < len(point_settings) else None
     st.dataframe(
         pd.DataFrame(
             [
-                {
-                    "station": s.id,
-                    "setting": name,
-                    "config": was,
-                    "chosen": chosen_settings.get(s.id, {}).get(name, was),
-                }
-                for s in tunable
-                for name, was in s.process.settings().items()
-                if sum(layout.get(s.id, {"x": 1}).values()) > 0
+                {"station": sid, "option": opt_name, "machines": n}
+                for sid, opts in layout.items()
+                for opt_name, n in opts.items()
             ]
         ),
         hide_index=True,
-        key="settings",
     )
-if st.button("Simulate this layout (3 × 7 days)", key="simulate_layout"):
-    from linesim.config import dump_line
+    if chosen_settings is not None:
+        st.subheader("Process settings")
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "station": s.id,
+                        "setting": name,
+                        "config": was,
+                        "chosen": chosen_settings.get(s.id, {}).get(name, was),
+                    }
+                    for s in tunable
+                    for name, was in s.process.settings().items()
+                    if sum(layout.get(s.id, {"x": 1}).values()) > 0
+                ]
+            ),
+            hide_index=True,
+            key="settings",
+        )
+    if st.button("Simulate this layout (3 × 7 days)", key="simulate_layout"):
+        from linesim.config import dump_line
 
-    with st.spinner("Simulating the layout…"):
-        run = common.simulation(
-            dump_line(apply_layout(spec, layout, settings=chosen_settings)), 7.0, 3, 1
-        ).summary
-    out = run.output_gwh_per_year
-    st.metric(
-        "Simulated output of this layout [GWh/yr]",
-        f"{out.mean:.3f}",
-        f"{out.mean / figures.output_gwh_per_year - 1:+.1%} vs predicted "
-        f"{figures.output_gwh_per_year:.3f}",
-        delta_color="off",
-    )
-if st.button("Load this layout as the working line", key="load_layout"):
-    common.set_working(
-        apply_layout(spec, layout, settings=chosen_settings), f"optimised point {pick}"
-    )
-    st.session_state.pop("optimised", None)
-    st.success(f"Loaded point {pick}: {figures.output_gwh_per_year:.3f} GWh/yr predicted.")
+        line = dump_line(apply_layout(spec, layout, settings=chosen_settings))
+        out = common.simulation(line, 7.0, 3, 1).summary.output_gwh_per_year
+        st.metric(
+            "Simulated output of this layout [GWh/yr]",
+            f"{out.mean:.3f}",
+            f"{out.mean / figures.output_gwh_per_year - 1:+.1%} vs predicted "
+            f"{figures.output_gwh_per_year:.3f}",
+            delta_color="off",
+        )
+    if st.button("Load this layout as the working line", key="load_layout"):
+        common.set_working(
+            apply_layout(spec, layout, settings=chosen_settings), f"optimised point {pick}"
+        )
+        st.session_state.pop("optimised", None)
+        st.success(f"Loaded point {pick}: {figures.output_gwh_per_year:.3f} GWh/yr predicted.")
+
+
+def main() -> None:
+    st.title("Optimise")
+    spec = common.working_spec()
+    now = evaluate_layout(spec)
+    *settings, tunable = inputs(spec, now)
+    if st.button("Optimise", type="primary", key="run_optimise"):
+        optimise(*settings)
+    opt = st.session_state.get("optimised")
+    if not opt or opt["yaml"] != common.working_yaml():
+        st.info("Set a target (and a budget) and press Optimise.")
+        return
+    result, line_yaml, dew_rows = opt["result"]
+    spec = common.spec_from_yaml(line_yaml)  # the line the result belongs to (its dew point)
+    if dew_rows:
+        dew_point_rows(spec, dew_rows)
+    if not result.found:
+        st.error(f"No layout: {md(result.status)}. {md(result.binding or '')}")
+        return
+    inspect(spec, result, front(result, now), tunable)
+
+
+common.guarded(main)

@@ -8,29 +8,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import common
 import pandas as pd
 import streamlit as st
+from safe import md
 
 from linesim.report import figures
-
-st.title("Simulate")
-spec = common.working_spec()
-st.caption(f"Working line: **{spec.name}** ({st.session_state.get('spec_source', '')})")
-c1, c2, c3 = st.columns(3)
-horizon = c1.number_input(
-    "Horizon [days]", min_value=0.5, max_value=365.0, value=7.0, step=1.0, key="horizon_days"
-)
-reps = c2.number_input(
-    "Replications", min_value=2, max_value=50, value=3, step=1, key="replications"
-)
-seed = c3.number_input("Seed", min_value=0, value=1, step=1, key="seed")
-if st.button("Run simulation", type="primary", key="run"):
-    with st.spinner("Simulating…"):
-        run = common.simulation(common.working_yaml(), float(horizon), int(reps), int(seed))
-    st.session_state["simulation"] = run
-
-sim = common.last_simulation()
-if sim is None:
-    st.info("Run a simulation to see simulated output, yield and station states.")
-    st.stop()
 
 
 def ci(e, digits: int, scale: float = 1.0) -> str:
@@ -38,73 +18,113 @@ def ci(e, digits: int, scale: float = 1.0) -> str:
     return f"± {half:,.{digits}f} (95 % CI)"
 
 
-rep = sim.summary
-k1, k2, k3, k4 = st.columns(4)
-out = rep.output_gwh_per_year
-k1.metric("Simulated output [GWh/yr]", f"{out.mean:.3f}", ci(out, 3), delta_color="off")
-tp = rep.throughput_cells_per_h
-k2.metric("Good cells/h", f"{tp.mean:.1f}", ci(tp, 1), delta_color="off")
-y = rep.line_yield.simulated
-k3.metric("Simulated line yield", f"{y.mean:.4f}", ci(y, 4), delta_color="off")
-k4.metric(
-    "Bottleneck",
-    rep.bottleneck,
-    f"{rep.bottleneck_shares[rep.bottleneck]:.0%} of replications",
-    delta_color="off",
-)
-
-gap = rep.line_yield.attribution
-escaped = rep.shipped_defective_cells_per_h
-st.caption(
-    f"Line yield: simulated {y.mean:.4f} against analytic ∏(1 − p) "
-    f"{rep.line_yield.analytic:.4f}. The gap by cause: dry-room exposure "
-    f"{gap.exposure.mean:+.4f}, detection delay {gap.detection_delay.mean:+.4f}, "
-    f"start-up scrap after changeovers {gap.startup_scrap.mean:+.4f}, inspection (defective "
-    f"cells saved by rework or shipped as escapes) {gap.inspection.mean:+.4f}, sampling "
-    f"{gap.sampling.mean:+.4f}."
-    + (
-        f" Defective cells shipped (inspection escapes): {escaped.mean:.2f} cells/h."
-        if escaped is not None and escaped.mean > 0
-        else ""
-    )
-)
-if rep.losses is not None:
-    tree = rep.losses
-    st.plotly_chart(
-        figures.loss_waterfall(
-            tree, f"OEE loss tree of the line (hours of {tree.station}, the nameplate bottleneck)"
-        ),
-        key="loss_tree",
-    )
-
-
 def factor(s, name: str) -> float | None:
     """A station's OEE factor (mean over replications), None without a loss tree."""
     return getattr(s.losses, name).mean if s.losses is not None else None
 
 
-stations = pd.DataFrame(
-    [
-        {
-            "station": s.id,
-            "machines": s.machines,
-            "busy [-]": s.utilisation.mean,
-            "down [-]": s.down.mean,
-            "blocked [-]": s.blocked.mean,
-            "starved [-]": s.starved.mean,
-            "OEE [-]": s.oee.mean,
-            "availability [-]": factor(s, "availability"),
-            "performance [-]": factor(s, "performance"),
-            "quality [-]": factor(s, "quality"),
-            "defect rate [-]": s.defect_rate.mean,
-        }
-        for s in rep.stations
-    ]
-)
-fig = figures.station_states(rep)
-st.plotly_chart(fig, key="states")
-common.table(stations, "stations", "stations")
+def request() -> None:
+    """The run settings, and a simulation when asked (in a child process, see common)."""
+    spec = common.working_spec()
+    source = st.session_state.get("spec_source", "")
+    st.caption(f"Working line: **{md(spec.name)}** ({md(source)})")
+    c1, c2, c3 = st.columns(3)
+    horizon = c1.number_input(
+        "Horizon [days]", min_value=0.5, max_value=365.0, value=7.0, step=1.0, key="horizon_days"
+    )
+    reps = c2.number_input(
+        "Replications", min_value=2, max_value=50, value=3, step=1, key="replications"
+    )
+    seed = c3.number_input("Seed", min_value=0, value=1, step=1, key="seed")
+    if st.button("Run simulation", type="primary", key="run"):
+        st.session_state["simulation"] = common.simulation(
+            common.working_yaml(), float(horizon), int(reps), int(seed)
+        )
 
-samples = sim.results[0].wip_samples
-if samples:
-    st.plotly_chart(figures.wip_over_time(samples), key="wip")
+
+def main() -> None:
+    st.title("Simulate")
+    request()
+    sim = common.last_simulation()
+    if sim is None:
+        st.info("Run a simulation to see simulated output, yield and station states.")
+        return
+    show(sim)
+
+
+def show(sim) -> None:
+    """KPI cards, the yield gap by cause, the loss tree, station states and WIP."""
+    rep = sim.summary
+    if rep.throughput_cells_per_h.mean <= 0:
+        st.warning(
+            "The line made no good cells in the simulated time: its yield, OEE and cost "
+            "figures mean nothing. Check the cycle times, machines and the horizon."
+        )
+        return
+    k1, k2, k3, k4 = st.columns(4)
+    out = rep.output_gwh_per_year
+    k1.metric("Simulated output [GWh/yr]", f"{out.mean:.3f}", ci(out, 3), delta_color="off")
+    tp = rep.throughput_cells_per_h
+    k2.metric("Good cells/h", f"{tp.mean:.1f}", ci(tp, 1), delta_color="off")
+    y = rep.line_yield.simulated
+    k3.metric("Simulated line yield", f"{y.mean:.4f}", ci(y, 4), delta_color="off")
+    k4.metric(
+        "Bottleneck",
+        rep.bottleneck,
+        f"{rep.bottleneck_shares[rep.bottleneck]:.0%} of replications",
+        delta_color="off",
+    )
+
+    gap = rep.line_yield.attribution
+    escaped = rep.shipped_defective_cells_per_h
+    st.caption(
+        f"Line yield: simulated {y.mean:.4f} against analytic ∏(1 − p) "
+        f"{rep.line_yield.analytic:.4f}. The gap by cause: dry-room exposure "
+        f"{gap.exposure.mean:+.4f}, detection delay {gap.detection_delay.mean:+.4f}, "
+        f"start-up scrap after changeovers {gap.startup_scrap.mean:+.4f}, inspection (defective "
+        f"cells saved by rework or shipped as escapes) {gap.inspection.mean:+.4f}, sampling "
+        f"{gap.sampling.mean:+.4f}."
+        + (
+            f" Defective cells shipped (inspection escapes): {escaped.mean:.2f} cells/h."
+            if escaped is not None and escaped.mean > 0
+            else ""
+        )
+    )
+    if rep.losses is not None:
+        tree = rep.losses
+        st.plotly_chart(
+            figures.loss_waterfall(
+                tree,
+                f"OEE loss tree of the line (hours of {tree.station}, the nameplate bottleneck)",
+            ),
+            key="loss_tree",
+        )
+
+    stations = pd.DataFrame(
+        [
+            {
+                "station": s.id,
+                "machines": s.machines,
+                "busy [-]": s.utilisation.mean,
+                "down [-]": s.down.mean,
+                "blocked [-]": s.blocked.mean,
+                "starved [-]": s.starved.mean,
+                "OEE [-]": s.oee.mean,
+                "availability [-]": factor(s, "availability"),
+                "performance [-]": factor(s, "performance"),
+                "quality [-]": factor(s, "quality"),
+                "defect rate [-]": s.defect_rate.mean,
+            }
+            for s in rep.stations
+        ]
+    )
+    fig = figures.station_states(rep)
+    st.plotly_chart(fig, key="states")
+    common.table(stations, "stations", "stations")
+
+    samples = sim.results[0].wip_samples
+    if samples:
+        st.plotly_chart(figures.wip_over_time(samples), key="wip")
+
+
+common.guarded(main)

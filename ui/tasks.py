@@ -1,0 +1,148 @@
+"""The app's long or untrusted work, run in a child process by :mod:`jobs`: checking an upload,
+simulating, optimising.
+
+Plain functions of plain (picklable) arguments that return picklable values. Nothing here
+imports streamlit, so the child process that runs them starts in milliseconds.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+# the checkout's package first, as in common.py (the child imports this module by name)
+ROOT = Path(__file__).resolve().parents[1]
+if (ROOT / "linesim" / "__init__.py").is_file() and str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from linesim.config import dump_line, line_from_text
+from linesim.errors import ConfigError
+from linesim.simulation import SimResult
+from linesim.summary import RunSummary
+
+Progress = Callable[[float], None]  #: reports the fraction done, in [0, 1]
+
+
+@dataclass(frozen=True)
+class SimulationRun:
+    """Replications of one version of the working line (its YAML text) and their summary."""
+
+    yaml: str
+    summary: RunSummary
+    results: list[SimResult]
+
+
+def checked_upload(data: bytes, name: str) -> str:
+    """The YAML text of the line an uploaded file holds, once it has validated and its static
+    analysis (what every page shows at once) has finished.
+
+    Parameters
+    ----------
+    data : bytes
+        The file's content.
+    name : str
+        The file's name, for messages.
+    """
+    from linesim.capacity import capacity_report
+    from linesim.economics.analysis import analyse
+    from linesim.yield_model import yield_waterfall
+
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            name, "", f"not UTF-8 text ({exc.reason})", None, "a UTF-8 YAML file"
+        ) from None
+    spec = line_from_text(text, name)
+    capacity_report(spec)
+    if spec.cost is not None:
+        analyse(spec, tornado_fraction=0.2)
+    else:
+        yield_waterfall(spec)
+    return dump_line(spec)
+
+
+def simulation(
+    text: str, horizon_days: float, replications: int, seed: int, progress: Progress
+) -> SimulationRun:
+    """Replications on the fast engine of the line ``text`` (YAML).
+
+    Parameters
+    ----------
+    horizon_days : float
+        Simulated time per replication [days], after the suggested warm-up.
+    replications : int
+        Independent replications [-].
+    seed : int
+        Base seed of the replications' random streams.
+    """
+    from linesim.capacity import suggested_warmup_h
+    from linesim.experiments import replicate
+    from linesim.summary import summarise
+    from linesim.workload import check
+
+    spec = line_from_text(text, "<working line>")
+    horizon_s, warmup_s = horizon_days * 86400.0, suggested_warmup_h(spec) * 3600.0
+    check([spec], horizon_s, warmup_s, replications, workers=1)  # an absurd request: refused
+    results = replicate(
+        spec,
+        horizon_s,
+        warmup_s,
+        replications,
+        seed,
+        workers=1,
+        engine="fast",
+        progress=lambda done, total: progress(done / total),
+    )
+    return SimulationRun(text, summarise(spec, results), results)
+
+
+def optimisation(
+    text: str,
+    target_gwh_per_year: float,
+    budget_musd: float,
+    objective: str,
+    pareto: bool,
+    tune: bool,
+    dew_points_c: tuple[float, ...],
+):
+    """CP-SAT layouts of the line ``text`` (YAML): (result, the YAML of the line the result
+    belongs to, the rows per dew point or None).
+
+    Parameters
+    ----------
+    target_gwh_per_year : float
+        Good output to reach [GWh/yr].
+    budget_musd : float
+        Capex budget [MUSD]; 0 for none.
+    dew_points_c : tuple of float
+        Dry-room dew points [°C] to choose from by simulation (3 × 7 days each); empty for none,
+        and ignored with ``pareto``.
+    """
+    from linesim.optimise import Problem, choose_dew_point, optimise_layout, pareto_front
+
+    problem = Problem(
+        line_from_text(text, "<working line>"),
+        target_gwh_per_year=target_gwh_per_year,
+        budget_usd=budget_musd * 1e6 if budget_musd else None,
+        time_limit_s=20.0,
+        workers=2,
+        seed=1,
+        tune=tune,
+    )
+    if dew_points_c and not pareto:
+        choice = choose_dew_point(
+            problem,
+            objective,
+            dew_points_c,
+            horizon_s=7 * 86400.0,
+            replications=3,
+            seed=1,
+            workers=1,
+        )
+        if choice.result is not None:
+            return choice.result, dump_line(choice.spec), choice.rows
+    result = pareto_front(problem, 6) if pareto else optimise_layout(problem, objective)
+    return result, text, None
