@@ -216,7 +216,8 @@ def raw_flow_time_h(spec: LineSpec) -> float:
 
     Σ_j (time per unit at j + batch filling time at j + buffer_after_j ÷ capacity_{j+1}),
     with the batch filling time = batch size ÷ capacity of the station before. It is the
-    scale of the line's transient, used to choose a warm-up.
+    scale of the line's transient, used to choose a warm-up. Infinite where a station the
+    line waits on has no static capacity (its planned maintenance takes its working time).
     """
     total = 0.0
     caps = [station_capacity_cells_per_h(s, calendar=spec.calendar) for s in spec.stations]
@@ -225,10 +226,17 @@ def raw_flow_time_h(spec: LineSpec) -> float:
         unit = max((e.batch_size or 1) / machine_rate_cells_per_h(e) for e in eqs)
         total += unit
         if station.kind == "batch" and j > 0:
-            total += max(e.batch_size or 1 for e in eqs) / caps[j - 1]
+            total += _hours_to_pass(max(e.batch_size or 1 for e in eqs), caps[j - 1])
         if j + 1 < len(spec.stations):
-            total += station.buffer_after / caps[j + 1]
+            total += _hours_to_pass(station.buffer_after, caps[j + 1])
     return total
+
+
+def _hours_to_pass(cells: float, capacity_cells_per_h: float) -> float:
+    """Hours for ``cells`` to pass a station of the given capacity (inf at none; 0 cells: 0)."""
+    if cells == 0:
+        return 0.0
+    return cells / capacity_cells_per_h if capacity_cells_per_h > 0 else math.inf
 
 
 def suggested_warmup_h(spec: LineSpec) -> float:

@@ -73,7 +73,10 @@ def simulated_line_yield(r: SimResult) -> float:
     Estimated by the chain rule, Y = ∏_j (1 − scrapped_j ÷ processed_j): the probability that a
     started cell is never scrapped. Unlike the raw ratio of window counts
     (:func:`good_per_started`) it is not biased by WIP rising or falling during the window.
+    NaN when no station processed a cell in the window: nothing was measured.
     """
+    if not any(s.processed for s in r.stations):
+        return math.nan
     y = 1.0
     for s in r.stations:
         if s.processed:
@@ -98,7 +101,13 @@ def yield_attribution(r: SimResult, analytic: float) -> dict[str, float]:
     - ``startup_scrap`` = ∏(1 − f_j − s_j) − ∏(1 − f_j): cells scrapped after changeovers;
     - ``inspection`` = Y_sim − ∏(1 − f_j − s_j): defective cells saved by rework, or shipped
       because inspection missed them (they leave the line, though not good).
+
+    Every part is NaN when no station processed a cell (Y_sim is not defined).
     """
+    if not any(s.processed for s in r.stations):
+        return dict.fromkeys(
+            ("sampling", "exposure", "detection_delay", "startup_scrap", "inspection"), math.nan
+        )
     made = base = due = due_scrap = 1.0
     for s in r.stations:
         if s.processed:

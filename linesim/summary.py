@@ -348,7 +348,7 @@ def summarise(spec: LineSpec, results: Sequence[SimResult]) -> RunSummary:
             for r in results
         ),
         losses=LossTree.of([kpis.line_losses(r) for r in results]),
-        warnings=tuple(_window_warnings(spec, first.horizon_s)),
+        warnings=tuple(_window_warnings(spec, first.horizon_s) + _output_warnings(results)),
         shipped_defective_cells_per_h=est(lambda r: r.shipped_defective / (r.horizon_s / 3600.0)),
     )
 
@@ -374,6 +374,24 @@ def _window_warnings(spec: LineSpec, horizon_s: float) -> list[str]:
         f"the window ({horizon_s / 3600:g} h) is shorter than {EDGE_SERVICES} of the longest "
         f"service ({where}: {longest / 3600:g} h): OEE, performance and output carry edge "
         f"effects (they may pass 1); simulate at least {EDGE_SERVICES * longest / 86400:.3g} days"
+    ]
+
+
+def _output_warnings(results: Sequence[SimResult]) -> list[str]:
+    """A warning when the window made no good cell: good output is then 0, and a yield that
+    nothing measured is not available (n/a in text, null in JSON), not 1."""
+    if any(r.good for r in results):
+        return []
+    started = sum(r.started for r in results)
+    if not any(s.processed for r in results for s in r.stations):
+        return [
+            f"no cell was processed in the window ({results[0].horizon_s / 3600:g} h, "
+            f"{started:,} started over the replications): the simulated yield and lead time "
+            "are not available; a longer horizon would measure them"
+        ]
+    return [
+        f"no good cell left the line in the window ({started:,} cells started over the "
+        "replications were scrapped or are still in process): good output is 0"
     ]
 
 

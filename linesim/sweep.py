@@ -18,17 +18,19 @@ worker count.
 from __future__ import annotations
 
 import itertools
+import math
 import os
 import signal
+import threading
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-import yaml
-
+from linesim.config import parse_override
 from linesim.errors import UsageError
+from linesim.experiments import run_tasks
+from linesim.progress import Interrupted
 from linesim.summary import VariantSummary, estimate
 
 __all__ = [
@@ -54,18 +56,65 @@ class Factor:
     levels: tuple[str, ...]
 
 
+_MAX_LEVELS = 10_000  #: levels of one factor
+_MAX_VARIANTS = 10_000  #: variants of a full factorial
+_MAX_MAGNITUDE = Decimal("1e15")  #: largest magnitude of a range's ends and step
+_MAX_DECIMALS = 15  #: most decimal places of a range's ends and step
+_SHOWN = 60  #: characters of a factor shown in a message
+
+
+def _shown(text: str) -> str:
+    """``text`` quoted for a message, cut to :data:`_SHOWN` characters."""
+    return repr(text) if len(text) <= _SHOWN else repr(text[:_SHOWN]) + "…"
+
+
 def _number(text: str, where: str) -> Decimal:
+    """A range's end or step: a finite Decimal of magnitude ≤ :data:`_MAX_MAGNITUDE` with at
+    most :data:`_MAX_DECIMALS` decimal places (so that levels print in plain notation)."""
     try:
-        return Decimal(text.strip())
+        value = Decimal(text.strip())
     except InvalidOperation:
         raise UsageError(
-            f"{where}: {text!r} is not a number; allowed: a..b, a..b:step or a comma-separated list"
+            f"{where}: {_shown(text)} is not a number; allowed: a..b, a..b:step or a "
+            "comma-separated list"
         ) from None
+    if (
+        not value.is_finite()
+        or value.copy_abs() > _MAX_MAGNITUDE
+        or int(value.as_tuple().exponent) < -_MAX_DECIMALS
+    ):
+        raise UsageError(
+            f"{where}: the range value {_shown(text.strip())} is out of bounds; allowed: "
+            f"finite numbers of magnitude at most 1e15 with at most {_MAX_DECIMALS} decimals"
+        )
+    return value
+
+
+def _range_levels(spec: str, where: str) -> tuple[str, ...]:
+    """The levels of ``a..b`` or ``a..b:step`` (a, a + step, ... up to b)."""
+    lo_text, _, rest = spec.partition("..")
+    hi_text, _, step_text = rest.partition(":")
+    lo, hi = _number(lo_text, where), _number(hi_text, where)
+    step = _number(step_text, where) if step_text else Decimal(1)
+    if step <= 0 or hi < lo:
+        raise UsageError(f"{where}: empty range; allowed: a ≤ b and a step > 0")
+    # compared before dividing: a tiny step would overflow the quotient
+    if hi - lo > step * (_MAX_LEVELS - 1):
+        raise UsageError(
+            f"{where}: more than {_MAX_LEVELS:,} levels; allowed: at most {_MAX_LEVELS:,} "
+            "(a larger step or a shorter range)"
+        )
+    return tuple(format(lo + k * step, "f") for k in range(int((hi - lo) / step) + 1))
 
 
 def parse_vary(text: str) -> Factor:
-    """``PATH=a..b`` (integers a to b), ``PATH=a..b:step`` or ``PATH=v1,v2,...``."""
-    where = f"factor {text!r}"  # errors name the factor; the CLI adds its flag
+    """``PATH=a..b`` (integers a to b), ``PATH=a..b:step`` or ``PATH=v1,v2,...``.
+
+    Raises :class:`UsageError` naming the factor and what is allowed for a missing part, a
+    value that is not a finite number (NaN, inf) or larger than 1e15 in a range, an empty
+    range or level, or more than 10,000 levels.
+    """
+    where = f"factor {_shown(text)}"  # errors name the factor; the CLI adds its flag
     path, sep, spec = text.partition("=")
     if not sep or not path.strip() or not spec.strip():
         raise UsageError(
@@ -73,30 +122,32 @@ def parse_vary(text: str) -> Factor:
             "PATH=v1,v2,... (e.g. stations.stacking.machines=2..6)"
         )
     if ".." in spec:
-        lo_text, _, rest = spec.partition("..")
-        hi_text, _, step_text = rest.partition(":")
-        lo, hi = _number(lo_text, where), _number(hi_text, where)
-        step = _number(step_text, where) if step_text else Decimal(1)
-        if step <= 0 or hi < lo:
-            raise UsageError(f"{where}: empty range; allowed: a ≤ b and a step > 0")
-        count = int((hi - lo) / step) + 1
-        if count > 10_000:
-            raise UsageError(f"{where}: {count} levels; allowed: at most 10,000")
-        levels = tuple(str(lo + k * step) for k in range(count))
+        levels = _range_levels(spec, where)
     else:
         levels = tuple(v.strip() for v in spec.split(","))
         if any(not v for v in levels):
             raise UsageError(f"{where}: an empty level; allowed: v1,v2,... with no empty entry")
+        if len(levels) > _MAX_LEVELS:
+            raise UsageError(f"{where}: {len(levels):,} levels; allowed: at most {_MAX_LEVELS:,}")
     return Factor(path.strip(), levels)
 
 
 def factorial(factors: Sequence[Factor]) -> list[dict[str, str]]:
-    """Every combination of the factors' levels, the last factor varying fastest."""
+    """Every combination of the factors' levels, the last factor varying fastest (at most
+    10,000 combinations)."""
     paths = [f.path for f in factors]
     if len(set(paths)) != len(paths):
         raise UsageError(
             "the same path is varied by two factors: "
             + ", ".join(sorted({p for p in paths if paths.count(p) > 1}))
+        )
+    count = math.prod(len(f.levels) for f in factors)
+    if count > _MAX_VARIANTS:
+        raise UsageError(
+            f"{count:,} variants ("
+            + " × ".join(f"{len(f.levels):,}" for f in factors)
+            + f" levels); allowed: at most {_MAX_VARIANTS:,} (fewer levels, or a design "
+            "of chosen variants)"
         )
     return [dict(zip(paths, combo)) for combo in itertools.product(*(f.levels for f in factors))]
 
@@ -142,7 +193,7 @@ def build_variants(
     return specs
 
 
-def _task(args: tuple) -> tuple[int, int, dict]:
+def _task(args: tuple, on_fraction: Callable[[float], None] | None) -> tuple[int, int, dict]:
     """One replication of one variant (runs in a worker)."""
     from linesim.experiments import replication_rng
     from linesim.kpis import replication_kpis
@@ -150,32 +201,28 @@ def _task(args: tuple) -> tuple[int, int, dict]:
 
     variant, spec, horizon_s, warmup_s, seed, r, engine = args
     res = simulate(
-        spec, horizon_s, warmup_s, replication_rng(seed, r), engine=engine, replication=r, seed=seed
+        spec,
+        horizon_s,
+        warmup_s,
+        replication_rng(seed, r),
+        engine=engine,
+        replication=r,
+        seed=seed,
+        progress=on_fraction,
     )
     return variant, r, replication_kpis(res)
 
 
-def _quiet_worker() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+def _python_handlers() -> dict:
+    """The Python handlers of SIGINT and SIGTERM (none outside the main thread, where they
+    cannot be set)."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    return {s: h for s, h in handlers.items() if h is not None}
 
 
-def _run_local(tasks: list, workers: int, done: Callable) -> None:
-    if workers <= 1:
-        for task in tasks:
-            done(_task(task))
-        return
-    pool = ProcessPoolExecutor(max_workers=workers, initializer=_quiet_worker)
-    try:
-        pending = {pool.submit(_task, t) for t in tasks}
-        while pending:
-            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for fut in finished:
-                done(fut.result())
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _run_ray(tasks: list, workers: int | None, done: Callable) -> None:
+def _run_ray(tasks: list, workers: int | None, done: Callable, progress: Callable | None) -> None:
     try:
         import ray
     except ImportError:
@@ -187,13 +234,21 @@ def _run_ray(tasks: list, workers: int | None, done: Callable) -> None:
     if started_here:
         address = os.environ.get("RAY_ADDRESS")
         kwargs = {"address": address} if address else {"num_cpus": workers or os.cpu_count()}
+        ours = _python_handlers()
         ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False, **kwargs)
+        # Ray puts a SIGTERM handler of its own in place (a crash report, then abort); ours
+        # stops the sweep and says what was kept
+        for signum, handler in ours.items():
+            signal.signal(signum, handler)
+    pending: list = []
     try:
         remote = ray.remote(_task)
-        pending = [remote.remote(t) for t in tasks]
+        pending = [remote.remote(t, None) for t in tasks]
         while pending:
             finished, pending = ray.wait(pending, num_returns=1)
             done(ray.get(finished[0]))
+            if progress:
+                progress(len(tasks) - len(pending), len(tasks))
     except KeyboardInterrupt:
         for ref in pending:
             ray.cancel(ref, force=True)
@@ -213,13 +268,22 @@ def run_sweep(
     engine: str = "auto",
     backend: str = "local",
     workers: int | None = None,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Callable[[float, int], None] | None = None,
     on_variant: Callable[[int, list[dict]], None] | None = None,
 ) -> list[dict]:
     """Simulate every variant ``replications`` times; rows ``{variant, replication, kpis}``.
 
     ``warmup_s=None`` takes each variant's suggested warm-up. ``on_variant(k, rows)`` is called
     as soon as all replications of variant k are in (the store records it then).
+    ``progress(done, total)`` reports replications done, counting the simulated fraction of
+    running ones on the local backend (``done`` = 12.4 of ``total`` = 30).
+
+    Raises
+    ------
+    Interrupted
+        On Ctrl-C or SIGTERM, once the workers are gone, saying how many variants (and
+        replications) had finished; its ``kept`` is left for the caller of ``on_variant`` to
+        say what it kept.
     """
     from linesim.capacity import suggested_warmup_h
     from linesim.simulation import engine_for
@@ -250,14 +314,19 @@ def run_sweep(
         by_variant.setdefault(k, []).append(row)
         if on_variant and len(by_variant[k]) == replications:
             on_variant(k, sorted(by_variant[k], key=lambda x: x["replication"]))
-        if progress:
-            progress(len(rows), len(tasks))
 
     workers = min(workers or os.cpu_count() or 1, len(tasks))
-    if backend == "ray":
-        _run_ray(tasks, workers, done)
-    else:
-        _run_local(tasks, workers, done)
+    try:
+        if backend == "ray":
+            _run_ray(tasks, workers, done, progress)
+        else:
+            run_tasks(_task, tasks, workers, lambda _, result: done(result), progress)
+    except KeyboardInterrupt:
+        whole = sum(len(rs) == replications for rs in by_variant.values())
+        raise Interrupted(
+            f"{whole} of {len(specs)} variants finished ({len(rows)} of {len(tasks)} replications)",
+            kept="" if on_variant else "nothing recorded",
+        ) from None
     return sorted(rows, key=lambda x: (x["variant"], x["replication"]))
 
 
@@ -284,7 +353,7 @@ def sweep_frame(variants: Sequence[Mapping[str, str]], rows: Sequence[dict]):
 
     records = []
     for row in rows:
-        params = {p: yaml.safe_load(v) for p, v in variants[row["variant"]].items()}
+        params = {p: parse_override(f"{p}={v}")[1] for p, v in variants[row["variant"]].items()}
         records.append(
             {
                 "variant": row["variant"],

@@ -15,12 +15,25 @@ PACKAGE = Path(linesim.__file__).resolve().parent
 #: Layers from the bottom up (DESIGN.md's module map); a module's layer is that of its longest
 #: matching prefix.
 LAYERS: list[tuple[str, ...]] = [
-    ("linesim.spec", "linesim.units", "linesim.errors", "linesim.bundled", "linesim.version"),
+    (
+        "linesim.spec",
+        "linesim.units",
+        "linesim.errors",
+        "linesim.bundled",
+        "linesim.version",
+        "linesim.progress",
+    ),
     ("linesim.config", "linesim.variants"),
     ("linesim.rates", "linesim.capacity", "linesim.yield_model"),
     ("linesim.simulation",),
     ("linesim.kpis",),
-    ("linesim.experiments", "linesim.sweep", "linesim.summary", "linesim.store"),
+    (
+        "linesim.experiments",
+        "linesim.sweep",
+        "linesim.summary",
+        "linesim.store",
+        "linesim.workload",
+    ),
     ("linesim.economics", "linesim.optimise"),
     ("linesim.report",),
     ("linesim.cli", "linesim.__main__"),

@@ -23,7 +23,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def capacity_command(args: argparse.Namespace) -> int:
     from linesim.capacity import capacity_report
     from linesim.config import load_line
-    from linesim.report.tables import text_table
+    from linesim.report.tables import number, text_table
 
     spec = load_line(args.config, args.overrides)
     rep = capacity_report(spec, args.target_gwh)
@@ -65,7 +65,7 @@ def capacity_command(args: argparse.Namespace) -> int:
     print(f"\nline yield (analytic, ∏(1 − p)): {rep.line_yield:.4f}")
     print(
         f"maximum good output: {rep.max_good_cells_per_h:,.1f} cells/h = "
-        f"{rep.max_output_gwh_per_year:.3f} GWh/yr (bottleneck: {rep.bottleneck})"
+        f"{number(rep.max_output_gwh_per_year)} GWh/yr (bottleneck: {rep.bottleneck})"
     )
     print(
         f"static line OEE: {rep.static_oee:.3f} of {rep.nameplate_bottleneck}'s nameplate rate in "
@@ -74,7 +74,7 @@ def capacity_command(args: argparse.Namespace) -> int:
     if args.target_gwh is not None:
         verdict = "reached" if rep.max_output_gwh_per_year >= args.target_gwh else "NOT reached"
         print(
-            f"target {args.target_gwh} GWh/yr = {rep.target_good_cells_per_h:,.1f} good cells/h: "
-            f"{verdict}"
+            f"target {args.target_gwh} GWh/yr = "
+            f"{number(rep.target_good_cells_per_h, ',.1f')} good cells/h: {verdict}"
         )
     return EXIT_OK

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from linesim.cli.options import (
     EXIT_OK,
@@ -14,8 +15,10 @@ from linesim.cli.options import (
     print_json,
     simulate_from_args,
 )
-from linesim.economics.analysis import LineAnalysis, analyse
 from linesim.errors import UsageError
+
+if TYPE_CHECKING:  # the analysis imports scipy: only the commands that run it pay for that
+    from linesim.economics.analysis import LineAnalysis
 
 __all__ = ["add_cost_arguments", "add_compare_arguments", "compare_command", "cost_command"]
 
@@ -44,6 +47,7 @@ def add_compare_arguments(p: argparse.ArgumentParser) -> None:
 
 def _analyse(config: str, overrides: Sequence[str], args: argparse.Namespace) -> LineAnalysis:
     from linesim.config import load_line
+    from linesim.economics.analysis import analyse
     from linesim.economics.cost import cost_inputs
 
     spec = load_line(config, overrides)

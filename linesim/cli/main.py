@@ -1,15 +1,22 @@
 """The ``linesim`` command line: parses, dispatches to one module per command, and turns user
-mistakes into one message and exit code 2 (codes in :mod:`linesim.cli.options`)."""
+mistakes into one message and exit code 2 (codes in :mod:`linesim.cli.options`); SIGINT and
+SIGTERM into one line saying what was kept and exit code 130 or 143."""
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import multiprocessing
+import os
+import signal
 import sys
+import threading
 from collections.abc import Sequence
+from contextlib import suppress
 
-from linesim.cli.options import EXIT_BAD_INPUT, EXIT_INTERRUPTED, Parser
+from linesim.cli.options import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_TERMINATED, Parser
 from linesim.errors import ConfigError, UsageError
+from linesim.progress import Interrupted
 
 __all__ = ["build_parser", "main"]
 
@@ -97,19 +104,75 @@ def _module(name: str):
     return importlib.import_module(f"linesim.cli.{name}")
 
 
+class _Stop:
+    """The handler of SIGINT and SIGTERM while a command runs.
+
+    The first signal raises ``KeyboardInterrupt`` in the command: a long run kills its workers
+    and passes on :class:`~linesim.progress.Interrupted` saying what was kept, which
+    :func:`main` prints before it ends the process. A second signal, if that clean-up is still
+    under way, ends the process at once; its pool workers go with it (killed here, and by the
+    kernel: they die with their parent).
+    """
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+
+    def __call__(self, signum: int, frame: object) -> None:
+        if self.signum is not None:
+            for child in multiprocessing.active_children():
+                child.kill()
+            # os.write: the interrupted code may be inside a write to sys.stderr
+            os.write(2, f"linesim: {_said(signum)} again: stopped at once\n".encode())
+            os._exit(_exit_code(signum))
+        self.signum = signum
+        raise KeyboardInterrupt
+
+
+_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def _said(signum: int) -> str:
+    return "terminated" if signum == signal.SIGTERM else "interrupted"
+
+
+def _exit_code(signum: int) -> int:
+    """130 for SIGINT, 143 for SIGTERM, as a shell reports a process that a signal ended."""
+    return EXIT_INTERRUPTED if signum == signal.SIGINT else EXIT_TERMINATED
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``linesim`` console script."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    module, _, run, _ = COMMANDS[args.command]
+    stop = _Stop()
+    # signal handlers can only be set in the main thread (elsewhere Python's defaults stay)
+    handles = threading.current_thread() is threading.main_thread()
+    previous = {s: signal.signal(s, stop) for s in _SIGNALS} if handles else {}
     try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        module, _, run, _ = COMMANDS[args.command]
         return getattr(_module(module), run)(args)
     except (ConfigError, UsageError) as exc:
         sys.stderr.write(f"linesim: error: {exc}\n")
         return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
-        sys.stderr.write("linesim: interrupted\n")
-        return EXIT_INTERRUPTED
+    except KeyboardInterrupt as exc:
+        signum = stop.signum or signal.SIGINT
+        detail = f": {exc}" if isinstance(exc, Interrupted) and str(exc) else ""
+        sys.stderr.write(f"linesim: {_said(signum)}{detail}\n")
+        if stop.signum is not None:
+            _exit_now(_exit_code(signum))
+        return _exit_code(signum)
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+def _exit_now(code: int) -> None:
+    """End the process after a signal: its workers are stopped and all is said, and the
+    interpreter's teardown of scipy, pandas and numba would take a second or more."""
+    for stream in (sys.stdout, sys.stderr):
+        with suppress(OSError, ValueError):  # a closed pipe or file
+            stream.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":  # pragma: no cover

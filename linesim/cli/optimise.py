@@ -15,13 +15,16 @@ from linesim.cli.options import (
     args_doc,
     check_output_path,
     duration,
+    non_negative_int,
     positive_float,
     positive_int,
     print_json,
     store_from_args,
+    warn_store_problems,
 )
 from linesim.cli.options import fraction_or_one as fraction
 from linesim.errors import UsageError
+from linesim.spec.base import MAX_BUFFER_CELLS
 
 if TYPE_CHECKING:
     from linesim.optimise import OptimisationReport
@@ -100,7 +103,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="S",
         help="CP-SAT time limit per solve [s] (default 30)",
     )
-    p.add_argument("--seed", type=int, default=1, help="solver and simulation seed")
+    p.add_argument(
+        "--seed", type=non_negative_int, default=1, help="solver and simulation seed (≥ 0)"
+    )
     p.add_argument(
         "--workers",
         type=positive_int,
@@ -112,6 +117,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--no-verify", dest="verify", action="store_false", help="skip simulating the chosen layout"
     )
     p.add_argument("--verify-replications", type=positive_int, default=3, metavar="N")
+    p.add_argument(
+        "--allow-large",
+        action="store_true",
+        help="run a verification the work estimate finds too large (refused without it)",
+    )
     p.add_argument(
         "--verify-horizon",
         default="7d",
@@ -144,10 +154,14 @@ FLAGS = {
     "max_utilisation": "--max-utilisation",
     "max_machines": "--max-machines",
     "time_limit_s": "--time-limit",
+    "seed": "--seed",
+    "workers": "--workers",
     "pareto_points": "--pareto",
     "dew_points": "--dew-points",
     "buffer_sizes": "--buffer-sizes",
     "horizon_s": "--verify-horizon",
+    "replications": "--verify-replications",
+    "allow_large": "--allow-large",
     "min_capex": "min-capex",
     "max_output": "max-output",
     "min_cost": "min-cost",
@@ -174,20 +188,20 @@ def optimise_command(args: argparse.Namespace) -> int:
             f"tune: {args.config} has no station with process-window levels to "
             "choose from; allowed: a config with process: {..., levels: {...}}"
         )
-    problem = Problem(
-        spec,
-        target_gwh_per_year=args.target_gwh,
-        budget_usd=args.budget_usd,
-        floor_area_m2=args.floor_area_m2,
-        dry_room_area_m2=args.dry_room_area_m2,
-        max_utilisation=args.max_utilisation,
-        max_machines=args.max_machines,
-        time_limit_s=args.time_limit,
-        workers=args.workers,
-        seed=args.seed,
-        tune=tune,
-    )
-    try:
+    try:  # the library names its parameters (Problem's fields too): say the flags instead
+        problem = Problem(
+            spec,
+            target_gwh_per_year=args.target_gwh,
+            budget_usd=args.budget_usd,
+            floor_area_m2=args.floor_area_m2,
+            dry_room_area_m2=args.dry_room_area_m2,
+            max_utilisation=args.max_utilisation,
+            max_machines=args.max_machines,
+            time_limit_s=args.time_limit,
+            workers=args.workers,
+            seed=args.seed,
+            tune=tune,
+        )
         report = optimise_and_verify(
             problem,
             objective,
@@ -199,8 +213,9 @@ def optimise_command(args: argparse.Namespace) -> int:
             replications=args.verify_replications,
             seed=args.seed,
             workers=args.workers,
+            allow_large=args.allow_large,
         )
-    except UsageError as exc:  # the library names its parameters: say the flags instead
+    except UsageError as exc:
         raise UsageError(renamed(str(exc), FLAGS)) from None
     if report.chosen is not None and args.write_config:  # found
         atomic_write_text(
@@ -226,10 +241,15 @@ def _dew_points(text: str | None, spec) -> list[float]:
         dry = spec.cost is not None and spec.cost.dry_room is not None
         classes = sorted(c.dew_point_c for c in spec.cost.dry_room_classes) if dry else []
         raise UsageError(
-            f"--dew-points: {text!r}; allowed: dew points in °C separated by "
+            f"--dew-points: {_shown(text)}; allowed: dew points in °C separated by "
             "commas, e.g. " + ",".join(f"{c:g}" for c in classes or (-40, -60))
         )
     return points
+
+
+def _shown(text: str, limit: int = 60) -> str:
+    """A flag's value for a message: quoted, cut at ``limit`` characters."""
+    return repr(text if len(text) <= limit else text[:limit] + "…")
 
 
 def _sizes(text: str) -> list[int]:
@@ -237,37 +257,50 @@ def _sizes(text: str) -> list[int]:
         sizes = sorted({int(x) for x in text.split(",") if x.strip()})
     except ValueError:
         raise UsageError(
-            f"--buffer-sizes: {text!r}; allowed: whole numbers ≥ 0 separated by "
+            f"--buffer-sizes: {_shown(text)}; allowed: whole numbers ≥ 0 separated by "
             "commas, e.g. 50,100,200"
         ) from None
-    if not sizes or sizes[0] < 0:
-        raise UsageError(f"--buffer-sizes: {text!r}; allowed: whole numbers ≥ 0")
+    if not sizes or sizes[0] < 0 or sizes[-1] > MAX_BUFFER_CELLS:
+        raise UsageError(
+            f"--buffer-sizes: {_shown(text)}; allowed: whole numbers 0 to {MAX_BUFFER_CELLS:,}"
+        )
     return sizes
 
 
 def _emit(args: argparse.Namespace, report: OptimisationReport) -> None:
     from linesim.report.optimise import format_optimisation
+    from linesim.store import new_record_id
 
     doc = report.to_dict()
     store = store_from_args(args)
+    # results first (stdout), the store after: a store failure never costs them
+    record_id = new_record_id() if store else None
+    if args.json:
+        print_json({**doc, "record_id": record_id} if store else doc)
+    else:
+        sys.stdout.write(format_optimisation(report, FLAGS) + "\n")
+        if args.write_config and report.found:
+            sys.stdout.write(f"\nconfig written to {args.write_config}\n")
     if store:
-        figures = report.result.predicted
-        predicted = figures.to_dict() if figures is not None else {}
-        kpis = {"predicted_" + k: v for k, v in predicted.items() if isinstance(v, (int, float))}
-        if report.verified is not None:
-            kpis["output_gwh_per_year"] = report.verified.simulated_gwh_per_year.mean
-        doc["record_id"] = store.record(
+        store.record(
             "optimise",
             report.spec,
+            record_id=record_id,
             config_path=args.config,
             seed=args.seed,
-            summary=report.to_dict(),
+            summary=doc,
             args=args_doc(args),
-            rows=[{"kpis": kpis}] if kpis else [],
+            rows=_record_rows(report),
         )
-    if args.json:
-        print_json(doc)
-        return
-    sys.stdout.write(format_optimisation(report, FLAGS) + "\n")
-    if args.write_config and report.found:
-        sys.stdout.write(f"\nconfig written to {args.write_config}\n")
+        warn_store_problems(store)
+
+
+def _record_rows(report: OptimisationReport) -> list[dict]:
+    """The store's row of an optimisation: the predicted figures, and the simulated output
+    when verified."""
+    figures = report.result.predicted
+    predicted = figures.to_dict() if figures is not None else {}
+    kpis = {"predicted_" + k: v for k, v in predicted.items() if isinstance(v, (int, float))}
+    if report.verified is not None:
+        kpis["output_gwh_per_year"] = report.verified.simulated_gwh_per_year.mean
+    return [{"kpis": kpis}] if kpis else []

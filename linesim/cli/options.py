@@ -3,19 +3,21 @@ and store options, and the bridge from flags to library calls.
 
 Exit codes (defined here once): 0 success; 2 bad input (config or arguments), with one message
 on stderr naming the file, the field path, the value and what is allowed; 3 an infeasible
-optimisation; 130 interrupted.
+optimisation; 130 interrupted (SIGINT, Ctrl-C); 143 terminated (SIGTERM).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
+import os
+import re
 import sys
 from pathlib import Path
 from typing import Any
 
 from linesim.errors import UsageError
+from linesim.spec.base import MAX_NUMBER
 
 __all__ = [
     "EXIT_OK",
@@ -23,6 +25,7 @@ __all__ = [
     "EXIT_BAD_INPUT",
     "EXIT_INFEASIBLE",
     "EXIT_INTERRUPTED",
+    "EXIT_TERMINATED",
     "TABLE_FORMATS",
     "Parser",
     "add_config",
@@ -31,6 +34,7 @@ __all__ = [
     "add_store_arguments",
     "args_doc",
     "check_output_path",
+    "check_workload",
     "duration",
     "fraction",
     "fraction_or_one",
@@ -39,15 +43,28 @@ __all__ = [
     "positive_int",
     "print_json",
     "progress_bar",
+    "seed",
     "simulate_from_args",
     "simulation_window",
     "store_from_args",
+    "warn_store_problems",
+    "workers",
 ]
 
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INFEASIBLE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INFEASIBLE = 0, 1, 2, 3
+EXIT_INTERRUPTED, EXIT_TERMINATED = 130, 143  # 128 + the signal's number, as a shell reports it
 
 #: Output formats of ``--out`` for tables (run, sweep).
 TABLE_FORMATS = (".csv", ".json", ".parquet")
+MAX_WORKERS = 256  #: processes of one command: more on one machine is a mistake, not a speed-up
+#: The library's parameter names in the workload refusal → the flags of these commands.
+WORKLOAD_FLAGS = {
+    "horizon_s": "--horizon",
+    "warmup_s": "--warmup",
+    "replications": "--replications",
+    "workers": "--workers",
+    "allow_large": "--allow-large",
+}
 
 
 class Parser(argparse.ArgumentParser):
@@ -60,61 +77,99 @@ class Parser(argparse.ArgumentParser):
 
 
 # --- argument types ----------------------------------------------------------------------------
-def positive_float(text: str) -> float:
+def _shown(text: str) -> str:
+    """An argument as an error message quotes it: in quotes, at most 40 characters."""
+    return repr(text if len(text) <= 40 else text[:37] + "...")
+
+
+def _number(text: str) -> float:
     try:
-        value = float(text)
+        return float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not (value > 0 and math.isfinite(value)):
-        raise argparse.ArgumentTypeError(f"{text!r}: allowed: a number > 0")
+        raise argparse.ArgumentTypeError(f"{_shown(text)} is not a number") from None
+
+
+def _whole(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:  # also a number of more than 4,300 digits
+        raise argparse.ArgumentTypeError(f"{_shown(text)} is not a whole number") from None
+
+
+def positive_float(text: str) -> float:
+    value = _number(text)
+    if not 0 < value <= MAX_NUMBER:  # also refuses nan and inf
+        raise argparse.ArgumentTypeError(
+            f"{_shown(text)}: allowed: a number > 0 and ≤ {MAX_NUMBER:.0e}"
+        )
     return value
 
 
 def fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    value = _number(text)
     if not 0.0 < value < 1.0:
-        raise argparse.ArgumentTypeError(f"{text!r}: allowed: a number between 0 and 1")
+        raise argparse.ArgumentTypeError(f"{_shown(text)}: allowed: a number between 0 and 1")
     return value
 
 
 def fraction_or_one(text: str) -> float:
     value = positive_float(text)
     if value > 1.0:
-        raise argparse.ArgumentTypeError(f"{text!r}: allowed: a number in (0, 1]")
+        raise argparse.ArgumentTypeError(f"{_shown(text)}: allowed: a number in (0, 1]")
     return value
 
 
 def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    value = _whole(text)
     if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r}: allowed: a whole number ≥ 1")
+        raise argparse.ArgumentTypeError(f"{_shown(text)}: allowed: a whole number ≥ 1")
     return value
 
 
 def non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    value = _whole(text)
     if value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r}: allowed: a whole number ≥ 0")
+        raise argparse.ArgumentTypeError(f"{_shown(text)}: allowed: a whole number ≥ 0")
+    return value
+
+
+def seed(text: str) -> int:
+    """A base seed: 0 ≤ S < 2⁶³ (numpy takes any S ≥ 0; the results store keeps it as a
+    signed 64-bit integer)."""
+    value = _whole(text)
+    if not 0 <= value < 2**63:
+        raise argparse.ArgumentTypeError(
+            f"{_shown(text)}: allowed: a whole number from 0 to 2^63 − 1"
+        )
+    return value
+
+
+def workers(text: str) -> int:
+    """A number of processes: 1 to :data:`MAX_WORKERS`."""
+    value = _whole(text)
+    if not 1 <= value <= MAX_WORKERS:
+        raise argparse.ArgumentTypeError(
+            f"{_shown(text)}: allowed: a whole number from 1 to {MAX_WORKERS}"
+        )
     return value
 
 
 def duration(text: str, flag: str) -> float:
-    """A duration flag (``30d``, ``12h``) in seconds; a bad one is a usage error naming ``flag``."""
+    """A duration flag (``30d``, ``12h``) in seconds, finite and at most 100 years; a bad one
+    is a usage error naming ``flag``."""
     from linesim.units import parse_duration_s
+    from linesim.workload import MAX_SIMULATED_S
 
     try:
-        return parse_duration_s(text)
+        value = parse_duration_s(text)
     except ValueError as exc:
         raise UsageError(f"{flag}: {exc}") from None
+    if not value <= MAX_SIMULATED_S:  # 1e400d reads as inf
+        raise UsageError(
+            f"{flag}: {_shown(text)} is {value:g} s; allowed: a duration up to 100 years "
+            "(e.g. 30d, 52w)"
+        )
+    return value
 
 
 # --- option groups ---------------------------------------------------------------------------
@@ -152,13 +207,19 @@ def add_simulation(p: argparse.ArgumentParser) -> None:
         metavar="N",
         help="independent replications (default 5)",
     )
-    p.add_argument("--seed", type=non_negative_int, default=1, metavar="S", help="base seed")
+    p.add_argument("--seed", type=seed, default=1, metavar="S", help="base seed (0 ≤ S < 2^63)")
     p.add_argument(
         "--workers",
-        type=positive_int,
+        type=workers,
         default=None,
         metavar="K",
-        help="processes for replications (default: all cores)",
+        help=f"processes for replications, 1 to {MAX_WORKERS} (default: all cores)",
+    )
+    p.add_argument(
+        "--allow-large",
+        action="store_true",
+        help="run a simulation even when its estimated time, memory or replications exceed "
+        "what linesim starts unasked (the refusal names the estimate and the limits)",
     )
     p.add_argument(
         "--engine",
@@ -217,6 +278,20 @@ def check_output_path(path: str, suffixes: tuple[str, ...], flag: str) -> None:
             f"{flag}: the folder of {str(path)!r} does not exist; allowed: a path "
             "in an existing folder"
         )
+    if p.is_dir():
+        raise UsageError(f"{flag}: {str(path)!r} is a folder; allowed: a file path")
+    if not os.access(p.resolve().parent, os.W_OK):
+        raise UsageError(
+            f"{flag}: the folder of {str(path)!r} is not writable; allowed: a path in a "
+            "folder you can write to"
+        )
+
+
+def warn_store_problems(store) -> None:
+    """What went wrong with the results store, as warnings on stderr after a command's results
+    (which are out already: a store failure never costs them)."""
+    for problem in store.problems:
+        sys.stderr.write(f"linesim: warning: {problem}; the results above are kept\n")
 
 
 def store_from_args(args: argparse.Namespace):
@@ -234,13 +309,48 @@ def args_doc(args: argparse.Namespace) -> dict:
 def simulation_window(spec, args: argparse.Namespace) -> tuple[float, float]:
     """(horizon, warm-up) [s] from ``--horizon`` and ``--warmup`` (``auto``: the line's own)."""
     from linesim.capacity import suggested_warmup_h
+    from linesim.workload import MAX_SIMULATED_S
 
     horizon_s = duration(args.horizon, "--horizon")
     if horizon_s <= 0:
-        raise UsageError(f"--horizon: {args.horizon!r}; allowed: a duration > 0")
-    if args.warmup == "auto":
-        return horizon_s, suggested_warmup_h(spec) * 3600.0
-    return horizon_s, duration(args.warmup, "--warmup")
+        raise UsageError(f"--horizon: {_shown(args.horizon)}; allowed: a duration > 0")
+    if args.warmup != "auto":
+        return horizon_s, duration(args.warmup, "--warmup")
+    warmup_s = suggested_warmup_h(spec) * 3600.0
+    if not warmup_s <= MAX_SIMULATED_S:
+        raise UsageError(
+            f"--warmup: auto gives {warmup_s / 86_400:.3g} days (the line's raw flow time; a "
+            "station with no capacity in the static model gives no end); allowed: an explicit "
+            "--warmup, e.g. 2d"
+        )
+    return horizon_s, warmup_s
+
+
+def check_workload(specs, args: argparse.Namespace, horizon_s: float, warmup_s: float | None):
+    """Refuse, before any engine starts, a simulation of ``specs`` (a line, or a sweep's
+    variants; ``warmup_s`` None: each its own) too large to run unasked
+    (:func:`linesim.workload.check`, its message in flags); returns the estimate."""
+    from linesim.simulation import engine_for
+    from linesim.workload import check
+
+    try:
+        return check(
+            specs,
+            horizon_s,
+            warmup_s,
+            args.replications,
+            args.workers,
+            engine_for(getattr(args, "engine", "auto")),
+            allow_large=args.allow_large,
+        )
+    except UsageError as exc:
+        raise UsageError(_as_flags(str(exc))) from None
+
+
+def _as_flags(text: str) -> str:
+    """``text`` with the library's parameter names replaced by :data:`WORKLOAD_FLAGS`."""
+    pattern = r"\b(" + "|".join(WORKLOAD_FLAGS) + r")\b"
+    return re.sub(pattern, lambda m: WORKLOAD_FLAGS[m.group(1)], text)
 
 
 def simulate_from_args(spec, args: argparse.Namespace) -> list:
@@ -253,6 +363,7 @@ def simulate_from_args(spec, args: argparse.Namespace) -> list:
 
         spec = without_exposure(spec)
     horizon_s, warmup_s = simulation_window(spec, args)
+    check_workload([spec], args, horizon_s, warmup_s)
     progress = progress_bar(args.replications) if sys.stderr.isatty() else None
     try:
         return replicate(
@@ -281,7 +392,8 @@ class progress_bar:
         self._progress.start()
         self._task = self._progress.add_task("simulating", total=total)
 
-    def update(self, done: int, total: int) -> None:
+    def update(self, done: float, total: int) -> None:
+        """``done`` of ``total`` replications, counting the simulated share of running ones."""
         self._progress.update(self._task, completed=done, total=total)
 
     def close(self) -> None:

@@ -16,7 +16,9 @@ from linesim.cli.options import (
     print_json,
     simulate_from_args,
     store_from_args,
+    warn_store_problems,
 )
+from linesim.errors import UsageError
 
 __all__ = ["add_arguments", "run_command"]
 
@@ -37,6 +39,7 @@ def run_command(args: argparse.Namespace) -> int:
     from linesim.config import load_line
     from linesim.kpis import replication_kpis
     from linesim.report.run import format_run, write_results
+    from linesim.store import new_record_id
     from linesim.summary import summarise
 
     if args.out:
@@ -45,23 +48,28 @@ def run_command(args: argparse.Namespace) -> int:
     results = simulate_from_args(spec, args)
     report = summarise(spec, results)
     store = store_from_args(args)
-    if store:
-        report = report.with_record(
-            store.record(
-                "run",
-                spec,
-                config_path=args.config,
-                engine=report.engine,
-                seed=args.seed,
-                args=args_doc(args),
-                summary=report.to_dict(),
-                rows=[{"replication": r.replication, "kpis": replication_kpis(r)} for r in results],
-            )
-        )
+    # results first (--out, stdout), the store after: a store failure never costs them
+    shown = report.with_record(new_record_id()) if store else report
     if args.out:
-        write_results(report, args.out)
+        try:  # the library names the path; the message names the flag too
+            write_results(shown, args.out)
+        except UsageError as exc:
+            raise UsageError(f"--out: {exc}") from None
     if args.json:
-        print_json(report.to_dict())
+        print_json(shown.to_dict())
     else:
-        sys.stdout.write(format_run(report) + "\n")
+        sys.stdout.write(format_run(shown) + "\n")
+    if store:
+        store.record(
+            "run",
+            spec,
+            record_id=shown.record_id,
+            config_path=args.config,
+            engine=report.engine,
+            seed=args.seed,
+            args=args_doc(args),
+            summary=report.to_dict(),
+            rows=[{"replication": r.replication, "kpis": replication_kpis(r)} for r in results],
+        )
+        warn_store_problems(store)
     return EXIT_OK

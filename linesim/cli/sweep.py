@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import sys
 
 from linesim.cli.options import (
@@ -15,11 +14,14 @@ from linesim.cli.options import (
     add_store_arguments,
     args_doc,
     check_output_path,
+    check_workload,
     progress_bar,
     simulation_window,
     store_from_args,
+    warn_store_problems,
 )
 from linesim.errors import UsageError
+from linesim.progress import Interrupted
 
 __all__ = ["add_arguments", "sweep_command"]
 
@@ -55,14 +57,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "variant × replication) to FILE (.csv, .json or .parquet), whole or not at all",
     )
     add_store_arguments(p)
-
-
-class _Terminated(KeyboardInterrupt):
-    """SIGTERM, handled like Ctrl-C: the store keeps what finished and says 'interrupted'."""
-
-
-def _on_sigterm(signum, frame):  # pragma: no cover - exercised through a subprocess
-    raise _Terminated()
 
 
 def sweep_command(args: argparse.Namespace) -> int:
@@ -108,21 +102,10 @@ def sweep_command(args: argparse.Namespace) -> int:
     horizon_s, first_warmup_s = simulation_window(specs[0], args)
     # with --warmup auto, each variant its own (None)
     warmup_s = None if args.warmup == "auto" else first_warmup_s
+    check_workload(specs, args, horizon_s, warmup_s)
     store = store_from_args(args)
-    rid = None
-    if store:
-        from linesim.simulation import engine_for
-
-        rid = store.open_record(
-            "sweep",
-            specs[0],
-            config_path=args.config,
-            engine=engine_for(args.engine),
-            seed=args.seed,
-            args=args_doc(args),
-        )
+    rid = _open_record(store, specs[0], args) if store else None
     progress = progress_bar(len(specs) * args.replications) if sys.stderr.isatty() else None
-    previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         rows = run_sweep(
             specs,
@@ -137,23 +120,29 @@ def sweep_command(args: argparse.Namespace) -> int:
             on_variant=(
                 lambda k, rs: store.add_rows(rid, [{**r, "params": variants[k]} for r in rs])
             )
-            if store
+            if store and rid
             else None,
         )
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         if store:
-            store.close_record(rid, "interrupted")
+            if rid:
+                store.close_record(rid, "interrupted")
+                if isinstance(exc, Interrupted):  # the line linesim prints says so
+                    exc.kept = f"the finished variants kept in the store as record {rid}"
+            warn_store_problems(store)
         raise
     finally:
-        signal.signal(signal.SIGTERM, previous)
         if progress:
             progress.close()
     frame = sweep_frame(variants, rows)
     summary = summarise_variants(variants, frame)
-    if store:
-        store.close_record(rid, "complete", [v.to_dict() for v in summary])
+    # results first (--out, stdout), the store's last word after: a store failure never
+    # costs them
     if args.out:
-        write_frame(frame, args.out)
+        try:  # the library names the path; the message names the flag too
+            write_frame(frame, args.out)
+        except UsageError as exc:
+            raise UsageError(f"--out: {exc}") from None
     if args.json:
         doc = {
             "record_id": rid,
@@ -171,4 +160,22 @@ def sweep_command(args: argparse.Namespace) -> int:
             format_sweep(specs[0].name, summary, args.replications, args.seed, args.backend, rid)
             + "\n"
         )
+    if store:
+        if rid:
+            store.close_record(rid, "complete", [v.to_dict() for v in summary])
+        warn_store_problems(store)
     return EXIT_OK
+
+
+def _open_record(store, spec, args: argparse.Namespace) -> str | None:
+    """The sweep's record, opened ``running`` before any variant runs (None: not kept)."""
+    from linesim.simulation import engine_for
+
+    return store.open_record(
+        "sweep",
+        spec,
+        config_path=args.config,
+        engine=engine_for(args.engine),
+        seed=args.seed,
+        args=args_doc(args),
+    )

@@ -505,9 +505,16 @@ def cost_report(spec: LineSpec, basis: OutputBasis | None = None) -> CostReport:
     hours, kwh_cell = spec.calendar.year_hours, spec.product.energy_kwh
     good_cells = basis.good_cells_per_h * hours
     good_kwh = good_cells * kwh_cell
-    if good_kwh <= 0:
+    if not good_kwh > 0:
+        simulated = basis.source.startswith("simulation")
         raise UsageError(
-            f"line {spec.name!r} makes no good cells ({basis.source}), so there is no cost per kWh"
+            f"line {spec.name!r} makes no good cells ({basis.source}), so there is no cost per "
+            "good kWh; allowed: "
+            + (
+                "a simulation long enough for good cells to leave the line (a longer horizon)"
+                if simulated
+                else "a line whose every station has capacity and passes good cells on"
+            )
         )
     c = capex(spec)
     annual = annual_cost(spec, basis)

@@ -8,14 +8,21 @@ a tornado of a few hundred evaluations takes well under a second. Parameters:
   cycle time), ``mtbf_h`` (where the station has breakdowns) and ``capex_usd``;
 - per material: its price.
 
-With equipment options, the change applies to every option of the station.
+With equipment options, the change applies to every option of the station. A side the spec
+refuses (a capex moved past its ceiling, a defect probability raised to 1) or at which the line
+makes no good cells is not available: NaN (``–`` in tables, null in JSON), and its bar goes
+after the bars with both sides.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from functools import partial
 
 from linesim.economics.cost import cost_report
+from linesim.errors import ConfigError, UsageError
 from linesim.spec import LineSpec
 from linesim.variants import STATION_PARAMETERS, perturb_material, perturb_station
 
@@ -41,8 +48,13 @@ class TornadoBar:
         return asdict(self) | {"cost_swing": self.cost_swing}
 
 
-def _evaluate(spec: LineSpec) -> tuple[float, float]:
-    report = cost_report(spec)
+def _evaluate(variant: Callable[[], LineSpec]) -> tuple[float, float]:
+    """Cost per good kWh [USD/kWh] and good output [GWh/yr] of the line ``variant`` builds;
+    NaN for both when the spec refuses it or it makes no good cells."""
+    try:
+        report = cost_report(variant())
+    except (ConfigError, UsageError):
+        return math.nan, math.nan
     return report.total_usd_per_kwh, report.output_gwh_per_year
 
 
@@ -52,7 +64,7 @@ def tornado(spec: LineSpec, fraction: float = 0.2) -> list[TornadoBar]:
         raise ValueError(f"fraction must be in (0, 1), got {fraction}")
     bars = []
 
-    def bar(name: str, low: LineSpec, high: LineSpec) -> None:
+    def bar(name: str, low: Callable[[], LineSpec], high: Callable[[], LineSpec]) -> None:
         (cost_lo, out_lo), (cost_hi, out_hi) = _evaluate(low), _evaluate(high)
         bars.append(TornadoBar(name, fraction, cost_lo, cost_hi, out_lo, out_hi))
 
@@ -62,14 +74,14 @@ def tornado(spec: LineSpec, fraction: float = 0.2) -> list[TornadoBar]:
                 continue
             bar(
                 f"{station.id}.{parameter}",
-                perturb_station(spec, station.id, parameter, 1.0 - fraction),
-                perturb_station(spec, station.id, parameter, 1.0 + fraction),
+                partial(perturb_station, spec, station.id, parameter, 1.0 - fraction),
+                partial(perturb_station, spec, station.id, parameter, 1.0 + fraction),
             )
     for material in spec.cost.materials if spec.cost else ():
         bar(
             f"price: {material.name}",
-            perturb_material(spec, material.name, 1.0 - fraction),
-            perturb_material(spec, material.name, 1.0 + fraction),
+            partial(perturb_material, spec, material.name, 1.0 - fraction),
+            partial(perturb_material, spec, material.name, 1.0 + fraction),
         )
-    bars.sort(key=lambda b: -b.cost_swing)
+    bars.sort(key=lambda b: (math.isnan(b.cost_swing), -b.cost_swing))
     return bars

@@ -19,12 +19,27 @@ from linesim.capacity import due_probabilities
 from linesim.errors import UsageError
 from linesim.rates import effective_rate_cells_per_h, machine_rate_cells_per_h
 from linesim.spec import LineSpec, Station
+from linesim.spec.base import MAX_MACHINES
 from linesim.spec.losses import Calendar
 
-__all__ = ["MAX_CANDIDATES", "Candidate", "count_bounds", "station_candidates", "setting_variants"]
+__all__ = [
+    "MAX_CANDIDATES",
+    "MAX_SETTINGS",
+    "Candidate",
+    "count_bounds",
+    "count_text",
+    "mix_count",
+    "check_tuning_size",
+    "station_candidates",
+    "setting_variants",
+]
 
-#: Largest machine mix enumeration per station before asking the user for tighter bounds.
+#: Largest machine mix enumeration per station (and of a whole tuning) before asking the
+#: user for tighter bounds.
 MAX_CANDIDATES = 200_000
+#: Most process-setting combinations one tuning builds a station at (each a validated line,
+#: about a millisecond each).
+MAX_SETTINGS = 10_000
 
 
 @dataclass(frozen=True)
@@ -58,15 +73,58 @@ def count_bounds(
     """(option, lowest, highest) machine count per option of a station.
 
     The highest count is the station's ``machines_max``, else ``upper``, else enough for the
-    option alone to carry ``needed_cells_per_h`` (and at least max(2 × current, current + 4)).
+    option alone to carry ``needed_cells_per_h`` (and at least max(2 × current, current + 4)),
+    at most ``MAX_MACHINES`` (the spec's bound: a need beyond that is a target no layout meets).
     """
     out = []
     for eq in station.equipment():
         rate = effective_rate_cells_per_h(station, eq, calendar or Calendar(), due_probability)
-        alone = math.ceil(needed_cells_per_h / rate) if rate > 0 else 0
-        hi = station.machines_max or upper or max(2 * eq.count, eq.count + 4, alone)
+        alone = math.ceil(min(needed_cells_per_h / rate, MAX_MACHINES)) if rate > 0 else 0
+        hi = (
+            station.machines_max
+            or upper
+            or min(max(2 * eq.count, eq.count + 4, alone), MAX_MACHINES)
+        )
         out.append((eq.name, 0, max(hi, 0)))
     return out
+
+
+def mix_count(bounds: list[tuple[str, int, int]]) -> int:
+    """How many machine mixes the count ``bounds`` of :func:`count_bounds` allow."""
+    return math.prod(hi - lo + 1 for _, lo, hi in bounds)
+
+
+def count_text(n: int) -> str:
+    """A count for a message: ``36,736,470``, or ``about 3.7e+298`` past twelve digits."""
+    return f"{n:,}" if n < 10**12 else f"about {float(n):.2g}"
+
+
+def check_tuning_size(spec: LineSpec, upper: int | None, needed_cells_per_h: float = 0.0) -> None:
+    """Refuse, before any work, a tuning whose process-setting grids would make more than
+    ``MAX_SETTINGS`` lines or (about) ``MAX_CANDIDATES`` candidates: settings × the machine
+    mixes each station allows at its config's settings for ``needed_cells_per_h`` [cells/h].
+    The :class:`~linesim.errors.UsageError` gives the sizes and what lowers them."""
+    due = due_probabilities(spec)
+    settings = candidates = 0
+    parts = []
+    for j, station in enumerate(spec.stations):
+        window = station.process
+        if window is None or not window.levels:
+            continue
+        grid = math.prod(len(v) for v in window.levels.values())
+        bounds = count_bounds(station, upper, needed_cells_per_h, spec.calendar, due[j])
+        mixes = mix_count(bounds)
+        settings += grid
+        candidates += grid * mixes
+        parts.append(f"{station.id}: {grid:,} settings × {count_text(mixes)} mixes")
+    if settings > MAX_SETTINGS or candidates > MAX_CANDIDATES:
+        raise UsageError(
+            f"tune: {settings:,} process-setting combinations and "
+            f"{count_text(candidates)} candidates to consider ({'; '.join(parts[:5])}"
+            f"{'; …' if len(parts) > 5 else ''}); allowed: at most {MAX_SETTINGS:,} "
+            f"combinations and {MAX_CANDIDATES:,} candidates – fewer levels in the stations' "
+            "process.levels, machines_max on the stations, or a lower max_machines"
+        )
 
 
 def station_candidates(
@@ -88,7 +146,7 @@ def station_candidates(
     station = spec.stations[index]
     due = due_probabilities(spec)[index]
     out = []
-    for settings, variant in variants or [({}, station)]:
+    for settings, variant in [({}, station)] if variants is None else variants:
         out += _mixes(
             variant,
             upper,
@@ -129,11 +187,11 @@ def _mixes(
     """Every allowed machine mix of one station (at one setting of its process window)."""
     equipment = station.equipment()
     bounds = count_bounds(station, upper, needed_cells_per_h, calendar, due_probability)
-    size = math.prod(hi - lo + 1 for _, lo, hi in bounds)
+    size = mix_count(bounds)
     if size > MAX_CANDIDATES:
         raise UsageError(
-            f"station {station.id!r}: {size:,} machine mixes to consider; allowed: at most "
-            f"{MAX_CANDIDATES:,} – set machines_max on the station or lower max_machines"
+            f"station {station.id!r}: {count_text(size)} machine mixes to consider; allowed: "
+            f"at most {MAX_CANDIDATES:,} – set machines_max on the station or lower max_machines"
         )
     rates = [effective_rate_cells_per_h(station, e, calendar, due_probability) for e in equipment]
     out = []
@@ -145,6 +203,8 @@ def _mixes(
         if cap < lower_capacity_cells_per_h or cap <= 0:
             continue
         p = sum(w * e.defect_probability for w, e in zip(weights, equipment)) / cap
+        if p >= 1.0:  # scraps every cell it processes: no layout makes good cells with it
+            continue
         out.append(
             Candidate(
                 counts=tuple((e.name, n) for e, n in zip(equipment, counts)),
@@ -201,7 +261,10 @@ def _non_dominated(
 def setting_variants(spec: LineSpec) -> dict[str, list[tuple[dict[str, float], Station]]]:
     """For each station whose process window has levels: the station at every combination of
     them (``[(settings, station), ...]``), built through the config so every derived field
-    follows its settings."""
+    follows its settings. A combination the spec refuses (one at which the station scraps
+    every cell, say) is no choice for the tuner and is left out; a station with none left has
+    an empty list (so no candidate)."""
+    from linesim.errors import ConfigError
     from linesim.variants import with_settings
 
     out: dict[str, list[tuple[dict[str, float], Station]]] = {}
@@ -211,6 +274,9 @@ def setting_variants(spec: LineSpec) -> dict[str, list[tuple[dict[str, float], S
             continue
         out[station.id] = []
         for settings in window.grid():
-            line = with_settings(spec, {station.id: settings})
+            try:
+                line = with_settings(spec, {station.id: settings})
+            except ConfigError:
+                continue
             out[station.id].append((settings, line.stations[spec.station_index(station.id)]))
     return out

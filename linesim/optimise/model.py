@@ -11,11 +11,18 @@ with an omitted optional station adding −ln(1 − δ) to the L of each station
 :func:`scaled` turns every real into an integer at ``SCALE`` units per unit of log (a relative
 resolution of 1e-6), rounding each term to the safe side, so every layout the model accepts
 meets the target by the exact formula too; only layouts within ~n·1e-6 of a limit can be misjudged.
+
+Money and areas are integers too: whole USD and centi-m² while the model's sums stay within
+``INTEGER_RANGE`` (CP-SAT adds in 64-bit integers), coarser powers of ten beyond
+(:func:`resolution`), so astronomical inputs give an answer at a relative resolution of 1e-15
+rather than an overflow. Logarithms are clipped at ±``LOG_LIMIT`` (:func:`clipped_log`): a
+capacity above e⁶⁰ cells/h is as good as an infinite one for any target.
 """
 
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
@@ -27,15 +34,40 @@ from linesim.economics.cost import (
     dry_room_capex_usd,
     energy_per_year,
 )
+from linesim.errors import UsageError
 from linesim.optimise.bound import ChainBound, enumerated_bound
-from linesim.optimise.candidates import Candidate, setting_variants, station_candidates
+from linesim.optimise.candidates import (
+    Candidate,
+    check_tuning_size,
+    setting_variants,
+    station_candidates,
+)
 from linesim.spec import CostInputs, LineSpec
+from linesim.spec.base import MAX_MACHINES
 
-__all__ = ["SCALE", "scaled", "Problem", "Solution", "LayoutModel", "STATUS", "greedy_layout"]
+__all__ = [
+    "SCALE",
+    "INTEGER_RANGE",
+    "LOG_LIMIT",
+    "MAX_WORKERS",
+    "scaled",
+    "clipped_log",
+    "resolution",
+    "Problem",
+    "Solution",
+    "LayoutModel",
+    "STATUS",
+    "greedy_layout",
+]
 
 SCALE = 1_000_000  #: integer units per unit of natural log
 COST_LOG_SCALE = 10_000  #: coarser log units for the materials ÷ yield table (min-cost)
-_OMITTED_LOG_CAP = 60.0  #: ln of an "infinite" capacity for an omitted station
+LOG_LIMIT = 60.0  #: ln of an "infinite" capacity (an omitted station's; e⁶⁰ ≈ 1e26 cells/h)
+INTEGER_RANGE = 10**15  #: the most integer units one sum of money or area may reach
+#: Materials ÷ yield is tabulated for yields from a material's entry station on down to
+#: e^(−MAX_MATERIAL_LOG_LOSS) ≈ 2e-9; min-cost does not consider layouts that lose more.
+MAX_MATERIAL_LOG_LOSS = 20.0
+MAX_WORKERS = 256  #: CP-SAT workers (and simulation processes) one optimisation may ask for
 
 STATUS = {
     cp_model.OPTIMAL: "optimal",
@@ -50,6 +82,35 @@ def scaled(value: float, unit: float, up: bool) -> int:
     """``value`` in integer units of 1/``unit``, rounded up or down (the one scaling helper)."""
     x = value * unit
     return math.ceil(x - 1e-9) if up else math.floor(x + 1e-9)
+
+
+def clipped_log(x: float) -> float:
+    """ln ``x`` within ±``LOG_LIMIT`` (ln 0 → −LOG_LIMIT, ln ∞ → LOG_LIMIT): what the model
+    counts of a capacity or an output beyond e^±60 [cells/h] changes no decision."""
+    if x <= 0.0:
+        return -LOG_LIMIT
+    return min(max(math.log(x), -LOG_LIMIT), LOG_LIMIT)
+
+
+def _omission_loss(delta: float) -> float:
+    """−ln(1 − δ) of an omitted station's effect δ on another, at most ``LOG_LIMIT`` (δ = 1)."""
+    return -math.log1p(-delta) if delta < 1.0 else LOG_LIMIT
+
+
+def resolution(largest: float, finest: float, what: str) -> float:
+    """Integer units per unit of a quantity whose sums in the model reach ``largest``:
+    ``finest`` while ``largest`` × ``finest`` stays within ``INTEGER_RANGE``, else the largest
+    power of ten below it that does (a relative resolution of 1e-15). ``what`` names the
+    quantity in the :class:`~linesim.errors.UsageError` raised when ``largest`` is not finite."""
+    if not math.isfinite(largest):
+        raise UsageError(
+            f"{what} of the allowed layouts is not a finite number; allowed: station and "
+            "cost figures whose products stay finite (fewer machines, smaller amounts)"
+        )
+    units = finest
+    while largest * units > INTEGER_RANGE:
+        units /= 10.0
+    return units
 
 
 @dataclass(frozen=True)
@@ -67,6 +128,37 @@ class Problem:
     workers: int = 2
     seed: int = 1
     tune: bool = False  #: choose process settings from each window's levels too
+
+    def __post_init__(self) -> None:
+        """Limits a solver can work with, or a :class:`~linesim.errors.UsageError` naming the
+        field (the CLI maps field names to its flags)."""
+        if not 1 <= self.workers <= MAX_WORKERS:
+            raise UsageError(f"workers: {self.workers}; allowed: 1 to {MAX_WORKERS}")
+        if not 0 <= self.seed < 2**63:
+            raise UsageError(f"seed: {_short(self.seed)}; allowed: a whole number 0 to 2^63 − 1")
+        for name in ("target_gwh_per_year", "budget_usd", "floor_area_m2", "dry_room_area_m2"):
+            value = getattr(self, name)
+            if value is not None and not 0 < value <= sys.float_info.max:
+                raise UsageError(f"{name}: {_short(value)}; allowed: a finite number > 0")
+        if not (0.0 < self.max_utilisation <= 1.0):
+            raise UsageError(
+                f"max_utilisation: {self.max_utilisation!r}; allowed: a number in (0, 1]"
+            )
+        if self.max_machines is not None and not 1 <= self.max_machines <= MAX_MACHINES:
+            raise UsageError(
+                f"max_machines: {_short(self.max_machines)}; allowed: 1 to {MAX_MACHINES:,}"
+            )
+        if not 0 < self.time_limit_s <= sys.float_info.max:
+            raise UsageError(f"time_limit_s: {self.time_limit_s!r}; allowed: a number > 0 [s]")
+
+
+def _short(value: float) -> str:
+    """A number for a message; a whole number of more than 20 digits as how many it has (a
+    5,000-digit number is no message, and Python refuses to spell one out past 4,300)."""
+    if not isinstance(value, int) or -(10**20) < value < 10**20:
+        return repr(value)
+    digits = math.floor(abs(value).bit_length() * math.log10(2)) + 1
+    return f"{'-' if value < 0 else ''}a number of about {digits:,} digits"
 
 
 @dataclass(frozen=True)
@@ -89,17 +181,47 @@ class LayoutModel:
 
     def __post_init__(self) -> None:
         spec, p = self.problem.spec, self.problem
+        if p.tune:  # the size of the grids before any line is built at their settings
+            target = p.target_gwh_per_year or 0.0
+            hours, kwh = spec.calendar.year_hours, spec.product.energy_kwh
+            check_tuning_size(
+                spec, p.max_machines, cells_per_h_for_gwh(target, kwh, hours) / p.max_utilisation
+            )
         variants = setting_variants(spec) if p.tune else {}
         n = len(spec.stations)
         lower, need = [0.0] * n, [0.0] * n
         if p.target_gwh_per_year is not None:
             lower, need = self._capacity_window(variants, p.target_gwh_per_year)
+        #: per station, the least capacity a layout reaching the target needs [cells/h]
+        self.least_cells_per_h = lower
         self.candidates = [
             station_candidates(spec, j, p.max_machines, lower[j], need[j], variants.get(s.id))
             for j, s in enumerate(spec.stations)
         ]
         self._detect = spec.detection_index()
         self._bounds: dict[int, ChainBound | None] = {}
+        # the most capex and machine area a layout can have; the integer units of each keep
+        # the sum of every coefficient in range, as CP-SAT checks (not only the chosen ones)
+        self.most_capex_usd = self._most(self.candidate_capex_usd) + self.capex_constant_usd()
+        self.most_area_m2 = self._most(lambda c: c.footprint_m2)
+        self.usd_units = resolution(
+            self._total(self.candidate_capex_usd) + self.capex_constant_usd(), 1.0, "capex"
+        )
+        self.area_units = resolution(
+            self._total(lambda c: c.footprint_m2), 100.0, "machine floor area"
+        )
+
+    def _most(self, f) -> float:
+        """Σ over stations of the largest ``f`` of a candidate: no layout has more."""
+        return sum(max((f(c) for c in cs), default=0.0) for cs in self.candidates)
+
+    def _total(self, f) -> float:
+        """Σ of ``f`` over every candidate of every station."""
+        return sum(f(c) for cs in self.candidates for c in cs)
+
+    def _usd(self, amount_usd: float) -> int:
+        """An amount of money in the model's integer units."""
+        return round(amount_usd * self.usd_units)
 
     def _capacity_window(self, variants, target_gwh: float) -> tuple[list[float], list[float]]:
         """Per station, the least capacity any layout reaching the target ``target_gwh`` [GWh/yr]
@@ -112,11 +234,12 @@ class LayoutModel:
         )
         best, worst = [], []
         for s in spec.stations:
+            # (a station with no process setting left makes nothing: as if it scrapped all)
             probabilities = [
                 e.defect_probability
                 for v in variants.get(s.id, [({}, s)])
                 for e in v[1].equipment()
-            ]
+            ] or [1.0]
             best.append(1.0 if s.optional else 1.0 - min(probabilities))
             worst.append(1.0 - max(probabilities))
         for s in spec.stations:
@@ -126,7 +249,9 @@ class LayoutModel:
         lower, need = [], []
         for j in range(len(spec.stations)):
             carried = [i for i in range(len(spec.stations)) if detect[i] >= j]
-            lower.append(target / math.prod(best[i] for i in carried))
+            high_yield = math.prod(best[i] for i in carried)
+            # (a station that scraps every cell makes the target unreachable: no mix is enough)
+            lower.append(target / high_yield if high_yield > 0 else math.inf)
             low_yield = math.prod(worst[i] for i in carried)
             # (with a margin above the model's rounding, so that a mix exactly at the need and
             # one above it are not judged equal: the model may refuse the first by rounding)
@@ -199,21 +324,21 @@ class LayoutModel:
                         (
                             spec.station_index(target_id),
                             omitted,
-                            scaled(-math.log1p(-delta), SCALE, True),
+                            scaled(_omission_loss(delta), SCALE, True),
                         )
                     )
         log_cap = [
             pick(
                 j,
                 lambda c: scaled(
-                    _OMITTED_LOG_CAP if c.omitted else math.log(c.capacity_cells_per_h),
+                    LOG_LIMIT if c.omitted else clipped_log(c.capacity_cells_per_h),
                     SCALE,
                     False,
                 ),
             )
             for j in range(n)
         ]
-        headroom = scaled(math.log(p.max_utilisation), SCALE, False)
+        headroom = scaled(clipped_log(p.max_utilisation), SCALE, False)
 
         def downstream_loss(j: int) -> cp_model.LinearExpr | int:
             terms = [loss[i] for i in range(n) if self._detect[i] >= j]
@@ -221,45 +346,47 @@ class LayoutModel:
             return sum(terms)
 
         total_loss = downstream_loss(0)
-        capex = sum(pick(j, lambda c: round(self.candidate_capex_usd(c))) for j in range(n))
-        constant_capex = round(self.capex_constant_usd())
+        capex = sum(pick(j, lambda c: self._usd(self.candidate_capex_usd(c))) for j in range(n))
+        constant_capex = self._usd(self.capex_constant_usd())
         log_g: cp_model.IntVar | None = None
         target = target_gwh if target_gwh is not None else p.target_gwh_per_year
         hours, kwh = spec.calendar.year_hours, spec.product.energy_kwh
         if objective in ("max_output",) or min_output_gwh is not None:
             lo = scaled(math.log(1e-6), SCALE, False)
-            log_g = m.new_int_var(lo, scaled(_OMITTED_LOG_CAP, SCALE, False), "log_good")
+            log_g = m.new_int_var(lo, scaled(LOG_LIMIT, SCALE, False), "log_good")
             for j in range(n):
                 # station j can process what the good output needs, within headroom
                 m.add(log_g + downstream_loss(j) <= log_cap[j] + headroom)
             if min_output_gwh is not None:
                 need = scaled(
-                    math.log(cells_per_h_for_gwh(min_output_gwh, kwh, hours)), SCALE, True
+                    clipped_log(cells_per_h_for_gwh(min_output_gwh, kwh, hours)), SCALE, True
                 )
                 m.add(log_g >= need)
         elif target is not None:
-            need = scaled(math.log(cells_per_h_for_gwh(target, kwh, hours)), SCALE, True)
+            need = scaled(clipped_log(cells_per_h_for_gwh(target, kwh, hours)), SCALE, True)
             for j in range(n):
                 # good output ≥ target: station j processes target ÷ downstream yield
                 m.add(need + downstream_loss(j) <= log_cap[j] + headroom)
-        if p.budget_usd is not None:
-            # capex within budget
-            m.add(capex + constant_capex <= math.floor(p.budget_usd))
-        if max_capex_usd is not None:
-            m.add(capex + constant_capex <= math.floor(max_capex_usd))
+        for limit in (p.budget_usd, max_capex_usd):
+            if limit is not None and limit < self.most_capex_usd:
+                # capex within budget (a budget above every layout's capex limits nothing)
+                m.add(capex + constant_capex <= scaled(limit, self.usd_units, False))
         if min_log_yield is not None:
             # line yield ≥ ε:  Σ L ≤ −ln ε
             m.add(total_loss <= scaled(-min_log_yield, SCALE, False))
-        footprint = [pick(j, lambda c: scaled(c.footprint_m2, 100, True)) for j in range(n)]
-        if p.floor_area_m2 is not None:
-            # machine floor area within the limit (centi-m²)
-            m.add(sum(footprint) <= scaled(p.floor_area_m2, 100, False))
+        footprint = [
+            pick(j, lambda c: scaled(c.footprint_m2, self.area_units, True)) for j in range(n)
+        ]
+        if p.floor_area_m2 is not None and p.floor_area_m2 < self.most_area_m2:
+            # machine floor area within the limit (centi-m² unless that overflows)
+            m.add(sum(footprint) <= scaled(p.floor_area_m2, self.area_units, False))
         dry = sum(footprint[j] for j, s in enumerate(spec.stations) if s.dry_room)
-        if p.dry_room_area_m2 is not None:
+        if p.dry_room_area_m2 is not None and p.dry_room_area_m2 < self.most_area_m2:
             # dry-room machine area within the limit
-            m.add(dry <= scaled(p.dry_room_area_m2, 100, False))
+            m.add(dry <= scaled(p.dry_room_area_m2, self.area_units, False))
 
         goal: cp_model.LinearExpr | int
+        units = 1.0  # integer units of the objective per unit of its figure
         if objective == "min_capex":
             goal, sense = capex, 1
         elif objective == "max_output":
@@ -272,7 +399,7 @@ class LayoutModel:
         elif objective == "min_dry_room":
             goal, sense = dry, 1
         elif objective == "min_cost":
-            goal, sense = self._annual_cost(m, x, loss, omit_effects, target), 1
+            (goal, units), sense = self._annual_cost(m, x, loss, omit_effects, target), 1
         else:
             raise ValueError(f"unknown objective {objective!r}")
         if settle_at is None:
@@ -287,7 +414,7 @@ class LayoutModel:
                     for c, v in zip(cs, x[j])
                 )
             )
-        return m, {"x": x, "capex": capex, "log_g": log_g, "loss": total_loss}
+        return m, {"x": x, "capex": capex, "log_g": log_g, "loss": total_loss, "units": units}
 
     def _changed(self, j: int, c: Candidate) -> int:
         """How many process settings candidate ``c`` changes from its station's config."""
@@ -299,10 +426,12 @@ class LayoutModel:
 
     def _annual_cost(
         self, m: cp_model.CpModel, x, loss, omit_effects, target: float | None
-    ) -> cp_model.LinearExpr | int:
-        """Annual cost [USD/yr] of running at the target: linear parts per candidate plus the
-        materials, which grow as exp(Σ L) from their entry station on (an exact table at
-        COST_LOG_SCALE)."""
+    ) -> tuple[cp_model.LinearExpr | int, float]:
+        """Annual cost of running at the target, and its integer units per USD/yr
+        (:func:`resolution`): linear parts per candidate plus the materials, which grow as
+        exp(Σ L) from their entry station on (an exact table at COST_LOG_SCALE, down to a
+        yield of e^(−MAX_MATERIAL_LOG_LOSS) from the entry station: layouts that lose more
+        are left out)."""
         from linesim.economics.cost import material_usd_per_processed_cell, overheads_usd
 
         spec = self.problem.spec
@@ -326,10 +455,10 @@ class LayoutModel:
         good_per_h = cells_per_h_for_gwh(target, spec.product.energy_kwh, hours)
         starts = starts_per_good_cell(spec)  # at the config's yields: the flow each station sees
 
-        def linear(c: Candidate, j: int) -> int:
+        def linear(c: Candidate, j: int) -> float:
             """Depreciation, labour in the station's working hours, and energy as the cost
             model counts it: full power for the cells processed at the target, the idle
-            fraction for the rest of the working hours (cost.energy_per_year)."""
+            fraction for the rest of the working hours (cost.energy_per_year) [USD/yr]."""
             station = spec.stations[j]
             equipment = c.capex_usd / life.equipment_years
             building = c.footprint_m2 * self._building_usd_per_m2() / life.building_years
@@ -338,7 +467,7 @@ class LayoutModel:
             flow = good_per_h * starts[j] if math.isfinite(starts[j]) else 0.0
             busy_kwh = min(flow * hours * c.busy_kwh_per_cell, c.power_kw * working_h)
             kwh = f * c.power_kw * working_h + (1.0 - f) * busy_kwh
-            return round(
+            return (
                 a["d"] * (equipment + building)
                 + a["l"] * c.operators * working_h * cost.labour.wage_usd_per_h
                 + a["e"] * kwh * cost.electricity.usd_per_kwh
@@ -346,23 +475,41 @@ class LayoutModel:
             )
 
         n = len(spec.stations)
-        total: cp_model.LinearExpr | int = sum(
-            sum(linear(c, j) * v for c, v in zip(self.candidates[j], x[j])) for j in range(n)
-        )
+        linear_usd = [[linear(c, j) for c in self.candidates[j]] for j in range(n)]
+        constant_usd = self._constant_annual_cost(a, cost)
         good_per_year = good_per_h * hours
-        per_cell = material_usd_per_processed_cell(spec)
         coarse = SCALE // COST_LOG_SCALE
-        for e, v in enumerate(per_cell):
+        # materials ÷ yield from each entry station e on: the largest scaled loss any layout
+        # carries from e (up to the table's end) and the table's USD/yr at each coarse step
+        tables: dict[int, tuple[int, list[float]]] = {}
+        for e, v in enumerate(material_usd_per_processed_cell(spec)):
             if v <= 0:
                 continue
-            terms = [loss[i] for i in range(n) if self._detect[i] >= e]
-            terms += [s * b for k, b, s in omit_effects if self._detect[k] >= e]
             top = sum(
                 max(scaled(c.log_yield_loss, SCALE, True) for c in self.candidates[i])
                 for i in range(n)
                 if self._detect[i] >= e
             )
             top += sum(s for k, _, s in omit_effects if self._detect[k] >= e)
+            top = min(top, scaled(MAX_MATERIAL_LOG_LOSS, SCALE, False))
+            per_year = a["m"] * good_per_year * v
+            tables[e] = (
+                top,
+                [per_year * math.exp(s / COST_LOG_SCALE) for s in range(top // coarse + 2)],
+            )
+        most = (
+            sum(sum(row) for row in linear_usd)
+            + sum(t[-1] for _, t in tables.values())
+            + constant_usd
+        )
+        units = resolution(most, 1.0, "the annual cost")
+        total: cp_model.LinearExpr | int = sum(
+            sum(round(u * units) * v for u, v in zip(linear_usd[j], x[j])) for j in range(n)
+        )
+        for e, (top, usd_per_year) in tables.items():
+            terms = [loss[i] for i in range(n) if self._detect[i] >= e]
+            terms += [s * b for k, b, s in omit_effects if self._detect[k] >= e]
+            # the loss a layout carries from station e on, within the table
             fine = m.new_int_var(0, top, f"loss_from_{e}")
             m.add(fine == sum(terms))
             steps = top // coarse + 1
@@ -370,8 +517,7 @@ class LayoutModel:
             # idx = ceil(fine / coarse): the table is read on the safe (costlier) side
             m.add(idx * coarse >= fine)
             m.add(idx * coarse < fine + coarse)
-            per_year = a["m"] * good_per_year * v
-            table = [round(per_year * math.exp(s / COST_LOG_SCALE)) for s in range(steps + 1)]
+            table = [round(u * units) for u in usd_per_year]
             value = m.new_int_var(min(table), max(table), f"materials_{e}")
             m.add_element(idx, table, value)
             entry = spec.stations[e]
@@ -383,7 +529,7 @@ class LayoutModel:
                 m.add(used == 0).only_enforce_if(omitted)
                 value = used
             total += value
-        return total + round(self._constant_annual_cost(a, cost))
+        return total + round(constant_usd * units), units
 
     def _constant_annual_cost(self, a: dict[str, float], cost: CostInputs) -> float:
         """Annual cost of what no machine choice changes, by the cost model's own functions."""
@@ -416,7 +562,7 @@ class LayoutModel:
         if p.target_gwh_per_year is None:
             return None
         need = scaled(
-            math.log(
+            clipped_log(
                 cells_per_h_for_gwh(
                     p.target_gwh_per_year, spec.product.energy_kwh, spec.calendar.year_hours
                 )
@@ -424,13 +570,13 @@ class LayoutModel:
             SCALE,
             True,
         )
-        headroom = scaled(math.log(p.max_utilisation), SCALE, False)
+        headroom = scaled(clipped_log(p.max_utilisation), SCALE, False)
         cs = self.candidates
         loss = [[scaled(c.log_yield_loss, SCALE, True) for c in cj] for cj in cs]
         log_cap = [
             [
                 scaled(
-                    _OMITTED_LOG_CAP if c.omitted else math.log(c.capacity_cells_per_h),
+                    LOG_LIMIT if c.omitted else clipped_log(c.capacity_cells_per_h),
                     SCALE,
                     False,
                 )
@@ -438,11 +584,11 @@ class LayoutModel:
             ]
             for cj in cs
         ]
-        capex = [[round(self.candidate_capex_usd(c)) for c in cj] for cj in cs]
+        capex = [[self._usd(self.candidate_capex_usd(c)) for c in cj] for cj in cs]
         omitted = [[c.omitted for c in cj] for cj in cs]
         effects = {
             j: [
-                (spec.station_index(t), scaled(-math.log1p(-d), SCALE, True))
+                (spec.station_index(t), scaled(_omission_loss(d), SCALE, True))
                 for t, d in s.omission_effects.items()
             ]
             for j, s in enumerate(spec.stations)
@@ -497,7 +643,7 @@ class LayoutModel:
         solver = cp_model.CpSolver()
         solver.parameters.max_time_in_seconds = self.problem.time_limit_s
         solver.parameters.num_workers = self.problem.workers
-        solver.parameters.random_seed = self.problem.seed
+        solver.parameters.random_seed = self.problem.seed % 2**31  # CP-SAT's seed is 32-bit
         code = solver.solve(m)
         status = STATUS.get(code, "unknown")
         if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
@@ -516,7 +662,9 @@ class LayoutModel:
                 math.exp(value / SCALE) * spec.calendar.year_hours * spec.product.energy_kwh / 1e6
             )
         elif objective == "min_capex":
-            value += round(self.capex_constant_usd())
+            value = (value + self._usd(self.capex_constant_usd())) / self.usd_units
+        else:
+            value /= v["units"]
         return Solution(
             status,
             layout,

@@ -29,7 +29,10 @@ from linesim.optimise.verify import (
 from linesim.spec import LineSpec
 from linesim.variants import apply_layout
 
-__all__ = ["ParetoPoint", "OptimisationReport", "optimise_and_verify"]
+__all__ = ["MAX_PARETO_POINTS", "ParetoPoint", "OptimisationReport", "optimise_and_verify"]
+
+#: ε levels per axis of a Pareto sweep: each of the levels² points takes three solves.
+MAX_PARETO_POINTS = 20
 
 Layout = dict[str, dict[str, int]]  #: station id → equipment option → machine count
 Settings = dict[str, dict[str, float]]  #: station id → process setting → value
@@ -143,6 +146,7 @@ def optimise_and_verify(
     replications: int = 3,
     seed: int | None = None,
     workers: int | None = None,
+    allow_large: bool = False,
 ) -> OptimisationReport:
     """Solve ``problem``, compare with its config and check by simulation.
 
@@ -170,6 +174,9 @@ def optimise_and_verify(
         replications.
     seed, workers : int, optional
         Simulation seed and processes (default: the problem's).
+    allow_large : bool
+        Run a verification the work estimate (:func:`linesim.workload.check`) finds too
+        large; without it, it is refused before any simulation starts.
 
     Returns
     -------
@@ -181,8 +188,15 @@ def optimise_and_verify(
     ------
     UsageError
         A request the problem cannot answer, naming the parameter to change (e.g.
-        ``target_gwh_per_year`` for min_capex).
+        ``target_gwh_per_year`` for min_capex), or a verification too large to run (its
+        estimated events, memory and time; checked on the config's line before solving and
+        on the chosen one before simulating).
     """
+    if pareto_points is not None and not 1 <= pareto_points <= MAX_PARETO_POINTS:
+        raise UsageError(
+            f"pareto_points: {pareto_points:,} ε levels per axis ({pareto_points**2:,} points "
+            f"of three solves each); allowed: 1 to {MAX_PARETO_POINTS}"
+        )
     if (
         pareto_points is not None
         and problem.target_gwh_per_year is None
@@ -201,6 +215,9 @@ def optimise_and_verify(
         "seed": problem.seed if seed is None else seed,
         "workers": problem.workers if workers is None else workers,
     }
+    simulates = verify or bool(buffer_sizes) or bool(dew_points)
+    if simulates:  # before solving: the config's line as the chosen one's proxy
+        _check_work(problem.spec, simulation, allow_large)
     result, verified, rows = None, None, None
     if dew_points:
         choice = choose_dew_point(problem, objective, dew_points, **simulation)
@@ -235,6 +252,10 @@ def optimise_and_verify(
     )
     if result.layout is None:  # not found
         return report
+    if simulates:  # the chosen line, before its simulation starts
+        _check_work(
+            apply_layout(spec, result.layout, settings=result.settings), simulation, allow_large
+        )
     if buffer_sizes:
         verified = size_buffers(
             spec, result.layout, buffer_sizes, settings=result.settings, **simulation
@@ -259,3 +280,18 @@ def optimise_and_verify(
         spec, result.layout, verified.buffers if verified else None, result.settings
     )
     return replace(report, chosen=chosen, verified=verified, pareto=tuple(points))
+
+
+def _check_work(spec: LineSpec, simulation: SimulationSettings, allow_large: bool) -> None:
+    """Refuse a verification of ``spec`` too large to run unasked
+    (:func:`linesim.workload.check`, with the line's own warm-up)."""
+    from linesim.workload import check
+
+    check(
+        [spec],
+        simulation["horizon_s"],
+        None,
+        simulation["replications"],
+        simulation["workers"],
+        allow_large=allow_large,
+    )

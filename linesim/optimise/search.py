@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from linesim.optimise.layout import LayoutFigures, evaluate_layout
 from linesim.optimise.model import SCALE, LayoutModel, Problem, Solution, greedy_layout
+from linesim.spec.base import MAX_MACHINES
 
 __all__ = ["OBJECTIVES", "OptimiseResult", "optimise_layout", "pareto_front", "diagnose"]
 
@@ -112,6 +113,21 @@ def diagnose(problem: Problem) -> str:
         target_gwh_per_year=None,
     )
     widest = LayoutModel(bare)
+    scrapping = [s.id for s, cs in zip(problem.spec.stations, widest.candidates) if not cs]
+    if scrapping:
+        return (
+            f"station {scrapping[0]} has no machine mix that makes good cells: every allowed "
+            "mix scraps every cell it processes (defect probability 1), or the spec refuses "
+            "every level of its process window; allowed: an equipment option or "
+            "process-window level with a defect probability < 1"
+        )
+    # where a station's machine count is bounded by what the target needs (no machines_max,
+    # no max_machines), the most the counts make depends on the target: name the station
+    bounded = problem.max_machines is not None or all(s.machines_max for s in problem.spec.stations)
+    if target is not None and not bounded:
+        short = _short_station(replace(bare, target_gwh_per_year=target))
+        if short:
+            return short
     if target is not None:
         # the most the allowed machine counts make, with no other limit
         top = widest.solve("max_output", min_output_gwh=None)
@@ -149,6 +165,28 @@ def diagnose(problem: Problem) -> str:
     return "the limits together (" + ", ".join(active) + ") leave no layout"
 
 
+def _short_station(problem: Problem) -> str | None:
+    """The first station whose every allowed machine mix has less capacity than the target of
+    ``problem`` needs there even at the best yields, in words; None if each has one."""
+    model = LayoutModel(problem)
+    for j, (station, cs) in enumerate(zip(problem.spec.stations, model.candidates)):
+        if cs:
+            continue
+        return (
+            f"target {_gwh(problem.target_gwh_per_year or 0.0)} needs "
+            f"{_figure(model.least_cells_per_h[j], ',.0f')} cells/h at station {station.id}, more "
+            "than any allowed count of its machines makes; raise machines_max or max_machines "
+            f"(each at most {MAX_MACHINES:,}) or lower target_gwh_per_year"
+        )
+    return None
+
+
+def _figure(x: float, spec: str) -> str:
+    """A figure for a message: by the format ``spec`` (e.g. ``,.0f``), or as ``1.23e+30`` past
+    twelve digits (a 300-digit budget is no message)."""
+    return format(x, spec) if abs(x) < 1e12 else f"{x:.3g}"
+
+
 def _feasible(problem: Problem) -> bool:
     if problem.target_gwh_per_year is not None:
         return LayoutModel(problem).solve("min_capex").layout is not None
@@ -161,10 +199,11 @@ def _explain(without: Problem, attr: str, value: float, name: str) -> str:
     model = LayoutModel(without)
     if name == "budget":
         if target is None:
-            return f"budget {value / 1e6:,.1f} MUSD buys no working line"
+            return f"budget {_figure(value / 1e6, ',.1f')} MUSD buys no working line"
         sol = model.solve("min_capex")
         return (
-            f"budget {value / 1e6:,.1f} MUSD < {_objective(sol) / 1e6:,.1f} MUSD "
+            f"budget {_figure(value / 1e6, ',.1f')} MUSD < "
+            f"{_figure(_objective(sol) / 1e6, ',.1f')} MUSD "
             f"minimum capex for {_gwh(target)}"
         )
     # (without a target, as for max_output, the least any working line needs)
@@ -172,11 +211,16 @@ def _explain(without: Problem, attr: str, value: float, name: str) -> str:
     if name == "floor":
         sol = model.solve("min_floor")
         area = _figures(model, sol).floor_area_m2
-        return f"floor area {value:,.0f} m² < {area:,.0f} m² needed for {goal}"
+        return (
+            f"floor area {_figure(value, ',.0f')} m² < {_figure(area, ',.0f')} m² needed for {goal}"
+        )
     if name == "dry_room":
         sol = model.solve("min_dry_room")
         area = _figures(model, sol).dry_room_area_m2
-        return f"dry-room area {value:,.0f} m² < {area:,.0f} m² needed for {goal}"
+        return (
+            f"dry-room area {_figure(value, ',.0f')} m² < {_figure(area, ',.0f')} m² "
+            f"needed for {goal}"
+        )
     top = LayoutModel(without).solve("max_output")
     best = top.objective_value * value if top.objective_value else 0.0
     return f"max utilisation {value:g}: at most {_gwh(best)} within that headroom" + (

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from linesim.economics.analysis import LineAnalysis, comparison_rows
-from linesim.report.tables import fmt, text_table
+from linesim.report.tables import fmt, number, text_table
 
 __all__ = ["format_comparison", "format_cost"]
 
@@ -13,47 +14,49 @@ __all__ = ["format_comparison", "format_cost"]
 def format_cost(a: LineAnalysis) -> str:
     """The readable cost report of one line."""
     c = a.cost
-    share = {k: v / c.annual.total for k, v in c.annual.categories().items()}
+    total = c.annual.total
+    share = {k: v / total if total else math.nan for k, v in c.annual.categories().items()}
+    e = c.energy_kwh_per_kwh
     lines = [
         f"{a.spec.name}: cost — basis: {c.basis}",
         *(f"  warning: {w}" for w in c.warnings),
         "",
-        f"  good output       {c.output_gwh_per_year:.3f} GWh/yr = "
-        f"{c.good_cells_per_year / 1e6:.3f} M cells/yr, line yield {c.line_yield:.4f}, "
-        f"bottleneck {a.bottleneck}",
-        f"  line OEE          {c.oee:.3f} ("
+        f"  good output       {number(c.output_gwh_per_year)} GWh/yr = "
+        f"{number(c.good_cells_per_year / 1e6)} M cells/yr, line yield "
+        f"{number(c.line_yield, '.4f')}, bottleneck {a.bottleneck}",
+        f"  line OEE          {number(c.oee)} ("
         + ("simulated" if c.basis.startswith("simulation") else "static estimate")
         + ": the ramp-up's mature OEE too)"
         + (
-            f"; {c.shipped_defective_cells_per_year:,.0f} defective cells shipped a year"
+            f"; {number(c.shipped_defective_cells_per_year, ',.0f')} defective cells shipped a year"
             if c.shipped_defective_cells_per_year
             else ""
         ),
-        f"  capex             {c.capex.total / 1e6:,.1f} M USD (equipment "
-        f"{c.capex.equipment / 1e6:,.1f}, dry room {c.capex.dry_room / 1e6:,.1f}, building "
-        f"{c.capex.building / 1e6:,.1f} for {c.capex.building_area_m2:,.0f} m², facility "
-        f"{c.capex.facility / 1e6:,.1f})",
-        f"  capex per GWh/yr  {c.capex_usd_per_gwh / 1e6:,.1f} M USD = "
-        f"{c.capex_bn_cny_per_gwh:.2f} bn CNY",
-        f"  cost per good kWh {c.total_usd_per_kwh:,.1f} USD/kWh = {c.cny_per_wh:.3f} CNY/Wh "
-        f"(1 USD = {c.cny_per_usd:g} CNY)",
-        f"  energy            {c.energy_kwh_per_kwh.total:.1f} kWh per good kWh (machines "
-        f"{c.energy_kwh_per_kwh.machines:.1f}, dry room {c.energy_kwh_per_kwh.dry_room:.1f},"
-        f" facility {c.energy_kwh_per_kwh.facility:.1f})",
-        f"  direct labour     {c.direct_fte:,.0f} FTE "
-        f"({c.direct_fte / c.output_gwh_per_year:,.0f} per GWh/yr)",
+        f"  capex             {_musd(c.capex.total)} M USD (equipment "
+        f"{_musd(c.capex.equipment)}, dry room {_musd(c.capex.dry_room)}, building "
+        f"{_musd(c.capex.building)} for {number(c.capex.building_area_m2, ',.0f')} m², "
+        f"facility {_musd(c.capex.facility)})",
+        f"  capex per GWh/yr  {_musd(c.capex_usd_per_gwh)} M USD = "
+        f"{number(c.capex_bn_cny_per_gwh, ',.2f')} bn CNY",
+        f"  cost per good kWh {number(c.total_usd_per_kwh, ',.1f')} USD/kWh = "
+        f"{number(c.cny_per_wh)} CNY/Wh (1 USD = {c.cny_per_usd:g} CNY)",
+        f"  energy            {number(e.total, ',.1f')} kWh per good kWh (machines "
+        f"{number(e.machines, ',.1f')}, dry room {number(e.dry_room, ',.1f')}, facility "
+        f"{number(e.facility, ',.1f')})",
+        f"  direct labour     {number(c.direct_fte, ',.0f')} FTE "
+        f"({number(c.direct_fte / c.output_gwh_per_year, ',.0f')} per GWh/yr)",
         "",
         text_table(
             ["category", "USD/kWh", "share", "M USD/yr"],
             [
-                (k, c.usd_per_kwh[k], f"{share[k]:.1%}", v / 1e6)
+                (k, c.usd_per_kwh[k], number(share[k], ".1%", "–"), v / 1e6)
                 for k, v in c.annual.categories().items()
             ]
             + [("total", c.total_usd_per_kwh, "100.0%", c.annual.total / 1e6)],
         ),
         "",
         "overheads [M USD/yr]: "
-        + ", ".join(f"{k} {v / 1e6:.2f}" for k, v in c.annual.overheads.items()),
+        + ", ".join(f"{k} {number(v / 1e6, ',.2f')}" for k, v in c.annual.overheads.items()),
         "",
         text_table(
             ["material", "per kWh", "unit", "price", "", "dated", "USD/good kWh"],
@@ -94,8 +97,8 @@ def format_cost(a: LineAnalysis) -> str:
         r = a.ramp
         lines += [
             "",
-            f"ramp-up (learning rate {r.learning_rate:.0%}, b = "
-            f"{r.learning_exponent:.3f}, on conversion cost after one mature year's "
+            f"ramp-up (learning rate {number(r.learning_rate, '.0%')}, b = "
+            f"{number(r.learning_exponent)}, on conversion cost after one mature year's "
             "output):",
             text_table(
                 [
@@ -144,6 +147,11 @@ def format_cost(a: LineAnalysis) -> str:
         ),
     ]
     return "\n".join(lines)
+
+
+def _musd(usd: float) -> str:
+    """An amount in M USD with one decimal (engineering notation when astronomical)."""
+    return number(usd / 1e6, ",.1f")
 
 
 def format_comparison(analyses: Sequence[LineAnalysis]) -> str:

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import math
 import os
 from collections.abc import Sequence
 
 from linesim.economics.analysis import LineAnalysis, comparison_rows
 from linesim.report.files import atomic_write_text
+from linesim.report.tables import LARGE, number
 from linesim.summary import RunSummary
 
 __all__ = ["render_html", "write_html", "loss_tree_html"]
@@ -31,8 +33,12 @@ td.sub { padding-left: 1.8rem; color: #444; } td.date { white-space: nowrap; }
 
 
 def _num(value: object) -> str:
+    """A table figure: ``–`` when undefined, engineering notation when astronomical."""
     if value is None:
         return "–"
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if (isinstance(value, float) and not math.isfinite(value)) or abs(value) >= LARGE:
+            return number(value, ",", "–")
     if isinstance(value, float):
         if abs(value) >= 1000:
             return f"{value:,.0f}"

@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping
 
 from linesim.optimise import OptimisationReport
-from linesim.report.tables import text_table
+from linesim.report.tables import number, text_table
 
 __all__ = ["format_optimisation", "format_settings", "renamed"]
 
@@ -124,15 +124,16 @@ def format_optimisation(report: OptimisationReport, names: Mapping[str, str] | N
             "",
             (
                 f"simulated ({v.replications} replications of {v.horizon_h:g} h): "
-                f"{sim.mean:.3f} ± {half:.3f} GWh/yr against "
-                f"{v.surrogate_gwh_per_year:.3f} predicted ({v.relative_gap:+.1%})"
+                f"{number(sim.mean)} ± {number(half)} GWh/yr against "
+                f"{number(v.surrogate_gwh_per_year)} predicted "
+                f"({number(v.relative_gap, '+.1%')})"
             ),
             f"  {renamed(v.explanation, names)}",
             (
-                f"  line yield: simulated {v.simulated_line_yield.mean:.4f} against "
-                f"analytic {v.analytic_line_yield:.4f}; dry-room exposure "
-                f"{gaps.exposure.mean:+.4f}, detection delay "
-                f"{gaps.detection_delay.mean:+.4f}"
+                f"  line yield: simulated {number(v.simulated_line_yield.mean, '.4f')} against "
+                f"analytic {number(v.analytic_line_yield, '.4f')}; dry-room exposure "
+                f"{number(gaps.exposure.mean, '+.4f')}, detection delay "
+                f"{number(gaps.detection_delay.mean, '+.4f')}"
             ),
         ]
     if report.pareto:
@@ -154,7 +155,7 @@ def format_optimisation(report: OptimisationReport, names: Mapping[str, str] | N
                 row
                 + (
                     c.simulated_gwh_per_year.mean,
-                    f"{c.relative_gap:+.1%}",
+                    number(c.relative_gap, "+.1%", "–"),
                     c.simulated_line_yield.mean,
                 )
                 for row, c in zip(points, checks)

@@ -10,7 +10,7 @@ import pandas as pd
 
 from linesim.kpis import LOSS_GROUPS
 from linesim.report.files import atomic_write
-from linesim.report.tables import ci_text, text_table
+from linesim.report.tables import ci_text, number, text_table
 from linesim.summary import Estimate, LossTree, RunSummary, json_safe
 
 __all__ = ["format_run", "format_losses", "results_frame", "write_results"]
@@ -47,7 +47,7 @@ def format_run(rep: RunSummary) -> str:
         f"  good output       {ci_text(rep.throughput_cells_per_h)} cells/h = "
         f"{ci_text(rep.output_gwh_per_year, 3)} GWh/yr",
         f"  line yield        simulated {ci_text(y.simulated, 4)}   analytic ∏(1 − p) "
-        f"{y.analytic:.4f}",
+        f"{number(y.analytic, '.4f')}",
         "  yield gap         "
         + ", ".join(
             f"{name.replace('_', ' ')} {ci_text(getattr(y.attribution, name), 4)}"
@@ -56,8 +56,8 @@ def format_run(rep: RunSummary) -> str:
         + " (add up to simulated − analytic)",
         f"  line OEE          {ci_text(rep.line_oee, 3)}"
         + (
-            f" = availability {rep.losses.availability.mean:.3f} × performance "
-            f"{rep.losses.performance.mean:.3f} × quality {rep.losses.quality.mean:.3f}"
+            f" = availability {number(rep.losses.availability.mean)} × performance "
+            f"{number(rep.losses.performance.mean)} × quality {number(rep.losses.quality.mean)}"
             if rep.losses
             else ""
         ),
@@ -126,8 +126,9 @@ def format_losses(tree: LossTree, scope: str) -> str:
     good = tree.good_h.mean
     rows.append(("= good output", "", good, good * tree.ideal_cells_per_h, good / total))
     head = (
-        f"OEE loss tree, {scope}: planned production {tree.planned_production_h.mean:,.1f} h of "
-        f"{total:,.1f} h; OEE {ci_text(tree.oee, 3)}"
+        f"OEE loss tree, {scope}: planned production "
+        f"{number(tree.planned_production_h.mean, ',.1f')} h of {number(total, ',.1f')} h; "
+        f"OEE {ci_text(tree.oee, 3)}"
     )
     return (
         head

@@ -1,27 +1,72 @@
-"""Plain-text tables for the CLI (the UI draws its own figures from the same results)."""
+"""Plain-text tables and figures for the CLI (the UI draws its own figures from the same
+results).
+
+Every figure goes through :func:`number` (or :func:`fmt` in tables): an undefined one (None,
+NaN, ±∞) is shown as not available, never as ``nan`` or ``inf``, and one past ``LARGE`` in
+magnitude in engineering notation (``4.00e+15``), never as hundreds of digits.
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from linesim.summary import Estimate
 
-__all__ = ["ci_text", "fmt", "text_table"]
+__all__ = ["LARGE", "NA", "ci_text", "eng", "fmt", "number", "text_table"]
+
+#: Figures of this magnitude or more are shown in engineering notation.
+LARGE = 1e12
+#: What an undefined figure (None, NaN, ±∞) reads as in running text.
+NA = "n/a"
+
+
+def eng(value: float, digits: int = 3) -> str:
+    """``value`` in engineering notation: ``digits`` significant digits, a mantissa in
+    [1, 1000) and an exponent that is a multiple of 3 (``4.00e+15``, ``12.3e-06``)."""
+    if value == 0 or not math.isfinite(value):
+        return f"{value:g}"
+    rounded = float(f"{value:.{digits - 1}e}")  # so that 999.96e3 reads 1.00e+06
+    exponent = 3 * math.floor(math.log10(abs(rounded)) / 3)
+    mantissa = rounded / 10.0**exponent
+    decimals = max(digits - 1 - math.floor(math.log10(abs(mantissa))), 0)
+    return f"{mantissa:.{decimals}f}e{exponent:+03d}"
+
+
+def number(value: float | int | None, spec: str = ",.3f", na: str = NA) -> str:
+    """``value`` formatted by ``spec`` (a format spec such as ``,.1f``) when it is an ordinary
+    figure; in engineering notation from ``LARGE`` on and where ``spec`` would show a figure
+    that is not zero as zero (``0.000`` GWh/yr of a line that makes some); ``na`` when it is
+    undefined (None, NaN or ±∞)."""
+    if value is None or isinstance(value, bool):
+        return na if value is None else str(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return na
+    if abs(value) >= LARGE:
+        try:
+            return eng(float(value))
+        except OverflowError:  # a whole number past the floats' range
+            return ("-" if value < 0 else "") + "> 1e+308"
+    text = format(value, spec)
+    if value != 0 and not spec.endswith("%") and not any(d in text for d in "123456789"):
+        return eng(float(value))
+    return text
 
 
 def fmt(value: object, digits: int = 3) -> str:
-    """Format a number for a table: thousands separators, ``digits`` significant decimals."""
+    """Format a value for a table: thousands separators, ``digits`` significant decimals,
+    engineering notation from ``LARGE`` on, ``–`` for an undefined number."""
     if value is None:
         return "–"
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, int):
-        return f"{value:,}"
+        return number(value, ",")
     if isinstance(value, float):
-        if value != value:  # NaN
+        if not math.isfinite(value):
             return "–"
         if abs(value) >= 1000:
-            return f"{value:,.0f}"
+            return number(value, ",.0f")
         if abs(value) >= 100:
             return f"{value:.1f}"
         if 0 < abs(value) < 0.01:
@@ -49,8 +94,10 @@ def text_table(
 
 
 def ci_text(e: Estimate, digits: int = 1, scale: float = 1.0) -> str:
-    """``mean ± half-width`` of an estimate (the mean alone without an interval)."""
+    """``mean ± half-width`` of an estimate (the mean alone without an interval; ``n/a`` for
+    an undefined mean)."""
+    spec = f",.{digits}f"
     mean = e.mean * scale
-    if e.half_width is None:
-        return f"{mean:,.{digits}f}"
-    return f"{mean:,.{digits}f} ± {e.half_width * scale:,.{digits}f}"
+    if e.half_width is None or not math.isfinite(mean):
+        return number(mean, spec)
+    return f"{number(mean, spec)} ± {number(e.half_width * scale, spec)}"

@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from linesim.simulation.engine import simulate_once
@@ -53,6 +55,7 @@ def simulate(
     replication: int = 0,
     seed: int | None = None,
     trace: bool = False,
+    progress: Callable[[float], None] | None = None,
 ) -> SimResult:
     """Simulate one replication of a line.
 
@@ -71,11 +74,24 @@ def simulate(
     trace : bool
         Keep a trace of exits ``(time, 'good'|'scrap', station index, start time)`` (SimPy
         engine only; small runs; capped at 200,000 entries).
+    progress : callable, optional
+        ``progress(fraction)`` as the simulated clock passes each 1/20 (fast engine) or 1/100
+        (SimPy) of warm-up + horizon, fraction in (0, 1] and 1 at the end, for a progress
+        bar; it may raise to abandon the run. The result is the same with and without it.
     """
     if engine_for(engine, trace=trace) == "fast":
         from linesim.simulation.fast import simulate_fast  # numba loads only when used
 
-        return simulate_fast(spec, horizon_s, warmup_s, rng, replication=replication, seed=seed)
+        return simulate_fast(
+            spec, horizon_s, warmup_s, rng, replication=replication, seed=seed, progress=progress
+        )
     return simulate_once(
-        spec, horizon_s, warmup_s, rng, replication=replication, seed=seed, trace=trace
+        spec,
+        horizon_s,
+        warmup_s,
+        rng,
+        replication=replication,
+        seed=seed,
+        trace=trace,
+        progress=progress,
     )

@@ -51,6 +51,7 @@ engine reads.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -65,6 +66,8 @@ from linesim.spec.process import exposure_probability
 __all__ = ["simulate_once"]
 
 _INF = float("inf")
+#: Progress reports per replication, at equal steps of simulated time
+_PROGRESS_STEPS = 100
 _TRACE_LIMIT = 200_000
 
 
@@ -372,6 +375,14 @@ class _Line:
         )
 
 
+def _reporter(env: simpy.Environment, total_s: float, progress: Callable[[float], None]):
+    """A process that reports the fraction of ``total_s`` [s] simulated, every
+    1/:data:`_PROGRESS_STEPS` of it (it touches no part of the line, so results do not change)."""
+    for k in range(1, _PROGRESS_STEPS):  # the last report follows the run
+        yield env.timeout(total_s * k / _PROGRESS_STEPS - env.now)
+        progress(k / _PROGRESS_STEPS)
+
+
 def simulate_once(
     spec: LineSpec,
     horizon_s: float,
@@ -381,6 +392,7 @@ def simulate_once(
     replication: int = 0,
     seed: int | None = None,
     trace: bool = False,
+    progress: Callable[[float], None] | None = None,
 ) -> SimResult:
     """Simulate one replication of a line on the SimPy engine (the reference, and the one with
     the per-cell exit trace). Arguments as :func:`linesim.simulation.simulate`, which chooses
@@ -393,12 +405,16 @@ def simulate_once(
     env = line.env
     samples: list = []
     env.process(line._sampler(wip_sample_every_s(horizon_s, warmup_s), samples))
+    if progress is not None:
+        env.process(_reporter(env, warmup_s + horizon_s, progress))
     start = line.snapshot()
     if warmup_s > 0:
         env.run(until=warmup_s)
         start = line.snapshot()
     env.run(until=warmup_s + horizon_s)
     end = line.snapshot()
+    if progress is not None:
+        progress(1.0)
     return build_result(
         spec,
         start,

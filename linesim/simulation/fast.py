@@ -14,7 +14,8 @@ SimPy-only: the per-cell exit trace.
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -38,7 +39,7 @@ from linesim.simulation.records import (
 )
 from linesim.spec import LineSpec
 
-__all__ = ["simulate_fast"]
+__all__ = ["StateSize", "simulate_fast", "state_size"]
 
 if [K.MF(K.MF.ACC_BUSY + k).name for k in range(len(TIME_ACCOUNTS))] != [
     "ACC_BUSY",
@@ -62,6 +63,12 @@ if [K.MF(K.MF.ACC_BUSY + k).name for k in range(len(TIME_ACCOUNTS))] != [
 
 _MIN_BLOCK = 16384  #: numbers pre-drawn per stream and block
 _MIN_HEAP = 64  #: initial event-heap capacity (grown by doubling when the loop asks)
+#: Progress reports per replication, at equal steps of simulated time: fewer than the SimPy
+#: engine's, as each costs the compiled loop a return and a re-entry (20: < 1 % of a run)
+_PROGRESS_STEPS = 20
+#: Pre-drawn numbers of all stream rows together (64 MiB) before blocks shrink below
+#: :data:`_MIN_BLOCK`: a line of hundreds of stations refills more often instead
+_DRAW_BUDGET = 2**23
 
 
 class _Streams:
@@ -112,14 +119,11 @@ def _table(rows: int, layout, dtype=np.float64, fill=0) -> np.ndarray:
     return np.full((rows, len(layout)), fill, dtype=dtype)
 
 
-def _build(spec: LineSpec, rng: np.random.Generator, horizon_s: float, warmup_s: float):
-    """The kernel's :class:`~linesim.simulation.fast_kernel.State` for a fresh line, and its
-    streams."""
-    n = len(spec.stations)
-    root = stream_root(rng)
+def _plan(spec: LineSpec) -> list[dict[str, Any]]:
+    """Per equipment group, in flow order: its station and option index, machine count, times,
+    losses, and the most one event may take of each of its streams (without the generators)."""
     exposure = exposure_parameters(spec)
     groups: list[dict[str, Any]] = []
-    machines: list[tuple[int, int, int]] = []  # (station, group, cell slots)
     for i, station in enumerate(spec.stations):
         for j, eq in enumerate(station.equipment()):
             unit, mean_s, mtbf_s, mttr_s = group_times(eq)
@@ -129,7 +133,9 @@ def _build(spec: LineSpec, rng: np.random.Generator, horizon_s: float, warmup_s:
             inspects = loss.detection < 1.0 or loss.rework_max > 0
             groups.append(
                 {
-                    "gens": generators(root, i, j),
+                    "station": i,
+                    "option": j,
+                    "count": eq.count,
                     "dist": station.process_time_dist,
                     "cv": station.process_time_cv,
                     "mean_s": mean_s,
@@ -147,14 +153,79 @@ def _build(spec: LineSpec, rng: np.random.Generator, horizon_s: float, warmup_s:
                     and (exposure[1][i] > 0.0 or exposure[2][i] < math.inf),
                 }
             )
-            machines += [(i, len(groups) - 1, unit)] * eq.count
-    n_m = len(machines)
-    block = max(
-        _MIN_BLOCK,
-        4 * max(max(g["unit"], g["fneed"], g["mneed"], g["ineed"]) for g in groups),
-        4 * n_m,
+    return groups
+
+
+def _block(groups: list[dict[str, Any]]) -> int:
+    """Numbers pre-drawn per stream row and refill: at least 4 × the most one event may take
+    of a row (a refill always leaves room for the next event), else :data:`_MIN_BLOCK`,
+    lowered so that the rows of a line of many groups hold :data:`_DRAW_BUDGET` numbers in all.
+    Independent of machine counts: the machines' first draws refill as they go (``_build``)."""
+    need = max(max(g["unit"], g["fneed"], g["mneed"], g["ineed"]) for g in groups)
+    return max(4 * need, min(_MIN_BLOCK, _DRAW_BUDGET // (K.STREAMS * len(groups))))
+
+
+class StateSize(NamedTuple):
+    """The lengths of the fast engine's state arrays for one line (every entry is 8 bytes)."""
+
+    stations: int
+    groups: int
+    machines: int
+    slots: int  #: cell places in machines (Σ machines × batch size)
+    buffer_places: int  #: cell places in buffers (Σ max(capacity, 1))
+    tracked: bool  #: exposure window: two more numbers per cell place
+    block: int  #: numbers per stream row
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of all state arrays at the start of a run, with the event heap at four times
+        its first size (it doubles as the loop asks; it holds about one event per machine)."""
+        per_place = 4 if self.tracked else 2
+        heap = 4 * max(_MIN_HEAP, self.machines + 1) * (1 + len(K.HI))
+        entries = (
+            self.stations * (len(K.SI) + len(K.SF))
+            + self.groups * (len(K.GI) + len(K.GF) + K.STREAMS * (self.block + 2))
+            + self.machines * (len(K.MI) + len(K.MF) + 3)
+            + (self.slots + self.buffer_places) * per_place
+            + heap
+            + 2 * (WIP_SAMPLES + 2)
+            + len(K.CI)
+            + len(K.CF)
+        )
+        return 8 * entries
+
+
+def state_size(spec: LineSpec) -> StateSize:
+    """What :func:`_build` allocates for ``spec``, without allocating it (for
+    :mod:`linesim.workload`)."""
+    groups = _plan(spec)
+    caps = [
+        s.buffer_after if i < len(spec.stations) - 1 else 0 for i, s in enumerate(spec.stations)
+    ]
+    return StateSize(
+        stations=len(spec.stations),
+        groups=len(groups),
+        machines=sum(g["count"] for g in groups),
+        slots=sum(g["count"] * g["unit"] for g in groups),
+        buffer_places=sum(max(cap, 1) for cap in caps),
+        tracked=exposure_parameters(spec) is not None,
+        block=_block(groups),
     )
-    streams = _Streams(groups, block)
+
+
+def _build(spec: LineSpec, rng: np.random.Generator, horizon_s: float, warmup_s: float):
+    """The kernel's :class:`~linesim.simulation.fast_kernel.State` for a fresh line, and its
+    streams."""
+    n = len(spec.stations)
+    root = stream_root(rng)
+    exposure = exposure_parameters(spec)
+    groups = _plan(spec)
+    machines: list[tuple[int, int, int]] = []  # (station, group, cell slots)
+    for g, grp in enumerate(groups):
+        grp["gens"] = generators(root, grp["station"], grp["option"])
+        machines += [(grp["station"], g, grp["unit"])] * grp["count"]
+    n_m = len(machines)
+    streams = _Streams(groups, _block(groups))
 
     gf = _table(len(groups), K.GF)
     gi = _table(len(groups), K.GI, np.int64)
@@ -198,9 +269,10 @@ def _build(spec: LineSpec, rng: np.random.Generator, horizon_s: float, warmup_s:
         sf[:, K.SF.EXPOSURE_RATE] = exposure[1]
         sf[:, K.SF.QUEUE_LIMIT] = exposure[2]
     detect = spec.detection_index()
+    per_station = np.bincount([g["station"] for g in groups], [g["count"] for g in groups], n)
     first = boff = 0
     for i, station in enumerate(spec.stations):
-        count = sum(1 for m in machines if m[0] == i)
+        count = int(per_station[i])
         cap = station.buffer_after if i < n - 1 else 0
         si[
             i,
@@ -232,6 +304,8 @@ def _build(spec: LineSpec, rng: np.random.Generator, horizon_s: float, warmup_s:
         ):
             if mean:
                 k = K.STREAMS * g + purpose
+                if streams.pos[k] == streams.end[k]:  # many machines in the group
+                    streams.refill(g)
                 mf[m, column] = mean * streams.draws[k, streams.pos[k]]
                 streams.pos[k] += 1
             else:
@@ -282,7 +356,17 @@ def _build(spec: LineSpec, rng: np.random.Generator, horizon_s: float, warmup_s:
     return st, streams
 
 
+def _stops(warmup_s: float, total_s: float, report: bool) -> list[float]:
+    """The simulated times [s] the loop stops at: the end of warm-up (if any), the end, and
+    with ``report`` every 1/:data:`_PROGRESS_STEPS` of ``total_s`` in between."""
+    stops = {total_s} | ({warmup_s} if warmup_s > 0 else set())
+    if report:
+        stops |= {total_s * k / _PROGRESS_STEPS for k in range(1, _PROGRESS_STEPS)}
+    return sorted(stops)
+
+
 def _run_until(st: K.State, streams: _Streams, until: float) -> K.State:
+    """Run the events before ``until`` [s], refilling streams and growing the heap as asked."""
     while True:
         code = K.advance(st, until)
         counts = st.counts
@@ -359,20 +443,29 @@ def simulate_fast(
     *,
     replication: int = 0,
     seed: int | None = None,
+    progress: Callable[[float], None] | None = None,
 ) -> SimResult:
     """Simulate one replication on the fast engine (arguments as :func:`simulate_once`; no
-    exit trace — :func:`linesim.simulation.engine_for` sends that to the SimPy engine)."""
+    exit trace — :func:`linesim.simulation.engine_for` sends that to the SimPy engine).
+
+    The loop stops at the end of warm-up and, with ``progress``, at every
+    1/:data:`_PROGRESS_STEPS` of the simulated time to report it; stopping between two events
+    changes nothing, so the result is the same with and without ``progress``.
+    """
     if horizon_s <= 0 or warmup_s < 0:
         raise ValueError("horizon_s must be > 0 and warmup_s ≥ 0")
     if not isinstance(rng, np.random.Generator):
         rng = np.random.default_rng(rng)
     st, streams = _build(spec, rng, horizon_s, warmup_s)
     start = _snapshot(st, 0.0)
-    if warmup_s > 0:
-        st = _run_until(st, streams, warmup_s)
-        start = _snapshot(st, warmup_s)
-    st = _run_until(st, streams, warmup_s + horizon_s)
-    end = _snapshot(st, warmup_s + horizon_s)
+    total_s = warmup_s + horizon_s
+    for until in _stops(warmup_s, total_s, progress is not None):
+        st = _run_until(st, streams, until)
+        if until == warmup_s:
+            start = _snapshot(st, warmup_s)
+        if progress is not None:
+            progress(until / total_s)
+    end = _snapshot(st, total_s)
     mi = st.machine_int
     in_process = int(
         st.station_int[:, K.SI.BUF_LEN].sum() + (mi[:, K.MI.LOADED] - mi[:, K.MI.RELEASED]).sum()

@@ -1,8 +1,9 @@
 """The line specification: frozen, validated data describing a production line.
 
 A :class:`LineSpec` is built once by :func:`linesim.load_line` and never changes afterwards.
-Every number is bounded at its type (probabilities in [0, 1], times and rates > 0, counts ≥ 0),
-units are part of every field name, and no validator edits the data it checks.
+Every number is bounded at its type (probabilities in [0, 1], times and rates > 0, counts ≥ 0,
+and the ceilings from physics and the machine listed in :mod:`linesim.spec.base`), units are
+part of every field name, and no validator edits the data it checks.
 
 Nomenclature (units in the field names):
 
@@ -28,14 +29,22 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from linesim.spec.base import Frozen as _Frozen
 from linesim.spec.base import (
+    MAX_MACHINES,
+    MAX_OPTIONS,
+    MAX_SERVICE_S,
+    MAX_STATIONS,
+    MIN_SERVICE_S,
+    BatchCells,
+    BufferCells,
+    ClockHours,
     NonNegativeFloat,
-    NonNegativeInt,
     PositiveFloat,
-    PositiveInt,
+    PrintableName,
     Probability,
+    ServiceSeconds,
 )
+from linesim.spec.base import Frozen as _Frozen
 from linesim.spec.base import problem as _problem
 from linesim.spec.cost_inputs import CostInputs
 from linesim.spec.losses import (
@@ -63,7 +72,9 @@ __all__ = [
 
 # --- bounded scalar types ---------------------------------------------------------------------
 StationId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
-Name = Annotated[str, Field(min_length=1, max_length=200)]
+Name = Annotated[PrintableName, Field(min_length=1)]
+#: A coefficient of variation above 10 describes no process time (σ = 10 × the mean).
+VariationCoefficient = Annotated[float, Field(gt=0.0, le=10.0)]
 
 Kind = Literal["continuous", "sheet", "discrete", "batch"]
 Distribution = Literal["deterministic", "exponential", "lognormal", "gamma"]
@@ -108,12 +119,12 @@ class _Capacity(_Frozen):
     web_width_m: PositiveFloat | None = None
     web_speed_m_per_min: PositiveFloat | None = None
     area_per_cell_m2: PositiveFloat | None = None
-    time_per_sheet_s: PositiveFloat | None = None
+    time_per_sheet_s: ServiceSeconds | None = None
     sheets_per_cell: PositiveFloat | None = None
-    cycle_time_s: PositiveFloat | None = None
-    batch_size: PositiveInt | None = None
-    mtbf_h: PositiveFloat | None = None
-    mttr_h: PositiveFloat | None = None
+    cycle_time_s: ServiceSeconds | None = None
+    batch_size: BatchCells | None = None
+    mtbf_h: ClockHours | None = None
+    mttr_h: ClockHours | None = None
 
     def _check_capacity(self, kind: str, prefix: str) -> None:
         """Raise if a field ``kind`` needs is missing or a field of another kind is set."""
@@ -134,6 +145,7 @@ class _Capacity(_Frozen):
                     value,
                     f"the {kind} capacity fields: {', '.join(needed)}",
                 )
+        self._check_time_per_cell(kind, prefix)
         if (self.mtbf_h is None) != (self.mttr_h is None):
             given, missing = ("mtbf_h", "mttr_h") if self.mttr_h is None else ("mttr_h", "mtbf_h")
             raise _problem(
@@ -141,6 +153,28 @@ class _Capacity(_Frozen):
                 f"{given} is set but {missing} is not",
                 None,
                 "both mtbf_h and mttr_h, or neither",
+            )
+
+    def _check_time_per_cell(self, kind: str, prefix: str) -> None:
+        """A machine of a roll-to-roll or sheet station takes 1 ms to 30 days per cell, the
+        bounds of a discrete or batch station's ``cycle_time_s`` (the rate formulas of
+        :mod:`linesim.rates`, written out here because that module imports the spec)."""
+        if kind == "continuous":
+            field = "web_speed_m_per_min"
+            how = "area_per_cell_m2 × 60 ÷ (web_width_m × web_speed_m_per_min)"
+            width, speed, area = self.web_width_m, self.web_speed_m_per_min, self.area_per_cell_m2
+            seconds = area * 60.0 / (width * speed)  # type: ignore[operator]
+        elif kind == "sheet":
+            field, how = "time_per_sheet_s", "time_per_sheet_s × sheets_per_cell"
+            seconds = self.time_per_sheet_s * self.sheets_per_cell  # type: ignore[operator]
+        else:
+            return
+        if not MIN_SERVICE_S <= seconds <= MAX_SERVICE_S:
+            raise _problem(
+                prefix + field,
+                f"a machine would take {seconds:.3g} s per cell ({how})",
+                getattr(self, field),
+                f"values giving {MIN_SERVICE_S:g} s to {MAX_SERVICE_S:g} s (30 days) per cell",
             )
 
 
@@ -164,11 +198,11 @@ class Station(_Capacity):
     description: str = ""
     machines: int | dict[str, int] = 1
     process_time_dist: Distribution = "deterministic"
-    process_time_cv: PositiveFloat | None = None
+    process_time_cv: VariationCoefficient | None = None
     defect_probability: Probability = 0.0
     detected_at: StationId | None = None
-    buffer_after: NonNegativeInt = 0
-    max_wait_s: PositiveFloat | None = None
+    buffer_after: BufferCells = 0
+    max_wait_s: ServiceSeconds | None = None
     capex_usd: NonNegativeFloat = 0.0
     footprint_m2: NonNegativeFloat = 0.0
     power_kw: NonNegativeFloat = 0.0
@@ -176,8 +210,10 @@ class Station(_Capacity):
     dry_room: bool = False
     optional: bool = False
     omission_effects: dict[str, Probability] = {}
-    machines_max: PositiveInt | None = None
-    options: Annotated[tuple[EquipmentOption, ...], Field(strict=False)] = ()
+    machines_max: Annotated[int, Field(ge=1, le=MAX_MACHINES)] | None = None
+    options: Annotated[
+        tuple[EquipmentOption, ...], Field(strict=False, max_length=MAX_OPTIONS)
+    ] = ()
     process: ProcessWindow | None = None
     calendar: Literal["continuous"] | ShiftPattern | None = None
     planned_maintenance: PlannedMaintenance | None = None
@@ -187,6 +223,19 @@ class Station(_Capacity):
     detection_efficiency: Probability = 1.0
     idle_power_fraction: Probability = DEFAULT_IDLE_POWER_FRACTION
     source: str = ""
+
+    @field_validator("machines", mode="before")
+    @classmethod
+    def _machines_form(cls, value: object) -> object:
+        """One clear message for machines of neither form (not pydantic's two union ones)."""
+        if isinstance(value, dict | int) and not isinstance(value, bool):
+            return value
+        raise _problem(
+            "",
+            "machines is a whole number, or a count per equipment option",
+            value,
+            f"a whole number 1 to {MAX_MACHINES:,}, or a mapping option name → count",
+        )
 
     @field_validator("calendar", mode="before")
     @classmethod
@@ -236,12 +285,12 @@ class Station(_Capacity):
                 )
         if isinstance(self.machines, dict):
             for name, count in self.machines.items():
-                if count < 0:
+                if not 0 <= count <= MAX_MACHINES:
                     raise _problem(
                         f"machines.{name}",
-                        "a machine count is negative",
+                        "a machine count is out of range",
                         count,
-                        "a whole number ≥ 0",
+                        f"a whole number 0 to {MAX_MACHINES:,}",
                     )
             if sum(self.machines.values()) < 1:
                 raise _problem(
@@ -253,6 +302,13 @@ class Station(_Capacity):
         elif self.machines < 1:
             raise _problem(
                 "machines", "the station has no machine", self.machines, "a whole number ≥ 1"
+            )
+        elif self.machines > MAX_MACHINES:
+            raise _problem(
+                "machines",
+                "more machines than a station has",
+                self.machines,
+                f"a whole number 1 to {MAX_MACHINES:,}",
             )
         self._check_distribution()
         if self.omission_effects and not self.optional:
@@ -397,8 +453,9 @@ class Equipment:
 class Product(_Frozen):
     """The cell the line makes."""
 
-    energy_kwh: PositiveFloat
-    name: str = ""
+    #: [kWh]; the largest cells hold about 1 kWh, so 1,000 kWh is no cell
+    energy_kwh: Annotated[float, Field(gt=0.0, le=1000.0)]
+    name: PrintableName = ""
 
 
 class LineSpec(_Frozen):
@@ -409,7 +466,9 @@ class LineSpec(_Frozen):
     sources: Annotated[tuple[str, ...], Field(strict=False)] = ()
     product: Product
     calendar: Calendar = Calendar()
-    stations: Annotated[tuple[Station, ...], Field(strict=False, min_length=1)]
+    stations: Annotated[
+        tuple[Station, ...], Field(strict=False, min_length=1, max_length=MAX_STATIONS)
+    ]
     cost: CostInputs | None = None
 
     @model_validator(mode="after")
@@ -518,6 +577,40 @@ class LineSpec(_Frozen):
                         material.enters_at,
                         "one of the station ids: " + ", ".join(index),
                     )
+        return self
+
+    @model_validator(mode="after")
+    def _check_output(self) -> LineSpec:
+        """Some cells pass every station: every answer linesim gives is per good cell (output,
+        yield, cost per good kWh, the optimiser's targets), so a line that cannot make one is a
+        mistake in the config, not a result."""
+        for i, station in enumerate(self.stations):
+            running = [(k, e) for k, e in enumerate(station.equipment()) if e.count > 0]
+            if all(e.defect_probability >= 1.0 for _, e in running):
+                field = (
+                    f"options[{running[0][0]}].defect_probability"
+                    if station.options
+                    else "defect_probability"
+                )
+                raise _problem(
+                    f"stations[{i}].{field}",
+                    f"every cell made at {station.id} is defective: the line makes no good cells",
+                    1.0,
+                    "a defect probability < 1 (on at least one running option)",
+                )
+        # at best each station's likeliest-good option: Y ≥ ∏(1 − p_min) (linesim.yield_model)
+        best = [
+            min(e.defect_probability for e in s.equipment() if e.count > 0) for s in self.stations
+        ]
+        if math.prod(1.0 - p for p in best) == 0.0:  # below the smallest float
+            worst = self.stations[max(range(len(best)), key=best.__getitem__)].id
+            raise _problem(
+                "stations",
+                "the defect probabilities leave a line yield below the smallest float: the "
+                f"line makes no good cells (the highest is at {worst})",
+                f"∏(1 − p) = 0 over {len(best)} stations",
+                "defect probabilities whose ∏(1 − p) is above 1e-308",
+            )
         return self
 
     def station_index(self, station_id: str) -> int:

@@ -34,7 +34,17 @@ from typing import Annotated
 
 from pydantic import Field, model_validator
 
-from linesim.spec.base import Frozen, NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt
+from linesim.spec.base import (
+    ClockHours,
+    ClockSeconds,
+    Frozen,
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    ServiceSeconds,
+    StopSeconds,
+)
 from linesim.spec.base import problem as _problem
 
 __all__ = [
@@ -163,8 +173,8 @@ class Calendar(ShiftPattern):
 class PlannedMaintenance(Frozen):
     """A machine's planned maintenance: ``duration_h`` every ``every_h`` (calendar time)."""
 
-    every_h: PositiveFloat
-    duration_h: PositiveFloat
+    every_h: ClockHours
+    duration_h: ClockHours
 
     @model_validator(mode="after")
     def _check(self) -> PlannedMaintenance:
@@ -183,7 +193,7 @@ class Changeover(Frozen):
 
     every_cells: PositiveInt | None = None
     every_m: PositiveFloat | None = None
-    duration_s: NonNegativeFloat
+    duration_s: StopSeconds
     scrap_cells: NonNegativeInt | None = None
     scrap_m: NonNegativeFloat | None = None
 
@@ -237,13 +247,13 @@ class Changeover(Frozen):
 class MinorStops(Frozen):
     """Frequent short stops on operating time (exponential between and during)."""
 
-    mean_between_s: PositiveFloat
-    mean_duration_s: PositiveFloat
+    mean_between_s: ClockSeconds
+    mean_duration_s: ServiceSeconds
 
 
 class Rework(Frozen):
     """Rework of the defects detected at a station, in the machine that detected them."""
 
     fraction: Annotated[float, Field(ge=0.0, le=1.0)]
-    time_s: PositiveFloat
+    time_s: ServiceSeconds
     max_attempts: Annotated[int, Field(ge=1, le=10)] = 1

@@ -28,7 +28,8 @@ models, with every formula in the units of its fields:
 
 Every window may carry ``added_defect_probability`` δ, independent of the settings (an omitted
 upstream step's effect): the station's p is then 1 − (1 − p_window)(1 − δ).
-``levels`` lists the values of each setting the tuner may choose (``linesim tune``).
+``levels`` lists the values of each setting the tuner may choose (``linesim tune``): at most
+:data:`MAX_LEVELS` per setting, so at most 10,000 combinations per window.
 """
 
 from __future__ import annotations
@@ -56,6 +57,9 @@ __all__ = [
 ]
 
 Exponent = Annotated[float, Field(ge=0.0, le=20.0)]
+#: Levels of one setting the tuner may choose from: each combination of a window's (at most two)
+#: settings is a CP-SAT choice, and a process engineer tries tens of levels, not a thousand.
+MAX_LEVELS = 100
 DewPoint = Annotated[float, Field(ge=-90.0, le=0.0)]
 
 
@@ -83,7 +87,12 @@ class Window(Frozen):
     KINDS: ClassVar[tuple[str, ...]] = ()  #: station kinds it applies to
     UNITS: ClassVar[Mapping[str, str]] = {}
 
-    levels: dict[str, Annotated[tuple[PositiveFloat, ...], Field(strict=False, min_length=1)]] = {}
+    levels: dict[
+        str,
+        Annotated[
+            tuple[PositiveFloat, ...], Field(strict=False, min_length=1, max_length=MAX_LEVELS)
+        ],
+    ] = {}
     added_defect_probability: Probability = 0.0
     source: str = ""
     if TYPE_CHECKING:
