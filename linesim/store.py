@@ -37,6 +37,7 @@ import hashlib
 import json
 import os
 import socket
+import stat
 import tempfile
 import time
 import uuid
@@ -217,9 +218,10 @@ class Store:
         """Apply ``op`` to the file after merging the spool, else spool it; whether it is kept."""
         import duckdb
 
-        if self.path.is_dir():
+        kind = _not_a_file(self.path)
+        if kind:
             self._note(
-                f"results store {self.path}: a folder, not a DuckDB file; record "
+                f"results store {self.path}: {kind}, not a DuckDB file; record "
                 f"{op['record_id']} not stored (allowed: --store FILE.duckdb)"
             )
             return False
@@ -250,7 +252,7 @@ class Store:
         while True:
             seen = _identity(self.path)
             try:
-                con = duckdb.connect(str(self.path))
+                con = duckdb.connect(str(self.path), config=_DUCKDB_CONFIG)
             except duckdb.IOException as exc:
                 damaged = any(word in str(exc) for word in _DAMAGED)
                 if not damaged and "lock" not in str(exc).lower():
@@ -408,7 +410,7 @@ class Store:
         read-only for this read only) and the spool together."""
         import duckdb
 
-        con = duckdb.connect()
+        con = duckdb.connect(config=_DUCKDB_CONFIG)
         try:
             con.execute("ATTACH ':memory:' AS pending")
             con.execute("USE pending")
@@ -456,6 +458,12 @@ class Store:
         waiting while a writer holds it."""
         import duckdb
 
+        kind = _not_a_file(self.path)
+        if kind:
+            raise StoreError(
+                f"results store {self.path}: {kind}, not a DuckDB file; allowed: "
+                "--store FILE.duckdb"
+            )
         if not self.path.exists():
             con.execute("ATTACH ':memory:' AS stored")
             con.execute("USE stored")
@@ -632,6 +640,23 @@ def _first_line(exc: BaseException) -> str:
 
 def _seed(text) -> int | None:
     return None if text is None or text != text else int(text)
+
+
+#: A store's connections: one thread and a bounded memory (a store holds records, not data to
+#: crunch), so that a command under a memory limit is not aborted by DuckDB's own allocations.
+_DUCKDB_CONFIG = {"threads": 1, "memory_limit": "256MB"}
+
+
+def _not_a_file(path: Path) -> str | None:
+    """What ``path`` is when it exists and is no regular file (opening a FIFO or a device
+    would block or read for ever), else None."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return None
+    if stat.S_ISREG(mode):
+        return None
+    return "a folder" if stat.S_ISDIR(mode) else "a special file (a pipe, socket or device)"
 
 
 def _now() -> str:

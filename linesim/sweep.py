@@ -21,6 +21,7 @@ import itertools
 import math
 import os
 import signal
+import stat
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -57,7 +58,8 @@ class Factor:
 
 
 _MAX_LEVELS = 10_000  #: levels of one factor
-_MAX_VARIANTS = 10_000  #: variants of a full factorial
+_MAX_VARIANTS = 10_000  #: variants of a full factorial or a design
+_MAX_DESIGN_BYTES = 10 * 2**20  #: a design of 10,000 variants in 1 KiB rows
 _MAX_MAGNITUDE = Decimal("1e15")  #: largest magnitude of a range's ends and step
 _MAX_DECIMALS = 15  #: most decimal places of a range's ends and step
 _SHOWN = 60  #: characters of a factor shown in a message
@@ -157,6 +159,21 @@ def read_design(path: str | os.PathLike) -> list[dict[str, str]]:
     import pandas as pd
 
     try:
+        info = os.stat(path)
+    except OSError as exc:
+        raise UsageError(f"cannot read the design {str(path)[:60]!r}: {exc.strerror}") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise UsageError(
+            f"the design {str(path)[:60]!r} is no regular file (a folder, pipe or device); "
+            "allowed: a CSV file"
+        )
+    if info.st_size > _MAX_DESIGN_BYTES:
+        raise UsageError(
+            f"the design {str(path)[:60]!r} has {info.st_size:,} bytes; allowed: a CSV file of "
+            f"at most {_MAX_DESIGN_BYTES:,} bytes (the sweep takes at most {_MAX_VARIANTS:,} "
+            "variants)"
+        )
+    try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     except (OSError, ValueError) as exc:
         raise UsageError(f"cannot read the design {str(path)!r}: {exc}") from None
@@ -164,6 +181,11 @@ def read_design(path: str | os.PathLike) -> list[dict[str, str]]:
         raise UsageError(
             f"the design {str(path)!r} has no variants; allowed: a CSV with a "
             "header of config paths and one variant per row"
+        )
+    if len(frame) > _MAX_VARIANTS:
+        raise UsageError(
+            f"the design {str(path)[:60]!r} has {len(frame):,} variants; allowed: at most "
+            f"{_MAX_VARIANTS:,}"
         )
     return [{str(k): str(v) for k, v in row.items()} for row in frame.to_dict("records")]
 

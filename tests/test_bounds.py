@@ -212,7 +212,8 @@ def test_memory_over_the_limit_is_refused():
          "or --allow-large"),
         (["--horizon", "1e400d"], "--horizon: "),
         (["--horizon", "1e9d"], "--horizon: '1e9d' is 8.64e+13 s; allowed: a duration up to 100"),
-        (["--horizon", "0d"], "--horizon: '0d'; allowed: a duration > 0"),
+        (["--horizon", "0d"], "--horizon: '0d'; allowed: a duration from 1 s to 100 years"),
+        (["--horizon", "1e-300s"], "--horizon: '1e-300s'; allowed: a duration from 1 s to"),
         (["--warmup", "200y"], "--warmup: "),
         (["--warmup", "40000d"], "--warmup: '40000d' is 3.456e+09 s; allowed: a duration up to"),
         (["--horizon", "5000w"], None),  # legal, but 96 years × 5 replications is too large

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +56,7 @@ EXIT_INTERRUPTED, EXIT_TERMINATED = 130, 143  # 128 + the signal's number, as a 
 
 #: Output formats of ``--out`` for tables (run, sweep).
 TABLE_FORMATS = (".csv", ".json", ".parquet")
+MIN_HORIZON_S = 1.0  #: a shorter window measures nothing (the fastest service takes 1 ms)
 MAX_WORKERS = 256  #: processes of one command: more on one machine is a mistake, not a speed-up
 #: The library's parameter names in the workload refusal → the flags of these commands.
 WORKLOAD_FLAGS = {
@@ -266,25 +267,28 @@ def add_store_arguments(p: argparse.ArgumentParser) -> None:
 
 # --- from flags to library calls --------------------------------------------------------------
 def check_output_path(path: str, suffixes: tuple[str, ...], flag: str) -> None:
-    """Raise :class:`UsageError` unless ``path`` has one of ``suffixes`` and its folder exists
-    (checked before any work is done)."""
+    """Raise :class:`UsageError` unless ``path`` has one of ``suffixes``, is no folder, and its
+    folder exists and takes a new file (checked before any work is done)."""
     p = Path(path)
     if p.suffix.lower() not in suffixes:
         raise UsageError(
-            f"{flag}: {str(path)!r} has an unknown extension; allowed: " + ", ".join(suffixes)
+            f"{flag}: {_shown(str(path))} has an unknown extension; allowed: " + ", ".join(suffixes)
         )
     if not p.resolve().parent.is_dir():
         raise UsageError(
-            f"{flag}: the folder of {str(path)!r} does not exist; allowed: a path "
+            f"{flag}: the folder of {_shown(str(path))} does not exist; allowed: a path "
             "in an existing folder"
         )
     if p.is_dir():
-        raise UsageError(f"{flag}: {str(path)!r} is a folder; allowed: a file path")
-    if not os.access(p.resolve().parent, os.W_OK):
+        raise UsageError(f"{flag}: {_shown(str(path))} is a folder; allowed: a file path")
+    try:  # a real file, as the write will make it: permissions, read-only mounts, quotas
+        with tempfile.NamedTemporaryFile(dir=p.resolve().parent, prefix=".linesim-probe-"):
+            pass
+    except OSError as exc:
         raise UsageError(
-            f"{flag}: the folder of {str(path)!r} is not writable; allowed: a path in a "
-            "folder you can write to"
-        )
+            f"{flag}: the folder of {_shown(str(path))} cannot be written ({exc.strerror}); "
+            "allowed: a path in a folder you can write to"
+        ) from None
 
 
 def warn_store_problems(store) -> None:
@@ -312,8 +316,10 @@ def simulation_window(spec, args: argparse.Namespace) -> tuple[float, float]:
     from linesim.workload import MAX_SIMULATED_S
 
     horizon_s = duration(args.horizon, "--horizon")
-    if horizon_s <= 0:
-        raise UsageError(f"--horizon: {_shown(args.horizon)}; allowed: a duration > 0")
+    if horizon_s < MIN_HORIZON_S:
+        raise UsageError(
+            f"--horizon: {_shown(args.horizon)}; allowed: a duration from 1 s to 100 years"
+        )
     if args.warmup != "auto":
         return horizon_s, duration(args.warmup, "--warmup")
     warmup_s = suggested_warmup_h(spec) * 3600.0

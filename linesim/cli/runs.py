@@ -13,12 +13,24 @@ from linesim.errors import UsageError
 __all__ = ["add_arguments", "runs_command"]
 
 
+MAX_LIMIT = 1_000_000  #: records one listing shows: more is no listing a person reads
+
+
+def _limit(text: str) -> int:
+    value = positive_int(text)
+    if value > MAX_LIMIT:
+        raise argparse.ArgumentTypeError(
+            f"{text[:40]!r}: allowed: a whole number from 1 to {MAX_LIMIT:,}"
+        )
+    return value
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     sub = p.add_subparsers(dest="runs_command", required=True, metavar="{list,show,compare}")
     q = sub.add_parser("list", help="the latest records")
     q.add_argument(
         "--limit",
-        type=positive_int,
+        type=_limit,
         default=50,
         metavar="N",
         help="at most N records, newest first (default 50)",

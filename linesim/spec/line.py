@@ -453,8 +453,9 @@ class Equipment:
 class Product(_Frozen):
     """The cell the line makes."""
 
-    #: [kWh]; the largest cells hold about 1 kWh, so 1,000 kWh is no cell
-    energy_kwh: Annotated[float, Field(gt=0.0, le=1000.0)]
+    #: [kWh]; the largest cells hold about 1 kWh, so 1,000 kWh is no cell; thin-film
+    #: micro-batteries hold about 1 mWh, so less than 1 mWh (1e-6 kWh) is none either
+    energy_kwh: Annotated[float, Field(ge=1e-6, le=1000.0)]
     name: PrintableName = ""
 
 
