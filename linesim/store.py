@@ -644,7 +644,10 @@ def _seed(text) -> int | None:
 
 #: A store's connections: one thread and a bounded memory (a store holds records, not data to
 #: crunch), so that a command under a memory limit is not aborted by DuckDB's own allocations.
-_DUCKDB_CONFIG = {"threads": 1, "memory_limit": "256MB"}
+_DUCKDB_CONFIG: dict[str, str | bool | int | float | list[str]] = {
+    "threads": 1,
+    "memory_limit": "256MB",
+}
 
 
 def _not_a_file(path: Path) -> str | None:

@@ -22,6 +22,7 @@ LAYERS: list[tuple[str, ...]] = [
         "linesim.bundled",
         "linesim.version",
         "linesim.progress",
+        "linesim.yaml_io",
     ),
     ("linesim.config", "linesim.variants"),
     ("linesim.rates", "linesim.capacity", "linesim.yield_model"),

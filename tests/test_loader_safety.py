@@ -15,7 +15,7 @@ from conftest import ROOT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from linesim import config
+from linesim import yaml_io
 from linesim.cli import main
 from linesim.config import dump_line, line_from_text, load_line, parse_override
 from linesim.errors import ConfigError, UsageError, _show, one_line
@@ -39,9 +39,9 @@ def _refusal(text: str, file: str = "hostile.yaml") -> ConfigError:
 # --- YAML 1.2 scalars through the C loader ------------------------------------------------------
 @pytest.mark.skipif(not yaml.__with_libyaml__, reason="PyYAML built without libyaml")
 def test_the_loader_is_libyamls_and_its_resolvers_are_the_yaml_1_2_ones():
-    assert issubclass(config._Loader, yaml.CSafeLoader)
+    assert issubclass(yaml_io._Loader, yaml.CSafeLoader)
     # the implicit resolvers are Python-side, so the subclass's YAML 1.1 → 1.2 change holds
-    assert config._yaml("a: 010\nb: yes\nc: 1:30") == {"a": 10, "b": "yes", "c": "1:30"}
+    assert yaml_io.parse_value("a: 010\nb: yes\nc: 1:30") == {"a": 10, "b": "yes", "c": "1:30"}
 
 
 @pytest.mark.parametrize(
@@ -72,12 +72,12 @@ def test_the_loader_is_libyamls_and_its_resolvers_are_the_yaml_1_2_ones():
     ],
 )
 def test_scalars_follow_yaml_1_2(text, value):
-    assert config._yaml(f"v: {text}") == {"v": value}
+    assert yaml_io.parse_value(f"v: {text}") == {"v": value}
 
 
 @pytest.mark.parametrize("text", [".inf", "-.inf", "1e400"])
 def test_infinity_parses_and_the_spec_refuses_it(text):
-    assert math.isinf(config._yaml(f"v: {text}")["v"])
+    assert math.isinf(yaml_io.parse_value(f"v: {text}")["v"])
     e = _refusal(_line(f"  - {{id: a, kind: discrete, cycle_time_s: {text}}}\n"))
     assert e.path == "stations.a.cycle_time_s" and "finite" in e.allowed
 
@@ -173,7 +173,7 @@ def test_deep_nesting_is_refused_without_crashing_the_interpreter(tmp_path):
 
 
 def test_fifty_levels_of_nesting_are_allowed():
-    assert config._yaml("a: " + "[" * 50 + "]" * 50) is not None
+    assert yaml_io.parse_value("a: " + "[" * 50 + "]" * 50) is not None
 
 
 @pytest.mark.parametrize(
