@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import socket
 import stat
@@ -58,6 +59,7 @@ __all__ = [
 
 DEFAULT_STORE = "linesim_runs.duckdb"
 WRITE_WAIT_S = 1.0
+MAX_WRITE_WAIT_S = 600.0  #: the longest a command waits for the store before spooling
 """How long a write waits for another process's lock before it spools (env
 ``LINESIM_STORE_LOCK_TIMEOUT``); a write that once found the file held that long waits only
 :data:`HELD_WAIT_S` after (the holder is a long one: a sweep must not stall per variant)."""
@@ -142,9 +144,27 @@ class Store:
         self.path = Path(path) if path is not None else default_store_path()
         self.pending = self.path.with_name(self.path.name + ".pending")
         self.problems: list[str] = []
-        self._wait_s = float(os.environ.get("LINESIM_STORE_LOCK_TIMEOUT") or WRITE_WAIT_S)
+        self._wait_s = self._write_wait_s()
         self._lost: set[str] = set()  # records not kept: their later writes are skipped
         self._spooled = 0
+
+    def _write_wait_s(self) -> float:
+        """``$LINESIM_STORE_LOCK_TIMEOUT`` [s] (0 to :data:`MAX_WRITE_WAIT_S`), else the default;
+        a bad value costs a warning, never a result."""
+        text = os.environ.get("LINESIM_STORE_LOCK_TIMEOUT", "").strip()
+        if not text:
+            return WRITE_WAIT_S
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if 0 <= value <= MAX_WRITE_WAIT_S:
+            return value
+        self._note(
+            f"LINESIM_STORE_LOCK_TIMEOUT: {text[:40]!r} is not a wait in seconds from 0 to "
+            f"{MAX_WRITE_WAIT_S:g}; {WRITE_WAIT_S:g} s used"
+        )
+        return WRITE_WAIT_S
 
     # --- writing ------------------------------------------------------------------------------
     def open_record(
@@ -386,7 +406,7 @@ class Store:
             if len(found) != 1:
                 raise KeyError(
                     f"{'no' if not found else 'more than one'} record with id "
-                    f"{record_id!r} in {self.path}"
+                    f"{record_id[:40]!r}{'…' if len(record_id) > 40 else ''} in {self.path}"
                 )
             rec = dict(zip([d[0] for d in cur.description], found[0], strict=True))
             rows = con.execute(

@@ -17,6 +17,7 @@ worker count.
 
 from __future__ import annotations
 
+import csv
 import itertools
 import math
 import os
@@ -175,8 +176,16 @@ def read_design(path: str | os.PathLike) -> list[dict[str, str]]:
         )
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        with open(path, newline="", encoding="utf-8") as stream:
+            header = next(csv.reader(stream), [])
     except (OSError, ValueError) as exc:
-        raise UsageError(f"cannot read the design {str(path)!r}: {exc}") from None
+        raise UsageError(f"cannot read the design {str(path)[:60]!r}: {exc}") from None
+    repeated = sorted({h for h in header if header.count(h) > 1})
+    if repeated:
+        raise UsageError(
+            f"the design {str(path)[:60]!r} names {repeated[0][:60]!r} in more than one column; "
+            "allowed: each config path in one column"
+        )
     if frame.empty or frame.columns.empty:
         raise UsageError(
             f"the design {str(path)!r} has no variants; allowed: a CSV with a "

@@ -276,10 +276,10 @@ def max_config_bytes() -> int:
         mb = float(text)
     except ValueError:
         mb = math.nan
-    if not 0 < mb < 1e6:
+    if not 0.001 <= mb <= 1000:
         raise UsageError(
-            f"{_MAX_CONFIG_ENV}: {text[:40]!r} is not a size in MB; allowed: a number of "
-            "megabytes > 0 and < 1000000"
+            f"{_MAX_CONFIG_ENV}: {text[:40]!r} is not a size in MB a config can have; allowed: "
+            "a number of megabytes from 0.001 to 1000"
         )
     return int(mb * 1e6)
 
@@ -309,9 +309,15 @@ def read_mapping(path: Path) -> dict[str, Any]:
                 path, "", "is not a regular file (a device, pipe or socket)", None, "a YAML file"
             )
         with path.open("rb") as stream:
-            _check_size(os.fstat(stream.fileno()).st_size, path)
-            # a file that grew since is read only one byte past the limit (parse_mapping refuses it)
-            text = stream.read(limit + 1).decode("utf-8")
+            size = os.fstat(stream.fileno()).st_size
+            _check_size(size, path)
+            # the buffer is never larger than the file; one byte more shows a file that grew
+            data = stream.read(min(size, limit) + 1)
+        if len(data) > size:
+            raise ConfigError(
+                path, "", "the file changed while it was read", None, "a file at rest"
+            )
+        text = data.decode("utf-8")
     except ConfigError:
         raise
     except FileNotFoundError:

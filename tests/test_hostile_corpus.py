@@ -262,6 +262,9 @@ def check(
         assert nonsense is None, f"OUTPUT: nonsense {nonsense.group()!r} printed as a result"
         assert stdout in outcome.out, f"OUTPUT: {stdout!r} not in {outcome.out[:300]!r}"
         assert len(outcome.err.splitlines()) <= 1, f"MESSAGE: stderr of a success: {tail!r}"
+    else:  # 1 (a solver's time limit) and 3 (infeasible) say why in one line on stderr
+        for pattern in names:
+            assert re.search(pattern, outcome.err), f"MESSAGE: does not name {pattern!r}: {tail!r}"
 
 
 def error_line(err: str) -> str:
@@ -290,6 +293,9 @@ def places(tmp_path: Path) -> dict[str, str]:
     truncated_store(tmp_path / "corrupt.duckdb")
     os.mkfifo(tmp_path / "fifo.yaml")
     (tmp_path / "design.csv").write_text("stations.weld.machines\n1\n2\n")
+    (tmp_path / "twice.csv").write_text("stations.weld.machines,stations.weld.machines\n1,2\n")
+    (tmp_path / "loop_a").symlink_to(tmp_path / "loop_b")
+    (tmp_path / "loop_b").symlink_to(tmp_path / "loop_a")
     return {
         "@TINY": str(tmp_path / "tiny.yaml"),
         "@TMP": str(tmp_path),
@@ -300,6 +306,8 @@ def places(tmp_path: Path) -> dict[str, str]:
         "@CORRUPT": str(tmp_path / "corrupt.duckdb"),
         "@FIFO": str(tmp_path / "fifo.yaml"),
         "@DESIGN": str(tmp_path / "design.csv"),
+        "@TWICE": str(tmp_path / "twice.csv"),
+        "@LOOP": str(tmp_path / "loop_a"),
     }
 
 
@@ -1182,6 +1190,40 @@ ARGUMENTS = [
     case("runs store a FIFO", "runs list --store @FIFO", BAD, "fifo"),
     quick("no command", "", BAD, "command"),
     quick("unknown command", "simulate @TINY", BAD, "simulate"),
+    # a second, independent attack (cases it found that the first corpus did not have)
+    case("out through a symlink loop", f"run @TINY --out @LOOP/x.csv {SIM}", BAD, "--out"),
+    case("out name too long", f"run @TINY --out @TMP/{'x' * 300}.csv {SIM}", BAD, "--out"),
+    case("design names a column twice", f"sweep @TINY --design @TWICE {SIM}", BAD, "--design"),
+    case("runs show a 10,000-character id", "runs show " + "a" * 10_000, BAD, "aaaa"),
+    quick("compare 21 configs", "compare" + " @TINY" * 21, BAD, "compare"),
+    quick(
+        "tune empty dew points",
+        "tune pilot_sulfide_200mwh --target-gwh 0.2 --dew-points= --no-verify --no-store",
+        BAD,
+        "--dew-points",
+    ),
+    quick(
+        "tune 41 dew points",
+        "tune pilot_sulfide_200mwh --target-gwh 0.2 --dew-points="
+        + ",".join(str(t) for t in range(-80, -39))
+        + " --no-verify --no-store",
+        BAD,
+        "--dew-points",
+    ),
+    case(
+        "optimise time limit 1 ns",
+        "optimise pilot_sulfide_200mwh --target-gwh 0.2 --time-limit 1e-9 --no-verify --no-store",
+        1,
+        "--time-limit",
+    ),
+    case(
+        "optimise check simulation of 1 h (no good cell yet)",
+        "optimise pilot_sulfide_200mwh --target-gwh 0.2 --verify-horizon 1h "
+        "--verify-replications 1 --no-store",
+        OK,
+        limit_s=SMALL_WORK_S,
+        stdout="no good cell left the line",
+    ),
 ]
 
 

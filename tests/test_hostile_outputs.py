@@ -286,9 +286,9 @@ def test_cost_with_an_astronomical_wage_prints_engineering_notation(capsys):
 
 
 def test_cost_of_a_tiny_output_never_prints_zero_output(capsys):
-    code, out, _ = _cli(capsys, "cost", PILOT, "--set", "product.energy_kwh=1e-9")
+    code, out, _ = _cli(capsys, "cost", PILOT, "--set", "product.energy_kwh=1e-6")
     assert code == 0
-    assert "good output       354e-12 GWh/yr" in out
+    assert "good output       354e-09 GWh/yr" in out
 
 
 def test_cost_tornado_leaves_out_a_side_the_spec_refuses(capsys):

@@ -68,8 +68,8 @@ def capacity_command(args: argparse.Namespace) -> int:
         f"{number(rep.max_output_gwh_per_year)} GWh/yr (bottleneck: {rep.bottleneck})"
     )
     print(
-        f"static line OEE: {rep.static_oee:.3f} of {rep.nameplate_bottleneck}'s nameplate rate in "
-        "its planned time (no station ever waiting for another; simulate for idling)"
+        f"static line OEE: {number(rep.static_oee)} of {rep.nameplate_bottleneck}'s nameplate "
+        "rate in its planned time (no station ever waiting for another; simulate for idling)"
     )
     if args.target_gwh is not None:
         verdict = "reached" if rep.max_output_gwh_per_year >= args.target_gwh else "NOT reached"

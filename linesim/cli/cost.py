@@ -67,12 +67,20 @@ def cost_command(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+MAX_COMPARED = 20  #: lines side by side in one comparison
+
+
 def compare_command(args: argparse.Namespace) -> int:
     from linesim.report.cost import format_comparison
 
     if len(args.configs) < 2:
         raise UsageError(
             "compare needs at least two configs; allowed: linesim compare A.yaml B.yaml [...]"
+        )
+    if len(args.configs) > MAX_COMPARED:
+        raise UsageError(
+            f"compare: {len(args.configs):,} configs; allowed: at most {MAX_COMPARED} (a chart "
+            "and a table a person can read; sweep or runs compare more)"
         )
     if args.html:
         check_output_path(args.html, (".html", ".htm"), "--html")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from typing import TYPE_CHECKING
 
@@ -225,19 +226,33 @@ def optimise_command(args: argparse.Namespace) -> int:
         )
     _emit(args, report)
     if not report.found:
-        return EXIT_INFEASIBLE if report.result.status == "infeasible" else EXIT_FAILED
+        if report.result.status == "infeasible":
+            return EXIT_INFEASIBLE
+        sys.stderr.write(
+            f"linesim: error: --time-limit: no layout found within {args.time_limit:g} s per "
+            f"solve (status {report.result.status}); allowed: a longer --time-limit\n"
+        )
+        return EXIT_FAILED
     return EXIT_OK
+
+
+MAX_DEW_POINTS = 10  #: dew points compared by one tune (a dry room has a few classes)
 
 
 def _dew_points(text: str | None, spec) -> list[float]:
     """``--dew-points`` as numbers, wettest first (the library checks them against the line)."""
-    if not text:
+    if text is None:
         return []
     try:
         points = sorted({float(x) for x in text.split(",") if x.strip()}, reverse=True)
     except ValueError:
         points = []
-    if not points:
+    if len(points) > MAX_DEW_POINTS:
+        raise UsageError(
+            f"--dew-points: {len(points):,} dew points (each one a layout solved and simulated); "
+            f"allowed: at most {MAX_DEW_POINTS}"
+        )
+    if not points or not all(math.isfinite(p) for p in points):
         dry = spec.cost is not None and spec.cost.dry_room is not None
         classes = sorted(c.dew_point_c for c in spec.cost.dry_room_classes) if dry else []
         raise UsageError(

@@ -274,15 +274,23 @@ def check_output_path(path: str, suffixes: tuple[str, ...], flag: str) -> None:
         raise UsageError(
             f"{flag}: {_shown(str(path))} has an unknown extension; allowed: " + ", ".join(suffixes)
         )
-    if not p.resolve().parent.is_dir():
+    try:
+        folder = p.resolve().parent
+        is_dir = p.is_dir()
+    except (OSError, RuntimeError) as exc:  # a symbolic-link loop, a name too long
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise UsageError(
+            f"{flag}: {_shown(str(path))} cannot be resolved ({reason}); allowed: a file path"
+        ) from None
+    if not folder.is_dir():
         raise UsageError(
             f"{flag}: the folder of {_shown(str(path))} does not exist; allowed: a path "
             "in an existing folder"
         )
-    if p.is_dir():
+    if is_dir:
         raise UsageError(f"{flag}: {_shown(str(path))} is a folder; allowed: a file path")
-    try:  # a real file, as the write will make it: permissions, read-only mounts, quotas
-        with tempfile.NamedTemporaryFile(dir=p.resolve().parent, prefix=".linesim-probe-"):
+    try:  # a real file, as the write will make it: permissions, read-only mounts, name length
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=p.name + ".", suffix=".probe"):
             pass
     except OSError as exc:
         raise UsageError(

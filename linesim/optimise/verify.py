@@ -120,6 +120,11 @@ def _explain(run: RunSummary, static_bottleneck: str, gap: float) -> str:
 
 def _explain_flow(run: RunSummary, static_bottleneck: str, gap: float) -> str:
     sim = run.output_gwh_per_year
+    if sim.mean <= 0:
+        return (
+            f"no good cell left the line in the check simulation ({run.horizon_h:g} h after "
+            "warm-up): the window is too short to judge the layout; simulate a longer one"
+        )
     inside = sim.contains(sim.mean / (1 + gap))
     if abs(gap) <= 0.01 or inside:
         return (

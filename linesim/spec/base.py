@@ -101,8 +101,9 @@ def _clock_hours(value: float) -> float:
 
 def _printable(text: str) -> str:
     """A name printed in reports, tables and terminals: no control or invisible formatting
-    characters (escape sequences, bidirectional overrides), which would rewrite what is shown."""
-    bad = next((c for c in text if unicodedata.category(c) in ("Cc", "Cf")), None)
+    characters (escape sequences, bidirectional overrides) and no line or paragraph separators,
+    which would rewrite what is shown."""
+    bad = next((c for c in text if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp")), None)
     if bad is not None:
         raise problem(
             "",

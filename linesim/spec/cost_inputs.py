@@ -108,7 +108,8 @@ class Labour(_Frozen):
 
     wage_usd_per_h: NonNegativeFloat
     indirect_operators: NonNegativeFloat = 0.0
-    hours_per_fte: Annotated[float, Field(gt=0.0, le=8784.0)] = 1800.0
+    #: [h/yr]; an FTE works 1,600–2,200 h a year; below 100 h it is no full-time equivalent
+    hours_per_fte: Annotated[float, Field(ge=100.0, le=8784.0)] = 1800.0
     source: str = ""
 
 
@@ -135,7 +136,8 @@ class Material(_Frozen):
     price_per_unit: NonNegativeFloat
     currency: CurrencyCode
     price_date: Date
-    utilisation: Share = 1.0
+    #: a process that keeps under 1 % of what it buys (99 % scrap) is no production process
+    utilisation: Annotated[float, Field(ge=0.01, le=1.0)] = 1.0
     enters_at: str | None = None
     source: str = ""
 

@@ -69,7 +69,8 @@ class ShiftPattern(Frozen):
     """A weekly working pattern: shifts from midnight on the first days of each week."""
 
     shifts_per_day: Annotated[int, Field(ge=1, le=24)] = 3
-    hours_per_shift: Annotated[float, Field(gt=0.0, le=24.0)] = 8.0
+    #: [h]; a shift shorter than a quarter of an hour is no shift (nor a break)
+    hours_per_shift: Annotated[float, Field(ge=0.25, le=24.0)] = 8.0
     days_per_week: Annotated[int, Field(ge=1, le=7)] = 7
 
     @model_validator(mode="after")
