@@ -154,6 +154,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, UsageError) as exc:
         sys.stderr.write(f"linesim: error: {exc}\n")
         return EXIT_BAD_INPUT
+    except MemoryError:
+        sys.stderr.write(
+            "linesim: error: out of memory; allowed: a smaller run (--horizon, --replications, "
+            "--workers) or more memory (building the compiled engine takes about 2 GB, once: "
+            "--engine simpy runs without it)\n"
+        )
+        return EXIT_BAD_INPUT
     except KeyboardInterrupt as exc:
         signum = stop.signum or signal.SIGINT
         detail = f": {exc}" if isinstance(exc, Interrupted) and str(exc) else ""

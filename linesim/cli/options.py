@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import re
 import sys
 import tempfile
@@ -367,6 +368,56 @@ def _as_flags(text: str) -> str:
     return re.sub(pattern, lambda m: WORKLOAD_FLAGS[m.group(1)], text)
 
 
+#: The longest a run may take on the SimPy engine for ``--engine auto`` to take it while the
+#: compiled engine is not built yet (building that takes about a minute, once).
+SIMPY_WHILE_UNCOMPILED_S = 10.0
+
+
+#: Address space numba needs to build the compiled engine (2 GB resident at its peak).
+BUILD_MEMORY_BYTES = 3 * 2**30
+
+
+def _address_space_bytes() -> float:
+    """This process's address-space limit (``ulimit -v``) in bytes; infinite without one."""
+    import resource
+
+    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    return math.inf if soft == resource.RLIM_INFINITY else float(soft)
+
+
+def _engine_now(spec, args: argparse.Namespace, horizon_s: float, warmup_s: float) -> str:
+    """The engine ``--engine`` means for this run, saying so in one line on stderr when the
+    compiled engine is not built yet: ``auto`` then takes the SimPy engine (identical results)
+    for a small run, and builds the compiled one for a larger run."""
+    engine = getattr(args, "engine", "auto")
+    if engine != "auto":
+        return engine
+    from linesim.simulation.fast import is_compiled
+    from linesim.workload import estimate
+
+    if is_compiled():
+        return engine
+    work = estimate([spec], horizon_s, warmup_s, args.replications, args.workers, "simpy")
+    if _address_space_bytes() < BUILD_MEMORY_BYTES:
+        sys.stderr.write(
+            "linesim: the compiled engine is not built yet and this process's memory limit is "
+            "too small to build it (about 2 GB, once); this run takes the SimPy engine "
+            "(identical results, slower)\n"
+        )
+        return "simpy"
+    if work.seconds <= SIMPY_WHILE_UNCOMPILED_S:
+        sys.stderr.write(
+            "linesim: the compiled engine is not built yet; this small run takes the SimPy "
+            "engine (identical results); `--engine fast` builds it once (about a minute)\n"
+        )
+        return "simpy"
+    sys.stderr.write(
+        "linesim: building the compiled engine (once: about a minute of CPU and 2 GB of "
+        "memory) ...\n"
+    )
+    return engine
+
+
 def simulate_from_args(spec, args: argparse.Namespace) -> list:
     """Replications of ``spec`` as the simulation flags in ``args`` ask (with a progress bar on
     a terminal); shared by ``run``, ``cost --simulate`` and ``compare --simulate``."""
@@ -377,6 +428,7 @@ def simulate_from_args(spec, args: argparse.Namespace) -> list:
 
         spec = without_exposure(spec)
     horizon_s, warmup_s = simulation_window(spec, args)
+    args.engine = _engine_now(spec, args, horizon_s, warmup_s)
     check_workload([spec], args, horizon_s, warmup_s)
     progress = progress_bar(args.replications) if sys.stderr.isatty() else None
     try:

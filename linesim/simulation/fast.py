@@ -39,7 +39,7 @@ from linesim.simulation.records import (
 )
 from linesim.spec import LineSpec
 
-__all__ = ["StateSize", "simulate_fast", "state_size"]
+__all__ = ["StateSize", "is_compiled", "simulate_fast", "state_size"]
 
 if [K.MF(K.MF.ACC_BUSY + k).name for k in range(len(TIME_ACCOUNTS))] != [
     "ACC_BUSY",
@@ -433,6 +433,16 @@ def _snapshot(st: K.State, now: float) -> dict:
         **{key: [int(x) for x in si[:, c]] for key, c in column.items()},
         "acc": acc_by_station,
     }
+
+
+def is_compiled() -> bool:
+    """Whether the event loop's machine code is in numba's on-disk cache, up to date with the
+    kernel's source (else the first run compiles it: about a minute of CPU and 2 GB of memory,
+    once). True when that cannot be told (e.g. a bounds-checked build, which never caches)."""
+    try:
+        return bool(K.advance._cache._cache_file._load_index())
+    except Exception:  # numba's cache internals: a version without them, or no cache at all
+        return True
 
 
 def simulate_fast(
