@@ -106,6 +106,20 @@ def _descendants(proc: subprocess.Popen, at_least: int) -> list[psutil.Process]:
     pytest.fail(f"fewer than {at_least} child processes after {START_S} s")
 
 
+def _running_a_ray_task(proc: subprocess.Popen) -> None:
+    """Wait until a Ray worker under ``proc`` runs a sweep task (Ray titles it ``ray::_task``)."""
+    deadline = time.monotonic() + START_S
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, f"linesim ended (code {proc.returncode}) before its tasks"
+        with suppress(psutil.NoSuchProcess):
+            for child in psutil.Process(proc.pid).children(recursive=True):
+                with suppress(psutil.Error):
+                    if "ray::_task" in " ".join(child.cmdline()):
+                        return
+        time.sleep(0.2)
+    pytest.fail(f"no Ray worker ran a task within {START_S} s")
+
+
 def _signal(proc: subprocess.Popen, signals: tuple[int, ...]) -> float:
     """Send ``signals`` to ``proc`` alone, :data:`PAUSE_S` apart; the time of the first."""
     first = time.monotonic()
@@ -188,7 +202,9 @@ def test_ray_sweep_ends_with_its_cluster_on_sigterm(launch):
     pytest.importorskip("ray")
     proc, err = launch(*SWEEP, "--backend", "ray")
     _descendants(proc, 4)  # Ray's processes start: GCS, raylet, workers
-    time.sleep(5)  # the tasks reach the workers
+    # a worker runs a task: ray.init has returned, and linesim's handlers are back in place
+    # (during ray.init a SIGTERM meets Ray's own handler, which aborts: not linesim's to change)
+    _running_a_ray_task(proc)
     tree = psutil.Process(proc.pid).children(recursive=True)
     launch.track(proc, tree)
     _assert_tree_gone(proc, tree, _signal(proc, (signal.SIGTERM,)), RAY_PROMPT_S)
