@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 import urllib.request
+from contextlib import suppress
 
 import psutil
 import pytest
@@ -385,6 +386,8 @@ def _upload_in_browser(pg, path) -> None:
 
 
 def test_an_upload_without_cost_and_with_markdown_in_chromium(ui_server, tmp_path):
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     url, _ = ui_server
     path = tmp_path / "tiny.yaml"
     path.write_bytes(dumped(name=MARKDOWN_NAME + " " + HTML_NAME))
@@ -395,7 +398,11 @@ def test_an_upload_without_cost_and_with_markdown_in_chromium(ui_server, tmp_pat
         pg.get_by_text("**bold**", exact=False).first.wait_for(timeout=30_000)
         heading = pg.locator("h3").filter(has_text="— edit").first.inner_text()
         card = pg.locator('[data-testid="stMetric"]').filter(has_text="Cost per good kWh")
-        cost = card.locator('[data-testid="stMetricValue"]').inner_text()
+        value = card.locator('[data-testid="stMetricValue"]')
+        # the page re-renders element by element: the old line's card may still show a moment
+        with suppress(PlaywrightTimeout):
+            value.filter(has_text="—").wait_for(timeout=30_000)
+        cost = value.inner_text()
         images = pg.locator("img[src*='evil'], img[src='x']").count()
         pg.get_by_role("link", name=re.compile("Cost")).click()
         pg.get_by_text("The cost model needs the line's").wait_for(timeout=30_000)
