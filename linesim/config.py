@@ -57,6 +57,7 @@ __all__ = [
     "editable",
     "uncertain_inputs",
     "with_values",
+    "line_with_values",
 ]
 
 _MAX_EXTENDS = 10
@@ -125,14 +126,32 @@ def with_values(
     raw: Mapping[str, Any], inputs: Sequence[UncertainInput], values: Sequence[float]
 ) -> dict[str, Any]:
     """A copy of ``raw`` with each input's field set to its value (a whole number where the
-    field takes one); fields not among ``inputs`` are left as they are."""
-    out = copy.deepcopy(dict(raw))
+    field takes one); fields not among ``inputs`` are left as they are (and shared with
+    ``raw``: neither is changed)."""
+    out = dict(raw)
+    copied = {id(out)}  # containers on the inputs' paths are copied, the rest shared
     for item, x in zip(inputs, values, strict=True):
         node: Any = out
         for key in item.keys[:-1]:
-            node = node[key]
+            child = node[key]
+            if id(child) not in copied:
+                child = dict(child) if isinstance(child, Mapping) else list(child)
+                node[key] = child
+                copied.add(id(child))
+            node = child
         node[item.keys[-1]] = int(round(x)) if item.dist.integer else float(x)
     return out
+
+
+def line_with_values(
+    raw: Mapping[str, Any],
+    inputs: Sequence[UncertainInput],
+    values: Sequence[float],
+    file: str | Path = "<config>",
+) -> LineSpec:
+    """The line ``raw`` describes with every uncertain input at its value (one sample of an
+    uncertainty study), validated; ``inputs`` must be all of :func:`uncertain_inputs`."""
+    return _validated(with_values(raw, inputs, values), file)
 
 
 def _find_uncertain(
