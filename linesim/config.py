@@ -23,7 +23,8 @@ whose station part is an id; the value is parsed as YAML (``4``, ``0.01``, ``tru
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Mapping
+import dataclasses
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,13 @@ from linesim.bundled import bundled_line, bundled_lines, configs_dir, resolve_co
 from linesim.errors import ConfigError, from_validation_error
 from linesim.spec import LineSpec
 from linesim.spec.process import WINDOW_KINDS
+from linesim.spec.uncertain import (
+    UncertainError,
+    UncertainInput,
+    field_bounds,
+    is_uncertain,
+    parse_uncertain,
+)
 from linesim.yaml_io import Dumper, Refused, parse_mapping, parse_value, read_mapping
 
 __all__ = [
@@ -47,6 +55,9 @@ __all__ = [
     "line_from_text",
     "window_settings_free",
     "editable",
+    "uncertain_inputs",
+    "with_values",
+    "line_with_values",
 ]
 
 _MAX_EXTENDS = 10
@@ -76,7 +87,152 @@ def load_line(path: str | Path, overrides: Iterable[str] = ()) -> LineSpec:
 
 def line_from_dict(raw: Mapping[str, Any], file: str | Path = "<config>") -> LineSpec:
     """Validate an already-merged config mapping (the fields process windows set are filled
-    in from their settings first)."""
+    in from their settings first). Fields given as distributions (:mod:`linesim.spec.uncertain`)
+    take their nominal value, after the line is checked at both ends of every support."""
+    inputs = uncertain_inputs(raw, file)
+    if not inputs:
+        return _validated(raw, file)
+    spec = _validated(with_values(raw, inputs, [i.dist.nominal for i in inputs]), file)
+    _check_supports(raw, inputs, file)
+    return spec
+
+
+def uncertain_inputs(raw: Mapping[str, Any], file: str | Path = "<config>") -> list[UncertainInput]:
+    """The fields of a merged config mapping given as distributions, in document order.
+
+    Raises
+    ------
+    ConfigError
+        For a distribution mapping that is not valid, naming the field and the parameter.
+    """
+    found: list[tuple[tuple[str | int, ...], Mapping[str, Any]]] = []
+    _find_uncertain(raw, (), found)
+    out = []
+    for keys, node in found:
+        name = _display(keys, raw)
+        try:
+            dist = parse_uncertain(node)
+        except UncertainError as exc:
+            raise ConfigError(
+                file, f"{name}.{exc.key}", exc.problem, exc.value, exc.allowed
+            ) from None
+        bounds = field_bounds(LineSpec, keys, raw)
+        dist = dataclasses.replace(dist, integer=bounds.integer)
+        out.append(UncertainInput(keys, name, dist, bounds))
+    return out
+
+
+def with_values(
+    raw: Mapping[str, Any], inputs: Sequence[UncertainInput], values: Sequence[float]
+) -> dict[str, Any]:
+    """A copy of ``raw`` with each input's field set to its value (a whole number where the
+    field takes one); fields not among ``inputs`` are left as they are (and shared with
+    ``raw``: neither is changed)."""
+    out = dict(raw)
+    copied = {id(out)}  # containers on the inputs' paths are copied, the rest shared
+    for item, x in zip(inputs, values, strict=True):
+        node: Any = out
+        for key in item.keys[:-1]:
+            child = node[key]
+            if id(child) not in copied:
+                child = dict(child) if isinstance(child, Mapping) else list(child)
+                node[key] = child
+                copied.add(id(child))
+            node = child
+        node[item.keys[-1]] = int(round(x)) if item.dist.integer else float(x)
+    return out
+
+
+def line_with_values(
+    raw: Mapping[str, Any],
+    inputs: Sequence[UncertainInput],
+    values: Sequence[float],
+    file: str | Path = "<config>",
+) -> LineSpec:
+    """The line ``raw`` describes with every uncertain input at its value (one sample of an
+    uncertainty study), validated; ``inputs`` must be all of :func:`uncertain_inputs`."""
+    return _validated(with_values(raw, inputs, values), file)
+
+
+def _find_uncertain(
+    node: Any, keys: tuple[str | int, ...], found: list[tuple[tuple[str | int, ...], Any]]
+) -> None:
+    if is_uncertain(node):
+        found.append((keys, node))
+    elif isinstance(node, Mapping):
+        for key, value in node.items():
+            _find_uncertain(value, keys + (key,), found)
+    elif isinstance(node, list):
+        for k, value in enumerate(node):
+            _find_uncertain(value, keys + (k,), found)
+
+
+def _display(keys: Sequence[str | int], raw: Any) -> str:
+    """``('stations', 3, 'options', 0, 'mtbf_h')`` → ``stations.stacking.options.fast.mtbf_h``
+    (by index where an item has no name)."""
+    out, node = "", raw
+    for key in keys:
+        item = node.get(key) if isinstance(node, Mapping) else None
+        if isinstance(node, list) and isinstance(key, int):
+            item = node[key]
+        name = None
+        if isinstance(key, int) and isinstance(item, Mapping):
+            name = item.get("id", item.get("name"))
+        if isinstance(key, int):
+            out += f".{name}" if isinstance(name, str) and name else f"[{key}]"
+        else:
+            out += ("." if out else "") + str(key)
+        node = item
+    return out
+
+
+def _check_supports(raw: Mapping[str, Any], inputs: Sequence[UncertainInput], file) -> None:
+    """Every value a distribution can take must be one its field accepts: each support within
+    the field's bounds, and the line valid with every input at the low, and at the high, end
+    of its support (one input at a time where the joint end fails, to name it)."""
+    ends = [item.support for item in inputs]
+    for item, (lo, hi) in zip(inputs, ends):
+        if not (item.bounds.admits(lo) and item.bounds.admits(hi)):
+            raise ConfigError(
+                file,
+                item.name,
+                f"the {item.dist.dist} distribution reaches {lo:.6g} to {hi:.6g}, outside "
+                "what the field accepts",
+                item.dist.to_dict(),
+                f"a distribution whose values are all {item.bounds.describe()}",
+            )
+    nominal = [item.dist.nominal for item in inputs]
+    for side in (0, 1):
+        try:
+            _validated(with_values(raw, inputs, [e[side] for e in ends]), file)
+            continue
+        except ConfigError:
+            pass
+        for k, item in enumerate(inputs):
+            values = list(nominal)
+            values[k] = ends[k][side]
+            try:
+                _validated(with_values(raw, inputs, values), file)
+            except ConfigError as exc:
+                raise ConfigError(
+                    file,
+                    item.name,
+                    f"at the {('low', 'high')[side]} end of its {item.dist.dist} distribution "
+                    f"({values[k]:.6g}) the line is not valid: {exc.path}: {exc.problem}",
+                    item.dist.to_dict(),
+                    exc.allowed,
+                ) from None
+        raise ConfigError(
+            file,
+            ", ".join(item.name for item in inputs),
+            f"with every uncertain input at the {('low', 'high')[side]} end of its "
+            "distribution the line is not valid",
+            None,
+            "distributions whose ends make a valid line together",
+        )
+
+
+def _validated(raw: Mapping[str, Any], file: str | Path) -> LineSpec:
     data = _with_window_fields(raw)
     try:
         return LineSpec.model_validate(data)
@@ -230,7 +386,9 @@ def _merge(
         if key == "stations" and not prefix and isinstance(value, dict):
             out["stations"] = _patch_stations(out.get("stations"), value, file)
         elif isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value, file, here)
+            # a distribution replaces a base's distribution whole (no mix of parameters)
+            merged = is_uncertain(value) or is_uncertain(out[key])
+            out[key] = copy.deepcopy(value) if merged else _merge(out[key], value, file, here)
         else:
             out[key] = copy.deepcopy(value)
     if not prefix and isinstance(patch.get("stations"), dict):

@@ -35,7 +35,7 @@ LAYERS: list[tuple[str, ...]] = [
         "linesim.store",
         "linesim.workload",
     ),
-    ("linesim.economics", "linesim.optimise"),
+    ("linesim.economics", "linesim.optimise", "linesim.uncertainty"),
     ("linesim.report",),
     ("linesim.cli", "linesim.__main__"),
 ]

@@ -70,6 +70,13 @@ COMMANDS: dict[str, tuple[str, str, str, str]] = {
         "variants × replications with common random numbers (process pool or Ray), a "
         "tidy table out",
     ),
+    "uncertainty": (
+        "uncertainty",
+        "add_arguments",
+        "uncertainty_command",
+        "P10/P50/P90 of output, yield, OEE, cost and capex over the config's uncertain "
+        "inputs, the chance of meeting targets, and Sobol indices",
+    ),
     "runs": (
         "runs",
         "add_arguments",

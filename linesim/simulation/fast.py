@@ -367,6 +367,7 @@ def _stops(warmup_s: float, total_s: float, report: bool) -> list[float]:
 
 def _run_until(st: K.State, streams: _Streams, until: float) -> K.State:
     """Run the events before ``until`` [s], refilling streams and growing the heap as asked."""
+    until = float(until)  # an int would compile a second machine code (~2 min, 2 GB) for it
     while True:
         code = K.advance(st, until)
         counts = st.counts

@@ -38,6 +38,7 @@ every running machine scraps every cell, and no line yield below the smallest fl
 from __future__ import annotations
 
 import unicodedata
+from dataclasses import dataclass
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -68,6 +69,7 @@ __all__ = [
     "StopSeconds",
     "ClockHours",
     "ClockSeconds",
+    "Bounds",
 ]
 
 MAX_NUMBER = 10**12  #: ceiling of every number in a config
@@ -80,6 +82,15 @@ MIN_SERVICE_S = 0.001  #: shortest service of a machine [s]
 MAX_SERVICE_S = 30 * 86_400  #: longest service, wait, rework or changeover [s] (30 days)
 MIN_CLOCK_H = 1.0 / 3600.0  #: shortest MTBF, MTTR or maintenance interval [h] (1 s)
 MAX_CLOCK_H = 10**6  #: longest MTBF, MTTR or maintenance interval [h]
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """Bounds a field's own validator checks (pydantic ignores this marker; the uncertainty
+    layer reads it to keep a distribution's support inside them)."""
+
+    low: float
+    high: float
 
 
 def problem(field: str, message: str, value: object, allowed: str) -> PydanticCustomError:
@@ -126,7 +137,7 @@ BufferCells = Annotated[int, Field(ge=0, le=MAX_BUFFER_CELLS)]
 BatchCells = Annotated[int, Field(ge=1, le=MAX_BATCH_CELLS)]
 ServiceSeconds = Annotated[float, Field(ge=MIN_SERVICE_S, le=MAX_SERVICE_S)]
 StopSeconds = Annotated[float, Field(ge=0.0, le=MAX_SERVICE_S)]
-ClockHours = Annotated[float, AfterValidator(_clock_hours)]
+ClockHours = Annotated[float, AfterValidator(_clock_hours), Bounds(MIN_CLOCK_H, float(MAX_CLOCK_H))]
 ClockSeconds = Annotated[float, Field(ge=1.0, le=MAX_CLOCK_H * 3600)]
 
 

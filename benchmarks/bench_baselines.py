@@ -1,0 +1,194 @@
+"""Honest baselines: linesim's engines against a plain SimPy model and a max-plus recursion.
+
+In one process, one after the other (cells per CPU-second of this process, medians of
+``--repeat`` runs, the variants interleaved in each repeat):
+
+- **the benchmark line** of ``bench_engine.py`` (6 stations of 1–4 machines): the fast engine,
+  the SimPy engine and the plain SimPy model (:mod:`plain_simpy`: one process per machine,
+  ``simpy.Store`` buffers — the 1× reference);
+- **its single-machine twin** (each station one machine with the station's cycle ÷ its
+  machines, everything else the same): the same three and the max-plus recursion
+  (:mod:`maxplus`), the practical limit for this model class;
+- **the bundled 4 GWh line** (``configs/gwh_sulfide_4gwh.yaml``) with its losses as bundled on
+  the two engines, and its structure (stations, options, batches, buffers, breakdowns, defects;
+  not its losses or dry-room exposure) on the plain SimPy model.
+
+Usage::
+
+    python benchmarks/bench_baselines.py --cells 100000 --repeat 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numba
+import numpy as np
+import simpy
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from bench_engine import CYCLE_S, MACHINES, benchmark_line
+from maxplus import maxplus_cells
+from plain_simpy import plain_simpy
+
+from linesim import load_line
+from linesim.config import line_from_dict
+from linesim.simulation import simulate
+
+BUFFER = 10
+CV = 0.3
+MTBF_H, MTTR_H, DEFECT_P = 8.0, 0.25, 0.01
+
+
+def single_machine_line():
+    """The benchmark line with one machine per station, each as fast as the station was."""
+    stations = [
+        {
+            "id": f"st{k}",
+            "kind": "discrete",
+            "cycle_time_s": c / n,
+            "machines": 1,
+            "process_time_dist": "lognormal",
+            "process_time_cv": CV,
+            "defect_probability": DEFECT_P,
+            "mtbf_h": MTBF_H,
+            "mttr_h": MTTR_H,
+            "buffer_after": BUFFER,
+        }
+        for k, (n, c) in enumerate(zip(MACHINES, CYCLE_S))
+    ]
+    return line_from_dict(
+        {"name": "bench6x1", "product": {"energy_kwh": 0.3}, "stations": stations}
+    )
+
+
+def _maxplus(horizon_s: float, seed: int) -> int:
+    n = len(CYCLE_S)
+    return maxplus_cells(
+        [c / m for c, m in zip(CYCLE_S, MACHINES)],
+        CV,
+        [MTBF_H * 3600.0] * n,
+        [MTTR_H * 3600.0] * n,
+        [DEFECT_P] * n,
+        [BUFFER] * n,
+        horizon_s,
+        seed,
+    )
+
+
+def measure(name: str, runners: dict, repeat: int) -> dict:
+    """Medians of ``repeat`` interleaved runs of each runner ``key: (fn(seed) → cells started,
+    horizon [s])``: cells per CPU-second, its ratio to the plain SimPy model's, and cells
+    started per simulated hour (the models' agreement)."""
+    rates: dict[str, list[float]] = {k: [] for k in runners}
+    per_h: dict[str, list[float]] = {k: [] for k in runners}
+    for k in range(repeat):
+        for key, (fn, horizon_s) in runners.items():
+            t0 = time.process_time()
+            cells = fn(k)
+            rates[key].append(cells / (time.process_time() - t0))
+            per_h[key].append(cells / (horizon_s / 3600.0))
+    med = {k: float(np.median(v)) for k, v in rates.items()}
+    row: dict = {"line": name, "cells_per_cpu_s": {k: round(v) for k, v in med.items()}}
+    row["started_per_h"] = {k: round(float(np.mean(v)), 1) for k, v in per_h.items()}
+    row["vs_plain_simpy"] = {k: round(v / med["plain_simpy"], 2) for k, v in med.items()}
+    if "maxplus" in med:
+        row["fast_share_of_maxplus"] = round(med["fast"] / med["maxplus"], 3)
+    return row
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--cells", type=int, default=100_000, help="cells per fast/max-plus run")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument(
+        "--python-share",
+        type=int,
+        default=10,
+        help="the SimPy engine and the plain model run 1/N of the cells",
+    )
+    ap.add_argument("--gwh-days", type=float, default=3.0, help="simulated days of the 4 GWh line")
+    args = ap.parse_args()
+    small = args.cells // args.python_share
+    bench, single = benchmark_line(), single_machine_line()
+    gwh = load_line(HERE.parent / "configs" / "gwh_sulfide_4gwh.yaml")
+    simulate(bench, 60.0, 0.0, rng=0, engine="fast")  # compile (or load the cache) first
+    _maxplus(600.0, 0)  # compile the recursion
+
+    def hours(cells: int, per_h: float) -> float:
+        return cells / per_h * 3600.0
+
+    def engine_run(spec, horizon_s, engine):
+        return (
+            lambda k: simulate(spec, horizon_s, 0.0, rng=k, engine=engine).started_total,
+            horizon_s,
+        )
+
+    def plain_run(spec, horizon_s):
+        return (lambda k: plain_simpy(spec, horizon_s, k)["started"], horizon_s)
+
+    rows = []
+    # the benchmark line starts ~310 cells/h, its single-machine twin ~330
+    rows.append(
+        measure(
+            "benchmark line (6 stations, 1-4 machines)",
+            {
+                "fast": engine_run(bench, hours(args.cells, 310.0), "fast"),
+                "simpy_engine": engine_run(bench, hours(small, 310.0), "simpy"),
+                "plain_simpy": plain_run(bench, hours(small, 310.0)),
+            },
+            args.repeat,
+        )
+    )
+    rows.append(
+        measure(
+            "single-machine benchmark line (6 stations x 1 machine)",
+            {
+                "fast": engine_run(single, hours(args.cells, 330.0), "fast"),
+                "simpy_engine": engine_run(single, hours(small, 330.0), "simpy"),
+                "plain_simpy": plain_run(single, hours(small, 330.0)),
+                "maxplus": (
+                    lambda k: _maxplus(hours(args.cells, 330.0), k),
+                    hours(args.cells, 330.0),
+                ),
+            },
+            args.repeat,
+        )
+    )
+    gwh_s = args.gwh_days * 86400.0
+    rows.append(
+        measure(
+            f"gwh_sulfide_4gwh, {args.gwh_days:g} days from empty (engines: losses as bundled; "
+            "plain SimPy: structure only)",
+            {
+                "fast": engine_run(gwh, gwh_s, "fast"),
+                "simpy_engine": engine_run(gwh, gwh_s, "simpy"),
+                "plain_simpy": plain_run(gwh, gwh_s),
+            },
+            args.repeat,
+        )
+    )
+    print(
+        json.dumps(
+            {
+                "machine": f"{platform.processor() or platform.machine()}, "
+                f"Python {platform.python_version()}, simpy {simpy.__version__}, "
+                f"numba {numba.__version__}",
+                "command": "python benchmarks/bench_baselines.py " + " ".join(sys.argv[1:]),
+                "cells_per_run": {"fast_and_maxplus": args.cells, "python": small},
+                "rows": rows,
+            },
+            indent=2,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

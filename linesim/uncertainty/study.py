@@ -1,0 +1,432 @@
+"""An uncertainty study: sample the uncertain inputs, evaluate every sample, summarise.
+
+For each KPI the study reports P10/P50/P90, mean and standard deviation over the samples (of
+each sample's mean over its replications: the KPI of the line those inputs describe), the
+probability of meeting each target with a 95 % Wilson interval (binomial, so conservative for
+a Sobol design, whose estimates vary less than independent draws), and — simulated with R ≥ 2
+replications — the split of a replication's variance by the law of total variance,
+
+    Var Y = E[Var(Y | X)] + Var(E[Y | X])   (simulation noise + input uncertainty),
+
+estimated without bias: noise = mean of the within-sample variances s²ᵢ; input = the variance
+of the sample means less noise ÷ R (each mean carries noise ÷ R of its own), at least 0.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from linesim.config import line_from_dict, line_with_values, uncertain_inputs
+from linesim.errors import UsageError
+from linesim.experiments import run_tasks
+from linesim.progress import Interrupted
+from linesim.simulation import engine_for
+from linesim.spec import LineSpec
+from linesim.spec.uncertain import UncertainInput
+from linesim.uncertainty.evaluate import KPI_UNITS, KPIS, simulate_task, static_kpis
+from linesim.uncertainty.sampling import design, design_method, input_values
+
+__all__ = [
+    "Targets",
+    "Probability",
+    "KpiSummary",
+    "UncertaintyReport",
+    "prepare",
+    "Prepared",
+    "run_study",
+    "evaluate_samples",
+    "summarise",
+    "wilson",
+    "variance_split",
+]
+
+Z95 = 1.959963984540054
+
+
+@dataclass(frozen=True)
+class Targets:
+    """What the line must reach: good output ≥ ``gwh`` [GWh/yr], cost ≤ ``cny_per_wh``."""
+
+    gwh: float | None = None
+    cny_per_wh: float | None = None
+
+
+@dataclass(frozen=True)
+class Probability:
+    """P(a condition holds) over the samples, with its 95 % Wilson interval."""
+
+    condition: str
+    hits: int
+    samples: int
+    probability: float
+    ci95: tuple[float, float]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "condition": self.condition,
+            "hits": self.hits,
+            "samples": self.samples,
+            "probability": self.probability,
+            "ci95": list(self.ci95),
+        }
+
+
+def wilson(hits: int, n: int, z: float = Z95) -> tuple[float, float]:
+    """Wilson score interval of a binomial proportion ``hits`` ÷ ``n``."""
+    if n == 0:
+        return (0.0, 1.0)
+    p = hits / n
+    denom = 1.0 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+@dataclass(frozen=True)
+class KpiSummary:
+    """One KPI over the samples."""
+
+    name: str
+    label: str
+    unit: str
+    p10: float
+    p50: float
+    p90: float
+    mean: float
+    sd: float
+    nominal: float  #: the static model at the nominal inputs
+    variance: dict[str, float] | None = None  #: input / noise split (simulated, R ≥ 2)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {k: getattr(self, k) for k in ("label", "unit", "p10", "p50", "p90", "mean", "sd")}
+        out["nominal_static"] = self.nominal
+        if self.variance is not None:
+            out["variance"] = self.variance
+        return out
+
+
+def variance_split(values: np.ndarray) -> dict[str, float]:
+    """Law of total variance of ``values`` (samples × replications, R ≥ 2): the variance of
+    one replication's KPI split into input uncertainty and simulation noise."""
+    n, r = values.shape
+    noise = float(np.mean(np.var(values, axis=1, ddof=1)))
+    means = values.mean(axis=1)
+    between = float(np.var(means, ddof=1)) if n > 1 else 0.0
+    inputs = max(0.0, between - noise / r)
+    total = inputs + noise
+    return {
+        "input_variance": inputs,
+        "noise_variance": noise,
+        "input_share": inputs / total if total > 0 else math.nan,
+        "noise_share": noise / total if total > 0 else math.nan,
+        "noise_variance_of_sample_means": noise / r,
+    }
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A config ready to sample: its raw mapping, uncertain inputs and nominal line."""
+
+    raw: Mapping[str, Any]
+    file: str
+    inputs: tuple[UncertainInput, ...]
+    nominal: LineSpec
+
+    def spec_at(self, values: Sequence[float], label: str = "") -> LineSpec:
+        """The line with the inputs at ``values``, validated (a ``ConfigError`` names the
+        field and, in the file name, ``label``)."""
+        where = f"{self.file} ({label})" if label else self.file
+        return line_with_values(self.raw, self.inputs, values, where)
+
+
+def prepare(raw: Mapping[str, Any], file: str | Path = "<config>") -> Prepared:
+    """The uncertain inputs of a merged config mapping and its nominal line.
+
+    Raises
+    ------
+    UsageError
+        If no field of the config is a distribution.
+    """
+    inputs = tuple(uncertain_inputs(raw, file))
+    nominal = line_from_dict(raw, file)
+    if not inputs:
+        raise UsageError(
+            f"{file}: no field is given as a distribution, so nothing is uncertain; allowed: a "
+            "config with uncertain inputs, e.g. defect_probability: {dist: triangular, low: "
+            "0.008, value: 0.015, high: 0.03} (configs/README.md, Uncertain inputs)"
+        )
+    return Prepared(raw, str(file), inputs, nominal)
+
+
+@dataclass
+class UncertaintyReport:
+    """Everything a study found (:meth:`to_dict` is ``linesim uncertainty --json``)."""
+
+    line: str
+    file: str
+    model: str  #: "static" or "simulation (…)"
+    method: str
+    samples: int
+    replications: int
+    seed: int
+    inputs: tuple[UncertainInput, ...]
+    values: np.ndarray  #: samples × inputs
+    kpis: dict[str, np.ndarray]  #: KPI → samples × replications
+    summaries: dict[str, KpiSummary]
+    probabilities: list[Probability]
+    targets: Targets
+    sensitivity: dict[str, Any] | None = None
+    tornado: list[dict[str, Any]] = field(default_factory=list)
+    record_id: str | None = None
+
+    def sample_means(self, kpi: str) -> np.ndarray:
+        return self.kpis[kpi].mean(axis=1)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "line": self.line,
+            "config": self.file,
+            "model": self.model,
+            "design": self.method,
+            "samples": self.samples,
+            "replications": self.replications,
+            "seed": self.seed,
+            "inputs": [i.to_dict() for i in self.inputs],
+            "kpis": {k: s.to_dict() for k, s in self.summaries.items()},
+            "targets": {"gwh_per_year": self.targets.gwh, "cny_per_wh": self.targets.cny_per_wh},
+            "probabilities": [p.to_dict() for p in self.probabilities],
+            "tornado": self.tornado,
+            "sensitivity": self.sensitivity,
+            "sample_values": [
+                {
+                    "sample": i,
+                    "inputs": {
+                        item.name: float(self.values[i, k]) for k, item in enumerate(self.inputs)
+                    },
+                    "kpis": {k: float(self.kpis[k][i].mean()) for k in self.summaries},
+                }
+                for i in range(self.samples)
+            ],
+        }
+        if self.record_id:
+            out["record_id"] = self.record_id
+        return out
+
+
+def run_study(
+    prepared: Prepared,
+    samples: int,
+    *,
+    seed: int = 1,
+    targets: Targets = Targets(),
+    static: bool = True,
+    replications: int = 1,
+    horizon_s: float = 30 * 86_400.0,
+    warmup_s: float = 0.0,
+    engine: str = "auto",
+    workers: int | None = None,
+    method: str = "auto",
+    progress: Callable[[float, int], None] | None = None,
+    known: Mapping[int, Mapping[str, Sequence[float]]] | None = None,
+    on_sample: Callable[[int, Sequence[float], dict[str, list[float]]], None] | None = None,
+) -> UncertaintyReport:
+    """Sample the inputs of ``prepared`` and evaluate each sample.
+
+    Parameters
+    ----------
+    samples : int
+        Points of the design (Sobol at a power of two, else a Latin hypercube: ``method``).
+    static : bool
+        Evaluate on the static model (seconds); else simulate each sample ``replications``
+        times for ``horizon_s`` after ``warmup_s`` [s], replication r of every sample on the
+        same random stream (common random numbers).
+    known : mapping, optional
+        Sample → KPI → one value per replication, of samples finished before (a resumed
+        study): they are not evaluated again.
+    on_sample : callable, optional
+        ``on_sample(i, values, kpis)`` as sample i's replications are all in (to record it).
+
+    Raises
+    ------
+    ConfigError
+        If a sample is not a valid line (naming the sample and the field).
+    Interrupted
+        On Ctrl-C or SIGTERM, saying how many samples finished (those passed to ``on_sample``
+        are kept by its caller).
+    """
+    if static:
+        replications = 1
+    method = design_method(samples, method)
+    points = design(len(prepared.inputs), samples, seed, method)
+    values = input_values(prepared.inputs, points)
+    results, model = evaluate_samples(
+        prepared,
+        values,
+        static=static,
+        seed=seed,
+        replications=replications,
+        horizon_s=horizon_s,
+        warmup_s=warmup_s,
+        engine=engine,
+        workers=workers,
+        progress=progress,
+        known=known,
+        on_sample=on_sample,
+    )
+    return summarise(prepared, values, results, samples, replications, seed, method, model, targets)
+
+
+def evaluate_samples(
+    prepared: Prepared,
+    values: np.ndarray,
+    *,
+    static: bool = True,
+    seed: int = 1,
+    replications: int = 1,
+    horizon_s: float = 30 * 86_400.0,
+    warmup_s: float = 0.0,
+    engine: str = "auto",
+    workers: int | None = None,
+    progress: Callable[[float, int], None] | None = None,
+    known: Mapping[int, Mapping[str, Sequence[float]]] | None = None,
+    on_sample: Callable[[int, Sequence[float], dict[str, list[float]]], None] | None = None,
+) -> tuple[dict[int, dict[str, list[float]]], str]:
+    """Each row of ``values`` (samples × inputs) validated and evaluated: sample → KPI → one
+    value per replication, and the model's description (see :func:`run_study`)."""
+    samples = len(values)
+    known = dict(known or {})
+    results: dict[int, dict[str, list[float]]] = {
+        i: {k: list(v) for k, v in known[i].items()} for i in known if 0 <= i < samples
+    }
+    todo = [i for i in range(samples) if i not in results]
+    specs = {i: prepared.spec_at(values[i], f"sample {i}") for i in todo}
+
+    def finished(i: int, kpis: dict[str, list[float]]) -> None:
+        results[i] = kpis
+        if on_sample is not None:
+            on_sample(i, [float(x) for x in values[i]], kpis)
+
+    try:
+        if static:
+            model = "static"
+            for i in todo:
+                finished(i, {k: [v] for k, v in static_kpis(specs[i]).items()})
+                if progress is not None:
+                    progress(len(results), samples)
+        else:
+            engine = engine_for(engine)
+            model = (
+                f"simulation ({engine} engine, {replications} replication"
+                f"{'s' * (replications > 1)} of {horizon_s / 3600:g} h after "
+                f"{warmup_s / 3600:g} h warm-up)"
+            )
+            tasks = [
+                (i, specs[i], horizon_s, warmup_s, seed, r, engine)
+                for i in todo
+                for r in range(replications)
+            ]
+            pending: dict[int, dict[int, dict[str, float]]] = {}
+
+            def done(_: int, result: tuple[int, int, dict[str, float]]) -> None:
+                i, r, kpis = result
+                pending.setdefault(i, {})[r] = kpis
+                if len(pending[i]) == replications:
+                    reps = pending.pop(i)
+                    finished(i, {k: [reps[q][k] for q in range(replications)] for k in KPIS})
+
+            base = len(results)
+
+            def moved(done_tasks: float, total: int) -> None:
+                if progress is not None:
+                    progress(base + done_tasks / replications, samples)
+
+            workers = min(workers or os.cpu_count() or 1, max(len(tasks), 1))
+            run_tasks(simulate_task, tasks, workers, done, moved if progress else None)
+    except KeyboardInterrupt:
+        raise Interrupted(f"{len(results)} of {samples} samples finished") from None
+    return results, model
+
+
+def summarise(
+    prepared: Prepared,
+    values: np.ndarray,
+    results: Mapping[int, Mapping[str, Sequence[float]]],
+    samples: int,
+    replications: int,
+    seed: int,
+    method: str,
+    model: str,
+    targets: Targets,
+) -> UncertaintyReport:
+    """Quantiles, target probabilities and the variance split of evaluated samples."""
+    kpis = {k: np.array([list(results[i][k]) for i in range(samples)], dtype=float) for k in KPIS}
+    nominal = static_kpis(prepared.nominal)
+    summaries = {}
+    for k in KPIS:
+        means = kpis[k].mean(axis=1)
+        if not np.all(np.isfinite(means)):
+            continue
+        p10, p50, p90 = np.quantile(means, [0.1, 0.5, 0.9])
+        label, unit = KPI_UNITS[k]
+        split = (
+            variance_split(kpis[k])
+            if replications >= 2 and not model.startswith("static")
+            else None
+        )
+        summaries[k] = KpiSummary(
+            k,
+            label,
+            unit,
+            float(p10),
+            float(p50),
+            float(p90),
+            float(means.mean()),
+            float(means.std(ddof=1)) if samples > 1 else 0.0,
+            nominal[k],
+            split,
+        )
+    probabilities = []
+    meets = []
+    if targets.gwh is not None:
+        hit = kpis["output_gwh_per_year"].mean(axis=1) >= targets.gwh
+        meets.append(hit)
+        probabilities.append(_probability(f"good output ≥ {targets.gwh:g} GWh/yr", hit))
+    if targets.cny_per_wh is not None:
+        if "cost_cny_per_wh" not in summaries:
+            raise UsageError(
+                f"--cost-target-cny-per-wh: line {prepared.nominal.name!r} has no cost (no "
+                "cost: block, or a sample without good cells); allowed: a config with a cost: "
+                "block"
+            )
+        hit = kpis["cost_cny_per_wh"].mean(axis=1) <= targets.cny_per_wh
+        meets.append(hit)
+        probabilities.append(_probability(f"cost ≤ {targets.cny_per_wh:g} CNY/Wh", hit))
+    if len(meets) == 2:
+        probabilities.append(_probability("both targets", meets[0] & meets[1]))
+    return UncertaintyReport(
+        line=prepared.nominal.name,
+        file=prepared.file,
+        model=model,
+        method=method,
+        samples=samples,
+        replications=replications,
+        seed=seed,
+        inputs=prepared.inputs,
+        values=values,
+        kpis=kpis,
+        summaries=summaries,
+        probabilities=probabilities,
+        targets=targets,
+    )
+
+
+def _probability(condition: str, hit: np.ndarray) -> Probability:
+    k, n = int(hit.sum()), int(hit.size)
+    return Probability(condition, k, n, k / n, wilson(k, n))

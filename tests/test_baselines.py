@@ -1,0 +1,119 @@
+"""The benchmark's baselines model the engines' line: a max-plus recursion (written apart from
+the engines) gives the SimPy engine's exit times cell by cell and the fast engine's counts, and
+the plain SimPy model counts what the engines count on deterministic lines."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from linesim.config import line_from_dict
+from linesim.simulation import simulate
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _load(name: str):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+CYCLES_S = [12.0, 7.0, 30.0, 9.0, 25.0]  # a bottleneck mid-line and one at the end
+BUFFERS = [2, 0, 3, 1]
+
+
+def _line(defects: bool):
+    stations = []
+    for k, c in enumerate(CYCLES_S):
+        st = {"id": f"s{k}", "kind": "discrete", "cycle_time_s": c, "machines": 1}
+        if k < len(BUFFERS):
+            st["buffer_after"] = BUFFERS[k]
+        if defects:
+            st["defect_probability"] = 0.1
+        stations.append(st)
+    if defects:
+        stations[1]["detected_at"] = "s3"  # carried through two stations before it is found
+    return line_from_dict({"name": "maxplus", "product": {"energy_kwh": 0.1}, "stations": stations})
+
+
+@pytest.mark.parametrize("defects", [False, True])
+def test_maxplus_gives_the_engines_exit_times(defects):
+    """Deterministic times: every exit of the SimPy engine's trace is the recursion's exit time
+    of the same cell (found by its start time), with the engine's own scrap decisions fed in;
+    and the fast engine's good and scrapped counts are the recursion's."""
+    maxplus = _load("maxplus")
+    spec = _line(defects)
+    horizon_s = 20_000.0
+    ref = simulate(spec, horizon_s, 0.0, rng=3, engine="simpy", trace=True)
+    fast = simulate(spec, horizon_s, 0.0, rng=3, engine="fast")
+    n = len(CYCLES_S)
+    exits = {s: (t, kind, i) for t, kind, i, s in ref.trace}  # a cell is named by its start
+    buffers = np.array(BUFFERS + [0], dtype=np.int64)
+    ring, count = maxplus.new_state(buffers)
+    p = np.array([[3600.0 / (3600.0 / c) for c in CYCLES_S]])  # the engines' 1 ÷ rate
+    out = np.empty(1)
+    kinds = {"good": 0, "scrap": 0}
+    scrapped_at: list[int] = []
+    finished = 0  # cells the recursion has leave by the horizon
+    while True:  # cell by cell: the engine's scrap decision of a cell is known by its start
+        start = ring[0, (count[0] - 1) % ring.shape[1]] if count[0] else 0.0
+        if start >= horizon_s:
+            break
+        t, kind, i = exits.get(start, (None, "good", n))  # not in the trace: still in the line
+        scrap_at = np.array([i if kind == "scrap" else n], dtype=np.int64)
+        assert maxplus.departures.py_func(p, scrap_at, buffers, ring, count, out, horizon_s) == 1
+        if out[0] <= horizon_s:
+            finished += 1
+            assert t is not None, (start, out[0])  # the engine has it leave too
+            assert out[0] == pytest.approx(t, rel=1e-12, abs=1e-9), (start, kind)
+            kinds[kind] += 1
+            if kind == "scrap":
+                scrapped_at.append(i)
+    # no cell the recursion finishes in the window is missing from the trace
+    assert finished == len(exits) > 300
+    assert kinds["good"] == ref.good_total == fast.good_total
+    assert kinds["scrap"] == ref.scrapped_total == fast.scrapped_total
+    assert fast.started_total == ref.started_total == count[0]
+    if defects:
+        assert kinds["scrap"] > 20
+        assert scrapped_at.count(3) > scrapped_at.count(1) == 0  # s1's defects found at s3
+    # the bottleneck ran all the time (1 cell per 30 s) and blocked the stations before it
+    assert fast.stations[2].processed == pytest.approx(horizon_s / 30.0, abs=2)
+    assert fast.stations[0].blocked_s > 0.1 * horizon_s
+
+
+def test_plain_simpy_counts_what_the_engine_counts():
+    """A deterministic line with parallel machines, a hand-over (buffer 0), a batch station with
+    a loading wait and a bottleneck at the end that blocks the line back to the start: the plain
+    SimPy model starts and ships the engine's cells."""
+    plain = _load("plain_simpy")
+    spec = line_from_dict(
+        {
+            "name": "plain",
+            "product": {"energy_kwh": 0.1},
+            "stations": [
+                {"id": "a", "kind": "discrete", "cycle_time_s": 10.3, "machines": 1},
+                {"id": "b", "kind": "discrete", "cycle_time_s": 35.7, "machines": 4},
+                {
+                    "id": "c",
+                    "kind": "batch",
+                    "batch_size": 6,
+                    "cycle_time_s": 50.9,
+                    "machines": 2,
+                    "max_wait_s": 40.0,
+                    "buffer_after": 3,
+                },
+                {"id": "d", "kind": "discrete", "cycle_time_s": 12.1, "machines": 1},
+            ],
+        }
+    )
+    horizon_s = 7_200.0
+    eng = simulate(spec, horizon_s, 0.0, rng=1, engine="simpy")
+    got = plain.plain_simpy(spec, horizon_s, seed=1)
+    assert got == {"started": eng.started_total, "good": eng.good_total, "scrapped": 0}
+    assert got["good"] > 400

@@ -1,0 +1,232 @@
+"""``linesim uncertainty`` against theory: exact distributions of a one-station line, Sobol
+indices of a linear cost model in closed form, the law of total variance on lines whose noise
+or input share is known, reproducibility, and records that let a study resume."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+
+import numpy as np
+import pytest
+import yaml
+
+from linesim.cli.main import main
+from linesim.uncertainty import prepare, run_study, wilson
+from linesim.uncertainty.evaluate import static_kpis
+from linesim.uncertainty.sensitivity import sobol_indices
+
+HOURS = 7920.0  # the calendar's hours per year (each test line's)
+RATE = 360.0  # cells/h of the one station (10 s a cell)
+KWH = 0.3
+
+
+def _one_station(p, **station) -> dict:
+    return {
+        "name": "one",
+        "product": {"energy_kwh": KWH},
+        "calendar": {"hours_per_year": HOURS},
+        "stations": [
+            {
+                "id": "press",
+                "kind": "discrete",
+                "cycle_time_s": 10.0,
+                "defect_probability": p,
+                **station,
+            }
+        ],
+    }
+
+
+def _json_run(capsys, tmp_path, raw: dict, *flags: str) -> dict:
+    path = tmp_path / "line.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    assert main(["uncertainty", str(path), "--json", "--no-store", *flags]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_one_station_with_uncertain_p_against_the_exact_distribution(capsys, tmp_path):
+    """Static output G = G₀(1 − p) with p ~ U(a, b): quantiles G₀(1 − F⁻¹(1 − q)) and
+    P(G ≥ T) = (1 − T/G₀ − a) ÷ (b − a)."""
+    a, b = 0.02, 0.10
+    g0 = RATE * HOURS * KWH / 1e6
+    target = g0 * (1 - 0.05)  # met where p ≤ 0.05: probability 3/8
+    doc = _json_run(
+        capsys,
+        tmp_path,
+        _one_station({"dist": "uniform", "low": a, "high": b}),
+        "--static",
+        "--samples",
+        "256",
+        "--target-gwh",
+        f"{target!r}",
+        "--sobol",
+        "0",
+    )
+    out = doc["kpis"]["output_gwh_per_year"]
+    for q, key in ((0.1, "p10"), (0.5, "p50"), (0.9, "p90")):
+        exact = g0 * (1 - (a + (1 - q) * (b - a)))
+        assert out[key] == pytest.approx(exact, rel=2e-3)
+    assert out["mean"] == pytest.approx(g0 * (1 - (a + b) / 2), rel=1e-4)
+    (meet,) = doc["probabilities"]
+    exact_p = (1 - target / g0 - a) / (b - a)
+    assert exact_p == pytest.approx(3 / 8)
+    assert meet["ci95"][0] <= exact_p <= meet["ci95"][1]
+    assert abs(meet["probability"] - exact_p) <= 2 / 256  # a Sobol design's balance
+    # each sample is the line those inputs describe
+    for row in doc["sample_values"][:5]:
+        p = row["inputs"]["stations.press.defect_probability"]
+        assert row["kpis"]["output_gwh_per_year"] == pytest.approx(g0 * (1 - p), rel=1e-12)
+
+
+COST = {
+    "currency": {"cny_per_usd": 7.0, "rate_date": dt.date(2025, 12, 1)},
+    "building": {"usd_per_m2": 1000.0, "area_factor": 2.0},
+    "labour": {"wage_usd_per_h": 20.0},
+    "electricity": {"usd_per_kwh": {"dist": "uniform", "low": 0.05, "high": 0.20}},
+    "materials": [
+        {
+            "name": "A",
+            "quantity_per_kwh": 2.0,
+            "unit": "kg",
+            "price_per_unit": {"dist": "uniform", "low": 9.0, "high": 13.0},
+            "currency": "USD",
+            "price_date": dt.date(2025, 6, 1),
+        },
+        {
+            "name": "B",
+            "quantity_per_kwh": 4.0,
+            "unit": "piece",
+            "price_per_unit": {"dist": "uniform", "low": 3.0, "high": 11.0},
+            "currency": "CNY",
+            "price_date": dt.date(2025, 6, 1),
+        },
+    ],
+}
+
+
+def test_sobol_indices_of_a_linear_cost_model_in_closed_form():
+    """Cost per Wh is linear in prices, c = c₀ + Σ bᵢ xᵢ; with independent uniform xᵢ of widths
+    wᵢ, Sᵢ = STᵢ = bᵢ² wᵢ² ÷ Σⱼ bⱼ² wⱼ²."""
+    raw = _one_station(0.02, capex_usd=1e6, power_kw=5000.0, footprint_m2=20.0)
+    raw["cost"] = copy.deepcopy(COST)
+    prepared = prepare(raw)
+    nominal = [i.dist.nominal for i in prepared.inputs]
+
+    def cost(values) -> float:
+        return static_kpis(prepared.spec_at(values))["cost_cny_per_wh"]
+
+    c0 = cost(nominal)
+    slopes = []
+    for k in range(len(nominal)):
+        moved = list(nominal)
+        moved[k] += 1.0
+        slopes.append(cost(moved) - c0)
+    corner = [i.support[1] for i in prepared.inputs]  # the model is linear: check it
+    linear = c0 + sum(s * (x - n) for s, x, n in zip(slopes, corner, nominal))
+    assert cost(corner) == pytest.approx(linear, rel=1e-12)
+    widths = [i.support[1] - i.support[0] for i in prepared.inputs]
+    parts = [(s * w) ** 2 for s, w in zip(slopes, widths)]
+    exact = {i.name: v / sum(parts) for i, v in zip(prepared.inputs, parts)}
+    assert min(exact.values()) > 0.1  # every input matters
+
+    result = sobol_indices(prepared, 256, seed=3, kpis=("cost_cny_per_wh",))
+    rows = result["indices"]["cost_cny_per_wh"]
+    assert result["evaluations"] == 256 * (len(nominal) + 2)
+    for r in rows:
+        s = exact[r["input"]]
+        assert abs(r["S1"] - s) <= max(2 * r["S1_conf"], 0.03), r
+        assert abs(r["ST"] - s) <= max(2 * r["ST_conf"], 0.03), r
+
+
+def test_same_seed_same_json_and_another_seed_other_samples(capsys, tmp_path):
+    raw = _one_station(
+        {"dist": "triangular", "low": 0.01, "value": 0.02, "high": 0.06},
+        machines={"dist": "uniform", "low": 1, "high": 3},
+    )
+    flags = ("--static", "--samples", "20", "--sobol", "4")
+    first = _json_run(capsys, tmp_path, raw, *flags, "--seed", "7")
+    again = _json_run(capsys, tmp_path, raw, *flags, "--seed", "7")
+    other = _json_run(capsys, tmp_path, raw, *flags, "--seed", "8")
+    assert first == again
+    assert first["design"] == "lhs" and len(first["sample_values"]) == 20
+    assert first["sample_values"] != other["sample_values"]
+    machines = {r["inputs"]["stations.press.machines"] for r in first["sample_values"]}
+    assert machines <= {1.0, 2.0, 3.0} and len(machines) == 3
+
+
+def test_variance_split_on_lines_whose_shares_are_known():
+    """Deterministic service and no scrap: a sample's replications agree, so all variance is
+    the inputs'; only capex uncertain and a random line: none of the output's is."""
+    certain = prepare(_one_station(0.0, cycle_time_s={"dist": "uniform", "low": 8.0, "high": 12.0}))
+    kw = {"static": False, "replications": 2, "horizon_s": 3600.0, "engine": "simpy"}
+    report = run_study(certain, 8, workers=1, **kw)
+    split = report.summaries["output_gwh_per_year"].variance
+    assert split is not None and split["noise_variance"] == 0.0 and split["input_share"] == 1.0
+
+    raw = _one_station(
+        0.2, process_time_dist="exponential", capex_usd={"dist": "uniform", "low": 1e6, "high": 2e6}
+    )
+    raw["cost"] = {k: v for k, v in COST.items() if k not in ("electricity", "materials")}
+    raw["cost"]["electricity"] = {"usd_per_kwh": 0.1}
+    noisy = run_study(prepare(raw), 8, workers=1, **kw)
+    split = noisy.summaries["output_gwh_per_year"].variance
+    assert split is not None and split["noise_variance"] > 0
+    # common random numbers: every sample's replication r is the same simulation
+    out = noisy.kpis["output_gwh_per_year"]
+    assert np.all(out == out[0]) and split["input_variance"] == 0.0
+    capex = noisy.summaries["capex_musd"]
+    assert capex.p10 < capex.p90 and capex.variance["noise_variance"] == 0.0
+
+
+def test_wilson_interval_against_published_values():
+    # Newcombe (1998), Statistics in Medicine 17, table I: 0/10 and 5/10 (method 3)
+    assert wilson(0, 10) == pytest.approx((0.0, 0.2775), abs=1e-4)
+    assert wilson(5, 10) == pytest.approx((0.2366, 0.7634), abs=1e-4)
+
+
+def test_a_recorded_study_resumes_without_evaluating_its_finished_samples(
+    capsys, tmp_path, monkeypatch
+):
+    raw = _one_station({"dist": "uniform", "low": 0.01, "high": 0.05})
+    path = tmp_path / "line.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    args = ["uncertainty", str(path), "--static", "--samples", "16", "--sobol", "0", "--json"]
+    calls = []
+    import linesim.uncertainty.study as study
+
+    monkeypatch.setattr(study, "static_kpis", lambda spec: calls.append(1) or static_kpis(spec))
+    assert main(args) == 0
+    first = json.loads(capsys.readouterr().out)
+    rid = first.pop("record_id")
+    assert len(calls) == 16 + 1  # the samples and the nominal line
+    assert main(args + ["--resume", rid]) == 0
+    resumed = json.loads(capsys.readouterr().out)
+    assert resumed.pop("record_id") == rid and resumed == first
+    assert len(calls) == 16 + 1 + 1  # the nominal line only
+    assert main(args[:4] + ["32", "--sobol", "0", "--resume", rid]) == 2
+    assert "samples" in capsys.readouterr().err
+
+
+def test_no_uncertain_input_and_a_bad_target_exit_2(capsys, tmp_path):
+    path = tmp_path / "line.yaml"
+    path.write_text(yaml.safe_dump(_one_station(0.01)))
+    assert main(["uncertainty", str(path), "--static", "--no-store"]) == 2
+    assert "no field is given as a distribution" in capsys.readouterr().err
+    path.write_text(yaml.safe_dump(_one_station({"dist": "uniform", "low": 0.0, "high": 0.1})))
+    flags = ["--static", "--no-store", "--samples", "4", "--cost-target-cny-per-wh", "2"]
+    assert main(["uncertainty", str(path), *flags]) == 2
+    assert "no cost" in capsys.readouterr().err
+
+
+def test_html_report_has_the_figures(tmp_path, capsys):
+    raw = _one_station({"dist": "uniform", "low": 0.01, "high": 0.05})
+    path = tmp_path / "line.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    out = tmp_path / "u.html"
+    flags = ["--static", "--no-store", "--samples", "32", "--sobol", "8", "--target-gwh", "0.9"]
+    assert main(["uncertainty", str(path), *flags, "--html", str(out)]) == 0
+    page = out.read_text()
+    assert page.count("plotly-graph-div") >= 4 and "Sobol indices of" in page
+    assert "good output" in capsys.readouterr().out

@@ -1,0 +1,152 @@
+"""Uncertain inputs in a config: distributions instead of numbers, their nominal line, their
+quantiles against scipy.stats, and the checks that every value of a support is a valid line."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from linesim.cli.main import main
+from linesim.config import line_from_dict, load_line, load_raw, uncertain_inputs, with_values
+from linesim.errors import ConfigError
+from linesim.spec.uncertain import FieldBounds, parse_uncertain
+
+U = np.linspace(0.005, 0.995, 199)
+
+
+def _line(p, machines=2, mtbf=None) -> dict:
+    station = {"id": "press", "kind": "discrete", "cycle_time_s": 10.0, "machines": machines}
+    station["defect_probability"] = p
+    if mtbf is not None:
+        station |= {"mtbf_h": mtbf, "mttr_h": 1.0}
+    return {"name": "one", "product": {"energy_kwh": 0.3}, "stations": [station]}
+
+
+def test_a_distribution_leaves_the_nominal_line_every_command_sees():
+    certain = line_from_dict(_line(0.02, 3, 40.0))
+    uncertain = line_from_dict(
+        _line(
+            {"dist": "triangular", "low": 0.01, "value": 0.02, "high": 0.05, "source": "[E]"},
+            {"dist": "uniform", "low": 2, "high": 4, "value": 3},
+            {"dist": "lognormal", "median": 40.0, "p90": 80.0},
+        )
+    )
+    assert uncertain == certain
+
+
+@pytest.mark.parametrize(
+    ("node", "reference"),
+    [
+        (
+            {"dist": "triangular", "low": 0.01, "value": 0.02, "high": 0.05},
+            stats.triang(c=0.25, loc=0.01, scale=0.04),
+        ),
+        ({"dist": "uniform", "low": 2.0, "high": 5.0}, stats.uniform(loc=2.0, scale=3.0)),
+        (
+            {"dist": "pert", "low": 0.0, "value": 0.25, "high": 1.0},
+            stats.beta(a=2.0, b=4.0, loc=0.0, scale=1.0),
+        ),
+        (
+            {"dist": "lognormal", "median": 50.0, "p90": 100.0},
+            stats.lognorm(s=math.log(2.0) / stats.norm.ppf(0.9), scale=50.0),
+        ),
+        ({"dist": "normal", "value": 10.0, "sd": 2.0}, stats.norm(loc=10.0, scale=2.0)),
+    ],
+)
+def test_quantiles_are_those_of_the_named_distribution(node, reference):
+    x = parse_uncertain(node).ppf(U)
+    np.testing.assert_allclose(x, reference.ppf(U), rtol=1e-9)
+
+
+def test_normal_is_truncated_to_the_fields_bounds():
+    dist = parse_uncertain({"dist": "normal", "value": 0.01, "sd": 0.02})
+    x = dist.ppf(U, FieldBounds(0.0, 1.0))
+    a = (0.0 - 0.01) / 0.02
+    ref = stats.truncnorm(a=a, b=(1.0 - 0.01) / 0.02, loc=0.01, scale=0.02).ppf(U)
+    np.testing.assert_allclose(x, ref, rtol=1e-9)
+    assert dist.support(FieldBounds(0.0, 1.0))[0] >= 0.0
+
+
+def test_a_whole_number_field_gives_each_integer_of_a_uniform_the_same_chance():
+    (item,) = uncertain_inputs(_line(0.01, {"dist": "uniform", "low": 2, "high": 5}))
+    assert item.dist.integer
+    x = item.ppf((np.arange(4000) + 0.5) / 4000)
+    values, counts = np.unique(x, return_counts=True)
+    assert values.tolist() == [2, 3, 4, 5] and counts.tolist() == [1000] * 4
+    spec = line_from_dict(with_values(_line(0.01, 1), [item], [4.0]))
+    assert spec.stations[0].machines == 4
+
+
+def test_inputs_are_named_by_station_id_with_the_fields_bounds(tmp_path):
+    raw = _line(
+        {"dist": "uniform", "low": 0.0, "high": 0.1}, 2, {"dist": "uniform", "low": 1, "high": 9}
+    )
+    names = {i.name: i.bounds for i in uncertain_inputs(raw)}
+    assert names["stations.press.defect_probability"] == FieldBounds(0.0, 1.0)
+    assert names["stations.press.mtbf_h"].low == pytest.approx(1 / 3600)
+
+
+@pytest.mark.parametrize(
+    ("p", "field", "words"),
+    [
+        (
+            {"dist": "triangular", "low": 0.01, "value": 0.02, "high": 1.5},
+            "stations.press.defect_probability",
+            "outside what the field accepts",
+        ),
+        (
+            {"dist": "uniform", "low": 0.5, "high": 1.0},
+            "stations.press.defect_probability",
+            "at the high end",
+        ),
+        ({"dist": "gamma", "k": 2}, "stations.press.defect_probability.dist", "unknown"),
+        ({"dist": "uniform", "low": 0.1}, "stations.press.defect_probability.high", "needs"),
+        (
+            {"dist": "triangular", "low": 0.1, "value": 0.3, "high": 0.2},
+            "stations.press.defect_probability.value",
+            "between",
+        ),
+        (
+            {"dist": "lognormal", "median": 0.02, "p90": 0.01},
+            "stations.press.defect_probability.p90",
+            "above the median",
+        ),
+    ],
+)
+def test_a_bad_distribution_names_the_field(p, field, words):
+    with pytest.raises(ConfigError) as err:
+        line_from_dict(_line(p))
+    assert err.value.path == field and words in err.value.problem
+
+
+def test_a_bad_distribution_exits_2_from_the_cli(capsys):
+    code = main(
+        [
+            "validate",
+            "pilot_sulfide_200mwh",
+            "--set",
+            "stations.stacking.mttr_h={dist: uniform, low: 0, high: 0.5}",
+        ]
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and "stations.stacking.mttr_h" in err and "1e+06" in err
+
+
+def test_extends_replaces_a_distribution_whole(tmp_path):
+    base = tmp_path / "base.yaml"
+    base.write_text(
+        "name: b\nproduct: {energy_kwh: 0.3}\nstations:\n"
+        "  - {id: press, kind: discrete, cycle_time_s: 10,\n"
+        "     defect_probability: {dist: triangular, low: 0.01, value: 0.02, high: 0.05}}\n"
+    )
+    child = tmp_path / "child.yaml"
+    child.write_text(
+        "extends: base.yaml\nstations:\n"
+        "  press: {defect_probability: {dist: normal, value: 0.03, sd: 0.01}}\n"
+    )
+    (item,) = uncertain_inputs(load_raw(child))
+    assert item.dist.dist == "normal" and item.dist.low is None
+    assert load_line(child).stations[0].defect_probability == 0.03
