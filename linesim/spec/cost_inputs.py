@@ -23,6 +23,8 @@ from linesim.spec.base import NonNegativeFloat, PositiveFloat
 from linesim.spec.base import problem as _problem
 
 __all__ = [
+    "Band",
+    "Bands",
     "Building",
     "CostInputs",
     "Currency",
@@ -198,6 +200,39 @@ class RampUp(_Frozen):
         return self
 
 
+class Band(_Frozen):
+    """A published range a line's figure must land in, with where it comes from."""
+
+    low: float
+    high: float
+    source: Annotated[str, Field(min_length=1, max_length=1000)]
+
+    @model_validator(mode="after")
+    def _check_order(self) -> Band:
+        if not self.low <= self.high:
+            raise _problem(
+                "high",
+                "the band's high end is below its low end",
+                self.high,
+                f"a number ≥ low ({self.low})",
+            )
+        return self
+
+
+class Bands(_Frozen):
+    """The published bands a line must land in (each optional, each cited): cost per good Wh
+    [CNY/Wh], total capex per GWh/yr of good output [bn CNY], electricity per good kWh
+    [kWh/kWh], line yield [fraction], direct labour per GWh/yr [FTE] (or in total, for pilot
+    lines whose sources give heads, not heads per GWh)."""
+
+    cny_per_wh: Band | None = None
+    capex_bn_cny_per_gwh: Band | None = None
+    energy_kwh_per_kwh: Band | None = None
+    line_yield: Band | None = None
+    direct_fte_per_gwh: Band | None = None
+    direct_fte: Band | None = None
+
+
 class CostInputs(_Frozen):
     """The ``cost:`` block of a line config.
 
@@ -219,6 +254,7 @@ class CostInputs(_Frozen):
     ramp_up: RampUp | None = None
     escape_cost_usd: NonNegativeFloat = 0.0
     escape_cost_source: str = ""
+    bands: Bands | None = None  #: published bands the line must land in (``linesim compare``)
     source: str = ""
 
     @model_validator(mode="after")
