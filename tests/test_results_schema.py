@@ -34,6 +34,7 @@ BEFORE = {
 UNIT_SUFFIX = re.compile(r"_(usd|usd_per_year|kwh_per_year|h|cells|cells_per_h|cells_per_year)$")
 #: Keys added on purpose since, by the change that added them (issue 14).
 ADDED = {
+    "atmosphere",  # issue 15: the sulfide route's H2S safety and inert gas
     "startup_scrap",
     "inspection",
     "shipped_defective",

@@ -164,3 +164,22 @@ def test_energy_of_wet_coaters_is_the_dryer_power():
     spec = load_line("gwh_liquid_lib_4gwh")
     e = energy_per_year(spec)
     assert e.machines_by_station["cathode_coating"] > 5 * e.machines_by_station["calendering"]
+
+
+# --- sulfide atmosphere ---------------------------------------------------------------------
+def test_sulfide_atmosphere_costs_what_its_inputs_say():
+    spec = load_line("gwh_sulfide_4gwh")
+    raw = _raw(spec)
+    raw["cost"].pop("atmosphere")
+    bare = line_from_dict(raw)
+    a, b = cost_report(spec), cost_report(bare)
+    # 170 sensors × $3,000 + $2 M scrubber
+    assert a.capex.total - b.capex.total == pytest.approx(170 * 3000 + 2.0e6)
+    # 75 kW × 8,760 h
+    assert a.energy.total - b.energy.total == pytest.approx(75 * 8760)
+    # 60 m³/h Ar × 8,760 h × $0.5 + $200,000 consumables
+    assert a.annual.atmosphere == pytest.approx(60 * 8760 * 0.5 + 200_000)
+    # 4 excursions × 4,500 cells lost from the good output
+    assert b.good_cells_per_year - a.good_cells_per_year == pytest.approx(4 * 4500)
+    # small, as Schnell et al. find for the inert atmosphere (R4): under 1 % of the cost
+    assert 0 < a.total_usd_per_kwh / b.total_usd_per_kwh - 1 < 0.01

@@ -23,6 +23,7 @@ from linesim.spec.base import NonNegativeFloat, PositiveFloat
 from linesim.spec.base import problem as _problem
 
 __all__ = [
+    "Atmosphere",
     "Band",
     "Bands",
     "Building",
@@ -200,6 +201,30 @@ class RampUp(_Frozen):
         return self
 
 
+class Atmosphere(_Frozen):
+    """The sulfide route's atmosphere: what H2S safety and the inert gas cost, and the lots a
+    moisture excursion scraps (sulfide electrolytes give off H2S with water, domain.md §1.1).
+
+    Capex: ``h2s_sensors`` × ``usd_per_sensor`` + ``scrubber_capex_usd`` (depreciated as
+    equipment); power: ``scrubber_power_kw`` round the clock; opex per year: inert gas
+    ``inert_gas_m3_per_h`` × 8,760 h × ``inert_gas_usd_per_m3`` + ``consumables_usd_per_year``
+    (scrubber caustic, filters, sensor calibration); each of ``excursions_per_year`` (a dew-point
+    or H2S alarm) scraps ``cells_per_excursion`` cells, so the line's good output falls by their
+    product (the materials and time spent on them stay in the cost).
+    """
+
+    h2s_sensors: Annotated[int, Field(ge=0, le=100_000)] = 0
+    usd_per_sensor: NonNegativeFloat = 0.0
+    scrubber_capex_usd: NonNegativeFloat = 0.0
+    scrubber_power_kw: NonNegativeFloat = 0.0
+    consumables_usd_per_year: NonNegativeFloat = 0.0
+    inert_gas_m3_per_h: NonNegativeFloat = 0.0
+    inert_gas_usd_per_m3: NonNegativeFloat = 0.0
+    excursions_per_year: Annotated[float, Field(ge=0.0, le=10_000.0)] = 0.0
+    cells_per_excursion: NonNegativeFloat = 0.0
+    source: str = ""
+
+
 class Band(_Frozen):
     """A published range a line's figure must land in, with where it comes from."""
 
@@ -254,6 +279,7 @@ class CostInputs(_Frozen):
     ramp_up: RampUp | None = None
     escape_cost_usd: NonNegativeFloat = 0.0
     escape_cost_source: str = ""
+    atmosphere: Atmosphere | None = None  #: sulfide H2S safety, inert gas, excursions
     bands: Bands | None = None  #: published bands the line must land in (``linesim compare``)
     source: str = ""
 

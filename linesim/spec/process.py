@@ -288,6 +288,12 @@ def _area_rate_m2_per_h(station: Mapping[str, object], speed_m_per_min: float) -
 
 
 Temperature = Annotated[float, Field(ge=-50.0, le=2000.0)]
+#: A furnace above 100 °C (the heat balance and the Arrhenius doses are for hot zones).
+FurnaceTemperature = Annotated[float, Field(ge=100.0, le=2000.0)]
+#: kJ/mol; solid-state processes lie at 50-800 (bounded so that exp(E_a/RT) stays finite).
+ActivationEnergy = Annotated[float, Field(ge=0.0, le=1000.0)]
+#: Window penalty coefficients: p changes by at most this per unit of squared excess.
+Coefficient = Annotated[float, Field(ge=0.0, le=100.0)]
 Efficiency = Annotated[float, Field(gt=0.0, le=1.0)]
 HeatCapacity = Annotated[float, Field(gt=0.0, le=10.0)]
 
@@ -301,7 +307,7 @@ class SinteringWindow(Window):
     UNITS = {"temperature_c": "°C", "dwell_s": "s"}
 
     model: Literal["sintering"]
-    temperature_c: Temperature
+    temperature_c: FurnaceTemperature
     dwell_s: PositiveFloat
     hot_zone_length_m: PositiveFloat  #: length of the zone at temperature [m]
     ramp_zone_length_m: PositiveFloat  #: heating zone before it [m]
@@ -313,16 +319,16 @@ class SinteringWindow(Window):
     gas_cp_kj_per_m3_k: HeatCapacity = 1.3  #: N2 at STP: 1.25 kg/m³ × 1.04 kJ/(kg·K)
     heater_efficiency: Efficiency
     base_power_kw: NonNegativeFloat = 0.0  #: belt drive, exhaust, controls [kW]
-    reference_temperature_c: Temperature
+    reference_temperature_c: FurnaceTemperature
     reference_dwell_s: PositiveFloat
-    densification_activation_kj_per_mol: NonNegativeFloat
-    li_loss_activation_kj_per_mol: NonNegativeFloat
+    densification_activation_kj_per_mol: ActivationEnergy
+    li_loss_activation_kj_per_mol: ActivationEnergy
     li_loss_fraction_at_reference: Probability = 0.0  #: Li lost at the reference point
     critical_heating_rate_k_per_min: PositiveFloat
     p_nominal: Probability
-    under_sinter_coeff: NonNegativeFloat = 0.3
-    li_loss_coeff: NonNegativeFloat = 0.05
-    crack_coeff: NonNegativeFloat = 0.1
+    under_sinter_coeff: Coefficient = 0.3
+    li_loss_coeff: Coefficient = 0.05
+    crack_coeff: Coefficient = 0.1
     p_max: Probability = 0.9
 
     def belt_speed(self, dwell_s: float) -> float:
@@ -373,6 +379,8 @@ class SinteringWindow(Window):
                 - 1.0
             )
         )
+        if p != p:  # 0 × an infinite excess (a dwell of nanoseconds): as far out as it gets
+            p = math.inf
         return min(max(self.p_max, self.p_nominal), p)
 
     def power_kw(self, area_rate_m2_per_h: float, temperature_c: float) -> float:
@@ -504,8 +512,8 @@ class LaminationWindow(Window):
     nominal_speed_m_per_min: PositiveFloat
     p_nominal: Probability
     exponent: Exponent = 2.0
-    cold_coeff: NonNegativeFloat = 0.05  #: per (10 K)² below min_temperature_c
-    hot_coeff: NonNegativeFloat = 0.02  #: per (10 K)² above max_temperature_c
+    cold_coeff: Coefficient = 0.05  #: per (10 K)² below min_temperature_c
+    hot_coeff: Coefficient = 0.02  #: per (10 K)² above max_temperature_c
     p_max: Probability = 0.9
 
     def defect_probability(self, temperature_c: float, speed_m_per_min: float) -> float:
