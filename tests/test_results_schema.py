@@ -43,6 +43,12 @@ ADDED = {
     "oee",
     "warnings",
     "cause",
+    # issue 18: a replication's counts are its window's; the cells in the line when the window
+    # opens, and its random stream (SeedSequence entropy and spawn key)
+    "in_process_at_start",
+    "stream",
+    "entropy",
+    "spawn_key",
 }
 # (a run's ``warnings``: a list of texts, empty on long windows)
 
