@@ -176,15 +176,24 @@ class LineYield:
 
 @dataclass(frozen=True)
 class ReplicationCounts:
-    """Cell counts of one replication over the whole run, warm-up included."""
+    """Cell counts of one replication over its observation window (after warm-up), under the
+    names of a sweep's rows: started = good + shipped_defective + scrapped + in_process_at_end
+    − in_process_at_start.
+
+    Replication r of base seed ``seed`` draws from ``SeedSequence(seed, spawn_key=(r,))``
+    (:func:`linesim.experiments.replication_rng`): ``stream`` gives that seed sequence's
+    ``entropy`` and ``spawn_key``, enough to rerun the replication on its own.
+    """
 
     replication: int
-    seed: int | None
-    started: int
-    good: int
-    scrapped: int
-    in_process_at_end: int
+    seed: int | None  #: the run's base seed
+    started: int  #: cells that entered the first station in the window
+    good: int  #: good cells out of the last station in the window
+    scrapped: int  #: cells scrapped in the window
+    in_process_at_end: int  #: cells in the line at the end of the window
     shipped_defective: int = 0  #: escaped defects out of the line (neither good nor scrap)
+    in_process_at_start: int = 0  #: cells in the line at the start of the window (end of warm-up)
+    stream: dict[str, Any] | None = None  #: ``{"entropy": seed, "spawn_key": [r]}``
 
     def to_dict(self) -> dict[str, Any]:
         return as_plain(self)
@@ -339,11 +348,15 @@ def summarise(spec: LineSpec, results: Sequence[SimResult]) -> RunSummary:
             ReplicationCounts(
                 replication=r.replication,
                 seed=r.seed,
-                started=r.started_total,
-                good=r.good_total,
-                scrapped=r.scrapped_total,
+                started=r.started,
+                good=r.good,
+                scrapped=r.scrapped,
                 in_process_at_end=r.in_process_at_end,
-                shipped_defective=r.shipped_defective_total,
+                shipped_defective=r.shipped_defective,
+                in_process_at_start=r.in_process_at_start,
+                stream=None
+                if r.seed is None
+                else {"entropy": r.seed, "spawn_key": [r.replication]},
             )
             for r in results
         ),

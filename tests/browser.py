@@ -84,3 +84,42 @@ def serve_ui():
     yield url, proc
     proc.terminate()
     proc.wait(timeout=20)
+
+
+ROW_PX = 35  #: height of a data editor's header and of each row [CSS px]
+
+
+def edit_cell(page, grid, row: int, column: int, value: object) -> None:
+    """Type ``value`` into the cell (``row``, ``column``: 0-based as shown, the row visible)
+    of the data editor ``grid`` (a locator of ``stDataFrame``) and commit it with Enter."""
+    editor = page.locator("input.gdg-input, textarea.gdg-input").first
+    for _ in range(10):  # the grid takes clicks once it has drawn itself
+        box = grid.bounding_box()
+        assert box is not None, "the data editor is not on the page"
+        page.mouse.click(box["x"] + 20, box["y"] + ROW_PX * (row + 1) + ROW_PX / 2)
+        for _ in range(column):
+            page.keyboard.press("ArrowRight")
+        page.keyboard.press("Enter")
+        try:
+            editor.wait_for(timeout=1000)
+            break
+        except Exception:
+            page.keyboard.press("Escape")
+    editor.fill(str(value))
+    page.keyboard.press("Enter")
+
+
+def metric_value(page, label: str) -> str:
+    """The value a KPI card labelled ``label`` shows."""
+    card = page.locator('[data-testid="stMetric"]').filter(has_text=label).first
+    return card.locator('[data-testid="stMetricValue"]').inner_text()
+
+
+def wait_for_metric(page, label: str, value: str, timeout_s: float = 20.0) -> str:
+    """Wait until the card ``label`` shows ``value``; returns what it shows at the end."""
+    deadline = time.monotonic() + timeout_s
+    shown = metric_value(page, label)
+    while shown != value and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+        shown = metric_value(page, label)
+    return shown

@@ -23,6 +23,8 @@ NAMEPLATE_GWH = {
     "gwh_sulfide_4gwh.yaml": 4.0,
     "pilot_oxide.yaml": 0.1,
     "gwh_polymer.yaml": 2.0,
+    "gwh_liquid_lib_4gwh.yaml": 4.0,
+    "gwh_liquid_lib_dry_electrode.yaml": 4.0,
 }
 
 

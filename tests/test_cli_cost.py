@@ -24,6 +24,7 @@ def test_cost_json(capsys):
         "materials",
         "scrap",
         "escapes",
+        "atmosphere",  # the sulfide pilot's H2S safety and inert gas (cost.atmosphere)
         "overheads",
         "total",
     }

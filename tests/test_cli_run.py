@@ -5,6 +5,9 @@ import pandas as pd
 from conftest import ROOT
 
 from linesim.cli import main
+from linesim.config import load_line
+from linesim.experiments import replication_rng
+from linesim.simulation import simulate
 
 PILOT = str(ROOT / "configs/pilot_sulfide_200mwh.yaml")
 
@@ -46,12 +49,70 @@ def test_run_json_document(capsys, tmp_path):
             "defect_rate",
         } <= set(s)
     assert len(doc["replications"]) == 3
-    for rep in doc["replications"]:
+    assert doc["warmup_h"] > 0  # the window figures differ from whole-run ones
+    for r, rep in enumerate(doc["replications"]):
+        # conservation over the window: cells in = cells out + the change of the cells inside
         assert rep["started"] == (
-            rep["good"] + rep["shipped_defective"] + rep["scrapped"] + rep["in_process_at_end"]
+            rep["good"]
+            + rep["shipped_defective"]
+            + rep["scrapped"]
+            + rep["in_process_at_end"]
+            - rep["in_process_at_start"]
         )
+        assert rep["in_process_at_start"] > 0
+        assert (rep["replication"], rep["seed"]) == (r, 4)
+        assert rep["stream"] == {"entropy": 4, "spawn_key": [r]}
+    # the window's good output is what the throughput estimate is made of
+    per_h = [rep["good"] / doc["horizon_h"] for rep in doc["replications"]]
+    assert math.isclose(sum(per_h) / 3, doc["throughput_cells_per_h"]["mean"], rel_tol=1e-9)
     frame = pd.read_parquet(out)
     assert set(frame["scope"]) >= {"line", "stacking"}
+    reps = pd.read_parquet(tmp_path / "r.replications.parquet")
+    assert reps.to_dict("records") == [
+        {
+            "line": doc["line"],
+            "engine": doc["engine"],
+            **{k: v for k, v in rep.items() if k != "stream"},
+            "stream_entropy": 4,
+            "stream_spawn_key": rep["replication"],
+        }
+        for rep in doc["replications"]
+    ]
+    # a sweep's rows use the same names for the same window figures
+    assert {"started", "good", "scrapped"} <= set(replication_kpis_names()) & set(reps.columns)
+
+
+def replication_kpis_names():
+    from linesim.kpis import replication_kpis
+    from linesim.simulation import simulate
+
+    spec = load_line(PILOT)
+    return replication_kpis(simulate(spec, 600.0, 0.0, rng=0, engine="simpy")).keys()
+
+
+def test_run_replication_is_its_own_stream(capsys, tmp_path):
+    """Each replication's row is the window of a simulation of its own stream alone."""
+    out = tmp_path / "r.csv"
+    argv = ["run", PILOT, "--horizon", "6h", "--warmup", "6h", "--replications", "2", "--no-store"]
+    assert main([*argv, "--seed", "9", "--engine", "simpy", "--out", str(out), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    reps = pd.read_csv(tmp_path / "r.replications.csv")
+    spec = load_line(PILOT)
+    for row in reps.to_dict("records"):
+        r = simulate(
+            spec,
+            6 * 3600.0,
+            6 * 3600.0,
+            replication_rng(row["stream_entropy"], row["stream_spawn_key"]),
+            engine="simpy",
+        )
+        assert (row["started"], row["good"], row["scrapped"]) == (r.started, r.good, r.scrapped)
+        assert (row["in_process_at_start"], row["in_process_at_end"]) == (
+            r.in_process_at_start,
+            r.in_process_at_end,
+        )
+        assert r.started_total > r.started  # the warm-up's cells are not in the row
+    assert len(reps) == 2 == len(doc["replications"])
 
 
 def test_pilot_simulated_yield_matches_analytic(capsys):

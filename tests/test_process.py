@@ -512,8 +512,14 @@ def test_tune_cli_reports_settings_and_verifies(capsys, tmp_path):
         assert window.settings() == pytest.approx(values)
 
 
-def test_tune_without_levels_is_exit_2(capsys):
-    assert main(["tune", str(ROOT / "configs/pilot_oxide.yaml"), "--target-gwh", "0.1"]) == 2
+def test_tune_without_levels_is_exit_2(capsys, tmp_path):
+    # (every bundled line now has a tunable window, the oxide pilot its sintering furnace)
+    path = tmp_path / "plain.yaml"
+    path.write_text(
+        "name: plain\nproduct: {energy_kwh: 0.3}\n"
+        "stations: [{id: a, kind: discrete, cycle_time_s: 10, capex_usd: 1.0e6}]\n"
+    )
+    assert main(["tune", str(path), "--target-gwh", "0.1"]) == 2
     assert "no station with process-window levels" in capsys.readouterr().err
 
 

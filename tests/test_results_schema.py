@@ -34,6 +34,7 @@ BEFORE = {
 UNIT_SUFFIX = re.compile(r"_(usd|usd_per_year|kwh_per_year|h|cells|cells_per_h|cells_per_year)$")
 #: Keys added on purpose since, by the change that added them (issue 14).
 ADDED = {
+    "atmosphere",  # issue 15: the sulfide route's H2S safety and inert gas
     "startup_scrap",
     "inspection",
     "shipped_defective",
@@ -43,6 +44,12 @@ ADDED = {
     "oee",
     "warnings",
     "cause",
+    # issue 18: a replication's counts are its window's; the cells in the line when the window
+    # opens, and its random stream (SeedSequence entropy and spawn key)
+    "in_process_at_start",
+    "stream",
+    "entropy",
+    "spawn_key",
 }
 # (a run's ``warnings``: a list of texts, empty on long windows)
 

@@ -32,6 +32,17 @@ def metric(at: AppTest, label: str) -> str:
     return next(m.value for m in at.metric if m.label == label)
 
 
+def quick_input(at: AppTest, label: str):
+    """The Line page's quick-edit input labelled ``label`` (keyed on the line's revision)."""
+    return next(n for n in at.number_input if n.label == label)
+
+
+def table_key(at: AppTest) -> str:
+    """The Line page's stations table's key (keyed on the line's revision)."""
+    revision = at.session_state["line_revision"] if "line_revision" in at.session_state else 0
+    return f"stations_{revision}"
+
+
 def test_app_navigation_loads():
     at = AppTest.from_file(str(ROOT / "ui" / "app.py"), default_timeout=120)
     at.run()
@@ -44,13 +55,13 @@ def test_line_page_edit_moves_output_and_bad_value_shows_message():
     before = metric(at, "Max good output")
     neck = capacity_report(load_line("pilot_sulfide_200mwh")).bottleneck  # stacking
     at.selectbox(key="edit_station").set_value(neck).run()
-    machines = at.number_input(key=f"edit_machines_{neck}")
+    machines = quick_input(at, "Machines")
     machines.set_value(machines.value + 1).run()
     assert not at.exception
     after = metric(at, "Max good output")
     assert float(after.split()[0]) > float(before.split()[0])  # it was the bottleneck
     at.selectbox(key="edit_station").set_value("stacking").run()
-    at.number_input(key="edit_p_stacking").set_value(1.5).run()
+    quick_input(at, "Defect probability").set_value(1.5).run()
     assert not at.exception
     assert [plain(e.value) for e in at.error] == [
         "**stations.stacking.defect_probability**: Input should be less than or equal to 1 "
@@ -62,10 +73,11 @@ def test_line_page_table_edits_move_output_and_name_the_bad_cell():
     at = page("line.py")
     before = float(metric(at, "Max good output").split()[0])
     # the stations table: a keyed data_editor takes its edits through session state
-    table = at.data_editor(key="stations").value
+    key = table_key(at)
+    table = at.data_editor(key=key).value
     neck = capacity_report(load_line("pilot_sulfide_200mwh")).bottleneck  # stacking
     row = table["station"].tolist().index(neck)
-    at.session_state["stations"] = {
+    at.session_state[key] = {
         "edited_rows": {row: {"machines": int(table["machines"][row]) + 1}},
         "added_rows": [],
         "deleted_rows": [],
@@ -75,8 +87,9 @@ def test_line_page_table_edits_move_output_and_name_the_bad_cell():
     after = float(metric(at, "Max good output").split()[0])
     assert after > before  # the static bottleneck got a second machine
     at = page("line.py")
-    row = at.data_editor(key="stations").value["station"].tolist().index("stacking")
-    at.session_state["stations"] = {
+    key = table_key(at)
+    row = at.data_editor(key=key).value["station"].tolist().index("stacking")
+    at.session_state[key] = {
         "edited_rows": {row: {"p [-]": 1.5}},
         "added_rows": [],
         "deleted_rows": [],
@@ -93,7 +106,7 @@ def test_line_page_edits_a_process_setting_instead_of_p():
     at = page("line.py")
     at.selectbox(key="edit_station").set_value("se_film_line").run()
     yield_before = float(metric(at, "Line yield ∏(1 − p)"))
-    at.number_input(key="edit_speed_m_per_min_se_film_line").set_value(12.0).run()
+    quick_input(at, "speed_m_per_min [m/min] (speed window)").set_value(12.0).run()
     assert not at.exception
     # faster than the nominal 8 m/min: p 1.5 % → 1.5 % × 1.5² = 3.4 %, the yield falls
     assert float(metric(at, "Line yield ∏(1 − p)")) == pytest.approx(

@@ -353,8 +353,9 @@ def test_an_unexpected_error_is_short_with_its_details_folded(monkeypatch):
 
 def test_a_hostile_table_edit_names_its_station_and_column():
     at = page("line.py")
-    row = at.data_editor(key="stations").value["station"].tolist().index("stacking")
-    at.session_state["stations"] = {
+    key = f"stations_{at.session_state['line_revision']}"  # the table is keyed on the line
+    row = at.data_editor(key=key).value["station"].tolist().index("stacking")
+    at.session_state[key] = {
         "edited_rows": {row: {"MTBF [h]": -5.0}},
         "added_rows": [],
         "deleted_rows": [],

@@ -13,7 +13,8 @@ import pytest
 import yaml
 
 from linesim.cli.main import main
-from linesim.uncertainty import prepare, run_study, wilson
+from linesim.errors import ConfigError
+from linesim.uncertainty import Targets, prepare, run_study, wilson
 from linesim.uncertainty.evaluate import static_kpis
 from linesim.uncertainty.sensitivity import sobol_indices
 
@@ -230,3 +231,19 @@ def test_html_report_has_the_figures(tmp_path, capsys):
     page = out.read_text()
     assert page.count("plotly-graph-div") >= 4 and "Sobol indices of" in page
     assert "good output" in capsys.readouterr().out
+
+
+def test_a_pool_of_workers_gives_the_serial_answer_and_the_api_the_commands(monkeypatch):
+    import linesim.uncertainty.study as study
+    from linesim.uncertainty import uncertainty_study
+
+    raw = _one_station({"dist": "pert", "low": 0.01, "value": 0.02, "high": 0.08})
+    serial = uncertainty_study(raw, samples=24, workers=1, targets=Targets(gwh=0.83))
+    monkeypatch.setattr(study, "MIN_POOLED_STATIC", 8)
+    pooled = uncertainty_study(raw, samples=24, workers=2, targets=Targets(gwh=0.83))
+    assert pooled.to_dict() == serial.to_dict()
+    assert serial.tornado and serial.tornado[0]["swing"] < 0
+    bad = _one_station({"dist": "uniform", "low": 0.5, "high": 0.99}, machines=1)
+    with pytest.raises(ConfigError, match="sample 0") as err:  # from a worker, whole
+        study.evaluate_samples(prepare(bad), np.array([[1.0]] * 8), workers=2)
+    assert err.value.path == "stations.press.defect_probability"

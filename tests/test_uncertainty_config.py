@@ -7,6 +7,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
 from linesim.cli.main import main
@@ -150,3 +152,44 @@ def test_extends_replaces_a_distribution_whole(tmp_path):
     (item,) = uncertain_inputs(load_raw(child))
     assert item.dist.dist == "normal" and item.dist.low is None
     assert load_line(child).stations[0].defect_probability == 0.03
+
+
+@st.composite
+def distributions(draw):
+    """A distribution mapping of any kind on a defect probability, an MTBF or a machine
+    count, with parameters that may or may not fit the field."""
+    field = draw(st.sampled_from(["defect_probability", "mtbf_h", "machines"]))
+    dist = draw(st.sampled_from(["triangular", "pert", "uniform", "normal", "lognormal"]))
+    scale = {"defect_probability": 0.5, "mtbf_h": 100.0, "machines": 10.0}[field]
+    number = st.floats(0.0, 1.2 * scale, allow_nan=False)
+    if field == "machines" and dist in ("triangular", "pert", "uniform"):
+        number = st.integers(0, 12)
+    a, b, c = sorted(draw(st.lists(number, min_size=3, max_size=3, unique=True)))
+    if dist in ("triangular", "pert"):
+        node = {"low": a, "value": b, "high": c}
+    elif dist == "uniform":
+        node = {"low": a, "high": c} | ({"value": b} if draw(st.booleans()) else {})
+    elif dist == "normal":
+        node = {"value": b, "sd": max(c - a, 1e-3)}
+    else:
+        node = {"median": max(b, 1e-3), "p90": max(b, 1e-3) * draw(st.floats(1.01, 5.0))}
+    return field, {"dist": dist, **node}
+
+
+@settings(max_examples=60, deadline=None)
+@given(distributions(), st.lists(st.floats(0.0, 1.0), min_size=1, max_size=12))
+def test_a_distribution_is_refused_naming_its_field_or_every_sample_is_a_valid_line(drawn, u):
+    field, node = drawn
+    raw = _line(0.01, 2, 50.0)
+    raw["stations"][0][field] = node
+    try:
+        line_from_dict(raw)
+    except ConfigError as exc:
+        assert exc.path.startswith(f"stations.press.{field}"), exc
+        return
+    (item,) = uncertain_inputs(raw)
+    lo, hi = item.support
+    for x in item.ppf(np.array(u)):
+        assert lo <= x <= hi and item.bounds.admits(x)
+        line_from_dict(with_values(raw, [item], [x]))  # valid
+    assert item.bounds.admits(item.dist.nominal)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import re
 import sys
 import traceback
 from collections.abc import Callable, Iterator
@@ -71,8 +70,16 @@ def bundled() -> dict[str, Path]:
     return {p.stem: p for p in CONFIGS}
 
 
-EDITOR_KEYS = ("stations",)  #: the Line page's table: its pending edits belong to the old line
+TABLE_PREFIX = "stations_"  #: the Line page's table (key: prefix + revision of the line)
 EDIT_PREFIX = "edit_"  #: the Line page's quick-edit inputs (except the station choice)
+REVISION = "line_revision"  #: counts the working line's changes in this session
+
+
+def line_revision() -> int:
+    """How often the working line changed in this session: the Line page's inputs are keyed
+    on it, so that a changed line gets new inputs showing its values (a browser keeps what an
+    input showed under its old key and would send it back, undoing the change)."""
+    return int(st.session_state.get(REVISION, 0))
 
 
 def set_working(spec, source: str) -> None:
@@ -82,12 +89,13 @@ def set_working(spec, source: str) -> None:
 
 def set_working_yaml(text: str, source: str) -> None:
     """Make the validated line ``text`` (YAML) the working line. The Line page's inputs hold
-    values of the old line: they are reset, so the next run shows the new line's values
-    instead of re-applying old ones."""
+    values of the old line: the revision moves on (new inputs, see :func:`line_revision`)
+    and the old inputs' values are dropped, so nothing re-applies them."""
     st.session_state["spec_yaml"] = text
     st.session_state["spec_source"] = source
+    st.session_state[REVISION] = line_revision() + 1
     for key in list(st.session_state):
-        if key in EDITOR_KEYS or (key.startswith(EDIT_PREFIX) and key != "edit_station"):
+        if key.startswith(TABLE_PREFIX) or (key.startswith(EDIT_PREFIX) and key != "edit_station"):
             del st.session_state[key]
 
 
@@ -116,9 +124,20 @@ def capacity(text: str):
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
+def static_cost(text: str):
+    """The cost report on the static basis (milliseconds: the Line page's card on every
+    edit); None for a line without a cost block."""
+    from linesim.economics.cost import cost_report
+
+    spec = spec_from_yaml(text)
+    return cost_report(spec) if spec.cost is not None else None
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
 def static_analysis(text: str):
-    """Capacity, yield and cost on the static basis (fast: answers on every edit); None for a
-    line without a cost block."""
+    """Capacity, yield, cost, ramp-up and tornado on the static basis (seconds on a GWh line:
+    the pages that show them; cached by the line's text); None for a line without a cost
+    block."""
     from linesim.economics.analysis import analyse
 
     spec = spec_from_yaml(text)
@@ -197,24 +216,20 @@ def station_named(path: str, spec=None) -> str:
     if spec is None:
         return path
 
-    def named(match: re.Match) -> str:
-        k = int(match.group(1))
-        return f"stations.{spec.stations[k].id}" if k < len(spec.stations) else match.group(0)
-
-    return re.sub(r"^stations\[(\d+)\]", named, path)
+    return tasks.with_station_ids(path, [s.id for s in spec.stations])
 
 
 def config_error_text(exc: ConfigError, spec=None) -> str:
     """One markdown message: the file (unless the app named it, ``<edit>``), the field path
     with its station id, the problem, the value and what is allowed."""
     where = [p for p in (exc.file, station_named(exc.path, spec)) if p and not p.startswith("<")]
-    text = md(exc.problem)
+    text = md(station_named(exc.problem, spec))
     if where:
         text = "**" + ": ".join(md(p) for p in where) + "**: " + text
     if exc.value is not None:
         text += f" (got {md(shown(exc.value))})"
     if exc.allowed:
-        text += f"; allowed: {md(exc.allowed)}"
+        text += f"; allowed: {md(station_named(exc.allowed, spec))}"
     return "  \n".join([text, *(md("also: " + station_named(m, spec)) for m in exc.more)])
 
 

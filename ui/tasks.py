@@ -7,7 +7,9 @@ imports streamlit, so the child process that runs them starts in milliseconds.
 
 from __future__ import annotations
 
+import re
 import sys
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,10 +19,12 @@ ROOT = Path(__file__).resolve().parents[1]
 if (ROOT / "linesim" / "__init__.py").is_file() and str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from linesim.config import dump_line, line_from_text
+from linesim.bundled import bundled_lines
+from linesim.config import dump_line, line_from_text, load_line
 from linesim.errors import ConfigError
 from linesim.simulation import SimResult
 from linesim.summary import RunSummary
+from linesim.yaml_io import parse_mapping
 
 Progress = Callable[[float], None]  #: reports the fraction done, in [0, 1]
 
@@ -55,13 +59,59 @@ def checked_upload(data: bytes, name: str) -> str:
         raise ConfigError(
             name, "", f"not UTF-8 text ({exc.reason})", None, "a UTF-8 YAML file"
         ) from None
-    spec = line_from_text(text, name)
+    raw: dict = {}
+    try:
+        raw = parse_mapping(text, name)
+        spec = _extended(text, name) if "extends" in raw else line_from_text(text, name)
+    except ConfigError as exc:
+        stations = raw.get("stations")
+        stations = stations if isinstance(stations, list) else []
+        ids = [s.get("id") if isinstance(s, dict) else None for s in stations]
+        raise ConfigError(
+            name,
+            with_station_ids(exc.path, ids),
+            with_station_ids(exc.problem, ids),
+            exc.value,
+            with_station_ids(exc.allowed, ids),
+            tuple(with_station_ids(m, ids) for m in exc.more),
+        ) from None
     capacity_report(spec)
     if spec.cost is not None:
         analyse(spec, tornado_fraction=0.2)
     else:
         yield_waterfall(spec)
     return dump_line(spec)
+
+
+def with_station_ids(text: str, ids: list) -> str:
+    """``stations[7]`` anywhere in ``text`` → ``stations.<id of station 7>`` (``ids``: the
+    stations' ids in order; an index out of range, or an id that is no text, stays)."""
+
+    def named(match: re.Match) -> str:
+        k = int(match.group(1))
+        ok = k < len(ids) and isinstance(ids[k], str) and ids[k]
+        return f"stations.{ids[k]}" if ok else match.group(0)
+
+    return re.sub(r"stations\[(\d+)\]", named, text)
+
+
+def _extended(text: str, name: str):
+    """The line of an uploaded config with ``extends:``: an upload has no folder, so its base
+    can only be a bundled line (by name); errors name the upload."""
+    with tempfile.TemporaryDirectory(prefix="linesim-upload-") as folder:
+        path = Path(folder) / "upload.yaml"
+        path.write_text(text, encoding="utf-8")
+        try:
+            return load_line(path)
+        except ConfigError as exc:
+            allowed = exc.allowed
+            if exc.path == "extends":
+                allowed = (
+                    "an uploaded config extends a bundled line by name ("
+                    + ", ".join(bundled_lines())
+                    + "); for a base of your own, upload one config with the base merged in"
+                )
+            raise ConfigError(name, exc.path, exc.problem, exc.value, allowed, exc.more) from None
 
 
 def simulation(

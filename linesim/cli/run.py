@@ -30,7 +30,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--out",
         metavar="FILE",
-        help="also write results to FILE (.csv, .json or .parquet), atomically",
+        help="also write results to FILE (.csv, .json or .parquet), atomically; a .csv or "
+        ".parquet FILE gets its replications (one row each) beside it, in FILE.replications.csv "
+        "or .parquet",
     )
     add_store_arguments(p)
 
@@ -38,12 +40,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run_command(args: argparse.Namespace) -> int:
     from linesim.config import load_line
     from linesim.kpis import replication_kpis
-    from linesim.report.run import format_run, write_results
+    from linesim.report.run import format_run, replications_path, write_results
     from linesim.store import new_record_id
     from linesim.summary import summarise
 
     if args.out:
         check_output_path(args.out, TABLE_FORMATS, "--out")
+        if not args.out.lower().endswith(".json"):  # its replication table goes beside it
+            check_output_path(str(replications_path(args.out)), TABLE_FORMATS, "--out")
     spec = load_line(args.config, args.overrides)
     results = simulate_from_args(spec, args)
     report = summarise(spec, results)

@@ -27,7 +27,7 @@ from linesim.progress import Interrupted
 __all__ = ["add_arguments", "uncertainty_command"]
 
 #: Sobol (Saltelli) base samples on the static model unless --sobol says otherwise.
-STATIC_SOBOL = 128
+STATIC_SOBOL = 64
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

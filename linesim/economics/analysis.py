@@ -118,11 +118,16 @@ def comparison_rows(analyses: Sequence[LineAnalysis]) -> list[tuple[str, str, li
         row("  dry room", "M USD", lambda a: a.cost.capex.dry_room / 1e6),
         row("  building", "M USD", lambda a: a.cost.capex.building / 1e6),
         row("  facility", "M USD", lambda a: a.cost.capex.facility / 1e6),
+    ]
+    if any(a.cost.capex.atmosphere for a in analyses):
+        rows.append(row("  atmosphere (H2S)", "M USD", lambda a: a.cost.capex.atmosphere / 1e6))
+    rows += [
         row("capex per GWh/yr", "M USD", lambda a: a.cost.capex_usd_per_gwh / 1e6),
         row("capex per GWh/yr", "bn CNY", lambda a: a.cost.capex_bn_cny_per_gwh),
         row("cost per good kWh", "USD/kWh", lambda a: a.cost.total_usd_per_kwh),
         row("cost per good Wh", "CNY/Wh", lambda a: a.cost.cny_per_wh),
     ]
+    atmosphere = any(a.cost.annual.atmosphere for a in analyses)
     for category in (
         "depreciation",
         "labour",
@@ -130,9 +135,12 @@ def comparison_rows(analyses: Sequence[LineAnalysis]) -> list[tuple[str, str, li
         "materials",
         "scrap",
         "escapes",
+        *(["atmosphere"] if atmosphere else []),
         "overheads",
     ):
-        rows.append(row(f"  {category}", "USD/kWh", lambda a, c=category: a.cost.usd_per_kwh[c]))
+        rows.append(
+            row(f"  {category}", "USD/kWh", lambda a, c=category: a.cost.usd_per_kwh.get(c, 0.0))
+        )
     rows += [
         row("energy per good kWh", "kWh/kWh", lambda a: a.cost.energy_kwh_per_kwh.total),
         row("  machines", "kWh/kWh", lambda a: a.cost.energy_kwh_per_kwh.machines),

@@ -6,22 +6,26 @@ good cell, either from the static capacity analysis or from simulation.
 
 Per year, with H the production hours, G good cells and E_good = G × kWh per cell:
 
-- capex C = Σ machines × capex + dry room (area × class $/m²) + building (area × $/m²) + facility;
-- depreciation D = (equipment + dry room + facility) ÷ equipment life + building ÷ building life;
+- capex C = Σ machines × capex + dry room (area × class $/m²) + building (area × $/m²) + facility
+  + atmosphere (H2S sensors and scrubber, :class:`~linesim.spec.cost_inputs.Atmosphere`);
+- depreciation D = (equipment + dry room + facility + atmosphere) ÷ equipment life + building ÷
+  building life;
 - labour L = (Σ machines × operators per machine × the station's working hours + indirect
   operators × the line's working hours) × wage;
 - energy E = [Σ machines × kW × H × (busy share + idle_power_fraction × idle share) + (dry
   room kW + facility kW) × 8,760 h] × price: a machine draws its ``power_kw`` while it
   processes or reworks, ``idle_power_fraction`` of it while it waits, is stopped, changed
   over, repaired or maintained, and nothing off shift (the shares come from the output
-  basis: simulated state times, or the static operating point); the dry room and utilities
-  run all year;
+  basis: simulated state times, or the static operating point); the dry room, utilities and
+  the H2S scrubber run all year;
+- atmosphere A = inert gas m³/h × 8,760 h × price + scrubber consumables; moisture excursions
+  scrap N = excursions × cells per excursion good cells a year, so the good output is G − N;
 - escapes X = G × shipped-defective cells per good cell × ``escape_cost_usd``;
 - materials M = G × Σ_m q_m × kWh_cell ÷ u_m × price_m × n_m, with n_m the cells processed at
   the material's entry station per good cell (1 ÷ Y when it enters at the first station);
   the part for the good cells, n_m = 1, is reported as *materials* and the rest as *scrap*;
 - overheads per :class:`~linesim.spec.cost_inputs.Overheads`;
-- cost per good kWh = (D + L + E + M + X + overheads) ÷ E_good, in USD/kWh and CNY/Wh.
+- cost per good kWh = (D + L + E + M + X + A + overheads) ÷ E_good, in USD/kWh and CNY/Wh.
 
 One OEE: the output basis carries the line's OEE — simulated, or the static estimate from
 the same loss parameters — and the ramp-up uses it as the mature OEE; a config's
@@ -63,6 +67,9 @@ __all__ = [
     "CostReport",
     "cost_report",
     "oee_warnings",
+    "atmosphere_capex_usd",
+    "atmosphere_opex_usd_per_year",
+    "excursion_cells_per_year",
     "OEE_TOLERANCE",
 ]
 
@@ -119,10 +126,11 @@ class Capex:
     building: float
     facility: float
     building_area_m2: float
+    atmosphere: float = 0.0  #: H2S sensors and scrubber
 
     @property
     def total(self) -> float:
-        return self.equipment + self.dry_room + self.building + self.facility
+        return self.equipment + self.dry_room + self.building + self.facility + self.atmosphere
 
 
 def capex(spec: LineSpec) -> Capex:
@@ -137,7 +145,31 @@ def capex(spec: LineSpec) -> Capex:
         building=area * cost.building.usd_per_m2,
         facility=cost.facility.capex_usd,
         building_area_m2=area,
+        atmosphere=atmosphere_capex_usd(cost),
     )
+
+
+def atmosphere_capex_usd(cost: CostInputs) -> float:
+    """H2S sensors × price + scrubber [USD] (0 without an ``atmosphere`` block)."""
+    a = cost.atmosphere
+    return 0.0 if a is None else a.h2s_sensors * a.usd_per_sensor + a.scrubber_capex_usd
+
+
+def atmosphere_opex_usd_per_year(cost: CostInputs) -> float:
+    """Inert gas m³/h × 8,760 h × USD/m³ + scrubber consumables [USD/yr]."""
+    a = cost.atmosphere
+    if a is None:
+        return 0.0
+    gas = a.inert_gas_m3_per_h * HOURS_PER_CALENDAR_YEAR * a.inert_gas_usd_per_m3
+    return gas + a.consumables_usd_per_year
+
+
+def excursion_cells_per_year(cost: CostInputs) -> float:
+    """Good cells lost a year to moisture excursions [cells/yr]."""
+    from linesim.spec.route_physics import excursion_cells_per_year as cells
+
+    a = cost.atmosphere
+    return 0.0 if a is None else cells(a.excursions_per_year, a.cells_per_excursion)
 
 
 def annual_depreciation_usd(c: Capex, cost: CostInputs) -> float:
@@ -145,7 +177,7 @@ def annual_depreciation_usd(c: Capex, cost: CostInputs) -> float:
     life [USD/yr]."""
     life = cost.depreciation
     return (
-        c.equipment + c.dry_room + c.facility
+        c.equipment + c.dry_room + c.facility + c.atmosphere
     ) / life.equipment_years + c.building / life.building_years
 
 
@@ -173,6 +205,7 @@ class Energy:
     machines_by_station: dict[str, float]
     dry_room: float
     facility: float
+    atmosphere: float = 0.0  #: the H2S scrubber, round the clock
 
     @property
     def machines(self) -> float:
@@ -180,7 +213,7 @@ class Energy:
 
     @property
     def total(self) -> float:
-        return self.machines + self.dry_room + self.facility
+        return self.machines + self.dry_room + self.facility + self.atmosphere
 
 
 def energy_per_year(spec: LineSpec, basis: OutputBasis | None = None) -> Energy:
@@ -198,6 +231,8 @@ def energy_per_year(spec: LineSpec, basis: OutputBasis | None = None) -> Energy:
         machines_by_station=by_station,
         dry_room=dry_room_power_kw(cost) * HOURS_PER_CALENDAR_YEAR,
         facility=cost.facility.power_kw * HOURS_PER_CALENDAR_YEAR,
+        atmosphere=(0.0 if cost.atmosphere is None else cost.atmosphere.scrubber_power_kw)
+        * HOURS_PER_CALENDAR_YEAR,
     )
 
 
@@ -238,6 +273,7 @@ class AnnualCost:
     scrap: float
     overheads: dict[str, float]
     escapes: float = 0.0  #: defective cells shipped × escape_cost_usd
+    atmosphere: float = 0.0  #: inert gas and scrubber consumables
 
     @property
     def overhead_total(self) -> float:
@@ -252,20 +288,24 @@ class AnnualCost:
             + self.materials
             + self.scrap
             + self.escapes
+            + self.atmosphere
             + self.overhead_total
         )
 
     def categories(self) -> dict[str, float]:
-        """Category → USD/yr, in report order."""
-        return {
+        """Category → USD/yr, in report order (``atmosphere`` only for a line that has one)."""
+        out = {
             "depreciation": self.depreciation,
             "labour": self.labour,
             "energy": self.energy,
             "materials": self.materials,
             "scrap": self.scrap,
             "escapes": self.escapes,
-            "overheads": self.overhead_total,
         }
+        if self.atmosphere:
+            out["atmosphere"] = self.atmosphere
+        out["overheads"] = self.overhead_total
+        return out
 
 
 def overheads_usd(
@@ -311,6 +351,7 @@ def annual_cost(spec: LineSpec, basis: OutputBasis) -> AnnualCost:
         materials=materials,
         scrap=scrap,
         escapes=escapes,
+        atmosphere=atmosphere_opex_usd_per_year(cost),
         overheads=overheads_usd(
             cost.overheads, depreciation, labour, energy, materials + scrap, c.total
         ),
@@ -357,7 +398,7 @@ class ScrapStep:
     cells_per_year: float
     value_usd_per_cell: float  #: value added up to and including the detection station
     usd_per_year: float
-    cause: str = "defects"  #: "defects" or "start-up scrap" (after changeovers)
+    cause: str = "defects"  #: "defects", "start-up scrap" (after changeovers), "moisture excursion"
 
 
 def scrap_by_step(spec: LineSpec, basis: OutputBasis) -> list[ScrapStep]:
@@ -411,6 +452,7 @@ class EnergyIntensity:
     dry_room: float
     facility: float
     total: float
+    atmosphere: float = 0.0  #: the H2S scrubber
 
 
 @dataclass(frozen=True)
@@ -455,6 +497,7 @@ class CostReport:
     oee: float = float("nan")  #: the line OEE the output stands on (one OEE: see the module)
     shipped_defective_cells_per_year: float = 0.0
     warnings: tuple[str, ...] = ()  #: inputs that disagree with the model (e.g. oee_mature)
+    excursion_cells_per_year: float = 0.0  #: good cells lost to moisture excursions
 
     @property
     def total_usd_per_kwh(self) -> float:
@@ -503,7 +546,8 @@ def cost_report(spec: LineSpec, basis: OutputBasis | None = None) -> CostReport:
     cost = cost_inputs(spec)
     basis = basis or static_basis(spec)
     hours, kwh_cell = spec.calendar.year_hours, spec.product.energy_kwh
-    good_cells = basis.good_cells_per_h * hours
+    excursions = excursion_cells_per_year(cost)
+    good_cells = max(basis.good_cells_per_h * hours - excursions, 0.0)
     good_kwh = good_cells * kwh_cell
     if not good_kwh > 0:
         simulated = basis.source.startswith("simulation")
@@ -543,14 +587,16 @@ def cost_report(spec: LineSpec, basis: OutputBasis | None = None) -> CostReport:
             dry_room=energy.dry_room / good_kwh,
             facility=energy.facility / good_kwh,
             total=energy.total / good_kwh,
+            atmosphere=energy.atmosphere / good_kwh,
         ),
         labour_hours_per_year=labour_h,
         direct_fte=labour_h / cost.labour.hours_per_fte,
-        materials=tuple(_material_rows(spec, basis)),
-        scrap_by_step=tuple(scrap_by_step(spec, basis)),
+        materials=tuple(_material_rows(spec, basis, good_cells)),
+        scrap_by_step=tuple(scrap_by_step(spec, basis) + _excursion_rows(spec, basis, excursions)),
         oee=basis.oee,
         shipped_defective_cells_per_year=good_cells * basis.shipped_defective_per_good_cell,
         warnings=tuple(oee_warnings(spec, basis)),
+        excursion_cells_per_year=excursions,
     )
 
 
@@ -574,8 +620,24 @@ def oee_warnings(spec: LineSpec, basis: OutputBasis) -> list[str]:
     ]
 
 
-def _material_rows(spec: LineSpec, basis: OutputBasis) -> list[MaterialCost]:
+def _excursion_rows(spec: LineSpec, basis: OutputBasis, cells: float) -> list[ScrapStep]:
+    """The lots moisture excursions scrap, at the last dry-room station (the value added up to
+    it is lost)."""
+    if not cells:
+        return []
+    rooms = [j for j, s in enumerate(spec.stations) if s.dry_room]
+    j = rooms[-1] if rooms else 0
+    sid = spec.stations[j].id
+    worth = sum(value_added_usd_per_cell(spec, basis)[: j + 1])
+    return [ScrapStep(sid, sid, cells, worth, cells * worth, "moisture excursion")]
+
+
+def _material_rows(spec: LineSpec, basis: OutputBasis, good_cells: float) -> list[MaterialCost]:
+    """Per material, USD per good kWh: bought for the basis' cells, spread over the good cells
+    left after moisture excursions (``good_cells`` a year)."""
     cost = cost_inputs(spec)
+    bought_for = basis.good_cells_per_h * spec.calendar.year_hours
+    spread = bought_for / good_cells if good_cells > 0 else 1.0
     rows = []
     for m in cost.materials:
         j = 0 if m.enters_at is None else spec.station_index(m.enters_at)
@@ -590,7 +652,7 @@ def _material_rows(spec: LineSpec, basis: OutputBasis) -> list[MaterialCost]:
                 price_date=m.price_date.isoformat(),
                 utilisation=m.utilisation,
                 enters_at=spec.stations[j].id,
-                usd_per_kwh_good=good * basis.processed_per_good_cell[j],
+                usd_per_kwh_good=good * basis.processed_per_good_cell[j] * spread,
                 source=m.source,
             )
         )

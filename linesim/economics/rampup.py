@@ -137,6 +137,7 @@ def ramp_up(spec: LineSpec, basis: OutputBasis) -> RampUpReport | None:
             + lab
             + e
             + materials
+            + annual.atmosphere / 4  # inert gas and scrubber run whatever the output
             + sum(overheads_usd(cost.overheads, d, lab, e, materials, investment / 4).values())
         )
         factor = learning_factor(block[-1].cumulative_gwh, reference_gwh, ramp.learning_rate)

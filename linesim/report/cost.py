@@ -35,14 +35,26 @@ def format_cost(a: LineAnalysis) -> str:
         f"  capex             {_musd(c.capex.total)} M USD (equipment "
         f"{_musd(c.capex.equipment)}, dry room {_musd(c.capex.dry_room)}, building "
         f"{_musd(c.capex.building)} for {number(c.capex.building_area_m2, ',.0f')} m², "
-        f"facility {_musd(c.capex.facility)})",
+        f"facility {_musd(c.capex.facility)}"
+        + (f", atmosphere {_musd(c.capex.atmosphere)}" if c.capex.atmosphere else "")
+        + ")",
         f"  capex per GWh/yr  {_musd(c.capex_usd_per_gwh)} M USD = "
         f"{number(c.capex_bn_cny_per_gwh, ',.2f')} bn CNY",
         f"  cost per good kWh {number(c.total_usd_per_kwh, ',.1f')} USD/kWh = "
         f"{number(c.cny_per_wh)} CNY/Wh (1 USD = {c.cny_per_usd:g} CNY)",
         f"  energy            {number(e.total, ',.1f')} kWh per good kWh (machines "
         f"{number(e.machines, ',.1f')}, dry room {number(e.dry_room, ',.1f')}, facility "
-        f"{number(e.facility, ',.1f')})",
+        f"{number(e.facility, ',.1f')}"
+        + (f", H2S scrubber {number(e.atmosphere, ',.1f')}" if e.atmosphere else "")
+        + ")",
+        *(
+            [
+                f"  excursions        {number(c.excursion_cells_per_year, ',.0f')} good cells "
+                "a year scrapped by moisture excursions (cost.atmosphere)"
+            ]
+            if c.excursion_cells_per_year
+            else []
+        ),
         f"  direct labour     {number(c.direct_fte, ',.0f')} FTE "
         f"({number(c.direct_fte / c.output_gwh_per_year, ',.0f')} per GWh/yr)",
         "",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -13,7 +14,14 @@ from linesim.report.files import atomic_write
 from linesim.report.tables import ci_text, number, text_table
 from linesim.summary import Estimate, LossTree, RunSummary, json_safe
 
-__all__ = ["format_run", "format_losses", "results_frame", "write_results"]
+__all__ = [
+    "format_run",
+    "format_losses",
+    "replications_frame",
+    "replications_path",
+    "results_frame",
+    "write_results",
+]
 
 #: Line KPIs of the tidy frame, in order.
 _LINE_KPIS = (
@@ -137,23 +145,64 @@ def format_losses(tree: LossTree, scope: str) -> str:
     )
 
 
-def write_results(report: RunSummary, path: str | os.PathLike) -> None:
-    """Write a run summary as .json (the whole document), .csv or .parquet (one row per station
-    per KPI summary), whole or not at all (:func:`linesim.report.files.atomic_write`)."""
-    suffix = Path(path).suffix.lower()
+def replications_path(path: str | os.PathLike) -> Path:
+    """Where a .csv or .parquet ``--out`` puts its replication table: ``r.parquet`` →
+    ``r.replications.parquet``."""
+    p = Path(path)
+    return p.with_name(f"{p.stem}.replications{p.suffix}")
 
-    def write(tmp: str) -> None:
-        if suffix == ".json":
-            Path(tmp).write_text(
+
+def write_results(report: RunSummary, path: str | os.PathLike) -> None:
+    """Write a run summary as .json (the whole document, its ``replications`` included), or as
+    .csv or .parquet: the KPI summaries (one row per scope per KPI) to ``path`` and the
+    replications (one row each, :func:`replications_frame`) to :func:`replications_path`; each
+    file whole or not at all (:func:`linesim.report.files.atomic_write`)."""
+    suffix = Path(path).suffix.lower()
+    if suffix == ".json":
+        atomic_write(
+            path,
+            lambda tmp: Path(tmp).write_text(
                 json.dumps(json_safe(report.to_dict()), indent=2, allow_nan=False) + "\n",
                 encoding="utf-8",
-            )
-        elif suffix == ".csv":
-            results_frame(report).to_csv(tmp, index=False)
-        else:
-            results_frame(report).to_parquet(tmp, index=False)
+            ),
+        )
+        return
+    for target, frame in (
+        (replications_path(path), replications_frame(report)),
+        (path, results_frame(report)),
+    ):
+        atomic_write(target, partial(_write_frame, frame, suffix))
 
-    atomic_write(path, write)
+
+def _write_frame(frame: pd.DataFrame, suffix: str, tmp: str) -> None:
+    if suffix == ".csv":
+        frame.to_csv(tmp, index=False)
+    else:
+        frame.to_parquet(tmp, index=False)
+
+
+def replications_frame(report: RunSummary) -> pd.DataFrame:
+    """One row per replication: its window's cell counts under a sweep's column names
+    (``replication``, ``seed``, ``engine``, ``started``, ``good``, ``scrapped``), the cells in
+    the line at the start and end of the window, and its random stream (``stream_entropy``,
+    ``stream_spawn_key``: ``SeedSequence(entropy, spawn_key=(key,))``)."""
+    rows = []
+    for r in report.replications:
+        doc = r.to_dict()
+        stream = doc.pop("stream") or {}
+        key = stream.get("spawn_key")
+        rows.append(
+            {
+                "line": report.line,
+                "replication": doc.pop("replication"),
+                "seed": doc.pop("seed"),
+                "engine": report.engine,
+                **doc,
+                "stream_entropy": stream.get("entropy"),
+                "stream_spawn_key": None if key is None else int(key[0]),
+            }
+        )
+    return pd.DataFrame.from_records(rows)
 
 
 def results_frame(report: RunSummary) -> pd.DataFrame:

@@ -408,9 +408,11 @@ def simulate_once(
     if progress is not None:
         env.process(_reporter(env, warmup_s + horizon_s, progress))
     start = line.snapshot()
+    at_start = 0
     if warmup_s > 0:
         env.run(until=warmup_s)
         start = line.snapshot()
+        at_start = line.in_process()
     env.run(until=warmup_s + horizon_s)
     end = line.snapshot()
     if progress is not None:
@@ -425,5 +427,6 @@ def simulate_once(
         horizon_s=horizon_s,
         in_process=line.in_process(),
         samples=samples,
+        in_process_at_start=at_start,
         trace=tuple(line.trace) if line.trace is not None else None,
     )

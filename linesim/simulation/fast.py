@@ -436,6 +436,14 @@ def _snapshot(st: K.State, now: float) -> dict:
     }
 
 
+def _in_process(st: K.State) -> int:
+    """Cells in the line now, counted in buffers and machines (not from the WIP counter)."""
+    mi = st.machine_int
+    return int(
+        st.station_int[:, K.SI.BUF_LEN].sum() + (mi[:, K.MI.LOADED] - mi[:, K.MI.RELEASED]).sum()
+    )
+
+
 def is_compiled() -> bool:
     """Whether the event loop's machine code is in numba's on-disk cache, up to date with the
     kernel's source (else the first run compiles it: about a minute of CPU and 2 GB of memory,
@@ -469,18 +477,17 @@ def simulate_fast(
         rng = np.random.default_rng(rng)
     st, streams = _build(spec, rng, horizon_s, warmup_s)
     start = _snapshot(st, 0.0)
+    at_start = 0
     total_s = warmup_s + horizon_s
     for until in _stops(warmup_s, total_s, progress is not None):
         st = _run_until(st, streams, until)
         if until == warmup_s:
             start = _snapshot(st, warmup_s)
+            at_start = _in_process(st)
         if progress is not None:
             progress(until / total_s)
     end = _snapshot(st, total_s)
-    mi = st.machine_int
-    in_process = int(
-        st.station_int[:, K.SI.BUF_LEN].sum() + (mi[:, K.MI.LOADED] - mi[:, K.MI.RELEASED]).sum()
-    )
+    in_process = _in_process(st)
     samples = [
         (float(st.sample_time[k]), int(st.sample_wip[k]))
         for k in range(int(st.counts[K.CI.SAMPLES]))
@@ -495,5 +502,6 @@ def simulate_fast(
         horizon_s=horizon_s,
         in_process=in_process,
         samples=samples,
+        in_process_at_start=at_start,
         engine="fast",
     )

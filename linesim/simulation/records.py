@@ -96,6 +96,7 @@ class SimResult:
     wip_samples: tuple[tuple[float, int], ...] = ()  #: (time [s], cells in process), ≤ ~200
     trace: tuple[tuple, ...] | None = field(default=None, repr=False)
     engine: str = "simpy"  #: which engine made the record
+    in_process_at_start: int = 0  #: counted cell by cell at the end of warm-up (0 without)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -112,6 +113,7 @@ def build_result(
     horizon_s: float,
     in_process: int,
     samples,
+    in_process_at_start: int = 0,
     trace=None,
     engine: str = "simpy",
 ) -> SimResult:
@@ -121,7 +123,8 @@ def build_result(
     ``wip_area`` [cell·s], ``lead_sum`` [s], per station ``processed``, ``defects``,
     ``scrapped_at``, ``exposure_defects``, ``startup_scrap``, ``reworked``,
     ``rework_defects``, ``escaped``, ``shipped_defective`` and ``acc`` (machine-seconds in
-    each of :data:`TIME_ACCOUNTS`).
+    each of :data:`TIME_ACCOUNTS`). ``in_process`` and ``in_process_at_start`` are the cells in
+    the line at the end and at the start of the window, counted in buffers and machines.
     """
     stations = []
     for i, station in enumerate(spec.stations):
@@ -171,4 +174,5 @@ def build_result(
         wip_samples=tuple(samples),
         trace=trace,
         engine=engine,
+        in_process_at_start=in_process_at_start,
     )

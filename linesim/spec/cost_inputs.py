@@ -23,6 +23,9 @@ from linesim.spec.base import NonNegativeFloat, PositiveFloat
 from linesim.spec.base import problem as _problem
 
 __all__ = [
+    "Atmosphere",
+    "Band",
+    "Bands",
     "Building",
     "CostInputs",
     "Currency",
@@ -198,6 +201,63 @@ class RampUp(_Frozen):
         return self
 
 
+class Atmosphere(_Frozen):
+    """The sulfide route's atmosphere: what H2S safety and the inert gas cost, and the lots a
+    moisture excursion scraps (sulfide electrolytes give off H2S with water, domain.md §1.1).
+
+    Capex: ``h2s_sensors`` × ``usd_per_sensor`` + ``scrubber_capex_usd`` (depreciated as
+    equipment); power: ``scrubber_power_kw`` round the clock; opex per year: inert gas
+    ``inert_gas_m3_per_h`` × 8,760 h × ``inert_gas_usd_per_m3`` + ``consumables_usd_per_year``
+    (scrubber caustic, filters, sensor calibration); each of ``excursions_per_year`` (a dew-point
+    or H2S alarm) scraps ``cells_per_excursion`` cells, so the line's good output falls by their
+    product (the materials and time spent on them stay in the cost).
+    """
+
+    h2s_sensors: Annotated[int, Field(ge=0, le=100_000)] = 0
+    usd_per_sensor: NonNegativeFloat = 0.0
+    scrubber_capex_usd: NonNegativeFloat = 0.0
+    scrubber_power_kw: NonNegativeFloat = 0.0
+    consumables_usd_per_year: NonNegativeFloat = 0.0
+    inert_gas_m3_per_h: NonNegativeFloat = 0.0
+    inert_gas_usd_per_m3: NonNegativeFloat = 0.0
+    excursions_per_year: Annotated[float, Field(ge=0.0, le=10_000.0)] = 0.0
+    cells_per_excursion: NonNegativeFloat = 0.0
+    source: str = ""
+
+
+class Band(_Frozen):
+    """A published range a line's figure must land in, with where it comes from."""
+
+    low: float
+    high: float
+    source: Annotated[str, Field(min_length=1, max_length=1000)]
+
+    @model_validator(mode="after")
+    def _check_order(self) -> Band:
+        if not self.low <= self.high:
+            raise _problem(
+                "high",
+                "the band's high end is below its low end",
+                self.high,
+                f"a number ≥ low ({self.low})",
+            )
+        return self
+
+
+class Bands(_Frozen):
+    """The published bands a line must land in (each optional, each cited): cost per good Wh
+    [CNY/Wh], total capex per GWh/yr of good output [bn CNY], electricity per good kWh
+    [kWh/kWh], line yield [fraction], direct labour per GWh/yr [FTE] (or in total, for pilot
+    lines whose sources give heads, not heads per GWh)."""
+
+    cny_per_wh: Band | None = None
+    capex_bn_cny_per_gwh: Band | None = None
+    energy_kwh_per_kwh: Band | None = None
+    line_yield: Band | None = None
+    direct_fte_per_gwh: Band | None = None
+    direct_fte: Band | None = None
+
+
 class CostInputs(_Frozen):
     """The ``cost:`` block of a line config.
 
@@ -219,6 +279,8 @@ class CostInputs(_Frozen):
     ramp_up: RampUp | None = None
     escape_cost_usd: NonNegativeFloat = 0.0
     escape_cost_source: str = ""
+    atmosphere: Atmosphere | None = None  #: sulfide H2S safety, inert gas, excursions
+    bands: Bands | None = None  #: published bands the line must land in (``linesim compare``)
     source: str = ""
 
     @model_validator(mode="after")

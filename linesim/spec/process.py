@@ -25,6 +25,19 @@ models, with every formula in the units of its fields:
   dew point T_d (:func:`water_ppm`); cells that waited longer than ``queue_time_limit_h`` are
   scrapped (a queue-time limit, as fabs use). Waiting time comes from the queues, so this
   model lives only in the simulation: the static analysis sees p₀ (zero wait).
+- ``sintering`` (oxide belt furnace): the temperature T and the dwell t in a hot zone of length
+  L set the belt speed v = 60 L / t [m/min], the power from the furnace heat balance
+  (:func:`~linesim.spec.route_physics.furnace_power_kw`) and
+  p = min(p_max, p_nom + c_u (1 − D)₊² + c_li (D_li − 1)₊² + c_cr (ḣ/ḣ_c − 1)₊²), with D and
+  D_li the Arrhenius time-at-temperature doses of densification and Li evaporation (1 at the
+  reference point) and ḣ the heating rate in the ramp zone (cracks).
+- ``drying`` (wet electrode coating + dryer + solvent recovery): the web speed v and the dryer
+  temperature set the power from the solvent the coating carries (coating weight and solids
+  content), the dilution air the explosion limit needs and the chiller of the recovery
+  (:mod:`~linesim.spec.route_physics`); p follows the speed law.
+- ``heated_lamination`` (polymer route, PEO above its melting point): the temperature T and web
+  speed v set the heating power and p = min(p_max, p_nom · max(1, v/v_nom)^k
+  + c_cold ((T_min − T)/10)₊² + c_hot ((T − T_max)/10)₊²).
 
 Every window may carry ``added_defect_probability`` δ, independent of the settings (an omitted
 upstream step's effect): the station's p is then 1 − (1 − p_window)(1 − δ).
@@ -41,6 +54,7 @@ from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
+from linesim.spec import route_physics as _rp
 from linesim.spec.base import Frozen, NonNegativeFloat, PositiveFloat, PositiveInt, Probability
 from linesim.spec.base import problem as _problem
 
@@ -49,6 +63,9 @@ __all__ = [
     "ThinFilmWindow",
     "PressWindow",
     "ExposureWindow",
+    "SinteringWindow",
+    "DryingWindow",
+    "LaminationWindow",
     "Window",
     "ProcessWindow",
     "water_ppm",
@@ -261,12 +278,294 @@ class ExposureWindow(Window):
         return {}
 
 
+def _area_rate_m2_per_h(station: Mapping[str, object], speed_m_per_min: float) -> float | None:
+    """Web area through one machine per hour [m²/h]: width × speed × 60 (None without a width:
+    the station's own check reports it)."""
+    width = station.get("web_width_m")
+    if not isinstance(width, (int, float)) or width <= 0:
+        return None
+    return float(width) * speed_m_per_min * 60.0
+
+
+Temperature = Annotated[float, Field(ge=-50.0, le=2000.0)]
+#: A furnace above 100 °C (the heat balance and the Arrhenius doses are for hot zones).
+FurnaceTemperature = Annotated[float, Field(ge=100.0, le=2000.0)]
+#: kJ/mol; solid-state processes lie at 50-800 (bounded so that exp(E_a/RT) stays finite).
+ActivationEnergy = Annotated[float, Field(ge=0.0, le=1000.0)]
+#: Window penalty coefficients: p changes by at most this per unit of squared excess.
+Coefficient = Annotated[float, Field(ge=0.0, le=100.0)]
+Efficiency = Annotated[float, Field(gt=0.0, le=1.0)]
+HeatCapacity = Annotated[float, Field(gt=0.0, le=10.0)]
+
+
+class SinteringWindow(Window):
+    """Continuous sintering in a belt furnace: temperature and dwell → speed, power, p."""
+
+    SETTINGS = ("temperature_c", "dwell_s")
+    DERIVES = ("web_speed_m_per_min", "power_kw", "defect_probability")
+    KINDS = ("continuous",)
+    UNITS = {"temperature_c": "°C", "dwell_s": "s"}
+
+    model: Literal["sintering"]
+    temperature_c: FurnaceTemperature
+    dwell_s: PositiveFloat
+    hot_zone_length_m: PositiveFloat  #: length of the zone at temperature [m]
+    ramp_zone_length_m: PositiveFloat  #: heating zone before it [m]
+    load_kg_per_m2: NonNegativeFloat  #: tape + setters + belt heated per m² of tape [kg/m²]
+    load_cp_kj_per_kg_k: HeatCapacity
+    wall_area_m2: NonNegativeFloat  #: furnace casing area at temperature [m²]
+    wall_u_w_per_m2_k: NonNegativeFloat  #: casing heat-transfer coefficient [W/(m²·K)]
+    gas_m3_per_h: NonNegativeFloat = 0.0  #: protective gas (Ar/N2) at STP [m³/h]
+    gas_cp_kj_per_m3_k: HeatCapacity = 1.3  #: N2 at STP: 1.25 kg/m³ × 1.04 kJ/(kg·K)
+    heater_efficiency: Efficiency
+    base_power_kw: NonNegativeFloat = 0.0  #: belt drive, exhaust, controls [kW]
+    reference_temperature_c: FurnaceTemperature
+    reference_dwell_s: PositiveFloat
+    densification_activation_kj_per_mol: ActivationEnergy
+    li_loss_activation_kj_per_mol: ActivationEnergy
+    li_loss_fraction_at_reference: Probability = 0.0  #: Li lost at the reference point
+    critical_heating_rate_k_per_min: PositiveFloat
+    p_nominal: Probability
+    under_sinter_coeff: Coefficient = 0.3
+    li_loss_coeff: Coefficient = 0.05
+    crack_coeff: Coefficient = 0.1
+    p_max: Probability = 0.9
+
+    def belt_speed(self, dwell_s: float) -> float:
+        """v = 60 · L_hot / t [m/min]."""
+        return _rp.belt_speed_m_per_min(self.hot_zone_length_m, dwell_s)
+
+    def densification_dose(self, temperature_c: float, dwell_s: float) -> float:
+        """D: time at temperature for densification, 1 at the reference point."""
+        return _rp.arrhenius_dose(
+            temperature_c,
+            dwell_s,
+            self.reference_temperature_c,
+            self.reference_dwell_s,
+            self.densification_activation_kj_per_mol,
+        )
+
+    def li_loss_dose(self, temperature_c: float, dwell_s: float) -> float:
+        """D_li: time at temperature for Li evaporation, 1 at the reference point."""
+        return _rp.arrhenius_dose(
+            temperature_c,
+            dwell_s,
+            self.reference_temperature_c,
+            self.reference_dwell_s,
+            self.li_loss_activation_kj_per_mol,
+        )
+
+    def li_loss_fraction(self, temperature_c: float, dwell_s: float) -> float:
+        """Share of the tape's Li lost to evaporation: L_ref · D_li (at most 1)."""
+        return min(
+            1.0, self.li_loss_fraction_at_reference * self.li_loss_dose(temperature_c, dwell_s)
+        )
+
+    def heating_rate(self, temperature_c: float, dwell_s: float) -> float:
+        """Heating rate in the ramp zone [K/min]."""
+        return _rp.heating_rate_k_per_min(
+            temperature_c, self.ramp_zone_length_m, self.belt_speed(dwell_s)
+        )
+
+    def defect_probability(self, temperature_c: float, dwell_s: float) -> float:
+        qe = _rp.quadratic_excess
+        p = (
+            self.p_nominal
+            + self.under_sinter_coeff * qe(1.0 - self.densification_dose(temperature_c, dwell_s))
+            + self.li_loss_coeff * qe(self.li_loss_dose(temperature_c, dwell_s) - 1.0)
+            + self.crack_coeff
+            * qe(
+                self.heating_rate(temperature_c, dwell_s) / self.critical_heating_rate_k_per_min
+                - 1.0
+            )
+        )
+        if p != p:  # 0 × an infinite excess (a dwell of nanoseconds): as far out as it gets
+            p = math.inf
+        return min(max(self.p_max, self.p_nominal), p)
+
+    def power_kw(self, area_rate_m2_per_h: float, temperature_c: float) -> float:
+        """Heat balance ÷ heater efficiency + base power [kW per furnace]."""
+        return self.base_power_kw + _rp.furnace_power_kw(
+            area_rate_m2_per_h,
+            self.load_kg_per_m2,
+            self.load_cp_kj_per_kg_k,
+            temperature_c,
+            self.wall_area_m2,
+            self.wall_u_w_per_m2_k,
+            self.gas_m3_per_h,
+            self.gas_cp_kj_per_m3_k,
+            self.heater_efficiency,
+        )
+
+    def derive(self, station: Mapping[str, object]) -> dict[str, float]:
+        speed = self.belt_speed(self.dwell_s)
+        out = {
+            "web_speed_m_per_min": speed,
+            "defect_probability": self._with_added(
+                self.defect_probability(self.temperature_c, self.dwell_s)
+            ),
+        }
+        rate = _area_rate_m2_per_h(station, speed)
+        if rate is not None:
+            out["power_kw"] = self.power_kw(rate, self.temperature_c)
+        return out
+
+
+class DryingWindow(Window):
+    """Wet electrode coating with its dryer and solvent recovery: speed and dryer temperature →
+    power (from the solvent the coating carries), p (speed law)."""
+
+    SETTINGS = ("speed_m_per_min", "dryer_temperature_c")
+    DERIVES = ("web_speed_m_per_min", "power_kw", "defect_probability")
+    KINDS = ("continuous",)
+    UNITS = {"speed_m_per_min": "m/min", "dryer_temperature_c": "°C"}
+
+    model: Literal["drying"]
+    speed_m_per_min: PositiveFloat
+    dryer_temperature_c: Annotated[float, Field(ge=30.0, le=300.0)]
+    coating_g_per_m2: PositiveFloat  #: dry coating weight, both sides, per m² of electrode
+    solids_fraction: Annotated[float, Field(gt=0.0, le=1.0)]  #: slurry solids mass fraction
+    solvent: Annotated[str, Field(min_length=1, max_length=40)] = "NMP"
+    latent_heat_kj_per_kg: PositiveFloat  #: solvent's heat of vaporisation [kJ/kg]
+    solvent_cp_kj_per_kg_k: HeatCapacity
+    max_solvent_g_per_m3: PositiveFloat  #: allowed exhaust concentration (share of the LEL)
+    heat_recovery: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.0  #: exhaust → supply air
+    heater_efficiency: Efficiency
+    condenser_temperature_c: Annotated[float, Field(ge=-40.0, le=100.0)] | None = None
+    chiller_cop: Annotated[float, Field(gt=0.0, le=20.0)] = 3.0
+    recovery_fraction: Probability = 0.0  #: share of the solvent recovered for reuse
+    base_power_kw: NonNegativeFloat = 0.0  #: coater, pumps, drives [kW]
+    nominal_speed_m_per_min: PositiveFloat
+    p_nominal: Probability
+    exponent: Exponent = 2.0
+    p_max: Probability = 0.5
+
+    def solvent_kg_per_m2(self) -> float:
+        """Solvent evaporated per m² of electrode [kg/m²]."""
+        return _rp.solvent_kg_per_m2(self.coating_g_per_m2, self.solids_fraction)
+
+    def heat_kj_per_kg(self, dryer_temperature_c: float) -> float:
+        return _rp.drying_heat_kj_per_kg_solvent(
+            self.latent_heat_kj_per_kg,
+            self.solvent_cp_kj_per_kg_k,
+            dryer_temperature_c,
+            self.max_solvent_g_per_m3,
+            self.heat_recovery,
+        )
+
+    def recovery_kj_per_kg(self, dryer_temperature_c: float) -> float:
+        """Chiller electricity per kg of solvent (0 without a condensing recovery)."""
+        if self.condenser_temperature_c is None:
+            return 0.0
+        return _rp.recovery_electricity_kj_per_kg_solvent(
+            self.latent_heat_kj_per_kg,
+            dryer_temperature_c,
+            self.condenser_temperature_c,
+            self.max_solvent_g_per_m3,
+            self.heat_recovery,
+            self.chiller_cop,
+        )
+
+    def power_kw(self, area_rate_m2_per_h: float, dryer_temperature_c: float) -> float:
+        """Base power + dryer and recovery power at an area rate [kW per machine]."""
+        return self.base_power_kw + _rp.dryer_power_kw(
+            area_rate_m2_per_h,
+            self.solvent_kg_per_m2(),
+            self.heat_kj_per_kg(dryer_temperature_c),
+            self.heater_efficiency,
+            self.recovery_kj_per_kg(dryer_temperature_c),
+        )
+
+    def defect_probability(self, speed_m_per_min: float) -> float:
+        ratio = max(1.0, speed_m_per_min / self.nominal_speed_m_per_min)
+        return min(max(self.p_max, self.p_nominal), self.p_nominal * ratio**self.exponent)
+
+    def derive(self, station: Mapping[str, object]) -> dict[str, float]:
+        out = {
+            "web_speed_m_per_min": self.speed_m_per_min,
+            "defect_probability": self._with_added(self.defect_probability(self.speed_m_per_min)),
+        }
+        rate = _area_rate_m2_per_h(station, self.speed_m_per_min)
+        if rate is not None:
+            out["power_kw"] = self.power_kw(rate, self.dryer_temperature_c)
+        return out
+
+
+class LaminationWindow(Window):
+    """Heated lamination of a polymer electrolyte: temperature and speed → power, p."""
+
+    SETTINGS = ("temperature_c", "speed_m_per_min")
+    DERIVES = ("web_speed_m_per_min", "power_kw", "defect_probability")
+    KINDS = ("continuous",)
+    UNITS = {"temperature_c": "°C", "speed_m_per_min": "m/min"}
+
+    model: Literal["heated_lamination"]
+    temperature_c: Temperature
+    speed_m_per_min: PositiveFloat
+    web_kg_per_m2: PositiveFloat  #: laminate stack heated per m² [kg/m²]
+    cp_kj_per_kg_k: HeatCapacity
+    standby_loss_w_per_k: NonNegativeFloat  #: rolls and hood [W/K]
+    heater_efficiency: Efficiency
+    base_power_kw: NonNegativeFloat = 0.0
+    min_temperature_c: Temperature  #: below it the polymer does not flow and bond
+    max_temperature_c: Temperature  #: above it the polymer and Li degrade
+    nominal_speed_m_per_min: PositiveFloat
+    p_nominal: Probability
+    exponent: Exponent = 2.0
+    cold_coeff: Coefficient = 0.05  #: per (10 K)² below min_temperature_c
+    hot_coeff: Coefficient = 0.02  #: per (10 K)² above max_temperature_c
+    p_max: Probability = 0.9
+
+    def defect_probability(self, temperature_c: float, speed_m_per_min: float) -> float:
+        qe = _rp.quadratic_excess
+        ratio = max(1.0, speed_m_per_min / self.nominal_speed_m_per_min)
+        p = (
+            self.p_nominal * ratio**self.exponent
+            + self.cold_coeff * qe((self.min_temperature_c - temperature_c) / 10.0)
+            + self.hot_coeff * qe((temperature_c - self.max_temperature_c) / 10.0)
+        )
+        return min(max(self.p_max, self.p_nominal), p)
+
+    def power_kw(self, area_rate_m2_per_h: float, temperature_c: float) -> float:
+        """Base power + web heating and standby loss ÷ efficiency [kW per machine]."""
+        return self.base_power_kw + _rp.web_heating_power_kw(
+            area_rate_m2_per_h,
+            self.web_kg_per_m2,
+            self.cp_kj_per_kg_k,
+            temperature_c,
+            self.standby_loss_w_per_k,
+            self.heater_efficiency,
+        )
+
+    def derive(self, station: Mapping[str, object]) -> dict[str, float]:
+        out = {
+            "web_speed_m_per_min": self.speed_m_per_min,
+            "defect_probability": self._with_added(
+                self.defect_probability(self.temperature_c, self.speed_m_per_min)
+            ),
+        }
+        rate = _area_rate_m2_per_h(station, self.speed_m_per_min)
+        if rate is not None:
+            out["power_kw"] = self.power_kw(rate, self.temperature_c)
+        return out
+
+
 ProcessWindow = Annotated[
-    SpeedWindow | ThinFilmWindow | PressWindow | ExposureWindow, Field(discriminator="model")
+    SpeedWindow
+    | ThinFilmWindow
+    | PressWindow
+    | ExposureWindow
+    | SinteringWindow
+    | DryingWindow
+    | LaminationWindow,
+    Field(discriminator="model"),
 ]
 WINDOW_KINDS: dict[str, type[Window]] = {
     "speed": SpeedWindow,
     "thin_film": ThinFilmWindow,
     "press": PressWindow,
     "exposure": ExposureWindow,
+    "sintering": SinteringWindow,
+    "drying": DryingWindow,
+    "heated_lamination": LaminationWindow,
 }

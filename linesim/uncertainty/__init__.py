@@ -11,6 +11,7 @@ The UI and other callers use :func:`uncertainty_study` (a config path or mapping
 
 from __future__ import annotations
 
+from linesim.uncertainty.api import uncertainty_study
 from linesim.uncertainty.study import (
     Prepared,
     Probability,
@@ -31,4 +32,5 @@ __all__ = [
     "run_study",
     "variance_split",
     "wilson",
+    "uncertainty_study",
 ]

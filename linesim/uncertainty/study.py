@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from linesim.config import line_from_dict, line_with_values, uncertain_inputs
-from linesim.errors import UsageError
+from linesim.errors import ConfigError, UsageError
 from linesim.experiments import run_tasks
 from linesim.progress import Interrupted
 from linesim.simulation import engine_for
@@ -48,6 +48,26 @@ __all__ = [
 ]
 
 Z95 = 1.959963984540054
+#: Static samples from which a pool of workers pays for its start (~0.5 s).
+MIN_POOLED_STATIC = 256
+
+
+def static_chunk(task: tuple, on_fraction: Callable[[float], None] | None) -> list:
+    """Static KPIs of a chunk of samples (runs in a pool worker): ``task`` = (raw, inputs,
+    file, [(sample, values), ...]); a sample that is not a valid line gives its
+    :class:`ConfigError` as plain parts (a worker's exceptions must pickle)."""
+    raw, inputs, file, rows = task
+    out: list = []
+    for k, (i, values) in enumerate(rows):
+        try:
+            spec = line_with_values(raw, inputs, values, f"{file} (sample {i})")
+        except ConfigError as exc:
+            out.append((i, (exc.file, exc.path, exc.problem, exc.value, exc.allowed)))
+            continue
+        out.append((i, static_kpis(spec)))
+        if on_fraction is not None:
+            on_fraction((k + 1) / len(rows))
+    return out
 
 
 @dataclass(frozen=True)
@@ -306,7 +326,9 @@ def evaluate_samples(
         i: {k: list(v) for k, v in known[i].items()} for i in known if 0 <= i < samples
     }
     todo = [i for i in range(samples) if i not in results]
-    specs = {i: prepared.spec_at(values[i], f"sample {i}") for i in todo}
+    workers = min(workers or os.cpu_count() or 1, max(len(todo), 1))
+    pooled_static = static and workers > 1 and len(todo) >= MIN_POOLED_STATIC
+    specs = {} if pooled_static else {i: prepared.spec_at(values[i], f"sample {i}") for i in todo}
 
     def finished(i: int, kpis: dict[str, list[float]]) -> None:
         results[i] = kpis
@@ -314,7 +336,29 @@ def evaluate_samples(
             on_sample(i, [float(x) for x in values[i]], kpis)
 
     try:
-        if static:
+        if pooled_static:
+            model = "static"
+            chunks = [todo[k :: workers * 4] for k in range(workers * 4)]
+            tasks = [
+                (prepared.raw, prepared.inputs, prepared.file, [(i, values[i]) for i in chunk])
+                for chunk in chunks
+                if chunk
+            ]
+
+            def chunk_done(_: int, rows: list) -> None:
+                for i, kpis in rows:
+                    if isinstance(kpis, tuple):
+                        raise ConfigError(*kpis)
+                    finished(i, {k: [v] for k, v in kpis.items()})
+
+            run_tasks(
+                static_chunk,
+                tasks,
+                workers,
+                chunk_done,
+                (lambda d, t: progress(len(results), samples)) if progress else None,
+            )
+        elif static:
             model = "static"
             for i in todo:
                 finished(i, {k: [v] for k, v in static_kpis(specs[i]).items()})
@@ -327,7 +371,7 @@ def evaluate_samples(
                 f"{'s' * (replications > 1)} of {horizon_s / 3600:g} h after "
                 f"{warmup_s / 3600:g} h warm-up)"
             )
-            tasks = [
+            sim_tasks = [
                 (i, specs[i], horizon_s, warmup_s, seed, r, engine)
                 for i in todo
                 for r in range(replications)
@@ -347,8 +391,8 @@ def evaluate_samples(
                 if progress is not None:
                     progress(base + done_tasks / replications, samples)
 
-            workers = min(workers or os.cpu_count() or 1, max(len(tasks), 1))
-            run_tasks(simulate_task, tasks, workers, done, moved if progress else None)
+            workers = min(workers, max(len(sim_tasks), 1))
+            run_tasks(simulate_task, sim_tasks, workers, done, moved if progress else None)
     except KeyboardInterrupt:
         raise Interrupted(f"{len(results)} of {samples} samples finished") from None
     return results, model

@@ -56,58 +56,129 @@ def choose_line() -> None:
             common.load_upload(upload)
 
 
-def quick_edits(spec, text: str) -> list[str]:
-    """One station's machines and defect probability (or process settings): the overrides
-    that validate; an error shows under its input."""
+def _quick_inputs(station, rev: int) -> list[tuple[str, str, float, str]]:
+    """The quick-edit inputs of a station: (key, override path, the line's value, kind) with
+    kind ``machines``, ``setting`` (a process window's) or ``p``; none for a station with
+    equipment options (their counts are set per option)."""
+    sid = station.id
+    if station.options:
+        return []
+    inputs = [(f"edit_machines_{sid}_{rev}", f"stations.{sid}.machines", station.machines, "m")]
+    window = station.process
+    if window is not None and window.SETTINGS:  # p follows the window's settings: edit those
+        for name, value in window.settings().items():
+            key = f"edit_{name}_{sid}_{rev}"
+            inputs.append((key, f"stations.{sid}.process.{name}", float(value), name))
+    else:
+        path = f"stations.{sid}.defect_probability"
+        inputs.append((f"edit_p_{sid}_{rev}", path, float(station.defect_probability), "p"))
+    return inputs
+
+
+def selected_station(spec, bottleneck: str) -> str:
+    """The quick-edit panel's station: the user's choice, the static bottleneck at first."""
+    ids = [s.id for s in spec.stations]
+    sid = st.session_state.get("edit_station")
+    if sid not in ids:
+        sid = bottleneck if bottleneck in ids else ids[0]
+        st.session_state["edit_station"] = sid
+    return sid
+
+
+def pending_quick(spec, text: str, rev: int, sid: str) -> tuple[list[str], list[str]]:
+    """The quick-edit panel's changes since the last run (read before anything is drawn):
+    the overrides that validate, and the messages of those that do not."""
+    station = spec.stations[spec.station_index(sid)]
+    overrides, errors = [], []
+    for key, path, old, _ in _quick_inputs(station, rev):
+        new = st.session_state.get(key)
+        if new is None or new == old:
+            continue
+        override = f"{path}={int(new) if key.startswith('edit_machines_') else float(new)!r}"
+        try:
+            line_from_text(text, "<edit>", [override])
+            overrides.append(override)
+        except common.USER_ERRORS as exc:
+            errors.append(common.error_text(exc, spec))
+    return overrides, errors
+
+
+def pending_table(spec, text: str, rev: int) -> tuple[list[str], list[tuple[str, str]]]:
+    """The stations table's edits since the last run (read before anything is drawn): the
+    overrides of the cells that validate, and a (kind, message) for each that does not — an
+    error names its row (the station id) and column."""
+    state = st.session_state.get(common.TABLE_PREFIX + str(rev))
+    edited = state.get("edited_rows", {}) if isinstance(state, dict) else {}
+    labels = {label: field for field, label in COLUMNS.items()}
+    overrides, messages = [], []
+    for row, cells in sorted(edited.items(), key=lambda kv: int(kv[0])):
+        k = int(row)
+        if not 0 <= k < len(spec.stations) or not isinstance(cells, dict):
+            continue
+        s = spec.stations[k]
+        for label, new in cells.items():
+            field = labels.get(label)
+            if field is None or new is None:
+                continue
+            old = s.machine_count if field == "machines" else getattr(s, field, None)
+            if new == old:
+                continue
+            cell = f"Row **{md(s.id)}**, column **{md(label)}**"
+            if s.options and field in PER_OPTION:
+                messages.append(("warning", f"{cell}: set per equipment option; edit the YAML."))
+                continue
+            override = f"stations.{s.id}.{field}={new}"
+            try:  # each cell on its own, so an error names its row and column
+                line_from_text(text, "<table>", [override])
+                overrides.append(override)
+            except ConfigError as exc:
+                messages.append(
+                    (
+                        "error",
+                        f"{cell} = {md(new)}: {md(common.station_named(exc.problem, spec))}"
+                        + (f"; allowed: {md(exc.allowed)}" if exc.allowed else ""),
+                    )
+                )
+    return overrides, messages
+
+
+def quick_edits(spec, rev: int, sid: str, errors: list[str]) -> None:
+    """One station's machines and defect probability (or process settings), the static
+    bottleneck's at first; an edit's error shows under the panel."""
     st.subheader(f"{md(spec.name)} — edit")
     ids = [s.id for s in spec.stations]
     c1, c2, c3 = st.columns(3)
-    sid = c1.selectbox("Station", ids, key="edit_station")
+    c1.selectbox("Station", ids, key="edit_station")
     station = spec.stations[ids.index(sid)]
-    quick = []  # (column, override)
-    window = station.process
     if station.options:
-        c2.caption(f"{md(sid)} has equipment options; edit their counts in the table below.")
-    else:
-        machines = c2.number_input(
-            "Machines", min_value=0, step=1, value=int(station.machines), key=f"edit_machines_{sid}"
-        )
-        if machines != station.machines:
-            quick.append((c2, f"stations.{sid}.machines={int(machines)}"))
-        if window is not None and window.SETTINGS:
-            # p follows the process window's settings: edit those
-            for name, value in window.settings().items():
-                unit = window.UNITS.get(name, "")
-                new = c3.number_input(
-                    f"{name} [{unit}] ({window.model} window)",
-                    value=float(value),
-                    key=f"edit_{name}_{sid}",
-                    help=f"p = {station.defect_probability:.4f} at these settings",
-                )
-                if new != value:
-                    quick.append((c3, f"stations.{sid}.process.{name}={new!r}"))
-        else:
-            p = c3.number_input(
+        c2.caption(f"{md(sid)} has equipment options; edit their counts in the YAML.")
+    window = station.process
+    for key, _, value, kind in _quick_inputs(station, rev):
+        if kind == "m":
+            c2.number_input("Machines", min_value=0, step=1, value=int(value), key=key)
+        elif kind == "p":
+            c3.number_input(
                 "Defect probability",
-                value=float(station.defect_probability),
+                value=value,
                 step=0.001,
                 format="%.4f",
-                key=f"edit_p_{sid}",
+                key=key,
                 help="per cell processed, in [0, 1]",
             )
-            if p != station.defect_probability:
-                quick.append((c3, f"stations.{sid}.defect_probability={p!r}"))
-    overrides = []
-    for column, override in quick:
-        with column, common.reported(spec):
-            line_from_text(text, "<edit>", [override])
-            overrides.append(override)
-    return overrides
+        else:
+            c3.number_input(
+                f"{kind} [{window.UNITS.get(kind, '')}] ({window.model} window)",
+                value=value,
+                key=key,
+                help=f"p = {station.defect_probability:.4f} at these settings",
+            )
+    for error in errors:
+        st.error(error, icon="⚠️")
 
 
-def table_edits(spec, text: str) -> list[str]:
-    """The stations as an editable table: the overrides of the cells that validate; an error
-    names its row (the station id) and column."""
+def table_edits(spec, rev: int, messages: list[tuple[str, str]]) -> None:
+    """The stations as an editable table (a station with equipment options shows its
+    options' machines, capex and p); its cells' messages below it."""
     rows = []
     for s in spec.stations:
         row = {"station": s.id, "kind": s.kind}
@@ -115,36 +186,21 @@ def table_edits(spec, text: str) -> list[str]:
             row[label] = s.machine_count if field == "machines" else getattr(s, field, None)
         rows.append(row)
     frame = pd.DataFrame(rows)
-    edited = st.data_editor(
-        frame, hide_index=True, disabled=["station", "kind"], key="stations", width="stretch"
+    st.data_editor(
+        frame,
+        hide_index=True,
+        disabled=["station", "kind"],
+        key=common.TABLE_PREFIX + str(rev),
+        width="stretch",
     )
-    overrides = []
-    for k, s in enumerate(spec.stations):
-        for field, label in COLUMNS.items():
-            new, old = edited.iloc[k][label], frame.iloc[k][label]
-            if pd.isna(new) and pd.isna(old) or new == old:
-                continue
-            cell = f"Row **{md(s.id)}**, column **{label}**"
-            if s.options and field in PER_OPTION:
-                st.warning(f"{cell}: set per equipment option; edit the YAML instead.")
-                continue
-            override = f"stations.{s.id}.{field}={new}"
-            try:  # each cell on its own, so an error names its row and column
-                line_from_text(text, "<table>", [override])
-                overrides.append(override)
-            except ConfigError as exc:
-                st.error(
-                    f"{cell} = {md(new)}: {md(exc.problem)}"
-                    + (f"; allowed: {md(exc.allowed)}" if exc.allowed else ""),
-                    icon="⚠️",
-                )
-    return overrides
+    for kind, message in messages:
+        (st.warning if kind == "warning" else st.error)(message, icon="⚠️")
 
 
 def at_once(text: str, name: str) -> None:
     """Static output, yield and bottleneck; the cost where the line has a cost block."""
     cap = common.capacity(text)
-    a = common.static_analysis(text)
+    c = common.static_cost(text)
     m1, m2, m3, m4 = st.columns(4)
     m1.metric(
         "Max good output",
@@ -153,11 +209,11 @@ def at_once(text: str, name: str) -> None:
     )
     m2.metric("Line yield ∏(1 − p)", f"{cap.line_yield:.4f}")
     m3.metric("Bottleneck (static)", cap.bottleneck)
-    if a is not None:
+    if c is not None:
         m4.metric(
             "Cost per good kWh",
-            f"{a.cost.total_usd_per_kwh:.0f} USD/kWh",
-            help=f"{a.cost.cny_per_wh:.2f} CNY/Wh, static basis",
+            f"{c.total_usd_per_kwh:.0f} USD/kWh",
+            help=f"{c.cny_per_wh:.2f} CNY/Wh, static basis",
         )
     else:
         m4.metric("Cost per good kWh", "—", help="the cost " + common.NEEDS_COST)
@@ -174,14 +230,21 @@ def at_once(text: str, name: str) -> None:
 def main() -> None:
     st.title("Line")
     choose_line()
-    spec = common.working_spec()
     text = common.working_yaml()
-    overrides = quick_edits(spec, text) + table_edits(spec, text)
-    if overrides:
+    spec = common.working_spec()
+    rev = common.line_revision()
+    sid = selected_station(spec, common.capacity(text).bottleneck)
+    # the edits first, then the page: one script run per edit, and every input is drawn with
+    # the edited line's values
+    quick, errors = pending_quick(spec, text, rev, sid)
+    table, messages = pending_table(spec, text, rev)
+    if quick or table:
         with common.reported(spec):
-            common.set_working(line_from_text(text, "<edit>", overrides), "edited")
-            st.rerun()
-    at_once(common.working_yaml(), spec.name)
+            common.set_working(line_from_text(text, "<edit>", quick + table), "edited")
+            text, spec, rev = common.working_yaml(), common.working_spec(), common.line_revision()
+    quick_edits(spec, rev, sid, errors)
+    table_edits(spec, rev, messages)
+    at_once(text, spec.name)
 
 
 common.guarded(main)

@@ -1,0 +1,108 @@
+"""The what-if app in headless Chromium, as a planner uses it (issue 17): edits kept, uploads
+with ``extends:``, errors that name the station. One ``linesim ui`` server for the module."""
+
+import re
+
+from browser import browser_page, edit_cell, metric_value, serve_ui, wait_for_metric  # noqa: F401
+
+from linesim.capacity import capacity_report
+from linesim.config import load_line
+
+PILOT = "pilot_sulfide_200mwh"
+
+
+def output(overrides=()) -> str:
+    """The Line page's "Max good output" card of the pilot line with ``overrides``."""
+    cap = capacity_report(load_line(PILOT, overrides))
+    return f"{cap.max_output_gwh_per_year:.3f} GWh/yr"
+
+
+def open_line_page(pg, url):
+    pg.goto(url, wait_until="networkidle")
+    pg.get_by_text("Max good output").first.wait_for(timeout=90_000)
+
+
+def stations_grid(pg):
+    return pg.get_by_test_id("stDataFrame").first
+
+
+def table_cell(pg, row: int, column: int, expected: str = "") -> str:
+    """What the stations table shows in ``row``, ``column`` (0-based, a row in view): once it
+    shows ``expected``, or after 10 s (the grid redraws after the page's other elements)."""
+    cell = stations_grid(pg).locator(f"#glide-cell-{column}-{row}")
+    for _ in range(100):
+        shown = cell.inner_text()
+        if shown == expected or not expected:
+            break
+        pg.wait_for_timeout(100)
+    return shown
+
+
+def test_table_and_quick_edits_at_the_selected_station_are_kept(ui_server):
+    """Issue 17: a table edit at the station the quick-edit panel shows was undone by the
+    panel; and a quick edit must show in the table."""
+    url, _ = ui_server
+    neck = capacity_report(load_line(PILOT)).bottleneck  # stacking, row 7, 3 machines
+    with browser_page(height=1400) as (pg, errors):
+        open_line_page(pg, url)
+        pg.get_by_test_id("stSelectbox").filter(has_text="Station").first.click()
+        pg.get_by_role("option", name=neck, exact=True).click()
+        pg.get_by_role("spinbutton", name="Machines").wait_for()
+        pg.wait_for_timeout(500)
+        edit_cell(pg, stations_grid(pg), 7, 2, 4)  # stacking: 3 → 4 machines
+        four = output([f"stations.{neck}.machines=4"])
+        assert wait_for_metric(pg, "Max good output", four) == four
+        # another rerun (another station chosen and back) keeps it
+        pg.get_by_test_id("stSelectbox").filter(has_text="Station").first.click()
+        pg.get_by_role("option", name="laser_cutting", exact=True).click()
+        pg.wait_for_timeout(1000)
+        pg.get_by_test_id("stSelectbox").filter(has_text="Station").first.click()
+        pg.get_by_role("option", name=neck, exact=True).click()
+        pg.wait_for_timeout(1000)
+        assert metric_value(pg, "Max good output") == four
+        assert pg.get_by_role("spinbutton", name="Machines").input_value() == "4"
+        assert table_cell(pg, 7, 0) == neck
+        assert table_cell(pg, 7, 2, "4") == "4"
+        # the quick-edit panel's edit reaches the table
+        pg.get_by_role("spinbutton", name="Machines").fill("5")
+        pg.keyboard.press("Enter")
+        five = output([f"stations.{neck}.machines=5"])
+        assert wait_for_metric(pg, "Max good output", five) == five
+        assert table_cell(pg, 7, 2, "5") == "5"
+    assert not errors, errors
+
+
+def test_upload_with_extends_and_errors_naming_the_station(ui_server, tmp_path):
+    """An upload extending a bundled line loads; one extending a file of its own says why
+    not; a duplicate station id is named by id, never ``stations[8]``."""
+    url, _ = ui_server
+    good = tmp_path / "mine.yaml"
+    good.write_text(f"extends: {PILOT}\nname: mine\nstations:\n  stacking:\n    machines: 4\n")
+    own = tmp_path / "own.yaml"
+    own.write_text("extends: base.yaml\nname: own\n")
+    text = load_line(PILOT).model_dump(mode="json", exclude_defaults=True)
+    text["stations"][8]["id"] = text["stations"][7]["id"]  # tab_welding → a second stacking
+    dup = tmp_path / "dup.yaml"
+    import yaml
+
+    dup.write_text(yaml.safe_dump(text, sort_keys=False))
+    with browser_page() as (pg, errors):
+        open_line_page(pg, url)
+        upload = pg.get_by_test_id("stFileUploaderDropzoneInput")
+        upload.set_input_files(str(good))
+        four = output(["stations.stacking.machines=4"])
+        assert wait_for_metric(pg, "Max good output", four) == four
+        pg.get_by_text("mine — edit").wait_for(timeout=10_000)
+        upload.set_input_files(str(own))
+        alert = pg.get_by_test_id("stAlert").filter(has_text="extends")
+        alert.wait_for(timeout=20_000)
+        said = alert.inner_text()
+        assert "own.yaml" in said and "the base config does not exist" in said, said
+        assert "bundled line by name" in said, said
+        upload.set_input_files(str(dup))
+        alert = pg.get_by_test_id("stAlert").filter(has_text="unique")
+        alert.wait_for(timeout=20_000)
+        said = alert.inner_text()
+        assert "stations.tab_welding.id" in said or "stations.stacking" in said, said
+        assert not re.search(r"stations\[\d+\]|<edit>|<table>", said), said
+    assert not errors, errors
