@@ -383,7 +383,7 @@ def evaluate_samples(
                 pending.setdefault(i, {})[r] = kpis
                 if len(pending[i]) == replications:
                     reps = pending.pop(i)
-                    finished(i, {k: [reps[q][k] for q in range(replications)] for k in KPIS})
+                    finished(i, {k: [reps[q][k] for q in range(replications)] for k in reps[0]})
 
             base = len(results)
 
