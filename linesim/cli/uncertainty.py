@@ -112,7 +112,7 @@ def uncertainty_command(args: argparse.Namespace) -> int:
     from linesim.report.uncertainty import format_uncertainty, write_uncertainty_html
     from linesim.simulation import engine_for
     from linesim.uncertainty import Targets, prepare, run_study
-    from linesim.uncertainty.records import known_samples, sample_rows
+    from linesim.uncertainty.records import Recorder, known_samples
     from linesim.uncertainty.sensitivity import sobol_indices, tornado
 
     if args.html:
@@ -145,6 +145,7 @@ def uncertainty_command(args: argparse.Namespace) -> int:
             seed=args.seed,
             args=args_doc(args),
         )
+    recorder = Recorder(store, rid, prepared) if store and rid else None
     progress = _progress(args.samples) if sys.stderr.isatty() else None
     try:
         report = run_study(
@@ -160,12 +161,10 @@ def uncertainty_command(args: argparse.Namespace) -> int:
             workers=args.workers,
             progress=progress.update if progress else None,
             known=known,
-            on_sample=(
-                lambda i, values, kpis: store.add_rows(rid, sample_rows(prepared, i, values, kpis))
-            )
-            if store and rid
-            else None,
+            on_sample=recorder.add if recorder else None,
         )
+        if recorder:
+            recorder.flush()
         report.tornado = tornado(prepared)
         if sobol:
             report.sensitivity = sobol_indices(
@@ -181,7 +180,8 @@ def uncertainty_command(args: argparse.Namespace) -> int:
             )
     except KeyboardInterrupt as exc:
         if store:
-            if rid:
+            if rid and recorder:
+                recorder.flush()
                 store.close_record(rid, "interrupted")
                 if isinstance(exc, Interrupted):
                     exc.kept = (
