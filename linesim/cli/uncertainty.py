@@ -81,6 +81,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="K",
         help="processes for simulated samples (default: all cores)",
     )
+    p.add_argument(
+        "--backend",
+        choices=("local", "ray"),
+        default="local",
+        help="simulated samples on a local process pool or on Ray (RAY_ADDRESS, or a local "
+        "Ray), as sweeps",
+    )
     p.add_argument("--horizon", default="30d", help="simulated time per replication (30d)")
     p.add_argument("--warmup", default="auto", help="warm-up (default auto, as linesim run)")
     p.add_argument(
@@ -117,6 +124,14 @@ def uncertainty_command(args: argparse.Namespace) -> int:
 
     if args.html:
         check_output_path(args.html, (".html",), "--html")
+    if args.backend == "ray":
+        import importlib.util
+
+        if importlib.util.find_spec("ray") is None:
+            raise UsageError(
+                "--backend ray: Ray is not installed; allowed: pip install "
+                "'linesim[ray]', or --backend local"
+            )
     path = resolve_config(args.config)
     prepared = prepare(apply_overrides(load_raw(path), args.overrides), path)
     horizon_s, warmup_s = (0.0, 0.0) if args.static else simulation_window(prepared.nominal, args)
@@ -162,6 +177,7 @@ def uncertainty_command(args: argparse.Namespace) -> int:
             progress=progress.update if progress else None,
             known=known,
             on_sample=recorder.add if recorder else None,
+            backend=args.backend,
         )
         if recorder:
             recorder.flush()
@@ -177,6 +193,7 @@ def uncertainty_command(args: argparse.Namespace) -> int:
                 warmup_s=warmup_s,
                 engine=args.engine,
                 workers=args.workers,
+                backend=args.backend,
             )
     except KeyboardInterrupt as exc:
         if store:
