@@ -386,9 +386,10 @@ def _merge(
         if key == "stations" and not prefix and isinstance(value, dict):
             out["stations"] = _patch_stations(out.get("stations"), value, file)
         elif isinstance(value, dict) and isinstance(out.get(key), dict):
-            # a distribution replaces a base's distribution whole (no mix of parameters)
-            merged = is_uncertain(value) or is_uncertain(out[key])
-            out[key] = copy.deepcopy(value) if merged else _merge(out[key], value, file, here)
+            # a distribution replaces a base's whole (no mix of two distributions' parameters);
+            # a mapping without ``dist`` patches the base's parameters (``high: 0.05``)
+            whole = is_uncertain(value)
+            out[key] = copy.deepcopy(value) if whole else _merge(out[key], value, file, here)
         else:
             out[key] = copy.deepcopy(value)
     if not prefix and isinstance(patch.get("stations"), dict):

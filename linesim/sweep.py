@@ -45,6 +45,7 @@ __all__ = [
     "summarise_variants",
     "sweep_frame",
     "BACKENDS",
+    "run_ray_tasks",
 ]
 
 BACKENDS = ("local", "ray")
@@ -253,7 +254,21 @@ def _python_handlers() -> dict:
     return {s: h for s, h in handlers.items() if h is not None}
 
 
-def _run_ray(tasks: list, workers: int | None, done: Callable, progress: Callable | None) -> None:
+def run_ray_tasks(
+    work: Callable, tasks: list, workers: int | None, done: Callable, progress: Callable | None
+) -> None:
+    """``work(task, None)`` for every task on Ray (``RAY_ADDRESS``, or a local Ray of
+    ``workers`` CPUs), ``done(result)`` as each finishes, as sweeps run theirs."""
+    _run_ray(tasks, workers, done, progress, work)
+
+
+def _run_ray(
+    tasks: list,
+    workers: int | None,
+    done: Callable,
+    progress: Callable | None,
+    work: Callable | None = None,
+) -> None:
     try:
         import ray
     except ImportError:
@@ -273,7 +288,7 @@ def _run_ray(tasks: list, workers: int | None, done: Callable, progress: Callabl
             signal.signal(signum, handler)
     pending: list = []
     try:
-        remote = ray.remote(_task)
+        remote = ray.remote(work or _task)
         pending = [remote.remote(t, None) for t in tasks]
         while pending:
             finished, pending = ray.wait(pending, num_returns=1)

@@ -247,3 +247,33 @@ def test_a_pool_of_workers_gives_the_serial_answer_and_the_api_the_commands(monk
     with pytest.raises(ConfigError, match="sample 0") as err:  # from a worker, whole
         study.evaluate_samples(prepare(bad), np.array([[1.0]] * 8), workers=2)
     assert err.value.path == "stations.press.defect_probability"
+
+
+def test_an_interrupted_study_keeps_its_finished_samples_and_resumes(capsys, tmp_path, monkeypatch):
+    import linesim.uncertainty.study as study
+
+    path = tmp_path / "line.yaml"
+    path.write_text(yaml.safe_dump(_one_station({"dist": "uniform", "low": 0.01, "high": 0.05})))
+    args = ["uncertainty", str(path), "--static", "--samples", "16", "--sobol", "0", "--json"]
+    calls = []
+
+    def stopping(spec):
+        calls.append(1)
+        if len(calls) == 7:  # Ctrl-C during the 7th sample
+            raise KeyboardInterrupt
+        return static_kpis(spec)
+
+    monkeypatch.setattr(study, "static_kpis", stopping)
+    assert main(args) == 130
+    err = capsys.readouterr().err
+    rid = err.split("--resume ")[1].split(")")[0]
+    assert "6 of 16 samples finished" in err
+    calls.clear()
+    monkeypatch.setattr(study, "static_kpis", lambda spec: calls.append(1) or static_kpis(spec))
+    assert main(args + ["--resume", rid]) == 0
+    resumed = json.loads(capsys.readouterr().out)
+    assert len(calls) == 10 + 1  # the 10 unfinished samples and the nominal line
+    monkeypatch.setattr(study, "static_kpis", static_kpis)
+    assert main(args + ["--no-store"]) == 0
+    whole = json.loads(capsys.readouterr().out)
+    assert resumed.pop("record_id") == rid and resumed == whole

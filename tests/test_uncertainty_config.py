@@ -137,7 +137,7 @@ def test_a_bad_distribution_exits_2_from_the_cli(capsys):
     assert code == 2 and "stations.stacking.mttr_h" in err and "1e+06" in err
 
 
-def test_extends_replaces_a_distribution_whole(tmp_path):
+def test_extends_replaces_a_distribution_whole_or_patches_its_parameters(tmp_path):
     base = tmp_path / "base.yaml"
     base.write_text(
         "name: b\nproduct: {energy_kwh: 0.3}\nstations:\n"
@@ -152,6 +152,9 @@ def test_extends_replaces_a_distribution_whole(tmp_path):
     (item,) = uncertain_inputs(load_raw(child))
     assert item.dist.dist == "normal" and item.dist.low is None
     assert load_line(child).stations[0].defect_probability == 0.03
+    child.write_text("extends: base.yaml\nstations:\n  press: {defect_probability: {high: 0.08}}\n")
+    (item,) = uncertain_inputs(load_raw(child))
+    assert (item.dist.dist, item.dist.low, item.dist.high) == ("triangular", 0.01, 0.08)
 
 
 @st.composite

@@ -81,6 +81,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="K",
         help="processes for simulated samples (default: all cores)",
     )
+    p.add_argument(
+        "--backend",
+        choices=("local", "ray"),
+        default="local",
+        help="simulated samples on a local process pool or on Ray (RAY_ADDRESS, or a local "
+        "Ray), as sweeps",
+    )
     p.add_argument("--horizon", default="30d", help="simulated time per replication (30d)")
     p.add_argument("--warmup", default="auto", help="warm-up (default auto, as linesim run)")
     p.add_argument(
@@ -112,11 +119,19 @@ def uncertainty_command(args: argparse.Namespace) -> int:
     from linesim.report.uncertainty import format_uncertainty, write_uncertainty_html
     from linesim.simulation import engine_for
     from linesim.uncertainty import Targets, prepare, run_study
-    from linesim.uncertainty.records import known_samples, sample_rows
+    from linesim.uncertainty.records import Recorder, known_samples
     from linesim.uncertainty.sensitivity import sobol_indices, tornado
 
     if args.html:
         check_output_path(args.html, (".html",), "--html")
+    if args.backend == "ray":
+        import importlib.util
+
+        if importlib.util.find_spec("ray") is None:
+            raise UsageError(
+                "--backend ray: Ray is not installed; allowed: pip install "
+                "'linesim[ray]', or --backend local"
+            )
     path = resolve_config(args.config)
     prepared = prepare(apply_overrides(load_raw(path), args.overrides), path)
     horizon_s, warmup_s = (0.0, 0.0) if args.static else simulation_window(prepared.nominal, args)
@@ -145,6 +160,7 @@ def uncertainty_command(args: argparse.Namespace) -> int:
             seed=args.seed,
             args=args_doc(args),
         )
+    recorder = Recorder(store, rid, prepared) if store and rid else None
     progress = _progress(args.samples) if sys.stderr.isatty() else None
     try:
         report = run_study(
@@ -160,12 +176,11 @@ def uncertainty_command(args: argparse.Namespace) -> int:
             workers=args.workers,
             progress=progress.update if progress else None,
             known=known,
-            on_sample=(
-                lambda i, values, kpis: store.add_rows(rid, sample_rows(prepared, i, values, kpis))
-            )
-            if store and rid
-            else None,
+            on_sample=recorder.add if recorder else None,
+            backend=args.backend,
         )
+        if recorder:
+            recorder.flush()
         report.tornado = tornado(prepared)
         if sobol:
             report.sensitivity = sobol_indices(
@@ -178,10 +193,12 @@ def uncertainty_command(args: argparse.Namespace) -> int:
                 warmup_s=warmup_s,
                 engine=args.engine,
                 workers=args.workers,
+                backend=args.backend,
             )
     except KeyboardInterrupt as exc:
         if store:
-            if rid:
+            if rid and recorder:
+                recorder.flush()
                 store.close_record(rid, "interrupted")
                 if isinstance(exc, Interrupted):
                     exc.kept = (

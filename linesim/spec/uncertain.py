@@ -151,7 +151,11 @@ class Uncertain:
                 assert self.value is not None
                 alpha = 1.0 + 4.0 * (self.value - a) / (b - a)
                 beta = 1.0 + 4.0 * (b - self.value) / (b - a)
-                x = a + (b - a) * special.betaincinv(alpha, beta, u)
+                with np.errstate(all="ignore"):
+                    y = special.betaincinv(alpha, beta, u)
+                # the inverse fails (NaN) in the far tails, u below ~1e-100: its limits there
+                y = np.where(np.isnan(y), np.where(u < 0.5, 0.0, 1.0), y)
+                x = a + (b - a) * y
             if self.integer:
                 x = np.clip(np.rint(x), self.low, self.high)
         else:
@@ -216,7 +220,7 @@ def parse_uncertain(node: Mapping[str, Any]) -> Uncertain:
     if dist not in DISTS:
         raise UncertainError("dist", "unknown distribution", dist, "one of " + ", ".join(DISTS))
     need, optional = _PARAMS[dist]
-    keys = set(node) - {"dist", "source"}
+    keys: set[Any] = set(node) - {"dist", "source"}
     for key in sorted(need - keys):
         raise UncertainError(
             key,
@@ -224,7 +228,7 @@ def parse_uncertain(node: Mapping[str, Any]) -> Uncertain:
             None,
             f"{dist} with " + ", ".join(sorted(need)) + _also(optional),
         )
-    for key in sorted(keys - need - optional):
+    for key in sorted(keys - need - optional, key=str):
         raise UncertainError(
             key,
             f"not a parameter of a {dist} distribution",

@@ -26,6 +26,7 @@ def uncertainty_study(
     sobol: int = 0,
     workers: int | None = None,
     engine: str = "auto",
+    backend: str = "local",
     progress: Callable[[float, int], None] | None = None,
 ) -> UncertaintyReport:
     """``linesim uncertainty`` as a function: ``config`` a YAML path, a bundled line's name or a
@@ -53,6 +54,7 @@ def uncertainty_study(
         "warmup_s": warmup_s,
         "engine": engine,
         "workers": workers,
+        "backend": backend,
     }
     report = run_study(prepared, samples, targets=targets or Targets(), progress=progress, **common)
     report.tornado = tornado(prepared)

@@ -75,4 +75,6 @@ def simulate_task(
         seed=seed,
         progress=on_fraction,
     )
-    return i, r, basis_kpis(spec, simulated_basis(spec, [res]))
+    kpis = basis_kpis(spec, simulated_basis(spec, [res]))
+    kpis["cells_started"] = float(res.started)  # in the window: for throughput figures
+    return i, r, kpis

@@ -6,13 +6,18 @@ from __future__ import annotations
 
 import argparse
 import math
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from linesim.errors import UsageError
 from linesim.uncertainty.study import Prepared
 
-__all__ = ["sample_rows", "known_samples", "RESUME_ARGS"]
+__all__ = ["sample_rows", "known_samples", "RESUME_ARGS", "Recorder"]
+
+#: Longest a finished sample waits [s] before it is written to the store (rows are written in
+#: batches: one transaction per static sample would cost more than the sample).
+FLUSH_S = 2.0
 
 #: Arguments a resumed study must share with the record it continues.
 RESUME_ARGS: tuple[str, ...] = (
@@ -87,3 +92,29 @@ def _kpi_names() -> tuple[str, ...]:
     from linesim.uncertainty.evaluate import KPIS
 
     return KPIS
+
+
+class Recorder:
+    """Finished samples into a store record, in batches at most :data:`FLUSH_S` apart
+    (:meth:`flush` writes what is waiting: call it before the record is closed)."""
+
+    def __init__(self, store, record_id: str, prepared: Prepared, flush_s: float = FLUSH_S):
+        self.store, self.record_id, self.prepared, self.flush_s = (
+            store,
+            record_id,
+            prepared,
+            flush_s,
+        )
+        self._rows: list[dict[str, Any]] = []
+        self._last = time.monotonic()
+
+    def add(self, i: int, values: Sequence[float], kpis: Mapping[str, Sequence[float]]) -> None:
+        self._rows += sample_rows(self.prepared, i, values, kpis)
+        if time.monotonic() - self._last >= self.flush_s:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._rows:
+            self.store.add_rows(self.record_id, self._rows)
+            self._rows = []
+        self._last = time.monotonic()

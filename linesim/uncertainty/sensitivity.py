@@ -75,6 +75,7 @@ def sobol_indices(
     workers: int | None = None,
     progress: Callable[[float, int], None] | None = None,
     kpis: Sequence[str] = SENSITIVITY_KPIS,
+    backend: str = "local",
 ) -> dict[str, Any]:
     """First- and total-order Sobol indices of each KPI with 95 % CIs (see the module).
 
@@ -110,6 +111,7 @@ def sobol_indices(
         engine=engine,
         workers=workers,
         progress=progress,
+        backend=backend,
     )
     out: dict[str, Any] = {
         "model": model,

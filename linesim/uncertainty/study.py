@@ -256,6 +256,7 @@ def run_study(
     progress: Callable[[float, int], None] | None = None,
     known: Mapping[int, Mapping[str, Sequence[float]]] | None = None,
     on_sample: Callable[[int, Sequence[float], dict[str, list[float]]], None] | None = None,
+    backend: str = "local",
 ) -> UncertaintyReport:
     """Sample the inputs of ``prepared`` and evaluate each sample.
 
@@ -272,6 +273,9 @@ def run_study(
         study): they are not evaluated again.
     on_sample : callable, optional
         ``on_sample(i, values, kpis)`` as sample i's replications are all in (to record it).
+    backend : str
+        Simulated samples on ``local`` processes or on ``ray`` (as sweeps; static samples
+        always run locally).
 
     Raises
     ------
@@ -299,6 +303,7 @@ def run_study(
         progress=progress,
         known=known,
         on_sample=on_sample,
+        backend=backend,
     )
     return summarise(prepared, values, results, samples, replications, seed, method, model, targets)
 
@@ -317,9 +322,12 @@ def evaluate_samples(
     progress: Callable[[float, int], None] | None = None,
     known: Mapping[int, Mapping[str, Sequence[float]]] | None = None,
     on_sample: Callable[[int, Sequence[float], dict[str, list[float]]], None] | None = None,
+    backend: str = "local",
 ) -> tuple[dict[int, dict[str, list[float]]], str]:
     """Each row of ``values`` (samples × inputs) validated and evaluated: sample → KPI → one
     value per replication, and the model's description (see :func:`run_study`)."""
+    if backend not in ("local", "ray"):
+        raise UsageError(f"backend {backend!r}; allowed: local, ray")
     samples = len(values)
     known = dict(known or {})
     results: dict[int, dict[str, list[float]]] = {
@@ -383,7 +391,7 @@ def evaluate_samples(
                 pending.setdefault(i, {})[r] = kpis
                 if len(pending[i]) == replications:
                     reps = pending.pop(i)
-                    finished(i, {k: [reps[q][k] for q in range(replications)] for k in KPIS})
+                    finished(i, {k: [reps[q][k] for q in range(replications)] for k in reps[0]})
 
             base = len(results)
 
@@ -392,7 +400,18 @@ def evaluate_samples(
                     progress(base + done_tasks / replications, samples)
 
             workers = min(workers, max(len(sim_tasks), 1))
-            run_tasks(simulate_task, sim_tasks, workers, done, moved if progress else None)
+            if backend == "ray":
+                from linesim.sweep import run_ray_tasks
+
+                run_ray_tasks(
+                    simulate_task,
+                    sim_tasks,
+                    workers,
+                    lambda result: done(0, result),
+                    moved if progress else None,
+                )
+            else:
+                run_tasks(simulate_task, sim_tasks, workers, done, moved if progress else None)
     except KeyboardInterrupt:
         raise Interrupted(f"{len(results)} of {samples} samples finished") from None
     return results, model
