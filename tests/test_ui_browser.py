@@ -106,3 +106,26 @@ def test_upload_with_extends_and_errors_naming_the_station(ui_server, tmp_path):
         assert "stations.tab_welding.id" in said or "stations.stacking" in said, said
         assert not re.search(r"stations\[\d+\]|<edit>|<table>", said), said
     assert not errors, errors
+
+
+def test_compare_of_lines_that_share_a_name_shows_a_bar_each(ui_server):
+    """The working line (the pilot) against the bundled pilot and the 4 GWh line: three bars,
+    not two with the pilot's stacked twice."""
+    url, _ = ui_server
+    with browser_page() as (pg, errors):
+        open_line_page(pg, url)
+        pg.get_by_role("link", name=re.compile("Compare")).click()
+        pg.get_by_text("Lines to compare").first.wait_for(timeout=90_000)
+        pg.get_by_test_id("stMultiSelect").first.click()
+        pg.get_by_role("option", name=PILOT, exact=True).click()
+        pg.keyboard.press("Escape")
+        ticks = pg.locator('[data-testid="stPlotlyChart"] .xtick text')
+        for _ in range(200):
+            labels = ticks.evaluate_all("els => els.map(e => e.textContent)")
+            if len(labels) >= 3 or PILOT in labels:
+                break
+            pg.wait_for_timeout(100)
+        pg.wait_for_timeout(500)
+        labels = ticks.evaluate_all("els => els.map(e => e.textContent)")
+    assert labels == ["working line", "gwh_sulfide_4gwh", PILOT], labels
+    assert not errors, errors

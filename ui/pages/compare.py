@@ -70,7 +70,7 @@ def main() -> None:
         file_name="comparison.csv",
         key="csv_compare",
     )
-    st.plotly_chart(cost_breakdown([analyses[p] for p in picked]), key="compare_cost")
+    st.plotly_chart(cost_breakdown([analyses[p] for p in picked], picked), key="compare_cost")
 
 
 common.guarded(main)
