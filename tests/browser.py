@@ -115,7 +115,7 @@ def metric_value(page, label: str) -> str:
     return card.locator('[data-testid="stMetricValue"]').inner_text()
 
 
-def wait_for_metric(page, label: str, value: str, timeout_s: float = 20.0) -> str:
+def wait_for_metric(page, label: str, value: str, timeout_s: float = 30.0) -> str:
     """Wait until the card ``label`` shows ``value``; returns what it shows at the end."""
     deadline = time.monotonic() + timeout_s
     shown = metric_value(page, label)

@@ -39,7 +39,7 @@ def inputs(spec, now) -> tuple:
         "Capex budget [MUSD] (0 = none)", min_value=0.0, value=0.0, step=10.0, key="budget_musd"
     )
     objective = c3.selectbox("Objective", ["min_capex", "min_cost", "max_output"], key="objective")
-    pareto = st.checkbox("Pareto front of output × yield × capex", value=True, key="pareto")
+    pareto = st.checkbox("Pareto front of output × yield × capex", value=False, key="pareto")
     tunable = [s for s in spec.stations if s.process is not None and s.process.levels]
     tune = st.checkbox(
         "Choose process settings too ("
