@@ -156,6 +156,8 @@ def test_optimise_page_solves_and_loads_a_point():
     assert not at.exception
     simulated = float(metric(at, "Simulated output of this layout [GWh/yr]"))
     assert 0.15 < simulated < 0.3  # the layout was sized for 0.2 GWh/yr
+    flagged = [e.value for e in at.error if "below the target" in e.value]
+    assert len(flagged) == (simulated < 0.2), flagged  # a missed target is flagged in red
     at.button(key="load_layout").click().run()
     assert not at.exception
     assert any("Loaded point 0" in s.value for s in at.success)
