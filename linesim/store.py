@@ -36,6 +36,7 @@ and the next writer marks it so.
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import json
 import math
@@ -256,7 +257,8 @@ class Store:
         return self._event(name, "delete", None, None)
 
     def _event(self, name: str, action: str, line: str | None, text: str | None) -> bool:
-        event = {"id": new_record_id(), "name": name, "saved_at": _now(), "action": action}
+        event: dict[str, str | None] = {"id": new_record_id(), "name": name, "saved_at": _now()}
+        event["action"] = action
         event |= {"line": line, "yaml": text}
         return self._write({"op": "scenario", "record_id": event["id"], "event": event})
 
@@ -450,7 +452,7 @@ class Store:
         ]
         return rec
 
-    def scenarios(self) -> list[dict]:
+    def scenarios(self) -> builtins.list[dict]:
         """The saved scenarios, newest first: dicts of name, saved_at, line and yaml (the
         spooled events included)."""
         with self._reader() as con:
