@@ -9,7 +9,10 @@ Default file: ``linesim_runs.duckdb`` in the working directory (``$LINESIM_STORE
   ``--set``, as canonical JSON — two configs that describe the same line hash alike), the
   command's arguments and its summary (JSON), and the host and process id that wrote it;
 - ``rows`` — the tidy results of a record: one row per variant × replication (a run has one
-  variant), with the varied parameters and the KPIs as JSON.
+  variant), with the varied parameters and the KPIs as JSON;
+- ``scenario_events`` — the what-if app's named scenarios (a line's YAML): each save or delete
+  is an event of its own (written, spooled and merged as a record is), and a name's latest
+  event says whether it exists and what it holds (:meth:`Store.scenarios`).
 
 Every write is one transaction: a run is stored whole (record and rows) or not at all; a sweep
 opens its record as ``running``, adds each finished variant in its own transaction, and ends
@@ -33,6 +36,7 @@ and the next writer marks it so.
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import json
 import math
@@ -97,7 +101,16 @@ CREATE TABLE IF NOT EXISTS rows (
     kpis_json VARCHAR NOT NULL,
     PRIMARY KEY (record_id, variant, replication)
 );
+CREATE TABLE IF NOT EXISTS scenario_events (
+    id VARCHAR PRIMARY KEY,
+    name VARCHAR NOT NULL,
+    saved_at TIMESTAMP NOT NULL,      -- UTC
+    action VARCHAR NOT NULL,          -- save | delete
+    line VARCHAR,
+    yaml VARCHAR
+);
 """
+_EVENT_COLUMNS = ("id", "name", "saved_at", "action", "line", "yaml")
 _COLUMNS = (
     "id kind status created_at finished_at version engine seed line config_path config_hash "
     "config_text resolved_json args_json summary_json host pid"
@@ -233,6 +246,21 @@ class Store:
         """Store a finished run or optimisation whole, in one transaction (see
         :meth:`open_record`)."""
         return self.open_record(kind, spec, status="complete", summary=summary, rows=rows, **meta)
+
+    def save_scenario(self, name: str, text: str, line: str | None = None) -> bool:
+        """Keep the line ``text`` (YAML) as the scenario ``name`` (replacing one of that name);
+        whether it is kept (in the file or the spool)."""
+        return self._event(name, "save", line, text)
+
+    def delete_scenario(self, name: str) -> bool:
+        """Delete the scenario ``name``; whether the deletion is kept."""
+        return self._event(name, "delete", None, None)
+
+    def _event(self, name: str, action: str, line: str | None, text: str | None) -> bool:
+        event: dict[str, str | None] = {"id": new_record_id(), "name": name, "saved_at": _now()}
+        event["action"] = action
+        event |= {"line": line, "yaml": text}
+        return self._write({"op": "scenario", "record_id": event["id"], "event": event})
 
     def _write(self, op: dict) -> bool:
         """Apply ``op`` to the file after merging the spool, else spool it; whether it is kept."""
@@ -424,6 +452,18 @@ class Store:
         ]
         return rec
 
+    def scenarios(self) -> builtins.list[dict]:
+        """The saved scenarios, newest first: dicts of name, saved_at, line and yaml (the
+        spooled events included)."""
+        with self._reader() as con:
+            cur = con.execute(
+                "SELECT name, saved_at, line, yaml FROM (SELECT *, row_number() OVER "
+                "(PARTITION BY name ORDER BY saved_at DESC, id DESC) AS k FROM scenario_events) "
+                "WHERE k = 1 AND action = 'save' ORDER BY saved_at DESC, name"
+            )
+            names = [d[0] for d in cur.description]
+            return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
     @contextmanager
     def _reader(self) -> Iterator[Any]:
         """An in-memory DuckDB whose views ``records`` and ``rows`` are the file (attached
@@ -524,6 +564,14 @@ def _create_views(con) -> None:
         "WHERE s.record_id = p.record_id AND s.variant = p.variant "
         "AND s.replication = p.replication)"
     )
+    stored_events = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'stored' "
+        "AND table_name = 'scenario_events'"
+    ).fetchone()[0]
+    con.execute(  # a file written before scenarios were kept has no such table
+        "CREATE TEMP VIEW scenario_events AS SELECT * FROM pending.scenario_events"
+        + (" UNION SELECT * FROM stored.scenario_events" if stored_events else "")
+    )
 
 
 def _migrate(con) -> None:
@@ -554,7 +602,8 @@ def _transact(con, op: Mapping) -> None:
 
 
 def _apply(con, op: Mapping) -> None:
-    """One write (``open``, ``rows`` or ``close``); applying it again changes nothing."""
+    """One write (``open``, ``rows``, ``close`` or ``scenario``); applying it again changes
+    nothing."""
     if op["op"] == "open":
         record = op["record"]
         con.execute(
@@ -566,6 +615,12 @@ def _apply(con, op: Mapping) -> None:
         con.executemany(
             "INSERT OR IGNORE INTO rows VALUES (?, ?, ?, ?, ?)",
             [[op["record_id"], *row] for row in op["rows"]],
+        )
+    if op["op"] == "scenario":
+        event = op["event"]
+        con.execute(
+            "INSERT OR IGNORE INTO scenario_events VALUES (?, ?, ?, ?, ?, ?)",
+            [event[c] for c in _EVENT_COLUMNS],
         )
     if op["op"] == "close":
         con.execute(

@@ -60,15 +60,27 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module", name="ui_server")
-def serve_ui():
+def serve_ui(tmp_path_factory):
     """``linesim ui`` on a free port, shared by a test module's browser tests: yields
-    ``(url, process)``; terminated (SIGTERM, as a service manager stops it) at the end."""
-    port = _free_port()
+    ``(url, process)``; terminated (SIGTERM, as a service manager stops it) at the end. Its
+    results store (scenarios) is a file of its own."""
+    store = tmp_path_factory.mktemp("ui_store") / "runs.duckdb"
+    url, proc = start_ui(store)
+    yield url, proc
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+def start_ui(store, port: int | None = None):
+    """Start ``linesim ui`` with the results store ``store``: ``(url, process)`` once it
+    answers its health check."""
+    port = port or _free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "linesim.cli", "ui", "--port", str(port)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        env={**os.environ, "LINESIM_STORE": str(store)},
     )
     url = f"http://localhost:{port}"
     deadline = time.monotonic() + START_TIMEOUT_S
@@ -81,9 +93,7 @@ def serve_ui():
     else:
         proc.kill()
         pytest.fail("linesim ui did not start: " + (proc.stdout.read() if proc.stdout else ""))
-    yield url, proc
-    proc.terminate()
-    proc.wait(timeout=20)
+    return url, proc
 
 
 ROW_PX = 35  #: height of a data editor's header and of each row [CSS px]
@@ -115,7 +125,7 @@ def metric_value(page, label: str) -> str:
     return card.locator('[data-testid="stMetricValue"]').inner_text()
 
 
-def wait_for_metric(page, label: str, value: str, timeout_s: float = 20.0) -> str:
+def wait_for_metric(page, label: str, value: str, timeout_s: float = 30.0) -> str:
     """Wait until the card ``label`` shows ``value``; returns what it shows at the end."""
     deadline = time.monotonic() + timeout_s
     shown = metric_value(page, label)

@@ -156,6 +156,8 @@ def test_optimise_page_solves_and_loads_a_point():
     assert not at.exception
     simulated = float(metric(at, "Simulated output of this layout [GWh/yr]"))
     assert 0.15 < simulated < 0.3  # the layout was sized for 0.2 GWh/yr
+    flagged = [e.value for e in at.error if "below the target" in e.value]
+    assert len(flagged) == (simulated < 0.2), flagged  # a missed target is flagged in red
     at.button(key="load_layout").click().run()
     assert not at.exception
     assert any("Loaded point 0" in s.value for s in at.success)
@@ -228,3 +230,21 @@ def test_end_to_end_in_chromium(ui_server, tmp_path):
     assert not errors, errors
     assert value > 0.235, value
     assert (tmp_path / "simulate.png").stat().st_size > 10_000
+
+
+def test_cost_breakdown_of_lines_that_share_a_name_has_a_bar_each():
+    """Issue 17: plotly stacked lines of one name into one bar (the CLI's HTML compare report
+    too): a line against its copy shows two bars of the line's own total each."""
+    from linesim.economics.analysis import analyse
+    from linesim.report.figures import cost_breakdown
+
+    a = analyse(load_line("pilot_sulfide_200mwh"), tornado_fraction=0.2)
+    fig = cost_breakdown([a, a])
+    assert list(fig.data[0].x) == ["pilot_sulfide_200mwh", "pilot_sulfide_200mwh (2)"]
+    totals = [sum(bar.y[k] for bar in fig.data) for k in range(2)]
+    one = sum(bar.y[0] for bar in cost_breakdown([a]).data)  # not twice that
+    assert totals == pytest.approx([one, one]) and one == pytest.approx(
+        a.cost.total_usd_per_kwh, rel=0.01
+    )
+    fig = cost_breakdown([a, a], ["working line", "scenario"])
+    assert list(fig.data[0].x) == ["working line", "scenario"]

@@ -3,7 +3,14 @@ with ``extends:``, errors that name the station. One ``linesim ui`` server for t
 
 import re
 
-from browser import browser_page, edit_cell, metric_value, serve_ui, wait_for_metric  # noqa: F401
+from browser import (  # noqa: F401 (serve_ui: the ui_server fixture)
+    browser_page,
+    edit_cell,
+    metric_value,
+    serve_ui,
+    start_ui,
+    wait_for_metric,
+)
 
 from linesim.capacity import capacity_report
 from linesim.config import load_line
@@ -106,3 +113,71 @@ def test_upload_with_extends_and_errors_naming_the_station(ui_server, tmp_path):
         assert "stations.tab_welding.id" in said or "stations.stacking" in said, said
         assert not re.search(r"stations\[\d+\]|<edit>|<table>", said), said
     assert not errors, errors
+
+
+def test_compare_of_lines_that_share_a_name_shows_a_bar_each(ui_server):
+    """The working line (the pilot) against the bundled pilot and the 4 GWh line: three bars,
+    not two with the pilot's stacked twice."""
+    url, _ = ui_server
+    with browser_page() as (pg, errors):
+        open_line_page(pg, url)
+        pg.get_by_role("link", name=re.compile("Compare")).click()
+        pg.get_by_text("Lines to compare").first.wait_for(timeout=90_000)
+        pg.get_by_test_id("stMultiSelect").first.click()
+        pg.get_by_role("option", name=PILOT, exact=True).click()
+        pg.keyboard.press("Escape")
+        ticks = pg.locator('[data-testid="stPlotlyChart"] .xtick text')
+        for _ in range(200):
+            labels = ticks.evaluate_all("els => els.map(e => e.textContent)")
+            if len(labels) >= 3 or PILOT in labels:
+                break
+            pg.wait_for_timeout(100)
+        pg.wait_for_timeout(500)
+        labels = ticks.evaluate_all("els => els.map(e => e.textContent)")
+    assert labels == ["working line", "gwh_sulfide_4gwh", PILOT], labels
+    assert not errors, errors
+
+
+def test_a_saved_scenario_outlives_a_reload_and_a_server_restart(tmp_path):
+    """Saved on the Compare page, the scenario is there after a browser reload and after
+    the server restarts on the same results store; reopened, it is the working line; then
+    deleted."""
+    store = tmp_path / "runs.duckdb"
+    url, proc = start_ui(store)
+    try:
+        with browser_page() as (pg, errors):
+            open_line_page(pg, url)
+            pg.get_by_test_id("stSelectbox").filter(has_text="Bundled line").click()
+            pg.get_by_role("option", name="pilot_oxide", exact=True).click()
+            pg.get_by_text("pilot_oxide — edit").wait_for(timeout=30_000)
+            pg.get_by_role("link", name=re.compile("Compare")).click()
+            pg.get_by_label("Save the working line as a scenario").fill("oxide as is")
+            pg.keyboard.press("Enter")
+            pg.get_by_role("button", name="Save scenario").click()
+            pg.get_by_text("Saved scenario oxide as is").wait_for(timeout=30_000)
+            open_line_page(pg, url)  # the page loaded again: a new session
+            pg.get_by_role("link", name=re.compile("Compare")).click()
+            pg.get_by_role("button", name="Open as working line").wait_for(timeout=30_000)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+    url, proc = start_ui(store)
+    try:
+        with browser_page() as (pg, errors2):
+            open_line_page(pg, url)
+            pg.get_by_role("link", name=re.compile("Compare")).click()
+            pg.get_by_role("button", name="Open as working line").click()
+            pg.get_by_text("Scenario oxide as is is the working line").wait_for(timeout=30_000)
+            pg.get_by_role("link", name=re.compile("Line")).first.click()
+            pg.get_by_text("pilot_oxide — edit").wait_for(timeout=30_000)
+            pg.get_by_role("link", name=re.compile("Compare")).click()
+            pg.get_by_role("button", name="Delete").click()
+            opener = pg.get_by_role("button", name="Open as working line")
+            opener.wait_for(state="detached", timeout=30_000)  # no scenario left to open
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+    from linesim.store import Store
+
+    assert Store(store).scenarios() == []
+    assert not errors and not errors2, errors + errors2

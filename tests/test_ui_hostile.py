@@ -337,10 +337,10 @@ def _running(processes: list[psutil.Process]) -> list[psutil.Process]:
 
 
 def test_an_unexpected_error_is_short_with_its_details_folded(monkeypatch):
-    def broken(text):
+    def broken(*args):
         raise RuntimeError("a bug, not the user's mistake")
 
-    monkeypatch.setattr(common, "capacity", broken)
+    monkeypatch.setattr(common, "capacity_of", broken)  # what the Line page shows first
     at = AppTest.from_file(str(PAGES / "line.py"), default_timeout=60).run()
     assert not at.exception
     assert [plain(e.value) for e in at.error] == [

@@ -13,6 +13,7 @@ Streamlit's traceback never reaches the page. User text goes through :func:`safe
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import sys
 import traceback
@@ -73,6 +74,7 @@ def bundled() -> dict[str, Path]:
 TABLE_PREFIX = "stations_"  #: the Line page's table (key: prefix + revision of the line)
 EDIT_PREFIX = "edit_"  #: the Line page's quick-edit inputs (except the station choice)
 REVISION = "line_revision"  #: counts the working line's changes in this session
+EDITED = "spec_edited"  #: (digest, spec) of a working line made by an edit, before its YAML
 
 
 def line_revision() -> int:
@@ -88,10 +90,27 @@ def set_working(spec, source: str) -> None:
 
 
 def set_working_yaml(text: str, source: str) -> None:
-    """Make the validated line ``text`` (YAML) the working line. The Line page's inputs hold
-    values of the old line: the revision moves on (new inputs, see :func:`line_revision`)
-    and the old inputs' values are dropped, so nothing re-applies them."""
+    """Make the validated line ``text`` (YAML) the working line (another line: the quick-edit
+    panel goes to its bottleneck)."""
+    st.session_state.pop(EDITED, None)
+    st.session_state.pop("edit_station", None)
     st.session_state["spec_yaml"] = text
+    _changed(source)
+
+
+def set_working_edited(spec) -> None:
+    """Make ``spec``, an edit of the working line, the working line. Its YAML is written when
+    a page asks for it (:func:`working_yaml`): writing a GWh line's takes longer than the
+    whole answer to an edit on the Line page (see :func:`working_key`)."""
+    st.session_state.pop("spec_yaml", None)
+    st.session_state[EDITED] = (hashlib.sha256(spec.model_dump_json().encode()).hexdigest(), spec)
+    _changed("edited")
+
+
+def _changed(source: str) -> None:
+    """The working line changed. The Line page's inputs hold values of the old line: the
+    revision moves on (new inputs, see :func:`line_revision`) and the old inputs' values are
+    dropped, so nothing re-applies them."""
     st.session_state["spec_source"] = source
     st.session_state[REVISION] = line_revision() + 1
     for key in list(st.session_state):
@@ -102,8 +121,19 @@ def set_working_yaml(text: str, source: str) -> None:
 def working_yaml() -> str:
     """The working line's YAML text (the default bundled pilot line at first)."""
     if "spec_yaml" not in st.session_state:
-        set_working(load_line(DEFAULT_CONFIG), DEFAULT_CONFIG.stem)
+        if EDITED in st.session_state:
+            st.session_state["spec_yaml"] = dump_line(st.session_state[EDITED][1])
+        else:
+            set_working(load_line(DEFAULT_CONFIG), DEFAULT_CONFIG.stem)
     return st.session_state["spec_yaml"]
+
+
+def working_key() -> str:
+    """What the working line's cached figures are keyed on: the digest of an edited line
+    (no YAML written), else its YAML text."""
+    if EDITED in st.session_state:
+        return st.session_state[EDITED][0]
+    return working_yaml()
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -112,7 +142,25 @@ def spec_from_yaml(text: str):
 
 
 def working_spec():
+    if EDITED in st.session_state:
+        return st.session_state[EDITED][1]
     return spec_from_yaml(working_yaml())
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def capacity_of(key: str, _spec):
+    """:func:`capacity` of the working line ``_spec`` (``key``: :func:`working_key`)."""
+    from linesim.capacity import capacity_report
+
+    return capacity_report(_spec)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def static_cost_of(key: str, _spec):
+    """:func:`static_cost` of the working line ``_spec`` (``key``: :func:`working_key`)."""
+    from linesim.economics.cost import cost_report
+
+    return cost_report(_spec) if _spec.cost is not None else None
 
 
 @st.cache_data(max_entries=64, show_spinner=False)

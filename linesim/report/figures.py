@@ -40,9 +40,25 @@ def _text(user_text: str) -> str:
     return html.escape(user_text, quote=False)
 
 
-def cost_breakdown(analyses: Sequence[LineAnalysis]) -> go.Figure:
-    """Stacked bars of cost per good kWh by category, one bar per line [USD/kWh]."""
-    names = [_text(a.spec.name) for a in analyses]
+def _distinct(labels: Sequence[str]) -> list[str]:
+    """``labels`` with a repeated one numbered (``line``, ``line (2)``): plotly stacks the
+    bars of equal categories into one, so lines that share a name need labels of their own."""
+    out: list[str] = []
+    for label in labels:
+        unique, k = label, 1
+        while unique in out:
+            k += 1
+            unique = f"{label} ({k})"
+        out.append(unique)
+    return out
+
+
+def cost_breakdown(
+    analyses: Sequence[LineAnalysis], labels: Sequence[str] | None = None
+) -> go.Figure:
+    """Stacked bars of cost per good kWh by category, one bar per line [USD/kWh], labelled by
+    ``labels`` (the lines' names by default; repeated ones numbered, see :func:`_distinct`)."""
+    names = _distinct([_text(x) for x in labels or [a.spec.name for a in analyses]])
     fig = go.Figure()
     for category in CATEGORIES:
         fig.add_bar(
@@ -51,9 +67,9 @@ def cost_breakdown(analyses: Sequence[LineAnalysis]) -> go.Figure:
             y=[a.cost.usd_per_kwh[category] for a in analyses],
             hovertemplate="%{x}<br>" + category + ": %{y:.1f} USD/kWh<extra></extra>",
         )
-    for a in analyses:
+    for a, name in zip(analyses, names):
         fig.add_annotation(
-            x=_text(a.spec.name),
+            x=name,
             y=a.cost.total_usd_per_kwh,
             yshift=12,
             showarrow=False,

@@ -8,11 +8,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import common
 import pandas as pd
 import streamlit as st
-from safe import md
+from safe import file_name, md
 
-from linesim.config import dump_line, load_line
-from linesim.economics.analysis import comparison_rows
+from linesim.config import dump_line, line_from_text, load_line
+from linesim.economics.analysis import analyse, comparison_rows
 from linesim.report.figures import cost_breakdown
+from linesim.report.html import render_html
+from linesim.store import Store, StoreError
 
 
 def highlight(row: pd.Series, picked: list[str]) -> list[str]:
@@ -33,13 +35,58 @@ def text_of(choice: str, saved: dict[str, str]) -> str:
     return dump_line(load_line(common.bundled()[choice]))
 
 
-def main() -> None:
-    st.title("Compare")
-    saved = st.session_state.setdefault("saved", {})
+def html_report(name: str, text: str) -> str:
+    """The HTML report of one scenario (written when its download is asked for)."""
+    return render_html([analyse(line_from_text(text, name))], title=f"linesim scenario {name}")
+
+
+def scenarios() -> dict[str, str]:
+    """Name, save, reopen, export and delete scenarios: kept in the results store, so they
+    outlive a browser reload and a server restart; the saved ones (name → YAML)."""
+    store = Store()
     name = st.text_input("Save the working line as a scenario", key="save_name", max_chars=100)
     if st.button("Save scenario", key="save") and name:
-        saved[name] = common.working_yaml()
-    choices = ["working line", *saved, *common.bundled()]
+        if store.save_scenario(name, common.working_yaml(), common.working_spec().name):
+            st.success(f"Saved scenario {md(name)} in {md(store.path)}.")
+        for problem in store.problems:
+            st.warning(md(problem, 500))
+    try:
+        saved = {s["name"]: s["yaml"] for s in store.scenarios()}
+    except StoreError as exc:
+        st.warning(f"The saved scenarios cannot be read: {md(exc, 500)}")
+        return {}
+    if not saved:
+        return saved
+    c1, c2, c3, c4, c5 = st.columns([3, 2, 2, 2, 2], vertical_alignment="bottom")
+    chosen = c1.selectbox("Saved scenario", list(saved), key="scenario")
+    text = saved[chosen]
+    if c2.button("Open as working line", key="open_scenario"):
+        common.set_working_yaml(text, f"scenario {chosen}")
+        st.success(f"Scenario {md(chosen)} is the working line.")
+    c3.download_button(
+        "YAML", text, file_name=f"{file_name(chosen)}.yaml", mime="text/yaml", key="scenario_yaml"
+    )
+    c4.download_button(
+        "HTML report",
+        lambda: html_report(chosen, text),
+        file_name=f"{file_name(chosen)}.html",
+        mime="text/html",
+        key="scenario_html",
+    )
+    if c5.button("Delete", key="delete_scenario"):
+        store.delete_scenario(chosen)
+        if chosen in st.session_state.get("compare", []):
+            st.session_state["compare"] = [p for p in st.session_state["compare"] if p != chosen]
+        for problem in store.problems:
+            st.warning(md(problem, 500))
+        st.rerun()
+    return saved
+
+
+def main() -> None:
+    st.title("Compare")
+    saved = scenarios()
+    choices = ["working line", *saved, *(b for b in common.bundled() if b not in saved)]
     picked = st.multiselect(
         "Lines to compare", choices, default=["working line", "gwh_sulfide_4gwh"], key="compare"
     )
@@ -70,7 +117,7 @@ def main() -> None:
         file_name="comparison.csv",
         key="csv_compare",
     )
-    st.plotly_chart(cost_breakdown([analyses[p] for p in picked]), key="compare_cost")
+    st.plotly_chart(cost_breakdown([analyses[p] for p in picked], picked), key="compare_cost")
 
 
 common.guarded(main)

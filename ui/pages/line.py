@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 from safe import file_name, md
 
-from linesim.config import line_from_text, load_line
+from linesim.config import apply_overrides, dump_line, editable, line_from_dict, load_line
 from linesim.errors import ConfigError
 
 #: The stations table's columns: station field → column label.
@@ -85,9 +85,14 @@ def selected_station(spec, bottleneck: str) -> str:
     return sid
 
 
-def pending_quick(spec, text: str, rev: int, sid: str) -> tuple[list[str], list[str]]:
+def edited(spec, overrides: list[str], where: str = "<edit>"):
+    """``spec`` with ``overrides`` (``--set`` style), validated: no YAML is written or read."""
+    return line_from_dict(apply_overrides(editable(spec), overrides), where)
+
+
+def pending_quick(spec, rev: int, sid: str) -> tuple[list[tuple], list[str]]:
     """The quick-edit panel's changes since the last run (read before anything is drawn):
-    the overrides that validate, and the messages of those that do not."""
+    (override, the line with it) of each that validates, and the messages of the rest."""
     station = spec.stations[spec.station_index(sid)]
     overrides, errors = [], []
     for key, path, old, _ in _quick_inputs(station, rev):
@@ -96,22 +101,21 @@ def pending_quick(spec, text: str, rev: int, sid: str) -> tuple[list[str], list[
             continue
         override = f"{path}={int(new) if key.startswith('edit_machines_') else float(new)!r}"
         try:
-            line_from_text(text, "<edit>", [override])
-            overrides.append(override)
+            overrides.append((override, edited(spec, [override])))
         except common.USER_ERRORS as exc:
             errors.append(common.error_text(exc, spec))
     return overrides, errors
 
 
-def pending_table(spec, text: str, rev: int) -> tuple[list[str], list[tuple[str, str]]]:
+def pending_table(spec, rev: int) -> tuple[list[tuple], list[tuple[str, str]]]:
     """The stations table's edits since the last run (read before anything is drawn): the
     overrides of the cells that validate, and a (kind, message) for each that does not — an
     error names its row (the station id) and column."""
     state = st.session_state.get(common.TABLE_PREFIX + str(rev))
-    edited = state.get("edited_rows", {}) if isinstance(state, dict) else {}
+    changed = state.get("edited_rows", {}) if isinstance(state, dict) else {}
     labels = {label: field for field, label in COLUMNS.items()}
     overrides, messages = [], []
-    for row, cells in sorted(edited.items(), key=lambda kv: int(kv[0])):
+    for row, cells in sorted(changed.items(), key=lambda kv: int(kv[0])):
         k = int(row)
         if not 0 <= k < len(spec.stations) or not isinstance(cells, dict):
             continue
@@ -129,8 +133,7 @@ def pending_table(spec, text: str, rev: int) -> tuple[list[str], list[tuple[str,
                 continue
             override = f"stations.{s.id}.{field}={new}"
             try:  # each cell on its own, so an error names its row and column
-                line_from_text(text, "<table>", [override])
-                overrides.append(override)
+                overrides.append((override, edited(spec, [override], "<table>")))
             except ConfigError as exc:
                 messages.append(
                     (
@@ -197,10 +200,11 @@ def table_edits(spec, rev: int, messages: list[tuple[str, str]]) -> None:
         (st.warning if kind == "warning" else st.error)(message, icon="⚠️")
 
 
-def at_once(text: str, name: str) -> None:
-    """Static output, yield and bottleneck; the cost where the line has a cost block."""
-    cap = common.capacity(text)
-    c = common.static_cost(text)
+def at_once(key: str, spec) -> None:
+    """Static output, yield and bottleneck; the cost where the line has a cost block (cached
+    by the line's key: milliseconds, so they answer an edit at once)."""
+    cap = common.capacity_of(key, spec)
+    c = common.static_cost_of(key, spec)
     m1, m2, m3, m4 = st.columns(4)
     m1.metric(
         "Max good output",
@@ -220,8 +224,8 @@ def at_once(text: str, name: str) -> None:
         st.info("The cost per kWh (and the Cost page) " + common.NEEDS_COST + ".", icon="ℹ️")
     st.download_button(
         "Download the working line (YAML)",
-        text,
-        file_name=f"{file_name(name)}.yaml",
+        lambda: dump_line(spec),  # written when asked for: a GWh line's YAML takes a while
+        file_name=f"{file_name(spec.name)}.yaml",
         mime="text/yaml",
         key="yaml_download",
     )
@@ -230,21 +234,25 @@ def at_once(text: str, name: str) -> None:
 def main() -> None:
     st.title("Line")
     choose_line()
-    text = common.working_yaml()
-    spec = common.working_spec()
+    spec, key = common.working_spec(), common.working_key()
     rev = common.line_revision()
-    sid = selected_station(spec, common.capacity(text).bottleneck)
+    sid = selected_station(spec, common.capacity_of(key, spec).bottleneck)
     # the edits first, then the page: one script run per edit, and every input is drawn with
     # the edited line's values
-    quick, errors = pending_quick(spec, text, rev, sid)
-    table, messages = pending_table(spec, text, rev)
-    if quick or table:
+    quick, errors = pending_quick(spec, rev, sid)
+    table, messages = pending_table(spec, rev)
+    overrides = quick + table
+    if overrides:
         with common.reported(spec):
-            common.set_working(line_from_text(text, "<edit>", quick + table), "edited")
-            text, spec, rev = common.working_yaml(), common.working_spec(), common.line_revision()
+            # each was validated on its own already: one is the new line
+            new = (
+                overrides[0][1] if len(overrides) == 1 else edited(spec, [o for o, _ in overrides])
+            )
+            common.set_working_edited(new)
+            spec, key, rev = common.working_spec(), common.working_key(), common.line_revision()
     quick_edits(spec, rev, sid, errors)
     table_edits(spec, rev, messages)
-    at_once(text, spec.name)
+    at_once(key, spec)
 
 
 common.guarded(main)

@@ -39,7 +39,7 @@ def inputs(spec, now) -> tuple:
         "Capex budget [MUSD] (0 = none)", min_value=0.0, value=0.0, step=10.0, key="budget_musd"
     )
     objective = c3.selectbox("Objective", ["min_capex", "min_cost", "max_output"], key="objective")
-    pareto = st.checkbox("Pareto front of output × yield × capex", value=True, key="pareto")
+    pareto = st.checkbox("Pareto front of output × yield × capex", value=False, key="pareto")
     tunable = [s for s in spec.stations if s.process is not None and s.process.levels]
     tune = st.checkbox(
         "Choose process settings too ("
@@ -207,7 +207,18 @@ def inspect(spec, result, frame: pd.DataFrame, tunable) -> None:
             f"{out.mean / figures.output_gwh_per_year - 1:+.1%} vs predicted "
             f"{figures.output_gwh_per_year:.3f}",
             delta_color="off",
+            delta_arrow="off",
         )
+        target = float(st.session_state.get("target_gwh") or 0.0)
+        if out.mean < target:
+            st.error(
+                f"This layout simulates {1 - out.mean / target:.1%} below the target of "
+                f"{target:,.3f} GWh/yr ({out.mean:,.3f} ± {out.half_width or 0.0:,.3f} GWh/yr, "
+                "95 % CI, 3 × 7 days): the static model does not see blocking, starving and "
+                "breakdowns. Optimise for a higher target, or add a machine at the simulated "
+                "bottleneck (Simulate page), and simulate again.",
+                icon="🚩",
+            )
     if st.button("Load this layout as the working line", key="load_layout"):
         common.set_working(
             apply_layout(spec, layout, settings=chosen_settings), f"optimised point {pick}"

@@ -63,16 +63,25 @@ def show(sim) -> None:
         return
     k1, k2, k3, k4 = st.columns(4)
     out = rep.output_gwh_per_year
-    k1.metric("Simulated output [GWh/yr]", f"{out.mean:.3f}", ci(out, 3), delta_color="off")
+    k1.metric(
+        "Simulated output [GWh/yr]",
+        f"{out.mean:.3f}",
+        ci(out, 3),
+        delta_color="off",
+        delta_arrow="off",
+    )
     tp = rep.throughput_cells_per_h
-    k2.metric("Good cells/h", f"{tp.mean:.1f}", ci(tp, 1), delta_color="off")
+    k2.metric("Good cells/h", f"{tp.mean:.1f}", ci(tp, 1), delta_color="off", delta_arrow="off")
     y = rep.line_yield.simulated
-    k3.metric("Simulated line yield", f"{y.mean:.4f}", ci(y, 4), delta_color="off")
+    k3.metric(
+        "Simulated line yield", f"{y.mean:.4f}", ci(y, 4), delta_color="off", delta_arrow="off"
+    )
     k4.metric(
         "Bottleneck",
         rep.bottleneck,
         f"{rep.bottleneck_shares[rep.bottleneck]:.0%} of replications",
         delta_color="off",
+        delta_arrow="off",
     )
 
     gap = rep.line_yield.attribution
