@@ -73,7 +73,7 @@ def test_sweep_on_a_head_and_two_worker_nodes_gives_the_local_rows(monkeypatch):
     local = run_sweep(specs, 6 * H, H, 2, seed=7, workers=2, backend="local")
     port = _free_port()
     address = f"127.0.0.1:{port}"
-    # no token authentication on this private cluster (Ray 2.5x turns it on for `ray start`);
+    # no token authentication on this private cluster (Ray 2.60 turns it on for `ray start`);
     # the test process is the driver, so it needs the same setting
     monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
     env = {**os.environ, "PYTHONPATH": str(ROOT), "RAY_USAGE_STATS_ENABLED": "0"}
