@@ -37,6 +37,7 @@ ADDED = {
     "atmosphere",  # issue 15: the sulfide route's H2S safety and inert gas
     "bands",  # issue 15: compare's figures against each config's published bands
     "reference",  # issue 15: compare's reference line (liquid Li-ion by default)
+    "targets",  # issue 15: the quarter the ramp-up reaches each cost target
     "startup_scrap",
     "inspection",
     "shipped_defective",

@@ -137,6 +137,16 @@ def format_cost(a: LineAnalysis) -> str:
                     for q in r.quarters
                 ],
             ),
+            "cost targets (with learning): "
+            + "; ".join(
+                f"{number(t.cny_per_wh, ',.2f')} CNY/Wh "
+                + (
+                    f"in quarter {t.quarter}"
+                    if t.quarter
+                    else f"not within {len(r.quarters)} quarters"
+                )
+                for t in r.targets
+            ),
         ]
     lines += [
         "",

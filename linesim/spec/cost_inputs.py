@@ -156,6 +156,9 @@ class Material(_Frozen):
     #: a process that keeps under 1 % of what it buys (99 % scrap) is no production process
     utilisation: Annotated[float, Field(ge=0.01, le=1.0)] = 1.0
     enters_at: str | None = None
+    #: dated trajectory: the price t years after ``price_date`` is price × (1 + r)^t (the
+    #: ramp-up prices each quarter so; the mature cost report uses the dated price)
+    price_change_per_year: Annotated[float, Field(ge=-0.9, le=1.0)] = 0.0
     source: str = ""
 
 
@@ -201,6 +204,12 @@ class RampUp(_Frozen):
     oee_time_constant_months: PositiveFloat
     learning_rate: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.0
     years: Annotated[int, Field(ge=1, le=10)] = 3
+    #: start of production (the ramp's t = 0); default: the latest material price date
+    start_date: Date | None = None
+    #: cost targets [CNY/Wh]: the report names the first quarter at or below each
+    cost_targets_cny_per_wh: Annotated[
+        tuple[Annotated[float, Field(gt=0.0, le=1000.0)], ...], Field(strict=False, max_length=10)
+    ] = (0.6, 0.4)
     source: str = ""
 
     @model_validator(mode="after")
