@@ -80,9 +80,15 @@ def test_compare_html_report(tmp_path, capsys):
 
 def test_compare_json(capsys):
     assert main(["compare", PILOT, GWH, "--reference", "none", "--json"]) == 0
-    lines = json.loads(capsys.readouterr().out)["lines"]
-    pilot, gwh = lines
+    doc = json.loads(capsys.readouterr().out)
+    pilot, gwh = doc["lines"]
     assert pilot["cost"]["usd_per_kwh"]["total"] > gwh["cost"]["usd_per_kwh"]["total"]
+    assert doc["reference"] is None
+    assert {(b["line"], b["figure"]) for b in doc["bands"]} >= {
+        ("pilot_sulfide_200mwh", "cny_per_wh"),
+        ("gwh_sulfide_4gwh", "capex_bn_cny_per_gwh"),
+    }
+    assert all(b["inside"] and b["source"] for b in doc["bands"])
 
 
 def test_compare_needs_two_configs(capsys):
@@ -154,19 +160,16 @@ def test_html_report_renders_in_a_browser(tmp_path, capsys):
 
 
 def test_compare_adds_the_liquid_reference_and_flags_lines_outside_their_bands(capsys, tmp_path):
-    # one config is enough: the bundled liquid Li-ion line joins by default
-    assert main(["compare", GWH, "--json"]) == 0
-    doc = json.loads(capsys.readouterr().out)
-    assert [line["line"] for line in doc["lines"]] == ["gwh_sulfide_4gwh", "gwh_liquid_lib_4gwh"]
-    assert doc["reference"] == "gwh_liquid_lib_4gwh"
-    bands = {(b["line"], b["figure"]): b for b in doc["bands"]}
-    cost = bands[("gwh_sulfide_4gwh", "cny_per_wh")]
-    assert cost["inside"] and cost["low"] <= cost["value"] <= cost["high"] and cost["source"]
+    # one config is enough: the bundled liquid Li-ion line joins as the reference by default
     strict = tmp_path / "strict.yaml"
     strict.write_text(
         "extends: gwh_polymer\nname: strict\n"
         "cost: {bands: {line_yield: {low: 0.99, high: 1.0, source: a test band}}}\n"
     )
-    assert main(["compare", str(strict), "--reference", "gwh_polymer"]) == 0
+    assert main(["compare", str(strict)]) == 0
     text = capsys.readouterr().out
-    assert "1 outside" in text and "OUTSIDE" in text and "cost ÷ gwh_polymer" in text
+    assert "gwh_liquid_lib_4gwh: static capacity (no simulation) (the reference line" in text
+    assert "cost ÷ gwh_liquid_lib_4gwh" in text
+    assert "1 outside" in text  # the test band, and none of the reference's
+    (row,) = [line for line in text.splitlines() if line.startswith("strict") and "yield" in line]
+    assert "OUTSIDE" in row and "0.99 – 1" in row
