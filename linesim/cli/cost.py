@@ -97,10 +97,12 @@ def compare_command(args: argparse.Namespace) -> int:
         )
     if args.html:
         check_output_path(args.html, (".html", ".htm"), "--html")
+    for config in args.configs:  # every config loads (a bad one exits 2) before any analysis
+        load_line(config)
+    ref_spec = load_line(reference) if reference is not None else None
     analyses = [_analyse(config, (), args) for config in args.configs]
     ref_index = None
-    if reference is not None:
-        ref_spec = load_line(reference)
+    if ref_spec is not None:
         names = [a.spec.name for a in analyses]
         if ref_spec.name in names:
             ref_index = names.index(ref_spec.name)
