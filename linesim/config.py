@@ -522,11 +522,14 @@ def apply_overrides(raw: dict[str, Any], overrides: Iterable[str]) -> dict[str, 
         else:
             target, rest = out, keys
         for depth, key in enumerate(rest[:-1]):
+            if isinstance(target, list):  # a list entry by its name (or id), or its index
+                target = _list_entry(target, key, ".".join(keys[: len(keys) - len(rest) + depth]))
+                continue
             nxt = target.get(key) if isinstance(target, dict) else None
             if nxt is None:
                 nxt = {}
                 target[key] = nxt
-            if not isinstance(nxt, dict):
+            if not isinstance(nxt, (dict, list)):
                 raise ConfigError(
                     "<overrides>",
                     ".".join(keys[: len(keys) - len(rest) + depth + 1]),
@@ -535,5 +538,30 @@ def apply_overrides(raw: dict[str, Any], overrides: Iterable[str]) -> dict[str, 
                     "a path to a field",
                 )
             target = nxt
+        if isinstance(target, list):
+            raise ConfigError(
+                "<overrides>",
+                text,
+                "name a field of a list entry",
+                text,
+                f"e.g. {'.'.join(keys)}.<field>=value",
+            )
         target[rest[-1]] = value
     return out
+
+
+def _list_entry(items: list, key: str, where: str) -> Any:
+    """The entry of a list of mappings named ``key`` (its ``name`` or ``id``), or at index
+    ``key``: ``cost.materials.NMC811 cathode active material.price_per_unit=150``."""
+    names = [i.get("name", i.get("id")) if isinstance(i, dict) else None for i in items]
+    if key in names:
+        return items[names.index(key)]
+    if key.isdigit() and int(key) < len(items):
+        return items[int(key)]
+    raise ConfigError(
+        "<overrides>",
+        f"{where}.{key}",
+        "no entry of that name or index",
+        key,
+        "one of " + ", ".join(map(str, names)) + f", or an index 0-{len(items) - 1}",
+    )

@@ -66,11 +66,12 @@ def test_cost_simulated_basis(capsys):
 
 def test_compare_html_report(tmp_path, capsys):
     out = tmp_path / "r.html"
-    assert main(["compare", PILOT, GWH, "--html", str(out)]) == 0
+    assert main(["compare", PILOT, GWH, "--reference", "none", "--html", str(out)]) == 0
     text = capsys.readouterr().out
     assert "pilot_sulfide_200mwh" in text and "gwh_sulfide_4gwh" in text
     page = out.read_text(encoding="utf-8")
-    assert page.count("Plotly.newPlot") == 6  # cost bars, 2 waterfalls, ramp-up, 2 tornados
+    # cost bars, published bands, 2 waterfalls, ramp-up, 2 tornados
+    assert page.count("Plotly.newPlot") == 7
     assert "<script src=" not in page  # self-contained: plotly.js inline
     for heading in ("Cost per good kWh", "Yield waterfall", "Ramp-up", "Sensitivity"):
         assert heading in page
@@ -78,14 +79,20 @@ def test_compare_html_report(tmp_path, capsys):
 
 
 def test_compare_json(capsys):
-    assert main(["compare", PILOT, GWH, "--json"]) == 0
-    lines = json.loads(capsys.readouterr().out)["lines"]
-    pilot, gwh = lines
+    assert main(["compare", PILOT, GWH, "--reference", "none", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    pilot, gwh = doc["lines"]
     assert pilot["cost"]["usd_per_kwh"]["total"] > gwh["cost"]["usd_per_kwh"]["total"]
+    assert doc["reference"] is None
+    assert {(b["line"], b["figure"]) for b in doc["bands"]} >= {
+        ("pilot_sulfide_200mwh", "cny_per_wh"),
+        ("gwh_sulfide_4gwh", "capex_bn_cny_per_gwh"),
+    }
+    assert all(b["inside"] and b["source"] for b in doc["bands"])
 
 
 def test_compare_needs_two_configs(capsys):
-    assert main(["compare", PILOT]) == 2
+    assert main(["compare", PILOT, "--reference", "none"]) == 2
     assert "at least two" in capsys.readouterr().err
 
 
@@ -141,12 +148,28 @@ def test_html_report_renders_in_a_browser(tmp_path, capsys):
     from browser import browser_page
 
     out = tmp_path / "r.html"
-    assert main(["compare", PILOT, GWH, "--html", str(out)]) == 0
+    assert main(["compare", PILOT, GWH, "--reference", "none", "--html", str(out)]) == 0
     with browser_page() as (page, errors):
         page.goto(out.as_uri())
         page.wait_for_selector(".js-plotly-plot .main-svg", timeout=20_000)
-        assert page.locator(".js-plotly-plot").count() == 6
+        assert page.locator(".js-plotly-plot").count() == 7
         # every figure drew its data: bars, waterfall steps, lines
         assert page.locator(".js-plotly-plot .trace").count() >= 6
         assert "CNY/Wh" in page.locator(".js-plotly-plot").first.inner_text()
         assert errors == []
+
+
+def test_compare_adds_the_liquid_reference_and_flags_lines_outside_their_bands(capsys, tmp_path):
+    # one config is enough: the bundled liquid Li-ion line joins as the reference by default
+    strict = tmp_path / "strict.yaml"
+    strict.write_text(
+        "extends: gwh_polymer\nname: strict\n"
+        "cost: {bands: {line_yield: {low: 0.99, high: 1.0, source: a test band}}}\n"
+    )
+    assert main(["compare", str(strict)]) == 0
+    text = capsys.readouterr().out
+    assert "gwh_liquid_lib_4gwh: static capacity (no simulation) (the reference line" in text
+    assert "cost ÷ gwh_liquid_lib_4gwh" in text
+    assert "1 outside" in text  # the test band, and none of the reference's
+    (row,) = [line for line in text.splitlines() if line.startswith("strict") and "yield" in line]
+    assert "OUTSIDE" in row and "0.99 – 1" in row

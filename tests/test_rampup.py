@@ -123,3 +123,36 @@ def test_gwh_year_one_inside_domain_ranges():
 def test_no_ramp_block_no_ramp():
     spec = toy_line()
     assert ramp_up(spec, static_basis(spec)) is None
+
+
+def test_dated_price_trajectory_and_cost_targets():
+    """The sulfide electrolyte's price falls 15 %/yr from its date (2025-12-01, the latest
+    price date, so the ramp's start): quarter q's materials cost Σ w_m (1 + r_m)^t, t = (q −
+    ½)/4 years; the targets name the first quarter at or below them."""
+    from linesim.config import load_line
+    from linesim.economics.basis import static_basis
+    from linesim.economics.cost import cost_report
+    from linesim.economics.rampup import material_price_factors, ramp_up
+
+    spec = load_line("gwh_sulfide_4gwh")
+    basis = static_basis(spec)
+    rows = cost_report(spec, basis).materials
+    w = next(r.usd_per_kwh_good for r in rows if r.name.startswith("Li6PS5Cl")) / sum(
+        r.usd_per_kwh_good for r in rows
+    )
+    factors = material_price_factors(spec, basis, 12)
+    for q, f in enumerate(factors):
+        assert f == pytest.approx(w * 0.85 ** ((q + 0.5) / 4) + (1 - w), rel=1e-9)
+    flat = load_line(
+        "gwh_sulfide_4gwh",
+        overrides=["cost.materials.Li6PS5Cl sulfide electrolyte.price_change_per_year=0"],
+    )
+    falling, fixed = ramp_up(spec, basis), ramp_up(flat, static_basis(flat))
+    assert falling.quarters[-1].cny_per_wh < fixed.quarters[-1].cny_per_wh
+    assert falling.quarters[0].cny_per_wh < fixed.quarters[0].cny_per_wh
+    first = falling.quarters[0].cny_per_wh_with_learning
+    late = load_line(
+        "gwh_sulfide_4gwh", overrides=[f"cost.ramp_up.cost_targets_cny_per_wh=[{first + 1}, 0.01]"]
+    )
+    targets = ramp_up(late, static_basis(late)).targets
+    assert [(t.cny_per_wh, t.quarter) for t in targets] == [(first + 1, 1), (0.01, None)]

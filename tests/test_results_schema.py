@@ -35,6 +35,9 @@ UNIT_SUFFIX = re.compile(r"_(usd|usd_per_year|kwh_per_year|h|cells|cells_per_h|c
 #: Keys added on purpose since, by the change that added them (issue 14).
 ADDED = {
     "atmosphere",  # issue 15: the sulfide route's H2S safety and inert gas
+    "bands",  # issue 15: compare's figures against each config's published bands
+    "reference",  # issue 15: compare's reference line (liquid Li-ion by default)
+    "targets",  # issue 15: the quarter the ramp-up reaches each cost target
     "startup_scrap",
     "inspection",
     "shipped_defective",
@@ -109,6 +112,8 @@ def test_compare_and_capacity_json_keep_their_keys(capsys):
         "compare",
         "pilot_sulfide_200mwh",
         "pilot_oxide",
+        "--reference",
+        "none",
         "--simulate",
         "--horizon",
         "1d",

@@ -183,3 +183,41 @@ def test_sulfide_atmosphere_costs_what_its_inputs_say():
     assert b.good_cells_per_year - a.good_cells_per_year == pytest.approx(4 * 4500)
     # small, as Schnell et al. find for the inert atmosphere (R4): under 1 % of the cost
     assert 0 < a.total_usd_per_kwh / b.total_usd_per_kwh - 1 < 0.01
+
+
+# --- a plant that scales with its layout ----------------------------------------------------
+def test_dry_room_and_facility_grow_with_the_layout():
+    from linesim.capacity import capacity_report
+    from linesim.config import load_line as load
+
+    base = load("gwh_sulfide_4gwh")
+    more = load("gwh_sulfide_4gwh", overrides=["stations.stacking.machines=22"])
+    a, b = cost_report(base), cost_report(more)
+    stacker = base.stations[base.station_index("stacking")]
+    # 11 more stackers of 80 m² in the dry room × access factor 1.54 × $5,000/m² (−60 °C class)
+    assert b.capex.dry_room - a.capex.dry_room == pytest.approx(11 * 80 * 1.54 * 5000)
+    assert stacker.footprint_m2 == 80 and stacker.dry_room
+    # facility: $42.5 M × (G / 4 GWh)^0.95, G the static capacity
+    g = capacity_report(base).max_output_gwh_per_year
+    assert a.capex.facility == pytest.approx(42.5e6 * (g / 4.0) ** 0.95)
+    assert a.energy.facility == pytest.approx(1500 * (g / 4.0) ** 0.9 * 8760)
+
+
+# --- --set reaches a material price ---------------------------------------------------------
+def test_set_on_a_material_price_moves_cost_by_the_formula():
+    from linesim.economics.basis import static_basis
+
+    name = "Li6PS5Cl sulfide electrolyte"
+    base = load_line("gwh_sulfide_4gwh")
+    cheap = load_line("gwh_sulfide_4gwh", overrides=[f"cost.materials.{name}.price_per_unit=1000"])
+    a, b = cost_report(base), cost_report(cheap)
+    m = next(x for x in base.cost.materials if x.name == name)
+    assert m.price_per_unit == 1500 and m.currency == "CNY"
+    n = static_basis(base).processed_per_good_cell[0]  # it enters at the first station
+    assert m.enters_at is None
+    spread = (a.good_cells_per_year + a.excursion_cells_per_year) / a.good_cells_per_year
+    per_kwh = 500 / 7.2 * m.quantity_per_kwh / m.utilisation * n * spread  # USD per good kWh
+    # materials carry launch (5 %), profit on working capital (5 % × 15 %) and warranty (5.6 %)
+    assert a.total_usd_per_kwh - b.total_usd_per_kwh == pytest.approx(
+        per_kwh * (1 + 0.05 + 0.05 * 0.15) * 1.056, rel=1e-9
+    )

@@ -50,8 +50,11 @@ __all__ = [
     "cost_inputs",
     "station_capex_usd",
     "building_area_m2",
+    "dry_room_area_m2",
     "dry_room_capex_usd",
     "dry_room_power_kw",
+    "facility_capex_usd",
+    "facility_power_kw",
     "Capex",
     "EnergyIntensity",
     "MaterialCost",
@@ -104,16 +107,59 @@ def building_area_m2(spec: LineSpec) -> float:
     return building.area_factor * sum(_footprint_m2(s) for s in spec.stations)
 
 
-def dry_room_capex_usd(cost: CostInputs) -> float:
-    """Dry-room fit-out: area × $/m² of the cheapest class dry enough [USD]."""
-    room, cls = cost.dry_room, cost.dry_room_class()
-    return 0.0 if room is None or cls is None else room.area_m2 * cls.usd_per_m2
+def dry_room_area_m2(spec: LineSpec) -> float:
+    """Dry-room floor: ``dry_room.area_m2``, else access_factor × Σ footprints of the machines
+    at dry-room stations [m²] (0 without a dry room)."""
+    room = cost_inputs(spec).dry_room
+    if room is None:
+        return 0.0
+    if room.area_m2 is not None:
+        return room.area_m2
+    return room.access_factor * sum(_footprint_m2(s) for s in spec.stations if s.dry_room)
 
 
-def dry_room_power_kw(cost: CostInputs) -> float:
-    """Dry-room average draw: area × W/m² of its class ÷ 1000 [kW]."""
+def dry_room_capex_usd(cost: CostInputs, area_m2: float | None = None) -> float:
+    """Dry-room fit-out: area × $/m² of the cheapest class dry enough [USD]. ``area_m2``
+    defaults to the configured area (0 for a room that grows with the layout: pass
+    :func:`dry_room_area_m2`)."""
     room, cls = cost.dry_room, cost.dry_room_class()
-    return 0.0 if room is None or cls is None else room.area_m2 * cls.power_w_per_m2 / 1000.0
+    if room is None or cls is None:
+        return 0.0
+    area = area_m2 if area_m2 is not None else (room.area_m2 or 0.0)
+    return area * cls.usd_per_m2
+
+
+def dry_room_power_kw(cost: CostInputs, area_m2: float | None = None) -> float:
+    """Dry-room average draw: area × W/m² of its class ÷ 1000 [kW] (area as
+    :func:`dry_room_capex_usd`)."""
+    room, cls = cost.dry_room, cost.dry_room_class()
+    if room is None or cls is None:
+        return 0.0
+    area = area_m2 if area_m2 is not None else (room.area_m2 or 0.0)
+    return area * cls.power_w_per_m2 / 1000.0
+
+
+def facility_scale(spec: LineSpec, exponent: float) -> float:
+    """(G / G_ref)^p with G the line's static capacity [GWh/yr] (1 without a reference)."""
+    facility = cost_inputs(spec).facility
+    if facility.reference_gwh is None:
+        return 1.0
+    from linesim.capacity import capacity_report
+
+    gwh = capacity_report(spec).max_output_gwh_per_year
+    return (gwh / facility.reference_gwh) ** exponent
+
+
+def facility_capex_usd(spec: LineSpec) -> float:
+    """Facility capex, scaled with the line's capacity when ``facility.reference_gwh`` is set."""
+    f = cost_inputs(spec).facility
+    return f.capex_usd * facility_scale(spec, f.capex_exponent) if f.capex_usd else 0.0
+
+
+def facility_power_kw(spec: LineSpec) -> float:
+    """Facility power, scaled likewise [kW]."""
+    f = cost_inputs(spec).facility
+    return f.power_kw * facility_scale(spec, f.power_exponent) if f.power_kw else 0.0
 
 
 @dataclass(frozen=True)
@@ -141,9 +187,9 @@ def capex(spec: LineSpec) -> Capex:
     return Capex(
         equipment_by_station=by_station,
         equipment=sum(by_station.values()),
-        dry_room=dry_room_capex_usd(cost),
+        dry_room=dry_room_capex_usd(cost, dry_room_area_m2(spec)),
         building=area * cost.building.usd_per_m2,
-        facility=cost.facility.capex_usd,
+        facility=facility_capex_usd(spec),
         building_area_m2=area,
         atmosphere=atmosphere_capex_usd(cost),
     )
@@ -229,8 +275,8 @@ def energy_per_year(spec: LineSpec, basis: OutputBasis | None = None) -> Energy:
         by_station[s.id] = sum(e.count * e.power_kw for e in s.equipment()) * hours * duty
     return Energy(
         machines_by_station=by_station,
-        dry_room=dry_room_power_kw(cost) * HOURS_PER_CALENDAR_YEAR,
-        facility=cost.facility.power_kw * HOURS_PER_CALENDAR_YEAR,
+        dry_room=dry_room_power_kw(cost, dry_room_area_m2(spec)) * HOURS_PER_CALENDAR_YEAR,
+        facility=facility_power_kw(spec) * HOURS_PER_CALENDAR_YEAR,
         atmosphere=(0.0 if cost.atmosphere is None else cost.atmosphere.scrubber_power_kw)
         * HOURS_PER_CALENDAR_YEAR,
     )

@@ -11,6 +11,10 @@ Month values are taken at mid-month. Per quarter the fixed costs (depreciation, 
 profit on investment) accrue as in the mature year; materials follow the cells started; the
 overheads are recomputed from those amounts (:func:`linesim.economics.cost.overheads_usd`).
 
+Materials with a dated price trajectory (``price_change_per_year``) are priced per quarter at
+its middle, counted from ``ramp_up.start_date`` (default: the latest material price date).
+Each quarter's cost with learning is checked against ``ramp_up.cost_targets_cny_per_wh``: the
+report names the first quarter at or below each target (``targets``; none if not reached).
 Learning on top of the ramp: C(x) = C0·(x/x0)^(−b), b = −log2(1 − LR), applied to the
 conversion cost (everything except materials), x the cumulative good output and x0 one year
 of mature output, so learning counts the doublings after the first mature-year's volume
@@ -40,6 +44,8 @@ __all__ = [
     "RampMonth",
     "RampQuarter",
     "RampUpReport",
+    "CostTarget",
+    "material_price_factors",
     "ramp_up",
 ]
 
@@ -85,6 +91,15 @@ class RampQuarter:
 
 
 @dataclass(frozen=True)
+class CostTarget:
+    """The first quarter whose cost with learning is at or below a target (None: not reached
+    within the ramp's years)."""
+
+    cny_per_wh: float
+    quarter: int | None
+
+
+@dataclass(frozen=True)
 class RampUpReport:
     line: str
     mature_line_yield: float
@@ -93,6 +108,7 @@ class RampUpReport:
     learning_exponent: float
     months: tuple[RampMonth, ...]
     quarters: tuple[RampQuarter, ...]
+    targets: tuple[CostTarget, ...] = ()
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -125,12 +141,13 @@ def ramp_up(spec: LineSpec, basis: OutputBasis) -> RampUpReport | None:
     annual = annual_cost(spec, basis)
     investment = capex(spec).total
     material_per_start = (annual.materials + annual.scrap) / mature_starts
+    price_factors = material_price_factors(spec, basis, 4 * ramp.years)
     reference_gwh = mature_good * kwh_cell / 1e6
     quarters = []
     for q in range(4 * ramp.years):
         block = months[3 * q : 3 * q + 3]
         good_kwh = sum(m.good_gwh for m in block) * 1e6
-        materials = material_per_start * sum(m.cells_started for m in block)
+        materials = material_per_start * price_factors[q] * sum(m.cells_started for m in block)
         d, lab, e = annual.depreciation / 4, annual.labour / 4, annual.energy / 4
         total = (
             d
@@ -163,4 +180,34 @@ def ramp_up(spec: LineSpec, basis: OutputBasis) -> RampUpReport | None:
         learning_exponent=learning_exponent(ramp.learning_rate),
         months=tuple(months),
         quarters=tuple(quarters),
+        targets=tuple(
+            CostTarget(
+                target,
+                next((x.quarter for x in quarters if x.cny_per_wh_with_learning <= target), None),
+            )
+            for target in ramp.cost_targets_cny_per_wh
+        ),
     )
+
+
+def material_price_factors(spec: LineSpec, basis: OutputBasis, quarters: int) -> list[float]:
+    """Per quarter, the materials' cost relative to their dated prices: Σ_m w_m (1 + r_m)^t_m,
+    w_m the material's share of the materials bought (scrap included) and t_m the years from
+    its price date to the middle of the quarter [dimensionless]."""
+    from linesim.economics.cost import cost_report
+
+    cost = cost_inputs(spec)
+    if not any(m.price_change_per_year for m in cost.materials):
+        return [1.0] * quarters
+    rows = cost_report(spec, basis).materials
+    total = sum(r.usd_per_kwh_good for r in rows)
+    start = cost.ramp_up.start_date if cost.ramp_up and cost.ramp_up.start_date else None
+    start = start or max(m.price_date for m in cost.materials)
+    out = []
+    for q in range(quarters):
+        weighted = 0.0
+        for r, m in zip(rows, cost.materials):
+            years = (start - m.price_date).days / 365.25 + (q + 0.5) / 4  # to mid-quarter
+            weighted += r.usd_per_kwh_good * (1.0 + m.price_change_per_year) ** years
+        out.append(weighted / total if total else 1.0)
+    return out

@@ -137,6 +137,16 @@ def format_cost(a: LineAnalysis) -> str:
                     for q in r.quarters
                 ],
             ),
+            "cost targets (with learning): "
+            + "; ".join(
+                f"{number(t.cny_per_wh, ',.2f')} CNY/Wh "
+                + (
+                    f"in quarter {t.quarter}"
+                    if t.quarter
+                    else f"not within {len(r.quarters)} quarters"
+                )
+                for t in r.targets
+            ),
         ]
     lines += [
         "",
@@ -166,15 +176,62 @@ def _musd(usd: float) -> str:
     return number(usd / 1e6, ",.1f")
 
 
-def format_comparison(analyses: Sequence[LineAnalysis]) -> str:
-    """Lines side by side."""
+def format_comparison(analyses: Sequence[LineAnalysis], reference: int | None = None) -> str:
+    """Lines side by side; with ``reference`` (an index into ``analyses``) each line's cost
+    per good Wh as a multiple of that line's, and after the table every figure against the
+    published band its config cites (``cost.bands``), flagged when outside."""
     rows = [(label, unit, *values) for label, unit, values in comparison_rows(analyses)]
     rows.append(("bottleneck", "", *[a.bottleneck for a in analyses]))
+    if reference is not None:
+        ref = analyses[reference].cost.cny_per_wh
+        rows.append(
+            (
+                f"cost ÷ {analyses[reference].spec.name}",
+                "×",
+                *[a.cost.cny_per_wh / ref for a in analyses],
+            )
+        )
     table = text_table(
         ["", "unit", *[a.spec.name for a in analyses]], rows, "ll" + "r" * len(analyses)
     )
     notes = [f"  {a.spec.name}: {a.basis.source}" for a in analyses]
-    return "basis of output and yield:\n" + "\n".join(notes) + "\n\n" + table + "\n" + _legend()
+    if reference is not None:
+        notes[reference] += " (the reference line; --reference none leaves it out)"
+    return (
+        "basis of output and yield:\n"
+        + "\n".join(notes)
+        + "\n\n"
+        + table
+        + "\n"
+        + _legend()
+        + _bands_text(analyses)
+    )
+
+
+def _bands_text(analyses: Sequence[LineAnalysis]) -> str:
+    """Every line's figures against its cited bands; OUTSIDE marks a line outside one."""
+    from linesim.economics.bands import BAND_FIGURES, band_checks
+
+    rows, outside = [], 0
+    for a in analyses:
+        for c in band_checks(a.cost, a.spec.cost.bands if a.spec.cost else None):
+            label, unit = BAND_FIGURES[c.name]
+            outside += not c.inside
+            rows.append(
+                (
+                    a.spec.name,
+                    f"{label} [{unit}]" if unit else label,
+                    number(c.value, ",.3g"),
+                    f"{number(c.low, ',.3g')} – {number(c.high, ',.3g')}",
+                    "inside" if c.inside else "OUTSIDE",
+                )
+            )
+    if not rows:
+        return ""
+    head = (
+        f"\n\npublished bands (cost.bands of each config, with their sources; {outside} outside):\n"
+    )
+    return head + text_table(["line", "figure", "value", "band", ""], rows, "llrrl")
 
 
 def _legend() -> str:

@@ -20,6 +20,7 @@ from linesim.kpis import LOSS_GROUPS
 from linesim.summary import Estimate, LossTree, RunSummary
 
 __all__ = [
+    "band_chart",
     "cost_breakdown",
     "yield_waterfall",
     "ramp_up_curves",
@@ -81,6 +82,61 @@ def cost_breakdown(
         yaxis_title="USD per good kWh",
         **_LAYOUT,
     )
+    return fig
+
+
+def band_chart(analyses: Sequence[LineAnalysis]) -> go.Figure:
+    """Each banded figure of each line as a bar, its published band drawn beside it as a range
+    (``cost.bands`` of the line's config); a bar outside its band is red."""
+    from linesim.economics.bands import BAND_FIGURES, band_checks
+
+    checks = [
+        {c.name: c for c in band_checks(a.cost, a.spec.cost.bands if a.spec.cost else None)}
+        for a in analyses
+    ]
+    shown = [n for n in BAND_FIGURES if any(n in c for c in checks)]
+    fig = make_subplots(
+        rows=1,
+        cols=max(len(shown), 1),
+        subplot_titles=[
+            f"{BAND_FIGURES[n][0]} [{BAND_FIGURES[n][1]}]"
+            if BAND_FIGURES[n][1]
+            else BAND_FIGURES[n][0]
+            for n in shown
+        ],
+    )
+    names = [_text(a.spec.name) for a in analyses]
+    for col, n in enumerate(shown, start=1):
+        values, colors, mids, halves, text = [], [], [], [], []
+        for line in checks:
+            c = line.get(n)
+            values.append(c.value if c else None)
+            colors.append("#2a9d8f" if c is None or c.inside else "#d62828")
+            mids.append((c.low + c.high) / 2 if c else None)
+            halves.append((c.high - c.low) / 2 if c else None)
+            text.append(_text(c.source) if c else "")
+        fig.add_bar(
+            x=names,
+            y=values,
+            marker_color=colors,
+            showlegend=False,
+            row=1,
+            col=col,
+            hovertemplate="%{x}: %{y:.3g}<extra></extra>",
+        )
+        fig.add_scatter(
+            x=names,
+            y=mids,
+            mode="markers",
+            marker=dict(size=1, color="#333"),
+            error_y=dict(type="data", array=halves, visible=True, width=14, color="#333"),
+            text=text,
+            hovertemplate="published band %{x}<br>%{text}<extra></extra>",
+            showlegend=False,
+            row=1,
+            col=col,
+        )
+    fig.update_layout(title="Against the published bands (black: band; red: outside)", **_LAYOUT)
     return fig
 
 

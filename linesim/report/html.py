@@ -107,6 +107,26 @@ def loss_tree_html(summary: RunSummary) -> str:
     )
 
 
+def _bands_html(analyses: Sequence[LineAnalysis]) -> list[str]:
+    """The published bands of every line (``cost.bands``): a chart and a table, flagged."""
+    from linesim.economics.bands import BAND_FIGURES, band_checks
+    from linesim.report import figures
+
+    rows = []
+    for a in analyses:
+        for c in band_checks(a.cost, a.spec.cost.bands if a.spec.cost else None):
+            label, unit = BAND_FIGURES[c.name]
+            flag = "inside" if c.inside else "OUTSIDE"
+            rows.append([a.spec.name, label, unit, c.value, c.low, c.high, flag, c.source])
+    if not rows:
+        return []
+    return [
+        "<h2>Against the published bands</h2>",
+        _figure_html(figures.band_chart(analyses)),
+        _table(["line", "figure", "unit", "value", "low", "high", "", "source"], rows),
+    ]
+
+
 def render_html(analyses: Sequence[LineAnalysis], title: str = "linesim line comparison") -> str:
     """The whole report as one HTML document (plotly.js inline)."""
     import plotly.offline
@@ -133,6 +153,7 @@ def render_html(analyses: Sequence[LineAnalysis], title: str = "linesim line com
         ),
         "<h2>Cost per good kWh</h2>",
         fig(figures.cost_breakdown(analyses)),
+        *_bands_html(analyses),
         "<h2>Yield waterfall</h2>",
         *[fig(figures.yield_waterfall(a)) for a in analyses],
         *(["<h2>OEE loss tree (simulated)</h2>"] if simulated else []),

@@ -86,18 +86,32 @@ class DryRoomClass(_Frozen):
 
 
 class DryRoom(_Frozen):
-    """The line's dry room (or inert room): area and required dew point [°C]."""
+    """The line's dry room (or inert room): area and required dew point [°C].
 
-    area_m2: NonNegativeFloat
+    The area is ``area_m2`` if given; else it grows with the layout: ``access_factor`` × the
+    footprints of the machines at dry-room stations (aisles, airlocks, material buffers and
+    access around them), so a larger layout pays for the room it needs.
+    """
+
+    area_m2: NonNegativeFloat | None = None
+    access_factor: Annotated[float, Field(ge=1.0, le=20.0)] = 3.0
     dew_point_c: Annotated[float, Field(ge=-90.0, le=0.0)]
     source: str = ""
 
 
 class Facility(_Frozen):
-    """Shared plant not tied to a station: utilities, MES/IT, AGVs, QC lab."""
+    """Shared plant not tied to a station: utilities, MES/IT, AGVs, QC lab.
+
+    With ``reference_gwh`` the capex and power scale with the line's static capacity G
+    [GWh/yr] the BatPaC way, cost(G) = cost_ref × (G / G_ref)^p (domain.md §2.1: p ≈ 0.95 for
+    building support systems, 0.9 for process capital [S:R2]); without it they are fixed.
+    """
 
     capex_usd: NonNegativeFloat = 0.0
     power_kw: NonNegativeFloat = 0.0
+    reference_gwh: PositiveFloat | None = None
+    capex_exponent: Annotated[float, Field(ge=0.0, le=1.5)] = 0.95
+    power_exponent: Annotated[float, Field(ge=0.0, le=1.5)] = 0.9
     source: str = ""
 
 
@@ -142,6 +156,9 @@ class Material(_Frozen):
     #: a process that keeps under 1 % of what it buys (99 % scrap) is no production process
     utilisation: Annotated[float, Field(ge=0.01, le=1.0)] = 1.0
     enters_at: str | None = None
+    #: dated trajectory: the price t years after ``price_date`` is price × (1 + r)^t (the
+    #: ramp-up prices each quarter so; the mature cost report uses the dated price)
+    price_change_per_year: Annotated[float, Field(ge=-0.9, le=1.0)] = 0.0
     source: str = ""
 
 
@@ -187,6 +204,12 @@ class RampUp(_Frozen):
     oee_time_constant_months: PositiveFloat
     learning_rate: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.0
     years: Annotated[int, Field(ge=1, le=10)] = 3
+    #: start of production (the ramp's t = 0); default: the latest material price date
+    start_date: Date | None = None
+    #: cost targets [CNY/Wh]: the report names the first quarter at or below each
+    cost_targets_cny_per_wh: Annotated[
+        tuple[Annotated[float, Field(gt=0.0, le=1000.0)], ...], Field(strict=False, max_length=10)
+    ] = (0.6, 0.4)
     source: str = ""
 
     @model_validator(mode="after")
@@ -285,7 +308,7 @@ class CostInputs(_Frozen):
 
     @model_validator(mode="after")
     def _check_cost(self) -> CostInputs:
-        if self.dry_room is not None and self.dry_room.area_m2 > 0:
+        if self.dry_room is not None and self.dry_room.area_m2 != 0:
             if not self.dry_room_classes:
                 raise _problem(
                     "dry_room_classes",
