@@ -21,6 +21,7 @@ capacity above e⁶⁰ cells/h is as good as an infinite one for any target.
 
 from __future__ import annotations
 
+import copy
 import math
 import sys
 from dataclasses import dataclass, field
@@ -214,6 +215,39 @@ class LayoutModel:
         self._bounds: dict[int, ChainBound | None] = {}
         # the most capex and machine area a layout can have; the integer units of each keep
         # the sum of every coefficient in range, as CP-SAT checks (not only the chosen ones)
+        self.most_capex_usd = self._most(self.candidate_capex_usd) + self.capex_constant_usd()
+        self.most_area_m2 = self._most(lambda c: c.footprint_m2)
+        self.usd_units = resolution(
+            self._total(self.candidate_capex_usd) + self.capex_constant_usd(), 1.0, "capex"
+        )
+        self.area_units = resolution(
+            self._total(lambda c: c.footprint_m2), 100.0, "machine floor area"
+        )
+
+    def at_target(self, target_gwh: float) -> LayoutModel:
+        """This model's problem at target ``target_gwh`` [GWh/yr] for min-capex, on this
+        model's candidates (no new enumeration): those with less capacity than the target
+        needs even at the best yields are dropped. On an open model (whose counts reach at
+        least what the target needs) the candidates are a superset of the ones a fresh model
+        at the target keeps, so the optimum is the same."""
+        from dataclasses import replace
+
+        new = copy.copy(self)
+        new.problem = replace(self.problem, target_gwh_per_year=target_gwh)
+        new.open = False
+        lower, _ = new._capacity_window({}, target_gwh)
+        new.least_cells_per_h = lower
+        new.candidates = [
+            [c for c in cs if c.omitted or c.capacity_cells_per_h >= lower[j]]
+            for j, cs in enumerate(self.candidates)
+        ]
+        new._bounds = {}
+        new._scale()
+        return new
+
+    def _scale(self) -> None:
+        """The most capex and machine area a layout can have; the integer units of each keep
+        the sum of every coefficient in range, as CP-SAT checks (not only the chosen ones)."""
         self.most_capex_usd = self._most(self.candidate_capex_usd) + self.capex_constant_usd()
         self.most_area_m2 = self._most(lambda c: c.footprint_m2)
         self.usd_units = resolution(

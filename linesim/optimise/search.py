@@ -124,7 +124,6 @@ def maximise_output(problem: Problem, model: LayoutModel | None = None) -> Solut
     hit the time limit (the gap is then ceiling ÷ floor − 1, unproven). The first ceiling is
     :attr:`LayoutModel.most_output_gwh` (each station's most affordable capacity)."""
     import time
-    from dataclasses import replace
 
     start = time.perf_counter()
     model = model or LayoutModel(problem, open=True)
@@ -136,10 +135,11 @@ def maximise_output(problem: Problem, model: LayoutModel | None = None) -> Solut
     proven = True
     probe = floor
     while True:
-        trial = replace(problem, target_gwh_per_year=probe)
-        sol = LayoutModel(trial).solve("min_capex")
+        sol = model.at_target(probe).solve("min_capex")
         if sol.layout is not None:
+            # (what it makes within the headroom: each station at most u busy)
             made = evaluate_layout(problem.spec, sol.layout).output_gwh_per_year
+            made *= problem.max_utilisation
             best, floor = sol, max(made, probe)
         elif best is None:  # the floor itself (target, or the least output) is out of reach
             return Solution(sol.status, None, None, time.perf_counter() - start)
