@@ -115,6 +115,10 @@ def apply_layout(
         for target, delta in spec.stations[spec.station_index(sid)].omission_effects.items():
             _add_defect(raw["stations"][spec.station_index(target)], delta)
     raw["stations"] = [s for s in raw["stations"] if s["id"] not in omitted]
+    for station in raw["stations"]:  # an effect on a station that is left out too is none
+        effects = station.get("omission_effects")
+        if effects and omitted & set(effects):
+            station["omission_effects"] = {k: v for k, v in effects.items() if k not in omitted}
     drop_materials_entering_at(raw, omitted)
     return line_from_dict(raw, f"<layout of {spec.name}>")
 

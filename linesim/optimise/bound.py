@@ -127,9 +127,14 @@ def enumerated_bound(
             for i, k in zip(late, mixes):
                 fixed[i] = [k]
                 for j in range(i + 1, detect[i] + 1):
-                    needs[j] += loss[i][k] + extra[i]  # carried until it is detected
+                    # carried until it is detected
+                    needs[j] += loss[i][k] + (0 if omitted[i][k] else extra[i])
+            # (an omitted station processes nothing: an effect on it costs nothing)
             found = chain_bound(
-                [[loss[j][k] + extra[j] for k in fixed[j]] for j in range(n)],
+                [
+                    [loss[j][k] + (0 if omitted[j][k] else extra[j]) for k in fixed[j]]
+                    for j in range(n)
+                ],
                 [[log_cap[j][k] for k in fixed[j]] for j in range(n)],
                 [[capex[j][k] for k in fixed[j]] for j in range(n)],
                 needs,

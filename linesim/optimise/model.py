@@ -21,6 +21,7 @@ capacity above e⁶⁰ cells/h is as good as an infinite one for any target.
 
 from __future__ import annotations
 
+import copy
 import math
 import sys
 from dataclasses import dataclass, field
@@ -178,6 +179,10 @@ class LayoutModel:
 
     problem: Problem
     candidates: list[list[Candidate]] = field(default_factory=list)
+    #: the target is a floor on output, not what to build for (max-output, the Pareto front):
+    #: no mix is left out or judged equal for carrying more than the target needs, and the
+    #: machine counts reach what the budget and area limits allow (:meth:`_open_need`)
+    open: bool = False
 
     def __post_init__(self) -> None:
         spec, p = self.problem.spec, self.problem
@@ -192,6 +197,14 @@ class LayoutModel:
         lower, need = [0.0] * n, [0.0] * n
         if p.target_gwh_per_year is not None:
             lower, need = self._capacity_window(variants, p.target_gwh_per_year)
+        self.most_output_gwh = math.inf
+        #: where the machine counts' upper limits come from, in words (reported)
+        self.count_limit = self._count_limit_text(bounded_by_limits=False)
+        if self.open or p.target_gwh_per_year is None:
+            lower = [0.0] * n
+            most, bounded = self._open_need(variants)
+            need = [max(a, b) for a, b in zip(need, most)]
+            self.count_limit = self._count_limit_text(bounded)
         #: per station, the least capacity a layout reaching the target needs [cells/h]
         self.least_cells_per_h = lower
         self.candidates = [
@@ -210,6 +223,101 @@ class LayoutModel:
         self.area_units = resolution(
             self._total(lambda c: c.footprint_m2), 100.0, "machine floor area"
         )
+
+    def at_target(self, target_gwh: float) -> LayoutModel:
+        """This model's problem at target ``target_gwh`` [GWh/yr] for min-capex, on this
+        model's candidates (no new enumeration): those with less capacity than the target
+        needs even at the best yields are dropped. On an open model (whose counts reach at
+        least what the target needs) the candidates are a superset of the ones a fresh model
+        at the target keeps, so the optimum is the same."""
+        from dataclasses import replace
+
+        new = copy.copy(self)
+        new.problem = replace(self.problem, target_gwh_per_year=target_gwh)
+        new.open = False
+        lower, _ = new._capacity_window({}, target_gwh)
+        new.least_cells_per_h = lower
+        new.candidates = [
+            [c for c in cs if c.omitted or c.capacity_cells_per_h >= lower[j]]
+            for j, cs in enumerate(self.candidates)
+        ]
+        new._bounds = {}
+        new._scale()
+        return new
+
+    def _scale(self) -> None:
+        """The most capex and machine area a layout can have; the integer units of each keep
+        the sum of every coefficient in range, as CP-SAT checks (not only the chosen ones)."""
+        self.most_capex_usd = self._most(self.candidate_capex_usd) + self.capex_constant_usd()
+        self.most_area_m2 = self._most(lambda c: c.footprint_m2)
+        self.usd_units = resolution(
+            self._total(self.candidate_capex_usd) + self.capex_constant_usd(), 1.0, "capex"
+        )
+        self.area_units = resolution(
+            self._total(lambda c: c.footprint_m2), 100.0, "machine floor area"
+        )
+
+    def _count_limit_text(self, bounded_by_limits: bool) -> str:
+        """Where the most machines per option come from, for the report."""
+        spec, p = self.problem.spec, self.problem
+        if all(s.machines_max for s in spec.stations):
+            return "machines_max of each station (config)"
+        if p.max_machines is not None:
+            return f"machines_max where set, else max_machines = {p.max_machines:,}"
+        if bounded_by_limits:
+            return "machines_max where set, else as many as the budget and area limits allow"
+        if p.target_gwh_per_year is not None:
+            return (
+                "machines_max where set, else enough for the target alone and at least "
+                "max(2 × config, config + 4) per option"
+            )
+        return "machines_max where set, else max(2 × config, config + 4) per option"
+
+    def _open_need(self, variants) -> tuple[list[float], bool]:
+        """Per station, the most capacity any layout within the budget and area limits can
+        use [cells/h] (inf where no limit bounds it), and whether every station is bounded.
+
+        Each option's count is at most what the budget (less the fixed capex), the floor
+        area and, at a dry-room station, the dry-room area pay or hold; a station's capacity
+        is at most the sum of those; the good output G is at most the least such capacity
+        over the stations that cannot be left out (yield ≤ 1), and station j needs at most
+        G ÷ its worst yield."""
+        from linesim.capacity import due_probabilities
+        from linesim.rates import effective_rate_cells_per_h
+
+        spec, p = self.problem.spec, self.problem
+        due = due_probabilities(spec)
+        building = self._building_usd_per_m2()
+        money = None
+        if p.budget_usd is not None:
+            money = max(p.budget_usd - self.capex_constant_usd(), 0.0)
+        most_g = math.inf
+        for j, station in enumerate(spec.stations):
+            cap = 0.0
+            for settings_station in [v[1] for v in variants.get(station.id, [])] or [station]:
+                here = 0.0
+                for e in settings_station.equipment():
+                    n = float(station.machines_max or p.max_machines or math.inf)
+                    unit = e.capex_usd + e.footprint_m2 * building
+                    if money is not None and unit > 0:
+                        n = min(n, math.floor(money / unit + 1e-9))
+                    if p.floor_area_m2 is not None and e.footprint_m2 > 0:
+                        n = min(n, math.floor(p.floor_area_m2 / e.footprint_m2 + 1e-9))
+                    if station.dry_room and p.dry_room_area_m2 is not None and e.footprint_m2 > 0:
+                        n = min(n, math.floor(p.dry_room_area_m2 / e.footprint_m2 + 1e-9))
+                    rate = effective_rate_cells_per_h(settings_station, e, spec.calendar, due[j])
+                    here += n * rate if rate > 0 else 0.0
+                cap = max(cap, here)
+            if not station.optional:
+                most_g = min(most_g, cap)
+        hours, kwh = spec.calendar.year_hours, spec.product.energy_kwh
+        #: no layout within the limits makes more [GWh/yr] (inf when nothing bounds it)
+        self.most_output_gwh = most_g * p.max_utilisation * hours * kwh / 1e6
+        if not math.isfinite(most_g):
+            return [0.0] * len(spec.stations), False
+        gwh = most_g * hours * kwh / 1e6
+        _, need = self._capacity_window(variants, max(gwh, 1e-12) * p.max_utilisation)
+        return need, True
 
     def _most(self, f) -> float:
         """Σ over stations of the largest ``f`` of a candidate: no layout has more."""
@@ -244,7 +352,9 @@ class LayoutModel:
             worst.append(1.0 - max(probabilities))
         for s in spec.stations:
             for target_id, delta in s.omission_effects.items():
-                worst[spec.station_index(target_id)] *= 1.0 - delta
+                # (an effect δ = 1 leaves no layout with it working: it bounds nothing)
+                if delta < 1.0:
+                    worst[spec.station_index(target_id)] *= 1.0 - delta
         detect = spec.detection_index()
         lower, need = [], []
         for j in range(len(spec.stations)):
@@ -315,18 +425,21 @@ class LayoutModel:
             return sum(f(c) * v for c, v in zip(self.candidates[j], x[j]))
 
         loss = [pick(j, lambda c: scaled(c.log_yield_loss, SCALE, True)) for j in range(n)]
-        omit_effects = []  # (station k whose L grows, omitted-indicator, scaled extra L)
+        # (station k whose L grows, indicator, scaled extra L): the effect of leaving out
+        # station j lands on k only while k is in the line – an omitted k processes no cell, so
+        # an effect on it costs nothing (the indicator is then "j out and k in")
+        omit_effects = []
         for j, station in enumerate(spec.stations):
             if station.optional:
                 omitted = x[j][-1]
                 for target_id, delta in station.omission_effects.items():
-                    omit_effects.append(
-                        (
-                            spec.station_index(target_id),
-                            omitted,
-                            scaled(_omission_loss(delta), SCALE, True),
-                        )
-                    )
+                    k = spec.station_index(target_id)
+                    active = omitted
+                    if spec.stations[k].optional:
+                        active = m.new_bool_var(f"effect_{j}_{k}")
+                        m.add_bool_and([omitted, ~x[k][-1]]).only_enforce_if(active)
+                        m.add_bool_or([~omitted, x[k][-1]]).only_enforce_if(~active)
+                    omit_effects.append((k, active, scaled(_omission_loss(delta), SCALE, True)))
         log_cap = [
             pick(
                 j,
@@ -615,6 +728,15 @@ class LayoutModel:
         instance when the log scale was 10⁸.)"""
         if use_bound and objective == "min_capex" and not any(e is not None for e in eps.values()):
             bound = self.chain_bound()
+            budget = self.problem.budget_usd
+            if (
+                bound is not None
+                and budget is not None
+                and bound.capex + self._usd(self.capex_constant_usd())
+                > scaled(budget, self.usd_units, False)
+            ):
+                # a lower bound on capex above the budget: no layout fits, proven
+                return Solution("infeasible", None, None, 0.0)
             if bound is not None:
                 proven = self._solve(objective, None, fixed=bound.choice)
                 if proven.layout is not None:

@@ -108,6 +108,7 @@ class OptimisationReport:
             "objective": r.objective,
             "line": self.spec.name,
             "binding": r.binding,
+            "machine_count_limits": r.limits,
             "solve_time_s": r.wall_time_s,
             "layout": r.layout,
             "buffers": self.buffers,

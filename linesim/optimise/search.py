@@ -33,6 +33,7 @@ class OptimiseResult:
     pareto: tuple[tuple[dict[str, dict[str, int]], LayoutFigures], ...] = field(default=())
     settings: dict[str, dict[str, float]] | None = None  #: chosen process settings (tuning)
     pareto_settings: tuple[dict[str, dict[str, float]] | None, ...] = field(default=())
+    limits: str | None = None  #: where the machine counts' upper limits came from
 
     @property
     def found(self) -> bool:
@@ -60,15 +61,25 @@ def _check(problem: Problem, objective: str) -> None:
 def optimise_layout(problem: Problem, objective: str = "min_capex") -> OptimiseResult:
     """Solve ``objective`` (min_capex | max_output | min_cost) on ``problem``."""
     _check(problem, objective)
-    model = LayoutModel(problem)
+    # max-output maximises: a target is only a floor on the output, so the model is open
+    # (counts up to what the budget and areas allow, no mix judged by the target)
+    opened = objective == "max_output"
+    model = LayoutModel(problem, open=opened)
     if any(not cs for cs in model.candidates):
-        return OptimiseResult("infeasible", objective, None, None, diagnose(problem), 0.0)
+        return OptimiseResult(
+            "infeasible", objective, None, None, diagnose(problem), 0.0, limits=model.count_limit
+        )
     hint = (
         greedy_layout(model, problem.target_gwh_per_year)
         if problem.target_gwh_per_year is not None
         else None
     )
-    sol = model.solve(objective, hint=hint)
+    if opened and not problem.tune:
+        sol = maximise_output(problem, model)
+    elif opened:
+        sol = model.solve(objective, hint=hint, min_output_gwh=problem.target_gwh_per_year)
+    else:
+        sol = model.solve(objective, hint=hint)
     if sol.layout is not None and problem.tune and sol.status == "optimal":
         # among the optimal layouts, the one that changes fewest settings from the config's
         settled = model.solve(objective, hint=sol.layout, settle_at=sol.raw_objective)
@@ -83,7 +94,9 @@ def optimise_layout(problem: Problem, objective: str = "min_capex") -> OptimiseR
             )
     if sol.layout is None:
         binding = diagnose(problem) if sol.status == "infeasible" else None
-        return OptimiseResult(sol.status, objective, None, None, binding, sol.wall_time_s)
+        return OptimiseResult(
+            sol.status, objective, None, None, binding, sol.wall_time_s, limits=model.count_limit
+        )
     return OptimiseResult(
         sol.status,
         objective,
@@ -92,6 +105,57 @@ def optimise_layout(problem: Problem, objective: str = "min_capex") -> OptimiseR
         None,
         sol.wall_time_s,
         settings=sol.settings,
+        limits=model.count_limit,
+    )
+
+
+#: max-output stops when the bracket [found, refuted] is this narrow (relative): the scaled
+#: model's own resolution (about n · 1e-6 of a log unit, see model.py) is of the same order
+OUTPUT_RESOLUTION = 1e-6
+
+
+def maximise_output(problem: Problem, model: LayoutModel | None = None) -> Solution:
+    """The most output within the budget and area limits, by bisection on the target of the
+    min-capex model (whose chain bound answers most targets without a search): a target is
+    reachable within the limits iff min-capex at it is feasible, which is monotone in the
+    target. Each feasible answer raises the floor to its own output (by the static analysis);
+    each infeasible one lowers the ceiling. Status ``optimal`` once the ceiling is within
+    ``OUTPUT_RESOLUTION`` of the floor with every refutation proven; ``feasible`` if a solve
+    hit the time limit (the gap is then ceiling ÷ floor − 1, unproven). The first ceiling is
+    :attr:`LayoutModel.most_output_gwh` (each station's most affordable capacity)."""
+    import time
+
+    start = time.perf_counter()
+    model = model or LayoutModel(problem, open=True)
+    ceiling = model.most_output_gwh
+    if not math.isfinite(ceiling) or ceiling <= 0:  # nothing bounds it: the model decides
+        return model.solve("max_output", min_output_gwh=problem.target_gwh_per_year)
+    floor = problem.target_gwh_per_year or ceiling * 1e-9
+    best: Solution | None = None
+    proven = True
+    probe = floor
+    while True:
+        sol = model.at_target(probe).solve("min_capex")
+        if sol.layout is not None:
+            # (what it makes within the headroom: each station at most u busy)
+            made = evaluate_layout(problem.spec, sol.layout).output_gwh_per_year
+            made *= problem.max_utilisation
+            best, floor = sol, max(made, probe)
+        elif best is None:  # the floor itself (target, or the least output) is out of reach
+            return Solution(sol.status, None, None, time.perf_counter() - start)
+        else:
+            proven &= sol.status == "infeasible"
+            ceiling = probe
+        if ceiling <= floor * (1 + OUTPUT_RESOLUTION):
+            break
+        probe = math.sqrt(floor * ceiling)
+        probe = min(max(probe, floor * (1 + OUTPUT_RESOLUTION / 2)), ceiling)
+    assert best is not None and best.layout is not None
+    return Solution(
+        "optimal" if proven else "feasible",
+        best.layout,
+        floor,
+        time.perf_counter() - start,
     )
 
 
@@ -128,9 +192,10 @@ def diagnose(problem: Problem) -> str:
         short = _short_station(replace(bare, target_gwh_per_year=target))
         if short:
             return short
-    if target is not None:
-        # the most the allowed machine counts make, with no other limit
-        top = widest.solve("max_output", min_output_gwh=None)
+    if target is not None and not _feasible(replace(bare, target_gwh_per_year=target)):
+        # the most the allowed machine counts make, with no other limit (counts reaching what
+        # the target needs, as min-capex allows them)
+        top = LayoutModel(replace(bare, target_gwh_per_year=target), open=True).solve("max_output")
         if top.layout is None or _objective(top) < target:
             made = _figures(widest, top) if top.layout else None
             where = f" (bottleneck {made.bottleneck} at its maximum count)" if made else ""
@@ -237,22 +302,31 @@ def pareto_front(problem: Problem, points: int = 6) -> OptimiseResult:
     Each layout found is then :func:`_settled` so no layout beats it by more than the model's
     rounding, and the front keeps the layouts no other found one dominates.
     """
-    from dataclasses import replace
-
-    open_problem = replace(problem, target_gwh_per_year=None)
-    model = LayoutModel(open_problem)
-    top = (
-        model.solve("max_output")
-        if problem.budget_usd is not None
-        else LayoutModel(replace(open_problem, budget_usd=None)).solve("max_output")
-    )
+    # open: counts up to what the budget and areas allow (or, without a budget, what the
+    # target needs and at least the default rule – reported as the result's limits)
+    model = LayoutModel(problem, open=True)
+    top = model.solve("max_output", min_output_gwh=problem.target_gwh_per_year)
     if top.layout is None:
-        return OptimiseResult(top.status, "pareto", None, None, diagnose(problem), top.wall_time_s)
+        return OptimiseResult(
+            top.status,
+            "pareto",
+            None,
+            None,
+            diagnose(problem) if top.status == "infeasible" else None,
+            top.wall_time_s,
+            limits=model.count_limit,
+        )
     high = _objective(top)
     low = problem.target_gwh_per_year or high / 10
     if low > high:
         return OptimiseResult(
-            "infeasible", "pareto", None, None, diagnose(problem), top.wall_time_s
+            "infeasible",
+            "pareto",
+            None,
+            None,
+            diagnose(problem),
+            top.wall_time_s,
+            limits=model.count_limit,
         )
     outputs = [low + (high - low) * k / max(points - 1, 1) for k in range(points)]
     yields = _yield_levels(model, low, points)
@@ -272,7 +346,9 @@ def pareto_front(problem: Problem, points: int = 6) -> OptimiseResult:
     front = _non_dominated(list(settled.values()))
     front.sort(key=lambda lf: lf[1].output_gwh_per_year)
     if not front:
-        return OptimiseResult("infeasible", "pareto", None, None, diagnose(problem), wall)
+        return OptimiseResult(
+            "infeasible", "pareto", None, None, diagnose(problem), wall, limits=model.count_limit
+        )
     return OptimiseResult(
         "optimal",
         "pareto",
@@ -283,6 +359,7 @@ def pareto_front(problem: Problem, points: int = 6) -> OptimiseResult:
         tuple((_layout(sol), fig) for sol, fig in front),
         settings=front[0][0].settings,
         pareto_settings=tuple(sol.settings for sol, _ in front),
+        limits=model.count_limit,
     )
 
 

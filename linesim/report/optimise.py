@@ -57,6 +57,8 @@ def format_optimisation(report: OptimisationReport, names: Mapping[str, str] | N
             f"({r.wall_time_s:.2f} s)"
         )
     ]
+    if r.limits and r.objective in ("max_output", "pareto"):  # no silent cap on the counts
+        lines.append(f"machine counts: {renamed(r.limits, names)}")
     if r.layout is None:
         if r.binding:
             lines.append(f"infeasible: {renamed(r.binding, names)}")

@@ -1,0 +1,274 @@
+"""Every objective against an independent brute force, on small lines that draw every feature
+together: several optional stations whose omission effects name other optional stations, late
+detection, equipment options, time losses, dry-room stations, budgets and floor and dry-room
+limits. The brute force evaluates each layout by closed forms written here (not the model's)."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from conftest import make_line
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from linesim.optimise import Problem, evaluate_layout, optimise_layout, pareto_front
+
+REL = 1e-5  # the model's stated resolution, with margin
+MAX_LAYOUTS = 6_000  # keeps each example a few milliseconds of brute force
+CHEAP = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@st.composite
+def lines(draw):
+    """3–5 stations, 1–2 options, counts 0–3; each non-final station optional with
+    probability ½, each optional station's omission raising the defects of 0–2 later stations
+    (optional ones too); sometimes a station detected later; some dry-room stations."""
+    n = draw(st.integers(3, 5))
+    stations, size = [], 1
+    for j in range(n):
+        k = draw(st.integers(1, 2))
+        top = 3
+        while size * ((top + 1) ** k) > MAX_LAYOUTS ** ((j + 1) / n) and top > 1:
+            top -= 1
+        size *= (top + 1) ** k
+        options = [
+            {
+                "name": f"o{i}",
+                "cycle_time_s": draw(st.floats(5.0, 60.0)),
+                "defect_probability": draw(st.sampled_from([0.0, 0.01, 0.05, 0.2])),
+                "capex_usd": float(draw(st.integers(1, 50)) * 100_000),
+                "footprint_m2": float(draw(st.integers(5, 50))),
+            }
+            for i in range(k)
+        ]
+        station = {"kind": "discrete", "options": options, "machines": {"o0": 1}}
+        station["machines_max"] = top
+        station["dry_room"] = draw(st.booleans())
+        if draw(st.integers(0, 2)) == 0:
+            every = draw(st.floats(4.0, 200.0))
+            station["planned_maintenance"] = {"every_h": every, "duration_h": every / 10}
+        stations.append(station)
+    optional = [j for j in range(n - 1) if draw(st.booleans())]
+    for j in optional:
+        stations[j]["optional"] = True
+        later = draw(st.lists(st.integers(j + 1, n - 1), max_size=2, unique=True))
+        stations[j]["omission_effects"] = {
+            f"s{t}": draw(st.sampled_from([0.02, 0.1, 0.5, 1.0])) for t in later
+        }
+    if draw(st.booleans()):  # one station's defects found at a later, non-optional one
+        i = draw(st.integers(0, n - 2))
+        later = [t for t in range(i + 1, n) if t not in optional]
+        if later:
+            stations[i]["detected_at"] = f"s{draw(st.sampled_from(later))}"
+    return make_line(stations, energy_kwh=0.3, calendar={"hours_per_year": 8000.0})
+
+
+def _rates(station) -> np.ndarray:
+    """Cells per hour of one machine of each option: the share of the hour not in planned
+    maintenance ÷ the cycle time."""
+    share = 1.0
+    if station.planned_maintenance:
+        share -= station.planned_maintenance.duration_h / station.planned_maintenance.every_h
+    return np.array([share * 3600.0 / o.cycle_time_s for o in station.options])
+
+
+class Brute:
+    """Every layout, by closed forms: q_i = 1 − p_i (rate-weighted, times 1 − δ for each
+    omitted station affecting i, unless i is omitted too), station j processes G ÷ ∏ q_i over
+    the stations whose defects are removed at or after j, G = min_j cap_j ∏ q_i."""
+
+    def __init__(self, spec):
+        self.spec = spec
+        n = len(spec.stations)
+        mixes = []
+        for s in spec.stations:
+            counts = np.array(
+                list(itertools.product(range(s.machines_max + 1), repeat=len(s.options))),
+                dtype=float,
+            )
+            rates = _rates(s)
+            cap = counts @ rates
+            if not s.optional:
+                counts, cap = counts[cap > 0], cap[cap > 0]
+            p = np.array([o.defect_probability for o in s.options])
+            with np.errstate(invalid="ignore", divide="ignore"):
+                pw = np.where(cap > 0, (counts * rates) @ p / cap, 0.0)
+            capex = counts @ np.array([o.capex_usd for o in s.options])
+            area = counts @ np.array([o.footprint_m2 for o in s.options])
+            mixes.append((counts, cap, pw, capex, area))
+        grids = np.meshgrid(*[np.arange(len(m[1])) for m in mixes], indexing="ij")
+        idx = [g.ravel() for g in grids]
+        out = [mixes[j][1][idx[j]] == 0 for j in range(n)]
+        q = [1.0 - mixes[j][2][idx[j]] for j in range(n)]
+        for j, s in enumerate(spec.stations):
+            for target, delta in s.omission_effects.items():
+                k = spec.station_index(target)
+                q[k] = np.where(out[j] & ~out[k], q[k] * (1.0 - delta), q[k])
+        detect = [
+            j if s.detected_at is None else spec.station_index(s.detected_at)
+            for j, s in enumerate(spec.stations)
+        ]
+        good = np.full(idx[0].shape, np.inf)
+        for j in range(n):
+            carried = np.prod([q[i] for i in range(n) if detect[i] >= j], axis=0)
+            # (an omitted station is no limit, whatever its q)
+            limit = np.where(out[j], np.inf, mixes[j][1][idx[j]] * carried)
+            good = np.minimum(good, limit)
+        self.output_gwh = good * 8000.0 * 0.3 / 1e6
+        self.yield_ = np.prod(q, axis=0)
+        self.capex = sum(mixes[j][3][idx[j]] for j in range(n))
+        self.floor = sum(mixes[j][4][idx[j]] for j in range(n))
+        self.dry = sum(
+            (mixes[j][4][idx[j]] for j, s in enumerate(spec.stations) if s.dry_room),
+            np.zeros(idx[0].shape),
+        )
+        self._mixes, self._idx = mixes, idx
+
+    def layout(self, row: int) -> dict:
+        out = {}
+        for j, s in enumerate(self.spec.stations):
+            counts = self._mixes[j][0][self._idx[j][row]]
+            out[s.id] = {o.name: int(c) for o, c in zip(s.options, counts)}
+        return out
+
+    def quantile(self, values: np.ndarray, fraction: float) -> float:
+        v = np.sort(values[np.isfinite(values) & (values > 0)])
+        return float(v[int(fraction * (len(v) - 1))])
+
+
+@st.composite
+def limits(draw, brute: Brute):
+    """None or a limit at a quantile of what the layouts need, for budget, floor, dry room."""
+    out = {}
+    for name, values in (
+        ("budget_usd", brute.capex),
+        ("floor_area_m2", brute.floor),
+        ("dry_room_area_m2", brute.dry),
+    ):
+        if draw(st.integers(0, 2)) == 0 and (values > 0).any():
+            out[name] = brute.quantile(values, draw(st.floats(0.3, 1.0))) * 1.000001
+    return out
+
+
+def _allowed(brute: Brute, lim: dict) -> np.ndarray:
+    ok = np.ones(brute.capex.shape, dtype=bool)
+    for name, values in (
+        ("budget_usd", brute.capex),
+        ("floor_area_m2", brute.floor),
+        ("dry_room_area_m2", brute.dry),
+    ):
+        if name in lim:
+            ok &= values <= lim[name]
+    return ok
+
+
+@CHEAP
+@given(data=st.data(), spec=lines(), fraction=st.floats(0.05, 0.95))
+def test_min_capex_with_every_feature_equals_brute_force(data, spec, fraction):
+    brute = Brute(spec)
+    target = brute.quantile(brute.output_gwh, fraction) * 0.999
+    lim = data.draw(limits(brute))
+    allowed = _allowed(brute, lim)
+    feasible = allowed & (brute.output_gwh >= target * (1 + REL))
+    near = allowed & (brute.output_gwh >= target * (1 - REL))
+    result = optimise_layout(Problem(spec, target_gwh_per_year=target, **lim), "min_capex")
+    if not near.any():
+        assert result.status == "infeasible" and result.binding
+        return
+    if not feasible.any():
+        return  # within the model's resolution of the target: either answer is right
+    assert result.status == "optimal", result.binding
+    figures = result.predicted
+    assert figures.output_gwh_per_year >= target * (1 - REL)
+    assert figures.capex_usd <= brute.capex[feasible].min() * (1 + REL)
+    assert figures.capex_usd >= brute.capex[near].min() * (1 - REL)
+    for name, value in lim.items():
+        got = {"budget_usd": figures.capex_usd, "floor_area_m2": figures.floor_area_m2}
+        got["dry_room_area_m2"] = figures.dry_room_area_m2
+        assert got[name] <= value * (1 + REL)
+
+
+@CHEAP
+@given(data=st.data(), spec=lines(), fraction=st.floats(0.2, 1.0), with_target=st.booleans())
+def test_max_output_with_every_feature_equals_brute_force(data, spec, fraction, with_target):
+    brute = Brute(spec)
+    lim = data.draw(limits(brute))
+    lim["budget_usd"] = brute.quantile(brute.capex, fraction) * 1.000001
+    allowed = _allowed(brute, lim) & (brute.output_gwh > 0)
+    if not allowed.any():
+        return
+    best = brute.output_gwh[allowed].max()
+    # a target below the best is a lower bound only: the answer is still the maximum
+    target = {"target_gwh_per_year": best * 0.5} if with_target else {}
+    result = optimise_layout(Problem(spec, **target, **lim), "max_output")
+    assert result.status == "optimal", result.binding
+    assert result.predicted.capex_usd <= lim["budget_usd"]
+    assert result.predicted.output_gwh_per_year == pytest.approx(best, rel=REL)
+    row = int(np.flatnonzero(allowed & (brute.output_gwh == best))[0])
+    assert evaluate_layout(spec, brute.layout(row)).output_gwh_per_year == pytest.approx(
+        best, rel=1e-9
+    )
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(spec=lines())
+def test_pareto_front_with_every_feature_is_not_dominated(spec):
+    brute = Brute(spec)
+    low = brute.quantile(brute.output_gwh, 0.2) * 0.999
+    result = pareto_front(Problem(spec, target_gwh_per_year=low), points=3)
+    assert result.pareto
+    rel = 3e-5
+    for _, point in result.pareto:
+        dominated = (
+            (brute.output_gwh >= point.output_gwh_per_year * (1 - 1e-9))
+            & (brute.yield_ >= point.line_yield * (1 - 1e-9))
+            & (brute.capex <= point.capex_usd)
+            & (
+                (brute.output_gwh > point.output_gwh_per_year * (1 + rel))
+                | (brute.yield_ > point.line_yield * (1 + rel))
+                | (brute.capex < point.capex_usd * (1 - rel))
+            )
+        )
+        assert not dominated.any(), brute.layout(int(np.flatnonzero(dominated)[0]))
+
+
+def _uncapped_line():
+    """Two stations without machines_max, one machine each in the config."""
+    return make_line(
+        [
+            {"kind": "discrete", "cycle_time_s": 36.0, "capex_usd": 1e6, "footprint_m2": 10.0},
+            {"kind": "discrete", "cycle_time_s": 72.0, "capex_usd": 2e6, "footprint_m2": 10.0},
+        ],
+        energy_kwh=0.5,
+        calendar={"hours_per_year": 8000.0},
+    )
+
+
+def test_max_output_counts_come_from_the_budget_not_twice_the_config():
+    """100 cells/h per a (1 MUSD), 50 per b (2 MUSD): 1 a + 2 b make 100 cells/h for 5 MUSD,
+    so 50 MUSD buys 10 a + 20 b = 1,000 cells/h = 4 GWh/yr (the old rule allowed 2 a + 5 b)."""
+    result = optimise_layout(Problem(_uncapped_line(), budget_usd=50e6), "max_output")
+    assert result.status == "optimal"
+    assert result.layout == {"s0": {"default": 10}, "s1": {"default": 20}}
+    assert result.predicted.output_gwh_per_year == pytest.approx(4.0)
+    assert "budget" in result.limits
+    capped = optimise_layout(
+        Problem(_uncapped_line(), budget_usd=50e6, max_machines=4), "max_output"
+    )
+    assert "max_machines = 4" in capped.limits
+
+
+def test_cli_binding_budget_and_unreachable_target_exit_3(capsys):
+    from conftest import ROOT
+
+    from linesim.cli import main
+
+    config = str(ROOT / "configs/pilot_sulfide_200mwh.yaml")
+    assert main(["optimise", config, "--target-gwh", "1e4", "--no-verify", "--no-store"]) == 3
+    assert "more than any allowed count" in capsys.readouterr().out
+    # 2 GWh/yr is reachable with more machines; the budget is what binds, and is named
+    args = ["--target-gwh", "2", "--budget-usd", "5e7", "--no-verify", "--no-store"]
+    assert main(["optimise", config, *args]) == 3
+    assert "infeasible: budget 50.0 MUSD <" in capsys.readouterr().out
