@@ -99,7 +99,8 @@ def test_html_report_has_the_line_waterfall_and_station_factors():
     results = replicate(spec, DAY, suggested_warmup_h(spec) * H, 2, seed=1, workers=1)
     simulated = analyse(spec, results)
     page = render_html([simulated])
-    assert page.count("Plotly.newPlot") == 5  # cost, yield waterfall, loss tree, ramp-up, tornado
+    # cost, published bands, yield waterfall, loss tree, ramp-up, tornado
+    assert page.count("Plotly.newPlot") == 6
     section = page.split("<h2>OEE loss tree (simulated)</h2>")[1].split("<h2>")[0]
     assert section.count("Plotly.newPlot") == 1 and '"type":"waterfall"' in section
     tree = simulated.simulation.losses
