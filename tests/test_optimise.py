@@ -492,3 +492,31 @@ def test_the_solver_uses_no_deprecated_ortools_api():
         assert optimise_layout(Problem(spec, budget_usd=6e7), "max_output").found
         assert optimise_layout(Problem(spec, target_gwh_per_year=0.2, budget_usd=1e6)).binding
         assert pareto_front(Problem(spec, target_gwh_per_year=0.2), points=2).pareto
+
+
+@pytest.mark.parametrize(
+    "name", [p.stem for p in sorted((ROOT / "configs").glob("*.yaml")) if "cost:" in p.read_text()]
+)
+def test_the_capex_the_solver_minimises_is_the_cost_models(name):
+    """The model's capex of the layout it chose (machines, the building and a dry room that
+    grow with them, the constants: fixed rooms, atmosphere, facility) is the cost model's capex
+    of that layout — but for the facility's scaling with capacity, which the model holds at the
+    config's layout."""
+    from linesim.economics.cost import capex, facility_capex_usd
+    from linesim.variants import apply_layout
+
+    spec = load_line(name)
+    target = 0.6 * evaluate_layout(spec).output_gwh_per_year
+    problem = Problem(spec, target_gwh_per_year=target)
+    result = optimise_layout(problem, "min_capex")
+    assert result.status == "optimal"
+    model = LayoutModel(problem)
+    surrogate = model.capex_constant_usd()
+    for j, station in enumerate(spec.stations):
+        chosen = {o: n for o, n in result.layout[station.id].items() if n}
+        (c,) = [c for c in model.candidates[j] if {o: n for o, n in c.counts if n} == chosen]
+        surrogate += model.candidate_capex_usd(c)
+    line = apply_layout(spec, result.layout)
+    actual = capex(line).total - facility_capex_usd(line) + facility_capex_usd(spec)
+    assert surrogate == pytest.approx(actual, rel=1e-9)
+    assert result.predicted.capex_usd == pytest.approx(capex(line).total, rel=1e-12)

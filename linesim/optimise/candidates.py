@@ -56,6 +56,7 @@ class Candidate:
     operators: float
     settings: tuple[tuple[str, float], ...] = ()  #: process settings (when tuning)
     busy_kwh_per_cell: float = 0.0  #: Σ n × kW ÷ Σ n × nameplate rate: energy per cell processed
+    dry_room_m2: float = 0.0  #: machine footprint inside the dry room (a dry-room station's)
 
     @property
     def log_yield_loss(self) -> float:
@@ -218,6 +219,9 @@ def _mixes(
                 settings=settings,
                 busy_kwh_per_cell=sum(n * e.power_kw for n, e in zip(counts, equipment))
                 / sum(n * machine_rate_cells_per_h(e) for n, e in zip(counts, equipment)),
+                dry_room_m2=sum(n * e.footprint_m2 for n, e in zip(counts, equipment))
+                if station.dry_room
+                else 0.0,
             )
         )
     return out

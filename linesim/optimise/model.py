@@ -30,10 +30,14 @@ from ortools.sat.python import cp_model
 
 from linesim.capacity import cells_per_h_for_gwh, starts_per_good_cell
 from linesim.economics.cost import (
+    HOURS_PER_CALENDAR_YEAR,
     Capex,
     annual_depreciation_usd,
+    atmosphere_capex_usd,
+    atmosphere_opex_usd_per_year,
     dry_room_capex_usd,
     energy_per_year,
+    facility_capex_usd,
 )
 from linesim.errors import UsageError
 from linesim.optimise.bound import ChainBound, enumerated_bound
@@ -298,7 +302,8 @@ class LayoutModel:
                 here = 0.0
                 for e in settings_station.equipment():
                     n = float(station.machines_max or p.max_machines or math.inf)
-                    unit = e.capex_usd + e.footprint_m2 * building
+                    per_m2 = building + (self._dry_room_usd_per_m2() if station.dry_room else 0)
+                    unit = e.capex_usd + e.footprint_m2 * per_m2
                     if money is not None and unit > 0:
                         n = min(n, math.floor(money / unit + 1e-9))
                     if p.floor_area_m2 is not None and e.footprint_m2 > 0:
@@ -375,16 +380,37 @@ class LayoutModel:
             return 0.0
         return cost.building.usd_per_m2 * cost.building.area_factor
 
-    @staticmethod
-    def _constant_capex(cost: CostInputs) -> Capex:
-        """The capex no machine choice changes: dry room, facility, and a building of fixed area."""
+    def _dry_room_usd_per_m2(self) -> float:
+        """Dry-room fit-out per m² of machine footprint inside it, when the room grows with the
+        layout (access factor × the class's $/m²; 0 for a room of fixed area, a constant)."""
+        cost = self.problem.spec.cost
+        room = None if cost is None else cost.dry_room
+        cls = None if cost is None else cost.dry_room_class()
+        if room is None or cls is None or room.area_m2 is not None:
+            return 0.0
+        return room.access_factor * cls.usd_per_m2
+
+    def _dry_room_kw_per_m2(self) -> float:
+        """Dry-room draw per m² of machine footprint inside a room that grows [kW/m²]."""
+        cost = self.problem.spec.cost
+        room = None if cost is None else cost.dry_room
+        cls = None if cost is None else cost.dry_room_class()
+        if room is None or cls is None or room.area_m2 is not None:
+            return 0.0
+        return room.access_factor * cls.power_w_per_m2 / 1000.0
+
+    def _constant_capex(self, cost: CostInputs) -> Capex:
+        """The capex no machine choice changes: a dry room and a building of fixed area, the
+        atmosphere, and the facility (scaled to the config's layout when it scales with
+        capacity: a constant here, within the exponent's curvature of the chosen layout's)."""
         area = cost.building.area_m2 or 0.0
         return Capex(
             equipment_by_station={},
             equipment=0.0,
             dry_room=dry_room_capex_usd(cost),
             building=area * cost.building.usd_per_m2,
-            facility=cost.facility.capex_usd,
+            facility=facility_capex_usd(self.problem.spec),
+            atmosphere=atmosphere_capex_usd(cost),
             building_area_m2=area,
         )
 
@@ -393,8 +419,13 @@ class LayoutModel:
         return 0.0 if cost is None else self._constant_capex(cost).total
 
     def candidate_capex_usd(self, c: Candidate) -> float:
-        """Equipment plus the building floor its footprint needs (when the area is derived)."""
-        return c.capex_usd + c.footprint_m2 * self._building_usd_per_m2()
+        """Equipment plus the building floor and the dry room its footprint needs (each when
+        its area is derived from the machines)."""
+        return (
+            c.capex_usd
+            + c.footprint_m2 * self._building_usd_per_m2()
+            + c.dry_room_m2 * self._dry_room_usd_per_m2()
+        )
 
     # --- model ---------------------------------------------------------------------------------
     def build(
@@ -575,13 +606,15 @@ class LayoutModel:
             station = spec.stations[j]
             equipment = c.capex_usd / life.equipment_years
             building = c.footprint_m2 * self._building_usd_per_m2() / life.building_years
+            dry_room = c.dry_room_m2 * self._dry_room_usd_per_m2() / life.equipment_years
+            dry_room_kwh = c.dry_room_m2 * self._dry_room_kw_per_m2() * HOURS_PER_CALENDAR_YEAR
             working_h = spec.calendar.working_hours_per_year(station.working_pattern(spec.calendar))
             f = station.idle_power_fraction
             flow = good_per_h * starts[j] if math.isfinite(starts[j]) else 0.0
             busy_kwh = min(flow * hours * c.busy_kwh_per_cell, c.power_kw * working_h)
-            kwh = f * c.power_kw * working_h + (1.0 - f) * busy_kwh
+            kwh = f * c.power_kw * working_h + (1.0 - f) * busy_kwh + dry_room_kwh
             return (
-                a["d"] * (equipment + building)
+                a["d"] * (equipment + building + dry_room)
                 + a["l"] * c.operators * working_h * cost.labour.wage_usd_per_h
                 + a["e"] * kwh * cost.electricity.usd_per_kwh
                 + a["c"] * self.candidate_capex_usd(c)
@@ -654,11 +687,16 @@ class LayoutModel:
             * spec.calendar.working_hours_per_year()
             * cost.labour.wage_usd_per_h
         )
+        # a room that grows with the layout is charged per candidate (its m² of machines)
+        dry_room = energy.dry_room if self._dry_room_kw_per_m2() == 0 else 0.0
         return (
             a["d"] * annual_depreciation_usd(fixed, cost)
-            + a["e"] * (energy.dry_room + energy.facility) * cost.electricity.usd_per_kwh
+            + a["e"]
+            * (dry_room + energy.facility + energy.atmosphere)
+            * cost.electricity.usd_per_kwh
             + a["l"] * labour
             + a["c"] * fixed.total
+            + atmosphere_opex_usd_per_year(cost)
         )
 
     # --- solve ---------------------------------------------------------------------------------
