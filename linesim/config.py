@@ -523,7 +523,16 @@ def apply_overrides(raw: dict[str, Any], overrides: Iterable[str]) -> dict[str, 
             target, rest = out, keys
         for depth, key in enumerate(rest[:-1]):
             if isinstance(target, list):  # a list entry by its name (or id), or its index
-                target = _list_entry(target, key, ".".join(keys[: len(keys) - len(rest) + depth]))
+                where = ".".join(keys[: len(keys) - len(rest) + depth])
+                target = _list_entry(target, key, where)
+                if not isinstance(target, (dict, list)):
+                    raise ConfigError(
+                        "<overrides>",
+                        f"{where}.{key}",
+                        "is not a mapping, cannot set a field inside it",
+                        target,
+                        "a path to a field",
+                    )
                 continue
             nxt = target.get(key) if isinstance(target, dict) else None
             if nxt is None:
@@ -563,5 +572,7 @@ def _list_entry(items: list, key: str, where: str) -> Any:
         f"{where}.{key}",
         "no entry of that name or index",
         key,
-        "one of " + ", ".join(map(str, names)) + f", or an index 0-{len(items) - 1}",
+        ("one of " + ", ".join(map(str, names)) + f", or an index 0-{len(items) - 1}")
+        if items
+        else "nothing: the list is empty",
     )

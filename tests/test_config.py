@@ -188,3 +188,13 @@ def test_a_station_calendar_of_neither_form_gets_one_clear_message(value, path, 
         )
     e = info.value
     assert e.path == path and words in e.problem and not e.more, str(e)
+
+
+def test_set_inside_a_list_entry_that_is_not_a_mapping_names_the_path():
+    from linesim.config import apply_overrides
+    from linesim.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"zz\.0: is not a mapping"):
+        apply_overrides({"zz": [1, 2]}, ["zz.0.x=1"])
+    with pytest.raises(ConfigError, match="the list is empty"):
+        apply_overrides({"zz": []}, ["zz.0.x=1"])

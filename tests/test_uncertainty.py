@@ -208,6 +208,10 @@ def test_a_recorded_study_resumes_without_evaluating_its_finished_samples(
     assert len(calls) == 16 + 1 + 1  # the nominal line only
     assert main(args[:4] + ["32", "--sobol", "0", "--resume", rid]) == 2
     assert "samples" in capsys.readouterr().err
+    # the same nominal line with a wider distribution: its samples would not mix
+    path.write_text(yaml.safe_dump(_one_station({"dist": "uniform", "low": 0.0, "high": 0.06})))
+    assert main(args + ["--resume", rid]) == 2
+    assert "input distributions" in capsys.readouterr().err
 
 
 def test_no_uncertain_input_and_a_bad_target_exit_2(capsys, tmp_path):

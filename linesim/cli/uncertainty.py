@@ -119,7 +119,7 @@ def uncertainty_command(args: argparse.Namespace) -> int:
     from linesim.report.uncertainty import format_uncertainty, write_uncertainty_html
     from linesim.simulation import engine_for
     from linesim.uncertainty import Targets, prepare, run_study
-    from linesim.uncertainty.records import Recorder, known_samples
+    from linesim.uncertainty.records import Recorder, inputs_doc, known_samples
     from linesim.uncertainty.sensitivity import sobol_indices, tornado
 
     if args.html:
@@ -135,11 +135,13 @@ def uncertainty_command(args: argparse.Namespace) -> int:
     path = resolve_config(args.config)
     prepared = prepare(apply_overrides(load_raw(path), args.overrides), path)
     horizon_s, warmup_s = (0.0, 0.0) if args.static else simulation_window(prepared.nominal, args)
-    if not args.static:
-        check_workload([prepared.nominal] * args.samples, args, horizon_s, warmup_s)
     sobol = args.sobol if args.sobol is not None else (STATIC_SOBOL if args.static else 0)
-    if sobol and sobol & (sobol - 1):
-        raise UsageError(f"--sobol: {sobol}; allowed: 0 (off) or a power of two, e.g. 128")
+    if sobol == 1 or (sobol and sobol & (sobol - 1)):
+        raise UsageError(f"--sobol: {sobol}; allowed: 0 (off) or a power of two ≥ 2, e.g. 128")
+    if not args.static:
+        # Saltelli's design adds N × (d + 2) simulated samples to the study's own
+        evaluations = args.samples + sobol * (len(prepared.inputs) + 2)
+        check_workload([prepared.nominal] * evaluations, args, horizon_s, warmup_s)
     engine = "static" if args.static else engine_for(args.engine)
     store = store_from_args(args)
     known = {}
@@ -158,7 +160,7 @@ def uncertainty_command(args: argparse.Namespace) -> int:
             config_path=args.config,
             engine=engine,
             seed=args.seed,
-            args=args_doc(args),
+            args={**args_doc(args), "inputs": inputs_doc(prepared)},
         )
     recorder = Recorder(store, rid, prepared) if store and rid else None
     progress = _progress(args.samples) if sys.stderr.isatty() else None

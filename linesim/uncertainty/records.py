@@ -68,6 +68,8 @@ def known_samples(
     differ = [k for k in RESUME_ARGS if old.get(k) != getattr(args, k, None)]
     if rec.get("config_hash") != spec_hash(prepared.nominal)[0]:
         differ.append("config")
+    if old.get("inputs") != inputs_doc(prepared):  # same nominal line, other distributions
+        differ.append("input distributions")
     if differ:
         raise UsageError(
             f"--resume: record {record_id} was made with other {', '.join(differ)}; allowed: "
@@ -118,3 +120,13 @@ class Recorder:
             self.store.add_rows(self.record_id, self._rows)
             self._rows = []
         self._last = time.monotonic()
+
+
+def inputs_doc(prepared: Any) -> list[dict[str, Any]]:
+    """The study's uncertain inputs as plain data (name and distribution, not its source), so
+    that a resumed study is known to draw from the same distributions."""
+    out = []
+    for i in prepared.inputs:
+        d = {k: v for k, v in i.dist.to_dict().items() if k != "source"}
+        out.append({"name": i.name, **d})
+    return out
