@@ -353,11 +353,16 @@ def evaluate_samples(
                 if chunk
             ]
 
+            # a sample's config error is raised once every chunk is back, for the first such
+            # sample: the same error whichever worker finishes first
+            errors: dict[int, tuple] = {}
+
             def chunk_done(_: int, rows: list) -> None:
                 for i, kpis in rows:
                     if isinstance(kpis, tuple):
-                        raise ConfigError(*kpis)
-                    finished(i, {k: [v] for k, v in kpis.items()})
+                        errors[i] = kpis
+                    else:
+                        finished(i, {k: [v] for k, v in kpis.items()})
 
             run_tasks(
                 static_chunk,
@@ -366,6 +371,8 @@ def evaluate_samples(
                 chunk_done,
                 (lambda d, t: progress(len(results), samples)) if progress else None,
             )
+            if errors:
+                raise ConfigError(*errors[min(errors)])
         elif static:
             model = "static"
             for i in todo:
