@@ -281,3 +281,17 @@ def test_an_interrupted_study_keeps_its_finished_samples_and_resumes(capsys, tmp
     assert main(args + ["--no-store"]) == 0
     whole = json.loads(capsys.readouterr().out)
     assert resumed.pop("record_id") == rid and resumed == whole
+
+
+@pytest.mark.parametrize("name", ["gwh_sulfide_4gwh", "gwh_liquid_lib_4gwh"])
+def test_a_samples_kpis_are_the_cost_reports(name):
+    """The static KPIs of a line are what `linesim cost` reports for it (moisture excursions,
+    the grown dry room and the atmosphere included)."""
+    from linesim.config import load_line
+    from linesim.economics.cost import cost_report
+
+    spec = load_line(name)
+    kpis, report = static_kpis(spec), cost_report(spec)
+    assert kpis["cost_cny_per_wh"] == pytest.approx(report.cny_per_wh, rel=1e-12)
+    assert kpis["capex_musd"] == pytest.approx(report.capex.total / 1e6, rel=1e-12)
+    assert kpis["output_gwh_per_year"] == pytest.approx(report.output_gwh_per_year, rel=1e-12)

@@ -12,7 +12,13 @@ import math
 from collections.abc import Callable
 
 from linesim.economics.basis import OutputBasis, simulated_basis, static_basis
-from linesim.economics.cost import annual_cost, capex, cost_inputs, usd_per_kwh_to_cny_per_wh
+from linesim.economics.cost import (
+    annual_cost,
+    capex,
+    cost_inputs,
+    excursion_cells_per_year,
+    usd_per_kwh_to_cny_per_wh,
+)
 from linesim.experiments import replication_rng
 from linesim.simulation import simulate
 from linesim.spec import LineSpec
@@ -32,12 +38,13 @@ KPIS: tuple[str, ...] = tuple(KPI_UNITS)
 
 def basis_kpis(spec: LineSpec, basis: OutputBasis) -> dict[str, float]:
     """The KPIs of ``spec`` at output ``basis`` (cost and capex NaN without a cost block; cost
-    NaN where the line makes no good cells)."""
+    NaN where the line makes no good cells). Output is :func:`~linesim.economics.cost.
+    cost_report`'s: less the good cells moisture excursions scrap, where the config has them."""
+    good_cells = basis.good_cells_per_h * spec.calendar.year_hours
+    if spec.cost is not None:
+        good_cells = max(good_cells - excursion_cells_per_year(cost_inputs(spec)), 0.0)
     out = {
-        "output_gwh_per_year": basis.good_cells_per_h
-        * spec.calendar.year_hours
-        * spec.product.energy_kwh
-        / 1e6,
+        "output_gwh_per_year": good_cells * spec.product.energy_kwh / 1e6,
         "line_yield": basis.line_yield,
         "line_oee": basis.oee,
         "cost_cny_per_wh": math.nan,
