@@ -221,3 +221,16 @@ def test_set_on_a_material_price_moves_cost_by_the_formula():
     assert a.total_usd_per_kwh - b.total_usd_per_kwh == pytest.approx(
         per_kwh * (1 + 0.05 + 0.05 * 0.15) * 1.056, rel=1e-9
     )
+
+
+def test_a_reversed_lamination_window_and_an_absurd_excess_are_refused_or_finite():
+    with pytest.raises(ConfigError, match="max_temperature_c: must be above min_temperature_c"):
+        load_line("gwh_polymer", ["stations.hot_lamination.process.min_temperature_c=200"])
+    assert rp.quadratic_excess(1e200) == math.inf and rp.quadratic_excess(-1e200) == 0.0
+    with pytest.raises(ConfigError, match="dwell_s"):
+        load_line("pilot_oxide", [f"stations.{_sintering_station()}.process.dwell_s=1e-200"])
+
+
+def _sintering_station() -> str:
+    spec = load_line("pilot_oxide")
+    return next(s.id for s in spec.stations if s.process and s.process.model == "sintering")

@@ -55,7 +55,14 @@ from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 from pydantic import Field, model_validator
 
 from linesim.spec import route_physics as _rp
-from linesim.spec.base import Frozen, NonNegativeFloat, PositiveFloat, PositiveInt, Probability
+from linesim.spec.base import (
+    ClockSeconds,
+    Frozen,
+    NonNegativeFloat,
+    PositiveFloat,
+    PositiveInt,
+    Probability,
+)
 from linesim.spec.base import problem as _problem
 
 __all__ = [
@@ -308,7 +315,7 @@ class SinteringWindow(Window):
 
     model: Literal["sintering"]
     temperature_c: FurnaceTemperature
-    dwell_s: PositiveFloat
+    dwell_s: ClockSeconds  #: time in the hot zone [s], 1 s at least
     hot_zone_length_m: PositiveFloat  #: length of the zone at temperature [m]
     ramp_zone_length_m: PositiveFloat  #: heating zone before it [m]
     load_kg_per_m2: NonNegativeFloat  #: tape + setters + belt heated per m² of tape [kg/m²]
@@ -320,7 +327,7 @@ class SinteringWindow(Window):
     heater_efficiency: Efficiency
     base_power_kw: NonNegativeFloat = 0.0  #: belt drive, exhaust, controls [kW]
     reference_temperature_c: FurnaceTemperature
-    reference_dwell_s: PositiveFloat
+    reference_dwell_s: ClockSeconds
     densification_activation_kj_per_mol: ActivationEnergy
     li_loss_activation_kj_per_mol: ActivationEnergy
     li_loss_fraction_at_reference: Probability = 0.0  #: Li lost at the reference point
@@ -515,6 +522,17 @@ class LaminationWindow(Window):
     cold_coeff: Coefficient = 0.05  #: per (10 K)² below min_temperature_c
     hot_coeff: Coefficient = 0.02  #: per (10 K)² above max_temperature_c
     p_max: Probability = 0.9
+
+    @model_validator(mode="after")
+    def _check_window(self) -> LaminationWindow:
+        if not self.min_temperature_c < self.max_temperature_c:
+            raise _problem(
+                "max_temperature_c",
+                "must be above min_temperature_c",
+                self.max_temperature_c,
+                f"a temperature above {self.min_temperature_c:g} °C",
+            )
+        return self
 
     def defect_probability(self, temperature_c: float, speed_m_per_min: float) -> float:
         qe = _rp.quadratic_excess

@@ -104,7 +104,8 @@ def heating_rate_k_per_min(
 
 def quadratic_excess(x: float) -> float:
     """(x)₊² — the penalty shape of the windows: zero inside the window, quadratic outside."""
-    return max(0.0, x) ** 2
+    x = max(0.0, x)
+    return x * x  # (not x ** 2, which raises OverflowError past 1e154 instead of giving inf)
 
 
 # --- electrode drying (wet coating) and solvent recovery ------------------------------------
