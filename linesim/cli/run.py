@@ -39,17 +39,22 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run_command(args: argparse.Namespace) -> int:
     from linesim.config import load_line
-    from linesim.kpis import replication_kpis
-    from linesim.report.run import format_run, replications_path, write_results
-    from linesim.store import new_record_id
-    from linesim.summary import summarise
 
     if args.out:
+        from linesim.report.run import replications_path
+
         check_output_path(args.out, TABLE_FORMATS, "--out")
         if not args.out.lower().endswith(".json"):  # its replication table goes beside it
             check_output_path(str(replications_path(args.out)), TABLE_FORMATS, "--out")
     spec = load_line(args.config, args.overrides)
     results = simulate_from_args(spec, args)
+    # imported once there is something to report: a refused argument or config answers in
+    # about a second instead of after pandas and scipy.stats
+    from linesim.kpis import replication_kpis
+    from linesim.report.run import format_run, write_results
+    from linesim.store import new_record_id
+    from linesim.summary import summarise
+
     report = summarise(spec, results)
     store = store_from_args(args)
     # results first (--out, stdout), the store after: a store failure never costs them
