@@ -217,16 +217,7 @@ class LayoutModel:
         ]
         self._detect = spec.detection_index()
         self._bounds: dict[int, ChainBound | None] = {}
-        # the most capex and machine area a layout can have; the integer units of each keep
-        # the sum of every coefficient in range, as CP-SAT checks (not only the chosen ones)
-        self.most_capex_usd = self._most(self.candidate_capex_usd) + self.capex_constant_usd()
-        self.most_area_m2 = self._most(lambda c: c.footprint_m2)
-        self.usd_units = resolution(
-            self._total(self.candidate_capex_usd) + self.capex_constant_usd(), 1.0, "capex"
-        )
-        self.area_units = resolution(
-            self._total(lambda c: c.footprint_m2), 100.0, "machine floor area"
-        )
+        self._scale()
 
     def at_target(self, target_gwh: float) -> LayoutModel:
         """This model's problem at target ``target_gwh`` [GWh/yr] for min-capex, on this
