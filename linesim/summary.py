@@ -14,7 +14,6 @@ from dataclasses import dataclass, fields, is_dataclass, replace
 from typing import Any, ClassVar
 
 import numpy as np
-from scipy import stats
 
 from linesim import kpis
 from linesim.simulation.records import SimResult
@@ -69,7 +68,9 @@ def estimate(values: Sequence[float], level: float = 0.95) -> Estimate:
     mean = float(x.mean())
     if x.size < 2:
         return Estimate(mean, None, None)
-    half = float(stats.t.ppf(0.5 + level / 2, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size))
+    from scipy.special import stdtrit  # the Student-t quantile scipy.stats.t.ppf calls
+
+    half = float(stdtrit(x.size - 1, 0.5 + level / 2) * x.std(ddof=1) / math.sqrt(x.size))
     return Estimate(mean, mean - half, mean + half)
 
 

@@ -60,7 +60,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def sweep_command(args: argparse.Namespace) -> int:
-    from linesim.report.sweep import format_sweep, write_frame
     from linesim.sweep import (
         build_variants,
         factorial,
@@ -134,6 +133,8 @@ def sweep_command(args: argparse.Namespace) -> int:
     finally:
         if progress:
             progress.close()
+    from linesim.report.sweep import format_sweep, write_frame  # pandas, scipy: once needed
+
     frame = sweep_frame(variants, rows)
     summary = summarise_variants(variants, frame)
     # results first (--out, stdout), the store's last word after: a store failure never
