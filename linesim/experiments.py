@@ -27,7 +27,7 @@ from linesim.simulation import engine_for, simulate
 from linesim.simulation.records import SimResult
 from linesim.spec import LineSpec
 
-__all__ = ["replicate", "replication_rng", "run_tasks"]
+__all__ = ["replicate", "replication_rng", "run_tasks", "simulate_replication"]
 
 _POLL_S = 0.25  #: how often [s] the parent gathers its workers' progress
 _JOIN_S = 1.0  #: how long [s] the parent waits for a killed worker to be gone
@@ -41,8 +41,14 @@ def replication_rng(seed: int, replication: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(replication,)))
 
 
-def _one(args: tuple, on_fraction: Callable[[float], None] | None) -> SimResult:
-    spec, horizon_s, warmup_s, seed, r, engine = args
+def simulate_replication(
+    task: tuple[LineSpec, float, float, int, int, str],
+    on_fraction: Callable[[float], None] | None = None,
+) -> SimResult:
+    """Replication r of base seed S: ``task`` = (spec, horizon_s, warmup_s, S, r, engine).
+    The same r draws the same stream whatever the spec (common random numbers), in any
+    process: a pool task of replications, sweeps and uncertainty studies."""
+    spec, horizon_s, warmup_s, seed, r, engine = task
     return simulate(
         spec,
         horizon_s,
@@ -166,7 +172,7 @@ def replicate(
     workers = min(workers or os.cpu_count() or 1, replications)
     results: dict[int, SimResult] = {}
     try:
-        run_tasks(_one, tasks, workers, results.__setitem__, progress)
+        run_tasks(simulate_replication, tasks, workers, results.__setitem__, progress)
     except KeyboardInterrupt:
         raise Interrupted(f"{len(results)} of {replications} replications finished") from None
     return [results[r] for r in range(replications)]

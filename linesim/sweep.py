@@ -31,7 +31,7 @@ from pathlib import Path
 
 from linesim.config import parse_override
 from linesim.errors import UsageError
-from linesim.experiments import run_tasks
+from linesim.experiments import run_tasks, simulate_replication
 from linesim.progress import Interrupted
 from linesim.summary import VariantSummary, estimate
 
@@ -227,21 +227,10 @@ def build_variants(
 
 def _task(args: tuple, on_fraction: Callable[[float], None] | None) -> tuple[int, int, dict]:
     """One replication of one variant (runs in a worker)."""
-    from linesim.experiments import replication_rng
     from linesim.kpis import replication_kpis
-    from linesim.simulation import simulate
 
     variant, spec, horizon_s, warmup_s, seed, r, engine = args
-    res = simulate(
-        spec,
-        horizon_s,
-        warmup_s,
-        replication_rng(seed, r),
-        engine=engine,
-        replication=r,
-        seed=seed,
-        progress=on_fraction,
-    )
+    res = simulate_replication((spec, horizon_s, warmup_s, seed, r, engine), on_fraction)
     return variant, r, replication_kpis(res)
 
 
