@@ -376,10 +376,11 @@ def overheads_usd(
     return out
 
 
-def annual_cost(spec: LineSpec, basis: OutputBasis) -> AnnualCost:
-    """Annual cost of running the line at ``basis`` output [USD/yr]."""
+def annual_cost(spec: LineSpec, basis: OutputBasis, investment: Capex | None = None) -> AnnualCost:
+    """Annual cost of running the line at ``basis`` output [USD/yr]; ``investment`` replaces
+    the line's greenfield :func:`capex` (a brownfield conversion's, say)."""
     cost = cost_inputs(spec)
-    c = capex(spec)
+    c = investment or capex(spec)
     depreciation = annual_depreciation_usd(c, cost)
     labour = sum(labour_hours_per_year(spec).values()) * cost.labour.wage_usd_per_h
     energy = energy_per_year(spec, basis).total * cost.electricity.usd_per_kwh

@@ -578,6 +578,16 @@ class LineSpec(_Frozen):
                         material.enters_at,
                         "one of the station ids: " + ", ".join(index),
                     )
+            reuse = self.cost.brownfield
+            for sid, n in (reuse.reused_machines if reuse else {}).items():
+                where = f"cost.brownfield.reused_machines.{sid}"
+                if sid not in index:
+                    raise _problem(where, "unknown station id", sid, "one of: " + ", ".join(index))
+                have = sum(e.count for e in self.stations[index[sid]].equipment())
+                if n > have:
+                    raise _problem(
+                        where, "more machines reused than the station has", n, f"at most {have}"
+                    )
         return self
 
     @model_validator(mode="after")
