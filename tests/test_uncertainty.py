@@ -295,3 +295,32 @@ def test_a_samples_kpis_are_the_cost_reports(name):
     assert kpis["cost_cny_per_wh"] == pytest.approx(report.cny_per_wh, rel=1e-12)
     assert kpis["capex_musd"] == pytest.approx(report.capex.total / 1e6, rel=1e-12)
     assert kpis["output_gwh_per_year"] == pytest.approx(report.output_gwh_per_year, rel=1e-12)
+
+
+def test_a_study_that_fails_mid_way_ends_its_record_failed_with_its_finished_samples(
+    capsys, tmp_path, monkeypatch
+):
+    import os
+
+    import linesim.uncertainty.study as study
+    from linesim.store import Store
+
+    path = tmp_path / "line.yaml"
+    path.write_text(yaml.safe_dump(_one_station({"dist": "uniform", "low": 0.01, "high": 0.05})))
+    calls = []
+
+    def failing(spec):
+        calls.append(1)
+        if len(calls) == 7:  # the 7th sample is no valid line
+            raise ConfigError(str(path), "stations.press.defect_probability", "bad", 2.0, "< 1")
+        return static_kpis(spec)
+
+    monkeypatch.setattr(study, "static_kpis", failing)
+    args = ["uncertainty", str(path), "--static", "--samples", "16", "--sobol", "0"]
+    assert main(args) == 2
+    assert "stations.press.defect_probability" in capsys.readouterr().err
+    store = Store(os.environ["LINESIM_STORE"])
+    (rid,) = store.list()["id"]
+    rec = store.get(rid)
+    assert rec["status"] == "failed" and len(rec["rows"]) == 6
+    assert "ConfigError" in json.dumps(rec.get("summary") or rec.get("summary_json"))

@@ -209,6 +209,16 @@ def uncertainty_command(args: argparse.Namespace) -> int:
                     )
             warn_store_problems(store)
         raise
+    except Exception as exc:
+        # a sample that is no valid line (ConfigError), a cost target without a cost block, a
+        # failed worker: the record ends "failed", with its finished samples and the reason,
+        # never left "running"
+        if store:
+            if rid and recorder:
+                recorder.flush()
+                store.close_record(rid, "failed", {"error": f"{type(exc).__name__}: {exc}"})
+            warn_store_problems(store)
+        raise
     finally:
         if progress:
             progress.close()
