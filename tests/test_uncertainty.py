@@ -324,3 +324,29 @@ def test_a_study_that_fails_mid_way_ends_its_record_failed_with_its_finished_sam
     rec = store.get(rid)
     assert rec["status"] == "failed" and len(rec["rows"]) == 6
     assert "ConfigError" in json.dumps(rec.get("summary") or rec.get("summary_json"))
+
+
+def test_samples_without_a_kpi_are_counted_and_said_not_dropped(capsys, tmp_path):
+    """Moisture excursions of 1 M cells each, uniform 0–4 a year, against 2.8512 M cells a
+    year: where there are more than 2.8512 the line ships nothing and has no cost per Wh."""
+    raw = _one_station(0.0)
+    raw["cost"] = {
+        "currency": {"cny_per_usd": 7.2, "rate_date": "2025-12-01"},
+        "building": {"usd_per_m2": 1000.0},
+        "labour": {"wage_usd_per_h": 10.0},
+        "electricity": {"usd_per_kwh": 0.1},
+        "atmosphere": {
+            "excursions_per_year": {"dist": "uniform", "low": 0.0, "high": 4.0},
+            "cells_per_excursion": 1e6,
+        },
+    }
+    flags = ["--static", "--samples", "16", "--sobol", "0", "--cost-target-cny-per-wh", "100"]
+    doc = _json_run(capsys, tmp_path, raw, *flags)
+    drawn = [s["inputs"]["cost.atmosphere.excursions_per_year"] for s in doc["sample_values"]]
+    dead = sum(x > RATE * HOURS / 1e6 for x in drawn)
+    assert 0 < dead < 16
+    cost = doc["kpis"]["cost_cny_per_wh"]
+    assert cost["samples_without_value"] == dead
+    assert any(f"{dead} of 16 samples have no value" in w for w in doc["warnings"])
+    (p,) = doc["probabilities"]
+    assert p["samples"] == 16 and p["hits"] == 16 - dead  # a line that ships nothing misses

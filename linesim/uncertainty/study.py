@@ -123,10 +123,12 @@ class KpiSummary:
     sd: float
     nominal: float  #: the static model at the nominal inputs
     variance: dict[str, float] | None = None  #: input / noise split (simulated, R ≥ 2)
+    missing: int = 0  #: samples without a value (NaN: no good cells); the rest are summarised
 
     def to_dict(self) -> dict[str, Any]:
         out = {k: getattr(self, k) for k in ("label", "unit", "p10", "p50", "p90", "mean", "sd")}
         out["nominal_static"] = self.nominal
+        out["samples_without_value"] = self.missing
         if self.variance is not None:
             out["variance"] = self.variance
         return out
@@ -205,6 +207,8 @@ class UncertaintyReport:
     sensitivity: dict[str, Any] | None = None
     tornado: list[dict[str, Any]] = field(default_factory=list)
     record_id: str | None = None
+    #: KPIs some or all samples have no value for (NaN), said, never silently dropped
+    warnings: list[str] = field(default_factory=list)
 
     def sample_means(self, kpi: str) -> np.ndarray:
         return self.kpis[kpi].mean(axis=1)
@@ -224,13 +228,16 @@ class UncertaintyReport:
             "probabilities": [p.to_dict() for p in self.probabilities],
             "tornado": self.tornado,
             "sensitivity": self.sensitivity,
+            "warnings": self.warnings,
             "sample_values": [
                 {
                     "sample": i,
                     "inputs": {
                         item.name: float(self.values[i, k]) for k, item in enumerate(self.inputs)
                     },
-                    "kpis": {k: float(self.kpis[k][i].mean()) for k in self.summaries},
+                    "kpis": {
+                        k: _finite_or_none(float(self.kpis[k][i].mean())) for k in self.summaries
+                    },
                 }
                 for i in range(self.samples)
             ],
@@ -439,14 +446,32 @@ def summarise(
     kpis = {k: np.array([list(results[i][k]) for i in range(samples)], dtype=float) for k in KPIS}
     nominal = static_kpis(prepared.nominal)
     summaries = {}
+    warnings = []
+    static = model.startswith("static")
     for k in KPIS:
-        means = kpis[k].mean(axis=1)
-        if not np.all(np.isfinite(means)):
-            continue
-        p10, p50, p90 = np.quantile(means, [0.1, 0.5, 0.9])
         label, unit = KPI_UNITS[k]
+        all_means = kpis[k].mean(axis=1)
+        finite = np.isfinite(all_means)
+        missing = int(samples - finite.sum())
+        if missing == samples:
+            why = (
+                "the line has no cost: block"
+                if prepared.nominal.cost is None
+                else "the line makes no good cells in any sample"
+            )
+            warnings.append(f"{label}: no sample has a value ({why}); not summarised")
+            continue
+        if missing:
+            why = "makes no good cells" + ("" if static else " in a replication's window")
+            warnings.append(
+                f"{label}: {missing} of {samples} samples have no value (NaN: the line {why}); "
+                f"quantiles over the other {samples - missing}; a target on it counts them as "
+                "missed"
+            )
+        means = all_means[finite]
+        p10, p50, p90 = np.quantile(means, [0.1, 0.5, 0.9])
         split = (
-            variance_split(kpis[k])
+            variance_split(kpis[k][finite])
             if replications >= 2 and not model.startswith("static")
             else None
         )
@@ -458,9 +483,10 @@ def summarise(
             float(p50),
             float(p90),
             float(means.mean()),
-            float(means.std(ddof=1)) if samples > 1 else 0.0,
+            float(means.std(ddof=1)) if means.size > 1 else 0.0,
             nominal[k],
             split,
+            missing,
         )
     probabilities = []
     meets = []
@@ -494,7 +520,12 @@ def summarise(
         summaries=summaries,
         probabilities=probabilities,
         targets=targets,
+        warnings=warnings,
     )
+
+
+def _finite_or_none(x: float) -> float | None:
+    return x if math.isfinite(x) else None
 
 
 def _probability(condition: str, hit: np.ndarray) -> Probability:
