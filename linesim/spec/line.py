@@ -46,6 +46,7 @@ from linesim.spec.base import (
 )
 from linesim.spec.base import Frozen as _Frozen
 from linesim.spec.base import problem as _problem
+from linesim.spec.correlation import RankCorrelation
 from linesim.spec.cost_inputs import CostInputs
 from linesim.spec.losses import (
     CONTINUOUS,
@@ -471,6 +472,8 @@ class LineSpec(_Frozen):
         tuple[Station, ...], Field(strict=False, min_length=1, max_length=MAX_STATIONS)
     ]
     cost: CostInputs | None = None
+    #: rank (Spearman) correlations between uncertain inputs (``linesim uncertainty``)
+    correlations: Annotated[tuple[RankCorrelation, ...], Field(strict=False, max_length=1000)] = ()
 
     @model_validator(mode="after")
     def _check_references(self) -> LineSpec:

@@ -31,7 +31,7 @@ from linesim.simulation import engine_for
 from linesim.spec import LineSpec
 from linesim.spec.uncertain import UncertainInput
 from linesim.uncertainty.evaluate import KPI_UNITS, KPIS, simulate_task, static_kpis
-from linesim.uncertainty.sampling import design, design_method, input_values
+from linesim.uncertainty.sampling import design, design_method, iman_conover, input_values
 
 __all__ = [
     "Targets",
@@ -40,6 +40,7 @@ __all__ = [
     "UncertaintyReport",
     "prepare",
     "Prepared",
+    "correlation_matrix",
     "run_study",
     "evaluate_samples",
     "summarise",
@@ -160,6 +161,8 @@ class Prepared:
     file: str
     inputs: tuple[UncertainInput, ...]
     nominal: LineSpec
+    #: target Spearman matrix of the inputs (``None``: independent)
+    correlation: np.ndarray | None = None
 
     def spec_at(self, values: Sequence[float], label: str = "") -> LineSpec:
         """The line with the inputs at ``values``, validated (a ``ConfigError`` names the
@@ -184,7 +187,51 @@ def prepare(raw: Mapping[str, Any], file: str | Path = "<config>") -> Prepared:
             "config with uncertain inputs, e.g. defect_probability: {dist: triangular, low: "
             "0.008, value: 0.015, high: 0.03} (configs/README.md, Uncertain inputs)"
         )
-    return Prepared(raw, str(file), inputs, nominal)
+    return Prepared(raw, str(file), inputs, nominal, correlation_matrix(nominal, inputs, file))
+
+
+def correlation_matrix(
+    nominal: LineSpec, inputs: Sequence[UncertainInput], file: str | Path
+) -> np.ndarray | None:
+    """The target Spearman matrix of ``inputs`` from the line's ``correlations:`` (``None``
+    without any); a :class:`ConfigError` names an entry that is not a pair of uncertain
+    inputs, or a set of correlations no joint distribution can have."""
+    if not nominal.correlations:
+        return None
+    index = {item.name: k for k, item in enumerate(inputs)}
+    c = np.eye(len(inputs))
+    for n, entry in enumerate(nominal.correlations):
+        for name in entry.inputs:
+            if name not in index:
+                raise ConfigError(
+                    str(file),
+                    f"correlations[{n}].inputs",
+                    "not an uncertain input of this line",
+                    name,
+                    "one of: " + ", ".join(index),
+                )
+        a, b = (index[x] for x in entry.inputs)
+        if c[a, b] != 0.0:
+            raise ConfigError(
+                str(file),
+                f"correlations[{n}].inputs",
+                "a pair given twice",
+                list(entry.inputs),
+                "each pair once",
+            )
+        c[a, b] = c[b, a] = entry.rank
+    try:
+        np.linalg.cholesky(c)
+    except np.linalg.LinAlgError:
+        raise ConfigError(
+            str(file),
+            "correlations",
+            "no joint distribution has these rank correlations (the matrix is not positive "
+            "definite)",
+            [e.rank for e in nominal.correlations],
+            "correlations consistent with each other (e.g. weaker ones)",
+        ) from None
+    return c
 
 
 @dataclass
@@ -209,6 +256,26 @@ class UncertaintyReport:
     record_id: str | None = None
     #: KPIs some or all samples have no value for (NaN), said, never silently dropped
     warnings: list[str] = field(default_factory=list)
+    correlation: np.ndarray | None = None  #: the target Spearman matrix (None: independent)
+
+    def correlations(self) -> list[dict[str, Any]]:
+        """Each correlated pair: its target Spearman ρ and the samples' (Iman–Conover)."""
+        if self.correlation is None:
+            return []
+        from linesim.uncertainty.sampling import spearman
+
+        got = spearman(self.values)
+        d = len(self.inputs)
+        return [
+            {
+                "inputs": [self.inputs[a].name, self.inputs[b].name],
+                "rank": float(self.correlation[a, b]),
+                "sample_rank": float(got[a, b]),
+            }
+            for a in range(d)
+            for b in range(a + 1, d)
+            if self.correlation[a, b] != 0.0
+        ]
 
     def sample_means(self, kpi: str) -> np.ndarray:
         return self.kpis[kpi].mean(axis=1)
@@ -223,6 +290,7 @@ class UncertaintyReport:
             "replications": self.replications,
             "seed": self.seed,
             "inputs": [i.to_dict() for i in self.inputs],
+            "correlations": self.correlations(),
             "kpis": {k: s.to_dict() for k, s in self.summaries.items()},
             "targets": {"gwh_per_year": self.targets.gwh, "cny_per_wh": self.targets.cny_per_wh},
             "probabilities": [p.to_dict() for p in self.probabilities],
@@ -297,6 +365,14 @@ def run_study(
     method = design_method(samples, method)
     points = design(len(prepared.inputs), samples, seed, method)
     values = input_values(prepared.inputs, points)
+    if prepared.correlation is not None:
+        if samples <= len(prepared.inputs):
+            raise UsageError(
+                f"samples: {samples} for {len(prepared.inputs)} correlated inputs; allowed: "
+                f"more samples than inputs (at least {len(prepared.inputs) + 1})"
+            )
+        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(0x1C,)))
+        values = iman_conover(values, prepared.correlation, rng)
     results, model = evaluate_samples(
         prepared,
         values,
@@ -521,6 +597,7 @@ def summarise(
         probabilities=probabilities,
         targets=targets,
         warnings=warnings,
+        correlation=prepared.correlation,
     )
 
 
