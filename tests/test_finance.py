@@ -88,14 +88,19 @@ def test_conversion_takes_the_reused_machines_hall_and_room_out_of_the_investmen
     assert cases[1].usd_per_kwh < cases[0].usd_per_kwh
 
 
-@pytest.mark.parametrize(
-    "override, field, allowed",
-    [
-        ("cost.brownfield.reused_machines.stacking=5", "reused_machines.stacking", "at most 4"),
-        ("cost.brownfield.reused_machines.nowhere=1", "reused_machines.nowhere", "one of:"),
-    ],
-)
-def test_reusing_what_the_line_does_not_have_is_refused_by_name(override, field, allowed):
+def test_reusing_a_station_the_line_does_not_have_is_refused_by_name():
     with pytest.raises(ConfigError) as err:
-        load_line("gwh_polymer", [override])
-    assert f"cost.brownfield.{field}" in str(err.value) and allowed in str(err.value)
+        load_line("gwh_polymer", ["cost.brownfield.reused_machines.nowhere=1"])
+    assert "cost.brownfield.reused_machines.nowhere" in str(err.value)
+    assert "one of:" in str(err.value)
+
+
+def test_a_layout_with_fewer_machines_than_the_hall_reuses_what_it_runs():
+    from linesim.variants import apply_layout
+
+    spec = load_line("gwh_polymer")  # the hall has 4 stackers; a layout of 3 reuses 3
+    fewer = apply_layout(spec, {"stacking": {"default": 3}})
+    assert capex(fewer).equipment_by_station["stacking"] == pytest.approx(3 * 2.5e6)
+    assert conversion_capex(fewer).equipment_by_station["stacking"] == 0.0
+    more = apply_layout(spec, {"stacking": {"default": 6}})
+    assert conversion_capex(more).equipment_by_station["stacking"] == pytest.approx(2 * 2.5e6)

@@ -2,7 +2,8 @@
 conversion of a liquid Li-ion hall.
 
 Conversion capex (:class:`~linesim.spec.cost_inputs.Brownfield`): each station's equipment less
-the machines taken over (at the station's mean capex per machine), plus the reused assets' book
+the machines taken over (as many of the hall's as the station runs, at the station's mean capex
+per machine), plus the reused assets' book
 value and their retrofit, as equipment; the building and dry room drop out when the hall and its
 room are taken over. Everything else is the greenfield :func:`~linesim.economics.cost.capex`.
 
@@ -56,7 +57,7 @@ def conversion_capex(spec: LineSpec) -> Capex | None:
     by_station = {}
     for s in spec.stations:
         machines = sum(e.count for e in s.equipment())
-        taken = reuse.reused_machines.get(s.id, 0)
+        taken = min(reuse.reused_machines.get(s.id, 0), machines)
         new_share = 1.0 - taken / machines if machines else 0.0
         by_station[s.id] = green.equipment_by_station[s.id] * new_share
     return replace(

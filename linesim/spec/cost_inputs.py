@@ -286,8 +286,9 @@ class Bands(_Frozen):
 class Brownfield(_Frozen):
     """Conversion of an existing liquid Li-ion hall: equipment, hall and dry room taken over.
 
-    ``reused_machines`` maps station id → machines of that station taken over from the Li-ion
-    line (at most the station's count); they cost ``book_value_usd`` (what the reused assets,
+    ``reused_machines`` maps station id → machines of that kind the Li-ion hall has; the line
+    takes over as many as it runs (at most the station's count, so a layout with fewer
+    machines reuses fewer); they cost ``book_value_usd`` (what the reused assets,
     hall and room included, are worth on the books: their opportunity cost, depreciated as
     equipment) plus ``retrofit_usd`` (new tooling, atmosphere upgrades, requalification)
     instead of their new price. ``reuse_building`` / ``reuse_dry_room`` take over the hall and
