@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import math
+import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -51,6 +53,8 @@ __all__ = [
     "apply_overrides",
     "line_from_dict",
     "dump_line",
+    "carry_ranges",
+    "ranges_of",
     "drop_materials_entering_at",
     "line_from_text",
     "window_settings_free",
@@ -94,7 +98,79 @@ def line_from_dict(raw: Mapping[str, Any], file: str | Path = "<config>") -> Lin
         return _validated(raw, file)
     spec = _validated(with_values(raw, inputs, [i.dist.nominal for i in inputs]), file)
     _check_supports(raw, inputs, file)
+    _keep_ranges(spec, [(i.keys, _node(raw, i.keys), i.dist.nominal) for i in inputs])
     return spec
+
+
+# --- the distributions a spec was loaded with ------------------------------------------------
+# A LineSpec holds nominal values only (every command but `linesim uncertainty` sees those), so
+# the distributions it was loaded with are kept beside it, by identity, for dump_line to write
+# back: a load → dump → load round trip (the UI's working copy is YAML text) keeps every range.
+# Not a field or private attribute of the spec: two lines with equal values are equal whatever
+# ranges they came with.
+_RANGES: dict[int, tuple[tuple[tuple[str | int, ...], Any, float], ...]] = {}
+
+
+def _node(raw: Mapping[str, Any], keys: Sequence[str | int]) -> Any:
+    node: Any = raw
+    for key in keys:
+        node = node[key]
+    return copy.deepcopy(node)
+
+
+def _keep_ranges(spec: LineSpec, ranges: Sequence[tuple[tuple[str | int, ...], Any, float]]):
+    if ranges:
+        _RANGES[id(spec)] = tuple(ranges)
+        weakref.finalize(spec, _RANGES.pop, id(spec), None)
+
+
+def ranges_of(spec: LineSpec) -> tuple[tuple[tuple[str | int, ...], Any, float], ...]:
+    """The distributions ``spec`` was loaded with: (key path, distribution mapping, nominal
+    value) per uncertain field (empty for a line built without any)."""
+    return _RANGES.get(id(spec), ())
+
+
+def carry_ranges(source: LineSpec, target: LineSpec) -> LineSpec:
+    """``target`` (an edited copy of ``source``) with the distributions of ``source`` whose
+    fields ``target`` still holds at their nominal value: an edit keeps every range it does
+    not touch (a field set to another number is certain from then on)."""
+    data = editable(target)
+    kept = [r for r in ranges_of(source) if _holds(data, r[0], r[2])]
+    _keep_ranges(target, kept)
+    return target
+
+
+def _holds(data: Any, keys: Sequence[str | int], nominal: float) -> bool:
+    """Whether the dumped spec ``data`` has ``nominal`` at ``keys`` (a field left out of the
+    dump is at its default: it holds if its container is there)."""
+    node = data
+    for key in keys[:-1]:
+        try:
+            node = node[key]
+        except (KeyError, IndexError, TypeError):
+            return False
+    if not isinstance(node, (dict, list)):
+        return False
+    if isinstance(node, dict) and keys[-1] not in node:
+        return True
+    try:
+        value = node[keys[-1]]  # type: ignore[index]
+    except (IndexError, TypeError):
+        return False
+    return isinstance(value, (int, float)) and math.isclose(value, nominal, rel_tol=1e-12)
+
+
+def _with_ranges(spec: LineSpec, data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` (``editable(spec)``) with each of the spec's distributions written back where
+    the field still holds its nominal value."""
+    for keys, node, nominal in ranges_of(spec):
+        if not _holds(data, keys, nominal):
+            continue
+        holder: Any = data
+        for key in keys[:-1]:
+            holder = holder[key]
+        holder[keys[-1]] = copy.deepcopy(node)
+    return data
 
 
 def uncertain_inputs(raw: Mapping[str, Any], file: str | Path = "<config>") -> list[UncertainInput]:
@@ -284,8 +360,10 @@ def window_settings_free(data: dict[str, Any]) -> dict[str, Any]:
 
 def dump_line(spec: LineSpec) -> str:
     """YAML text of a spec that loads back to an equal spec (defaults left out, and the fields
-    process windows set left to their settings)."""
-    return yaml.dump(editable(spec), Dumper=Dumper, sort_keys=False, allow_unicode=True)
+    process windows set left to their settings), with the distributions it was loaded with
+    (:func:`ranges_of`) where their fields still hold the nominal value."""
+    data = _with_ranges(spec, editable(spec))
+    return yaml.dump(data, Dumper=Dumper, sort_keys=False, allow_unicode=True)
 
 
 def line_from_text(text: str, file: str = "<upload>", overrides: Iterable[str] = ()) -> LineSpec:

@@ -25,6 +25,8 @@ NAMEPLATE_GWH = {
     "gwh_polymer.yaml": 2.0,
     "gwh_liquid_lib_4gwh.yaml": 4.0,
     "gwh_liquid_lib_dry_electrode.yaml": 4.0,
+    "gwh_oxide_1gwh.yaml": 1.0,
+    "pilot_polymer_200mwh.yaml": 0.2,
 }
 
 

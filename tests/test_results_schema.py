@@ -38,6 +38,7 @@ ADDED = {
     "bands",  # issue 15: compare's figures against each config's published bands
     "reference",  # issue 15: compare's reference line (liquid Li-ion by default)
     "targets",  # issue 15: the quarter the ramp-up reaches each cost target
+    "finance",  # issue 15: greenfield vs conversion of a Li-ion hall, NPV and payback
     "startup_scrap",
     "inspection",
     "shipped_defective",

@@ -295,3 +295,157 @@ def test_a_samples_kpis_are_the_cost_reports(name):
     assert kpis["cost_cny_per_wh"] == pytest.approx(report.cny_per_wh, rel=1e-12)
     assert kpis["capex_musd"] == pytest.approx(report.capex.total / 1e6, rel=1e-12)
     assert kpis["output_gwh_per_year"] == pytest.approx(report.output_gwh_per_year, rel=1e-12)
+
+
+def test_a_study_that_fails_mid_way_ends_its_record_failed_with_its_finished_samples(
+    capsys, tmp_path, monkeypatch
+):
+    import os
+
+    import linesim.uncertainty.study as study
+    from linesim.store import Store
+
+    path = tmp_path / "line.yaml"
+    path.write_text(yaml.safe_dump(_one_station({"dist": "uniform", "low": 0.01, "high": 0.05})))
+    calls = []
+
+    def failing(spec):
+        calls.append(1)
+        if len(calls) == 7:  # the 7th sample is no valid line
+            raise ConfigError(str(path), "stations.press.defect_probability", "bad", 2.0, "< 1")
+        return static_kpis(spec)
+
+    monkeypatch.setattr(study, "static_kpis", failing)
+    args = ["uncertainty", str(path), "--static", "--samples", "16", "--sobol", "0"]
+    assert main(args) == 2
+    assert "stations.press.defect_probability" in capsys.readouterr().err
+    store = Store(os.environ["LINESIM_STORE"])
+    (rid,) = store.list()["id"]
+    rec = store.get(rid)
+    assert rec["status"] == "failed" and len(rec["rows"]) == 6
+    assert "ConfigError" in json.dumps(rec.get("summary") or rec.get("summary_json"))
+
+
+def test_samples_without_a_kpi_are_counted_and_said_not_dropped(capsys, tmp_path):
+    """Moisture excursions of 1 M cells each, uniform 0–4 a year, against 2.8512 M cells a
+    year: where there are more than 2.8512 the line ships nothing and has no cost per Wh."""
+    raw = _one_station(0.0)
+    raw["cost"] = {
+        "currency": {"cny_per_usd": 7.2, "rate_date": "2025-12-01"},
+        "building": {"usd_per_m2": 1000.0},
+        "labour": {"wage_usd_per_h": 10.0},
+        "electricity": {"usd_per_kwh": 0.1},
+        "atmosphere": {
+            "excursions_per_year": {"dist": "uniform", "low": 0.0, "high": 4.0},
+            "cells_per_excursion": 1e6,
+        },
+    }
+    flags = ["--static", "--samples", "16", "--sobol", "0", "--cost-target-cny-per-wh", "100"]
+    doc = _json_run(capsys, tmp_path, raw, *flags)
+    drawn = [s["inputs"]["cost.atmosphere.excursions_per_year"] for s in doc["sample_values"]]
+    dead = sum(x > RATE * HOURS / 1e6 for x in drawn)
+    assert 0 < dead < 16
+    cost = doc["kpis"]["cost_cny_per_wh"]
+    assert cost["samples_without_value"] == dead
+    assert any(f"{dead} of 16 samples have no value" in w for w in doc["warnings"])
+    (p,) = doc["probabilities"]
+    assert p["samples"] == 16 and p["hits"] == 16 - dead  # a line that ships nothing misses
+
+
+# --- rank correlations (Iman–Conover) ------------------------------------------------------
+def test_iman_conover_reaches_the_target_ranks_and_keeps_every_marginal():
+    from scipy import stats
+
+    from linesim.uncertainty.sampling import iman_conover, pearson_of_spearman, spearman
+
+    # Pearson (1907): a bivariate normal with ρ_s = 0.5 has r = 2 sin(π/12)
+    assert pearson_of_spearman(0.5) == pytest.approx(0.517638, rel=1e-6)
+    assert pearson_of_spearman(1.0) == pytest.approx(1.0)
+    n = 512
+    rng = np.random.default_rng(7)
+    x = np.column_stack(
+        [rng.uniform(0, 1, n), stats.lognorm.rvs(0.5, size=n, random_state=rng), rng.random(n)]
+    )
+    target = np.array([[1.0, 0.7, -0.4], [0.7, 1.0, 0.0], [-0.4, 0.0, 1.0]])
+    y = iman_conover(x, target, np.random.default_rng(1))
+    assert np.array_equal(np.sort(y, axis=0), np.sort(x, axis=0))  # marginals unchanged
+    got = spearman(y)
+    for a, b in ((0, 1), (0, 2), (1, 2)):
+        rho = target[a, b]
+        se = 1.06 * (1 - rho**2) / np.sqrt(n - 3)  # Fieller et al. (1957), large n
+        assert abs(got[a, b] - rho) < 3 * se, (a, b, got[a, b])
+    assert abs(spearman(x)[0, 1] - 0.7) > 0.5  # the draws themselves were independent
+
+
+def _correlated(capsys, tmp_path, correlations, *flags, code=0):
+    raw = _one_station({"dist": "uniform", "low": 0.01, "high": 0.05})
+    raw["stations"][0]["mtbf_h"] = {"dist": "triangular", "low": 20, "value": 40, "high": 80}
+    raw["stations"][0]["mttr_h"] = 1.0
+    raw["correlations"] = correlations
+    path = tmp_path / "line.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    args = ["uncertainty", str(path), "--static", "--no-store", "--samples", "128", *flags]
+    assert main([*args, "--json"]) == code
+    out = capsys.readouterr()
+    return json.loads(out.out) if code == 0 else out.err
+
+
+def test_a_correlated_study_has_the_ranks_and_the_marginals_of_the_config(capsys, tmp_path):
+    p, mtbf = "stations.press.defect_probability", "stations.press.mtbf_h"
+    doc = _correlated(capsys, tmp_path, [{"inputs": [p, mtbf], "rank": -0.6}])
+    free = _correlated(capsys, tmp_path, [])
+    ((pair),) = doc["correlations"]
+    assert pair["inputs"] == [p, mtbf] and pair["rank"] == -0.6
+    assert abs(pair["sample_rank"] + 0.6) < 3 * 1.06 * 0.64 / np.sqrt(125)
+    assert free["correlations"] == [] and "Sobol indices not computed" in doc["warnings"][-1]
+    for name in (p, mtbf):  # the same values, in another order
+        got = sorted(s["inputs"][name] for s in doc["sample_values"])
+        assert got == sorted(s["inputs"][name] for s in free["sample_values"])
+
+
+@pytest.mark.parametrize(
+    "correlations, words",
+    [
+        (
+            [{"inputs": ["stations.press.nothing", "stations.press.mtbf_h"], "rank": 0.5}],
+            "correlations[0].inputs",
+        ),
+        (
+            [{"inputs": ["stations.press.mtbf_h", "stations.press.mtbf_h"], "rank": 0.5}],
+            "correlated with itself",
+        ),
+        (
+            [
+                {
+                    "inputs": ["stations.press.mtbf_h", "stations.press.defect_probability"],
+                    "rank": 1.0,
+                }
+            ],
+            "correlations[0].rank",
+        ),
+    ],
+)
+def test_a_bad_correlation_is_refused_by_name(capsys, tmp_path, correlations, words):
+    assert words in _correlated(capsys, tmp_path, correlations, code=2)
+
+
+def test_correlations_no_joint_distribution_has_and_sobol_on_them_are_refused(capsys, tmp_path):
+    raw = _one_station({"dist": "uniform", "low": 0.01, "high": 0.05})
+    s = raw["stations"][0]
+    s["mtbf_h"], s["mttr_h"] = {"dist": "uniform", "low": 20, "high": 80}, 1.0
+    s["buffer_after"] = {"dist": "uniform", "low": 1, "high": 9}
+    names = ["stations.press." + k for k in ("defect_probability", "mtbf_h", "buffer_after")]
+    raw["correlations"] = [
+        {"inputs": [names[0], names[1]], "rank": 0.9},
+        {"inputs": [names[0], names[2]], "rank": 0.9},
+        {"inputs": [names[1], names[2]], "rank": -0.9},
+    ]
+    path = tmp_path / "line.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    assert main(["uncertainty", str(path), "--static", "--no-store", "--samples", "16"]) == 2
+    assert "not positive definite" in capsys.readouterr().err
+    raw["correlations"] = raw["correlations"][:1]
+    path.write_text(yaml.safe_dump(raw))
+    flags = ["--static", "--no-store", "--samples", "16", "--sobol", "8"]
+    assert main(["uncertainty", str(path), *flags]) == 2
+    assert "independent inputs" in capsys.readouterr().err

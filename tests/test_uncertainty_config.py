@@ -7,10 +7,12 @@ import math
 
 import numpy as np
 import pytest
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
+from linesim.bundled import resolve_config
 from linesim.cli.main import main
 from linesim.config import line_from_dict, load_line, load_raw, uncertain_inputs, with_values
 from linesim.errors import ConfigError
@@ -196,3 +198,23 @@ def test_a_distribution_is_refused_naming_its_field_or_every_sample_is_a_valid_l
         assert lo <= x <= hi and item.bounds.admits(x)
         line_from_dict(with_values(raw, [item], [x]))  # valid
     assert item.bounds.admits(item.dist.nominal)
+
+
+@pytest.mark.parametrize("name", ["gwh_sulfide_4gwh", "gwh_oxide_1gwh"])
+def test_a_dumped_line_keeps_its_distributions(name):
+    """load → dump_line → load (the UI's working copy is YAML text) keeps every range, and an
+    edit keeps the ranges it does not touch (carry_ranges)."""
+    from linesim.config import apply_overrides, carry_ranges, dump_line, editable, line_from_text
+
+    spec = load_line(name)
+    before = {i.name: i.dist for i in uncertain_inputs(load_raw(resolve_config(name)))}
+    text = dump_line(spec)
+    again = line_from_text(text)
+    assert again == spec
+    after = {i.name: i.dist for i in uncertain_inputs(yaml.safe_load(text))}
+    assert after == before and len(before) > 20
+    assert dump_line(again) == text
+    edit = ["stations.stacking.machines=12", "stations.stacking.defect_probability=0.01"]
+    edited = carry_ranges(again, line_from_dict(apply_overrides(editable(again), edit)))
+    kept = {i.name for i in uncertain_inputs(yaml.safe_load(dump_line(edited)))}
+    assert kept == set(before) - {"stations.stacking.defect_probability"}

@@ -136,6 +136,13 @@ def uncertainty_command(args: argparse.Namespace) -> int:
     prepared = prepare(apply_overrides(load_raw(path), args.overrides), path)
     horizon_s, warmup_s = (0.0, 0.0) if args.static else simulation_window(prepared.nominal, args)
     sobol = args.sobol if args.sobol is not None else (STATIC_SOBOL if args.static else 0)
+    skipped = None
+    if sobol and prepared.correlation is not None and args.sobol is None:
+        sobol = 0  # the default for --static; asked for explicitly, sobol_indices refuses
+        skipped = (
+            "Sobol indices not computed: they assume independent inputs, and the config "
+            "correlates some (correlations:)"
+        )
     if sobol == 1 or (sobol and sobol & (sobol - 1)):
         raise UsageError(f"--sobol: {sobol}; allowed: 0 (off) or a power of two ≥ 2, e.g. 128")
     if not args.static:
@@ -184,6 +191,8 @@ def uncertainty_command(args: argparse.Namespace) -> int:
         if recorder:
             recorder.flush()
         report.tornado = tornado(prepared)
+        if skipped:
+            report.warnings.append(skipped)
         if sobol:
             report.sensitivity = sobol_indices(
                 prepared,
@@ -207,6 +216,16 @@ def uncertainty_command(args: argparse.Namespace) -> int:
                         f"the finished samples kept in the store as record {rid} "
                         f"(continue with --resume {rid})"
                     )
+            warn_store_problems(store)
+        raise
+    except Exception as exc:
+        # a sample that is no valid line (ConfigError), a cost target without a cost block, a
+        # failed worker: the record ends "failed", with its finished samples and the reason,
+        # never left "running"
+        if store:
+            if rid and recorder:
+                recorder.flush()
+                store.close_record(rid, "failed", {"error": f"{type(exc).__name__}: {exc}"})
             warn_store_problems(store)
         raise
     finally:

@@ -19,6 +19,7 @@ from linesim.economics.cost import (
     simulated_basis,
     static_basis,
 )
+from linesim.economics.finance import FinanceReport, finance_report
 from linesim.economics.rampup import RampUpReport, ramp_up
 from linesim.economics.sensitivity import TornadoBar, tornado
 from linesim.simulation.records import SimResult
@@ -42,6 +43,7 @@ class LineAnalysis:
     tornado: tuple[TornadoBar, ...]
     waterfall: tuple[WaterfallStep, ...]
     simulation: RunSummary | None  #: the run summary (:func:`linesim.summary.summarise`)
+    finance: FinanceReport | None = None  #: greenfield vs conversion, NPV and payback
 
     def to_dict(self) -> dict:
         return {
@@ -54,6 +56,7 @@ class LineAnalysis:
             "tornado": [b.to_dict() for b in self.tornado],
             "yield_waterfall": [s.to_dict() for s in self.waterfall],
             "simulation": self.simulation.to_dict() if self.simulation else None,
+            "finance": self.finance.to_dict() if self.finance else None,
         }
 
 
@@ -67,16 +70,18 @@ def analyse(
     basis = simulated_basis(spec, results) if results else static_basis(spec)
     capacity = capacity_report(spec)
     summary = summarise(spec, results) if results else None
+    report = cost_report(spec, basis)
     return LineAnalysis(
         spec=spec,
         basis=basis,
         bottleneck=summary.bottleneck if summary else capacity.bottleneck,
         capacity=capacity,
-        cost=cost_report(spec, basis),
+        cost=report,
         ramp=ramp_up(spec, basis),
         tornado=tuple(tornado(spec, tornado_fraction)),
         waterfall=tuple(yield_waterfall(spec, value_added_usd_per_cell(spec, basis))),
         simulation=summary,
+        finance=finance_report(spec, basis, report),
     )
 
 

@@ -6,17 +6,17 @@ machines spend their time (which sets their energy), and the defective cells shi
 from __future__ import annotations
 
 import math
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from linesim import kpis
-from linesim.capacity import capacity_report, due_probabilities, starts_per_good_cell
+from linesim.capacity import capacity_report, due_probabilities
 from linesim.rates import rework_s_per_cell, station_capacity_cells_per_h
 from linesim.simulation.records import TIME_ACCOUNTS, SimResult, StationRecord
 from linesim.spec import LineSpec
-from linesim.yield_model import station_defect_probabilities
 
-__all__ = ["OutputBasis", "static_basis", "simulated_basis"]
+__all__ = ["OutputBasis", "static_basis", "simulated_basis", "static_capacity_gwh"]
 
 
 @dataclass(frozen=True)
@@ -41,12 +41,35 @@ class OutputBasis:
     shipped_defective_per_good_cell: float = 0.0
 
 
+# The static capacity of a spec, by identity (a frozen spec's never changes): capex, energy and
+# the facility ask for it several times per cost report, and a capacity analysis is the dearest
+# step of a static uncertainty sample. Kept beside the spec, not on it, so equal specs stay equal.
+_STATIC_GWH: dict[int, float] = {}
+
+
+def _remember(spec: LineSpec, gwh: float) -> float:
+    if id(spec) not in _STATIC_GWH:
+        _STATIC_GWH[id(spec)] = gwh
+        weakref.finalize(spec, _STATIC_GWH.pop, id(spec), None)
+    return gwh
+
+
+def static_capacity_gwh(spec: LineSpec) -> float:
+    """The line's static maximum good output [GWh/yr] (:func:`linesim.capacity.capacity_report`),
+    computed once per spec."""
+    gwh = _STATIC_GWH.get(id(spec))
+    if gwh is None:
+        gwh = _remember(spec, capacity_report(spec).max_output_gwh_per_year)
+    return gwh
+
+
 def static_basis(spec: LineSpec) -> OutputBasis:
     """The line at its static capacity: bottleneck-limited output after every loss, the
     analytic yield (with start-up scrap in the flow), and the static OEE estimate."""
     report = capacity_report(spec)
-    starts = starts_per_good_cell(spec)
-    probs = station_defect_probabilities(spec)
+    _remember(spec, report.max_output_gwh_per_year)
+    starts = [row.starts_per_good_cell for row in report.stations]
+    probs = [row.defect_probability for row in report.stations]
     due = due_probabilities(spec, probs)
     good = report.max_good_cells_per_h
     busy, working, shipped = [], [], 0.0

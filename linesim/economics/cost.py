@@ -36,7 +36,12 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from linesim.economics.basis import OutputBasis, simulated_basis, static_basis
+from linesim.economics.basis import (
+    OutputBasis,
+    simulated_basis,
+    static_basis,
+    static_capacity_gwh,
+)
 from linesim.errors import UsageError
 from linesim.spec import LineSpec, Station
 from linesim.spec.cost_inputs import CostInputs, Overheads
@@ -54,6 +59,7 @@ __all__ = [
     "dry_room_capex_usd",
     "dry_room_power_kw",
     "facility_capex_usd",
+    "static_capacity_gwh",
     "facility_power_kw",
     "Capex",
     "EnergyIntensity",
@@ -144,10 +150,7 @@ def facility_scale(spec: LineSpec, exponent: float) -> float:
     facility = cost_inputs(spec).facility
     if facility.reference_gwh is None:
         return 1.0
-    from linesim.capacity import capacity_report
-
-    gwh = capacity_report(spec).max_output_gwh_per_year
-    return (gwh / facility.reference_gwh) ** exponent
+    return (static_capacity_gwh(spec) / facility.reference_gwh) ** exponent
 
 
 def facility_capex_usd(spec: LineSpec) -> float:
@@ -376,10 +379,11 @@ def overheads_usd(
     return out
 
 
-def annual_cost(spec: LineSpec, basis: OutputBasis) -> AnnualCost:
-    """Annual cost of running the line at ``basis`` output [USD/yr]."""
+def annual_cost(spec: LineSpec, basis: OutputBasis, investment: Capex | None = None) -> AnnualCost:
+    """Annual cost of running the line at ``basis`` output [USD/yr]; ``investment`` replaces
+    the line's greenfield :func:`capex` (a brownfield conversion's, say)."""
     cost = cost_inputs(spec)
-    c = capex(spec)
+    c = investment or capex(spec)
     depreciation = annual_depreciation_usd(c, cost)
     labour = sum(labour_hours_per_year(spec).values()) * cost.labour.wage_usd_per_h
     energy = energy_per_year(spec, basis).total * cost.electricity.usd_per_kwh
@@ -607,7 +611,7 @@ def cost_report(spec: LineSpec, basis: OutputBasis | None = None) -> CostReport:
             )
         )
     c = capex(spec)
-    annual = annual_cost(spec, basis)
+    annual = annual_cost(spec, basis, c)
     per_kwh = {k: v / good_kwh for k, v in annual.categories().items()}
     per_kwh["total"] = annual.total / good_kwh
     energy = energy_per_year(spec, basis)

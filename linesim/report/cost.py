@@ -105,6 +105,8 @@ def format_cost(a: LineAnalysis) -> str:
         "  (value added up to detection: materials + direct conversion; the conversion part "
         "is inside the categories above)",
     ]
+    if a.finance is not None:
+        lines += ["", *_finance_lines(a)]
     if a.ramp is not None:
         r = a.ramp
         lines += [
@@ -169,6 +171,43 @@ def format_cost(a: LineAnalysis) -> str:
         ),
     ]
     return "\n".join(lines)
+
+
+def _finance_lines(a: LineAnalysis) -> list[str]:
+    """Greenfield against conversion of a Li-ion hall, with NPV and payback when given."""
+    f = a.finance
+    assert f is not None
+    head = "greenfield" + (" against conversion of a Li-ion hall" if len(f.cases) > 1 else "")
+    if f.selling_price_cny_per_wh is not None:
+        head += (
+            f" (selling at {number(f.selling_price_cny_per_wh)} CNY/Wh, discount rate "
+            f"{number(f.discount_rate, '.1%')}, {f.years} years)"
+        )
+    if len(f.cases) > 1:
+        head += f"; equipment reused: {number(f.reused_equipment_share, '.0%')} of its new value"
+
+    def years(v: float | None) -> str:
+        return "not within the years" if v is None else number(v, ",.1f")
+
+    rows = [
+        [
+            c.case,
+            _musd(c.capex_usd),
+            number(c.usd_per_kwh, ",.1f"),
+            number(c.cny_per_wh),
+            "–" if c.npv_usd is None else _musd(c.npv_usd),
+            "–" if c.npv_usd is None else years(c.payback_years),
+            "–" if c.npv_usd is None else years(c.discounted_payback_years),
+        ]
+        for c in f.cases
+    ]
+    table = text_table(
+        ["case", "capex [M USD]", "USD/kWh", "CNY/Wh", "NPV [M USD]", "payback [yr]"]
+        + ["discounted payback [yr]"],
+        rows,
+        "lrrrrrr",
+    )
+    return [head + ":", table]
 
 
 def _musd(usd: float) -> str:

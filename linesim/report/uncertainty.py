@@ -42,6 +42,7 @@ def format_uncertainty(report: UncertaintyReport) -> str:
             "llrrrrr",
         ),
     ]
+    out += [f"  warning: {w}" for w in report.warnings]
     if report.probabilities:
         out += [
             "",

@@ -26,6 +26,7 @@ __all__ = [
     "Atmosphere",
     "Band",
     "Bands",
+    "Brownfield",
     "Building",
     "CostInputs",
     "Currency",
@@ -34,6 +35,7 @@ __all__ = [
     "DryRoomClass",
     "Electricity",
     "Facility",
+    "Finance",
     "Labour",
     "Material",
     "Overheads",
@@ -281,6 +283,51 @@ class Bands(_Frozen):
     direct_fte: Band | None = None
 
 
+class Brownfield(_Frozen):
+    """Conversion of an existing liquid Li-ion hall: equipment, hall and dry room taken over.
+
+    ``reused_machines`` maps station id → machines of that kind the Li-ion hall has; the line
+    takes over as many as it runs (at most the station's count, so a layout with fewer
+    machines reuses fewer); they cost ``book_value_usd`` (what the reused assets,
+    hall and room included, are worth on the books: their opportunity cost, depreciated as
+    equipment) plus ``retrofit_usd`` (new tooling, atmosphere upgrades, requalification)
+    instead of their new price. ``reuse_building`` / ``reuse_dry_room`` take over the hall and
+    its dry room (their value then belongs in the book value). The seeds' "~2/3 of Li-ion
+    equipment obsolete" (PEM RWTH: up to 60 %, domain.md §1.0, R53) is a list that reuses the
+    steps worth about a third of the Li-ion line's equipment.
+    """
+
+    reused_machines: Annotated[
+        dict[Annotated[str, Field(min_length=1, max_length=100)], Annotated[int, Field(ge=0)]],
+        Field(strict=False, max_length=1000),
+    ] = {}
+    book_value_usd: NonNegativeFloat = 0.0
+    retrofit_usd: NonNegativeFloat = 0.0
+    reuse_building: bool = False
+    reuse_dry_room: bool = False
+    source: str = ""
+
+
+class Finance(_Frozen):
+    """Money over the plant's life: net present value and payback at a selling price.
+
+    Year 0 invests the capex (less ``investment_grant_fraction`` of it, a grant); years 1 … N
+    (``years``) earn the good output × ``selling_price_cny_per_wh`` plus
+    ``subsidy_usd_per_kwh`` on the good output of the first ``subsidy_years`` years, and pay
+    the cash cost (every cost but depreciation and the profit overhead, materials with the
+    cells started); NPV = Σ_t CF_t ÷ (1 + r)^t at ``discount_rate`` r. Output follows the
+    ramp-up when the config has one. Taxes are not modelled.
+    """
+
+    selling_price_cny_per_wh: Annotated[float, Field(gt=0.0, le=100.0)]
+    discount_rate: Annotated[float, Field(ge=0.0, le=1.0)] = 0.08
+    years: Annotated[int, Field(ge=1, le=40)] = 10
+    subsidy_usd_per_kwh: NonNegativeFloat = 0.0
+    subsidy_years: Annotated[int, Field(ge=0, le=40)] = 0
+    investment_grant_fraction: Fraction = 0.0
+    source: str = ""
+
+
 class CostInputs(_Frozen):
     """The ``cost:`` block of a line config.
 
@@ -304,6 +351,8 @@ class CostInputs(_Frozen):
     escape_cost_source: str = ""
     atmosphere: Atmosphere | None = None  #: sulfide H2S safety, inert gas, excursions
     bands: Bands | None = None  #: published bands the line must land in (``linesim compare``)
+    brownfield: Brownfield | None = None  #: conversion of a Li-ion hall (reused equipment)
+    finance: Finance | None = None  #: NPV and payback at a selling price
     source: str = ""
 
     @model_validator(mode="after")

@@ -24,8 +24,10 @@ Nomenclature (units in the field names):
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from functools import cached_property
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -46,6 +48,7 @@ from linesim.spec.base import (
 )
 from linesim.spec.base import Frozen as _Frozen
 from linesim.spec.base import problem as _problem
+from linesim.spec.correlation import RankCorrelation
 from linesim.spec.cost_inputs import CostInputs
 from linesim.spec.losses import (
     CONTINUOUS,
@@ -410,11 +413,25 @@ class Station(_Capacity):
 
     # --- resolved views (no algorithm, only normalisation of the two config forms) ------------
     def equipment(self) -> tuple[Equipment, ...]:
-        """The station's machines grouped by equipment option, with counts (zero counts kept)."""
+        """The station's machines grouped by equipment option, with counts (zero counts kept).
+
+        Built once per station (a frozen spec never changes; every cost, capacity and yield
+        formula asks for it, thousands of times per uncertainty sample otherwise)."""
+        return self._equipment
+
+    @cached_property
+    def _equipment(self) -> tuple[Equipment, ...]:
         if not self.options:
             return (Equipment.of(DEFAULT_OPTION, int(self.machines), self, self),)  # type: ignore[arg-type]
         counts = self.machines if isinstance(self.machines, dict) else {}
         return tuple(Equipment.of(o.name, counts.get(o.name, 0), o, self) for o in self.options)
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Station:
+        """As pydantic's, without the equipment built for the original (an update may change
+        it)."""
+        out = super().model_copy(update=update, deep=deep)
+        out.__dict__.pop("_equipment", None)
+        return out
 
     @property
     def machine_count(self) -> int:
@@ -471,6 +488,8 @@ class LineSpec(_Frozen):
         tuple[Station, ...], Field(strict=False, min_length=1, max_length=MAX_STATIONS)
     ]
     cost: CostInputs | None = None
+    #: rank (Spearman) correlations between uncertain inputs (``linesim uncertainty``)
+    correlations: Annotated[tuple[RankCorrelation, ...], Field(strict=False, max_length=1000)] = ()
 
     @model_validator(mode="after")
     def _check_references(self) -> LineSpec:
@@ -577,6 +596,15 @@ class LineSpec(_Frozen):
                         "unknown station id",
                         material.enters_at,
                         "one of the station ids: " + ", ".join(index),
+                    )
+            reuse = self.cost.brownfield
+            for sid in reuse.reused_machines if reuse else {}:
+                if sid not in index:
+                    raise _problem(
+                        f"cost.brownfield.reused_machines.{sid}",
+                        "unknown station id",
+                        sid,
+                        "one of: " + ", ".join(index),
                     )
         return self
 

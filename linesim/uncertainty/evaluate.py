@@ -51,10 +51,11 @@ def basis_kpis(spec: LineSpec, basis: OutputBasis) -> dict[str, float]:
         "capex_musd": math.nan,
     }
     if spec.cost is not None:
-        out["capex_musd"] = capex(spec).total / 1e6
+        investment = capex(spec)
+        out["capex_musd"] = investment.total / 1e6
         good_kwh = out["output_gwh_per_year"] * 1e6
         if good_kwh > 0:  # cost_report's total per good kWh, without the rest of its report
-            usd_per_kwh = annual_cost(spec, basis).total / good_kwh
+            usd_per_kwh = annual_cost(spec, basis, investment).total / good_kwh
             rate = cost_inputs(spec).currency.cny_per_usd
             out["cost_cny_per_wh"] = usd_per_kwh_to_cny_per_wh(usd_per_kwh, rate)
     return out

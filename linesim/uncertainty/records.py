@@ -126,7 +126,12 @@ def inputs_doc(prepared: Any) -> list[dict[str, Any]]:
     """The study's uncertain inputs as plain data (name and distribution, not its source), so
     that a resumed study is known to draw from the same distributions."""
     out = []
-    for i in prepared.inputs:
+    c = getattr(prepared, "correlation", None)
+    for a, i in enumerate(prepared.inputs):
         d = {k: v for k, v in i.dist.to_dict().items() if k != "source"}
+        if c is not None and any(c[a, b] for b in range(len(c)) if b != a):
+            d["rank_correlations"] = {
+                prepared.inputs[b].name: float(c[a, b]) for b in range(len(c)) if b != a and c[a, b]
+            }
         out.append({"name": i.name, **d})
     return out

@@ -91,6 +91,12 @@ def sobol_indices(
             f"sensitivity samples: {base_samples}; allowed: a power of two of at least 2 "
             "(Saltelli's design on Sobol points)"
         )
+    if prepared.correlation is not None:
+        raise UsageError(
+            "sensitivity: Sobol indices assume independent inputs, and the config correlates "
+            "some (correlations:); allowed: --sobol 0 (the tornado and the correlated samples "
+            "remain), or a config without correlations"
+        )
     d = len(prepared.inputs)
     names = [i.name for i in prepared.inputs]
     problem: dict[str, Any] = {

@@ -31,7 +31,7 @@ from linesim.simulation import engine_for
 from linesim.spec import LineSpec
 from linesim.spec.uncertain import UncertainInput
 from linesim.uncertainty.evaluate import KPI_UNITS, KPIS, simulate_task, static_kpis
-from linesim.uncertainty.sampling import design, design_method, input_values
+from linesim.uncertainty.sampling import design, design_method, iman_conover, input_values
 
 __all__ = [
     "Targets",
@@ -40,6 +40,7 @@ __all__ = [
     "UncertaintyReport",
     "prepare",
     "Prepared",
+    "correlation_matrix",
     "run_study",
     "evaluate_samples",
     "summarise",
@@ -123,10 +124,12 @@ class KpiSummary:
     sd: float
     nominal: float  #: the static model at the nominal inputs
     variance: dict[str, float] | None = None  #: input / noise split (simulated, R ≥ 2)
+    missing: int = 0  #: samples without a value (NaN: no good cells); the rest are summarised
 
     def to_dict(self) -> dict[str, Any]:
         out = {k: getattr(self, k) for k in ("label", "unit", "p10", "p50", "p90", "mean", "sd")}
         out["nominal_static"] = self.nominal
+        out["samples_without_value"] = self.missing
         if self.variance is not None:
             out["variance"] = self.variance
         return out
@@ -158,6 +161,8 @@ class Prepared:
     file: str
     inputs: tuple[UncertainInput, ...]
     nominal: LineSpec
+    #: target Spearman matrix of the inputs (``None``: independent)
+    correlation: np.ndarray | None = None
 
     def spec_at(self, values: Sequence[float], label: str = "") -> LineSpec:
         """The line with the inputs at ``values``, validated (a ``ConfigError`` names the
@@ -182,7 +187,51 @@ def prepare(raw: Mapping[str, Any], file: str | Path = "<config>") -> Prepared:
             "config with uncertain inputs, e.g. defect_probability: {dist: triangular, low: "
             "0.008, value: 0.015, high: 0.03} (configs/README.md, Uncertain inputs)"
         )
-    return Prepared(raw, str(file), inputs, nominal)
+    return Prepared(raw, str(file), inputs, nominal, correlation_matrix(nominal, inputs, file))
+
+
+def correlation_matrix(
+    nominal: LineSpec, inputs: Sequence[UncertainInput], file: str | Path
+) -> np.ndarray | None:
+    """The target Spearman matrix of ``inputs`` from the line's ``correlations:`` (``None``
+    without any); a :class:`ConfigError` names an entry that is not a pair of uncertain
+    inputs, or a set of correlations no joint distribution can have."""
+    if not nominal.correlations:
+        return None
+    index = {item.name: k for k, item in enumerate(inputs)}
+    c = np.eye(len(inputs))
+    for n, entry in enumerate(nominal.correlations):
+        for name in entry.inputs:
+            if name not in index:
+                raise ConfigError(
+                    str(file),
+                    f"correlations[{n}].inputs",
+                    "not an uncertain input of this line",
+                    name,
+                    "one of: " + ", ".join(index),
+                )
+        a, b = (index[x] for x in entry.inputs)
+        if c[a, b] != 0.0:
+            raise ConfigError(
+                str(file),
+                f"correlations[{n}].inputs",
+                "a pair given twice",
+                list(entry.inputs),
+                "each pair once",
+            )
+        c[a, b] = c[b, a] = entry.rank
+    try:
+        np.linalg.cholesky(c)
+    except np.linalg.LinAlgError:
+        raise ConfigError(
+            str(file),
+            "correlations",
+            "no joint distribution has these rank correlations (the matrix is not positive "
+            "definite)",
+            [e.rank for e in nominal.correlations],
+            "correlations consistent with each other (e.g. weaker ones)",
+        ) from None
+    return c
 
 
 @dataclass
@@ -205,6 +254,28 @@ class UncertaintyReport:
     sensitivity: dict[str, Any] | None = None
     tornado: list[dict[str, Any]] = field(default_factory=list)
     record_id: str | None = None
+    #: KPIs some or all samples have no value for (NaN), said, never silently dropped
+    warnings: list[str] = field(default_factory=list)
+    correlation: np.ndarray | None = None  #: the target Spearman matrix (None: independent)
+
+    def correlations(self) -> list[dict[str, Any]]:
+        """Each correlated pair: its target Spearman ρ and the samples' (Iman–Conover)."""
+        if self.correlation is None:
+            return []
+        from linesim.uncertainty.sampling import spearman
+
+        got = spearman(self.values)
+        d = len(self.inputs)
+        return [
+            {
+                "inputs": [self.inputs[a].name, self.inputs[b].name],
+                "rank": float(self.correlation[a, b]),
+                "sample_rank": float(got[a, b]),
+            }
+            for a in range(d)
+            for b in range(a + 1, d)
+            if self.correlation[a, b] != 0.0
+        ]
 
     def sample_means(self, kpi: str) -> np.ndarray:
         return self.kpis[kpi].mean(axis=1)
@@ -219,18 +290,22 @@ class UncertaintyReport:
             "replications": self.replications,
             "seed": self.seed,
             "inputs": [i.to_dict() for i in self.inputs],
+            "correlations": self.correlations(),
             "kpis": {k: s.to_dict() for k, s in self.summaries.items()},
             "targets": {"gwh_per_year": self.targets.gwh, "cny_per_wh": self.targets.cny_per_wh},
             "probabilities": [p.to_dict() for p in self.probabilities],
             "tornado": self.tornado,
             "sensitivity": self.sensitivity,
+            "warnings": self.warnings,
             "sample_values": [
                 {
                     "sample": i,
                     "inputs": {
                         item.name: float(self.values[i, k]) for k, item in enumerate(self.inputs)
                     },
-                    "kpis": {k: float(self.kpis[k][i].mean()) for k in self.summaries},
+                    "kpis": {
+                        k: _finite_or_none(float(self.kpis[k][i].mean())) for k in self.summaries
+                    },
                 }
                 for i in range(self.samples)
             ],
@@ -290,6 +365,14 @@ def run_study(
     method = design_method(samples, method)
     points = design(len(prepared.inputs), samples, seed, method)
     values = input_values(prepared.inputs, points)
+    if prepared.correlation is not None:
+        if samples <= len(prepared.inputs):
+            raise UsageError(
+                f"samples: {samples} for {len(prepared.inputs)} correlated inputs; allowed: "
+                f"more samples than inputs (at least {len(prepared.inputs) + 1})"
+            )
+        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(0x1C,)))
+        values = iman_conover(values, prepared.correlation, rng)
     results, model = evaluate_samples(
         prepared,
         values,
@@ -439,14 +522,32 @@ def summarise(
     kpis = {k: np.array([list(results[i][k]) for i in range(samples)], dtype=float) for k in KPIS}
     nominal = static_kpis(prepared.nominal)
     summaries = {}
+    warnings = []
+    static = model.startswith("static")
     for k in KPIS:
-        means = kpis[k].mean(axis=1)
-        if not np.all(np.isfinite(means)):
-            continue
-        p10, p50, p90 = np.quantile(means, [0.1, 0.5, 0.9])
         label, unit = KPI_UNITS[k]
+        all_means = kpis[k].mean(axis=1)
+        finite = np.isfinite(all_means)
+        missing = int(samples - finite.sum())
+        if missing == samples:
+            why = (
+                "the line has no cost: block"
+                if prepared.nominal.cost is None
+                else "the line makes no good cells in any sample"
+            )
+            warnings.append(f"{label}: no sample has a value ({why}); not summarised")
+            continue
+        if missing:
+            why = "makes no good cells" + ("" if static else " in a replication's window")
+            warnings.append(
+                f"{label}: {missing} of {samples} samples have no value (NaN: the line {why}); "
+                f"quantiles over the other {samples - missing}; a target on it counts them as "
+                "missed"
+            )
+        means = all_means[finite]
+        p10, p50, p90 = np.quantile(means, [0.1, 0.5, 0.9])
         split = (
-            variance_split(kpis[k])
+            variance_split(kpis[k][finite])
             if replications >= 2 and not model.startswith("static")
             else None
         )
@@ -458,9 +559,10 @@ def summarise(
             float(p50),
             float(p90),
             float(means.mean()),
-            float(means.std(ddof=1)) if samples > 1 else 0.0,
+            float(means.std(ddof=1)) if means.size > 1 else 0.0,
             nominal[k],
             split,
+            missing,
         )
     probabilities = []
     meets = []
@@ -494,7 +596,13 @@ def summarise(
         summaries=summaries,
         probabilities=probabilities,
         targets=targets,
+        warnings=warnings,
+        correlation=prepared.correlation,
     )
+
+
+def _finite_or_none(x: float) -> float | None:
+    return x if math.isfinite(x) else None
 
 
 def _probability(condition: str, hit: np.ndarray) -> Probability:
