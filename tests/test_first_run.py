@@ -41,7 +41,7 @@ def test_a_small_first_run_takes_the_simpy_engine_and_says_so(not_built, capsys)
     code, doc, err = _run(SMALL, capsys)
     assert code == 0 and doc["engine"] == "simpy"
     assert re.fullmatch(
-        r"linesim: the compiled engine is not built yet \(about 2 minutes, once\); this run "
+        r"linesim: the compiled engine is not built yet \(about a minute, once\); this run "
         r"takes the SimPy engine \(identical results, ~\d+ s\); the compiled engine builds in "
         r"the background for the next run\n",
         err,
@@ -69,7 +69,7 @@ def test_a_run_longer_than_a_build_builds_the_compiled_engine_first_and_says_so(
     code, doc, err = _run(SMALL, capsys)
     assert code == 0 and doc["engine"] == "fast" and not_built == []
     assert err == (
-        "linesim: building the compiled engine (once: about 2 minutes of CPU and 2 GB of "
+        "linesim: building the compiled engine (once: about a minute of CPU and 0.5 GB of "
         "memory) ...\n"
     )
     # and as if it took exactly as long: the SimPy engine, which answers no later

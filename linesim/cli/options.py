@@ -368,10 +368,10 @@ def _as_flags(text: str) -> str:
     return re.sub(pattern, lambda m: WORKLOAD_FLAGS[m.group(1)], text)
 
 
-#: Time a first build of the compiled engine takes [s]: 139 s of CPU measured on the standard
-#: 2-core machine (load average 5, 2026-12-01; numba 0.68). ``--engine auto`` takes the SimPy
+#: Time a first build of the compiled engine takes [s]: 48 s of CPU measured on the standard
+#: 2-core machine (load average 9, 2026-12-01; numba 0.68). ``--engine auto`` takes the SimPy
 #: engine (identical results) for a run it expects to end sooner than that build alone.
-BUILD_S = 120.0
+BUILD_S = 50.0
 
 
 #: Address space numba needs to build the compiled engine (2 GB resident at its peak).
@@ -435,7 +435,7 @@ def _engine_now(spec, args: argparse.Namespace, horizon_s: float, warmup_s: floa
             else ""
         )
         sys.stderr.write(
-            "linesim: the compiled engine is not built yet (about 2 minutes, once); this run "
+            "linesim: the compiled engine is not built yet (about a minute, once); this run "
             f"takes the SimPy engine (identical results, ~{work.seconds:.0f} s){later}\n"
         )
         return "simpy"
@@ -452,7 +452,7 @@ def _build_fast(engine: str) -> None:
 
     if not fast.is_compiled():
         sys.stderr.write(
-            "linesim: building the compiled engine (once: about 2 minutes of CPU and 2 GB of "
+            "linesim: building the compiled engine (once: about a minute of CPU and 0.5 GB of "
             "memory) ...\n"
         )
     fast.build()

@@ -447,8 +447,9 @@ def _in_process(st: K.State) -> int:
 
 def is_compiled() -> bool:
     """Whether the event loop's machine code is in numba's on-disk cache, up to date with the
-    kernel's source (else the first run compiles it: about a minute of CPU and 2 GB of memory,
-    once). True when that cannot be told (e.g. a bounds-checked build, which never caches)."""
+    kernel's source (else the first run compiles it: about a minute of CPU and 0.5 GB of
+    memory, once). True when that cannot be told (e.g. a bounds-checked build, which never
+    caches)."""
     try:
         return bool(K.advance._cache._cache_file._load_index())
     except Exception:  # numba's cache internals: a version without them, or no cache at all
