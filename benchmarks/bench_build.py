@@ -47,8 +47,13 @@ print(json.dumps({"cpu_s": time.process_time() - t, "cells": r.started}))
 
 def _child(tree: Path, cache: str, code: str, *args: str) -> dict:
     env = {**os.environ, "PYTHONPATH": str(tree), "NUMBA_CACHE_DIR": cache}
-    out = subprocess.run(
-        [sys.executable, "-c", code, *args], env=env, capture_output=True, text=True, check=True
+    out = subprocess.run(  # run in the tree: `python -c` puts the working directory first
+        [sys.executable, "-c", code, *args],
+        env=env,
+        cwd=tree,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
