@@ -31,7 +31,7 @@ from pathlib import Path
 
 from linesim.config import parse_override
 from linesim.errors import UsageError
-from linesim.experiments import run_tasks, simulate_replication
+from linesim.experiments import engine_before_fork, run_tasks, simulate_replication
 from linesim.progress import Interrupted
 from linesim.summary import VariantSummary, estimate
 
@@ -355,6 +355,7 @@ def run_sweep(
         if backend == "ray":
             _run_ray(tasks, workers, done, progress)
         else:
+            engine_before_fork(engine, workers)
             run_tasks(_task, tasks, workers, lambda _, result: done(result), progress)
     except KeyboardInterrupt:
         whole = sum(len(rs) == replications for rs in by_variant.values())

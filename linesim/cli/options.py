@@ -368,9 +368,10 @@ def _as_flags(text: str) -> str:
     return re.sub(pattern, lambda m: WORKLOAD_FLAGS[m.group(1)], text)
 
 
-#: The longest a run may take on the SimPy engine for ``--engine auto`` to take it while the
-#: compiled engine is not built yet (building that takes about a minute, once).
-SIMPY_WHILE_UNCOMPILED_S = 10.0
+#: Time a first build of the compiled engine takes [s]: 48 s of CPU measured on the standard
+#: 2-core machine (load average 9, 2026-12-01; numba 0.68). ``--engine auto`` takes the SimPy
+#: engine (identical results) for a run it expects to end sooner than that build alone.
+BUILD_S = 50.0
 
 
 #: Address space numba needs to build the compiled engine (2 GB resident at its peak).
@@ -385,10 +386,32 @@ def _address_space_bytes() -> float:
     return math.inf if soft == resource.RLIM_INFINITY else float(soft)
 
 
+def _build_in_background() -> bool:
+    """Start building the compiled engine in a detached process at the lowest CPU priority:
+    it takes only CPU nothing else wants, outlives this command and leaves the engine in
+    numba's cache for the next run (a build already under way makes it exit at once).
+    False if it could not be started."""
+    import subprocess
+
+    code = "import os; os.nice(19); from linesim.simulation.fast import build; build(wait=False)"
+    try:
+        subprocess.Popen(
+            [sys.executable, "-c", code],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,  # not stopped by this terminal's Ctrl-C
+        )
+    except OSError:
+        return False
+    return True
+
+
 def _engine_now(spec, args: argparse.Namespace, horizon_s: float, warmup_s: float) -> str:
     """The engine ``--engine`` means for this run, saying so in one line on stderr when the
     compiled engine is not built yet: ``auto`` then takes the SimPy engine (identical results)
-    for a small run, and builds the compiled one for a larger run."""
+    for a run expected to end before a build would, and builds the compiled one in the
+    background for the next run; a larger run builds it first (:func:`_build_fast`)."""
     engine = getattr(args, "engine", "auto")
     if engine != "auto":
         return engine
@@ -405,23 +428,41 @@ def _engine_now(spec, args: argparse.Namespace, horizon_s: float, warmup_s: floa
             "(identical results, slower)\n"
         )
         return "simpy"
-    if work.seconds <= SIMPY_WHILE_UNCOMPILED_S:
+    if work.seconds <= BUILD_S:
+        later = (
+            "; the compiled engine builds in the background for the next run"
+            if _build_in_background()
+            else ""
+        )
         sys.stderr.write(
-            "linesim: the compiled engine is not built yet; this small run takes the SimPy "
-            "engine (identical results); `--engine fast` builds it once (about a minute)\n"
+            "linesim: the compiled engine is not built yet (about a minute, once); this run "
+            f"takes the SimPy engine (identical results, ~{work.seconds:.0f} s){later}\n"
         )
         return "simpy"
-    sys.stderr.write(
-        "linesim: building the compiled engine (once: about a minute of CPU and 2 GB of "
-        "memory) ...\n"
-    )
     return engine
+
+
+def _build_fast(engine: str) -> None:
+    """Build the compiled engine here, once, before the replications' workers are forked (they
+    start with it instead of each building or loading it), saying so when it is not in numba's
+    cache yet."""
+    if engine != "fast":
+        return
+    from linesim.simulation import fast
+
+    if not fast.is_compiled():
+        sys.stderr.write(
+            "linesim: building the compiled engine (once: about a minute of CPU and 0.5 GB of "
+            "memory) ...\n"
+        )
+    fast.build()
 
 
 def simulate_from_args(spec, args: argparse.Namespace) -> list:
     """Replications of ``spec`` as the simulation flags in ``args`` ask (with a progress bar on
     a terminal); shared by ``run``, ``cost --simulate`` and ``compare --simulate``."""
     from linesim.experiments import replicate
+    from linesim.simulation import engine_for
 
     if not getattr(args, "exposure", True):
         from linesim.variants import without_exposure
@@ -430,6 +471,7 @@ def simulate_from_args(spec, args: argparse.Namespace) -> list:
     horizon_s, warmup_s = simulation_window(spec, args)
     args.engine = _engine_now(spec, args, horizon_s, warmup_s)
     check_workload([spec], args, horizon_s, warmup_s)
+    _build_fast(engine_for(args.engine))
     progress = progress_bar(args.replications) if sys.stderr.isatty() else None
     try:
         return replicate(

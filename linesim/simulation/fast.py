@@ -14,6 +14,7 @@ SimPy-only: the per-cell exit trace.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -39,7 +40,7 @@ from linesim.simulation.records import (
 )
 from linesim.spec import LineSpec
 
-__all__ = ["StateSize", "is_compiled", "simulate_fast", "state_size"]
+__all__ = ["StateSize", "build", "is_compiled", "simulate_fast", "state_size"]
 
 if [K.MF(K.MF.ACC_BUSY + k).name for k in range(len(TIME_ACCOUNTS))] != [
     "ACC_BUSY",
@@ -446,12 +447,42 @@ def _in_process(st: K.State) -> int:
 
 def is_compiled() -> bool:
     """Whether the event loop's machine code is in numba's on-disk cache, up to date with the
-    kernel's source (else the first run compiles it: about a minute of CPU and 2 GB of memory,
-    once). True when that cannot be told (e.g. a bounds-checked build, which never caches)."""
+    kernel's source (else the first run compiles it: about a minute of CPU and 0.5 GB of
+    memory, once). True when that cannot be told (e.g. a bounds-checked build, which never
+    caches)."""
     try:
         return bool(K.advance._cache._cache_file._load_index())
     except Exception:  # numba's cache internals: a version without them, or no cache at all
         return True
+
+
+def build(wait: bool = True) -> None:
+    """Compile the event loop now, or load it from numba's on-disk cache, so that the processes
+    a replication pool forks from this one start with it (else each worker builds it itself).
+
+    Builds of the same cache take turns (a lock file in numba's cache): a build that waited
+    for another loads what that one wrote instead of compiling it again; with ``wait`` False
+    it returns at once instead of waiting (a background build when one is under way).
+    """
+    import fcntl
+
+    from numba import float64, typeof
+
+    empty = K.State(*(np.zeros((0,) * ndim, dtype) for dtype, ndim, _ in K.LAYOUT.values()))
+    signature = (typeof(empty), float64)  # what _run_until passes: the State and a float
+    try:
+        cache_dir = K.advance._cache._cache_path
+        os.makedirs(cache_dir, exist_ok=True)
+        lock = open(os.path.join(cache_dir, "linesim-build.lock"), "a")
+    except (AttributeError, OSError):  # no on-disk cache (a bounds-checked build), or read-only
+        K.advance.compile(signature)
+        return
+    with lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return
+        K.advance.compile(signature)
 
 
 def simulate_fast(

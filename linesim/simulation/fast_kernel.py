@@ -43,6 +43,7 @@ from enum import IntEnum, auto
 from typing import NamedTuple
 
 import numpy as np
+from llvmlite import binding as llvm
 from numba import config, njit
 
 from linesim.simulation import clock
@@ -69,6 +70,16 @@ __all__ = [
 ]
 
 _CACHE = not config.BOUNDSCHECK
+
+# LLVM, not numba, inlines the loop's functions into it: every function here takes the whole
+# State (26 arrays, passed as ~200 scalars), so a call that stays a call costs the loop 3× its
+# speed; numba's own inlining (``inline="always"``) removes the calls too, but re-types each
+# inlined body at every call site: 139 s of CPU to build against 48 s this way, for the same
+# speed (BENCHMARKS.md, issue 18). The option is LLVM's and process-wide (it can be set only
+# once in a process); it changes what is inlined, never a result (no fast-math anywhere).
+if not getattr(llvm, "_linesim_inline_threshold", False):
+    llvm.set_option("linesim", "-inline-threshold=100000")
+    llvm._linesim_inline_threshold = True
 
 
 class _Columns(IntEnum):
@@ -378,14 +389,14 @@ def check_state(st: State) -> None:
 # --- the event heap ---------------------------------------------------------------------------
 
 
-@njit(cache=_CACHE, _nrt=False, inline="always")
+@njit(cache=_CACHE, _nrt=False)
 def _before(hf, hi, a, b):
     return hf[a] < hf[b] or (hf[a] == hf[b] and hi[a, HI.SEQ] < hi[b, HI.SEQ])
 
 
 @njit(cache=_CACHE, _nrt=False)
 def _heap_push(hf, hi, ci, t, m, kind, ver):
-    # not inlined (it is called from everywhere), so it takes only the arrays it needs: a call
+    # takes only the arrays it needs (it is called from everywhere): a call that stays a call
     # passes every member of every array argument
     j = ci[CI.HEAP_LEN]
     seq = ci[CI.SEQ]
@@ -406,13 +417,13 @@ def _heap_push(hf, hi, ci, t, m, kind, ver):
     hi[j, HI.VERSION] = ver
 
 
-@njit(cache=_CACHE, _nrt=False, inline="always")
+@njit(cache=_CACHE, _nrt=False)
 def push(st, t, m, kind, ver):
     """Schedule an event of ``kind`` for machine ``m`` (−1: the sampler) at ``t`` [s]."""
     _heap_push(st.heap_time, st.heap_int, st.counts, t, m, kind, ver)
 
 
-@njit(cache=_CACHE, _nrt=False, inline="always")
+@njit(cache=_CACHE, _nrt=False)
 def _pop(st):
     """Remove the earliest event (the caller has read it at index 0)."""
     hf, hi, ci = st.heap_time, st.heap_int, st.counts
@@ -442,13 +453,13 @@ def _pop(st):
 # --- rings, accounting, draws -----------------------------------------------------------------
 
 
-@njit(cache=_CACHE, _nrt=False, inline="always")
+@njit(cache=_CACHE, _nrt=False)
 def _qpush(q, si, i, head, length, m):
     q[si[i, SI.FIRST] + (si[i, head] + si[i, length]) % si[i, SI.MACHINES]] = m
     si[i, length] += 1
 
 
-@njit(cache=_CACHE, _nrt=False, inline="always")
+@njit(cache=_CACHE, _nrt=False)
 def _qpop(q, si, i, head, length):
     m = q[si[i, SI.FIRST] + si[i, head]]
     si[i, head] = (si[i, head] + 1) % si[i, SI.MACHINES]
@@ -456,7 +467,7 @@ def _qpop(q, si, i, head, length):
     return m
 
 
-@njit(cache=_CACHE, _nrt=False, inline="always")
+@njit(cache=_CACHE, _nrt=False)
 def _wip(st, delta, now):
     ci, cf = st.counts, st.sums
     cf[CF.WIP_AREA] += ci[CI.WIP] * (now - cf[CF.WIP_SINCE])
@@ -464,7 +475,7 @@ def _wip(st, delta, now):
     ci[CI.WIP] += delta
 
 
-@njit(cache=_CACHE, _nrt=False, inline="always")
+@njit(cache=_CACHE, _nrt=False)
 def _carry(st, to_ready, to_wait, dst, from_ready, from_wait, src):
     """Move a cell's exposure record (ready time, dry-room wait) with the cell, on a line that
     tracks exposure (held_* for cells in machines, buffered_* for cells in buffers)."""
@@ -473,13 +484,13 @@ def _carry(st, to_ready, to_wait, dst, from_ready, from_wait, src):
         to_wait[dst] = from_wait[src]
 
 
-@njit(cache=_CACHE, _nrt=False, inline="always")
+@njit(cache=_CACHE, _nrt=False)
 def _wait(mi, mf, m, state, now):
     mi[m, MI.STATE] = state
     mf[m, MF.SINCE] = now
 
 
-@njit(cache=_CACHE, _nrt=False, inline="always")
+@njit(cache=_CACHE, _nrt=False)
 def _waited(st, m, now):
     """A wait ends: its length goes to the machine's state, its off-shift part to ACC_OFF."""
     mi, mf = st.machine_int, st.machine_float
@@ -495,7 +506,7 @@ def _waited(st, m, now):
     mi[m, MI.STATE] = IDLE
 
 
-@njit(cache=_CACHE, _nrt=False, inline="always")
+@njit(cache=_CACHE, _nrt=False)
 def _draw(st, k):
     """The next number of stream row ``k``."""
     j = st.draw_pos[k]
@@ -506,7 +517,7 @@ def _draw(st, k):
     return st.draws[k, j]
 
 
-_exposure_probability = njit(_nrt=False, inline="always")(exposure_probability)
+_exposure_probability = njit(_nrt=False)(exposure_probability)
 _working_end = working_end  # register_jitable: compiled into the loop
 _off_time = clock.off_time
 
@@ -514,7 +525,7 @@ _off_time = clock.off_time
 # --- a machine's steps ------------------------------------------------------------------------
 
 
-@njit(cache=_CACHE, _nrt=False, inline="always")
+@njit(cache=_CACHE, _nrt=False)
 def _serve(st, m, g, now):
     """Start a service: its time, then the repairs of the failures during it (the failure clock
     runs on operating time only)."""
@@ -544,7 +555,7 @@ def _serve(st, m, g, now):
     mi[m, MI.PHASE] = PH_BUSY
 
 
-@njit(cache=_CACHE, _nrt=False, inline="always")
+@njit(cache=_CACHE, _nrt=False)
 def _run_clock(st, m, column, busy, between, stop, g, purpose):
     """An operating-time clock of machine m (failures, minor stops; its time left in
     ``column``) over ``busy`` seconds of processing: the stop time during them
@@ -560,7 +571,7 @@ def _run_clock(st, m, column, busy, between, stop, g, purpose):
     return stopped
 
 
-@njit(cache=_CACHE, _nrt=False, inline="always")
+@njit(cache=_CACHE, _nrt=False)
 def _start_service(st, m, now, pm, setup, t, minor, down, rework):
     """Account a service of these parts [working s] and schedule its end (parts.Machine.serve)."""
     mi, mf = st.machine_int, st.machine_float
@@ -590,7 +601,7 @@ def _start_service(st, m, now, pm, setup, t, minor, down, rework):
     push(st, now + delay, m, EV_END, 0)
 
 
-@njit(cache=_CACHE, _nrt=False, inline="always")
+@njit(cache=_CACHE, _nrt=False)
 def _process(st, i, g, m, slot, now):
     """Count a processed cell, draw its defect (marks the station that will scrap it) and
     inspect it if its defect is found here; returns the machine time of its rework."""
@@ -657,7 +668,7 @@ def _inspect(st, i, g, slot):
     return rework
 
 
-@njit(cache=_CACHE, _nrt=False, inline="always")
+@njit(cache=_CACHE, _nrt=False)
 def _exit(st, start, mark, i, now):
     ci = st.counts
     if mark == i:
@@ -672,7 +683,7 @@ def _exit(st, start, mark, i, now):
     _wip(st, -1, now)
 
 
-@njit(cache=_CACHE, _nrt=False, inline="always")
+@njit(cache=_CACHE, _nrt=False)
 def _try_get(st, m, i, now):
     """Move a cell into machine m of station i without waiting; False when there is none."""
     si, mi = st.station_int, st.machine_int
@@ -720,7 +731,7 @@ def _try_get(st, m, i, now):
     return True
 
 
-@njit(cache=_CACHE, _nrt=False, inline="always")
+@njit(cache=_CACHE, _nrt=False)
 def _put_one(st, i, slot, now):
     """Move a finished cell on from station i; False when the machine must block."""
     si, mi = st.station_int, st.machine_int
@@ -754,7 +765,7 @@ def _put_one(st, i, slot, now):
     return False
 
 
-@njit(cache=_CACHE, _nrt=False, inline="always")
+@njit(cache=_CACHE, _nrt=False)
 def _get(st, m, i, g, now):
     """A single-cell machine takes its next cell, or waits for one."""
     if _try_get(st, m, i, now):
@@ -765,7 +776,7 @@ def _get(st, m, i, g, now):
     st.machine_int[m, MI.PHASE] = PH_GET
 
 
-@njit(cache=_CACHE, _nrt=False, inline="always")
+@njit(cache=_CACHE, _nrt=False)
 def _end(st, m, i, g, now):
     """A single-cell service ends: defect draw and inspection, then a rework or the cell
     moves on."""
@@ -777,7 +788,7 @@ def _end(st, m, i, g, now):
     _finish(st, m, i, g, now)
 
 
-@njit(cache=_CACHE, _nrt=False, inline="always")
+@njit(cache=_CACHE, _nrt=False)
 def _finish(st, m, i, g, now):
     """Pass the processed cell on, or block."""
     mi = st.machine_int
@@ -804,7 +815,7 @@ def _dock(st, m, i, g, now):
     _load(st, m, i, g, now)
 
 
-@njit(cache=_CACHE, _nrt=False, inline="always")
+@njit(cache=_CACHE, _nrt=False)
 def _set_deadline(st, m, i, now):
     sf = st.station_float
     if (
@@ -873,7 +884,7 @@ def _release(st, m, i, g, now):
     _dock(st, m, i, g, now)
 
 
-@njit(cache=_CACHE, _nrt=False, inline="always")
+@njit(cache=_CACHE, _nrt=False)
 def _wake(st, m, i, g, now):
     """A batch loader's "cell or deadline" condition is processed: it goes on loading with the
     cell it was handed, or starts its batch as it is."""
@@ -888,7 +899,7 @@ def _wake(st, m, i, g, now):
         _start_batch(st, m, i, g, now)
 
 
-@njit(cache=_CACHE, _nrt=False, inline="always")
+@njit(cache=_CACHE, _nrt=False)
 def _dispatch(st, m, kind, ver, now):
     si, mi = st.station_int, st.machine_int
     i = mi[m, MI.STATION]
@@ -939,7 +950,7 @@ def _dispatch(st, m, kind, ver, now):
             _load(st, m, i, g, now)
 
 
-@njit(cache=_CACHE, _nrt=False, inline="always")
+@njit(cache=_CACHE, _nrt=False)
 def _sample(st, now):
     """Record the WIP now and schedule the next sample (the SimPy engine's sampler process)."""
     ci = st.counts
