@@ -50,6 +50,9 @@ UPLOAD_TIME_LIMIT_S = 10.0  #: time to load, validate and analyse an upload [s]
 UPLOAD_MEMORY_MIB = 512  #: memory that may take [MiB]
 SIMULATION_TIME_LIMIT_S = 300.0  #: time one simulation request may take [s]
 SIMULATION_MEMORY_MIB = 2048  #: memory it may take [MiB]
+TIMELINE_TIME_LIMIT_S = 180.0  #: time a machine-state timeline may take [s]
+TIMELINE_DEFAULT_START_H = 24.0  #: the timeline's window starts here by default (or warm-up) [h]
+TIMELINE_MAX_H = 48.0  #: longest timeline window [h]
 #: The library's parameter names in a refused simulation's message → the Simulate page's inputs.
 SIMULATION_INPUTS = {
     "horizon_s": "Horizon [days]",
@@ -164,6 +167,14 @@ def static_cost_of(key: str, _spec):
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
+def warmup_h(key: str, _spec) -> float:
+    """The warm-up a simulation of the working line ``_spec`` uses [h]."""
+    from linesim.capacity import suggested_warmup_h
+
+    return suggested_warmup_h(_spec)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
 def capacity(text: str):
     """The static capacity report (output, yield, bottleneck): needs no cost block."""
     from linesim.capacity import capacity_report
@@ -236,6 +247,23 @@ def simulation(text: str, horizon_days: float, replications: int, seed: int) -> 
         )
     except UsageError as exc:
         raise UsageError(renamed(str(exc), SIMULATION_INPUTS)) from None
+
+
+def timeline(text: str, seed: int, replication: int, start_h: float, length_h: float):
+    """A machine-state timeline (:func:`tasks.timeline`) in a child process, with progress."""
+    return jobs.run(
+        tasks.timeline,
+        text,
+        seed,
+        replication,
+        start_h,
+        length_h,
+        label="Tracing the machine states",
+        time_limit_s=TIMELINE_TIME_LIMIT_S,
+        memory_mib=SIMULATION_MEMORY_MIB,
+        remedy="an earlier or shorter window",
+        progress=True,
+    )
 
 
 def last_simulation() -> SimulationRun | None:

@@ -149,6 +149,28 @@ def simulation(
     return SimulationRun(text, summarise(spec, results), results)
 
 
+def timeline(
+    text: str, seed: int, replication: int, start_h: float, length_h: float, progress: Progress
+):
+    """The machine states of the line ``text`` (YAML) from ``start_h`` to ``start_h +
+    length_h`` [h] of replication ``replication`` of a run with base seed ``seed``, on the
+    SimPy engine (:func:`linesim.simulation.trace.machine_states`): the same replication as the
+    Simulate page's, whose engines give identical runs."""
+    from linesim.experiments import replication_rng
+    from linesim.simulation.trace import machine_states
+
+    spec = line_from_text(text, "<working line>")
+    return machine_states(
+        spec,
+        start_h * 3600.0,
+        (start_h + length_h) * 3600.0,
+        replication_rng(seed, replication),
+        replication=replication,
+        seed=seed,
+        progress=progress,
+    )
+
+
 def optimisation(
     text: str,
     target_gwh_per_year: float,

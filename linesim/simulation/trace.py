@@ -15,6 +15,7 @@ window (the run's warm-up is the window's start).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -159,6 +160,7 @@ def machine_states(
     replication: int = 0,
     seed: int | None = None,
     limit: int = MAX_INTERVALS,
+    progress: Callable[[float], None] | None = None,
 ) -> StateTrace:
     """Every machine's states in ``[start_s, end_s]`` of one replication on the SimPy engine.
 
@@ -172,6 +174,8 @@ def machine_states(
         :func:`linesim.experiments.replication_rng`); the run is that replication's.
     limit : int
         Most intervals kept [-]; a window holding more is refused (UsageError).
+    progress : callable, optional
+        As :func:`linesim.simulation.simulate`.
     """
     if not 0.0 <= start_s < end_s or not math.isfinite(end_s):
         raise UsageError(f"the window needs 0 ≤ start_s < end_s, got [{start_s}, {end_s}]")
@@ -184,6 +188,7 @@ def machine_states(
         replication=replication,
         seed=seed,
         machine=recorder,
+        progress=progress,
     )
     out = []
     for (station, k), m in zip(recorder.names, recorder.machines):

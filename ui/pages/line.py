@@ -12,6 +12,7 @@ from safe import file_name, md
 
 from linesim.config import apply_overrides, dump_line, editable, line_from_dict, load_line
 from linesim.errors import ConfigError
+from linesim.report import diagrams
 
 #: The stations table's columns: station field → column label.
 COLUMNS = {
@@ -231,6 +232,20 @@ def at_once(key: str, spec) -> None:
     )
 
 
+def line_picture(key: str, spec) -> None:
+    """The line diagram: stations coloured by their static load at the line's max output
+    (the share of a station's capacity the bottleneck's pace uses: G_line ÷ G_station)."""
+    cap = common.capacity_of(key, spec)
+    load = {
+        s.id: cap.max_good_cells_per_h / s.max_good_cells_per_h if s.max_good_cells_per_h else 1.0
+        for s in cap.stations
+    }
+    st.plotly_chart(
+        diagrams.line_diagram(spec, load, cap.bottleneck, "static load at the max output"),
+        key="line_diagram",
+    )
+
+
 def main() -> None:
     st.title("Line")
     choose_line()
@@ -253,6 +268,7 @@ def main() -> None:
     quick_edits(spec, rev, sid, errors)
     table_edits(spec, rev, messages)
     at_once(key, spec)
+    line_picture(key, spec)
 
 
 common.guarded(main)
