@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import math
 import sys
 import traceback
 from collections.abc import Callable, Iterator
@@ -77,6 +78,7 @@ def bundled() -> dict[str, Path]:
 TABLE_PREFIX = "stations_"  #: the Line page's table (key: prefix + revision of the line)
 EDIT_PREFIX = "edit_"  #: the Line page's quick-edit inputs (except the station choice)
 REVISION = "line_revision"  #: counts the working line's changes in this session
+TARGET = "target_gwh_per_year"  #: the planner's target output, kept for the session [GWh/yr]
 EDITED = "spec_edited"  #: (digest, spec) of a working line made by an edit, before its YAML
 
 
@@ -159,6 +161,41 @@ def capacity_of(key: str, _spec):
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
+def capacity_at(key: str, _spec, target_gwh_per_year: float):
+    """:func:`capacity` of the working line at a target output [GWh/yr] (utilisations)."""
+    from linesim.capacity import capacity_report
+
+    return capacity_report(_spec, target_gwh_per_year)
+
+
+def target_advice(key: str, spec, target: float, output: float, what: str) -> None:
+    """A red flag when ``output`` [GWh/yr] (``what``: static, simulated) is below ``target``,
+    with what to do: the machines each short station needs for the target (static)."""
+    if not target or output >= target:
+        return
+    cap = capacity_at(key, spec, target)
+    short = [
+        (s.id, s.machines, math.ceil(s.machines * s.utilisation_at_target - 1e-9))
+        for s in cap.stations
+        if s.utilisation_at_target is not None and s.utilisation_at_target > 1.0
+    ]
+    todo = (
+        "Add machines: "
+        + ", ".join(f"**{md(sid)}** {n:,} → {need:,}" for sid, n, need in short)
+        + " (static need at the target)"
+        if short
+        else "No station is short on the static basis: add buffers or machines at the "
+        "simulated bottleneck"
+    )
+    st.error(
+        f"The {what} output, {output:,.3f} GWh/yr, misses the target of {target:,.3f} GWh/yr "
+        f"by {1 - output / target:.1%}. {todo}; or let the Optimise page find the cheapest "
+        "layout for the target.",
+        icon="🚩",
+    )
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
 def static_cost_of(key: str, _spec):
     """:func:`static_cost` of the working line ``_spec`` (``key``: :func:`working_key`)."""
     from linesim.economics.cost import cost_report
@@ -228,6 +265,46 @@ def load_upload(upload) -> None:
     set_working_yaml(text, upload.name)
 
 
+EDITOR = "the YAML editor"  #: what messages call the Line page's YAML editor
+
+
+def check_yaml(text: str) -> str:
+    """The YAML editor's text validated in a child process under the upload's limits (the same
+    checks as an upload, ``extends:`` a bundled line allowed): the line's YAML; a mistake is
+    raised as a ConfigError naming the station id and field. The last answer is kept, so a
+    rerun does not check the same text again."""
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    kept = st.session_state.get("yaml_checked")
+    if kept is not None and kept[0] == digest:
+        if isinstance(kept[1], Exception):
+            raise kept[1]
+        return kept[1]
+    limit = UPLOAD_LIMIT_MB * 2**20
+    try:
+        if len(text.encode()) > limit:
+            raise ConfigError(
+                EDITOR,
+                "",
+                f"the text is {len(text.encode()):,} bytes, over the app's limit",
+                None,
+                f"a line config of at most {UPLOAD_LIMIT_MB} MB ({limit:,} bytes)",
+            )
+        checked = jobs.run(
+            tasks.checked_yaml,
+            text.encode(),
+            EDITOR,
+            label="Checking the YAML",
+            time_limit_s=UPLOAD_TIME_LIMIT_S,
+            memory_mib=UPLOAD_MEMORY_MIB,
+            remedy="a smaller config (`linesim validate` checks one of any size)",
+        )
+    except USER_ERRORS as exc:
+        st.session_state["yaml_checked"] = (digest, exc)
+        raise
+    st.session_state["yaml_checked"] = (digest, checked)
+    return checked
+
+
 def simulation(text: str, horizon_days: float, replications: int, seed: int) -> SimulationRun:
     """Replications on the fast engine in a child process, stopped with the page (see
     :mod:`jobs`); arguments as :func:`tasks.simulation`. A request whose estimated work is
@@ -275,8 +352,15 @@ def last_simulation() -> SimulationRun | None:
 
 
 def table(frame: pd.DataFrame, name: str, key: str) -> None:
-    """A table with a CSV download beside it."""
-    st.dataframe(frame, hide_index=True, width="stretch")
+    """A table with a CSV download beside it; its decimal numbers shown with thousands
+    separators (the browser's locale), the CSV at full precision."""
+    floats = frame.select_dtypes("float").columns
+    st.dataframe(
+        frame,
+        hide_index=True,
+        width="stretch",
+        column_config={c: st.column_config.NumberColumn(format="localized") for c in floats},
+    )
     st.download_button(
         f"Download {name} (CSV)",
         frame.to_csv(index=False).encode(),

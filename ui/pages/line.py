@@ -152,8 +152,15 @@ def quick_edits(spec, rev: int, sid: str, errors: list[str]) -> None:
     st.subheader(f"{md(spec.name)} — edit")
     ids = [s.id for s in spec.stations]
     c1, c2, c3 = st.columns(3)
-    c1.selectbox("Station", ids, key="edit_station")
     station = spec.stations[ids.index(sid)]
+    c1.selectbox(
+        "Station",
+        ids,
+        key="edit_station",
+        help=f"Source of {md(sid)}'s numbers: {md(station.source)}"
+        if station.source
+        else f"{md(sid)} cites no source in the config",
+    )
     if station.options:
         c2.caption(f"{md(sid)} has equipment options; edit their counts in the YAML.")
     window = station.process
@@ -188,12 +195,19 @@ def table_edits(spec, rev: int, messages: list[tuple[str, str]]) -> None:
         row = {"station": s.id, "kind": s.kind}
         for field, label in COLUMNS.items():
             row[label] = s.machine_count if field == "machines" else getattr(s, field, None)
+        row["source"] = s.source
         rows.append(row)
     frame = pd.DataFrame(rows)
     st.data_editor(
         frame,
         hide_index=True,
-        disabled=["station", "kind"],
+        disabled=["station", "kind", "source"],
+        column_config={
+            "source": st.column_config.TextColumn(
+                "source", help="where the station's numbers come from (the config's `source`)"
+            ),
+            "capex [USD/machine]": st.column_config.NumberColumn(format="localized"),
+        },
         key=common.TABLE_PREFIX + str(rev),
         width="stretch",
     )
@@ -209,7 +223,7 @@ def at_once(key: str, spec) -> None:
     m1, m2, m3, m4 = st.columns(4)
     m1.metric(
         "Max good output",
-        f"{cap.max_output_gwh_per_year:.3f} GWh/yr",
+        f"{cap.max_output_gwh_per_year:,.3f} GWh/yr",
         help="static: capacity ÷ starts per good cell at the bottleneck",
     )
     m2.metric("Line yield ∏(1 − p)", f"{cap.line_yield:.4f}")
@@ -217,12 +231,23 @@ def at_once(key: str, spec) -> None:
     if c is not None:
         m4.metric(
             "Cost per good kWh",
-            f"{c.total_usd_per_kwh:.0f} USD/kWh",
+            f"{c.total_usd_per_kwh:,.0f} USD/kWh",
             help=f"{c.cny_per_wh:.2f} CNY/Wh, static basis",
         )
     else:
         m4.metric("Cost per good kWh", "—", help="the cost " + common.NEEDS_COST)
         st.info("The cost per kWh (and the Cost page) " + common.NEEDS_COST + ".", icon="ℹ️")
+    target = st.number_input(
+        "Target good output [GWh/yr] (0 = none)",
+        min_value=0.0,
+        value=float(st.session_state.get(common.TARGET, 0.0)),
+        step=0.05,
+        format="%.3f",
+        key="line_target",
+        help="Kept for the session: the Line and Simulate pages flag an output below it.",
+    )
+    st.session_state[common.TARGET] = target
+    common.target_advice(key, spec, target, cap.max_output_gwh_per_year, "static")
     st.download_button(
         "Download the working line (YAML)",
         lambda: dump_line(spec),  # written when asked for: a GWh line's YAML takes a while
@@ -230,6 +255,42 @@ def at_once(key: str, spec) -> None:
         mime="text/yaml",
         key="yaml_download",
     )
+
+
+def yaml_editor(rev: int) -> None:
+    """The working line as YAML, checked each time the text is committed (Ctrl+Enter or a
+    click outside the box): an error names the station id and field; a valid text can become
+    the working line. Behind a toggle: writing a GWh line's YAML takes a while."""
+    if not st.toggle("Edit the line as YAML", key="yaml_open"):
+        return
+    working = common.working_yaml()
+    text = st.text_area(
+        "The line's config (YAML)",
+        value=working,
+        height=360,
+        key=f"{common.EDIT_PREFIX}yaml_{rev}",
+        help="Checked as you edit, each time you press Ctrl+Enter or click outside the box "
+        "(fields: configs/README.md).",
+    )
+    if text == working:
+        st.caption("The working line, unchanged.")
+        return
+    try:
+        checked = common.check_yaml(text)
+    except common.USER_ERRORS as exc:
+        common.show_error(exc)
+        return
+    new = common.spec_from_yaml(checked)
+    cap = common.capacity(checked)
+    st.success(
+        f"Valid: **{md(new.name)}**, {len(new.stations):,} stations, "
+        f"{sum(s.machine_count for s in new.stations):,} machines, max good output "
+        f"{cap.max_output_gwh_per_year:,.3f} GWh/yr.",
+        icon="✅",
+    )
+    if st.button("Use this line", type="primary", key="yaml_apply"):
+        common.set_working_yaml(checked, common.EDITOR)
+        st.rerun()
 
 
 def line_picture(key: str, spec) -> None:
@@ -269,6 +330,7 @@ def main() -> None:
     table_edits(spec, rev, messages)
     at_once(key, spec)
     line_picture(key, spec)
+    yaml_editor(rev)
 
 
 common.guarded(main)

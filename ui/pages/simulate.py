@@ -66,13 +66,13 @@ def show(sim) -> None:
     out = rep.output_gwh_per_year
     k1.metric(
         "Simulated output [GWh/yr]",
-        f"{out.mean:.3f}",
+        f"{out.mean:,.3f}",
         ci(out, 3),
         delta_color="off",
         delta_arrow="off",
     )
     tp = rep.throughput_cells_per_h
-    k2.metric("Good cells/h", f"{tp.mean:.1f}", ci(tp, 1), delta_color="off", delta_arrow="off")
+    k2.metric("Good cells/h", f"{tp.mean:,.1f}", ci(tp, 1), delta_color="off", delta_arrow="off")
     y = rep.line_yield.simulated
     k3.metric(
         "Simulated line yield", f"{y.mean:.4f}", ci(y, 4), delta_color="off", delta_arrow="off"
@@ -85,6 +85,13 @@ def show(sim) -> None:
         delta_arrow="off",
     )
 
+    common.target_advice(
+        common.working_key(),
+        common.working_spec(),
+        float(st.session_state.get(common.TARGET, 0.0)),
+        out.mean,
+        "simulated",
+    )
     gap = rep.line_yield.attribution
     escaped = rep.shipped_defective_cells_per_h
     st.caption(
