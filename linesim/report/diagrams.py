@@ -135,6 +135,7 @@ def line_diagram(
             + (f"{u:.1%}" if u == u else "–")
             + f" ({_text(basis)})"
             + (f"<br>buffer after: {s.buffer_after:,} cells" if k < len(spec.stations) - 1 else "")
+            + (f"<br>source: {_text(s.source[:120])}" if s.source else "")
         )
         if k < len(spec.stations) - 1:  # the buffer after it
             fig.add_shape(
