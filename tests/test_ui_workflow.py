@@ -231,3 +231,46 @@ def test_dark_mode_compare_cells_readable_and_cards_not_cut(ui_server, artifacts
     best = max(contrast(yellow, p) for p in np.unique(pixels[text], axis=0))
     assert best >= 4.5, best
     assert not errors, errors
+
+
+def test_a_simulation_shows_its_eta_survives_navigation_and_can_be_cancelled(ui_server):
+    """A long simulation shows its progress with the time to go, keeps running while the user
+    looks at another page, shows itself again on return, and stops on Cancel; a short one
+    started before going away has its result waiting on return."""
+    url, _ = ui_server
+    with browser_page(1280, 720) as (pg, errors):
+        open_page(pg, url, "Simulate")
+        horizon = pg.get_by_role("spinbutton", name="Horizon [days]")
+        horizon.fill("365")
+        pg.get_by_role("spinbutton", name="Replications").fill("40")
+        pg.keyboard.press("Enter")
+        pg.wait_for_timeout(300)
+        pg.get_by_role("button", name="Run simulation").click()
+        bar = pg.get_by_test_id("stProgress").filter(has_text="to go")
+        bar.wait_for(timeout=60_000)
+        assert re.search(
+            r"Simulating the line… \d+ ?% in \d+ s, about [\d,]+ (s|min)", bar.inner_text()
+        )
+        pg.get_by_role("link", name=re.compile("Line")).first.click()
+        pg.get_by_text("Max good output").first.wait_for(timeout=30_000)
+        pg.get_by_role("link", name=re.compile("Simulate")).click()
+        pg.get_by_test_id("stProgress").filter(has_text="Simulating the line").wait_for(
+            timeout=30_000
+        )  # still running, shown again
+        pg.get_by_role("button", name="Cancel").click()
+        pg.get_by_test_id("stAlert").filter(has_text="cancelled").wait_for(timeout=30_000)
+
+        horizon.fill("2")
+        pg.get_by_role("spinbutton", name="Replications").fill("2")
+        pg.keyboard.press("Enter")
+        pg.wait_for_timeout(300)
+        pg.get_by_role("button", name="Run simulation").click()
+        pg.get_by_test_id("stProgress").or_(
+            pg.get_by_text("Simulated output [GWh/yr]")
+        ).first.wait_for(timeout=30_000)  # started (or done already)
+        pg.get_by_role("link", name=re.compile("Yield")).click()
+        pg.get_by_text("Analytic line yield").first.wait_for(timeout=30_000)
+        pg.wait_for_timeout(3000)
+        pg.get_by_role("link", name=re.compile("Simulate")).click()
+        pg.get_by_text("Simulated output [GWh/yr]").wait_for(timeout=90_000)
+    assert not errors, errors

@@ -20,6 +20,7 @@ import sys
 import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -33,6 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if (ROOT / "linesim" / "__init__.py").is_file() and str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+import background
 import jobs
 import tasks
 from safe import md, shown
@@ -311,36 +313,97 @@ def simulation(text: str, horizon_days: float, replications: int, seed: int) -> 
     absurd is refused, its parameters named as the Simulate page's inputs."""
     try:
         return jobs.run(
-            tasks.simulation,
-            text,
-            horizon_days,
-            replications,
-            seed,
-            label="Simulating the line",
-            time_limit_s=SIMULATION_TIME_LIMIT_S,
-            memory_mib=SIMULATION_MEMORY_MIB,
-            remedy="a shorter horizon, fewer replications, or `linesim run` for long runs",
-            progress=True,
+            tasks.simulation, text, horizon_days, replications, seed, **simulation_limits()
         )
     except UsageError as exc:
         raise UsageError(renamed(str(exc), SIMULATION_INPUTS)) from None
 
 
-def timeline(text: str, seed: int, replication: int, start_h: float, length_h: float):
-    """A machine-state timeline (:func:`tasks.timeline`) in a child process, with progress."""
-    return jobs.run(
-        tasks.timeline,
-        text,
-        seed,
-        replication,
-        start_h,
-        length_h,
-        label="Tracing the machine states",
-        time_limit_s=TIMELINE_TIME_LIMIT_S,
+def simulation_limits() -> dict:
+    """How a simulation runs in a child process (:func:`jobs.run`, :func:`background.start`)."""
+    return dict(
+        label="Simulating the line",
+        time_limit_s=SIMULATION_TIME_LIMIT_S,
         memory_mib=SIMULATION_MEMORY_MIB,
-        remedy="an earlier or shorter window",
+        remedy="a shorter horizon, fewer replications, or `linesim run` for long runs",
         progress=True,
     )
+
+
+def start_simulation(text: str, horizon_days: float, replications: int, seed: int) -> None:
+    """:func:`simulation` as long work that outlives the page (see :func:`follow_job`)."""
+    start_job(
+        "simulation",
+        tasks.simulation,
+        text,
+        horizon_days,
+        replications,
+        seed,
+        **simulation_limits(),
+    )
+
+
+def follow_simulation() -> None:
+    """The running simulation's progress; its result becomes the session's simulation."""
+
+    def done(run: SimulationRun) -> None:
+        st.session_state["simulation"] = run
+
+    follow_job("simulation", done, lambda m: renamed(m, SIMULATION_INPUTS))
+
+
+JOB_PREFIX = "job_"  #: session keys of running long work (:mod:`background`), by name
+JOB_ERROR_PREFIX = "job_error_"  #: …and of the error a finished one ended with
+
+
+def start_job(name: str, task: Callable[..., Any], *args: Any, **limits: Any) -> None:
+    """Start long work ``task(*args)`` (``limits`` as :func:`jobs.run`) that keeps running
+    when the user goes to another page; :func:`follow_job` shows it."""
+    st.session_state.pop(JOB_ERROR_PREFIX + name, None)
+    old = background.get(st.session_state.get(JOB_PREFIX + name))
+    if old is not None:
+        old.cancel()
+    st.session_state[JOB_PREFIX + name] = background.start(task, *args, **limits)
+
+
+def follow_job(name: str, done: Callable[[Any], None], rename: Callable[[str], str] = str) -> None:
+    """The job ``name``'s progress, with its ETA and a Cancel button, updated twice a second
+    while it runs (also after the user comes back to the page); when it ends, ``done(value)``
+    and the page is drawn again — or its error is shown (``rename``: the library's parameter
+    names → the page's inputs, in a refused request's message)."""
+    error = st.session_state.pop(JOB_ERROR_PREFIX + name, None)
+    if error is not None:
+        show_error(error)
+    if background.get(st.session_state.get(JOB_PREFIX + name)) is None:
+        return
+
+    @st.fragment(run_every=background_poll_s())
+    def progress() -> None:
+        key = st.session_state.get(JOB_PREFIX + name)
+        job = background.get(key)
+        if job is None:
+            return
+        if job.running:
+            st.progress(job.fraction, text=md(job.status()))
+            if st.button("Cancel", key=f"cancel_{name}"):
+                job.cancel()
+            return
+        st.session_state.pop(JOB_PREFIX + name, None)
+        background.drop(key)
+        try:
+            done(job.result())
+        except UsageError as exc:
+            st.session_state[JOB_ERROR_PREFIX + name] = UsageError(rename(str(exc)))
+        except USER_ERRORS as exc:
+            st.session_state[JOB_ERROR_PREFIX + name] = exc
+        st.rerun(scope="app")
+
+    progress()
+
+
+def background_poll_s() -> float:
+    """How often a running job's progress is drawn again [s]."""
+    return 0.5
 
 
 def last_simulation() -> SimulationRun | None:

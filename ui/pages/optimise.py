@@ -6,14 +6,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import common
-import jobs
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 import tasks
 from safe import md
 
-from linesim.errors import UsageError
 from linesim.optimise import apply_layout, current_layout, evaluate_layout
 from linesim.report.optimise import renamed
 from linesim.spec.line import DEFAULT_OPTION
@@ -68,28 +66,39 @@ def inputs(spec, now) -> tuple:
 
 
 def optimise(target, budget, objective, pareto, tune, dew) -> None:
-    """Search in a child process (stopped with the page); keep the result in the session."""
+    """Start the search in a child process that outlives the page (see :func:`follow`)."""
     text = common.working_yaml()
-    try:
-        result = jobs.run(
-            tasks.optimisation,
-            text,
-            float(target),
-            float(budget),
-            objective,
-            bool(pareto),
-            tune,
-            dew,
-            label="CP-SAT is searching",
-            time_limit_s=OPTIMISE_TIME_LIMIT_S,
-            memory_mib=OPTIMISE_MEMORY_MIB,
-            remedy="fewer dew points, no Pareto front, or `linesim optimise`",
-            threads=2,
-        )
-    except UsageError as exc:  # e.g. max_output without a budget
-        st.session_state.pop("optimised", None)
-        raise UsageError(renamed(str(exc), INPUTS)) from None
-    st.session_state["optimised"] = {"yaml": text, "result": result}
+    st.session_state.pop("optimised", None)
+    st.session_state["optimising"] = text
+    common.start_job(
+        "optimise",
+        tasks.optimisation,
+        text,
+        float(target),
+        float(budget),
+        objective,
+        bool(pareto),
+        tune,
+        dew,
+        label="CP-SAT is searching",
+        time_limit_s=OPTIMISE_TIME_LIMIT_S,
+        memory_mib=OPTIMISE_MEMORY_MIB,
+        remedy="fewer dew points, no Pareto front, or `linesim optimise`",
+        threads=2,
+    )
+
+
+def follow() -> None:
+    """The running search (it keeps running on other pages); its result kept in the session
+    for the line it was started on."""
+
+    def done(result) -> None:
+        st.session_state["optimised"] = {
+            "yaml": st.session_state.pop("optimising", None),
+            "result": result,
+        }
+
+    common.follow_job("optimise", done, lambda m: renamed(m, INPUTS))
 
 
 def dew_point_rows(spec, rows) -> None:
@@ -283,6 +292,7 @@ def main() -> None:
     *settings, tunable = inputs(spec, now)
     if st.button("Optimise", type="primary", key="run_optimise"):
         optimise(*settings)
+    follow()
     opt = st.session_state.get("optimised")
     if not opt or opt["yaml"] != common.working_yaml():
         st.info("Set a target (and a budget) and press Optimise.")

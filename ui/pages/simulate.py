@@ -37,9 +37,8 @@ def request() -> None:
     )
     seed = c3.number_input("Seed", min_value=0, value=1, step=1, key="seed")
     if st.button("Run simulation", type="primary", key="run"):
-        st.session_state["simulation"] = common.simulation(
-            common.working_yaml(), float(horizon), int(reps), int(seed)
-        )
+        common.start_simulation(common.working_yaml(), float(horizon), int(reps), int(seed))
+    common.follow_simulation()  # it keeps running on other pages; shown here again
 
 
 def main() -> None:
