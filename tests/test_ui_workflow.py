@@ -273,4 +273,8 @@ def test_a_simulation_shows_its_eta_survives_navigation_and_can_be_cancelled(ui_
         pg.wait_for_timeout(3000)
         pg.get_by_role("link", name=re.compile("Simulate")).click()
         pg.get_by_text("Simulated output [GWh/yr]").wait_for(timeout=90_000)
+        # kept in the results store: after a reload (a new session) the run is listed
+        open_page(pg, url, "Simulate")
+        pg.get_by_text("Simulations of this line in the results store").wait_for(timeout=60_000)
+        assert pg.get_by_text("Simulated output [GWh/yr]").count() == 0  # a new session
     assert not errors, errors

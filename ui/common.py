@@ -348,6 +348,7 @@ def follow_simulation() -> None:
 
     def done(run: SimulationRun) -> None:
         st.session_state["simulation"] = run
+        keep_simulation(run)
 
     follow_job("simulation", done, lambda m: renamed(m, SIMULATION_INPUTS))
 
@@ -404,6 +405,67 @@ def follow_job(name: str, done: Callable[[Any], None], rename: Callable[[str], s
 def background_poll_s() -> float:
     """How often a running job's progress is drawn again [s]."""
     return 0.5
+
+
+def keep_simulation(run: SimulationRun) -> None:
+    """Record a finished simulation in the results store (``$LINESIM_STORE``), as
+    ``linesim run`` does: it outlives the session (see :func:`stored_simulations`)."""
+    from linesim.kpis import replication_kpis
+    from linesim.store import Store
+
+    rep = run.summary
+    store = Store()
+    store.record(
+        "run",
+        spec_from_yaml(run.yaml),
+        engine=rep.engine,
+        seed=rep.seed,
+        args={
+            "horizon_days": rep.horizon_h / 24.0,
+            "replications": len(run.results),
+            "from": "linesim ui",
+        },
+        summary=rep.to_dict(),
+        rows=[{"replication": r.replication, "kpis": replication_kpis(r)} for r in run.results],
+    )
+    for problem in store.problems:
+        st.warning(md(problem, 500))
+
+
+def stored_simulations(spec, limit: int = 5) -> pd.DataFrame:
+    """The latest simulations of exactly this line (its resolved spec's hash) in the results
+    store, newest first: when, horizon, replications and their headline figures."""
+    from linesim.store import Store, StoreError, spec_hash
+
+    store = Store()
+    if not store.path.exists():
+        return pd.DataFrame()
+    digest = spec_hash(spec)[0][:12]
+    try:
+        runs = store.list(limit=200)
+    except StoreError as exc:
+        st.warning(f"The stored simulations cannot be read: {md(exc, 500)}")
+        return pd.DataFrame()
+    runs = runs[(runs["kind"] == "run") & (runs["config_hash"] == digest)].head(limit)
+    rows = []
+    for rid in runs["id"]:
+        rec = store.get(rid)
+        summary, args = rec.get("summary") or {}, rec.get("args") or {}
+        out = summary.get("output_gwh_per_year") or {}
+        rows.append(
+            {
+                "run": rid,
+                "finished": str(rec.get("finished_at") or rec.get("created_at"))[:19],
+                "horizon [days]": args.get("horizon_days"),
+                "replications": args.get("replications"),
+                "output [GWh/yr]": out.get("mean"),
+                "± 95 % CI [GWh/yr]": (out["ci95_high"] - out["ci95_low"]) / 2
+                if out.get("ci95_high") is not None and out.get("ci95_low") is not None
+                else None,
+                "bottleneck": summary.get("bottleneck"),
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 def last_simulation() -> SimulationRun | None:

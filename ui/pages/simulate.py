@@ -49,6 +49,11 @@ def main() -> None:
         st.info("Run a simulation to see simulated output, yield and station states.")
     else:
         show(sim)
+    with common.reported():
+        stored = common.stored_simulations(common.working_spec())
+        if len(stored):
+            st.subheader("Simulations of this line in the results store")
+            common.table(stored, "stored_simulations", "stored")
     timeline(sim)
 
 
