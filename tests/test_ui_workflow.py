@@ -30,6 +30,15 @@ def open_page(pg, url: str, name: str | None = None) -> None:
         pg.get_by_role("link", name=re.compile(name)).click()
 
 
+def idle(pg, timeout_ms: float = 60_000) -> None:
+    """Wait until the app has finished its script run (its running indicator is gone): a
+    button clicked during a run can be lost to the rerun that follows."""
+    pg.wait_for_timeout(200)
+    pg.get_by_test_id("stStatusWidget").filter(has_text="Stop").wait_for(
+        state="detached", timeout=timeout_ms
+    )
+
+
 def chart(pg, text: str):
     """The plotly chart that shows ``text`` (an SVG text: a title, label or annotation)."""
     found = pg.get_by_test_id("stPlotlyChart").filter(has_text=text).first
@@ -73,7 +82,7 @@ def test_line_diagram_timeline_and_yield_sankeys(ui_server, artifacts):
         pg.get_by_role("spinbutton", name="Window start [h]").fill("24")
         pg.get_by_role("spinbutton", name="Window length [h]").fill("0.5")
         pg.keyboard.press("Enter")
-        pg.wait_for_timeout(300)
+        idle(pg)
         pg.get_by_role("button", name="Draw the timeline").click()
         timeline = chart(pg, "Machine states, 24.00 h to 24.50 h of replication 0")
         texts = svg_texts(timeline)
@@ -124,6 +133,7 @@ def test_yaml_editor_target_flag_source_tooltip_and_optimise_diff(ui_server, art
         raw["stations"][k]["machines"] = 5
         committed(pg, yaml.safe_dump(raw, sort_keys=False))
         pg.get_by_text("Valid:").wait_for(timeout=30_000)
+        idle(pg)
         pg.get_by_role("button", name="Use this line").click()
         five = capacity_report(load_line(PILOT, [f"stations.{neck}.machines=5"]))
         shown = f"{five.max_output_gwh_per_year:,.3f} GWh/yr"
@@ -163,7 +173,7 @@ def test_yaml_editor_target_flag_source_tooltip_and_optimise_diff(ui_server, art
             f"{five.max_output_gwh_per_year * 1.3:.3f}"
         )
         pg.keyboard.press("Enter")
-        pg.wait_for_timeout(300)
+        idle(pg)
         pg.get_by_role("button", name="Optimise", exact=True).click(timeout=90_000)
         pg.get_by_text("Against the working line").wait_for(timeout=120_000)
         change = metric_of(pg, "Machines added / removed")
@@ -244,7 +254,7 @@ def test_a_simulation_shows_its_eta_survives_navigation_and_can_be_cancelled(ui_
         horizon.fill("365")
         pg.get_by_role("spinbutton", name="Replications").fill("40")
         pg.keyboard.press("Enter")
-        pg.wait_for_timeout(300)
+        idle(pg)
         pg.get_by_role("button", name="Run simulation").click()
         bar = pg.get_by_test_id("stProgress").filter(has_text="to go")
         bar.wait_for(timeout=60_000)
@@ -263,7 +273,7 @@ def test_a_simulation_shows_its_eta_survives_navigation_and_can_be_cancelled(ui_
         horizon.fill("2")
         pg.get_by_role("spinbutton", name="Replications").fill("2")
         pg.keyboard.press("Enter")
-        pg.wait_for_timeout(300)
+        idle(pg)
         pg.get_by_role("button", name="Run simulation").click()
         pg.get_by_test_id("stProgress").or_(
             pg.get_by_text("Simulated output [GWh/yr]")

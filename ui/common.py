@@ -319,6 +319,23 @@ def simulation(text: str, horizon_days: float, replications: int, seed: int) -> 
         raise UsageError(renamed(str(exc), SIMULATION_INPUTS)) from None
 
 
+def timeline(text: str, seed: int, replication: int, start_h: float, length_h: float):
+    """A machine-state timeline (:func:`tasks.timeline`) in a child process, with progress."""
+    return jobs.run(
+        tasks.timeline,
+        text,
+        seed,
+        replication,
+        start_h,
+        length_h,
+        label="Tracing the machine states",
+        time_limit_s=TIMELINE_TIME_LIMIT_S,
+        memory_mib=SIMULATION_MEMORY_MIB,
+        remedy="an earlier or shorter window",
+        progress=True,
+    )
+
+
 def simulation_limits() -> dict:
     """How a simulation runs in a child process (:func:`jobs.run`, :func:`background.start`)."""
     return dict(
