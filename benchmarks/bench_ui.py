@@ -73,9 +73,16 @@ def _card_shows(page, label: str, value: str, timeout_ms: float = 60_000) -> Non
 
 def _edits(page, label: str, values: list[tuple[int, str]]) -> list[float]:
     """Seconds from the key press to the card ``label`` showing each (machines, figure)."""
-    box = page.get_by_role("spinbutton", name="Machines")
+    boxes = page.get_by_role("spinbutton", name="Machines")
     times = []
     for machines, shown in values:
+        # the page's run ends (the Line page draws the diagram after the cards; the input of
+        # the line before the edit goes when the run ends): one input is left
+        page.wait_for_function(
+            """() => document.querySelectorAll('input[aria-label="Machines"]').length === 1""",
+            timeout=60_000,
+        )
+        box = boxes.first
         box.fill(str(machines))
         page.wait_for_timeout(300)  # nothing in flight
         start = time.perf_counter()

@@ -26,8 +26,9 @@ def chromium_path() -> str | None:
 
 
 @contextlib.contextmanager
-def browser_page(width: int = 1300, height: int = 900):
-    """A Playwright page in headless chromium; yields (page, errors) with JS errors collected."""
+def browser_page(width: int = 1300, height: int = 900, dark: bool = False):
+    """A Playwright page in headless chromium (``dark``: the system's colour scheme dark, which
+    the app follows); yields (page, errors) with JS errors collected."""
     path = chromium_path()
     try:
         from playwright.sync_api import sync_playwright
@@ -44,7 +45,10 @@ def browser_page(width: int = 1300, height: int = 900):
             executable_path=path, args=["--no-sandbox", "--disable-dev-shm-usage"]
         )
         try:
-            page = browser.new_page(viewport={"width": width, "height": height})
+            page = browser.new_page(
+                viewport={"width": width, "height": height},
+                color_scheme="dark" if dark else "light",
+            )
             errors: list[str] = []
             page.on("pageerror", lambda e: errors.append(str(e)))
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)

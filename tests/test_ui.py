@@ -43,6 +43,19 @@ def table_key(at: AppTest) -> str:
     return f"stations_{revision}"
 
 
+def settle(at, timeout_s: float = 180.0):
+    """Draw the page again until its long work (ui/background.py) has ended: a simulation
+    or a search runs on after its script run, as it does in the browser."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while any(k.startswith("job_") and not k.startswith("job_error_") for k in at.session_state):
+        assert time.monotonic() < deadline, "the job did not end"
+        time.sleep(0.2)
+        at.run()
+    return at
+
+
 def test_app_navigation_loads():
     at = AppTest.from_file(str(ROOT / "ui" / "app.py"), default_timeout=120)
     at.run()
@@ -125,7 +138,7 @@ def test_simulate_page_runs_and_shows_ci():
     at = page("simulate.py")
     at.number_input(key="horizon_days").set_value(2.0)
     at.number_input(key="replications").set_value(2)
-    at.button(key="run").click().run()
+    settle(at.button(key="run").click().run())
     assert not at.exception
     out = float(metric(at, "Simulated output [GWh/yr]"))
     assert 0.1 < out < 0.3
@@ -149,7 +162,7 @@ def test_optimise_page_solves_and_loads_a_point():
     at = page("optimise.py")
     at.number_input(key="target_gwh").set_value(0.2)
     at.checkbox(key="pareto").set_value(False)
-    at.button(key="run_optimise").click().run()
+    settle(at.button(key="run_optimise").click().run())
     assert not at.exception
     assert len(at.dataframe) >= 2
     at.button(key="simulate_layout").click().run()
@@ -170,7 +183,7 @@ def test_optimise_page_tunes_process_settings_and_loads_them():
     at.checkbox(key="pareto").set_value(False)
     at.selectbox(key="objective").set_value("min_cost")
     at.checkbox(key="tune").set_value(True)
-    at.button(key="run_optimise").click().run()
+    settle(at.button(key="run_optimise").click().run())
     assert not at.exception
     settings = next(d.value for d in at.dataframe if "setting" in d.value.columns)
     assert {"se_film_line", "wip_press"} <= set(settings["station"])
@@ -191,7 +204,7 @@ def test_optimise_page_chooses_the_dew_point_by_simulation():
     at.selectbox(key="objective").set_value("min_cost")
     at.checkbox(key="tune").set_value(True).run()
     at.multiselect(key="dew_points").set_value([-40.0, -60.0])
-    at.button(key="run_optimise").click().run()
+    settle(at.button(key="run_optimise").click().run())
     assert not at.exception
     rows = next(d.value for d in at.dataframe if "dew point [°C]" in d.value.columns)
     assert sorted(rows["dew point [°C]"]) == [-60.0, -40.0]

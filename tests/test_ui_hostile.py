@@ -168,6 +168,19 @@ def test_a_name_with_markdown_or_html_is_shown_literally(name):
     assert plain(at.caption[0].value) == f"Working line: **{shown}** (named.yaml)"
 
 
+def settle(at, timeout_s: float = 180.0):
+    """Draw the page again until its long work (ui/background.py) has ended: a simulation
+    or a search runs on after its script run, as it does in the browser."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while any(k.startswith("job_") and not k.startswith("job_error_") for k in at.session_state):
+        assert time.monotonic() < deadline, "the job did not end"
+        time.sleep(0.2)
+        at.run()
+    return at
+
+
 def test_a_name_with_control_characters_is_refused_and_shown_escaped():
     at = upload("named.yaml", dumped(name=CONTROL_NAME))
     assert not at.exception
@@ -199,13 +212,13 @@ def test_every_page_works_without_a_cost_block():
     at.number_input(key="target_gwh").set_value(0.01)
     at.checkbox(key="pareto").set_value(False)
     at.selectbox(key="objective").set_value("min_cost")
-    at.button(key="run_optimise").click().run()
+    settle(at.button(key="run_optimise").click().run())
     assert not at.exception
     assert len(at.error) == 1 and "cost" in at.error[0].value, [e.value for e in at.error]
     at = page("simulate.py", text)
     at.number_input(key="horizon_days").set_value(1.0)
     at.number_input(key="replications").set_value(2)
-    at.button(key="run").click().run()
+    settle(at.button(key="run").click().run())
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert float(next(m.value for m in at.metric if m.label == "Good cells/h")) > 0
 
@@ -224,7 +237,7 @@ def test_a_simulation_over_the_time_limit_stops_with_one_error(monkeypatch, fork
     at.number_input(key="horizon_days").set_value(365.0)
     at.number_input(key="replications").set_value(50)
     start = time.monotonic()
-    at.button(key="run").click().run()
+    settle(at.button(key="run").click().run())
     assert time.monotonic() - start < 2.0 + 5.0
     assert not at.exception
     assert [plain(e.value) for e in at.error] == [
@@ -247,7 +260,7 @@ def test_an_absurd_simulation_is_refused_with_its_estimate(fork_server):
     at.number_input(key="horizon_days").set_value(365.0)
     at.number_input(key="replications").set_value(50)
     start = time.monotonic()
-    at.button(key="run").click().run()
+    settle(at.button(key="run").click().run())
     assert time.monotonic() - start < 10.0
     assert not at.exception and len(at.error) == 1
     message = plain(at.error[0].value)

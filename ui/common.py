@@ -15,10 +15,12 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import math
 import sys
 import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -32,6 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if (ROOT / "linesim" / "__init__.py").is_file() and str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+import background
 import jobs
 import tasks
 from safe import md, shown
@@ -50,6 +53,9 @@ UPLOAD_TIME_LIMIT_S = 10.0  #: time to load, validate and analyse an upload [s]
 UPLOAD_MEMORY_MIB = 512  #: memory that may take [MiB]
 SIMULATION_TIME_LIMIT_S = 300.0  #: time one simulation request may take [s]
 SIMULATION_MEMORY_MIB = 2048  #: memory it may take [MiB]
+TIMELINE_TIME_LIMIT_S = 180.0  #: time a machine-state timeline may take [s]
+TIMELINE_DEFAULT_START_H = 24.0  #: the timeline's window starts here by default (or warm-up) [h]
+TIMELINE_MAX_H = 48.0  #: longest timeline window [h]
 #: The library's parameter names in a refused simulation's message → the Simulate page's inputs.
 SIMULATION_INPUTS = {
     "horizon_s": "Horizon [days]",
@@ -74,6 +80,7 @@ def bundled() -> dict[str, Path]:
 TABLE_PREFIX = "stations_"  #: the Line page's table (key: prefix + revision of the line)
 EDIT_PREFIX = "edit_"  #: the Line page's quick-edit inputs (except the station choice)
 REVISION = "line_revision"  #: counts the working line's changes in this session
+TARGET = "target_gwh_per_year"  #: the planner's target output, kept for the session [GWh/yr]
 EDITED = "spec_edited"  #: (digest, spec) of a working line made by an edit, before its YAML
 
 
@@ -156,11 +163,54 @@ def capacity_of(key: str, _spec):
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
+def capacity_at(key: str, _spec, target_gwh_per_year: float):
+    """:func:`capacity` of the working line at a target output [GWh/yr] (utilisations)."""
+    from linesim.capacity import capacity_report
+
+    return capacity_report(_spec, target_gwh_per_year)
+
+
+def target_advice(key: str, spec, target: float, output: float, what: str) -> None:
+    """A red flag when ``output`` [GWh/yr] (``what``: static, simulated) is below ``target``,
+    with what to do: the machines each short station needs for the target (static)."""
+    if not target or output >= target:
+        return
+    cap = capacity_at(key, spec, target)
+    short = [
+        (s.id, s.machines, math.ceil(s.machines * s.utilisation_at_target - 1e-9))
+        for s in cap.stations
+        if s.utilisation_at_target is not None and s.utilisation_at_target > 1.0
+    ]
+    todo = (
+        "Add machines: "
+        + ", ".join(f"**{md(sid)}** {n:,} → {need:,}" for sid, n, need in short)
+        + " (static need at the target)"
+        if short
+        else "No station is short on the static basis: add buffers or machines at the "
+        "simulated bottleneck"
+    )
+    st.error(
+        f"The {what} output, {output:,.3f} GWh/yr, misses the target of {target:,.3f} GWh/yr "
+        f"by {1 - output / target:.1%}. {todo}; or let the Optimise page find the cheapest "
+        "layout for the target.",
+        icon="🚩",
+    )
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
 def static_cost_of(key: str, _spec):
     """:func:`static_cost` of the working line ``_spec`` (``key``: :func:`working_key`)."""
     from linesim.economics.cost import cost_report
 
     return cost_report(_spec) if _spec.cost is not None else None
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def warmup_h(key: str, _spec) -> float:
+    """The warm-up a simulation of the working line ``_spec`` uses [h]."""
+    from linesim.capacity import suggested_warmup_h
+
+    return suggested_warmup_h(_spec)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -217,25 +267,222 @@ def load_upload(upload) -> None:
     set_working_yaml(text, upload.name)
 
 
+EDITOR = "the YAML editor"  #: what messages call the Line page's YAML editor
+
+
+def check_yaml(text: str) -> str:
+    """The YAML editor's text validated in a child process under the upload's limits (the same
+    checks as an upload, ``extends:`` a bundled line allowed): the line's YAML; a mistake is
+    raised as a ConfigError naming the station id and field. The last answer is kept, so a
+    rerun does not check the same text again."""
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    kept = st.session_state.get("yaml_checked")
+    if kept is not None and kept[0] == digest:
+        if isinstance(kept[1], Exception):
+            raise kept[1]
+        return kept[1]
+    limit = UPLOAD_LIMIT_MB * 2**20
+    try:
+        if len(text.encode()) > limit:
+            raise ConfigError(
+                EDITOR,
+                "",
+                f"the text is {len(text.encode()):,} bytes, over the app's limit",
+                None,
+                f"a line config of at most {UPLOAD_LIMIT_MB} MB ({limit:,} bytes)",
+            )
+        checked = jobs.run(
+            tasks.checked_yaml,
+            text.encode(),
+            EDITOR,
+            label="Checking the YAML",
+            time_limit_s=UPLOAD_TIME_LIMIT_S,
+            memory_mib=UPLOAD_MEMORY_MIB,
+            remedy="a smaller config (`linesim validate` checks one of any size)",
+        )
+    except USER_ERRORS as exc:
+        st.session_state["yaml_checked"] = (digest, exc)
+        raise
+    st.session_state["yaml_checked"] = (digest, checked)
+    return checked
+
+
 def simulation(text: str, horizon_days: float, replications: int, seed: int) -> SimulationRun:
     """Replications on the fast engine in a child process, stopped with the page (see
     :mod:`jobs`); arguments as :func:`tasks.simulation`. A request whose estimated work is
     absurd is refused, its parameters named as the Simulate page's inputs."""
     try:
         return jobs.run(
-            tasks.simulation,
-            text,
-            horizon_days,
-            replications,
-            seed,
-            label="Simulating the line",
-            time_limit_s=SIMULATION_TIME_LIMIT_S,
-            memory_mib=SIMULATION_MEMORY_MIB,
-            remedy="a shorter horizon, fewer replications, or `linesim run` for long runs",
-            progress=True,
+            tasks.simulation, text, horizon_days, replications, seed, **simulation_limits()
         )
     except UsageError as exc:
         raise UsageError(renamed(str(exc), SIMULATION_INPUTS)) from None
+
+
+def timeline(text: str, seed: int, replication: int, start_h: float, length_h: float):
+    """A machine-state timeline (:func:`tasks.timeline`) in a child process, with progress."""
+    return jobs.run(
+        tasks.timeline,
+        text,
+        seed,
+        replication,
+        start_h,
+        length_h,
+        label="Tracing the machine states",
+        time_limit_s=TIMELINE_TIME_LIMIT_S,
+        memory_mib=SIMULATION_MEMORY_MIB,
+        remedy="an earlier or shorter window",
+        progress=True,
+    )
+
+
+def simulation_limits() -> dict:
+    """How a simulation runs in a child process (:func:`jobs.run`, :func:`background.start`)."""
+    return dict(
+        label="Simulating the line",
+        time_limit_s=SIMULATION_TIME_LIMIT_S,
+        memory_mib=SIMULATION_MEMORY_MIB,
+        remedy="a shorter horizon, fewer replications, or `linesim run` for long runs",
+        progress=True,
+    )
+
+
+def start_simulation(text: str, horizon_days: float, replications: int, seed: int) -> None:
+    """:func:`simulation` as long work that outlives the page (see :func:`follow_job`)."""
+    start_job(
+        "simulation",
+        tasks.simulation,
+        text,
+        horizon_days,
+        replications,
+        seed,
+        **simulation_limits(),
+    )
+
+
+def follow_simulation() -> None:
+    """The running simulation's progress; its result becomes the session's simulation."""
+
+    def done(run: SimulationRun) -> None:
+        st.session_state["simulation"] = run
+        keep_simulation(run)
+
+    follow_job("simulation", done, lambda m: renamed(m, SIMULATION_INPUTS))
+
+
+JOB_PREFIX = "job_"  #: session keys of running long work (:mod:`background`), by name
+JOB_ERROR_PREFIX = "job_error_"  #: …and of the error a finished one ended with
+
+
+def start_job(name: str, task: Callable[..., Any], *args: Any, **limits: Any) -> None:
+    """Start long work ``task(*args)`` (``limits`` as :func:`jobs.run`) that keeps running
+    when the user goes to another page; :func:`follow_job` shows it."""
+    st.session_state.pop(JOB_ERROR_PREFIX + name, None)
+    old = background.get(st.session_state.get(JOB_PREFIX + name))
+    if old is not None:
+        old.cancel()
+    st.session_state[JOB_PREFIX + name] = background.start(task, *args, **limits)
+
+
+def follow_job(name: str, done: Callable[[Any], None], rename: Callable[[str], str] = str) -> None:
+    """The job ``name``'s progress, with its ETA and a Cancel button, updated twice a second
+    while it runs (also after the user comes back to the page); when it ends, ``done(value)``
+    and the page is drawn again — or its error is shown (``rename``: the library's parameter
+    names → the page's inputs, in a refused request's message)."""
+    error = st.session_state.pop(JOB_ERROR_PREFIX + name, None)
+    if error is not None:
+        show_error(error)
+    if background.get(st.session_state.get(JOB_PREFIX + name)) is None:
+        return
+
+    @st.fragment(run_every=background_poll_s())
+    def progress() -> None:
+        key = st.session_state.get(JOB_PREFIX + name)
+        job = background.get(key)
+        if job is None:
+            return
+        if job.running:
+            st.progress(job.fraction, text=md(job.status()))
+            if st.button("Cancel", key=f"cancel_{name}"):
+                job.cancel()
+            return
+        st.session_state.pop(JOB_PREFIX + name, None)
+        background.drop(key)
+        try:
+            done(job.result())
+        except UsageError as exc:
+            st.session_state[JOB_ERROR_PREFIX + name] = UsageError(rename(str(exc)))
+        except USER_ERRORS as exc:
+            st.session_state[JOB_ERROR_PREFIX + name] = exc
+        st.rerun(scope="app")
+
+    progress()
+
+
+def background_poll_s() -> float:
+    """How often a running job's progress is drawn again [s]."""
+    return 0.5
+
+
+def keep_simulation(run: SimulationRun) -> None:
+    """Record a finished simulation in the results store (``$LINESIM_STORE``), as
+    ``linesim run`` does: it outlives the session (see :func:`stored_simulations`)."""
+    from linesim.kpis import replication_kpis
+    from linesim.store import Store
+
+    rep = run.summary
+    store = Store()
+    store.record(
+        "run",
+        spec_from_yaml(run.yaml),
+        engine=rep.engine,
+        seed=rep.seed,
+        args={
+            "horizon_days": rep.horizon_h / 24.0,
+            "replications": len(run.results),
+            "from": "linesim ui",
+        },
+        summary=rep.to_dict(),
+        rows=[{"replication": r.replication, "kpis": replication_kpis(r)} for r in run.results],
+    )
+    for problem in store.problems:
+        st.warning(md(problem, 500))
+
+
+def stored_simulations(spec, limit: int = 5) -> pd.DataFrame:
+    """The latest simulations of exactly this line (its resolved spec's hash) in the results
+    store, newest first: when, horizon, replications and their headline figures."""
+    from linesim.store import Store, StoreError, spec_hash
+
+    store = Store()
+    if not store.path.exists():
+        return pd.DataFrame()
+    digest = spec_hash(spec)[0][:12]
+    try:
+        runs = store.list(limit=200)
+    except StoreError as exc:
+        st.warning(f"The stored simulations cannot be read: {md(exc, 500)}")
+        return pd.DataFrame()
+    runs = runs[(runs["kind"] == "run") & (runs["config_hash"] == digest)].head(limit)
+    rows = []
+    for rid in runs["id"]:
+        rec = store.get(rid)
+        summary, args = rec.get("summary") or {}, rec.get("args") or {}
+        out = summary.get("output_gwh_per_year") or {}
+        rows.append(
+            {
+                "run": rid,
+                "finished": str(rec.get("finished_at") or rec.get("created_at"))[:19],
+                "horizon [days]": args.get("horizon_days"),
+                "replications": args.get("replications"),
+                "output [GWh/yr]": out.get("mean"),
+                "± 95 % CI [GWh/yr]": (out["ci95_high"] - out["ci95_low"]) / 2
+                if out.get("ci95_high") is not None and out.get("ci95_low") is not None
+                else None,
+                "bottleneck": summary.get("bottleneck"),
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 def last_simulation() -> SimulationRun | None:
@@ -247,8 +494,15 @@ def last_simulation() -> SimulationRun | None:
 
 
 def table(frame: pd.DataFrame, name: str, key: str) -> None:
-    """A table with a CSV download beside it."""
-    st.dataframe(frame, hide_index=True, width="stretch")
+    """A table with a CSV download beside it; its decimal numbers shown with thousands
+    separators (the browser's locale), the CSV at full precision."""
+    floats = frame.select_dtypes("float").columns
+    st.dataframe(
+        frame,
+        hide_index=True,
+        width="stretch",
+        column_config={c: st.column_config.NumberColumn(format="localized") for c in floats},
+    )
     st.download_button(
         f"Download {name} (CSV)",
         frame.to_csv(index=False).encode(),

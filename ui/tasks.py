@@ -53,6 +53,27 @@ def checked_upload(data: bytes, name: str) -> str:
     from linesim.economics.analysis import analyse
     from linesim.yield_model import yield_waterfall
 
+    spec = checked_text(data, name)
+    capacity_report(spec)
+    if spec.cost is not None:
+        analyse(spec, tornado_fraction=0.2)
+    else:
+        yield_waterfall(spec)
+    return dump_line(spec)
+
+
+def checked_text(data: bytes, name: str):
+    """The validated line of a config's text (``extends:`` a bundled line allowed): a
+    ConfigError names ``name``, the field path with its station id (never ``stations[7]``),
+    the value and what is allowed.
+
+    Parameters
+    ----------
+    data : bytes
+        The config's text, UTF-8.
+    name : str
+        What to call it in messages (the file's name, or "the YAML editor").
+    """
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -75,12 +96,12 @@ def checked_upload(data: bytes, name: str) -> str:
             with_station_ids(exc.allowed, ids),
             tuple(with_station_ids(m, ids) for m in exc.more),
         ) from None
-    capacity_report(spec)
-    if spec.cost is not None:
-        analyse(spec, tornado_fraction=0.2)
-    else:
-        yield_waterfall(spec)
-    return dump_line(spec)
+    return spec
+
+
+def checked_yaml(data: bytes, name: str) -> str:
+    """:func:`checked_text`, as the line's YAML text (what a child process hands back)."""
+    return dump_line(checked_text(data, name))
 
 
 def with_station_ids(text: str, ids: list) -> str:
@@ -147,6 +168,28 @@ def simulation(
         progress=lambda done, total: progress(done / total),
     )
     return SimulationRun(text, summarise(spec, results), results)
+
+
+def timeline(
+    text: str, seed: int, replication: int, start_h: float, length_h: float, progress: Progress
+):
+    """The machine states of the line ``text`` (YAML) from ``start_h`` to ``start_h +
+    length_h`` [h] of replication ``replication`` of a run with base seed ``seed``, on the
+    SimPy engine (:func:`linesim.simulation.trace.machine_states`): the same replication as the
+    Simulate page's, whose engines give identical runs."""
+    from linesim.experiments import replication_rng
+    from linesim.simulation.trace import machine_states
+
+    spec = line_from_text(text, "<working line>")
+    return machine_states(
+        spec,
+        start_h * 3600.0,
+        (start_h + length_h) * 3600.0,
+        replication_rng(seed, replication),
+        replication=replication,
+        seed=seed,
+        progress=progress,
+    )
 
 
 def optimisation(

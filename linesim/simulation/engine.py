@@ -74,7 +74,13 @@ _TRACE_LIMIT = 200_000
 class _Line:
     """Builds and runs the SimPy model of one replication."""
 
-    def __init__(self, spec: LineSpec, rng: np.random.Generator, trace: bool):
+    def __init__(
+        self,
+        spec: LineSpec,
+        rng: np.random.Generator,
+        trace: bool,
+        machine: Callable[..., Machine] = Machine,
+    ):
         self.env = env = simpy.Environment()
         self.spec = spec
         n = len(spec.stations)
@@ -117,7 +123,7 @@ class _Line:
                     ttms = loss.ms_between_s * group.minor_expo() if loss.ms_between_s else _INF
                     # planned maintenance staggered: machine k of the station first at (k+1)/n
                     pm_due = loss.pm_every_s * (len(ms) + 1) / count if loss.pm_every_s else _INF
-                    m = Machine(ttf, ttms, pm_due, clock)
+                    m = machine(ttf, ttms, pm_due, clock)
                     ms.append(m)
                     proc = self._batch_machine if station.kind == "batch" else self._machine
                     env.process(proc(i, m, group))
@@ -393,15 +399,18 @@ def simulate_once(
     seed: int | None = None,
     trace: bool = False,
     progress: Callable[[float], None] | None = None,
+    machine: Callable[..., Machine] = Machine,
 ) -> SimResult:
     """Simulate one replication of a line on the SimPy engine (the reference, and the one with
     the per-cell exit trace). Arguments as :func:`linesim.simulation.simulate`, which chooses
-    the engine."""
+    the engine; ``machine`` builds each machine's state (called as :class:`~.parts.Machine`,
+    in station and equipment order: :mod:`linesim.simulation.trace` passes one that records
+    its states)."""
     if horizon_s <= 0 or warmup_s < 0:
         raise ValueError("horizon_s must be > 0 and warmup_s ≥ 0")
     if not isinstance(rng, np.random.Generator):
         rng = np.random.default_rng(rng)
-    line = _Line(spec, rng, trace)
+    line = _Line(spec, rng, trace, machine)
     env = line.env
     samples: list = []
     env.process(line._sampler(wip_sample_every_s(horizon_s, warmup_s), samples))

@@ -16,14 +16,24 @@ from linesim.report.figures import cost_breakdown
 from linesim.report.html import render_html
 from linesim.store import Store, StoreError
 
+#: A differing cell: dark text on light yellow, readable in the light and the dark theme
+#: (contrast 14:1; the theme's own text colour would be white on yellow in dark mode).
+HIGHLIGHT = "background-color: #ffe8a3; color: #1a1a1a"
+
+
+def number(value) -> str:
+    """A figure with thousands separators and digits by size (245351.5036 → 245,352)."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return str(value)
+    size = abs(value)
+    digits = 0 if size >= 100 else 2 if size >= 1 else 4
+    return f"{value:,.{digits}f}"
+
 
 def highlight(row: pd.Series, picked: list[str]) -> list[str]:
     """Cells of the lines after the first that differ from the first line's."""
     base = row[picked[0]]
-    return [
-        "" if c not in picked[1:] or row[c] == base else "background-color: #ffe8a3"
-        for c in row.index
-    ]
+    return ["" if c not in picked[1:] or row[c] == base else HIGHLIGHT for c in row.index]
 
 
 def text_of(choice: str, saved: dict[str, str]) -> str:
@@ -109,7 +119,9 @@ def main() -> None:
         ]
     )
     st.dataframe(
-        frame.style.apply(highlight, axis=1, picked=picked), hide_index=True, width="stretch"
+        frame.style.apply(highlight, axis=1, picked=picked).format(number, subset=picked),
+        hide_index=True,
+        width="stretch",
     )
     st.download_button(
         "Download comparison (CSV)",

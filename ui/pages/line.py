@@ -12,6 +12,7 @@ from safe import file_name, md
 
 from linesim.config import apply_overrides, dump_line, editable, line_from_dict, load_line
 from linesim.errors import ConfigError
+from linesim.report import diagrams
 
 #: The stations table's columns: station field → column label.
 COLUMNS = {
@@ -151,8 +152,15 @@ def quick_edits(spec, rev: int, sid: str, errors: list[str]) -> None:
     st.subheader(f"{md(spec.name)} — edit")
     ids = [s.id for s in spec.stations]
     c1, c2, c3 = st.columns(3)
-    c1.selectbox("Station", ids, key="edit_station")
     station = spec.stations[ids.index(sid)]
+    c1.selectbox(
+        "Station",
+        ids,
+        key="edit_station",
+        help=f"Source of {md(sid)}'s numbers: {md(station.source)}"
+        if station.source
+        else f"{md(sid)} cites no source in the config",
+    )
     if station.options:
         c2.caption(f"{md(sid)} has equipment options; edit their counts in the YAML.")
     window = station.process
@@ -187,12 +195,19 @@ def table_edits(spec, rev: int, messages: list[tuple[str, str]]) -> None:
         row = {"station": s.id, "kind": s.kind}
         for field, label in COLUMNS.items():
             row[label] = s.machine_count if field == "machines" else getattr(s, field, None)
+        row["source"] = s.source
         rows.append(row)
     frame = pd.DataFrame(rows)
     st.data_editor(
         frame,
         hide_index=True,
-        disabled=["station", "kind"],
+        disabled=["station", "kind", "source"],
+        column_config={
+            "source": st.column_config.TextColumn(
+                "source", help="where the station's numbers come from (the config's `source`)"
+            ),
+            "capex [USD/machine]": st.column_config.NumberColumn(format="localized"),
+        },
         key=common.TABLE_PREFIX + str(rev),
         width="stretch",
     )
@@ -208,7 +223,7 @@ def at_once(key: str, spec) -> None:
     m1, m2, m3, m4 = st.columns(4)
     m1.metric(
         "Max good output",
-        f"{cap.max_output_gwh_per_year:.3f} GWh/yr",
+        f"{cap.max_output_gwh_per_year:,.3f} GWh/yr",
         help="static: capacity ÷ starts per good cell at the bottleneck",
     )
     m2.metric("Line yield ∏(1 − p)", f"{cap.line_yield:.4f}")
@@ -216,18 +231,79 @@ def at_once(key: str, spec) -> None:
     if c is not None:
         m4.metric(
             "Cost per good kWh",
-            f"{c.total_usd_per_kwh:.0f} USD/kWh",
+            f"{c.total_usd_per_kwh:,.0f} USD/kWh",
             help=f"{c.cny_per_wh:.2f} CNY/Wh, static basis",
         )
     else:
         m4.metric("Cost per good kWh", "—", help="the cost " + common.NEEDS_COST)
         st.info("The cost per kWh (and the Cost page) " + common.NEEDS_COST + ".", icon="ℹ️")
+    target = st.number_input(
+        "Target good output [GWh/yr] (0 = none)",
+        min_value=0.0,
+        value=float(st.session_state.get(common.TARGET, 0.0)),
+        step=0.05,
+        format="%.3f",
+        key="line_target",
+        help="Kept for the session: the Line and Simulate pages flag an output below it.",
+    )
+    st.session_state[common.TARGET] = target
+    common.target_advice(key, spec, target, cap.max_output_gwh_per_year, "static")
     st.download_button(
         "Download the working line (YAML)",
         lambda: dump_line(spec),  # written when asked for: a GWh line's YAML takes a while
         file_name=f"{file_name(spec.name)}.yaml",
         mime="text/yaml",
         key="yaml_download",
+    )
+
+
+def yaml_editor(rev: int) -> None:
+    """The working line as YAML, checked each time the text is committed (Ctrl+Enter or a
+    click outside the box): an error names the station id and field; a valid text can become
+    the working line. Behind a toggle: writing a GWh line's YAML takes a while."""
+    if not st.toggle("Edit the line as YAML", key="yaml_open"):
+        return
+    working = common.working_yaml()
+    text = st.text_area(
+        "The line's config (YAML)",
+        value=working,
+        height=360,
+        key=f"{common.EDIT_PREFIX}yaml_{rev}",
+        help="Checked as you edit, each time you press Ctrl+Enter or click outside the box "
+        "(fields: configs/README.md).",
+    )
+    if text == working:
+        st.caption("The working line, unchanged.")
+        return
+    try:
+        checked = common.check_yaml(text)
+    except common.USER_ERRORS as exc:
+        common.show_error(exc)
+        return
+    new = common.spec_from_yaml(checked)
+    cap = common.capacity(checked)
+    st.success(
+        f"Valid: **{md(new.name)}**, {len(new.stations):,} stations, "
+        f"{sum(s.machine_count for s in new.stations):,} machines, max good output "
+        f"{cap.max_output_gwh_per_year:,.3f} GWh/yr.",
+        icon="✅",
+    )
+    if st.button("Use this line", type="primary", key="yaml_apply"):
+        common.set_working_yaml(checked, common.EDITOR)
+        st.rerun()
+
+
+def line_picture(key: str, spec) -> None:
+    """The line diagram: stations coloured by their static load at the line's max output
+    (the share of a station's capacity the bottleneck's pace uses: G_line ÷ G_station)."""
+    cap = common.capacity_of(key, spec)
+    load = {
+        s.id: cap.max_good_cells_per_h / s.max_good_cells_per_h if s.max_good_cells_per_h else 1.0
+        for s in cap.stations
+    }
+    st.plotly_chart(
+        diagrams.line_diagram(spec, load, cap.bottleneck, "static load at the max output"),
+        key="line_diagram",
     )
 
 
@@ -253,6 +329,8 @@ def main() -> None:
     quick_edits(spec, rev, sid, errors)
     table_edits(spec, rev, messages)
     at_once(key, spec)
+    line_picture(key, spec)
+    yaml_editor(rev)
 
 
 common.guarded(main)

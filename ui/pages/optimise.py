@@ -6,16 +6,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import common
-import jobs
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 import tasks
 from safe import md
 
-from linesim.errors import UsageError
-from linesim.optimise import apply_layout, evaluate_layout
+from linesim.optimise import apply_layout, current_layout, evaluate_layout
 from linesim.report.optimise import renamed
+from linesim.spec.line import DEFAULT_OPTION
 
 #: The library's parameter names in its messages → this page's inputs.
 INPUTS = {"target_gwh_per_year": "a target good output", "budget_usd": "a capex budget"}
@@ -67,28 +66,39 @@ def inputs(spec, now) -> tuple:
 
 
 def optimise(target, budget, objective, pareto, tune, dew) -> None:
-    """Search in a child process (stopped with the page); keep the result in the session."""
+    """Start the search in a child process that outlives the page (see :func:`follow`)."""
     text = common.working_yaml()
-    try:
-        result = jobs.run(
-            tasks.optimisation,
-            text,
-            float(target),
-            float(budget),
-            objective,
-            bool(pareto),
-            tune,
-            dew,
-            label="CP-SAT is searching",
-            time_limit_s=OPTIMISE_TIME_LIMIT_S,
-            memory_mib=OPTIMISE_MEMORY_MIB,
-            remedy="fewer dew points, no Pareto front, or `linesim optimise`",
-            threads=2,
-        )
-    except UsageError as exc:  # e.g. max_output without a budget
-        st.session_state.pop("optimised", None)
-        raise UsageError(renamed(str(exc), INPUTS)) from None
-    st.session_state["optimised"] = {"yaml": text, "result": result}
+    st.session_state.pop("optimised", None)
+    st.session_state["optimising"] = text
+    common.start_job(
+        "optimise",
+        tasks.optimisation,
+        text,
+        float(target),
+        float(budget),
+        objective,
+        bool(pareto),
+        tune,
+        dew,
+        label="CP-SAT is searching",
+        time_limit_s=OPTIMISE_TIME_LIMIT_S,
+        memory_mib=OPTIMISE_MEMORY_MIB,
+        remedy="fewer dew points, no Pareto front, or `linesim optimise`",
+        threads=2,
+    )
+
+
+def follow() -> None:
+    """The running search (it keeps running on other pages); its result kept in the session
+    for the line it was started on."""
+
+    def done(result) -> None:
+        st.session_state["optimised"] = {
+            "yaml": st.session_state.pop("optimising", None),
+            "result": result,
+        }
+
+    common.follow_job("optimise", done, lambda m: renamed(m, INPUTS))
 
 
 def dew_point_rows(spec, rows) -> None:
@@ -160,6 +170,53 @@ def front(result, now) -> pd.DataFrame:
     return frame
 
 
+def layout_diff(working, layout, figures, now) -> None:
+    """The layout against the working line: machines added and removed per station and
+    equipment option (with their capex at list price), and the change of capex (the cost
+    model's total: equipment, dry room, building, facility) and of output."""
+    have = current_layout(working)
+    capex = {(s.id, e.name): e.capex_usd for s in working.stations for e in s.equipment()}
+    rows = []
+    for sid in dict.fromkeys([*have, *layout]):
+        for option in dict.fromkeys([*have.get(sid, {}), *layout.get(sid, {})]):
+            was = have.get(sid, {}).get(option, 0)
+            new = layout[sid].get(option, 0) if sid in layout else was  # absent: as it is
+            if new != was:
+                rows.append(
+                    {
+                        "station": sid,
+                        "option": "" if option == DEFAULT_OPTION else option,
+                        "working line": was,
+                        "layout": new,
+                        "change": f"{new - was:+,d}",
+                        "equipment capex [MUSD]": (new - was) * capex.get((sid, option), 0.0) / 1e6,
+                    }
+                )
+    added = sum(max(0, r["layout"] - r["working line"]) for r in rows)
+    removed = sum(max(0, r["working line"] - r["layout"]) for r in rows)
+    st.subheader("Against the working line")
+    d1, d2, d3 = st.columns(3)
+    d1.metric("Machines added / removed", f"+{added:,} / −{removed:,}")
+    delta = getattr(figures, "capex_usd", 0.0) - getattr(now, "capex_usd", 0.0)
+    d2.metric("Capex change", f"{delta / 1e6:+,.1f} MUSD", help="the cost model's total capex")
+    d3.metric(
+        "Output change",
+        f"{figures.output_gwh_per_year - now.output_gwh_per_year:+,.3f} GWh/yr",
+        help="static max good output",
+    )
+    if rows:
+        st.dataframe(
+            pd.DataFrame(rows),
+            hide_index=True,
+            column_config={
+                "equipment capex [MUSD]": st.column_config.NumberColumn(format="%+.2f"),
+            },
+            key="layout_diff",
+        )
+    else:
+        st.caption("The same machines as the working line.")
+
+
 def inspect(spec, result, frame: pd.DataFrame, tunable) -> None:
     """One point: its machines, its process settings, simulate it, load it."""
     points = list(result.pareto) or [(result.layout, result.predicted)]
@@ -167,6 +224,7 @@ def inspect(spec, result, frame: pd.DataFrame, tunable) -> None:
     pick = st.selectbox("Layout to inspect", frame["point"].tolist(), key="pick")
     layout, figures = points[int(pick)]
     chosen_settings = point_settings[int(pick)] if int(pick) < len(point_settings) else None
+    layout_diff(common.working_spec(), layout, figures, evaluate_layout(common.working_spec()))
     st.dataframe(
         pd.DataFrame(
             [
@@ -234,6 +292,7 @@ def main() -> None:
     *settings, tunable = inputs(spec, now)
     if st.button("Optimise", type="primary", key="run_optimise"):
         optimise(*settings)
+    follow()
     opt = st.session_state.get("optimised")
     if not opt or opt["yaml"] != common.working_yaml():
         st.info("Set a target (and a budget) and press Optimise.")

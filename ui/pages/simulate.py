@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 from safe import md
 
-from linesim.report import figures
+from linesim.report import diagrams, figures
 
 
 def ci(e, digits: int, scale: float = 1.0) -> str:
@@ -37,9 +37,8 @@ def request() -> None:
     )
     seed = c3.number_input("Seed", min_value=0, value=1, step=1, key="seed")
     if st.button("Run simulation", type="primary", key="run"):
-        st.session_state["simulation"] = common.simulation(
-            common.working_yaml(), float(horizon), int(reps), int(seed)
-        )
+        common.start_simulation(common.working_yaml(), float(horizon), int(reps), int(seed))
+    common.follow_simulation()  # it keeps running on other pages; shown here again
 
 
 def main() -> None:
@@ -48,8 +47,14 @@ def main() -> None:
     sim = common.last_simulation()
     if sim is None:
         st.info("Run a simulation to see simulated output, yield and station states.")
-        return
-    show(sim)
+    else:
+        show(sim)
+    with common.reported():
+        stored = common.stored_simulations(common.working_spec())
+        if len(stored):
+            st.subheader("Simulations of this line in the results store")
+            common.table(stored, "stored_simulations", "stored")
+    timeline(sim)
 
 
 def show(sim) -> None:
@@ -65,13 +70,13 @@ def show(sim) -> None:
     out = rep.output_gwh_per_year
     k1.metric(
         "Simulated output [GWh/yr]",
-        f"{out.mean:.3f}",
+        f"{out.mean:,.3f}",
         ci(out, 3),
         delta_color="off",
         delta_arrow="off",
     )
     tp = rep.throughput_cells_per_h
-    k2.metric("Good cells/h", f"{tp.mean:.1f}", ci(tp, 1), delta_color="off", delta_arrow="off")
+    k2.metric("Good cells/h", f"{tp.mean:,.1f}", ci(tp, 1), delta_color="off", delta_arrow="off")
     y = rep.line_yield.simulated
     k3.metric(
         "Simulated line yield", f"{y.mean:.4f}", ci(y, 4), delta_color="off", delta_arrow="off"
@@ -84,6 +89,13 @@ def show(sim) -> None:
         delta_arrow="off",
     )
 
+    common.target_advice(
+        common.working_key(),
+        common.working_spec(),
+        float(st.session_state.get(common.TARGET, 0.0)),
+        out.mean,
+        "simulated",
+    )
     gap = rep.line_yield.attribution
     escaped = rep.shipped_defective_cells_per_h
     st.caption(
@@ -134,6 +146,55 @@ def show(sim) -> None:
     samples = sim.results[0].wip_samples
     if samples:
         st.plotly_chart(figures.wip_over_time(samples), key="wip")
+
+
+def timeline(sim) -> None:
+    """The machine-state timeline of a window of one replication of the page's seed (on
+    request: the SimPy engine simulates up to the window's end in a child process), and, after
+    a simulation, the line diagram coloured by the simulated busy shares."""
+    spec, text = common.working_spec(), common.working_yaml()
+    st.subheader("Machine-state timeline")
+    warmup_h = common.warmup_h(common.working_key(), spec)
+    c1, c2, c3 = st.columns(3)
+    rep = c1.number_input("Replication", min_value=0, max_value=49, value=0, key="tl_rep")
+    start = c2.number_input(
+        "Window start [h]",
+        min_value=0.0,
+        value=float(round(min(warmup_h, common.TIMELINE_DEFAULT_START_H), 1)),
+        step=1.0,
+        key="tl_start",
+        help=f"hours from the start of the replication (the warm-up ends at {warmup_h:,.1f} h)",
+    )
+    length = c3.number_input(
+        "Window length [h]",
+        min_value=0.05,
+        max_value=common.TIMELINE_MAX_H,
+        value=2.0,
+        step=0.5,
+        key="tl_length",
+    )
+    seed = int(st.session_state.get("seed", 1))
+    wanted = (text, seed, int(rep), float(start), float(length))
+    if st.button("Draw the timeline", key="tl_run"):
+        st.session_state["timeline"] = (
+            wanted,
+            common.timeline(text, seed, int(rep), float(start), float(length)),
+        )
+    drawn = st.session_state.get("timeline")
+    if drawn is not None and drawn[0] == wanted:
+        st.plotly_chart(diagrams.machine_timeline(drawn[1]), key="timeline_chart")
+    else:
+        st.caption(
+            f"The states (busy, blocked, starved, down, setup, …) of every machine in a window "
+            f"of replication {int(rep)} of seed {seed} (the Simulate run's replication): the "
+            "SimPy engine runs it up to the window's end."
+        )
+    if sim is not None:
+        busy = {s.id: s.utilisation.mean for s in sim.summary.stations}
+        st.plotly_chart(
+            diagrams.line_diagram(spec, busy, sim.summary.bottleneck, "simulated busy share"),
+            key="sim_line_diagram",
+        )
 
 
 common.guarded(main)

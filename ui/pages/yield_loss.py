@@ -10,6 +10,7 @@ import common
 import pandas as pd
 import streamlit as st
 
+from linesim.report import diagrams
 from linesim.report.figures import yield_waterfall as waterfall_chart
 from linesim.yield_model import yield_waterfall
 
@@ -35,6 +36,22 @@ def main() -> None:
     steps = a.waterfall if a is not None else yield_waterfall(common.working_spec())
     if a is not None:
         st.plotly_chart(waterfall_chart(a), key="waterfall")
+    st.plotly_chart(
+        diagrams.yield_sankey(
+            diagrams.analytic_yield_flows(steps), "Analytic: per 1,000 cells started"
+        ),
+        key="sankey_analytic",
+    )
+    if sim:
+        st.plotly_chart(
+            diagrams.yield_sankey(
+                diagrams.simulated_yield_flows(sim.results),
+                f"Simulated: per 1,000 cells in ({len(sim.results)} replications)",
+            ),
+            key="sankey_simulated",
+        )
+    else:
+        st.info("Simulate the line to see where its simulated cells went.")
     table = pd.DataFrame(
         [
             {

@@ -1,0 +1,178 @@
+"""Long work that outlives its script run: a simulation or an optimisation started on a page keeps
+running while the user looks at other pages, shows its progress with an ETA when its page is
+drawn again, and can be cancelled.
+
+A job is a child process of :mod:`jobs`' fork server (the same limits: time, memory, CPU) whose
+messages a thread of the server collects; the session keeps the job's id
+(``st.session_state``), this module the job. A job ends at its time limit, when cancelled, or
+when its browser session has gone (the thread checks), so none keeps a core busy for nobody.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import jobs
+import sandbox
+from streamlit import runtime
+from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+_JOBS: dict[str, Job] = {}
+_LOCK = threading.Lock()
+KEEP_S = 3600.0  #: a finished job's result is kept this long for its page to collect [s]
+
+
+class Job:
+    """One piece of long work in a child process (see the module's text)."""
+
+    def __init__(self, label: str, time_limit_s: float, memory_mib: int, remedy: str):
+        self.label, self.time_limit_s = label, time_limit_s
+        self.memory_mib, self.remedy = memory_mib, remedy
+        self.started = time.monotonic()
+        self.ended: float | None = None
+        self.fraction = 0.0
+        self.outcome: tuple | None = None
+        self.cancelled = False
+        self.session: str | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.ended is None
+
+    def elapsed_s(self) -> float:
+        return (self.ended or time.monotonic()) - self.started
+
+    def eta_s(self) -> float | None:
+        """Seconds still to go at the pace so far [s] (None before the first progress)."""
+        f = self.fraction
+        if not 0.0 < f < 1.0:
+            return None
+        return self.elapsed_s() * (1.0 - f) / f
+
+    def status(self) -> str:
+        """``"<label>… 40 % in 12 s, about 18 s to go (limit 300 s)"``."""
+        eta = self.eta_s()
+        left = f", about {_duration(eta)} to go" if eta is not None else ""
+        return (
+            f"{self.label}… {self.fraction:.0%} in {_duration(self.elapsed_s())}{left} "
+            f"(limit {_duration(self.time_limit_s)})"
+        )
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+    def result(self) -> Any:
+        """The task's value, or its error raised here (as :func:`jobs.run`)."""
+        if self.cancelled:
+            raise jobs.TaskFailed(f"{self.label}: cancelled")
+        if self.outcome is None:
+            raise jobs.TaskFailed(
+                f"{self.label} stopped without a result, most likely over the app's memory "
+                f"limit of {self.memory_mib} MiB; allowed: {self.remedy}"
+            )
+        if self.outcome[0] == "timeout":
+            raise jobs.TaskFailed(
+                f"{self.label} took longer than the app's limit of {self.time_limit_s:g} s; "
+                f"allowed: {self.remedy}"
+            )
+        return jobs._result(self.outcome, self.label, self.memory_mib, self.remedy)
+
+
+def _duration(seconds: float) -> str:
+    seconds = max(0.0, seconds)
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    return f"{math.floor(seconds / 60):,.0f} min {seconds % 60:02.0f} s"
+
+
+def start(
+    task: Callable[..., Any],
+    *args: Any,
+    label: str,
+    time_limit_s: float,
+    memory_mib: int,
+    remedy: str,
+    progress: bool = False,
+    threads: int = 1,
+) -> str:
+    """Start ``task(*args)`` (arguments as :func:`jobs.run`) and return the job's id."""
+    receiver, sender = jobs._CONTEXT.Pipe(duplex=False)
+    lifeline, held = jobs._CONTEXT.Pipe(duplex=False)
+    cpu_limit_s = math.ceil(time_limit_s * threads) + sandbox.CPU_GRACE_S
+    child = jobs._CONTEXT.Process(
+        target=sandbox.child,
+        args=(sender, lifeline, task, args, progress, memory_mib, cpu_limit_s),
+        daemon=True,
+    )
+    job = Job(label, time_limit_s, memory_mib, remedy)
+    ctx = get_script_run_ctx(suppress_warning=True)
+    job.session = ctx.session_id if ctx is not None else None
+    child.start()
+    sender.close()
+    lifeline.close()
+    key = uuid.uuid4().hex
+    with _LOCK:
+        _forget_old()
+        _JOBS[key] = job
+    threading.Thread(target=_watch, args=(job, child, receiver, held), daemon=True).start()
+    return key
+
+
+def get(key: str | None) -> Job | None:
+    with _LOCK:
+        return _JOBS.get(key) if key else None
+
+
+def drop(key: str) -> None:
+    with _LOCK:
+        _JOBS.pop(key, None)
+
+
+def _forget_old() -> None:
+    now = time.monotonic()
+    for key in [k for k, j in _JOBS.items() if j.ended is not None and now - j.ended > KEEP_S]:
+        del _JOBS[key]
+
+
+def _session_gone(job: Job) -> bool:
+    return (
+        job.session is not None
+        and runtime.exists()
+        and not runtime.get_instance().is_active_session(job.session)
+    )
+
+
+def _watch(job: Job, child: Any, receiver: Any, held: Any) -> None:
+    """Collect the child's messages until its result, its death, the time limit, a cancel or
+    the end of its session; then make sure it is gone."""
+    try:
+        while True:
+            if receiver.poll(jobs.POLL_S):
+                try:
+                    message = receiver.recv()
+                except EOFError:
+                    break
+                if message[0] == "progress":
+                    job.fraction = min(max(float(message[1]), 0.0), 1.0)
+                    continue
+                job.outcome = message
+                break
+            if not child.is_alive() and not receiver.poll():
+                break
+            if job.cancelled or _session_gone(job):
+                break
+            if job.elapsed_s() > job.time_limit_s:
+                job.outcome = ("timeout",)
+                break
+    finally:
+        if child.is_alive():
+            child.kill()
+        child.join()
+        receiver.close()
+        held.close()
+        job.ended = time.monotonic()
