@@ -164,7 +164,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MemoryError:
         sys.stderr.write(
             "linesim: error: out of memory; allowed: a smaller run (--horizon, --replications, "
-            "--workers) or more memory (building the compiled engine takes about 2 GB, once: "
+            "--workers) or more memory (building the compiled engine takes about 0.4 GB, once: "
             "--engine simpy runs without it)\n"
         )
         return EXIT_BAD_INPUT

@@ -374,7 +374,8 @@ def _as_flags(text: str) -> str:
 BUILD_S = 50.0
 
 
-#: Address space numba needs to build the compiled engine (2 GB resident at its peak).
+#: Address space allowed to build the compiled engine: the build peaks at 0.35 GB resident and
+#: completes under an address-space limit of 1.5 GiB (measured); twice that, for LLVM's growth.
 BUILD_MEMORY_BYTES = 3 * 2**30
 
 
@@ -424,8 +425,8 @@ def _engine_now(spec, args: argparse.Namespace, horizon_s: float, warmup_s: floa
     if _address_space_bytes() < BUILD_MEMORY_BYTES:
         sys.stderr.write(
             "linesim: the compiled engine is not built yet and this process's memory limit is "
-            "too small to build it (about 2 GB, once); this run takes the SimPy engine "
-            "(identical results, slower)\n"
+            "too small to build it (about 1.5 GB of address space, once); this run takes the "
+            "SimPy engine (identical results, slower)\n"
         )
         return "simpy"
     if work.seconds <= BUILD_S:
