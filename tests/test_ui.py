@@ -261,3 +261,19 @@ def test_cost_breakdown_of_lines_that_share_a_name_has_a_bar_each():
     )
     fig = cost_breakdown([a, a], ["working line", "scenario"])
     assert list(fig.data[0].x) == ["working line", "scenario"]
+
+
+def test_a_line_page_edit_keeps_the_ranges_it_does_not_touch():
+    """An edit keeps the uncertain ranges of every field it leaves alone; the field it sets
+    to another number is certain from then on (the uncertainty study reads the working line)."""
+    from linesim.config import dump_line
+    from ui.pages.line import edited
+
+    spec = load_line("pilot_sulfide_200mwh")
+    ranges = dump_line(spec).count("dist:")
+    assert ranges > 2
+    kept = edited(spec, ["stations.stacking.machines=3"])
+    assert dump_line(kept).count("dist:") == ranges
+    station = spec.stations[0].id
+    certain = edited(spec, [f"stations.{station}.capex_usd=2.0e6"])
+    assert dump_line(certain).count("dist:") == ranges - 1

@@ -10,7 +10,14 @@ import pandas as pd
 import streamlit as st
 from safe import file_name, md
 
-from linesim.config import apply_overrides, dump_line, editable, line_from_dict, load_line
+from linesim.config import (
+    apply_overrides,
+    carry_ranges,
+    dump_line,
+    editable,
+    line_from_dict,
+    load_line,
+)
 from linesim.errors import ConfigError
 from linesim.report import diagrams
 
@@ -87,8 +94,9 @@ def selected_station(spec, bottleneck: str) -> str:
 
 
 def edited(spec, overrides: list[str], where: str = "<edit>"):
-    """``spec`` with ``overrides`` (``--set`` style), validated: no YAML is written or read."""
-    return line_from_dict(apply_overrides(editable(spec), overrides), where)
+    """``spec`` with ``overrides`` (``--set`` style), validated: no YAML is written or read.
+    The uncertain ranges of the fields the edit leaves alone stay with the line."""
+    return carry_ranges(spec, line_from_dict(apply_overrides(editable(spec), overrides), where))
 
 
 def pending_quick(spec, rev: int, sid: str) -> tuple[list[tuple], list[str]]:

@@ -278,8 +278,11 @@ def inspect(spec, result, frame: pd.DataFrame, tunable) -> None:
                 icon="🚩",
             )
     if st.button("Load this layout as the working line", key="load_layout"):
+        from linesim.config import carry_ranges  # the ranges the layout leaves alone
+
         common.set_working(
-            apply_layout(spec, layout, settings=chosen_settings), f"optimised point {pick}"
+            carry_ranges(spec, apply_layout(spec, layout, settings=chosen_settings)),
+            f"optimised point {pick}",
         )
         st.session_state.pop("optimised", None)
         st.success(f"Loaded point {pick}: {figures.output_gwh_per_year:.3f} GWh/yr predicted.")
