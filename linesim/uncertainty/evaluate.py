@@ -19,8 +19,7 @@ from linesim.economics.cost import (
     excursion_cells_per_year,
     usd_per_kwh_to_cny_per_wh,
 )
-from linesim.experiments import replication_rng
-from linesim.simulation import simulate
+from linesim.experiments import simulate_replication
 from linesim.spec import LineSpec
 
 __all__ = ["KPIS", "KPI_UNITS", "static_kpis", "basis_kpis", "simulate_task"]
@@ -73,16 +72,7 @@ def simulate_task(
     horizon_s, warmup_s, seed, replication, engine). Every sample's replication r draws from
     the same stream (common random numbers), so differences between samples are the inputs'."""
     i, spec, horizon_s, warmup_s, seed, r, engine = task
-    res = simulate(
-        spec,
-        horizon_s,
-        warmup_s,
-        replication_rng(seed, r),
-        engine=engine,
-        replication=r,
-        seed=seed,
-        progress=on_fraction,
-    )
+    res = simulate_replication((spec, horizon_s, warmup_s, seed, r, engine), on_fraction)
     kpis = basis_kpis(spec, simulated_basis(spec, [res]))
     kpis["cells_started"] = float(res.started)  # in the window: for throughput figures
     return i, r, kpis

@@ -25,7 +25,7 @@ import numpy as np
 
 from linesim.config import line_from_dict, line_with_values, uncertain_inputs
 from linesim.errors import ConfigError, UsageError
-from linesim.experiments import run_tasks
+from linesim.experiments import engine_before_fork, run_tasks
 from linesim.progress import Interrupted
 from linesim.simulation import engine_for
 from linesim.spec import LineSpec
@@ -501,6 +501,7 @@ def evaluate_samples(
                     moved if progress else None,
                 )
             else:
+                engine_before_fork(engine, workers)
                 run_tasks(simulate_task, sim_tasks, workers, done, moved if progress else None)
     except KeyboardInterrupt:
         raise Interrupted(f"{len(results)} of {samples} samples finished") from None
