@@ -56,3 +56,16 @@ def within_theory(values, theory: float, level: float = 0.999) -> bool:
 @pytest.fixture(params=CONFIGS, ids=[p.name for p in CONFIGS])
 def bundled_config(request) -> Path:
     return request.param
+
+
+def settle(at, timeout_s: float = 180.0):
+    """Draw the page again until its long work (ui/background.py) has ended: a simulation
+    or a search runs on after its script run, as it does in the browser."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while any(k.startswith("job_") and not k.startswith("job_error_") for k in at.session_state):
+        assert time.monotonic() < deadline, "the job did not end"
+        time.sleep(0.2)
+        at.run()
+    return at

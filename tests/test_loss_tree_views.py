@@ -7,7 +7,7 @@ import json
 import math
 
 import pytest
-from conftest import ROOT, make_line
+from conftest import ROOT, make_line, settle
 from streamlit.testing.v1 import AppTest
 
 from linesim.config import dump_line, load_line
@@ -122,7 +122,7 @@ def test_simulate_page_shows_the_loss_waterfall_and_station_factors():
     at.number_input(key="horizon_days").set_value(3.0)
     at.number_input(key="replications").set_value(3)
     at.number_input(key="seed").set_value(7)
-    at.button(key="run").click().run()
+    settle(at.button(key="run").click().run())
     assert not at.exception, [e.value for e in at.exception]
 
     charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]

@@ -5,7 +5,7 @@ import re
 
 import pytest
 from browser import browser_page, serve_ui  # noqa: F401 (serve_ui: the ui_server fixture)
-from conftest import ROOT
+from conftest import ROOT, settle
 from streamlit.testing.v1 import AppTest
 
 from linesim.capacity import capacity_report
@@ -41,19 +41,6 @@ def table_key(at: AppTest) -> str:
     """The Line page's stations table's key (keyed on the line's revision)."""
     revision = at.session_state["line_revision"] if "line_revision" in at.session_state else 0
     return f"stations_{revision}"
-
-
-def settle(at, timeout_s: float = 180.0):
-    """Draw the page again until its long work (ui/background.py) has ended: a simulation
-    or a search runs on after its script run, as it does in the browser."""
-    import time
-
-    deadline = time.monotonic() + timeout_s
-    while any(k.startswith("job_") and not k.startswith("job_error_") for k in at.session_state):
-        assert time.monotonic() < deadline, "the job did not end"
-        time.sleep(0.2)
-        at.run()
-    return at
 
 
 def test_app_navigation_loads():

@@ -20,7 +20,7 @@ import psutil
 import pytest
 import yaml
 from browser import browser_page, serve_ui  # noqa: F401 (serve_ui: the ui_server fixture)
-from conftest import ROOT
+from conftest import ROOT, settle
 from streamlit.testing.v1 import AppTest
 
 sys.path.insert(0, str(ROOT / "ui"))
@@ -166,19 +166,6 @@ def test_a_name_with_markdown_or_html_is_shown_literally(name):
     assert markup(heading) == [] and "**bold" not in heading
     at = page("simulate.py", at.session_state["spec_yaml"], "named.yaml")
     assert plain(at.caption[0].value) == f"Working line: **{shown}** (named.yaml)"
-
-
-def settle(at, timeout_s: float = 180.0):
-    """Draw the page again until its long work (ui/background.py) has ended: a simulation
-    or a search runs on after its script run, as it does in the browser."""
-    import time
-
-    deadline = time.monotonic() + timeout_s
-    while any(k.startswith("job_") and not k.startswith("job_error_") for k in at.session_state):
-        assert time.monotonic() < deadline, "the job did not end"
-        time.sleep(0.2)
-        at.run()
-    return at
 
 
 def test_a_name_with_control_characters_is_refused_and_shown_escaped():
