@@ -79,7 +79,8 @@ def format_optimisation(report: OptimisationReport, names: Mapping[str, str] | N
 
     def figure(figures, key: str, unit: float | None):
         value = getattr(figures, key)
-        return value / unit if unit is not None else value
+        # (cost per kWh is None on a line without a cost block)
+        return value / unit if unit is not None and value is not None else value
 
     columns = [report.config, r.predicted]
     untuned = report.untuned.predicted if report.untuned is not None else None
