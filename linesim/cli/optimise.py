@@ -144,6 +144,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="most layouts the simulation loop simulates (default 12)",
     )
     p.add_argument(
+        "--refine",
+        type=non_negative_int,
+        default=0,
+        metavar="N",
+        help="after the simulation loop accepts a layout, simulate up to N more in search of "
+        "a cheaper accepted one (default 0)",
+    )
+    p.add_argument(
         "--surrogate-only",
         dest="close",
         action="store_false",
@@ -199,6 +207,7 @@ FLAGS = {
     "replications": "--verify-replications",
     "max_replications": "--max-replications",
     "max_iterations": "--max-iterations",
+    "refine": "--refine",
     "allow_large": "--allow-large",
     "min_capex": "min-capex",
     "max_output": "max-output",
@@ -257,6 +266,7 @@ def optimise_command(args: argparse.Namespace) -> int:
             close=args.close,
             max_replications=args.max_replications,
             max_iterations=args.max_iterations,
+            refine=args.refine,
         )
     except UsageError as exc:
         raise UsageError(renamed(str(exc), FLAGS)) from None

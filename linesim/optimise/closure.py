@@ -27,7 +27,11 @@ pilot where the line factor takes two – measured, see BENCHMARKS.md.)
    measured rate is in BENCHMARKS.md). Stopping as soon as the loop's own lower bound
    touches T would pass such a check only about half the time;
 4. otherwise, with G the layout's static output, f ← min(f, max(f ÷ 4, A ÷ G),
-   (1 − 10⁻⁶) · T ÷ (u · G)) – the line delivered A of its G – and go to 1.
+   (1 − 10⁻⁶) · T ÷ (u · G)) – the line delivered A of its G – lowered by further 1 % steps
+   while the surrogate still returns the rejected layout, and go to 1;
+5. after an acceptance, bisect f between the accepted layout's and the lowest rejected one's
+   (at most ``refine`` more simulations): a cheaper surrogate layout there that is accepted
+   too becomes the answer (machine counts are whole, so one correction can overshoot).
 
 Why it stops (proof sketch). f only decreases, so the surrogate's feasible sets are nested and
 its optimum (the answer's capex or cost) never decreases: the loop is monotone. A rejected
@@ -37,7 +41,8 @@ has strictly more static output. Machine counts are bounded (machines_max, max_m
 budget, or the target's own enumeration bound), so there are finitely many layouts and the
 loop ends – with an accepted layout, with an infeasible surrogate (the budget or a limit
 binds: a **miss**, reported with the binding constraint and the best layout simulated), or at
-``max_iterations`` (a miss too, named as such).
+``max_iterations`` (a miss too, named as such). The refinement of step 5 only replaces the
+answer by a cheaper accepted one and is bounded by its own count.
 """
 
 from __future__ import annotations
@@ -120,7 +125,9 @@ class ClosureStep:
     bottleneck: str  #: the simulated bottleneck
     corrected: str | None = None  #: stations the next layout changes (after a rejection)
     factor: float | None = None  #: the capacity factor learned from this step
-    wall_time_s: float = 0.0  #: solve + simulation of this step
+    wall_time_s: float = 0.0  #: simulation of this step
+    factor_used: float = 1.0  #: the capacity factor the surrogate chose this layout at
+    refining: bool = False  #: tried after an acceptance, for a cheaper accepted layout
 
     def to_dict(self) -> dict:
         return as_plain(self)
@@ -219,6 +226,7 @@ def close_gap(
     seed: int | None = None,
     workers: int | None = None,
     max_iterations: int = 12,
+    refine: int = 0,
 ) -> Closure:
     """The least-``objective`` layout whose simulated output meets the problem's target at
     95 % confidence (the module's loop; rule and proof of termination there).
@@ -239,6 +247,10 @@ def close_gap(
         Base seed (the same for every layout: common random numbers) and processes.
     max_iterations : int
         Layouts simulated at most (a loop that reaches it reports a miss, named so).
+    refine : int
+        After an acceptance, at most this many more layouts simulated in search of a cheaper
+        one that is accepted too (bisection on the factor between the accepted layout's and
+        the highest rejected one's; the answer only ever gets cheaper).
     """
     target = problem.target_gwh_per_year
     if target is None:
@@ -282,9 +294,11 @@ def close_gap(
     steps: list[ClosureStep] = []
     checks: list[tuple[OptimiseResult, Verification]] = []
     result = bound
-    for k in range(1, max_iterations + 1):
-        t0 = time.perf_counter()
+
+    def check(result: OptimiseResult, k: int, used: float) -> tuple[ClosureStep, Verification]:
+        """Simulate ``result``'s layout (common random numbers) and judge it."""
         assert result.layout is not None
+        t0 = time.perf_counter()
         line = apply_layout(spec, result.layout, settings=result.settings)
         warmup = suggested_warmup_h(line) * 3600.0
         results: list[Any] = []
@@ -299,35 +313,53 @@ def close_gap(
                 break
             n = min(2 * n, max_replications)
         verified = verification_of(line, results, horizon, target)
-        checks.append((result, verified))
-        figures = capacity_report(line)
         step = ClosureStep(
             k,
             result.layout,
             result.settings,
             result.predicted.capex_usd if result.predicted else math.nan,
             result.objective_value,
-            figures.max_output_gwh_per_year,
+            capacity_report(line).max_output_gwh_per_year,
             sim,
             accept,
             len(results),
             accept >= target,
             verified.bottleneck,
+            wall_time_s=time.perf_counter() - t0,
+            factor_used=used,
         )
+        return step, verified
+
+    for k in range(1, max_iterations + 1):
+        step, verified = check(result, k, factor)
+        checks.append((result, verified))
         if step.accepted:
-            steps.append(replace(step, wall_time_s=time.perf_counter() - t0))
+            steps.append(step)
+            rejected = [s.factor_used for s in steps if not s.accepted]
+            if refine and rejected and k < max_iterations:
+                result, verified, factor = _refine(
+                    problem,
+                    objective,
+                    (factor, min(rejected)),
+                    steps,
+                    checks,
+                    check,
+                    min(refine, max_iterations - k),
+                )
+                factors = {st.id: factor for st in spec.stations} if factor < 1 else {}
             return done("meets", None, result, verified, steps, factors)
         old = factor
-        # the line delivered L of its static G: every station is counted at that share
+        # the line delivered A of its static G: every station is counted at that share
         # (strictly below what this layout satisfies: it is never chosen again)
-        new = max(old / MAX_FACTOR_STEP, accept / figures.max_output_gwh_per_year)
-        ceiling = (1 - 1e-6) * target / (problem.max_utilisation * figures.max_output_gwh_per_year)
+        static = step.surrogate_gwh_per_year
+        new = max(old / MAX_FACTOR_STEP, step.acceptance_gwh_per_year / static)
+        ceiling = (1 - 1e-6) * target / (problem.max_utilisation * static)
         new = min(old, new, ceiling)
         factor = new
-        steps.append(replace(step, factor=new, wall_time_s=time.perf_counter() - t0))
+        steps.append(replace(step, factor=new))
         if k == max_iterations:
             break
-        nxt, factor = _next_layout(problem, objective, factor, result.layout)
+        nxt, factor = _next_layout(problem, objective, factor, step.layout)
         factors = {st.id: factor for st in spec.stations}
         steps[-1] = replace(steps[-1], factor=factor)
         if not nxt.found:
@@ -345,7 +377,7 @@ def close_gap(
         changed = [
             sid
             for sid in nxt.layout or {}
-            if (nxt.layout or {}).get(sid) != result.layout.get(sid)
+            if (nxt.layout or {}).get(sid) != step.layout.get(sid)
             or (nxt.settings or {}).get(sid) != (result.settings or {}).get(sid)
         ]
         steps[-1] = replace(steps[-1], corrected=", ".join(changed) or None)
@@ -403,3 +435,52 @@ def _next_layout(
             return nxt, factor
         factor *= 0.99
     return nxt, factor
+
+
+def _refine(
+    problem: Problem,
+    objective: str,
+    bracket: tuple[float, float],
+    steps: list[ClosureStep],
+    checks: list[tuple[OptimiseResult, Verification]],
+    check,
+    simulations: int,
+    solves: int = 8,
+) -> tuple[OptimiseResult, Verification, float]:
+    """Bisect the capacity factor between the accepted layout's (``bracket[0]``) and the
+    lowest factor whose layout was rejected (``bracket[1]``): a surrogate layout there that is
+    cheaper than the accepted one and not yet simulated is checked, and replaces the answer
+    when accepted. At most ``simulations`` layouts simulated and ``solves`` solves; returns the
+    answer, its verification and its factor. ``steps`` and ``checks`` get every layout tried."""
+    accepted, rejected = bracket
+    result, verified = checks[-1]
+    value = steps[-1].objective_value
+    seen = [s.layout for s in steps]
+    spec = problem.spec
+    for _ in range(solves):
+        if simulations <= 0 or rejected / accepted < 1.001 or value is None:
+            break
+        mid = math.sqrt(accepted * rejected)
+        trial = optimise_layout(
+            replace(problem, capacity_factors=tuple((s.id, mid) for s in spec.stations)),
+            objective,
+        )
+        if trial.layout is None or trial.objective_value is None:
+            rejected = mid
+            continue
+        if trial.objective_value >= value or trial.layout == result.layout:
+            accepted = mid  # the answer is still the surrogate's choice here: look higher
+            continue
+        if trial.layout in seen:  # a layout already rejected
+            rejected = mid
+            continue
+        step, check_ = check(trial, len(steps) + 1, mid)
+        simulations -= 1
+        steps.append(replace(step, refining=True))
+        checks.append((trial, check_))
+        seen.append(trial.layout)
+        if step.accepted:
+            result, verified, value, accepted = trial, check_, trial.objective_value, mid
+        else:
+            rejected = mid
+    return result, verified, accepted

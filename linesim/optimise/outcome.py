@@ -163,6 +163,7 @@ def optimise_and_verify(
     close: bool = True,
     max_replications: int = 20,
     max_iterations: int = 12,
+    refine: int = 0,
 ) -> OptimisationReport:
     """Solve ``problem``, compare with its config and check by simulation.
 
@@ -197,6 +198,9 @@ def optimise_and_verify(
         optimum is simulated once and judged against the target.
     max_replications, max_iterations : int
         The loop's most replications per layout and layouts simulated.
+    refine : int
+        After the loop's acceptance, at most this many more layouts simulated in search of a
+        cheaper accepted one (default 0: off).
     seed, workers : int, optional
         Simulation seed and processes (default: the problem's).
     allow_large : bool
@@ -271,6 +275,7 @@ def optimise_and_verify(
             seed=simulation["seed"],
             workers=simulation["workers"],
             max_iterations=max_iterations,
+            refine=refine,
         )
         result = closure.result or closure.bound
         verified = closure.verified

@@ -211,7 +211,8 @@ def format_closure(c: Closure) -> list[str]:
             s.acceptance_gwh_per_year,
             s.replications,
             s.bottleneck,
-            "accepted" if s.accepted else (s.corrected or "–"),
+            ("accepted" if s.accepted else (s.corrected or "–"))
+            + (" (refining)" if s.refining else ""),
             number(s.factor, ".4f", "–"),
         )
         for s in c.steps
