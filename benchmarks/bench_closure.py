@@ -62,7 +62,7 @@ def check(config: Path, fraction: float, check_seed: int, objective: str) -> dic
     return {
         **row,
         "bound_musd": c.bound_value / 1e6,
-        "answer_musd": a.objective_value / 1e6,
+        "answer_musd": c.answer_value / 1e6,
         "capex_musd": a.capex_usd / 1e6,
         "gap": c.gap,
         "sim_mean": a.simulated_gwh_per_year.mean,
@@ -87,6 +87,8 @@ def main() -> None:
     configs = sorted((ROOT / "configs").glob("*.yaml"))
     if args.configs:
         configs = [c for c in configs if c.stem in args.configs]
+    # smallest lines first (a partial run then covers every kind)
+    configs.sort(key=lambda c: capacity_report(load_line(c)).max_output_gwh_per_year)
     print(
         f"# {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
         f"objective {args.objective}, check seed {args.check_seed}"

@@ -168,16 +168,30 @@ class Closure:
 
     @property
     def bound_value(self) -> float | None:
-        """The surrogate lower bound of the objective (USD capex, or USD/yr for min-cost)."""
+        """The surrogate lower bound of the objective: capex by the cost model [USD] of the
+        surrogate's min-capex layout, or its annual cost at the target [USD/yr] for min-cost.
+        (The solver holds the facility at the config's scale, a constant; the cost model
+        scales it with the layout, so the capex here is the cost model's, for bound and
+        answer alike.)"""
+        if self.objective == "min_capex":
+            return self.bound.predicted.capex_usd if self.bound.predicted else None
         return self.bound.objective_value
+
+    @property
+    def answer_value(self) -> float | None:
+        """The answer's objective, as :attr:`bound_value` counts it."""
+        a = self.answer
+        if a is None:
+            return None
+        return a.capex_usd if self.objective == "min_capex" else a.objective_value
 
     @property
     def gap(self) -> float | None:
         """Answer ÷ surrogate bound − 1, in the objective (≥ 0: the bound is a lower one)."""
-        a = self.answer
-        if a is None or a.objective_value is None or not self.bound.objective_value:
+        a, b = self.answer_value, self.bound_value
+        if a is None or not b:
             return None
-        return a.objective_value / self.bound.objective_value - 1.0
+        return a / b - 1.0
 
     def to_dict(self) -> dict:
         a = self.answer
@@ -191,7 +205,7 @@ class Closure:
             "surrogate_bound_capex_usd": (
                 self.bound.predicted.capex_usd if self.bound.predicted else None
             ),
-            "answer_objective": a.objective_value if a else None,
+            "answer_objective": self.answer_value,
             "answer_capex_usd": a.capex_usd if a else None,
             "gap": self.gap,
             "simulated_gwh_per_year": a.simulated_gwh_per_year.to_dict() if a else None,

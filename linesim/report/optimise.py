@@ -192,7 +192,7 @@ def format_closure(c: Closure) -> list[str]:
     lines = [
         f"simulation in the loop: {verdict}",
         f"  surrogate lower bound on {what}: {number((c.bound_value or 0) / scale)} {unit}; "
-        f"answer: {number((a.objective_value or 0) / scale)} {unit} "
+        f"answer: {number((c.answer_value or 0) / scale)} {unit} "
         f"(capex {number(a.capex_usd / 1e6)} M USD); gap {number(c.gap, '+.2%', '–')}",
         f"  simulated {number(sim.mean)} GWh/yr, 95 % CI [{number(sim.ci95_low)}, "
         f"{number(sim.ci95_high)}] ({a.replications} replications of {c.horizon_h:g} h "
