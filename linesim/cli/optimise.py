@@ -132,9 +132,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--max-replications",
         type=positive_int,
-        default=20,
+        default=40,
         metavar="N",
-        help="most replications per layout in the simulation loop (default 20)",
+        help="most replications per layout in the simulation loop (default 40; an "
+        "acceptance rests on at least 10)",
     )
     p.add_argument(
         "--max-iterations",

@@ -161,7 +161,7 @@ def optimise_and_verify(
     workers: int | None = None,
     allow_large: bool = False,
     close: bool = True,
-    max_replications: int = 20,
+    max_replications: int = 40,
     max_iterations: int = 12,
     refine: int = 0,
 ) -> OptimisationReport:
