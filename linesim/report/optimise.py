@@ -199,7 +199,7 @@ def format_closure(c: Closure) -> list[str]:
         f"after warm-up, seed {c.seed}); acceptance statistic "
         f"{number(a.acceptance_gwh_per_year)}",
         f"  rule: {c.rule}",
-        f"  {len(c.steps)} layout(s) simulated in {c.wall_time_s:.1f} s (common random numbers):",
+        f"  {len(c.steps)} layout(s) simulated on common random numbers ({c.wall_time_s:.1f} s):",
     ]
     rows = [
         (
