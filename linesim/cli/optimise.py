@@ -135,7 +135,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=40,
         metavar="N",
         help="most replications per layout in the simulation loop (default 40; an "
-        "acceptance rests on at least 10)",
+        "acceptance rests on at least 20)",
     )
     p.add_argument(
         "--max-iterations",

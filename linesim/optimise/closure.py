@@ -18,7 +18,7 @@ pilot where the line factor takes two – measured, see BENCHMARKS.md.)
 2. simulate the layout with the same seeds for every candidate layout (common random
    numbers): ``replications`` replications of ``horizon_s`` after the line's warm-up; while
    the decision is open (mean ≥ T, but the acceptance statistic below it or fewer than
-   ``MIN_ACCEPT_REPLICATIONS`` = 10 replications) the replications are doubled, up to
+   ``MIN_ACCEPT_REPLICATIONS`` = 20 replications) the replications are doubled, up to
    ``max_replications``;
 3. **accept** iff ``A = mean − h − z·√2·se ≥ T`` (h: the 95 % Student-t half-width, se: the
    standard error, z = 1.96): the lower 95 % bound meets the target with room for an
@@ -79,10 +79,12 @@ ACCEPT_Z = 1.96
 MIN_HORIZON_S = 14 * 86_400.0
 #: a default window spans this many of the line's longest services (batch burstiness)
 HORIZON_SERVICES = 3
-#: the fewest replications an acceptance rests on (measured: on the oxide pilot at 50 % a
-#: window's output takes levels 1.7 % apart – whole aging batches – and an acceptance on 5 + 5
-#: replications failed an independent check on 10)
-MIN_ACCEPT_REPLICATIONS = 10
+#: the fewest replications an acceptance rests on. Measured on the oxide pilot at 50 %: a
+#: window's output takes levels 1.7 % apart (whole aging batches) with a long low tail (rare
+#: long stops), so ten replications often show no tail and a standard deviation of half the
+#: true one; the means of six seeds' ten replications spread 1.6 × what their own standard
+#: errors say, and acceptances on ten failed independent checks on ten (BENCHMARKS.md)
+MIN_ACCEPT_REPLICATIONS = 20
 #: the most a factor falls in one correction (a noisy simulation moves it at most 4×)
 MAX_FACTOR_STEP = 4.0
 
