@@ -18,7 +18,7 @@ from linesim.config import dump_line
 from linesim.experiments import replicate
 from linesim.kpis import output_gwh_per_year
 from linesim.optimise import Problem, optimise_and_verify, optimise_layout, verify_layout
-from linesim.optimise.closure import ACCEPT_Z, acceptance, close_gap
+from linesim.optimise.closure import ACCEPT_Z, MIN_ACCEPT_REPLICATIONS, acceptance, close_gap
 from linesim.variants import apply_layout
 
 STATION = {
@@ -75,6 +75,7 @@ def test_the_loop_closes_a_gap_the_surrogate_cannot_see():
     assert first.factor is not None and first.factor < 1.0
     assert c.meets and c.answer is not None and c.answer.accepted
     assert c.answer.acceptance_gwh_per_year >= TARGET
+    assert c.answer.replications >= MIN_ACCEPT_REPLICATIONS  # an acceptance rests on 20
     # capex only rises along the loop; the gap is the answer over the surrogate bound
     capex = [s.capex_usd for s in c.steps]
     assert capex == sorted(capex)
