@@ -53,15 +53,17 @@ COMMANDS: dict[str, tuple[str, str, str, str]] = {
         "optimise",
         "add_arguments",
         "optimise_command",
-        "choose machine counts per equipment option (CP-SAT) and verify by "
-        "simulation; exit 3 when infeasible",
+        "choose machine counts per equipment option (CP-SAT), with simulation in the loop "
+        "until the simulated output meets the target; exit 3 when infeasible, 4 when the "
+        "simulated output misses and the limits cannot close it",
     ),
     "tune": (
         "optimise",
         "add_tune_arguments",
         "optimise_command",
         "choose process settings (levels of each station's process window) together with "
-        "the layout (CP-SAT); verify by simulation; exit 3 when infeasible",
+        "the layout (CP-SAT), with simulation in the loop; exit 3 when infeasible, 4 when "
+        "the simulated output misses and the limits cannot close it",
     ),
     "sweep": (
         "sweep",

@@ -30,7 +30,11 @@ from linesim.spec.base import MAX_BUFFER_CELLS
 if TYPE_CHECKING:
     from linesim.optimise import OptimisationReport
 
-__all__ = ["FLAGS", "add_arguments", "add_tune_arguments", "optimise_command"]
+__all__ = ["EXIT_MISSED", "FLAGS", "add_arguments", "add_tune_arguments", "optimise_command"]
+
+#: The simulation loop's answer misses the target and cannot be closed (budget, limits or the
+#: iteration cap); the JSON's ``meets_target`` is false and ``closure.reason`` says why.
+EXIT_MISSED = 4
 
 
 def add_tune_arguments(p: argparse.ArgumentParser) -> None:
@@ -117,7 +121,46 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--no-verify", dest="verify", action="store_false", help="skip simulating the chosen layout"
     )
-    p.add_argument("--verify-replications", type=positive_int, default=3, metavar="N")
+    p.add_argument(
+        "--verify-replications",
+        type=positive_int,
+        default=5,
+        metavar="N",
+        help="replications per simulated layout (default 5; the loop doubles them while "
+        "its decision is open, up to --max-replications)",
+    )
+    p.add_argument(
+        "--max-replications",
+        type=positive_int,
+        default=40,
+        metavar="N",
+        help="most replications per layout in the simulation loop (default 40; an "
+        "acceptance rests on at least 20)",
+    )
+    p.add_argument(
+        "--max-iterations",
+        type=positive_int,
+        default=12,
+        metavar="N",
+        help="most layouts the simulation loop simulates (default 12)",
+    )
+    p.add_argument(
+        "--refine",
+        type=non_negative_int,
+        default=0,
+        metavar="N",
+        help="after the simulation loop accepts a layout, simulate up to N more in search of "
+        "a cheaper accepted one (default 0)",
+    )
+    p.add_argument(
+        "--surrogate-only",
+        dest="close",
+        action="store_false",
+        help="no simulation in the loop: the static optimum, simulated once and judged "
+        "against the target (default: min-capex and min-cost at a target return the least "
+        f"layout whose simulated output meets it at 95 %% confidence, or exit {EXIT_MISSED} "
+        "with the reason it cannot)",
+    )
     p.add_argument(
         "--allow-large",
         action="store_true",
@@ -125,9 +168,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--verify-horizon",
-        default="7d",
+        default="auto",
         metavar="T",
-        help="simulated time after the automatic warm-up (default 7d)",
+        help="simulated time after the automatic warm-up (default auto: at least 14 days "
+        "and three of the line's longest services)",
     )
     p.add_argument(
         "--buffer-sizes",
@@ -180,6 +224,9 @@ FLAGS = {
     "buffer_sizes": "--buffer-sizes",
     "horizon_s": "--verify-horizon",
     "replications": "--verify-replications",
+    "max_replications": "--max-replications",
+    "max_iterations": "--max-iterations",
+    "refine": "--refine",
     "allow_large": "--allow-large",
     "min_capex": "min-capex",
     "max_output": "max-output",
@@ -196,7 +243,9 @@ def optimise_command(args: argparse.Namespace) -> int:
     if args.write_config:
         check_output_path(args.write_config, (".yaml", ".yml"), "--write-config")
     sizes = _sizes(args.buffer_sizes) if args.buffer_sizes else None
-    horizon_s = duration(args.verify_horizon, "--verify-horizon")
+    horizon_s = (
+        None if args.verify_horizon == "auto" else duration(args.verify_horizon, "--verify-horizon")
+    )
     spec = load_line(args.config, args.overrides)
     dew = _dew_points(getattr(args, "dew_points", None), spec)
     tune = getattr(args, "tune", False)
@@ -237,6 +286,10 @@ def optimise_command(args: argparse.Namespace) -> int:
             seed=args.seed,
             workers=args.workers,
             allow_large=args.allow_large,
+            close=args.close,
+            max_replications=args.max_replications,
+            max_iterations=args.max_iterations,
+            refine=args.refine,
         )
         if robust is not None:
             robust = (problem, _robust_check(args, robust[1], report))
@@ -257,6 +310,8 @@ def optimise_command(args: argparse.Namespace) -> int:
             f"solve (status {report.result.status}); allowed: a longer --time-limit\n"
         )
         return EXIT_FAILED
+    if report.meets_target is False:
+        return EXIT_MISSED
     return EXIT_OK
 
 

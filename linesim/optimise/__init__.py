@@ -5,9 +5,12 @@
 - :mod:`~linesim.optimise.search` – objectives, Pareto front, infeasibility diagnosis;
 - :mod:`~linesim.optimise.layout` – apply a layout to a spec and evaluate it independently;
 - :mod:`~linesim.optimise.verify` – simulate layouts and size buffers;
+- :mod:`~linesim.optimise.closure` – simulation in the loop: the least layout whose simulated
+  output meets the target at 95 % confidence;
 - :mod:`~linesim.optimise.outcome` – all of it in one call, as one typed report.
 """
 
+from linesim.optimise.closure import Closure, ClosureStep, close_gap
 from linesim.optimise.layout import LayoutFigures, current_layout, evaluate_layout
 from linesim.optimise.model import Problem
 from linesim.optimise.outcome import OptimisationReport, ParetoPoint, optimise_and_verify
@@ -28,6 +31,8 @@ from linesim.optimise.verify import (
 from linesim.variants import apply_layout
 
 __all__ = [
+    "Closure",
+    "ClosureStep",
     "DewPointChoice",
     "DewPointRow",
     "LayoutFigures",
@@ -39,6 +44,7 @@ __all__ = [
     "Verification",
     "apply_layout",
     "choose_dew_point",
+    "close_gap",
     "current_layout",
     "evaluate_layout",
     "optimise_and_verify",

@@ -133,6 +133,10 @@ class Problem:
     workers: int = 2
     seed: int = 1
     tune: bool = False  #: choose process settings from each window's levels too
+    #: (station id, f) pairs, 0 < f ≤ 1: the share of its static capacity a station delivers
+    #: in the line, as learned from simulation (:mod:`~linesim.optimise.closure`); every
+    #: capacity constraint of that station counts f × capacity. Unlisted stations: 1.
+    capacity_factors: tuple[tuple[str, float], ...] = ()
 
     def __post_init__(self) -> None:
         """Limits a solver can work with, or a :class:`~linesim.errors.UsageError` naming the
@@ -155,6 +159,17 @@ class Problem:
             )
         if not 0 < self.time_limit_s <= sys.float_info.max:
             raise UsageError(f"time_limit_s: {self.time_limit_s!r}; allowed: a number > 0 [s]")
+        ids = {s.id for s in self.spec.stations}
+        for sid, f in self.capacity_factors:
+            if sid not in ids or not 0.0 < f <= 1.0:
+                raise UsageError(
+                    f"capacity_factors: {sid!r} = {f!r}; allowed: a station id of the line "
+                    "and a factor in (0, 1]"
+                )
+
+    def factor(self, station_id: str) -> float:
+        """The capacity factor of a station (1 unless learned from simulation)."""
+        return dict(self.capacity_factors).get(station_id, 1.0)
 
 
 def _short(value: float) -> str:
@@ -216,6 +231,9 @@ class LayoutModel:
             for j, s in enumerate(spec.stations)
         ]
         self._detect = spec.detection_index()
+        #: per station, −ln f of its capacity factor in the model's log units (rounded up:
+        #: the safe side)
+        self.derate = [scaled(-math.log(p.factor(s.id)), SCALE, True) for s in spec.stations]
         self._bounds: dict[int, ChainBound | None] = {}
         self._scale()
 
@@ -302,6 +320,7 @@ class LayoutModel:
                     if station.dry_room and p.dry_room_area_m2 is not None and e.footprint_m2 > 0:
                         n = min(n, math.floor(p.dry_room_area_m2 / e.footprint_m2 + 1e-9))
                     rate = effective_rate_cells_per_h(settings_station, e, spec.calendar, due[j])
+                    rate *= p.factor(station.id)
                     here += n * rate if rate > 0 else 0.0
                 cap = max(cap, here)
             if not station.optional:
@@ -356,9 +375,11 @@ class LayoutModel:
         for j in range(len(spec.stations)):
             carried = [i for i in range(len(spec.stations)) if detect[i] >= j]
             high_yield = math.prod(best[i] for i in carried)
+            # (a station counted at f × its capacity needs 1/f more)
+            high_yield *= p.factor(spec.stations[j].id)
             # (a station that scraps every cell makes the target unreachable: no mix is enough)
             lower.append(target / high_yield if high_yield > 0 else math.inf)
-            low_yield = math.prod(worst[i] for i in carried)
+            low_yield = math.prod(worst[i] for i in carried) * p.factor(spec.stations[j].id)
             # (with a margin above the model's rounding, so that a mix exactly at the need and
             # one above it are not judged equal: the model may refuse the first by rounding)
             need.append((target / low_yield if low_yield > 0 else target) * (1 + 1e-6))
@@ -471,6 +492,7 @@ class LayoutModel:
                     False,
                 ),
             )
+            - self.derate[j]
             for j in range(n)
         ]
         headroom = scaled(clipped_log(p.max_utilisation), SCALE, False)
@@ -722,9 +744,10 @@ class LayoutModel:
                     SCALE,
                     False,
                 )
+                - self.derate[j]
                 for c in cj
             ]
-            for cj in cs
+            for j, cj in enumerate(cs)
         ]
         capex = [[self._usd(self.candidate_capex_usd(c)) for c in cj] for cj in cs]
         omitted = [[c.omitted for c in cj] for cj in cs]
@@ -858,7 +881,8 @@ def greedy_layout(model: LayoutModel, target_gwh: float) -> dict[str, dict[str, 
                 for i, t in enumerate(trial)
                 if t is not None and detect[i] >= j
             )
-            if c.omitted or c.capacity_cells_per_h * surviving >= need:
+            factor = model.problem.factor(spec.stations[j].id)
+            if c.omitted or c.capacity_cells_per_h * factor * surviving >= need:
                 best = c
                 break
         if best is None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from linesim.errors import UsageError
+from linesim.optimise.closure import Closure, close_gap, default_horizon_s
 from linesim.optimise.layout import LayoutFigures, current_layout, evaluate_layout
 from linesim.optimise.model import Problem
 from linesim.optimise.search import OptimiseResult, optimise_layout, pareto_front
@@ -72,6 +73,14 @@ class OptimisationReport:
     config_settings: Settings | None = None  #: tuning: the config's settings it may change
     untuned: OptimiseResult | None = None  #: tuning one objective: the layout at those settings
     dew_points: tuple[DewPointRow, ...] | None = None  #: choosing the dew point: every one tried
+    #: simulation in the loop (one objective at a target): bound, answer, gap, iterations
+    closure: Closure | None = None
+
+    @property
+    def meets_target(self) -> bool | None:
+        """Whether the answer's simulated output meets the target by the loop's rule (None
+        when the loop did not run)."""
+        return None if self.closure is None else self.closure.meets
 
     @property
     def found(self) -> bool:
@@ -132,6 +141,9 @@ class OptimisationReport:
                 }
         if self.pareto:
             doc["pareto"] = [point.to_dict() for point in self.pareto]
+        if self.closure is not None:
+            doc["meets_target"] = self.closure.meets
+            doc["closure"] = self.closure.to_dict()
         return doc
 
 
@@ -143,11 +155,15 @@ def optimise_and_verify(
     dew_points: Sequence[float] = (),
     buffer_sizes: Sequence[int] | None = None,
     verify: bool = True,
-    horizon_s: float = 7 * 86400.0,
-    replications: int = 3,
+    horizon_s: float | None = None,
+    replications: int = 5,
     seed: int | None = None,
     workers: int | None = None,
     allow_large: bool = False,
+    close: bool = True,
+    max_replications: int = 40,
+    max_iterations: int = 12,
+    refine: int = 0,
 ) -> OptimisationReport:
     """Solve ``problem``, compare with its config and check by simulation.
 
@@ -171,8 +187,20 @@ def optimise_and_verify(
     verify : bool
         Simulate the chosen layout (and every point of a Pareto front).
     horizon_s, replications : float, int
-        Each simulation: the time after the line's automatic warm-up [s], and how many
+        Each simulation: the time after the line's automatic warm-up [s] (default:
+        :func:`~linesim.optimise.closure.default_horizon_s`, at least 14 days), and how many
         replications.
+    close : bool
+        Simulation in the loop (:func:`~linesim.optimise.closure.close_gap`): for min_capex
+        or min_cost at a target with ``verify`` (and no Pareto front or buffer sizing), the
+        answer is the least layout whose simulated output meets the target at 95 %
+        confidence, or a miss named in ``report.closure.reason``. Without it, the static
+        optimum is simulated once and judged against the target.
+    max_replications, max_iterations : int
+        The loop's most replications per layout and layouts simulated.
+    refine : int
+        After the loop's acceptance, at most this many more layouts simulated in search of a
+        cheaper accepted one (default 0: off).
     seed, workers : int, optional
         Simulation seed and processes (default: the problem's).
     allow_large : bool
@@ -210,6 +238,8 @@ def optimise_and_verify(
         raise UsageError(
             "dew_points chooses one layout per dew point; allowed: without pareto_points"
         )
+    if horizon_s is None:
+        horizon_s = default_horizon_s(problem.spec)
     simulation: SimulationSettings = {
         "horizon_s": horizon_s,
         "replications": replications,
@@ -226,6 +256,29 @@ def optimise_and_verify(
         if choice.result is not None:
             problem = replace(problem, spec=choice.spec)
             result, verified = choice.result, choice.verified
+    closure = None
+    closing = (
+        close
+        and verify
+        and pareto_points is None
+        and not buffer_sizes
+        and objective in ("min_capex", "min_cost")
+        and problem.target_gwh_per_year is not None
+    )
+    if closing:
+        closure = close_gap(
+            problem,
+            objective,
+            horizon_s=horizon_s,
+            replications=replications,
+            max_replications=max(max_replications, replications),
+            seed=simulation["seed"],
+            workers=simulation["workers"],
+            max_iterations=max_iterations,
+            refine=refine,
+        )
+        result = closure.result or closure.bound
+        verified = closure.verified
     if result is None:
         result = (
             pareto_front(problem, pareto_points)
@@ -250,6 +303,7 @@ def optimise_and_verify(
         config_settings=config_settings,
         untuned=untuned,
         dew_points=rows,
+        closure=closure,
     )
     if result.layout is None:  # not found
         return report
@@ -262,7 +316,13 @@ def optimise_and_verify(
             spec, result.layout, buffer_sizes, settings=result.settings, **simulation
         )
     elif verify and verified is None:
-        verified = verify_layout(spec, result.layout, settings=result.settings, **simulation)
+        verified = verify_layout(
+            spec,
+            result.layout,
+            settings=result.settings,
+            target_gwh=problem.target_gwh_per_year,
+            **simulation,
+        )
     points = []
     for k, ((layout, figures), settings) in enumerate(
         zip(result.pareto, result.pareto_settings or [None] * len(result.pareto))

@@ -34,6 +34,8 @@ class OptimiseResult:
     settings: dict[str, dict[str, float]] | None = None  #: chosen process settings (tuning)
     pareto_settings: tuple[dict[str, dict[str, float]] | None, ...] = field(default=())
     limits: str | None = None  #: where the machine counts' upper limits came from
+    #: the solver's objective (USD capex, GWh/yr, USD/yr of cost at the target)
+    objective_value: float | None = None
 
     @property
     def found(self) -> bool:
@@ -106,6 +108,7 @@ def optimise_layout(problem: Problem, objective: str = "min_capex") -> OptimiseR
         sol.wall_time_s,
         settings=sol.settings,
         limits=model.count_limit,
+        objective_value=sol.objective_value,
     )
 
 

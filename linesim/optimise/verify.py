@@ -15,6 +15,7 @@ from linesim.capacity import suggested_warmup_h
 from linesim.errors import UsageError
 from linesim.experiments import replicate
 from linesim.optimise.layout import LayoutFigures, evaluate_layout
+from linesim.simulation.records import SimResult
 from linesim.spec import LineSpec
 from linesim.summary import Estimate, RunSummary, YieldAttribution, as_plain, summarise
 from linesim.variants import apply_layout
@@ -31,6 +32,7 @@ __all__ = [
     "DewPointRow",
     "choose_dew_point",
     "SimulationSettings",
+    "verification_of",
 ]
 
 
@@ -74,15 +76,29 @@ def verify_layout(
     seed: int = 1,
     workers: int | None = None,
     settings: Mapping[str, Mapping[str, float]] | None = None,
+    target_gwh: float | None = None,
 ) -> Verification:
     """Simulate ``layout`` at process ``settings`` (warm-up: the line's automatic one) and
-    compare with the surrogate."""
+    compare with the surrogate (and with ``target_gwh`` [GWh/yr], when given: the explanation
+    then says whether the simulated output meets it)."""
     line = apply_layout(spec, layout, buffers, settings)
-    surrogate = evaluate_layout(line)
     results = replicate(
         line, horizon_s, suggested_warmup_h(line) * 3600.0, replications, seed, workers
     )
+    return verification_of(line, results, horizon_s, target_gwh)
+
+
+def verification_of(
+    line: LineSpec,
+    results: Sequence[SimResult],
+    horizon_s: float,
+    target_gwh: float | None = None,
+) -> Verification:
+    """The :class:`Verification` of simulated ``results`` of ``line`` (its layout applied),
+    judged against ``target_gwh`` [GWh/yr] when one is given."""
+    surrogate = evaluate_layout(line)
     run = summarise(line, results)
+    replications = len(results)
     sim = run.output_gwh_per_year
     cost = None
     if line.cost is not None and sim.mean > 0:
@@ -99,7 +115,7 @@ def verify_layout(
         yield_attribution=run.line_yield.attribution,
         relative_gap=gap,
         bottleneck=run.bottleneck,
-        explanation=_explain(run, surrogate.bottleneck, gap),
+        explanation=_explain(run, surrogate.bottleneck, gap, target_gwh),
         buffers={s.id: s.buffer_after for s in line.stations},
         replications=replications,
         horizon_h=horizon_s / 3600.0,
@@ -107,7 +123,9 @@ def verify_layout(
     )
 
 
-def _explain(run: RunSummary, static_bottleneck: str, gap: float) -> str:
+def _explain(
+    run: RunSummary, static_bottleneck: str, gap: float, target_gwh: float | None = None
+) -> str:
     exposure = run.line_yield.attribution.exposure.mean
     note = (
         f"; dry-room exposure cost {-exposure:.1%} of yield, which the static surrogate "
@@ -115,10 +133,33 @@ def _explain(run: RunSummary, static_bottleneck: str, gap: float) -> str:
         if exposure < -0.002
         else ""
     )
-    return _explain_flow(run, static_bottleneck, gap) + note
+    verdict = ""
+    sim = run.output_gwh_per_year
+    low = sim.ci95_low if sim.ci95_low is not None else sim.mean
+    short = target_gwh is not None and not low >= target_gwh
+    if target_gwh is not None:
+        if not short:
+            verdict = f"meets the target {target_gwh:.4g} GWh/yr at 95 % confidence; "
+        elif sim.mean >= target_gwh:
+            verdict = (
+                f"meets the target {target_gwh:.4g} GWh/yr on average but not at 95 % "
+                f"confidence (lower bound {low:.4g}); "
+            )
+        else:
+            verdict = (
+                f"MISSES the target {target_gwh:.4g} GWh/yr ({sim.mean / target_gwh - 1:+.1%}); "
+            )
+    # (a layout that misses its target is never said to agree, whatever the surrogate says)
+    agrees = "" if short else "simulation agrees with the surrogate"
+    return verdict + _explain_flow(run, static_bottleneck, gap, agrees) + note
 
 
-def _explain_flow(run: RunSummary, static_bottleneck: str, gap: float) -> str:
+def _explain_flow(
+    run: RunSummary,
+    static_bottleneck: str,
+    gap: float,
+    agrees: str = "simulation agrees with the surrogate",
+) -> str:
     sim = run.output_gwh_per_year
     if sim.mean <= 0:
         return (
@@ -128,7 +169,8 @@ def _explain_flow(run: RunSummary, static_bottleneck: str, gap: float) -> str:
     inside = sim.contains(sim.mean / (1 + gap))
     if abs(gap) <= 0.01 or inside:
         return (
-            f"simulation agrees with the surrogate ({gap:+.1%}); bottleneck "
+            f"{agrees or 'simulated output within noise of the surrogate'} ({gap:+.1%}); "
+            "bottleneck "
             f"{run.bottleneck} (static: {static_bottleneck})"
         )
     if gap > 0:

@@ -7,9 +7,10 @@ import re
 from collections.abc import Mapping
 
 from linesim.optimise import OptimisationReport
+from linesim.optimise.closure import Closure
 from linesim.report.tables import number, text_table
 
-__all__ = ["format_optimisation", "format_settings", "renamed"]
+__all__ = ["format_closure", "format_optimisation", "format_settings", "renamed"]
 
 
 def renamed(text: str, names: Mapping[str, str] | None) -> str:
@@ -78,7 +79,8 @@ def format_optimisation(report: OptimisationReport, names: Mapping[str, str] | N
 
     def figure(figures, key: str, unit: float | None):
         value = getattr(figures, key)
-        return value / unit if unit is not None else value
+        # (cost per kWh is None on a line without a cost block)
+        return value / unit if unit is not None and value is not None else value
 
     columns = [report.config, r.predicted]
     untuned = report.untuned.predicted if report.untuned is not None else None
@@ -138,6 +140,8 @@ def format_optimisation(report: OptimisationReport, names: Mapping[str, str] | N
                 f"{number(gaps.detection_delay.mean, '+.4f')}"
             ),
         ]
+    if report.closure is not None and report.closure.steps:
+        lines += ["", *format_closure(report.closure)]
     if report.pareto:
         checks = [q.verified for q in report.pareto if q.verified is not None]
         simulated = len(checks) == len(report.pareto)
@@ -169,3 +173,65 @@ def format_optimisation(report: OptimisationReport, names: Mapping[str, str] | N
             text_table(head, points),
         ]
     return "\n".join(lines)
+
+
+def format_closure(c: Closure) -> list[str]:
+    """The simulation loop: verdict, bound, answer, gap, and every layout it simulated."""
+    a = c.answer
+    assert a is not None
+    cost = c.objective == "min_cost"
+    unit, scale = ("M USD/yr", 1e6) if cost else ("M USD", 1e6)
+    sim = a.simulated_gwh_per_year
+    verdict = (
+        f"MEETS the target {number(c.target_gwh_per_year)} GWh/yr in simulation"
+        if c.meets
+        else f"MISSES the target {number(c.target_gwh_per_year)} GWh/yr in simulation: "
+        + (c.reason or "")
+    )
+    what = "annual cost" if cost else "capex"
+    lines = [
+        f"simulation in the loop: {verdict}",
+        f"  surrogate lower bound on {what}: {number((c.bound_value or 0) / scale)} {unit}; "
+        f"answer: {number((c.answer_value or 0) / scale)} {unit} "
+        f"(capex {number(a.capex_usd / 1e6)} M USD); gap {number(c.gap, '+.2%', '–')}",
+        f"  simulated {number(sim.mean)} GWh/yr, 95 % CI [{number(sim.ci95_low)}, "
+        f"{number(sim.ci95_high)}] ({a.replications} replications of {c.horizon_h:g} h "
+        f"after warm-up, seed {c.seed}); acceptance statistic "
+        f"{number(a.acceptance_gwh_per_year)}",
+        f"  rule: {c.rule}",
+        f"  {len(c.steps)} layout(s) simulated on common random numbers ({c.wall_time_s:.1f} s):",
+    ]
+    rows = [
+        (
+            s.iteration,
+            s.capex_usd / 1e6,
+            s.surrogate_gwh_per_year,
+            s.simulated_gwh_per_year.mean,
+            s.simulated_gwh_per_year.ci95_low,
+            s.acceptance_gwh_per_year,
+            s.replications,
+            s.bottleneck,
+            ("accepted" if s.accepted else (s.corrected or "–"))
+            + (" (refining)" if s.refining else ""),
+            number(s.factor, ".4f", "–"),
+        )
+        for s in c.steps
+    ]
+    lines.append(
+        text_table(
+            [
+                "#",
+                "capex [M USD]",
+                "static [GWh/yr]",
+                "simulated",
+                "CI low",
+                "acceptance",
+                "reps",
+                "sim. bottleneck",
+                "then corrected",
+                "capacity factor",
+            ],
+            rows,
+        )
+    )
+    return lines

@@ -1,0 +1,511 @@
+"""Simulation in the loop: the least-capex (or least-cost) layout whose simulated output meets
+the target, by correcting the static surrogate where the simulation shows it is optimistic.
+
+The surrogate counts each station at its full static capacity; in the line, blocking,
+starving, batch burstiness and breakdown clustering take a share of it. The loop measures that
+share – the line's simulated output over its static maximum – and feeds it back into the
+CP-SAT model as a capacity factor f ≤ 1 on every station's capacity constraint
+(:attr:`~linesim.optimise.model.Problem.capacity_factors`): a station whose static capacity
+has room to spare is not touched, one that binds gets machines (or a faster option) until it
+carries the target at f × its capacity. (Learning one factor per station from its own
+blocked/starved/down shares was tried first: at a min-capex layout nearly every station
+binds, so correcting the most active one at a time took more than 12 simulations on the oxide
+pilot where the line factor takes two – measured, see BENCHMARKS.md.)
+
+1. solve the surrogate at the target T with the factor learned so far (1 at first: that
+   solve's objective is the **surrogate lower bound**, as long as the surrogate is optimistic
+   – no layout simulates above its static capacity over a long enough window);
+2. simulate the layout with the same seeds for every candidate layout (common random
+   numbers): ``replications`` replications of ``horizon_s`` after the line's warm-up; while
+   the decision is open (mean ≥ T, but the acceptance statistic below it or fewer than
+   ``MIN_ACCEPT_REPLICATIONS`` = 20 replications) the replications are doubled, up to
+   ``max_replications``;
+3. **accept** iff ``A = mean − h − z·√2·se ≥ T`` (h: the 95 % Student-t half-width, se: the
+   standard error, z = 1.96): the lower 95 % bound meets the target with room for an
+   independent re-simulation's mean to differ from this one by two standard errors of a
+   difference, so that an independent check of the answer (new seeds, the same replications
+   and horizon) finds its own lower bound at or above T with probability ≈ 97.5 % (the
+   measured rate is in BENCHMARKS.md). Stopping as soon as the loop's own lower bound
+   touches T would pass such a check only about half the time;
+4. otherwise, with G the layout's static output, f ← min(f, max(f ÷ 4, A ÷ G),
+   (1 − 10⁻⁶) · T ÷ (u · G)) – the line delivered A of its G – lowered by further 1 % steps
+   while the surrogate still returns the rejected layout, and go to 1;
+5. after an acceptance, bisect f between the accepted layout's and the lowest rejected one's
+   (at most ``refine`` more simulations): a cheaper surrogate layout there that is accepted
+   too becomes the answer (machine counts are whole, so one correction can overshoot).
+
+Why it stops (proof sketch). f only decreases, so the surrogate's feasible sets are nested and
+its optimum (the answer's capex or cost) never decreases: the loop is monotone. A rejected
+layout L_k gets f · u · G(L_k) < T, and f never rises again, so no later solve can choose a
+layout whose static output is G(L_k) or less: L_k is excluded for good, and each new layout
+has strictly more static output. Machine counts are bounded (machines_max, max_machines, the
+budget, or the target's own enumeration bound), so there are finitely many layouts and the
+loop ends – with an accepted layout, with an infeasible surrogate (the budget or a limit
+binds: a **miss**, reported with the binding constraint and the best layout simulated), or at
+``max_iterations`` (a miss too, named as such). The refinement of step 5 only replaces the
+answer by a cheaper accepted one and is bounded by its own count.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, replace
+from typing import Any
+
+from linesim.capacity import capacity_report, suggested_warmup_h
+from linesim.errors import UsageError
+from linesim.experiments import replicate
+from linesim.optimise.model import Problem
+from linesim.optimise.search import OptimiseResult, optimise_layout
+from linesim.optimise.verify import Verification, verification_of
+from linesim.spec import LineSpec
+from linesim.summary import Estimate, as_plain, estimate
+from linesim.variants import apply_layout
+
+__all__ = [
+    "ACCEPT_Z",
+    "MIN_HORIZON_S",
+    "ClosureStep",
+    "Closure",
+    "close_gap",
+    "default_horizon_s",
+    "acceptance",
+]
+
+#: one-sided normal quantile for an independent re-simulation's mean (97.5 %)
+ACCEPT_Z = 1.96
+#: the shortest default window after the warm-up [s] (14 days)
+MIN_HORIZON_S = 14 * 86_400.0
+#: a default window spans this many of the line's longest services (batch burstiness)
+HORIZON_SERVICES = 3
+#: the fewest replications an acceptance rests on. Measured on the oxide pilot at 50 %: a
+#: window's output takes levels 1.7 % apart (whole aging batches) with a long low tail (rare
+#: long stops), so ten replications often show no tail and a standard deviation of half the
+#: true one; the means of six seeds' ten replications spread 1.6 × what their own standard
+#: errors say, and acceptances on ten failed independent checks on ten (BENCHMARKS.md)
+MIN_ACCEPT_REPLICATIONS = 20
+#: the most a factor falls in one correction (a noisy simulation moves it at most 4×)
+MAX_FACTOR_STEP = 4.0
+
+
+def default_horizon_s(spec: LineSpec) -> float:
+    """The window each check simulates after the warm-up [s]: at least 14 days and at least
+    three of the line's longest services (an aging or formation batch), so that edge effects
+    of long batches stay small against the window."""
+    from linesim.simulation.draws import group_times
+
+    longest = max(
+        (group_times(e).mean_s for s in spec.stations for e in s.equipment() if e.count),
+        default=0.0,
+    )
+    return max(MIN_HORIZON_S, HORIZON_SERVICES * longest)
+
+
+def acceptance(outputs: list[float]) -> tuple[Estimate, float]:
+    """The mean and 95 % CI of per-replication outputs [GWh/yr] and the acceptance statistic
+    ``mean − h − z·√2·se`` (see the module's rule 3); −inf with fewer than two replications."""
+    from scipy import stats
+
+    est = estimate(outputs)
+    n = len(outputs)
+    if n < 2 or est.half_width is None:
+        return est, -math.inf
+    se = est.half_width / float(stats.t.ppf(0.975, n - 1))
+    return est, est.mean - est.half_width - ACCEPT_Z * math.sqrt(2.0) * se
+
+
+@dataclass(frozen=True)
+class ClosureStep:
+    """One layout of the loop, simulated and judged."""
+
+    iteration: int  #: 1, 2, …
+    layout: dict[str, dict[str, int]]
+    settings: dict[str, dict[str, float]] | None
+    capex_usd: float
+    objective_value: float | None  #: the surrogate's objective of this layout (USD or USD/yr)
+    surrogate_gwh_per_year: float  #: its static output
+    simulated_gwh_per_year: Estimate  #: mean and 95 % CI over the replications
+    acceptance_gwh_per_year: float  #: mean − h − z·√2·se, accepted iff ≥ target
+    replications: int
+    accepted: bool
+    bottleneck: str  #: the simulated bottleneck
+    corrected: str | None = None  #: stations the next layout changes (after a rejection)
+    factor: float | None = None  #: the capacity factor learned from this step
+    wall_time_s: float = 0.0  #: simulation of this step
+    factor_used: float = 1.0  #: the capacity factor the surrogate chose this layout at
+    refining: bool = False  #: tried after an acceptance, for a cheaper accepted layout
+
+    def to_dict(self) -> dict:
+        return as_plain(self)
+
+
+@dataclass(frozen=True)
+class Closure:
+    """The loop's answer: a layout that meets the target in simulation, or a named miss."""
+
+    status: str  #: ``meets`` | ``miss`` | ``infeasible`` (the surrogate alone has no layout)
+    reason: str | None  #: for a miss or infeasible: why (the binding constraint, or the cap)
+    objective: str
+    target_gwh_per_year: float
+    bound: OptimiseResult  #: the surrogate optimum at the target: the lower bound
+    result: OptimiseResult | None  #: the answer's surrogate solve (with the factors)
+    verified: Verification | None  #: the answer simulated (its accepted replications)
+    steps: tuple[ClosureStep, ...]
+    factors: dict[str, float]  #: the capacity factor per station at the answer
+    horizon_h: float
+    seed: int
+    rule: str  #: the acceptance rule, in words
+    wall_time_s: float
+
+    @property
+    def meets(self) -> bool:
+        return self.status == "meets"
+
+    @property
+    def answer(self) -> ClosureStep | None:
+        """The step whose layout is the answer: the accepted one, else (a miss) the one with
+        the highest acceptance statistic."""
+        if not self.steps:
+            return None
+        accepted = [s for s in self.steps if s.accepted]
+        if accepted:
+            return accepted[-1]
+        return max(self.steps, key=lambda s: s.acceptance_gwh_per_year)
+
+    @property
+    def bound_value(self) -> float | None:
+        """The surrogate lower bound of the objective: capex by the cost model [USD] of the
+        surrogate's min-capex layout, or its annual cost at the target [USD/yr] for min-cost.
+        (The solver holds the facility at the config's scale, a constant; the cost model
+        scales it with the layout, so the capex here is the cost model's, for bound and
+        answer alike.)"""
+        if self.objective == "min_capex":
+            return self.bound.predicted.capex_usd if self.bound.predicted else None
+        return self.bound.objective_value
+
+    @property
+    def answer_value(self) -> float | None:
+        """The answer's objective, as :attr:`bound_value` counts it."""
+        a = self.answer
+        if a is None:
+            return None
+        return a.capex_usd if self.objective == "min_capex" else a.objective_value
+
+    @property
+    def gap(self) -> float | None:
+        """Answer ÷ surrogate bound − 1, in the objective (≥ 0: the bound is a lower one)."""
+        a, b = self.answer_value, self.bound_value
+        if a is None or not b:
+            return None
+        return a / b - 1.0
+
+    def to_dict(self) -> dict:
+        a = self.answer
+        return {
+            "status": self.status,
+            "meets_target": self.meets,
+            "reason": self.reason,
+            "objective": self.objective,
+            "target_gwh_per_year": self.target_gwh_per_year,
+            "surrogate_bound": self.bound_value,
+            "surrogate_bound_capex_usd": (
+                self.bound.predicted.capex_usd if self.bound.predicted else None
+            ),
+            "answer_objective": self.answer_value,
+            "answer_capex_usd": a.capex_usd if a else None,
+            "gap": self.gap,
+            "simulated_gwh_per_year": a.simulated_gwh_per_year.to_dict() if a else None,
+            "acceptance_gwh_per_year": a.acceptance_gwh_per_year if a else None,
+            "replications": a.replications if a else None,
+            "horizon_h": self.horizon_h,
+            "seed": self.seed,
+            "iterations": len(self.steps),
+            "corrected": sorted(
+                {sid for s in self.steps if s.corrected for sid in s.corrected.split(", ")}
+            ),
+            "factors": self.factors,
+            "rule": self.rule,
+            "wall_time_s": self.wall_time_s,
+            "steps": [s.to_dict() for s in self.steps],
+        }
+
+
+RULE = (
+    "accept iff mean − h95 − 1.96·√2·se ≥ target (the lower 95 % bound, with room for an "
+    "independent re-simulation's mean to differ by two standard errors of a difference)"
+)
+
+
+def close_gap(
+    problem: Problem,
+    objective: str = "min_capex",
+    *,
+    horizon_s: float | None = None,
+    replications: int = 5,
+    max_replications: int = 40,
+    seed: int | None = None,
+    workers: int | None = None,
+    max_iterations: int = 12,
+    refine: int = 0,
+) -> Closure:
+    """The least-``objective`` layout whose simulated output meets the problem's target at
+    95 % confidence (the module's loop; rule and proof of termination there).
+
+    Parameters
+    ----------
+    problem : Problem
+        With ``target_gwh_per_year`` [GWh/yr]; its limits (budget, areas, counts) hold for
+        every layout the loop tries.
+    objective : str
+        ``min_capex`` or ``min_cost``.
+    horizon_s : float, optional
+        Simulated time after the line's warm-up per replication [s] (default:
+        :func:`default_horizon_s`).
+    replications, max_replications : int
+        Replications per check, doubled while the decision is open, up to the maximum.
+    seed, workers : int, optional
+        Base seed (the same for every layout: common random numbers) and processes.
+    max_iterations : int
+        Layouts simulated at most (a loop that reaches it reports a miss, named so).
+    refine : int
+        After an acceptance, at most this many more layouts simulated in search of a cheaper
+        one that is accepted too (bisection on the factor between the accepted layout's and
+        the highest rejected one's; the answer only ever gets cheaper).
+    """
+    target = problem.target_gwh_per_year
+    if target is None:
+        raise UsageError(f"{objective} in simulation needs a target: set target_gwh_per_year")
+    if objective not in ("min_capex", "min_cost"):
+        raise UsageError(
+            f"objective {objective!r} with simulation in the loop; allowed: min_capex, min_cost"
+        )
+    if not 2 <= replications <= max_replications:
+        raise UsageError(
+            f"replications: {replications}; allowed: 2 to max_replications ({max_replications})"
+        )
+    start = time.perf_counter()
+    spec = problem.spec
+    seed = problem.seed if seed is None else seed
+    workers = problem.workers if workers is None else workers
+    horizon = default_horizon_s(spec) if horizon_s is None else horizon_s
+    bound = optimise_layout(problem, objective)
+
+    def done(status: str, reason: str | None, result, verified, steps, factors) -> Closure:
+        return Closure(
+            status,
+            reason,
+            objective,
+            target,
+            bound,
+            result,
+            verified,
+            tuple(steps),
+            dict(factors),
+            horizon / 3600.0,
+            seed,
+            RULE,
+            time.perf_counter() - start,
+        )
+
+    if not bound.found:
+        return done(bound.status, bound.binding, None, None, [], {})
+    factors: dict[str, float] = {}
+    factor = 1.0
+    steps: list[ClosureStep] = []
+    checks: list[tuple[OptimiseResult, Verification]] = []
+    result = bound
+
+    def check(result: OptimiseResult, k: int, used: float) -> tuple[ClosureStep, Verification]:
+        """Simulate ``result``'s layout (common random numbers) and judge it."""
+        assert result.layout is not None
+        t0 = time.perf_counter()
+        line = apply_layout(spec, result.layout, settings=result.settings)
+        warmup = suggested_warmup_h(line) * 3600.0
+        results: list[Any] = []
+        n = replications
+        while True:
+            block = len(results) // replications if results else 0
+            more = n - len(results)
+            results += replicate(line, horizon, warmup, more, _block_seed(seed, block), workers)
+            sim, accept = acceptance([_output(r) for r in results])
+            # (an acceptance needs MIN_ACCEPT_REPLICATIONS: batch stations make a window's
+            # output take a few levels, and five replications can show too few of them)
+            open_ = sim.mean >= target and (
+                accept < target or len(results) < MIN_ACCEPT_REPLICATIONS
+            )
+            if not open_ or n >= max_replications:
+                break
+            n = min(2 * n, max_replications)
+        verified = verification_of(line, results, horizon, target)
+        step = ClosureStep(
+            k,
+            result.layout,
+            result.settings,
+            result.predicted.capex_usd if result.predicted else math.nan,
+            result.objective_value,
+            capacity_report(line).max_output_gwh_per_year,
+            sim,
+            accept,
+            len(results),
+            accept >= target and len(results) >= min(MIN_ACCEPT_REPLICATIONS, max_replications),
+            verified.bottleneck,
+            wall_time_s=time.perf_counter() - t0,
+            factor_used=used,
+        )
+        return step, verified
+
+    for k in range(1, max_iterations + 1):
+        step, verified = check(result, k, factor)
+        checks.append((result, verified))
+        if step.accepted:
+            steps.append(step)
+            rejected = [s.factor_used for s in steps if not s.accepted]
+            if refine and rejected and k < max_iterations:
+                result, verified, factor = _refine(
+                    problem,
+                    objective,
+                    (factor, min(rejected)),
+                    steps,
+                    checks,
+                    check,
+                    min(refine, max_iterations - k),
+                )
+                factors = {st.id: factor for st in spec.stations} if factor < 1 else {}
+            return done("meets", None, result, verified, steps, factors)
+        old = factor
+        # the line delivered A of its static G: every station is counted at that share
+        # (strictly below what this layout satisfies: it is never chosen again)
+        static = step.surrogate_gwh_per_year
+        new = max(old / MAX_FACTOR_STEP, step.acceptance_gwh_per_year / static)
+        ceiling = (1 - 1e-6) * target / (problem.max_utilisation * static)
+        new = min(old, new, ceiling)
+        factor = new
+        steps.append(replace(step, factor=new))
+        if k == max_iterations:
+            break
+        nxt, factor = _next_layout(problem, objective, factor, step.layout)
+        factors = {st.id: factor for st in spec.stations}
+        steps[-1] = replace(steps[-1], factor=factor)
+        if not nxt.found:
+            why = nxt.binding or f"the solver ended with status {nxt.status}"
+            best = _best(checks, steps)
+            return done(
+                "miss",
+                f"the target cannot be met in simulation within the limits: with the "
+                f"capacities the simulation shows ({_factor_text(factors)}), {why}",
+                best[0],
+                best[1],
+                steps,
+                factors,
+            )
+        changed = [
+            sid
+            for sid in nxt.layout or {}
+            if (nxt.layout or {}).get(sid) != step.layout.get(sid)
+            or (nxt.settings or {}).get(sid) != (result.settings or {}).get(sid)
+        ]
+        steps[-1] = replace(steps[-1], corrected=", ".join(changed) or None)
+        result = nxt
+    best = _best(checks, steps)
+    return done(
+        "miss",
+        f"not closed within max_iterations = {max_iterations} layouts simulated",
+        best[0],
+        best[1],
+        steps,
+        factors,
+    )
+
+
+def _best(
+    checks: list[tuple[OptimiseResult, Verification]], steps: list[ClosureStep]
+) -> tuple[OptimiseResult, Verification]:
+    """The simulated layout with the highest acceptance statistic (a miss reports it)."""
+    k = max(range(len(steps)), key=lambda i: steps[i].acceptance_gwh_per_year)
+    return checks[k]
+
+
+def _factor_text(factors: dict[str, float]) -> str:
+    values = set(factors.values())
+    if len(values) == 1:
+        return f"every station at {values.pop():.3f} of its static capacity"
+    return ", ".join(f"{sid} at {f:.3f} of its static capacity" for sid, f in factors.items())
+
+
+def _block_seed(seed: int, block: int) -> int:
+    """The seed of the ``block``-th batch of replications (block 0: ``seed`` itself); the same
+    for every layout, so that layouts are compared on common random numbers."""
+    return (seed + 1_000_003 * block) % 2**63
+
+
+def _output(r) -> float:
+    from linesim.kpis import output_gwh_per_year
+
+    return output_gwh_per_year(r)
+
+
+def _next_layout(
+    problem: Problem, objective: str, factor: float, rejected: dict[str, dict[str, int]]
+) -> tuple[OptimiseResult, float]:
+    """The surrogate's answer at capacity ``factor`` on every station, with the factor lowered
+    further (by 1 % steps) while the answer is still the ``rejected`` layout: the model's
+    capacity figures can differ from the static analysis's by the losses each counts apart
+    (e.g. start-up scrap), so the exclusion is checked on the model's own answer."""
+    spec = problem.spec
+    for _ in range(200):
+        trial = replace(problem, capacity_factors=tuple((s.id, factor) for s in spec.stations))
+        nxt = optimise_layout(trial, objective)
+        if nxt.layout != rejected:
+            return nxt, factor
+        factor *= 0.99
+    return nxt, factor
+
+
+def _refine(
+    problem: Problem,
+    objective: str,
+    bracket: tuple[float, float],
+    steps: list[ClosureStep],
+    checks: list[tuple[OptimiseResult, Verification]],
+    check,
+    simulations: int,
+    solves: int = 8,
+) -> tuple[OptimiseResult, Verification, float]:
+    """Bisect the capacity factor between the accepted layout's (``bracket[0]``) and the
+    lowest factor whose layout was rejected (``bracket[1]``): a surrogate layout there that is
+    cheaper than the accepted one and not yet simulated is checked, and replaces the answer
+    when accepted. At most ``simulations`` layouts simulated and ``solves`` solves; returns the
+    answer, its verification and its factor. ``steps`` and ``checks`` get every layout tried."""
+    accepted, rejected = bracket
+    result, verified = checks[-1]
+    value = steps[-1].objective_value
+    seen = [s.layout for s in steps]
+    spec = problem.spec
+    for _ in range(solves):
+        if simulations <= 0 or rejected / accepted < 1.001 or value is None:
+            break
+        mid = math.sqrt(accepted * rejected)
+        trial = optimise_layout(
+            replace(problem, capacity_factors=tuple((s.id, mid) for s in spec.stations)),
+            objective,
+        )
+        if trial.layout is None or trial.objective_value is None:
+            rejected = mid
+            continue
+        if trial.objective_value >= value or trial.layout == result.layout:
+            accepted = mid  # the answer is still the surrogate's choice here: look higher
+            continue
+        if trial.layout in seen:  # a layout already rejected
+            rejected = mid
+            continue
+        step, check_ = check(trial, len(steps) + 1, mid)
+        simulations -= 1
+        steps.append(replace(step, refining=True))
+        checks.append((trial, check_))
+        seen.append(trial.layout)
+        if step.accepted:
+            result, verified, value, accepted = trial, check_, trial.objective_value, mid
+        else:
+            rejected = mid
+    return result, verified, accepted
