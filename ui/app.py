@@ -16,5 +16,6 @@ pages = [
     st.Page(str(HERE / "pages" / "cost.py"), title="Cost", icon="💰"),
     st.Page(str(HERE / "pages" / "optimise.py"), title="Optimise", icon="🧮"),
     st.Page(str(HERE / "pages" / "compare.py"), title="Compare", icon="⚖️"),
+    st.Page(str(HERE / "pages" / "uncertainty.py"), title="Uncertainty", icon="🎲"),
 ]
 st.navigation(pages).run()

@@ -239,3 +239,50 @@ def optimisation(
             return choice.result, dump_line(choice.spec), choice.rows
     result = pareto_front(problem, 6) if pareto else optimise_layout(problem, objective)
     return result, text, None
+
+
+def uncertainty(
+    text: str,
+    samples: int,
+    simulate: bool,
+    replications: int,
+    horizon_days: float,
+    seed: int,
+    target_gwh_per_year: float,
+    target_cny_per_wh: float,
+    sobol: int,
+    progress: Progress,
+):
+    """An uncertainty study of the line ``text`` (YAML with its ranges), as ``linesim
+    uncertainty`` runs it (:func:`linesim.uncertainty.api.uncertainty_study`), on one worker.
+
+    Parameters
+    ----------
+    samples : int
+        Quasi-random samples of the uncertain inputs [-].
+    simulate : bool
+        Simulate each sample (fast engine, common random numbers) instead of the static model.
+    horizon_days : float
+        Simulated time per replication after the warm-up [days] (simulated samples only).
+    target_gwh_per_year, target_cny_per_wh : float
+        Targets whose probability is reported; 0 for none.
+    sobol : int
+        Saltelli base samples for Sobol indices (a power of two); 0 for none.
+    """
+    from linesim.uncertainty import Targets
+    from linesim.uncertainty.api import uncertainty_study
+    from linesim.yaml_io import parse_mapping
+
+    return uncertainty_study(
+        parse_mapping(text, "<working line>"),
+        samples=samples,
+        static=not simulate,
+        replications=replications,
+        horizon_s=horizon_days * 86400.0,
+        seed=seed,
+        targets=Targets(target_gwh_per_year or None, target_cny_per_wh or None),
+        sobol=sobol,
+        workers=1,
+        engine="fast",
+        progress=lambda done, total: progress(done / total),
+    )
