@@ -157,13 +157,14 @@ def _watch(job: Job, child: Any, receiver: Any, held: Any) -> None:
                     message = receiver.recv()
                 except EOFError:
                     break
-                if message[0] == "progress":
-                    job.fraction = min(max(float(message[1]), 0.0), 1.0)
-                    continue
-                job.outcome = message
+                if message[0] != "progress":
+                    job.outcome = message
+                    break
+                job.fraction = min(max(float(message[1]), 0.0), 1.0)
+            elif not child.is_alive() and not receiver.poll():
                 break
-            if not child.is_alive() and not receiver.poll():
-                break
+            # checked after every message too: a child reporting progress faster than the
+            # poll interval is still cancelled, timed out and ended with its session
             if job.cancelled or _session_gone(job):
                 break
             if job.elapsed_s() > job.time_limit_s:
