@@ -142,7 +142,7 @@ def carry_ranges(source: LineSpec, target: LineSpec) -> LineSpec:
 
 def _holds(data: Any, keys: Sequence[str | int], nominal: float) -> bool:
     """Whether the dumped spec ``data`` has ``nominal`` at ``keys`` (a field left out of the
-    dump is at its default: it holds if its container is there)."""
+    dump is at its default: it holds if that default is ``nominal``)."""
     node = data
     for key in keys[:-1]:
         try:
@@ -152,12 +152,29 @@ def _holds(data: Any, keys: Sequence[str | int], nominal: float) -> bool:
     if not isinstance(node, (dict, list)):
         return False
     if isinstance(node, dict) and keys[-1] not in node:
-        return True
+        return _is_default(data, keys, nominal)
     try:
         value = node[keys[-1]]  # type: ignore[index]
     except (IndexError, TypeError):
         return False
     return isinstance(value, (int, float)) and math.isclose(value, nominal, rel_tol=1e-12)
+
+
+def _is_default(data: dict[str, Any], keys: Sequence[str | int], nominal: float) -> bool:
+    """Whether ``nominal`` is the default of the field at ``keys``, which the dump ``data``
+    leaves out: set there, the validated line's dump leaves it out again."""
+    trial = copy.deepcopy(data)
+    holder: Any = trial
+    for key in keys[:-1]:
+        holder = holder[key]
+    holder[keys[-1]] = nominal
+    try:
+        again: Any = editable(line_from_dict(trial))
+        for key in keys[:-1]:
+            again = again[key]
+    except (ConfigError, KeyError, IndexError, TypeError):
+        return False
+    return isinstance(again, dict) and keys[-1] not in again
 
 
 def _with_ranges(spec: LineSpec, data: dict[str, Any]) -> dict[str, Any]:

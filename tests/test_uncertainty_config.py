@@ -218,3 +218,18 @@ def test_a_dumped_line_keeps_its_distributions(name):
     edited = carry_ranges(again, line_from_dict(apply_overrides(editable(again), edit)))
     kept = {i.name for i in uncertain_inputs(yaml.safe_load(dump_line(edited)))}
     assert kept == set(before) - {"stations.stacking.defect_probability"}
+
+
+def test_a_ranged_field_edited_to_its_default_keeps_the_edit():
+    """A field set to its default is left out of the dump; its old range (whose nominal is not
+    the default) must not come back and undo the edit."""
+    from linesim.config import apply_overrides, carry_ranges, dump_line, editable, line_from_text
+
+    spec = load_line("pilot_oxide")
+    first = spec.stations[0]
+    assert first.defect_probability != 0.0  # ranged, nominal above the default 0
+    edit = [f"stations.{first.id}.defect_probability=0"]
+    edited = carry_ranges(spec, line_from_dict(apply_overrides(editable(spec), edit)))
+    again = line_from_text(dump_line(edited))
+    assert again.stations[0].defect_probability == 0.0
+    assert dump_line(edited).count("dist:") == dump_line(spec).count("dist:") - 1
