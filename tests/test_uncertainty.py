@@ -444,6 +444,13 @@ def test_correlations_no_joint_distribution_has_and_sobol_on_them_are_refused(ca
     path.write_text(yaml.safe_dump(raw))
     assert main(["uncertainty", str(path), "--static", "--no-store", "--samples", "16"]) == 2
     assert "not positive definite" in capsys.readouterr().err
+    # positive definite as ranks (least eigenvalue +1.9e-3), not as the normal scores
+    # 2·sin(π·ρ/6) Iman–Conover factorises (−2.3e-3): refused, not a LinAlgError
+    for entry, rank in zip(raw["correlations"], (0.9, 0.9, 0.625)):
+        entry["rank"] = rank
+    path.write_text(yaml.safe_dump(raw))
+    assert main(["uncertainty", str(path), "--static", "--no-store", "--samples", "16"]) == 2
+    assert "not positive definite" in capsys.readouterr().err
     raw["correlations"] = raw["correlations"][:1]
     path.write_text(yaml.safe_dump(raw))
     flags = ["--static", "--no-store", "--samples", "16", "--sobol", "8"]

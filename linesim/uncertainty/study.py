@@ -31,7 +31,13 @@ from linesim.simulation import engine_for
 from linesim.spec import LineSpec
 from linesim.spec.uncertain import UncertainInput
 from linesim.uncertainty.evaluate import KPI_UNITS, KPIS, simulate_task, static_kpis
-from linesim.uncertainty.sampling import design, design_method, iman_conover, input_values
+from linesim.uncertainty.sampling import (
+    design,
+    design_method,
+    iman_conover,
+    input_values,
+    pearson_of_spearman,
+)
 
 __all__ = [
     "Targets",
@@ -220,14 +226,15 @@ def correlation_matrix(
                 "each pair once",
             )
         c[a, b] = c[b, a] = entry.rank
-    try:
+    try:  # the normal scores' matrix Iman–Conover factorises, not only the ranks'
         np.linalg.cholesky(c)
+        np.linalg.cholesky(pearson_of_spearman(c))
     except np.linalg.LinAlgError:
         raise ConfigError(
             str(file),
             "correlations",
-            "no joint distribution has these rank correlations (the matrix is not positive "
-            "definite)",
+            "no joint distribution of normal scores has these rank correlations (the matrix, "
+            "or its normal scores' 2·sin(π·ρ/6), is not positive definite)",
             [e.rank for e in nominal.correlations],
             "correlations consistent with each other (e.g. weaker ones)",
         ) from None
