@@ -109,3 +109,21 @@ def test_a_gap_the_budget_cannot_close_is_a_named_miss(tmp_path, capsys):
     assert doc["meets_target"] is False and doc["closure"]["status"] == "miss"
     assert main(argv) == 4
     assert "MISSES the target" in capsys.readouterr().out
+
+
+def test_a_layout_the_acceptance_rejects_is_never_said_to_meet_the_target():
+    """Between the lower 95 % bound and the stricter acceptance: the explanation says the
+    rule was not met, never "meets" and never "agrees"."""
+    from linesim.optimise.verify import verification_of
+
+    line = apply_layout(SPEC, TWO)
+    warmup = suggested_warmup_h(line) * 3600.0
+    results = replicate(line, 86_400.0, warmup, 5, 3, workers=1)
+    outputs = [output_gwh_per_year(r) for r in results]
+    est, statistic = acceptance(outputs)
+    target = (est.ci95_low + statistic) / 2  # the bound reaches it, the acceptance does not
+    plain = verification_of(line, results, 86_400.0, target)
+    strict = verification_of(line, results, 86_400.0, target, accepted=False)
+    assert plain.explanation.startswith("meets the target")
+    assert "NOT by the acceptance rule" in strict.explanation
+    assert "meets" not in strict.explanation and "agrees" not in strict.explanation

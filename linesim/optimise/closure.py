@@ -337,7 +337,10 @@ def close_gap(
             if not open_ or n >= max_replications:
                 break
             n = min(2 * n, max_replications)
-        verified = verification_of(line, results, horizon, target)
+        accepted = accept >= target and len(results) >= min(
+            MIN_ACCEPT_REPLICATIONS, max_replications
+        )
+        verified = verification_of(line, results, horizon, target, accepted)
         step = ClosureStep(
             k,
             result.layout,
@@ -348,7 +351,7 @@ def close_gap(
             sim,
             accept,
             len(results),
-            accept >= target and len(results) >= min(MIN_ACCEPT_REPLICATIONS, max_replications),
+            accepted,
             verified.bottleneck,
             wall_time_s=time.perf_counter() - t0,
             factor_used=used,
