@@ -61,7 +61,25 @@ def test_the_cli_reports_the_robust_layout_and_its_independent_check(capsys, tmp
     assert doc["robust"]["probability_asked"] == 0.9
     assert doc["robust"]["check"]["probability"] == 1.0
     assert doc["robust"]["nominal_target_gwh_per_year"] > 3.0
+    assert doc["robust"]["meets_probability"] is True
     assert main(["optimise", str(path), "--robust", "0.9", "--no-store"]) == 2
     assert "--target-gwh" in capsys.readouterr().err
     assert main(["optimise", str(path), "--target-gwh", "3", "--robust", "1.5"]) == 2
     assert load_line(path).stations[0].machines == 1  # the config is not changed
+
+
+def test_too_few_draws_for_correlated_inputs_are_refused_by_flag(capsys, tmp_path):
+    """Iman–Conover needs more draws than inputs: fewer are refused, never silently drawn
+    independent."""
+    raw = yaml.safe_load(yaml.safe_dump(RAW))
+    press = raw["stations"][0]
+    press["mtbf_h"], press["mttr_h"] = {"dist": "uniform", "low": 20, "high": 80}, 1.0
+    names = ["stations.press.defect_probability", "stations.press.mtbf_h"]
+    raw["correlations"] = [{"inputs": names, "rank": 0.5}]
+    path = tmp_path / "two.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    flags = ["--target-gwh", "3", "--robust", "0.9", "--no-verify", "--no-store"]
+    assert main(["optimise", str(path), *flags, "--scenarios", "2"]) == 2
+    assert "--scenarios: 2 for 2 correlated inputs" in capsys.readouterr().err
+    assert main(["optimise", str(path), *flags, "--robust-check", "2"]) == 2
+    assert "--robust-check: 2 for 2 correlated inputs" in capsys.readouterr().err

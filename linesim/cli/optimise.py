@@ -186,7 +186,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="Q",
         help="the layout of least capex (or cost) that reaches --target-gwh with probability "
         "≥ Q over the config's input distributions (scenarios on the static model, then an "
-        "independent Monte Carlo check: linesim/optimise/robust.py)",
+        "independent Monte Carlo check: linesim/optimise/robust.py); exit 4 when the "
+        "scenarios or the check fall short of Q",
     )
     p.add_argument(
         "--scenarios", type=positive_int, default=64, metavar="K", help="--robust: scenarios"
@@ -228,6 +229,8 @@ FLAGS = {
     "max_iterations": "--max-iterations",
     "refine": "--refine",
     "allow_large": "--allow-large",
+    "scenarios": "--scenarios",
+    "robust_check": "--robust-check",
     "min_capex": "min-capex",
     "max_output": "max-output",
     "min_cost": "min-cost",
@@ -310,7 +313,7 @@ def optimise_command(args: argparse.Namespace) -> int:
             f"solve (status {report.result.status}); allowed: a longer --time-limit\n"
         )
         return EXIT_FAILED
-    if report.meets_target is False:
+    if report.meets_target is False or (robust and not robust[1]["meets_probability"]):
         return EXIT_MISSED
     return EXIT_OK
 
@@ -392,11 +395,15 @@ def _robust_check(args: argparse.Namespace, found, report) -> dict:
 
     prepared, search = found
     doc = search.to_dict()
+    meets = report.result.layout is not None and search.scenario_share >= args.robust
     if report.result.layout is not None:
         check = check_layout(
             prepared, report.result.layout, args.target_gwh, args.robust_check, args.seed
         )
         doc["check"] = check.to_dict()
+        meets = meets and check.probability >= args.robust
+    # the scenarios fitted and the independent check both reach Q: else exit 4, as a miss
+    doc["meets_probability"] = meets
     return doc
 
 
@@ -457,4 +464,5 @@ def _robust_text(robust: dict) -> str:
             f"\n  independent check ({check['samples']} fresh samples, static model): "
             f"P = {check['probability']:.3f} (95 % CI {lo:.3f}–{hi:.3f})"
         )
-    return out
+    verdict = "MEETS" if robust["meets_probability"] else "MISSES"
+    return out + f"\n  {verdict} the probability asked (scenarios and independent check)"

@@ -61,14 +61,23 @@ class RobustResult:
         }
 
 
-def scenario_lines(prepared: Prepared, count: int, seed: int, stream: int) -> list[LineSpec]:
+def scenario_lines(
+    prepared: Prepared, count: int, seed: int, stream: int, name: str = "scenarios"
+) -> list[LineSpec]:
     """``count`` lines drawn from the inputs' distributions (Latin hypercube of ``seed`` and
-    ``stream``; correlations imposed), each validated."""
+    ``stream``; correlations imposed), each validated; ``name`` is the parameter ``count``
+    came from, for the message refusing it."""
+    d = len(prepared.inputs)
     if count < 2:
-        raise UsageError(f"scenarios: {count}; allowed: at least 2")
-    points = design(len(prepared.inputs), count, seed * 65_537 + stream, "lhs")
+        raise UsageError(f"{name}: {count}; allowed: at least 2")
+    if prepared.correlation is not None and count <= d:  # Iman–Conover needs more draws
+        raise UsageError(
+            f"{name}: {count} for {d} correlated inputs; allowed: more draws than inputs "
+            f"(at least {d + 1})"
+        )
+    points = design(d, count, seed * 65_537 + stream, "lhs")
     values = input_values(prepared.inputs, points)
-    if prepared.correlation is not None and count > len(prepared.inputs):
+    if prepared.correlation is not None:
         rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(stream,)))
         values = iman_conover(values, prepared.correlation, rng)
     return [prepared.spec_at(v, f"scenario {i}") for i, v in enumerate(values)]
@@ -84,7 +93,8 @@ def check_layout(
 ) -> Probability:
     """P(static output ≥ ``target``) of ``layout`` over ``samples`` fresh draws of the inputs,
     with its 95 % Wilson interval (an independent Monte Carlo)."""
-    outputs = layout_outputs(scenario_lines(prepared, samples, seed, CHECK_STREAM), layout)
+    lines = scenario_lines(prepared, samples, seed, CHECK_STREAM, "robust_check")
+    outputs = layout_outputs(lines, layout)
     hits = int((outputs >= target).sum())
     return Probability(
         f"good output ≥ {target:g} GWh/yr", hits, samples, hits / samples, wilson(hits, samples)
