@@ -55,6 +55,11 @@ CONFIG_FILES = sorted((HOSTILE / "configs").glob("*.yaml"))
 PILOT = "pilot_sulfide_200mwh"
 
 MEMORY_LIMIT_BYTES = 2 * 1024**3
+#: The store cases open up to three DuckDB databases in one run (the damaged one, a fresh one,
+#: the in-memory spool); DuckDB reserves address space per database (a run's VmPeak 2.3-2.5 GiB
+#: without a limit, resident 0.25-0.30 GB, measured) and under 2 GiB one allocation failed once
+#: in CI while two test workers ran: these cases test that the result is kept, not memory.
+STORE_MEMORY_LIMIT_BYTES = 3 * 1024**3
 #: time bounds [s] past the start-up of ``python -m linesim`` (measured, as other work on a
 #: shared machine slows it), and the hard limit at which any run is killed
 REFUSAL_S = 10.0  # a refusal or a validation error
@@ -63,7 +68,7 @@ HARD_LIMIT_S = 60.0
 MAX_MESSAGE_CHARS = 300
 SECRET = "hunter2-LINESIM-HOSTILE-SECRET"  # in the environment of every subprocess
 
-OK, BAD, INFEASIBLE = 0, 2, 3
+OK, BAD, INFEASIBLE, MISSED = 0, 2, 3, 4
 OK_OR_REFUSED = frozenset({OK, BAD})  # legal input, absurd work: a sane answer or a refusal
 #: what a refusal of absurd work names instead of a field: its estimated size
 ESTIMATE = r"\d.*(?:GiB|MiB|TiB|GB|MB|events|memory|hours|days|years|estimat)"
@@ -136,12 +141,14 @@ class Outcome:
     leaked: bool = False
 
 
-def _limit_memory() -> None:  # runs in the child between fork and exec
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT_BYTES, MEMORY_LIMIT_BYTES))
+def _limit_memory(limit_bytes: int = MEMORY_LIMIT_BYTES) -> None:  # in the child, before exec
+    resource.setrlimit(resource.RLIMIT_AS, (limit_bytes, limit_bytes))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
-def run_process(cmd: Sequence[str], cwd: Path, limit_s: float) -> Outcome:
+def run_process(
+    cmd: Sequence[str], cwd: Path, limit_s: float, memory_bytes: int = MEMORY_LIMIT_BYTES
+) -> Outcome:
     """Run ``cmd`` in a process group of its own under the memory limit; kill the group at
     ``limit_s`` [s]; report survivors of the group as a leak (and kill them)."""
     env = {**os.environ, "LINESIM_HOSTILE_SECRET": SECRET, "COLUMNS": "200"}
@@ -154,7 +161,7 @@ def run_process(cmd: Sequence[str], cwd: Path, limit_s: float) -> Outcome:
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        preexec_fn=_limit_memory,
+        preexec_fn=functools.partial(_limit_memory, memory_bytes),
         start_new_session=True,
     )
     try:
@@ -187,8 +194,10 @@ def _group_survives(pgid: int, grace_s: float = 1.0) -> bool:
         time.sleep(0.05)
 
 
-def run_linesim(argv: Sequence[str], cwd: Path, limit_s: float) -> Outcome:
-    return run_process([sys.executable, "-m", "linesim", *argv], cwd, limit_s)
+def run_linesim(
+    argv: Sequence[str], cwd: Path, limit_s: float, memory_bytes: int = MEMORY_LIMIT_BYTES
+) -> Outcome:
+    return run_process([sys.executable, "-m", "linesim", *argv], cwd, limit_s, memory_bytes)
 
 
 @functools.cache
@@ -1219,8 +1228,8 @@ ARGUMENTS = [
     case(
         "optimise check simulation of 1 h (no good cell yet)",
         "optimise pilot_sulfide_200mwh --target-gwh 0.2 --verify-horizon 1h "
-        "--verify-replications 1 --no-store",
-        OK,
+        "--verify-replications 2 --no-store",
+        MISSED,  # a window too short to judge: said, not read as missing capacity
         limit_s=SMALL_WORK_S,
         stdout="no good cell left the line",
     ),
@@ -1263,7 +1272,7 @@ STORES = [
 @pytest.mark.parametrize("c", STORES)
 def test_unusable_store_keeps_the_result(c: Case, places, tmp_path):
     limit_s = limit(c.limit_s)
-    outcome = run_linesim(expand(c.argv, places), tmp_path, limit_s)
+    outcome = run_linesim(expand(c.argv, places), tmp_path, limit_s, STORE_MEMORY_LIMIT_BYTES)
     check(outcome, c.codes, c.names, [SECRET], c.stdout, limit_s, tmp_path)
     assert (tmp_path / "kept.csv").is_file(), "OUTPUT: --out not written when the store failed"
     assert outcome.err.count("\n") == 1, f"MESSAGE: not one warning: {outcome.err!r}"

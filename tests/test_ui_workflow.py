@@ -229,11 +229,14 @@ def test_dark_mode_compare_cells_readable_and_cards_not_cut(ui_server, artifacts
         grid = pg.get_by_test_id("stDataFrame").first
         grid.wait_for(timeout=60_000)
         grid.scroll_into_view_if_needed()
-        pg.wait_for_timeout(1500)
-        png = grid.screenshot(path=str(artifacts / "compare_dark_1280x720.png"))
-    pixels = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
-    yellow = np.array([0xFF, 0xE8, 0xA3])
-    cells = np.abs(pixels - yellow).sum(axis=2) <= 12
+        yellow = np.array([0xFF, 0xE8, 0xA3])
+        for _ in range(40):  # the grid is a canvas: drawn some time after it is attached
+            pg.wait_for_timeout(500)
+            png = grid.screenshot(path=str(artifacts / "compare_dark_1280x720.png"))
+            pixels = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
+            cells = np.abs(pixels - yellow).sum(axis=2) <= 12
+            if cells.sum() > 500:
+                break
     assert cells.sum() > 500, "no highlighted cell on the screenshot"
     # the text drawn in a highlighted cell: what the cell's yellow encloses
     text = ndimage.binary_fill_holes(cells) & ~cells

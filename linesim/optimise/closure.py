@@ -361,6 +361,17 @@ def close_gap(
     for k in range(1, max_iterations + 1):
         step, verified = check(result, k, factor)
         checks.append((result, verified))
+        if step.simulated_gwh_per_year.mean <= 0:  # nothing to learn a capacity from
+            return done(
+                "miss",
+                f"no good cell left the line in {horizon / 3600:g} h of simulation after the "
+                "warm-up: the window is too short to judge a layout; allowed: a longer "
+                "horizon_s",
+                result,
+                verified,
+                [*steps, step],
+                factors,
+            )
         if step.accepted:
             steps.append(step)
             rejected = [s.factor_used for s in steps if not s.accepted]

@@ -141,7 +141,7 @@ def format_optimisation(report: OptimisationReport, names: Mapping[str, str] | N
             ),
         ]
     if report.closure is not None and report.closure.steps:
-        lines += ["", *format_closure(report.closure)]
+        lines += ["", *format_closure(report.closure, names)]
     if report.pareto:
         checks = [q.verified for q in report.pareto if q.verified is not None]
         simulated = len(checks) == len(report.pareto)
@@ -175,8 +175,9 @@ def format_optimisation(report: OptimisationReport, names: Mapping[str, str] | N
     return "\n".join(lines)
 
 
-def format_closure(c: Closure) -> list[str]:
-    """The simulation loop: verdict, bound, answer, gap, and every layout it simulated."""
+def format_closure(c: Closure, names: Mapping[str, str] | None = None) -> list[str]:
+    """The simulation loop: verdict, bound, answer, gap, and every layout it simulated
+    (``names``: the library's parameter names → the caller's, see :func:`renamed`)."""
     a = c.answer
     assert a is not None
     cost = c.objective == "min_cost"
@@ -186,7 +187,7 @@ def format_closure(c: Closure) -> list[str]:
         f"MEETS the target {number(c.target_gwh_per_year)} GWh/yr in simulation"
         if c.meets
         else f"MISSES the target {number(c.target_gwh_per_year)} GWh/yr in simulation: "
-        + (c.reason or "")
+        + renamed(c.reason or "", names)
     )
     what = "annual cost" if cost else "capex"
     lines = [
