@@ -18,7 +18,6 @@ from collections.abc import Callable
 from typing import Any
 
 import jobs
-import sandbox
 from streamlit import runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
@@ -101,20 +100,10 @@ def start(
     threads: int = 1,
 ) -> str:
     """Start ``task(*args)`` (arguments as :func:`jobs.run`) and return the job's id."""
-    receiver, sender = jobs._CONTEXT.Pipe(duplex=False)
-    lifeline, held = jobs._CONTEXT.Pipe(duplex=False)
-    cpu_limit_s = math.ceil(time_limit_s * threads) + sandbox.CPU_GRACE_S
-    child = jobs._CONTEXT.Process(
-        target=sandbox.child,
-        args=(sender, lifeline, task, args, progress, memory_mib, cpu_limit_s),
-        daemon=True,
-    )
     job = Job(label, time_limit_s, memory_mib, remedy)
     ctx = get_script_run_ctx(suppress_warning=True)
     job.session = ctx.session_id if ctx is not None else None
-    child.start()
-    sender.close()
-    lifeline.close()
+    child, receiver, held = jobs.spawn(task, args, time_limit_s, memory_mib, progress, threads)
     key = uuid.uuid4().hex
     with _LOCK:
         _forget_old()

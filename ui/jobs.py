@@ -96,17 +96,7 @@ def run(
     TaskFailed
         Over a limit, or the child died or raised an unexpected error.
     """
-    receiver, sender = _CONTEXT.Pipe(duplex=False)
-    lifeline, held = _CONTEXT.Pipe(duplex=False)  # the child ends when ``held`` closes
-    cpu_limit_s = math.ceil(time_limit_s * threads) + sandbox.CPU_GRACE_S
-    child = _CONTEXT.Process(
-        target=sandbox.child,
-        args=(sender, lifeline, task, args, progress, memory_mib, cpu_limit_s),
-        daemon=True,
-    )
-    child.start()
-    sender.close()
-    lifeline.close()
+    child, receiver, held = spawn(task, args, time_limit_s, memory_mib, progress, threads)
     bar = st.progress(0.0, text=md(label) + "…")
     try:
         outcome = _wait(receiver, child, bar, label, time_limit_s)
@@ -127,6 +117,30 @@ def run(
             f"{label} took longer than the app's limit of {time_limit_s:g} s; allowed: {remedy}"
         )
     return _result(outcome, label, memory_mib, remedy)
+
+
+def spawn(
+    task: Callable[..., Any],
+    args: tuple,
+    time_limit_s: float,
+    memory_mib: int,
+    progress: bool,
+    threads: int,
+) -> tuple[Any, Connection, Connection]:
+    """Start ``task(*args)`` in a sandboxed child (arguments as :func:`run`): (the child, the
+    end its messages arrive on, the lifeline end whose closing ends it)."""
+    receiver, sender = _CONTEXT.Pipe(duplex=False)
+    lifeline, held = _CONTEXT.Pipe(duplex=False)  # the child ends when ``held`` closes
+    cpu_limit_s = math.ceil(time_limit_s * threads) + sandbox.CPU_GRACE_S
+    child = _CONTEXT.Process(
+        target=sandbox.child,
+        args=(sender, lifeline, task, args, progress, memory_mib, cpu_limit_s),
+        daemon=True,
+    )
+    child.start()
+    sender.close()
+    lifeline.close()
+    return child, receiver, held
 
 
 def _wait(receiver: Connection, child: Any, bar: Any, label: str, limit_s: float) -> tuple | None:
