@@ -104,3 +104,22 @@ def test_a_layout_with_fewer_machines_than_the_hall_reuses_what_it_runs():
     assert conversion_capex(fewer).equipment_by_station["stacking"] == 0.0
     more = apply_layout(spec, {"stacking": {"default": 6}})
     assert conversion_capex(more).equipment_by_station["stacking"] == pytest.approx(2 * 2.5e6)
+
+
+def test_compare_shows_npv_and_conversion_only_for_lines_that_have_them():
+    from linesim.economics.analysis import compare, comparison_rows
+
+    lines = [load_line("gwh_polymer"), load_line("pilot_polymer_200mwh")]
+    analyses = compare(lines)
+    rows = {label: values for label, _, values in comparison_rows(analyses)}
+    polymer = {c.case: c for c in analyses[0].finance.cases}
+    assert rows["NPV, greenfield"] == [polymer["greenfield"].npv_usd / 1e6, None]
+    assert rows["NPV, conversion"] == [polymer["conversion"].npv_usd / 1e6, None]
+    assert rows["payback, conversion"][0] == polymer["conversion"].payback_years
+    assert rows["capex, conversion of a Li-ion hall"][0] == polymer["conversion"].capex_usd / 1e6
+    assert rows["selling price (finance)"] == [0.60, None]
+    # a conversion costs less than building new, so it pays back sooner
+    assert rows["payback, conversion"][0] < rows["payback, greenfield"][0]
+    # lines without a finance block show no finance rows at all
+    plain = {label for label, _, _ in comparison_rows(compare([load_line("pilot_oxide")]))}
+    assert not {"NPV, greenfield", "capex, conversion of a Li-ion hall"} & plain

@@ -174,4 +174,43 @@ def comparison_rows(analyses: Sequence[LineAnalysis]) -> list[tuple[str, str, li
             lambda a: None if a.ramp is None else a.ramp.quarters[-1].cny_per_wh_with_learning,
         ),
     ]
-    return rows
+    return rows + _finance_rows(analyses)
+
+
+def _finance_rows(analyses: Sequence[LineAnalysis]) -> list[tuple[str, str, list[float]]]:
+    """Conversion of a Li-ion hall, NPV and payback: rows only where some line has them."""
+
+    def case(a: LineAnalysis, name: str):
+        if a.finance is None:
+            return None
+        return next((c for c in a.finance.cases if c.case == name), None)
+
+    def value(name: str, attr: str, scale: float = 1.0):
+        def get(a: LineAnalysis):
+            c = case(a, name)
+            v = None if c is None else getattr(c, attr)
+            return None if v is None else v / scale
+
+        return get
+
+    def selling_price(a: LineAnalysis):
+        return None if a.finance is None else a.finance.selling_price_cny_per_wh
+
+    rows = []
+    if any(case(a, "conversion") for a in analyses):
+        rows += [
+            ("capex, conversion of a Li-ion hall", "M USD", value("conversion", "capex_usd", 1e6)),
+            ("cost per good Wh, conversion", "CNY/Wh", value("conversion", "cny_per_wh")),
+        ]
+    if any(selling_price(a) is not None for a in analyses):
+        rows += [
+            ("selling price (finance)", "CNY/Wh", selling_price),
+            ("NPV, greenfield", "M USD", value("greenfield", "npv_usd", 1e6)),
+            ("payback, greenfield", "yr", value("greenfield", "payback_years")),
+        ]
+        if any(case(a, "conversion") for a in analyses):
+            rows += [
+                ("NPV, conversion", "M USD", value("conversion", "npv_usd", 1e6)),
+                ("payback, conversion", "yr", value("conversion", "payback_years")),
+            ]
+    return [(label, unit, [f(a) for a in analyses]) for label, unit, f in rows]
