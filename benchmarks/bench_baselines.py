@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -38,14 +39,16 @@ import simpy
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-import baseline_fast
 from bench_engine import CYCLE_S, MACHINES, benchmark_line
 from maxplus import maxplus_cells
 from plain_simpy import plain_simpy
 
 from linesim import load_line
 from linesim.config import line_from_dict
-from linesim.simulation import simulate
+from linesim.simulation import (
+    fast_kernel,  # noqa: F401  (first: its LLVM option, below)
+    simulate,
+)
 
 BUFFER = 10
 CV = 0.3
@@ -111,6 +114,20 @@ def measure(name: str, runners: dict, repeat: int) -> dict:
     return row
 
 
+def _baseline():
+    """The kept baseline engine (:mod:`baseline_fast`), its kernel compiled as today's was.
+
+    Each kernel sets LLVM's inline threshold (a process-wide option, set once, by whichever
+    kernel is imported first): the current kernel is imported first (above), so the baseline
+    is compiled (or found cached) in a child process where only its own option is set, and
+    loaded here from numba's cache."""
+    code = "import baseline_fast; baseline_fast.build()"
+    subprocess.run([sys.executable, "-c", code], cwd=HERE, check=True)
+    import baseline_fast
+
+    return baseline_fast
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--cells", type=int, default=100_000, help="cells per fast/max-plus run")
@@ -127,7 +144,8 @@ def main() -> None:
     bench, single = benchmark_line(), single_machine_line()
     gwh = load_line(HERE.parent / "configs" / "gwh_sulfide_4gwh.yaml")
     simulate(bench, 60.0, 0.0, rng=0, engine="fast")  # compile (or load the cache) first
-    baseline_fast.simulate_fast(bench, 60.0, 0.0, rng=0)  # and the kept baseline's
+    baseline_fast = _baseline()
+    baseline_fast.simulate_fast(bench, 60.0, 0.0, rng=0)  # load the kept baseline
     _maxplus(600.0, 0)  # compile the recursion
 
     def hours(cells: int, per_h: float) -> float:
