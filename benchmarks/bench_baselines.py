@@ -13,6 +13,10 @@ In one process, one after the other (cells per CPU-second of this process, media
   the two engines, and its structure (stations, options, batches, buffers, breakdowns, defects;
   not its losses or dry-room exposure) on the plain SimPy model.
 
+Every row also runs ``fast_baseline``: the fast engine as it was before issue 18's kernel work
+(:mod:`baseline_fast` and :mod:`baseline_kernel`, kept copies), so ``fast_vs_baseline`` is the
+speed-up measured in the same process.
+
 Usage::
 
     python benchmarks/bench_baselines.py --cells 100000 --repeat 3
@@ -23,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -40,7 +45,10 @@ from plain_simpy import plain_simpy
 
 from linesim import load_line
 from linesim.config import line_from_dict
-from linesim.simulation import simulate
+from linesim.simulation import (
+    fast_kernel,  # noqa: F401  (first: its LLVM option, below)
+    simulate,
+)
 
 BUFFER = 10
 CV = 0.3
@@ -99,9 +107,25 @@ def measure(name: str, runners: dict, repeat: int) -> dict:
     row: dict = {"line": name, "cells_per_cpu_s": {k: round(v) for k, v in med.items()}}
     row["started_per_h"] = {k: round(float(np.mean(v)), 1) for k, v in per_h.items()}
     row["vs_plain_simpy"] = {k: round(v / med["plain_simpy"], 2) for k, v in med.items()}
+    if "fast_baseline" in med:
+        row["fast_vs_baseline"] = round(med["fast"] / med["fast_baseline"], 2)
     if "maxplus" in med:
         row["fast_share_of_maxplus"] = round(med["fast"] / med["maxplus"], 3)
     return row
+
+
+def _baseline():
+    """The kept baseline engine (:mod:`baseline_fast`), its kernel compiled as today's was.
+
+    Each kernel sets LLVM's inline threshold (a process-wide option, set once, by whichever
+    kernel is imported first): the current kernel is imported first (above), so the baseline
+    is compiled (or found cached) in a child process where only its own option is set, and
+    loaded here from numba's cache."""
+    code = "import baseline_fast; baseline_fast.build()"
+    subprocess.run([sys.executable, "-c", code], cwd=HERE, check=True)
+    import baseline_fast
+
+    return baseline_fast
 
 
 def main() -> None:
@@ -120,6 +144,8 @@ def main() -> None:
     bench, single = benchmark_line(), single_machine_line()
     gwh = load_line(HERE.parent / "configs" / "gwh_sulfide_4gwh.yaml")
     simulate(bench, 60.0, 0.0, rng=0, engine="fast")  # compile (or load the cache) first
+    baseline_fast = _baseline()
+    baseline_fast.simulate_fast(bench, 60.0, 0.0, rng=0)  # load the kept baseline
     _maxplus(600.0, 0)  # compile the recursion
 
     def hours(cells: int, per_h: float) -> float:
@@ -128,6 +154,12 @@ def main() -> None:
     def engine_run(spec, horizon_s, engine):
         return (
             lambda k: simulate(spec, horizon_s, 0.0, rng=k, engine=engine).started_total,
+            horizon_s,
+        )
+
+    def baseline_run(spec, horizon_s):
+        return (
+            lambda k: baseline_fast.simulate_fast(spec, horizon_s, 0.0, rng=k).started_total,
             horizon_s,
         )
 
@@ -141,6 +173,7 @@ def main() -> None:
             "benchmark line (6 stations, 1-4 machines)",
             {
                 "fast": engine_run(bench, hours(args.cells, 310.0), "fast"),
+                "fast_baseline": baseline_run(bench, hours(args.cells, 310.0)),
                 "simpy_engine": engine_run(bench, hours(small, 310.0), "simpy"),
                 "plain_simpy": plain_run(bench, hours(small, 310.0)),
             },
@@ -152,6 +185,7 @@ def main() -> None:
             "single-machine benchmark line (6 stations x 1 machine)",
             {
                 "fast": engine_run(single, hours(args.cells, 330.0), "fast"),
+                "fast_baseline": baseline_run(single, hours(args.cells, 330.0)),
                 "simpy_engine": engine_run(single, hours(small, 330.0), "simpy"),
                 "plain_simpy": plain_run(single, hours(small, 330.0)),
                 "maxplus": (
@@ -169,6 +203,7 @@ def main() -> None:
             "plain SimPy: structure only)",
             {
                 "fast": engine_run(gwh, gwh_s, "fast"),
+                "fast_baseline": baseline_run(gwh, gwh_s),
                 "simpy_engine": engine_run(gwh, gwh_s, "simpy"),
                 "plain_simpy": plain_run(gwh, gwh_s),
             },

@@ -393,6 +393,11 @@ def test_block_size_and_heap_growth_do_not_change_results(monkeypatch):
     n_machines = len(state.machine_int)
     assert streams.block < 1000 and len(state.heap_time) < 2 * n_machines + 8
     assert simulate(spec, 2 * 24 * H, 0.0, rng=3, engine="fast") == ref
+    # the ring of events due now just holds the first events: it grows before the first one
+    monkeypatch.setattr(fast, "_due_places", lambda machines: machines + 1)
+    state, _ = fast._build(spec, np.random.default_rng(3), 1.0, 0.0)
+    assert len(state.due_int) == n_machines + 1 == state.counts[K.CI.DUE_LEN]
+    assert simulate(spec, 2 * 24 * H, 0.0, rng=3, engine="fast") == ref
 
 
 @identity

@@ -157,6 +157,13 @@ def _plan(spec: LineSpec) -> list[dict[str, Any]]:
     return groups
 
 
+def _due_places(machines: int) -> int:
+    """First size of the ring of events due at the current time: the machines' first events
+    at t = 0 and the sampler's, and room for what one event may schedule (the loop asks for
+    more when it runs short)."""
+    return max(_MIN_HEAP, 2 * machines + 16)
+
+
 def _block(groups: list[dict[str, Any]]) -> int:
     """Numbers pre-drawn per stream row and refill: at least 4 × the most one event may take
     of a row (a refill always leaves room for the next event), else :data:`_MIN_BLOCK`,
@@ -183,6 +190,7 @@ class StateSize(NamedTuple):
         its first size (it doubles as the loop asks; it holds about one event per machine)."""
         per_place = 4 if self.tracked else 2
         heap = 4 * max(_MIN_HEAP, self.machines + 1) * (1 + len(K.HI))
+        heap += _due_places(self.machines) * len(K.HI)
         entries = (
             self.stations * (len(K.SI) + len(K.SF))
             + self.groups * (len(K.GI) + len(K.GF) + K.STREAMS * (self.block + 2))
@@ -341,6 +349,7 @@ def _build(spec: LineSpec, rng: np.random.Generator, horizon_s: float, warmup_s:
         dock_queue=np.zeros(n_m, dtype=np.int64),
         heap_time=np.zeros(heap),
         heap_int=_table(heap, K.HI, np.int64),
+        due_int=_table(_due_places(n_m), K.HI, np.int64),
         counts=counts,
         sums=sums,
         draws=streams.draws,
@@ -351,7 +360,9 @@ def _build(spec: LineSpec, rng: np.random.Generator, horizon_s: float, warmup_s:
         sample_wip=np.zeros(WIP_SAMPLES + 2, dtype=np.int64),
     )
     K.check_state(st)
-    for m in range(n_m):  # every machine starts at t = 0, in creation order (as SimPy's)
+    # every machine starts at t = 0, in creation order (as SimPy's): events at the current
+    # time, so they go to the ring of due events (sized for them and one event's pushes)
+    for m in range(n_m):
         K.push(st, 0.0, m, K.EV_RESUME, 0)
     K.push(st, 0.0, -1, K.EV_SAMPLE, 0)  # then the WIP sampler, as in the SimPy engine
     return st, streams
@@ -381,11 +392,19 @@ def _run_until(st: K.State, streams: _Streams, until: float) -> K.State:
             return st
         if code == K.REFILL:
             streams.refill(int(counts[K.CI.NEED]))
-        else:  # GROW the heap
+        else:  # GROW the heap or the ring of due events, whichever is short of room
+            margin = len(st.machine_int) + 8  # the most one event may schedule
             n = len(st.heap_time)
-            heap_time, heap_int = np.zeros(2 * n), _table(2 * n, K.HI, np.int64)
-            heap_time[:n], heap_int[:n] = st.heap_time, st.heap_int
-            st = st._replace(heap_time=heap_time, heap_int=heap_int)
+            if counts[K.CI.HEAP_LEN] + margin > n:
+                heap_time, heap_int = np.zeros(2 * n), _table(2 * n, K.HI, np.int64)
+                heap_time[:n], heap_int[:n] = st.heap_time, st.heap_int
+                st = st._replace(heap_time=heap_time, heap_int=heap_int)
+            n, length = len(st.due_int), int(counts[K.CI.DUE_LEN])
+            if length + margin > n:
+                due = _table(2 * n, K.HI, np.int64)
+                due[:length] = st.due_int[(counts[K.CI.DUE_HEAD] + np.arange(length)) % n]
+                counts[K.CI.DUE_HEAD] = 0
+                st = st._replace(due_int=due)
 
 
 def _snapshot(st: K.State, now: float) -> dict:

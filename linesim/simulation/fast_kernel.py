@@ -71,14 +71,19 @@ __all__ = [
 
 _CACHE = not config.BOUNDSCHECK
 
-# LLVM, not numba, inlines the loop's functions into it: every function here takes the whole
-# State (26 arrays, passed as ~200 scalars), so a call that stays a call costs the loop 3× its
-# speed; numba's own inlining (``inline="always"``) removes the calls too, but re-types each
-# inlined body at every call site: 139 s of CPU to build against 48 s this way, for the same
-# speed (BENCHMARKS.md, issue 18). The option is LLVM's and process-wide (it can be set only
-# once in a process); it changes what is inlined, never a result (no fast-math anywhere).
+# Every function here takes the whole State (27 arrays, passed as ~220 scalars), so a call that
+# stays a call costs the loop more than the work it calls: each pushes the whole State on the
+# stack (profiled with perf, issue 18: 40 % of the loop's time went to such pushes). So every
+# call must be inlined. LLVM inlines most of them, with its threshold raised (the option is
+# LLVM's and process-wide, set once in a process; it changes what is inlined, never a result:
+# no fast-math anywhere); at 100,000 it left the dispatch and ``_get`` as calls, at 10⁷ it
+# still leaves two call sites each of the functions called from many places, so those few
+# (``_get``, ``_try_get``, ``_serve``, ``_start_service``) are inlined by numba instead
+# (``inline="always"``: it re-types their bodies at each call site, which costs build time;
+# numba-inlining every function cost 139 s of CPU against 48 s, BENCHMARKS.md, issue 18).
+# The compiled module then holds no function taking the State but the loop itself.
 if not getattr(llvm, "_linesim_inline_threshold", False):
-    llvm.set_option("linesim", "-inline-threshold=100000")
+    llvm.set_option("linesim", "-inline-threshold=10000000")
     llvm._linesim_inline_threshold = True
 
 
@@ -232,6 +237,10 @@ class CI(_Columns):
     NEED = auto()  #: the group whose streams the caller must refill (on REFILL)
     ERROR = auto()  #: 1 + the stream that ran dry inside one event; 0: none
     TRACK = auto()  #: 1 on a line with an exposure window (cells carry their dry-room wait)
+    DUE_HEAD = auto()  #: ring position of the first event in State.due_int
+    DUE_LEN = auto()  #: events in it
+    TOP_DONE = auto()  #: 1 while the heap's top is the event being processed (the next push
+    #: replaces it, else it is removed after the event)
 
 
 class CF(_Columns):
@@ -241,6 +250,7 @@ class CF(_Columns):
     WIP_SINCE = auto()  #: time of the last WIP change [s]
     LEAD = auto()  #: Σ (exit − start) over exits [s]
     SAMPLE_EVERY = auto()  #: time between WIP samples [s]
+    NOW = auto()  #: time of the event being processed (the current time) [s]
 
 
 class STREAM(_Columns):
@@ -280,6 +290,7 @@ class State(NamedTuple):
     dock_queue: np.ndarray
     heap_time: np.ndarray  #: the event heap: times [s], and the rest of each event
     heap_int: np.ndarray  #: [event, HI]
+    due_int: np.ndarray  #: [event, HI]: events at the current time, a ring in scheduling order
     counts: np.ndarray  #: [CI]
     sums: np.ndarray  #: [CF]
     draws: np.ndarray  #: pre-drawn numbers, row STREAMS * group + STREAM.X
@@ -312,6 +323,7 @@ LAYOUT: dict[str, tuple[type, int, type[_Columns] | None]] = {
     "dock_queue": (np.int64, 1, None),
     "heap_time": (np.float64, 1, None),
     "heap_int": (np.int64, 2, HI),
+    "due_int": (np.int64, 2, HI),
     "counts": (np.int64, 1, CI),
     "sums": (np.float64, 1, CF),
     "draws": (np.float64, 2, None),
@@ -390,17 +402,40 @@ def check_state(st: State) -> None:
 
 
 @njit(cache=_CACHE, _nrt=False)
-def _before(hf, hi, a, b):
-    return hf[a] < hf[b] or (hf[a] == hf[b] and hi[a, HI.SEQ] < hi[b, HI.SEQ])
+def _sift_down(hf, hi, n, t, seq, m, kind, ver):
+    """Place the event (t, seq, m, kind, ver) at the root of the heap of ``n`` events (its
+    root's place is free) and move it down to where it belongs: children move up into the
+    hole, so each level costs one move, not a swap."""
+    j = 0
+    while True:
+        a = 2 * j + 1
+        if a >= n:
+            break
+        b = a + 1
+        if b < n and (hf[b] < hf[a] or (hf[b] == hf[a] and hi[b, HI.SEQ] < hi[a, HI.SEQ])):
+            a = b
+        if t < hf[a] or (t == hf[a] and seq < hi[a, HI.SEQ]):
+            break
+        hf[j] = hf[a]
+        for c in range(H_COLUMNS):
+            hi[j, c] = hi[a, c]
+        j = a
+    hf[j] = t
+    hi[j, HI.SEQ] = seq
+    hi[j, HI.MACHINE] = m
+    hi[j, HI.KIND] = kind
+    hi[j, HI.VERSION] = ver
 
 
 @njit(cache=_CACHE, _nrt=False)
-def _heap_push(hf, hi, ci, t, m, kind, ver):
+def _heap_push(hf, hi, ci, t, seq, m, kind, ver):
     # takes only the arrays it needs (it is called from everywhere): a call that stays a call
     # passes every member of every array argument
+    if ci[CI.TOP_DONE]:  # the top was processed: the new event takes its place (one sift)
+        ci[CI.TOP_DONE] = 0
+        _sift_down(hf, hi, ci[CI.HEAP_LEN], t, seq, m, kind, ver)
+        return
     j = ci[CI.HEAP_LEN]
-    seq = ci[CI.SEQ]
-    ci[CI.SEQ] = seq + 1
     ci[CI.HEAP_LEN] = j + 1
     while j > 0:
         p = (j - 1) >> 1
@@ -419,35 +454,76 @@ def _heap_push(hf, hi, ci, t, m, kind, ver):
 
 @njit(cache=_CACHE, _nrt=False)
 def push(st, t, m, kind, ver):
-    """Schedule an event of ``kind`` for machine ``m`` (−1: the sampler) at ``t`` [s]."""
-    _heap_push(st.heap_time, st.heap_int, st.counts, t, m, kind, ver)
+    """Schedule an event of ``kind`` for machine ``m`` (−1: the sampler) at ``t`` [s].
+
+    An event at the current time goes to the ring ``due_int`` (processed after the heap's
+    events at that time, which were all scheduled before it, and before any later time: the
+    same order as one queue by time and scheduling order); a later one to the heap."""
+    ci = st.counts
+    seq = ci[CI.SEQ]
+    ci[CI.SEQ] = seq + 1
+    if t == st.sums[CF.NOW]:
+        q = st.due_int
+        j = (ci[CI.DUE_HEAD] + ci[CI.DUE_LEN]) % len(q)
+        q[j, HI.SEQ] = seq
+        q[j, HI.MACHINE] = m
+        q[j, HI.KIND] = kind
+        q[j, HI.VERSION] = ver
+        ci[CI.DUE_LEN] += 1
+        return
+    _heap_push(st.heap_time, st.heap_int, ci, t, seq, m, kind, ver)
 
 
 @njit(cache=_CACHE, _nrt=False)
-def _pop(st):
-    """Remove the earliest event (the caller has read it at index 0)."""
-    hf, hi, ci = st.heap_time, st.heap_int, st.counts
+def _pop(hf, hi, ci):
+    """Remove the heap's top event (the one processed: ``CI.TOP_DONE``).
+
+    Bottom-up (Floyd): the hole left at the root moves down to a leaf, each level taking the
+    earlier child (one comparison a level), then the heap's last event fills it and moves up
+    to its place — usually not at all, as the last event is usually a late one (a rack of
+    cells in aging or formation), where a plain sift-down would compare it at every level.
+    Takes only the heap's arrays, as :func:`_heap_push`."""
+    ci[CI.TOP_DONE] = 0
     n = ci[CI.HEAP_LEN] - 1
     ci[CI.HEAP_LEN] = n
     if n == 0:
         return
-    hf[0] = hf[n]
-    for c in range(H_COLUMNS):
-        hi[0, c] = hi[n, c]
     j = 0
     while True:
         a = 2 * j + 1
         if a >= n:
             break
         b = a + 1
-        if b < n and _before(hf, hi, b, a):
+        if b < n and (hf[b] < hf[a] or (hf[b] == hf[a] and hi[b, HI.SEQ] < hi[a, HI.SEQ])):
             a = b
-        if not _before(hf, hi, a, j):
-            break
-        hf[j], hf[a] = hf[a], hf[j]
+        hf[j] = hf[a]
         for c in range(H_COLUMNS):
-            hi[j, c], hi[a, c] = hi[a, c], hi[j, c]
+            hi[j, c] = hi[a, c]
         j = a
+    t, seq = hf[n], hi[n, HI.SEQ]
+    m, kind, ver = hi[n, HI.MACHINE], hi[n, HI.KIND], hi[n, HI.VERSION]
+    while j > 0:
+        p = (j - 1) >> 1
+        if hf[p] < t or (hf[p] == t and hi[p, HI.SEQ] < seq):
+            break
+        hf[j] = hf[p]
+        for c in range(H_COLUMNS):
+            hi[j, c] = hi[p, c]
+        j = p
+    hf[j] = t
+    hi[j, HI.SEQ] = seq
+    hi[j, HI.MACHINE] = m
+    hi[j, HI.KIND] = kind
+    hi[j, HI.VERSION] = ver
+
+
+@njit(cache=_CACHE, _nrt=False)
+def _other_now(st, now):
+    """Whether another event is scheduled at ``now`` (the event being processed aside)."""
+    ci = st.counts
+    if ci[CI.TOP_DONE]:
+        _pop(st.heap_time, st.heap_int, ci)
+    return ci[CI.DUE_LEN] > 0 or (ci[CI.HEAP_LEN] > 0 and st.heap_time[0] == now)
 
 
 # --- rings, accounting, draws -----------------------------------------------------------------
@@ -525,7 +601,7 @@ _off_time = clock.off_time
 # --- a machine's steps ------------------------------------------------------------------------
 
 
-@njit(cache=_CACHE, _nrt=False)
+@njit(cache=_CACHE, _nrt=False, inline="always")
 def _serve(st, m, g, now):
     """Start a service: its time, then the repairs of the failures during it (the failure clock
     runs on operating time only)."""
@@ -571,7 +647,7 @@ def _run_clock(st, m, column, busy, between, stop, g, purpose):
     return stopped
 
 
-@njit(cache=_CACHE, _nrt=False)
+@njit(cache=_CACHE, _nrt=False, inline="always")
 def _start_service(st, m, now, pm, setup, t, minor, down, rework):
     """Account a service of these parts [working s] and schedule its end (parts.Machine.serve)."""
     mi, mf = st.machine_int, st.machine_float
@@ -683,7 +759,7 @@ def _exit(st, start, mark, i, now):
     _wip(st, -1, now)
 
 
-@njit(cache=_CACHE, _nrt=False)
+@njit(cache=_CACHE, _nrt=False, inline="always")
 def _try_get(st, m, i, now):
     """Move a cell into machine m of station i without waiting; False when there is none."""
     si, mi = st.station_int, st.machine_int
@@ -765,7 +841,7 @@ def _put_one(st, i, slot, now):
     return False
 
 
-@njit(cache=_CACHE, _nrt=False)
+@njit(cache=_CACHE, _nrt=False, inline="always")
 def _get(st, m, i, g, now):
     """A single-cell machine takes its next cell, or waits for one."""
     if _try_get(st, m, i, now):
@@ -919,7 +995,7 @@ def _dispatch(st, m, kind, ver, now):
         # one of the condition's events is processed: the first triggers the condition
         if ver == mi[m, MI.VERSION] and mi[m, MI.COND] == 1:
             mi[m, MI.COND] = 2
-            if st.counts[CI.HEAP_LEN] > 0 and st.heap_time[0] == now:
+            if _other_now(st, now):
                 push(st, now, m, EV_WAKE, ver)
             else:  # no other event now: EV_WAKE would be the next one; run it at once
                 _wake(st, m, i, g, now)
@@ -973,33 +1049,59 @@ def _loop(formula_text: str):
         if len(formula_text) == 0:  # never: it only keys the cache
             return DONE
         mi, gi = st.machine_int, st.group_int
-        hf, hi, ci = st.heap_time, st.heap_int, st.counts
+        hf, hi, ci, q = st.heap_time, st.heap_int, st.counts, st.due_int
         pos, end = st.draw_pos, st.draw_end
         n_machines = len(mi)
-        while ci[CI.HEAP_LEN] > 0 and hf[0] < until:
-            if ci[CI.HEAP_LEN] + n_machines + 8 > len(hf):
-                return GROW
-            t = hf[0]
-            m = hi[0, HI.MACHINE]
-            kind = hi[0, HI.KIND]
-            if kind == EV_SAMPLE:
-                _pop(st)
-                _sample(st, t)
-                continue
-            g = mi[m, MI.GROUP]
-            k = STREAMS * g
-            if (
-                (not gi[g, GI.DETERMINISTIC] and pos[k + STREAM.SERVICE] >= end[k + STREAM.SERVICE])
-                or pos[k + STREAM.DEFECT] + gi[g, GI.DEFECT_NEED] > end[k + STREAM.DEFECT]
-                or pos[k + STREAM.FAILURE] + gi[g, GI.FAILURE_NEED] > end[k + STREAM.FAILURE]
-                or pos[k + STREAM.MINOR] + gi[g, GI.MINOR_NEED] > end[k + STREAM.MINOR]
-                or pos[k + STREAM.INSPECT] + gi[g, GI.INSPECT_NEED] > end[k + STREAM.INSPECT]
+        while True:
+            if ci[CI.HEAP_LEN] + n_machines + 8 > len(hf) or ci[CI.DUE_LEN] + n_machines + 8 > len(
+                q
             ):
-                ci[CI.NEED] = g
-                return REFILL
-            ver = hi[0, HI.VERSION]
-            _pop(st)
-            _dispatch(st, m, kind, ver, t)
+                return GROW
+            # the next event: the heap's at the current time, then the ring's, then the heap's
+            now = st.sums[CF.NOW]
+            due = ci[CI.DUE_LEN] > 0 and now < until
+            if due and ci[CI.HEAP_LEN] > 0 and hf[0] <= now:
+                due = False
+            if due:
+                j = ci[CI.DUE_HEAD]
+                t = now
+                m = q[j, HI.MACHINE]
+                kind = q[j, HI.KIND]
+                ver = q[j, HI.VERSION]
+            elif ci[CI.HEAP_LEN] > 0 and hf[0] < until:
+                t = hf[0]
+                m = hi[0, HI.MACHINE]
+                kind = hi[0, HI.KIND]
+                ver = hi[0, HI.VERSION]
+            else:
+                return DONE
+            if kind != EV_SAMPLE:
+                g = mi[m, MI.GROUP]
+                k = STREAMS * g
+                if (
+                    (
+                        not gi[g, GI.DETERMINISTIC]
+                        and pos[k + STREAM.SERVICE] >= end[k + STREAM.SERVICE]
+                    )
+                    or pos[k + STREAM.DEFECT] + gi[g, GI.DEFECT_NEED] > end[k + STREAM.DEFECT]
+                    or pos[k + STREAM.FAILURE] + gi[g, GI.FAILURE_NEED] > end[k + STREAM.FAILURE]
+                    or pos[k + STREAM.MINOR] + gi[g, GI.MINOR_NEED] > end[k + STREAM.MINOR]
+                    or pos[k + STREAM.INSPECT] + gi[g, GI.INSPECT_NEED] > end[k + STREAM.INSPECT]
+                ):
+                    ci[CI.NEED] = g
+                    return REFILL
+            if due:
+                ci[CI.DUE_HEAD] = (j + 1) % len(q)
+                ci[CI.DUE_LEN] -= 1
+            else:
+                ci[CI.TOP_DONE] = 1  # removed after the event, or replaced by its first push
+                st.sums[CF.NOW] = t
+            if kind == EV_SAMPLE:
+                _sample(st, t)
+            else:
+                _dispatch(st, m, kind, ver, t)
+            if ci[CI.TOP_DONE]:
+                _pop(hf, hi, ci)
             if ci[CI.ERROR]:
                 return DONE
         return DONE

@@ -1,0 +1,545 @@
+"""Today's fast engine builder, kept as the baseline of issue 18 (benchmarks only).
+
+A verbatim copy of ``linesim/simulation/fast.py`` as of commit 8fff4fc, importing the kept
+kernel :mod:`baseline_kernel` instead of ``linesim.simulation.fast_kernel``, so that
+``bench_baselines.py`` times today's engine against the current one in one process. Not
+maintained: it follows linesim's draws/records modules as they are.
+
+The fast engine: the SimPy engine's model on a compiled event loop (numba).
+
+Same inputs, same :class:`~linesim.simulation.records.SimResult`, same random streams
+(:mod:`linesim.simulation.draws`): for the same spec and seed the two engines give identical
+results, cell for cell (``tests/test_fast_engine.py`` holds them to it). What changes is speed:
+the loop in :mod:`linesim.simulation.fast_kernel` keeps all state in arrays and never touches a
+Python object per cell.
+
+This module builds those arrays from a spec, refills the streams in blocks whenever the loop
+asks, grows the event heap when it must, and reads the snapshots for the observation window.
+SimPy-only: the per-cell exit trace.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import baseline_kernel as K
+import numpy as np
+
+from linesim.simulation.draws import (
+    draw_service,
+    exposure_parameters,
+    generators,
+    group_times,
+    loss_times,
+    station_clock,
+    stream_root,
+)
+from linesim.simulation.parts import SERVICE_PARTS, machine_totals
+from linesim.simulation.records import (
+    TIME_ACCOUNTS,
+    WIP_SAMPLES,
+    SimResult,
+    build_result,
+    wip_sample_every_s,
+)
+from linesim.spec import LineSpec
+
+__all__ = ["StateSize", "build", "is_compiled", "simulate_fast", "state_size"]
+
+if [K.MF(K.MF.ACC_BUSY + k).name for k in range(len(TIME_ACCOUNTS))] != [
+    "ACC_BUSY",
+    "ACC_DOWN",
+    "ACC_BLOCKED",
+    "ACC_STARVED",
+    "ACC_SETUP",
+    "ACC_MINOR",
+    "ACC_MAINTENANCE",
+    "ACC_REWORK",
+    "ACC_OFF",
+] or [K.MF(K.MF.SVC_MAINTENANCE + k).name for k in range(len(SERVICE_PARTS))] != [
+    "SVC_MAINTENANCE",
+    "SVC_SETUP",
+    "SVC_BUSY",
+    "SVC_MINOR",
+    "SVC_DOWN",
+    "SVC_REWORK",
+]:
+    raise ImportError("fast_kernel.MF's time accounts must match records.TIME_ACCOUNTS")
+
+_MIN_BLOCK = 16384  #: numbers pre-drawn per stream and block
+_MIN_HEAP = 64  #: initial event-heap capacity (grown by doubling when the loop asks)
+#: Progress reports per replication, at equal steps of simulated time: fewer than the SimPy
+#: engine's, as each costs the compiled loop a return and a re-entry (20: < 1 % of a run)
+_PROGRESS_STEPS = 20
+#: Pre-drawn numbers of all stream rows together (64 MiB) before blocks shrink below
+#: :data:`_MIN_BLOCK`: a line of hundreds of stations refills more often instead
+_DRAW_BUDGET = 2**23
+
+
+class _Streams:
+    """Pre-drawn numbers of every group and purpose, refilled block by block (the kernel's
+    ``State.draws``, row ``K.STREAMS * group + K.STREAM.X``)."""
+
+    def __init__(self, groups: list[dict], block: int):
+        self.block = block
+        self.groups = groups
+        self.draws = np.zeros((K.STREAMS * len(groups), block))
+        self.pos = np.zeros(K.STREAMS * len(groups), dtype=np.int64)
+        self.end = np.zeros(K.STREAMS * len(groups), dtype=np.int64)
+        for g in range(len(groups)):
+            self.refill(g)
+
+    def refill(self, g: int) -> None:
+        grp = self.groups[g]
+        service, defect, failure, minor, inspect = grp["gens"]
+        loss = grp["loss"]
+        fills = {
+            K.STREAM.SERVICE: None
+            if grp["dist"] == "deterministic"
+            else (lambda n: draw_service(service, grp["dist"], grp["mean_s"], grp["cv"], n)),
+            K.STREAM.DEFECT: defect.random if grp["p"] > 0 or grp["exposed"] else None,
+            K.STREAM.FAILURE: failure.standard_exponential if grp["mtbf_s"] else None,
+            K.STREAM.MINOR: minor.standard_exponential if loss.ms_between_s else None,
+            K.STREAM.INSPECT: inspect.random if grp["ineed"] else None,
+        }
+        for purpose, fill in fills.items():
+            if fill is None:
+                continue
+            k = K.STREAMS * g + purpose
+            row, left = self.draws[k], self.end[k] - self.pos[k]
+            row[:left] = row[self.pos[k] : self.end[k]]
+            row[left:] = fill(self.block - left)
+            self.pos[k], self.end[k] = 0, self.block
+
+
+def _row(layout, **values) -> list:
+    """One row of a table named by ``layout``, every column given by name."""
+    if set(values) != {c.name for c in layout}:
+        raise ValueError(f"{layout.__name__}: {sorted(set(values) ^ {c.name for c in layout})}")
+    return [values[c.name] for c in layout]
+
+
+def _table(rows: int, layout, dtype=np.float64, fill=0) -> np.ndarray:
+    """A state table of ``rows`` × ``len(layout)`` (its columns named by ``layout``)."""
+    return np.full((rows, len(layout)), fill, dtype=dtype)
+
+
+def _plan(spec: LineSpec) -> list[dict[str, Any]]:
+    """Per equipment group, in flow order: its station and option index, machine count, times,
+    losses, and the most one event may take of each of its streams (without the generators)."""
+    exposure = exposure_parameters(spec)
+    groups: list[dict[str, Any]] = []
+    for i, station in enumerate(spec.stations):
+        for j, eq in enumerate(station.equipment()):
+            unit, mean_s, mtbf_s, mttr_s = group_times(eq)
+            loss = loss_times(station, eq)
+            failures = mean_s / mtbf_s if mtbf_s else 0.0  # expected per service
+            stops = mean_s / loss.ms_between_s if loss.ms_between_s else 0.0
+            inspects = loss.detection < 1.0 or loss.rework_max > 0
+            groups.append(
+                {
+                    "station": i,
+                    "option": j,
+                    "count": eq.count,
+                    "dist": station.process_time_dist,
+                    "cv": station.process_time_cv,
+                    "mean_s": mean_s,
+                    "p": eq.defect_probability,
+                    "mtbf_s": mtbf_s,
+                    "mttr_s": mttr_s,
+                    "unit": unit,
+                    "fneed": 64 + math.ceil(20 * failures) if mtbf_s else 0,
+                    "mneed": 64 + math.ceil(20 * stops) if loss.ms_between_s else 0,
+                    # per cell: a detection draw per round (rework_max + 1 rounds at most)
+                    # and a rework decision in all but the last
+                    "ineed": unit * (2 * loss.rework_max + 1) if inspects else 0,
+                    "loss": loss,
+                    "exposed": exposure is not None
+                    and (exposure[1][i] > 0.0 or exposure[2][i] < math.inf),
+                }
+            )
+    return groups
+
+
+def _block(groups: list[dict[str, Any]]) -> int:
+    """Numbers pre-drawn per stream row and refill: at least 4 × the most one event may take
+    of a row (a refill always leaves room for the next event), else :data:`_MIN_BLOCK`,
+    lowered so that the rows of a line of many groups hold :data:`_DRAW_BUDGET` numbers in all.
+    Independent of machine counts: the machines' first draws refill as they go (``_build``)."""
+    need = max(max(g["unit"], g["fneed"], g["mneed"], g["ineed"]) for g in groups)
+    return max(4 * need, min(_MIN_BLOCK, _DRAW_BUDGET // (K.STREAMS * len(groups))))
+
+
+class StateSize(NamedTuple):
+    """The lengths of the fast engine's state arrays for one line (every entry is 8 bytes)."""
+
+    stations: int
+    groups: int
+    machines: int
+    slots: int  #: cell places in machines (Σ machines × batch size)
+    buffer_places: int  #: cell places in buffers (Σ max(capacity, 1))
+    tracked: bool  #: exposure window: two more numbers per cell place
+    block: int  #: numbers per stream row
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of all state arrays at the start of a run, with the event heap at four times
+        its first size (it doubles as the loop asks; it holds about one event per machine)."""
+        per_place = 4 if self.tracked else 2
+        heap = 4 * max(_MIN_HEAP, self.machines + 1) * (1 + len(K.HI))
+        entries = (
+            self.stations * (len(K.SI) + len(K.SF))
+            + self.groups * (len(K.GI) + len(K.GF) + K.STREAMS * (self.block + 2))
+            + self.machines * (len(K.MI) + len(K.MF) + 3)
+            + (self.slots + self.buffer_places) * per_place
+            + heap
+            + 2 * (WIP_SAMPLES + 2)
+            + len(K.CI)
+            + len(K.CF)
+        )
+        return 8 * entries
+
+
+def state_size(spec: LineSpec) -> StateSize:
+    """What :func:`_build` allocates for ``spec``, without allocating it (for
+    :mod:`linesim.workload`)."""
+    groups = _plan(spec)
+    caps = [
+        s.buffer_after if i < len(spec.stations) - 1 else 0 for i, s in enumerate(spec.stations)
+    ]
+    return StateSize(
+        stations=len(spec.stations),
+        groups=len(groups),
+        machines=sum(g["count"] for g in groups),
+        slots=sum(g["count"] * g["unit"] for g in groups),
+        buffer_places=sum(max(cap, 1) for cap in caps),
+        tracked=exposure_parameters(spec) is not None,
+        block=_block(groups),
+    )
+
+
+def _build(spec: LineSpec, rng: np.random.Generator, horizon_s: float, warmup_s: float):
+    """The kernel's :class:`~linesim.simulation.fast_kernel.State` for a fresh line, and its
+    streams."""
+    n = len(spec.stations)
+    root = stream_root(rng)
+    exposure = exposure_parameters(spec)
+    groups = _plan(spec)
+    machines: list[tuple[int, int, int]] = []  # (station, group, cell slots)
+    for g, grp in enumerate(groups):
+        grp["gens"] = generators(root, grp["station"], grp["option"])
+        machines += [(grp["station"], g, grp["unit"])] * grp["count"]
+    n_m = len(machines)
+    streams = _Streams(groups, _block(groups))
+
+    gf = _table(len(groups), K.GF)
+    gi = _table(len(groups), K.GI, np.int64)
+    for g, grp in enumerate(groups):
+        loss = grp["loss"]
+        gf[g] = _row(
+            K.GF,
+            MEAN_S=grp["mean_s"],
+            P=grp["p"],
+            MTBF_S=grp["mtbf_s"],
+            MTTR_S=grp["mttr_s"],
+            PM_EVERY_S=loss.pm_every_s,
+            PM_DURATION_S=loss.pm_duration_s,
+            CO_DURATION_S=loss.co_duration_s,
+            MS_BETWEEN_S=loss.ms_between_s,
+            MS_DURATION_S=loss.ms_duration_s,
+            DETECTION=loss.detection,
+            RW_FRACTION=loss.rework_fraction,
+            RW_S=loss.rework_s,
+        )
+        gi[g] = _row(
+            K.GI,
+            UNIT=grp["unit"],
+            DETERMINISTIC=grp["dist"] == "deterministic",
+            DEFECT_NEED=grp["unit"] + (loss.rework_max if grp["p"] > 0 else 0)
+            if grp["p"] > 0 or grp["exposed"]
+            else 0,
+            FAILURE_NEED=grp["fneed"],
+            MINOR_NEED=grp["mneed"],
+            INSPECT_NEED=grp["ineed"],
+            CO_EVERY=loss.co_every,
+            CO_SCRAP=loss.co_scrap,
+            RW_MAX=loss.rework_max,
+        )
+    si = _table(n, K.SI, np.int64)
+    sf = _table(n, K.SF)
+    sf[:, K.SF.DEADLINE] = np.inf
+    sf[:, K.SF.QUEUE_LIMIT] = np.inf
+    if exposure is not None:
+        si[:, K.SI.DRY_ROOM] = exposure[0]
+        sf[:, K.SF.EXPOSURE_RATE] = exposure[1]
+        sf[:, K.SF.QUEUE_LIMIT] = exposure[2]
+    detect = spec.detection_index()
+    per_station = np.bincount([g["station"] for g in groups], [g["count"] for g in groups], n)
+    first = boff = 0
+    for i, station in enumerate(spec.stations):
+        count = int(per_station[i])
+        cap = station.buffer_after if i < n - 1 else 0
+        si[
+            i,
+            [
+                K.SI.FIRST,
+                K.SI.MACHINES,
+                K.SI.BATCH,
+                K.SI.DETECT,
+                K.SI.BUF_OFFSET,
+                K.SI.BUF_CAP,
+                K.SI.BUF_RING,
+            ],
+        ] = (first, max(count, 1), station.kind == "batch", detect[i], boff, cap, max(cap, 1))
+        sf[i, K.SF.MAX_WAIT] = station.max_wait_s if station.max_wait_s is not None else -1.0
+        sf[i, K.SF.CAL_WORK_S], si[i, K.SI.CAL_DAYS] = station_clock(spec, station)
+        first += count
+        boff += max(cap, 1)
+    mi = _table(n_m, K.MI, np.int64)
+    mf = _table(n_m, K.MF)
+    slot = 0
+    for m, (i, g, unit) in enumerate(machines):
+        mi[m, [K.MI.STATION, K.MI.GROUP, K.MI.SLOT, K.MI.STATE]] = i, g, slot, K.IDLE
+        slot += unit
+        grp, loss = groups[g], groups[g]["loss"]
+        # the first times to a failure and a minor stop, drawn as the SimPy engine draws them
+        for column, mean, purpose in (
+            (K.MF.TTF, grp["mtbf_s"], K.STREAM.FAILURE),
+            (K.MF.TTMS, loss.ms_between_s, K.STREAM.MINOR),
+        ):
+            if mean:
+                k = K.STREAMS * g + purpose
+                if streams.pos[k] == streams.end[k]:  # many machines in the group
+                    streams.refill(g)
+                mf[m, column] = mean * streams.draws[k, streams.pos[k]]
+                streams.pos[k] += 1
+            else:
+                mf[m, column] = np.inf
+        # planned maintenance staggered: machine k of n at the station first at (k + 1)/n
+        k, count = m - si[i, K.SI.FIRST], si[i, K.SI.MACHINES]
+        mf[m, K.MF.PM_DUE] = loss.pm_every_s * (k + 1) / count if loss.pm_every_s else np.inf
+    heap = max(_MIN_HEAP, n_m + 1)  # the first events; the loop asks for more
+    counts = np.zeros(len(K.CI), dtype=np.int64)
+    counts[K.CI.TRACK] = exposure is not None
+    sums = np.zeros(len(K.CF))
+    sums[K.CF.SAMPLE_EVERY] = wip_sample_every_s(horizon_s, warmup_s)
+    track = slot if exposure is not None else 0  # exposure arrays: empty without a window
+    btrack = boff if exposure is not None else 0
+    st = K.State(
+        station_int=si,
+        station_float=sf,
+        machine_int=mi,
+        machine_float=mf,
+        group_int=gi,
+        group_float=gf,
+        held_start=np.zeros(slot),
+        held_mark=np.zeros(slot, dtype=np.int64),
+        held_ready=np.zeros(track),
+        held_wait=np.zeros(track),
+        buffered_start=np.zeros(boff),
+        buffered_mark=np.zeros(boff, dtype=np.int64),
+        buffered_ready=np.zeros(btrack),
+        buffered_wait=np.zeros(btrack),
+        getters=np.zeros(n_m, dtype=np.int64),
+        putters=np.zeros(n_m, dtype=np.int64),
+        dock_queue=np.zeros(n_m, dtype=np.int64),
+        heap_time=np.zeros(heap),
+        heap_int=_table(heap, K.HI, np.int64),
+        counts=counts,
+        sums=sums,
+        draws=streams.draws,
+        draw_pos=streams.pos,
+        draw_end=streams.end,
+        # room for a sample at the end of the run too (sums of floats may fall short of it)
+        sample_time=np.zeros(WIP_SAMPLES + 2),
+        sample_wip=np.zeros(WIP_SAMPLES + 2, dtype=np.int64),
+    )
+    K.check_state(st)
+    for m in range(n_m):  # every machine starts at t = 0, in creation order (as SimPy's)
+        K.push(st, 0.0, m, K.EV_RESUME, 0)
+    K.push(st, 0.0, -1, K.EV_SAMPLE, 0)  # then the WIP sampler, as in the SimPy engine
+    return st, streams
+
+
+def _stops(warmup_s: float, total_s: float, report: bool) -> list[float]:
+    """The simulated times [s] the loop stops at: the end of warm-up (if any), the end, and
+    with ``report`` every 1/:data:`_PROGRESS_STEPS` of ``total_s`` in between."""
+    stops = {total_s} | ({warmup_s} if warmup_s > 0 else set())
+    if report:
+        stops |= {total_s * k / _PROGRESS_STEPS for k in range(1, _PROGRESS_STEPS)}
+    return sorted(stops)
+
+
+def _run_until(st: K.State, streams: _Streams, until: float) -> K.State:
+    """Run the events before ``until`` [s], refilling streams and growing the heap as asked."""
+    until = float(until)  # an int would compile a second machine code (~2 min, 2 GB) for it
+    while True:
+        code = K.advance(st, until)
+        counts = st.counts
+        if counts[K.CI.ERROR]:
+            raise RuntimeError(
+                "fast engine: a random stream ran dry inside one event (stream "
+                f"{counts[K.CI.ERROR] - 1}); an MTBF far shorter than one service can cause this"
+            )
+        if code == K.DONE:
+            return st
+        if code == K.REFILL:
+            streams.refill(int(counts[K.CI.NEED]))
+        else:  # GROW the heap
+            n = len(st.heap_time)
+            heap_time, heap_int = np.zeros(2 * n), _table(2 * n, K.HI, np.int64)
+            heap_time[:n], heap_int[:n] = st.heap_time, st.heap_int
+            st = st._replace(heap_time=heap_time, heap_int=heap_int)
+
+
+def _snapshot(st: K.State, now: float) -> dict:
+    """The counters at ``now``, with running services and waits cut at ``now`` (as the SimPy
+    engine's ``Machine.totals``)."""
+    si, mi, mf, counts, sums = st.station_int, st.machine_int, st.machine_float, st.counts, st.sums
+    sums[K.CF.WIP_AREA] += counts[K.CI.WIP] * (now - sums[K.CF.WIP_SINCE])  # as _wip_change(0)
+    sums[K.CF.WIP_SINCE] = now
+    n_acc = len(TIME_ACCOUNTS)
+    machines = np.bincount(mi[:, K.MI.STATION], minlength=len(si))
+    acc_by_station = []
+    for i in range(len(si)):
+        first = si[i, K.SI.FIRST]
+        work_s, days = float(st.station_float[i, K.SF.CAL_WORK_S]), int(si[i, K.SI.CAL_DAYS])
+        rows = []
+        for m in range(first, first + machines[i]):
+            acc = machine_totals(
+                mf[m, K.MF.ACC_BUSY : K.MF.ACC_BUSY + n_acc],
+                int(mi[m, K.MI.STATE]),
+                float(mf[m, K.MF.SINCE]),
+                float(mf[m, K.MF.SERVICE_END]),
+                mf[m, K.MF.SVC_MAINTENANCE : K.MF.SVC_REWORK + 1],
+                (work_s, days),
+                now,
+            )
+            rows.append(acc)
+        acc_by_station.append([sum(col) for col in zip(*rows)] if rows else [0.0] * n_acc)
+    column = {
+        "processed": K.SI.PROCESSED,
+        "defects": K.SI.DEFECTS,
+        "scrapped_at": K.SI.SCRAPPED,
+        "exposure_defects": K.SI.EXPOSURE_DEFECTS,
+        "startup_scrap": K.SI.STARTUP_SCRAP,
+        "reworked": K.SI.REWORKED,
+        "rework_defects": K.SI.REWORK_DEFECTS,
+        "escaped": K.SI.ESCAPED,
+        "repaired": K.SI.REPAIRED,
+    }
+    return {
+        "started": int(counts[K.CI.STARTED]),
+        "good": int(counts[K.CI.GOOD]),
+        "scrapped": int(counts[K.CI.SCRAPPED]),
+        "shipped_defective": int(counts[K.CI.SHIPPED_DEFECTIVE]),
+        "exits": int(counts[K.CI.EXITS]),
+        "wip_area": float(sums[K.CF.WIP_AREA]),
+        "lead_sum": float(sums[K.CF.LEAD]),
+        **{key: [int(x) for x in si[:, c]] for key, c in column.items()},
+        "acc": acc_by_station,
+    }
+
+
+def _in_process(st: K.State) -> int:
+    """Cells in the line now, counted in buffers and machines (not from the WIP counter)."""
+    mi = st.machine_int
+    return int(
+        st.station_int[:, K.SI.BUF_LEN].sum() + (mi[:, K.MI.LOADED] - mi[:, K.MI.RELEASED]).sum()
+    )
+
+
+def is_compiled() -> bool:
+    """Whether the event loop's machine code is in numba's on-disk cache, up to date with the
+    kernel's source (else the first run compiles it: about a minute of CPU and 0.5 GB of
+    memory, once). True when that cannot be told (e.g. a bounds-checked build, which never
+    caches)."""
+    try:
+        return bool(K.advance._cache._cache_file._load_index())
+    except Exception:  # numba's cache internals: a version without them, or no cache at all
+        return True
+
+
+def build(wait: bool = True) -> None:
+    """Compile the event loop now, or load it from numba's on-disk cache, so that the processes
+    a replication pool forks from this one start with it (else each worker builds it itself).
+
+    Builds of the same cache take turns (a lock file in numba's cache): a build that waited
+    for another loads what that one wrote instead of compiling it again; with ``wait`` False
+    it returns at once instead of waiting (a background build when one is under way).
+    """
+    import fcntl
+
+    from numba import float64, typeof
+
+    empty = K.State(*(np.zeros((0,) * ndim, dtype) for dtype, ndim, _ in K.LAYOUT.values()))
+    signature = (typeof(empty), float64)  # what _run_until passes: the State and a float
+    try:
+        cache_dir = K.advance._cache._cache_path
+        os.makedirs(cache_dir, exist_ok=True)
+        lock = open(os.path.join(cache_dir, "linesim-build.lock"), "a")
+    except (AttributeError, OSError):  # no on-disk cache (a bounds-checked build), or read-only
+        K.advance.compile(signature)
+        return
+    with lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return
+        K.advance.compile(signature)
+
+
+def simulate_fast(
+    spec: LineSpec,
+    horizon_s: float,
+    warmup_s: float = 0.0,
+    rng: np.random.Generator | int | None = None,
+    *,
+    replication: int = 0,
+    seed: int | None = None,
+    progress: Callable[[float], None] | None = None,
+) -> SimResult:
+    """Simulate one replication on the fast engine (arguments as :func:`simulate_once`; no
+    exit trace — :func:`linesim.simulation.engine_for` sends that to the SimPy engine).
+
+    The loop stops at the end of warm-up and, with ``progress``, at every
+    1/:data:`_PROGRESS_STEPS` of the simulated time to report it; stopping between two events
+    changes nothing, so the result is the same with and without ``progress``.
+    """
+    if horizon_s <= 0 or warmup_s < 0:
+        raise ValueError("horizon_s must be > 0 and warmup_s ≥ 0")
+    if not isinstance(rng, np.random.Generator):
+        rng = np.random.default_rng(rng)
+    st, streams = _build(spec, rng, horizon_s, warmup_s)
+    start = _snapshot(st, 0.0)
+    at_start = 0
+    total_s = warmup_s + horizon_s
+    for until in _stops(warmup_s, total_s, progress is not None):
+        st = _run_until(st, streams, until)
+        if until == warmup_s:
+            start = _snapshot(st, warmup_s)
+            at_start = _in_process(st)
+        if progress is not None:
+            progress(until / total_s)
+    end = _snapshot(st, total_s)
+    in_process = _in_process(st)
+    samples = [
+        (float(st.sample_time[k]), int(st.sample_wip[k]))
+        for k in range(int(st.counts[K.CI.SAMPLES]))
+    ]
+    return build_result(
+        spec,
+        start,
+        end,
+        seed=seed,
+        replication=replication,
+        warmup_s=warmup_s,
+        horizon_s=horizon_s,
+        in_process=in_process,
+        samples=samples,
+        in_process_at_start=at_start,
+        engine="fast",
+    )

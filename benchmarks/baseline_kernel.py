@@ -1,0 +1,1019 @@
+"""Today's fast-engine kernel, kept as the baseline of issue 18 (benchmarks only).
+
+A verbatim copy of ``linesim/simulation/fast_kernel.py`` as of commit 8fff4fc (one binary
+heap of every event), driven by :mod:`baseline_fast`; numba caches it apart from linesim's.
+
+The compiled event loop of the fast engine (numba); the same model as the SimPy engine.
+
+The loop mirrors :mod:`linesim.simulation.engine` step for step, so that fed the same random
+streams the two engines give bit-identical results (tested). The SimPy engine's processes
+become a phase per machine, its events a binary heap ordered like SimPy's queue — by time, then
+by the order in which events were scheduled — and every place where the SimPy model schedules
+an event (a timeout, ``event.succeed()``, a condition ``ev | timeout``) pushes one here, in the
+same order (``docs/engines.md`` states the contract):
+
+- ``EV_RESUME``: a waiting machine goes on (it was handed a cell, its cell was taken, or it got
+  the loading dock); ``EV_END``: a service ends;
+- a batch loader waiting on "a cell or its ``max_wait`` deadline" (SimPy's ``ev | timeout``)
+  takes two hops, as in SimPy: ``EV_DEADLINE`` (the deadline's timeout) or ``EV_HANDED`` (the
+  event that handed it a cell) is processed and triggers the condition, which is processed
+  later as ``EV_WAKE`` (at once when no other event shares its time: it would be next);
+- ``EV_SAMPLE``: the WIP sampler (machine index −1), a process of its own in the SimPy engine.
+
+Cells are a start time and a detection mark (the station that will scrap the cell, or n for a
+good one) — and, on a line with an exposure window, the time the cell became ready to move and
+its dry-room wait so far — held in ring buffers and in per-machine slots (a batch machine has
+one slot per place in its batch), so nothing allocates while the loop runs.
+
+All state lives in the arrays of one :class:`State` (a ``NamedTuple``, read by field name), built
+by :mod:`linesim.simulation.fast`. The columns of every 2-D array — and the entries of the 1-D
+counter arrays — are named once, below, by the ``IntEnum`` classes; array widths are ``len()``
+of those classes, in the builder as here. The loop can stop and resume: it returns when the
+heap nears its capacity (the caller grows it), when the next event's group could run out of
+pre-drawn numbers (the caller refills that group's streams), or when the next event lies at or
+after ``until``.
+
+numba caches the compiled loop on disk keyed on *this file's* text, so every constant the loop
+reads is defined here; the one formula it compiles from elsewhere
+(:func:`linesim.spec.process.exposure_probability`, shared with the SimPy engine) enters the
+key through :func:`_loop`. With ``NUMBA_BOUNDSCHECK`` set nothing is cached (numba's key does not
+include that flag), so a bounds-checked run compiles afresh and leaves the cache alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+from enum import IntEnum, auto
+from typing import NamedTuple
+
+import numpy as np
+from llvmlite import binding as llvm
+from numba import config, njit
+
+from linesim.simulation import clock
+from linesim.simulation.clock import working_end
+from linesim.spec.process import exposure_probability
+
+__all__ = [
+    "State",
+    "LAYOUT",
+    "SI",
+    "SF",
+    "MI",
+    "MF",
+    "GI",
+    "GF",
+    "HI",
+    "CI",
+    "CF",
+    "STREAM",
+    "STREAMS",
+    "advance",
+    "push",
+    "check_state",
+]
+
+_CACHE = not config.BOUNDSCHECK
+
+# LLVM, not numba, inlines the loop's functions into it: every function here takes the whole
+# State (26 arrays, passed as ~200 scalars), so a call that stays a call costs the loop 3× its
+# speed; numba's own inlining (``inline="always"``) removes the calls too, but re-types each
+# inlined body at every call site: 139 s of CPU to build against 48 s this way, for the same
+# speed (BENCHMARKS.md, issue 18). The option is LLVM's and process-wide (it can be set only
+# once in a process); it changes what is inlined, never a result (no fast-math anywhere).
+if not getattr(llvm, "_linesim_inline_threshold", False):
+    llvm.set_option("linesim", "-inline-threshold=100000")
+    llvm._linesim_inline_threshold = True
+
+
+class _Columns(IntEnum):
+    """Column numbers of a state array: 0, 1, … in the order written; ``len()`` is the count."""
+
+    @staticmethod
+    def _generate_next_value_(name, start, count, last_values):
+        return count
+
+
+# --- column layouts (the only place they are written) ----------------------------------------
+
+
+class SI(_Columns):
+    """``State.station_int``: one row per station."""
+
+    FIRST = auto()  #: row of its first machine (a station's machines are consecutive rows)
+    MACHINES = auto()  #: its machine count (the size of its getter, putter and dock rings)
+    BATCH = auto()  #: 1 for a batch station
+    DETECT = auto()  #: station that scraps the defects made here
+    BUF_OFFSET = auto()  #: first place of its buffer (after it) in State.buffered_*
+    BUF_CAP = auto()  #: buffer capacity [cells] (0: none; the last station has none)
+    BUF_RING = auto()  #: places reserved for the buffer: max(capacity, 1)
+    BUF_HEAD = auto()  #: ring position of its first buffered cell
+    BUF_LEN = auto()  #: cells in its buffer
+    GET_HEAD = auto()  #: ring of its machines waiting for a cell (State.getters)
+    GET_LEN = auto()  #: (each ring: position of the first, and length)
+    PUT_HEAD = auto()  #: ring of its machines blocked with a finished cell (State.putters)
+    PUT_LEN = auto()
+    DOCK_HEAD = auto()  #: ring of its batch machines waiting for the loading dock
+    DOCK_LEN = auto()
+    DOCK_BUSY = auto()  #: 1 while a batch machine holds the loading dock
+    PROCESSED = auto()  #: cells whose processing ended here (whole run, as the rest)
+    DEFECTS = auto()  #: of those, cells made defective here
+    SCRAPPED = auto()  #: cells scrapped here (defects detected here)
+    EXPOSURE_DEFECTS = auto()  #: defects due to dry-room exposure (beyond p₀)
+    DRY_ROOM = auto()  #: 1 if waiting before this station counts as dry-room exposure
+    CAL_DAYS = auto()  #: working days a week of its calendar
+    STARTUP_SCRAP = auto()  #: cells scrapped here as start-up scrap after changeovers
+    REWORKED = auto()  #: rework attempts here
+    REWORK_DEFECTS = auto()  #: reworked cells made defective again here
+    ESCAPED = auto()  #: defects detected here that escaped inspection
+    REPAIRED = auto()  #: reworked cells that left the station (good, or found later)
+
+
+class SF(_Columns):
+    """``State.station_float``: one row per station."""
+
+    MAX_WAIT = auto()  #: batch max_wait_s [s]; −1 for none
+    DEADLINE = auto()  #: the loading batch's deadline [s]; inf for none
+    EXPOSURE_RATE = auto()  #: exposure window's rate [1/s]; 0 without one
+    QUEUE_LIMIT = auto()  #: exposure window's queue-time limit [s]; inf without one
+    CAL_WORK_S = auto()  #: working seconds a working day; 0: round the clock
+
+
+class MI(_Columns):
+    """``State.machine_int``: one row per machine, stations in flow order, options in order."""
+
+    STATION = auto()  #: its station's index
+    GROUP = auto()  #: its equipment group (station × option): row of State.group_*
+    SLOT = auto()  #: first of its cell slots in State.held_* (a batch machine has batch_size)
+    STATE = auto()  #: BUSY, BLOCKED, STARVED or IDLE (−1), as parts.py
+    PHASE = auto()  #: where its process goes on when resumed (PH_*)
+    LOADED = auto()  #: cells in its slots
+    RELEASED = auto()  #: of those, cells a batch machine has passed on
+    VERSION = auto()  #: the current "cell or deadline" wait; older wake-ups are stale
+    COND = auto()  #: that wait: 0 none, 1 pending, 2 triggered (EV_WAKE scheduled)
+    GOT = auto()  #: 1 when a cell was handed to it during that wait
+    CO_COUNT = auto()  #: cells processed since its last changeover
+    SCRAP_LEFT = auto()  #: start-up scrap cells still to come after a changeover
+
+
+class MF(_Columns):
+    """``State.machine_float``: one row per machine [s]."""
+
+    SINCE = auto()  #: start of its current wait (blocked or starved)
+    ACC_BUSY = auto()  #: machine-seconds by account, in records.TIME_ACCOUNTS order
+    ACC_DOWN = auto()
+    ACC_BLOCKED = auto()
+    ACC_STARVED = auto()
+    ACC_SETUP = auto()
+    ACC_MINOR = auto()
+    ACC_MAINTENANCE = auto()
+    ACC_REWORK = auto()
+    ACC_OFF = auto()
+    TTF = auto()  #: operating time left to its next failure (inf without breakdowns)
+    TTMS = auto()  #: operating time left to its next minor stop (inf without them)
+    PM_DUE = auto()  #: time its next planned maintenance falls due (inf without)
+    SERVICE_END = auto()  #: end of its current service
+    SVC_MAINTENANCE = auto()  #: its current service's parts [working s], in time order
+    SVC_SETUP = auto()
+    SVC_BUSY = auto()
+    SVC_MINOR = auto()
+    SVC_DOWN = auto()
+    SVC_REWORK = auto()
+
+
+class GF(_Columns):
+    """``State.group_float``: one row per equipment group."""
+
+    MEAN_S = auto()  #: mean service time [s] (of a whole batch at a batch station)
+    P = auto()  #: defect probability
+    MTBF_S = auto()  #: mean operating time between failures [s]; 0 without breakdowns
+    MTTR_S = auto()  #: 0 without breakdowns
+    PM_EVERY_S = auto()  #: planned maintenance: calendar time between starts; 0: none
+    PM_DURATION_S = auto()
+    CO_DURATION_S = auto()  #: changeover time [s]
+    MS_BETWEEN_S = auto()  #: minor stops: mean operating time between; 0: none
+    MS_DURATION_S = auto()
+    DETECTION = auto()  #: detection efficiency (1: every defect found here)
+    RW_FRACTION = auto()  #: share of found defects reworked
+    RW_S = auto()  #: machine time per rework [s]
+
+
+class GI(_Columns):
+    """``State.group_int``: one row per equipment group."""
+
+    UNIT = auto()  #: cells per service (batch size, else 1)
+    DETERMINISTIC = auto()  #: 1: service time is MEAN_S and draws nothing
+    DEFECT_NEED = auto()  #: defect draws one event may take (0: never draws)
+    FAILURE_NEED = auto()  #: failure-clock draws one event may take (0: no breakdowns)
+    MINOR_NEED = auto()  #: minor-stop draws one event may take (0: none)
+    INSPECT_NEED = auto()  #: inspection draws one event may take (0: none)
+    CO_EVERY = auto()  #: cells between changeovers (0: none)
+    CO_SCRAP = auto()  #: start-up scrap cells after a changeover
+    RW_MAX = auto()  #: rework attempts allowed (0: no rework)
+
+
+class HI(_Columns):
+    """``State.heap_int``: one row per scheduled event (``State.heap_time`` holds its time)."""
+
+    SEQ = auto()  #: scheduling order: ties in time go to the earlier-scheduled event
+    MACHINE = auto()  #: −1 for the WIP sampler
+    KIND = auto()  #: EV_*
+    VERSION = auto()  #: MI.VERSION of the wait an EV_DEADLINE/EV_HANDED/EV_WAKE belongs to
+
+
+class CI(_Columns):
+    """``State.counts``: the line's integer counters and loop registers."""
+
+    STARTED = auto()  #: cells started (whole run, as the next three)
+    GOOD = auto()  #: good cells out of the last station
+    SCRAPPED = auto()
+    SHIPPED_DEFECTIVE = auto()  #: defective cells out of the last station (escaped)
+    EXITS = auto()  #: good + scrapped + shipped defective
+    WIP = auto()  #: cells in the line now
+    SEQ = auto()  #: events scheduled so far
+    HEAP_LEN = auto()  #: events in the heap
+    SAMPLES = auto()  #: WIP samples taken
+    NEED = auto()  #: the group whose streams the caller must refill (on REFILL)
+    ERROR = auto()  #: 1 + the stream that ran dry inside one event; 0: none
+    TRACK = auto()  #: 1 on a line with an exposure window (cells carry their dry-room wait)
+
+
+class CF(_Columns):
+    """``State.sums``: the line's time sums [s, cell·s]."""
+
+    WIP_AREA = auto()  #: ∫ WIP dt up to WIP_SINCE [cell·s]
+    WIP_SINCE = auto()  #: time of the last WIP change [s]
+    LEAD = auto()  #: Σ (exit − start) over exits [s]
+    SAMPLE_EVERY = auto()  #: time between WIP samples [s]
+
+
+class STREAM(_Columns):
+    """A group's rows of ``State.draws``: ``STREAMS * group + STREAM.X``."""
+
+    SERVICE = auto()  #: service times [s]
+    DEFECT = auto()  #: uniforms on [0, 1)
+    FAILURE = auto()  #: standard exponentials (× MTBF: time to failure, × MTTR: repair)
+    MINOR = auto()  #: standard exponentials of the minor-stop clock
+    INSPECT = auto()  #: uniforms: detection and rework decisions
+
+
+STREAMS = len(STREAM)
+H_COLUMNS = len(HI)
+
+
+class State(NamedTuple):
+    """All the state of one run: arrays the loop reads and writes by field name (see
+    :data:`LAYOUT` for each one's dtype and the columns of the tables)."""
+
+    station_int: np.ndarray  #: [station, SI]
+    station_float: np.ndarray  #: [station, SF]
+    machine_int: np.ndarray  #: [machine, MI]
+    machine_float: np.ndarray  #: [machine, MF]
+    group_int: np.ndarray  #: [group, GI]
+    group_float: np.ndarray  #: [group, GF]
+    held_start: np.ndarray  #: cells in machines' slots: start time [s]
+    held_mark: np.ndarray  #: detection mark: the station that will scrap it, n if good
+    held_ready: np.ndarray  #: with an exposure window (else empty): ready-to-move time [s]
+    held_wait: np.ndarray  #: and dry-room wait so far [s]
+    buffered_start: np.ndarray  #: cells in buffers, the same four
+    buffered_mark: np.ndarray
+    buffered_ready: np.ndarray
+    buffered_wait: np.ndarray
+    getters: np.ndarray  #: rings of machine indices, each station's ring at its SI.FIRST
+    putters: np.ndarray
+    dock_queue: np.ndarray
+    heap_time: np.ndarray  #: the event heap: times [s], and the rest of each event
+    heap_int: np.ndarray  #: [event, HI]
+    counts: np.ndarray  #: [CI]
+    sums: np.ndarray  #: [CF]
+    draws: np.ndarray  #: pre-drawn numbers, row STREAMS * group + STREAM.X
+    draw_pos: np.ndarray  #: per row: next number to read
+    draw_end: np.ndarray  #: per row: end of the numbers drawn
+    sample_time: np.ndarray  #: WIP samples: time [s] and cells in process
+    sample_wip: np.ndarray
+
+
+#: Each array of :class:`State`: dtype, dimensions, and the layout naming its last axis (None:
+#: indexed by cell place, machine, event, stream row or sample). The builder allocates
+#: ``len(layout)`` columns; :func:`check_state` checks what it built.
+LAYOUT: dict[str, tuple[type, int, type[_Columns] | None]] = {
+    "station_int": (np.int64, 2, SI),
+    "station_float": (np.float64, 2, SF),
+    "machine_int": (np.int64, 2, MI),
+    "machine_float": (np.float64, 2, MF),
+    "group_int": (np.int64, 2, GI),
+    "group_float": (np.float64, 2, GF),
+    "held_start": (np.float64, 1, None),
+    "held_mark": (np.int64, 1, None),
+    "held_ready": (np.float64, 1, None),
+    "held_wait": (np.float64, 1, None),
+    "buffered_start": (np.float64, 1, None),
+    "buffered_mark": (np.int64, 1, None),
+    "buffered_ready": (np.float64, 1, None),
+    "buffered_wait": (np.float64, 1, None),
+    "getters": (np.int64, 1, None),
+    "putters": (np.int64, 1, None),
+    "dock_queue": (np.int64, 1, None),
+    "heap_time": (np.float64, 1, None),
+    "heap_int": (np.int64, 2, HI),
+    "counts": (np.int64, 1, CI),
+    "sums": (np.float64, 1, CF),
+    "draws": (np.float64, 2, None),
+    "draw_pos": (np.int64, 1, None),
+    "draw_end": (np.int64, 1, None),
+    "sample_time": (np.float64, 1, None),
+    "sample_wip": (np.int64, 1, None),
+}
+if tuple(LAYOUT) != State._fields:
+    raise ImportError("fast_kernel.LAYOUT must list State's fields, in order")
+
+# machine states (as in parts.py), phases, event kinds
+BUSY, DOWN, BLOCKED, STARVED, IDLE = 0, 1, 2, 3, -1
+PH_START, PH_GET, PH_BUSY, PH_PUT, PH_DOCK, PH_LOAD, PH_REWORK = range(7)
+EV_RESUME, EV_END, EV_DEADLINE, EV_HANDED, EV_WAKE, EV_SAMPLE = range(6)
+# kernel return codes
+DONE, REFILL, GROW = 0, 1, 2
+
+if [MF.ACC_BUSY + s for s in (BUSY, DOWN, BLOCKED, STARVED)] != [
+    MF.ACC_BUSY,
+    MF.ACC_DOWN,
+    MF.ACC_BLOCKED,
+    MF.ACC_STARVED,
+]:
+    raise ImportError("MF.ACC_* must follow the machine states' order")
+
+_INF = np.inf
+
+
+def check_state(st: State) -> None:
+    """Raise if an array of ``st`` has another dtype, shape or width than :data:`LAYOUT` and
+    the line's sizes say (a wrong dtype would compile another kernel; a wrong width or length
+    would let the loop read and write past an array)."""
+    for (name, (dtype, ndim, layout)), array in zip(LAYOUT.items(), st):
+        if array.dtype != dtype or array.ndim != ndim or not array.flags.c_contiguous:
+            raise TypeError(
+                f"state.{name}: {array.dtype}, {array.ndim}-D; expected "
+                f"{np.dtype(dtype)}, {ndim}-D, C-contiguous"
+            )
+        if layout is not None and array.shape[-1] != len(layout):
+            raise ValueError(
+                f"state.{name}: {array.shape[-1]} columns; expected {len(layout)} "
+                f"({', '.join(c.name for c in layout)})"
+            )
+    n_streams = STREAMS * len(st.group_int)
+    held, buffered = len(st.held_start), len(st.buffered_start)
+    track = len(st.held_ready) > 0
+    rows = {  # arrays that must have as many rows as the first of their group
+        "station_int": len(st.station_int),
+        "station_float": len(st.station_int),
+        "machine_float": len(st.machine_int),
+        "getters": len(st.machine_int),
+        "putters": len(st.machine_int),
+        "dock_queue": len(st.machine_int),
+        "group_float": len(st.group_int),
+        "draws": n_streams,
+        "draw_pos": n_streams,
+        "draw_end": n_streams,
+        "held_mark": held,
+        "held_ready": held if track else 0,
+        "held_wait": held if track else 0,
+        "buffered_mark": buffered,
+        "buffered_ready": buffered if track else 0,
+        "buffered_wait": buffered if track else 0,
+        "heap_int": len(st.heap_time),
+        "sample_wip": len(st.sample_time),
+    }
+    for name, expected in rows.items():
+        if len(getattr(st, name)) != expected:
+            raise ValueError(f"state.{name}: {len(getattr(st, name))} rows; expected {expected}")
+    if bool(st.counts[CI.TRACK]) != track:
+        raise ValueError("state.counts[CI.TRACK] disagrees with the exposure arrays")
+
+
+# --- the event heap ---------------------------------------------------------------------------
+
+
+@njit(cache=_CACHE, _nrt=False)
+def _before(hf, hi, a, b):
+    return hf[a] < hf[b] or (hf[a] == hf[b] and hi[a, HI.SEQ] < hi[b, HI.SEQ])
+
+
+@njit(cache=_CACHE, _nrt=False)
+def _heap_push(hf, hi, ci, t, m, kind, ver):
+    # takes only the arrays it needs (it is called from everywhere): a call that stays a call
+    # passes every member of every array argument
+    j = ci[CI.HEAP_LEN]
+    seq = ci[CI.SEQ]
+    ci[CI.SEQ] = seq + 1
+    ci[CI.HEAP_LEN] = j + 1
+    while j > 0:
+        p = (j - 1) >> 1
+        if hf[p] < t or (hf[p] == t and hi[p, HI.SEQ] < seq):
+            break
+        hf[j] = hf[p]
+        for c in range(H_COLUMNS):
+            hi[j, c] = hi[p, c]
+        j = p
+    hf[j] = t
+    hi[j, HI.SEQ] = seq
+    hi[j, HI.MACHINE] = m
+    hi[j, HI.KIND] = kind
+    hi[j, HI.VERSION] = ver
+
+
+@njit(cache=_CACHE, _nrt=False)
+def push(st, t, m, kind, ver):
+    """Schedule an event of ``kind`` for machine ``m`` (−1: the sampler) at ``t`` [s]."""
+    _heap_push(st.heap_time, st.heap_int, st.counts, t, m, kind, ver)
+
+
+@njit(cache=_CACHE, _nrt=False)
+def _pop(st):
+    """Remove the earliest event (the caller has read it at index 0)."""
+    hf, hi, ci = st.heap_time, st.heap_int, st.counts
+    n = ci[CI.HEAP_LEN] - 1
+    ci[CI.HEAP_LEN] = n
+    if n == 0:
+        return
+    hf[0] = hf[n]
+    for c in range(H_COLUMNS):
+        hi[0, c] = hi[n, c]
+    j = 0
+    while True:
+        a = 2 * j + 1
+        if a >= n:
+            break
+        b = a + 1
+        if b < n and _before(hf, hi, b, a):
+            a = b
+        if not _before(hf, hi, a, j):
+            break
+        hf[j], hf[a] = hf[a], hf[j]
+        for c in range(H_COLUMNS):
+            hi[j, c], hi[a, c] = hi[a, c], hi[j, c]
+        j = a
+
+
+# --- rings, accounting, draws -----------------------------------------------------------------
+
+
+@njit(cache=_CACHE, _nrt=False)
+def _qpush(q, si, i, head, length, m):
+    q[si[i, SI.FIRST] + (si[i, head] + si[i, length]) % si[i, SI.MACHINES]] = m
+    si[i, length] += 1
+
+
+@njit(cache=_CACHE, _nrt=False)
+def _qpop(q, si, i, head, length):
+    m = q[si[i, SI.FIRST] + si[i, head]]
+    si[i, head] = (si[i, head] + 1) % si[i, SI.MACHINES]
+    si[i, length] -= 1
+    return m
+
+
+@njit(cache=_CACHE, _nrt=False)
+def _wip(st, delta, now):
+    ci, cf = st.counts, st.sums
+    cf[CF.WIP_AREA] += ci[CI.WIP] * (now - cf[CF.WIP_SINCE])
+    cf[CF.WIP_SINCE] = now
+    ci[CI.WIP] += delta
+
+
+@njit(cache=_CACHE, _nrt=False)
+def _carry(st, to_ready, to_wait, dst, from_ready, from_wait, src):
+    """Move a cell's exposure record (ready time, dry-room wait) with the cell, on a line that
+    tracks exposure (held_* for cells in machines, buffered_* for cells in buffers)."""
+    if st.counts[CI.TRACK]:
+        to_ready[dst] = from_ready[src]
+        to_wait[dst] = from_wait[src]
+
+
+@njit(cache=_CACHE, _nrt=False)
+def _wait(mi, mf, m, state, now):
+    mi[m, MI.STATE] = state
+    mf[m, MF.SINCE] = now
+
+
+@njit(cache=_CACHE, _nrt=False)
+def _waited(st, m, now):
+    """A wait ends: its length goes to the machine's state, its off-shift part to ACC_OFF."""
+    mi, mf = st.machine_int, st.machine_float
+    s = mi[m, MI.STATE]
+    i = mi[m, MI.STATION]
+    work_s = st.station_float[i, SF.CAL_WORK_S]
+    if work_s != 0.0:
+        off = _off_time(mf[m, MF.SINCE], now, work_s, st.station_int[i, SI.CAL_DAYS])
+        mf[m, MF.ACC_OFF] += off
+        mf[m, MF.ACC_BUSY + s] += (now - mf[m, MF.SINCE]) - off
+    else:
+        mf[m, MF.ACC_BUSY + s] += now - mf[m, MF.SINCE]
+    mi[m, MI.STATE] = IDLE
+
+
+@njit(cache=_CACHE, _nrt=False)
+def _draw(st, k):
+    """The next number of stream row ``k``."""
+    j = st.draw_pos[k]
+    if j >= st.draw_end[k]:
+        st.counts[CI.ERROR] = k + 1  # ran dry inside one event: the caller raises
+        return 1.0
+    st.draw_pos[k] = j + 1
+    return st.draws[k, j]
+
+
+_exposure_probability = njit(_nrt=False)(exposure_probability)
+_working_end = working_end  # register_jitable: compiled into the loop
+_off_time = clock.off_time
+
+
+# --- a machine's steps ------------------------------------------------------------------------
+
+
+@njit(cache=_CACHE, _nrt=False)
+def _serve(st, m, g, now):
+    """Start a service: its time, then the repairs of the failures during it (the failure clock
+    runs on operating time only)."""
+    mi, mf, gf, gi = st.machine_int, st.machine_float, st.group_float, st.group_int
+    if st.counts[CI.TRACK] and st.station_int[mi[m, MI.STATION], SI.DRY_ROOM]:
+        hr, hx = st.held_ready, st.held_wait
+        for k in range(mi[m, MI.SLOT], mi[m, MI.SLOT] + mi[m, MI.LOADED]):
+            hx[k] += now - hr[k]  # the cell waited in the room until its processing starts
+    pm = 0.0
+    if gf[g, GF.PM_EVERY_S] > 0.0 and now >= mf[m, MF.PM_DUE]:
+        pm = gf[g, GF.PM_DURATION_S]
+        mf[m, MF.PM_DUE] = now + gf[g, GF.PM_EVERY_S]
+    setup = 0.0
+    if gi[g, GI.CO_EVERY] > 0 and mi[m, MI.CO_COUNT] >= gi[g, GI.CO_EVERY]:
+        setup = gf[g, GF.CO_DURATION_S]
+        mi[m, MI.CO_COUNT] = 0
+        mi[m, MI.SCRAP_LEFT] = gi[g, GI.CO_SCRAP]
+    t = gf[g, GF.MEAN_S] if gi[g, GI.DETERMINISTIC] else _draw(st, STREAMS * g + STREAM.SERVICE)
+    minor = d = 0.0
+    if gf[g, GF.MS_BETWEEN_S] > 0.0:
+        minor = _run_clock(
+            st, m, MF.TTMS, t, gf[g, GF.MS_BETWEEN_S], gf[g, GF.MS_DURATION_S], g, STREAM.MINOR
+        )
+    if gf[g, GF.MTBF_S] > 0.0:
+        d = _run_clock(st, m, MF.TTF, t, gf[g, GF.MTBF_S], gf[g, GF.MTTR_S], g, STREAM.FAILURE)
+    _start_service(st, m, now, pm, setup, t, minor, d, 0.0)
+    mi[m, MI.PHASE] = PH_BUSY
+
+
+@njit(cache=_CACHE, _nrt=False)
+def _run_clock(st, m, column, busy, between, stop, g, purpose):
+    """An operating-time clock of machine m (failures, minor stops; its time left in
+    ``column``) over ``busy`` seconds of processing: the stop time during them
+    (parts.run_clock, draw for draw)."""
+    mf = st.machine_float
+    k = STREAMS * g + purpose
+    stopped, left = 0.0, busy
+    while mf[m, column] <= left:
+        left -= mf[m, column]
+        stopped += stop * _draw(st, k)
+        mf[m, column] = between * _draw(st, k)
+    mf[m, column] -= left
+    return stopped
+
+
+@njit(cache=_CACHE, _nrt=False)
+def _start_service(st, m, now, pm, setup, t, minor, down, rework):
+    """Account a service of these parts [working s] and schedule its end (parts.Machine.serve)."""
+    mi, mf = st.machine_int, st.machine_float
+    i = mi[m, MI.STATION]
+    work = ((((pm + setup) + t) + minor) + down) + rework
+    mf[m, MF.ACC_MAINTENANCE] += pm
+    mf[m, MF.ACC_SETUP] += setup
+    mf[m, MF.ACC_BUSY] += t
+    mf[m, MF.ACC_MINOR] += minor
+    mf[m, MF.ACC_DOWN] += down
+    mf[m, MF.ACC_REWORK] += rework
+    work_s = st.station_float[i, SF.CAL_WORK_S]
+    if work_s != 0.0:
+        delay = _working_end(now, work, work_s, st.station_int[i, SI.CAL_DAYS]) - now
+        mf[m, MF.ACC_OFF] += delay - work
+        mf[m, MF.SERVICE_END] = now + delay
+    else:
+        delay = work
+        mf[m, MF.SERVICE_END] = (((((now + pm) + setup) + t) + minor) + down) + rework
+    mi[m, MI.STATE] = BUSY
+    mf[m, MF.SVC_MAINTENANCE] = pm
+    mf[m, MF.SVC_SETUP] = setup
+    mf[m, MF.SVC_BUSY] = t
+    mf[m, MF.SVC_MINOR] = minor
+    mf[m, MF.SVC_DOWN] = down
+    mf[m, MF.SVC_REWORK] = rework
+    push(st, now + delay, m, EV_END, 0)
+
+
+@njit(cache=_CACHE, _nrt=False)
+def _process(st, i, g, m, slot, now):
+    """Count a processed cell, draw its defect (marks the station that will scrap it) and
+    inspect it if its defect is found here; returns the machine time of its rework."""
+    si, sf, hm = st.station_int, st.station_float, st.held_mark
+    mi, gi = st.machine_int, st.group_int
+    si[i, SI.PROCESSED] += 1
+    if gi[g, GI.CO_EVERY] > 0:
+        mi[m, MI.CO_COUNT] += 1
+    p0 = st.group_float[g, GF.P]
+    p = p0
+    if st.counts[CI.TRACK]:
+        rate, limit = sf[i, SF.EXPOSURE_RATE], sf[i, SF.QUEUE_LIMIT]
+        if rate > 0.0 or limit < _INF:
+            p = _exposure_probability(p0, rate, st.held_wait[slot], limit)
+        st.held_ready[slot] = now
+    if mi[m, MI.SCRAP_LEFT] > 0:  # start-up scrap after a changeover
+        mi[m, MI.SCRAP_LEFT] -= 1
+        si[i, SI.STARTUP_SCRAP] += 1
+        hm[slot] = i
+        return 0.0
+    if p > 0.0:
+        u = _draw(st, STREAMS * g + STREAM.DEFECT)
+        if u < p:
+            si[i, SI.DEFECTS] += 1
+            if u >= p0:
+                si[i, SI.EXPOSURE_DEFECTS] += 1
+            d = si[i, SI.DETECT]
+            if d < hm[slot]:
+                hm[slot] = d
+    if hm[slot] == i and (st.group_float[g, GF.DETECTION] < 1.0 or gi[g, GI.RW_MAX] > 0):
+        return _inspect(st, i, g, slot)
+    return 0.0
+
+
+@njit(cache=_CACHE, _nrt=False)
+def _inspect(st, i, g, slot):
+    """A defect found here: detected or escaped, then reworked or scrapped (as the SimPy
+    engine's ``_inspect``, draw for draw); returns the rework time."""
+    si, gf, gi = st.station_int, st.group_float, st.group_int
+    n = len(si)
+    detection, fraction = gf[g, GF.DETECTION], gf[g, GF.RW_FRACTION]
+    k = STREAMS * g + STREAM.INSPECT
+    rework = 0.0
+    attempts = 0
+    mark = i
+    while True:
+        if detection < 1.0 and _draw(st, k) >= detection:
+            si[i, SI.ESCAPED] += 1
+            mark = n + 1
+            break
+        if attempts >= gi[g, GI.RW_MAX] or _draw(st, k) >= fraction:
+            break
+        attempts += 1
+        si[i, SI.REWORKED] += 1
+        rework += gf[g, GF.RW_S]
+        mark = n
+        if gf[g, GF.P] > 0.0 and _draw(st, STREAMS * g + STREAM.DEFECT) < gf[g, GF.P]:
+            si[i, SI.REWORK_DEFECTS] += 1
+            mark = si[i, SI.DETECT]
+        if mark != i:
+            si[i, SI.REPAIRED] += 1
+            break
+    st.held_mark[slot] = mark
+    return rework
+
+
+@njit(cache=_CACHE, _nrt=False)
+def _exit(st, start, mark, i, now):
+    ci = st.counts
+    if mark == i:
+        ci[CI.SCRAPPED] += 1
+        st.station_int[i, SI.SCRAPPED] += 1
+    elif mark == len(st.station_int):
+        ci[CI.GOOD] += 1
+    else:  # an escaped defect: shipped, but not good
+        ci[CI.SHIPPED_DEFECTIVE] += 1
+    ci[CI.EXITS] += 1
+    st.sums[CF.LEAD] += now - start
+    _wip(st, -1, now)
+
+
+@njit(cache=_CACHE, _nrt=False)
+def _try_get(st, m, i, now):
+    """Move a cell into machine m of station i without waiting; False when there is none."""
+    si, mi = st.station_int, st.machine_int
+    hs, hm, bs, bm = st.held_start, st.held_mark, st.buffered_start, st.buffered_mark
+    slot = mi[m, MI.SLOT] + mi[m, MI.LOADED]
+    if i == 0:
+        st.counts[CI.STARTED] += 1
+        _wip(st, 1, now)
+        hs[slot] = now
+        hm[slot] = len(si)
+        if st.counts[CI.TRACK]:
+            st.held_ready[slot] = now
+            st.held_wait[slot] = 0.0
+        mi[m, MI.LOADED] += 1
+        return True
+    b = i - 1
+    if si[b, SI.BUF_LEN] > 0:
+        k = si[b, SI.BUF_OFFSET] + si[b, SI.BUF_HEAD]
+        hs[slot] = bs[k]
+        hm[slot] = bm[k]
+        _carry(st, st.held_ready, st.held_wait, slot, st.buffered_ready, st.buffered_wait, k)
+        si[b, SI.BUF_HEAD] = (si[b, SI.BUF_HEAD] + 1) % si[b, SI.BUF_RING]
+        si[b, SI.BUF_LEN] -= 1
+        if si[b, SI.PUT_LEN] > 0:  # a blocked machine upstream moves its cell into the place
+            pm = _qpop(st.putters, si, b, SI.PUT_HEAD, SI.PUT_LEN)
+            ps = mi[pm, MI.SLOT] + mi[pm, MI.RELEASED]
+            k = si[b, SI.BUF_OFFSET] + (si[b, SI.BUF_HEAD] + si[b, SI.BUF_LEN]) % si[b, SI.BUF_RING]
+            bs[k] = hs[ps]
+            bm[k] = hm[ps]
+            _carry(st, st.buffered_ready, st.buffered_wait, k, st.held_ready, st.held_wait, ps)
+            si[b, SI.BUF_LEN] += 1
+            mi[pm, MI.RELEASED] += 1
+            push(st, now, pm, EV_RESUME, 0)
+    elif si[b, SI.PUT_LEN] > 0:  # no buffered cell: take a blocked machine's directly
+        pm = _qpop(st.putters, si, b, SI.PUT_HEAD, SI.PUT_LEN)
+        ps = mi[pm, MI.SLOT] + mi[pm, MI.RELEASED]
+        hs[slot] = hs[ps]
+        hm[slot] = hm[ps]
+        _carry(st, st.held_ready, st.held_wait, slot, st.held_ready, st.held_wait, ps)
+        mi[pm, MI.RELEASED] += 1
+        push(st, now, pm, EV_RESUME, 0)
+    else:
+        return False
+    mi[m, MI.LOADED] += 1
+    return True
+
+
+@njit(cache=_CACHE, _nrt=False)
+def _put_one(st, i, slot, now):
+    """Move a finished cell on from station i; False when the machine must block."""
+    si, mi = st.station_int, st.machine_int
+    hs, hm, bs, bm = st.held_start, st.held_mark, st.buffered_start, st.buffered_mark
+    mark = hm[slot]
+    if mark == i or i == len(si) - 1:
+        _exit(st, hs[slot], mark, i, now)
+        return True
+    j = i + 1
+    if si[j, SI.GET_LEN] > 0:
+        g = _qpop(st.getters, si, j, SI.GET_HEAD, SI.GET_LEN)
+        gs = mi[g, MI.SLOT] + mi[g, MI.LOADED]
+        hs[gs] = hs[slot]
+        hm[gs] = mark
+        _carry(st, st.held_ready, st.held_wait, gs, st.held_ready, st.held_wait, slot)
+        mi[g, MI.LOADED] += 1
+        if mi[g, MI.COND] == 0:
+            push(st, now, g, EV_RESUME, 0)
+        else:  # a loader waiting on "cell or deadline": the handing event, then the condition
+            mi[g, MI.GOT] = 1
+            if mi[g, MI.COND] == 1:
+                push(st, now, g, EV_HANDED, mi[g, MI.VERSION])
+        return True
+    if si[i, SI.BUF_LEN] < si[i, SI.BUF_CAP]:
+        k = si[i, SI.BUF_OFFSET] + (si[i, SI.BUF_HEAD] + si[i, SI.BUF_LEN]) % si[i, SI.BUF_RING]
+        bs[k] = hs[slot]
+        bm[k] = mark
+        _carry(st, st.buffered_ready, st.buffered_wait, k, st.held_ready, st.held_wait, slot)
+        si[i, SI.BUF_LEN] += 1
+        return True
+    return False
+
+
+@njit(cache=_CACHE, _nrt=False)
+def _get(st, m, i, g, now):
+    """A single-cell machine takes its next cell, or waits for one."""
+    if _try_get(st, m, i, now):
+        _serve(st, m, g, now)
+        return
+    _wait(st.machine_int, st.machine_float, m, STARVED, now)
+    _qpush(st.getters, st.station_int, i, SI.GET_HEAD, SI.GET_LEN, m)
+    st.machine_int[m, MI.PHASE] = PH_GET
+
+
+@njit(cache=_CACHE, _nrt=False)
+def _end(st, m, i, g, now):
+    """A single-cell service ends: defect draw and inspection, then a rework or the cell
+    moves on."""
+    rework = _process(st, i, g, m, st.machine_int[m, MI.SLOT], now)
+    if rework > 0.0:
+        _start_service(st, m, now, 0.0, 0.0, 0.0, 0.0, 0.0, rework)
+        st.machine_int[m, MI.PHASE] = PH_REWORK
+        return
+    _finish(st, m, i, g, now)
+
+
+@njit(cache=_CACHE, _nrt=False)
+def _finish(st, m, i, g, now):
+    """Pass the processed cell on, or block."""
+    mi = st.machine_int
+    slot = mi[m, MI.SLOT]
+    if _put_one(st, i, slot, now):
+        mi[m, MI.LOADED] = 0
+        _get(st, m, i, g, now)
+    else:
+        _wait(mi, st.machine_float, m, BLOCKED, now)
+        _qpush(st.putters, st.station_int, i, SI.PUT_HEAD, SI.PUT_LEN, m)
+        mi[m, MI.PHASE] = PH_PUT
+
+
+@njit(cache=_CACHE, _nrt=False)
+def _dock(st, m, i, g, now):
+    """A batch machine waits for the loading dock, or takes it and loads."""
+    si, mi = st.station_int, st.machine_int
+    _wait(mi, st.machine_float, m, STARVED, now)
+    if si[i, SI.DOCK_BUSY]:
+        _qpush(st.dock_queue, si, i, SI.DOCK_HEAD, SI.DOCK_LEN, m)
+        mi[m, MI.PHASE] = PH_DOCK
+        return
+    si[i, SI.DOCK_BUSY] = 1
+    _load(st, m, i, g, now)
+
+
+@njit(cache=_CACHE, _nrt=False)
+def _set_deadline(st, m, i, now):
+    sf = st.station_float
+    if (
+        sf[i, SF.DEADLINE] == _INF
+        and sf[i, SF.MAX_WAIT] >= 0.0
+        and st.machine_int[m, MI.LOADED] > 0
+    ):
+        sf[i, SF.DEADLINE] = now + sf[i, SF.MAX_WAIT]
+
+
+@njit(cache=_CACHE, _nrt=False)
+def _load(st, m, i, g, now):
+    """The dock holder loads cells until its batch is full or its deadline has passed."""
+    si, mi = st.station_int, st.machine_int
+    unit = st.group_int[g, GI.UNIT]
+    while mi[m, MI.LOADED] < unit:
+        if _try_get(st, m, i, now):
+            _set_deadline(st, m, i, now)
+            continue
+        _qpush(st.getters, si, i, SI.GET_HEAD, SI.GET_LEN, m)
+        deadline = st.station_float[i, SF.DEADLINE]
+        mi[m, MI.PHASE] = PH_LOAD
+        if deadline == _INF:
+            mi[m, MI.COND] = 0
+            return
+        left = deadline - now
+        if left > 0:
+            mi[m, MI.VERSION] += 1
+            mi[m, MI.COND] = 1
+            push(st, now + left, m, EV_DEADLINE, mi[m, MI.VERSION])
+            return
+        si[i, SI.GET_LEN] -= 1  # it is the only getter of a batch station: leave at once
+        break
+    _start_batch(st, m, i, g, now)
+
+
+@njit(cache=_CACHE, _nrt=False)
+def _start_batch(st, m, i, g, now):
+    si = st.station_int
+    st.station_float[i, SF.DEADLINE] = _INF
+    if si[i, SI.DOCK_LEN] > 0:
+        push(st, now, _qpop(st.dock_queue, si, i, SI.DOCK_HEAD, SI.DOCK_LEN), EV_RESUME, 0)
+    else:
+        si[i, SI.DOCK_BUSY] = 0
+    _waited(st, m, now)
+    _serve(st, m, g, now)
+
+
+@njit(cache=_CACHE, _nrt=False)
+def _release(st, m, i, g, now):
+    """A batch machine passes its cells on one by one, blocking when there is no place."""
+    mi, mf = st.machine_int, st.machine_float
+    while mi[m, MI.RELEASED] < mi[m, MI.LOADED]:
+        if _put_one(st, i, mi[m, MI.SLOT] + mi[m, MI.RELEASED], now):
+            mi[m, MI.RELEASED] += 1
+        else:
+            if mi[m, MI.STATE] != BLOCKED:
+                _wait(mi, mf, m, BLOCKED, now)
+            _qpush(st.putters, st.station_int, i, SI.PUT_HEAD, SI.PUT_LEN, m)
+            mi[m, MI.PHASE] = PH_PUT
+            return
+    if mi[m, MI.STATE] == BLOCKED:
+        _waited(st, m, now)
+    mi[m, MI.LOADED] = 0
+    mi[m, MI.RELEASED] = 0
+    _dock(st, m, i, g, now)
+
+
+@njit(cache=_CACHE, _nrt=False)
+def _wake(st, m, i, g, now):
+    """A batch loader's "cell or deadline" condition is processed: it goes on loading with the
+    cell it was handed, or starts its batch as it is."""
+    mi = st.machine_int
+    mi[m, MI.COND] = 0
+    if mi[m, MI.GOT]:
+        mi[m, MI.GOT] = 0
+        _set_deadline(st, m, i, now)
+        _load(st, m, i, g, now)
+    else:
+        st.station_int[i, SI.GET_LEN] -= 1  # leave the getter queue with a partial batch
+        _start_batch(st, m, i, g, now)
+
+
+@njit(cache=_CACHE, _nrt=False)
+def _dispatch(st, m, kind, ver, now):
+    si, mi = st.station_int, st.machine_int
+    i = mi[m, MI.STATION]
+    g = mi[m, MI.GROUP]
+    batch = si[i, SI.BATCH]
+    if kind == EV_END:
+        if batch:
+            for k in range(mi[m, MI.LOADED]):
+                _process(st, i, g, m, mi[m, MI.SLOT] + k, now)
+            mi[m, MI.STATE] = IDLE
+            _release(st, m, i, g, now)
+        elif mi[m, MI.PHASE] == PH_REWORK:
+            _finish(st, m, i, g, now)
+        else:
+            _end(st, m, i, g, now)
+    elif kind == EV_DEADLINE or kind == EV_HANDED:
+        # one of the condition's events is processed: the first triggers the condition
+        if ver == mi[m, MI.VERSION] and mi[m, MI.COND] == 1:
+            mi[m, MI.COND] = 2
+            if st.counts[CI.HEAP_LEN] > 0 and st.heap_time[0] == now:
+                push(st, now, m, EV_WAKE, ver)
+            else:  # no other event now: EV_WAKE would be the next one; run it at once
+                _wake(st, m, i, g, now)
+    elif kind == EV_WAKE:
+        _wake(st, m, i, g, now)
+    else:
+        phase = mi[m, MI.PHASE]
+        if phase == PH_START:
+            if batch:
+                _dock(st, m, i, g, now)
+            else:
+                _get(st, m, i, g, now)
+        elif phase == PH_GET:
+            _waited(st, m, now)
+            _serve(st, m, g, now)
+        elif phase == PH_PUT:
+            if batch:
+                _release(st, m, i, g, now)
+            else:
+                _waited(st, m, now)
+                mi[m, MI.LOADED] = 0
+                mi[m, MI.RELEASED] = 0
+                _get(st, m, i, g, now)
+        elif phase == PH_DOCK:
+            _load(st, m, i, g, now)
+        else:  # PH_LOAD: handed a cell while waiting without a deadline
+            _set_deadline(st, m, i, now)
+            _load(st, m, i, g, now)
+
+
+@njit(cache=_CACHE, _nrt=False)
+def _sample(st, now):
+    """Record the WIP now and schedule the next sample (the SimPy engine's sampler process)."""
+    ci = st.counts
+    n = ci[CI.SAMPLES]
+    if n < len(st.sample_time):
+        st.sample_time[n] = now
+        st.sample_wip[n] = ci[CI.WIP]
+        ci[CI.SAMPLES] = n + 1
+    push(st, now + st.sums[CF.SAMPLE_EVERY], -1, EV_SAMPLE, 0)
+
+
+def _loop(formula_text: str):
+    """The event loop, compiled with ``formula_text`` (the source of the shared formulas it
+    compiles from other modules) in its closure: numba keys its on-disk cache on this file's
+    text and on the closure, so editing such a formula recompiles the loop."""
+
+    @njit(cache=_CACHE, _nrt=False)
+    def advance(st, until):
+        """Run events before ``until`` [s]; returns DONE, REFILL (group in CI.NEED) or GROW."""
+        if len(formula_text) == 0:  # never: it only keys the cache
+            return DONE
+        mi, gi = st.machine_int, st.group_int
+        hf, hi, ci = st.heap_time, st.heap_int, st.counts
+        pos, end = st.draw_pos, st.draw_end
+        n_machines = len(mi)
+        while ci[CI.HEAP_LEN] > 0 and hf[0] < until:
+            if ci[CI.HEAP_LEN] + n_machines + 8 > len(hf):
+                return GROW
+            t = hf[0]
+            m = hi[0, HI.MACHINE]
+            kind = hi[0, HI.KIND]
+            if kind == EV_SAMPLE:
+                _pop(st)
+                _sample(st, t)
+                continue
+            g = mi[m, MI.GROUP]
+            k = STREAMS * g
+            if (
+                (not gi[g, GI.DETERMINISTIC] and pos[k + STREAM.SERVICE] >= end[k + STREAM.SERVICE])
+                or pos[k + STREAM.DEFECT] + gi[g, GI.DEFECT_NEED] > end[k + STREAM.DEFECT]
+                or pos[k + STREAM.FAILURE] + gi[g, GI.FAILURE_NEED] > end[k + STREAM.FAILURE]
+                or pos[k + STREAM.MINOR] + gi[g, GI.MINOR_NEED] > end[k + STREAM.MINOR]
+                or pos[k + STREAM.INSPECT] + gi[g, GI.INSPECT_NEED] > end[k + STREAM.INSPECT]
+            ):
+                ci[CI.NEED] = g
+                return REFILL
+            ver = hi[0, HI.VERSION]
+            _pop(st)
+            _dispatch(st, m, kind, ver, t)
+            if ci[CI.ERROR]:
+                return DONE
+        return DONE
+
+    return advance
+
+
+advance = _loop(
+    hashlib.sha256(
+        (inspect.getsource(exposure_probability) + inspect.getsource(clock)).encode()
+    ).hexdigest()
+)

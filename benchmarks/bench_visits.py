@@ -1,0 +1,123 @@
+"""Cost per station visit: lines of 6 to 60 stations, and 1 to 300 machines per station.
+
+A station visit is one cell processed at one station (``StationRecord.processed``, summed over
+the stations). Each line runs about the same number of visits per run; the cost is CPU
+nanoseconds per visit (``time.process_time`` of this process), median of ``--repeat`` runs,
+the current fast engine and the kept baseline (:mod:`baseline_fast`, before issue 18's kernel
+work) interleaved in one process. Flat means: the same cost per visit whatever the stations
+or the machines per station (issue 18 asks for within 20 %).
+
+The lines: single-cell stations, lognormal service (cv 0.3), 1 % defects, breakdowns (MTBF
+8 h, MTTR 0.25 h), buffers of 10; ``k`` machines per station each ``k`` times as slow, so every
+line runs at ~350 cells/h whatever ``k``.
+
+Usage::
+
+    python benchmarks/bench_visits.py --visits 300000 --repeat 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from bench_baselines import _baseline
+
+from linesim.config import line_from_dict
+from linesim.simulation import simulate
+
+CYCLE_S = 10.0  #: per machine of a one-machine station [s] (~360 cells/h)
+
+
+def line(stations: int, machines: int):
+    """``stations`` single-cell stations of ``machines`` machines, each ``machines`` × slower."""
+    return line_from_dict(
+        {
+            "name": f"visits_{stations}x{machines}",
+            "product": {"energy_kwh": 0.3},
+            "stations": [
+                {
+                    "id": f"s{i}",
+                    "kind": "discrete",
+                    # slightly slower downstream: blocking and starving both happen
+                    "cycle_time_s": CYCLE_S * machines * (1.0 + 0.002 * i),
+                    "machines": machines,
+                    "process_time_dist": "lognormal",
+                    "process_time_cv": 0.3,
+                    "defect_probability": 0.01,
+                    "mtbf_h": 8.0,
+                    "mttr_h": 0.25,
+                    "buffer_after": 10,
+                }
+                for i in range(stations)
+            ],
+        }
+    )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--visits", type=int, default=300_000, help="station visits per run")
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    baseline = _baseline()
+    shapes = [(6, 1), (20, 1), (60, 1), (6, 10), (6, 100), (6, 300)]
+    rows = []
+    load = os.getloadavg()[0]
+    for stations, machines in shapes:
+        spec = line(stations, machines)
+        # ~330 cells/h start, minus the 1 % scrapped per station on the way
+        horizon_s = args.visits / (330.0 * stations) * 3600.0
+        runners = {  # from empty, no warm-up: every visit is in the window
+            "fast": lambda k, spec=spec, h=horizon_s: simulate(spec, h, 0.0, rng=k, engine="fast"),
+            "fast_baseline": lambda k, spec=spec, h=horizon_s: baseline.simulate_fast(
+                spec, h, 0.0, rng=k
+            ),
+        }
+        simulate(spec, 60.0, 0.0, rng=0, engine="fast")
+        baseline.simulate_fast(spec, 60.0, 0.0, rng=0)
+        ns: dict[str, list[float]] = {key: [] for key in runners}
+        for k in range(args.repeat):
+            for key, run in runners.items():
+                t0 = time.process_time()
+                r = run(k)
+                cpu = time.process_time() - t0
+                visits = sum(s.processed for s in r.stations)
+                ns[key].append(cpu / visits * 1e9)
+        med = {key: float(np.median(v)) for key, v in ns.items()}
+        rows.append(
+            {
+                "stations": stations,
+                "machines_per_station": machines,
+                "ns_per_visit": {key: round(v, 1) for key, v in med.items()},
+                "fast_vs_baseline": round(med["fast_baseline"] / med["fast"], 2),
+            }
+        )
+        print(json.dumps(rows[-1]), flush=True)
+    base = rows[0]["ns_per_visit"]
+    for row in rows:
+        row["vs_6x1"] = {k: round(v / base[k], 2) for k, v in row["ns_per_visit"].items()}
+    print(
+        json.dumps(
+            {
+                "command": "python benchmarks/bench_visits.py " + " ".join(sys.argv[1:]),
+                "load_before": load,
+                "load_after": os.getloadavg()[0],
+                "rows": rows,
+            },
+            indent=2,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
