@@ -234,6 +234,50 @@ def test_pareto_front_with_every_feature_is_not_dominated(spec):
         assert not dominated.any(), brute.layout(int(np.flatnonzero(dominated)[0]))
 
 
+def _brute_front(brute: Brute, rows: np.ndarray) -> np.ndarray:
+    """The rows (indices) no other of ``rows`` dominates in (output ↑, yield ↑, capex ↓)."""
+    out, y, c = brute.output_gwh[rows], brute.yield_[rows], brute.capex[rows]
+    front = []
+    for i in range(len(rows)):
+        better = (out >= out[i]) & (y >= y[i]) & (c <= c[i])
+        strictly = better & ((out > out[i]) | (y > y[i]) | (c < c[i]))
+        if not strictly.any():
+            front.append(rows[i])
+    return np.asarray(front, dtype=int)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), spec=lines(), fraction=st.floats(0.05, 0.9))
+def test_pareto_front_is_complete_against_brute_force(data, spec, fraction):
+    """Every non-dominated layout of the brute force (output ≥ the target, within the drawn
+    budget and area limits) is matched by a point of the front with at least its output and
+    yield and at most its capex (to the model's resolution): the whole front, extremes
+    included (the most output, the best yield, the least capex are front points too)."""
+    brute = Brute(spec)
+    low = brute.quantile(brute.output_gwh, fraction) * 0.999
+    lim = data.draw(limits(brute))
+    allowed = _allowed(brute, lim)
+    inside = np.flatnonzero(allowed & (brute.output_gwh >= low * (1 + REL)))
+    result = pareto_front(Problem(spec, target_gwh_per_year=low, **lim), method="exact")
+    if not inside.size:
+        return  # nothing clearly inside the limits: no claim either way
+    assert result.status == "optimal" and result.coverage.startswith("complete"), result.binding
+    got = np.array([(f.output_gwh_per_year, f.line_yield, f.capex_usd) for _, f in result.pareto])
+    rel = 3e-5  # the model's rounding: (n + 2) · 1e-6 of a log unit, with margin
+    for row in _brute_front(brute, inside):
+        matched = (
+            (got[:, 0] >= brute.output_gwh[row] * (1 - rel))
+            & (got[:, 1] >= brute.yield_[row] * (1 - rel))
+            & (got[:, 2] <= brute.capex[row] * (1 + rel))
+        )
+        assert matched.any(), (brute.layout(int(row)), got)
+    for _, f in result.pareto:  # and every point keeps within the limits and the target
+        assert f.output_gwh_per_year >= low * (1 - rel)
+        assert f.capex_usd <= lim.get("budget_usd", np.inf) * (1 + REL)
+        assert f.floor_area_m2 <= lim.get("floor_area_m2", np.inf) * (1 + REL)
+        assert f.dry_room_area_m2 <= lim.get("dry_room_area_m2", np.inf) * (1 + REL)
+
+
 def _uncapped_line():
     """Two stations without machines_max, one machine each in the config."""
     return make_line(

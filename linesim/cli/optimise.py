@@ -74,7 +74,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         type=positive_int,
         default=6,
         metavar="N",
-        help="ε levels per axis of the Pareto sweep (default 6)",
+        help="points of the Pareto front simulated, spread by output, both ends included "
+        "(default 6; the front itself is complete on small lines, an ε-sweep of at least "
+        "max(N, 24) output floors on large ones)",
     )
     p.add_argument(
         "--floor-area-m2",

@@ -99,31 +99,32 @@ def chain_labels(
     back: list[tuple[np.ndarray, np.ndarray]] = [None] * n  # type: ignore[list-item]
     widest = 1
     for j in reversed(range(n)):
-        parts_d, parts_c, parts_k, parts_p = [], [], [], []
-        for k in range(len(loss[j])):
-            room = log_cap[j][k] + headroom - needs[j] - loss[j][k]
-            m = int(np.searchsorted(d, room, side="right"))  # labels with D ≤ room
-            if m == 0:
-                continue
-            nd, nc = d[:m] + loss[j][k], c[:m] + capex[j][k]
-            parent = np.arange(m, dtype=np.int64)
-            if j in materials and not (omitted and omitted[j][k]):
-                table, offset = materials[j]
-                within = nd + offset <= table.top
-                nd, nc, parent = nd[within], nc[within], parent[within]
-                steps = -((-(nd + offset)) // table.coarse)  # ⌈D ÷ coarse⌉
-                nc = nc + np.asarray(table.table, dtype=np.int64)[steps]
-            if capex_limit is not None:
-                within = nc <= capex_limit
-                nd, nc, parent = nd[within], nc[within], parent[within]
-            parts_d.append(nd)
-            parts_c.append(nc)
-            parts_k.append(np.full(len(nd), k, dtype=np.int64))
-            parts_p.append(parent)
-        if not parts_d or not sum(len(x) for x in parts_d):
+        # every candidate k extends the labels whose D leaves room for it (a prefix of d):
+        # all extensions at once, candidate by candidate (nk) and label by label (parent)
+        lj = np.asarray(loss[j], dtype=np.int64)
+        room = np.asarray(log_cap[j], dtype=np.int64) + headroom - needs[j] - lj
+        m = np.searchsorted(d, room, side="right")  # per candidate: labels with D ≤ room
+        total = int(m.sum())
+        if total == 0:
             return None
-        nd, nc = np.concatenate(parts_d), np.concatenate(parts_c)
-        nk, np_ = np.concatenate(parts_k), np.concatenate(parts_p)
+        nk = np.repeat(np.arange(len(lj), dtype=np.int64), m)
+        np_ = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(m) - m, m)
+        nd = d[np_] + lj[nk]
+        nc = c[np_] + np.asarray(capex[j], dtype=np.int64)[nk]
+        if j in materials:
+            table, offset = materials[j]
+            buys = np.ones(total, dtype=bool)
+            if omitted:
+                buys = ~np.asarray(omitted[j], dtype=bool)[nk]
+            within = ~buys | (nd + offset <= table.top)
+            nd, nc, nk, np_, buys = nd[within], nc[within], nk[within], np_[within], buys[within]
+            steps = np.where(buys, -((-(nd + offset)) // table.coarse), 0)  # ⌈D ÷ coarse⌉
+            nc = nc + np.where(buys, np.asarray(table.table, dtype=np.int64)[steps], 0)
+        if capex_limit is not None:
+            within = nc <= capex_limit
+            nd, nc, nk, np_ = nd[within], nc[within], nk[within], np_[within]
+        if not len(nd):
+            return None
         order = np.lexsort((nc, nd))  # by D, then capex
         nd, nc, nk, np_ = nd[order], nc[order], nk[order], np_[order]
         best_before = np.minimum.accumulate(nc)
