@@ -5,6 +5,7 @@ limits. The brute force evaluates each layout by closed forms written here (not 
 
 from __future__ import annotations
 
+import copy
 import itertools
 
 import numpy as np
@@ -12,6 +13,7 @@ import pytest
 from conftest import make_line
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_cost import TOY_COST
 
 from linesim.optimise import Problem, evaluate_layout, optimise_layout, pareto_front
 
@@ -316,3 +318,74 @@ def test_cli_binding_budget_and_unreachable_target_exit_3(capsys):
     args = ["--target-gwh", "2", "--budget-usd", "5e7", "--no-verify", "--no-store"]
     assert main(["optimise", config, *args]) == 3
     assert "infeasible: budget 50.0 MUSD <" in capsys.readouterr().out
+
+
+@st.composite
+def costed_lines(draw):
+    """2–3 stations, 1–2 options, at most 2 machines per option; a material bought at a drawn
+    station, sometimes an optional station and a late detection; the toy cost block."""
+    n = draw(st.integers(2, 3))
+    stations = []
+    for _ in range(n):
+        options = [
+            {
+                "name": f"o{i}",
+                "cycle_time_s": draw(st.floats(20.0, 60.0)),
+                "defect_probability": draw(st.sampled_from([0.0, 0.02, 0.1])),
+                "capex_usd": float(draw(st.integers(5, 20)) * 100_000),
+                "footprint_m2": float(draw(st.integers(5, 50))),
+                "power_kw": float(draw(st.integers(0, 20))),
+            }
+            for i in range(draw(st.integers(1, 2)))
+        ]
+        stations.append(
+            {"kind": "discrete", "options": options, "machines": {"o0": 1}, "machines_max": 2}
+        )
+    # (an optional first station is not drawn: the model then drops the materials that enter
+    # at the line's start, which the cost model buys at the next station – a known defect)
+    if n == 3 and draw(st.booleans()):
+        stations[1]["optional"] = True
+        stations[1]["omission_effects"] = {"s2": draw(st.sampled_from([0.05, 0.2]))}
+    elif draw(st.booleans()):
+        stations[0]["detected_at"] = f"s{n - 1}"
+    cost = copy.deepcopy(TOY_COST)
+    cost["materials"][1]["enters_at"] = f"s{n - 1}"
+    return make_line(stations, energy_kwh=0.5, calendar={"hours_per_year": 8000.0}, cost=cost)
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(spec=costed_lines(), fraction=st.floats(0.1, 0.9))
+def test_min_cost_equals_brute_force(spec, fraction):
+    """The least annual cost at the target over every layout, by the cost model run on each
+    layout (cost_report at the target's flow), equals min-cost's (the chain DP over annual
+    cost, or the search when its layout does not fit), to the materials table's 1e-4."""
+    from dataclasses import replace
+
+    from linesim.economics.cost import cost_report, static_basis
+    from linesim.optimise import apply_layout
+
+    per_option = [list(itertools.product(range(3), repeat=len(s.options))) for s in spec.stations]
+    layouts = []
+    for combo in itertools.product(*per_option):
+        lay = {
+            s.id: {o.name: int(c) for o, c in zip(s.options, counts)}
+            for s, counts in zip(spec.stations, combo)
+        }
+        if all(sum(counts) or s.optional for s, counts in zip(spec.stations, combo)):
+            layouts.append(lay)
+    outputs = sorted(evaluate_layout(spec, lay).output_gwh_per_year for lay in layouts)
+    target = outputs[int(fraction * (len(outputs) - 1))] * 0.999
+
+    def annual(lay):
+        line = apply_layout(spec, lay)
+        basis = static_basis(line)
+        made = basis.good_cells_per_h * 8000 * 0.5 / 1e6
+        if made < target * (1 + 1e-5):
+            return None
+        at_target = replace(basis, good_cells_per_h=basis.good_cells_per_h * target / made)
+        return cost_report(line, at_target).annual.total
+
+    values = [v for v in map(annual, layouts) if v is not None]
+    result = optimise_layout(Problem(spec, target_gwh_per_year=target), "min_cost")
+    assert result.status == "optimal"
+    assert annual(result.layout) == pytest.approx(min(values), rel=2e-4)

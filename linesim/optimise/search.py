@@ -424,7 +424,7 @@ def pareto_front(problem: Problem, points: int = 6, method: str = "auto") -> Opt
             "mixes relaxed, area limits applied after the sweep, or the time limit reached; "
             "coverage measured in BENCHMARKS.md, not guaranteed)"
         )
-    front = [(f, evaluate_layout(problem.spec, f.layout, f.settings)) for f in found]
+    front = _resolved([(f, evaluate_layout(problem.spec, f.layout, f.settings)) for f in found])
     front.sort(key=lambda pf: (pf[1].output_gwh_per_year, -pf[1].capex_usd))
     wall = time.perf_counter() - start
     if not front:
@@ -478,3 +478,29 @@ def dominates(a: LayoutFigures, b: LayoutFigures, rel: float = 1e-6) -> bool:
         or a.capex_usd < b.capex_usd * (1 - rel)
     )
     return no_worse and better
+
+
+def _resolved(points: list, rel: float = 1e-6) -> list:
+    """The (point, figures) pairs no other one :func:`dominates` by its figures: points the
+    model's integers told apart by less than their resolution (``rel``) are one point."""
+    import numpy as np
+
+    if not points:
+        return points
+    f = np.array(
+        [(g.output_gwh_per_year, g.line_yield, g.capex_usd) for _, g in points], dtype=float
+    )
+    keep = []
+    for i in range(len(points)):
+        no_worse = (
+            (f[:, 0] >= f[i, 0] * (1 - rel))
+            & (f[:, 1] >= f[i, 1] * (1 - rel))
+            & (f[:, 2] <= f[i, 2] * (1 + rel))
+        )
+        better = (
+            (f[:, 0] > f[i, 0] * (1 + rel))
+            | (f[:, 1] > f[i, 1] * (1 + rel))
+            | (f[:, 2] < f[i, 2] * (1 - rel))
+        )
+        keep.append(not (no_worse & better).any())
+    return [p for p, k in zip(points, keep) if k]
