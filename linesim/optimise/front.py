@@ -129,10 +129,11 @@ def enumerated_front(
 
 
 def swept_front(
-    model: LayoutModel, low_gwh: float, top: int, ratio: float, deadline_s: float
+    model: LayoutModel, low_gwh: float, top: int | None, ratio: float, deadline_s: float
 ) -> tuple[list[FrontPoint], bool, bool, int]:
     """The ε-sweep of the module docstring from ``low_gwh`` [GWh/yr] up to the scaled log
-    output ``top`` (the most any layout makes, :func:`log_output_of`), each floor at least
+    output ``top`` (the most any layout makes, :func:`log_output_of`; None: until no layout
+    reaches the floor), each floor at least
     ``ratio`` × the one before (1: the next output level exactly, which makes the sweep
     complete on an exact chain). Returns the non-dominated points found, whether the coverage
     guarantee holds (every label exact, no area limit), whether the sweep reached ``top``
@@ -165,10 +166,12 @@ def swept_front(
             rows.append(choices[fits])
         else:
             rows.append(choices)
-        if need >= top:
+        if top is not None and need >= top:
             finished = True
             break
-        need = min(max(int(np.min(log_g)) + 1, need + step), top)
+        need = max(int(np.min(log_g)) + 1, need + step)
+        if top is not None:
+            need = min(need, top)
     if not rows:
         return [], guaranteed, finished, probes
     every = np.unique(np.concatenate(rows), axis=0)

@@ -24,7 +24,7 @@ from __future__ import annotations
 import copy
 import math
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from ortools.sat.python import cp_model
@@ -144,6 +144,9 @@ class Problem:
     #: in the line, as learned from simulation (:mod:`~linesim.optimise.closure`); every
     #: capacity constraint of that station counts f × capacity. Unlisted stations: 1.
     capacity_factors: tuple[tuple[str, float], ...] = ()
+    #: stop when the layout found is proven within this relative gap of the best possible
+    #: (0: prove it optimal, or report the gap reached at the time limit)
+    relative_gap: float = 0.0
 
     def __post_init__(self) -> None:
         """Limits a solver can work with, or a :class:`~linesim.errors.UsageError` naming the
@@ -164,6 +167,8 @@ class Problem:
             raise UsageError(
                 f"max_machines: {_short(self.max_machines)}; allowed: 1 to {MAX_MACHINES:,}"
             )
+        if not 0.0 <= self.relative_gap < 1.0:
+            raise UsageError(f"relative_gap: {self.relative_gap!r}; allowed: a number in [0, 1)")
         if not 0 < self.time_limit_s <= sys.float_info.max:
             raise UsageError(f"time_limit_s: {self.time_limit_s!r}; allowed: a number > 0 [s]")
         ids = {s.id for s in self.spec.stations}
@@ -942,6 +947,11 @@ class LayoutModel:
                         if fits.layout is not None and fits.raw_objective is not None:
                             if fits.raw_objective <= lower:
                                 return fits  # as cheap as the lower bound: optimal
+                            constant = self._usd(self.capex_constant_usd())
+                            gap = (fits.raw_objective - lower) / (fits.raw_objective + constant)
+                            if gap <= self.problem.relative_gap:  # close enough, as asked
+                                known = (lower + constant) / self.usd_units
+                                return replace(fits, status="feasible", bound=known)
                             start = found
                 # it does not fit (late detection, omission effects, a limit): search, from
                 # the bound's layout (or the Lagrangian's), which starts closer than the
@@ -1053,9 +1063,15 @@ class LayoutModel:
             self._add_hint(m, v["x"], hint)
         solver = cp_model.CpSolver()
         solver.parameters.max_time_in_seconds = self.problem.time_limit_s
+        solver.parameters.relative_gap_limit = self.problem.relative_gap
         solver.parameters.num_workers = self.problem.workers
         solver.parameters.random_seed = self.problem.seed % 2**31  # CP-SAT's seed is 32-bit
         code = solver.solve(m)
+        if (
+            code == cp_model.OPTIMAL
+            and abs(solver.objective_value - solver.best_objective_bound) > 0.5
+        ):
+            code = cp_model.FEASIBLE  # stopped within relative_gap, not proven optimal
         status = STATUS.get(code, "unknown")
         if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return Solution(status, None, None, solver.wall_time, solver.num_branches)

@@ -1,8 +1,10 @@
 """Layout optimisation: objectives, the Pareto front, and why a problem is infeasible.
 
-:func:`optimise_layout` solves one objective on a :class:`~linesim.optimise.model.Problem`;
-:func:`pareto_front` sweeps ε-constraints on output and yield and minimises capex at each, then
-(lexicographically) maximises yield and output at that capex, so every point is non-dominated;
+:func:`optimise_layout` solves one objective on a :class:`~linesim.optimise.model.Problem`
+(min-capex and min-cost through the chain bound, with an area Lagrangian when a floor or
+dry-room limit binds; max-output by bisection on min-capex probes the chain's labels answer);
+:func:`pareto_front` returns the whole front on small lines and an ε-sweep with a stated
+coverage on large ones (:mod:`~linesim.optimise.front`);
 :func:`diagnose` names the binding constraint of an infeasible problem by relaxing the limits
 one at a time. All figures reported for a layout come from :func:`evaluate_layout`, not from the
 scaled CP-SAT model.
@@ -359,7 +361,6 @@ def pareto_front(problem: Problem, points: int = 6, method: str = "auto") -> Opt
     from linesim.optimise.front import (
         FrontPoint,
         enumerated_front,
-        log_output_of,
         merged,
         swept_front,
     )
@@ -370,20 +371,20 @@ def pareto_front(problem: Problem, points: int = 6, method: str = "auto") -> Opt
     # open: counts up to what the budget and areas allow (or, without a budget, what the
     # target needs and at least the default rule – reported as the result's limits)
     model = LayoutModel(problem, open=True)
-    top = (
-        maximise_output(problem, model)
-        if math.isfinite(model.most_output_gwh) and problem.budget_usd is not None
-        else model.solve("max_output", min_output_gwh=problem.target_gwh_per_year)
-    )
-    high = top.objective_value
+    # the output range: up to the most each station's affordable machines make (an upper
+    # estimate, exact enough to space the sweep's floors), or the model's maximum
+    high: float | None = model.most_output_gwh
+    if high is None or not math.isfinite(high) or high <= 0:
+        top = model.solve("max_output", min_output_gwh=problem.target_gwh_per_year)
+        high = top.objective_value
     low = problem.target_gwh_per_year or (high / 10 if high else None)
-    if top.layout is None or high is None or low is None or low > high * (1 + 1e-9):
+    if high is None or low is None or low > high * (1 + 1e-9):
         return OptimiseResult(
-            "infeasible" if top.status in ("infeasible", "optimal") else top.status,
+            "infeasible",
             "pareto",
             None,
             None,
-            diagnose(problem) if top.status in ("infeasible", "optimal") else None,
+            diagnose(problem),
             time.perf_counter() - start,
             limits=model.count_limit,
         )
@@ -392,12 +393,12 @@ def pareto_front(problem: Problem, points: int = 6, method: str = "auto") -> Opt
         a is not None and a < model.most_area_m2
         for a in (problem.floor_area_m2, problem.dry_room_area_m2)
     )
-    top_need = log_output_of(model, top.layout, top.settings)
+    top_need = None  # the sweeps run until no layout reaches the floor
     complete, coverage = False, ""
     found: list[FrontPoint] = []
     deadline = problem.time_limit_s
     small = method == "exact" or (method == "auto" and layouts <= EXACT_FRONT_LAYOUTS)
-    if method != "sweep" and top_need is not None and not limited:
+    if method != "sweep" and not limited:
         # every output level swept: complete on an exact chain without area limits (on a
         # large line for at most EXACT_SWEEP_S, then the coarser sweep below)
         budget_s = deadline if small else min(deadline, EXACT_SWEEP_S)
@@ -411,7 +412,7 @@ def pareto_front(problem: Problem, points: int = 6, method: str = "auto") -> Opt
             if complete
             else f"partial: the enumeration stopped after {len(found)} points"
         )
-    if not complete and method != "exact" and top_need is not None:
+    if not complete and method != "exact":
         ratio = (high / low) ** (1.0 / max(points, SWEEP_LEVELS)) if high > low else 1.0
         more, guaranteed, finished, probes = swept_front(model, low, top_need, ratio, deadline)
         found = merged(found, more)
