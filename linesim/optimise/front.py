@@ -129,7 +129,12 @@ def enumerated_front(
 
 
 def swept_front(
-    model: LayoutModel, low_gwh: float, top: int | None, ratio: float, deadline_s: float
+    model: LayoutModel,
+    low_gwh: float,
+    top: int | None,
+    ratio: float,
+    deadline_s: float,
+    max_probes: int | None = None,
 ) -> tuple[list[FrontPoint], bool, bool, int]:
     """The ε-sweep of the module docstring from ``low_gwh`` [GWh/yr] up to the scaled log
     output ``top`` (the most any layout makes, :func:`log_output_of`; None: until no layout
@@ -137,7 +142,8 @@ def swept_front(
     ``ratio`` × the one before (1: the next output level exactly, which makes the sweep
     complete on an exact chain). Returns the non-dominated points found, whether the coverage
     guarantee holds (every label exact, no area limit), whether the sweep reached ``top``
-    within ``deadline_s`` of wall time, and the number of floors probed."""
+    within ``max_probes`` floors (the same answer on any machine) and ``deadline_s`` of wall
+    time (a safety limit), and the number of floors probed."""
     start = time.perf_counter()
     p = model.problem
     limited = any(
@@ -150,7 +156,7 @@ def swept_front(
     need = _need(model, low_gwh)
     step = math.ceil(math.log(ratio) * SCALE) if ratio > 1 else 1
     probes, finished = 0, False
-    while time.perf_counter() - start < deadline_s:
+    while time.perf_counter() - start < deadline_s and probes < (max_probes or math.inf):
         probes += 1
         # (candidates filtered at an output just below the need: a superset of those needed)
         sub = model.at_target(math.exp((need - 2) / SCALE) * per_gwh)

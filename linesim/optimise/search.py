@@ -340,8 +340,8 @@ def _explain(without: Problem, attr: str, value: float, name: str) -> str:
 EXACT_FRONT_LAYOUTS = 10**6
 #: the fewest output floors of the sweep
 SWEEP_LEVELS = 24
-#: how long the every-level sweep may run on a line past ``EXACT_FRONT_LAYOUTS`` [s]
-EXACT_SWEEP_S = 1.0
+#: how many floors the every-level sweep may probe on a line past ``EXACT_FRONT_LAYOUTS``
+EXACT_SWEEP_PROBES = 10
 
 
 def pareto_front(problem: Problem, points: int = 6, method: str = "auto") -> OptimiseResult:
@@ -400,9 +400,10 @@ def pareto_front(problem: Problem, points: int = 6, method: str = "auto") -> Opt
     small = method == "exact" or (method == "auto" and layouts <= EXACT_FRONT_LAYOUTS)
     if method != "sweep" and not limited:
         # every output level swept: complete on an exact chain without area limits (on a
-        # large line for at most EXACT_SWEEP_S, then the coarser sweep below)
-        budget_s = deadline if small else min(deadline, EXACT_SWEEP_S)
-        found, guaranteed, finished, probes = swept_front(model, low, top_need, 1.0, budget_s)
+        # large line for at most EXACT_SWEEP_PROBES floors, then the coarser sweep below)
+        found, guaranteed, finished, probes = swept_front(
+            model, low, top_need, 1.0, deadline, None if small else EXACT_SWEEP_PROBES
+        )
         complete = guaranteed and finished
         coverage = f"complete: every output level swept ({probes} floors of an exact chain)"
     if not complete and small:
