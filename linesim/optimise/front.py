@@ -135,7 +135,8 @@ def swept_front(
     ratio: float,
     deadline_s: float,
     max_probes: int | None = None,
-) -> tuple[list[FrontPoint], bool, bool, int]:
+    most: int = MAX_FRONT_POINTS,
+) -> tuple[list[FrontPoint], bool, bool, int, float]:
     """The ε-sweep of the module docstring from ``low_gwh`` [GWh/yr] up to the scaled log
     output ``top`` (the most any layout makes, :func:`log_output_of`; None: until no layout
     reaches the floor), each floor at least
@@ -143,7 +144,8 @@ def swept_front(
     complete on an exact chain). Returns the non-dominated points found, whether the coverage
     guarantee holds (every label exact, no area limit), whether the sweep reached ``top``
     within ``max_probes`` floors (the same answer on any machine) and ``deadline_s`` of wall
-    time (a safety limit), and the number of floors probed."""
+    time (a safety limit), the number of floors probed, and the δ the points were thinned
+    by to at most ``most`` (:func:`thinned`; 0 if not)."""
     start = time.perf_counter()
     p = model.problem
     limited = any(
@@ -179,17 +181,19 @@ def swept_front(
         if top is not None:
             need = min(need, top)
     if not rows:
-        return [], guaranteed, finished, probes
+        return [], guaranteed, finished, probes, 0.0
     every = np.unique(np.concatenate(rows), axis=0)
     capex, loss, log_g = model.integer_figures(every)
     keep = non_dominated(capex, loss, log_g)
+    every, capex, loss, log_g = every[keep], capex[keep], loss[keep], log_g[keep]
+    keep, delta = thinned(capex, loss, log_g, most)
     points = []
     for row in np.flatnonzero(keep):
         layout, settings = model.layout_of(every[row])
         points.append(
             FrontPoint(layout, settings, int(capex[row]), int(loss[row]), int(log_g[row]))
         )
-    return points, guaranteed, finished, probes
+    return points, guaranteed, finished, probes, delta
 
 
 def log_output_of(
@@ -239,17 +243,43 @@ def non_dominated(capex: np.ndarray, loss: np.ndarray, log_g: np.ndarray) -> np.
     better in one); of rows with equal figures, the first is kept."""
     order = np.lexsort((-log_g, loss, capex))  # by capex, then loss, then output (best first)
     keep = np.zeros(len(capex), dtype=bool)
-    kept_loss: list[int] = []
-    kept_out: list[int] = []
-    kept_l = np.empty(0, dtype=np.int64)
-    kept_o = np.empty(0, dtype=np.int64)
+    kept_l = np.empty(len(capex), dtype=np.int64)
+    kept_o = np.empty(len(capex), dtype=np.int64)
+    count = 0
     for row in order:
         # every kept row has no more capex (sorted): it dominates unless worse in loss or output
-        if len(kept_l) and np.any((kept_l <= loss[row]) & (kept_o >= log_g[row])):
+        if count and np.any((kept_l[:count] <= loss[row]) & (kept_o[:count] >= log_g[row])):
             continue
         keep[row] = True
-        kept_loss.append(int(loss[row]))
-        kept_out.append(int(log_g[row]))
-        kept_l = np.asarray(kept_loss, dtype=np.int64)
-        kept_o = np.asarray(kept_out, dtype=np.int64)
+        kept_l[count], kept_o[count] = loss[row], log_g[row]
+        count += 1
     return keep
+
+
+def thinned(
+    capex: np.ndarray, loss: np.ndarray, log_g: np.ndarray, most: int
+) -> tuple[np.ndarray, float]:
+    """At most ``most`` of the rows (a mask), one per box of relative width δ in capex, yield
+    and output (the cheapest in each), with the least δ (doubling from 1e-4) that gets there;
+    and δ (0 when nothing was thinned). A front point thinned away is matched by the kept one
+    of its box to within δ in each figure."""
+    if len(capex) <= most:
+        return np.ones(len(capex), dtype=bool), 0.0
+    delta = 1e-4
+    while True:
+        step = delta * SCALE
+        boxes = np.stack(
+            [
+                np.floor(np.log(np.maximum(capex, 1)) / math.log1p(delta)),
+                np.floor(loss / step),
+                np.floor(log_g / step),
+            ],
+            axis=1,
+        )
+        order = np.lexsort((-log_g, loss, capex))
+        _, first = np.unique(boxes[order], axis=0, return_index=True)
+        if len(first) <= most:
+            keep = np.zeros(len(capex), dtype=bool)
+            keep[order[first]] = True
+            return keep, delta
+        delta *= 2

@@ -340,8 +340,8 @@ def _explain(without: Problem, attr: str, value: float, name: str) -> str:
 EXACT_FRONT_LAYOUTS = 10**6
 #: the fewest output floors of the sweep
 SWEEP_LEVELS = 24
-#: how many floors the every-level sweep may probe on a line past ``EXACT_FRONT_LAYOUTS``
-EXACT_SWEEP_PROBES = 10
+#: the most points the sweep on a large line returns (thinned by boxes beyond: front.thinned)
+SWEEP_POINTS = 120
 
 
 def pareto_front(problem: Problem, points: int = 6, method: str = "auto") -> OptimiseResult:
@@ -359,6 +359,7 @@ def pareto_front(problem: Problem, points: int = 6, method: str = "auto") -> Opt
     import time
 
     from linesim.optimise.front import (
+        MAX_FRONT_POINTS,
         FrontPoint,
         enumerated_front,
         merged,
@@ -398,13 +399,12 @@ def pareto_front(problem: Problem, points: int = 6, method: str = "auto") -> Opt
     found: list[FrontPoint] = []
     deadline = problem.time_limit_s
     small = method == "exact" or (method == "auto" and layouts <= EXACT_FRONT_LAYOUTS)
-    if method != "sweep" and not limited:
-        # every output level swept: complete on an exact chain without area limits (on a
-        # large line for at most EXACT_SWEEP_PROBES floors, then the coarser sweep below)
-        found, guaranteed, finished, probes = swept_front(
-            model, low, top_need, 1.0, deadline, None if small else EXACT_SWEEP_PROBES
+    if (small or method == "exact") and not limited:
+        # every output level swept: complete on an exact chain without area limits
+        found, guaranteed, finished, probes, delta = swept_front(
+            model, low, top_need, 1.0, deadline, most=MAX_FRONT_POINTS
         )
-        complete = guaranteed and finished
+        complete = guaranteed and finished and delta == 0
         coverage = f"complete: every output level swept ({probes} floors of an exact chain)"
     if not complete and small:
         found, complete = enumerated_front(model, low, deadline)
@@ -415,12 +415,19 @@ def pareto_front(problem: Problem, points: int = 6, method: str = "auto") -> Opt
         )
     if not complete and method != "exact":
         ratio = (high / low) ** (1.0 / max(points, SWEEP_LEVELS)) if high > low else 1.0
-        more, guaranteed, finished, probes = swept_front(model, low, top_need, ratio, deadline)
+        more, guaranteed, finished, probes, delta = swept_front(
+            model, low, top_need, ratio, deadline, most=SWEEP_POINTS // 2
+        )
         found = merged(found, more)
-        share = f"{1 / ratio:.1%}"
+        share = f"{(1 - delta) / ratio:.1%}"
+        within = (
+            f"at least {1 - delta:.2%} of its yield, at most {1 + delta:.2%} of its capex"
+            if delta
+            else "at least its yield, at most its capex"
+        )
         coverage = (
             f"ε-sweep over {probes} output floors: every non-dominated layout is matched by a "
-            f"point with at least its yield, at most its capex and at least {share} of its output"
+            f"point with {within} and at least {share} of its output"
             if guaranteed and finished
             else f"ε-sweep over {probes} output floors (approximate: omission patterns or late "
             "mixes relaxed, area limits applied after the sweep, or the time limit reached; "
