@@ -474,7 +474,10 @@ def test_cli_pareto_points_are_each_simulated(capsys):
     )
     doc = json.loads(capsys.readouterr().out)
     assert len(doc["pareto"]) >= 2
-    for point in doc["pareto"]:
+    # --pareto-points 2: the two ends of the front are simulated (the lowest output first)
+    checked = [point for point in doc["pareto"] if point.get("verified")]
+    assert [doc["pareto"][0], doc["pareto"][-1]] == checked
+    for point in checked:
         sim = point["verified"]["simulated_gwh_per_year"]["mean"]
         assert sim == pytest.approx(point["predicted"]["output_gwh_per_year"], rel=0.3)
 

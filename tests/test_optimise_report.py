@@ -107,7 +107,13 @@ def _the_old_document(
             **sim,
         )
     if verify and doc.get("pareto"):
+        # (the front may be long: pareto_points of it are simulated, spread evenly by output)
+        count = len(doc["pareto"])
+        shown = min(pareto_points, count)
+        spread = {round(k * (count - 1) / max(shown - 1, 1)) for k in range(shown)}
         for k, point in enumerate(doc["pareto"]):
+            if k not in spread:
+                continue
             check = (
                 verified
                 if (k == 0 and verified is not None and not sizes)
@@ -166,9 +172,16 @@ def shape(doc):
             for k, v in doc.items()
         }
     if isinstance(doc, list):
+        # (a Pareto point is simulated or not – only pareto_points of a long front are – so
+        # its "verified" key may be missing; every other key is shared)
         shapes = [shape(v) for v in doc]
-        assert all(s == shapes[0] for s in shapes)
-        return shapes[:1]
+        bare = [
+            {k: v for k, v in s.items() if k != "verified"} if isinstance(s, dict) else s
+            for s in shapes
+        ]
+        assert all(s == bare[0] for s in bare)
+        richest = max(shapes, key=lambda s: len(s) if isinstance(s, dict) else 0, default=None)
+        return [richest] if shapes else []
     return None
 
 

@@ -74,7 +74,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         type=positive_int,
         default=6,
         metavar="N",
-        help="ε levels per axis of the Pareto sweep (default 6)",
+        help="points of the Pareto front simulated, spread by output, both ends included "
+        "(default 6; the front itself is complete on small lines, an ε-sweep of at least "
+        "max(N, 24) output floors on large ones)",
     )
     p.add_argument(
         "--floor-area-m2",
@@ -107,6 +109,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=30.0,
         metavar="S",
         help="CP-SAT time limit per solve [s] (default 30)",
+    )
+    p.add_argument(
+        "--relative-gap",
+        type=float,
+        default=0.0,
+        metavar="G",
+        help="stop at a layout proven within G (e.g. 0.01) of the best possible; the gap "
+        "reached is reported (default 0: prove it optimal or stop at the time limit)",
     )
     p.add_argument(
         "--seed", type=non_negative_int, default=1, help="solver and simulation seed (≥ 0)"
@@ -218,6 +228,7 @@ FLAGS = {
     "max_utilisation": "--max-utilisation",
     "max_machines": "--max-machines",
     "time_limit_s": "--time-limit",
+    "relative_gap": "--relative-gap",
     "seed": "--seed",
     "workers": "--workers",
     "pareto_points": "--pareto",
@@ -272,6 +283,7 @@ def optimise_command(args: argparse.Namespace) -> int:
             workers=args.workers,
             seed=args.seed,
             tune=tune,
+            relative_gap=args.relative_gap,
         )
         # --robust: solved at the nominal target that reaches the target with probability Q
         robust = _robust(args, problem, objective) if args.robust is not None else None

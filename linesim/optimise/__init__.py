@@ -2,7 +2,9 @@
 
 - :mod:`~linesim.optimise.candidates` – every allowed machine mix of a station, exactly;
 - :mod:`~linesim.optimise.model` – the linear CP-SAT model on those mixes;
+- :mod:`~linesim.optimise.bound` – the chain dynamic programme: bounds, labels, min-cost;
 - :mod:`~linesim.optimise.search` – objectives, Pareto front, infeasibility diagnosis;
+- :mod:`~linesim.optimise.front` – the Pareto front: complete sweep, enumeration, ε-sweep;
 - :mod:`~linesim.optimise.layout` – apply a layout to a spec and evaluate it independently;
 - :mod:`~linesim.optimise.verify` – simulate layouts and size buffers;
 - :mod:`~linesim.optimise.closure` – simulation in the loop: the least layout whose simulated

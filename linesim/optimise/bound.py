@@ -29,7 +29,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["ChainBound", "chain_bound", "enumerated_bound"]
+__all__ = [
+    "ChainBound",
+    "Labels",
+    "Materials",
+    "chain_bound",
+    "chain_labels",
+    "enumerated_bound",
+    "enumerated_labels",
+]
 
 
 @dataclass(frozen=True)
@@ -37,6 +45,100 @@ class ChainBound:
     capex: int  #: the least Σ candidate capex [USD] of the relaxed model (no constant part)
     choice: tuple[int, ...]  #: the candidate index per station that attains it
     labels: int  #: the most Pareto labels kept at one station (the work the bound took)
+    #: True when nothing was dropped (every omission pattern and late mix enumerated): then
+    #: the chain is the model itself (without its area limits) and the bound is its optimum
+    exact: bool = True
+
+
+@dataclass(frozen=True)
+class Materials:
+    """What the materials bought at an entry station cost, as a function of the scaled loss
+    ``D`` the layout carries from that station on (the model's own table, read at
+    ⌈D ÷ ``coarse``⌉; a loss above ``top`` is outside the table: the layout is left out)."""
+
+    top: int
+    coarse: int
+    table: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Labels:
+    """The Pareto labels after the first station: every (total scaled loss, Σ capex) that no
+    other layout of the chain beats in both, with the candidate index per station of each."""
+
+    loss: np.ndarray
+    capex: np.ndarray
+    choices: np.ndarray  #: shape (labels, stations)
+    widest: int  #: the most labels kept at one station
+    exact: bool = True  #: see :attr:`ChainBound.exact`
+
+
+def chain_labels(
+    loss: list[list[int]],
+    log_cap: list[list[int]],
+    capex: list[list[int]],
+    need: int | list[int],
+    headroom: int,
+    capex_limit: int | None = None,
+    materials: dict[int, tuple[Materials, int]] | None = None,
+    omitted: list[list[bool]] | None = None,
+) -> Labels | None:
+    """Every Pareto label (loss, capex) of the chain, by the backward dynamic programme of the
+    module docstring; ``None`` if no layout of the chain reaches the need.
+
+    ``capex_limit`` drops labels above it (capex only grows going upstream, so that is exact);
+    ``materials`` maps an entry station to its table and the constant scaled loss added to
+    ``D`` there (a late-detected station upstream of it, fixed by the caller): a candidate
+    that is not ``omitted`` adds the table's value at its label's loss — increasing in the
+    loss, so a label with less loss and capex still beats one with more after it."""
+    n = len(loss)
+    needs = need if isinstance(need, list) else [need] * n
+    materials = materials or {}
+    d = np.zeros(1, dtype=np.int64)  # labels of the stations after j: loss so far, capex so far
+    c = np.zeros(1, dtype=np.int64)
+    back: list[tuple[np.ndarray, np.ndarray]] = [None] * n  # type: ignore[list-item]
+    widest = 1
+    for j in reversed(range(n)):
+        # every candidate k extends the labels whose D leaves room for it (a prefix of d):
+        # all extensions at once, candidate by candidate (nk) and label by label (parent)
+        lj = np.asarray(loss[j], dtype=np.int64)
+        room = np.asarray(log_cap[j], dtype=np.int64) + headroom - needs[j] - lj
+        m = np.searchsorted(d, room, side="right")  # per candidate: labels with D ≤ room
+        total = int(m.sum())
+        if total == 0:
+            return None
+        nk = np.repeat(np.arange(len(lj), dtype=np.int64), m)
+        np_ = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(m) - m, m)
+        nd = d[np_] + lj[nk]
+        nc = c[np_] + np.asarray(capex[j], dtype=np.int64)[nk]
+        if j in materials:
+            table, offset = materials[j]
+            buys = np.ones(total, dtype=bool)
+            if omitted:
+                buys = ~np.asarray(omitted[j], dtype=bool)[nk]
+            within = ~buys | (nd + offset <= table.top)
+            nd, nc, nk, np_, buys = nd[within], nc[within], nk[within], np_[within], buys[within]
+            steps = np.where(buys, -((-(nd + offset)) // table.coarse), 0)  # ⌈D ÷ coarse⌉
+            nc = nc + np.where(buys, np.asarray(table.table, dtype=np.int64)[steps], 0)
+        if capex_limit is not None:
+            within = nc <= capex_limit
+            nd, nc, nk, np_ = nd[within], nc[within], nk[within], np_[within]
+        if not len(nd):
+            return None
+        order = np.lexsort((nc, nd))  # by D, then capex
+        nd, nc, nk, np_ = nd[order], nc[order], nk[order], np_[order]
+        best_before = np.minimum.accumulate(nc)
+        keep = np.ones(len(nc), dtype=bool)
+        keep[1:] = nc[1:] < best_before[:-1]  # strictly cheaper than every label with less D
+        d, c = nd[keep], nc[keep]
+        back[j] = (nk[keep], np_[keep])
+        widest = max(widest, len(d))
+    choices = np.empty((len(d), n), dtype=np.int64)
+    label = np.arange(len(d), dtype=np.int64)
+    for j in range(n):
+        choices[:, j] = back[j][0][label]
+        label = back[j][1][label]
+    return Labels(d, c, choices, widest)
 
 
 def chain_bound(
@@ -50,43 +152,81 @@ def chain_bound(
     loss, scaled log capacity and capex; ``None`` if even the relaxed model is infeasible.
     ``need`` may be given per station (the target plus any fixed loss of an upstream station
     detected at or after it)."""
+    found = chain_labels(loss, log_cap, capex, need, headroom)
+    if found is None:
+        return None
+    best = int(np.argmin(found.capex))
+    return ChainBound(
+        int(found.capex[best]), tuple(int(k) for k in found.choices[best]), found.widest
+    )
+
+
+def enumerated_labels(
+    loss: list[list[int]],
+    log_cap: list[list[int]],
+    capex: list[list[int]],
+    omitted: list[list[bool]],
+    need: int,
+    headroom: int,
+    detect: tuple[int, ...],
+    effects: dict[int, list[tuple[int, int]]],
+    max_choices: int = 128,
+    capex_limit: int | None = None,
+    materials: dict[int, Materials] | None = None,
+) -> list[Labels]:
+    """The :func:`chain_labels` of each choice that makes the model a chain: whether each
+    optional station in ``effects`` (station → [(affected station, scaled extra loss)]) is left
+    out, and the mix of each station detected downstream of itself (``detect[i] > i``), whose
+    loss then adds to the need of the stations up to its detection point. Up to
+    ``max_choices`` combinations; beyond, those terms are dropped (a relaxation: the labels'
+    ``exact`` is then False). Choices are indices into the full candidate lists."""
     n = len(loss)
-    needs = need if isinstance(need, list) else [need] * n
-    d = np.zeros(1, dtype=np.int64)  # labels of the stations after j: loss so far, capex so far
-    c = np.zeros(1, dtype=np.int64)
-    back: list[tuple[np.ndarray, np.ndarray]] = [None] * n  # type: ignore[list-item]
-    widest = 1
-    for j in reversed(range(n)):
-        parts_d, parts_c, parts_k, parts_p = [], [], [], []
-        for k in range(len(loss[j])):
-            room = log_cap[j][k] + headroom - needs[j] - loss[j][k]
-            m = int(np.searchsorted(d, room, side="right"))  # labels with D ≤ room
-            if m == 0:
+    optional = list(effects)
+    late = [i for i in range(n) if detect[i] > i]
+    exact = True
+    if 2 ** len(optional) > max_choices:
+        optional, exact = [], not effects  # the effects dropped: a relaxation
+    if 2 ** len(optional) * math.prod(len(loss[i]) for i in late) > max_choices:
+        late, exact = [], exact and not late  # the late terms dropped: a relaxation
+    out = []
+    for pattern in itertools.product((False, True), repeat=len(optional)):
+        keep = [list(range(len(cj))) for cj in loss]
+        extra = [0] * n
+        for j, out_ in zip(optional, pattern):
+            keep[j] = [k for k in keep[j] if omitted[j][k] == out_]
+            if out_:
+                for target, added in effects[j]:
+                    extra[target] += added
+        for mixes in itertools.product(*(keep[i] for i in late)):
+            fixed = [list(k) for k in keep]
+            needs = [need] * n
+            offsets = [0] * n
+            for i, k in zip(late, mixes):
+                fixed[i] = [k]
+                carried = loss[i][k] + (0 if omitted[i][k] else extra[i])
+                for j in range(i + 1, detect[i] + 1):
+                    needs[j] += carried  # carried until it is detected
+                    offsets[j] += carried
+            # (an omitted station processes nothing: an effect on it costs nothing)
+            found = chain_labels(
+                [
+                    [loss[j][k] + (0 if omitted[j][k] else extra[j]) for k in fixed[j]]
+                    for j in range(n)
+                ],
+                [[log_cap[j][k] for k in fixed[j]] for j in range(n)],
+                [[capex[j][k] for k in fixed[j]] for j in range(n)],
+                needs,
+                headroom,
+                capex_limit,
+                {e: (t, offsets[e]) for e, t in (materials or {}).items()},
+                [[omitted[j][k] for k in fixed[j]] for j in range(n)],
+            )
+            if found is None:
                 continue
-            parts_d.append(d[:m] + loss[j][k])
-            parts_c.append(c[:m] + capex[j][k])
-            parts_k.append(np.full(m, k, dtype=np.int64))
-            parts_p.append(np.arange(m, dtype=np.int64))
-        if not parts_d:
-            return None
-        nd, nc = np.concatenate(parts_d), np.concatenate(parts_c)
-        nk, np_ = np.concatenate(parts_k), np.concatenate(parts_p)
-        order = np.lexsort((nc, nd))  # by D, then capex
-        nd, nc, nk, np_ = nd[order], nc[order], nk[order], np_[order]
-        best_before = np.minimum.accumulate(nc)
-        keep = np.ones(len(nc), dtype=bool)
-        keep[1:] = nc[1:] < best_before[:-1]  # strictly cheaper than every label with less D
-        d, c = nd[keep], nc[keep]
-        back[j] = (nk[keep], np_[keep])
-        widest = max(widest, len(d))
-    label = int(np.argmin(c))
-    capex_min = int(c[label])
-    choice = []
-    for j in range(n):
-        k, parent = back[j][0][label], back[j][1][label]
-        choice.append(int(k))
-        label = int(parent)
-    return ChainBound(capex_min, tuple(choice), widest)
+            index = [np.asarray(f, dtype=np.int64) for f in fixed]
+            choices = np.stack([index[j][found.choices[:, j]] for j in range(n)], axis=1)
+            out.append(Labels(found.loss, found.capex, choices, found.widest, exact))
+    return out
 
 
 def enumerated_bound(
@@ -99,51 +239,28 @@ def enumerated_bound(
     detect: tuple[int, ...],
     effects: dict[int, list[tuple[int, int]]],
     max_choices: int = 128,
+    materials: dict[int, Materials] | None = None,
 ) -> ChainBound | None:
-    """The least :func:`chain_bound` over the choices that make the model a chain: whether each
-    optional station in ``effects`` (station → [(affected station, scaled extra loss)]) is left
-    out, and the mix of each station detected downstream of itself (``detect[i] > i``), whose
-    loss then adds to the need of the stations up to its detection point. Up to
-    ``max_choices`` combinations; beyond, those terms are dropped (a relaxation)."""
-    n = len(loss)
-    optional = list(effects)
-    late = [i for i in range(n) if detect[i] > i]
-    if 2 ** len(optional) > max_choices:
-        optional = []  # the effects dropped: a relaxation
-    if 2 ** len(optional) * math.prod(len(loss[i]) for i in late) > max_choices:
-        late = []  # the late terms dropped: a relaxation
+    """The least Σ capex (or, with ``materials``, annual cost) over :func:`enumerated_labels`:
+    a lower bound on the model's optimum, and the optimum itself when ``exact``."""
     best = None
-    for pattern in itertools.product((False, True), repeat=len(optional)):
-        keep = [list(range(len(cj))) for cj in loss]
-        extra = [0] * n
-        for j, out in zip(optional, pattern):
-            keep[j] = [k for k in keep[j] if omitted[j][k] == out]
-            if out:
-                for target, added in effects[j]:
-                    extra[target] += added
-        for mixes in itertools.product(*(keep[i] for i in late)):
-            fixed = [list(k) for k in keep]
-            needs = [need] * n
-            for i, k in zip(late, mixes):
-                fixed[i] = [k]
-                for j in range(i + 1, detect[i] + 1):
-                    # carried until it is detected
-                    needs[j] += loss[i][k] + (0 if omitted[i][k] else extra[i])
-            # (an omitted station processes nothing: an effect on it costs nothing)
-            found = chain_bound(
-                [
-                    [loss[j][k] + (0 if omitted[j][k] else extra[j]) for k in fixed[j]]
-                    for j in range(n)
-                ],
-                [[log_cap[j][k] for k in fixed[j]] for j in range(n)],
-                [[capex[j][k] for k in fixed[j]] for j in range(n)],
-                needs,
-                headroom,
-            )
-            if found is not None and (best is None or found.capex < best.capex):
-                best = ChainBound(
-                    found.capex,
-                    tuple(fixed[j][k] for j, k in enumerate(found.choice)),
-                    max(found.labels, best.labels if best else 0),
-                )
-    return best
+    widest, exact = 0, True
+    for found in enumerated_labels(
+        loss,
+        log_cap,
+        capex,
+        omitted,
+        need,
+        headroom,
+        detect,
+        effects,
+        max_choices,
+        materials=materials,
+    ):
+        widest, exact = max(widest, found.widest), found.exact
+        k = int(np.argmin(found.capex))
+        if best is None or found.capex[k] < best.capex:
+            best = ChainBound(int(found.capex[k]), tuple(int(i) for i in found.choices[k]), 0)
+    if best is None:
+        return None
+    return ChainBound(best.capex, best.choice, widest, exact)

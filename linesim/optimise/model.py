@@ -24,8 +24,9 @@ from __future__ import annotations
 import copy
 import math
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+import numpy as np
 from ortools.sat.python import cp_model
 
 from linesim.capacity import cells_per_h_for_gwh, starts_per_good_cell
@@ -40,7 +41,13 @@ from linesim.economics.cost import (
     facility_capex_usd,
 )
 from linesim.errors import UsageError
-from linesim.optimise.bound import ChainBound, enumerated_bound
+from linesim.optimise.bound import (
+    ChainBound,
+    Labels,
+    Materials,
+    enumerated_bound,
+    enumerated_labels,
+)
 from linesim.optimise.candidates import (
     Candidate,
     check_tuning_size,
@@ -137,6 +144,9 @@ class Problem:
     #: in the line, as learned from simulation (:mod:`~linesim.optimise.closure`); every
     #: capacity constraint of that station counts f × capacity. Unlisted stations: 1.
     capacity_factors: tuple[tuple[str, float], ...] = ()
+    #: stop when the layout found is proven within this relative gap of the best possible
+    #: (0: prove it optimal, or report the gap reached at the time limit)
+    relative_gap: float = 0.0
 
     def __post_init__(self) -> None:
         """Limits a solver can work with, or a :class:`~linesim.errors.UsageError` naming the
@@ -157,6 +167,8 @@ class Problem:
             raise UsageError(
                 f"max_machines: {_short(self.max_machines)}; allowed: 1 to {MAX_MACHINES:,}"
             )
+        if not 0.0 <= self.relative_gap < 1.0:
+            raise UsageError(f"relative_gap: {self.relative_gap!r}; allowed: a number in [0, 1)")
         if not 0 < self.time_limit_s <= sys.float_info.max:
             raise UsageError(f"time_limit_s: {self.time_limit_s!r}; allowed: a number > 0 [s]")
         ids = {s.id for s in self.spec.stations}
@@ -182,6 +194,16 @@ def _short(value: float) -> str:
 
 
 @dataclass(frozen=True)
+class CostTerms:
+    """The annual cost at a target in the model's integers (``units`` per USD/yr)."""
+
+    linear: list[list[int]]  #: per station, per candidate: depreciation, labour, energy
+    materials: dict[int, Materials]  #: per entry station: materials ÷ yield from there on
+    constant: int  #: what no machine choice changes
+    units: float
+
+
+@dataclass(frozen=True)
 class Solution:
     status: str  #: optimal | feasible | infeasible | time_limit | model_invalid
     layout: dict[str, dict[str, int]] | None
@@ -190,6 +212,10 @@ class Solution:
     branches: int = 0
     settings: dict[str, dict[str, float]] | None = None  #: chosen process settings (tuning)
     raw_objective: int | None = None  #: the objective in the model's integers
+    #: what no layout beats, proven, in the objective's units (a lower bound when minimising,
+    #: an upper one for max-output): the value itself
+    #: when optimal, else the better of CP-SAT's bound and the chain or Lagrangian bound
+    bound: float | None = None
 
 
 @dataclass
@@ -235,6 +261,8 @@ class LayoutModel:
         #: the safe side)
         self.derate = [scaled(-math.log(p.factor(s.id)), SCALE, True) for s in spec.stations]
         self._bounds: dict[int, ChainBound | None] = {}
+        #: per candidate (by id) and money units: its scaled loss, log capacity and capex
+        self._numbers: dict[tuple[int, float], tuple[int, int, int]] = {}
         self._scale()
 
     def at_target(self, target_gwh: float) -> LayoutModel:
@@ -581,14 +609,12 @@ class LayoutModel:
         now = window.settings()
         return sum(1 for name, value in c.settings if now.get(name) != value)
 
-    def _annual_cost(
-        self, m: cp_model.CpModel, x, loss, omit_effects, target: float | None
-    ) -> tuple[cp_model.LinearExpr | int, float]:
-        """Annual cost of running at the target, and its integer units per USD/yr
-        (:func:`resolution`): linear parts per candidate plus the materials, which grow as
-        exp(Σ L) from their entry station on (an exact table at COST_LOG_SCALE, down to a
-        yield of e^(−MAX_MATERIAL_LOG_LOSS) from the entry station: layouts that lose more
-        are left out)."""
+    def _cost_terms(self, target: float | None) -> CostTerms:
+        """The annual cost of running at the target in the model's integers
+        (:func:`resolution` units per USD/yr): linear parts per candidate plus the materials,
+        which grow as exp(Σ L) from their entry station on (an exact table at COST_LOG_SCALE,
+        down to a yield of e^(−MAX_MATERIAL_LOG_LOSS) from the entry station: layouts that lose
+        more are left out)."""
         from linesim.economics.cost import material_usd_per_processed_cell, overheads_usd
 
         spec = self.problem.spec
@@ -649,7 +675,7 @@ class LayoutModel:
                 for i in range(n)
                 if self._detect[i] >= e
             )
-            top += sum(s for k, _, s in omit_effects if self._detect[k] >= e)
+            top += sum(s for k, s in self._effect_losses() if self._detect[k] >= e)
             top = min(top, scaled(MAX_MATERIAL_LOG_LOSS, SCALE, False))
             per_year = a["m"] * good_per_year * v
             tables[e] = (
@@ -662,10 +688,40 @@ class LayoutModel:
             + constant_usd
         )
         units = resolution(most, 1.0, "the annual cost")
-        total: cp_model.LinearExpr | int = sum(
-            sum(round(u * units) * v for u, v in zip(linear_usd[j], x[j])) for j in range(n)
+        return CostTerms(
+            linear=[[round(u * units) for u in row] for row in linear_usd],
+            materials={
+                e: Materials(top, coarse, tuple(round(u * units) for u in usd))
+                for e, (top, usd) in tables.items()
+            },
+            constant=round(constant_usd * units),
+            units=units,
         )
-        for e, (top, usd_per_year) in tables.items():
+
+    def _effect_losses(self) -> list[tuple[int, int]]:
+        """(affected station, scaled extra loss) of every omission effect."""
+        spec = self.problem.spec
+        return [
+            (spec.station_index(t), scaled(_omission_loss(d), SCALE, True))
+            for s in spec.stations
+            if s.optional
+            for t, d in s.omission_effects.items()
+        ]
+
+    def _annual_cost(
+        self, m: cp_model.CpModel, x, loss, omit_effects, target: float | None
+    ) -> tuple[cp_model.LinearExpr | int, float]:
+        """Annual cost of running at the target (:meth:`_cost_terms`) as a CP-SAT expression,
+        and its integer units per USD/yr."""
+        spec = self.problem.spec
+        n = len(spec.stations)
+        cost = self._cost_terms(target)
+        coarse = SCALE // COST_LOG_SCALE
+        total: cp_model.LinearExpr | int = sum(
+            sum(u * v for u, v in zip(cost.linear[j], x[j])) for j in range(n)
+        )
+        for e, materials in cost.materials.items():
+            top, table = materials.top, list(materials.table)
             terms = [loss[i] for i in range(n) if self._detect[i] >= e]
             terms += [s * b for k, b, s in omit_effects if self._detect[k] >= e]
             # the loss a layout carries from station e on, within the table
@@ -676,7 +732,6 @@ class LayoutModel:
             # idx = ceil(fine / coarse): the table is read on the safe (costlier) side
             m.add(idx * coarse >= fine)
             m.add(idx * coarse < fine + coarse)
-            table = [round(u * units) for u in usd_per_year]
             value = m.new_int_var(min(table), max(table), f"materials_{e}")
             m.add_element(idx, table, value)
             entry = spec.stations[e]
@@ -688,7 +743,7 @@ class LayoutModel:
                 m.add(used == 0).only_enforce_if(omitted)
                 value = used
             total += value
-        return total + round(constant_usd * units), units
+        return total + cost.constant, cost.units
 
     def _constant_annual_cost(self, a: dict[str, float], cost: CostInputs) -> float:
         """Annual cost of what no machine choice changes, by the cost model's own functions."""
@@ -722,46 +777,131 @@ class LayoutModel:
         return self._bounds[max_choices]
 
     def _chain_bound(self, max_choices: int) -> ChainBound | None:
-        p, spec = self.problem, self.problem.spec
-        if p.target_gwh_per_year is None:
+        if self.problem.target_gwh_per_year is None:
             return None
-        need = scaled(
-            clipped_log(
-                cells_per_h_for_gwh(
-                    p.target_gwh_per_year, spec.product.energy_kwh, spec.calendar.year_hours
-                )
-            ),
-            SCALE,
-            True,
-        )
-        headroom = scaled(clipped_log(p.max_utilisation), SCALE, False)
+        return enumerated_bound(**self._chain_inputs(), max_choices=max_choices)
+
+    def _chain_inputs(self, target_gwh: float | None = None) -> dict:
+        """The chain's data in the model's own integers (:func:`.bound.enumerated_labels`) at
+        ``target_gwh`` [GWh/yr] (the problem's target if None)."""
+        p, spec = self.problem, self.problem.spec
+        target = p.target_gwh_per_year if target_gwh is None else target_gwh
+        hours, kwh = spec.calendar.year_hours, spec.product.energy_kwh
+        need = scaled(clipped_log(cells_per_h_for_gwh(target or 0.0, kwh, hours)), SCALE, True)
         cs = self.candidates
-        loss = [[scaled(c.log_yield_loss, SCALE, True) for c in cj] for cj in cs]
-        log_cap = [
-            [
-                scaled(
-                    LOG_LIMIT if c.omitted else clipped_log(c.capacity_cells_per_h),
-                    SCALE,
-                    False,
+        cache = self._numbers  # shared with the models at_target makes (same candidates)
+
+        def numbers(j: int, c: Candidate) -> tuple[int, int, int]:
+            key = (id(c), self.usd_units)
+            if key not in cache:
+                cap = LOG_LIMIT if c.omitted else clipped_log(c.capacity_cells_per_h)
+                cache[key] = (
+                    scaled(c.log_yield_loss, SCALE, True),
+                    scaled(cap, SCALE, False) - self.derate[j],
+                    self._usd(self.candidate_capex_usd(c)),
                 )
-                - self.derate[j]
-                for c in cj
-            ]
-            for j, cj in enumerate(cs)
-        ]
-        capex = [[self._usd(self.candidate_capex_usd(c)) for c in cj] for cj in cs]
-        omitted = [[c.omitted for c in cj] for cj in cs]
-        effects = {
-            j: [
-                (spec.station_index(t), scaled(_omission_loss(d), SCALE, True))
-                for t, d in s.omission_effects.items()
-            ]
-            for j, s in enumerate(spec.stations)
-            if s.optional and s.omission_effects
+            return cache[key]
+
+        table = [[numbers(j, c) for c in cj] for j, cj in enumerate(cs)]
+        return {
+            "loss": [[t[0] for t in row] for row in table],
+            "log_cap": [[t[1] for t in row] for row in table],
+            "capex": [[t[2] for t in row] for row in table],
+            "omitted": [[c.omitted for c in cj] for cj in cs],
+            "need": need,
+            "headroom": scaled(clipped_log(p.max_utilisation), SCALE, False),
+            "detect": self._detect,
+            "effects": {
+                j: [
+                    (spec.station_index(t), scaled(_omission_loss(d), SCALE, True))
+                    for t, d in s.omission_effects.items()
+                ]
+                for j, s in enumerate(spec.stations)
+                if s.optional and s.omission_effects
+            },
         }
-        return enumerated_bound(
-            loss, log_cap, capex, omitted, need, headroom, self._detect, effects, max_choices
-        )
+
+    def chain_front(
+        self, target_gwh: float, max_choices: int = 128, need: int | None = None
+    ) -> list[Labels]:
+        """The Pareto labels (total scaled loss, capex) of the layouts reaching ``target_gwh``
+        [GWh/yr] (or, given, the scaled log output ``need``) within the budget, per omission
+        pattern and late mix (:func:`.bound.enumerated_labels`): with ``exact`` labels and no
+        area limit, every layout that reaches the target within the budget is matched by a
+        label with no more loss and capex."""
+        limit = None
+        if self.problem.budget_usd is not None:
+            limit = scaled(self.problem.budget_usd, self.usd_units, False)
+            limit -= self._usd(self.capex_constant_usd())
+            if limit < 0:
+                return []
+        inputs = self._chain_inputs(target_gwh)
+        if need is not None:
+            inputs["need"] = need
+        return enumerated_labels(**inputs, max_choices=max_choices, capex_limit=limit)
+
+    def cost_bound(self, max_choices: int = 128) -> tuple[ChainBound | None, int]:
+        """The chain bound on the annual cost at the target (min-cost) in the model's integers
+        (:meth:`_cost_terms`; the materials tables applied at their entry stations), and the
+        constant part of that cost."""
+        terms = self._cost_terms(self.problem.target_gwh_per_year)
+        inputs = self._chain_inputs()
+        inputs["capex"] = terms.linear
+        found = enumerated_bound(**inputs, max_choices=max_choices, materials=terms.materials)
+        return found, terms.constant
+
+    def layout_of(
+        self, choice
+    ) -> tuple[dict[str, dict[str, int]], dict[str, dict[str, float]] | None]:
+        """The layout (machine counts per station) and process settings of a choice of one
+        candidate index per station."""
+        layout, settings = {}, {}
+        for j, station in enumerate(self.problem.spec.stations):
+            c = self.candidates[j][int(choice[j])]
+            layout[station.id] = dict(c.counts)
+            if c.settings:
+                settings[station.id] = dict(c.settings)
+        return layout, (settings if self.problem.tune else None)
+
+    def integer_figures(self, choices: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(capex, total loss, log good output) of each row of ``choices`` (candidate index per
+        station) in the model's integers, as the CP-SAT model counts them: the loss with every
+        active omission effect, the output the most the capacity constraints allow."""
+        inputs = self._chain_inputs()
+        n = len(self.candidates)
+        rows = np.arange(len(choices))
+
+        def table(name: str, j: int) -> np.ndarray:
+            return np.asarray(inputs[name][j], dtype=np.int64)[choices[rows, j]]
+
+        loss = [table("loss", j) for j in range(n)]
+        out = [np.asarray(inputs["omitted"][j], dtype=bool)[choices[rows, j]] for j in range(n)]
+        spec = self.problem.spec
+        for j, station in enumerate(spec.stations):
+            for t, d in station.omission_effects.items() if station.optional else ():
+                k = spec.station_index(t)
+                added = scaled(_omission_loss(d), SCALE, True)
+                loss[k] = loss[k] + np.where(out[j] & ~out[k], added, 0)
+        capex = sum((table("capex", j) for j in range(n)), np.zeros(len(choices), np.int64))
+        total = sum(loss, np.zeros(len(choices), np.int64))
+        log_g = np.full(len(choices), np.iinfo(np.int64).max)
+        for j in range(n):
+            carried = sum(
+                (loss[i] for i in range(n) if self._detect[i] >= j),
+                np.zeros(len(choices), np.int64),
+            )
+            log_g = np.minimum(log_g, table("log_cap", j) + inputs["headroom"] - carried)
+        return capex, total, log_g
+
+    def area_weights(self) -> tuple[list[list[int]], list[list[int]]]:
+        """Per station and candidate, the machine floor area and the dry-room machine area
+        in the model's integer units (rounded up, as the model counts them)."""
+        spec = self.problem.spec
+        floor = [
+            [scaled(c.footprint_m2, self.area_units, True) for c in cj] for cj in self.candidates
+        ]
+        dry = [row if s.dry_room else [0] * len(row) for s, row in zip(spec.stations, floor)]
+        return floor, dry
 
     def solve(
         self,
@@ -778,7 +918,8 @@ class LayoutModel:
         searches the full model from the bound's layout. (The bound is not added as a
         constraint: with it, CP-SAT 9.15's presolve returned a wrong "optimal" on a 16 × 6
         instance when the log scale was 10⁸.)"""
-        if use_bound and objective == "min_capex" and not any(e is not None for e in eps.values()):
+        plain = not any(e is not None for e in eps.values())
+        if use_bound and objective == "min_capex" and plain:
             bound = self.chain_bound()
             budget = self.problem.budget_usd
             if (
@@ -793,10 +934,116 @@ class LayoutModel:
                 proven = self._solve(objective, None, fixed=bound.choice)
                 if proven.layout is not None:
                     return proven
+                lower, start = bound.capex, bound.choice
+                if self.area_excess(bound.choice) != (0, 0):
+                    # an area limit binds: the Lagrangian bound and its best fitting layout
+                    lower, found = self.area_lagrangian(bound)
+                    if budget is not None and lower + self._usd(self.capex_constant_usd()) > scaled(
+                        budget, self.usd_units, False
+                    ):
+                        return Solution("infeasible", None, None, 0.0)  # proven by the bound
+                    if found is not None:
+                        fits = self._solve(objective, None, fixed=found)
+                        if fits.layout is not None and fits.raw_objective is not None:
+                            if fits.raw_objective <= lower:
+                                return fits  # as cheap as the lower bound: optimal
+                            constant = self._usd(self.capex_constant_usd())
+                            gap = (fits.raw_objective - lower) / (fits.raw_objective + constant)
+                            if gap <= self.problem.relative_gap:  # close enough, as asked
+                                known = (lower + constant) / self.usd_units
+                                return replace(fits, status="feasible", bound=known)
+                            start = found
                 # it does not fit (late detection, omission effects, a limit): search, from
-                # the bound's layout, which starts closer than the greedy one (measured)
-                return self._solve(objective, None, start=bound.choice)
+                # the bound's layout (or the Lagrangian's), which starts closer than the
+                # greedy one (measured)
+                return self._solve(objective, None, start=start, lower=lower)
+        if use_bound and objective == "min_cost" and plain and self.problem.spec.cost is not None:
+            # the chain bound over annual cost: optimal when its layout fits and costs, in the
+            # full model, what the bound says (nothing was relaxed on its way)
+            cost_bound, constant = self.cost_bound()
+            if cost_bound is not None:
+                proven = self._solve(objective, None, fixed=cost_bound.choice)
+                if (
+                    proven.layout is not None
+                    and proven.raw_objective == cost_bound.capex + constant
+                ):
+                    return proven
+                return self._solve(
+                    objective, None, start=cost_bound.choice, lower=cost_bound.capex + constant
+                )
         return self._solve(objective, hint, **eps)
+
+    #: subgradient steps of the area Lagrangian (each one chain bound: ~0.1 s at 30 × 4)
+    LAGRANGIAN_STEPS = 25
+
+    def area_excess(self, choice: tuple[int, ...]) -> tuple[int, int]:
+        """How far a layout's machine floor and dry-room areas exceed the problem's limits, in
+        the model's integer area units (0 where within, or no limit)."""
+        floor_w, dry_w = self.area_weights()
+        p = self.problem
+        out = []
+        for weights, limit in ((floor_w, p.floor_area_m2), (dry_w, p.dry_room_area_m2)):
+            if limit is None or limit >= self.most_area_m2:
+                out.append(0)
+                continue
+            used = sum(row[k] for row, k in zip(weights, choice))
+            out.append(max(used - scaled(limit, self.area_units, False), 0))
+        return out[0], out[1]
+
+    def area_lagrangian(self, bound: ChainBound) -> tuple[int, tuple[int, ...] | None]:
+        """A lower bound on min capex under floor and dry-room area limits, and the cheapest
+        layout met on the way that keeps within them (None if none did), in the model's
+        integers (capex without its constant part).
+
+        For multipliers λ, μ ≥ 0 [USD per area unit], the chain bound with each candidate's
+        capex raised by ⌊λ·floor + μ·dry⌋, less λ·A_floor + μ·A_dry, is below the optimum
+        (Lagrangian relaxation: a layout within the limits pays at most what it saves). λ, μ
+        follow Polyak subgradient steps towards the best such bound."""
+        p = self.problem
+        floor_w, dry_w = self.area_weights()
+        limits = []
+        for limit in (p.floor_area_m2, p.dry_room_area_m2):
+            active = limit is not None and limit < self.most_area_m2
+            limits.append(scaled(limit, self.area_units, False) if limit and active else None)
+        inputs = self._chain_inputs()
+        capex = inputs["capex"]
+        mult = [0.0, 0.0]
+        best_lower: float = bound.capex
+        upper: float = math.inf
+        found = None
+        theta, stale = 1.0, 0
+        for _ in range(self.LAGRANGIAN_STEPS):
+            inputs["capex"] = [
+                [c + math.floor(mult[0] * f + mult[1] * d) for c, f, d in zip(row, frow, drow)]
+                for row, frow, drow in zip(capex, floor_w, dry_w)
+            ]
+            step = enumerated_bound(**inputs)
+            if step is None:
+                break
+            lower = step.capex - sum(m * a for m, a in zip(mult, limits) if a is not None)
+            used = [sum(row[k] for row, k in zip(w, step.choice)) for w in (floor_w, dry_w)]
+            slack = [u - a if a is not None else 0 for u, a in zip(used, limits)]
+            own = sum(row[k] for row, k in zip(capex, step.choice))
+            if all(g <= 0 for g in slack) and own < upper:
+                upper, found = own, step.choice
+            if lower > best_lower + 0.5:
+                best_lower, stale = lower, 0
+            else:
+                stale += 1
+                if stale >= 3:
+                    theta, stale = theta / 2, 0
+            if math.ceil(best_lower - 1e-9) >= upper:
+                break
+            constant = self._usd(self.capex_constant_usd())
+            if (upper - best_lower) / (upper + constant) <= p.relative_gap:
+                break  # within the gap asked for
+            norm = sum(g * g for g in slack)
+            if norm == 0:
+                break
+            goal = upper if math.isfinite(upper) else 1.05 * max(best_lower, 1)
+            size = theta * max(goal - lower, 1.0) / norm
+            mult = [max(0.0, m + size * g) for m, g in zip(mult, slack)]
+        return math.ceil(best_lower - 1e-9), found
 
     def _solve(
         self,
@@ -804,8 +1051,11 @@ class LayoutModel:
         hint: dict[str, dict[str, int]] | None,
         fixed: tuple[int, ...] | None = None,
         start: tuple[int, ...] | None = None,
+        lower: int | None = None,
         **eps,
     ) -> Solution:
+        """One CP-SAT solve; ``lower``: a known lower bound on the (minimised) objective in the
+        model's integers, reported with CP-SAT's own as the solution's ``lower_bound``."""
         m, v = self.build(objective, **eps)
         for xj, k in zip(v["x"], fixed or ()):
             m.add(xj[k] == 1)
@@ -816,9 +1066,15 @@ class LayoutModel:
             self._add_hint(m, v["x"], hint)
         solver = cp_model.CpSolver()
         solver.parameters.max_time_in_seconds = self.problem.time_limit_s
+        solver.parameters.relative_gap_limit = self.problem.relative_gap
         solver.parameters.num_workers = self.problem.workers
         solver.parameters.random_seed = self.problem.seed % 2**31  # CP-SAT's seed is 32-bit
         code = solver.solve(m)
+        if (
+            code == cp_model.OPTIMAL
+            and abs(solver.objective_value - solver.best_objective_bound) > 0.5
+        ):
+            code = cp_model.FEASIBLE  # stopped within relative_gap, not proven optimal
         status = STATUS.get(code, "unknown")
         if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return Solution(status, None, None, solver.wall_time, solver.num_branches)
@@ -829,16 +1085,22 @@ class LayoutModel:
             if self.candidates[j][k].settings:
                 settings[station.id] = dict(self.candidates[j][k].settings)
         raw = round(solver.objective_value)  # an integer objective, read as a double
-        value: float = raw
-        if objective == "max_output":
-            spec = self.problem.spec
-            value = (
-                math.exp(value / SCALE) * spec.calendar.year_hours * spec.product.energy_kwh / 1e6
-            )
-        elif objective == "min_capex":
-            value = (value + self._usd(self.capex_constant_usd())) / self.usd_units
-        else:
-            value /= v["units"]
+
+        def figure(x: float) -> float:
+            """The objective in its own units from the model's integers."""
+            if objective == "max_output":
+                spec = self.problem.spec
+                hours, kwh = spec.calendar.year_hours, spec.product.energy_kwh
+                return math.exp(x / SCALE) * hours * kwh / 1e6
+            if objective == "min_capex":
+                return (x + self._usd(self.capex_constant_usd())) / self.usd_units
+            return x / v["units"]
+
+        value = figure(raw)
+        bound = None
+        if objective in ("min_capex", "min_cost"):
+            known = math.ceil(solver.best_objective_bound - 1e-6)
+            bound = figure(raw if code == cp_model.OPTIMAL else max(known, lower or known))
         return Solution(
             status,
             layout,
@@ -847,6 +1109,7 @@ class LayoutModel:
             solver.num_branches,
             settings if self.problem.tune else None,
             raw,
+            bound,
         )
 
     def _add_hint(self, m: cp_model.CpModel, x, hint: dict[str, dict[str, int]]) -> None:

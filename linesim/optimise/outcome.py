@@ -324,11 +324,16 @@ def optimise_and_verify(
             **simulation,
         )
     points = []
+    # the front may hold many points (complete on small lines): at most pareto_points of them
+    # are simulated, spread evenly by output with both ends included
+    count = len(result.pareto)
+    shown = min(pareto_points or count, count)
+    simulated = {round(k * (count - 1) / max(shown - 1, 1)) for k in range(shown)}
     for k, ((layout, figures), settings) in enumerate(
         zip(result.pareto, result.pareto_settings or [None] * len(result.pareto))
     ):
         check = None
-        if verify:
+        if verify and k in simulated:
             # every point of the front, simulated as the chosen layout is (same seeds); the
             # first is the chosen layout, already simulated unless its buffers were sized
             check = (

@@ -1,8 +1,10 @@
 """Layout optimisation: objectives, the Pareto front, and why a problem is infeasible.
 
-:func:`optimise_layout` solves one objective on a :class:`~linesim.optimise.model.Problem`;
-:func:`pareto_front` sweeps ε-constraints on output and yield and minimises capex at each, then
-(lexicographically) maximises yield and output at that capex, so every point is non-dominated;
+:func:`optimise_layout` solves one objective on a :class:`~linesim.optimise.model.Problem`
+(min-capex and min-cost through the chain bound, with an area Lagrangian when a floor or
+dry-room limit binds; max-output by bisection on min-capex probes the chain's labels answer);
+:func:`pareto_front` returns the whole front on small lines and an ε-sweep with a stated
+coverage on large ones (:mod:`~linesim.optimise.front`);
 :func:`diagnose` names the binding constraint of an infeasible problem by relaxing the limits
 one at a time. All figures reported for a layout come from :func:`evaluate_layout`, not from the
 scaled CP-SAT model.
@@ -14,7 +16,7 @@ import math
 from dataclasses import dataclass, field
 
 from linesim.optimise.layout import LayoutFigures, evaluate_layout
-from linesim.optimise.model import SCALE, LayoutModel, Problem, Solution, greedy_layout
+from linesim.optimise.model import LayoutModel, Problem, Solution, greedy_layout
 from linesim.spec.base import MAX_MACHINES
 
 __all__ = ["OBJECTIVES", "OptimiseResult", "optimise_layout", "pareto_front", "diagnose"]
@@ -36,6 +38,10 @@ class OptimiseResult:
     limits: str | None = None  #: where the machine counts' upper limits came from
     #: the solver's objective (USD capex, GWh/yr, USD/yr of cost at the target)
     objective_value: float | None = None
+    #: proven relative gap |objective − bound| ÷ objective (0 when optimal; None if unknown)
+    gap: float | None = None
+    #: for a Pareto front: how complete it is, in words (complete, or the sweep's coverage)
+    coverage: str | None = None
 
     @property
     def found(self) -> bool:
@@ -99,6 +105,11 @@ def optimise_layout(problem: Problem, objective: str = "min_capex") -> OptimiseR
         return OptimiseResult(
             sol.status, objective, None, None, binding, sol.wall_time_s, limits=model.count_limit
         )
+    gap = None
+    if sol.status == "optimal":
+        gap = 0.0
+    elif sol.bound is not None and sol.objective_value:
+        gap = abs(sol.objective_value - sol.bound) / abs(sol.objective_value)
     return OptimiseResult(
         sol.status,
         objective,
@@ -109,6 +120,7 @@ def optimise_layout(problem: Problem, objective: str = "min_capex") -> OptimiseR
         settings=sol.settings,
         limits=model.count_limit,
         objective_value=sol.objective_value,
+        gap=gap,
     )
 
 
@@ -138,7 +150,7 @@ def maximise_output(problem: Problem, model: LayoutModel | None = None) -> Solut
     proven = True
     probe = floor
     while True:
-        sol = model.at_target(probe).solve("min_capex")
+        sol, _ = _reachable(model.at_target(probe))
         if sol.layout is not None:
             # (what it makes within the headroom: each station at most u busy)
             made = evaluate_layout(problem.spec, sol.layout).output_gwh_per_year
@@ -159,7 +171,34 @@ def maximise_output(problem: Problem, model: LayoutModel | None = None) -> Solut
         best.layout,
         floor,
         time.perf_counter() - start,
+        settings=best.settings,
+        bound=floor if proven else ceiling,
     )
+
+
+def _reachable(model: LayoutModel) -> tuple[Solution, bool]:
+    """Whether ``model``'s target is reachable within its limits, with a layout that reaches
+    it: by the chain's labels alone when they decide (none within the budget: no, proven, as
+    the chain is a relaxation; exact labels and no area limit: yes, the label that makes the
+    most), else by min-capex on the full model. The flag: whether the labels decided."""
+    import numpy as np
+
+    p = model.problem
+    limited = any(
+        a is not None and a < model.most_area_m2 for a in (p.floor_area_m2, p.dry_room_area_m2)
+    )
+    target = p.target_gwh_per_year or 0.0
+    found = model.chain_front(target)
+    if not found:
+        return Solution("infeasible", None, None, 0.0), True  # not even the relaxation can
+    if limited or not all(f.exact for f in found):
+        return model.solve("min_capex"), False
+    choices = np.concatenate([f.choices for f in found])
+    capex, _, log_g = model.integer_figures(choices)
+    best = int(np.argmax(log_g))
+    layout, settings = model.layout_of(choices[best])
+    value = (int(capex[best]) + model._usd(model.capex_constant_usd())) / model.usd_units
+    return Solution("optimal", layout, value, 0.0, settings=settings), True
 
 
 def _gwh(x: float) -> str:
@@ -296,73 +335,123 @@ def _explain(without: Problem, attr: str, value: float, name: str) -> str:
     )
 
 
-def pareto_front(problem: Problem, points: int = 6) -> OptimiseResult:
-    """Non-dominated layouts over (output ↑, line yield ↑, capex ↓) by an ε-constraint sweep.
+#: lines with more layouts than this get the ε-sweep (:func:`.front.swept_front`) instead of
+#: the complete enumeration (:func:`.front.enumerated_front`, two CP-SAT solves per point)
+EXACT_FRONT_LAYOUTS = 10**6
+#: the fewest output floors of the sweep
+SWEEP_LEVELS = 24
+#: the most points the sweep on a large line returns (thinned by boxes beyond: front.thinned)
+SWEEP_POINTS = 120
 
-    Output floors span from the target (or a tenth of the maximum) to the maximum the allowed
-    counts make; yield floors span the yields seen at the extremes. At each (ε_out, ε_yield):
-    minimise capex, then maximise yield at that capex, then output at that capex and yield.
-    Each layout found is then :func:`_settled` so no layout beats it by more than the model's
-    rounding, and the front keeps the layouts no other found one dominates.
+
+def pareto_front(problem: Problem, points: int = 6, method: str = "auto") -> OptimiseResult:
+    """Non-dominated layouts over (output ↑, line yield ↑, capex ↓) with output at least the
+    target (or a tenth of the most the limits allow), within the budget and area limits.
+
+    ``method``: ``"exact"`` enumerates the whole front (:func:`.front.enumerated_front`: the
+    result's coverage says "complete" once the enumeration proves nothing is left);
+    ``"sweep"`` runs the ε-sweep over output with the chain's labels
+    (:func:`.front.swept_front`, at least max(``points``, ``SWEEP_LEVELS``) output floors),
+    whose coverage is stated with the result; ``"auto"``: exact up to
+    ``EXACT_FRONT_LAYOUTS`` layouts, the sweep beyond (or where the enumeration stops at the
+    time limit). Points are sorted by output; the figures come from :func:`evaluate_layout`.
     """
+    import time
+
+    from linesim.optimise.front import (
+        MAX_FRONT_POINTS,
+        FrontPoint,
+        enumerated_front,
+        merged,
+        swept_front,
+    )
+
+    if method not in ("auto", "exact", "sweep"):
+        raise ValueError(f"method {method!r}; allowed: auto, exact, sweep")
+    start = time.perf_counter()
     # open: counts up to what the budget and areas allow (or, without a budget, what the
     # target needs and at least the default rule – reported as the result's limits)
     model = LayoutModel(problem, open=True)
-    top = model.solve("max_output", min_output_gwh=problem.target_gwh_per_year)
-    if top.layout is None:
-        return OptimiseResult(
-            top.status,
-            "pareto",
-            None,
-            None,
-            diagnose(problem) if top.status == "infeasible" else None,
-            top.wall_time_s,
-            limits=model.count_limit,
-        )
-    high = _objective(top)
-    low = problem.target_gwh_per_year or high / 10
-    if low > high:
+    # the output range: up to the most each station's affordable machines make (an upper
+    # estimate, exact enough to space the sweep's floors), or the model's maximum
+    high: float | None = model.most_output_gwh
+    if high is None or not math.isfinite(high) or high <= 0:
+        top = model.solve("max_output", min_output_gwh=problem.target_gwh_per_year)
+        high = top.objective_value
+    low = problem.target_gwh_per_year or (high / 10 if high else None)
+    if high is None or low is None or low > high * (1 + 1e-9):
         return OptimiseResult(
             "infeasible",
             "pareto",
             None,
             None,
             diagnose(problem),
-            top.wall_time_s,
+            time.perf_counter() - start,
             limits=model.count_limit,
         )
-    outputs = [low + (high - low) * k / max(points - 1, 1) for k in range(points)]
-    yields = _yield_levels(model, low, points)
-    found: dict[str, tuple[Solution, LayoutFigures]] = {}
-    wall = top.wall_time_s
-    for out in outputs:
-        for y in yields:
-            sol, spent = _lexicographic(model, out * (1 - 1e-9), y)
-            wall += spent
-            if sol.layout is not None:
-                found.setdefault(_key(sol), (sol, _figures(model, sol)))
-    settled: dict[str, tuple[Solution, LayoutFigures]] = {}
-    for sol, figures in found.values():
-        (sol, figures), spent = _settled(model, sol, figures, low)
-        wall += spent
-        settled.setdefault(_key(sol), (sol, figures))
-    front = _non_dominated(list(settled.values()))
-    front.sort(key=lambda lf: lf[1].output_gwh_per_year)
+    layouts = math.prod(len(cs) for cs in model.candidates)
+    limited = any(
+        a is not None and a < model.most_area_m2
+        for a in (problem.floor_area_m2, problem.dry_room_area_m2)
+    )
+    top_need = None  # the sweeps run until no layout reaches the floor
+    complete, coverage = False, ""
+    found: list[FrontPoint] = []
+    deadline = problem.time_limit_s
+    small = method == "exact" or (method == "auto" and layouts <= EXACT_FRONT_LAYOUTS)
+    if (small or method == "exact") and not limited:
+        # every output level swept: complete on an exact chain without area limits
+        found, guaranteed, finished, probes, delta = swept_front(
+            model, low, top_need, 1.0, deadline, most=MAX_FRONT_POINTS
+        )
+        complete = guaranteed and finished and delta == 0
+        coverage = f"complete: every output level swept ({probes} floors of an exact chain)"
+    if not complete and small:
+        found, complete = enumerated_front(model, low, deadline)
+        coverage = (
+            "complete: every non-dominated layout, by enumeration"
+            if complete
+            else f"partial: the enumeration stopped after {len(found)} points"
+        )
+    if not complete and method != "exact":
+        ratio = (high / low) ** (1.0 / max(points, SWEEP_LEVELS)) if high > low else 1.0
+        more, guaranteed, finished, probes, delta = swept_front(
+            model, low, top_need, ratio, deadline, most=SWEEP_POINTS // 2
+        )
+        found = merged(found, more)
+        share = f"{(1 - delta) / ratio:.1%}"
+        within = (
+            f"at least {1 - delta:.2%} of its yield, at most {1 + delta:.2%} of its capex"
+            if delta
+            else "at least its yield, at most its capex"
+        )
+        coverage = (
+            f"ε-sweep over {probes} output floors: every non-dominated layout is matched by a "
+            f"point with {within} and at least {share} of its output"
+            if guaranteed and finished
+            else f"ε-sweep over {probes} output floors (approximate: omission patterns or late "
+            "mixes relaxed, area limits applied after the sweep, or the time limit reached; "
+            "coverage measured in BENCHMARKS.md, not guaranteed)"
+        )
+    front = _resolved([(f, evaluate_layout(problem.spec, f.layout, f.settings)) for f in found])
+    front.sort(key=lambda pf: (pf[1].output_gwh_per_year, -pf[1].capex_usd))
+    wall = time.perf_counter() - start
     if not front:
         return OptimiseResult(
             "infeasible", "pareto", None, None, diagnose(problem), wall, limits=model.count_limit
         )
     return OptimiseResult(
-        "optimal",
+        "optimal" if complete else "feasible",
         "pareto",
         front[0][0].layout,
         front[0][1],
         None,
         wall,
-        tuple((_layout(sol), fig) for sol, fig in front),
+        tuple((f.layout, fig) for f, fig in front),
         settings=front[0][0].settings,
-        pareto_settings=tuple(sol.settings for sol, _ in front),
+        pareto_settings=tuple(f.settings for f, _ in front),
         limits=model.count_limit,
+        coverage=coverage,
     )
 
 
@@ -385,81 +474,6 @@ def _figures(model: LayoutModel, sol: Solution) -> LayoutFigures:
     return evaluate_layout(model.problem.spec, _layout(sol), sol.settings)
 
 
-def _key(sol: Solution) -> str:
-    return repr(
-        (
-            sorted((s, sorted(c.items())) for s, c in _layout(sol).items()),
-            sorted((s, sorted(c.items())) for s, c in (sol.settings or {}).items()),
-        )
-    )
-
-
-def _yield_levels(model: LayoutModel, low: float, points: int) -> list[float | None]:
-    cheap = model.solve("min_capex", min_output_gwh=low)
-    best = model.solve("max_yield", min_output_gwh=low)
-    if cheap.layout is None or best.layout is None:
-        return [None]
-    y_lo = _figures(model, cheap).line_yield
-    y_hi = _figures(model, best).line_yield
-    if y_hi - y_lo < 1e-9:
-        return [None]
-    return [None] + [y_lo + (y_hi - y_lo) * k / (points - 1) for k in range(1, points)]
-
-
-def _rounding(model: LayoutModel) -> float:
-    """The most the scaled model can misjudge a layout's log output or log yield: one unit per
-    station (each L rounded up) and one for the capacity (rounded down), with margin."""
-    return 2.0 * (len(model.problem.spec.stations) + 2) / SCALE
-
-
-def _lexicographic(
-    model: LayoutModel, min_output: float, min_yield: float | None
-) -> tuple[Solution, float]:
-    """Min capex at (ε_out, ε_yield); at that capex the best yield; then the most output
-    among yields within the model's rounding of that best. Returns the solution and the
-    solver time spent."""
-    log_y = math.log(min_yield) if min_yield else None
-    first = model.solve("min_capex", min_output_gwh=min_output, min_log_yield=log_y)
-    if first.layout is None:
-        return first, first.wall_time_s
-    cap = first.objective_value
-    second = model.solve(
-        "max_yield", min_output_gwh=min_output, max_capex_usd=cap, hint=first.layout
-    )
-    y = _figures(model, second).line_yield
-    third = model.solve(
-        "max_output",
-        max_capex_usd=cap,
-        min_log_yield=math.log(y) - _rounding(model),
-        min_output_gwh=min_output,
-        hint=second.layout,
-    )
-    spent = first.wall_time_s + second.wall_time_s + third.wall_time_s
-    return (third if third.layout is not None else second), spent
-
-
-def _settled(
-    model: LayoutModel, sol: Solution, figures: LayoutFigures, low: float, rounds: int = 10
-) -> tuple[tuple[Solution, LayoutFigures], float]:
-    """Re-solve with the ε-constraints at the layout's own output and yield, loosened by the
-    model's rounding, until the layout no longer changes: then no layout with at least its
-    output and yield costs less, and none at its capex and output has a better yield, even
-    where rounding hid it from the sweep (capex never rises, so this ends)."""
-    slack = _rounding(model)
-    spent = 0.0
-    for _ in range(rounds):
-        new, t = _lexicographic(
-            model,
-            max(figures.output_gwh_per_year * math.exp(-slack), low * (1 - 1e-9)),
-            figures.line_yield * math.exp(-slack),
-        )
-        spent += t
-        if new.layout is None or _key(new) == _key(sol):
-            break
-        sol, figures = new, _figures(model, new)
-    return (sol, figures), spent
-
-
 def dominates(a: LayoutFigures, b: LayoutFigures, rel: float = 1e-6) -> bool:
     """a dominates b: no worse in output, yield and capex, and better in one (beyond ``rel``)."""
     no_worse = (
@@ -475,7 +489,27 @@ def dominates(a: LayoutFigures, b: LayoutFigures, rel: float = 1e-6) -> bool:
     return no_worse and better
 
 
-def _non_dominated(
-    points: list[tuple[Solution, LayoutFigures]],
-) -> list[tuple[Solution, LayoutFigures]]:
-    return [p for p in points if not any(dominates(q[1], p[1]) for q in points if q is not p)]
+def _resolved(points: list, rel: float = 1e-6) -> list:
+    """The (point, figures) pairs no other one :func:`dominates` by its figures: points the
+    model's integers told apart by less than their resolution (``rel``) are one point."""
+    import numpy as np
+
+    if not points:
+        return points
+    f = np.array(
+        [(g.output_gwh_per_year, g.line_yield, g.capex_usd) for _, g in points], dtype=float
+    )
+    keep = []
+    for i in range(len(points)):
+        no_worse = (
+            (f[:, 0] >= f[i, 0] * (1 - rel))
+            & (f[:, 1] >= f[i, 1] * (1 - rel))
+            & (f[:, 2] <= f[i, 2] * (1 + rel))
+        )
+        better = (
+            (f[:, 0] > f[i, 0] * (1 + rel))
+            | (f[:, 1] > f[i, 1] * (1 + rel))
+            | (f[:, 2] < f[i, 2] * (1 - rel))
+        )
+        keep.append(not (no_worse & better).any())
+    return [p for p, k in zip(points, keep) if k]

@@ -60,6 +60,10 @@ def format_optimisation(report: OptimisationReport, names: Mapping[str, str] | N
     ]
     if r.limits and r.objective in ("max_output", "pareto"):  # no silent cap on the counts
         lines.append(f"machine counts: {renamed(r.limits, names)}")
+    if r.gap is not None and r.status != "optimal":  # a stated gap, never an unproven claim
+        lines.append(f"proven gap to the best possible: {r.gap:.3%}")
+    if r.coverage:
+        lines.append(f"front: {r.coverage}")
     if r.layout is None:
         if r.binding:
             lines.append(f"infeasible: {renamed(r.binding, names)}")
@@ -143,8 +147,8 @@ def format_optimisation(report: OptimisationReport, names: Mapping[str, str] | N
     if report.closure is not None and report.closure.steps:
         lines += ["", *format_closure(report.closure, names)]
     if report.pareto:
-        checks = [q.verified for q in report.pareto if q.verified is not None]
-        simulated = len(checks) == len(report.pareto)
+        checks = [q.verified for q in report.pareto]
+        simulated = any(c is not None for c in checks)
         head = ["#", "output [GWh/yr]", "line yield", "capex [M USD]"]
         points: list[tuple[object, ...]] = [
             (
@@ -160,16 +164,27 @@ def format_optimisation(report: OptimisationReport, names: Mapping[str, str] | N
             points = [
                 row
                 + (
-                    c.simulated_gwh_per_year.mean,
-                    number(c.relative_gap, "+.1%", "–"),
-                    c.simulated_line_yield.mean,
+                    (
+                        c.simulated_gwh_per_year.mean,
+                        number(c.relative_gap, "+.1%", "–"),
+                        c.simulated_line_yield.mean,
+                    )
+                    if c is not None
+                    else ("–", "–", "–")
                 )
                 for row, c in zip(points, checks)
             ]
+        every = all(c is not None for c in checks)
         lines += [
             "",
             "Pareto front (output ↑, yield ↑, capex ↓)"
-            + (", each point simulated:" if simulated else ":"),
+            + (
+                ", each point simulated:"
+                if every
+                else ", the points with figures simulated:"
+                if simulated
+                else ":"
+            ),
             text_table(head, points),
         ]
     return "\n".join(lines)
