@@ -17,5 +17,6 @@ pages = [
     st.Page(str(HERE / "pages" / "optimise.py"), title="Optimise", icon="🧮"),
     st.Page(str(HERE / "pages" / "compare.py"), title="Compare", icon="⚖️"),
     st.Page(str(HERE / "pages" / "uncertainty.py"), title="Uncertainty", icon="🎲"),
+    st.Page(str(HERE / "pages" / "sweep.py"), title="Sweep", icon="🔀"),
 ]
 st.navigation(pages).run()

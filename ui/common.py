@@ -36,6 +36,7 @@ if (ROOT / "linesim" / "__init__.py").is_file() and str(ROOT) not in sys.path:
 
 import background
 import jobs
+import kept
 import tasks
 from safe import md, shown
 from tasks import SimulationRun
@@ -348,7 +349,8 @@ def simulation_limits() -> dict:
 
 
 def start_simulation(text: str, horizon_days: float, replications: int, seed: int) -> None:
-    """:func:`simulation` as long work that outlives the page (see :func:`follow_job`)."""
+    """:func:`simulation` as long work that outlives the page (see :func:`follow_job`); the
+    server records its result in the results store when it ends, whoever is looking."""
     start_job(
         "simulation",
         tasks.simulation,
@@ -356,6 +358,8 @@ def start_simulation(text: str, horizon_days: float, replications: int, seed: in
         horizon_days,
         replications,
         seed,
+        context={"yaml": text},
+        on_done=kept.keep_simulation,
         **simulation_limits(),
     )
 
@@ -363,37 +367,64 @@ def start_simulation(text: str, horizon_days: float, replications: int, seed: in
 def follow_simulation() -> None:
     """The running simulation's progress; its result becomes the session's simulation."""
 
-    def done(run: SimulationRun) -> None:
+    def done(run: SimulationRun, context: Any) -> None:
         st.session_state["simulation"] = run
-        keep_simulation(run)
 
     follow_job("simulation", done, lambda m: renamed(m, SIMULATION_INPUTS))
 
 
 JOB_PREFIX = "job_"  #: session keys of running long work (:mod:`background`), by name
 JOB_ERROR_PREFIX = "job_error_"  #: …and of the error a finished one ended with
+JOB_NOTE_PREFIX = "notes_of_job_"  #: …and of what a finished one's keeping ran into
+RESUMED = "the line of the work resumed after a reload"  #: the working line's source then
 
 
-def start_job(name: str, task: Callable[..., Any], *args: Any, **limits: Any) -> None:
+def start_job(
+    name: str,
+    task: Callable[..., Any],
+    *args: Any,
+    context: Any = None,
+    on_done: Callable[[Any, Any], Any] | None = None,
+    **limits: Any,
+) -> None:
     """Start long work ``task(*args)`` (``limits`` as :func:`jobs.run`) that keeps running
-    when the user goes to another page; :func:`follow_job` shows it."""
+    when the user goes to another page or reloads it; :func:`follow_job` shows it.
+    ``context``: a dict with the YAML (``"yaml"``) of the line it works on, and what else its
+    page needs; ``on_done(value, context)``: what the server does with the value (keep it in
+    the results store), returning a dict with the record's ``"record_id"`` and ``"problems"``."""
     st.session_state.pop(JOB_ERROR_PREFIX + name, None)
+    st.session_state.pop(JOB_NOTE_PREFIX + name, None)
     old = background.get(st.session_state.get(JOB_PREFIX + name))
     if old is not None:
         old.cancel()
-    st.session_state[JOB_PREFIX + name] = background.start(task, *args, **limits)
+    st.session_state[JOB_PREFIX + name] = background.start(
+        task, *args, kind=name, context=context, on_done=on_done, **limits
+    )
 
 
-def follow_job(name: str, done: Callable[[Any], None], rename: Callable[[str], str] = str) -> None:
+def follow_job(
+    name: str, done: Callable[[Any, Any], None], rename: Callable[[str], str] = str
+) -> None:
     """The job ``name``'s progress, with its ETA and a Cancel button, updated twice a second
-    while it runs (also after the user comes back to the page); when it ends, ``done(value)``
-    and the page is drawn again — or its error is shown (``rename``: the library's parameter
-    names → the page's inputs, in a refused request's message)."""
+    while it runs (also after the user comes back to the page, or reloads it: a new session
+    takes over the job its old one left, and the job's line becomes the working line); when it
+    ends, ``done(value, context)`` and the page is drawn again — or its error is shown
+    (``rename``: the library's parameter names → the page's inputs, in a refused request's
+    message)."""
     error = st.session_state.pop(JOB_ERROR_PREFIX + name, None)
     if error is not None:
         show_error(error)
+    for note in st.session_state.pop(JOB_NOTE_PREFIX + name, None) or []:
+        st.warning(md(note, 500))
     if background.get(st.session_state.get(JOB_PREFIX + name)) is None:
-        return
+        key = background.adopt(name)
+        if key is None:
+            return
+        st.session_state[JOB_PREFIX + name] = key
+        context = background.get(key).context  # type: ignore[union-attr]
+        text = context.get("yaml") if isinstance(context, dict) else None
+        if text and text != working_yaml():
+            set_working_yaml(text, RESUMED)
 
     @st.fragment(run_every=background_poll_s())
     def progress() -> None:
@@ -408,8 +439,12 @@ def follow_job(name: str, done: Callable[[Any], None], rename: Callable[[str], s
             return
         st.session_state.pop(JOB_PREFIX + name, None)
         background.drop(key)
+        kept = job.kept if isinstance(job.kept, dict) else {}
+        notes = [*job.problems, *kept.get("problems", [])]
+        if notes:
+            st.session_state[JOB_NOTE_PREFIX + name] = notes
         try:
-            done(job.result())
+            done(job.result(), job.context)
         except UsageError as exc:
             st.session_state[JOB_ERROR_PREFIX + name] = UsageError(rename(str(exc)))
         except USER_ERRORS as exc:
@@ -422,31 +457,6 @@ def follow_job(name: str, done: Callable[[Any], None], rename: Callable[[str], s
 def background_poll_s() -> float:
     """How often a running job's progress is drawn again [s]."""
     return 0.5
-
-
-def keep_simulation(run: SimulationRun) -> None:
-    """Record a finished simulation in the results store (``$LINESIM_STORE``), as
-    ``linesim run`` does: it outlives the session (see :func:`stored_simulations`)."""
-    from linesim.kpis import replication_kpis
-    from linesim.store import Store
-
-    rep = run.summary
-    store = Store()
-    store.record(
-        "run",
-        spec_from_yaml(run.yaml),
-        engine=rep.engine,
-        seed=rep.seed,
-        args={
-            "horizon_days": rep.horizon_h / 24.0,
-            "replications": len(run.results),
-            "from": "linesim ui",
-        },
-        summary=rep.to_dict(),
-        rows=[{"replication": r.replication, "kpis": replication_kpis(r)} for r in run.results],
-    )
-    for problem in store.problems:
-        st.warning(md(problem, 500))
 
 
 def stored_simulations(spec, limit: int = 5) -> pd.DataFrame:

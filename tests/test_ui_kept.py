@@ -1,0 +1,132 @@
+"""Long work kept (issue 17): a sweep, an optimisation and a simulation started in the app are
+recorded in the results store by the server when they end, and a new session (a reload, a
+server restart) lists them and reopens each as a fresh one shows it."""
+
+import json
+
+from conftest import ROOT, settle
+from streamlit.testing.v1 import AppTest
+
+from linesim.config import dump_line, line_from_text, load_line
+from linesim.store import Store
+from linesim.summary import RunSummary, from_plain, json_safe
+from linesim.sweep import run_sweep
+
+PILOT = "pilot_sulfide_200mwh"
+
+
+def _page(name: str, text: str) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "ui" / "pages" / f"{name}.py"), default_timeout=120)
+    at.session_state["spec_yaml"] = text
+    at.session_state["spec_source"] = "test"
+    return at.run()
+
+
+def _ok(at: AppTest) -> AppTest:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    return at
+
+
+def test_a_sweep_shows_what_run_sweep_computes_and_reopens_from_the_store():
+    text = dump_line(load_line(PILOT))
+    at = _ok(_page("sweep", text))
+    at.text_input(key="sw_factor1").set_value("stations.stacking.machines=1,2")
+    at.text_input(key="sw_factor2").set_value("stations.stacking.mtbf_h=50,400")
+    at.number_input(key="sw_days").set_value(0.25)
+    at.number_input(key="sw_reps").set_value(2)
+    _ok(settle(at.button(key="sw_run").click().run()))
+    shown = next(d.value for d in at.dataframe if "output [GWh/yr]" in d.value.columns)
+
+    sets = [(m, t) for m in (1, 2) for t in (50, 400)]  # the last factor varies fastest
+    specs = [
+        line_from_text(
+            text,
+            "<working line>",
+            [f"stations.stacking.machines={m}", f"stations.stacking.mtbf_h={t}"],
+        )
+        for m, t in sets
+    ]
+    rows = run_sweep(specs, 0.25 * 86400.0, None, 2, 1, engine="fast", workers=1)
+    for k in range(4):  # bit-identical means over the replications of each variant
+        outputs = [r["kpis"]["output_gwh_per_year"] for r in rows if r["variant"] == k]
+        assert shown["output [GWh/yr]"].iloc[k] == sum(outputs) / 2
+        assert [
+            shown[p].iloc[k] for p in ("stations.stacking.machines", "stations.stacking.mtbf_h")
+        ] == [
+            str(sets[k][0]),
+            str(sets[k][1]),
+        ]
+    assert len(at.get("plotly_chart")) == 1
+
+    again = _ok(_page("sweep", text))  # a new session: listed in the store, reopened whole
+    again.button(key="sw_reopen").click().run()
+    _ok(again)
+    reopened = next(d.value for d in again.dataframe if "output [GWh/yr]" in d.value.columns)
+    assert reopened.equals(shown)
+    assert any("Reopened from the results store" in c.value for c in again.caption)
+
+
+def test_an_optimisation_is_kept_and_reopens_in_a_new_session():
+    text = dump_line(load_line(PILOT))
+    at = _ok(_page("optimise", text))
+    _ok(settle(at.button(key="run_optimise").click().run()))
+    live = [m.value for m in at.metric]
+    assert any(s.value == "Against the working line" for s in at.subheader), live
+    (record,) = [r for r in Store().list()["kind"] if r == "optimise"]
+
+    again = _ok(_page("optimise", text))
+    assert not any(s.value == "Against the working line" for s in again.subheader)
+    _ok(again.button(key="reopen_optimisation").click().run())
+    assert [m.value for m in again.metric] == live
+    assert any("Reopened from the results store" in c.value for c in again.caption)
+
+
+def test_a_simulation_reopens_with_its_cards_and_charts():
+    text = dump_line(load_line(PILOT))
+    at = _ok(_page("simulate", text))
+    at.number_input(key="horizon_days").set_value(0.5)
+    at.number_input(key="replications").set_value(2)
+    _ok(settle(at.button(key="run").click().run()))
+    live = [(m.label, m.value, m.delta) for m in at.metric]
+    charts = len(at.get("plotly_chart"))
+    assert live and charts >= 3
+
+    again = _ok(_page("simulate", text))
+    assert not again.metric
+    _ok(again.button(key="stored_reopen").click().run())
+    assert [(m.label, m.value, m.delta) for m in again.metric] == live
+    assert len(again.get("plotly_chart")) == charts
+
+
+def test_a_run_summary_reads_back_from_its_json_document():
+    """from_plain(RunSummary, to_dict through JSON) gives the same document again; NaN (JSON
+    null) reads back as NaN where a float is due."""
+    import math
+
+    from conftest import make_line
+
+    from linesim.experiments import replicate
+    from linesim.summary import summarise
+
+    spec = make_line(
+        [
+            {
+                "kind": "discrete",
+                "cycle_time_s": 30,
+                "defect_probability": 0.05,
+                "mtbf_h": 2,
+                "mttr_h": 0.2,
+            },
+            {"kind": "discrete", "cycle_time_s": 20},
+        ]
+    )
+    summary = summarise(spec, replicate(spec, 3600.0 * 4, 600.0, 2, 1, workers=1))
+    doc = json.loads(json.dumps(json_safe(summary.to_dict())))
+    back = from_plain(RunSummary, doc)
+    assert back == summary
+    assert json.loads(json.dumps(json_safe(back.to_dict()))) == doc
+    nan = from_plain(
+        RunSummary, {**doc, "mean_lead_time_h": {**doc["mean_lead_time_h"], "mean": None}}
+    )
+    assert math.isnan(nan.mean_lead_time_h.mean)
