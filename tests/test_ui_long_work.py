@@ -1,0 +1,126 @@
+"""Long work in headless Chromium (issue 17, item 3): an Uncertainty study end to end; a
+simulation still running after a browser reload, and its result shown when it ends; a sweep
+kept in the results store and reopened after a reload. One ``linesim ui`` server for the
+module."""
+
+import re
+
+from browser import browser_page, serve_ui  # noqa: F401 (serve_ui: the ui_server fixture)
+from test_ui_workflow import idle, open_page
+
+from linesim.config import dump_line, load_line
+from linesim.uncertainty import Targets
+from linesim.uncertainty.api import uncertainty_study
+from linesim.yaml_io import parse_mapping
+
+PILOT = "pilot_sulfide_200mwh"
+NOT_FOUND = "Failed to load resource: the server responded with a status of 404 (Not Found)"
+#: Streamlit's frontend, loaded at a page's address (``/simulate``), first looks for its
+#: server under that path: two 404s, then it finds it at the root
+PROBE = re.compile(r"^http://[^/]+/\w+/_stcore/(health|host-config)$")
+
+
+def reload(pg, errors: list[str]) -> None:
+    """Reload the page; the 404s of Streamlit's own probes (:data:`PROBE`) are no error of
+    the app: taken out of ``errors``, while any other 404 stays."""
+    missing: list[str] = []
+    on_response = lambda r: missing.append(r.url) if r.status == 404 else None  # noqa: E731
+    pg.on("response", on_response)
+    pg.reload(wait_until="networkidle")
+    pg.remove_listener("response", on_response)
+    assert all(PROBE.match(u) for u in missing), missing
+    for _ in missing:
+        if NOT_FOUND in errors:
+            errors.remove(NOT_FOUND)
+
+
+def test_an_uncertainty_study_in_the_browser_shows_the_librarys_probability(ui_server):
+    """16 static samples of the pilot's ranges with a cost target: the card shows the
+    probability ``linesim uncertainty`` computes for the same samples and seed, and the
+    figures are drawn."""
+    url, _ = ui_server
+    expected = uncertainty_study(
+        parse_mapping(dump_line(load_line(PILOT)), "<working line>"),
+        samples=16,
+        seed=1,
+        targets=Targets(None, 2.4),
+        workers=1,
+    )
+    (p,) = expected.probabilities
+    with browser_page(1280, 720) as (pg, errors):
+        open_page(pg, url, "Uncertainty")
+        pg.get_by_role("spinbutton", name="Samples").fill("16")
+        pg.get_by_role("spinbutton", name="Cost target [CNY/Wh] (0: none)").fill("2.4")
+        pg.keyboard.press("Enter")
+        idle(pg)
+        pg.get_by_role("button", name="Run study").click()
+        card = pg.locator('[data-testid="stMetric"]').filter(has_text=f"P({p.condition})")
+        card.wait_for(timeout=90_000)
+        value = card.locator('[data-testid="stMetricValue"]').inner_text()
+        assert value == f"{p.probability:.1%}", (value, p)
+        assert f"({p.hits:,} of 16)" in card.inner_text()
+        charts = pg.get_by_test_id("stPlotlyChart")
+        charts.nth(len(expected.summaries) - 2).wait_for(timeout=30_000)  # one per KPI
+        assert pg.get_by_text("Download uncertainty_percentiles (CSV)").count() == 1
+    assert not errors, errors
+
+
+def test_a_running_simulation_survives_a_reload_and_its_result_is_shown(ui_server):
+    """Reloaded while a long simulation runs, the Simulate page shows it running (progress,
+    Cancel); reloaded right after a short one starts, it shows the result when it ends."""
+    url, _ = ui_server
+    with browser_page(1280, 720) as (pg, errors):
+        open_page(pg, url, "Simulate")
+        pg.get_by_role("spinbutton", name="Horizon [days]").fill("365")
+        pg.get_by_role("spinbutton", name="Replications").fill("40")
+        pg.keyboard.press("Enter")
+        idle(pg)
+        pg.get_by_role("button", name="Run simulation").click()
+        pg.get_by_test_id("stProgress").filter(has_text="Simulating the line").wait_for(
+            timeout=60_000
+        )
+        reload(pg, errors)
+        bar = pg.get_by_test_id("stProgress").filter(has_text="Simulating the line")
+        bar.wait_for(timeout=60_000)  # a new session, the same job
+        assert re.search(r"Simulating the line… \d+ ?% in \d+", bar.inner_text())
+        pg.get_by_role("button", name="Cancel").click()
+        pg.get_by_test_id("stAlert").filter(has_text="cancelled").wait_for(timeout=30_000)
+
+        pg.get_by_role("spinbutton", name="Horizon [days]").fill("1")
+        pg.get_by_role("spinbutton", name="Replications").fill("2")
+        pg.keyboard.press("Enter")
+        idle(pg)
+        pg.get_by_role("button", name="Run simulation").click()
+        pg.get_by_test_id("stProgress").or_(
+            pg.get_by_text("Simulated output [GWh/yr]")
+        ).first.wait_for(timeout=30_000)
+        reload(pg, errors)
+        pg.get_by_text("Simulated output [GWh/yr]").wait_for(timeout=90_000)
+        pg.get_by_text("Simulations of this line in the results store").wait_for(timeout=30_000)
+    assert not errors, errors
+
+
+def test_a_sweep_is_kept_and_reopens_after_a_reload(ui_server):
+    """A two-level sweep of the bottleneck's machines shows its table and chart; after a
+    reload (a new session) it is listed in the results store and reopens with its chart."""
+    url, _ = ui_server
+    with browser_page(1280, 720) as (pg, errors):
+        open_page(pg, url, "Sweep")
+        pg.get_by_role("textbox", name="Factor 1 (PATH=levels)").fill(
+            "stations.stacking.machines=1,2"
+        )
+        pg.get_by_role("spinbutton", name="Horizon [days]").fill("0.25")
+        pg.get_by_role("spinbutton", name="Replications per variant").fill("2")
+        pg.keyboard.press("Enter")
+        idle(pg)
+        pg.get_by_role("button", name="Run sweep").click()
+        chart = pg.get_by_test_id("stPlotlyChart").filter(has_text="Simulated good output")
+        chart.wait_for(timeout=90_000)
+        reload(pg, errors)
+        pg.get_by_text("Sweeps of this line in the results store").wait_for(timeout=60_000)
+        assert chart.count() == 0  # a new session
+        idle(pg)
+        pg.get_by_role("button", name="Reopen").click()
+        chart.wait_for(timeout=30_000)
+        pg.get_by_text("Reopened from the results store").wait_for(timeout=10_000)
+    assert not errors, errors
