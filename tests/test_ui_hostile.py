@@ -24,6 +24,7 @@ from conftest import ROOT, settle
 from streamlit.testing.v1 import AppTest
 
 sys.path.insert(0, str(ROOT / "ui"))
+import background
 import common
 import jobs
 
@@ -462,7 +463,8 @@ def test_a_simulation_stops_when_its_browser_leaves(ui_server):
         pg.get_by_role("button", name="Run simulation").click()
         pg.get_by_text("Simulating the line…", exact=False).first.wait_for(timeout=30_000)
         assert len(_task_processes(server)) == 1
-    deadline = time.monotonic() + 10.0
+    # it runs on for a reload's new session to take it over, then ends
+    deadline = time.monotonic() + background.ORPHAN_GRACE_S + 10.0
     while _task_processes(server) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert _task_processes(server) == []

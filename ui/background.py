@@ -31,7 +31,10 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 _JOBS: dict[str, Job] = {}
 _LOCK = threading.Lock()
 KEEP_S = 3600.0  #: a finished job's result is kept this long for its page to collect [s]
-ORPHAN_GRACE_S = 120.0  #: a job whose session has gone runs on this long for another to adopt [s]
+#: A job whose session has gone runs on this long for a new one to adopt [s]: a reload's new
+#: session adopts it on its first script run, a second or two later; a tab closed for good
+#: leaves a core busy no longer than this.
+ORPHAN_GRACE_S = 10.0
 
 
 class Job:
@@ -154,19 +157,20 @@ def get(key: str | None) -> Job | None:
         return _JOBS.get(key) if key else None
 
 
-def adopt(kind: str) -> str | None:
-    """The id of the newest job of ``kind`` whose browser session has gone (a reload, a
-    closed tab), now the current session's; None if there is none. A job of a session still
-    open (another tab) is never taken from it."""
+def adopt() -> dict[str, str]:
+    """The newest job of each kind whose browser session has gone (a reload, a closed tab),
+    now the current session's: ``{kind: id}``. A job of a session still open (another tab)
+    is never taken from it; older orphans of a kind are left to end."""
     ctx = get_script_run_ctx(suppress_warning=True)
+    taken: dict[str, str] = {}
     with _LOCK:
-        orphans = [(j.started, k) for k, j in _JOBS.items() if j.kind == kind and _session_gone(j)]
-        if not orphans:
-            return None
-        key = max(orphans)[1]
-        _JOBS[key].session = ctx.session_id if ctx is not None else None
-        _JOBS[key].orphan_since = None
-        return key
+        orphans = sorted((j.started, k) for k, j in _JOBS.items() if j.kind and _session_gone(j))
+        for _, key in orphans:  # oldest first: the newest of a kind is the one kept
+            taken[_JOBS[key].kind] = key
+        for key in taken.values():
+            _JOBS[key].session = ctx.session_id if ctx is not None else None
+            _JOBS[key].orphan_since = None
+    return taken
 
 
 def drop(key: str) -> None:

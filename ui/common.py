@@ -377,6 +377,25 @@ JOB_PREFIX = "job_"  #: session keys of running long work (:mod:`background`), b
 JOB_ERROR_PREFIX = "job_error_"  #: …and of the error a finished one ended with
 JOB_NOTE_PREFIX = "notes_of_job_"  #: …and of what a finished one's keeping ran into
 RESUMED = "the line of the work resumed after a reload"  #: the working line's source then
+RESUME_CHECKED = "jobs_resumed"  #: set on a session's first script run (:func:`resume_jobs`)
+
+
+def resume_jobs() -> None:
+    """On a session's first script run (a reload, a new tab): take over the long work a gone
+    session left (:func:`background.adopt`), so its pages follow it; the line of the newest
+    such job becomes the working line (the reload lost the old one)."""
+    if st.session_state.get(RESUME_CHECKED):
+        return
+    st.session_state[RESUME_CHECKED] = True
+    newest = None
+    for name, key in background.adopt().items():
+        st.session_state[JOB_PREFIX + name] = key
+        job = background.get(key)
+        if job is not None and (newest is None or job.started > newest.started):
+            newest = job
+    text = newest.context.get("yaml") if newest and isinstance(newest.context, dict) else None
+    if text and text != working_yaml():
+        set_working_yaml(text, RESUMED)
 
 
 def start_job(
@@ -406,25 +425,17 @@ def follow_job(
     name: str, done: Callable[[Any, Any], None], rename: Callable[[str], str] = str
 ) -> None:
     """The job ``name``'s progress, with its ETA and a Cancel button, updated twice a second
-    while it runs (also after the user comes back to the page, or reloads it: a new session
-    takes over the job its old one left, and the job's line becomes the working line); when it
-    ends, ``done(value, context)`` and the page is drawn again — or its error is shown
-    (``rename``: the library's parameter names → the page's inputs, in a refused request's
-    message)."""
+    while it runs (also after the user comes back to the page, or reloads it: see
+    :func:`resume_jobs`); when it ends, ``done(value, context)`` and the page is drawn again
+    — or its error is shown (``rename``: the library's parameter names → the page's inputs,
+    in a refused request's message)."""
     error = st.session_state.pop(JOB_ERROR_PREFIX + name, None)
     if error is not None:
         show_error(error)
     for note in st.session_state.pop(JOB_NOTE_PREFIX + name, None) or []:
         st.warning(md(note, 500))
     if background.get(st.session_state.get(JOB_PREFIX + name)) is None:
-        key = background.adopt(name)
-        if key is None:
-            return
-        st.session_state[JOB_PREFIX + name] = key
-        context = background.get(key).context  # type: ignore[union-attr]
-        text = context.get("yaml") if isinstance(context, dict) else None
-        if text and text != working_yaml():
-            set_working_yaml(text, RESUMED)
+        return
 
     @st.fragment(run_every=background_poll_s())
     def progress() -> None:
