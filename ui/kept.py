@@ -109,8 +109,14 @@ def stored(kind: str, spec, limit: int = 10) -> list[dict]:
     runs = store.list(limit=500)
     digest = spec_hash(spec)[0][:12]
     runs = runs[(runs["kind"] == kind) & (runs["config_hash"] == digest)]
-    records = [store.get(rid) for rid in runs["id"]]
-    return [r for r in records if (r.get("args") or {}).get("from") == FROM_UI][:limit]
+    records: list[dict] = []
+    for rid in runs["id"]:
+        record = store.get(rid)
+        if (record.get("args") or {}).get("from") == FROM_UI:  # not one of the CLI's
+            records.append(record)
+        if len(records) == limit:
+            break
+    return records
 
 
 def reopened_optimisation(record: dict) -> tuple:
