@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -137,3 +138,23 @@ def wait_for_metric(page, label: str, value: str, timeout_s: float = 30.0) -> st
         page.wait_for_timeout(100)
         shown = metric_value(page, label)
     return shown
+
+
+NOT_FOUND = "Failed to load resource: the server responded with a status of 404 (Not Found)"
+#: Streamlit's frontend, loaded at a page's address (``/simulate``), first looks for its
+#: server under that path: two 404s, then it finds it at the root
+PROBE = re.compile(r"^http://[^/]+/\w+/_stcore/(health|host-config)$")
+
+
+def reload(pg, errors: list[str]) -> None:
+    """Reload the page; the 404s of Streamlit's own probes (:data:`PROBE`) are no error of
+    the app: taken out of ``errors``, while any other 404 stays."""
+    missing: list[str] = []
+    on_response = lambda r: missing.append(r.url) if r.status == 404 else None  # noqa: E731
+    pg.on("response", on_response)
+    pg.reload(wait_until="networkidle")
+    pg.remove_listener("response", on_response)
+    assert all(PROBE.match(u) for u in missing), missing
+    for _ in missing:
+        if NOT_FOUND in errors:
+            errors.remove(NOT_FOUND)

@@ -1,11 +1,8 @@
 """Long work in headless Chromium (issue 17, item 3): an Uncertainty study end to end; a
-simulation still running after a browser reload, and its result shown when it ends; a sweep
-kept in the results store and reopened after a reload. One ``linesim ui`` server for the
-module."""
+sweep kept in the results store and reopened after a reload (a simulation kept running over a
+reload: tests/test_ui_workflow.py). One ``linesim ui`` server for the module."""
 
-import re
-
-from browser import browser_page, serve_ui  # noqa: F401 (serve_ui: the ui_server fixture)
+from browser import browser_page, reload, serve_ui  # noqa: F401 (serve_ui: the ui_server fixture)
 from test_ui_workflow import idle, open_page
 
 from linesim.config import dump_line, load_line
@@ -14,24 +11,6 @@ from linesim.uncertainty.api import uncertainty_study
 from linesim.yaml_io import parse_mapping
 
 PILOT = "pilot_sulfide_200mwh"
-NOT_FOUND = "Failed to load resource: the server responded with a status of 404 (Not Found)"
-#: Streamlit's frontend, loaded at a page's address (``/simulate``), first looks for its
-#: server under that path: two 404s, then it finds it at the root
-PROBE = re.compile(r"^http://[^/]+/\w+/_stcore/(health|host-config)$")
-
-
-def reload(pg, errors: list[str]) -> None:
-    """Reload the page; the 404s of Streamlit's own probes (:data:`PROBE`) are no error of
-    the app: taken out of ``errors``, while any other 404 stays."""
-    missing: list[str] = []
-    on_response = lambda r: missing.append(r.url) if r.status == 404 else None  # noqa: E731
-    pg.on("response", on_response)
-    pg.reload(wait_until="networkidle")
-    pg.remove_listener("response", on_response)
-    assert all(PROBE.match(u) for u in missing), missing
-    for _ in missing:
-        if NOT_FOUND in errors:
-            errors.remove(NOT_FOUND)
 
 
 def test_an_uncertainty_study_in_the_browser_shows_the_librarys_probability(ui_server):
@@ -62,41 +41,6 @@ def test_an_uncertainty_study_in_the_browser_shows_the_librarys_probability(ui_s
         charts = pg.get_by_test_id("stPlotlyChart")
         charts.nth(len(expected.summaries) - 2).wait_for(timeout=30_000)  # one per KPI
         assert pg.get_by_text("Download uncertainty_percentiles (CSV)").count() == 1
-    assert not errors, errors
-
-
-def test_a_running_simulation_survives_a_reload_and_its_result_is_shown(ui_server):
-    """Reloaded while a long simulation runs, the Simulate page shows it running (progress,
-    Cancel); reloaded right after a short one starts, it shows the result when it ends."""
-    url, _ = ui_server
-    with browser_page(1280, 720) as (pg, errors):
-        open_page(pg, url, "Simulate")
-        pg.get_by_role("spinbutton", name="Horizon [days]").fill("365")
-        pg.get_by_role("spinbutton", name="Replications").fill("40")
-        pg.keyboard.press("Enter")
-        idle(pg)
-        pg.get_by_role("button", name="Run simulation").click()
-        pg.get_by_test_id("stProgress").filter(has_text="Simulating the line").wait_for(
-            timeout=60_000
-        )
-        reload(pg, errors)
-        bar = pg.get_by_test_id("stProgress").filter(has_text="Simulating the line")
-        bar.wait_for(timeout=60_000)  # a new session, the same job
-        assert re.search(r"Simulating the line… \d+ ?% in \d+", bar.inner_text())
-        pg.get_by_role("button", name="Cancel").click()
-        pg.get_by_test_id("stAlert").filter(has_text="cancelled").wait_for(timeout=30_000)
-
-        pg.get_by_role("spinbutton", name="Horizon [days]").fill("1")
-        pg.get_by_role("spinbutton", name="Replications").fill("2")
-        pg.keyboard.press("Enter")
-        idle(pg)
-        pg.get_by_role("button", name="Run simulation").click()
-        pg.get_by_test_id("stProgress").or_(
-            pg.get_by_text("Simulated output [GWh/yr]")
-        ).first.wait_for(timeout=30_000)
-        reload(pg, errors)
-        pg.get_by_text("Simulated output [GWh/yr]").wait_for(timeout=90_000)
-        pg.get_by_text("Simulations of this line in the results store").wait_for(timeout=30_000)
     assert not errors, errors
 
 
