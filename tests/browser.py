@@ -146,13 +146,17 @@ NOT_FOUND = "Failed to load resource: the server responded with a status of 404 
 PROBE = re.compile(r"^http://[^/]+/\w+/_stcore/(health|host-config)$")
 
 
-def reload(pg, errors: list[str]) -> None:
-    """Reload the page; the 404s of Streamlit's own probes (:data:`PROBE`) are no error of
-    the app: taken out of ``errors``, while any other 404 stays."""
+def reload(pg, errors: list[str], address: str | None = None) -> None:
+    """Reload the page (or load ``address``, a page's address such as ``…/sweep``); the 404s
+    of Streamlit's own probes (:data:`PROBE`) are no error of the app: taken out of
+    ``errors``, while any other 404 stays."""
     missing: list[str] = []
     on_response = lambda r: missing.append(r.url) if r.status == 404 else None  # noqa: E731
     pg.on("response", on_response)
-    pg.reload(wait_until="networkidle")
+    if address is None:
+        pg.reload(wait_until="networkidle")
+    else:
+        pg.goto(address, wait_until="networkidle")
     pg.remove_listener("response", on_response)
     assert all(PROBE.match(u) for u in missing), missing
     for _ in missing:

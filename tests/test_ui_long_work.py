@@ -3,7 +3,7 @@ sweep kept in the results store and reopened after a reload (a simulation kept r
 reload: tests/test_ui_workflow.py). One ``linesim ui`` server for the module."""
 
 from browser import browser_page, reload, serve_ui  # noqa: F401 (serve_ui: the ui_server fixture)
-from test_ui_workflow import idle, open_page
+from test_ui_workflow import idle
 
 from linesim.config import dump_line, load_line
 from linesim.uncertainty import Targets
@@ -27,7 +27,7 @@ def test_an_uncertainty_study_in_the_browser_shows_the_librarys_probability(ui_s
     )
     (p,) = expected.probabilities
     with browser_page(1280, 720) as (pg, errors):
-        open_page(pg, url, "Uncertainty")
+        reload(pg, errors, url + "/uncertainty")
         pg.get_by_role("spinbutton", name="Samples").fill("16")
         pg.get_by_role("spinbutton", name="Cost target [CNY/Wh] (0: none)").fill("2.4")
         pg.keyboard.press("Enter")
@@ -49,7 +49,7 @@ def test_a_sweep_is_kept_and_reopens_after_a_reload(ui_server):
     reload (a new session) it is listed in the results store and reopens with its chart."""
     url, _ = ui_server
     with browser_page(1280, 720) as (pg, errors):
-        open_page(pg, url, "Sweep")
+        reload(pg, errors, url + "/sweep")
         pg.get_by_role("textbox", name="Factor 1 (PATH=levels)").fill(
             "stations.stacking.machines=1,2"
         )
