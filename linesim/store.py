@@ -187,6 +187,7 @@ class Store:
         *,
         record_id: str | None = None,
         config_path: str | None = None,
+        config_text: str | None = None,
         engine: str | None = None,
         seed: int | None = None,
         args: Mapping[str, Any] | None = None,
@@ -195,13 +196,15 @@ class Store:
         rows: Iterable[Mapping] = (),
     ) -> str | None:
         """Create a record (with its rows, in the same transaction); its id, or None when the
-        store could not keep it (the reason in :attr:`problems`)."""
+        store could not keep it (the reason in :attr:`problems`). ``config_text``: the
+        config's text when it is no file (the app's working line), else read from
+        ``config_path``."""
         from linesim.bundled import resolve_config
         from linesim.version import __version__
 
         digest, resolved = spec_hash(spec)
         source = resolve_config(config_path) if config_path else None
-        text = source.read_text(encoding="utf-8") if source and source.is_file() else None
+        text = source.read_text(encoding="utf-8") if source and source.is_file() else config_text
         rid = record_id or new_record_id()
         now = _now()
         record = {

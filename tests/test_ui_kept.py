@@ -59,9 +59,13 @@ def test_a_sweep_shows_what_run_sweep_computes_and_reopens_from_the_store():
         ]
     assert len(at.get("plotly_chart")) == 1
 
-    again = _ok(_page("sweep", text))  # a new session: listed in the store, reopened whole
+    # a new session on another line (a reload starts from the default line): the sweep is
+    # listed, and reopens whole with its line as the working line
+    other = dump_line(load_line(PILOT, ["stations.stacking.machines=3"]))
+    again = _ok(_page("sweep", other))
     again.button(key="sw_reopen").click().run()
     _ok(again)
+    assert again.session_state["spec_yaml"] == text
     reopened = next(d.value for d in again.dataframe if "output [GWh/yr]" in d.value.columns)
     assert reopened.equals(shown)
     assert any("Reopened from the results store" in c.value for c in again.caption)

@@ -61,7 +61,7 @@ def test_a_sweep_is_kept_and_reopens_after_a_reload(ui_server):
         chart = pg.get_by_test_id("stPlotlyChart").filter(has_text="Simulated good output")
         chart.wait_for(timeout=90_000)
         reload(pg, errors)
-        pg.get_by_text("Sweeps of this line in the results store").wait_for(timeout=60_000)
+        pg.get_by_text("Sweeps in the results store").wait_for(timeout=60_000)
         assert chart.count() == 0  # a new session
         idle(pg)
         pg.get_by_role("button", name="Reopen").click()

@@ -32,6 +32,7 @@ def keep_simulation(run: SimulationRun, context: Any = None) -> dict:
     rid = store.record(
         "run",
         line_from_text(run.yaml, "<working line>"),
+        config_text=run.yaml,
         engine=rep.engine,
         seed=rep.seed,
         args={
@@ -68,6 +69,7 @@ def keep_optimisation(value: tuple, context: dict) -> dict:
     rid = store.record(
         "optimise",
         line_from_text(context["yaml"], "<working line>"),
+        config_text=context["yaml"],
         seed=1,
         args={**context.get("inputs", {}), "from": FROM_UI},
         summary={"optimise_result": as_plain(result), "line_yaml": line_yaml},
@@ -85,6 +87,7 @@ def keep_sweep(run: SweepRun, context: Any = None) -> dict:
     rid = store.record(
         "sweep",
         line_from_text(run.yaml, "<working line>"),
+        config_text=run.yaml,
         engine=run.rows[0]["engine"],
         seed=run.seed,
         args={
@@ -99,24 +102,29 @@ def keep_sweep(run: SweepRun, context: Any = None) -> dict:
     return {"record_id": rid, "problems": list(store.problems)}
 
 
-def stored(kind: str, spec, limit: int = 10) -> list[dict]:
-    """The app's records of ``kind`` (``optimise``, ``sweep``) of exactly the line ``spec``
-    (its resolved spec's hash), newest first, whole (:meth:`Store.get`); none without a
-    store file. Raises :class:`linesim.store.StoreError` when the file cannot be read."""
+def stored(kind: str, limit: int = 10) -> list[dict]:
+    """The app's records of ``kind`` (``optimise``, ``sweep``), of any line, newest first,
+    whole (:meth:`Store.get`, the line's YAML as ``config_text``); none without a store file.
+    A reload or a restart starts from the default line, so the records of the line the user
+    worked on must be found without it. Raises :class:`linesim.store.StoreError` when the
+    file cannot be read."""
     store = Store()
     if not store.path.exists():
         return []
     runs = store.list(limit=500)
-    digest = spec_hash(spec)[0][:12]
-    runs = runs[(runs["kind"] == kind) & (runs["config_hash"] == digest)]
     records: list[dict] = []
-    for rid in runs["id"]:
+    for rid in runs[runs["kind"] == kind]["id"]:
         record = store.get(rid)
-        if (record.get("args") or {}).get("from") == FROM_UI:  # not one of the CLI's
-            records.append(record)
+        if (record.get("args") or {}).get("from") == FROM_UI and record.get("config_text"):
+            records.append(record)  # not one of the CLI's
         if len(records) == limit:
             break
     return records
+
+
+def of_line(record: dict, spec) -> bool:
+    """Whether ``record`` is of exactly the line ``spec`` (its resolved spec's hash)."""
+    return record["config_hash"] == spec_hash(spec)[0]
 
 
 def reopened_optimisation(record: dict) -> tuple:
@@ -148,10 +156,12 @@ def reopened_sweep(record: dict, text: str) -> SweepRun:
     )
 
 
-def record_label(record: dict) -> str:
-    """``"<id> — 2026-12-02 01:50:13"``: a stored record in a choice."""
+def record_label(record: dict, spec) -> str:
+    """``"<id> — 2026-12-02 01:50:13, the working line"`` (or the record's line's name): a
+    stored record in a choice (``spec``: the working line)."""
     when = str(record.get("finished_at") or record.get("created_at"))[:19]
-    return f"{record['id']} — {when}"
+    line = "the working line" if of_line(record, spec) else f"line {record['line']}"
+    return f"{record['id']} — {when}, {line}"
 
 
 def sweep_table(run: SweepRun) -> pd.DataFrame:

@@ -297,33 +297,39 @@ def inspect(spec, result, frame: pd.DataFrame, tunable) -> None:
 
 
 def stored() -> None:
-    """The optimisations of this line in the results store; one reopened on request."""
-    records = kept.stored("optimise", common.working_spec())
+    """The optimisations kept in the results store (of any line: a reload starts from the
+    default line); one reopened on request, its line made the working line."""
+    records = kept.stored("optimise")
     if not records:
         return
-    with st.expander(f"Optimisations of this line in the results store ({len(records):,})"):
+    spec = common.working_spec()
+    with st.expander(f"Optimisations in the results store ({len(records):,})"):
         by_id = {r["id"]: r for r in records}
         c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
         pick = c1.selectbox(
             "Stored optimisation",
             list(by_id),
-            format_func=lambda rid: _label(by_id[rid]),
+            format_func=lambda rid: _label(by_id[rid], spec),
             key="stored_optimisation",
         )
         if c2.button("Reopen", key="reopen_optimisation"):
+            record = by_id[pick]
+            if record["config_text"] != common.working_yaml():
+                common.set_working_yaml(record["config_text"], f"the line of optimisation {pick}")
             st.session_state["optimised"] = {
                 "yaml": common.working_yaml(),
-                "result": kept.reopened_optimisation(by_id[pick]),
+                "result": kept.reopened_optimisation(record),
                 "record_id": pick,
             }
+            st.rerun()
 
 
-def _label(record: dict) -> str:
+def _label(record: dict, spec) -> str:
     args = record.get("args") or {}
     result = record["summary"]["optimise_result"]
     budget = args.get("budget_musd") or 0.0
     return (
-        f"{kept.record_label(record)}: {args.get('objective')}, target "
+        f"{kept.record_label(record, spec)}: {args.get('objective')}, target "
         f"{args.get('target_gwh_per_year', 0.0):,.3f} GWh/yr"
         + (f", budget {budget:,.1f} MUSD" if budget else "")
         + (", Pareto front" if args.get("pareto") else "")

@@ -131,29 +131,34 @@ def show(run) -> None:
 
 
 def stored(spec) -> None:
-    """The sweeps of this line in the results store; one reopened on request."""
-    records = kept.stored("sweep", spec)
+    """The sweeps kept in the results store (of any line: a reload starts from the default
+    line); one reopened on request, its line made the working line."""
+    records = kept.stored("sweep")
     if not records:
         return
-    st.subheader("Sweeps of this line in the results store")
+    st.subheader("Sweeps in the results store")
     by_id = {r["id"]: r for r in records}
     c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
     pick = c1.selectbox(
         "Stored sweep",
         list(by_id),
-        format_func=lambda rid: _label(by_id[rid]),
+        format_func=lambda rid: _label(by_id[rid], spec),
         key="sw_stored",
     )
     if c2.button("Reopen", key="sw_reopen"):
-        st.session_state[RESULT] = kept.reopened_sweep(by_id[pick], common.working_yaml())
+        record = by_id[pick]
+        if record["config_text"] != common.working_yaml():
+            common.set_working_yaml(record["config_text"], f"the line of sweep {pick}")
+        st.session_state[RESULT] = kept.reopened_sweep(record, common.working_yaml())
         st.session_state["sw_reopened"] = pick
+        st.rerun()
 
 
-def _label(record: dict) -> str:
+def _label(record: dict, spec) -> str:
     args = record["args"]
     factors = pd.DataFrame(args["variants"]).nunique()
     return (
-        f"{kept.record_label(record)}: "
+        f"{kept.record_label(record, spec)}: "
         + " × ".join(f"{p} ({n:,} levels)" for p, n in factors.items())
         + f", {args['horizon_days']:,g} days × {args['replications']:,} replications"
     )
