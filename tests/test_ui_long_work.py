@@ -1,8 +1,14 @@
 """Long work in headless Chromium (issue 17, item 3): an Uncertainty study end to end; a
-sweep kept in the results store and reopened after a reload (a simulation kept running over a
-reload: tests/test_ui_workflow.py). One ``linesim ui`` server for the module."""
+sweep kept in the results store and reopened after a reload; an optimisation too (a
+simulation kept running over a reload: tests/test_ui_workflow.py). One ``linesim ui`` server
+for the module."""
 
-from browser import browser_page, reload, serve_ui  # noqa: F401 (serve_ui: the ui_server fixture)
+from browser import (  # noqa: F401 (serve_ui: the ui_server fixture)
+    browser_page,
+    metric_value,
+    reload,
+    serve_ui,
+)
 from test_ui_workflow import idle
 
 from linesim.config import dump_line, load_line
@@ -67,4 +73,29 @@ def test_a_sweep_is_kept_and_reopens_after_a_reload(ui_server):
         pg.get_by_role("button", name="Reopen").click()
         chart.wait_for(timeout=30_000)
         pg.get_by_text("Reopened from the results store").wait_for(timeout=10_000)
+    assert not errors, errors
+
+
+def test_an_optimisation_reopens_after_a_reload(ui_server):
+    """An optimisation of the pilot is recorded by the server; after a reload (a new session,
+    nothing of the old one kept) it is listed, and reopens with the same diff against the
+    working line. (The store outliving a server restart: tests/test_ui_browser.py.)"""
+    url, _ = ui_server
+    with browser_page(1280, 720) as (pg, errors):
+        reload(pg, errors, url + "/optimise")
+        idle(pg)
+        pg.get_by_role("button", name="Optimise", exact=True).click()
+        diff = pg.get_by_text("Against the working line")
+        diff.wait_for(timeout=120_000)
+        capex = metric_value(pg, "Capex change")
+        machines = metric_value(pg, "Machines added / removed")
+        reload(pg, errors)
+        pg.get_by_text("Optimisations in the results store (1)").click()
+        assert diff.count() == 0  # a new session
+        idle(pg)
+        pg.get_by_role("button", name="Reopen").click()
+        diff.wait_for(timeout=60_000)
+        pg.get_by_text("Reopened from the results store").wait_for(timeout=10_000)
+        assert metric_value(pg, "Capex change") == capex
+        assert metric_value(pg, "Machines added / removed") == machines
     assert not errors, errors
