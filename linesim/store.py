@@ -445,15 +445,27 @@ class Store:
                 "WHERE record_id = ? ORDER BY variant, replication",
                 [rec["id"]],
             ).fetchall()
-        for key in ("args_json", "summary_json"):
-            rec[key[:-5]] = json.loads(rec.pop(key)) if rec.get(key) else None
-        rec["seed"] = _seed(rec["seed"])
-        rec["status"] = _shown_status(rec["status"], rec["host"], rec["pid"], rec["created_at"])
+        _decode(rec)
         rec["rows"] = [
             {"variant": v, "replication": r, **(json.loads(p) if p else {}), **json.loads(k)}
             for v, r, p, k in rows
         ]
         return rec
+
+    def records(self, kind: str, limit: int = 50) -> builtins.list[dict]:
+        """The latest records of ``kind`` (newest first) as :meth:`get` gives them, without
+        their rows, read at once (a page that lists them reads the file once, not per
+        record)."""
+        with self._reader() as con:
+            cur = con.execute(
+                "SELECT * FROM records WHERE kind = ? ORDER BY created_at DESC LIMIT ?",
+                [kind, limit],
+            )
+            names = [d[0] for d in cur.description]
+            found = [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+        for rec in found:
+            _decode(rec)
+        return found
 
     def scenarios(self) -> builtins.list[dict]:
         """The saved scenarios, newest first: dicts of name, saved_at, line and yaml (the
@@ -546,6 +558,15 @@ class Store:
                         f"{READ_WAIT_S:g} s; allowed: try again, or --store PATH"
                     ) from None
             time.sleep(0.05)
+
+
+def _decode(rec: dict) -> None:
+    """A record's row as read made readable: its args and summary from JSON, its seed an
+    integer, its status as shown (a running record whose process has gone: interrupted)."""
+    for key in ("args_json", "summary_json"):
+        rec[key[:-5]] = json.loads(rec.pop(key)) if rec.get(key) else None
+    rec["seed"] = _seed(rec["seed"])
+    rec["status"] = _shown_status(rec["status"], rec["host"], rec["pid"], rec["created_at"])
 
 
 def _create_views(con) -> None:

@@ -481,16 +481,15 @@ def stored_simulations(spec, limit: int = 5) -> pd.DataFrame:
     store = Store()
     if not store.path.exists():
         return pd.DataFrame()
-    digest = spec_hash(spec)[0][:12]
-    try:
-        runs = store.list(limit=200)
+    digest = spec_hash(spec)[0]
+    try:  # one read of the file, not one per run
+        runs = [r for r in store.records("run", limit=200) if r["config_hash"] == digest]
     except StoreError as exc:
         st.warning(f"The stored simulations cannot be read: {md(exc, 500)}")
         return pd.DataFrame()
-    runs = runs[(runs["kind"] == "run") & (runs["config_hash"] == digest)].head(limit)
     rows = []
-    for rid in runs["id"]:
-        rec = store.get(rid)
+    for rec in runs[:limit]:
+        rid = rec["id"]
         summary, args = rec.get("summary") or {}, rec.get("args") or {}
         out = summary.get("output_gwh_per_year") or {}
         rows.append(

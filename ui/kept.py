@@ -104,22 +104,20 @@ def keep_sweep(run: SweepRun, context: Any = None) -> dict:
 
 def stored(kind: str, limit: int = 10) -> list[dict]:
     """The app's records of ``kind`` (``optimise``, ``sweep``), of any line, newest first,
-    whole (:meth:`Store.get`, the line's YAML as ``config_text``); none without a store file.
+    without their rows (:meth:`Store.records`; the line's YAML as ``config_text``); none
+    without a store file.
     A reload or a restart starts from the default line, so the records of the line the user
     worked on must be found without it. Raises :class:`linesim.store.StoreError` when the
     file cannot be read."""
     store = Store()
     if not store.path.exists():
         return []
-    runs = store.list(limit=500)
-    records: list[dict] = []
-    for rid in runs[runs["kind"] == kind]["id"]:
-        record = store.get(rid)
-        if (record.get("args") or {}).get("from") == FROM_UI and record.get("config_text"):
-            records.append(record)  # not one of the CLI's
-        if len(records) == limit:
-            break
-    return records
+    ours = [  # not the CLI's
+        r
+        for r in store.records(kind, limit=500)
+        if (r.get("args") or {}).get("from") == FROM_UI and r.get("config_text")
+    ]
+    return ours[:limit]
 
 
 def of_line(record: dict, spec) -> bool:
@@ -136,8 +134,10 @@ def reopened_optimisation(record: dict) -> tuple:
     return from_plain(OptimiseResult, doc["optimise_result"]), doc["line_yaml"], None
 
 
-def reopened_sweep(record: dict, text: str) -> SweepRun:
-    """A stored sweep of the line ``text`` (YAML) as :func:`tasks.sweep` returned it."""
+def reopened_sweep(record_id: str, text: str) -> SweepRun:
+    """The stored sweep ``record_id`` of the line ``text`` (YAML) as :func:`tasks.sweep`
+    returned it."""
+    record = Store().get(record_id)
     args = record["args"]
     variants = [dict(v) for v in args["variants"]]
     paths = set().union(*variants)

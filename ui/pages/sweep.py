@@ -149,7 +149,7 @@ def stored(spec) -> None:
         record = by_id[pick]
         if record["config_text"] != common.working_yaml():
             common.set_working_yaml(record["config_text"], f"the line of sweep {pick}")
-        st.session_state[RESULT] = kept.reopened_sweep(record, common.working_yaml())
+        st.session_state[RESULT] = kept.reopened_sweep(pick, common.working_yaml())
         st.session_state["sw_reopened"] = pick
         st.rerun()
 
