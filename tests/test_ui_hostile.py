@@ -446,9 +446,17 @@ def test_a_hostile_upload_leaves_the_server_responsive_in_chromium(ui_server, tm
 
 def _task_processes(server: psutil.Process) -> list[psutil.Process]:
     """The app's task children under ``linesim ui``: forked from its fork server, so they share
-    its command line; the fork server itself is the one whose parent is not one of them."""
-    forked = [p for p in server.children(recursive=True) if "forkserver" in " ".join(p.cmdline())]
+    its command line; the fork server itself is the one whose parent is not one of them. A
+    task killed but not yet reaped (a zombie) has ended: not counted."""
+    forked = [p for p in server.children(recursive=True) if "forkserver" in _command_line(p)]
     return [p for p in forked if p.ppid() in {f.pid for f in forked}]
+
+
+def _command_line(p: psutil.Process) -> str:
+    try:
+        return " ".join(p.cmdline())
+    except (psutil.ZombieProcess, psutil.NoSuchProcess):
+        return ""
 
 
 def test_a_simulation_stops_when_its_browser_leaves(ui_server):
