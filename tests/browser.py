@@ -159,6 +159,10 @@ def reload(pg, errors: list[str], address: str | None = None) -> None:
         pg.goto(address, wait_until="networkidle")
     pg.remove_listener("response", on_response)
     assert all(PROBE.match(u) for u in missing), missing
+    already = errors.count(NOT_FOUND)  # the console reports them some time after the response
+    deadline = time.monotonic() + 10.0
+    while errors.count(NOT_FOUND) < already + len(missing) and time.monotonic() < deadline:
+        pg.wait_for_timeout(50)
     for _ in missing:
         if NOT_FOUND in errors:
             errors.remove(NOT_FOUND)
