@@ -18,6 +18,10 @@ import urllib.request
 
 import pytest
 
+#: The servers' grace for a job whose session has gone [s] (the app's 10 s, shortened: a test
+#: that waits for an orphan to end waits this long plus a margin).
+ORPHAN_GRACE_S = float(os.environ.get("LINESIM_UI_ORPHAN_GRACE_S", "2"))  # conftest's
+GRACE_ENV = "LINESIM_UI_ORPHAN_GRACE_S"  # as ui/background.py
 REQUIRED = bool(os.environ.get("LINESIM_BROWSER"))
 START_TIMEOUT_S = 90.0  #: time ``linesim ui`` may take to answer its health check [s]
 
@@ -85,7 +89,7 @@ def start_ui(store, port: int | None = None):
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        env={**os.environ, "LINESIM_STORE": str(store)},
+        env={**os.environ, "LINESIM_STORE": str(store), GRACE_ENV: str(ORPHAN_GRACE_S)},
     )
     url = f"http://localhost:{port}"
     deadline = time.monotonic() + START_TIMEOUT_S

@@ -19,12 +19,11 @@ from contextlib import suppress
 import psutil
 import pytest
 import yaml
-from browser import browser_page, serve_ui  # noqa: F401 (serve_ui: the ui_server fixture)
+from browser import ORPHAN_GRACE_S, browser_page, serve_ui  # noqa: F401 (serve_ui: the ui_server fixture)
 from conftest import ROOT, settle
 from streamlit.testing.v1 import AppTest
 
 sys.path.insert(0, str(ROOT / "ui"))
-import background
 import common
 import jobs
 
@@ -472,7 +471,7 @@ def test_a_simulation_stops_when_its_browser_leaves(ui_server):
         pg.get_by_text("Simulating the line…", exact=False).first.wait_for(timeout=30_000)
         assert len(_task_processes(server)) == 1
     # it runs on for a reload's new session to take it over, then ends
-    deadline = time.monotonic() + background.ORPHAN_GRACE_S + 10.0
+    deadline = time.monotonic() + ORPHAN_GRACE_S + 10.0
     while _task_processes(server) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert _task_processes(server) == []

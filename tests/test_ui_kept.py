@@ -33,7 +33,7 @@ def test_a_sweep_shows_what_run_sweep_computes_and_reopens_from_the_store():
     at = _ok(_page("sweep", text))
     at.text_input(key="sw_factor1").set_value("stations.stacking.machines=1,2")
     at.text_input(key="sw_factor2").set_value("stations.stacking.mtbf_h=50,400")
-    at.number_input(key="sw_days").set_value(0.25)
+    at.number_input(key="sw_days").set_value(0.1)
     at.number_input(key="sw_reps").set_value(2)
     _ok(settle(at.button(key="sw_run").click().run()))
     shown = next(d.value for d in at.dataframe if "output [GWh/yr]" in d.value.columns)
@@ -47,7 +47,7 @@ def test_a_sweep_shows_what_run_sweep_computes_and_reopens_from_the_store():
         )
         for m, t in sets
     ]
-    rows = run_sweep(specs, 0.25 * 86400.0, None, 2, 1, engine="fast", workers=1)
+    rows = run_sweep(specs, 0.1 * 86400.0, None, 2, 1, engine="fast", workers=1)
     for k in range(4):  # bit-identical means over the replications of each variant
         outputs = [r["kpis"]["output_gwh_per_year"] for r in rows if r["variant"] == k]
         assert shown["output [GWh/yr]"].iloc[k] == sum(outputs) / 2
@@ -89,7 +89,7 @@ def test_an_optimisation_is_kept_and_reopens_in_a_new_session():
 def test_a_simulation_reopens_with_its_cards_and_charts():
     text = dump_line(load_line(PILOT))
     at = _ok(_page("simulate", text))
-    at.number_input(key="horizon_days").set_value(0.5)
+    at.number_input(key="horizon_days").set_value(0.1)
     at.number_input(key="replications").set_value(2)
     _ok(settle(at.button(key="run").click().run()))
     live = [(m.label, m.value, m.delta) for m in at.metric]

@@ -59,7 +59,7 @@ def test_a_sweep_is_kept_and_reopens_after_a_reload(ui_server):
         pg.get_by_role("textbox", name="Factor 1 (PATH=levels)").fill(
             "stations.stacking.machines=1,2"
         )
-        pg.get_by_role("spinbutton", name="Horizon [days]").fill("0.25")
+        pg.get_by_role("spinbutton", name="Horizon [days]").fill("0.1")
         pg.get_by_role("spinbutton", name="Replications per variant").fill("2")
         pg.keyboard.press("Enter")
         idle(pg)
@@ -68,8 +68,8 @@ def test_a_sweep_is_kept_and_reopens_after_a_reload(ui_server):
         chart.wait_for(timeout=90_000)
         reload(pg, errors)
         pg.get_by_text("Sweeps in the results store").wait_for(timeout=60_000)
+        idle(pg)  # the page drawn whole (its list comes before any result)
         assert chart.count() == 0  # a new session
-        idle(pg)
         pg.get_by_role("button", name="Reopen").click()
         chart.wait_for(timeout=30_000)
         pg.get_by_text("Reopened from the results store").wait_for(timeout=10_000)
@@ -91,8 +91,8 @@ def test_an_optimisation_reopens_after_a_reload(ui_server):
         machines = metric_value(pg, "Machines added / removed")
         reload(pg, errors)
         pg.get_by_text("Optimisations in the results store (1)").click()
+        idle(pg)  # the page drawn whole (its list comes before any result)
         assert diff.count() == 0  # a new session
-        idle(pg)
         pg.get_by_role("button", name="Reopen").click()
         diff.wait_for(timeout=60_000)
         pg.get_by_text("Reopened from the results store").wait_for(timeout=10_000)

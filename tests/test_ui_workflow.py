@@ -293,15 +293,16 @@ def test_a_simulation_shows_its_eta_survives_navigation_and_can_be_cancelled(ui_
         open_page(pg, url, "Simulate")
         pg.get_by_text("Simulations of this line in the results store").wait_for(timeout=60_000)
         assert pg.get_by_text("Simulated output [GWh/yr]").count() == 0  # a new session
-        # reloaded right after it starts, a simulation's result is shown when it ends
-        pg.get_by_role("spinbutton", name="Horizon [days]").fill("1")
+        # reloaded while it runs, a simulation's result is shown when it ends (120 days: a
+        # few seconds, time for its progress to show before the reload)
+        pg.get_by_role("spinbutton", name="Horizon [days]").fill("120")
         pg.get_by_role("spinbutton", name="Replications").fill("2")
         pg.keyboard.press("Enter")
         idle(pg)
         pg.get_by_role("button", name="Run simulation").click()
-        pg.get_by_test_id("stProgress").or_(
-            pg.get_by_text("Simulated output [GWh/yr]")
-        ).first.wait_for(timeout=30_000)
+        pg.get_by_test_id("stProgress").filter(has_text="Simulating the line").wait_for(
+            timeout=30_000
+        )
         reload(pg, errors)
         pg.get_by_text("Simulated output [GWh/yr]").wait_for(timeout=90_000)
     assert not errors, errors

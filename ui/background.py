@@ -18,6 +18,7 @@ returns, whether or not a session is looking.
 from __future__ import annotations
 
 import math
+import os
 import threading
 import time
 import uuid
@@ -31,10 +32,30 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 _JOBS: dict[str, Job] = {}
 _LOCK = threading.Lock()
 KEEP_S = 3600.0  #: a finished job's result is kept this long for its page to collect [s]
+#: The environment variable that sets :data:`ORPHAN_GRACE_S` (the tests' servers: 2 s).
+GRACE_ENV = "LINESIM_UI_ORPHAN_GRACE_S"
+
+
+def _grace_s(default: float = 10.0) -> float:
+    """:data:`GRACE_ENV`'s number of seconds, or ``default`` when it is unset."""
+    text = os.environ.get(GRACE_ENV, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0.0 < value < math.inf:
+        raise SystemExit(
+            f"environment variable {GRACE_ENV}: {text!r}; allowed: a number of seconds > 0"
+        )
+    return value
+
+
 #: A job whose session has gone runs on this long for a new one to adopt [s]: a reload's new
 #: session adopts it on its first script run, a second or two later; a tab closed for good
-#: leaves a core busy no longer than this.
-ORPHAN_GRACE_S = 10.0
+#: leaves a core busy no longer than this. 10 s unless :data:`GRACE_ENV` says otherwise.
+ORPHAN_GRACE_S = _grace_s()
 
 
 class Job:
