@@ -304,9 +304,9 @@ class Store:
             seen = _identity(self.path)
             try:
                 con = duckdb.connect(str(self.path), config=_DUCKDB_CONFIG)
-            except duckdb.IOException as exc:
+            except (duckdb.IOException, duckdb.OperationalError) as exc:
                 damaged = any(word in str(exc) for word in _DAMAGED)
-                if not damaged and "lock" not in str(exc).lower():
+                if not damaged and not _held(exc):
                     raise
                 if damaged and self._set_aside(seen):
                     continue
@@ -550,7 +550,7 @@ class Store:
                 con.execute("ATTACH ? AS stored (READ_ONLY)", [str(self.path)])
                 return
             except duckdb.Error as exc:
-                if "lock" not in str(exc).lower():
+                if not _held(exc):
                     raise StoreError(f"results store {self.path}: {_first_line(exc)}") from None
                 if time.monotonic() >= deadline:
                     raise StoreError(
@@ -558,6 +558,15 @@ class Store:
                         f"{READ_WAIT_S:g} s; allowed: try again, or --store PATH"
                     ) from None
             time.sleep(0.05)
+
+
+def _held(exc: Exception) -> bool:
+    """Whether DuckDB's error says the file is held by another connection: another process's
+    lock, or this process's own connection to it (DuckDB's "Unique file handle conflict": the
+    app's server keeps a finished job while a page reads), let go as soon as its transaction
+    ends; waited for, as a lock."""
+    text = str(exc).lower()
+    return "lock" in text or "unique file handle conflict" in text
 
 
 def _decode(rec: dict) -> None:
