@@ -134,3 +134,20 @@ def test_a_run_summary_reads_back_from_its_json_document():
         RunSummary, {**doc, "mean_lead_time_h": {**doc["mean_lead_time_h"], "mean": None}}
     )
     assert math.isnan(nan.mean_lead_time_h.mean)
+
+
+def test_an_unreadable_store_is_a_warning_on_the_pages_that_list_it(tmp_path, monkeypatch):
+    """A results store that cannot be read (here a folder) costs the Sweep, Optimise and
+    Simulate pages a warning naming it, not the page ("Something went wrong")."""
+    monkeypatch.setenv("LINESIM_STORE", str(tmp_path))
+    text = dump_line(load_line(PILOT))
+    for name, what in (
+        ("sweep", "The stored sweeps"),
+        ("optimise", "The stored optimisations"),
+        ("simulate", "The stored simulations"),
+    ):
+        at = _ok(_page(name, text))
+        assert any(what in w.value and "not a DuckDB file" in w.value for w in at.warning), [
+            w.value for w in at.warning
+        ]
+

@@ -585,6 +585,19 @@ def reported(spec=None) -> Iterator[None]:
         show_error(exc, spec)
 
 
+@contextlib.contextmanager
+def store_read(what: str) -> Iterator[None]:
+    """Show the results store's being unreadable (:class:`linesim.store.StoreError`: damaged,
+    not a file, held too long) in the block as one warning naming ``what`` could not be read
+    (``"The stored sweeps"``), and carry on with the page."""
+    from linesim.store import StoreError
+
+    try:
+        yield
+    except StoreError as exc:
+        st.warning(f"{what} cannot be read: {md(exc, 500)}")
+
+
 def guarded(page: Callable[[], None]) -> None:
     """Run a page: a user's mistake ends it with one error, anything else with a short error
     and its traceback in a details expander. Streamlit's stop and rerun requests are not

@@ -345,7 +345,7 @@ def main() -> None:
     if st.button("Optimise", type="primary", key="run_optimise"):
         optimise(*settings)
     follow()
-    with common.reported():
+    with common.reported(), common.store_read("The stored optimisations"):
         stored()
     opt = st.session_state.get("optimised")
     if not opt or opt["yaml"] != common.working_yaml():

@@ -52,7 +52,7 @@ def main() -> None:
         if sim.record_id is not None:
             st.caption(f"Reopened from the results store: run {md(sim.record_id)}.")
         show(sim)
-    with common.reported():
+    with common.reported(), common.store_read("The stored simulations"):
         stored(sim)
     timeline(sim)
 

@@ -169,7 +169,7 @@ def main() -> None:
     spec = common.working_spec()
     st.caption(f"Working line: **{md(spec.name)}** ({md(st.session_state.get('spec_source', ''))})")
     request(spec)
-    with common.reported():
+    with common.reported(), common.store_read("The stored sweeps"):
         stored(spec)
     run = st.session_state.get(RESULT)
     if run is None:
