@@ -151,3 +151,21 @@ def test_an_unreadable_store_is_a_warning_on_the_pages_that_list_it(tmp_path, mo
             w.value for w in at.warning
         ]
 
+
+def test_the_simulate_page_lists_runs_of_linesim_run_with_what_they_hold():
+    """A `linesim run` record of the working line (its horizon as given, ``"0.5d"``) and one
+    holding no horizon, replications or output are listed, with "—" for what is missing."""
+    text = dump_line(load_line(PILOT))
+    spec = line_from_text(text, "<working line>")
+    store = Store()
+    cli = store.record("run", spec, args={"horizon": "0.5d", "replications": 3}, summary={})
+    bare = store.record("run", spec, args={}, summary={})
+    at = _ok(_page("simulate", text))
+    (pick,) = [s for s in at.selectbox if s.key == "stored_pick"]
+    newest_first = [
+        (bare, ", — days × — replications, no output"),
+        (cli, ", 0.5 days × 3 replications, no output"),
+    ]
+    assert len(pick.options) == 2
+    for label, (rid, tail) in zip(pick.options, newest_first, strict=True):
+        assert label.startswith(f"{rid} — ") and label.endswith(tail), label

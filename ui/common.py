@@ -496,7 +496,7 @@ def stored_simulations(spec, limit: int = 5) -> pd.DataFrame:
             {
                 "run": rid,
                 "finished": str(rec.get("finished_at") or rec.get("created_at"))[:19],
-                "horizon [days]": args.get("horizon_days"),
+                "horizon [days]": _stored_horizon_days(args),
                 "replications": args.get("replications"),
                 "output [GWh/yr]": out.get("mean"),
                 "± 95 % CI [GWh/yr]": (out["ci95_high"] - out["ci95_low"]) / 2
@@ -506,6 +506,19 @@ def stored_simulations(spec, limit: int = 5) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+def _stored_horizon_days(args: dict) -> float | None:
+    """A stored run's horizon [days]: the app's ``horizon_days``, or ``linesim run``'s
+    ``--horizon`` as given (``"0.5d"``; hours when bare); None when neither reads."""
+    from linesim.units import parse_duration_s
+
+    if args.get("horizon_days") is not None:
+        return float(args["horizon_days"])
+    try:
+        return parse_duration_s(args["horizon"]) / 86400.0
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def last_simulation() -> SimulationRun | None:

@@ -1,5 +1,6 @@
 """Simulate: replications of the working line on request, KPIs with 95 % confidence intervals."""
 
+import math
 import sys
 from pathlib import Path
 
@@ -80,12 +81,21 @@ def stored(sim) -> None:
 
 def _stored_label(runs, rid: str) -> str:
     row = runs[runs["run"] == rid].iloc[0]
-    out = row["output [GWh/yr]"]
-    shown = f"{out:,.3f} GWh/yr" if out == out and out is not None else "no output"
+    out = _number(row["output [GWh/yr]"], ",.3f")
+    shown = f"{out} GWh/yr" if out != "—" else "no output"
     return (
-        f"{rid} — {row['finished']}, {row['horizon [days]']:,g} days × "
-        f"{row['replications']:,} replications, {shown}"
+        f"{rid} — {row['finished']}, {_number(row['horizon [days]'], ',g')} days × "
+        f"{_number(row['replications'], ',.0f')} replications, {shown}"
     )
+
+
+def _number(value, spec: str) -> str:
+    """``value`` in the format ``spec``, or "—" when the record has none (None, NaN)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return "—"
+    return "—" if math.isnan(number) else format(number, spec)
 
 
 def show(sim) -> None:
