@@ -59,7 +59,7 @@ def test_a_sweep_is_kept_and_reopens_after_a_reload(ui_server):
         pg.get_by_role("textbox", name="Factor 1 (PATH=levels)").fill(
             "stations.stacking.machines=1,2"
         )
-        pg.get_by_role("spinbutton", name="Horizon [days]").fill("0.1")
+        pg.get_by_role("spinbutton", name="Horizon [days]").fill("0.25")  # the shortest
         pg.get_by_role("spinbutton", name="Replications per variant").fill("2")
         pg.keyboard.press("Enter")
         idle(pg)
