@@ -65,6 +65,9 @@ def test_an_optimisation_is_kept_and_reopens_in_a_new_session():
     _ok(settle(at.button(key="run_optimise").click().run()))
     live = [m.value for m in at.metric]
     assert any(s.value == "Against the working line" for s in at.subheader), live
+    layout = at.session_state["optimised"]["result"][0].layout
+    stations = [s.id for s in load_line(PILOT).stations]
+    assert list(layout) == stations != sorted(stations)  # the line's flow order
     (record,) = [r for r in Store().list()["kind"] if r == "optimise"]
 
     again = _ok(_page("optimise", text))
@@ -72,6 +75,8 @@ def test_an_optimisation_is_kept_and_reopens_in_a_new_session():
     _ok(again.button(key="reopen_optimisation").click().run())
     assert [m.value for m in again.metric] == live
     assert any("Reopened from the results store" in c.value for c in again.caption)
+    back = again.session_state["optimised"]["result"][0]
+    assert list(back.layout) == stations and back.layout == layout  # not sorted by the store
 
 
 def test_a_simulation_reopens_with_its_cards_and_charts():
@@ -158,3 +163,19 @@ def test_the_simulate_page_lists_runs_of_linesim_run_with_what_they_hold():
     for label, (rid, tail) in zip(pick.options, newest_first, strict=True):
         assert label.startswith(f"{rid} — ") and label.endswith(tail), label
 
+
+def test_a_reopened_sweep_keeps_its_factors_order():
+    """The store keeps a document's keys sorted: a sweep of mtbf_h then machines reopens in
+    that order (the table's columns, the plot's x axis), not alphabetically."""
+    import kept
+    import tasks
+
+    text = dump_line(load_line(PILOT))
+    factors = ("stations.stacking.mtbf_h=400", "stations.stacking.machines=2")
+    run = tasks.sweep(text, factors, 0.25, 2, 1, lambda f: None)
+    record_id = kept.keep_sweep(run)["record_id"]
+    back = kept.reopened_sweep(record_id, text)
+    paths = ["stations.stacking.mtbf_h", "stations.stacking.machines"]
+    assert [list(v) for v in back.variants] == [paths]
+    assert back.variants == run.variants and back.rows == run.rows
+    assert list(kept.sweep_table(back).columns) == list(kept.sweep_table(run).columns)

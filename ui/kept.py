@@ -92,6 +92,8 @@ def keep_sweep(run: SweepRun, context: Any = None) -> dict:
         seed=run.seed,
         args={
             "variants": run.variants,
+            # the factors' order as given (the store keeps a document's keys sorted)
+            "factors": list(run.variants[0]),
             "horizon_days": run.horizon_days,
             "replications": run.replications,
             "from": FROM_UI,
@@ -131,7 +133,22 @@ def reopened_optimisation(record: dict) -> tuple:
     from linesim.optimise.search import OptimiseResult
 
     doc = record["summary"]
-    return from_plain(OptimiseResult, doc["optimise_result"]), doc["line_yaml"], None
+    stations = [s.id for s in line_from_text(doc["line_yaml"], "<stored line>").stations]
+    result = _in_flow_order(doc["optimise_result"], stations)
+    return from_plain(OptimiseResult, result), doc["line_yaml"], None
+
+
+def _in_flow_order(value: Any, stations: list[str]) -> Any:
+    """``value`` (a stored JSON document) with every mapping keyed by station ids in the
+    line's flow order ``stations``, as the optimiser made it (the store sorts keys)."""
+    if isinstance(value, dict):
+        inner = {k: _in_flow_order(v, stations) for k, v in value.items()}
+        if inner and set(inner) <= set(stations):
+            return {s: inner[s] for s in stations if s in inner}
+        return inner
+    if isinstance(value, list):
+        return [_in_flow_order(v, stations) for v in value]
+    return value
 
 
 def reopened_sweep(record_id: str, text: str) -> SweepRun:
@@ -139,8 +156,9 @@ def reopened_sweep(record_id: str, text: str) -> SweepRun:
     returned it."""
     record = Store().get(record_id)
     args = record["args"]
-    variants = [dict(v) for v in args["variants"]]
-    paths = set().union(*variants)
+    order = args.get("factors") or list(args["variants"][0])  # (older records: sorted)
+    variants = [{p: v[p] for p in order} for v in args["variants"]]
+    paths = set(order)
     rows = [
         {
             "variant": r["variant"],
