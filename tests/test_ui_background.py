@@ -110,3 +110,42 @@ def test_what_a_job_made_is_kept_by_the_server_once_and_a_failure_to_keep_it_is_
         assert job.result() == 42 and job.kept == record
         assert [p.split(":")[0] + ": " + p.split(": ")[1] for p in job.problems] == problems
     assert kept == [(42, {"yaml": "x"})]
+
+
+def test_a_reload_adopts_only_work_still_running_or_just_done_and_watches_its_new_session(
+    monkeypatch,
+):
+    """Of the jobs a gone session left, a reload takes over one still running or one that
+    ended with its result within the grace; never one cancelled, stopped for want of a
+    session, failed, or done long ago. The adopted job then ends with the NEW session."""
+    from types import SimpleNamespace
+
+    gone = {"old-tab"}
+    monkeypatch.setattr(background, "_session_gone", lambda job: job.session in gone)
+    monkeypatch.setattr(background, "_JOBS", {})
+    monkeypatch.setattr(
+        background, "get_script_run_ctx", lambda **_: SimpleNamespace(session_id="new-tab")
+    )
+    now = time.monotonic()
+    states = {
+        "running": {},
+        "cancelled": {"cancelled": True},
+        "abandoned": {"abandoned": True, "ended": now},
+        "failed": {"outcome": ("error", "boom"), "ended": now},
+        "done-long-ago": {"outcome": ("ok", 1), "ended": now - background.ORPHAN_GRACE_S - 1},
+        "just-done": {"outcome": ("ok", 1), "ended": now},
+    }
+    for kind, state in states.items():
+        job = background.Job(kind, 60.0, 64, "", kind)
+        job.session = "old-tab"
+        vars(job).update(state)
+        background._JOBS[kind] = job
+    assert background.adopt() == {"running": "running", "just-done": "just-done"}
+    adopted = background._JOBS["running"]
+    assert adopted.session == "new-tab"
+    assert not background._abandoned(adopted)  # the new tab is open
+    gone.add("new-tab")  # and is closed: the grace counts from now
+    monkeypatch.setattr(background, "ORPHAN_GRACE_S", 0.0)
+    background._abandoned(adopted)
+    time.sleep(0.01)
+    assert background._abandoned(adopted)

@@ -180,18 +180,31 @@ def get(key: str | None) -> Job | None:
 
 def adopt() -> dict[str, str]:
     """The newest job of each kind whose browser session has gone (a reload, a closed tab),
-    now the current session's: ``{kind: id}``. A job of a session still open (another tab)
-    is never taken from it; older orphans of a kind are left to end."""
+    now the current session's: ``{kind: id}``. Only a job still running, or one that ended
+    with its result within :data:`ORPHAN_GRACE_S` (a reload as it ended); never one cancelled
+    or stopped for want of a session, nor one of a session still open (another tab). Older
+    orphans of a kind are left to end. Once adopted, a job ends with its new session."""
     ctx = get_script_run_ctx(suppress_warning=True)
     taken: dict[str, str] = {}
+    now = time.monotonic()
     with _LOCK:
-        orphans = sorted((j.started, k) for k, j in _JOBS.items() if j.kind and _session_gone(j))
+        orphans = sorted((j.started, k) for k, j in _JOBS.items() if _adoptable(j, now))
         for _, key in orphans:  # oldest first: the newest of a kind is the one kept
             taken[_JOBS[key].kind] = key
         for key in taken.values():
             _JOBS[key].session = ctx.session_id if ctx is not None else None
             _JOBS[key].orphan_since = None
     return taken
+
+
+def _adoptable(job: Job, now: float) -> bool:
+    """Whether a reload's new session may take ``job`` over (see :func:`adopt`)."""
+    if not job.kind or job.cancelled or job.abandoned or not _session_gone(job):
+        return False
+    if job.ended is None:
+        return True
+    ok = job.outcome is not None and job.outcome[0] == "ok"
+    return ok and now - job.ended <= ORPHAN_GRACE_S
 
 
 def drop(key: str) -> None:
