@@ -382,9 +382,9 @@ RESUME_CHECKED = "jobs_resumed"  #: set on a session's first script run (:func:`
 
 def resume_jobs() -> None:
     """On a session's first script run (a reload, a new tab): take over the long work a gone
-    session left (:func:`background.adopt`), so its pages follow it (a failed one shows its
-    reason); the line of the newest such job still running or done becomes the working line
-    (the reload lost the old one)."""
+    session left (:func:`background.adopt`: still running, or just done with its result), so
+    its pages follow it; the line of the newest such job becomes the working line (the reload
+    lost the old one)."""
     if st.session_state.get(RESUME_CHECKED):
         return
     st.session_state[RESUME_CHECKED] = True
@@ -392,8 +392,8 @@ def resume_jobs() -> None:
     for name, key in background.adopt().items():
         st.session_state[JOB_PREFIX + name] = key
         job = background.get(key)
-        if job is None or (not job.running and (job.outcome or ("",))[0] != "ok"):
-            continue  # failed: its page shows why, on the line the session has
+        if job is None:
+            continue  # forgotten meanwhile
         if newest is None or job.started > newest.started:
             newest = job
     text = newest.context.get("yaml") if newest and isinstance(newest.context, dict) else None
