@@ -3,6 +3,8 @@ recorded in the results store by the server when they end, and a new session (a 
 server restart) lists them and reopens each as a fresh one shows it."""
 
 import json
+import math
+import sys
 
 from conftest import ROOT, settle
 from streamlit.testing.v1 import AppTest
@@ -12,6 +14,7 @@ from linesim.store import Store
 from linesim.summary import RunSummary, from_plain, json_safe
 from linesim.sweep import run_sweep
 
+sys.path.insert(0, str(ROOT / "ui"))  # the app's modules (kept, tasks), as its pages have
 PILOT = "pilot_sulfide_200mwh"
 
 
@@ -173,9 +176,36 @@ def test_a_reopened_sweep_keeps_its_factors_order():
     text = dump_line(load_line(PILOT))
     factors = ("stations.stacking.mtbf_h=400", "stations.stacking.machines=2")
     run = tasks.sweep(text, factors, 0.25, 2, 1, lambda f: None)
+    for row in run.rows:  # a KPI with no value in any replication (stored as null)
+        row["kpis"]["line_oee"] = math.nan
     record_id = kept.keep_sweep(run)["record_id"]
     back = kept.reopened_sweep(record_id, text)
     paths = ["stations.stacking.mtbf_h", "stations.stacking.machines"]
     assert [list(v) for v in back.variants] == [paths]
-    assert back.variants == run.variants and back.rows == run.rows
-    assert list(kept.sweep_table(back).columns) == list(kept.sweep_table(run).columns)
+    assert back.variants == run.variants
+    assert json.dumps(back.rows, sort_keys=True) == json.dumps(run.rows, sort_keys=True)
+    table = kept.sweep_table(back)
+    assert table.equals(kept.sweep_table(run)) and table["line OEE [-]"].isna().all()
+
+
+def test_an_empty_factor_is_one_error_and_the_page_goes_on():
+    at = _ok(_page("sweep", dump_line(load_line(PILOT))))
+    at.text_input(key="sw_factor1").set_value("")
+    at.button(key="sw_run").click().run()
+    assert not at.exception
+    assert ["Factor 1" in e.value and "empty" in e.value for e in at.error] == [True], at.error
+    assert any("Give one or two factors" in i.value for i in at.info)  # the page drawn on
+
+
+def test_a_stored_max_output_optimisation_is_labelled_by_its_budget_not_a_target():
+    text = dump_line(load_line(PILOT))
+    Store().record(
+        "optimise",
+        line_from_text(text, "<working line>"),
+        config_text=text,
+        args={"objective": "max_output", "budget_musd": 80.0, "from": "linesim ui"},
+        summary={"optimise_result": {"status": "OPTIMAL"}, "line_yaml": text},
+    )
+    at = _ok(_page("optimise", text))
+    (label,) = next(s for s in at.selectbox if s.key == "stored_optimisation").options
+    assert label.endswith(": max_output, budget 80.0 MUSD — OPTIMAL"), label

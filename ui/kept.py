@@ -8,9 +8,11 @@ server thread that watches a job (:mod:`background`).
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pandas as pd
+import tasks
 from tasks import SimulationRun, SweepRun
 
 from linesim.config import line_from_text
@@ -70,7 +72,7 @@ def keep_optimisation(value: tuple, context: dict) -> dict:
         "optimise",
         line_from_text(context["yaml"], "<working line>"),
         config_text=context["yaml"],
-        seed=1,
+        seed=tasks.OPTIMISE_SEED,
         args={**context.get("inputs", {}), "from": FROM_UI},
         summary={"optimise_result": as_plain(result), "line_yaml": line_yaml},
     )
@@ -165,7 +167,11 @@ def reopened_sweep(record_id: str, text: str) -> SweepRun:
             "replication": r["replication"],
             "seed": record["seed"],
             "engine": record["engine"],
-            "kpis": {k: v for k, v in r.items() if k not in ("variant", "replication", *paths)},
+            "kpis": {  # a NaN KPI is stored as null
+                k: math.nan if v is None else v
+                for k, v in r.items()
+                if k not in ("variant", "replication", *paths)
+            },
         }
         for r in record["rows"]
     ]

@@ -198,6 +198,10 @@ def timeline(
     )
 
 
+#: The optimiser's seed (CP-SAT's, and the dew points' simulations'): the app has no input for it.
+OPTIMISE_SEED = 1
+
+
 def optimisation(
     text: str,
     target_gwh_per_year: float,
@@ -228,7 +232,7 @@ def optimisation(
         budget_usd=budget_musd * 1e6 if budget_musd else None,
         time_limit_s=20.0,
         workers=2,
-        seed=1,
+        seed=OPTIMISE_SEED,
         tune=tune,
     )
     if dew_points_c and not pareto:
@@ -238,7 +242,7 @@ def optimisation(
             dew_points_c,
             horizon_s=7 * 86400.0,
             replications=3,
-            seed=1,
+            seed=OPTIMISE_SEED,
             workers=1,
         )
         if choice.result is not None:
@@ -319,7 +323,7 @@ def sweep(
     the full factorial of ``factors`` (``PATH=a..b``, ``PATH=a..b:step`` or ``PATH=v1,v2``),
     every variant validated before any runs, ``replications`` each with common random numbers,
     after each variant's suggested warm-up. Dry-room exposure stays on, as the Simulate page
-    simulates the line (``linesim sweep --exposure``).
+    simulates the line (as ``linesim sweep`` without ``--no-exposure``).
 
     Parameters
     ----------

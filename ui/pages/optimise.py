@@ -328,9 +328,13 @@ def _label(record: dict, spec) -> str:
     args = record.get("args") or {}
     result = record["summary"]["optimise_result"]
     budget = args.get("budget_musd") or 0.0
+    target = (  # max_output has none: it maximises the output within the budget
+        ""
+        if args.get("objective") == "max_output"
+        else f", target {args.get('target_gwh_per_year', 0.0):,.3f} GWh/yr"
+    )
     return (
-        f"{kept.record_label(record, spec)}: {args.get('objective')}, target "
-        f"{args.get('target_gwh_per_year', 0.0):,.3f} GWh/yr"
+        f"{kept.record_label(record, spec)}: {args.get('objective')}{target}"
         + (f", budget {budget:,.1f} MUSD" if budget else "")
         + (", Pareto front" if args.get("pareto") else "")
         + f" — {result['status']}"

@@ -63,16 +63,19 @@ def request(spec) -> None:
     st.caption(
         "Replication r of every variant draws the same random streams (common random "
         "numbers), after each variant's suggested warm-up; dry-room exposure is simulated, as "
-        "on the Simulate page (`linesim sweep --exposure`)."
+        "on the Simulate page and by `linesim sweep` (unless given `--no-exposure`)."
     )
-    if st.button("Run sweep", type="primary", key="sw_run"):
-        text = common.working_yaml()
-        factors = tuple(f.strip() for f in (first, second) if f.strip())
-        if not factors:
-            raise UsageError(
+    clicked = st.button("Run sweep", type="primary", key="sw_run")
+    factors = tuple(f.strip() for f in (first, second) if f.strip())
+    if clicked and not factors:  # said, and the rest of the page drawn
+        common.show_error(
+            UsageError(
                 "Factor 1: empty; allowed: PATH=a..b, PATH=a..b:step or PATH=v1,v2,… "
                 "(e.g. stations.stacking.machines=2..4)"
             )
+        )
+    elif clicked:
+        text = common.working_yaml()
         st.session_state.pop(RESULT, None)
         st.session_state.pop("sw_reopened", None)
         common.start_job(
