@@ -52,7 +52,8 @@ def test_a_sweep_shows_what_run_sweep_computes_and_reopens_from_the_store():
 
     # a new session on another line (a reload starts from the default line): the sweep is
     # listed, and reopens whole with its line as the working line
-    other = dump_line(load_line(PILOT, ["stations.stacking.machines=3"]))
+    other = dump_line(load_line(PILOT, ["stations.stacking.machines=5"]))
+    assert other != text
     again = _ok(_page("sweep", other))
     again.button(key="sw_reopen").click().run()
     _ok(again)
@@ -60,6 +61,10 @@ def test_a_sweep_shows_what_run_sweep_computes_and_reopens_from_the_store():
     reopened = next(d.value for d in again.dataframe if "output [GWh/yr]" in d.value.columns)
     assert reopened.equals(shown)
     assert any("Reopened from the results store" in c.value for c in again.caption)
+    # the line it replaced, saved nowhere, is kept as a scenario first
+    assert [(s["name"], s["yaml"]) for s in Store().scenarios()] == [
+        (f"before reopening sweep {again.session_state['sw_reopened']}", other)
+    ]
 
 
 def test_an_optimisation_is_kept_and_reopens_in_a_new_session():
@@ -78,6 +83,7 @@ def test_an_optimisation_is_kept_and_reopens_in_a_new_session():
     _ok(again.button(key="reopen_optimisation").click().run())
     assert [m.value for m in again.metric] == live
     assert any("Reopened from the results store" in c.value for c in again.caption)
+    assert Store().scenarios() == []  # the working line was the record's: nothing replaced
     back = again.session_state["optimised"]["result"][0]
     assert list(back.layout) == stations and back.layout == layout  # not sorted by the store
 

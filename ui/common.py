@@ -126,6 +126,32 @@ def _changed(source: str) -> None:
             del st.session_state[key]
 
 
+def reopen_line(text: str, what: str) -> None:
+    """Make ``text`` (YAML), the line of the stored record ``what`` (``"sweep <id>"``), the
+    working line, for a reopened record. A working line that is neither a saved scenario nor
+    a bundled line as shipped (an edit, the YAML editor's, an optimised point) is kept first
+    as the scenario "before reopening <what>", and said so: nothing the user made is lost."""
+    from linesim.store import Store, StoreError
+
+    old = working_yaml()
+    if text == old:
+        return
+    source = str(st.session_state.get("spec_source", ""))
+    store = Store()
+    try:
+        saved = {s["yaml"] for s in store.scenarios()} if store.path.exists() else set()
+    except StoreError:
+        saved = set()  # cannot tell: kept once more rather than lost
+    shipped = source in bundled() and old == dump_line(load_line(bundled()[source]))
+    if old not in saved and not shipped:
+        name = f"before reopening {what}"
+        if store.save_scenario(name, old, working_spec().name):
+            st.toast(f"The working line you had is saved as scenario {md(name)} (Compare page).")
+        for problem in store.problems:
+            st.warning(md(problem, 500))
+    set_working_yaml(text, f"the line of {what}")
+
+
 def working_yaml() -> str:
     """The working line's YAML text (the default bundled pilot line at first)."""
     if "spec_yaml" not in st.session_state:

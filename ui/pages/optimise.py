@@ -312,10 +312,13 @@ def stored() -> None:
             format_func=lambda rid: _label(by_id[rid], spec),
             key="stored_optimisation",
         )
-        if c2.button("Reopen", key="reopen_optimisation"):
+        if c2.button(
+            "Reopen (its line becomes the working line)",
+            key="reopen_optimisation",
+            help="a working line not saved as a scenario is saved as one first",
+        ):
             record = by_id[pick]
-            if record["config_text"] != common.working_yaml():
-                common.set_working_yaml(record["config_text"], f"the line of optimisation {pick}")
+            common.reopen_line(record["config_text"], f"optimisation {pick}")
             st.session_state["optimised"] = {
                 "yaml": common.working_yaml(),
                 "result": kept.reopened_optimisation(record),

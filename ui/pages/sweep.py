@@ -148,10 +148,12 @@ def stored(spec) -> None:
         format_func=lambda rid: _label(by_id[rid], spec),
         key="sw_stored",
     )
-    if c2.button("Reopen", key="sw_reopen"):
-        record = by_id[pick]
-        if record["config_text"] != common.working_yaml():
-            common.set_working_yaml(record["config_text"], f"the line of sweep {pick}")
+    if c2.button(
+        "Reopen (its line becomes the working line)",
+        key="sw_reopen",
+        help="a working line not saved as a scenario is saved as one first",
+    ):
+        common.reopen_line(by_id[pick]["config_text"], f"sweep {pick}")
         st.session_state[RESULT] = kept.reopened_sweep(pick, common.working_yaml())
         st.session_state["sw_reopened"] = pick
         st.rerun()
