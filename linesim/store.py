@@ -187,6 +187,7 @@ class Store:
         *,
         record_id: str | None = None,
         config_path: str | None = None,
+        config_text: str | None = None,
         engine: str | None = None,
         seed: int | None = None,
         args: Mapping[str, Any] | None = None,
@@ -195,13 +196,15 @@ class Store:
         rows: Iterable[Mapping] = (),
     ) -> str | None:
         """Create a record (with its rows, in the same transaction); its id, or None when the
-        store could not keep it (the reason in :attr:`problems`)."""
+        store could not keep it (the reason in :attr:`problems`). ``config_text``: the
+        config's text when it is no file (the app's working line), else read from
+        ``config_path``."""
         from linesim.bundled import resolve_config
         from linesim.version import __version__
 
         digest, resolved = spec_hash(spec)
         source = resolve_config(config_path) if config_path else None
-        text = source.read_text(encoding="utf-8") if source and source.is_file() else None
+        text = source.read_text(encoding="utf-8") if source and source.is_file() else config_text
         rid = record_id or new_record_id()
         now = _now()
         record = {
@@ -301,9 +304,9 @@ class Store:
             seen = _identity(self.path)
             try:
                 con = duckdb.connect(str(self.path), config=_DUCKDB_CONFIG)
-            except duckdb.IOException as exc:
+            except (duckdb.IOException, duckdb.OperationalError) as exc:
                 damaged = any(word in str(exc) for word in _DAMAGED)
-                if not damaged and "lock" not in str(exc).lower():
+                if not damaged and not _held(exc):
                     raise
                 if damaged and self._set_aside(seen):
                     continue
@@ -442,15 +445,27 @@ class Store:
                 "WHERE record_id = ? ORDER BY variant, replication",
                 [rec["id"]],
             ).fetchall()
-        for key in ("args_json", "summary_json"):
-            rec[key[:-5]] = json.loads(rec.pop(key)) if rec.get(key) else None
-        rec["seed"] = _seed(rec["seed"])
-        rec["status"] = _shown_status(rec["status"], rec["host"], rec["pid"], rec["created_at"])
+        _decode(rec)
         rec["rows"] = [
             {"variant": v, "replication": r, **(json.loads(p) if p else {}), **json.loads(k)}
             for v, r, p, k in rows
         ]
         return rec
+
+    def records(self, kind: str, limit: int = 50) -> builtins.list[dict]:
+        """The latest records of ``kind`` (newest first) as :meth:`get` gives them, without
+        their rows, read at once (a page that lists them reads the file once, not per
+        record)."""
+        with self._reader() as con:
+            cur = con.execute(
+                "SELECT * FROM records WHERE kind = ? ORDER BY created_at DESC LIMIT ?",
+                [kind, limit],
+            )
+            names = [d[0] for d in cur.description]
+            found = [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+        for rec in found:
+            _decode(rec)
+        return found
 
     def scenarios(self) -> builtins.list[dict]:
         """The saved scenarios, newest first: dicts of name, saved_at, line and yaml (the
@@ -535,7 +550,7 @@ class Store:
                 con.execute("ATTACH ? AS stored (READ_ONLY)", [str(self.path)])
                 return
             except duckdb.Error as exc:
-                if "lock" not in str(exc).lower():
+                if not _held(exc):
                     raise StoreError(f"results store {self.path}: {_first_line(exc)}") from None
                 if time.monotonic() >= deadline:
                     raise StoreError(
@@ -543,6 +558,24 @@ class Store:
                         f"{READ_WAIT_S:g} s; allowed: try again, or --store PATH"
                     ) from None
             time.sleep(0.05)
+
+
+def _held(exc: Exception) -> bool:
+    """Whether DuckDB's error says the file is held by another connection: another process's
+    lock, or this process's own connection to it (DuckDB's "Unique file handle conflict": the
+    app's server keeps a finished job while a page reads), let go as soon as its transaction
+    ends; waited for, as a lock."""
+    text = str(exc).lower()
+    return "lock" in text or "unique file handle conflict" in text
+
+
+def _decode(rec: dict) -> None:
+    """A record's row as read made readable: its args and summary from JSON, its seed an
+    integer, its status as shown (a running record whose process has gone: interrupted)."""
+    for key in ("args_json", "summary_json"):
+        rec[key[:-5]] = json.loads(rec.pop(key)) if rec.get(key) else None
+    rec["seed"] = _seed(rec["seed"])
+    rec["status"] = _shown_status(rec["status"], rec["host"], rec["pid"], rec["created_at"])
 
 
 def _create_views(con) -> None:

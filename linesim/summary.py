@@ -30,6 +30,7 @@ __all__ = [
     "YieldAttribution",
     "as_plain",
     "estimate",
+    "from_plain",
     "json_safe",
     "summarise",
 ]
@@ -277,6 +278,43 @@ def as_plain(obj: Any) -> Any:
     if isinstance(obj, (list, tuple)):
         return [as_plain(v) for v in obj]
     return obj
+
+
+def from_plain(kind: Any, doc: Any) -> Any:
+    """The typed result of type ``kind`` whose plain data (:func:`as_plain`, possibly through
+    JSON and :func:`json_safe`) is ``doc``: dataclasses from dicts by their field types,
+    tuples from lists, and a null where a ``float`` is due read as NaN (what
+    :func:`json_safe` made of it). Keys a dataclass does not have are ignored, so a document
+    with extra keys (``record_id``) still reads."""
+    import types
+    import typing
+
+    origin, args = typing.get_origin(kind), typing.get_args(kind)
+    if origin in (typing.Union, types.UnionType):
+        if doc is None and type(None) in args:
+            return None
+        (inner,) = [a for a in args if a is not type(None)][:1]
+        return from_plain(inner, doc)
+    if is_dataclass(kind) and isinstance(kind, type):
+        hints = typing.get_type_hints(kind)
+        return kind(
+            **{
+                f.name: from_plain(hints[f.name], doc[f.name])
+                for f in fields(kind)
+                if f.init and f.name in doc
+            }
+        )
+    if origin is tuple:
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(from_plain(args[0], v) for v in doc)
+        return tuple(from_plain(a, v) for a, v in zip(args, doc, strict=True))
+    if origin is dict:
+        return {k: from_plain(args[1], v) for k, v in doc.items()}
+    if origin is list:
+        return [from_plain(args[0], v) for v in doc]
+    if kind is float:
+        return math.nan if doc is None else float(doc)
+    return doc
 
 
 def summarise(spec: LineSpec, results: Sequence[SimResult]) -> RunSummary:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -17,6 +18,10 @@ import urllib.request
 
 import pytest
 
+#: The servers' grace for a job whose session has gone [s] (the app's 10 s, shortened: a test
+#: that waits for an orphan to end waits this long plus a margin).
+ORPHAN_GRACE_S = float(os.environ.get("LINESIM_UI_ORPHAN_GRACE_S", "2"))  # conftest's
+GRACE_ENV = "LINESIM_UI_ORPHAN_GRACE_S"  # as ui/background.py
 REQUIRED = bool(os.environ.get("LINESIM_BROWSER"))
 START_TIMEOUT_S = 90.0  #: time ``linesim ui`` may take to answer its health check [s]
 
@@ -84,7 +89,7 @@ def start_ui(store, port: int | None = None):
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        env={**os.environ, "LINESIM_STORE": str(store)},
+        env={**os.environ, "LINESIM_STORE": str(store), GRACE_ENV: str(ORPHAN_GRACE_S)},
     )
     url = f"http://localhost:{port}"
     deadline = time.monotonic() + START_TIMEOUT_S
@@ -137,3 +142,31 @@ def wait_for_metric(page, label: str, value: str, timeout_s: float = 30.0) -> st
         page.wait_for_timeout(100)
         shown = metric_value(page, label)
     return shown
+
+
+NOT_FOUND = "Failed to load resource: the server responded with a status of 404 (Not Found)"
+#: Streamlit's frontend, loaded at a page's address (``/simulate``), first looks for its
+#: server under that path: two 404s, then it finds it at the root
+PROBE = re.compile(r"^http://[^/]+/\w+/_stcore/(health|host-config)$")
+
+
+def reload(pg, errors: list[str], address: str | None = None) -> None:
+    """Reload the page (or load ``address``, a page's address such as ``…/sweep``); the 404s
+    of Streamlit's own probes (:data:`PROBE`) are no error of the app: taken out of
+    ``errors``, while any other 404 stays."""
+    missing: list[str] = []
+    on_response = lambda r: missing.append(r.url) if r.status == 404 else None  # noqa: E731
+    pg.on("response", on_response)
+    if address is None:
+        pg.reload(wait_until="networkidle")
+    else:
+        pg.goto(address, wait_until="networkidle")
+    pg.remove_listener("response", on_response)
+    assert all(PROBE.match(u) for u in missing), missing
+    already = errors.count(NOT_FOUND)  # the console reports them some time after the response
+    deadline = time.monotonic() + 10.0
+    while errors.count(NOT_FOUND) < already + len(missing) and time.monotonic() < deadline:
+        pg.wait_for_timeout(50)
+    for _ in missing:
+        if NOT_FOUND in errors:
+            errors.remove(NOT_FOUND)

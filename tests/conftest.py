@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,10 @@ from linesim.config import line_from_dict
 cp_model.enable_warnings = True
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# the app's grace for long work whose session has gone (ui/background.py), shortened for the
+# tests (AppTest's pages here, the servers of tests/browser.py): 2 s, not 10 s
+os.environ.setdefault("LINESIM_UI_ORPHAN_GRACE_S", "2")
 
 
 @pytest.fixture(autouse=True)

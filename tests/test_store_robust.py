@@ -396,3 +396,24 @@ def test_an_unwritable_out_file_is_one_message_naming_it(tmp_path, where):
         "writable folder, not a folder"
     )
     assert list(tmp_path.rglob(".*")) == []  # no temporary file left behind
+
+
+def test_a_connection_of_this_process_is_waited_for_as_a_lock(tmp_path):
+    """The app's server writes a finished job's record while a page of the same process reads
+    the store: DuckDB refuses a second connection to the file ("Unique file handle conflict")
+    until the first closes; a read and a write wait for it as for a lock (the write kept in
+    the file, not spooled)."""
+    import threading
+
+    path = tmp_path / "runs.duckdb"
+    assert Store(path).save_scenario("a", "stations: {}\n")
+    writer = duckdb.connect(str(path))  # the server's, writing a record
+    threading.Timer(0.3, writer.close).start()
+    assert list(Store(path).list()["id"]) == []
+    reader = duckdb.connect()  # a page's, reading
+    reader.execute("ATTACH ? AS stored (READ_ONLY)", [str(path)])
+    threading.Timer(0.3, reader.close).start()
+    store = Store(path)
+    assert store.save_scenario("b", "stations: {}\n")
+    assert not store.problems and not list(store.pending.glob("*")), store.problems
+    assert sorted(s["name"] for s in Store(path).scenarios()) == ["a", "b"]

@@ -57,3 +57,95 @@ def test_a_job_reporting_progress_is_cancelled_at_once():
 def test_a_job_reporting_progress_ends_at_its_time_limit():
     job, took = _watched(0.5, None)
     assert took < 1.5 and job.outcome == ("timeout",)
+
+
+def test_a_job_whose_session_has_gone_is_adopted_or_ends_after_its_grace(monkeypatch):
+    """A reload's new session takes over the newest job of each kind whose session has gone
+    (never one of a session still open); one nobody takes over ends after ORPHAN_GRACE_S,
+    failed with its reason."""
+    gone = {"old-tab"}
+    monkeypatch.setattr(background, "_session_gone", lambda job: job.session in gone)
+    monkeypatch.setattr(background, "_JOBS", {})
+    jobs = {}
+    for key, kind, session in (
+        ("a", "simulation", "old-tab"),
+        ("b", "simulation", "old-tab"),
+        ("c", "sweep", "open-tab"),
+        ("d", "sweep", "old-tab"),
+    ):
+        jobs[key] = background.Job(key, 60.0, 64, "", kind)
+        jobs[key].session = session
+        background._JOBS[key] = jobs[key]
+        time.sleep(0.01)  # started in this order
+    assert background.adopt() == {"simulation": "b", "sweep": "d"}
+    assert jobs["b"].session is None and jobs["a"].session == "old-tab"  # no script run here
+    assert jobs["c"].session == "open-tab"
+
+    monkeypatch.setattr(background, "ORPHAN_GRACE_S", 0.3)
+    receiver, sender = Pipe(duplex=False)
+    held, _ = Pipe(duplex=False)
+    job = background.Job("orphan", 60.0, 64, "", "simulation")
+    job.session = "old-tab"
+    start = time.monotonic()
+    background._watch(job, _Chatty(sender, 4.0), receiver, held)
+    assert 0.3 <= time.monotonic() - start < 1.5 and job.abandoned
+    try:
+        job.result()
+    except background.jobs.TaskFailed as exc:
+        assert "its browser session had closed" in str(exc)
+    else:
+        raise AssertionError("an abandoned job has no result")
+
+
+def test_what_a_job_made_is_kept_by_the_server_once_and_a_failure_to_keep_it_is_said():
+    kept = []
+    for on_done, record, problems in (
+        (lambda value, context: kept.append((value, context)) or "record-1", "record-1", []),
+        (lambda value, context: 1 / 0, None, ["the result could not be kept: ZeroDivisionError"]),
+    ):
+        receiver, sender = Pipe(duplex=False)
+        held, _ = Pipe(duplex=False)
+        job = background.Job("chatty", 60.0, 64, "", "simulation", {"yaml": "x"}, on_done)
+        background._watch(job, _Chatty(sender, 0.1), receiver, held)
+        assert job.result() == 42 and job.kept == record
+        assert [p.split(":")[0] + ": " + p.split(": ")[1] for p in job.problems] == problems
+    assert kept == [(42, {"yaml": "x"})]
+
+
+def test_a_reload_adopts_only_work_still_running_or_just_done_and_watches_its_new_session(
+    monkeypatch,
+):
+    """Of the jobs a gone session left, a reload takes over one still running or one that
+    ended with its result within the grace; never one cancelled, stopped for want of a
+    session, failed, or done long ago. The adopted job then ends with the NEW session."""
+    from types import SimpleNamespace
+
+    gone = {"old-tab"}
+    monkeypatch.setattr(background, "_session_gone", lambda job: job.session in gone)
+    monkeypatch.setattr(background, "_JOBS", {})
+    monkeypatch.setattr(
+        background, "get_script_run_ctx", lambda **_: SimpleNamespace(session_id="new-tab")
+    )
+    now = time.monotonic()
+    states = {
+        "running": {},
+        "cancelled": {"cancelled": True},
+        "abandoned": {"abandoned": True, "ended": now},
+        "failed": {"outcome": ("error", "boom"), "ended": now},
+        "done-long-ago": {"outcome": ("ok", 1), "ended": now - background.ORPHAN_GRACE_S - 1},
+        "just-done": {"outcome": ("ok", 1), "ended": now},
+    }
+    for kind, state in states.items():
+        job = background.Job(kind, 60.0, 64, "", kind)
+        job.session = "old-tab"
+        vars(job).update(state)
+        background._JOBS[kind] = job
+    assert background.adopt() == {"running": "running", "just-done": "just-done"}
+    adopted = background._JOBS["running"]
+    assert adopted.session == "new-tab"
+    assert not background._abandoned(adopted)  # the new tab is open
+    gone.add("new-tab")  # and is closed: the grace counts from now
+    monkeypatch.setattr(background, "ORPHAN_GRACE_S", 0.0)
+    background._abandoned(adopted)
+    time.sleep(0.01)
+    assert background._abandoned(adopted)

@@ -19,7 +19,7 @@ from contextlib import suppress
 import psutil
 import pytest
 import yaml
-from browser import browser_page, serve_ui  # noqa: F401 (serve_ui: the ui_server fixture)
+from browser import ORPHAN_GRACE_S, browser_page, serve_ui  # noqa: F401 (serve_ui: the ui_server fixture)
 from conftest import ROOT, settle
 from streamlit.testing.v1 import AppTest
 
@@ -445,9 +445,17 @@ def test_a_hostile_upload_leaves_the_server_responsive_in_chromium(ui_server, tm
 
 def _task_processes(server: psutil.Process) -> list[psutil.Process]:
     """The app's task children under ``linesim ui``: forked from its fork server, so they share
-    its command line; the fork server itself is the one whose parent is not one of them."""
-    forked = [p for p in server.children(recursive=True) if "forkserver" in " ".join(p.cmdline())]
+    its command line; the fork server itself is the one whose parent is not one of them. A
+    task killed but not yet reaped (a zombie) has ended: not counted."""
+    forked = [p for p in server.children(recursive=True) if "forkserver" in _command_line(p)]
     return [p for p in forked if p.ppid() in {f.pid for f in forked}]
+
+
+def _command_line(p: psutil.Process) -> str:
+    try:
+        return " ".join(p.cmdline())
+    except (psutil.ZombieProcess, psutil.NoSuchProcess):
+        return ""
 
 
 def test_a_simulation_stops_when_its_browser_leaves(ui_server):
@@ -462,7 +470,8 @@ def test_a_simulation_stops_when_its_browser_leaves(ui_server):
         pg.get_by_role("button", name="Run simulation").click()
         pg.get_by_text("Simulating the line…", exact=False).first.wait_for(timeout=30_000)
         assert len(_task_processes(server)) == 1
-    deadline = time.monotonic() + 10.0
+    # it runs on for a reload's new session to take it over, then ends
+    deadline = time.monotonic() + ORPHAN_GRACE_S + 10.0
     while _task_processes(server) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert _task_processes(server) == []

@@ -46,3 +46,22 @@ def test_a_scenario_saved_while_the_store_is_held_is_spooled_then_merged(tmp_pat
     assert Store(path).save_scenario("after", "name: y\n", "y")  # merges the spool first
     assert not list(path.parent.glob("s.duckdb.pending/*.json"))
     assert sorted(s["name"] for s in Store(path).scenarios()) == ["after", "while held"]
+
+
+def test_records_of_a_kind_read_at_once_are_what_get_gives_without_rows(tmp_path):
+    """Store.records (the app's lists of kept work): newest first, only the kind asked for,
+    each as get() gives it (args, summary and the config's text given as text) bar its rows."""
+    store = Store(tmp_path / "s.duckdb")
+    spec = load_line("pilot_sulfide_200mwh")
+    ids = [
+        store.record(kind, spec, config_text=f"name: {k}\n", args={"k": k}, summary=[k])
+        for k, kind in enumerate(("optimise", "sweep", "optimise"))
+    ]
+    found = store.records("optimise")
+    assert [r["id"] for r in found] == [ids[2], ids[0]]
+    for r in found:
+        whole = store.get(r["id"])
+        assert whole.pop("rows") == []
+        assert r == whole
+    assert found[0]["config_text"] == "name: 2\n" and found[0]["args"] == {"k": 2}
+    assert store.records("optimise", limit=1) == found[:1]

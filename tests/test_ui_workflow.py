@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
-from browser import browser_page, serve_ui  # noqa: F401 (serve_ui: the ui_server fixture)
+from browser import browser_page, reload, serve_ui  # noqa: F401 (serve_ui: the ui_server fixture)
 
 from linesim.capacity import capacity_report
 from linesim.config import dump_line, load_line
@@ -248,8 +248,9 @@ def test_dark_mode_compare_cells_readable_and_cards_not_cut(ui_server, artifacts
 
 def test_a_simulation_shows_its_eta_survives_navigation_and_can_be_cancelled(ui_server):
     """A long simulation shows its progress with the time to go, keeps running while the user
-    looks at another page, shows itself again on return, and stops on Cancel; a short one
-    started before going away has its result waiting on return."""
+    looks at another page, shows itself again on return and after a reload, and stops on
+    Cancel; a short one started before going away has its result waiting on return, one
+    started before a reload its result shown after it."""
     url, _ = ui_server
     with browser_page(1280, 720) as (pg, errors):
         open_page(pg, url, "Simulate")
@@ -270,6 +271,8 @@ def test_a_simulation_shows_its_eta_survives_navigation_and_can_be_cancelled(ui_
         pg.get_by_test_id("stProgress").filter(has_text="Simulating the line").wait_for(
             timeout=30_000
         )  # still running, shown again
+        reload(pg, errors)  # a new session takes the job over: still running, shown
+        bar.wait_for(timeout=60_000)
         pg.get_by_role("button", name="Cancel").click()
         pg.get_by_test_id("stAlert").filter(has_text="cancelled").wait_for(timeout=30_000)
 
@@ -290,4 +293,16 @@ def test_a_simulation_shows_its_eta_survives_navigation_and_can_be_cancelled(ui_
         open_page(pg, url, "Simulate")
         pg.get_by_text("Simulations of this line in the results store").wait_for(timeout=60_000)
         assert pg.get_by_text("Simulated output [GWh/yr]").count() == 0  # a new session
+        # reloaded while it runs, a simulation's result is shown when it ends (120 days: a
+        # few seconds, time for its progress to show before the reload)
+        pg.get_by_role("spinbutton", name="Horizon [days]").fill("120")
+        pg.get_by_role("spinbutton", name="Replications").fill("2")
+        pg.keyboard.press("Enter")
+        idle(pg)
+        pg.get_by_role("button", name="Run simulation").click()
+        pg.get_by_test_id("stProgress").filter(has_text="Simulating the line").wait_for(
+            timeout=30_000
+        )
+        reload(pg, errors)
+        pg.get_by_text("Simulated output [GWh/yr]").wait_for(timeout=90_000)
     assert not errors, errors

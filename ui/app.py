@@ -9,6 +9,9 @@ import streamlit as st
 HERE = Path(__file__).resolve().parent
 
 st.set_page_config(page_title="linesim", page_icon="🔋", layout="wide")
+import common  # after the page's configuration, which Streamlit wants first
+
+common.resume_jobs()  # a reload's new session takes over the long work of the old one
 pages = [
     st.Page(str(HERE / "pages" / "line.py"), title="Line", icon="🏭", default=True),
     st.Page(str(HERE / "pages" / "simulate.py"), title="Simulate", icon="⏱️"),
@@ -17,5 +20,6 @@ pages = [
     st.Page(str(HERE / "pages" / "optimise.py"), title="Optimise", icon="🧮"),
     st.Page(str(HERE / "pages" / "compare.py"), title="Compare", icon="⚖️"),
     st.Page(str(HERE / "pages" / "uncertainty.py"), title="Uncertainty", icon="🎲"),
+    st.Page(str(HERE / "pages" / "sweep.py"), title="Sweep", icon="🔀"),
 ]
 st.navigation(pages).run()

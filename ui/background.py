@@ -5,12 +5,20 @@ drawn again, and can be cancelled.
 A job is a child process of :mod:`jobs`' fork server (the same limits: time, memory, CPU) whose
 messages a thread of the server collects; the session keeps the job's id
 (``st.session_state``), this module the job. A job ends at its time limit, when cancelled, or
-when its browser session has gone (the thread checks), so none keeps a core busy for nobody.
+when its browser session has been gone for :data:`ORPHAN_GRACE_S` with no other session taking
+it over, so none keeps a core busy for nobody.
+
+A browser reload is a new session: the old one is gone, its job is not. The page of the new
+session takes over (:func:`adopt`) the newest job of its kind whose session has gone, and
+follows it to its end. What a finished job made is kept by the server, not by a session:
+``on_done`` (e.g. record it in the results store) runs in the watching thread when the task
+returns, whether or not a session is looking.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import threading
 import time
 import uuid
@@ -24,14 +32,54 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 _JOBS: dict[str, Job] = {}
 _LOCK = threading.Lock()
 KEEP_S = 3600.0  #: a finished job's result is kept this long for its page to collect [s]
+#: The environment variable that sets :data:`ORPHAN_GRACE_S` (the tests' servers: 2 s).
+GRACE_ENV = "LINESIM_UI_ORPHAN_GRACE_S"
+
+
+def _grace_s(default: float = 10.0) -> float:
+    """:data:`GRACE_ENV`'s number of seconds, or ``default`` when it is unset."""
+    text = os.environ.get(GRACE_ENV, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0.0 < value < math.inf:
+        raise SystemExit(
+            f"environment variable {GRACE_ENV}: {text!r}; allowed: a number of seconds > 0"
+        )
+    return value
+
+
+#: A job whose session has gone runs on this long for a new one to adopt [s]: a reload's new
+#: session adopts it on its first script run, a second or two later; a tab closed for good
+#: leaves a core busy no longer than this. 10 s unless :data:`GRACE_ENV` says otherwise.
+ORPHAN_GRACE_S = _grace_s()
 
 
 class Job:
     """One piece of long work in a child process (see the module's text)."""
 
-    def __init__(self, label: str, time_limit_s: float, memory_mib: int, remedy: str):
+    def __init__(
+        self,
+        label: str,
+        time_limit_s: float,
+        memory_mib: int,
+        remedy: str,
+        kind: str = "",
+        context: Any = None,
+        on_done: Callable[[Any, Any], Any] | None = None,
+    ):
         self.label, self.time_limit_s = label, time_limit_s
         self.memory_mib, self.remedy = memory_mib, remedy
+        self.kind = kind  #: what the job is (a page's name for it: "simulation")
+        self.context = context  #: what its page needs to show the result (the line's YAML)
+        self.on_done = on_done  #: ``on_done(value, context)`` in the server, once it returns
+        self.kept: Any = None  #: what ``on_done`` returned (a results store's record id)
+        self.problems: list[str] = []  #: what went wrong keeping the result
+        self.abandoned = False  #: ended because its session went and none took it over
+        self.orphan_since: float | None = None
         self.started = time.monotonic()
         self.ended: float | None = None
         self.fraction = 0.0
@@ -69,6 +117,11 @@ class Job:
         """The task's value, or its error raised here (as :func:`jobs.run`)."""
         if self.cancelled:
             raise jobs.TaskFailed(f"{self.label}: cancelled")
+        if self.abandoned:
+            raise jobs.TaskFailed(
+                f"{self.label}: stopped, its browser session had closed for "
+                f"{ORPHAN_GRACE_S:g} s; allowed: keep a page of the app open while it runs"
+            )
         if self.outcome is None:
             raise jobs.TaskFailed(
                 f"{self.label} stopped without a result, most likely over the app's memory "
@@ -98,9 +151,17 @@ def start(
     remedy: str,
     progress: bool = False,
     threads: int = 1,
+    kind: str = "",
+    context: Any = None,
+    on_done: Callable[[Any, Any], Any] | None = None,
 ) -> str:
-    """Start ``task(*args)`` (arguments as :func:`jobs.run`) and return the job's id."""
-    job = Job(label, time_limit_s, memory_mib, remedy)
+    """Start ``task(*args)`` (arguments as :func:`jobs.run`) and return the job's id.
+
+    ``kind``: what the job is, for :func:`adopt`; ``context``: what its page needs to show
+    its result, kept with the job; ``on_done(value, context)``: run in the server when the task
+    returns its value, its return value kept as :attr:`Job.kept` (an exception it raises is
+    kept as one of :attr:`Job.problems`, never lost silently)."""
+    job = Job(label, time_limit_s, memory_mib, remedy, kind, context, on_done)
     ctx = get_script_run_ctx(suppress_warning=True)
     job.session = ctx.session_id if ctx is not None else None
     child, receiver, held = jobs.spawn(task, args, time_limit_s, memory_mib, progress, threads)
@@ -115,6 +176,35 @@ def start(
 def get(key: str | None) -> Job | None:
     with _LOCK:
         return _JOBS.get(key) if key else None
+
+
+def adopt() -> dict[str, str]:
+    """The newest job of each kind whose browser session has gone (a reload, a closed tab),
+    now the current session's: ``{kind: id}``. Only a job still running, or one that ended
+    with its result within :data:`ORPHAN_GRACE_S` (a reload as it ended); never one cancelled
+    or stopped for want of a session, nor one of a session still open (another tab). Older
+    orphans of a kind are left to end. Once adopted, a job ends with its new session."""
+    ctx = get_script_run_ctx(suppress_warning=True)
+    taken: dict[str, str] = {}
+    now = time.monotonic()
+    with _LOCK:
+        orphans = sorted((j.started, k) for k, j in _JOBS.items() if _adoptable(j, now))
+        for _, key in orphans:  # oldest first: the newest of a kind is the one kept
+            taken[_JOBS[key].kind] = key
+        for key in taken.values():
+            _JOBS[key].session = ctx.session_id if ctx is not None else None
+            _JOBS[key].orphan_since = None
+    return taken
+
+
+def _adoptable(job: Job, now: float) -> bool:
+    """Whether a reload's new session may take ``job`` over (see :func:`adopt`)."""
+    if not job.kind or job.cancelled or job.abandoned or not _session_gone(job):
+        return False
+    if job.ended is None:
+        return True
+    ok = job.outcome is not None and job.outcome[0] == "ok"
+    return ok and now - job.ended <= ORPHAN_GRACE_S
 
 
 def drop(key: str) -> None:
@@ -154,7 +244,7 @@ def _watch(job: Job, child: Any, receiver: Any, held: Any) -> None:
                 break
             # checked after every message too: a child reporting progress faster than the
             # poll interval is still cancelled, timed out and ended with its session
-            if job.cancelled or _session_gone(job):
+            if job.cancelled or _abandoned(job):
                 break
             if job.elapsed_s() > job.time_limit_s:
                 job.outcome = ("timeout",)
@@ -165,4 +255,22 @@ def _watch(job: Job, child: Any, receiver: Any, held: Any) -> None:
         child.join()
         receiver.close()
         held.close()
-        job.ended = time.monotonic()
+    if job.outcome is not None and job.outcome[0] == "ok" and job.on_done is not None:
+        try:  # kept before the job shows as ended, so its page finds what was kept
+            job.kept = job.on_done(job.outcome[1], job.context)
+        except Exception as exc:
+            job.problems.append(f"the result could not be kept: {type(exc).__name__}: {exc}")
+    job.ended = time.monotonic()
+
+
+def _abandoned(job: Job) -> bool:
+    """Whether the job's session has been gone for :data:`ORPHAN_GRACE_S` (no session took
+    the job over); marks it so."""
+    if not _session_gone(job):
+        job.orphan_since = None
+        return False
+    now = time.monotonic()
+    if job.orphan_since is None:
+        job.orphan_since = now
+    job.abandoned = now - job.orphan_since > ORPHAN_GRACE_S
+    return job.abandoned

@@ -36,6 +36,7 @@ if (ROOT / "linesim" / "__init__.py").is_file() and str(ROOT) not in sys.path:
 
 import background
 import jobs
+import kept
 import tasks
 from safe import md, shown
 from tasks import SimulationRun
@@ -123,6 +124,32 @@ def _changed(source: str) -> None:
     for key in list(st.session_state):
         if key.startswith(TABLE_PREFIX) or (key.startswith(EDIT_PREFIX) and key != "edit_station"):
             del st.session_state[key]
+
+
+def reopen_line(text: str, what: str) -> None:
+    """Make ``text`` (YAML), the line of the stored record ``what`` (``"sweep <id>"``), the
+    working line, for a reopened record. A working line that is neither a saved scenario nor
+    a bundled line as shipped (an edit, the YAML editor's, an optimised point) is kept first
+    as the scenario "before reopening <what>", and said so: nothing the user made is lost."""
+    from linesim.store import Store, StoreError
+
+    old = working_yaml()
+    if text == old:
+        return
+    source = str(st.session_state.get("spec_source", ""))
+    store = Store()
+    try:
+        saved = {s["yaml"] for s in store.scenarios()} if store.path.exists() else set()
+    except StoreError:
+        saved = set()  # cannot tell: kept once more rather than lost
+    shipped = source in bundled() and old == dump_line(load_line(bundled()[source]))
+    if old not in saved and not shipped:
+        name = f"before reopening {what}"
+        if store.save_scenario(name, old, working_spec().name):
+            st.toast(f"The working line you had is saved as scenario {md(name)} (Compare page).")
+        for problem in store.problems:
+            st.warning(md(problem, 500))
+    set_working_yaml(text, f"the line of {what}")
 
 
 def working_yaml() -> str:
@@ -348,7 +375,8 @@ def simulation_limits() -> dict:
 
 
 def start_simulation(text: str, horizon_days: float, replications: int, seed: int) -> None:
-    """:func:`simulation` as long work that outlives the page (see :func:`follow_job`)."""
+    """:func:`simulation` as long work that outlives the page (see :func:`follow_job`); the
+    server records its result in the results store when it ends, whoever is looking."""
     start_job(
         "simulation",
         tasks.simulation,
@@ -356,6 +384,8 @@ def start_simulation(text: str, horizon_days: float, replications: int, seed: in
         horizon_days,
         replications,
         seed,
+        context={"yaml": text},
+        on_done=kept.keep_simulation,
         **simulation_limits(),
     )
 
@@ -363,35 +393,76 @@ def start_simulation(text: str, horizon_days: float, replications: int, seed: in
 def follow_simulation() -> None:
     """The running simulation's progress; its result becomes the session's simulation."""
 
-    def done(run: SimulationRun) -> None:
+    def done(run: SimulationRun, context: Any) -> None:
         st.session_state["simulation"] = run
-        keep_simulation(run)
 
     follow_job("simulation", done, lambda m: renamed(m, SIMULATION_INPUTS))
 
 
 JOB_PREFIX = "job_"  #: session keys of running long work (:mod:`background`), by name
 JOB_ERROR_PREFIX = "job_error_"  #: …and of the error a finished one ended with
+JOB_NOTE_PREFIX = "notes_of_job_"  #: …and of what a finished one's keeping ran into
+RESUMED = "the line of the work resumed after a reload"  #: the working line's source then
+RESUME_CHECKED = "jobs_resumed"  #: set on a session's first script run (:func:`resume_jobs`)
 
 
-def start_job(name: str, task: Callable[..., Any], *args: Any, **limits: Any) -> None:
+def resume_jobs() -> None:
+    """On a session's first script run (a reload, a new tab): take over the long work a gone
+    session left (:func:`background.adopt`: still running, or just done with its result), so
+    its pages follow it; the line of the newest such job becomes the working line (the reload
+    lost the old one)."""
+    if st.session_state.get(RESUME_CHECKED):
+        return
+    st.session_state[RESUME_CHECKED] = True
+    newest = None
+    for name, key in background.adopt().items():
+        st.session_state[JOB_PREFIX + name] = key
+        job = background.get(key)
+        if job is None:
+            continue  # forgotten meanwhile
+        if newest is None or job.started > newest.started:
+            newest = job
+    text = newest.context.get("yaml") if newest and isinstance(newest.context, dict) else None
+    if text and text != working_yaml():
+        set_working_yaml(text, RESUMED)
+
+
+def start_job(
+    name: str,
+    task: Callable[..., Any],
+    *args: Any,
+    context: Any = None,
+    on_done: Callable[[Any, Any], Any] | None = None,
+    **limits: Any,
+) -> None:
     """Start long work ``task(*args)`` (``limits`` as :func:`jobs.run`) that keeps running
-    when the user goes to another page; :func:`follow_job` shows it."""
+    when the user goes to another page or reloads it; :func:`follow_job` shows it.
+    ``context``: a dict with the YAML (``"yaml"``) of the line it works on, and what else its
+    page needs; ``on_done(value, context)``: what the server does with the value (keep it in
+    the results store), returning a dict with the record's ``"record_id"`` and ``"problems"``."""
     st.session_state.pop(JOB_ERROR_PREFIX + name, None)
+    st.session_state.pop(JOB_NOTE_PREFIX + name, None)
     old = background.get(st.session_state.get(JOB_PREFIX + name))
     if old is not None:
         old.cancel()
-    st.session_state[JOB_PREFIX + name] = background.start(task, *args, **limits)
+    st.session_state[JOB_PREFIX + name] = background.start(
+        task, *args, kind=name, context=context, on_done=on_done, **limits
+    )
 
 
-def follow_job(name: str, done: Callable[[Any], None], rename: Callable[[str], str] = str) -> None:
+def follow_job(
+    name: str, done: Callable[[Any, Any], None], rename: Callable[[str], str] = str
+) -> None:
     """The job ``name``'s progress, with its ETA and a Cancel button, updated twice a second
-    while it runs (also after the user comes back to the page); when it ends, ``done(value)``
-    and the page is drawn again — or its error is shown (``rename``: the library's parameter
-    names → the page's inputs, in a refused request's message)."""
+    while it runs (also after the user comes back to the page, or reloads it: see
+    :func:`resume_jobs`); when it ends, ``done(value, context)`` and the page is drawn again
+    — or its error is shown (``rename``: the library's parameter names → the page's inputs,
+    in a refused request's message)."""
     error = st.session_state.pop(JOB_ERROR_PREFIX + name, None)
     if error is not None:
         show_error(error)
+    for note in st.session_state.pop(JOB_NOTE_PREFIX + name, None) or []:
+        st.warning(md(note, 500))
     if background.get(st.session_state.get(JOB_PREFIX + name)) is None:
         return
 
@@ -408,8 +479,12 @@ def follow_job(name: str, done: Callable[[Any], None], rename: Callable[[str], s
             return
         st.session_state.pop(JOB_PREFIX + name, None)
         background.drop(key)
+        kept = job.kept if isinstance(job.kept, dict) else {}
+        notes = [*job.problems, *kept.get("problems", [])]
+        if notes:
+            st.session_state[JOB_NOTE_PREFIX + name] = notes
         try:
-            done(job.result())
+            done(job.result(), job.context)
         except UsageError as exc:
             st.session_state[JOB_ERROR_PREFIX + name] = UsageError(rename(str(exc)))
         except USER_ERRORS as exc:
@@ -424,31 +499,6 @@ def background_poll_s() -> float:
     return 0.5
 
 
-def keep_simulation(run: SimulationRun) -> None:
-    """Record a finished simulation in the results store (``$LINESIM_STORE``), as
-    ``linesim run`` does: it outlives the session (see :func:`stored_simulations`)."""
-    from linesim.kpis import replication_kpis
-    from linesim.store import Store
-
-    rep = run.summary
-    store = Store()
-    store.record(
-        "run",
-        spec_from_yaml(run.yaml),
-        engine=rep.engine,
-        seed=rep.seed,
-        args={
-            "horizon_days": rep.horizon_h / 24.0,
-            "replications": len(run.results),
-            "from": "linesim ui",
-        },
-        summary=rep.to_dict(),
-        rows=[{"replication": r.replication, "kpis": replication_kpis(r)} for r in run.results],
-    )
-    for problem in store.problems:
-        st.warning(md(problem, 500))
-
-
 def stored_simulations(spec, limit: int = 5) -> pd.DataFrame:
     """The latest simulations of exactly this line (its resolved spec's hash) in the results
     store, newest first: when, horizon, replications and their headline figures."""
@@ -457,23 +507,22 @@ def stored_simulations(spec, limit: int = 5) -> pd.DataFrame:
     store = Store()
     if not store.path.exists():
         return pd.DataFrame()
-    digest = spec_hash(spec)[0][:12]
-    try:
-        runs = store.list(limit=200)
+    digest = spec_hash(spec)[0]
+    try:  # one read of the file, not one per run
+        runs = [r for r in store.records("run", limit=200) if r["config_hash"] == digest]
     except StoreError as exc:
         st.warning(f"The stored simulations cannot be read: {md(exc, 500)}")
         return pd.DataFrame()
-    runs = runs[(runs["kind"] == "run") & (runs["config_hash"] == digest)].head(limit)
     rows = []
-    for rid in runs["id"]:
-        rec = store.get(rid)
+    for rec in runs[:limit]:
+        rid = rec["id"]
         summary, args = rec.get("summary") or {}, rec.get("args") or {}
         out = summary.get("output_gwh_per_year") or {}
         rows.append(
             {
                 "run": rid,
                 "finished": str(rec.get("finished_at") or rec.get("created_at"))[:19],
-                "horizon [days]": args.get("horizon_days"),
+                "horizon [days]": _stored_horizon_days(args),
                 "replications": args.get("replications"),
                 "output [GWh/yr]": out.get("mean"),
                 "± 95 % CI [GWh/yr]": (out["ci95_high"] - out["ci95_low"]) / 2
@@ -483,6 +532,19 @@ def stored_simulations(spec, limit: int = 5) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+def _stored_horizon_days(args: dict) -> float | None:
+    """A stored run's horizon [days]: the app's ``horizon_days``, or ``linesim run``'s
+    ``--horizon`` as given (``"0.5d"``; hours when bare); None when neither reads."""
+    from linesim.units import parse_duration_s
+
+    if args.get("horizon_days") is not None:
+        return float(args["horizon_days"])
+    try:
+        return parse_duration_s(args["horizon"]) / 86400.0
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def last_simulation() -> SimulationRun | None:
@@ -560,6 +622,19 @@ def reported(spec=None) -> Iterator[None]:
         yield
     except USER_ERRORS as exc:
         show_error(exc, spec)
+
+
+@contextlib.contextmanager
+def store_read(what: str) -> Iterator[None]:
+    """Show the results store's being unreadable (:class:`linesim.store.StoreError`: damaged,
+    not a file, held too long) in the block as one warning naming ``what`` could not be read
+    (``"The stored sweeps"``), and carry on with the page."""
+    from linesim.store import StoreError
+
+    try:
+        yield
+    except StoreError as exc:
+        st.warning(f"{what} cannot be read: {md(exc, 500)}")
 
 
 def guarded(page: Callable[[], None]) -> None:

@@ -6,6 +6,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import common
+import kept
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
@@ -69,7 +70,14 @@ def optimise(target, budget, objective, pareto, tune, dew) -> None:
     """Start the search in a child process that outlives the page (see :func:`follow`)."""
     text = common.working_yaml()
     st.session_state.pop("optimised", None)
-    st.session_state["optimising"] = text
+    inputs = {
+        "target_gwh_per_year": float(target),
+        "budget_musd": float(budget),
+        "objective": objective,
+        "pareto": bool(pareto),
+        "tune": tune,
+        "dew_points_c": list(dew),
+    }
     common.start_job(
         "optimise",
         tasks.optimisation,
@@ -85,18 +93,18 @@ def optimise(target, budget, objective, pareto, tune, dew) -> None:
         memory_mib=OPTIMISE_MEMORY_MIB,
         remedy="fewer dew points, no Pareto front, or `linesim optimise`",
         threads=2,
+        context={"yaml": text, "inputs": inputs},
+        on_done=kept.keep_optimisation,
     )
 
 
 def follow() -> None:
-    """The running search (it keeps running on other pages); its result kept in the session
-    for the line it was started on."""
+    """The running search (it keeps running on other pages, and after a reload); its result
+    kept in the session for the line it was started on (and by the server in the results
+    store)."""
 
-    def done(result) -> None:
-        st.session_state["optimised"] = {
-            "yaml": st.session_state.pop("optimising", None),
-            "result": result,
-        }
+    def done(result, context) -> None:
+        st.session_state["optimised"] = {"yaml": context["yaml"], "result": result}
 
     common.follow_job("optimise", done, lambda m: renamed(m, INPUTS))
 
@@ -288,6 +296,54 @@ def inspect(spec, result, frame: pd.DataFrame, tunable) -> None:
         st.success(f"Loaded point {pick}: {figures.output_gwh_per_year:.3f} GWh/yr predicted.")
 
 
+def stored() -> None:
+    """The optimisations kept in the results store (of any line: a reload starts from the
+    default line); one reopened on request, its line made the working line."""
+    records = kept.stored("optimise")
+    if not records:
+        return
+    spec = common.working_spec()
+    with st.expander(f"Optimisations in the results store ({len(records):,})"):
+        by_id = {r["id"]: r for r in records}
+        c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+        pick = c1.selectbox(
+            "Stored optimisation",
+            list(by_id),
+            format_func=lambda rid: _label(by_id[rid], spec),
+            key="stored_optimisation",
+        )
+        if c2.button(
+            "Reopen (its line becomes the working line)",
+            key="reopen_optimisation",
+            help="a working line not saved as a scenario is saved as one first",
+        ):
+            record = by_id[pick]
+            common.reopen_line(record["config_text"], f"optimisation {pick}")
+            st.session_state["optimised"] = {
+                "yaml": common.working_yaml(),
+                "result": kept.reopened_optimisation(record),
+                "record_id": pick,
+            }
+            st.rerun()
+
+
+def _label(record: dict, spec) -> str:
+    args = record.get("args") or {}
+    result = record["summary"]["optimise_result"]
+    budget = args.get("budget_musd") or 0.0
+    target = (  # max_output has none: it maximises the output within the budget
+        ""
+        if args.get("objective") == "max_output"
+        else f", target {args.get('target_gwh_per_year', 0.0):,.3f} GWh/yr"
+    )
+    return (
+        f"{kept.record_label(record, spec)}: {args.get('objective')}{target}"
+        + (f", budget {budget:,.1f} MUSD" if budget else "")
+        + (", Pareto front" if args.get("pareto") else "")
+        + f" — {result['status']}"
+    )
+
+
 def main() -> None:
     st.title("Optimise")
     spec = common.working_spec()
@@ -296,10 +352,14 @@ def main() -> None:
     if st.button("Optimise", type="primary", key="run_optimise"):
         optimise(*settings)
     follow()
+    with common.reported(), common.store_read("The stored optimisations"):
+        stored()
     opt = st.session_state.get("optimised")
     if not opt or opt["yaml"] != common.working_yaml():
         st.info("Set a target (and a budget) and press Optimise.")
         return
+    if opt.get("record_id"):
+        st.caption(f"Reopened from the results store: optimisation {md(opt['record_id'])}.")
     result, line_yaml, dew_rows = opt["result"]
     spec = common.spec_from_yaml(line_yaml)  # the line the result belongs to (its dew point)
     if dew_rows:

@@ -1,11 +1,13 @@
 """Simulate: replications of the working line on request, KPIs with 95 % confidence intervals."""
 
+import math
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import common
+import kept
 import pandas as pd
 import streamlit as st
 from safe import md
@@ -48,13 +50,52 @@ def main() -> None:
     if sim is None:
         st.info("Run a simulation to see simulated output, yield and station states.")
     else:
+        if sim.record_id is not None:
+            st.caption(f"Reopened from the results store: run {md(sim.record_id)}.")
         show(sim)
-    with common.reported():
-        stored = common.stored_simulations(common.working_spec())
-        if len(stored):
-            st.subheader("Simulations of this line in the results store")
-            common.table(stored, "stored_simulations", "stored")
+    with common.reported(), common.store_read("The stored simulations"):
+        stored(sim)
     timeline(sim)
+
+
+def stored(sim) -> None:
+    """The simulations of this line in the results store, one of them reopened on request
+    (as a finished run shows it: cards, loss tree, station states, WIP, line diagram)."""
+    runs = common.stored_simulations(common.working_spec())
+    if not len(runs):
+        return
+    st.subheader("Simulations of this line in the results store")
+    common.table(runs, "stored_simulations", "stored")
+    c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+    pick = c1.selectbox(
+        "Stored simulation",
+        runs["run"].tolist(),
+        format_func=lambda rid: _stored_label(runs, rid),
+        key="stored_pick",
+    )
+    if c2.button("Reopen", key="stored_reopen"):
+        text = common.working_yaml()
+        st.session_state["simulation"] = kept.reopened_simulation(pick, text)
+        st.rerun()
+
+
+def _stored_label(runs, rid: str) -> str:
+    row = runs[runs["run"] == rid].iloc[0]
+    out = _number(row["output [GWh/yr]"], ",.3f")
+    shown = f"{out} GWh/yr" if out != "—" else "no output"
+    return (
+        f"{rid} — {row['finished']}, {_number(row['horizon [days]'], ',g')} days × "
+        f"{_number(row['replications'], ',.0f')} replications, {shown}"
+    )
+
+
+def _number(value, spec: str) -> str:
+    """``value`` in the format ``spec``, or "—" when the record has none (None, NaN)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return "—"
+    return "—" if math.isnan(number) else format(number, spec)
 
 
 def show(sim) -> None:
@@ -143,7 +184,7 @@ def show(sim) -> None:
     st.plotly_chart(fig, key="states")
     common.table(stations, "stations", "stations")
 
-    samples = sim.results[0].wip_samples
+    samples = sim.wip_samples()
     if samples:
         st.plotly_chart(figures.wip_over_time(samples), key="wip")
 

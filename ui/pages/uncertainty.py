@@ -60,7 +60,6 @@ def request(text: str) -> None:
     sobol = s3.selectbox("Sobol base samples (0: none)", [0, 64, 128, 256, 512], key="u_sobol")
     if st.button("Run study", type="primary", key="u_run"):
         st.session_state.pop(RESULT, None)
-        st.session_state["u_studying"] = text
         common.start_job(
             "uncertainty",
             tasks.uncertainty,
@@ -78,13 +77,11 @@ def request(text: str) -> None:
             memory_mib=MEMORY_MIB,
             remedy="fewer samples, the static model, or `linesim uncertainty`",
             progress=True,
+            context={"yaml": text},
         )
 
-    def done(report) -> None:
-        st.session_state[RESULT] = {
-            "yaml": st.session_state.pop("u_studying", None),
-            "report": report,
-        }
+    def done(report, context) -> None:
+        st.session_state[RESULT] = {"yaml": context["yaml"], "report": report}
 
     common.follow_job("uncertainty", done)
 

@@ -1,0 +1,217 @@
+"""Long work kept (issue 17): a sweep, an optimisation and a simulation started in the app are
+recorded in the results store by the server when they end, and a new session (a reload, a
+server restart) lists them and reopens each as a fresh one shows it."""
+
+import json
+import math
+import sys
+
+from conftest import ROOT, settle
+from streamlit.testing.v1 import AppTest
+
+from linesim.config import dump_line, line_from_text, load_line
+from linesim.store import Store
+from linesim.summary import RunSummary, from_plain, json_safe
+from linesim.sweep import run_sweep
+
+sys.path.insert(0, str(ROOT / "ui"))  # the app's modules (kept, tasks), as its pages have
+PILOT = "pilot_sulfide_200mwh"
+
+
+def _page(name: str, text: str) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "ui" / "pages" / f"{name}.py"), default_timeout=120)
+    at.session_state["spec_yaml"] = text
+    at.session_state["spec_source"] = "test"
+    return at.run()
+
+
+def _ok(at: AppTest) -> AppTest:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    return at
+
+
+def test_a_sweep_shows_what_run_sweep_computes_and_reopens_from_the_store():
+    text = dump_line(load_line(PILOT))
+    at = _ok(_page("sweep", text))
+    at.text_input(key="sw_factor1").set_value("stations.stacking.machines=1,2")
+    at.number_input(key="sw_days").set_value(0.25)  # the page's shortest
+    at.number_input(key="sw_reps").set_value(2)
+    _ok(settle(at.button(key="sw_run").click().run()))
+    shown = next(d.value for d in at.dataframe if "output [GWh/yr]" in d.value.columns)
+
+    specs = [
+        line_from_text(text, "<working line>", [f"stations.stacking.machines={m}"]) for m in (1, 2)
+    ]
+    rows = run_sweep(specs, 0.25 * 86400.0, None, 2, 1, engine="fast", workers=1)
+    for k in range(2):  # bit-identical means over the replications of each variant
+        outputs = [r["kpis"]["output_gwh_per_year"] for r in rows if r["variant"] == k]
+        assert shown["output [GWh/yr]"].iloc[k] == sum(outputs) / 2
+        assert shown["stations.stacking.machines"].iloc[k] == str(k + 1)
+    assert len(at.get("plotly_chart")) == 1
+
+    # a new session on another line (a reload starts from the default line): the sweep is
+    # listed, and reopens whole with its line as the working line
+    other = dump_line(load_line(PILOT, ["stations.stacking.machines=5"]))
+    assert other != text
+    again = _ok(_page("sweep", other))
+    again.button(key="sw_reopen").click().run()
+    _ok(again)
+    assert again.session_state["spec_yaml"] == text
+    reopened = next(d.value for d in again.dataframe if "output [GWh/yr]" in d.value.columns)
+    assert reopened.equals(shown)
+    assert any("Reopened from the results store" in c.value for c in again.caption)
+    # the line it replaced, saved nowhere, is kept as a scenario first
+    assert [(s["name"], s["yaml"]) for s in Store().scenarios()] == [
+        (f"before reopening sweep {again.session_state['sw_reopened']}", other)
+    ]
+
+
+def test_an_optimisation_is_kept_and_reopens_in_a_new_session():
+    text = dump_line(load_line(PILOT))
+    at = _ok(_page("optimise", text))
+    _ok(settle(at.button(key="run_optimise").click().run()))
+    live = [m.value for m in at.metric]
+    assert any(s.value == "Against the working line" for s in at.subheader), live
+    layout = at.session_state["optimised"]["result"][0].layout
+    stations = [s.id for s in load_line(PILOT).stations]
+    assert list(layout) == stations != sorted(stations)  # the line's flow order
+    (record,) = [r for r in Store().list()["kind"] if r == "optimise"]
+
+    again = _ok(_page("optimise", text))
+    assert not any(s.value == "Against the working line" for s in again.subheader)
+    _ok(again.button(key="reopen_optimisation").click().run())
+    assert [m.value for m in again.metric] == live
+    assert any("Reopened from the results store" in c.value for c in again.caption)
+    assert Store().scenarios() == []  # the working line was the record's: nothing replaced
+    back = again.session_state["optimised"]["result"][0]
+    assert list(back.layout) == stations and back.layout == layout  # not sorted by the store
+
+
+def test_a_simulation_reopens_with_its_cards_and_charts():
+    text = dump_line(load_line(PILOT))
+    at = _ok(_page("simulate", text))
+    at.number_input(key="horizon_days").set_value(0.5)  # the shortest
+    at.number_input(key="replications").set_value(2)
+    _ok(settle(at.button(key="run").click().run()))
+    live = [(m.label, m.value, m.delta) for m in at.metric]
+    charts = len(at.get("plotly_chart"))
+    assert live and charts >= 3
+
+    again = _ok(_page("simulate", text))
+    assert not again.metric
+    _ok(again.button(key="stored_reopen").click().run())
+    assert [(m.label, m.value, m.delta) for m in again.metric] == live
+    assert len(again.get("plotly_chart")) == charts
+
+
+def test_a_run_summary_reads_back_from_its_json_document():
+    """from_plain(RunSummary, to_dict through JSON) gives the same document again; NaN (JSON
+    null) reads back as NaN where a float is due."""
+    import math
+
+    from conftest import make_line
+
+    from linesim.experiments import replicate
+    from linesim.summary import summarise
+
+    spec = make_line(
+        [
+            {
+                "kind": "discrete",
+                "cycle_time_s": 30,
+                "defect_probability": 0.05,
+                "mtbf_h": 2,
+                "mttr_h": 0.2,
+            },
+            {"kind": "discrete", "cycle_time_s": 20},
+        ]
+    )
+    summary = summarise(spec, replicate(spec, 3600.0 * 4, 600.0, 2, 1, workers=1))
+    doc = json.loads(json.dumps(json_safe(summary.to_dict())))
+    back = from_plain(RunSummary, doc)
+    assert back == summary
+    assert json.loads(json.dumps(json_safe(back.to_dict()))) == doc
+    nan = from_plain(
+        RunSummary, {**doc, "mean_lead_time_h": {**doc["mean_lead_time_h"], "mean": None}}
+    )
+    assert math.isnan(nan.mean_lead_time_h.mean)
+
+
+def test_an_unreadable_store_is_a_warning_on_the_pages_that_list_it(tmp_path, monkeypatch):
+    """A results store that cannot be read (here a folder) costs the Sweep, Optimise and
+    Simulate pages a warning naming it, not the page ("Something went wrong")."""
+    monkeypatch.setenv("LINESIM_STORE", str(tmp_path))
+    text = dump_line(load_line(PILOT))
+    for name, what in (
+        ("sweep", "The stored sweeps"),
+        ("optimise", "The stored optimisations"),
+        ("simulate", "The stored simulations"),
+    ):
+        at = _ok(_page(name, text))
+        assert any(what in w.value and "not a DuckDB file" in w.value for w in at.warning), [
+            w.value for w in at.warning
+        ]
+
+
+def test_the_simulate_page_lists_runs_of_linesim_run_with_what_they_hold():
+    """A `linesim run` record of the working line (its horizon as given, ``"0.5d"``) and one
+    holding no horizon, replications or output are listed, with "—" for what is missing."""
+    text = dump_line(load_line(PILOT))
+    spec = line_from_text(text, "<working line>")
+    store = Store()
+    cli = store.record("run", spec, args={"horizon": "0.5d", "replications": 3}, summary={})
+    bare = store.record("run", spec, args={}, summary={})
+    at = _ok(_page("simulate", text))
+    (pick,) = [s for s in at.selectbox if s.key == "stored_pick"]
+    newest_first = [
+        (bare, ", — days × — replications, no output"),
+        (cli, ", 0.5 days × 3 replications, no output"),
+    ]
+    assert len(pick.options) == 2
+    for label, (rid, tail) in zip(pick.options, newest_first, strict=True):
+        assert label.startswith(f"{rid} — ") and label.endswith(tail), label
+
+
+def test_a_reopened_sweep_keeps_its_factors_order():
+    """The store keeps a document's keys sorted: a sweep of mtbf_h then machines reopens in
+    that order (the table's columns, the plot's x axis), not alphabetically."""
+    import kept
+    import tasks
+
+    text = dump_line(load_line(PILOT))
+    factors = ("stations.stacking.mtbf_h=400", "stations.stacking.machines=2")
+    run = tasks.sweep(text, factors, 0.25, 2, 1, lambda f: None)
+    for row in run.rows:  # a KPI with no value in any replication (stored as null)
+        row["kpis"]["line_oee"] = math.nan
+    record_id = kept.keep_sweep(run)["record_id"]
+    back = kept.reopened_sweep(record_id, text)
+    paths = ["stations.stacking.mtbf_h", "stations.stacking.machines"]
+    assert [list(v) for v in back.variants] == [paths]
+    assert back.variants == run.variants
+    assert json.dumps(back.rows, sort_keys=True) == json.dumps(run.rows, sort_keys=True)
+    table = kept.sweep_table(back)
+    assert table.equals(kept.sweep_table(run)) and table["line OEE [-]"].isna().all()
+
+
+def test_an_empty_factor_is_one_error_and_the_page_goes_on():
+    at = _ok(_page("sweep", dump_line(load_line(PILOT))))
+    at.text_input(key="sw_factor1").set_value("")
+    at.button(key="sw_run").click().run()
+    assert not at.exception
+    assert ["Factor 1" in e.value and "empty" in e.value for e in at.error] == [True], at.error
+    assert any("Give one or two factors" in i.value for i in at.info)  # the page drawn on
+
+
+def test_a_stored_max_output_optimisation_is_labelled_by_its_budget_not_a_target():
+    text = dump_line(load_line(PILOT))
+    Store().record(
+        "optimise",
+        line_from_text(text, "<working line>"),
+        config_text=text,
+        args={"objective": "max_output", "budget_musd": 80.0, "from": "linesim ui"},
+        summary={"optimise_result": {"status": "OPTIMAL"}, "line_yaml": text},
+    )
+    at = _ok(_page("optimise", text))
+    (label,) = next(s for s in at.selectbox if s.key == "stored_optimisation").options
+    assert label.endswith(": max_output, budget 80.0 MUSD — OPTIMAL"), label

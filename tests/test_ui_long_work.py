@@ -1,0 +1,101 @@
+"""Long work in headless Chromium (issue 17, item 3): an Uncertainty study end to end; a
+sweep kept in the results store and reopened after a reload; an optimisation too (a
+simulation kept running over a reload: tests/test_ui_workflow.py). One ``linesim ui`` server
+for the module."""
+
+from browser import (  # noqa: F401 (serve_ui: the ui_server fixture)
+    browser_page,
+    metric_value,
+    reload,
+    serve_ui,
+)
+from test_ui_workflow import idle
+
+from linesim.config import dump_line, load_line
+from linesim.uncertainty import Targets
+from linesim.uncertainty.api import uncertainty_study
+from linesim.yaml_io import parse_mapping
+
+PILOT = "pilot_sulfide_200mwh"
+
+
+def test_an_uncertainty_study_in_the_browser_shows_the_librarys_probability(ui_server):
+    """16 static samples of the pilot's ranges with a cost target: the card shows the
+    probability ``linesim uncertainty`` computes for the same samples and seed, and the
+    figures are drawn."""
+    url, _ = ui_server
+    expected = uncertainty_study(
+        parse_mapping(dump_line(load_line(PILOT)), "<working line>"),
+        samples=16,
+        seed=1,
+        targets=Targets(None, 2.4),
+        workers=1,
+    )
+    (p,) = expected.probabilities
+    with browser_page(1280, 720) as (pg, errors):
+        reload(pg, errors, url + "/uncertainty")
+        pg.get_by_role("spinbutton", name="Samples").fill("16")
+        pg.get_by_role("spinbutton", name="Cost target [CNY/Wh] (0: none)").fill("2.4")
+        pg.keyboard.press("Enter")
+        idle(pg)
+        pg.get_by_role("button", name="Run study").click()
+        card = pg.locator('[data-testid="stMetric"]').filter(has_text=f"P({p.condition})")
+        card.wait_for(timeout=90_000)
+        value = card.locator('[data-testid="stMetricValue"]').inner_text()
+        assert value == f"{p.probability:.1%}", (value, p)
+        assert f"({p.hits:,} of 16)" in card.inner_text()
+        charts = pg.get_by_test_id("stPlotlyChart")
+        charts.nth(len(expected.summaries) - 2).wait_for(timeout=30_000)  # one per KPI
+        assert pg.get_by_text("Download uncertainty_percentiles (CSV)").count() == 1
+    assert not errors, errors
+
+
+def test_a_sweep_is_kept_and_reopens_after_a_reload(ui_server):
+    """A two-level sweep of the bottleneck's machines shows its table and chart; after a
+    reload (a new session) it is listed in the results store and reopens with its chart."""
+    url, _ = ui_server
+    with browser_page(1280, 720) as (pg, errors):
+        reload(pg, errors, url + "/sweep")
+        pg.get_by_role("textbox", name="Factor 1 (PATH=levels)").fill(
+            "stations.stacking.machines=1,2"
+        )
+        pg.get_by_role("spinbutton", name="Horizon [days]").fill("0.25")  # the shortest
+        pg.get_by_role("spinbutton", name="Replications per variant").fill("2")
+        pg.keyboard.press("Enter")
+        idle(pg)
+        pg.get_by_role("button", name="Run sweep").click()
+        chart = pg.get_by_test_id("stPlotlyChart").filter(has_text="Simulated good output")
+        chart.wait_for(timeout=90_000)
+        reload(pg, errors)
+        pg.get_by_text("Sweeps in the results store").wait_for(timeout=60_000)
+        idle(pg)  # the page drawn whole (its list comes before any result)
+        assert chart.count() == 0  # a new session
+        pg.get_by_role("button", name="Reopen").click()
+        chart.wait_for(timeout=30_000)
+        pg.get_by_text("Reopened from the results store").wait_for(timeout=10_000)
+    assert not errors, errors
+
+
+def test_an_optimisation_reopens_after_a_reload(ui_server):
+    """An optimisation of the pilot is recorded by the server; after a reload (a new session,
+    nothing of the old one kept) it is listed, and reopens with the same diff against the
+    working line. (The store outliving a server restart: tests/test_ui_browser.py.)"""
+    url, _ = ui_server
+    with browser_page(1280, 720) as (pg, errors):
+        reload(pg, errors, url + "/optimise")
+        idle(pg)
+        pg.get_by_role("button", name="Optimise", exact=True).click()
+        diff = pg.get_by_text("Against the working line")
+        diff.wait_for(timeout=120_000)
+        capex = metric_value(pg, "Capex change")
+        machines = metric_value(pg, "Machines added / removed")
+        reload(pg, errors)
+        pg.get_by_text("Optimisations in the results store (1)").click()
+        idle(pg)  # the page drawn whole (its list comes before any result)
+        assert diff.count() == 0  # a new session
+        pg.get_by_role("button", name="Reopen").click()
+        diff.wait_for(timeout=60_000)
+        pg.get_by_text("Reopened from the results store").wait_for(timeout=10_000)
+        assert metric_value(pg, "Capex change") == capex
+        assert metric_value(pg, "Machines added / removed") == machines
+    assert not errors, errors

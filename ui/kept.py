@@ -1,0 +1,210 @@
+"""What the app's long work leaves in the results store (``$LINESIM_STORE``), and reading it
+back whole: finished optimisations and sweeps are recorded by the server when they end (no page
+need be open), listed by the line they belong to, and reopened as their page shows a fresh one.
+
+Nothing here imports streamlit: plain functions of the store, called by the pages and by the
+server thread that watches a job (:mod:`background`).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+import tasks
+from tasks import SimulationRun, SweepRun
+
+from linesim.config import line_from_text
+from linesim.store import Store, spec_hash
+from linesim.summary import as_plain, from_plain
+
+FROM_UI = "linesim ui"  #: a record's ``args["from"]``: made by this app
+
+
+def keep_simulation(run: SimulationRun, context: Any = None) -> dict:
+    """Record a finished simulation in the results store (``$LINESIM_STORE``), as ``linesim
+    run`` does, with the WIP trace of its first replication: it outlives the session and
+    reopens whole (the Simulate page lists it, :func:`reopened_simulation`). Runs in the
+    server when the simulation ends (no page needed): ``{"record_id", "problems"}``."""
+    from linesim.kpis import replication_kpis
+
+    rep = run.summary
+    store = Store()
+    rid = store.record(
+        "run",
+        line_from_text(run.yaml, "<working line>"),
+        config_text=run.yaml,
+        engine=rep.engine,
+        seed=rep.seed,
+        args={
+            "horizon_days": rep.horizon_h / 24.0,
+            "replications": len(run.results),
+            "from": "linesim ui",
+            "wip_samples": [list(s) for s in run.wip_samples()],
+        },
+        summary=rep.to_dict(),
+        rows=[{"replication": r.replication, "kpis": replication_kpis(r)} for r in run.results],
+    )
+    return {"record_id": rid, "problems": list(store.problems)}
+
+
+def reopened_simulation(record_id: str, text: str) -> SimulationRun:
+    """A simulation of the line ``text`` (YAML) kept in the results store, as a finished one
+    shows it: its summary read back whole (:func:`linesim.summary.from_plain`) and the WIP
+    trace of its first replication; no replications' raw records."""
+    from linesim.summary import RunSummary
+
+    rec = Store().get(record_id)
+    args = rec.get("args") or {}
+    wip = tuple((float(t), int(n)) for t, n in args.get("wip_samples") or ())
+    return SimulationRun(text, from_plain(RunSummary, rec["summary"]), [], rec["id"], wip)
+
+
+def keep_optimisation(value: tuple, context: dict) -> dict:
+    """Record a finished optimisation (:func:`tasks.optimisation`'s value) of the line
+    ``context["yaml"]`` with its settings (``context["inputs"]``): ``{"record_id",
+    "problems"}``. The result is kept whole (layouts, predicted figures, process settings,
+    status), and the YAML of the line it belongs to (its chosen dew point)."""
+    result, line_yaml, _ = value
+    store = Store()
+    rid = store.record(
+        "optimise",
+        line_from_text(context["yaml"], "<working line>"),
+        config_text=context["yaml"],
+        seed=tasks.OPTIMISE_SEED,
+        args={**context.get("inputs", {}), "from": FROM_UI},
+        summary={"optimise_result": as_plain(result), "line_yaml": line_yaml},
+    )
+    return {"record_id": rid, "problems": list(store.problems)}
+
+
+def keep_sweep(run: SweepRun, context: Any = None) -> dict:
+    """Record a finished sweep, as ``linesim sweep`` does (a row per variant × replication
+    with its levels), with what it needs to reopen: ``{"record_id", "problems"}``."""
+    from linesim.sweep import summarise_variants, sweep_frame
+
+    summary = summarise_variants(run.variants, sweep_frame(run.variants, run.rows))
+    store = Store()
+    rid = store.record(
+        "sweep",
+        line_from_text(run.yaml, "<working line>"),
+        config_text=run.yaml,
+        engine=run.rows[0]["engine"],
+        seed=run.seed,
+        args={
+            "variants": run.variants,
+            # the factors' order as given (the store keeps a document's keys sorted)
+            "factors": list(run.variants[0]),
+            "horizon_days": run.horizon_days,
+            "replications": run.replications,
+            "from": FROM_UI,
+        },
+        summary=[v.to_dict() for v in summary],
+        rows=[{**r, "params": run.variants[r["variant"]]} for r in run.rows],
+    )
+    return {"record_id": rid, "problems": list(store.problems)}
+
+
+def stored(kind: str, limit: int = 10) -> list[dict]:
+    """The app's records of ``kind`` (``optimise``, ``sweep``), of any line, newest first,
+    without their rows (:meth:`Store.records`; the line's YAML as ``config_text``); none
+    without a store file.
+    A reload or a restart starts from the default line, so the records of the line the user
+    worked on must be found without it. Raises :class:`linesim.store.StoreError` when the
+    file cannot be read."""
+    store = Store()
+    if not store.path.exists():
+        return []
+    ours = [  # not the CLI's
+        r
+        for r in store.records(kind, limit=500)
+        if (r.get("args") or {}).get("from") == FROM_UI and r.get("config_text")
+    ]
+    return ours[:limit]
+
+
+def of_line(record: dict, spec) -> bool:
+    """Whether ``record`` is of exactly the line ``spec`` (its resolved spec's hash)."""
+    return record["config_hash"] == spec_hash(spec)[0]
+
+
+def reopened_optimisation(record: dict) -> tuple:
+    """A stored optimisation as :func:`tasks.optimisation` returned it: (result, the YAML
+    of the line it belongs to, None — the dew points' simulations are not kept)."""
+    from linesim.optimise.search import OptimiseResult
+
+    doc = record["summary"]
+    stations = [s.id for s in line_from_text(doc["line_yaml"], "<stored line>").stations]
+    result = _in_flow_order(doc["optimise_result"], stations)
+    return from_plain(OptimiseResult, result), doc["line_yaml"], None
+
+
+def _in_flow_order(value: Any, stations: list[str]) -> Any:
+    """``value`` (a stored JSON document) with every mapping keyed by station ids in the
+    line's flow order ``stations``, as the optimiser made it (the store sorts keys)."""
+    if isinstance(value, dict):
+        inner = {k: _in_flow_order(v, stations) for k, v in value.items()}
+        if inner and set(inner) <= set(stations):
+            return {s: inner[s] for s in stations if s in inner}
+        return inner
+    if isinstance(value, list):
+        return [_in_flow_order(v, stations) for v in value]
+    return value
+
+
+def reopened_sweep(record_id: str, text: str) -> SweepRun:
+    """The stored sweep ``record_id`` of the line ``text`` (YAML) as :func:`tasks.sweep`
+    returned it."""
+    record = Store().get(record_id)
+    args = record["args"]
+    order = args.get("factors") or list(args["variants"][0])  # (older records: sorted)
+    variants = [{p: v[p] for p in order} for v in args["variants"]]
+    paths = set(order)
+    rows = [
+        {
+            "variant": r["variant"],
+            "replication": r["replication"],
+            "seed": record["seed"],
+            "engine": record["engine"],
+            "kpis": {  # a NaN KPI is stored as null
+                k: math.nan if v is None else v
+                for k, v in r.items()
+                if k not in ("variant", "replication", *paths)
+            },
+        }
+        for r in record["rows"]
+    ]
+    return SweepRun(
+        text, variants, rows, args["horizon_days"], args["replications"], record["seed"]
+    )
+
+
+def record_label(record: dict, spec) -> str:
+    """``"<id> — 2026-12-02 01:50:13, the working line"`` (or the record's line's name): a
+    stored record in a choice (``spec``: the working line)."""
+    when = str(record.get("finished_at") or record.get("created_at"))[:19]
+    line = "the working line" if of_line(record, spec) else f"line {record['line']}"
+    return f"{record['id']} — {when}, {line}"
+
+
+def sweep_table(run: SweepRun) -> pd.DataFrame:
+    """One row per variant: its levels, and each KPI's mean and 95 % CI half-width over the
+    replications (common random numbers)."""
+    from linesim.sweep import summarise_variants, sweep_frame
+
+    rows = []
+    for v in summarise_variants(run.variants, sweep_frame(run.variants, run.rows)):
+        row: dict[str, Any] = {"variant": v.variant, **v.params}
+        for key, label, unit in (
+            ("output_gwh_per_year", "output", "GWh/yr"),
+            ("good_cells_per_h", "good cells/h", "cells/h"),
+            ("simulated_line_yield", "line yield", "-"),
+            ("line_oee", "line OEE", "-"),
+        ):
+            est = getattr(v, key)
+            row[f"{label} [{unit}]"] = est.mean
+            row[f"{label} ± 95 % CI [{unit}]"] = est.half_width
+        row["bottleneck"] = v.bottleneck
+        rows.append(row)
+    return pd.DataFrame(rows)
