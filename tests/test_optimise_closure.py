@@ -224,3 +224,25 @@ def test_the_aimed_factor_is_the_delivered_share_less_the_margin_at_twenty():
     assert aimed_factor(est, 5, 10.0) == pytest.approx(np.mean(outputs) / 10.0 * (1 - k * cv))
     flat = acceptance([9.0, 9.0, 9.0])[0]
     assert aimed_factor(flat, 3, 10.0) == pytest.approx(0.9)
+
+
+def test_the_work_guard_counts_the_loops_replications(monkeypatch):
+    """The refusal of too large a run counts a first layout and an accepted one of 20, not
+    the 5 replications of one check; the static optimum simulated once is counted as 5."""
+    import linesim.workload as workload
+    from linesim.optimise.closure import default_horizon_s as horizon
+    from linesim.optimise.closure import loop_replications
+
+    line = apply_layout(SPEC, TWO)
+    five = workload.estimate([line], horizon(SPEC), None, 5, 1).seconds
+    assert loop_replications(5, 40) == 5 + MIN_ACCEPT_REPLICATIONS
+    assert loop_replications(5, 10) == 15
+    # a limit the 5 replications fit in and the loop's 25 do not
+    monkeypatch.setattr(workload, "MAX_SECONDS", 2 * five)
+    problem = Problem(SPEC, target_gwh_per_year=TARGET, workers=1)
+    with pytest.raises(Exception, match="counted as 25 replications: a first layout of 5"):
+        optimise_and_verify(problem)
+    with pytest.raises(Exception, match="counted as 25 replications"):
+        close_gap(problem, allow_large=False)
+    assert optimise_and_verify(problem, close=False, verify=False).result.found
+    workload.check([line], horizon(SPEC), None, 5, 1)  # one check alone fits

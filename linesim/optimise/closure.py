@@ -81,6 +81,8 @@ __all__ = [
     "default_horizon_s",
     "acceptance",
     "aimed_factor",
+    "loop_replications",
+    "loop_work_text",
     "next_replications",
     "penalty",
 ]
@@ -125,6 +127,14 @@ def acceptance(outputs: list[float]) -> tuple[Estimate, float]:
         return est, -math.inf
     se = est.half_width / float(stats.t.ppf(0.975, n - 1))
     return est, est.mean - est.half_width - ACCEPT_Z * math.sqrt(2.0) * se
+
+
+def loop_replications(replications: int, max_replications: int) -> int:
+    """The replications a work estimate counts for the loop: the first layout's, and an
+    accepted one's at the fewest the rule accepts on (the loop's usual least: on the bundled
+    lines it simulates 2 to 5 layouts, BENCHMARKS.md; each rejected one costs ``replications``
+    or more, an acceptance looked at twice costs ``max_replications``)."""
+    return replications + max(replications, min(MIN_ACCEPT_REPLICATIONS, max_replications))
 
 
 def penalty(n: int) -> float:
@@ -333,6 +343,7 @@ def close_gap(
     workers: int | None = None,
     max_iterations: int = 12,
     refine: int = 0,
+    allow_large: bool = True,
 ) -> Closure:
     """The least-``objective`` layout whose simulated output meets the problem's target at
     95 % confidence (the module's loop; rule and proof of termination there).
@@ -357,6 +368,10 @@ def close_gap(
         After an acceptance, at most this many more layouts simulated in search of a cheaper
         one that is accepted too (bisection on the factor between the accepted layout's and
         the highest rejected one's; the answer only ever gets cheaper).
+    allow_large : bool
+        Without it, a loop whose work estimate (:func:`linesim.workload.check` on the
+        surrogate's layout, :func:`loop_replications` replications) is too large is refused
+        with a :class:`UsageError` before its first simulation.
     """
     target = problem.target_gwh_per_year
     if target is None:
@@ -395,6 +410,14 @@ def close_gap(
 
     if not bound.found:
         return done(bound.status, bound.binding, None, None, [], {})
+    if not allow_large:
+        _check_loop_work(
+            apply_layout(spec, bound.layout or {}, settings=bound.settings),
+            horizon,
+            loop_replications(replications, max_replications),
+            workers,
+            replications,
+        )
     factors: dict[str, float] = {}
     factor = 1.0
     steps: list[ClosureStep] = []
@@ -509,6 +532,27 @@ def close_gap(
         best[1],
         steps,
         factors,
+    )
+
+
+def _check_loop_work(
+    line: LineSpec, horizon_s: float, counted: int, workers: int | None, first: int
+) -> None:
+    """Refuse a loop too large to run unasked (:func:`linesim.workload.check` of ``counted``
+    replications of ``line``), saying how the loop was counted."""
+    from linesim.workload import check
+
+    try:
+        check([line], horizon_s, None, counted, workers)
+    except UsageError as e:
+        raise UsageError(loop_work_text(str(e), counted, first)) from None
+
+
+def loop_work_text(refusal: str, counted: int, first: int) -> str:
+    """A work refusal of the loop, saying how its replications were counted."""
+    return (
+        f"{refusal} (simulation in the loop, counted as {counted} replications: a first "
+        f"layout of {first} and an accepted one of at least {counted - first})"
     )
 
 
