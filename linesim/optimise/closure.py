@@ -359,7 +359,7 @@ def close_gap(
         Simulated time after the line's warm-up per replication [s] (default:
         :func:`default_horizon_s`).
     replications, max_replications : int
-        Replications per check, doubled while the decision is open, up to the maximum.
+        Replications of a first check, and the most per layout (:func:`next_replications`).
     seed, workers : int, optional
         Base seed (the same for every layout: common random numbers) and processes.
     max_iterations : int
