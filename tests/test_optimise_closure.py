@@ -217,9 +217,11 @@ def test_sequential_stopping_keeps_the_guarantee_with_fewer_replications(delta):
 
 
 def test_the_aimed_factor_is_the_delivered_share_less_the_margin_at_twenty():
+    """r · (1 − k · cv), cv at the 90 % upper confidence limit of the standard deviation."""
     outputs = [9.0, 9.4, 9.2, 8.8, 9.6]
     est, _ = acceptance(outputs)
-    cv = np.std(outputs, ddof=1) / np.mean(outputs)
+    upper = math.sqrt(4 / stats.chi2.ppf(0.1, 4))  # s's 90 % upper confidence limit ÷ s
+    cv = np.std(outputs, ddof=1) * upper / np.mean(outputs)
     k = penalty(MIN_ACCEPT_REPLICATIONS) + 1 / math.sqrt(MIN_ACCEPT_REPLICATIONS)
     assert aimed_factor(est, 5, 10.0) == pytest.approx(np.mean(outputs) / 10.0 * (1 - k * cv))
     flat = acceptance([9.0, 9.0, 9.0])[0]

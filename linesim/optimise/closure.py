@@ -35,7 +35,8 @@ pilot where the line factor takes two – measured, see BENCHMARKS.md.)
 4. otherwise, with G the layout's static output, f ← min(f, max(f ÷ 4, a),
    (1 − 10⁻⁶) · T ÷ (u · G)), a = r · (1 − k · cv) with r = mean ÷ G the share of its static
    output the line delivered and k · cv the acceptance's margin at 20 replications plus one
-   standard error (:func:`aimed_factor`) – lowered by further 0.5 % steps while the
+   standard error, at the 90 % upper confidence limit of the measured variance
+   (:func:`aimed_factor`) – lowered by further 0.5 % steps while the
    surrogate still returns the rejected layout, and go to 1;
 5. after an acceptance, bisect f between the accepted layout's and the lowest rejected one's
    (at most ``refine`` more simulations): a cheaper surrogate layout there that is accepted
@@ -195,17 +196,19 @@ def aimed_factor(est: Estimate, replications: int, static_gwh: float) -> float:
     """The capacity factor a rejected layout teaches [-]: the share r = mean ÷ G of its static
     output G it delivered, lowered so that the next layout's acceptance statistic reaches
     the target when it runs ``MIN_ACCEPT_REPLICATIONS`` = m replications, plus one standard
-    error for the noise of r: r · (1 − k · cv), k = penalty(m) + 1 ÷ √m, cv = s ÷ mean with
-    s the standard deviation measured here. (Aiming at this layout's own acceptance
-    statistic, r − penalty(n) · cv with n = 5, took a noisy first check as a loss: the
-    README's 3-day example closed at +13.8 % over the bound.)"""
+    error for the noise of r: r · (1 − k · cv), k = penalty(m) + 1 ÷ √m, with cv = s_high ÷
+    mean and s_high the 90 % upper confidence limit of the standard deviation measured here,
+    s · √((n − 1) ÷ χ²₀.₁,ₙ₋₁). (Five replications can show a standard deviation far below the
+    true one – batch outputs take a few levels, with a rare low tail – and aiming at the
+    measured one chose layouts that 40 replications then could not accept; measured, see
+    BENCHMARKS.md.)"""
     from scipy import stats
 
-    m = MIN_ACCEPT_REPLICATIONS
+    m, n = MIN_ACCEPT_REPLICATIONS, replications
     cv = 0.0
-    if est.half_width is not None and replications >= 2 and est.mean > 0:
-        sd = est.half_width / float(stats.t.ppf(0.975, replications - 1)) * math.sqrt(replications)
-        cv = sd / est.mean
+    if est.half_width is not None and n >= 2 and est.mean > 0:
+        sd = est.half_width / float(stats.t.ppf(0.975, n - 1)) * math.sqrt(n)
+        cv = sd * math.sqrt((n - 1) / float(stats.chi2.ppf(0.1, n - 1))) / est.mean
     k = penalty(m) + 1.0 / math.sqrt(m)
     return est.mean / static_gwh * max(0.0, 1.0 - k * cv)
 
