@@ -1,9 +1,9 @@
 """The hidden check of simulation in the loop, run by hand: every bundled line at 50 %, 100 %
 and (GWh lines) 200 % of its maximum output, optimised with the settings a user gets
 (``linesim optimise CONFIG --target-gwh X``: min-capex, seed 1, 2 workers, 5 replications
-doubled while undecided, the automatic horizon), then the returned layout re-simulated
-independently with other seeds (the same replications and horizon as its accepted check) and
-judged: does the independent lower 95 % bound meet the target?
+and more sized from their variance while undecided, the automatic horizon), then the returned
+layout re-simulated independently with other seeds (the same replications and horizon as its
+accepted check) and judged: does the independent lower 95 % bound meet the target?
 
 Usage::
 

@@ -170,8 +170,11 @@ def replicate(
     workers: int | None = None,
     progress: Callable[[float, int], None] | None = None,
     engine: str = "auto",
+    first: int = 0,
 ) -> list[SimResult]:
-    """Run ``replications`` independent replications, on a process pool when workers > 1.
+    """Run ``replications`` independent replications, on a process pool when workers > 1:
+    replications ``first`` to ``first + replications − 1`` of ``seed`` (so that a run of 5 and
+    a run of 15 from ``first=5`` are, together, the run of 20).
 
     Results come back in replication order whatever the worker count, so the same seed gives
     the same results. ``progress(done, total)`` reports replications done, counting the
@@ -184,7 +187,7 @@ def replicate(
         finished; their results are discarded.
     """
     engine = engine_for(engine)
-    tasks = [(spec, horizon_s, warmup_s, seed, r, engine) for r in range(replications)]
+    tasks = [(spec, horizon_s, warmup_s, seed, first + r, engine) for r in range(replications)]
     workers = min(workers or os.cpu_count() or 1, replications)
     engine_before_fork(engine, workers)
     results: dict[int, SimResult] = {}

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import math
 
+import numpy as np
 import pytest
 from conftest import make_line
 from scipy import stats
@@ -18,7 +19,16 @@ from linesim.config import dump_line
 from linesim.experiments import replicate
 from linesim.kpis import output_gwh_per_year
 from linesim.optimise import Problem, optimise_and_verify, optimise_layout, verify_layout
-from linesim.optimise.closure import ACCEPT_Z, MIN_ACCEPT_REPLICATIONS, acceptance, close_gap
+from linesim.optimise.closure import (
+    ACCEPT_Z,
+    MIN_ACCEPT_REPLICATIONS,
+    acceptance,
+    aimed_factor,
+    close_gap,
+    next_replications,
+    penalty,
+)
+from linesim.summary import estimate
 from linesim.variants import apply_layout
 
 STATION = {
@@ -127,3 +137,114 @@ def test_a_layout_the_acceptance_rejects_is_never_said_to_meet_the_target():
     assert plain.explanation.startswith("meets the target")
     assert "NOT by the acceptance rule" in strict.explanation
     assert "meets" not in strict.explanation and "agrees" not in strict.explanation
+
+
+def test_replications_in_batches_are_the_replications_run_at_once():
+    """Common random numbers across batches: replication k draws stream k of the seed."""
+    line = apply_layout(SPEC, TWO)
+    whole = replicate(line, 3_600.0, 600.0, 4, 9, 1)
+    parts = replicate(line, 3_600.0, 600.0, 1, 9, 1) + replicate(
+        line, 3_600.0, 600.0, 3, 9, 1, first=1
+    )
+    assert [output_gwh_per_year(r) for r in parts] == [output_gwh_per_year(r) for r in whole]
+
+
+def test_the_acceptance_statistic_is_the_mean_less_the_penalty_times_s():
+    outputs = [1.0, 2.0, 3.0, 4.0, 6.0]
+    _, statistic = acceptance(outputs)
+    assert statistic == pytest.approx(np.mean(outputs) - penalty(5) * np.std(outputs, ddof=1))
+
+
+def test_sequential_stopping_decides_and_sizes_from_the_variance():
+    n = MIN_ACCEPT_REPLICATIONS
+    below = [9.0, 9.5, 10.2, 9.9, 9.8]
+    assert next_replications(below, 10.0, 40) is None  # mean below the target: rejected
+    # clearly short: 40 replications at this mean and (optimistic) s would not be accepted
+    assert next_replications([10.0, 10.4, 9.7, 10.3, 10.1], 10.0, 40) is None
+    # clearly long: sized to the least acceptance count, then judged there
+    far = [12.0, 12.1, 11.9, 12.05, 11.95]
+    assert next_replications(far, 10.0, 40) == n
+    assert next_replications(far * 4, 10.0, 40) is None
+    # in between: the fewest n ≥ 20 whose penalty(n)·s fits between mean and target
+    mid = [10.0, 11.0, 10.5, 11.5, 10.25]
+    mean, sd = np.mean(mid), np.std(mid, ddof=1)
+    target = mean - 0.9 * sd
+    wanted = next_replications(mid, target, 40)
+    assert wanted is not None and n < wanted < 40
+    assert mean - penalty(wanted) * sd >= target > mean - penalty(wanted - 1) * sd
+    # a second look at the least count or more goes to the maximum; the maximum ends it
+    z = np.random.default_rng(0).normal(size=n)
+    undecided = list(10.9 + (z - z.mean()) / z.std(ddof=1))  # mean 10.9, s = 1 exactly
+    assert acceptance(undecided)[1] < 10.0 <= np.mean(undecided)
+    assert next_replications(undecided, 10.0, 40) == 40
+    assert next_replications(undecided + undecided, 10.0, 40) is None
+
+
+def _sequential(rng, mean: float, target: float, rule) -> list[float]:
+    x = list(rng.normal(mean, 1.0, 5))
+    n = rule(x, target, 40)
+    while n is not None:
+        x += list(rng.normal(mean, 1.0, n - len(x)))
+        n = rule(x, target, 40)
+    return x
+
+
+def _doubling(x: list[float], target: float, most: int) -> int | None:
+    """The schedule sequential stopping replaced: 5, 10, 20, 40 while undecided."""
+    est, statistic = acceptance(x)
+    if est.mean < target or (statistic >= target and len(x) >= 20) or len(x) >= most:
+        return None
+    return min(2 * len(x), most)
+
+
+@pytest.mark.parametrize("delta", [0.4, 0.7])
+def test_sequential_stopping_keeps_the_guarantee_with_fewer_replications(delta):
+    """Normal outputs of mean T + δ·σ: a layout accepted and then missed by an independent
+    re-simulation (same count, new draws) stays rare (the rule's aim: ≤ 2.5 %), and the
+    decision takes fewer replications than the doubling schedule's."""
+    rng = np.random.default_rng(11)
+    target, trials = 10.0, 200
+    missed, counts, doubled = 0, [], []
+    for _ in range(trials):
+        x = _sequential(rng, target + delta, target, next_replications)
+        counts.append(len(x))
+        doubled.append(len(_sequential(rng, target + delta, target, _doubling)))
+        if acceptance(x)[1] >= target and len(x) >= MIN_ACCEPT_REPLICATIONS:
+            again = estimate(list(rng.normal(target + delta, 1.0, len(x))))
+            missed += again.ci95_low < target
+    assert missed / trials <= 0.05
+    assert np.mean(counts) < 0.85 * np.mean(doubled)
+
+
+def test_the_aimed_factor_is_the_delivered_share_less_the_margin_at_twenty():
+    """r · (1 − k · cv), cv at the 90 % upper confidence limit of the standard deviation."""
+    outputs = [9.0, 9.4, 9.2, 8.8, 9.6]
+    est, _ = acceptance(outputs)
+    upper = math.sqrt(4 / stats.chi2.ppf(0.1, 4))  # s's 90 % upper confidence limit ÷ s
+    cv = np.std(outputs, ddof=1) * upper / np.mean(outputs)
+    k = penalty(MIN_ACCEPT_REPLICATIONS) + 1 / math.sqrt(MIN_ACCEPT_REPLICATIONS)
+    assert aimed_factor(est, 5, 10.0) == pytest.approx(np.mean(outputs) / 10.0 * (1 - k * cv))
+    flat = acceptance([9.0, 9.0, 9.0])[0]
+    assert aimed_factor(flat, 3, 10.0) == pytest.approx(0.9)
+
+
+def test_the_work_guard_counts_the_loops_replications(monkeypatch):
+    """The refusal of too large a run counts a first layout and an accepted one of 20, not
+    the 5 replications of one check; the static optimum simulated once is counted as 5."""
+    import linesim.workload as workload
+    from linesim.optimise.closure import default_horizon_s as horizon
+    from linesim.optimise.closure import loop_replications
+
+    line = apply_layout(SPEC, TWO)
+    five = workload.estimate([line], horizon(SPEC), None, 5, 1).seconds
+    assert loop_replications(5, 40) == 5 + MIN_ACCEPT_REPLICATIONS
+    assert loop_replications(5, 10) == 15
+    # a limit the 5 replications fit in and the loop's 25 do not
+    monkeypatch.setattr(workload, "MAX_SECONDS", 2 * five)
+    problem = Problem(SPEC, target_gwh_per_year=TARGET, workers=1)
+    with pytest.raises(Exception, match="counted as 25 replications: a first layout of 5"):
+        optimise_and_verify(problem)
+    with pytest.raises(Exception, match="counted as 25 replications"):
+        close_gap(problem, allow_large=False)
+    assert optimise_and_verify(problem, close=False, verify=False).result.found
+    workload.check([line], horizon(SPEC), None, 5, 1)  # one check alone fits

@@ -136,8 +136,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         type=positive_int,
         default=5,
         metavar="N",
-        help="replications per simulated layout (default 5; the loop doubles them while "
-        "its decision is open, up to --max-replications)",
+        help="replications per simulated layout (default 5; while its decision is open the "
+        "loop runs as many more as the measured variance says it needs, up to "
+        "--max-replications)",
     )
     p.add_argument(
         "--max-replications",

@@ -16,20 +16,28 @@ pilot where the line factor takes two – measured, see BENCHMARKS.md.)
    solve's objective is the **surrogate lower bound**, as long as the surrogate is optimistic
    – no layout simulates above its static capacity over a long enough window);
 2. simulate the layout with the same seeds for every candidate layout (common random
-   numbers): ``replications`` replications of ``horizon_s`` after the line's warm-up; while
-   the decision is open (mean ≥ T, but the acceptance statistic below it or fewer than
-   ``MIN_ACCEPT_REPLICATIONS`` = 20 replications) the replications are doubled, up to
-   ``max_replications``;
+   numbers: replication k draws stream k of the seed, whatever the batch it runs in),
+   ``replications`` replications of ``horizon_s`` after the line's warm-up, then stop as soon
+   as the outputs decide (:func:`next_replications`): a mean below T, or a layout so short
+   that even ``max_replications`` replications would not be accepted, is rejected at once;
+   otherwise the count is sized from the measured variance (the fewest n ≥
+   ``MIN_ACCEPT_REPLICATIONS`` = 20 whose acceptance would reach T at this mean), and a
+   second look, if needed, is at ``max_replications``;
 3. **accept** iff ``A = mean − h − z·√2·se ≥ T`` (h: the 95 % Student-t half-width, se: the
    standard error, z = 1.96): the lower 95 % bound meets the target with room for an
    independent re-simulation's mean to differ from this one by two standard errors of a
    difference, so that an independent check of the answer (new seeds, the same replications
    and horizon) finds its own lower bound at or above T with probability ≈ 97.5 % (the
    measured rate is in BENCHMARKS.md). Stopping as soon as the loop's own lower bound
-   touches T would pass such a check only about half the time;
-4. otherwise, with G the layout's static output, f ← min(f, max(f ÷ 4, A ÷ G),
-   (1 − 10⁻⁶) · T ÷ (u · G)) – the line delivered A of its G – lowered by further 1 % steps
-   while the surrogate still returns the rejected layout, and go to 1;
+   touches T would pass such a check only about half the time. The rule is looked at twice
+   at most per layout (at the sized count and at the maximum), as the former doubling
+   schedule (20 and 40) did;
+4. otherwise, with G the layout's static output, f ← min(f, max(f ÷ 4, a),
+   (1 − 10⁻⁶) · T ÷ (u · G)), a = r · (1 − k · cv) with r = mean ÷ G the share of its static
+   output the line delivered and k · cv the acceptance's margin at 20 replications plus one
+   standard error, at the 90 % upper confidence limit of the measured variance
+   (:func:`aimed_factor`) – lowered by further 0.5 % steps while the
+   surrogate still returns the rejected layout, and go to 1;
 5. after an acceptance, bisect f between the accepted layout's and the lowest rejected one's
    (at most ``refine`` more simulations): a cheaper surrogate layout there that is accepted
    too becomes the answer (machine counts are whole, so one correction can overshoot).
@@ -53,6 +61,8 @@ import time
 from dataclasses import dataclass, replace
 from typing import Any
 
+import numpy as np
+
 from linesim.capacity import capacity_report, suggested_warmup_h
 from linesim.errors import UsageError
 from linesim.experiments import replicate
@@ -71,6 +81,11 @@ __all__ = [
     "close_gap",
     "default_horizon_s",
     "acceptance",
+    "aimed_factor",
+    "loop_replications",
+    "loop_work_text",
+    "next_replications",
+    "penalty",
 ]
 
 #: one-sided normal quantile for an independent re-simulation's mean (97.5 %)
@@ -113,6 +128,89 @@ def acceptance(outputs: list[float]) -> tuple[Estimate, float]:
         return est, -math.inf
     se = est.half_width / float(stats.t.ppf(0.975, n - 1))
     return est, est.mean - est.half_width - ACCEPT_Z * math.sqrt(2.0) * se
+
+
+def loop_replications(replications: int, max_replications: int) -> int:
+    """The replications a work estimate counts for the loop: the first layout's, and an
+    accepted one's at the fewest the rule accepts on (the loop's usual least: on the bundled
+    lines it simulates 2 to 5 layouts, BENCHMARKS.md; each rejected one costs ``replications``
+    or more, an acceptance looked at twice costs ``max_replications``)."""
+    return replications + max(replications, min(MIN_ACCEPT_REPLICATIONS, max_replications))
+
+
+def penalty(n: int) -> float:
+    """(t₀.₉₇₅,ₙ₋₁ + z·√2) ÷ √n: the acceptance statistic of n replications is
+    mean − penalty(n) · s, with s their standard deviation (:func:`acceptance`)."""
+    from scipy import stats
+
+    return (float(stats.t.ppf(0.975, n - 1)) + ACCEPT_Z * math.sqrt(2.0)) / math.sqrt(n)
+
+
+def next_replications(outputs: list[float], target: float, max_replications: int) -> int | None:
+    """How many replications a check should have in all before it is judged again, or None
+    when its outputs [GWh/yr] already decide it (sequential stopping).
+
+    Decided: **accepted** when there are at least ``MIN_ACCEPT_REPLICATIONS`` (at most
+    ``max_replications``) and the acceptance statistic meets ``target``; **rejected** when the
+    mean is below the target, or when even ``max_replications`` replications with this mean
+    and a standard deviation at the 90 % lower confidence limit of the one measured,
+    s_low = s · √((n − 1) ÷ χ²₀.₉,ₙ₋₁), would not be accepted (mean − penalty(max) · s_low <
+    target: the layout is clearly short of the rule, so its remaining replications are not
+    run); or at ``max_replications``. Otherwise the count is sized from the variance measured
+    so far: the fewest n ≥ ``MIN_ACCEPT_REPLICATIONS`` with penalty(n) · s ≤ mean − target,
+    and after one look at that size or more, ``max_replications``: an acceptance is looked at
+    twice at most (the doubling schedule 5, 10, 20, 40 it replaces also looked at 20 and 40).
+    Rejections come earlier than they did: they cost a further layout (capex), not the
+    guarantee: on normal outputs (2,000 checks per true mean T + δ·σ, δ = 0 to 2) the share
+    of checks accepted whose independent re-simulation then misses is at most 1.6 % (the
+    doubling schedule: 1.4 %), with 14–50 % fewer replications for δ ≤ 1 and as many above
+    (tests/test_optimise_closure.py holds a smaller version of that run)."""
+    n = len(outputs)
+    least = min(MIN_ACCEPT_REPLICATIONS, max_replications)
+    est, accept = acceptance(outputs)
+    if n >= max_replications or est.mean < target:
+        return None
+    if n >= least and accept >= target:
+        return None
+    sd = 0.0 if n < 2 else float(np.std(outputs, ddof=1))
+    if n >= 2 and est.mean - penalty(max_replications) * sd * _optimistic(n) < target:
+        return None
+    if n >= least:
+        return max_replications
+    wanted = least
+    while wanted < max_replications and est.mean - penalty(wanted) * sd < target:
+        wanted += 1
+    return wanted
+
+
+def _optimistic(n: int) -> float:
+    """s_low ÷ s: the 90 % lower confidence limit of a standard deviation measured on n
+    replications, as a share of it (normal outputs: (n − 1) s² ÷ σ² is χ² with n − 1 degrees
+    of freedom)."""
+    from scipy import stats
+
+    return math.sqrt((n - 1) / float(stats.chi2.ppf(0.9, n - 1)))
+
+
+def aimed_factor(est: Estimate, replications: int, static_gwh: float) -> float:
+    """The capacity factor a rejected layout teaches [-]: the share r = mean ÷ G of its static
+    output G it delivered, lowered so that the next layout's acceptance statistic reaches
+    the target when it runs ``MIN_ACCEPT_REPLICATIONS`` = m replications, plus one standard
+    error for the noise of r: r · (1 − k · cv), k = penalty(m) + 1 ÷ √m, with cv = s_high ÷
+    mean and s_high the 90 % upper confidence limit of the standard deviation measured here,
+    s · √((n − 1) ÷ χ²₀.₁,ₙ₋₁). (Five replications can show a standard deviation far below the
+    true one – batch outputs take a few levels, with a rare low tail – and aiming at the
+    measured one chose layouts that 40 replications then could not accept; measured, see
+    BENCHMARKS.md.)"""
+    from scipy import stats
+
+    m, n = MIN_ACCEPT_REPLICATIONS, replications
+    cv = 0.0
+    if est.half_width is not None and n >= 2 and est.mean > 0:
+        sd = est.half_width / float(stats.t.ppf(0.975, n - 1)) * math.sqrt(n)
+        cv = sd * math.sqrt((n - 1) / float(stats.chi2.ppf(0.1, n - 1))) / est.mean
+    k = penalty(m) + 1.0 / math.sqrt(m)
+    return est.mean / static_gwh * max(0.0, 1.0 - k * cv)
 
 
 @dataclass(frozen=True)
@@ -248,6 +346,7 @@ def close_gap(
     workers: int | None = None,
     max_iterations: int = 12,
     refine: int = 0,
+    allow_large: bool = True,
 ) -> Closure:
     """The least-``objective`` layout whose simulated output meets the problem's target at
     95 % confidence (the module's loop; rule and proof of termination there).
@@ -263,7 +362,7 @@ def close_gap(
         Simulated time after the line's warm-up per replication [s] (default:
         :func:`default_horizon_s`).
     replications, max_replications : int
-        Replications per check, doubled while the decision is open, up to the maximum.
+        Replications of a first check, and the most per layout (:func:`next_replications`).
     seed, workers : int, optional
         Base seed (the same for every layout: common random numbers) and processes.
     max_iterations : int
@@ -272,6 +371,10 @@ def close_gap(
         After an acceptance, at most this many more layouts simulated in search of a cheaper
         one that is accepted too (bisection on the factor between the accepted layout's and
         the highest rejected one's; the answer only ever gets cheaper).
+    allow_large : bool
+        Without it, a loop whose work estimate (:func:`linesim.workload.check` on the
+        surrogate's layout, :func:`loop_replications` replications) is too large is refused
+        with a :class:`UsageError` before its first simulation.
     """
     target = problem.target_gwh_per_year
     if target is None:
@@ -310,6 +413,14 @@ def close_gap(
 
     if not bound.found:
         return done(bound.status, bound.binding, None, None, [], {})
+    if not allow_large:
+        _check_loop_work(
+            apply_layout(spec, bound.layout or {}, settings=bound.settings),
+            horizon,
+            loop_replications(replications, max_replications),
+            workers,
+            replications,
+        )
     factors: dict[str, float] = {}
     factor = 1.0
     steps: list[ClosureStep] = []
@@ -323,20 +434,14 @@ def close_gap(
         line = apply_layout(spec, result.layout, settings=result.settings)
         warmup = suggested_warmup_h(line) * 3600.0
         results: list[Any] = []
-        n = replications
-        while True:
-            block = len(results) // replications if results else 0
+        n: int | None = replications
+        while n is not None:
+            # replication k draws stream k of ``seed`` for every layout (common random
+            # numbers), whatever the batches it was run in
             more = n - len(results)
-            results += replicate(line, horizon, warmup, more, _block_seed(seed, block), workers)
-            sim, accept = acceptance([_output(r) for r in results])
-            # (an acceptance needs MIN_ACCEPT_REPLICATIONS: batch stations make a window's
-            # output take a few levels, and five replications can show too few of them)
-            open_ = sim.mean >= target and (
-                accept < target or len(results) < MIN_ACCEPT_REPLICATIONS
-            )
-            if not open_ or n >= max_replications:
-                break
-            n = min(2 * n, max_replications)
+            results += replicate(line, horizon, warmup, more, seed, workers, first=len(results))
+            n = next_replications([_output(r) for r in results], target, max_replications)
+        sim, accept = acceptance([_output(r) for r in results])
         accepted = accept >= target and len(results) >= min(
             MIN_ACCEPT_REPLICATIONS, max_replications
         )
@@ -391,7 +496,8 @@ def close_gap(
         # the line delivered A of its static G: every station is counted at that share
         # (strictly below what this layout satisfies: it is never chosen again)
         static = step.surrogate_gwh_per_year
-        new = max(old / MAX_FACTOR_STEP, step.acceptance_gwh_per_year / static)
+        aimed = aimed_factor(step.simulated_gwh_per_year, step.replications, static)
+        new = max(old / MAX_FACTOR_STEP, aimed)
         ceiling = (1 - 1e-6) * target / (problem.max_utilisation * static)
         new = min(old, new, ceiling)
         factor = new
@@ -432,6 +538,27 @@ def close_gap(
     )
 
 
+def _check_loop_work(
+    line: LineSpec, horizon_s: float, counted: int, workers: int | None, first: int
+) -> None:
+    """Refuse a loop too large to run unasked (:func:`linesim.workload.check` of ``counted``
+    replications of ``line``), saying how the loop was counted."""
+    from linesim.workload import check
+
+    try:
+        check([line], horizon_s, None, counted, workers)
+    except UsageError as e:
+        raise UsageError(loop_work_text(str(e), counted, first)) from None
+
+
+def loop_work_text(refusal: str, counted: int, first: int) -> str:
+    """A work refusal of the loop, saying how its replications were counted."""
+    return (
+        f"{refusal} (simulation in the loop, counted as {counted} replications: a first "
+        f"layout of {first} and an accepted one of at least {counted - first})"
+    )
+
+
 def _best(
     checks: list[tuple[OptimiseResult, Verification]], steps: list[ClosureStep]
 ) -> tuple[OptimiseResult, Verification]:
@@ -447,12 +574,6 @@ def _factor_text(factors: dict[str, float]) -> str:
     return ", ".join(f"{sid} at {f:.3f} of its static capacity" for sid, f in factors.items())
 
 
-def _block_seed(seed: int, block: int) -> int:
-    """The seed of the ``block``-th batch of replications (block 0: ``seed`` itself); the same
-    for every layout, so that layouts are compared on common random numbers."""
-    return (seed + 1_000_003 * block) % 2**63
-
-
 def _output(r) -> float:
     from linesim.kpis import output_gwh_per_year
 
@@ -463,16 +584,16 @@ def _next_layout(
     problem: Problem, objective: str, factor: float, rejected: dict[str, dict[str, int]]
 ) -> tuple[OptimiseResult, float]:
     """The surrogate's answer at capacity ``factor`` on every station, with the factor lowered
-    further (by 1 % steps) while the answer is still the ``rejected`` layout: the model's
+    further (by 0.5 % steps) while the answer is still the ``rejected`` layout: the model's
     capacity figures can differ from the static analysis's by the losses each counts apart
     (e.g. start-up scrap), so the exclusion is checked on the model's own answer."""
     spec = problem.spec
-    for _ in range(200):
+    for _ in range(400):
         trial = replace(problem, capacity_factors=tuple((s.id, factor) for s in spec.stations))
         nxt = optimise_layout(trial, objective)
         if nxt.layout != rejected:
             return nxt, factor
-        factor *= 0.99
+        factor *= 0.995
     return nxt, factor
 
 

@@ -15,7 +15,13 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from linesim.errors import UsageError
-from linesim.optimise.closure import Closure, close_gap, default_horizon_s
+from linesim.optimise.closure import (
+    Closure,
+    close_gap,
+    default_horizon_s,
+    loop_replications,
+    loop_work_text,
+)
 from linesim.optimise.layout import LayoutFigures, current_layout, evaluate_layout
 from linesim.optimise.model import Problem
 from linesim.optimise.search import OptimiseResult, optimise_layout, pareto_front
@@ -247,16 +253,6 @@ def optimise_and_verify(
         "workers": problem.workers if workers is None else workers,
     }
     simulates = verify or bool(buffer_sizes) or bool(dew_points)
-    if simulates:  # before solving: the config's line as the chosen one's proxy
-        _check_work(problem.spec, simulation, allow_large)
-    result, verified, rows = None, None, None
-    if dew_points:
-        choice = choose_dew_point(problem, objective, dew_points, **simulation)
-        rows = choice.rows
-        if choice.result is not None:
-            problem = replace(problem, spec=choice.spec)
-            result, verified = choice.result, choice.verified
-    closure = None
     closing = (
         close
         and verify
@@ -265,6 +261,21 @@ def optimise_and_verify(
         and objective in ("min_capex", "min_cost")
         and problem.target_gwh_per_year is not None
     )
+    if simulates:  # before solving: the config's line as the chosen one's proxy
+        _check_work(
+            problem.spec,
+            simulation,
+            allow_large,
+            loop_replications(replications, max_replications) if closing else None,
+        )
+    result, verified, rows = None, None, None
+    if dew_points:
+        choice = choose_dew_point(problem, objective, dew_points, **simulation)
+        rows = choice.rows
+        if choice.result is not None:
+            problem = replace(problem, spec=choice.spec)
+            result, verified = choice.result, choice.verified
+    closure = None
     if closing:
         closure = close_gap(
             problem,
@@ -276,6 +287,7 @@ def optimise_and_verify(
             workers=simulation["workers"],
             max_iterations=max_iterations,
             refine=refine,
+            allow_large=allow_large,
         )
         result = closure.result or closure.bound
         verified = closure.verified
@@ -307,7 +319,7 @@ def optimise_and_verify(
     )
     if result.layout is None:  # not found
         return report
-    if simulates:  # the chosen line, before its simulation starts
+    if simulates and closure is None:  # the chosen line, before its simulation starts
         _check_work(
             apply_layout(spec, result.layout, settings=result.settings), simulation, allow_large
         )
@@ -348,16 +360,28 @@ def optimise_and_verify(
     return replace(report, chosen=chosen, verified=verified, pareto=tuple(points))
 
 
-def _check_work(spec: LineSpec, simulation: SimulationSettings, allow_large: bool) -> None:
+def _check_work(
+    spec: LineSpec,
+    simulation: SimulationSettings,
+    allow_large: bool,
+    replications: int | None = None,
+) -> None:
     """Refuse a verification of ``spec`` too large to run unasked
-    (:func:`linesim.workload.check`, with the line's own warm-up)."""
+    (:func:`linesim.workload.check`, with the line's own warm-up), counting ``replications``
+    (default: the simulation's own; the loop's: :func:`loop_replications`)."""
     from linesim.workload import check
 
-    check(
-        [spec],
-        simulation["horizon_s"],
-        None,
-        simulation["replications"],
-        simulation["workers"],
-        allow_large=allow_large,
-    )
+    counted = replications or simulation["replications"]
+    try:
+        check(
+            [spec],
+            simulation["horizon_s"],
+            None,
+            counted,
+            simulation["workers"],
+            allow_large=allow_large,
+        )
+    except UsageError as e:
+        if replications is None:
+            raise
+        raise UsageError(loop_work_text(str(e), counted, simulation["replications"])) from None
