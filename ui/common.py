@@ -126,6 +126,25 @@ def _changed(source: str) -> None:
             del st.session_state[key]
 
 
+def reopen_picker(records: list[dict], what: str, label, keys: tuple[str, str]) -> dict | None:
+    """A choice of stored ``records`` (``what``: "sweep", "optimisation") and a Reopen button;
+    the record reopened (its line made the working line by :func:`reopen_line`), or ``None``.
+    ``label(record)`` names a record in the list; ``keys`` are the choice's and the button's."""
+    by_id = {r["id"]: r for r in records}
+    c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+    pick = c1.selectbox(
+        f"Stored {what}", list(by_id), format_func=lambda rid: label(by_id[rid]), key=keys[0]
+    )
+    if not c2.button(
+        "Reopen (its line becomes the working line)",
+        key=keys[1],
+        help="a working line not saved as a scenario is saved as one first",
+    ):
+        return None
+    reopen_line(by_id[pick]["config_text"], f"{what} {pick}")
+    return by_id[pick]
+
+
 def reopen_line(text: str, what: str) -> None:
     """Make ``text`` (YAML), the line of the stored record ``what`` (``"sweep <id>"``), the
     working line, for a reopened record. A working line that is neither a saved scenario nor

@@ -304,21 +304,14 @@ def stored() -> None:
         return
     spec = common.working_spec()
     with st.expander(f"Optimisations in the results store ({len(records):,})"):
-        by_id = {r["id"]: r for r in records}
-        c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
-        pick = c1.selectbox(
-            "Stored optimisation",
-            list(by_id),
-            format_func=lambda rid: _label(by_id[rid], spec),
-            key="stored_optimisation",
+        record = common.reopen_picker(
+            records,
+            "optimisation",
+            lambda r: _label(r, spec),
+            ("stored_optimisation", "reopen_optimisation"),
         )
-        if c2.button(
-            "Reopen (its line becomes the working line)",
-            key="reopen_optimisation",
-            help="a working line not saved as a scenario is saved as one first",
-        ):
-            record = by_id[pick]
-            common.reopen_line(record["config_text"], f"optimisation {pick}")
+        if record is not None:
+            pick = record["id"]
             st.session_state["optimised"] = {
                 "yaml": common.working_yaml(),
                 "result": kept.reopened_optimisation(record),

@@ -140,20 +140,11 @@ def stored(spec) -> None:
     if not records:
         return
     st.subheader("Sweeps in the results store")
-    by_id = {r["id"]: r for r in records}
-    c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
-    pick = c1.selectbox(
-        "Stored sweep",
-        list(by_id),
-        format_func=lambda rid: _label(by_id[rid], spec),
-        key="sw_stored",
+    record = common.reopen_picker(
+        records, "sweep", lambda r: _label(r, spec), ("sw_stored", "sw_reopen")
     )
-    if c2.button(
-        "Reopen (its line becomes the working line)",
-        key="sw_reopen",
-        help="a working line not saved as a scenario is saved as one first",
-    ):
-        common.reopen_line(by_id[pick]["config_text"], f"sweep {pick}")
+    if record is not None:
+        pick = record["id"]
         st.session_state[RESULT] = kept.reopened_sweep(pick, common.working_yaml())
         st.session_state["sw_reopened"] = pick
         st.rerun()
