@@ -523,3 +523,52 @@ def test_the_capex_the_solver_minimises_is_the_cost_models(name):
     actual = capex(line).total - facility_capex_usd(line) + facility_capex_usd(spec)
     assert surrogate == pytest.approx(actual, rel=1e-9)
     assert result.predicted.capex_usd == pytest.approx(capex(line).total, rel=1e-12)
+
+
+def _two_option_line(footprints: tuple[float, float] = (10.0, 12.0)):
+    st = [
+        {
+            "kind": "discrete",
+            "options": [
+                {
+                    "name": "a",
+                    "cycle_time_s": 10.0,
+                    "defect_probability": 0.01,
+                    "capex_usd": 1e6,
+                    "footprint_m2": footprints[0],
+                },
+                {
+                    "name": "b",
+                    "cycle_time_s": 10.0,
+                    "defect_probability": 0.01,
+                    "capex_usd": 1.2e6,
+                    "footprint_m2": footprints[1],
+                },
+            ],
+            "machines": {"a": 1},
+            "machines_max": 2,
+        }
+        for _ in range(2)
+    ]
+    return make_line(st, energy_kwh=0.3, calendar={"hours_per_year": 8000.0})
+
+
+def test_pareto_time_limit_is_not_reported_infeasible():
+    # a feasible problem whose solves get no time: never "infeasible" with a diagnosis
+    spec = _two_option_line()
+    problem = Problem(spec, target_gwh_per_year=0.1, floor_area_m2=60.0, time_limit_s=1e-9)
+    result = pareto_front(problem, method="exact")
+    assert result.status != "infeasible" and result.binding is None
+    if result.found:
+        assert result.status == "feasible" and result.coverage.startswith("partial")
+
+
+def test_pareto_sweep_with_area_limit_falls_back_to_a_layout():
+    # option a is cheaper at the same yield but too large for the floor: the sweep's labels
+    # keep only a; the floor admits only b-layouts, which exist
+    spec = _two_option_line(footprints=(50.0, 10.0))
+    problem = Problem(spec, target_gwh_per_year=0.1, floor_area_m2=40.0)
+    assert optimise_layout(problem, "min_capex").status == "optimal"
+    result = pareto_front(problem, method="sweep")
+    assert result.found and result.status == "feasible"
+    assert result.predicted is not None and result.predicted.floor_area_m2 <= 40.0

@@ -378,6 +378,17 @@ def pareto_front(problem: Problem, points: int = 6, method: str = "auto") -> Opt
     if high is None or not math.isfinite(high) or high <= 0:
         top = model.solve("max_output", min_output_gwh=problem.target_gwh_per_year)
         high = top.objective_value
+        if high is None and top.status != "infeasible":
+            # the solve stopped (time limit) without a layout: nothing is proven
+            return OptimiseResult(
+                top.status,
+                "pareto",
+                None,
+                None,
+                None,
+                time.perf_counter() - start,
+                limits=model.count_limit,
+            )
     low = problem.target_gwh_per_year or (high / 10 if high else None)
     if high is None or low is None or low > high * (1 + 1e-9):
         return OptimiseResult(
@@ -436,6 +447,31 @@ def pareto_front(problem: Problem, points: int = 6, method: str = "auto") -> Opt
     front = _resolved([(f, evaluate_layout(problem.spec, f.layout, f.settings)) for f in found])
     front.sort(key=lambda pf: (pf[1].output_gwh_per_year, -pf[1].capex_usd))
     wall = time.perf_counter() - start
+    if not front and not (small and complete):
+        # an empty front that is not a finished enumeration proves nothing (the sweep's labels
+        # ignore the area limits; the enumeration may have stopped): the least-capex layout
+        # reaching the output floor, as a partial front, or the solver's own status
+        least = model.solve("min_capex", min_output_gwh=low)
+        if least.layout is None:
+            binding = diagnose(problem) if least.status == "infeasible" else None
+            return OptimiseResult(
+                least.status,
+                "pareto",
+                None,
+                None,
+                binding,
+                time.perf_counter() - start,
+                limits=model.count_limit,
+            )
+        # the integers are unused past this point: only the layout and settings are read
+        fallback = FrontPoint(least.layout, least.settings, 0, 0, 0)
+        front = [(fallback, evaluate_layout(problem.spec, least.layout, least.settings))]
+        complete = False
+        coverage = (
+            "partial: the search found no front point (time limit, or area limits applied "
+            "after the sweep); only the least-capex layout reaching the output floor"
+        )
+        wall = time.perf_counter() - start
     if not front:
         return OptimiseResult(
             "infeasible", "pareto", None, None, diagnose(problem), wall, limits=model.count_limit
