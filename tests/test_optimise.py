@@ -572,3 +572,28 @@ def test_pareto_sweep_with_area_limit_falls_back_to_a_layout():
     result = pareto_front(problem, method="sweep")
     assert result.found and result.status == "feasible"
     assert result.predicted is not None and result.predicted.floor_area_m2 <= 40.0
+
+
+def test_max_output_timed_out_probe_bounds_nothing(monkeypatch):
+    # probes above half the optimum time out: the result may stop short, but its bound must
+    # still be ≥ the true optimum, and its value what the layout makes
+    from linesim.optimise import search
+    from linesim.optimise.model import Solution
+
+    spec = _two_option_line()
+    problem = Problem(spec, budget_usd=4.5e6)
+    exact = search.maximise_output(problem)
+    assert exact.status == "optimal" and exact.objective_value is not None
+    real = search._reachable
+
+    def slow(model):
+        if model.problem.target_gwh_per_year > exact.objective_value / 2:
+            return Solution("time_limit", None, None, 0.0), False
+        return real(model)
+
+    monkeypatch.setattr(search, "_reachable", slow)
+    sol = search.maximise_output(problem)
+    assert sol.status == "feasible" and sol.layout is not None
+    assert sol.bound is not None and sol.bound >= exact.objective_value * (1 - 1e-9)
+    made = evaluate_layout(spec, sol.layout).output_gwh_per_year * problem.max_utilisation
+    assert sol.objective_value == pytest.approx(made, rel=1e-12)

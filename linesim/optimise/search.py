@@ -136,8 +136,10 @@ def maximise_output(problem: Problem, model: LayoutModel | None = None) -> Solut
     target. Each feasible answer raises the floor to its own output (by the static analysis);
     each infeasible one lowers the ceiling. Status ``optimal`` once the ceiling is within
     ``OUTPUT_RESOLUTION`` of the floor with every refutation proven; ``feasible`` if a solve
-    hit the time limit (the gap is then ceiling ÷ floor − 1, unproven). The first ceiling is
-    :attr:`LayoutModel.most_output_gwh` (each station's most affordable capacity)."""
+    hit the time limit (a timed-out target ends the bisection there but bounds nothing: the
+    bound is the least refuted target, else the first ceiling). The first ceiling is
+    :attr:`LayoutModel.most_output_gwh` (each station's most affordable capacity). The
+    objective value is what the returned layout makes within the headroom."""
     import time
 
     start = time.perf_counter()
@@ -147,7 +149,10 @@ def maximise_output(problem: Problem, model: LayoutModel | None = None) -> Solut
         return model.solve("max_output", min_output_gwh=problem.target_gwh_per_year)
     floor = problem.target_gwh_per_year or ceiling * 1e-9
     best: Solution | None = None
-    proven = True
+    best_made = 0.0
+    # the ceiling the bisection narrows (a timed-out probe lowers it too, to end the search)
+    # and the proven one (lowered only by a refuted probe): the bound reported is the latter
+    proven_ceiling = ceiling
     probe = floor
     while True:
         sol, _ = _reachable(model.at_target(probe))
@@ -155,24 +160,26 @@ def maximise_output(problem: Problem, model: LayoutModel | None = None) -> Solut
             # (what it makes within the headroom: each station at most u busy)
             made = evaluate_layout(problem.spec, sol.layout).output_gwh_per_year
             made *= problem.max_utilisation
-            best, floor = sol, max(made, probe)
+            best, best_made, floor = sol, made, max(made, probe)
         elif best is None:  # the floor itself (target, or the least output) is out of reach
             return Solution(sol.status, None, None, time.perf_counter() - start)
         else:
-            proven &= sol.status == "infeasible"
+            if sol.status == "infeasible":
+                proven_ceiling = min(proven_ceiling, probe)
             ceiling = probe
         if ceiling <= floor * (1 + OUTPUT_RESOLUTION):
             break
         probe = math.sqrt(floor * ceiling)
         probe = min(max(probe, floor * (1 + OUTPUT_RESOLUTION / 2)), ceiling)
     assert best is not None and best.layout is not None
+    proven = proven_ceiling <= floor * (1 + OUTPUT_RESOLUTION)
     return Solution(
         "optimal" if proven else "feasible",
         best.layout,
-        floor,
+        best_made,  # what the returned layout makes, not the probe it answered
         time.perf_counter() - start,
         settings=best.settings,
-        bound=floor if proven else ceiling,
+        bound=best_made if proven else proven_ceiling,
     )
 
 
