@@ -597,3 +597,67 @@ def test_max_output_timed_out_probe_bounds_nothing(monkeypatch):
     assert sol.bound is not None and sol.bound >= exact.objective_value * (1 - 1e-9)
     made = evaluate_layout(spec, sol.layout).output_gwh_per_year * problem.max_utilisation
     assert sol.objective_value == pytest.approx(made, rel=1e-12)
+
+
+def test_tuned_pareto_front_matches_brute_force():
+    # the config's setting (the fastest, the worst yield) judged every target at its yield:
+    # the complete tuned front missed points only a slower, better setting reaches
+    speeds = [10.0, 20.0, 40.0]
+    process = {
+        "model": "speed",
+        "speed_m_per_min": 40.0,
+        "nominal_speed_m_per_min": 10.0,
+        "p_nominal": 0.02,
+        "exponent": 2.0,
+        "p_max": 0.5,
+        "levels": {"speed_m_per_min": speeds},
+    }
+    spec = make_line(
+        [
+            {
+                "kind": "continuous",
+                "web_width_m": 0.5,
+                "area_per_cell_m2": 1.0,
+                "machines_max": 4,
+                "capex_usd": 2e6,
+                "process": process,
+            },
+            {
+                "kind": "discrete",
+                "cycle_time_s": 3.0,
+                "machines_max": 4,
+                "defect_probability": 0.01,
+                "capex_usd": 3e6,
+            },
+        ],
+        energy_kwh=0.3,
+        calendar={"hours_per_year": 8000.0},
+    )
+    rows = []
+    for speed, a, b in itertools.product(speeds, range(1, 5), range(1, 5)):
+        layout = {"s0": {"default": a}, "s1": {"default": b}}
+        f = evaluate_layout(spec, layout, {"s0": {"speed_m_per_min": speed}})
+        rows.append((f.output_gwh_per_year, f.line_yield, f.capex_usd))
+    points = np.array(rows)
+    low = float(np.quantile(points[:, 0], 0.5))
+    inside = points[points[:, 0] >= low * (1 + 1e-5)]
+    brute = [
+        r
+        for r in inside
+        if not (
+            (inside[:, 0] >= r[0])
+            & (inside[:, 1] >= r[1])
+            & (inside[:, 2] <= r[2])
+            & ((inside[:, 0] > r[0]) | (inside[:, 1] > r[1]) | (inside[:, 2] < r[2]))
+        ).any()
+    ]
+    result = pareto_front(Problem(spec, target_gwh_per_year=low, tune=True), method="auto")
+    assert result.status == "optimal"
+    got = np.array([(f.output_gwh_per_year, f.line_yield, f.capex_usd) for _, f in result.pareto])
+    rel = 3e-5
+    for r in brute:
+        assert (
+            (got[:, 0] >= r[0] * (1 - rel))
+            & (got[:, 1] >= r[1] * (1 - rel))
+            & (got[:, 2] <= r[2] * (1 + rel))
+        ).any(), r

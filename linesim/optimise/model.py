@@ -238,6 +238,9 @@ class LayoutModel:
                 spec, p.max_machines, cells_per_h_for_gwh(target, kwh, hours) / p.max_utilisation
             )
         variants = setting_variants(spec) if p.tune else {}
+        #: the process-setting variants per station (tuning; empty otherwise): the best yield
+        #: a target is judged at (:meth:`at_target`) is the best over them
+        self.variants = variants
         n = len(spec.stations)
         lower, need = [0.0] * n, [0.0] * n
         if p.target_gwh_per_year is not None:
@@ -276,7 +279,7 @@ class LayoutModel:
         new = copy.copy(self)
         new.problem = replace(self.problem, target_gwh_per_year=target_gwh)
         new.open = False
-        lower, _ = new._capacity_window({}, target_gwh)
+        lower, _ = new._capacity_window(self.variants, target_gwh)
         new.least_cells_per_h = lower
         new.candidates = [
             [c for c in cs if c.omitted or c.capacity_cells_per_h >= lower[j]]
