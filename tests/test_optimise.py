@@ -523,3 +523,141 @@ def test_the_capex_the_solver_minimises_is_the_cost_models(name):
     actual = capex(line).total - facility_capex_usd(line) + facility_capex_usd(spec)
     assert surrogate == pytest.approx(actual, rel=1e-9)
     assert result.predicted.capex_usd == pytest.approx(capex(line).total, rel=1e-12)
+
+
+def _two_option_line(footprints: tuple[float, float] = (10.0, 12.0)):
+    st = [
+        {
+            "kind": "discrete",
+            "options": [
+                {
+                    "name": "a",
+                    "cycle_time_s": 10.0,
+                    "defect_probability": 0.01,
+                    "capex_usd": 1e6,
+                    "footprint_m2": footprints[0],
+                },
+                {
+                    "name": "b",
+                    "cycle_time_s": 10.0,
+                    "defect_probability": 0.01,
+                    "capex_usd": 1.2e6,
+                    "footprint_m2": footprints[1],
+                },
+            ],
+            "machines": {"a": 1},
+            "machines_max": 2,
+        }
+        for _ in range(2)
+    ]
+    return make_line(st, energy_kwh=0.3, calendar={"hours_per_year": 8000.0})
+
+
+def test_pareto_time_limit_is_not_reported_infeasible():
+    # a feasible problem whose solves get no time: never "infeasible" with a diagnosis
+    spec = _two_option_line()
+    problem = Problem(spec, target_gwh_per_year=0.1, floor_area_m2=60.0, time_limit_s=1e-9)
+    result = pareto_front(problem, method="exact")
+    assert result.status != "infeasible" and result.binding is None
+    if result.found:
+        assert result.status == "feasible" and result.coverage.startswith("partial")
+
+
+def test_pareto_sweep_with_area_limit_falls_back_to_a_layout():
+    # option a is cheaper at the same yield but too large for the floor: the sweep's labels
+    # keep only a; the floor admits only b-layouts, which exist
+    spec = _two_option_line(footprints=(50.0, 10.0))
+    problem = Problem(spec, target_gwh_per_year=0.1, floor_area_m2=40.0)
+    assert optimise_layout(problem, "min_capex").status == "optimal"
+    result = pareto_front(problem, method="sweep")
+    assert result.found and result.status == "feasible"
+    assert result.predicted is not None and result.predicted.floor_area_m2 <= 40.0
+
+
+def test_max_output_timed_out_probe_bounds_nothing(monkeypatch):
+    # probes above half the optimum time out: the result may stop short, but its bound must
+    # still be ≥ the true optimum, and its value what the layout makes
+    from linesim.optimise import search
+    from linesim.optimise.model import Solution
+
+    spec = _two_option_line()
+    problem = Problem(spec, budget_usd=4.5e6)
+    exact = search.maximise_output(problem)
+    assert exact.status == "optimal" and exact.objective_value is not None
+    real = search._reachable
+
+    def slow(model):
+        if model.problem.target_gwh_per_year > exact.objective_value / 2:
+            return Solution("time_limit", None, None, 0.0), False
+        return real(model)
+
+    monkeypatch.setattr(search, "_reachable", slow)
+    sol = search.maximise_output(problem)
+    assert sol.status == "feasible" and sol.layout is not None
+    assert sol.bound is not None and sol.bound >= exact.objective_value * (1 - 1e-9)
+    made = evaluate_layout(spec, sol.layout).output_gwh_per_year * problem.max_utilisation
+    assert sol.objective_value == pytest.approx(made, rel=1e-12)
+
+
+def test_tuned_pareto_front_matches_brute_force():
+    # the config's setting (the fastest, the worst yield) judged every target at its yield:
+    # the complete tuned front missed points only a slower, better setting reaches
+    speeds = [10.0, 20.0, 40.0]
+    process = {
+        "model": "speed",
+        "speed_m_per_min": 40.0,
+        "nominal_speed_m_per_min": 10.0,
+        "p_nominal": 0.02,
+        "exponent": 2.0,
+        "p_max": 0.5,
+        "levels": {"speed_m_per_min": speeds},
+    }
+    spec = make_line(
+        [
+            {
+                "kind": "continuous",
+                "web_width_m": 0.5,
+                "area_per_cell_m2": 1.0,
+                "machines_max": 4,
+                "capex_usd": 2e6,
+                "process": process,
+            },
+            {
+                "kind": "discrete",
+                "cycle_time_s": 3.0,
+                "machines_max": 4,
+                "defect_probability": 0.01,
+                "capex_usd": 3e6,
+            },
+        ],
+        energy_kwh=0.3,
+        calendar={"hours_per_year": 8000.0},
+    )
+    rows = []
+    for speed, a, b in itertools.product(speeds, range(1, 5), range(1, 5)):
+        layout = {"s0": {"default": a}, "s1": {"default": b}}
+        f = evaluate_layout(spec, layout, {"s0": {"speed_m_per_min": speed}})
+        rows.append((f.output_gwh_per_year, f.line_yield, f.capex_usd))
+    points = np.array(rows)
+    low = float(np.quantile(points[:, 0], 0.5))
+    inside = points[points[:, 0] >= low * (1 + 1e-5)]
+    brute = [
+        r
+        for r in inside
+        if not (
+            (inside[:, 0] >= r[0])
+            & (inside[:, 1] >= r[1])
+            & (inside[:, 2] <= r[2])
+            & ((inside[:, 0] > r[0]) | (inside[:, 1] > r[1]) | (inside[:, 2] < r[2]))
+        ).any()
+    ]
+    result = pareto_front(Problem(spec, target_gwh_per_year=low, tune=True), method="auto")
+    assert result.status == "optimal"
+    got = np.array([(f.output_gwh_per_year, f.line_yield, f.capex_usd) for _, f in result.pareto])
+    rel = 3e-5
+    for r in brute:
+        assert (
+            (got[:, 0] >= r[0] * (1 - rel))
+            & (got[:, 1] >= r[1] * (1 - rel))
+            & (got[:, 2] <= r[2] * (1 + rel))
+        ).any(), r

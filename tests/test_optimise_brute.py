@@ -341,11 +341,14 @@ def costed_lines(draw):
         stations.append(
             {"kind": "discrete", "options": options, "machines": {"o0": 1}, "machines_max": 2}
         )
-    # (an optional first station is not drawn: the model then drops the materials that enter
-    # at the line's start, which the cost model buys at the next station – a known defect)
-    if n == 3 and draw(st.booleans()):
-        stations[1]["optional"] = True
-        stations[1]["omission_effects"] = {"s2": draw(st.sampled_from([0.05, 0.2]))}
+    # an optional station, the first one included: left out, the materials without enters_at
+    # enter at the next station (the cost model's rule), those naming it are not bought
+    optional = draw(st.sampled_from([None, 0, 1] if n == 3 else [None, 0]))
+    if optional is not None:
+        stations[optional]["optional"] = True
+        stations[optional]["omission_effects"] = {
+            f"s{optional + 1}": draw(st.sampled_from([0.05, 0.2]))
+        }
     elif draw(st.booleans()):
         stations[0]["detected_at"] = f"s{n - 1}"
     cost = copy.deepcopy(TOY_COST)
@@ -421,3 +424,48 @@ def test_the_ratio_sweep_matches_every_front_point_within_its_ratio(spec, ratio)
             & (got[:, 2] <= brute.capex[row] * (1 + rel))
         )
         assert matched.any(), brute.layout(int(row))
+
+
+@pytest.mark.parametrize("use_bound", [True, False])
+def test_min_cost_buys_the_first_materials_when_the_first_station_is_left_out(use_bound):
+    """An optional first station left out: the cost model buys the materials without
+    enters_at at the next station; the chain DP (use_bound) and the CP-SAT model must too,
+    else leaving it out looks cheaper than it is."""
+    from dataclasses import replace
+
+    from linesim.economics.cost import cost_report, static_basis
+    from linesim.optimise import apply_layout
+    from linesim.optimise.model import LayoutModel
+
+    def station(capex, p, **extra):
+        option = {"name": "o0", "cycle_time_s": 30.0, "defect_probability": p}
+        option |= {"capex_usd": capex, "footprint_m2": 10.0, "power_kw": 1.0}
+        return {"kind": "discrete", "options": [option], "machines": {"o0": 1}} | extra
+
+    cost = copy.deepcopy(TOY_COST)
+    cost["materials"][1]["enters_at"] = "s1"
+    spec = make_line(
+        [
+            station(2e5, 0.0, optional=True, omission_effects={"s1": 0.2}),
+            station(1e6, 0.02),
+        ],
+        energy_kwh=0.5,
+        calendar={"hours_per_year": 8000.0},
+        cost=cost,
+    )
+    target = 0.05
+
+    def annual(lay):
+        line = apply_layout(spec, lay)
+        basis = static_basis(line)
+        made = basis.good_cells_per_h * 8000 * 0.5 / 1e6
+        at_target = replace(basis, good_cells_per_h=basis.good_cells_per_h * target / made)
+        return cost_report(line, at_target).annual.total
+
+    layouts = [{"s0": {"o0": a}, "s1": {"o0": b}} for a in range(3) for b in range(1, 3)]
+    best = min(annual(lay) for lay in layouts)
+    sol = LayoutModel(Problem(spec, target_gwh_per_year=target)).solve(
+        "min_cost", use_bound=use_bound
+    )
+    assert sol.status == "optimal" and sol.layout is not None
+    assert annual(sol.layout) == pytest.approx(best, rel=2e-4)

@@ -59,6 +59,11 @@ class Materials:
     top: int
     coarse: int
     table: tuple[int, ...]
+    #: the part bought even when the entry station is left out (an optional first station: a
+    #: material without ``enters_at`` enters at the first station present, whose loss from
+    #: there on equals the loss from the line's start, the stations before it being out);
+    #: read at the same steps as ``table`` (empty: none)
+    always: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -116,10 +121,13 @@ def chain_labels(
             buys = np.ones(total, dtype=bool)
             if omitted:
                 buys = ~np.asarray(omitted[j], dtype=bool)[nk]
-            within = ~buys | (nd + offset <= table.top)
+            within = (nd + offset <= table.top) | (~buys if not table.always else False)
             nd, nc, nk, np_, buys = nd[within], nc[within], nk[within], np_[within], buys[within]
-            steps = np.where(buys, -((-(nd + offset)) // table.coarse), 0)  # ⌈D ÷ coarse⌉
+            read = buys | bool(table.always)
+            steps = np.where(read, -((-(nd + offset)) // table.coarse), 0)  # ⌈D ÷ coarse⌉
             nc = nc + np.where(buys, np.asarray(table.table, dtype=np.int64)[steps], 0)
+            if table.always:
+                nc = nc + np.asarray(table.always, dtype=np.int64)[steps]
         if capex_limit is not None:
             within = nc <= capex_limit
             nd, nc, nk, np_ = nd[within], nc[within], nk[within], np_[within]

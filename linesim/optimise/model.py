@@ -238,6 +238,9 @@ class LayoutModel:
                 spec, p.max_machines, cells_per_h_for_gwh(target, kwh, hours) / p.max_utilisation
             )
         variants = setting_variants(spec) if p.tune else {}
+        #: the process-setting variants per station (tuning; empty otherwise): the best yield
+        #: a target is judged at (:meth:`at_target`) is the best over them
+        self.variants = variants
         n = len(spec.stations)
         lower, need = [0.0] * n, [0.0] * n
         if p.target_gwh_per_year is not None:
@@ -276,7 +279,7 @@ class LayoutModel:
         new = copy.copy(self)
         new.problem = replace(self.problem, target_gwh_per_year=target_gwh)
         new.open = False
-        lower, _ = new._capacity_window({}, target_gwh)
+        lower, _ = new._capacity_window(self.variants, target_gwh)
         new.least_cells_per_h = lower
         new.candidates = [
             [c for c in cs if c.omitted or c.capacity_cells_per_h >= lower[j]]
@@ -666,9 +669,16 @@ class LayoutModel:
         coarse = SCALE // COST_LOG_SCALE
         # materials ÷ yield from each entry station e on: the largest scaled loss any layout
         # carries from e (up to the table's end) and the table's USD/yr at each coarse step
-        tables: dict[int, tuple[int, list[float]]] = {}
-        for e, v in enumerate(material_usd_per_processed_cell(spec)):
-            if v <= 0:
+        tables: dict[int, tuple[int, list[float], list[float]]] = {}
+        per_cell = material_usd_per_processed_cell(spec)
+        # materials without enters_at enter at the first station present: with an optional
+        # first station left out, the cost model buys them at the next one (Materials.always)
+        first = 0.0
+        if spec.stations[0].optional:
+            first = _default_entry_usd_per_cell(spec)
+            per_cell[0] -= first
+        for e, v in enumerate(per_cell):
+            if v <= 0 and not (e == 0 and first > 0):
                 continue
             top = sum(
                 max(scaled(c.log_yield_loss, SCALE, True) for c in self.candidates[i])
@@ -677,22 +687,30 @@ class LayoutModel:
             )
             top += sum(s for k, s in self._effect_losses() if self._detect[k] >= e)
             top = min(top, scaled(MAX_MATERIAL_LOG_LOSS, SCALE, False))
-            per_year = a["m"] * good_per_year * v
+            steps = range(top // coarse + 2)
+            per_year = a["m"] * good_per_year * max(v, 0.0)
+            always = a["m"] * good_per_year * first if e == 0 else 0.0
             tables[e] = (
                 top,
-                [per_year * math.exp(s / COST_LOG_SCALE) for s in range(top // coarse + 2)],
+                [per_year * math.exp(s / COST_LOG_SCALE) for s in steps],
+                [always * math.exp(s / COST_LOG_SCALE) for s in steps] if always else [],
             )
         most = (
             sum(sum(row) for row in linear_usd)
-            + sum(t[-1] for _, t in tables.values())
+            + sum(t[-1] + (u[-1] if u else 0.0) for _, t, u in tables.values())
             + constant_usd
         )
         units = resolution(most, 1.0, "the annual cost")
         return CostTerms(
             linear=[[round(u * units) for u in row] for row in linear_usd],
             materials={
-                e: Materials(top, coarse, tuple(round(u * units) for u in usd))
-                for e, (top, usd) in tables.items()
+                e: Materials(
+                    top,
+                    coarse,
+                    tuple(round(u * units) for u in usd),
+                    tuple(round(u * units) for u in always),
+                )
+                for e, (top, usd, always) in tables.items()
             },
             constant=round(constant_usd * units),
             units=units,
@@ -737,12 +755,20 @@ class LayoutModel:
             entry = spec.stations[e]
             if entry.optional:
                 # an optional entry station left out (its last candidate) buys no material
+                # that names it (the cost model drops those with the station)
                 omitted = x[e][-1]
                 used = m.new_int_var(0, max(table), f"materials_used_{e}")
                 m.add(used == value).only_enforce_if(~omitted)
                 m.add(used == 0).only_enforce_if(omitted)
                 value = used
             total += value
+            if materials.always:
+                # those without enters_at: bought at the first station present, whatever it is
+                always = m.new_int_var(
+                    min(materials.always), max(materials.always), f"materials_first_{e}"
+                )
+                m.add_element(idx, list(materials.always), always)
+                total += always
         return total + cost.constant, cost.units
 
     def _constant_annual_cost(self, a: dict[str, float], cost: CostInputs) -> float:
@@ -1153,3 +1179,17 @@ def greedy_layout(model: LayoutModel, target_gwh: float) -> dict[str, dict[str, 
         chosen[j] = best
         layout[spec.stations[j].id] = dict(best.counts)
     return layout
+
+
+def _default_entry_usd_per_cell(spec: LineSpec) -> float:
+    """The materials without ``enters_at`` (entering at the line's first station present) per
+    cell processed there [USD/cell], as :func:`material_usd_per_processed_cell` prices them."""
+    from linesim.economics.cost import cost_inputs, usd_per_unit
+
+    cost = cost_inputs(spec)
+    kwh = spec.product.energy_kwh
+    return sum(
+        m.quantity_per_kwh * kwh / m.utilisation * usd_per_unit(m.price_per_unit, m.currency, cost)
+        for m in cost.materials
+        if m.enters_at is None
+    )

@@ -136,8 +136,10 @@ def maximise_output(problem: Problem, model: LayoutModel | None = None) -> Solut
     target. Each feasible answer raises the floor to its own output (by the static analysis);
     each infeasible one lowers the ceiling. Status ``optimal`` once the ceiling is within
     ``OUTPUT_RESOLUTION`` of the floor with every refutation proven; ``feasible`` if a solve
-    hit the time limit (the gap is then ceiling ÷ floor − 1, unproven). The first ceiling is
-    :attr:`LayoutModel.most_output_gwh` (each station's most affordable capacity)."""
+    hit the time limit (a timed-out target ends the bisection there but bounds nothing: the
+    bound is the least refuted target, else the first ceiling). The first ceiling is
+    :attr:`LayoutModel.most_output_gwh` (each station's most affordable capacity). The
+    objective value is what the returned layout makes within the headroom."""
     import time
 
     start = time.perf_counter()
@@ -147,7 +149,10 @@ def maximise_output(problem: Problem, model: LayoutModel | None = None) -> Solut
         return model.solve("max_output", min_output_gwh=problem.target_gwh_per_year)
     floor = problem.target_gwh_per_year or ceiling * 1e-9
     best: Solution | None = None
-    proven = True
+    best_made = 0.0
+    # the ceiling the bisection narrows (a timed-out probe lowers it too, to end the search)
+    # and the proven one (lowered only by a refuted probe): the bound reported is the latter
+    proven_ceiling = ceiling
     probe = floor
     while True:
         sol, _ = _reachable(model.at_target(probe))
@@ -155,24 +160,26 @@ def maximise_output(problem: Problem, model: LayoutModel | None = None) -> Solut
             # (what it makes within the headroom: each station at most u busy)
             made = evaluate_layout(problem.spec, sol.layout).output_gwh_per_year
             made *= problem.max_utilisation
-            best, floor = sol, max(made, probe)
+            best, best_made, floor = sol, made, max(made, probe)
         elif best is None:  # the floor itself (target, or the least output) is out of reach
             return Solution(sol.status, None, None, time.perf_counter() - start)
         else:
-            proven &= sol.status == "infeasible"
+            if sol.status == "infeasible":
+                proven_ceiling = min(proven_ceiling, probe)
             ceiling = probe
         if ceiling <= floor * (1 + OUTPUT_RESOLUTION):
             break
         probe = math.sqrt(floor * ceiling)
         probe = min(max(probe, floor * (1 + OUTPUT_RESOLUTION / 2)), ceiling)
     assert best is not None and best.layout is not None
+    proven = proven_ceiling <= floor * (1 + OUTPUT_RESOLUTION)
     return Solution(
         "optimal" if proven else "feasible",
         best.layout,
-        floor,
+        best_made,  # what the returned layout makes, not the probe it answered
         time.perf_counter() - start,
         settings=best.settings,
-        bound=floor if proven else ceiling,
+        bound=best_made if proven else proven_ceiling,
     )
 
 
@@ -378,6 +385,17 @@ def pareto_front(problem: Problem, points: int = 6, method: str = "auto") -> Opt
     if high is None or not math.isfinite(high) or high <= 0:
         top = model.solve("max_output", min_output_gwh=problem.target_gwh_per_year)
         high = top.objective_value
+        if high is None and top.status != "infeasible":
+            # the solve stopped (time limit) without a layout: nothing is proven
+            return OptimiseResult(
+                top.status,
+                "pareto",
+                None,
+                None,
+                None,
+                time.perf_counter() - start,
+                limits=model.count_limit,
+            )
     low = problem.target_gwh_per_year or (high / 10 if high else None)
     if high is None or low is None or low > high * (1 + 1e-9):
         return OptimiseResult(
@@ -436,6 +454,31 @@ def pareto_front(problem: Problem, points: int = 6, method: str = "auto") -> Opt
     front = _resolved([(f, evaluate_layout(problem.spec, f.layout, f.settings)) for f in found])
     front.sort(key=lambda pf: (pf[1].output_gwh_per_year, -pf[1].capex_usd))
     wall = time.perf_counter() - start
+    if not front and not (small and complete):
+        # an empty front that is not a finished enumeration proves nothing (the sweep's labels
+        # ignore the area limits; the enumeration may have stopped): the least-capex layout
+        # reaching the output floor, as a partial front, or the solver's own status
+        least = model.solve("min_capex", min_output_gwh=low)
+        if least.layout is None:
+            binding = diagnose(problem) if least.status == "infeasible" else None
+            return OptimiseResult(
+                least.status,
+                "pareto",
+                None,
+                None,
+                binding,
+                time.perf_counter() - start,
+                limits=model.count_limit,
+            )
+        # the integers are unused past this point: only the layout and settings are read
+        fallback = FrontPoint(least.layout, least.settings, 0, 0, 0)
+        front = [(fallback, evaluate_layout(problem.spec, least.layout, least.settings))]
+        complete = False
+        coverage = (
+            "partial: the search found no front point (time limit, or area limits applied "
+            "after the sweep); only the least-capex layout reaching the output floor"
+        )
+        wall = time.perf_counter() - start
     if not front:
         return OptimiseResult(
             "infeasible", "pareto", None, None, diagnose(problem), wall, limits=model.count_limit
