@@ -56,7 +56,7 @@ def browser_page(width: int = 1300, height: int = 900, dark: bool = False):
             )
             errors: list[str] = []
             page.on("pageerror", lambda e: errors.append(str(e)))
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("console", lambda m: _console_error(m, errors))
             yield page, errors
         finally:
             browser.close()
@@ -150,10 +150,19 @@ NOT_FOUND = "Failed to load resource: the server responded with a status of 404 
 PROBE = re.compile(r"^http://[^/]+/\w+/_stcore/(health|host-config)$")
 
 
+def _console_error(message, errors: list[str]) -> None:
+    """Collect a console error, but for the 404s of Streamlit's own probes (:data:`PROBE`,
+    named by the message's location), which are no error of the app; any other 404 stays."""
+    if message.type != "error":
+        return
+    if message.text == NOT_FOUND and PROBE.match((message.location or {}).get("url", "")):
+        return
+    errors.append(message.text)
+
+
 def reload(pg, errors: list[str], address: str | None = None) -> None:
-    """Reload the page (or load ``address``, a page's address such as ``…/sweep``); the 404s
-    of Streamlit's own probes (:data:`PROBE`) are no error of the app: taken out of
-    ``errors``, while any other 404 stays."""
+    """Reload the page (or load ``address``, a page's address such as ``…/sweep``); only
+    Streamlit's own probes (:data:`PROBE`) may answer 404."""
     missing: list[str] = []
     on_response = lambda r: missing.append(r.url) if r.status == 404 else None  # noqa: E731
     pg.on("response", on_response)
@@ -163,10 +172,3 @@ def reload(pg, errors: list[str], address: str | None = None) -> None:
         pg.goto(address, wait_until="networkidle")
     pg.remove_listener("response", on_response)
     assert all(PROBE.match(u) for u in missing), missing
-    already = errors.count(NOT_FOUND)  # the console reports them some time after the response
-    deadline = time.monotonic() + 10.0
-    while errors.count(NOT_FOUND) < already + len(missing) and time.monotonic() < deadline:
-        pg.wait_for_timeout(50)
-    for _ in missing:
-        if NOT_FOUND in errors:
-            errors.remove(NOT_FOUND)

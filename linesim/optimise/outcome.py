@@ -372,6 +372,15 @@ def _check_work(
     from linesim.workload import check
 
     counted = replications or simulation["replications"]
+    if replications is not None:  # the flag's own value first: its refusal names that value
+        check(
+            [spec],
+            simulation["horizon_s"],
+            None,
+            simulation["replications"],
+            simulation["workers"],
+            allow_large=allow_large,
+        )
     try:
         check(
             [spec],
