@@ -28,6 +28,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import Any
 
 from linesim.config import parse_override
 from linesim.errors import UsageError
@@ -41,6 +42,7 @@ __all__ = [
     "factorial",
     "read_design",
     "build_variants",
+    "variant_specs",
     "run_sweep",
     "summarise_variants",
     "sweep_frame",
@@ -205,19 +207,25 @@ def build_variants(
 ) -> list:
     """The validated spec of every variant (a bad one fails before anything runs)."""
     from linesim.config import load_line
+
+    return variant_specs(variants, lambda sets: load_line(Path(config), [*overrides, *sets]))
+
+
+def variant_specs(variants: Sequence[Mapping[str, str]], load: Callable[[list[str]], Any]) -> list:
+    """``load(sets)`` of every variant's ``PATH=value`` settings, in order; a bad variant's
+    ConfigError names the variant (its index and settings)."""
     from linesim.errors import ConfigError
 
     specs = []
     for k, variant in enumerate(variants):
-        sets = [*overrides, *(f"{p}={v}" for p, v in variant.items())]
+        sets = [f"{p}={v}" for p, v in variant.items()]
         try:
-            specs.append(load_line(Path(config), sets))
+            specs.append(load(sets))
         except ConfigError as exc:
-            where = ", ".join(f"{p}={v}" for p, v in variant.items())
             raise ConfigError(
                 exc.file,
                 exc.path,
-                f"{exc.problem} (variant {k}: {where})",
+                f"{exc.problem} (variant {k}: {', '.join(sets)})",
                 exc.value,
                 exc.allowed,
                 exc.more,

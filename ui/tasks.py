@@ -334,25 +334,11 @@ def sweep(
     seed : int
         Base seed: replication r of every variant draws the same streams.
     """
-    from linesim.sweep import factorial, parse_vary, run_sweep
+    from linesim.sweep import factorial, parse_vary, run_sweep, variant_specs
     from linesim.workload import check
 
     variants = factorial([parse_vary(f) for f in factors])
-    specs = []
-    for k, variant in enumerate(variants):
-        sets = [f"{p}={v}" for p, v in variant.items()]
-        try:
-            specs.append(line_from_text(text, "<working line>", sets))
-        except ConfigError as exc:
-            where = ", ".join(sets)
-            raise ConfigError(
-                exc.file,
-                exc.path,
-                f"{exc.problem} (variant {k}: {where})",
-                exc.value,
-                exc.allowed,
-                exc.more,
-            ) from None
+    specs = variant_specs(variants, lambda sets: line_from_text(text, "<working line>", sets))
     horizon_s = horizon_days * 86400.0
     check(specs, horizon_s, None, replications, workers=1)  # an absurd request: refused
     rows = run_sweep(
