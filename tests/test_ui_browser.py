@@ -127,9 +127,9 @@ def test_compare_of_lines_that_share_a_name_shows_a_bar_each(ui_server):
         pg.get_by_role("option", name=PILOT, exact=True).click()
         pg.keyboard.press("Escape")
         ticks = pg.locator('[data-testid="stPlotlyChart"] .xtick text')
-        for _ in range(200):
+        for _ in range(900):  # up to 90 s: the three lines' costs are computed on a busy machine
             labels = ticks.evaluate_all("els => els.map(e => e.textContent)")
-            if len(labels) >= 3 or PILOT in labels:
+            if len(labels) >= 3:
                 break
             pg.wait_for_timeout(100)
         pg.wait_for_timeout(500)
