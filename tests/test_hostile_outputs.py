@@ -226,6 +226,8 @@ def test_integer_units_and_logarithms_stay_in_range():
         (-3.7e300, ",.1f", "-3.70e+300"),
         pytest.param(10**5000, ",", "> 1e+308", id="5001-digits"),
         (3.5e-7, ",.3f", "350e-09"),
+        (2.22e-7, "+.4f", "+222e-09"),  # a signed figure keeps its sign
+        (-2.22e-7, "+.4f", "-222e-09"),
         (0.0, ",.3f", "0.000"),
         (-1e-9, "+.1%", "-0.0%"),
         (math.nan, ",.1f", "n/a"),

@@ -29,7 +29,7 @@ from linesim.optimise import (
     verify_layout,
 )
 from linesim.optimise.candidates import station_candidates
-from linesim.report.optimise import format_optimisation, renamed
+from linesim.report.optimise import format_bands, format_optimisation, renamed
 
 PILOT = str(ROOT / "configs/pilot_sulfide_200mwh.yaml")
 SIM = {"horizon_s": 86400.0, "replications": 2, "seed": 1, "workers": 1}
@@ -160,6 +160,8 @@ VERIFIED = {
     "replications": None,
     "horizon_h": None,
     "cost_usd_per_kwh": None,
+    # (issue 15: the config's published bands at the simulated output)
+    "bands": [dict.fromkeys(["name", "value", "low", "high", "source"])],
 }
 
 
@@ -482,3 +484,27 @@ def test_library_texts_name_no_cli_flag(module):
     for path in sorted(root.rglob("*.py")) if root.is_dir() else [root]:
         for line, text in _messages(path):
             assert not FLAG.search(text), f"{path.name}:{line}: {text!r}"
+
+
+def test_the_answer_is_held_against_its_bands_at_the_simulated_output():
+    """Capex per GWh/yr at the simulated output is the layout's capex ÷ the simulated mean,
+    less the lots moisture excursions scrap (issue 15: an optimised layout against the
+    announced band), and a figure outside its band is flagged in the text."""
+    from linesim.economics.cost import cost_report
+
+    problem = _problem()
+    report = optimise_and_verify(problem, "min_capex", **SIM, close=False)
+    v = report.verified
+    fx = problem.spec.cost.currency.cny_per_usd
+    capex = {b.name: b for b in v.bands}["capex_bn_cny_per_gwh"]
+    # (the lots a moisture excursion scraps are not simulated: the cost model takes them off)
+    chosen = apply_layout(problem.spec, report.result.layout)
+    lost = cost_report(chosen).excursion_cells_per_year * chosen.product.energy_kwh / 1e6
+    gwh = v.simulated_gwh_per_year.mean - lost
+    expected = report.result.predicted.capex_usd / gwh * fx / 1e9
+    assert capex.value == pytest.approx(expected, rel=1e-9)
+    assert (capex.low, capex.high) == (1.08, 3.24)  # the pilot's cited band
+    text = format_optimisation(report)
+    where = "in" if capex.inside else ("BELOW" if capex.value < capex.low else "ABOVE")
+    assert f"capex per GWh/yr {capex.value:.4g} bn CNY {where} [1.08, 3.24]" in text
+    assert format_bands([replace(capex, value=0.5)]).endswith("BELOW [1.08, 3.24]")

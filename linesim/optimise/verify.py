@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypedDict, Unpack
 
 from linesim.capacity import suggested_warmup_h
+from linesim.economics.bands import BandCheck, band_checks
 from linesim.errors import UsageError
 from linesim.experiments import replicate
 from linesim.optimise.layout import LayoutFigures, evaluate_layout
@@ -62,6 +63,8 @@ class Verification:
     replications: int
     horizon_h: float
     cost_usd_per_kwh: float | None = None  #: at the simulated output and yield (with a cost block)
+    #: the config's published bands (``cost.bands``) at the simulated output and yield
+    bands: tuple[BandCheck, ...] = ()
 
     def to_dict(self) -> dict:
         return as_plain(self)
@@ -102,12 +105,13 @@ def verification_of(
     run = summarise(line, results)
     replications = len(results)
     sim = run.output_gwh_per_year
-    cost = None
+    cost, bands = None, ()
     if line.cost is not None and sim.mean > 0:
         from linesim.economics.basis import simulated_basis
         from linesim.economics.cost import cost_report
 
-        cost = cost_report(line, simulated_basis(line, results)).total_usd_per_kwh
+        report = cost_report(line, simulated_basis(line, results))
+        cost, bands = report.total_usd_per_kwh, tuple(band_checks(report, line.cost.bands))
     gap = sim.mean / surrogate.output_gwh_per_year - 1.0
     return Verification(
         surrogate_gwh_per_year=surrogate.output_gwh_per_year,
@@ -122,6 +126,7 @@ def verification_of(
         replications=replications,
         horizon_h=horizon_s / 3600.0,
         cost_usd_per_kwh=cost,
+        bands=bands,
     )
 
 

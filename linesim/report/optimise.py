@@ -4,13 +4,14 @@ predicted and simulated figures, dew points and the Pareto front."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
+from linesim.economics.bands import BAND_FIGURES, BandCheck
 from linesim.optimise import OptimisationReport
 from linesim.optimise.closure import Closure
 from linesim.report.tables import number, text_table
 
-__all__ = ["format_closure", "format_optimisation", "format_settings", "renamed"]
+__all__ = ["format_bands", "format_closure", "format_optimisation", "format_settings", "renamed"]
 
 
 def renamed(text: str, names: Mapping[str, str] | None) -> str:
@@ -34,6 +35,19 @@ def format_settings(config: dict, chosen: dict, layout: dict) -> str:
             now = chosen.get(sid, {}).get(name, was)
             rows.append((sid, name, was, now, "" if now == was else f"{now - was:+g}"))
     return text_table(["station", "setting", "config", "chosen", "change"], rows, "llrrl")
+
+
+def format_bands(checks: Sequence[BandCheck]) -> str:
+    """Each figure against its band, one clause each, a figure outside flagged in capitals:
+    ``capex per GWh/yr 0.549 bn CNY in [0.54, 1.67]``."""
+    clauses = []
+    for c in checks:
+        label, unit = BAND_FIGURES[c.name]
+        where = "in" if c.inside else ("BELOW" if c.value < c.low else "ABOVE")
+        clauses.append(
+            f"{label} {c.value:.4g}{' ' + unit if unit else ''} {where} [{c.low:g}, {c.high:g}]"
+        )
+    return "; ".join(clauses)
 
 
 _FIGURES = [
@@ -144,6 +158,8 @@ def format_optimisation(report: OptimisationReport, names: Mapping[str, str] | N
                 f"{number(gaps.detection_delay.mean, '+.4f')}"
             ),
         ]
+        if v.bands:
+            lines.append(f"  published bands at the simulated output: {format_bands(v.bands)}")
     if report.closure is not None and report.closure.steps:
         lines += ["", *format_closure(report.closure, names)]
     if report.pareto:

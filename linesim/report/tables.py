@@ -49,7 +49,8 @@ def number(value: float | int | None, spec: str = ",.3f", na: str = NA) -> str:
             return ("-" if value < 0 else "") + "> 1e+308"
     text = format(value, spec)
     if value != 0 and not spec.endswith("%") and not any(d in text for d in "123456789"):
-        return eng(float(value))
+        signed = spec.startswith("+") and value > 0  # a signed spec keeps its sign: +222e-09
+        return ("+" if signed else "") + eng(float(value))
     return text
 
 
