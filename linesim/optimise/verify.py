@@ -105,7 +105,8 @@ def verification_of(
     run = summarise(line, results)
     replications = len(results)
     sim = run.output_gwh_per_year
-    cost, bands = None, ()
+    cost: float | None = None
+    bands: tuple[BandCheck, ...] = ()
     if line.cost is not None and sim.mean > 0:
         from linesim.economics.basis import simulated_basis
         from linesim.economics.cost import cost_report
