@@ -231,6 +231,9 @@ class LayoutModel:
 
     def __post_init__(self) -> None:
         spec, p = self.problem.spec, self.problem
+        #: building and dry-room capex per m² of machine footprint [USD/m²] (the spec's: read
+        #: once, as every candidate's capex needs them)
+        self._per_m2 = (self._building_usd_per_m2(), self._dry_room_usd_per_m2())
         if p.tune:  # the size of the grids before any line is built at their settings
             target = p.target_gwh_per_year or 0.0
             hours, kwh = spec.calendar.year_hours, spec.product.energy_kwh
@@ -464,11 +467,8 @@ class LayoutModel:
     def candidate_capex_usd(self, c: Candidate) -> float:
         """Equipment plus the building floor and the dry room its footprint needs (each when
         its area is derived from the machines)."""
-        return (
-            c.capex_usd
-            + c.footprint_m2 * self._building_usd_per_m2()
-            + c.dry_room_m2 * self._dry_room_usd_per_m2()
-        )
+        building, dry_room = self._per_m2
+        return c.capex_usd + c.footprint_m2 * building + c.dry_room_m2 * dry_room
 
     # --- model ---------------------------------------------------------------------------------
     def build(

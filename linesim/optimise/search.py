@@ -16,7 +16,7 @@ import math
 from dataclasses import dataclass, field
 
 from linesim.optimise.layout import LayoutFigures, evaluate_layout
-from linesim.optimise.model import LayoutModel, Problem, Solution, greedy_layout
+from linesim.optimise.model import SCALE, LayoutModel, Problem, Solution, greedy_layout
 from linesim.spec.base import MAX_MACHINES
 
 __all__ = ["OBJECTIVES", "OptimiseResult", "optimise_layout", "pareto_front", "diagnose"]
@@ -129,6 +129,10 @@ def optimise_layout(problem: Problem, objective: str = "min_capex") -> OptimiseR
 OUTPUT_RESOLUTION = 1e-6
 
 
+#: max-output probes just above its floor once the bracket is narrower than this ratio
+CHECK_BRACKET = 1.01
+
+
 def maximise_output(problem: Problem, model: LayoutModel | None = None) -> Solution:
     """The most output within the budget and area limits, by bisection on the target of the
     min-capex model (whose chain bound answers most targets without a search): a target is
@@ -153,25 +157,36 @@ def maximise_output(problem: Problem, model: LayoutModel | None = None) -> Solut
     # the ceiling the bisection narrows (a timed-out probe lowers it too, to end the search)
     # and the proven one (lowered only by a refuted probe): the bound reported is the latter
     proven_ceiling = ceiling
-    probe = floor
+    probe, check = floor, False
     while True:
-        sol, _ = _reachable(model.at_target(probe))
+        sol, made = _reachable(model.at_target(probe))
         if sol.layout is not None:
-            # (what it makes within the headroom: each station at most u busy)
-            made = evaluate_layout(problem.spec, sol.layout).output_gwh_per_year
-            made *= problem.max_utilisation
-            best, best_made, floor = sol, made, max(made, probe)
+            # (what it makes within the headroom, each station at most u busy: as the model
+            # counts it when the labels decided, else by the static analysis)
+            if made is None:
+                made = evaluate_layout(problem.spec, sol.layout).output_gwh_per_year
+                made *= problem.max_utilisation
+            if best is None or made > best_made:
+                best, best_made = sol, made
+            floor = max(made, probe, floor)
+            # once the bracket is narrow, a probe just above the floor next (after a bisection
+            # step that found a layout): infeasible there proves the floor optimal without
+            # narrowing the bracket further (measured: 20 probes → 12 at 30 × 4)
+            check = not check and ceiling <= floor * CHECK_BRACKET
         elif best is None:  # the floor itself (target, or the least output) is out of reach
             return Solution(sol.status, None, None, time.perf_counter() - start)
         else:
             if sol.status == "infeasible":
                 proven_ceiling = min(proven_ceiling, probe)
-            ceiling = probe
+            ceiling, check = probe, False
         if ceiling <= floor * (1 + OUTPUT_RESOLUTION):
             break
-        probe = math.sqrt(floor * ceiling)
+        probe = floor * (1 + OUTPUT_RESOLUTION / 2) if check else math.sqrt(floor * ceiling)
         probe = min(max(probe, floor * (1 + OUTPUT_RESOLUTION / 2)), ceiling)
     assert best is not None and best.layout is not None
+    # (the value reported: what the layout makes by the static analysis)
+    best_made = evaluate_layout(problem.spec, best.layout).output_gwh_per_year
+    best_made *= problem.max_utilisation
     proven = proven_ceiling <= floor * (1 + OUTPUT_RESOLUTION)
     return Solution(
         "optimal" if proven else "feasible",
@@ -183,11 +198,13 @@ def maximise_output(problem: Problem, model: LayoutModel | None = None) -> Solut
     )
 
 
-def _reachable(model: LayoutModel) -> tuple[Solution, bool]:
+def _reachable(model: LayoutModel) -> tuple[Solution, float | None]:
     """Whether ``model``'s target is reachable within its limits, with a layout that reaches
     it: by the chain's labels alone when they decide (none within the budget: no, proven, as
     the chain is a relaxation; exact labels and no area limit: yes, the label that makes the
-    most), else by min-capex on the full model. The flag: whether the labels decided."""
+    most), else by min-capex on the full model. With it, when the labels decided and found a
+    layout, what it makes as the model counts it (its scaled log output, rounded to the safe
+    side) [GWh/yr]; else None."""
     import numpy as np
 
     p = model.problem
@@ -197,15 +214,18 @@ def _reachable(model: LayoutModel) -> tuple[Solution, bool]:
     target = p.target_gwh_per_year or 0.0
     found = model.chain_front(target)
     if not found:
-        return Solution("infeasible", None, None, 0.0), True  # not even the relaxation can
+        return Solution("infeasible", None, None, 0.0), None  # not even the relaxation can
     if limited or not all(f.exact for f in found):
-        return model.solve("min_capex"), False
+        return model.solve("min_capex"), None
     choices = np.concatenate([f.choices for f in found])
     capex, _, log_g = model.integer_figures(choices)
     best = int(np.argmax(log_g))
     layout, settings = model.layout_of(choices[best])
     value = (int(capex[best]) + model._usd(model.capex_constant_usd())) / model.usd_units
-    return Solution("optimal", layout, value, 0.0, settings=settings), True
+    spec = p.spec
+    made = math.exp(int(log_g[best]) / SCALE) * spec.calendar.year_hours
+    made *= spec.product.energy_kwh / 1e6
+    return Solution("optimal", layout, value, 0.0, settings=settings), made
 
 
 def _gwh(x: float) -> str:
