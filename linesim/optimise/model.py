@@ -1002,6 +1002,16 @@ class LayoutModel:
     #: subgradient steps of the area Lagrangian (each one chain bound: ~0.1 s at 30 × 4)
     LAGRANGIAN_STEPS = 25
 
+    def area_limits(self) -> tuple[int | None, int | None]:
+        """The floor and dry-room area limits in the model's integer area units (rounded
+        down), None where there is none or it limits nothing."""
+        p = self.problem
+        out = []
+        for limit in (p.floor_area_m2, p.dry_room_area_m2):
+            active = limit is not None and limit < self.most_area_m2
+            out.append(scaled(limit, self.area_units, False) if limit and active else None)
+        return out[0], out[1]
+
     def area_excess(self, choice: tuple[int, ...]) -> tuple[int, int]:
         """How far a layout's machine floor and dry-room areas exceed the problem's limits, in
         the model's integer area units (0 where within, or no limit)."""
@@ -1025,12 +1035,11 @@ class LayoutModel:
         capex raised by ⌊λ·floor + μ·dry⌋, less λ·A_floor + μ·A_dry, is below the optimum
         (Lagrangian relaxation: a layout within the limits pays at most what it saves). λ, μ
         follow Polyak subgradient steps towards the best such bound."""
+        from linesim.optimise.local import improved
+
         p = self.problem
         floor_w, dry_w = self.area_weights()
-        limits = []
-        for limit in (p.floor_area_m2, p.dry_room_area_m2):
-            active = limit is not None and limit < self.most_area_m2
-            limits.append(scaled(limit, self.area_units, False) if limit and active else None)
+        limits = self.area_limits()
         inputs = self._chain_inputs()
         capex = inputs["capex"]
         mult = [0.0, 0.0]
@@ -1051,7 +1060,10 @@ class LayoutModel:
             slack = [u - a if a is not None else 0 for u, a in zip(used, limits)]
             own = sum(row[k] for row, k in zip(capex, step.choice))
             if all(g <= 0 for g in slack) and own < upper:
-                upper, found = own, step.choice
+                # a layout within the limits: local moves from it (module local) usually
+                # close most of the gap to the bound
+                better = improved(self, step.choice, limits)
+                upper, found = sum(row[k] for row, k in zip(capex, better)), better
             if lower > best_lower + 0.5:
                 best_lower, stale = lower, 0
             else:
@@ -1095,7 +1107,11 @@ class LayoutModel:
         solver.parameters.relative_gap_limit = self.problem.relative_gap
         solver.parameters.num_workers = self.problem.workers
         solver.parameters.random_seed = self.problem.seed % 2**31  # CP-SAT's seed is 32-bit
-        code = solver.solve(m)
+        stop = None
+        if lower is not None and self.problem.relative_gap > 0 and objective == "min_capex":
+            # CP-SAT knows only its own bound: stop once a layout is within the gap of ours
+            stop = _WithinGap(lower, self._usd(self.capex_constant_usd()), self.problem)
+        code = solver.solve(m, stop)
         if (
             code == cp_model.OPTIMAL
             and abs(solver.objective_value - solver.best_objective_bound) > 0.5
@@ -1149,6 +1165,22 @@ class LayoutModel:
                     var,
                     dict(c.counts) == dict(want) and (not c.settings or dict(c.settings) == now),
                 )
+
+
+class _WithinGap(cp_model.CpSolverSolutionCallback):
+    """Stops the search at a layout within the problem's relative gap of a known lower bound
+    on the objective (both in the model's integers, without the constant ``constant``)."""
+
+    def __init__(self, lower: int, constant: int, problem: Problem) -> None:
+        super().__init__()
+        self.lower, self.constant, self.gap = lower, constant, problem.relative_gap
+        self.reached = False
+
+    def on_solution_callback(self) -> None:
+        value = self.objective_value
+        if (value - self.lower) / max(value + self.constant, 1.0) <= self.gap:
+            self.reached = True
+            self.stop_search()
 
 
 def greedy_layout(model: LayoutModel, target_gwh: float) -> dict[str, dict[str, int]] | None:
