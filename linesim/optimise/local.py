@@ -19,12 +19,9 @@ is reported, so a move it misses costs time or gap, never correctness.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 import numpy as np
-
-if TYPE_CHECKING:
-    from linesim.optimise.model import LayoutModel
 
 __all__ = ["improved"]
 
@@ -35,15 +32,18 @@ ROUNDS = 40
 
 
 def improved(
-    model: LayoutModel, choice: tuple[int, ...], limits: tuple[int | None, int | None]
+    choice: tuple[int, ...],
+    capex: list[list[int]],
+    areas: tuple[list[list[int]], list[list[int]]],
+    limits: tuple[int | None, int | None],
+    carries: Callable[[np.ndarray], np.ndarray],
 ) -> tuple[int, ...]:
     """A layout no dearer than ``choice`` (candidate index per station, within the target and
-    the area ``limits`` – floor, dry room – in the model's integer area units, None: none), by
-    the moves of the module docstring."""
-    inputs = model._chain_inputs()
-    capex = [np.asarray(row, dtype=np.int64) for row in inputs["capex"]]
-    weights = [[np.asarray(row, dtype=np.int64) for row in w] for w in model.area_weights()]
-    need = inputs["need"]
+    the area ``limits``), by the moves of the module docstring. Per station and candidate:
+    ``capex`` and the floor and dry-room ``areas``; ``limits`` on those areas (None: none),
+    all in the model's integers; ``carries`` maps rows of candidate indices to the mask of
+    those that make the target."""
+    weights = [[np.asarray(row, dtype=np.int64) for row in w] for w in areas]
     n = len(capex)
     current = np.asarray(choice, dtype=np.int64)
     # every one-station move: (station, candidate)
@@ -63,20 +63,20 @@ def improved(
         used = [sum(int(w[j][current[j]]) for j in range(n)) for w in weights]
         rows = np.repeat(current[None, :], len(s), axis=0)
         rows[np.arange(len(s)), s] = k
-        carries = _carries(model, rows, need)
-        fits = carries & (saves > 0)
+        makes = carries(rows)
+        fits = makes & (saves > 0)
         for g, u, limit in zip(grows, used, limits):
             if limit is not None:
                 fits &= u + g <= limit
         best_one = int(np.max(saves[fits])) if fits.any() else 0
         # two stations: a saving that needs area, with area freed cheaply elsewhere
-        over = np.flatnonzero((saves > 0) & carries & ~fits)
+        over = np.flatnonzero((saves > 0) & makes & ~fits)
         over = over[np.argsort(-saves[over])][:PAIRED]
         freed = sum(
             (-g for g, limit in zip(grows, limits) if limit is not None),
             np.zeros(len(s), dtype=np.int64),
         )
-        frees = np.flatnonzero((freed > 0) & carries)
+        frees = np.flatnonzero((freed > 0) & makes)
         frees = frees[np.argsort(-saves[frees] / freed[frees])][:PAIRED]
         best_two, pair = 0, None
         if len(over) and len(frees):
@@ -92,7 +92,7 @@ def improved(
                 pairs = np.repeat(current[None, :], len(a), axis=0)
                 pairs[np.arange(len(a)), s[a]] = k[a]
                 pairs[np.arange(len(a)), s[b]] = k[b]
-                ok = _carries(model, pairs, need)
+                ok = carries(pairs)
                 if ok.any():
                     i = int(np.argmax(np.where(ok, total, -1)))
                     best_two, pair = int(total[i]), pairs[i]
@@ -104,9 +104,3 @@ def improved(
         else:
             break
     return tuple(int(k) for k in current)
-
-
-def _carries(model: LayoutModel, rows: np.ndarray, need: int) -> np.ndarray:
-    """Mask of the layouts (rows of candidate indices) that make the model's target."""
-    _, _, log_g = model.integer_figures(rows)
-    return log_g >= need

@@ -1042,6 +1042,10 @@ class LayoutModel:
         limits = self.area_limits()
         inputs = self._chain_inputs()
         capex = inputs["capex"]
+
+        def carries(rows: np.ndarray) -> np.ndarray:
+            return self.integer_figures(rows)[2] >= inputs["need"]
+
         mult = [0.0, 0.0]
         best_lower: float = bound.capex
         upper: float = math.inf
@@ -1062,7 +1066,7 @@ class LayoutModel:
             if all(g <= 0 for g in slack) and own < upper:
                 # a layout within the limits: local moves from it (module local) usually
                 # close most of the gap to the bound
-                better = improved(self, step.choice, limits)
+                better = improved(step.choice, capex, (floor_w, dry_w), limits, carries)
                 upper, found = sum(row[k] for row, k in zip(capex, better)), better
             if lower > best_lower + 0.5:
                 best_lower, stale = lower, 0

@@ -365,8 +365,10 @@ def _explain(without: Problem, attr: str, value: float, name: str) -> str:
 #: lines with more layouts than this get the ε-sweep (:func:`.front.swept_front`) instead of
 #: the complete enumeration (:func:`.front.enumerated_front`, two CP-SAT solves per point)
 EXACT_FRONT_LAYOUTS = 10**6
-#: the fewest output floors of the sweep
-SWEEP_LEVELS = 24
+#: the fewest output floors of the sweep (its ratio r = (top ÷ target)^(1/12): 1.07 when the
+#: most a line makes is twice its target; 24 floors took twice the time at 30 × 4 for a stated
+#: output share 2.8 points higher, while thinning to SWEEP_POINTS costs more: BENCHMARKS.md)
+SWEEP_LEVELS = 12
 #: the most points the sweep on a large line returns (thinned by boxes beyond: front.thinned)
 SWEEP_POINTS = 120
 
