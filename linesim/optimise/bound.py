@@ -168,18 +168,43 @@ def chain_labels(
     return Labels(d, c, choices, widest)
 
 
+#: stations with more candidates than this compare each only with those of its own loss in
+#: :func:`_covered` (all pairs would take K² time and memory: 5,206 candidates at one station of
+#: the 4 GWh line at a 1 bn USD budget)
+ALL_PAIRS = 600
+
+
 def _covered(loss: np.ndarray, capex: np.ndarray, room: np.ndarray, buys) -> np.ndarray:
     """Per candidate, the most room of another candidate with no more loss and capex (and
     that buys materials only where it does; ties go to the lower index), or −1 – below any
-    label's D – if none: a label with D up to that is extended at least as well by it."""
-    le_l = loss[:, None] <= loss[None, :]  # [i, k]: i has no more loss than k
-    le_c = capex[:, None] <= capex[None, :]
-    strict = (loss[:, None] < loss[None, :]) | (capex[:, None] < capex[None, :])
+    label's D – if none: a label with D up to that is extended at least as well by it. Past
+    ``ALL_PAIRS`` candidates, only those with its own loss (and purchase) are looked at: a
+    smaller value, still safe."""
+    if buys is None:
+        buys = np.ones(len(loss), dtype=bool)
     index = np.arange(len(loss))
-    beats = le_l & le_c & (strict | (index[:, None] < index[None, :]))
-    if buys is not None:
+    if len(loss) <= ALL_PAIRS:
+        le_l = loss[:, None] <= loss[None, :]  # [i, k]: i has no more loss than k
+        le_c = capex[:, None] <= capex[None, :]
+        strict = (loss[:, None] < loss[None, :]) | (capex[:, None] < capex[None, :])
+        beats = le_l & le_c & (strict | (index[:, None] < index[None, :]))
         beats &= ~buys[:, None] | buys[None, :]
-    return np.where(beats, room[:, None], -1).max(axis=0, initial=-1)
+        return np.where(beats, room[:, None], -1).max(axis=0, initial=-1)
+    # same loss and purchase: in order of capex (then index), the most room of those before
+    order = np.lexsort((index, capex, buys, loss))
+    key_l, key_b, r = loss[order], buys[order], room[order]
+    start = np.ones(len(order), dtype=bool)
+    start[1:] = (key_l[1:] != key_l[:-1]) | (key_b[1:] != key_b[:-1])
+    group = np.cumsum(start) - 1
+    # a running maximum that restarts at each group: each group lifted above the one before
+    span = int(r.max() - r.min()) + 1
+    lifted = (r - r.min()) + group * span
+    running = np.maximum.accumulate(lifted) - group * span + r.min()
+    before = np.full(len(order), -1, dtype=np.int64)
+    before[1:] = np.where(start[1:], -1, running[:-1])
+    out = np.empty(len(order), dtype=np.int64)
+    out[order] = np.maximum(before, -1)
+    return out
 
 
 class _Upstream:
