@@ -828,12 +828,27 @@ class LayoutModel:
                 )
             return cache[key]
 
-        table = [[numbers(j, c) for c in cj] for j, cj in enumerate(cs)]
+        # the tables of this model's candidates, built once (a model at_target makes has other
+        # candidates, so another key; the tuple is replaced, never changed, so a copy keeps its own)
+        key = (id(cs), self.usd_units)
+        known = getattr(self, "_tables", None)
+        if known is None or known[0] != key:
+            table = [[numbers(j, c) for c in cj] for j, cj in enumerate(cs)]
+            tables = (
+                [[t[0] for t in row] for row in table],
+                [[t[1] for t in row] for row in table],
+                [[t[2] for t in row] for row in table],
+                [[c.omitted for c in cj] for cj in cs],
+            )
+            self._tables = known = (key, tables)
+        loss, log_cap, capex, omitted = known[1]
+        # (the callers replace entries of the dict, never change these lists: copies are cheap
+        # enough to be safe all the same – one list per station)
         return {
-            "loss": [[t[0] for t in row] for row in table],
-            "log_cap": [[t[1] for t in row] for row in table],
-            "capex": [[t[2] for t in row] for row in table],
-            "omitted": [[c.omitted for c in cj] for cj in cs],
+            "loss": [list(row) for row in loss],
+            "log_cap": [list(row) for row in log_cap],
+            "capex": [list(row) for row in capex],
+            "omitted": [list(row) for row in omitted],
             "need": need,
             "headroom": scaled(clipped_log(p.max_utilisation), SCALE, False),
             "detect": self._detect,
