@@ -12,6 +12,7 @@ scaled CP-SAT model.
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass, field
 
@@ -245,6 +246,7 @@ def diagnose(problem: Problem) -> str:
         max_utilisation=1.0,
         target_gwh_per_year=None,
     )
+    known: dict = {}  # models by what chooses their candidates (_model_at)
     widest = LayoutModel(bare)
     scrapping = [s.id for s, cs in zip(problem.spec.stations, widest.candidates) if not cs]
     if scrapping:
@@ -258,10 +260,10 @@ def diagnose(problem: Problem) -> str:
     # no max_machines), the most the counts make depends on the target: name the station
     bounded = problem.max_machines is not None or all(s.machines_max for s in problem.spec.stations)
     if target is not None and not bounded:
-        short = _short_station(replace(bare, target_gwh_per_year=target))
+        short = _short_station(replace(bare, target_gwh_per_year=target), known)
         if short:
             return short
-    if target is not None and not _feasible(replace(bare, target_gwh_per_year=target)):
+    if target is not None and not _feasible(replace(bare, target_gwh_per_year=target), known):
         # the most the allowed machine counts make, with no other limit (counts reaching what
         # the target needs, as min-capex allows them)
         top = LayoutModel(replace(bare, target_gwh_per_year=target), open=True).solve("max_output")
@@ -286,7 +288,7 @@ def diagnose(problem: Problem) -> str:
             continue
         active[attr] = value
         trial = replace(bare, target_gwh_per_year=target, **active)
-        if _feasible(trial):
+        if _feasible(trial, known):
             continue
         return _explain(
             replace(
@@ -295,14 +297,15 @@ def diagnose(problem: Problem) -> str:
             attr,
             value,
             name,
+            known,
         )
     return "the limits together (" + ", ".join(active) + ") leave no layout"
 
 
-def _short_station(problem: Problem) -> str | None:
+def _short_station(problem: Problem, known: dict | None = None) -> str | None:
     """The first station whose every allowed machine mix has less capacity than the target of
     ``problem`` needs there even at the best yields, in words; None if each has one."""
-    model = LayoutModel(problem)
+    model = _model_at(problem, known)
     for j, (station, cs) in enumerate(zip(problem.spec.stations, model.candidates)):
         if cs:
             continue
@@ -321,16 +324,40 @@ def _figure(x: float, spec: str) -> str:
     return format(x, spec) if abs(x) < 1e12 else f"{x:.3g}"
 
 
-def _feasible(problem: Problem) -> bool:
+def _model_at(problem: Problem, known: dict | None) -> LayoutModel:
+    """The (closed) model of ``problem``. With a target, its budget and area limits choose no
+    candidate (they are constraints of the model only), so a model built before for the same
+    target, counts, headroom, settings and capacity factors lends its candidates (``known``:
+    those models, by that key)."""
+    if known is None or problem.target_gwh_per_year is None:
+        return LayoutModel(problem)
+    key = (
+        problem.target_gwh_per_year,
+        problem.max_machines,
+        problem.max_utilisation,
+        problem.tune,
+        problem.capacity_factors,
+    )
+    if key not in known:
+        known[key] = LayoutModel(problem)
+        return known[key]
+    model = copy.copy(known[key])
+    model.problem = problem  # (its chain bound, cached, ignores the limits: shared)
+    return model
+
+
+def _feasible(problem: Problem, known: dict | None = None) -> bool:
     if problem.target_gwh_per_year is not None:
-        return LayoutModel(problem).solve("min_capex").layout is not None
+        return _model_at(problem, known).solve("min_capex").layout is not None
     return LayoutModel(problem).solve("max_output").layout is not None
 
 
-def _explain(without: Problem, attr: str, value: float, name: str) -> str:
+def _explain(
+    without: Problem, attr: str, value: float, name: str, known: dict | None = None
+) -> str:
     """Why the limit ``attr`` = ``value`` cannot be met, with the best the others allow."""
     target = without.target_gwh_per_year
-    model = LayoutModel(without)
+    model = _model_at(without, known)
     if name == "budget":
         if target is None:
             return f"budget {_figure(value / 1e6, ',.1f')} MUSD buys no working line"
