@@ -956,7 +956,9 @@ class LayoutModel:
         Minimum capex at the target (no ε-constraints) first asks the chain bound: when its
         layout meets every constraint of the full model (checked by CP-SAT with the choice
         fixed), no layout costs less, so it is optimal without a search. Otherwise CP-SAT
-        searches the full model from the bound's layout. (The bound is not added as a
+        searches the full model from the bound's layout (under area limits, from the best
+        layout the area Lagrangian and local moves found, stopping once a layout is within
+        ``relative_gap`` of the Lagrangian bound). (The bound is not added as a
         constraint: with it, CP-SAT 9.15's presolve returned a wrong "optimal" on a 16 × 6
         instance when the log scale was 10⁸.)"""
         plain = not any(e is not None for e in eps.values())
@@ -978,6 +980,7 @@ class LayoutModel:
                 lower, start = bound.capex, bound.choice
                 if self.area_excess(bound.choice) != (0, 0):
                     # an area limit binds: the Lagrangian bound and its best fitting layout
+                    # (each improved by local moves, module local)
                     lower, found = self.area_lagrangian(bound)
                     if budget is not None and lower + self._usd(self.capex_constant_usd()) > scaled(
                         budget, self.usd_units, False
