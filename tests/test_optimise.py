@@ -661,3 +661,82 @@ def test_tuned_pareto_front_matches_brute_force():
             & (got[:, 1] >= r[1] * (1 - rel))
             & (got[:, 2] <= r[2] * (1 + rel))
         ).any(), r
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    limit=st.sampled_from([None, 0.5, 0.8]),
+    pairs=st.sampled_from([600, 0]),
+)
+def test_chain_labels_equal_the_pareto_set_of_every_layout(seed, limit, pairs, monkeypatch):
+    # the DP skips extensions a cheaper, leaner candidate makes anyway and drops labels no
+    # upstream layout completes within the limit: its labels must still be exactly the Pareto
+    # set of (total loss, capex) over every layout of the chain that carries the need
+    from linesim.optimise import bound
+
+    monkeypatch.setattr(bound, "ALL_PAIRS", pairs)  # 0: the per-loss comparison only
+    rng = np.random.default_rng(seed)
+    n, k = int(rng.integers(1, 5)), int(rng.integers(1, 5))
+    loss = [[int(x) for x in rng.integers(0, 4, k)] for _ in range(n)]
+    log_cap = [[int(x) for x in rng.integers(0, 12, k)] for _ in range(n)]
+    capex = [[int(x) for x in rng.integers(0, 6, k)] for _ in range(n)]
+    need = int(rng.integers(0, 4))
+    every = []
+    for choice in itertools.product(range(k), repeat=n):
+        d = [sum(loss[i][choice[i]] for i in range(j + 1, n)) for j in range(n)]
+        if all(need + d[j] + loss[j][choice[j]] <= log_cap[j][choice[j]] for j in range(n)):
+            every.append(
+                (
+                    sum(loss[j][choice[j]] for j in range(n)),
+                    sum(capex[j][choice[j]] for j in range(n)),
+                )
+            )
+    cap = None if limit is None or not every else int(limit * max(c for _, c in every))
+    every = [(d, c) for d, c in every if cap is None or c <= cap]
+    front = sorted(
+        {
+            (d, c)
+            for d, c in every
+            if not any(e[0] <= d and e[1] <= c and e != (d, c) for e in every)
+        }
+    )
+    found = bound.chain_labels(loss, log_cap, capex, need, 0, capex_limit=cap)
+    if not front:
+        assert found is None
+        return
+    assert found is not None
+    assert sorted(zip(found.loss.tolist(), found.capex.tolist())) == front
+    for row, d, c in zip(found.choices, found.loss, found.capex):  # each label's own layout
+        assert sum(loss[j][row[j]] for j in range(n)) == d
+        assert sum(capex[j][row[j]] for j in range(n)) == c
+
+
+def test_local_moves_keep_the_layout_within_its_limits_and_lower_its_capex():
+    # a chain of two stations, two candidates each: (capex, area); the start fits but is
+    # dear; the cheapest layout that fits swaps both stations (one move alone breaks the limit)
+    from linesim.optimise.local import improved
+
+    capex = [[10, 4], [2, 5]]
+    area = [[1, 5], [5, 1]]
+    start = (0, 0)  # capex 12, area 6 ≤ 6
+    best = improved(
+        start,
+        capex,
+        (area, [[0, 0], [0, 0]]),
+        (6, None),
+        lambda rows: np.ones(len(rows), dtype=bool),
+    )
+    assert best == (1, 1)  # capex 9, area 6
+    assert (
+        improved(
+            start,
+            capex,
+            (area, [[0, 0], [0, 0]]),
+            (5, None),
+            lambda rows: np.ones(len(rows), dtype=bool),
+        )
+        == start
+    )  # nothing else fits

@@ -97,8 +97,11 @@ def chain_labels(
     that is not ``omitted`` adds the table's value at its label's loss — increasing in the
     loss, so a label with less loss and capex still beats one with more after it."""
     n = len(loss)
+    if not all(len(row) for row in loss):
+        return None  # a station with no candidate: no layout
     needs = need if isinstance(need, list) else [need] * n
     materials = materials or {}
+    upstream = _Upstream(loss, log_cap, capex, needs, headroom)
     d = np.zeros(1, dtype=np.int64)  # labels of the stations after j: loss so far, capex so far
     c = np.zeros(1, dtype=np.int64)
     back: list[tuple[np.ndarray, np.ndarray]] = [None] * n  # type: ignore[list-item]
@@ -107,15 +110,23 @@ def chain_labels(
         # every candidate k extends the labels whose D leaves room for it (a prefix of d):
         # all extensions at once, candidate by candidate (nk) and label by label (parent)
         lj = np.asarray(loss[j], dtype=np.int64)
+        cj = np.asarray(capex[j], dtype=np.int64)
         room = np.asarray(log_cap[j], dtype=np.int64) + headroom - needs[j] - lj
-        m = np.searchsorted(d, room, side="right")  # per candidate: labels with D ≤ room
+        # per candidate: the labels with D ≤ room, less those a candidate with no more loss
+        # and capex (that buys no more materials) extends too – its extensions beat these
+        buys = None
+        if j in materials and omitted:
+            buys = ~np.asarray(omitted[j], dtype=bool)
+        first = np.searchsorted(d, _covered(lj, cj, room, buys), side="right")
+        m = np.maximum(np.searchsorted(d, room, side="right") - first, 0)
         total = int(m.sum())
         if total == 0:
             return None
         nk = np.repeat(np.arange(len(lj), dtype=np.int64), m)
         np_ = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(m) - m, m)
+        np_ += np.repeat(first, m)
         nd = d[np_] + lj[nk]
-        nc = c[np_] + np.asarray(capex[j], dtype=np.int64)[nk]
+        nc = c[np_] + cj[nk]
         if j in materials:
             table, offset = materials[j]
             buys = np.ones(total, dtype=bool)
@@ -138,6 +149,14 @@ def chain_labels(
         best_before = np.minimum.accumulate(nc)
         keep = np.ones(len(nc), dtype=bool)
         keep[1:] = nc[1:] < best_before[:-1]  # strictly cheaper than every label with less D
+        # a label no layout of the stations before j completes (one of them cannot carry the
+        # loss it must), or completes within the capex limit, is dropped (it dominates no
+        # label that survives: one with more loss and capex is dropped with it)
+        alive = keep.copy()
+        alive[keep] = upstream.completes(j, nd[keep], nc[keep], capex_limit)
+        keep = alive
+        if not keep.any():
+            return None
         d, c = nd[keep], nc[keep]
         back[j] = (nk[keep], np_[keep])
         widest = max(widest, len(d))
@@ -147,6 +166,83 @@ def chain_labels(
         choices[:, j] = back[j][0][label]
         label = back[j][1][label]
     return Labels(d, c, choices, widest)
+
+
+#: stations with more candidates than this compare each only with those of its own loss in
+#: :func:`_covered` (all pairs would take K² time and memory: 5,206 candidates at one station of
+#: the 4 GWh line at a 1 bn USD budget)
+ALL_PAIRS = 600
+
+
+def _covered(loss: np.ndarray, capex: np.ndarray, room: np.ndarray, buys) -> np.ndarray:
+    """Per candidate, the most room of another candidate with no more loss and capex (and
+    that buys materials only where it does; ties go to the lower index), or −1 – below any
+    label's D – if none: a label with D up to that is extended at least as well by it. Past
+    ``ALL_PAIRS`` candidates, only those with its own loss (and purchase) are looked at: a
+    smaller value, still safe."""
+    if buys is None:
+        buys = np.ones(len(loss), dtype=bool)
+    index = np.arange(len(loss))
+    if len(loss) <= ALL_PAIRS:
+        le_l = loss[:, None] <= loss[None, :]  # [i, k]: i has no more loss than k
+        le_c = capex[:, None] <= capex[None, :]
+        strict = (loss[:, None] < loss[None, :]) | (capex[:, None] < capex[None, :])
+        beats = le_l & le_c & (strict | (index[:, None] < index[None, :]))
+        beats &= ~buys[:, None] | buys[None, :]
+        return np.where(beats, room[:, None], -1).max(axis=0, initial=-1)
+    # same loss and purchase: in order of capex (then index), the most room of those before
+    order = np.lexsort((index, capex, buys, loss))
+    key_l, key_b, r = loss[order], buys[order], room[order]
+    start = np.ones(len(order), dtype=bool)
+    start[1:] = (key_l[1:] != key_l[:-1]) | (key_b[1:] != key_b[:-1])
+    group = np.cumsum(start) - 1
+    # a running maximum that restarts at each group: each group lifted above the one before
+    span = int(r.max() - r.min()) + 1
+    lifted = (r - r.min()) + group * span
+    running = np.maximum.accumulate(lifted) - group * span + r.min()
+    before = np.full(len(order), -1, dtype=np.int64)
+    before[1:] = np.where(start[1:], -1, running[:-1])
+    out = np.empty(len(order), dtype=np.int64)
+    out[order] = np.maximum(before, -1)
+    return out
+
+
+class _Upstream:
+    """What the stations before j cost at least, for a label of loss D at j.
+
+    Station i < j carries at least D plus the least loss of each station between i and j, so
+    it needs a candidate with ``log_cap + headroom − needs[i] − loss`` at least that; the
+    least capex of those, summed over i < j, is a lower bound on any completion of the label
+    (each station chosen on its own, the losses between them at their least)."""
+
+    def __init__(self, loss, log_cap, capex, needs, headroom) -> None:
+        self.rooms, self.least = [], []
+        for i, (lo, cap, cx) in enumerate(zip(loss, log_cap, capex)):
+            room = np.asarray(cap, dtype=np.int64) + headroom - needs[i]
+            room -= np.asarray(lo, dtype=np.int64)
+            order = np.argsort(room)
+            self.rooms.append(room[order])
+            # the least capex among the candidates with at least each room (a suffix minimum)
+            least = np.asarray(cx, dtype=np.int64)[order]
+            self.least.append(np.minimum.accumulate(least[::-1])[::-1])
+        self.min_loss = [min(lo) for lo in loss]
+
+    def completes(
+        self, j: int, d: np.ndarray, c: np.ndarray, capex_limit: int | None
+    ) -> np.ndarray:
+        """Mask of the labels (loss ``d``, capex ``c``) at station j that some layout of the
+        stations before it may complete (within ``capex_limit``)."""
+        ok = np.ones(len(d), dtype=bool)
+        total = c.copy()
+        shift = 0  # the least loss of the stations between i and j
+        for i in reversed(range(j)):
+            at = np.searchsorted(self.rooms[i], d + shift, side="left")
+            ok &= at < len(self.rooms[i])
+            total += self.least[i][np.minimum(at, len(self.rooms[i]) - 1)]
+            shift += self.min_loss[i]
+        if capex_limit is not None:
+            ok &= total <= capex_limit
+        return ok
 
 
 def chain_bound(

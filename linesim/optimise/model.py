@@ -231,6 +231,9 @@ class LayoutModel:
 
     def __post_init__(self) -> None:
         spec, p = self.problem.spec, self.problem
+        #: building and dry-room capex per m² of machine footprint [USD/m²] (the spec's: read
+        #: once, as every candidate's capex needs them)
+        self._per_m2 = (self._building_usd_per_m2(), self._dry_room_usd_per_m2())
         if p.tune:  # the size of the grids before any line is built at their settings
             target = p.target_gwh_per_year or 0.0
             hours, kwh = spec.calendar.year_hours, spec.product.energy_kwh
@@ -464,11 +467,8 @@ class LayoutModel:
     def candidate_capex_usd(self, c: Candidate) -> float:
         """Equipment plus the building floor and the dry room its footprint needs (each when
         its area is derived from the machines)."""
-        return (
-            c.capex_usd
-            + c.footprint_m2 * self._building_usd_per_m2()
-            + c.dry_room_m2 * self._dry_room_usd_per_m2()
-        )
+        building, dry_room = self._per_m2
+        return c.capex_usd + c.footprint_m2 * building + c.dry_room_m2 * dry_room
 
     # --- model ---------------------------------------------------------------------------------
     def build(
@@ -828,12 +828,27 @@ class LayoutModel:
                 )
             return cache[key]
 
-        table = [[numbers(j, c) for c in cj] for j, cj in enumerate(cs)]
+        # the tables of this model's candidates, built once (a model at_target makes has other
+        # candidates, so another key; the tuple is replaced, never changed, so a copy keeps its own)
+        key = (id(cs), self.usd_units)
+        known = getattr(self, "_tables", None)
+        if known is None or known[0] != key:
+            table = [[numbers(j, c) for c in cj] for j, cj in enumerate(cs)]
+            tables = (
+                [[t[0] for t in row] for row in table],
+                [[t[1] for t in row] for row in table],
+                [[t[2] for t in row] for row in table],
+                [[c.omitted for c in cj] for cj in cs],
+            )
+            self._tables = known = (key, tables)
+        loss, log_cap, capex, omitted = known[1]
+        # (the callers replace entries of the dict, never change these lists: copies are cheap
+        # enough to be safe all the same – one list per station)
         return {
-            "loss": [[t[0] for t in row] for row in table],
-            "log_cap": [[t[1] for t in row] for row in table],
-            "capex": [[t[2] for t in row] for row in table],
-            "omitted": [[c.omitted for c in cj] for cj in cs],
+            "loss": [list(row) for row in loss],
+            "log_cap": [list(row) for row in log_cap],
+            "capex": [list(row) for row in capex],
+            "omitted": [list(row) for row in omitted],
             "need": need,
             "headroom": scaled(clipped_log(p.max_utilisation), SCALE, False),
             "detect": self._detect,
@@ -941,7 +956,9 @@ class LayoutModel:
         Minimum capex at the target (no ε-constraints) first asks the chain bound: when its
         layout meets every constraint of the full model (checked by CP-SAT with the choice
         fixed), no layout costs less, so it is optimal without a search. Otherwise CP-SAT
-        searches the full model from the bound's layout. (The bound is not added as a
+        searches the full model from the bound's layout (under area limits, from the best
+        layout the area Lagrangian and local moves found, stopping once a layout is within
+        ``relative_gap`` of the Lagrangian bound). (The bound is not added as a
         constraint: with it, CP-SAT 9.15's presolve returned a wrong "optimal" on a 16 × 6
         instance when the log scale was 10⁸.)"""
         plain = not any(e is not None for e in eps.values())
@@ -963,6 +980,7 @@ class LayoutModel:
                 lower, start = bound.capex, bound.choice
                 if self.area_excess(bound.choice) != (0, 0):
                     # an area limit binds: the Lagrangian bound and its best fitting layout
+                    # (each improved by local moves, module local)
                     lower, found = self.area_lagrangian(bound)
                     if budget is not None and lower + self._usd(self.capex_constant_usd()) > scaled(
                         budget, self.usd_units, False
@@ -1002,6 +1020,16 @@ class LayoutModel:
     #: subgradient steps of the area Lagrangian (each one chain bound: ~0.1 s at 30 × 4)
     LAGRANGIAN_STEPS = 25
 
+    def area_limits(self) -> tuple[int | None, int | None]:
+        """The floor and dry-room area limits in the model's integer area units (rounded
+        down), None where there is none or it limits nothing."""
+        p = self.problem
+        out = []
+        for limit in (p.floor_area_m2, p.dry_room_area_m2):
+            active = limit is not None and limit < self.most_area_m2
+            out.append(scaled(limit, self.area_units, False) if limit and active else None)
+        return out[0], out[1]
+
     def area_excess(self, choice: tuple[int, ...]) -> tuple[int, int]:
         """How far a layout's machine floor and dry-room areas exceed the problem's limits, in
         the model's integer area units (0 where within, or no limit)."""
@@ -1025,14 +1053,17 @@ class LayoutModel:
         capex raised by ⌊λ·floor + μ·dry⌋, less λ·A_floor + μ·A_dry, is below the optimum
         (Lagrangian relaxation: a layout within the limits pays at most what it saves). λ, μ
         follow Polyak subgradient steps towards the best such bound."""
+        from linesim.optimise.local import improved
+
         p = self.problem
         floor_w, dry_w = self.area_weights()
-        limits = []
-        for limit in (p.floor_area_m2, p.dry_room_area_m2):
-            active = limit is not None and limit < self.most_area_m2
-            limits.append(scaled(limit, self.area_units, False) if limit and active else None)
+        limits = self.area_limits()
         inputs = self._chain_inputs()
         capex = inputs["capex"]
+
+        def carries(rows: np.ndarray) -> np.ndarray:
+            return self.integer_figures(rows)[2] >= inputs["need"]
+
         mult = [0.0, 0.0]
         best_lower: float = bound.capex
         upper: float = math.inf
@@ -1051,7 +1082,10 @@ class LayoutModel:
             slack = [u - a if a is not None else 0 for u, a in zip(used, limits)]
             own = sum(row[k] for row, k in zip(capex, step.choice))
             if all(g <= 0 for g in slack) and own < upper:
-                upper, found = own, step.choice
+                # a layout within the limits: local moves from it (module local) usually
+                # close most of the gap to the bound
+                better = improved(step.choice, capex, (floor_w, dry_w), limits, carries)
+                upper, found = sum(row[k] for row, k in zip(capex, better)), better
             if lower > best_lower + 0.5:
                 best_lower, stale = lower, 0
             else:
@@ -1095,7 +1129,11 @@ class LayoutModel:
         solver.parameters.relative_gap_limit = self.problem.relative_gap
         solver.parameters.num_workers = self.problem.workers
         solver.parameters.random_seed = self.problem.seed % 2**31  # CP-SAT's seed is 32-bit
-        code = solver.solve(m)
+        stop = None
+        if lower is not None and self.problem.relative_gap > 0 and objective == "min_capex":
+            # CP-SAT knows only its own bound: stop once a layout is within the gap of ours
+            stop = _WithinGap(lower, self._usd(self.capex_constant_usd()), self.problem)
+        code = solver.solve(m, stop)
         if (
             code == cp_model.OPTIMAL
             and abs(solver.objective_value - solver.best_objective_bound) > 0.5
@@ -1149,6 +1187,22 @@ class LayoutModel:
                     var,
                     dict(c.counts) == dict(want) and (not c.settings or dict(c.settings) == now),
                 )
+
+
+class _WithinGap(cp_model.CpSolverSolutionCallback):
+    """Stops the search at a layout within the problem's relative gap of a known lower bound
+    on the objective (both in the model's integers, without the constant ``constant``)."""
+
+    def __init__(self, lower: int, constant: int, problem: Problem) -> None:
+        super().__init__()
+        self.lower, self.constant, self.gap = lower, constant, problem.relative_gap
+        self.reached = False
+
+    def on_solution_callback(self) -> None:
+        value = self.objective_value
+        if (value - self.lower) / max(value + self.constant, 1.0) <= self.gap:
+            self.reached = True
+            self.stop_search()
 
 
 def greedy_layout(model: LayoutModel, target_gwh: float) -> dict[str, dict[str, int]] | None:
