@@ -4,7 +4,7 @@ its message), and end to end in headless Chromium through ``linesim ui``."""
 import re
 
 import pytest
-from browser import browser_page, serve_ui  # noqa: F401 (serve_ui: the ui_server fixture)
+from browser import browser_page
 from conftest import ROOT, settle
 from streamlit.testing.v1 import AppTest
 

@@ -1,13 +1,13 @@
 """The what-if app in headless Chromium, as a planner uses it (issue 17): edits kept, uploads
-with ``extends:``, errors that name the station. One ``linesim ui`` server for the module."""
+with ``extends:``, errors that name the station. On the run's shared ``linesim ui`` server
+(tests/conftest.py)."""
 
 import re
 
-from browser import (  # noqa: F401 (serve_ui: the ui_server fixture)
+from browser import (
     browser_page,
     edit_cell,
     metric_value,
-    serve_ui,
     start_ui,
     wait_for_metric,
 )
