@@ -60,32 +60,36 @@ def test_a_job_reporting_progress_ends_at_its_time_limit():
 
 
 def test_a_job_whose_session_has_gone_is_adopted_or_ends_after_its_grace(monkeypatch):
-    """A reload's new session takes over the newest job of each kind whose session has gone
-    (never one of a session still open); one nobody takes over ends after ORPHAN_GRACE_S,
-    failed with its reason."""
-    gone = {"old-tab"}
+    """A reload's new session takes over the newest job of each kind that its tab's gone
+    session left (never one of a session still open, nor one of another tab, even a closed
+    one); one nobody takes over ends after ORPHAN_GRACE_S, failed with its reason."""
+    gone = {"old-session", "closed-tab-session"}
     monkeypatch.setattr(background, "_session_gone", lambda job: job.session in gone)
     monkeypatch.setattr(background, "_JOBS", {})
     jobs = {}
-    for key, kind, session in (
-        ("a", "simulation", "old-tab"),
-        ("b", "simulation", "old-tab"),
-        ("c", "sweep", "open-tab"),
-        ("d", "sweep", "old-tab"),
+    for key, kind, session, tab in (
+        ("a", "simulation", "old-session", "tab-1"),
+        ("b", "simulation", "old-session", "tab-1"),
+        ("c", "sweep", "open-session", "tab-1"),
+        ("d", "sweep", "old-session", "tab-1"),
+        ("e", "simulation", "closed-tab-session", "tab-2"),  # newest, of another tab
+        ("f", "optimise", "closed-tab-session", "tab-2"),
     ):
         jobs[key] = background.Job(key, 60.0, 64, "", kind)
-        jobs[key].session = session
+        jobs[key].session, jobs[key].tab = session, tab
         background._JOBS[key] = jobs[key]
         time.sleep(0.01)  # started in this order
-    assert background.adopt() == {"simulation": "b", "sweep": "d"}
-    assert jobs["b"].session is None and jobs["a"].session == "old-tab"  # no script run here
-    assert jobs["c"].session == "open-tab"
+    assert background.adopt("tab-1") == {"simulation": "b", "sweep": "d"}
+    assert jobs["b"].session is None and jobs["a"].session == "old-session"  # no script run
+    assert jobs["c"].session == "open-session"
+    assert jobs["e"].session == jobs["f"].session == "closed-tab-session"
+    assert background.adopt("tab-3") == {}  # a new tab takes nobody's work
 
     monkeypatch.setattr(background, "ORPHAN_GRACE_S", 0.3)
     receiver, sender = Pipe(duplex=False)
     held, _ = Pipe(duplex=False)
     job = background.Job("orphan", 60.0, 64, "", "simulation")
-    job.session = "old-tab"
+    job.session = "old-session"
     start = time.monotonic()
     background._watch(job, _Chatty(sender, 4.0), receiver, held)
     assert 0.3 <= time.monotonic() - start < 1.5 and job.abandoned
@@ -137,10 +141,10 @@ def test_a_reload_adopts_only_work_still_running_or_just_done_and_watches_its_ne
     }
     for kind, state in states.items():
         job = background.Job(kind, 60.0, 64, "", kind)
-        job.session = "old-tab"
+        job.session, job.tab = "old-tab", "tab-1"
         vars(job).update(state)
         background._JOBS[kind] = job
-    assert background.adopt() == {"running": "running", "just-done": "just-done"}
+    assert background.adopt("tab-1") == {"running": "running", "just-done": "just-done"}
     adopted = background._JOBS["running"]
     assert adopted.session == "new-tab"
     assert not background._abandoned(adopted)  # the new tab is open

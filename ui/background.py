@@ -8,9 +8,11 @@ messages a thread of the server collects; the session keeps the job's id
 when its browser session has been gone for :data:`ORPHAN_GRACE_S` with no other session taking
 it over, so none keeps a core busy for nobody.
 
-A browser reload is a new session: the old one is gone, its job is not. The page of the new
-session takes over (:func:`adopt`) the newest job of its kind whose session has gone, and
-follows it to its end. What a finished job made is kept by the server, not by a session:
+A browser reload is a new session: the old one is gone, its job is not. A job belongs to the
+browser tab that started it (its id kept in the page's address, which a reload keeps: see
+``common.tab_id``): the page of the tab's new session takes over (:func:`adopt`) the newest job
+of its kind that the tab's gone session left, and follows it to its end. Another tab, open or
+opened later, never sees it, nor ends or replaces it. What a finished job made is kept by the server, not by a session:
 ``on_done`` (e.g. record it in the results store) runs in the watching thread when the task
 returns, whether or not a session is looking.
 """
@@ -86,6 +88,7 @@ class Job:
         self.outcome: tuple | None = None
         self.cancelled = False
         self.session: str | None = None
+        self.tab: str | None = None  #: the browser tab that started it (survives reloads)
 
     @property
     def running(self) -> bool:
@@ -154,16 +157,19 @@ def start(
     kind: str = "",
     context: Any = None,
     on_done: Callable[[Any, Any], Any] | None = None,
+    tab: str | None = None,
 ) -> str:
     """Start ``task(*args)`` (arguments as :func:`jobs.run`) and return the job's id.
 
-    ``kind``: what the job is, for :func:`adopt`; ``context``: what its page needs to show
+    ``kind``: what the job is, for :func:`adopt`; ``tab``: the browser tab it belongs to (only
+    that tab's later sessions adopt it); ``context``: what its page needs to show
     its result, kept with the job; ``on_done(value, context)``: run in the server when the task
     returns its value, its return value kept as :attr:`Job.kept` (an exception it raises is
     kept as one of :attr:`Job.problems`, never lost silently)."""
     job = Job(label, time_limit_s, memory_mib, remedy, kind, context, on_done)
     ctx = get_script_run_ctx(suppress_warning=True)
     job.session = ctx.session_id if ctx is not None else None
+    job.tab = tab
     child, receiver, held = jobs.spawn(task, args, time_limit_s, memory_mib, progress, threads)
     key = uuid.uuid4().hex
     with _LOCK:
@@ -178,17 +184,20 @@ def get(key: str | None) -> Job | None:
         return _JOBS.get(key) if key else None
 
 
-def adopt() -> dict[str, str]:
-    """The newest job of each kind whose browser session has gone (a reload, a closed tab),
-    now the current session's: ``{kind: id}``. Only a job still running, or one that ended
-    with its result within :data:`ORPHAN_GRACE_S` (a reload as it ended); never one cancelled
-    or stopped for want of a session, nor one of a session still open (another tab). Older
-    orphans of a kind are left to end. Once adopted, a job ends with its new session."""
+def adopt(tab: str) -> dict[str, str]:
+    """The newest job of each kind that the browser tab ``tab`` started and whose session has
+    gone (a reload), now the current session's: ``{kind: id}``. Only a job still running, or
+    one that ended with its result within :data:`ORPHAN_GRACE_S` (a reload as it ended); never
+    one of another tab (open or closed), one cancelled or
+    stopped for want of a session, nor one of a session still open. Older orphans of a kind
+    are left to end. Once adopted, a job ends with its new session."""
     ctx = get_script_run_ctx(suppress_warning=True)
     taken: dict[str, str] = {}
     now = time.monotonic()
     with _LOCK:
-        orphans = sorted((j.started, k) for k, j in _JOBS.items() if _adoptable(j, now))
+        orphans = sorted(
+            (j.started, k) for k, j in _JOBS.items() if j.tab == tab and _adoptable(j, now)
+        )
         for _, key in orphans:  # oldest first: the newest of a kind is the one kept
             taken[_JOBS[key].kind] = key
         for key in taken.values():

@@ -16,8 +16,10 @@ import contextlib
 import hashlib
 import logging
 import math
+import re
 import sys
 import traceback
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -423,18 +425,37 @@ JOB_ERROR_PREFIX = "job_error_"  #: …and of the error a finished one ended wit
 JOB_NOTE_PREFIX = "notes_of_job_"  #: …and of what a finished one's keeping ran into
 RESUMED = "the line of the work resumed after a reload"  #: the working line's source then
 RESUME_CHECKED = "jobs_resumed"  #: set on a session's first script run (:func:`resume_jobs`)
+TAB = "tab"  #: the query parameter that names the browser tab (:func:`tab_id`)
+TAB_KEY = "tab_id"  #: …and the session key that holds it
+
+
+def tab_id() -> str:
+    """This browser tab's id, kept in the page's address (``?tab=…``): a reload keeps the
+    address, so the reload's new session is known as the same tab and takes over that tab's
+    long work (:func:`resume_jobs`), never another's. A session's first run takes the id the
+    address gives (a reload) or makes one (a new tab, a bare address); every run writes it back
+    (going to another page drops the query)."""
+    ours = st.session_state.get(TAB_KEY)
+    if ours is None:
+        given = st.query_params.get(TAB, "")
+        ours = given if re.fullmatch(r"[0-9a-f]{32}", given) else uuid.uuid4().hex
+        st.session_state[TAB_KEY] = ours
+    if st.query_params.get(TAB) != ours:
+        st.query_params[TAB] = ours
+    return ours
 
 
 def resume_jobs() -> None:
-    """On a session's first script run (a reload, a new tab): take over the long work a gone
-    session left (:func:`background.adopt`: still running, or just done with its result), so
-    its pages follow it; the line of the newest such job becomes the working line (the reload
-    lost the old one)."""
+    """On a session's first script run (a reload, a new tab): take over the long work this
+    tab's gone session left (:func:`background.adopt`: still running, or just done with its
+    result), so its pages follow it; the line of the newest such job becomes the working line
+    (the reload lost the old one)."""
+    tab = tab_id()
     if st.session_state.get(RESUME_CHECKED):
         return
     st.session_state[RESUME_CHECKED] = True
     newest = None
-    for name, key in background.adopt().items():
+    for name, key in background.adopt(tab).items():
         st.session_state[JOB_PREFIX + name] = key
         job = background.get(key)
         if job is None:
@@ -465,7 +486,7 @@ def start_job(
     if old is not None:
         old.cancel()
     st.session_state[JOB_PREFIX + name] = background.start(
-        task, *args, kind=name, context=context, on_done=on_done, **limits
+        task, *args, kind=name, context=context, on_done=on_done, tab=tab_id(), **limits
     )
 
 
