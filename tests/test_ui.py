@@ -223,12 +223,22 @@ def test_end_to_end_in_chromium(ui_server, tmp_path):
         label.wait_for(timeout=120_000)
         card = pg.locator('[data-testid="stMetric"]').filter(has_text="Simulated output")
         value = float(card.locator('[data-testid="stMetricValue"]').inner_text())
+        # the OEE loss waterfall of the simulation's loss tree (issue 17, item 4)
+        waterfall = pg.get_by_test_id("stPlotlyChart").filter(has_text="OEE loss tree")
+        waterfall.first.wait_for(timeout=30_000)
+        texts = waterfall.first.locator("text").evaluate_all("els => els.map(e => e.textContent)")
         pg.screenshot(path=str(tmp_path / "simulate.png"), full_page=True)
     # three stackers cap the pilot at 0.219 GWh/yr in this run (2 days, 3 replications, seed
     # 1); a fourth lifts it to the powder lots' limit: 0.249 (linesim run … --set
     # stations.stacking.machines=4 --horizon 2d --replications 3)
     assert not errors, errors
     assert value > 0.235, value
+    # calendar time, losses by the OEE factor they lower (breakdowns at least: the pilot's
+    # stations have MTBF/MTTR), good output; the title gives OEE = A × P × Q
+    shown = " ".join(texts)  # a label's lines are tspans of one text
+    for part in ("calendar", "breakdowns", "availability", "performance", "good"):
+        assert part in shown, (part, texts)
+    assert re.search(r"OEE \S+ = availability \S+ × performance \S+ × quality", shown), texts
     assert (tmp_path / "simulate.png").stat().st_size > 10_000
 
 

@@ -138,10 +138,13 @@ def test_compare_of_lines_that_share_a_name_shows_a_bar_each(ui_server):
     assert not errors, errors
 
 
-def test_a_saved_scenario_outlives_a_reload_and_a_server_restart(tmp_path):
+def test_a_saved_scenario_and_running_work_outlive_a_reload_and_a_server_restart(tmp_path):
     """Saved on the Compare page, the scenario is there after a browser reload and after
     the server restarts on the same results store; reopened, it is the working line; then
-    deleted."""
+    deleted. A simulation running when the server stopped shows after the restart as
+    interrupted, its inputs kept: Rerun starts it again with them."""
+    from test_ui_tabs import running, start_long_simulation, working_line
+
     store = tmp_path / "runs.duckdb"
     url, proc = start_ui(store)
     try:
@@ -158,6 +161,8 @@ def test_a_saved_scenario_outlives_a_reload_and_a_server_restart(tmp_path):
             open_line_page(pg, url)  # the page loaded again: a new session
             pg.get_by_role("link", name=re.compile("Compare")).click()
             pg.get_by_role("button", name="Open as working line").wait_for(timeout=30_000)
+            pg.get_by_role("link", name=re.compile("Simulate")).click()
+            start_long_simulation(pg)  # running when the server stops
     finally:
         proc.terminate()
         proc.wait(timeout=20)
@@ -165,6 +170,16 @@ def test_a_saved_scenario_outlives_a_reload_and_a_server_restart(tmp_path):
     try:
         with browser_page() as (pg, errors2):
             open_line_page(pg, url)
+            pg.get_by_role("link", name=re.compile("Simulate")).click()
+            said = pg.get_by_test_id("stAlert").filter(has_text="server stopped")
+            said.wait_for(timeout=30_000)
+            assert "Simulating the line" in said.inner_text() and PILOT in said.inner_text()
+            pg.get_by_role("button", name="Rerun").click()
+            running(pg).wait_for(timeout=30_000)
+            working_line(pg, PILOT).wait_for(timeout=30_000)
+            assert said.count() == 0
+            pg.get_by_role("button", name="Cancel").click()
+            pg.get_by_test_id("stAlert").filter(has_text="cancelled").wait_for(timeout=30_000)
             pg.get_by_role("link", name=re.compile("Compare")).click()
             pg.get_by_role("button", name="Open as working line").click()
             pg.get_by_text("Scenario oxide as is is the working line").wait_for(timeout=30_000)
@@ -177,7 +192,12 @@ def test_a_saved_scenario_outlives_a_reload_and_a_server_restart(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+    from linesim.config import dump_line
     from linesim.store import Store
 
     assert Store(store).scenarios() == []
+    first, again = Store(store).records("ui_job")[::-1]  # the rerun, then the one interrupted
+    assert (first["status"], again["status"]) == ("rerun", "cancelled")
+    pilot = dump_line(load_line(PILOT))  # the line of the new session that ran it
+    assert first["args"]["task_args"] == again["args"]["task_args"] == [pilot, 365.0, 40, 1]
     assert not errors and not errors2, errors + errors2

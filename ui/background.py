@@ -12,9 +12,11 @@ A browser reload is a new session: the old one is gone, its job is not. A job be
 browser tab that started it (its id kept in the page's address, which a reload keeps: see
 ``common.tab_id``): the page of the tab's new session takes over (:func:`adopt`) the newest job
 of its kind that the tab's gone session left, and follows it to its end. Another tab, open or
-opened later, never sees it, nor ends or replaces it. What a finished job made is kept by the server, not by a session:
-``on_done`` (e.g. record it in the results store) runs in the watching thread when the task
-returns, whether or not a session is looking.
+opened later, never sees it, nor ends or replaces it.
+
+What a finished job made is kept by the server, not by a session: ``on_done`` (e.g. record it
+in the results store) runs in the watching thread when the task returns, whether or not a
+session is looking; ``on_end`` (close the record of the running work) when it ends, however.
 """
 
 from __future__ import annotations
@@ -89,6 +91,8 @@ class Job:
         self.cancelled = False
         self.session: str | None = None
         self.tab: str | None = None  #: the browser tab that started it (survives reloads)
+        #: ``on_end(job)`` in the server once the job has ended, however (close its record)
+        self.on_end: Callable[[Job], Any] | None = None
 
     @property
     def running(self) -> bool:
@@ -115,6 +119,13 @@ class Job:
 
     def cancel(self) -> None:
         self.cancelled = True
+
+    def end_status(self) -> str:
+        """How it ended, as its results store record says: ``complete`` (with its result),
+        ``cancelled`` or ``failed`` (a limit, an error, its session gone)."""
+        if self.outcome is not None and self.outcome[0] == "ok":
+            return "complete"
+        return "cancelled" if self.cancelled else "failed"
 
     def result(self) -> Any:
         """The task's value, or its error raised here (as :func:`jobs.run`)."""
@@ -158,18 +169,20 @@ def start(
     context: Any = None,
     on_done: Callable[[Any, Any], Any] | None = None,
     tab: str | None = None,
+    on_end: Callable[[Job], Any] | None = None,
 ) -> str:
     """Start ``task(*args)`` (arguments as :func:`jobs.run`) and return the job's id.
 
-    ``kind``: what the job is, for :func:`adopt`; ``tab``: the browser tab it belongs to (only
-    that tab's later sessions adopt it); ``context``: what its page needs to show
-    its result, kept with the job; ``on_done(value, context)``: run in the server when the task
-    returns its value, its return value kept as :attr:`Job.kept` (an exception it raises is
-    kept as one of :attr:`Job.problems`, never lost silently)."""
+        ``kind``: what the job is, for :func:`adopt`; ``tab``: the browser tab it belongs to (only
+        that tab's later sessions adopt it); ``on_end(job)``: run in the server once it has ended,
+    however it ended; ``context``: what its page needs to show
+        its result, kept with the job; ``on_done(value, context)``: run in the server when the task
+        returns its value, its return value kept as :attr:`Job.kept` (an exception it raises is
+        kept as one of :attr:`Job.problems`, never lost silently)."""
     job = Job(label, time_limit_s, memory_mib, remedy, kind, context, on_done)
     ctx = get_script_run_ctx(suppress_warning=True)
     job.session = ctx.session_id if ctx is not None else None
-    job.tab = tab
+    job.tab, job.on_end = tab, on_end
     child, receiver, held = jobs.spawn(task, args, time_limit_s, memory_mib, progress, threads)
     key = uuid.uuid4().hex
     with _LOCK:
@@ -269,6 +282,12 @@ def _watch(job: Job, child: Any, receiver: Any, held: Any) -> None:
             job.kept = job.on_done(job.outcome[1], job.context)
         except Exception as exc:
             job.problems.append(f"the result could not be kept: {type(exc).__name__}: {exc}")
+    if job.on_end is not None:
+        try:
+            job.on_end(job)
+        except Exception as exc:
+            problem = f"{type(exc).__name__}: {exc}"
+            job.problems.append(f"the job's record could not be closed: {problem}")
     job.ended = time.monotonic()
 
 

@@ -485,9 +485,61 @@ def start_job(
     old = background.get(st.session_state.get(JOB_PREFIX + name))
     if old is not None:
         old.cancel()
+    record = None
+    if isinstance(context, dict) and "yaml" in context:  # kept while it runs (a restart)
+        done_name = on_done.__name__ if on_done is not None else None
+        record = kept.open_job_record(name, task.__name__, args, context, done_name, limits)
+
+    def closed(job: background.Job) -> None:
+        if record is not None:
+            kept.close_job_record(record, job.end_status())
+
     st.session_state[JOB_PREFIX + name] = background.start(
-        task, *args, kind=name, context=context, on_done=on_done, tab=tab_id(), **limits
+        task,
+        *args,
+        kind=name,
+        context=context,
+        on_done=on_done,
+        tab=tab_id(),
+        on_end=closed,
+        **limits,
     )
+
+
+def interrupted(name: str) -> None:
+    """The long work ``name`` that was running when the app's server stopped (a restart, a
+    crash), each with its line and when it started, to start again with the inputs it had
+    (its line becomes the working line) or to dismiss. Not resumed by itself: a simulation or
+    a search cannot go on from where its process died, and starting it again on its own would
+    keep cores busy for a page nobody may open."""
+    with store_read("The interrupted work"):
+        for record in kept.interrupted_jobs(name):
+            args, rid = record["args"], record["id"]
+            when = str(record.get("created_at"))[:19]
+            label = args.get("limits", {}).get("label", name)
+            st.warning(
+                f"**{md(label)}** ({md(record['line'])}, started {when} UTC) was running when "
+                "the app's server stopped: interrupted. Its inputs are kept: rerun it with "
+                "them (its line becomes the working line), or dismiss it.",
+                icon="⏹️",
+            )
+            c1, c2, _ = st.columns([1, 1, 4])
+            if c1.button("Rerun", key=f"rerun_{rid}"):
+                reopen_line(record["config_text"], f"interrupted {name} {rid}")
+                kept.close_job_record(rid, "rerun")
+                done = args.get("on_done")
+                start_job(
+                    name,
+                    getattr(tasks, args["task"]),
+                    *args["task_args"],
+                    context=args["context"],
+                    on_done=getattr(kept, done) if done else None,
+                    **args["limits"],
+                )
+                st.rerun()
+            if c2.button("Dismiss", key=f"dismiss_{rid}"):
+                kept.close_job_record(rid, "dismissed")
+                st.rerun()
 
 
 def follow_job(
@@ -504,6 +556,7 @@ def follow_job(
     for note in st.session_state.pop(JOB_NOTE_PREFIX + name, None) or []:
         st.warning(md(note, 500))
     if background.get(st.session_state.get(JOB_PREFIX + name)) is None:
+        interrupted(name)
         return
 
     @st.fragment(run_every=background_poll_s())
