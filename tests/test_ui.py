@@ -153,6 +153,9 @@ def test_optimise_page_solves_and_loads_a_point():
     assert not at.exception
     assert len(at.dataframe) >= 2
     at.button(key="simulate_layout").click().run()
+    # long work: the script run ends at once, the simulation goes on (its progress shown)
+    assert "job_layout_simulation" in at.session_state and not at.exception
+    settle(at)
     assert not at.exception
     simulated = float(metric(at, "Simulated output of this layout [GWh/yr]"))
     assert 0.15 < simulated < 0.3  # the layout was sized for 0.2 GWh/yr

@@ -153,3 +153,23 @@ def test_a_reload_adopts_only_work_still_running_or_just_done_and_watches_its_ne
     background._abandoned(adopted)
     time.sleep(0.01)
     assert background._abandoned(adopted)
+
+
+def test_a_jobs_record_ends_as_it_ended_and_stays_running_when_the_server_stops():
+    """complete with its result, cancelled, failed (a limit, an error, no word, its session
+    gone); None — the record left running, read as interrupted once the server has gone —
+    for a task ended by SIGTERM without a word: ``linesim ui`` stopping its process group."""
+    import signal
+
+    def ended(**state) -> str | None:
+        job = background.Job("x", 60.0, 64, "", "simulation")
+        vars(job).update(state)
+        return job.end_status()
+
+    assert ended(outcome=("ok", 1), exitcode=0) == "complete"
+    assert ended(cancelled=True, exitcode=-signal.SIGKILL) == "cancelled"
+    assert ended(outcome=("timeout",), exitcode=-signal.SIGKILL) == "failed"
+    assert ended(outcome=("error", "boom", ""), exitcode=0) == "failed"
+    assert ended(outcome=None, exitcode=-signal.SIGKILL) == "failed"  # the kernel's OOM kill
+    assert ended(outcome=None, abandoned=True, exitcode=-signal.SIGTERM) == "failed"
+    assert ended(outcome=None, exitcode=-signal.SIGTERM) is None

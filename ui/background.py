@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 import os
+import signal
 import threading
 import time
 import uuid
@@ -91,6 +92,7 @@ class Job:
         self.cancelled = False
         self.session: str | None = None
         self.tab: str | None = None  #: the browser tab that started it (survives reloads)
+        self.exitcode: int | None = None  #: its process's (negative: the signal that ended it)
         #: ``on_end(job)`` in the server once the job has ended, however (close its record)
         self.on_end: Callable[[Job], Any] | None = None
 
@@ -120,12 +122,20 @@ class Job:
     def cancel(self) -> None:
         self.cancelled = True
 
-    def end_status(self) -> str:
+    def end_status(self) -> str | None:
         """How it ended, as its results store record says: ``complete`` (with its result),
-        ``cancelled`` or ``failed`` (a limit, an error, its session gone)."""
+        ``cancelled`` or ``failed`` (a limit, an error, its session gone); None when its
+        process was stopped by SIGTERM without a word — the server's process group is being
+        stopped (``linesim ui`` stops it so), and the record is left ``running``, which the
+        store reads as ``interrupted`` once the server has gone. (The app itself ends a task
+        with SIGKILL, and only after a cancel, a limit or a gone session.)"""
         if self.outcome is not None and self.outcome[0] == "ok":
             return "complete"
-        return "cancelled" if self.cancelled else "failed"
+        if self.cancelled:
+            return "cancelled"
+        if self.outcome is None and not self.abandoned and self.exitcode == -signal.SIGTERM:
+            return None
+        return "failed"
 
     def result(self) -> Any:
         """The task's value, or its error raised here (as :func:`jobs.run`)."""
@@ -275,6 +285,7 @@ def _watch(job: Job, child: Any, receiver: Any, held: Any) -> None:
         if child.is_alive():
             child.kill()
         child.join()
+        job.exitcode = getattr(child, "exitcode", None)
         receiver.close()
         held.close()
     if job.outcome is not None and job.outcome[0] == "ok" and job.on_done is not None:

@@ -491,8 +491,9 @@ def start_job(
         record = kept.open_job_record(name, task.__name__, args, context, done_name, limits)
 
     def closed(job: background.Job) -> None:
-        if record is not None:
-            kept.close_job_record(record, job.end_status())
+        status = job.end_status()
+        if record is not None and status is not None:  # None: the server is stopping
+            kept.close_job_record(record, status)
 
     st.session_state[JOB_PREFIX + name] = background.start(
         task,
