@@ -155,21 +155,42 @@ def test_a_reload_adopts_only_work_still_running_or_just_done_and_watches_its_ne
     assert background._abandoned(adopted)
 
 
-def test_a_jobs_record_ends_as_it_ended_and_stays_running_when_the_server_stops():
+def test_a_jobs_record_ends_as_it_ended_and_stays_running_when_the_server_stops(monkeypatch):
     """complete with its result, cancelled, failed (a limit, an error, no word, its session
     gone); None — the record left running, read as interrupted once the server has gone —
-    for a task ended by SIGTERM without a word: ``linesim ui`` stopping its process group."""
-    import signal
+    for a job the stopping server ended (the watcher stops at once, the child is killed)."""
 
     def ended(**state) -> str | None:
         job = background.Job("x", 60.0, 64, "", "simulation")
         vars(job).update(state)
         return job.end_status()
 
-    assert ended(outcome=("ok", 1), exitcode=0) == "complete"
-    assert ended(cancelled=True, exitcode=-signal.SIGKILL) == "cancelled"
-    assert ended(outcome=("timeout",), exitcode=-signal.SIGKILL) == "failed"
-    assert ended(outcome=("error", "boom", ""), exitcode=0) == "failed"
-    assert ended(outcome=None, exitcode=-signal.SIGKILL) == "failed"  # the kernel's OOM kill
-    assert ended(outcome=None, abandoned=True, exitcode=-signal.SIGTERM) == "failed"
-    assert ended(outcome=None, exitcode=-signal.SIGTERM) is None
+    assert ended(outcome=("ok", 1)) == "complete"
+    assert ended(cancelled=True) == "cancelled"
+    assert ended(outcome=("timeout",)) == "failed"
+    assert ended(outcome=("error", "boom", "")) == "failed"
+    assert ended(outcome=None) == "failed"  # died without a word (the kernel's OOM kill)
+    assert ended(outcome=None, abandoned=True) == "failed"
+    assert ended(outcome=None, server_stopped=True) is None
+
+    monkeypatch.setattr(background, "_server_stopping", lambda: True)
+    receiver, sender = Pipe(duplex=False)
+    held, _ = Pipe(duplex=False)
+    job = background.Job("chatty", 60.0, 64, "", "simulation")
+    child = _Chatty(sender, 4.0)
+    start = time.monotonic()
+    background._watch(job, child, receiver, held)
+    assert time.monotonic() - start < 1.5 and job.server_stopped and not child.alive
+    assert job.end_status() is None
+
+    # its process killed (SIGTERM to the server's process group) before the server's own
+    # state says it is stopping: told apart within STOP_WAIT_S
+    states = iter([False, False, True])
+    monkeypatch.setattr(background, "_server_stopping", lambda: next(states, True))
+    receiver, sender = Pipe(duplex=False)
+    held, _ = Pipe(duplex=False)
+    job = background.Job("killed", 60.0, 64, "", "simulation")
+    sender.close()  # no word: EOF
+    dead = type("Dead", (), {"is_alive": lambda self: False, "join": lambda self: None})()
+    background._watch(job, dead, receiver, held)
+    assert job.outcome is None and job.server_stopped and job.end_status() is None

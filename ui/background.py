@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import math
 import os
-import signal
 import threading
 import time
 import uuid
@@ -92,7 +91,8 @@ class Job:
         self.cancelled = False
         self.session: str | None = None
         self.tab: str | None = None  #: the browser tab that started it (survives reloads)
-        self.exitcode: int | None = None  #: its process's (negative: the signal that ended it)
+        #: ended because the Streamlit server is stopping (a restart, a service stop)
+        self.server_stopped = False
         #: ``on_end(job)`` in the server once the job has ended, however (close its record)
         self.on_end: Callable[[Job], Any] | None = None
 
@@ -124,18 +124,14 @@ class Job:
 
     def end_status(self) -> str | None:
         """How it ended, as its results store record says: ``complete`` (with its result),
-        ``cancelled`` or ``failed`` (a limit, an error, its session gone); None when its
-        process was stopped by SIGTERM without a word — the server's process group is being
-        stopped (``linesim ui`` stops it so), and the record is left ``running``, which the
-        store reads as ``interrupted`` once the server has gone. (The app itself ends a task
-        with SIGKILL, and only after a cancel, a limit or a gone session.)"""
+        ``cancelled`` or ``failed`` (a limit, an error, its session gone); None when the
+        server stopped under it (:attr:`server_stopped`): the record is left ``running``,
+        which the store reads as ``interrupted`` once the server's process has gone."""
         if self.outcome is not None and self.outcome[0] == "ok":
             return "complete"
         if self.cancelled:
             return "cancelled"
-        if self.outcome is None and not self.abandoned and self.exitcode == -signal.SIGTERM:
-            return None
-        return "failed"
+        return None if self.server_stopped else "failed"
 
     def result(self) -> Any:
         """The task's value, or its error raised here (as :func:`jobs.run`)."""
@@ -276,7 +272,12 @@ def _watch(job: Job, child: Any, receiver: Any, held: Any) -> None:
                 break
             # checked after every message too: a child reporting progress faster than the
             # poll interval is still cancelled, timed out and ended with its session
-            if job.cancelled or _abandoned(job):
+            if job.cancelled:
+                break
+            if _server_stopping():  # its sessions go with it: not the user's doing
+                job.server_stopped = True
+                break
+            if _abandoned(job):
                 break
             if job.elapsed_s() > job.time_limit_s:
                 job.outcome = ("timeout",)
@@ -285,9 +286,12 @@ def _watch(job: Job, child: Any, receiver: Any, held: Any) -> None:
         if child.is_alive():
             child.kill()
         child.join()
-        job.exitcode = getattr(child, "exitcode", None)
         receiver.close()
         held.close()
+    if job.outcome is None and not (job.cancelled or job.abandoned or job.server_stopped):
+        # died without a word: the kernel (memory), or ``linesim ui`` stopping the server's
+        # process group (SIGTERM reaches the child as the server): told apart by the server
+        job.server_stopped = _stopping_within(STOP_WAIT_S)
     if job.outcome is not None and job.outcome[0] == "ok" and job.on_done is not None:
         try:  # kept before the job shows as ended, so its page finds what was kept
             job.kept = job.on_done(job.outcome[1], job.context)
@@ -300,6 +304,30 @@ def _watch(job: Job, child: Any, receiver: Any, held: Any) -> None:
             problem = f"{type(exc).__name__}: {exc}"
             job.problems.append(f"the job's record could not be closed: {problem}")
     job.ended = time.monotonic()
+
+
+#: How long [s] a job whose process died without a word waits for the server to show it is
+#: stopping (then its record is left running: interrupted) before it counts as failed.
+STOP_WAIT_S = 5.0
+
+
+def _stopping_within(seconds: float) -> bool:
+    """Whether the server shows it is stopping within ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while not _server_stopping():
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+def _server_stopping() -> bool:
+    """Whether the Streamlit server is stopping (SIGTERM, a restart)."""
+    from streamlit.runtime.runtime import RuntimeState
+
+    if not runtime.exists():
+        return False
+    return runtime.get_instance().state in (RuntimeState.STOPPING, RuntimeState.STOPPED)
 
 
 def _abandoned(job: Job) -> bool:
