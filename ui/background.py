@@ -204,12 +204,14 @@ def get(key: str | None) -> Job | None:
 
 
 def adopt(tab: str) -> dict[str, str]:
-    """The newest job of each kind that the browser tab ``tab`` started and whose session has
-    gone (a reload), now the current session's: ``{kind: id}``. Only a job still running, or
-    one that ended with its result within :data:`ORPHAN_GRACE_S` (a reload as it ended); never
-    one of another tab (open or closed), one cancelled or
-    stopped for want of a session, nor one of a session still open. Older orphans of a kind
-    are left to end. Once adopted, a job ends with its new session."""
+    """The newest job of each kind that the browser tab ``tab`` started in an earlier session
+    (a reload), now the current session's: ``{kind: id}``. Only a job still running, or one
+    that ended with its result within :data:`ORPHAN_GRACE_S` (a reload as it ended); never
+    one of another tab (open or closed), nor one cancelled or stopped for want of a session.
+    The tab's old session need not be seen gone yet: a reload's new session may run before
+    the server has noticed the old one's end (a busy server), and the address says it is the
+    same tab. Older jobs of a kind are left to end. Once adopted, a job ends with its new
+    session."""
     ctx = get_script_run_ctx(suppress_warning=True)
     taken: dict[str, str] = {}
     now = time.monotonic()
@@ -226,8 +228,9 @@ def adopt(tab: str) -> dict[str, str]:
 
 
 def _adoptable(job: Job, now: float) -> bool:
-    """Whether a reload's new session may take ``job`` over (see :func:`adopt`)."""
-    if not job.kind or job.cancelled or job.abandoned or not _session_gone(job):
+    """Whether a reload's new session (of the job's tab) may take ``job`` over (see
+    :func:`adopt`)."""
+    if not job.kind or job.cancelled or job.abandoned:
         return False
     if job.ended is None:
         return True
