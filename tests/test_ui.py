@@ -12,7 +12,7 @@ from linesim.capacity import capacity_report
 from linesim.config import load_line
 from linesim.economics.cost import cost_report
 
-PAGES = ROOT / "ui" / "pages"
+PAGES = ROOT / "ui" / "views"
 
 
 def page(name: str) -> AppTest:
@@ -267,7 +267,7 @@ def test_a_line_page_edit_keeps_the_ranges_it_does_not_touch():
     """An edit keeps the uncertain ranges of every field it leaves alone; the field it sets
     to another number is certain from then on (the uncertainty study reads the working line)."""
     from linesim.config import dump_line
-    from ui.pages.line import edited
+    from ui.views.line import edited
 
     spec = load_line("pilot_sulfide_200mwh")
     ranges = dump_line(spec).count("dist:")

@@ -142,7 +142,8 @@ def test_a_saved_scenario_and_running_work_outlive_a_reload_and_a_server_restart
     """Saved on the Compare page, the scenario is there after a browser reload and after
     the server restarts on the same results store; reopened, it is the working line; then
     deleted. A simulation running when the server stopped shows after the restart as
-    interrupted, its inputs kept: Rerun starts it again with them."""
+    interrupted, its inputs kept: Rerun starts it again with them. The restarted server's
+    sidebar shows the pages' titles from its first script run on."""
     from test_ui_tabs import running, start_long_simulation, working_line
 
     store = tmp_path / "runs.duckdb"
@@ -169,8 +170,16 @@ def test_a_saved_scenario_and_running_work_outlive_a_reload_and_a_server_restart
     url, proc = start_ui(store)
     try:
         with browser_page() as (pg, errors2):
-            open_line_page(pg, url)
-            pg.get_by_role("link", name=re.compile("Simulate")).click()
+            # a fresh server's first script run, at a page's address: the sidebar lists the
+            # pages by their titles (not the old multipage layout's file names)
+            pg.goto(url + "/simulate", wait_until="networkidle")
+            nav = pg.get_by_test_id("stSidebarNavLink")
+            nav.first.wait_for(timeout=60_000)
+            titles = [text.split()[-1] for text in nav.all_inner_texts()]
+            assert titles == [
+                *("Line", "Simulate", "Yield", "Cost"),
+                *("Optimise", "Compare", "Uncertainty", "Sweep"),
+            ], nav.all_inner_texts()
             said = pg.get_by_test_id("stAlert").filter(has_text="server stopped")
             said.wait_for(timeout=30_000)
             assert "Simulating the line" in said.inner_text() and PILOT in said.inner_text()

@@ -29,7 +29,7 @@ import jobs
 
 pytestmark = pytest.mark.hostile
 
-PAGES = ROOT / "ui" / "pages"
+PAGES = ROOT / "ui" / "views"
 CASE_CEILING_S = 30.0  #: wall time of one case (an upload is checked within 10 s) [s]
 RSS_CEILING_BYTES = 3 * 2**30  #: the test process's peak memory: the work is in children
 

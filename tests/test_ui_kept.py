@@ -19,7 +19,7 @@ PILOT = "pilot_sulfide_200mwh"
 
 
 def _page(name: str, text: str) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "ui" / "pages" / f"{name}.py"), default_timeout=120)
+    at = AppTest.from_file(str(ROOT / "ui" / "views" / f"{name}.py"), default_timeout=120)
     at.session_state["spec_yaml"] = text
     at.session_state["spec_source"] = "test"
     return at.run()
