@@ -43,13 +43,14 @@ def test_a_job_is_its_tabs_own_across_reloads_and_no_other_tab_takes_it(ui_serve
             working_line(a, OXIDE).wait_for(timeout=30_000)
             start_long_simulation(a)
             # tab B, opened while A's runs: its own line and no job; then one of its own
-            b.goto(url + "/simulate")  # (not "networkidle": a busy machine may not get there)
+            # (not "networkidle", and long: a busy machine, two simulations running)
+            b.goto(url + "/simulate", timeout=90_000)
             working_line(b, PILOT).wait_for(timeout=60_000)
             idle(b)
             assert running(b).count() == 0
             start_long_simulation(b)
             # A reloads: its new session takes over A's job (and line), not B's
-            a.reload()
+            a.reload(timeout=90_000)
             running(a).wait_for(timeout=60_000)
             working_line(a, OXIDE).wait_for(timeout=30_000)
             assert re.search(r"\?tab=[0-9a-f]{32}$", a.url), a.url
@@ -62,11 +63,11 @@ def test_a_job_is_its_tabs_own_across_reloads_and_no_other_tab_takes_it(ui_serve
         # A closed with its job running: a tab opened now starts afresh (the default line,
         # no job), as B does on a reload
         with browser_page(1280, 720) as (c, errors_c):
-            c.goto(url + "/simulate")
+            c.goto(url + "/simulate", timeout=90_000)
             working_line(c, PILOT).wait_for(timeout=60_000)
             idle(c)
             assert running(c).count() == 0
-        b.reload()
+        b.reload(timeout=90_000)
         working_line(b, PILOT).wait_for(timeout=60_000)
         idle(b)
         assert running(b).count() == 0
