@@ -303,5 +303,14 @@ def interrupted_jobs(name: str, limit: int = 3) -> list[dict]:
         if r["status"] == "interrupted"
         and (r.get("args") or {}).get("from") == FROM_UI
         and r["args"].get("job") == name
+        # only what this app starts (a shared store's record names no other function)
+        and r["args"].get("task") in RERUNNABLE
+        and r["args"].get("on_done") in KEEPERS
     ]
     return found[:limit]
+
+
+#: The :mod:`tasks` functions the app runs as long work, and the functions that keep what they
+#: make: an interrupted record naming another is not offered for a rerun.
+RERUNNABLE = ("simulation", "optimisation", "sweep", "uncertainty")
+KEEPERS = ("keep_simulation", "keep_optimisation", "keep_sweep", "keep_uncertainty", None)
