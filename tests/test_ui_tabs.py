@@ -42,19 +42,19 @@ def test_a_job_is_its_tabs_own_across_reloads_and_no_other_tab_takes_it(ui_serve
             a.get_by_role("link", name=re.compile("Simulate")).click()
             working_line(a, OXIDE).wait_for(timeout=30_000)
             start_long_simulation(a)
-            # tab B, opened while A's runs: its own line and no job; then one of its own
+            # tab B, opened while A's runs: its own line and no job
             # (not "networkidle", and long: a busy machine, two simulations running)
             b.goto(url + "/simulate", timeout=90_000)
             working_line(b, PILOT).wait_for(timeout=60_000)
             idle(b)
             assert running(b).count() == 0
-            start_long_simulation(b)
-            # A reloads: its new session takes over A's job (and line), not B's
+            # A reloads: its new session takes over A's job (and line)
             a.reload(timeout=90_000)
             running(a).wait_for(timeout=60_000)
             working_line(a, OXIDE).wait_for(timeout=30_000)
             assert re.search(r"\?tab=[0-9a-f]{32}$", a.url), a.url
-            # B cancels its job: A's runs on
+            # B starts one of its own: A's is not replaced; B cancels its job: A's runs on
+            start_long_simulation(b)
             b.get_by_role("button", name="Cancel").click()
             b.get_by_test_id("stAlert").filter(has_text="cancelled").wait_for(timeout=30_000)
             a.wait_for_timeout(1500)
