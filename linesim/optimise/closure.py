@@ -66,11 +66,18 @@ import numpy as np
 from linesim.capacity import capacity_report, suggested_warmup_h
 from linesim.errors import UsageError
 from linesim.experiments import replicate
+from linesim.optimise.buffers import (
+    BufferMove,
+    buffer_footprint_m2,
+    buffer_moves,
+    with_buffers,
+)
+from linesim.optimise.layout import evaluate_layout, layout_capex_usd
 from linesim.optimise.model import Problem
 from linesim.optimise.search import OptimiseResult, optimise_layout
 from linesim.optimise.verify import Verification, verification_of
 from linesim.spec import LineSpec
-from linesim.summary import Estimate, as_plain, estimate
+from linesim.summary import Estimate, as_plain, estimate, summarise
 from linesim.variants import apply_layout
 
 __all__ = [
@@ -233,6 +240,12 @@ class ClosureStep:
     wall_time_s: float = 0.0  #: simulation of this step
     factor_used: float = 1.0  #: the capacity factor the surrogate chose this layout at
     refining: bool = False  #: tried after an acceptance, for a cheaper accepted layout
+    #: the buffers [cells] this layout was simulated with where they differ from the config's
+    buffers: dict[str, int] | None = None
+    #: the buffer enlarged for this step (a buffer trial: the layout before it, one buffer
+    #: larger), as ``station from → to (+capex)``
+    buffer_move: str | None = None
+    buffer_kept: bool | None = None  #: a buffer trial kept for the layouts after it
 
     def to_dict(self) -> dict:
         return as_plain(self)
@@ -255,6 +268,9 @@ class Closure:
     seed: int
     rule: str  #: the acceptance rule, in words
     wall_time_s: float
+    #: the answer's buffers that differ from the config's: station, from, to [cells], and
+    #: the positions' capex [USD] (without their floor)
+    buffer_changes: tuple[dict[str, Any], ...] = ()
 
     @property
     def meets(self) -> bool:
@@ -323,6 +339,7 @@ class Closure:
                 {sid for s in self.steps if s.corrected for sid in s.corrected.split(", ")}
             ),
             "factors": self.factors,
+            "buffers_changed": list(self.buffer_changes),
             "rule": self.rule,
             "wall_time_s": self.wall_time_s,
             "steps": [s.to_dict() for s in self.steps],
@@ -395,7 +412,7 @@ def close_gap(
     bound = optimise_layout(problem, objective)
 
     def done(status: str, reason: str | None, result, verified, steps, factors) -> Closure:
-        return Closure(
+        closure = Closure(
             status,
             reason,
             objective,
@@ -410,6 +427,9 @@ def close_gap(
             RULE,
             time.perf_counter() - start,
         )
+        answer = closure.answer
+        changes = _buffer_changes(spec, answer.buffers if answer else None)
+        return replace(closure, buffer_changes=changes)
 
     if not bound.found:
         return done(bound.status, bound.binding, None, None, [], {})
@@ -426,12 +446,16 @@ def close_gap(
     steps: list[ClosureStep] = []
     checks: list[tuple[OptimiseResult, Verification]] = []
     result = bound
+    priced = any(spec.buffer_slot_of(s) is not None for s in spec.stations)
+    buffers: dict[str, int] = {}  # the buffers every later layout is simulated with
+    last: dict[str, Any] = {}  # the line and results of the latest check
 
     def check(result: OptimiseResult, k: int, used: float) -> tuple[ClosureStep, Verification]:
-        """Simulate ``result``'s layout (common random numbers) and judge it."""
+        """Simulate ``result``'s layout with the buffers in force (common random numbers)
+        and judge it."""
         assert result.layout is not None
         t0 = time.perf_counter()
-        line = apply_layout(spec, result.layout, settings=result.settings)
+        line = apply_layout(spec, result.layout, buffers, settings=result.settings)
         warmup = suggested_warmup_h(line) * 3600.0
         results: list[Any] = []
         n: int | None = replications
@@ -446,12 +470,13 @@ def close_gap(
             MIN_ACCEPT_REPLICATIONS, max_replications
         )
         verified = verification_of(line, results, horizon, target, accepted)
+        capex, value = _priced(spec, line, result, objective)
         step = ClosureStep(
             k,
             result.layout,
             result.settings,
-            result.predicted.capex_usd if result.predicted else math.nan,
-            result.objective_value,
+            capex,
+            value,
             capacity_report(line).max_output_gwh_per_year,
             sim,
             accept,
@@ -460,9 +485,15 @@ def close_gap(
             verified.bottleneck,
             wall_time_s=time.perf_counter() - t0,
             factor_used=used,
+            buffers=_changed_buffers(spec, line) or None,
         )
+        last.update(line=line, results=results)
         return step, verified
 
+    # a buffer trial in progress: the step it enlarges a buffer of, the machine step the
+    # loop would take instead (its surrogate solve and factor) and the move
+    trial: tuple[ClosureStep, OptimiseResult, float, BufferMove, float] | None = None
+    blocked: OptimiseResult | None = None  # the surrogate had no layout left (limits bind)
     for k in range(1, max_iterations + 1):
         step, verified = check(result, k, factor)
         checks.append((result, verified))
@@ -477,6 +508,24 @@ def close_gap(
                 [*steps, step],
                 factors,
             )
+        if trial is not None:
+            base, machine, machine_factor, move, machine_usd = trial
+            trial = None
+            kept = step.accepted or _buffer_pays(step, base, machine, move, machine_usd)
+            step = replace(step, buffer_move=move.text(), buffer_kept=kept)
+            if not kept:
+                # back to the buffers before it, and to the machines the loop would add
+                buffers = dict(base.buffers or {})
+                steps.append(replace(step, factor=machine_factor))
+                factor = machine_factor
+                factors = {st.id: factor for st in spec.stations}
+                if not machine.found:
+                    blocked = machine
+                if blocked is not None or k == max_iterations:
+                    break
+                steps[-1] = replace(steps[-1], corrected=_changed(machine, base, result))
+                result = machine
+                continue
         if step.accepted:
             steps.append(step)
             rejected = [s.factor_used for s in steps if not s.accepted]
@@ -505,29 +554,38 @@ def close_gap(
         if k == max_iterations:
             break
         nxt, factor = _next_layout(problem, objective, factor, step.layout)
-        factors = {st.id: factor for st in spec.stations}
         steps[-1] = replace(steps[-1], factor=factor)
+        cheaper = (
+            _cheaper_buffer(problem, last["line"], last["results"], nxt, buffers, step)
+            if priced
+            else None
+        )
+        if cheaper is not None:
+            # the same layout with one buffer larger is simulated next, at the factor it was
+            # chosen at; the machine step waits in case the buffer does not pay
+            move, machine_usd = cheaper
+            trial = (steps[-1], nxt, factor, move, machine_usd)
+            buffers = {**buffers, move.station: move.after}
+            factor = old
+            continue
+        factors = {st.id: factor for st in spec.stations}
         if not nxt.found:
-            why = nxt.binding or f"the solver ended with status {nxt.status}"
-            best = _best(checks, steps)
-            return done(
-                "miss",
-                f"the target cannot be met in simulation within the limits: with the "
-                f"capacities the simulation shows ({_factor_text(factors)}), {why}",
-                best[0],
-                best[1],
-                steps,
-                factors,
-            )
-        changed = [
-            sid
-            for sid in nxt.layout or {}
-            if (nxt.layout or {}).get(sid) != step.layout.get(sid)
-            or (nxt.settings or {}).get(sid) != (result.settings or {}).get(sid)
-        ]
-        steps[-1] = replace(steps[-1], corrected=", ".join(changed) or None)
+            blocked = nxt
+            break
+        steps[-1] = replace(steps[-1], corrected=_changed(nxt, step, result))
         result = nxt
     best = _best(checks, steps)
+    if blocked is not None:
+        why = blocked.binding or f"the solver ended with status {blocked.status}"
+        return done(
+            "miss",
+            f"the target cannot be met in simulation within the limits: with the "
+            f"capacities the simulation shows ({_factor_text(factors)}), {why}",
+            best[0],
+            best[1],
+            steps,
+            factors,
+        )
     return done(
         "miss",
         f"not closed within max_iterations = {max_iterations} layouts simulated",
@@ -557,6 +615,114 @@ def loop_work_text(refusal: str, counted: int, first: int) -> str:
         f"{refusal} (simulation in the loop, counted as {counted} replications: a first "
         f"layout of {first} and an accepted one of at least {counted - first})"
     )
+
+
+def _changed(nxt: OptimiseResult, step: ClosureStep, result: OptimiseResult) -> str | None:
+    """The stations whose counts or settings ``nxt`` changes against ``step``'s layout."""
+    changed = [
+        sid
+        for sid in nxt.layout or {}
+        if (nxt.layout or {}).get(sid) != step.layout.get(sid)
+        or (nxt.settings or {}).get(sid) != (result.settings or {}).get(sid)
+    ]
+    return ", ".join(changed) or None
+
+
+def _changed_buffers(spec: LineSpec, line: LineSpec) -> dict[str, int]:
+    """The buffers [cells] of ``line`` that differ from the config's."""
+    config = {s.id: s.buffer_after for s in spec.stations}
+    return {s.id: s.buffer_after for s in line.stations if config.get(s.id) != s.buffer_after}
+
+
+def _buffer_changes(spec: LineSpec, buffers: dict[str, int] | None) -> tuple[dict[str, Any], ...]:
+    """Each changed buffer: station, from, to [cells] and the positions' capex [USD]."""
+    rows = []
+    for sid, size in (buffers or {}).items():
+        station = spec.stations[spec.station_index(sid)]
+        slot = spec.buffer_slot_of(station)
+        price = 0.0 if slot is None else slot.capex_usd
+        rows.append(
+            {
+                "station": sid,
+                "from": station.buffer_after,
+                "to": size,
+                "capex_usd": (size - station.buffer_after) * price,
+            }
+        )
+    return tuple(rows)
+
+
+def _priced(
+    spec: LineSpec, line: LineSpec, result: OptimiseResult, objective: str
+) -> tuple[float, float | None]:
+    """Capex [USD] and the surrogate's objective of ``result``'s layout simulated as
+    ``line``: with buffers other than the config's, both grow by what the buffers add (capex
+    by the cost model; an annual cost by that capex over the equipment life)."""
+    capex = result.predicted.capex_usd if result.predicted else math.nan
+    value = result.objective_value
+    if not _changed_buffers(spec, line):
+        return capex, value
+    plain = apply_layout(spec, result.layout or {}, settings=result.settings)
+    added = layout_capex_usd(line) - layout_capex_usd(plain)
+    if value is not None:
+        years = spec.cost.depreciation.equipment_years if spec.cost is not None else 1.0
+        value += added / years if objective == "min_cost" else added
+    return capex + added, value
+
+
+def _cheaper_buffer(
+    problem: Problem,
+    line: LineSpec,
+    results: list[Any],
+    machine: OptimiseResult,
+    buffers: dict[str, int],
+    step: ClosureStep,
+) -> tuple[BufferMove, float] | None:
+    """The most wasted priced buffer of the simulated ``line`` whose enlargement costs less
+    than the machine step (``machine``'s layout with today's buffers, less ``step``'s capex;
+    infinite when the surrogate has none) and keeps the problem's budget and floor limits
+    (the positions' floor counted with the machines'), with the machine step's capex [USD]."""
+    spec = problem.spec
+    machine_usd = math.inf
+    if machine.found and machine.layout is not None:
+        with_machines = apply_layout(spec, machine.layout, buffers, settings=machine.settings)
+        machine_usd = layout_capex_usd(with_machines) - step.capex_usd
+    for move in buffer_moves(line, summarise(line, results)):
+        if not move.capex_usd < machine_usd:
+            continue
+        if problem.budget_usd is not None and step.capex_usd + move.capex_usd > problem.budget_usd:
+            continue
+        bigger = with_buffers(line, {move.station: move.after})
+        figures = evaluate_layout(bigger)
+        floor = figures.floor_area_m2 + buffer_footprint_m2(bigger)
+        dry = figures.dry_room_area_m2 + buffer_footprint_m2(bigger, dry_room=True)
+        if problem.floor_area_m2 is not None and floor > problem.floor_area_m2:
+            continue
+        if problem.dry_room_area_m2 is not None and dry > problem.dry_room_area_m2:
+            continue
+        return move, machine_usd
+    return None
+
+
+def _buffer_pays(
+    trial: ClosureStep,
+    base: ClosureStep,
+    machine: OptimiseResult,
+    move: BufferMove,
+    machine_usd: float,
+) -> bool:
+    """Keep a buffer trial that was not accepted when its output gain per USD (measured:
+    the trial against the layout it enlarges, on common random numbers) is at least the
+    machine step's expected one: that layout's static output at the share the base layout
+    delivered, less the base's mean, over its capex."""
+    gain = trial.simulated_gwh_per_year.mean - base.simulated_gwh_per_year.mean
+    if gain <= 0:
+        return False
+    if not machine.found or machine.predicted is None or not math.isfinite(machine_usd):
+        return True
+    share = base.simulated_gwh_per_year.mean / base.surrogate_gwh_per_year
+    expected = share * machine.predicted.output_gwh_per_year - base.simulated_gwh_per_year.mean
+    return gain * machine_usd >= expected * move.capex_usd
 
 
 def _best(
