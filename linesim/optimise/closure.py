@@ -42,6 +42,19 @@ pilot where the line factor takes two – measured, see BENCHMARKS.md.)
    (at most ``refine`` more simulations): a cheaper surrogate layout there that is accepted
    too becomes the answer (machine counts are whole, so one correction can overshoot).
 
+**Buffers as decisions** (where the config prices a buffer position, ``buffer_slot``): after
+a rejection, before the machine step of 4 is taken, the simulation's per-station shares name
+the pair that wastes most – station i blocked by a full buffer plus station i + 1 starved,
+:func:`~linesim.optimise.buffers.buffer_moves` – and that buffer's next size (doubling, from
+the flow of one stop) is priced by the cost model (positions and their floor). When it costs
+less than the machine step (the surrogate's next layout, less this one's capex) and keeps the
+budget and floor limits, the same layout with the larger buffer is simulated next, on the
+same common random numbers. Accepted: it is the answer (cheaper than any later surrogate
+layout, whose capex only rises). Rejected: it is **kept** for every later layout when its
+measured output gain per USD is at least the machine step's expected one (that layout's
+static output at the delivered share r, less this mean, over its capex) and then corrects f as
+in 4 like any rejected layout; otherwise the buffer goes back and the machine step is taken.
+
 Why it stops (proof sketch). f only decreases, so the surrogate's feasible sets are nested and
 its optimum (the answer's capex or cost) never decreases: the loop is monotone. A rejected
 layout L_k gets f · u · G(L_k) < T, and f never rises again, so no later solve can choose a
@@ -51,7 +64,14 @@ budget, or the target's own enumeration bound), so there are finitely many layou
 loop ends – with an accepted layout, with an infeasible surrogate (the budget or a limit
 binds: a **miss**, reported with the binding constraint and the best layout simulated), or at
 ``max_iterations`` (a miss too, named as such). The refinement of step 5 only replaces the
-answer by a cheaper accepted one and is bounded by its own count.
+answer by a cheaper accepted one and is bounded by its own count. Buffer trials keep this:
+a trial simulates the rejected layout's machines at the factor it was chosen at, and its
+correction (kept) or the waiting machine step (not kept) lowers f exactly as 4 does, so f
+still only decreases and every rejected machine layout stays excluded, whatever its buffers.
+Between two machine layouts the trials are finite: a kept buffer only grows (each trial at
+least doubles one buffer, capped at ``MAX_BUFFER_CELLS`` and by the machine step's price), a
+trial not kept is followed by the machine step, and every trial counts against
+``max_iterations``.
 """
 
 from __future__ import annotations
