@@ -35,8 +35,8 @@ pilot where the line factor takes two – measured, see BENCHMARKS.md.)
 4. otherwise, with G the layout's static output, f ← min(f, max(f ÷ 4, a),
    (1 − 10⁻⁶) · T ÷ (u · G)), a = r · (1 − k · cv) with r = mean ÷ G the share of its static
    output the line delivered and k · cv the acceptance's margin at 20 replications plus one
-   standard error, at the 90 % upper confidence limit of the measured variance
-   (:func:`aimed_factor`) – lowered by further 0.5 % steps while the
+   standard error, at the 90 % upper confidence limit of the variance pooled over every
+   layout simulated so far (:func:`aimed_factor`) – lowered by further 0.5 % steps while the
    surrogate still returns the rejected layout, and go to 1;
 5. after an acceptance, bisect f between the accepted layout's and the lowest rejected one's
    (at most ``refine`` more simulations): a cheaper surrogate layout there that is accepted
@@ -44,7 +44,7 @@ pilot where the line factor takes two – measured, see BENCHMARKS.md.)
 
 **Buffers as decisions** (where the config prices a buffer position, ``buffer_slot``): after
 a rejection, before the machine step of 4 is taken, the simulation's per-station shares name
-the pair that wastes most – station i blocked by a full buffer plus station i + 1 starved,
+the pair that wastes most – station i blocked by a full buffer while station i + 1 starves,
 :func:`~linesim.optimise.buffers.buffer_moves` – and that buffer's next size (doubling, from
 the flow of one stop) is priced by the cost model (positions and their floor). When it costs
 less than the machine step (the surrogate's next layout, less this one's capex) and keeps the
@@ -78,6 +78,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -113,6 +114,7 @@ __all__ = [
     "loop_work_text",
     "next_replications",
     "penalty",
+    "pooled_cv",
 ]
 
 #: one-sided normal quantile for an independent re-simulation's mean (97.5 %)
@@ -219,25 +221,49 @@ def _optimistic(n: int) -> float:
     return math.sqrt((n - 1) / float(stats.chi2.ppf(0.9, n - 1)))
 
 
-def aimed_factor(est: Estimate, replications: int, static_gwh: float) -> float:
+def aimed_factor(
+    est: Estimate,
+    replications: int,
+    static_gwh: float,
+    others: Sequence[tuple[Estimate, int]] = (),
+) -> float:
     """The capacity factor a rejected layout teaches [-]: the share r = mean ÷ G of its static
     output G it delivered, lowered so that the next layout's acceptance statistic reaches
     the target when it runs ``MIN_ACCEPT_REPLICATIONS`` = m replications, plus one standard
-    error for the noise of r: r · (1 − k · cv), k = penalty(m) + 1 ÷ √m, with cv = s_high ÷
-    mean and s_high the 90 % upper confidence limit of the standard deviation measured here,
-    s · √((n − 1) ÷ χ²₀.₁,ₙ₋₁). (Five replications can show a standard deviation far below the
-    true one – batch outputs take a few levels, with a rare low tail – and aiming at the
-    measured one chose layouts that 40 replications then could not accept; measured, see
-    BENCHMARKS.md.)"""
+    error for the noise of r: r · (1 − k · cv_high), k = penalty(m) + 1 ÷ √m, with cv_high
+    the 90 % upper confidence limit of the coefficient of variation (:func:`pooled_cv`: this
+    layout's, pooled with the ``others`` simulated before it, each an estimate and its
+    replications). Five replications can show a standard deviation far below the true one –
+    batch outputs take a few levels, with a rare low tail – and aiming at the measured one
+    chose layouts that 40 replications then could not accept (BENCHMARKS.md); the upper limit
+    of five replications alone, 1.94 × s, then overshot (the README's tune example: 376 M USD
+    where 349 M USD was accepted before), so the variance is pooled over every layout the loop
+    simulated on the line – their outputs vary alike, relative to their means."""
+    cv_high, _ = pooled_cv([(est, replications), *others])
+    k = penalty(MIN_ACCEPT_REPLICATIONS) + 1.0 / math.sqrt(MIN_ACCEPT_REPLICATIONS)
+    return est.mean / static_gwh * max(0.0, 1.0 - k * cv_high)
+
+
+def pooled_cv(samples: Sequence[tuple[Estimate, int]]) -> tuple[float, int]:
+    """The 90 % upper confidence limit of the coefficient of variation of a layout's outputs
+    [-], pooled over ``samples`` (estimate, replications) by degrees of freedom:
+    cv² = Σ (n_i − 1) cv_i² ÷ ν, ν = Σ (n_i − 1), limit cv · √(ν ÷ χ²₀.₁,ν); and ν (0, with a
+    limit of 0, when no sample has two replications). The layouts share their random numbers
+    (common random numbers), so their variances are not independent and ν overstates the
+    information: the limit aims the next layout; the acceptance of every layout still rests
+    on its own replications alone (:func:`acceptance`)."""
     from scipy import stats
 
-    m, n = MIN_ACCEPT_REPLICATIONS, replications
-    cv = 0.0
-    if est.half_width is not None and n >= 2 and est.mean > 0:
+    total, dof = 0.0, 0
+    for est, n in samples:
+        if n < 2 or est.half_width is None or est.mean <= 0:
+            continue
         sd = est.half_width / float(stats.t.ppf(0.975, n - 1)) * math.sqrt(n)
-        cv = sd * math.sqrt((n - 1) / float(stats.chi2.ppf(0.1, n - 1))) / est.mean
-    k = penalty(m) + 1.0 / math.sqrt(m)
-    return est.mean / static_gwh * max(0.0, 1.0 - k * cv)
+        total += (n - 1) * (sd / est.mean) ** 2
+        dof += n - 1
+    if dof == 0:
+        return 0.0, 0
+    return math.sqrt(total / dof) * math.sqrt(dof / float(stats.chi2.ppf(0.1, dof))), dof
 
 
 @dataclass(frozen=True)
@@ -289,7 +315,7 @@ class Closure:
     rule: str  #: the acceptance rule, in words
     wall_time_s: float
     #: the answer's buffers that differ from the config's: station, from, to [cells], and
-    #: the positions' capex [USD] (without their floor)
+    #: the capex they add [USD] (positions and their floor, by the cost model)
     buffer_changes: tuple[dict[str, Any], ...] = ()
 
     @property
@@ -448,8 +474,7 @@ def close_gap(
             time.perf_counter() - start,
         )
         answer = closure.answer
-        changes = _buffer_changes(spec, answer.buffers if answer else None)
-        return replace(closure, buffer_changes=changes)
+        return replace(closure, buffer_changes=_buffer_changes(spec, answer))
 
     if not bound.found:
         return done(bound.status, bound.binding, None, None, [], {})
@@ -533,6 +558,8 @@ def close_gap(
             trial = None
             kept = step.accepted or _buffer_pays(step, base, machine, move, machine_usd)
             step = replace(step, buffer_move=move.text(), buffer_kept=kept)
+            if kept:  # the machine step waiting on the trial is not taken
+                steps[-1] = replace(steps[-1], factor=None)
             if not kept:
                 # back to the buffers before it, and to the machines the loop would add
                 buffers = dict(base.buffers or {})
@@ -565,7 +592,8 @@ def close_gap(
         # the line delivered A of its static G: every station is counted at that share
         # (strictly below what this layout satisfies: it is never chosen again)
         static = step.surrogate_gwh_per_year
-        aimed = aimed_factor(step.simulated_gwh_per_year, step.replications, static)
+        earlier = [(s.simulated_gwh_per_year, s.replications) for s in steps]
+        aimed = aimed_factor(step.simulated_gwh_per_year, step.replications, static, earlier)
         new = max(old / MAX_FACTOR_STEP, aimed)
         ceiling = (1 - 1e-6) * target / (problem.max_utilisation * static)
         new = min(old, new, ceiling)
@@ -654,22 +682,23 @@ def _changed_buffers(spec: LineSpec, line: LineSpec) -> dict[str, int]:
     return {s.id: s.buffer_after for s in line.stations if config.get(s.id) != s.buffer_after}
 
 
-def _buffer_changes(spec: LineSpec, buffers: dict[str, int] | None) -> tuple[dict[str, Any], ...]:
-    """Each changed buffer: station, from, to [cells] and the positions' capex [USD]."""
-    rows = []
-    for sid, size in (buffers or {}).items():
-        station = spec.stations[spec.station_index(sid)]
-        slot = spec.buffer_slot_of(station)
-        price = 0.0 if slot is None else slot.capex_usd
-        rows.append(
-            {
-                "station": sid,
-                "from": station.buffer_after,
-                "to": size,
-                "capex_usd": (size - station.buffer_after) * price,
-            }
-        )
-    return tuple(rows)
+def _buffer_changes(spec: LineSpec, answer: ClosureStep | None) -> tuple[dict[str, Any], ...]:
+    """Each buffer of the ``answer`` that differs from the config's: station, from, to
+    [cells] and what it adds to the answer's capex by the cost model [USD] (positions and
+    their floor)."""
+    if answer is None or not answer.buffers:
+        return ()
+    plain = apply_layout(spec, answer.layout, settings=answer.settings)
+    base = layout_capex_usd(plain)
+    return tuple(
+        {
+            "station": sid,
+            "from": plain.stations[plain.station_index(sid)].buffer_after,
+            "to": size,
+            "capex_usd": layout_capex_usd(with_buffers(plain, {sid: size})) - base,
+        }
+        for sid, size in answer.buffers.items()
+    )
 
 
 def _priced(
