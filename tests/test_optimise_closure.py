@@ -27,6 +27,7 @@ from linesim.optimise.closure import (
     close_gap,
     next_replications,
     penalty,
+    pooled_cv,
 )
 from linesim.summary import estimate
 from linesim.variants import apply_layout
@@ -226,6 +227,27 @@ def test_the_aimed_factor_is_the_delivered_share_less_the_margin_at_twenty():
     assert aimed_factor(est, 5, 10.0) == pytest.approx(np.mean(outputs) / 10.0 * (1 - k * cv))
     flat = acceptance([9.0, 9.0, 9.0])[0]
     assert aimed_factor(flat, 3, 10.0) == pytest.approx(0.9)
+
+
+def test_the_aimed_factor_pools_the_variance_of_the_layouts_simulated_before():
+    """cv² pooled by degrees of freedom, its 90 % upper limit at the pooled ν: the same
+    relative spread seen on more layouts gives a tighter limit, so a smaller margin."""
+    outputs = [9.0, 9.4, 9.2, 8.8, 9.6]
+    est, _ = acceptance(outputs)
+    other, _ = acceptance([2 * x for x in outputs])  # another mean, the same cv
+    cv = np.std(outputs, ddof=1) / np.mean(outputs)
+    assert pooled_cv([(est, 5)]) == (pytest.approx(cv * math.sqrt(4 / stats.chi2.ppf(0.1, 4))), 4)
+    pooled, dof = pooled_cv([(est, 5), (other, 5)])
+    assert dof == 8 and pooled == pytest.approx(cv * math.sqrt(8 / stats.chi2.ppf(0.1, 8)))
+    wider, _ = acceptance([9.2 + 2 * (x - 9.2) for x in outputs])  # twice the spread
+    assert pooled_cv([(est, 5), (wider, 5)])[0] == pytest.approx(
+        math.sqrt((cv**2 + (2 * cv) ** 2) / 2) * math.sqrt(8 / stats.chi2.ppf(0.1, 8))
+    )
+    k = penalty(MIN_ACCEPT_REPLICATIONS) + 1 / math.sqrt(MIN_ACCEPT_REPLICATIONS)
+    aimed = aimed_factor(est, 5, 10.0, [(other, 5)])
+    assert aimed == pytest.approx(np.mean(outputs) / 10.0 * (1 - k * pooled))
+    assert aimed > aimed_factor(est, 5, 10.0)  # a smaller margin than five replications alone
+    assert pooled_cv([(acceptance([1.0])[0], 1)]) == (0.0, 0)
 
 
 def test_the_work_guard_counts_the_loops_replications(monkeypatch):
