@@ -74,6 +74,8 @@ def check(config: Path, fraction: float, check_seed: int, objective: str) -> dic
         "replications": a.replications,
         "horizon_d": c.horizon_h / 24,
         "wall_s": wall,
+        "buffers": "; ".join(f"{b['station']} {b['from']}→{b['to']}" for b in c.buffer_changes)
+        or "–",
     }
 
 
@@ -96,10 +98,10 @@ def main() -> None:
     head = (
         "| line | % of max | target [GWh/yr] | status | bound [MUSD] | capex [MUSD] | gap | "
         "simulated mean [CI low] | independent mean [CI low] | independent meets | "
-        "iterations | reps × days | wall [s] |"
+        "iterations | reps × days | wall [s] | buffers changed |"
     )
     print(head)
-    print("|" + "---|" * 13)
+    print("|" + "---|" * 14)
     for config in configs:
         most = capacity_report(load_line(config)).max_output_gwh_per_year
         for fraction in args.fractions:
@@ -109,7 +111,7 @@ def main() -> None:
             if "gap" not in r:
                 print(
                     f"| {r['line']} | {fraction:.0%} | {r['target']:.4g} | {r['status']} | "
-                    f"| | | | | | | | {r['wall_s']:.0f} |",
+                    f"| | | | | | | | {r['wall_s']:.0f} | |",
                     flush=True,
                 )
                 continue
@@ -119,7 +121,8 @@ def main() -> None:
                 f"{r['sim_mean']:.4g} [{r['sim_low']:.4g}] | "
                 f"{r['check_mean']:.4g} [{r['check_low']:.4g}] | "
                 f"{'yes' if r['check_passes'] else 'NO'} | {r['iterations']} | "
-                f"{r['replications']} × {r['horizon_d']:.0f} | {r['wall_s']:.0f} |",
+                f"{r['replications']} × {r['horizon_d']:.0f} | {r['wall_s']:.0f} | "
+                f"{r['buffers']} |",
                 flush=True,
             )
 

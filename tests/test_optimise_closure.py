@@ -27,6 +27,7 @@ from linesim.optimise.closure import (
     close_gap,
     next_replications,
     penalty,
+    pooled_cv,
 )
 from linesim.summary import estimate
 from linesim.variants import apply_layout
@@ -228,6 +229,27 @@ def test_the_aimed_factor_is_the_delivered_share_less_the_margin_at_twenty():
     assert aimed_factor(flat, 3, 10.0) == pytest.approx(0.9)
 
 
+def test_the_aimed_factor_pools_the_variance_of_the_layouts_simulated_before():
+    """cv² pooled by degrees of freedom, its 90 % upper limit at the pooled ν: the same
+    relative spread seen on more layouts gives a tighter limit, so a smaller margin."""
+    outputs = [9.0, 9.4, 9.2, 8.8, 9.6]
+    est, _ = acceptance(outputs)
+    other, _ = acceptance([2 * x for x in outputs])  # another mean, the same cv
+    cv = np.std(outputs, ddof=1) / np.mean(outputs)
+    assert pooled_cv([(est, 5)]) == (pytest.approx(cv * math.sqrt(4 / stats.chi2.ppf(0.1, 4))), 4)
+    pooled, dof = pooled_cv([(est, 5), (other, 5)])
+    assert dof == 8 and pooled == pytest.approx(cv * math.sqrt(8 / stats.chi2.ppf(0.1, 8)))
+    wider, _ = acceptance([9.2 + 2 * (x - 9.2) for x in outputs])  # twice the spread
+    assert pooled_cv([(est, 5), (wider, 5)])[0] == pytest.approx(
+        math.sqrt((cv**2 + (2 * cv) ** 2) / 2) * math.sqrt(8 / stats.chi2.ppf(0.1, 8))
+    )
+    k = penalty(MIN_ACCEPT_REPLICATIONS) + 1 / math.sqrt(MIN_ACCEPT_REPLICATIONS)
+    aimed = aimed_factor(est, 5, 10.0, [(other, 5)])
+    assert aimed == pytest.approx(np.mean(outputs) / 10.0 * (1 - k * pooled))
+    assert aimed > aimed_factor(est, 5, 10.0)  # a smaller margin than five replications alone
+    assert pooled_cv([(acceptance([1.0])[0], 1)]) == (0.0, 0)
+
+
 def test_the_work_guard_counts_the_loops_replications(monkeypatch):
     """The refusal of too large a run counts a first layout and an accepted one of 20, not
     the 5 replications of one check; the static optimum simulated once is counted as 5."""
@@ -248,3 +270,108 @@ def test_the_work_guard_counts_the_loops_replications(monkeypatch):
         close_gap(problem, allow_large=False)
     assert optimise_and_verify(problem, close=False, verify=False).result.found
     workload.check([line], horizon(SPEC), None, 5, 1)  # one check alone fits
+
+
+# --- buffers as decisions ----------------------------------------------------------------------
+def _exp_station(cycle_time_s: float, machine_usd: float) -> dict:
+    return {
+        "kind": "discrete",
+        "process_time_dist": "exponential",
+        "options": [{"name": "a", "cycle_time_s": cycle_time_s, "capex_usd": machine_usd}],
+        "machines": {"a": 1},
+        "machines_max": 4,
+        "buffer_after": 0,
+    }
+
+
+def _pair(machine_usd: float, slot_usd: float):
+    """exp(100 cells/h) → buffer → exp(120 cells/h), one machine each, buffer positions
+    priced at ``slot_usd``."""
+    return make_line(
+        [_exp_station(36.0, machine_usd), _exp_station(30.0, machine_usd)],
+        buffer_slot={"capex_usd": slot_usd, "footprint_m2": 0.01, "source": "test"},
+    )
+
+
+def _pair_throughput(buffer: int) -> float:
+    """Good cells per hour of :func:`_pair` with ``buffer`` [cells] (birth-death closed form,
+    as tests/test_engine_theory.py: n = 0 … B + 2 cells past station 1)."""
+    rho = 100.0 / 120.0
+    weights = [rho**n for n in range(buffer + 3)]
+    return 120.0 * (1.0 - 1.0 / sum(weights))
+
+
+def test_a_buffer_that_buys_the_output_cheaper_than_machines_is_the_answer(tmp_path, capsys):
+    spec = _pair(machine_usd=1e6, slot_usd=100.0)
+    static = capacity_report(spec).max_output_gwh_per_year  # 100 cells/h, the slower station
+    target = 0.9 * static
+    # theory: with no buffer the pair makes 72.5 % of its static output, a miss no machine
+    # count of the surrogate sees; 2 positions make 86.6 %, still short; 4 make 92.2 %
+    assert _pair_throughput(0) / 100 < _pair_throughput(2) / 100 < 0.9 < _pair_throughput(4) / 100
+    c = close_gap(Problem(spec, target_gwh_per_year=target, workers=1), **SIM)
+    assert c.meets and c.answer is not None
+    # no machine added: the answer is the config's layout with the buffer of the first size
+    # whose closed-form output reaches the target (the doubling schedule 2, 4, …)
+    assert c.answer.layout == {"s0": {"a": 1}, "s1": {"a": 1}}
+    assert c.answer.buffers == {"s0": 4}
+    assert c.buffer_changes == ({"station": "s0", "from": 0, "to": 4, "capex_usd": 400.0},)
+    assert c.answer.capex_usd == pytest.approx(2e6 + 400.0)
+    # every buffer simulated agrees with the closed form (99.9 % Student-t interval)
+    for step in c.steps:
+        size = (step.buffers or {}).get("s0", 0)
+        est, n = step.simulated_gwh_per_year, step.replications
+        assert est.half_width is not None
+        half = est.half_width * stats.t.ppf(0.9995, n - 1) / stats.t.ppf(0.975, n - 1)
+        assert abs(est.mean / static * 100 - _pair_throughput(size)) <= half / static * 100
+    # the trial at 2 did not meet but bought output cheaper than the machines would: kept
+    assert [s.buffer_move for s in c.steps] == [None, "s0 0 → 2 (+200 USD)", "s0 2 → 4 (+200 USD)"]
+    assert [s.buffer_kept for s in c.steps] == [None, True, True]
+    doc = c.to_dict()
+    assert doc["buffers_changed"] == [{"station": "s0", "from": 0, "to": 4, "capex_usd": 400.0}]
+    # the CLI shows the change and writes it into the config it writes
+    config, out = tmp_path / "pair.yaml", tmp_path / "out.yaml"
+    config.write_text(dump_line(spec))
+    argv = ["optimise", str(config), "--target-gwh", repr(target), "--verify-horizon", "1d"]
+    argv += ["--workers", "1", "--no-store", "--write-config", str(out)]
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    assert "buffers changed: s0 0 → 4 cells" in text and "buffer tried" in text
+    from linesim.config import load_line
+    from linesim.optimise.layout import layout_capex_usd
+
+    assert load_line(out).stations[0].buffer_after == 4
+    assert main([*argv, "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["closure"]["buffers_changed"][0]["to"] == 4 and doc["buffers"]["s0"] == 4
+    # the static figures are the written line's: its buffers' capex included
+    assert doc["predicted"]["capex_usd"] == pytest.approx(layout_capex_usd(load_line(out)))
+
+
+def test_where_a_machine_is_cheaper_than_the_buffer_the_loop_adds_machines():
+    spec = _pair(machine_usd=1e4, slot_usd=1e5)  # two positions cost 10 machines
+    target = 0.85 * capacity_report(spec).max_output_gwh_per_year
+    c = close_gap(Problem(spec, target_gwh_per_year=target, workers=1), **SIM)
+    assert c.meets and c.answer is not None
+    assert all(s.buffer_move is None and s.buffers is None for s in c.steps)
+    assert c.answer.layout != {"s0": {"a": 1}, "s1": {"a": 1}} and c.buffer_changes == ()
+
+
+def test_buffer_prices_enter_capex_and_floor_and_are_validated(tmp_path, capsys):
+    from linesim.economics.cost import buffer_capex_usd
+    from linesim.optimise.layout import layout_capex_usd
+
+    spec = _pair(machine_usd=1e6, slot_usd=100.0)
+    bigger = apply_layout(spec, {}, {"s0": 50})
+    assert buffer_capex_usd(bigger) == pytest.approx(5000.0)
+    assert layout_capex_usd(bigger) - layout_capex_usd(spec) == pytest.approx(5000.0)
+    own = make_line(
+        [{**_exp_station(36.0, 1e6), "buffer_after": 10, "buffer_slot": {"capex_usd": 7.0}}]
+        + [_exp_station(30.0, 1e6)],
+        buffer_slot={"capex_usd": 100.0},
+    )
+    assert buffer_capex_usd(own) == pytest.approx(70.0)  # the station's price wins
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(dump_line(spec).replace("capex_usd: 100.0", "capex_usd: -5.0"))
+    assert main(["validate", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "bad.yaml" in err and "buffer_slot.capex_usd" in err and "-5" in err

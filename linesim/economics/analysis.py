@@ -126,6 +126,8 @@ def comparison_rows(analyses: Sequence[LineAnalysis]) -> list[tuple[str, str, li
     ]
     if any(a.cost.capex.atmosphere for a in analyses):
         rows.append(row("  atmosphere (H2S)", "M USD", lambda a: a.cost.capex.atmosphere / 1e6))
+    if any(a.cost.capex.buffers for a in analyses):
+        rows.append(row("  buffers", "M USD", lambda a: a.cost.capex.buffers / 1e6))
     rows += [
         row("capex per GWh/yr", "M USD", lambda a: a.cost.capex_usd_per_gwh / 1e6),
         row("capex per GWh/yr", "bn CNY", lambda a: a.cost.capex_bn_cny_per_gwh),

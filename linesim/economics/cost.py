@@ -77,6 +77,7 @@ __all__ = [
     "cost_report",
     "oee_warnings",
     "atmosphere_capex_usd",
+    "buffer_capex_usd",
     "atmosphere_opex_usd_per_year",
     "excursion_cells_per_year",
     "OEE_TOLERANCE",
@@ -105,23 +106,45 @@ def _footprint_m2(station: Station) -> float:
     return sum(e.count * e.footprint_m2 for e in station.equipment())
 
 
+def buffer_capex_usd(spec: LineSpec) -> float:
+    """Buffers: Σ_stations buffer_after × the price of one position (``buffer_slot``, the
+    station's or the line's; 0 where none is given) [USD]."""
+    total = 0.0
+    for station in spec.stations:
+        slot = spec.buffer_slot_of(station)
+        if slot is not None:
+            total += station.buffer_after * slot.capex_usd
+    return total
+
+
+def _buffer_footprint_m2(spec: LineSpec, station: Station) -> float:
+    slot = spec.buffer_slot_of(station)
+    return 0.0 if slot is None else station.buffer_after * slot.footprint_m2
+
+
 def building_area_m2(spec: LineSpec) -> float:
-    """Building floor area: ``building.area_m2``, else area_factor × Σ machine footprints [m²]."""
+    """Building floor area: ``building.area_m2``, else area_factor × Σ footprints of the
+    machines and of the priced buffers' positions [m²]."""
     building = cost_inputs(spec).building
     if building.area_m2 is not None:
         return building.area_m2
-    return building.area_factor * sum(_footprint_m2(s) for s in spec.stations)
+    return building.area_factor * sum(
+        _footprint_m2(s) + _buffer_footprint_m2(spec, s) for s in spec.stations
+    )
 
 
 def dry_room_area_m2(spec: LineSpec) -> float:
     """Dry-room floor: ``dry_room.area_m2``, else access_factor × Σ footprints of the machines
-    at dry-room stations [m²] (0 without a dry room)."""
+    at dry-room stations and of the priced buffer positions after them [m²] (0 without a dry
+    room)."""
     room = cost_inputs(spec).dry_room
     if room is None:
         return 0.0
     if room.area_m2 is not None:
         return room.area_m2
-    return room.access_factor * sum(_footprint_m2(s) for s in spec.stations if s.dry_room)
+    return room.access_factor * sum(
+        _footprint_m2(s) + _buffer_footprint_m2(spec, s) for s in spec.stations if s.dry_room
+    )
 
 
 def dry_room_capex_usd(cost: CostInputs, area_m2: float | None = None) -> float:
@@ -176,10 +199,18 @@ class Capex:
     facility: float
     building_area_m2: float
     atmosphere: float = 0.0  #: H2S sensors and scrubber
+    buffers: float = 0.0  #: priced buffer positions (conveyors, racks), depreciated as equipment
 
     @property
     def total(self) -> float:
-        return self.equipment + self.dry_room + self.building + self.facility + self.atmosphere
+        return (
+            self.equipment
+            + self.dry_room
+            + self.building
+            + self.facility
+            + self.atmosphere
+            + self.buffers
+        )
 
 
 def capex(spec: LineSpec) -> Capex:
@@ -195,6 +226,7 @@ def capex(spec: LineSpec) -> Capex:
         facility=facility_capex_usd(spec),
         building_area_m2=area,
         atmosphere=atmosphere_capex_usd(cost),
+        buffers=buffer_capex_usd(spec),
     )
 
 
@@ -226,7 +258,7 @@ def annual_depreciation_usd(c: Capex, cost: CostInputs) -> float:
     life [USD/yr]."""
     life = cost.depreciation
     return (
-        c.equipment + c.dry_room + c.facility + c.atmosphere
+        c.equipment + c.dry_room + c.facility + c.atmosphere + c.buffers
     ) / life.equipment_years + c.building / life.building_years
 
 

@@ -35,12 +35,27 @@ pilot where the line factor takes two – measured, see BENCHMARKS.md.)
 4. otherwise, with G the layout's static output, f ← min(f, max(f ÷ 4, a),
    (1 − 10⁻⁶) · T ÷ (u · G)), a = r · (1 − k · cv) with r = mean ÷ G the share of its static
    output the line delivered and k · cv the acceptance's margin at 20 replications plus one
-   standard error, at the 90 % upper confidence limit of the measured variance
-   (:func:`aimed_factor`) – lowered by further 0.5 % steps while the
+   standard error, at the 90 % upper confidence limit of the variance pooled over every
+   layout simulated so far (:func:`aimed_factor`) – lowered by further 0.5 % steps while the
    surrogate still returns the rejected layout, and go to 1;
 5. after an acceptance, bisect f between the accepted layout's and the lowest rejected one's
    (at most ``refine`` more simulations): a cheaper surrogate layout there that is accepted
    too becomes the answer (machine counts are whole, so one correction can overshoot).
+
+**Buffers as decisions** (where the config prices a buffer position, ``buffer_slot``): after
+a rejection, before the machine step of 4 is taken, the simulation's per-station shares name
+the pair that wastes most – station i blocked by a full buffer while station i + 1 starves,
+:func:`~linesim.optimise.buffers.buffer_moves` – and that buffer's next size (doubling, from
+the flow of one stop) is priced by the cost model (positions and their floor). When it costs
+less than the machine step (the surrogate's next layout, less this one's capex) and keeps the
+budget and floor limits, the same layout with the larger buffer is simulated next, on the
+same common random numbers. Accepted: it is the answer (cheaper than any later surrogate
+layout, whose capex only rises). Rejected: it is **kept** for every later layout when its
+measured output gain (the 90 % lower limit of the paired differences of the replications both
+ran: the same random numbers, so the pairs differ by the buffer) is positive and, per USD, at
+least the machine step's expected one (that layout's
+static output at the delivered share r, less this mean, over its capex) and then corrects f as
+in 4 like any rejected layout; otherwise the buffer goes back and the machine step is taken.
 
 Why it stops (proof sketch). f only decreases, so the surrogate's feasible sets are nested and
 its optimum (the answer's capex or cost) never decreases: the loop is monotone. A rejected
@@ -51,13 +66,21 @@ budget, or the target's own enumeration bound), so there are finitely many layou
 loop ends – with an accepted layout, with an infeasible surrogate (the budget or a limit
 binds: a **miss**, reported with the binding constraint and the best layout simulated), or at
 ``max_iterations`` (a miss too, named as such). The refinement of step 5 only replaces the
-answer by a cheaper accepted one and is bounded by its own count.
+answer by a cheaper accepted one and is bounded by its own count. Buffer trials keep this:
+a trial simulates the rejected layout's machines at the factor it was chosen at, and its
+correction (kept) or the waiting machine step (not kept) lowers f exactly as 4 does, so f
+still only decreases and every rejected machine layout stays excluded, whatever its buffers.
+Between two machine layouts the trials are finite: a kept buffer only grows (each trial at
+least doubles one buffer, capped at ``MAX_BUFFER_CELLS`` and by the machine step's price), a
+trial not kept is followed by the machine step, and a loop runs at most
+``MAX_BUFFER_TRIALS`` trials (on top of its ``max_iterations`` machine layouts).
 """
 
 from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -66,11 +89,18 @@ import numpy as np
 from linesim.capacity import capacity_report, suggested_warmup_h
 from linesim.errors import UsageError
 from linesim.experiments import replicate
+from linesim.optimise.buffers import (
+    BufferMove,
+    buffer_footprint_m2,
+    buffer_moves,
+    with_buffers,
+)
+from linesim.optimise.layout import evaluate_layout, layout_capex_usd
 from linesim.optimise.model import Problem
 from linesim.optimise.search import OptimiseResult, optimise_layout
 from linesim.optimise.verify import Verification, verification_of
 from linesim.spec import LineSpec
-from linesim.summary import Estimate, as_plain, estimate
+from linesim.summary import Estimate, as_plain, estimate, summarise
 from linesim.variants import apply_layout
 
 __all__ = [
@@ -86,6 +116,7 @@ __all__ = [
     "loop_work_text",
     "next_replications",
     "penalty",
+    "pooled_cv",
 ]
 
 #: one-sided normal quantile for an independent re-simulation's mean (97.5 %)
@@ -102,6 +133,9 @@ HORIZON_SERVICES = 3
 MIN_ACCEPT_REPLICATIONS = 20
 #: the most a factor falls in one correction (a noisy simulation moves it at most 4×)
 MAX_FACTOR_STEP = 4.0
+#: buffer trials per loop at most (on top of ``max_iterations`` machine layouts: measured on
+#: the sulfide pilot at 100 %, trials counted against the 12 layouts left none to close with)
+MAX_BUFFER_TRIALS = 3
 
 
 def default_horizon_s(spec: LineSpec) -> float:
@@ -192,25 +226,49 @@ def _optimistic(n: int) -> float:
     return math.sqrt((n - 1) / float(stats.chi2.ppf(0.9, n - 1)))
 
 
-def aimed_factor(est: Estimate, replications: int, static_gwh: float) -> float:
+def aimed_factor(
+    est: Estimate,
+    replications: int,
+    static_gwh: float,
+    others: Sequence[tuple[Estimate, int]] = (),
+) -> float:
     """The capacity factor a rejected layout teaches [-]: the share r = mean ÷ G of its static
     output G it delivered, lowered so that the next layout's acceptance statistic reaches
     the target when it runs ``MIN_ACCEPT_REPLICATIONS`` = m replications, plus one standard
-    error for the noise of r: r · (1 − k · cv), k = penalty(m) + 1 ÷ √m, with cv = s_high ÷
-    mean and s_high the 90 % upper confidence limit of the standard deviation measured here,
-    s · √((n − 1) ÷ χ²₀.₁,ₙ₋₁). (Five replications can show a standard deviation far below the
-    true one – batch outputs take a few levels, with a rare low tail – and aiming at the
-    measured one chose layouts that 40 replications then could not accept; measured, see
-    BENCHMARKS.md.)"""
+    error for the noise of r: r · (1 − k · cv_high), k = penalty(m) + 1 ÷ √m, with cv_high
+    the 90 % upper confidence limit of the coefficient of variation (:func:`pooled_cv`: this
+    layout's, pooled with the ``others`` simulated before it, each an estimate and its
+    replications). Five replications can show a standard deviation far below the true one –
+    batch outputs take a few levels, with a rare low tail – and aiming at the measured one
+    chose layouts that 40 replications then could not accept (BENCHMARKS.md); the upper limit
+    of five replications alone, 1.94 × s, then overshot (the README's tune example: 376 M USD
+    where 349 M USD was accepted before), so the variance is pooled over every layout the loop
+    simulated on the line – their outputs vary alike, relative to their means."""
+    cv_high, _ = pooled_cv([(est, replications), *others])
+    k = penalty(MIN_ACCEPT_REPLICATIONS) + 1.0 / math.sqrt(MIN_ACCEPT_REPLICATIONS)
+    return est.mean / static_gwh * max(0.0, 1.0 - k * cv_high)
+
+
+def pooled_cv(samples: Sequence[tuple[Estimate, int]]) -> tuple[float, int]:
+    """The 90 % upper confidence limit of the coefficient of variation of a layout's outputs
+    [-], pooled over ``samples`` (estimate, replications) by degrees of freedom:
+    cv² = Σ (n_i − 1) cv_i² ÷ ν, ν = Σ (n_i − 1), limit cv · √(ν ÷ χ²₀.₁,ν); and ν (0, with a
+    limit of 0, when no sample has two replications). The layouts share their random numbers
+    (common random numbers), so their variances are not independent and ν overstates the
+    information: the limit aims the next layout; the acceptance of every layout still rests
+    on its own replications alone (:func:`acceptance`)."""
     from scipy import stats
 
-    m, n = MIN_ACCEPT_REPLICATIONS, replications
-    cv = 0.0
-    if est.half_width is not None and n >= 2 and est.mean > 0:
+    total, dof = 0.0, 0
+    for est, n in samples:
+        if n < 2 or est.half_width is None or est.mean <= 0:
+            continue
         sd = est.half_width / float(stats.t.ppf(0.975, n - 1)) * math.sqrt(n)
-        cv = sd * math.sqrt((n - 1) / float(stats.chi2.ppf(0.1, n - 1))) / est.mean
-    k = penalty(m) + 1.0 / math.sqrt(m)
-    return est.mean / static_gwh * max(0.0, 1.0 - k * cv)
+        total += (n - 1) * (sd / est.mean) ** 2
+        dof += n - 1
+    if dof == 0:
+        return 0.0, 0
+    return math.sqrt(total / dof) * math.sqrt(dof / float(stats.chi2.ppf(0.1, dof))), dof
 
 
 @dataclass(frozen=True)
@@ -233,6 +291,12 @@ class ClosureStep:
     wall_time_s: float = 0.0  #: simulation of this step
     factor_used: float = 1.0  #: the capacity factor the surrogate chose this layout at
     refining: bool = False  #: tried after an acceptance, for a cheaper accepted layout
+    #: the buffers [cells] this layout was simulated with where they differ from the config's
+    buffers: dict[str, int] | None = None
+    #: the buffer enlarged for this step (a buffer trial: the layout before it, one buffer
+    #: larger), as ``station from → to (+capex)``
+    buffer_move: str | None = None
+    buffer_kept: bool | None = None  #: a buffer trial kept for the layouts after it
 
     def to_dict(self) -> dict:
         return as_plain(self)
@@ -255,6 +319,9 @@ class Closure:
     seed: int
     rule: str  #: the acceptance rule, in words
     wall_time_s: float
+    #: the answer's buffers that differ from the config's: station, from, to [cells], and
+    #: the capex they add [USD] (positions and their floor, by the cost model)
+    buffer_changes: tuple[dict[str, Any], ...] = ()
 
     @property
     def meets(self) -> bool:
@@ -323,6 +390,7 @@ class Closure:
                 {sid for s in self.steps if s.corrected for sid in s.corrected.split(", ")}
             ),
             "factors": self.factors,
+            "buffers_changed": list(self.buffer_changes),
             "rule": self.rule,
             "wall_time_s": self.wall_time_s,
             "steps": [s.to_dict() for s in self.steps],
@@ -395,7 +463,7 @@ def close_gap(
     bound = optimise_layout(problem, objective)
 
     def done(status: str, reason: str | None, result, verified, steps, factors) -> Closure:
-        return Closure(
+        closure = Closure(
             status,
             reason,
             objective,
@@ -410,6 +478,8 @@ def close_gap(
             RULE,
             time.perf_counter() - start,
         )
+        answer = closure.answer
+        return replace(closure, buffer_changes=_buffer_changes(spec, answer))
 
     if not bound.found:
         return done(bound.status, bound.binding, None, None, [], {})
@@ -426,12 +496,16 @@ def close_gap(
     steps: list[ClosureStep] = []
     checks: list[tuple[OptimiseResult, Verification]] = []
     result = bound
+    priced = any(spec.buffer_slot_of(s) is not None for s in spec.stations)
+    buffers: dict[str, int] = {}  # the buffers every later layout is simulated with
+    last: dict[str, Any] = {}  # the line and results of the latest check
 
     def check(result: OptimiseResult, k: int, used: float) -> tuple[ClosureStep, Verification]:
-        """Simulate ``result``'s layout (common random numbers) and judge it."""
+        """Simulate ``result``'s layout with the buffers in force (common random numbers)
+        and judge it."""
         assert result.layout is not None
         t0 = time.perf_counter()
-        line = apply_layout(spec, result.layout, settings=result.settings)
+        line = apply_layout(spec, result.layout, buffers, settings=result.settings)
         warmup = suggested_warmup_h(line) * 3600.0
         results: list[Any] = []
         n: int | None = replications
@@ -446,12 +520,13 @@ def close_gap(
             MIN_ACCEPT_REPLICATIONS, max_replications
         )
         verified = verification_of(line, results, horizon, target, accepted)
+        capex, value = _priced(spec, line, result, objective)
         step = ClosureStep(
             k,
             result.layout,
             result.settings,
-            result.predicted.capex_usd if result.predicted else math.nan,
-            result.objective_value,
+            capex,
+            value,
             capacity_report(line).max_output_gwh_per_year,
             sim,
             accept,
@@ -460,10 +535,20 @@ def close_gap(
             verified.bottleneck,
             wall_time_s=time.perf_counter() - t0,
             factor_used=used,
+            buffers=_changed_buffers(spec, line) or None,
         )
+        last.update(line=line, results=results, outputs=[_output(r) for r in results])
         return step, verified
 
-    for k in range(1, max_iterations + 1):
+    # a buffer trial in progress: the step it enlarges a buffer of, the machine step the
+    # loop would take instead (its surrogate solve and factor) and the move
+    trial: tuple[ClosureStep, OptimiseResult, float, BufferMove, float, list[float]] | None
+    trial = None
+    blocked: OptimiseResult | None = None  # the surrogate had no layout left (limits bind)
+    trials = 0  # buffer trials run
+    k = 0
+    while k - trials < max_iterations:
+        k += 1
         step, verified = check(result, k, factor)
         checks.append((result, verified))
         if step.simulated_gwh_per_year.mean <= 0:  # nothing to learn a capacity from
@@ -477,10 +562,31 @@ def close_gap(
                 [*steps, step],
                 factors,
             )
+        if trial is not None:
+            base, machine, machine_factor, move, machine_usd, base_outputs = trial
+            trial = None
+            paired = _paired_gain(last["outputs"], base_outputs)
+            kept = step.accepted or _buffer_pays(paired, base, machine, move, machine_usd)
+            step = replace(step, buffer_move=move.text(), buffer_kept=kept)
+            if kept:  # the machine step waiting on the trial is not taken
+                steps[-1] = replace(steps[-1], factor=None)
+            if not kept:
+                # back to the buffers before it, and to the machines the loop would add
+                buffers = dict(base.buffers or {})
+                steps.append(replace(step, factor=machine_factor))
+                factor = machine_factor
+                factors = {st.id: factor for st in spec.stations}
+                if not machine.found:
+                    blocked = machine
+                if blocked is not None or k - trials == max_iterations:
+                    break
+                steps[-1] = replace(steps[-1], corrected=_changed(machine, base, result))
+                result = machine
+                continue
         if step.accepted:
             steps.append(step)
             rejected = [s.factor_used for s in steps if not s.accepted]
-            if refine and rejected and k < max_iterations:
+            if refine and rejected and k - trials < max_iterations:
                 result, verified, factor = _refine(
                     problem,
                     objective,
@@ -488,7 +594,7 @@ def close_gap(
                     steps,
                     checks,
                     check,
-                    min(refine, max_iterations - k),
+                    min(refine, max_iterations - (k - trials)),
                 )
                 factors = {st.id: factor for st in spec.stations} if factor < 1 else {}
             return done("meets", None, result, verified, steps, factors)
@@ -496,38 +602,49 @@ def close_gap(
         # the line delivered A of its static G: every station is counted at that share
         # (strictly below what this layout satisfies: it is never chosen again)
         static = step.surrogate_gwh_per_year
-        aimed = aimed_factor(step.simulated_gwh_per_year, step.replications, static)
+        earlier = [(s.simulated_gwh_per_year, s.replications) for s in steps]
+        aimed = aimed_factor(step.simulated_gwh_per_year, step.replications, static, earlier)
         new = max(old / MAX_FACTOR_STEP, aimed)
         ceiling = (1 - 1e-6) * target / (problem.max_utilisation * static)
         new = min(old, new, ceiling)
         factor = new
         steps.append(replace(step, factor=new))
-        if k == max_iterations:
+        if k - trials == max_iterations:
             break
         nxt, factor = _next_layout(problem, objective, factor, step.layout)
-        factors = {st.id: factor for st in spec.stations}
         steps[-1] = replace(steps[-1], factor=factor)
+        cheaper = (
+            _cheaper_buffer(problem, last["line"], last["results"], nxt, buffers, step)
+            if priced and trials < MAX_BUFFER_TRIALS
+            else None
+        )
+        if cheaper is not None:
+            # the same layout with one buffer larger is simulated next, at the factor it was
+            # chosen at; the machine step waits in case the buffer does not pay
+            move, machine_usd = cheaper
+            trial = (steps[-1], nxt, factor, move, machine_usd, last["outputs"])
+            trials += 1
+            buffers = {**buffers, move.station: move.after}
+            factor = old
+            continue
+        factors = {st.id: factor for st in spec.stations}
         if not nxt.found:
-            why = nxt.binding or f"the solver ended with status {nxt.status}"
-            best = _best(checks, steps)
-            return done(
-                "miss",
-                f"the target cannot be met in simulation within the limits: with the "
-                f"capacities the simulation shows ({_factor_text(factors)}), {why}",
-                best[0],
-                best[1],
-                steps,
-                factors,
-            )
-        changed = [
-            sid
-            for sid in nxt.layout or {}
-            if (nxt.layout or {}).get(sid) != step.layout.get(sid)
-            or (nxt.settings or {}).get(sid) != (result.settings or {}).get(sid)
-        ]
-        steps[-1] = replace(steps[-1], corrected=", ".join(changed) or None)
+            blocked = nxt
+            break
+        steps[-1] = replace(steps[-1], corrected=_changed(nxt, step, result))
         result = nxt
     best = _best(checks, steps)
+    if blocked is not None:
+        why = blocked.binding or f"the solver ended with status {blocked.status}"
+        return done(
+            "miss",
+            f"the target cannot be met in simulation within the limits: with the "
+            f"capacities the simulation shows ({_factor_text(factors)}), {why}",
+            best[0],
+            best[1],
+            steps,
+            factors,
+        )
     return done(
         "miss",
         f"not closed within max_iterations = {max_iterations} layouts simulated",
@@ -557,6 +674,129 @@ def loop_work_text(refusal: str, counted: int, first: int) -> str:
         f"{refusal} (simulation in the loop, counted as {counted} replications: a first "
         f"layout of {first} and an accepted one of at least {counted - first})"
     )
+
+
+def _changed(nxt: OptimiseResult, step: ClosureStep, result: OptimiseResult) -> str | None:
+    """The stations whose counts or settings ``nxt`` changes against ``step``'s layout."""
+    changed = [
+        sid
+        for sid in nxt.layout or {}
+        if (nxt.layout or {}).get(sid) != step.layout.get(sid)
+        or (nxt.settings or {}).get(sid) != (result.settings or {}).get(sid)
+    ]
+    return ", ".join(changed) or None
+
+
+def _changed_buffers(spec: LineSpec, line: LineSpec) -> dict[str, int]:
+    """The buffers [cells] of ``line`` that differ from the config's."""
+    config = {s.id: s.buffer_after for s in spec.stations}
+    return {s.id: s.buffer_after for s in line.stations if config.get(s.id) != s.buffer_after}
+
+
+def _buffer_changes(spec: LineSpec, answer: ClosureStep | None) -> tuple[dict[str, Any], ...]:
+    """Each buffer of the ``answer`` that differs from the config's: station, from, to
+    [cells] and what it adds to the answer's capex by the cost model [USD] (positions and
+    their floor)."""
+    if answer is None or not answer.buffers:
+        return ()
+    plain = apply_layout(spec, answer.layout, settings=answer.settings)
+    base = layout_capex_usd(plain)
+    return tuple(
+        {
+            "station": sid,
+            "from": plain.stations[plain.station_index(sid)].buffer_after,
+            "to": size,
+            "capex_usd": layout_capex_usd(with_buffers(plain, {sid: size})) - base,
+        }
+        for sid, size in answer.buffers.items()
+    )
+
+
+def _priced(
+    spec: LineSpec, line: LineSpec, result: OptimiseResult, objective: str
+) -> tuple[float, float | None]:
+    """Capex [USD] and the surrogate's objective of ``result``'s layout simulated as
+    ``line``: with buffers other than the config's, both grow by what the buffers add (capex
+    by the cost model; an annual cost by that capex over the equipment life)."""
+    capex = result.predicted.capex_usd if result.predicted else math.nan
+    value = result.objective_value
+    if not _changed_buffers(spec, line):
+        return capex, value
+    plain = apply_layout(spec, result.layout or {}, settings=result.settings)
+    added = layout_capex_usd(line) - layout_capex_usd(plain)
+    if value is not None:
+        years = spec.cost.depreciation.equipment_years if spec.cost is not None else 1.0
+        value += added / years if objective == "min_cost" else added
+    return capex + added, value
+
+
+def _cheaper_buffer(
+    problem: Problem,
+    line: LineSpec,
+    results: list[Any],
+    machine: OptimiseResult,
+    buffers: dict[str, int],
+    step: ClosureStep,
+) -> tuple[BufferMove, float] | None:
+    """The most wasted priced buffer of the simulated ``line`` whose enlargement costs less
+    than the machine step (``machine``'s layout with today's buffers, less ``step``'s capex;
+    infinite when the surrogate has none) and keeps the problem's budget and floor limits
+    (the positions' floor counted with the machines'), with the machine step's capex [USD]."""
+    spec = problem.spec
+    machine_usd = math.inf
+    if machine.found and machine.layout is not None:
+        with_machines = apply_layout(spec, machine.layout, buffers, settings=machine.settings)
+        machine_usd = layout_capex_usd(with_machines) - step.capex_usd
+    for move in buffer_moves(line, summarise(line, results)):
+        if not move.capex_usd < machine_usd:
+            continue
+        if problem.budget_usd is not None and step.capex_usd + move.capex_usd > problem.budget_usd:
+            continue
+        bigger = with_buffers(line, {move.station: move.after})
+        figures = evaluate_layout(bigger)
+        floor = figures.floor_area_m2 + buffer_footprint_m2(bigger)
+        dry = figures.dry_room_area_m2 + buffer_footprint_m2(bigger, dry_room=True)
+        if problem.floor_area_m2 is not None and floor > problem.floor_area_m2:
+            continue
+        if problem.dry_room_area_m2 is not None and dry > problem.dry_room_area_m2:
+            continue
+        return move, machine_usd
+    return None
+
+
+def _paired_gain(trial: list[float], base: list[float]) -> float:
+    """The output a buffer trial gained over the layout it enlarges [GWh/yr], as the 90 %
+    lower confidence limit of the mean paired difference over the replications both ran
+    (replication k of both draws the same random numbers, so the pairs differ by the buffer
+    and little noise); 0 with fewer than two pairs."""
+    from scipy import stats
+
+    n = min(len(trial), len(base))
+    if n < 2:
+        return 0.0
+    diff = np.asarray(trial[:n]) - np.asarray(base[:n])
+    sd = float(np.std(diff, ddof=1))
+    return float(np.mean(diff)) - float(stats.t.ppf(0.9, n - 1)) * sd / math.sqrt(n)
+
+
+def _buffer_pays(
+    gain: float,
+    base: ClosureStep,
+    machine: OptimiseResult,
+    move: BufferMove,
+    machine_usd: float,
+) -> bool:
+    """Keep a buffer trial that was not accepted when its output ``gain`` [GWh/yr] (the
+    90 % lower limit of the paired difference, :func:`_paired_gain`) is positive and, per USD,
+    at least the machine step's expected one: that layout's static output at the share the
+    base layout delivered, less the base's mean, over its capex."""
+    if gain <= 0:
+        return False
+    if not machine.found or machine.predicted is None or not math.isfinite(machine_usd):
+        return True
+    share = base.simulated_gwh_per_year.mean / base.surrogate_gwh_per_year
+    expected = share * machine.predicted.output_gwh_per_year - base.simulated_gwh_per_year.mean
+    return gain * machine_usd >= expected * move.capex_usd
 
 
 def _best(

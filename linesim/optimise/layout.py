@@ -33,12 +33,14 @@ def current_layout(spec: LineSpec) -> dict[str, dict[str, int]]:
 
 def layout_capex_usd(spec: LineSpec) -> float:
     """Capex the optimiser minimises: the cost model's total when the spec has a cost block
-    (equipment + dry room + building + facility), else the equipment alone [USD]."""
-    if spec.cost is not None:
-        from linesim.economics.cost import capex
+    (equipment + dry room + building + facility + priced buffers), else the equipment and
+    the priced buffers alone [USD]."""
+    from linesim.economics.cost import buffer_capex_usd, capex
 
+    if spec.cost is not None:
         return capex(spec).total
-    return sum(e.count * e.capex_usd for s in spec.stations for e in s.equipment())
+    equipment = sum(e.count * e.capex_usd for s in spec.stations for e in s.equipment())
+    return equipment + buffer_capex_usd(spec)
 
 
 @dataclass(frozen=True)

@@ -54,7 +54,7 @@ from linesim.optimise.candidates import (
     setting_variants,
     station_candidates,
 )
-from linesim.spec import CostInputs, LineSpec
+from linesim.spec import CostInputs, LineSpec, Station
 from linesim.spec.base import MAX_MACHINES
 
 __all__ = [
@@ -262,6 +262,12 @@ class LayoutModel:
             station_candidates(spec, j, p.max_machines, lower[j], need[j], variants.get(s.id))
             for j, s in enumerate(spec.stations)
         ]
+        # a priced buffer after a station is part of it: its positions and their floor count
+        # in the capex of every candidate that keeps the station (the cost model's capex)
+        self.candidates = [
+            [c if c.omitted else replace(c, capex_usd=c.capex_usd + usd) for c in cs] if usd else cs
+            for cs, usd in zip(self.candidates, map(self._buffer_usd, spec.stations))
+        ]
         self._detect = spec.detection_index()
         #: per station, −ln f of its capacity factor in the model's log units (rounded up:
         #: the safe side)
@@ -420,6 +426,17 @@ class LayoutModel:
         return lower, need
 
     # --- the constant parts of capex and cost -------------------------------------------------
+    def _buffer_usd(self, station: Station) -> float:
+        """The priced buffer after ``station``: positions × (capex + floor × the building's
+        and, at a dry-room station, the dry room's price per m² of footprint) [USD]."""
+        slot = self.problem.spec.buffer_slot_of(station)
+        if slot is None or not station.buffer_after:
+            return 0.0
+        per_m2 = self._building_usd_per_m2() + (
+            self._dry_room_usd_per_m2() if station.dry_room else 0.0
+        )
+        return station.buffer_after * (slot.capex_usd + slot.footprint_m2 * per_m2)
+
     def _building_usd_per_m2(self) -> float:
         cost = self.problem.spec.cost
         if cost is None or cost.building.area_m2 is not None:

@@ -291,6 +291,12 @@ def optimise_and_verify(
         )
         result = closure.result or closure.bound
         verified = closure.verified
+        answer = closure.answer
+        if answer is not None and answer.buffers and result.layout is not None:
+            # the static figures of the answer as it is built: with the buffers the loop
+            # bought (their capex and floor), as the config it writes
+            built = apply_layout(problem.spec, result.layout, answer.buffers, result.settings)
+            result = replace(result, predicted=evaluate_layout(built))
     if result is None:
         result = (
             pareto_front(problem, pareto_points)

@@ -37,6 +37,7 @@ def format_cost(a: LineAnalysis) -> str:
         f"{_musd(c.capex.building)} for {number(c.capex.building_area_m2, ',.0f')} m², "
         f"facility {_musd(c.capex.facility)}"
         + (f", atmosphere {_musd(c.capex.atmosphere)}" if c.capex.atmosphere else "")
+        + (f", buffers {_musd(c.capex.buffers)}" if c.capex.buffers else "")
         + ")",
         f"  capex per GWh/yr  {_musd(c.capex_usd_per_gwh)} M USD = "
         f"{number(c.capex_bn_cny_per_gwh, ',.2f')} bn CNY",

@@ -231,8 +231,20 @@ def format_closure(c: Closure, names: Mapping[str, str] | None = None) -> list[s
         f"after warm-up, seed {c.seed}); acceptance statistic "
         f"{number(a.acceptance_gwh_per_year)}",
         f"  rule: {c.rule}",
-        f"  {len(c.steps)} layout(s) simulated on common random numbers ({c.wall_time_s:.1f} s):",
     ]
+    if c.buffer_changes:
+        lines.append(
+            "  buffers changed: "
+            + "; ".join(
+                f"{b['station']} {b['from']:,} → {b['to']:,} cells "
+                f"(+{number(b['capex_usd'] / 1e6, '.3f')} M USD)"
+                for b in c.buffer_changes
+            )
+        )
+    lines.append(
+        f"  {len(c.steps)} layout(s) simulated on common random numbers ({c.wall_time_s:.1f} s):"
+    )
+    trials = any(s.buffer_move for s in c.steps)
     rows = [
         (
             s.iteration,
@@ -246,6 +258,14 @@ def format_closure(c: Closure, names: Mapping[str, str] | None = None) -> list[s
             ("accepted" if s.accepted else (s.corrected or "–"))
             + (" (refining)" if s.refining else ""),
             number(s.factor, ".4f", "–"),
+        )
+        + (
+            (
+                (s.buffer_move or "–")
+                + ("" if s.buffer_kept is None else " kept" if s.buffer_kept else " not kept"),
+            )
+            if trials
+            else ()
         )
         for s in c.steps
     ]
@@ -262,7 +282,8 @@ def format_closure(c: Closure, names: Mapping[str, str] | None = None) -> list[s
                 "sim. bottleneck",
                 "then corrected",
                 "capacity factor",
-            ],
+            ]
+            + (["buffer tried"] if trials else []),
             rows,
         )
     )

@@ -14,6 +14,7 @@ from linesim.spec.line import (
     DEFAULT_OPTION,
     KIND_FIELDS,
     KINDS,
+    BufferSlot,
     Equipment,
     EquipmentOption,
     LineSpec,
@@ -23,6 +24,7 @@ from linesim.spec.line import (
 from linesim.spec.process import WINDOW_KINDS, ExposureWindow, ProcessWindow
 
 __all__ = [
+    "BufferSlot",
     "CostInputs",
     "DEFAULT_OPTION",
     "Equipment",

@@ -65,6 +65,7 @@ __all__ = [
     "KINDS",
     "KIND_FIELDS",
     "DISTRIBUTIONS",
+    "BufferSlot",
     "Calendar",
     "Equipment",
     "EquipmentOption",
@@ -181,6 +182,18 @@ class _Capacity(_Frozen):
             )
 
 
+class BufferSlot(_Frozen):
+    """What one cell position of a buffer costs: its share of an accumulating conveyor, WIP
+    rack or magazine [USD] and the floor it takes [m²] (a dry-room station's buffer stands in
+    the dry room). The simulation loop prices a larger buffer with it against a machine."""
+
+    #: [USD per cell position]; a position dearer than 100,000 USD is a machine, not a slot
+    capex_usd: Annotated[float, Field(ge=0.0, le=1e5)]
+    #: [m² per cell position]; racks stack cells, so a position is well under a m²
+    footprint_m2: Annotated[float, Field(ge=0.0, le=10.0)] = 0.0
+    source: str = ""
+
+
 class EquipmentOption(_Capacity):
     """One equipment alternative at a station (a vendor or a technology choice)."""
 
@@ -205,6 +218,8 @@ class Station(_Capacity):
     defect_probability: Probability = 0.0
     detected_at: StationId | None = None
     buffer_after: BufferCells = 0
+    #: the price of one position of ``buffer_after`` (default: the line's ``buffer_slot``)
+    buffer_slot: BufferSlot | None = None
     max_wait_s: ServiceSeconds | None = None
     capex_usd: NonNegativeFloat = 0.0
     footprint_m2: NonNegativeFloat = 0.0
@@ -488,6 +503,9 @@ class LineSpec(_Frozen):
         tuple[Station, ...], Field(strict=False, min_length=1, max_length=MAX_STATIONS)
     ]
     cost: CostInputs | None = None
+    #: the price of a buffer position at every station that does not set its own; without
+    #: one (here or at the station) a buffer is free and not a decision of the simulation loop
+    buffer_slot: BufferSlot | None = None
     #: rank (Spearman) correlations between uncertain inputs (``linesim uncertainty``)
     correlations: Annotated[tuple[RankCorrelation, ...], Field(strict=False, max_length=1000)] = ()
 
@@ -648,6 +666,11 @@ class LineSpec(_Frozen):
             if station.id == station_id:
                 return i
         raise KeyError(station_id)
+
+    def buffer_slot_of(self, station: Station) -> BufferSlot | None:
+        """The price of one position of the buffer after ``station``: its own, else the
+        line's (None: the buffer is not priced)."""
+        return station.buffer_slot if station.buffer_slot is not None else self.buffer_slot
 
     def dew_point_c(self, station: Station) -> float | None:
         """The dew point [°C] an exposure window at ``station`` sees (its own, else the line's
