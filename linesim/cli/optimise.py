@@ -82,13 +82,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--floor-area-m2",
         type=positive_float,
         metavar="A",
-        help="limit on the machines' total footprint [m²]",
+        help="limit on the floor the machines and the priced buffer positions take [m²]",
     )
     p.add_argument(
         "--dry-room-area-m2",
         type=positive_float,
         metavar="A",
-        help="limit on the footprint of dry-room stations [m²]",
+        help="limit on the floor of dry-room stations: their machines and the priced buffer "
+        "positions after them [m²]",
     )
     p.add_argument(
         "--max-utilisation",

@@ -40,8 +40,8 @@ _FIGURES = [
     ("good output [GWh/yr]", "output_gwh_per_year", 1.0),
     ("line yield", "line_yield", 1.0),
     ("capex [M USD]", "capex_usd", 1e6),
-    ("floor area [m²]", "floor_area_m2", 1.0),
-    ("dry-room machine area [m²]", "dry_room_area_m2", 1.0),
+    ("floor area, machines + buffers [m²]", "floor_area_m2", 1.0),
+    ("dry-room area, machines + buffers [m²]", "dry_room_area_m2", 1.0),
     ("cost per good kWh [USD]", "cost_usd_per_kwh", 1.0),
     ("static bottleneck", "bottleneck", None),
 ]
