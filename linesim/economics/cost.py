@@ -606,6 +606,7 @@ class CostReport:
                 ("dry_room", self.capex.dry_room),
                 ("building", self.capex.building),
                 ("facility", self.capex.facility),
+                ("buffers", self.capex.buffers),
                 ("total", self.capex.total),
             )
         }

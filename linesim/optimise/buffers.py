@@ -82,23 +82,22 @@ def _usd(amount: float) -> str:
 
 def next_buffer_size(line: LineSpec, index: int) -> int:
     """The next size of the buffer after station ``index`` [cells]: max(2·B, B₀), B₀ =
-    ⌈max_s c_s ÷ k_s · t_s⌉ over the pair's two stations s, with c_s its static capacity
-    [cells/h], k_s its machines and t_s the longest of its machines' mean repair times and
-    single services [h] – the cells one stopped machine of k would have passed (a repair
-    takes one machine out, not the station), so that the buffer carries the flow through one
-    stop of either side; at most ``MAX_BUFFER_CELLS``."""
+    ⌈max_s c · t_s ÷ k_s⌉ over the pair's two stations s, with c the next station's static
+    capacity [cells/h], t_s the longest of s's mean repair times and single services [h] and
+    k_s its machines: the flow through one stop of either side, of which one machine of k_s
+    is out (a repair stops one machine, not the station), at most ``MAX_BUFFER_CELLS``."""
     from linesim.rates import station_capacity_cells_per_h
     from linesim.simulation.draws import group_times
 
+    downstream = station_capacity_cells_per_h(line.stations[index + 1], calendar=line.calendar)
     first = 1
     for station in line.stations[index : index + 2]:
         working = [e for e in station.equipment() if e.count]
-        machines = sum(e.count for e in working)
-        if not machines:
+        if not working:
             continue
         stop_s = max(max(t.mttr_s, t.mean_s) for t in (group_times(e) for e in working))
-        capacity = station_capacity_cells_per_h(station, calendar=line.calendar)
-        first = max(first, math.ceil(capacity / machines * stop_s / 3600.0))
+        machines = sum(e.count for e in working)
+        first = max(first, math.ceil(downstream * stop_s / 3600.0 / machines))
     return min(MAX_BUFFER_CELLS, max(2 * line.stations[index].buffer_after, first))
 
 

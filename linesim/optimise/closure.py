@@ -675,6 +675,12 @@ def close_gap(
         if k - trials == max_iterations:
             break
         nxt, factor = _next_layout(solving(), objective, factor, step.layout)
+        if not nxt.found and buffers:
+            # the kept buffers' capex or floor leave no layout within the limits: the
+            # machines without them (bought output the machines now make anyway)
+            bare, bare_factor = _next_layout(problem, objective, factor, step.layout)
+            if bare.found:
+                nxt, factor, buffers = bare, bare_factor, {}
         steps[-1] = replace(steps[-1], factor=factor)
         cheaper = (
             cheaper_buffer(problem, last["line"], last["results"], nxt, buffers, step.capex_usd)

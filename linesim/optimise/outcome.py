@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from linesim.errors import UsageError
+from linesim.optimise.buffers import with_buffers
 from linesim.optimise.closure import (
     Closure,
     close_gap,
@@ -291,6 +292,14 @@ def optimise_and_verify(
         )
         result = closure.result or closure.bound
         verified = closure.verified
+        answer = closure.answer
+        if answer is not None and answer.buffers and result.layout is not None:
+            # the predicted figures of the answer as simulated: with the loop's buffers, as
+            # the answer's capex counts them (one capex figure for report and JSON)
+            line = with_buffers(problem.spec, answer.buffers)
+            result = replace(
+                result, predicted=evaluate_layout(line, result.layout, result.settings)
+            )
     if result is None:
         result = (
             pareto_front(problem, pareto_points)
