@@ -337,8 +337,14 @@ def test_a_buffer_that_buys_the_output_cheaper_than_machines_is_the_answer(tmp_p
     text = capsys.readouterr().out
     assert "buffers changed: s0 0 → 4 cells" in text and "buffer tried" in text
     from linesim.config import load_line
+    from linesim.optimise.layout import layout_capex_usd
 
     assert load_line(out).stations[0].buffer_after == 4
+    assert main([*argv, "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["closure"]["buffers_changed"][0]["to"] == 4 and doc["buffers"]["s0"] == 4
+    # the static figures are the written line's: its buffers' capex included
+    assert doc["predicted"]["capex_usd"] == pytest.approx(layout_capex_usd(load_line(out)))
 
 
 def test_where_a_machine_is_cheaper_than_the_buffer_the_loop_adds_machines():

@@ -17,10 +17,10 @@ pair with the largest min(blocked_i, starved_(i+1)) share is the candidate; its 
 starting from the cells one machine of the pair passes during its longest stop (a mean repair,
 or one service: a repair takes one machine of k out, not the station).
 
-A buffer is no decision of the CP-SAT model: the model counts the spec's priced buffers as a
-fixed capex (positions, and the building floor and dry room they take) and their floor against
-the floor and dry-room limits (:meth:`~linesim.optimise.model.Problem.machine_areas_m2`); the
-loop solves on the spec with the buffers it has kept, so every later layout pays for them.
+A buffer is no decision of the CP-SAT model: the model counts each priced buffer as part of
+its station (positions in its capex, their floor in its footprint: building, dry room, and the
+floor and dry-room limits); the loop solves on the spec with the buffers it has kept, so every
+later layout pays for them.
 """
 
 from __future__ import annotations

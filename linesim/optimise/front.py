@@ -148,7 +148,9 @@ def swept_front(
     by to at most ``most`` (:func:`thinned`; 0 if not)."""
     start = time.perf_counter()
     p = model.problem
-    limited = any(a is not None and a < model.most_area_m2 for a in p.machine_areas_m2())
+    limited = any(
+        a is not None and a < model.most_area_m2 for a in (p.floor_area_m2, p.dry_room_area_m2)
+    )
     guaranteed = not limited
     spec = model.problem.spec
     per_gwh = spec.calendar.year_hours * spec.product.energy_kwh / 1e6

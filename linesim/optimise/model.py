@@ -36,8 +36,6 @@ from linesim.economics.cost import (
     annual_depreciation_usd,
     atmosphere_capex_usd,
     atmosphere_opex_usd_per_year,
-    buffer_capex_usd,
-    buffer_footprint_m2,
     dry_room_capex_usd,
     energy_per_year,
     facility_capex_usd,
@@ -56,7 +54,7 @@ from linesim.optimise.candidates import (
     setting_variants,
     station_candidates,
 )
-from linesim.spec import CostInputs, LineSpec
+from linesim.spec import CostInputs, LineSpec, Station
 from linesim.spec.base import MAX_MACHINES
 
 __all__ = [
@@ -134,7 +132,7 @@ class Problem:
     spec: LineSpec
     target_gwh_per_year: float | None = None
     budget_usd: float | None = None
-    #: Σ machine footprints + the floor of the priced buffers' positions [m²]
+    #: Σ footprints of the machines and of the priced buffers' positions [m²]
     floor_area_m2: float | None = None
     #: the same at dry-room stations (machines, and the buffers after them) [m²]
     dry_room_area_m2: float | None = None
@@ -186,16 +184,6 @@ class Problem:
     def factor(self, station_id: str) -> float:
         """The capacity factor of a station (1 unless learned from simulation)."""
         return dict(self.capacity_factors).get(station_id, 1.0)
-
-    def machine_areas_m2(self) -> tuple[float | None, float | None]:
-        """The floor and dry-room areas left for machines [m²]: each limit less the floor
-        the line's priced buffer positions take (a buffer is no decision of the solver: its
-        size is the spec's), at least 0; None where there is no limit."""
-        floor, dry = self.floor_area_m2, self.dry_room_area_m2
-        return (
-            None if floor is None else max(floor - buffer_footprint_m2(self.spec), 0.0),
-            None if dry is None else max(dry - buffer_footprint_m2(self.spec, dry_room=True), 0.0),
-        )
 
 
 def _short(value: float) -> str:
@@ -273,6 +261,14 @@ class LayoutModel:
             station_candidates(spec, j, p.max_machines, lower[j], need[j], variants.get(s.id))
             for j, s in enumerate(spec.stations)
         ]
+        # a priced buffer after a station is part of it: its positions count in the capex
+        # and their floor in the footprint (the building, the dry room after a dry-room
+        # station, the floor and dry-room limits) of every candidate that keeps the station,
+        # as the cost model counts them (an omitted station takes its buffer with it)
+        self.candidates = [
+            [c if c.omitted else self._with_buffer(c, s) for c in cs]
+            for cs, s in zip(self.candidates, spec.stations)
+        ]
         self._detect = spec.detection_index()
         #: per station, −ln f of its capacity factor in the model's log units (rounded up:
         #: the safe side)
@@ -346,7 +342,6 @@ class LayoutModel:
         spec, p = self.problem.spec, self.problem
         due = due_probabilities(spec)
         building = self._building_usd_per_m2()
-        floor_m2, dry_m2 = p.machine_areas_m2()
         money = None
         if p.budget_usd is not None:
             money = max(p.budget_usd - self.capex_constant_usd(), 0.0)
@@ -361,10 +356,10 @@ class LayoutModel:
                     unit = e.capex_usd + e.footprint_m2 * per_m2
                     if money is not None and unit > 0:
                         n = min(n, math.floor(money / unit + 1e-9))
-                    if floor_m2 is not None and e.footprint_m2 > 0:
-                        n = min(n, math.floor(floor_m2 / e.footprint_m2 + 1e-9))
-                    if station.dry_room and dry_m2 is not None and e.footprint_m2 > 0:
-                        n = min(n, math.floor(dry_m2 / e.footprint_m2 + 1e-9))
+                    if p.floor_area_m2 is not None and e.footprint_m2 > 0:
+                        n = min(n, math.floor(p.floor_area_m2 / e.footprint_m2 + 1e-9))
+                    if station.dry_room and p.dry_room_area_m2 is not None and e.footprint_m2 > 0:
+                        n = min(n, math.floor(p.dry_room_area_m2 / e.footprint_m2 + 1e-9))
                     rate = effective_rate_cells_per_h(settings_station, e, spec.calendar, due[j])
                     rate *= p.factor(station.id)
                     here += n * rate if rate > 0 else 0.0
@@ -432,6 +427,22 @@ class LayoutModel:
         return lower, need
 
     # --- the constant parts of capex and cost -------------------------------------------------
+    def _with_buffer(self, c: Candidate, station: Station) -> Candidate:
+        """Candidate ``c`` of ``station`` with the priced buffer after it: positions ×
+        the price of one in its capex (depreciated as equipment, as the cost model does),
+        positions × the floor of one in its footprint (and dry-room area at a dry-room
+        station), whose building, dry room and power follow as for machines."""
+        slot = self.problem.spec.buffer_slot_of(station)
+        if slot is None or not station.buffer_after:
+            return c
+        floor = station.buffer_after * slot.footprint_m2
+        return replace(
+            c,
+            capex_usd=c.capex_usd + station.buffer_after * slot.capex_usd,
+            footprint_m2=c.footprint_m2 + floor,
+            dry_room_m2=c.dry_room_m2 + (floor if station.dry_room else 0.0),
+        )
+
     def _building_usd_per_m2(self) -> float:
         cost = self.problem.spec.cost
         if cost is None or cost.building.area_m2 is not None:
@@ -459,32 +470,22 @@ class LayoutModel:
 
     def _constant_capex(self, cost: CostInputs) -> Capex:
         """The capex no machine choice changes: a dry room and a building of fixed area, the
-        atmosphere, the facility (scaled to the config's layout when it scales with
-        capacity: a constant here, within the exponent's curvature of the chosen layout's),
-        and the priced buffers of the spec with the building floor and dry room their
-        positions take where those grow with the layout (the solver does not size buffers)."""
-        spec = self.problem.spec
+        atmosphere, and the facility (scaled to the config's layout when it scales with
+        capacity: a constant here, within the exponent's curvature of the chosen layout's)."""
         area = cost.building.area_m2 or 0.0
-        buffers_m2 = buffer_footprint_m2(spec)
-        buffers_dry_m2 = buffer_footprint_m2(spec, dry_room=True)
         return Capex(
             equipment_by_station={},
             equipment=0.0,
-            dry_room=dry_room_capex_usd(cost) + buffers_dry_m2 * self._dry_room_usd_per_m2(),
-            building=area * cost.building.usd_per_m2 + buffers_m2 * self._building_usd_per_m2(),
-            facility=facility_capex_usd(spec),
+            dry_room=dry_room_capex_usd(cost),
+            building=area * cost.building.usd_per_m2,
+            facility=facility_capex_usd(self.problem.spec),
             atmosphere=atmosphere_capex_usd(cost),
             building_area_m2=area,
-            buffers=buffer_capex_usd(spec),
         )
 
     def capex_constant_usd(self) -> float:
-        """The capex every layout has [USD] (:meth:`_constant_capex`; without a cost block,
-        the priced buffers alone, as :func:`~linesim.optimise.layout.layout_capex_usd`)."""
         cost = self.problem.spec.cost
-        if cost is None:
-            return buffer_capex_usd(self.problem.spec)
-        return self._constant_capex(cost).total
+        return 0.0 if cost is None else self._constant_capex(cost).total
 
     def candidate_capex_usd(self, c: Candidate) -> float:
         """Equipment plus the building floor and the dry room its footprint needs (each when
@@ -590,15 +591,13 @@ class LayoutModel:
         footprint = [
             pick(j, lambda c: scaled(c.footprint_m2, self.area_units, True)) for j in range(n)
         ]
-        floor_m2, dry_m2 = p.machine_areas_m2()
-        if floor_m2 is not None and floor_m2 < self.most_area_m2:
-            # machine floor area within what the limit leaves beside the buffers (centi-m²
-            # unless that overflows)
-            m.add(sum(footprint) <= scaled(floor_m2, self.area_units, False))
+        if p.floor_area_m2 is not None and p.floor_area_m2 < self.most_area_m2:
+            # machine floor area within the limit (centi-m² unless that overflows)
+            m.add(sum(footprint) <= scaled(p.floor_area_m2, self.area_units, False))
         dry = sum(footprint[j] for j, s in enumerate(spec.stations) if s.dry_room)
-        if dry_m2 is not None and dry_m2 < self.most_area_m2:
-            # dry-room machine area within what the limit leaves beside the buffers in it
-            m.add(dry <= scaled(dry_m2, self.area_units, False))
+        if p.dry_room_area_m2 is not None and p.dry_room_area_m2 < self.most_area_m2:
+            # dry-room machine area within the limit
+            m.add(dry <= scaled(p.dry_room_area_m2, self.area_units, False))
 
         goal: cp_model.LinearExpr | int
         units = 1.0  # integer units of the objective per unit of its figure
@@ -808,12 +807,8 @@ class LayoutModel:
             * spec.calendar.working_hours_per_year()
             * cost.labour.wage_usd_per_h
         )
-        # a room that grows with the layout is charged per candidate (its m² of machines),
-        # and for the priced buffer positions in it here
-        dry_room = energy.dry_room
-        if self._dry_room_kw_per_m2() > 0:
-            buffers_m2 = buffer_footprint_m2(spec, dry_room=True)
-            dry_room = buffers_m2 * self._dry_room_kw_per_m2() * HOURS_PER_CALENDAR_YEAR
+        # a room that grows with the layout is charged per candidate (its m² of machines)
+        dry_room = energy.dry_room if self._dry_room_kw_per_m2() == 0 else 0.0
         return (
             a["d"] * annual_depreciation_usd(fixed, cost)
             + a["e"]
@@ -1037,9 +1032,9 @@ class LayoutModel:
         """How far a layout's machine floor and dry-room areas exceed the problem's limits, in
         the model's integer area units (0 where within, or no limit)."""
         floor_w, dry_w = self.area_weights()
-        floor_m2, dry_m2 = self.problem.machine_areas_m2()
+        p = self.problem
         out = []
-        for weights, limit in ((floor_w, floor_m2), (dry_w, dry_m2)):
+        for weights, limit in ((floor_w, p.floor_area_m2), (dry_w, p.dry_room_area_m2)):
             if limit is None or limit >= self.most_area_m2:
                 out.append(0)
                 continue
@@ -1059,7 +1054,7 @@ class LayoutModel:
         p = self.problem
         floor_w, dry_w = self.area_weights()
         limits = []
-        for limit in p.machine_areas_m2():
+        for limit in (p.floor_area_m2, p.dry_room_area_m2):
             active = limit is not None and limit < self.most_area_m2
             limits.append(scaled(limit, self.area_units, False) if limit and active else None)
         inputs = self._chain_inputs()

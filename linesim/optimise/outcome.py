@@ -15,7 +15,6 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from linesim.errors import UsageError
-from linesim.optimise.buffers import with_buffers
 from linesim.optimise.closure import (
     Closure,
     close_gap,
@@ -294,12 +293,10 @@ def optimise_and_verify(
         verified = closure.verified
         answer = closure.answer
         if answer is not None and answer.buffers and result.layout is not None:
-            # the predicted figures of the answer as simulated: with the loop's buffers, as
-            # the answer's capex counts them (one capex figure for report and JSON)
-            line = with_buffers(problem.spec, answer.buffers)
-            result = replace(
-                result, predicted=evaluate_layout(line, result.layout, result.settings)
-            )
+            # the static figures of the answer as it is built: with the buffers the loop
+            # bought (their capex and floor), as the config it writes
+            built = apply_layout(problem.spec, result.layout, answer.buffers, result.settings)
+            result = replace(result, predicted=evaluate_layout(built))
     if result is None:
         result = (
             pareto_front(problem, pareto_points)

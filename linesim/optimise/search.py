@@ -191,7 +191,9 @@ def _reachable(model: LayoutModel) -> tuple[Solution, bool]:
     import numpy as np
 
     p = model.problem
-    limited = any(a is not None and a < model.most_area_m2 for a in p.machine_areas_m2())
+    limited = any(
+        a is not None and a < model.most_area_m2 for a in (p.floor_area_m2, p.dry_room_area_m2)
+    )
     target = p.target_gwh_per_year or 0.0
     found = model.chain_front(target)
     if not found:
@@ -406,7 +408,10 @@ def pareto_front(problem: Problem, points: int = 6, method: str = "auto") -> Opt
             limits=model.count_limit,
         )
     layouts = math.prod(len(cs) for cs in model.candidates)
-    limited = any(a is not None and a < model.most_area_m2 for a in problem.machine_areas_m2())
+    limited = any(
+        a is not None and a < model.most_area_m2
+        for a in (problem.floor_area_m2, problem.dry_room_area_m2)
+    )
     top_need = None  # the sweeps run until no layout reaches the floor
     complete, coverage = False, ""
     found: list[FrontPoint] = []
