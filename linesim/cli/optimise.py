@@ -154,7 +154,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         type=positive_int,
         default=12,
         metavar="N",
-        help="most layouts the simulation loop simulates (default 12)",
+        help="most machine layouts the simulation loop simulates (default 12); buffer "
+        "trials (at most 3) and, after an acceptance, one check per buffer it kept come on "
+        "top (at most N + 6 simulated layouts)",
     )
     p.add_argument(
         "--refine",

@@ -46,34 +46,42 @@ pilot where the line factor takes two – measured, see BENCHMARKS.md.)
 a rejection, before the machine step of 4 is taken, the simulation's per-station shares name
 the pair that wastes most – station i blocked by a full buffer while station i + 1 starves,
 :func:`~linesim.optimise.buffers.buffer_moves` – and that buffer's next size (doubling, from
-the flow of one stop) is priced by the cost model (positions and their floor). When it costs
-less than the machine step (the surrogate's next layout, less this one's capex) and keeps the
-budget and floor limits, the same layout with the larger buffer is simulated next, on the
-same common random numbers. Accepted: it is the answer (cheaper than any later surrogate
-layout, whose capex only rises). Rejected: it is **kept** for every later layout when its
-measured output gain (the 90 % lower limit of the paired differences of the replications both
-ran: the same random numbers, so the pairs differ by the buffer) is positive and, per USD, at
-least the machine step's expected one (that layout's
-static output at the delivered share r, less this mean, over its capex) and then corrects f as
-in 4 like any rejected layout; otherwise the buffer goes back and the machine step is taken.
+the flow of one machine's stop) is priced by the cost model (positions and their floor). When
+it costs less than the machine step (the surrogate's next layout, less this one's capex) and
+keeps the budget and the floor and dry-room limits (machines and buffer positions), the same
+layout with the larger buffer is simulated next, on the same common random numbers. Accepted:
+it is the answer. Rejected: it is **kept** for every later layout when its measured output
+gain g (the 90 % lower limit of the paired differences of the replications both ran: the same
+random numbers, so the pairs differ by the buffer) is positive and min(g, s) per USD is at
+least min(e, s) per USD of the machine step, with e the machine step's expected gain (that
+layout's static output at the delivered share r, less this mean) and s the shortfall (the
+target less this layout's acceptance statistic: output beyond it buys nothing); it then
+corrects f as in 4 like any rejected layout. Otherwise the buffer goes back and the machine
+step is taken. Kept buffers are part of the spec every later solve sees: the solver counts
+their positions in capex and their floor against the limits, so a later layout pays for them;
+when no layout is left with them, the machines are solved without them (they are dropped).
+After an acceptance, each buffer the loop kept is put back to the config's size in turn and
+the answer simulated again on the same random numbers: when still accepted, that cheaper line
+is the answer (machines added after a buffer was kept can make it useless).
 
-Why it stops (proof sketch). f only decreases, so the surrogate's feasible sets are nested and
-its optimum (the answer's capex or cost) never decreases: the loop is monotone. A rejected
-layout L_k gets f · u · G(L_k) < T, and f never rises again, so no later solve can choose a
-layout whose static output is G(L_k) or less: L_k is excluded for good, and each new layout
-has strictly more static output. Machine counts are bounded (machines_max, max_machines, the
-budget, or the target's own enumeration bound), so there are finitely many layouts and the
-loop ends – with an accepted layout, with an infeasible surrogate (the budget or a limit
-binds: a **miss**, reported with the binding constraint and the best layout simulated), or at
-``max_iterations`` (a miss too, named as such). The refinement of step 5 only replaces the
-answer by a cheaper accepted one and is bounded by its own count. Buffer trials keep this:
-a trial simulates the rejected layout's machines at the factor it was chosen at, and its
-correction (kept) or the waiting machine step (not kept) lowers f exactly as 4 does, so f
-still only decreases and every rejected machine layout stays excluded, whatever its buffers.
-Between two machine layouts the trials are finite: a kept buffer only grows (each trial at
-least doubles one buffer, capped at ``MAX_BUFFER_CELLS`` and by the machine step's price), a
-trial not kept is followed by the machine step, and a loop runs at most
-``MAX_BUFFER_TRIALS`` trials (on top of its ``max_iterations`` machine layouts).
+Why it stops (proof sketch). For a rejected machine layout L with static output G(L) (a
+buffer changes no static output) let c(L) = (1 − 10⁻⁶) · T ÷ (u · G(L)) be its exclusion
+ceiling: at a factor f < c(L) the surrogate counts L short of the target, so it cannot choose
+L, whatever the buffers. Every correction sets f ≤ min(f_before, c(L_k)), and f_before was
+already below the ceilings of the layouts rejected earlier, so every solve the loop takes is
+at f < min c(L) over all machine layouts rejected so far. (f itself is not monotone: a buffer
+trial simulates at the factor its layout was chosen at, and the factor learned from a kept
+trial can lie above the one the discarded machine step was solved at – but never above a
+ceiling; nor is the answer's capex, which kept, dropped and reverted buffers move.) So each
+machine layout the loop takes is one not rejected before; machine counts are bounded
+(machines_max, max_machines, the budget, or the target's own enumeration bound), there are
+finitely many layouts, and the loop ends – with an accepted layout, with an infeasible
+surrogate (the budget or a limit binds: a **miss**, reported with the binding constraint and
+the best layout simulated), or at ``max_iterations`` machine layouts (a miss too, named as
+such). On top of those the loop simulates at most ``MAX_BUFFER_TRIALS`` buffer trials and,
+after an acceptance, one revert per buffer it kept (at most ``MAX_BUFFER_TRIALS``): at most
+max_iterations + 2 · MAX_BUFFER_TRIALS layouts in all (the refinement of step 5 counts within
+max_iterations and only replaces the answer by a cheaper accepted one).
 """
 
 from __future__ import annotations
@@ -437,7 +445,10 @@ def close_gap(
     seed, workers : int, optional
         Base seed (the same for every layout: common random numbers) and processes.
     max_iterations : int
-        Layouts simulated at most (a loop that reaches it reports a miss, named so).
+        Machine layouts simulated at most (a loop that reaches it reports a miss, named so).
+        Buffer trials (at most ``MAX_BUFFER_TRIALS``) and, after an acceptance, one check per
+        buffer the loop kept come on top: at most max_iterations + 2 · MAX_BUFFER_TRIALS
+        simulated layouts in all.
     refine : int
         After an acceptance, at most this many more layouts simulated in search of a cheaper
         one that is accepted too (bisection on the factor between the accepted layout's and
