@@ -435,6 +435,9 @@ def test_the_solvers_fixed_capex_and_cost_are_the_cost_models_with_buffers():
     r = optimise_layout(Problem(spec, target_gwh_per_year=target))
     # the solver's capex is the cost model's (buffers, their building floor and dry room)
     assert r.objective_value == pytest.approx(r.predicted.capex_usd, rel=1e-9)
+    from linesim.economics.cost import cost_report
+
+    assert cost_report(spec).to_dict()["capex"]["buffers_usd"] == pytest.approx(1e5)
     # min-cost: a larger buffer moves the solver's annual cost as the cost model's annual
     # cost (depreciation, capital charge, overheads, dry-room power), not capex ÷ years
     bigger = with_buffers(spec, {"s0": 60})
@@ -489,3 +492,29 @@ def test_the_first_buffer_carries_one_machines_stop_of_k():
     slow = apply_layout(one, {"s0": {"a": 1}, "s1": {"a": 8}})
     # 960 cells/h × 36 s ÷ 1 machine of s0 (its stop is the longest) = 9.6 → 10
     assert next_buffer_size(slow, 0) == 10
+
+
+def test_kept_buffers_are_paid_for_in_later_solves_and_reverted_when_useless():
+    from linesim.report.optimise import format_closure
+
+    spec = _pair(machine_usd=1e5, slot_usd=3e4)  # two positions: 60 kUSD
+    target = 0.95 * capacity_report(spec).max_output_gwh_per_year
+
+    def closed(budget):
+        problem = Problem(spec, target_gwh_per_year=target, budget_usd=budget, workers=1)
+        return close_gap(problem, **SIM)
+
+    # the buffer of 2 is kept (it gains more per USD, up to the shortfall, than a machine),
+    # then a second s0 machine meets: with the buffer 360 kUSD, and without it too (300)
+    c = closed(None)
+    assert c.meets and c.answer is not None
+    assert c.answer.layout == {"s0": {"a": 2}, "s1": {"a": 1}} and c.answer.buffers is None
+    assert c.answer.capex_usd == pytest.approx(3e5) and c.buffer_changes == ()
+    assert c.steps[-1].buffer_move == "s0 2 → 0 (−60,000 USD)" and c.steps[-1].buffer_kept
+    assert any(s.accepted and s.buffers == {"s0": 2} for s in c.steps[:-1])
+    assert "s0 2 → 0 (−60,000 USD) kept" in "\n".join(format_closure(c))
+    # under 330 kUSD the kept buffer's 60 kUSD leave no machine step within the budget: the
+    # machines without it; no layout simulated over the budget
+    c = closed(3.3e5)
+    assert c.meets and c.answer is not None and c.answer.capex_usd == pytest.approx(3e5)
+    assert all(s.capex_usd <= 3.3e5 for s in c.steps)
