@@ -574,7 +574,7 @@ def close_gap(
         result: OptimiseResult, verified: Verification
     ) -> tuple[OptimiseResult, Verification]:
         """After an acceptance: the answer with each buffer the loop kept put back to the
-        config's size, simulated on the same random numbers (the costliest first); one
+        config's size, simulated on the same random numbers (the largest first); one
         still accepted is cheaper and becomes the answer (machines added after a buffer was
         kept can make it useless). Layouts already simulated are not run again."""
         nonlocal buffers
@@ -686,16 +686,17 @@ def close_gap(
         if k - trials == max_iterations:
             break
         nxt, factor = _next_layout(solving(), objective, factor, step.layout)
+        dropped = False
         if not nxt.found and buffers:
             # the kept buffers' capex or floor leave no layout within the limits: the
             # machines without them (bought output the machines now make anyway)
             bare, bare_factor = _next_layout(problem, objective, factor, step.layout)
             if bare.found:
-                nxt, factor, buffers = bare, bare_factor, {}
+                nxt, factor, buffers, dropped = bare, bare_factor, {}, True
         steps[-1] = replace(steps[-1], factor=factor)
         cheaper = (
             cheaper_buffer(problem, last["line"], last["results"], nxt, buffers, step.capex_usd)
-            if priced_line and trials < MAX_BUFFER_TRIALS
+            if priced_line and trials < MAX_BUFFER_TRIALS and not dropped
             else None
         )
         if cheaper is not None:
