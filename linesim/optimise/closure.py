@@ -304,10 +304,12 @@ class ClosureStep:
     refining: bool = False  #: tried after an acceptance, for a cheaper accepted layout
     #: the buffers [cells] this layout was simulated with where they differ from the config's
     buffers: dict[str, int] | None = None
-    #: the buffer enlarged for this step (a buffer trial: the layout before it, one buffer
-    #: larger), as ``station from → to (+capex)``
+    #: the buffer changed for this step, as ``station from → to (±capex)``: a buffer trial
+    #: (the layout before it, one buffer larger) or, after an acceptance, a kept buffer put
+    #: back to the config's size
     buffer_move: str | None = None
-    buffer_kept: bool | None = None  #: a buffer trial kept for the layouts after it
+    #: a trial kept for the layouts after it; a revert: accepted, so the answer without it
+    buffer_kept: bool | None = None
 
     def to_dict(self) -> dict:
         return as_plain(self)
