@@ -375,3 +375,146 @@ def test_buffer_prices_enter_capex_and_floor_and_are_validated(tmp_path, capsys)
     assert main(["validate", str(bad)]) == 2
     err = capsys.readouterr().err
     assert "bad.yaml" in err and "buffer_slot.capex_usd" in err and "-5" in err
+
+
+def _floor_pair(buffer: int, slot_usd: float = 1e4, cost: dict | None = None):
+    """Two 10 m² stations (s0 in the dry room, 100 and 120 cells/h, 100 kUSD a machine) with
+    ``buffer`` positions after s0 at ``slot_usd`` and 1 m² each."""
+    stations = [
+        {**_exp_station(36.0, 1e5), "buffer_after": buffer, "dry_room": True},
+        _exp_station(30.0, 1e5),
+    ]
+    for s in stations:
+        s["options"] = [{**s["options"][0], "footprint_m2": 10.0}]
+    extra = {"cost": cost} if cost is not None else {}
+    slot = {"capex_usd": slot_usd, "footprint_m2": 1.0, "source": "test"}
+    return make_line(stations, buffer_slot=slot, **extra)
+
+
+def test_the_solver_counts_the_buffers_in_budget_floor_and_dry_room():
+    spec = _floor_pair(buffer=10)  # 100 kUSD and 10 m² of buffer positions, both in the room
+    target = 0.5 * capacity_report(spec).max_output_gwh_per_year  # one machine each suffices
+
+    def solve(**limits):
+        return optimise_layout(Problem(spec, target_gwh_per_year=target, **limits))
+
+    # 2 machines (200 kUSD, 20 m²) + the buffer (100 kUSD, 10 m²): 300 kUSD, 30 m², 20 m² dry
+    free = solve()
+    assert free.objective_value == pytest.approx(3e5)
+    assert free.predicted.capex_usd == pytest.approx(3e5)
+    assert free.predicted.floor_area_m2 == pytest.approx(30.0)
+    assert free.predicted.dry_room_area_m2 == pytest.approx(20.0)
+    for limits, fits in (
+        ({"budget_usd": 3e5}, True),
+        ({"budget_usd": 2.5e5}, False),  # the machines alone would fit
+        ({"floor_area_m2": 30.0}, True),
+        ({"floor_area_m2": 25.0}, False),
+        ({"dry_room_area_m2": 20.0}, True),
+        ({"dry_room_area_m2": 15.0}, False),
+    ):
+        r = solve(**limits)
+        assert r.found == fits, limits
+        if not fits:
+            assert r.binding is not None
+    assert "25 m² < 30 m²" in (solve(floor_area_m2=25.0).binding or "")
+
+
+def test_the_solvers_fixed_capex_and_cost_are_the_cost_models_with_buffers():
+    import copy
+
+    from test_cost import TOY_COST
+
+    from linesim.economics.basis import static_basis
+    from linesim.economics.cost import annual_cost
+    from linesim.optimise.buffers import priced, with_buffers
+
+    cost = copy.deepcopy(TOY_COST)
+    cost["dry_room"] = {"dew_point_c": -40.0, "access_factor": 1.5}  # grows with the layout
+    spec = _floor_pair(buffer=10, cost=cost)
+    target = 0.5 * capacity_report(spec).max_output_gwh_per_year
+    r = optimise_layout(Problem(spec, target_gwh_per_year=target))
+    # the solver's capex is the cost model's (buffers, their building floor and dry room)
+    assert r.objective_value == pytest.approx(r.predicted.capex_usd, rel=1e-9)
+    from linesim.economics.cost import cost_report
+
+    assert cost_report(spec).to_dict()["capex"]["buffers_usd"] == pytest.approx(1e5)
+    # min-cost: a larger buffer moves the solver's annual cost as the cost model's annual
+    # cost (depreciation, capital charge, overheads, dry-room power), not capex ÷ years
+    bigger = with_buffers(spec, {"s0": 60})
+    small = optimise_layout(Problem(spec, target_gwh_per_year=target), "min_cost")
+    large = optimise_layout(Problem(bigger, target_gwh_per_year=target), "min_cost")
+    assert small.layout == large.layout
+    line = apply_layout(bigger, large.layout)
+    plain = apply_layout(spec, small.layout)
+    basis = static_basis(plain)
+    by_model = annual_cost(line, basis).total - annual_cost(plain, basis).total
+    assert large.objective_value - small.objective_value == pytest.approx(by_model, rel=1e-6)
+    capex, value = priced(spec, line, small, "min_cost", {})
+    assert value - small.objective_value == pytest.approx(by_model, rel=1e-9)
+    assert capex == pytest.approx(large.predicted.capex_usd)
+    # (the former charge, capex ÷ equipment years, was well below it)
+    added = capex - small.predicted.capex_usd
+    assert by_model > 1.5 * added / cost["depreciation"]["equipment_years"]
+
+
+def test_a_buffer_pays_by_its_gain_up_to_the_shortfall_per_usd():
+    from linesim.optimise.buffers import BufferMove, buffer_pays
+    from linesim.optimise.layout import evaluate_layout
+    from linesim.optimise.search import OptimiseResult
+
+    spec = _pair(machine_usd=1e5, slot_usd=1e4)
+    base_static = evaluate_layout(spec).output_gwh_per_year  # s0's 100 cells/h
+    machines = evaluate_layout(spec, {"s0": {"a": 2}, "s1": {"a": 1}})  # s1's 120 cells/h
+    machine = OptimiseResult("optimal", "min_capex", {}, machines, None, 0.0)
+    assert machines.output_gwh_per_year == pytest.approx(1.2 * base_static)
+    # the base delivered 90 % of its static output; the machine step (100 kUSD) is expected
+    # to deliver 90 % of its own: + 0.9 · 0.2 · G; the buffer (20 kUSD) gained 0.005
+    base = 0.9 * base_static
+    expected = 0.9 * 0.2 * base_static
+    gain = 0.005
+    assert gain / 2e4 < expected / 1e5  # per USD, uncapped, the machines buy more
+    args = (BufferMove("s0", 0, 2, 2e4, 0.1), machine, 1e5, base, base_static)
+    assert not buffer_pays(gain, *args, shortfall_gwh=1.0)
+    # only 0.004 is missing: both gains count up to it, and then the buffer buys it cheaper
+    assert buffer_pays(gain, *args, shortfall_gwh=0.004)
+    assert not buffer_pays(0.0, *args, shortfall_gwh=0.004)  # no measured gain: never kept
+
+
+def test_the_first_buffer_carries_one_machines_stop_of_k():
+    from linesim.optimise.buffers import next_buffer_size
+
+    one = _pair(machine_usd=1e5, slot_usd=1.0)
+    # c · t ÷ k: 120 cells/h downstream through the longer service, 36 s: ⌈1.2⌉ = 2 cells
+    assert next_buffer_size(one, 0) == 2
+    four = apply_layout(one, {"s0": {"a": 4}, "s1": {"a": 4}})
+    # four machines each side: 480 cells/h × 36 s ÷ 4 machines = 1.2 cells → 2, not ⌈4.8⌉
+    assert next_buffer_size(four, 0) == 2
+    slow = apply_layout(one, {"s0": {"a": 1}, "s1": {"a": 8}})
+    # 960 cells/h × 36 s ÷ 1 machine of s0 (its stop is the longest) = 9.6 → 10
+    assert next_buffer_size(slow, 0) == 10
+
+
+def test_kept_buffers_are_paid_for_in_later_solves_and_reverted_when_useless():
+    from linesim.report.optimise import format_closure
+
+    spec = _pair(machine_usd=1e5, slot_usd=3e4)  # two positions: 60 kUSD
+    target = 0.95 * capacity_report(spec).max_output_gwh_per_year
+
+    def closed(budget):
+        problem = Problem(spec, target_gwh_per_year=target, budget_usd=budget, workers=1)
+        return close_gap(problem, **SIM)
+
+    # the buffer of 2 is kept (it gains more per USD, up to the shortfall, than a machine),
+    # then a second s0 machine meets: with the buffer 360 kUSD, and without it too (300)
+    c = closed(None)
+    assert c.meets and c.answer is not None
+    assert c.answer.layout == {"s0": {"a": 2}, "s1": {"a": 1}} and c.answer.buffers is None
+    assert c.answer.capex_usd == pytest.approx(3e5) and c.buffer_changes == ()
+    assert c.steps[-1].buffer_move == "s0 2 → 0 (−60,000 USD)" and c.steps[-1].buffer_kept
+    assert any(s.accepted and s.buffers == {"s0": 2} for s in c.steps[:-1])
+    assert "s0 2 → 0 (−60,000 USD) kept" in "\n".join(format_closure(c))
+    # under 330 kUSD the kept buffer's 60 kUSD leave no machine step within the budget: the
+    # machines without it; no layout simulated over the budget
+    c = closed(3.3e5)
+    assert c.meets and c.answer is not None and c.answer.capex_usd == pytest.approx(3e5)
+    assert all(s.capex_usd <= 3.3e5 for s in c.steps)

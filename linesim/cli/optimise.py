@@ -82,13 +82,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--floor-area-m2",
         type=positive_float,
         metavar="A",
-        help="limit on the machines' total footprint [m²]",
+        help="limit on the floor the machines and the priced buffer positions take [m²]",
     )
     p.add_argument(
         "--dry-room-area-m2",
         type=positive_float,
         metavar="A",
-        help="limit on the footprint of dry-room stations [m²]",
+        help="limit on the floor of dry-room stations: their machines and the priced buffer "
+        "positions after them [m²]",
     )
     p.add_argument(
         "--max-utilisation",
@@ -153,7 +154,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         type=positive_int,
         default=12,
         metavar="N",
-        help="most layouts the simulation loop simulates (default 12)",
+        help="most machine layouts the simulation loop simulates (default 12); buffer "
+        "trials (at most 3) and, after an acceptance, one check per buffer it kept come on "
+        "top (at most N + 6 simulated layouts)",
     )
     p.add_argument(
         "--refine",

@@ -78,6 +78,7 @@ __all__ = [
     "oee_warnings",
     "atmosphere_capex_usd",
     "buffer_capex_usd",
+    "buffer_footprint_m2",
     "atmosphere_opex_usd_per_year",
     "excursion_cells_per_year",
     "OEE_TOLERANCE",
@@ -117,9 +118,16 @@ def buffer_capex_usd(spec: LineSpec) -> float:
     return total
 
 
-def _buffer_footprint_m2(spec: LineSpec, station: Station) -> float:
-    slot = spec.buffer_slot_of(station)
-    return 0.0 if slot is None else station.buffer_after * slot.footprint_m2
+def buffer_footprint_m2(spec: LineSpec, dry_room: bool = False) -> float:
+    """Floor of the priced buffers: Σ buffer_after × the floor of one position (over the
+    buffers after dry-room stations only, with ``dry_room``: those stand in the dry room)
+    [m²]."""
+    total = 0.0
+    for station in spec.stations:
+        slot = spec.buffer_slot_of(station)
+        if slot is not None and (station.dry_room or not dry_room):
+            total += station.buffer_after * slot.footprint_m2
+    return total
 
 
 def building_area_m2(spec: LineSpec) -> float:
@@ -128,9 +136,8 @@ def building_area_m2(spec: LineSpec) -> float:
     building = cost_inputs(spec).building
     if building.area_m2 is not None:
         return building.area_m2
-    return building.area_factor * sum(
-        _footprint_m2(s) + _buffer_footprint_m2(spec, s) for s in spec.stations
-    )
+    machines = sum(_footprint_m2(s) for s in spec.stations)
+    return building.area_factor * (machines + buffer_footprint_m2(spec))
 
 
 def dry_room_area_m2(spec: LineSpec) -> float:
@@ -142,9 +149,8 @@ def dry_room_area_m2(spec: LineSpec) -> float:
         return 0.0
     if room.area_m2 is not None:
         return room.area_m2
-    return room.access_factor * sum(
-        _footprint_m2(s) + _buffer_footprint_m2(spec, s) for s in spec.stations if s.dry_room
-    )
+    machines = sum(_footprint_m2(s) for s in spec.stations if s.dry_room)
+    return room.access_factor * (machines + buffer_footprint_m2(spec, dry_room=True))
 
 
 def dry_room_capex_usd(cost: CostInputs, area_m2: float | None = None) -> float:
@@ -600,6 +606,7 @@ class CostReport:
                 ("dry_room", self.capex.dry_room),
                 ("building", self.capex.building),
                 ("facility", self.capex.facility),
+                ("buffers", self.capex.buffers),
                 ("total", self.capex.total),
             )
         }

@@ -46,34 +46,42 @@ pilot where the line factor takes two – measured, see BENCHMARKS.md.)
 a rejection, before the machine step of 4 is taken, the simulation's per-station shares name
 the pair that wastes most – station i blocked by a full buffer while station i + 1 starves,
 :func:`~linesim.optimise.buffers.buffer_moves` – and that buffer's next size (doubling, from
-the flow of one stop) is priced by the cost model (positions and their floor). When it costs
-less than the machine step (the surrogate's next layout, less this one's capex) and keeps the
-budget and floor limits, the same layout with the larger buffer is simulated next, on the
-same common random numbers. Accepted: it is the answer (cheaper than any later surrogate
-layout, whose capex only rises). Rejected: it is **kept** for every later layout when its
-measured output gain (the 90 % lower limit of the paired differences of the replications both
-ran: the same random numbers, so the pairs differ by the buffer) is positive and, per USD, at
-least the machine step's expected one (that layout's
-static output at the delivered share r, less this mean, over its capex) and then corrects f as
-in 4 like any rejected layout; otherwise the buffer goes back and the machine step is taken.
+the flow of one machine's stop) is priced by the cost model (positions and their floor). When
+it costs less than the machine step (the surrogate's next layout, less this one's capex) and
+keeps the budget and the floor and dry-room limits (machines and buffer positions), the same
+layout with the larger buffer is simulated next, on the same common random numbers. Accepted:
+it is the answer. Rejected: it is **kept** for every later layout when its measured output
+gain g (the 90 % lower limit of the paired differences of the replications both ran: the same
+random numbers, so the pairs differ by the buffer) is positive and min(g, s) per USD is at
+least min(e, s) per USD of the machine step, with e the machine step's expected gain (that
+layout's static output at the delivered share r, less this mean) and s the shortfall (the
+target less this layout's acceptance statistic: output beyond it buys nothing); it then
+corrects f as in 4 like any rejected layout. Otherwise the buffer goes back and the machine
+step is taken. Kept buffers are part of the spec every later solve sees: the solver counts
+their positions in capex and their floor against the limits, so a later layout pays for them;
+when no layout is left with them, the machines are solved without them (they are dropped).
+After an acceptance, each buffer the loop kept is put back to the config's size in turn and
+the answer simulated again on the same random numbers: when still accepted, that cheaper line
+is the answer (machines added after a buffer was kept can make it useless).
 
-Why it stops (proof sketch). f only decreases, so the surrogate's feasible sets are nested and
-its optimum (the answer's capex or cost) never decreases: the loop is monotone. A rejected
-layout L_k gets f · u · G(L_k) < T, and f never rises again, so no later solve can choose a
-layout whose static output is G(L_k) or less: L_k is excluded for good, and each new layout
-has strictly more static output. Machine counts are bounded (machines_max, max_machines, the
-budget, or the target's own enumeration bound), so there are finitely many layouts and the
-loop ends – with an accepted layout, with an infeasible surrogate (the budget or a limit
-binds: a **miss**, reported with the binding constraint and the best layout simulated), or at
-``max_iterations`` (a miss too, named as such). The refinement of step 5 only replaces the
-answer by a cheaper accepted one and is bounded by its own count. Buffer trials keep this:
-a trial simulates the rejected layout's machines at the factor it was chosen at, and its
-correction (kept) or the waiting machine step (not kept) lowers f exactly as 4 does, so f
-still only decreases and every rejected machine layout stays excluded, whatever its buffers.
-Between two machine layouts the trials are finite: a kept buffer only grows (each trial at
-least doubles one buffer, capped at ``MAX_BUFFER_CELLS`` and by the machine step's price), a
-trial not kept is followed by the machine step, and a loop runs at most
-``MAX_BUFFER_TRIALS`` trials (on top of its ``max_iterations`` machine layouts).
+Why it stops (proof sketch). For a rejected machine layout L with static output G(L) (a
+buffer changes no static output) let c(L) = (1 − 10⁻⁶) · T ÷ (u · G(L)) be its exclusion
+ceiling: at a factor f < c(L) the surrogate counts L short of the target, so it cannot choose
+L, whatever the buffers. Every correction sets f ≤ min(f_before, c(L_k)), and f_before was
+already below the ceilings of the layouts rejected earlier, so every solve the loop takes is
+at f < min c(L) over all machine layouts rejected so far. (f itself is not monotone: a buffer
+trial simulates at the factor its layout was chosen at, and the factor learned from a kept
+trial can lie above the one the discarded machine step was solved at – but never above a
+ceiling; nor is the answer's capex, which kept, dropped and reverted buffers move.) So each
+machine layout the loop takes is one not rejected before; machine counts are bounded
+(machines_max, max_machines, the budget, or the target's own enumeration bound), there are
+finitely many layouts, and the loop ends – with an accepted layout, with an infeasible
+surrogate (the budget or a limit binds: a **miss**, reported with the binding constraint and
+the best layout simulated), or at ``max_iterations`` machine layouts (a miss too, named as
+such). On top of those the loop simulates at most ``MAX_BUFFER_TRIALS`` buffer trials and,
+after an acceptance, one revert per buffer it kept (at most ``MAX_BUFFER_TRIALS``): at most
+max_iterations + 2 · MAX_BUFFER_TRIALS layouts in all (the refinement of step 5 counts within
+max_iterations and only replaces the answer by a cheaper accepted one).
 """
 
 from __future__ import annotations
@@ -91,16 +99,19 @@ from linesim.errors import UsageError
 from linesim.experiments import replicate
 from linesim.optimise.buffers import (
     BufferMove,
-    buffer_footprint_m2,
-    buffer_moves,
+    buffer_changes,
+    buffer_pays,
+    changed_buffers,
+    cheaper_buffer,
+    paired_gain,
+    priced,
     with_buffers,
 )
-from linesim.optimise.layout import evaluate_layout, layout_capex_usd
 from linesim.optimise.model import Problem
 from linesim.optimise.search import OptimiseResult, optimise_layout
 from linesim.optimise.verify import Verification, verification_of
 from linesim.spec import LineSpec
-from linesim.summary import Estimate, as_plain, estimate, summarise
+from linesim.summary import Estimate, as_plain, estimate
 from linesim.variants import apply_layout
 
 __all__ = [
@@ -293,10 +304,12 @@ class ClosureStep:
     refining: bool = False  #: tried after an acceptance, for a cheaper accepted layout
     #: the buffers [cells] this layout was simulated with where they differ from the config's
     buffers: dict[str, int] | None = None
-    #: the buffer enlarged for this step (a buffer trial: the layout before it, one buffer
-    #: larger), as ``station from → to (+capex)``
+    #: the buffer changed for this step, as ``station from → to (±capex)``: a buffer trial
+    #: (the layout before it, one buffer larger) or, after an acceptance, a kept buffer put
+    #: back to the config's size
     buffer_move: str | None = None
-    buffer_kept: bool | None = None  #: a buffer trial kept for the layouts after it
+    #: a trial kept for the layouts after it; a revert: accepted, so the answer without it
+    buffer_kept: bool | None = None
 
     def to_dict(self) -> dict:
         return as_plain(self)
@@ -434,7 +447,10 @@ def close_gap(
     seed, workers : int, optional
         Base seed (the same for every layout: common random numbers) and processes.
     max_iterations : int
-        Layouts simulated at most (a loop that reaches it reports a miss, named so).
+        Machine layouts simulated at most (a loop that reaches it reports a miss, named so).
+        Buffer trials (at most ``MAX_BUFFER_TRIALS``) and, after an acceptance, one check per
+        buffer the loop kept come on top: at most max_iterations + 2 · MAX_BUFFER_TRIALS
+        simulated layouts in all.
     refine : int
         After an acceptance, at most this many more layouts simulated in search of a cheaper
         one that is accepted too (bisection on the factor between the accepted layout's and
@@ -479,7 +495,12 @@ def close_gap(
             time.perf_counter() - start,
         )
         answer = closure.answer
-        return replace(closure, buffer_changes=_buffer_changes(spec, answer))
+        changes = (
+            ()
+            if answer is None
+            else buffer_changes(spec, answer.layout, answer.settings, answer.buffers)
+        )
+        return replace(closure, buffer_changes=changes)
 
     if not bound.found:
         return done(bound.status, bound.binding, None, None, [], {})
@@ -496,13 +517,23 @@ def close_gap(
     steps: list[ClosureStep] = []
     checks: list[tuple[OptimiseResult, Verification]] = []
     result = bound
-    priced = any(spec.buffer_slot_of(s) is not None for s in spec.stations)
-    buffers: dict[str, int] = {}  # the buffers every later layout is simulated with
+    priced_line = any(spec.buffer_slot_of(s) is not None for s in spec.stations)
+    buffers: dict[str, int] = {}  # the loop's buffers, for every later layout (simulated, solved)
+    solved: dict[str, int] = {}  # the buffers ``result`` was solved with (its capex holds them)
     last: dict[str, Any] = {}  # the line and results of the latest check
 
-    def check(result: OptimiseResult, k: int, used: float) -> tuple[ClosureStep, Verification]:
+    def solving() -> Problem:
+        """The problem on the spec with the buffers in force: the solver counts their
+        positions as fixed capex and their floor against the limits, so every layout it
+        returns pays for them."""
+        return replace(problem, spec=with_buffers(spec, buffers)) if buffers else problem
+
+    def check(
+        result: OptimiseResult, k: int, used: float, solved_with: dict[str, int] | None = None
+    ) -> tuple[ClosureStep, Verification]:
         """Simulate ``result``'s layout with the buffers in force (common random numbers)
-        and judge it."""
+        and judge it; ``solved_with``: the buffers the solver chose it with (default: those
+        in force), which its capex and objective are corrected from."""
         assert result.layout is not None
         t0 = time.perf_counter()
         line = apply_layout(spec, result.layout, buffers, settings=result.settings)
@@ -520,7 +551,8 @@ def close_gap(
             MIN_ACCEPT_REPLICATIONS, max_replications
         )
         verified = verification_of(line, results, horizon, target, accepted)
-        capex, value = _priced(spec, line, result, objective)
+        basis = buffers if solved_with is None else solved_with
+        capex, value = priced(spec, line, result, objective, basis)
         step = ClosureStep(
             k,
             result.layout,
@@ -535,10 +567,42 @@ def close_gap(
             verified.bottleneck,
             wall_time_s=time.perf_counter() - t0,
             factor_used=used,
-            buffers=_changed_buffers(spec, line) or None,
+            buffers=changed_buffers(spec, line) or None,
         )
         last.update(line=line, results=results, outputs=[_output(r) for r in results])
         return step, verified
+
+    def without_spare_buffers(
+        result: OptimiseResult, verified: Verification
+    ) -> tuple[OptimiseResult, Verification]:
+        """After an acceptance: the answer with each buffer the loop kept put back to the
+        config's size, simulated on the same random numbers (the largest first); one
+        still accepted is cheaper and becomes the answer (machines added after a buffer was
+        kept can make it useless). Layouts already simulated are not run again."""
+        nonlocal buffers
+        answer = [s for s in steps if s.accepted][-1]
+        config = {s.id: s.buffer_after for s in spec.stations}
+        for sid in sorted(buffers, key=lambda b: -buffers[b]):
+            fewer = {b: size for b, size in buffers.items() if b != sid}
+            seen = any(
+                s.layout == answer.layout
+                and s.settings == answer.settings
+                and (s.buffers or {}) == fewer
+                for s in steps
+            )
+            if seen:
+                continue
+            kept = buffers
+            buffers = fewer
+            step, check_ = check(result, len(steps) + 1, answer.factor_used, solved)
+            move = BufferMove(sid, kept[sid], config[sid], step.capex_usd - answer.capex_usd, 0.0)
+            steps.append(replace(step, buffer_move=move.text(), buffer_kept=step.accepted))
+            checks.append((result, check_))
+            if step.accepted:
+                answer, verified = steps[-1], check_
+            else:
+                buffers = kept
+        return result, verified
 
     # a buffer trial in progress: the step it enlarges a buffer of, the machine step the
     # loop would take instead (its surrogate solve and factor) and the move
@@ -549,7 +613,7 @@ def close_gap(
     k = 0
     while k - trials < max_iterations:
         k += 1
-        step, verified = check(result, k, factor)
+        step, verified = check(result, k, factor, solved)
         checks.append((result, verified))
         if step.simulated_gwh_per_year.mean <= 0:  # nothing to learn a capacity from
             return done(
@@ -565,8 +629,15 @@ def close_gap(
         if trial is not None:
             base, machine, machine_factor, move, machine_usd, base_outputs = trial
             trial = None
-            paired = _paired_gain(last["outputs"], base_outputs)
-            kept = step.accepted or _buffer_pays(paired, base, machine, move, machine_usd)
+            kept = step.accepted or buffer_pays(
+                paired_gain(last["outputs"], base_outputs),
+                move,
+                machine,
+                machine_usd,
+                base.simulated_gwh_per_year.mean,
+                base.surrogate_gwh_per_year,
+                target - base.acceptance_gwh_per_year,
+            )
             step = replace(step, buffer_move=move.text(), buffer_kept=kept)
             if kept:  # the machine step waiting on the trial is not taken
                 steps[-1] = replace(steps[-1], factor=None)
@@ -581,14 +652,15 @@ def close_gap(
                 if blocked is not None or k - trials == max_iterations:
                     break
                 steps[-1] = replace(steps[-1], corrected=_changed(machine, base, result))
-                result = machine
+                result, solved = machine, dict(buffers)
                 continue
         if step.accepted:
             steps.append(step)
             rejected = [s.factor_used for s in steps if not s.accepted]
             if refine and rejected and k - trials < max_iterations:
+                before = result
                 result, verified, factor = _refine(
-                    problem,
+                    solving(),
                     objective,
                     (factor, min(rejected)),
                     steps,
@@ -596,7 +668,11 @@ def close_gap(
                     check,
                     min(refine, max_iterations - (k - trials)),
                 )
+                if result is not before:  # solved with the buffers in force
+                    solved = dict(buffers)
                 factors = {st.id: factor for st in spec.stations} if factor < 1 else {}
+            if buffers:
+                result, verified = without_spare_buffers(result, verified)
             return done("meets", None, result, verified, steps, factors)
         old = factor
         # the line delivered A of its static G: every station is counted at that share
@@ -611,11 +687,18 @@ def close_gap(
         steps.append(replace(step, factor=new))
         if k - trials == max_iterations:
             break
-        nxt, factor = _next_layout(problem, objective, factor, step.layout)
+        nxt, factor = _next_layout(solving(), objective, factor, step.layout)
+        dropped = False
+        if not nxt.found and buffers:
+            # the kept buffers' capex or floor leave no layout within the limits: the
+            # machines without them (bought output the machines now make anyway)
+            bare, bare_factor = _next_layout(problem, objective, factor, step.layout)
+            if bare.found:
+                nxt, factor, buffers, dropped = bare, bare_factor, {}, True
         steps[-1] = replace(steps[-1], factor=factor)
         cheaper = (
-            _cheaper_buffer(problem, last["line"], last["results"], nxt, buffers, step)
-            if priced and trials < MAX_BUFFER_TRIALS
+            cheaper_buffer(problem, last["line"], last["results"], nxt, buffers, step.capex_usd)
+            if priced_line and trials < MAX_BUFFER_TRIALS and not dropped
             else None
         )
         if cheaper is not None:
@@ -632,7 +715,7 @@ def close_gap(
             blocked = nxt
             break
         steps[-1] = replace(steps[-1], corrected=_changed(nxt, step, result))
-        result = nxt
+        result, solved = nxt, dict(buffers)
     best = _best(checks, steps)
     if blocked is not None:
         why = blocked.binding or f"the solver ended with status {blocked.status}"
@@ -647,7 +730,8 @@ def close_gap(
         )
     return done(
         "miss",
-        f"not closed within max_iterations = {max_iterations} layouts simulated",
+        f"not closed within max_iterations = {max_iterations} machine layouts simulated "
+        f"({len(steps)} simulations in all, {trials} of them buffer trials)",
         best[0],
         best[1],
         steps,
@@ -685,118 +769,6 @@ def _changed(nxt: OptimiseResult, step: ClosureStep, result: OptimiseResult) -> 
         or (nxt.settings or {}).get(sid) != (result.settings or {}).get(sid)
     ]
     return ", ".join(changed) or None
-
-
-def _changed_buffers(spec: LineSpec, line: LineSpec) -> dict[str, int]:
-    """The buffers [cells] of ``line`` that differ from the config's."""
-    config = {s.id: s.buffer_after for s in spec.stations}
-    return {s.id: s.buffer_after for s in line.stations if config.get(s.id) != s.buffer_after}
-
-
-def _buffer_changes(spec: LineSpec, answer: ClosureStep | None) -> tuple[dict[str, Any], ...]:
-    """Each buffer of the ``answer`` that differs from the config's: station, from, to
-    [cells] and what it adds to the answer's capex by the cost model [USD] (positions and
-    their floor)."""
-    if answer is None or not answer.buffers:
-        return ()
-    plain = apply_layout(spec, answer.layout, settings=answer.settings)
-    base = layout_capex_usd(plain)
-    return tuple(
-        {
-            "station": sid,
-            "from": plain.stations[plain.station_index(sid)].buffer_after,
-            "to": size,
-            "capex_usd": layout_capex_usd(with_buffers(plain, {sid: size})) - base,
-        }
-        for sid, size in answer.buffers.items()
-    )
-
-
-def _priced(
-    spec: LineSpec, line: LineSpec, result: OptimiseResult, objective: str
-) -> tuple[float, float | None]:
-    """Capex [USD] and the surrogate's objective of ``result``'s layout simulated as
-    ``line``: with buffers other than the config's, both grow by what the buffers add (capex
-    by the cost model; an annual cost by that capex over the equipment life)."""
-    capex = result.predicted.capex_usd if result.predicted else math.nan
-    value = result.objective_value
-    if not _changed_buffers(spec, line):
-        return capex, value
-    plain = apply_layout(spec, result.layout or {}, settings=result.settings)
-    added = layout_capex_usd(line) - layout_capex_usd(plain)
-    if value is not None:
-        years = spec.cost.depreciation.equipment_years if spec.cost is not None else 1.0
-        value += added / years if objective == "min_cost" else added
-    return capex + added, value
-
-
-def _cheaper_buffer(
-    problem: Problem,
-    line: LineSpec,
-    results: list[Any],
-    machine: OptimiseResult,
-    buffers: dict[str, int],
-    step: ClosureStep,
-) -> tuple[BufferMove, float] | None:
-    """The most wasted priced buffer of the simulated ``line`` whose enlargement costs less
-    than the machine step (``machine``'s layout with today's buffers, less ``step``'s capex;
-    infinite when the surrogate has none) and keeps the problem's budget and floor limits
-    (the positions' floor counted with the machines'), with the machine step's capex [USD]."""
-    spec = problem.spec
-    machine_usd = math.inf
-    if machine.found and machine.layout is not None:
-        with_machines = apply_layout(spec, machine.layout, buffers, settings=machine.settings)
-        machine_usd = layout_capex_usd(with_machines) - step.capex_usd
-    for move in buffer_moves(line, summarise(line, results)):
-        if not move.capex_usd < machine_usd:
-            continue
-        if problem.budget_usd is not None and step.capex_usd + move.capex_usd > problem.budget_usd:
-            continue
-        bigger = with_buffers(line, {move.station: move.after})
-        figures = evaluate_layout(bigger)
-        floor = figures.floor_area_m2 + buffer_footprint_m2(bigger)
-        dry = figures.dry_room_area_m2 + buffer_footprint_m2(bigger, dry_room=True)
-        if problem.floor_area_m2 is not None and floor > problem.floor_area_m2:
-            continue
-        if problem.dry_room_area_m2 is not None and dry > problem.dry_room_area_m2:
-            continue
-        return move, machine_usd
-    return None
-
-
-def _paired_gain(trial: list[float], base: list[float]) -> float:
-    """The output a buffer trial gained over the layout it enlarges [GWh/yr], as the 90 %
-    lower confidence limit of the mean paired difference over the replications both ran
-    (replication k of both draws the same random numbers, so the pairs differ by the buffer
-    and little noise); 0 with fewer than two pairs."""
-    from scipy import stats
-
-    n = min(len(trial), len(base))
-    if n < 2:
-        return 0.0
-    diff = np.asarray(trial[:n]) - np.asarray(base[:n])
-    sd = float(np.std(diff, ddof=1))
-    return float(np.mean(diff)) - float(stats.t.ppf(0.9, n - 1)) * sd / math.sqrt(n)
-
-
-def _buffer_pays(
-    gain: float,
-    base: ClosureStep,
-    machine: OptimiseResult,
-    move: BufferMove,
-    machine_usd: float,
-) -> bool:
-    """Keep a buffer trial that was not accepted when its output ``gain`` [GWh/yr] (the
-    90 % lower limit of the paired difference, :func:`_paired_gain`) is positive and, per USD,
-    at least the machine step's expected one: that layout's static output at the share the
-    base layout delivered, less the base's mean, over its capex."""
-    if gain <= 0:
-        return False
-    if not machine.found or machine.predicted is None or not math.isfinite(machine_usd):
-        return True
-    share = base.simulated_gwh_per_year.mean / base.surrogate_gwh_per_year
-    expected = share * machine.predicted.output_gwh_per_year - base.simulated_gwh_per_year.mean
-    return gain * machine_usd >= expected * move.capex_usd
 
 
 def _best(

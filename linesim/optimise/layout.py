@@ -52,8 +52,11 @@ class LayoutFigures:
     line_yield: float
     capex_usd: float
     bottleneck: str
-    floor_area_m2: float  #: Σ machines × footprint
-    dry_room_area_m2: float  #: the same over dry-room stations
+    #: Σ machines × footprint + the priced buffers' positions × their floor (the area
+    #: ``Problem.floor_area_m2`` limits)
+    floor_area_m2: float
+    #: the same over dry-room stations and the buffers after them
+    dry_room_area_m2: float
     cost_usd_per_kwh: float | None  #: at the static capacity (None without a cost block)
 
     def to_dict(self) -> dict:
@@ -67,6 +70,8 @@ def evaluate_layout(
 ) -> LayoutFigures:
     """Output, yield, capex, areas and cost of ``layout`` (at process ``settings``) on ``spec``
     (or of ``spec`` itself)."""
+    from linesim.economics.cost import buffer_footprint_m2
+
     line = apply_layout(spec, layout or {}, settings=settings) if layout or settings else spec
     report = capacity_report(line)
     cost = None
@@ -80,9 +85,11 @@ def evaluate_layout(
         line_yield=report.line_yield,
         capex_usd=layout_capex_usd(line),
         bottleneck=report.bottleneck,
-        floor_area_m2=sum(e.count * e.footprint_m2 for s in line.stations for e in s.equipment()),
+        floor_area_m2=sum(e.count * e.footprint_m2 for s in line.stations for e in s.equipment())
+        + buffer_footprint_m2(line),
         dry_room_area_m2=sum(
             e.count * e.footprint_m2 for s in line.stations if s.dry_room for e in s.equipment()
-        ),
+        )
+        + buffer_footprint_m2(line, dry_room=True),
         cost_usd_per_kwh=cost,
     )

@@ -132,8 +132,10 @@ class Problem:
     spec: LineSpec
     target_gwh_per_year: float | None = None
     budget_usd: float | None = None
-    floor_area_m2: float | None = None  #: Σ machine footprints
-    dry_room_area_m2: float | None = None  #: Σ machine footprints at dry-room stations
+    #: Σ footprints of the machines and of the priced buffers' positions [m²]
+    floor_area_m2: float | None = None
+    #: the same at dry-room stations (machines, and the buffers after them) [m²]
+    dry_room_area_m2: float | None = None
     max_utilisation: float = 1.0
     max_machines: int | None = None  #: per option, unless the station sets machines_max
     time_limit_s: float = 30.0
@@ -262,11 +264,13 @@ class LayoutModel:
             station_candidates(spec, j, p.max_machines, lower[j], need[j], variants.get(s.id))
             for j, s in enumerate(spec.stations)
         ]
-        # a priced buffer after a station is part of it: its positions and their floor count
-        # in the capex of every candidate that keeps the station (the cost model's capex)
+        # a priced buffer after a station is part of it: its positions count in the capex
+        # and their floor in the footprint (the building, the dry room after a dry-room
+        # station, the floor and dry-room limits) of every candidate that keeps the station,
+        # as the cost model counts them (an omitted station takes its buffer with it)
         self.candidates = [
-            [c if c.omitted else replace(c, capex_usd=c.capex_usd + usd) for c in cs] if usd else cs
-            for cs, usd in zip(self.candidates, map(self._buffer_usd, spec.stations))
+            [c if c.omitted else self._with_buffer(c, s) for c in cs]
+            for cs, s in zip(self.candidates, spec.stations)
         ]
         self._detect = spec.detection_index()
         #: per station, −ln f of its capacity factor in the model's log units (rounded up:
@@ -426,16 +430,21 @@ class LayoutModel:
         return lower, need
 
     # --- the constant parts of capex and cost -------------------------------------------------
-    def _buffer_usd(self, station: Station) -> float:
-        """The priced buffer after ``station``: positions × (capex + floor × the building's
-        and, at a dry-room station, the dry room's price per m² of footprint) [USD]."""
+    def _with_buffer(self, c: Candidate, station: Station) -> Candidate:
+        """Candidate ``c`` of ``station`` with the priced buffer after it: positions ×
+        the price of one in its capex (depreciated as equipment, as the cost model does),
+        positions × the floor of one in its footprint (and dry-room area at a dry-room
+        station), whose building, dry room and power follow as for machines."""
         slot = self.problem.spec.buffer_slot_of(station)
         if slot is None or not station.buffer_after:
-            return 0.0
-        per_m2 = self._building_usd_per_m2() + (
-            self._dry_room_usd_per_m2() if station.dry_room else 0.0
+            return c
+        floor = station.buffer_after * slot.footprint_m2
+        return replace(
+            c,
+            capex_usd=c.capex_usd + station.buffer_after * slot.capex_usd,
+            footprint_m2=c.footprint_m2 + floor,
+            dry_room_m2=c.dry_room_m2 + (floor if station.dry_room else 0.0),
         )
-        return station.buffer_after * (slot.capex_usd + slot.footprint_m2 * per_m2)
 
     def _building_usd_per_m2(self) -> float:
         cost = self.problem.spec.cost

@@ -54,8 +54,8 @@ _FIGURES = [
     ("good output [GWh/yr]", "output_gwh_per_year", 1.0),
     ("line yield", "line_yield", 1.0),
     ("capex [M USD]", "capex_usd", 1e6),
-    ("floor area [m²]", "floor_area_m2", 1.0),
-    ("dry-room machine area [m²]", "dry_room_area_m2", 1.0),
+    ("floor area, machines + buffers [m²]", "floor_area_m2", 1.0),
+    ("dry-room area, machines + buffers [m²]", "dry_room_area_m2", 1.0),
     ("cost per good kWh [USD]", "cost_usd_per_kwh", 1.0),
     ("static bottleneck", "bottleneck", None),
 ]
@@ -107,7 +107,10 @@ def format_optimisation(report: OptimisationReport, names: Mapping[str, str] | N
         config = "config" if report.dew_point_c is None else f"config at {report.dew_point_c:g} °C"
         head, align = ["static analysis", config, "layout only", "layout + settings"], "lrrr"
     else:
-        head, align = ["static analysis", "config", "chosen"], "lrr"
+        chosen = "chosen"
+        if report.closure is not None and report.closure.buffer_changes:
+            chosen = "chosen, loop's buffers"  # the loop's answer: as its capex counts it
+        head, align = ["static analysis", "config", chosen], "lrr"
     figures = [(label, *(figure(f, key, unit) for f in columns)) for label, key, unit in _FIGURES]
     lines += ["", text_table(head, figures, align)]
     if report.dew_points:
@@ -225,7 +228,8 @@ def format_closure(c: Closure, names: Mapping[str, str] | None = None) -> list[s
         f"simulation in the loop: {verdict}",
         f"  surrogate lower bound on {what}: {number((c.bound_value or 0) / scale)} {unit}; "
         f"answer: {number((c.answer_value or 0) / scale)} {unit} "
-        f"(capex {number(a.capex_usd / 1e6)} M USD); gap {number(c.gap, '+.2%', '–')}",
+        f"(capex {number(a.capex_usd / 1e6)} M USD, its buffers included); "
+        f"gap {number(c.gap, '+.2%', '–')}",
         f"  simulated {number(sim.mean)} GWh/yr, 95 % CI [{number(sim.ci95_low)}, "
         f"{number(sim.ci95_high)}] ({a.replications} replications of {c.horizon_h:g} h "
         f"after warm-up, seed {c.seed}); acceptance statistic "
@@ -237,7 +241,7 @@ def format_closure(c: Closure, names: Mapping[str, str] | None = None) -> list[s
             "  buffers changed: "
             + "; ".join(
                 f"{b['station']} {b['from']:,} → {b['to']:,} cells "
-                f"(+{number(b['capex_usd'] / 1e6, '.3f')} M USD)"
+                f"({b['capex_usd']:+,.0f} USD of capex)"
                 for b in c.buffer_changes
             )
         )

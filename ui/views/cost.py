@@ -45,6 +45,7 @@ def main() -> None:
             {"item": "building", "capex [USD]": c.capex.building},
             {"item": "facility", "capex [USD]": c.capex.facility},
         ]
+        + ([{"item": "buffers", "capex [USD]": c.capex.buffers}] if c.capex.buffers else [])
     )
     st.subheader("Capex by item")
     common.table(capex, "capex", "capex")
