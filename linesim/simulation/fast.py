@@ -396,10 +396,10 @@ def _run_until(st: K.State, streams: _Streams, until: float) -> K.State:
             streams.refill(int(counts[K.CI.NEED]))
         else:  # GROW a heap or the ring of due events, whichever is short of room
             margin = len(st.machine_int) + 8  # the most one event may schedule
-            for name, length in (("heap", K.CI.HEAP_LEN), ("batch", K.CI.BATCH_LEN)):
+            for name, column in (("heap", K.CI.HEAP_LEN), ("batch", K.CI.BATCH_LEN)):
                 times, ints = getattr(st, f"{name}_time"), getattr(st, f"{name}_int")
                 n = len(times)
-                if counts[length] + margin > n:
+                if counts[column] + margin > n:
                     grown_time, grown_int = np.zeros(2 * n), _table(2 * n, K.HI, np.int64)
                     grown_time[:n], grown_int[:n] = times, ints
                     st = st._replace(**{f"{name}_time": grown_time, f"{name}_int": grown_int})
