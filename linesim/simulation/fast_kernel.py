@@ -411,6 +411,16 @@ def check_state(st: State) -> None:
 
 
 @njit(cache=_CACHE, _nrt=False)
+def _earlier_child(hf, hi, a, b):
+    """The earlier of children ``a`` and ``b`` (time, then scheduling order), computed without
+    a branch: which child is earlier is a coin toss, and a mispredicted branch at every level
+    was the heap's main cost (perf, issue 18). ``&``/``|`` on booleans evaluate both sides."""
+    ta, tb = hf[a], hf[b]
+    earlier = (tb < ta) | ((tb == ta) & (hi[b, HI.SEQ] < hi[a, HI.SEQ]))
+    return a + np.int64(earlier)
+
+
+@njit(cache=_CACHE, _nrt=False)
 def _sift_down(hf, hi, n, t, seq, m, kind, ver):
     """Place the event (t, seq, m, kind, ver) at the root of the heap of ``n`` events (its
     root's place is free) and move it down to where it belongs: children move up into the
@@ -421,8 +431,8 @@ def _sift_down(hf, hi, n, t, seq, m, kind, ver):
         if a >= n:
             break
         b = a + 1
-        if b < n and (hf[b] < hf[a] or (hf[b] == hf[a] and hi[b, HI.SEQ] < hi[a, HI.SEQ])):
-            a = b
+        if b < n:
+            a = _earlier_child(hf, hi, a, b)
         if t < hf[a] or (t == hf[a] and seq < hi[a, HI.SEQ]):
             break
         hf[j] = hf[a]
@@ -514,8 +524,8 @@ def _pop(hf, hi, ci, length):
         if a >= n:
             break
         b = a + 1
-        if b < n and (hf[b] < hf[a] or (hf[b] == hf[a] and hi[b, HI.SEQ] < hi[a, HI.SEQ])):
-            a = b
+        if b < n:
+            a = _earlier_child(hf, hi, a, b)
         hf[j] = hf[a]
         for c in range(H_COLUMNS):
             hi[j, c] = hi[a, c]
