@@ -421,43 +421,27 @@ def _earlier_child(hf, hi, a, b):
 
 
 @njit(cache=_CACHE, _nrt=False)
-def _sift_down(hf, hi, n, t, seq, m, kind, ver):
-    """Place the event (t, seq, m, kind, ver) at the root of the heap of ``n`` events (its
-    root's place is free) and move it down to where it belongs: children move up into the
-    hole, so each level costs one move, not a swap."""
+def _hole_to_leaf(hf, hi, n):
+    """Move the free place at the root of the heap of ``n`` events down to a leaf: the earlier
+    child moves up into it at each level. Returns the leaf's place."""
     j = 0
     while True:
         a = 2 * j + 1
         if a >= n:
-            break
+            return j
         b = a + 1
         if b < n:
             a = _earlier_child(hf, hi, a, b)
-        if t < hf[a] or (t == hf[a] and seq < hi[a, HI.SEQ]):
-            break
         hf[j] = hf[a]
         for c in range(H_COLUMNS):
             hi[j, c] = hi[a, c]
         j = a
-    hf[j] = t
-    hi[j, HI.SEQ] = seq
-    hi[j, HI.MACHINE] = m
-    hi[j, HI.KIND] = kind
-    hi[j, HI.VERSION] = ver
 
 
 @njit(cache=_CACHE, _nrt=False)
-def _heap_push(hf, hi, ci, length, top, t, seq, m, kind, ver):
-    """Insert an event into the heap ``hf, hi`` whose length is ``ci[length]`` and whose
-    processed top is marked by ``CI.TOP_DONE == top``."""
-    # takes only the arrays it needs (it is called from everywhere): a call that stays a call
-    # passes every member of every array argument
-    if ci[CI.TOP_DONE] == top:  # the top was processed: the new event takes its place
-        ci[CI.TOP_DONE] = 0
-        _sift_down(hf, hi, ci[length], t, seq, m, kind, ver)
-        return
-    j = ci[length]
-    ci[length] = j + 1
+def _sift_up(hf, hi, j, t, seq, m, kind, ver):
+    """Place the event (t, seq, m, kind, ver) at the free place ``j`` of the heap, moving it
+    up to where it belongs: parents move down into the hole, one move a level, not a swap."""
     while j > 0:
         p = (j - 1) >> 1
         if hf[p] < t or (hf[p] == t and hi[p, HI.SEQ] < seq):
@@ -471,6 +455,27 @@ def _heap_push(hf, hi, ci, length, top, t, seq, m, kind, ver):
     hi[j, HI.MACHINE] = m
     hi[j, HI.KIND] = kind
     hi[j, HI.VERSION] = ver
+
+
+@njit(cache=_CACHE, _nrt=False)
+def _heap_push(hf, hi, ci, length, top, t, seq, m, kind, ver):
+    """Insert an event into the heap ``hf, hi`` whose length is ``ci[length]`` and whose
+    processed top is marked by ``CI.TOP_DONE == top``.
+
+    When the top was processed, the new event takes its place bottom-up (Floyd): the free root
+    moves down to a leaf, then the event moves up from there — usually a level or two, as a new
+    event is usually a late one; a plain sift-down would compare it at every level, and that
+    comparison's branch was mispredicted often (perf, issue 18). Keys (time, ``SEQ``) are
+    unique, so the heap's shape never changes which event comes out next."""
+    # takes only the arrays it needs (it is called from everywhere): a call that stays a call
+    # passes every member of every array argument
+    if ci[CI.TOP_DONE] == top:  # the top was processed: the new event takes its place
+        ci[CI.TOP_DONE] = 0
+        j = _hole_to_leaf(hf, hi, ci[length])
+    else:
+        j = ci[length]
+        ci[length] = j + 1
+    _sift_up(hf, hi, j, t, seq, m, kind, ver)
 
 
 @njit(cache=_CACHE, _nrt=False)
@@ -518,33 +523,8 @@ def _pop(hf, hi, ci, length):
     ci[length] = n
     if n == 0:
         return
-    j = 0
-    while True:
-        a = 2 * j + 1
-        if a >= n:
-            break
-        b = a + 1
-        if b < n:
-            a = _earlier_child(hf, hi, a, b)
-        hf[j] = hf[a]
-        for c in range(H_COLUMNS):
-            hi[j, c] = hi[a, c]
-        j = a
-    t, seq = hf[n], hi[n, HI.SEQ]
-    m, kind, ver = hi[n, HI.MACHINE], hi[n, HI.KIND], hi[n, HI.VERSION]
-    while j > 0:
-        p = (j - 1) >> 1
-        if hf[p] < t or (hf[p] == t and hi[p, HI.SEQ] < seq):
-            break
-        hf[j] = hf[p]
-        for c in range(H_COLUMNS):
-            hi[j, c] = hi[p, c]
-        j = p
-    hf[j] = t
-    hi[j, HI.SEQ] = seq
-    hi[j, HI.MACHINE] = m
-    hi[j, HI.KIND] = kind
-    hi[j, HI.VERSION] = ver
+    j = _hole_to_leaf(hf, hi, n)
+    _sift_up(hf, hi, j, hf[n], hi[n, HI.SEQ], hi[n, HI.MACHINE], hi[n, HI.KIND], hi[n, HI.VERSION])
 
 
 @njit(cache=_CACHE, _nrt=False)
