@@ -189,7 +189,7 @@ class StateSize(NamedTuple):
         """Bytes of all state arrays at the start of a run, with the event heap at four times
         its first size (it doubles as the loop asks; it holds about one event per machine)."""
         per_place = 4 if self.tracked else 2
-        heap = 4 * max(_MIN_HEAP, self.machines + 1) * (1 + len(K.HI))
+        heap = 2 * 4 * max(_MIN_HEAP, self.machines + 1) * (1 + len(K.HI))  # and batch heap
         heap += _due_places(self.machines) * len(K.HI)
         entries = (
             self.stations * (len(K.SI) + len(K.SF))
@@ -349,6 +349,8 @@ def _build(spec: LineSpec, rng: np.random.Generator, horizon_s: float, warmup_s:
         dock_queue=np.zeros(n_m, dtype=np.int64),
         heap_time=np.zeros(heap),
         heap_int=_table(heap, K.HI, np.int64),
+        batch_time=np.zeros(heap),
+        batch_int=_table(heap, K.HI, np.int64),
         due_int=_table(_due_places(n_m), K.HI, np.int64),
         counts=counts,
         sums=sums,
@@ -392,13 +394,15 @@ def _run_until(st: K.State, streams: _Streams, until: float) -> K.State:
             return st
         if code == K.REFILL:
             streams.refill(int(counts[K.CI.NEED]))
-        else:  # GROW the heap or the ring of due events, whichever is short of room
+        else:  # GROW a heap or the ring of due events, whichever is short of room
             margin = len(st.machine_int) + 8  # the most one event may schedule
-            n = len(st.heap_time)
-            if counts[K.CI.HEAP_LEN] + margin > n:
-                heap_time, heap_int = np.zeros(2 * n), _table(2 * n, K.HI, np.int64)
-                heap_time[:n], heap_int[:n] = st.heap_time, st.heap_int
-                st = st._replace(heap_time=heap_time, heap_int=heap_int)
+            for name, column in (("heap", K.CI.HEAP_LEN), ("batch", K.CI.BATCH_LEN)):
+                times, ints = getattr(st, f"{name}_time"), getattr(st, f"{name}_int")
+                n = len(times)
+                if counts[column] + margin > n:
+                    grown_time, grown_int = np.zeros(2 * n), _table(2 * n, K.HI, np.int64)
+                    grown_time[:n], grown_int[:n] = times, ints
+                    st = st._replace(**{f"{name}_time": grown_time, f"{name}_int": grown_int})
             n, length = len(st.due_int), int(counts[K.CI.DUE_LEN])
             if length + margin > n:
                 due = _table(2 * n, K.HI, np.int64)

@@ -233,14 +233,16 @@ class CI(_Columns):
     WIP = auto()  #: cells in the line now
     SEQ = auto()  #: events scheduled so far
     HEAP_LEN = auto()  #: events in the heap
+    BATCH_LEN = auto()  #: events in the batch heap
     SAMPLES = auto()  #: WIP samples taken
     NEED = auto()  #: the group whose streams the caller must refill (on REFILL)
     ERROR = auto()  #: 1 + the stream that ran dry inside one event; 0: none
     TRACK = auto()  #: 1 on a line with an exposure window (cells carry their dry-room wait)
     DUE_HEAD = auto()  #: ring position of the first event in State.due_int
     DUE_LEN = auto()  #: events in it
-    TOP_DONE = auto()  #: 1 while the heap's top is the event being processed (the next push
-    #: replaces it, else it is removed after the event)
+    TOP_DONE = auto()  #: TOP_HEAP (TOP_BATCH) while the heap's (the batch heap's) top is the
+    #: event being processed (the next push to that heap replaces it, else it is removed after
+    #: the event); 0 otherwise
 
 
 class CF(_Columns):
@@ -290,6 +292,8 @@ class State(NamedTuple):
     dock_queue: np.ndarray
     heap_time: np.ndarray  #: the event heap: times [s], and the rest of each event
     heap_int: np.ndarray  #: [event, HI]
+    batch_time: np.ndarray  #: the batch heap: the events of batch stations' machines, the same
+    batch_int: np.ndarray  #: [event, HI]
     due_int: np.ndarray  #: [event, HI]: events at the current time, a ring in scheduling order
     counts: np.ndarray  #: [CI]
     sums: np.ndarray  #: [CF]
@@ -323,6 +327,8 @@ LAYOUT: dict[str, tuple[type, int, type[_Columns] | None]] = {
     "dock_queue": (np.int64, 1, None),
     "heap_time": (np.float64, 1, None),
     "heap_int": (np.int64, 2, HI),
+    "batch_time": (np.float64, 1, None),
+    "batch_int": (np.int64, 2, HI),
     "due_int": (np.int64, 2, HI),
     "counts": (np.int64, 1, CI),
     "sums": (np.float64, 1, CF),
@@ -341,6 +347,8 @@ PH_START, PH_GET, PH_BUSY, PH_PUT, PH_DOCK, PH_LOAD, PH_REWORK = range(7)
 EV_RESUME, EV_END, EV_DEADLINE, EV_HANDED, EV_WAKE, EV_SAMPLE = range(6)
 # kernel return codes
 DONE, REFILL, GROW = 0, 1, 2
+# CI.TOP_DONE: which heap's top is the event being processed
+TOP_HEAP, TOP_BATCH = 1, 2
 
 if [MF.ACC_BUSY + s for s in (BUSY, DOWN, BLOCKED, STARVED)] != [
     MF.ACC_BUSY,
@@ -389,6 +397,7 @@ def check_state(st: State) -> None:
         "buffered_ready": buffered if track else 0,
         "buffered_wait": buffered if track else 0,
         "heap_int": len(st.heap_time),
+        "batch_int": len(st.batch_time),
         "sample_wip": len(st.sample_time),
     }
     for name, expected in rows.items():
@@ -402,41 +411,37 @@ def check_state(st: State) -> None:
 
 
 @njit(cache=_CACHE, _nrt=False)
-def _sift_down(hf, hi, n, t, seq, m, kind, ver):
-    """Place the event (t, seq, m, kind, ver) at the root of the heap of ``n`` events (its
-    root's place is free) and move it down to where it belongs: children move up into the
-    hole, so each level costs one move, not a swap."""
+def _earlier_child(hf, hi, a, b):
+    """The earlier of children ``a`` and ``b`` (time, then scheduling order), computed without
+    a branch: which child is earlier is a coin toss, and a mispredicted branch at every level
+    was the heap's main cost (perf, issue 18). ``&``/``|`` on booleans evaluate both sides."""
+    ta, tb = hf[a], hf[b]
+    earlier = (tb < ta) | ((tb == ta) & (hi[b, HI.SEQ] < hi[a, HI.SEQ]))
+    return a + np.int64(earlier)
+
+
+@njit(cache=_CACHE, _nrt=False)
+def _hole_to_leaf(hf, hi, n):
+    """Move the free place at the root of the heap of ``n`` events down to a leaf: the earlier
+    child moves up into it at each level. Returns the leaf's place."""
     j = 0
     while True:
         a = 2 * j + 1
         if a >= n:
-            break
+            return j
         b = a + 1
-        if b < n and (hf[b] < hf[a] or (hf[b] == hf[a] and hi[b, HI.SEQ] < hi[a, HI.SEQ])):
-            a = b
-        if t < hf[a] or (t == hf[a] and seq < hi[a, HI.SEQ]):
-            break
+        if b < n:
+            a = _earlier_child(hf, hi, a, b)
         hf[j] = hf[a]
         for c in range(H_COLUMNS):
             hi[j, c] = hi[a, c]
         j = a
-    hf[j] = t
-    hi[j, HI.SEQ] = seq
-    hi[j, HI.MACHINE] = m
-    hi[j, HI.KIND] = kind
-    hi[j, HI.VERSION] = ver
 
 
 @njit(cache=_CACHE, _nrt=False)
-def _heap_push(hf, hi, ci, t, seq, m, kind, ver):
-    # takes only the arrays it needs (it is called from everywhere): a call that stays a call
-    # passes every member of every array argument
-    if ci[CI.TOP_DONE]:  # the top was processed: the new event takes its place (one sift)
-        ci[CI.TOP_DONE] = 0
-        _sift_down(hf, hi, ci[CI.HEAP_LEN], t, seq, m, kind, ver)
-        return
-    j = ci[CI.HEAP_LEN]
-    ci[CI.HEAP_LEN] = j + 1
+def _sift_up(hf, hi, j, t, seq, m, kind, ver):
+    """Place the event (t, seq, m, kind, ver) at the free place ``j`` of the heap, moving it
+    up to where it belongs: parents move down into the hole, one move a level, not a swap."""
     while j > 0:
         p = (j - 1) >> 1
         if hf[p] < t or (hf[p] == t and hi[p, HI.SEQ] < seq):
@@ -453,12 +458,37 @@ def _heap_push(hf, hi, ci, t, seq, m, kind, ver):
 
 
 @njit(cache=_CACHE, _nrt=False)
+def _heap_push(hf, hi, ci, length, top, t, seq, m, kind, ver):
+    """Insert an event into the heap ``hf, hi`` whose length is ``ci[length]`` and whose
+    processed top is marked by ``CI.TOP_DONE == top``.
+
+    When the top was processed, the new event takes its place bottom-up (Floyd): the free root
+    moves down to a leaf, then the event moves up from there — usually a level or two, as a new
+    event is usually a late one; a plain sift-down would compare it at every level, and that
+    comparison's branch was mispredicted often (perf, issue 18). Keys (time, ``SEQ``) are
+    unique, so the heap's shape never changes which event comes out next."""
+    # takes only the arrays it needs (it is called from everywhere): a call that stays a call
+    # passes every member of every array argument
+    if ci[CI.TOP_DONE] == top:  # the top was processed: the new event takes its place
+        ci[CI.TOP_DONE] = 0
+        j = _hole_to_leaf(hf, hi, ci[length])
+    else:
+        j = ci[length]
+        ci[length] = j + 1
+    _sift_up(hf, hi, j, t, seq, m, kind, ver)
+
+
+@njit(cache=_CACHE, _nrt=False)
 def push(st, t, m, kind, ver):
     """Schedule an event of ``kind`` for machine ``m`` (−1: the sampler) at ``t`` [s].
 
     An event at the current time goes to the ring ``due_int`` (processed after the heap's
     events at that time, which were all scheduled before it, and before any later time: the
-    same order as one queue by time and scheduling order); a later one to the heap."""
+    same order as one queue by time and scheduling order); a later one to the heap, or to the
+    batch heap for a batch station's machine. The loop takes the earlier of the two heaps' tops
+    (by time, then scheduling order), so the two heaps order events as one does; the batch heap
+    keeps racks of formation and aging (hundreds of events, days ahead) out of the heap that
+    the fast stations' events go through (issue 18: log₂ 500 levels a heap operation before)."""
     ci = st.counts
     seq = ci[CI.SEQ]
     ci[CI.SEQ] = seq + 1
@@ -471,12 +501,17 @@ def push(st, t, m, kind, ver):
         q[j, HI.VERSION] = ver
         ci[CI.DUE_LEN] += 1
         return
-    _heap_push(st.heap_time, st.heap_int, ci, t, seq, m, kind, ver)
+    # one call site of _heap_push (two made LLVM leave push, which takes the State, a call)
+    hf, hi, length, top = st.heap_time, st.heap_int, CI.HEAP_LEN, TOP_HEAP
+    if m >= 0 and st.station_int[st.machine_int[m, MI.STATION], SI.BATCH]:
+        hf, hi, length, top = st.batch_time, st.batch_int, CI.BATCH_LEN, TOP_BATCH
+    _heap_push(hf, hi, ci, length, top, t, seq, m, kind, ver)
 
 
 @njit(cache=_CACHE, _nrt=False)
-def _pop(hf, hi, ci):
-    """Remove the heap's top event (the one processed: ``CI.TOP_DONE``).
+def _pop(hf, hi, ci, length):
+    """Remove the top event of the heap whose length is ``ci[length]`` (the one processed:
+    ``CI.TOP_DONE``).
 
     Bottom-up (Floyd): the hole left at the root moves down to a leaf, each level taking the
     earlier child (one comparison a level), then the heap's last event fills it and moves up
@@ -484,46 +519,33 @@ def _pop(hf, hi, ci):
     cells in aging or formation), where a plain sift-down would compare it at every level.
     Takes only the heap's arrays, as :func:`_heap_push`."""
     ci[CI.TOP_DONE] = 0
-    n = ci[CI.HEAP_LEN] - 1
-    ci[CI.HEAP_LEN] = n
+    n = ci[length] - 1
+    ci[length] = n
     if n == 0:
         return
-    j = 0
-    while True:
-        a = 2 * j + 1
-        if a >= n:
-            break
-        b = a + 1
-        if b < n and (hf[b] < hf[a] or (hf[b] == hf[a] and hi[b, HI.SEQ] < hi[a, HI.SEQ])):
-            a = b
-        hf[j] = hf[a]
-        for c in range(H_COLUMNS):
-            hi[j, c] = hi[a, c]
-        j = a
-    t, seq = hf[n], hi[n, HI.SEQ]
-    m, kind, ver = hi[n, HI.MACHINE], hi[n, HI.KIND], hi[n, HI.VERSION]
-    while j > 0:
-        p = (j - 1) >> 1
-        if hf[p] < t or (hf[p] == t and hi[p, HI.SEQ] < seq):
-            break
-        hf[j] = hf[p]
-        for c in range(H_COLUMNS):
-            hi[j, c] = hi[p, c]
-        j = p
-    hf[j] = t
-    hi[j, HI.SEQ] = seq
-    hi[j, HI.MACHINE] = m
-    hi[j, HI.KIND] = kind
-    hi[j, HI.VERSION] = ver
+    j = _hole_to_leaf(hf, hi, n)
+    _sift_up(hf, hi, j, hf[n], hi[n, HI.SEQ], hi[n, HI.MACHINE], hi[n, HI.KIND], hi[n, HI.VERSION])
 
 
 @njit(cache=_CACHE, _nrt=False)
 def _other_now(st, now):
     """Whether another event is scheduled at ``now`` (the event being processed aside)."""
     ci = st.counts
-    if ci[CI.TOP_DONE]:
-        _pop(st.heap_time, st.heap_int, ci)
-    return ci[CI.DUE_LEN] > 0 or (ci[CI.HEAP_LEN] > 0 and st.heap_time[0] == now)
+    _pop_done(st, ci)
+    return (
+        ci[CI.DUE_LEN] > 0
+        or (ci[CI.HEAP_LEN] > 0 and st.heap_time[0] == now)
+        or (ci[CI.BATCH_LEN] > 0 and st.batch_time[0] == now)
+    )
+
+
+@njit(cache=_CACHE, _nrt=False)
+def _pop_done(st, ci):
+    """Remove the processed top (``CI.TOP_DONE``) from its heap, if it is still there."""
+    if ci[CI.TOP_DONE] == TOP_HEAP:
+        _pop(st.heap_time, st.heap_int, ci, CI.HEAP_LEN)
+    elif ci[CI.TOP_DONE] == TOP_BATCH:
+        _pop(st.batch_time, st.batch_int, ci, CI.BATCH_LEN)
 
 
 # --- rings, accounting, draws -----------------------------------------------------------------
@@ -1050,17 +1072,32 @@ def _loop(formula_text: str):
             return DONE
         mi, gi = st.machine_int, st.group_int
         hf, hi, ci, q = st.heap_time, st.heap_int, st.counts, st.due_int
+        bf, bi = st.batch_time, st.batch_int
         pos, end = st.draw_pos, st.draw_end
         n_machines = len(mi)
         while True:
-            if ci[CI.HEAP_LEN] + n_machines + 8 > len(hf) or ci[CI.DUE_LEN] + n_machines + 8 > len(
-                q
+            margin = n_machines + 8
+            if (
+                ci[CI.HEAP_LEN] + margin > len(hf)
+                or ci[CI.BATCH_LEN] + margin > len(bf)
+                or ci[CI.DUE_LEN] + margin > len(q)
             ):
                 return GROW
-            # the next event: the heap's at the current time, then the ring's, then the heap's
+            # the heaps' next event: the earlier of their tops (time, then scheduling order)
+            top = 0
+            t = 0.0
+            if ci[CI.HEAP_LEN] > 0:
+                top = TOP_HEAP
+                t = hf[0]
+            if ci[CI.BATCH_LEN] > 0 and (
+                top == 0 or bf[0] < t or (bf[0] == t and bi[0, HI.SEQ] < hi[0, HI.SEQ])
+            ):
+                top = TOP_BATCH
+                t = bf[0]
+            # the next event: the heaps' at the current time, then the ring's, then the heaps'
             now = st.sums[CF.NOW]
             due = ci[CI.DUE_LEN] > 0 and now < until
-            if due and ci[CI.HEAP_LEN] > 0 and hf[0] <= now:
+            if due and top != 0 and t <= now:
                 due = False
             if due:
                 j = ci[CI.DUE_HEAD]
@@ -1068,11 +1105,14 @@ def _loop(formula_text: str):
                 m = q[j, HI.MACHINE]
                 kind = q[j, HI.KIND]
                 ver = q[j, HI.VERSION]
-            elif ci[CI.HEAP_LEN] > 0 and hf[0] < until:
-                t = hf[0]
+            elif top == TOP_HEAP and t < until:
                 m = hi[0, HI.MACHINE]
                 kind = hi[0, HI.KIND]
                 ver = hi[0, HI.VERSION]
+            elif top == TOP_BATCH and t < until:
+                m = bi[0, HI.MACHINE]
+                kind = bi[0, HI.KIND]
+                ver = bi[0, HI.VERSION]
             else:
                 return DONE
             if kind != EV_SAMPLE:
@@ -1094,14 +1134,13 @@ def _loop(formula_text: str):
                 ci[CI.DUE_HEAD] = (j + 1) % len(q)
                 ci[CI.DUE_LEN] -= 1
             else:
-                ci[CI.TOP_DONE] = 1  # removed after the event, or replaced by its first push
+                ci[CI.TOP_DONE] = top  # removed after the event, or replaced by a push
                 st.sums[CF.NOW] = t
             if kind == EV_SAMPLE:
                 _sample(st, t)
             else:
                 _dispatch(st, m, kind, ver, t)
-            if ci[CI.TOP_DONE]:
-                _pop(hf, hi, ci)
+            _pop_done(st, ci)
             if ci[CI.ERROR]:
                 return DONE
         return DONE
