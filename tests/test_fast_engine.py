@@ -347,7 +347,9 @@ FEATURES = {
 def test_the_generator_draws_every_feature():
     seen = set()
 
-    @settings(max_examples=300, phases=[Phase.generate], database=None, deadline=None)
+    @settings(
+        max_examples=300, phases=[Phase.generate], database=None, deadline=None, derandomize=True
+    )
     @given(any_lines())
     def draw(spec):
         seen.update(name for name, has in FEATURES.items() if has(spec))
