@@ -217,10 +217,19 @@ def test_a_stored_max_output_optimisation_is_labelled_by_its_budget_not_a_target
     assert label.endswith(": max_output, budget 80.0 MUSD — OPTIMAL"), label
 
 
-def test_an_uncertainty_study_is_kept_and_reopens_whole_in_a_new_session():
+def test_an_uncertainty_study_is_kept_and_reopens_whole_in_a_new_session(monkeypatch):
     """16 static samples with a cost target: kept by the server when the study ends; a new
     session on another line lists it and reopens it with the same cards, tables and charts,
-    its line the working line."""
+    its line the working line. The page lists the studies briefly (no report, megabytes
+    each, read on every interaction) and reads the one reopened."""
+    listings = []
+    records = Store.records
+
+    def spied(self, kind, *args, **kwargs):
+        listings.append((kind, kwargs.get("brief", False)))
+        return records(self, kind, *args, **kwargs)
+
+    monkeypatch.setattr(Store, "records", spied)
     text = dump_line(load_line(PILOT))
     at = _ok(_page("uncertainty", text))
     at.number_input(key="u_samples").set_value(16)
@@ -241,6 +250,7 @@ def test_an_uncertainty_study_is_kept_and_reopens_whole_in_a_new_session():
     for shown, back in zip(tables, [d.value for d in again.dataframe], strict=True):
         assert back.equals(shown)
     assert any("Reopened from the results store" in c.value for c in again.caption)
+    assert ("uncertainty", True) in listings and ("uncertainty", False) not in listings
 
 
 def test_interrupted_work_is_offered_to_its_tab_listed_briefly_and_claimed_once():
