@@ -412,17 +412,20 @@ class Store:
         return sorted(self.pending.glob("*.json")) if self.pending.is_dir() else []
 
     # --- reading ------------------------------------------------------------------------------
-    def list(self, limit: int = 50):
-        """The latest records as a DataFrame (newest first), spooled ones included."""
+    def list(self, limit: int = 50, hidden: tuple[str, ...] = ()):
+        """The latest records as a DataFrame (newest first), spooled ones included; none of
+        the kinds ``hidden`` (``linesim runs list`` hides the app's records of its running
+        work, ``ui_job``, unless ``--all``)."""
         import pandas as pd
 
+        where = f"WHERE r.kind NOT IN ({', '.join('?' * len(hidden))}) " if hidden else ""
         with self._reader() as con:
             frame = con.execute(
                 "SELECT r.id, r.kind, r.status, r.created_at, r.line, r.engine, r.seed, "
                 "r.config_path, substr(r.config_hash, 1, 12) AS config_hash, "
                 "count(w.record_id) AS rows, r.host, r.pid FROM records r LEFT JOIN rows w "
-                "ON w.record_id = r.id GROUP BY ALL ORDER BY r.created_at DESC LIMIT ?",
-                [limit],
+                f"ON w.record_id = r.id {where}GROUP BY ALL ORDER BY r.created_at DESC LIMIT ?",
+                [*hidden, limit],
             ).df()
         frame["status"] = [
             _shown_status(s, h, p, c)

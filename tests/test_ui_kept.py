@@ -253,7 +253,7 @@ def test_an_uncertainty_study_is_kept_and_reopens_whole_in_a_new_session(monkeyp
     assert ("uncertainty", True) in listings and ("uncertainty", False) not in listings
 
 
-def test_interrupted_work_is_offered_to_its_tab_listed_briefly_and_claimed_once():
+def test_interrupted_work_is_offered_to_its_tab_listed_briefly_and_claimed_once(capsys):
     """A job's record keeps the line's YAML once (config_text) and its tab; interrupted, it is
     offered to that tab (others only OTHER_TABS_AFTER_S after it started), listed without the
     YAML; its inputs read back whole; Rerun or Dismiss claims it once: a second tab's click
@@ -285,3 +285,10 @@ def test_interrupted_work_is_offered_to_its_tab_listed_briefly_and_claimed_once(
     assert kept.claim_job_record(rid, "dismissed") == (False, [])  # the second tab's click
     assert kept.interrupted_jobs("simulation", "tab-a") == []
     assert Store().get(rid)["status"] == "rerun"
+    # `linesim runs list` leaves the app's job records out, unless --all
+    from linesim.cli import main
+
+    for flags, listed in (([], []), (["--all"], [(rid, "ui_job", "rerun")])):
+        assert main(["runs", "list", "--json", *flags]) == 0
+        rows = json.loads(capsys.readouterr().out)
+        assert [(r["id"], r["kind"], r["status"]) for r in rows] == listed
