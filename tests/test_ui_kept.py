@@ -251,6 +251,12 @@ def test_an_uncertainty_study_is_kept_and_reopens_whole_in_a_new_session(monkeyp
         assert back.equals(shown)
     assert any("Reopened from the results store" in c.value for c in again.caption)
     assert ("uncertainty", True) in listings and ("uncertainty", False) not in listings
+    # `linesim runs show` prints the study's percentiles and probability, as the page shows
+    from linesim.report.runs import format_record
+
+    (record,) = Store().records("uncertainty", brief=True)
+    shown = format_record(Store().get(record["id"]))
+    assert "p50" in shown and live[0][0] in shown and live[0][1] in shown, shown
 
 
 def test_interrupted_work_is_offered_to_its_tab_listed_briefly_and_claimed_once(capsys):
