@@ -39,6 +39,7 @@ ADDED = {
     "reference",  # issue 15: compare's reference line (liquid Li-ion by default)
     "targets",  # issue 15: the quarter the ramp-up reaches each cost target
     "finance",  # issue 15: greenfield vs conversion of a Li-ion hall, NPV and payback
+    "buffers",  # issue 19: capex of the priced buffer positions
     "startup_scrap",
     "inspection",
     "shipped_defective",
