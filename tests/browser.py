@@ -128,6 +128,34 @@ def edit_cell(page, grid, row: int, column: int, value: object) -> None:
     page.keyboard.press("Enter")
 
 
+def idle(pg, timeout_ms: float = 60_000) -> None:
+    """Wait until the app has finished its script run (its running indicator is gone): a
+    button clicked during a run can be lost to the rerun that follows."""
+    pg.wait_for_timeout(200)
+    pg.get_by_test_id("stStatusWidget").filter(has_text="Stop").wait_for(
+        state="detached", timeout=timeout_ms
+    )
+
+
+def pick_option(pg, widget, option: str, tries: int = 4) -> None:
+    """Add ``option`` to the multiselect ``widget`` (a locator of ``stMultiSelect``) and wait
+    until it shows as chosen: a choice made while the script runs can be lost to the rerun
+    that follows, so the app is let go idle first and the choice made again if it was lost."""
+    for _ in range(tries):
+        idle(pg, 90_000)
+        if option in widget.inner_text():
+            return
+        widget.click()
+        pg.get_by_role("option", name=option, exact=True).click()
+        pg.keyboard.press("Escape")
+        for _ in range(50):  # 5 s for the chip to show
+            if option in widget.inner_text():
+                break
+            pg.wait_for_timeout(100)
+    idle(pg, 90_000)
+    assert option in widget.inner_text(), widget.inner_text()
+
+
 def metric_value(page, label: str) -> str:
     """The value a KPI card labelled ``label`` shows."""
     card = page.locator('[data-testid="stMetric"]').filter(has_text=label).first

@@ -7,6 +7,7 @@ from browser import (  # noqa: F401 (serve_ui: the ui_server fixture)
     browser_page,
     edit_cell,
     metric_value,
+    pick_option,
     serve_ui,
     start_ui,
     wait_for_metric,
@@ -123,9 +124,7 @@ def test_compare_of_lines_that_share_a_name_shows_a_bar_each(ui_server):
         open_line_page(pg, url)
         pg.get_by_role("link", name=re.compile("Compare")).click()
         pg.get_by_text("Lines to compare").first.wait_for(timeout=90_000)
-        pg.get_by_test_id("stMultiSelect").first.click()
-        pg.get_by_role("option", name=PILOT, exact=True).click()
-        pg.keyboard.press("Escape")
+        pick_option(pg, pg.get_by_test_id("stMultiSelect").first, PILOT)
         ticks = pg.locator('[data-testid="stPlotlyChart"] .xtick text')
         for _ in range(900):  # up to 90 s: the three lines' costs are computed on a busy machine
             labels = ticks.evaluate_all("els => els.map(e => e.textContent)")

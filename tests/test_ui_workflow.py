@@ -8,7 +8,13 @@ import re
 from pathlib import Path
 
 import pytest
-from browser import browser_page, reload, serve_ui  # noqa: F401 (serve_ui: the ui_server fixture)
+from browser import (  # noqa: F401 (serve_ui: the ui_server fixture)
+    browser_page,
+    idle,
+    pick_option,
+    reload,
+    serve_ui,
+)
 
 from linesim.capacity import capacity_report
 from linesim.config import dump_line, load_line
@@ -28,15 +34,6 @@ def open_page(pg, url: str, name: str | None = None) -> None:
     pg.get_by_text("Max good output").first.wait_for(timeout=90_000)
     if name:
         pg.get_by_role("link", name=re.compile(name)).click()
-
-
-def idle(pg, timeout_ms: float = 60_000) -> None:
-    """Wait until the app has finished its script run (its running indicator is gone): a
-    button clicked during a run can be lost to the rerun that follows."""
-    pg.wait_for_timeout(200)
-    pg.get_by_test_id("stStatusWidget").filter(has_text="Stop").wait_for(
-        state="detached", timeout=timeout_ms
-    )
 
 
 def chart(pg, text: str):
@@ -223,9 +220,7 @@ def test_dark_mode_compare_cells_readable_and_cards_not_cut(ui_server, artifacts
         pg.screenshot(path=str(artifacts / "line_dark_1280x720.png"))
         pg.get_by_role("link", name=re.compile("Compare")).click()
         pg.get_by_text("Lines to compare").first.wait_for(timeout=60_000)
-        pg.get_by_test_id("stMultiSelect").first.click()
-        pg.get_by_role("option", name=PILOT, exact=True).click()
-        pg.keyboard.press("Escape")
+        pick_option(pg, pg.get_by_test_id("stMultiSelect").first, PILOT)
         grid = pg.get_by_test_id("stDataFrame").first
         grid.wait_for(timeout=60_000)
         grid.scroll_into_view_if_needed()
