@@ -24,6 +24,14 @@ ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("LINESIM_UI_ORPHAN_GRACE_S", "2")
 
 
+def pytest_collection_modifyitems(config, items):
+    """Modules with a ``slow`` test run first (their order kept, and the order of the rest):
+    on ``-n 2`` the longest tests start while the other worker still has short ones to balance
+    them, instead of one worker ending the run alone on a long test."""
+    slow = {item.module for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.module not in slow)
+
+
 @pytest.fixture(autouse=True)
 def _private_store(tmp_path_factory, monkeypatch):
     """Commands record in a results store of the test's own, never in the working directory;

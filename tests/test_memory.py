@@ -25,6 +25,7 @@ def run_child(cells: int, engine: str) -> dict:
     return json.loads(out)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("engine", ["simpy", "fast"])
 def test_a_million_cells_under_300_mb(engine):
     doc = run_child(1_000_000, engine)
