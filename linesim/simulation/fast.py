@@ -443,11 +443,11 @@ def _build(spec: LineSpec, rng: np.random.Generator, horizon_s: float, warmup_s:
     # in the SimPy engine): events at the current time, so they go to the ring of due events
     # (sized for them and one event's pushes) — written here at once as K.push would, event by
     # event (a call per machine cost ~9 µs: the State passed each time)
-    first = st.due_int[: n_m + 1]
-    first[:, K.HI.SEQ] = np.arange(n_m + 1)
-    first[:, K.HI.MACHINE] = np.append(np.arange(n_m), -1)
-    first[:, K.HI.KIND] = K.EV_RESUME
-    first[n_m, K.HI.KIND] = K.EV_SAMPLE
+    due = st.due_int[: n_m + 1]
+    due[:, K.HI.SEQ] = np.arange(n_m + 1)
+    due[:, K.HI.MACHINE] = np.append(np.arange(n_m), -1)
+    due[:, K.HI.KIND] = K.EV_RESUME
+    due[n_m, K.HI.KIND] = K.EV_SAMPLE
     counts[K.CI.SEQ] = counts[K.CI.DUE_LEN] = n_m + 1
     return st, streams
 
@@ -507,13 +507,13 @@ def _snapshot(st: K.State, now: float) -> dict:
         work_s, days = float(st.station_float[i, K.SF.CAL_WORK_S]), int(si[i, K.SI.CAL_DAYS])
         rows = []
         for m in range(first, first + machines[i]):
-            acc = mf[m, K.MF.ACC_BUSY : K.MF.ACC_BUSY + n_acc]
+            accounts = mf[m, K.MF.ACC_BUSY : K.MF.ACC_BUSY + n_acc]
             state = int(mi[m, K.MI.STATE])
             if state == K.IDLE:  # neither serving nor waiting: its accounts as they are
-                rows.append(acc.tolist())
+                rows.append(accounts.tolist())
                 continue
             acc = machine_totals(
-                acc,
+                accounts,
                 state,
                 float(mf[m, K.MF.SINCE]),
                 float(mf[m, K.MF.SERVICE_END]),
