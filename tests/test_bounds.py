@@ -19,6 +19,7 @@ from linesim.cli.main import main
 from linesim.config import line_from_dict, load_line
 from linesim.errors import ConfigError, UsageError
 from linesim.simulation import fast
+from linesim.simulation.draws import generators
 from linesim.workload import MAX_MEMORY_BYTES, check, estimate
 
 
@@ -315,7 +316,7 @@ def test_first_draws_of_many_machines_are_those_of_one_long_stream(monkeypatch):
     state, streams = fast._build(spec, np.random.default_rng(4), 3600.0, 0.0)
     assert streams.block < 5000  # so the builder refilled while drawing
     root = fast.stream_root(np.random.default_rng(4))
-    clock = fast.generators(root, 0, 0)[fast.K.STREAM.FAILURE]
+    clock = generators(root, 0, 0)[fast.K.STREAM.FAILURE]
     expected = 36_000.0 * clock.standard_exponential(5000)
     assert np.array_equal(state.machine_float[:, fast.K.MF.TTF], expected)
 

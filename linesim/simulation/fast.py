@@ -16,15 +16,17 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable
+from functools import cache, partial
 from typing import Any, NamedTuple
 
 import numpy as np
 
+from linesim.simulation import draws
 from linesim.simulation import fast_kernel as K
 from linesim.simulation.draws import (
     draw_service,
     exposure_parameters,
-    generators,
+    generator,
     group_times,
     loss_times,
     station_clock,
@@ -61,8 +63,19 @@ if [K.MF(K.MF.ACC_BUSY + k).name for k in range(len(TIME_ACCOUNTS))] != [
     "SVC_REWORK",
 ]:
     raise ImportError("fast_kernel.MF's time accounts must match records.TIME_ACCOUNTS")
+if (K.STREAM.SERVICE, K.STREAM.DEFECT, K.STREAM.FAILURE, K.STREAM.MINOR, K.STREAM.INSPECT) != (
+    draws.SERVICE,
+    draws.DEFECT,
+    draws.FAILURE,
+    draws.MINOR,
+    draws.INSPECT,
+):
+    raise ImportError("fast_kernel.STREAM must number the purposes as draws.PURPOSES")
 
 _MIN_BLOCK = 16384  #: numbers pre-drawn per stream and block
+#: Numbers drawn into a stream row at its first fill (at least 4 × the most one event takes);
+#: each refill of the row doubles it, up to the block
+_FIRST_FILL = 1024
 _MIN_HEAP = 64  #: initial event-heap capacity (grown by doubling when the loop asks)
 #: Progress reports per replication, at equal steps of simulated time: fewer than the SimPy
 #: engine's, as each costs the compiled loop a return and a re-entry (20: < 1 % of a run)
@@ -73,46 +86,111 @@ _DRAW_BUDGET = 2**23
 
 
 class _Streams:
-    """Pre-drawn numbers of every group and purpose, refilled block by block (the kernel's
-    ``State.draws``, row ``K.STREAMS * group + K.STREAM.X``)."""
+    """Pre-drawn numbers of every group and purpose, refilled row by row (the kernel's
+    ``State.draws``, row ``K.STREAMS * group + K.STREAM.X``).
 
-    def __init__(self, groups: list[dict], block: int):
+    A row's first fill is small (:data:`_FIRST_FILL`, or four times the most one event takes)
+    and each refill of it draws twice as many, up to the block: a row the run hardly uses (the
+    failure and minor-stop clocks, a rack's defects) draws little (issue 18: 29 % of the
+    numbers drawn for 3 days of the 4 GWh line were never read, 11 % now). A refill of a group
+    tops up the rows the loop must have (fewer left than one event may take) and those that
+    have used half of their last fill. The numbers are the same whatever the fills: each row
+    is one generator's sequence, read in order."""
+
+    def __init__(self, groups: list[dict], block: int, root: int):
         self.block = block
-        self.groups = groups
-        self.draws = np.zeros((K.STREAMS * len(groups), block))
-        self.pos = np.zeros(K.STREAMS * len(groups), dtype=np.int64)
-        self.end = np.zeros(K.STREAMS * len(groups), dtype=np.int64)
-        for g in range(len(groups)):
+        rows = K.STREAMS * len(groups)
+        self.draws = np.zeros((rows, block))
+        self.pos = np.zeros(rows, dtype=np.int64)
+        self.end = np.zeros(rows, dtype=np.int64)
+        self.fill = np.zeros(rows, dtype=np.int64)  #: numbers the row's next refill draws
+        #: per group: (row, its need, how to fill an array) for the rows it draws from
+        self.rows: list[list[tuple[int, int, Callable[[np.ndarray], Any]]]] = []
+        for g, grp in enumerate(groups):
+            self.rows.append([])
+            for purpose, need, fill in _fills(grp, root):
+                k = K.STREAMS * g + purpose
+                self.fill[k] = min(block, max(4 * need, _FIRST_FILL))
+                self.rows[g].append((k, need, fill))
             self.refill(g)
 
     def refill(self, g: int) -> None:
-        grp = self.groups[g]
-        service, defect, failure, minor, inspect = grp["gens"]
-        loss = grp["loss"]
-        fills = {
-            K.STREAM.SERVICE: None
-            if grp["dist"] == "deterministic"
-            else (lambda n: draw_service(service, grp["dist"], grp["mean_s"], grp["cv"], n)),
-            K.STREAM.DEFECT: defect.random if grp["p"] > 0 or grp["exposed"] else None,
-            K.STREAM.FAILURE: failure.standard_exponential if grp["mtbf_s"] else None,
-            K.STREAM.MINOR: minor.standard_exponential if loss.ms_between_s else None,
-            K.STREAM.INSPECT: inspect.random if grp["ineed"] else None,
-        }
-        for purpose, fill in fills.items():
-            if fill is None:
+        pos, end, fill = self.pos, self.end, self.fill
+        for k, need, draw in self.rows[g]:
+            left = int(end[k] - pos[k])
+            if left >= need and 4 * left >= fill[k]:  # more than half its last fill left
                 continue
-            k = K.STREAMS * g + purpose
-            row, left = self.draws[k], self.end[k] - self.pos[k]
-            row[:left] = row[self.pos[k] : self.end[k]]
-            row[left:] = fill(self.block - left)
-            self.pos[k], self.end[k] = 0, self.block
+            row, n = self.draws[k], int(min(self.block - left, fill[k]))
+            row[:left] = row[pos[k] : end[k]]
+            draw(row[left : left + n])
+            pos[k], end[k] = 0, left + n
+            fill[k] = min(self.block, 2 * fill[k])
+
+    def take(self, g: int, purpose: int, n: int) -> np.ndarray:
+        """The next ``n`` numbers of group ``g``'s row for ``purpose`` (the builder's draws
+        for the machines' first clocks), refilling as it goes."""
+        k = K.STREAMS * g + purpose
+        parts = []
+        while n > 0:
+            if self.pos[k] == self.end[k]:  # many machines in the group
+                self.refill(g)
+            j = int(self.pos[k])
+            c = min(n, int(self.end[k]) - j)
+            parts.append(self.draws[k, j : j + c].copy())
+            self.pos[k] = j + c
+            n -= c
+        return np.concatenate(parts) if parts else np.zeros(0)
+
+
+def _fills(grp: dict, root: int) -> list[tuple[int, int, Callable[[np.ndarray], Any]]]:
+    """The stream rows equipment group ``grp`` draws from: (purpose, the most one event takes,
+    how to fill an array with its next numbers), each from its own generator (made only for
+    the rows drawn from; uniforms and exponentials are drawn in place)."""
+    loss, dist, mean_s, cv = grp["loss"], grp["dist"], grp["mean_s"], grp["cv"]
+    needs = {
+        K.STREAM.SERVICE: 1 if dist != "deterministic" else 0,
+        K.STREAM.DEFECT: grp["dneed"] if grp["p"] > 0 or grp["exposed"] else 0,
+        K.STREAM.FAILURE: grp["fneed"] if grp["mtbf_s"] else 0,
+        K.STREAM.MINOR: grp["mneed"] if loss.ms_between_s else 0,
+        K.STREAM.INSPECT: grp["ineed"],
+    }
+    rows: list[tuple[int, int, Callable[[np.ndarray], Any]]] = []
+    for purpose, need in needs.items():
+        if not need:
+            continue
+        gen = generator(root, grp["station"], grp["option"], int(purpose))
+        if purpose == K.STREAM.SERVICE:
+            fill = partial(_fill_service, gen, dist, mean_s, cv)
+        elif purpose in (K.STREAM.FAILURE, K.STREAM.MINOR):
+            fill = partial(_fill_in_place, gen.standard_exponential)
+        else:  # defects, inspections: uniforms
+            fill = partial(_fill_in_place, gen.random)
+        rows.append((purpose, need, fill))
+    return rows
+
+
+def _fill_service(gen: np.random.Generator, dist: str, mean_s: float, cv, out: np.ndarray):
+    """Fill ``out`` with the next service times [s] of ``gen``."""
+    out[:] = draw_service(gen, dist, mean_s, cv, len(out))
+
+
+def _fill_in_place(draw, out: np.ndarray):
+    """Fill ``out`` with the numbers ``draw(len(out))`` would give, without a new array."""
+    draw(out=out)
+
+
+@cache
+def _names(layout) -> tuple[str, ...]:
+    """The column names of ``layout``, in order (an enum's names are slow to read)."""
+    return tuple(c.name for c in layout)
 
 
 def _row(layout, **values) -> list:
     """One row of a table named by ``layout``, every column given by name."""
-    if set(values) != {c.name for c in layout}:
-        raise ValueError(f"{layout.__name__}: {sorted(set(values) ^ {c.name for c in layout})}")
-    return [values[c.name] for c in layout]
+    names = _names(layout)
+    if values.keys() != set(names):
+        raise ValueError(f"{layout.__name__}: {sorted(set(values) ^ set(names))}")
+    return [values[name] for name in names]
 
 
 def _table(rows: int, layout, dtype=np.float64, fill=0) -> np.ndarray:
@@ -144,6 +222,8 @@ def _plan(spec: LineSpec) -> list[dict[str, Any]]:
                     "mtbf_s": mtbf_s,
                     "mttr_s": mttr_s,
                     "unit": unit,
+                    # the most one event may take of each stream (the kernel's GI.*_NEED)
+                    "dneed": unit + (loss.rework_max if eq.defect_probability > 0 else 0),
                     "fneed": 64 + math.ceil(20 * failures) if mtbf_s else 0,
                     "mneed": 64 + math.ceil(20 * stops) if loss.ms_between_s else 0,
                     # per cell: a detection draw per round (rework_max + 1 rounds at most)
@@ -231,10 +311,9 @@ def _build(spec: LineSpec, rng: np.random.Generator, horizon_s: float, warmup_s:
     groups = _plan(spec)
     machines: list[tuple[int, int, int]] = []  # (station, group, cell slots)
     for g, grp in enumerate(groups):
-        grp["gens"] = generators(root, grp["station"], grp["option"])
         machines += [(grp["station"], g, grp["unit"])] * grp["count"]
     n_m = len(machines)
-    streams = _Streams(groups, _block(groups))
+    streams = _Streams(groups, _block(groups), root)
 
     gf = _table(len(groups), K.GF)
     gi = _table(len(groups), K.GI, np.int64)
@@ -259,9 +338,7 @@ def _build(spec: LineSpec, rng: np.random.Generator, horizon_s: float, warmup_s:
             K.GI,
             UNIT=grp["unit"],
             DETERMINISTIC=grp["dist"] == "deterministic",
-            DEFECT_NEED=grp["unit"] + (loss.rework_max if grp["p"] > 0 else 0)
-            if grp["p"] > 0 or grp["exposed"]
-            else 0,
+            DEFECT_NEED=grp["dneed"] if grp["p"] > 0 or grp["exposed"] else 0,
             FAILURE_NEED=grp["fneed"],
             MINOR_NEED=grp["mneed"],
             INSPECT_NEED=grp["ineed"],
@@ -301,27 +378,27 @@ def _build(spec: LineSpec, rng: np.random.Generator, horizon_s: float, warmup_s:
         boff += max(cap, 1)
     mi = _table(n_m, K.MI, np.int64)
     mf = _table(n_m, K.MF)
-    slot = 0
-    for m, (i, g, unit) in enumerate(machines):
-        mi[m, [K.MI.STATION, K.MI.GROUP, K.MI.SLOT, K.MI.STATE]] = i, g, slot, K.IDLE
-        slot += unit
-        grp, loss = groups[g], groups[g]["loss"]
+    mi[:, K.MI.STATE] = K.IDLE
+    m = slot = 0
+    for g, grp in enumerate(groups):  # a group's machines are consecutive rows
+        i, count, unit, loss = grp["station"], grp["count"], grp["unit"], grp["loss"]
+        rows = slice(m, m + count)
+        mi[rows, K.MI.STATION] = i
+        mi[rows, K.MI.GROUP] = g
+        mi[rows, K.MI.SLOT] = slot + unit * np.arange(count)
         # the first times to a failure and a minor stop, drawn as the SimPy engine draws them
+        # (machine by machine, each clock from its own stream)
         for column, mean, purpose in (
             (K.MF.TTF, grp["mtbf_s"], K.STREAM.FAILURE),
             (K.MF.TTMS, loss.ms_between_s, K.STREAM.MINOR),
         ):
-            if mean:
-                k = K.STREAMS * g + purpose
-                if streams.pos[k] == streams.end[k]:  # many machines in the group
-                    streams.refill(g)
-                mf[m, column] = mean * streams.draws[k, streams.pos[k]]
-                streams.pos[k] += 1
-            else:
-                mf[m, column] = np.inf
+            mf[rows, column] = mean * streams.take(g, purpose, count) if mean else np.inf
         # planned maintenance staggered: machine k of n at the station first at (k + 1)/n
-        k, count = m - si[i, K.SI.FIRST], si[i, K.SI.MACHINES]
-        mf[m, K.MF.PM_DUE] = loss.pm_every_s * (k + 1) / count if loss.pm_every_s else np.inf
+        k = np.arange(m, m + count) - si[i, K.SI.FIRST]
+        every_s = loss.pm_every_s
+        mf[rows, K.MF.PM_DUE] = every_s * (k + 1) / si[i, K.SI.MACHINES] if every_s else np.inf
+        m += count
+        slot += unit * count
     heap = max(_MIN_HEAP, n_m + 1)  # the first events; the loop asks for more
     counts = np.zeros(len(K.CI), dtype=np.int64)
     counts[K.CI.TRACK] = exposure is not None
@@ -362,11 +439,16 @@ def _build(spec: LineSpec, rng: np.random.Generator, horizon_s: float, warmup_s:
         sample_wip=np.zeros(WIP_SAMPLES + 2, dtype=np.int64),
     )
     K.check_state(st)
-    # every machine starts at t = 0, in creation order (as SimPy's): events at the current
-    # time, so they go to the ring of due events (sized for them and one event's pushes)
-    for m in range(n_m):
-        K.push(st, 0.0, m, K.EV_RESUME, 0)
-    K.push(st, 0.0, -1, K.EV_SAMPLE, 0)  # then the WIP sampler, as in the SimPy engine
+    # every machine starts at t = 0, in creation order (as SimPy's), then the WIP sampler (as
+    # in the SimPy engine): events at the current time, so they go to the ring of due events
+    # (sized for them and one event's pushes) — written here at once as K.push would, event by
+    # event (a call per machine cost ~9 µs: the State passed each time)
+    due = st.due_int[: n_m + 1]
+    due[:, K.HI.SEQ] = np.arange(n_m + 1)
+    due[:, K.HI.MACHINE] = np.append(np.arange(n_m), -1)
+    due[:, K.HI.KIND] = K.EV_RESUME
+    due[n_m, K.HI.KIND] = K.EV_SAMPLE
+    counts[K.CI.SEQ] = counts[K.CI.DUE_LEN] = n_m + 1
     return st, streams
 
 
@@ -425,9 +507,14 @@ def _snapshot(st: K.State, now: float) -> dict:
         work_s, days = float(st.station_float[i, K.SF.CAL_WORK_S]), int(si[i, K.SI.CAL_DAYS])
         rows = []
         for m in range(first, first + machines[i]):
+            accounts = mf[m, K.MF.ACC_BUSY : K.MF.ACC_BUSY + n_acc]
+            state = int(mi[m, K.MI.STATE])
+            if state == K.IDLE:  # neither serving nor waiting: its accounts as they are
+                rows.append(accounts.tolist())
+                continue
             acc = machine_totals(
-                mf[m, K.MF.ACC_BUSY : K.MF.ACC_BUSY + n_acc],
-                int(mi[m, K.MI.STATE]),
+                accounts,
+                state,
                 float(mf[m, K.MF.SINCE]),
                 float(mf[m, K.MF.SERVICE_END]),
                 mf[m, K.MF.SVC_MAINTENANCE : K.MF.SVC_REWORK + 1],
