@@ -27,6 +27,7 @@ __all__ = [
     "EXIT_INFEASIBLE",
     "EXIT_INTERRUPTED",
     "EXIT_TERMINATED",
+    "BUILDING",
     "TABLE_FORMATS",
     "Parser",
     "add_config",
@@ -34,6 +35,7 @@ __all__ = [
     "add_cost_options",
     "add_store_arguments",
     "args_doc",
+    "build_memory_short",
     "check_output_path",
     "check_workload",
     "duration",
@@ -380,6 +382,18 @@ BUILD_S = 70.0
 BUILD_MEMORY_BYTES = 3 * 2**30
 
 
+#: The one line a command prints before it builds the compiled engine.
+BUILDING = (
+    "linesim: building the compiled engine (once: about a minute of CPU and 0.5 GB of "
+    "memory; `linesim build` after installing does it ahead) ...\n"
+)
+
+
+def build_memory_short() -> bool:
+    """Whether this process's address-space limit is too small to build the compiled engine."""
+    return _address_space_bytes() < BUILD_MEMORY_BYTES
+
+
 def _address_space_bytes() -> float:
     """This process's address-space limit (``ulimit -v``) in bytes; infinite without one."""
     import resource
@@ -423,7 +437,7 @@ def _engine_now(spec, args: argparse.Namespace, horizon_s: float, warmup_s: floa
     if is_compiled():
         return engine
     work = estimate([spec], horizon_s, warmup_s, args.replications, args.workers, "simpy")
-    if _address_space_bytes() < BUILD_MEMORY_BYTES:
+    if build_memory_short():
         sys.stderr.write(
             "linesim: the compiled engine is not built yet and this process's memory limit is "
             "too small to build it (about 1.5 GB of address space, once); this run takes the "
@@ -453,10 +467,7 @@ def _build_fast(engine: str) -> None:
     from linesim.simulation import fast
 
     if not fast.is_compiled():
-        sys.stderr.write(
-            "linesim: building the compiled engine (once: about a minute of CPU and 0.5 GB of "
-            "memory) ...\n"
-        )
+        sys.stderr.write(BUILDING)
     fast.build()
 
 
