@@ -998,7 +998,10 @@ def _wake(st, m, i, g, now):
         _start_batch(st, m, i, g, now)
 
 
-@njit(cache=_CACHE, _nrt=False)
+# inlined by numba: compiled on its own, with LLVM's raised threshold, it was a second copy of
+# the whole inlined loop, optimised once for itself and again inside ``advance`` (≈ 10 s of
+# the build's CPU, issue 18)
+@njit(cache=_CACHE, _nrt=False, inline="always")
 def _dispatch(st, m, kind, ver, now):
     si, mi = st.station_int, st.machine_int
     i = mi[m, MI.STATION]
