@@ -13,7 +13,7 @@ import argparse
 import sys
 import time
 
-from linesim.cli.options import BUILDING, EXIT_FAILED, EXIT_OK, build_memory_short
+from linesim.cli.options import EXIT_FAILED, EXIT_OK, build_memory_short
 
 __all__ = ["add_arguments", "build_command"]
 
@@ -35,7 +35,10 @@ def build_command(args: argparse.Namespace) -> int:
             "engine (identical results, slower)\n"
         )
         return EXIT_FAILED
-    sys.stderr.write(BUILDING)
+    sys.stderr.write(
+        "linesim: building the compiled engine (once: about a minute of CPU and 0.5 GB of "
+        "memory) ...\n"
+    )
     start = time.monotonic()
     fast.build()
     print(

@@ -27,7 +27,6 @@ __all__ = [
     "EXIT_INFEASIBLE",
     "EXIT_INTERRUPTED",
     "EXIT_TERMINATED",
-    "BUILDING",
     "TABLE_FORMATS",
     "Parser",
     "add_config",
@@ -382,13 +381,6 @@ BUILD_S = 70.0
 BUILD_MEMORY_BYTES = 3 * 2**30
 
 
-#: The one line a command prints before it builds the compiled engine.
-BUILDING = (
-    "linesim: building the compiled engine (once: about a minute of CPU and 0.5 GB of "
-    "memory; `linesim build` after installing does it ahead) ...\n"
-)
-
-
 def build_memory_short() -> bool:
     """Whether this process's address-space limit is too small to build the compiled engine."""
     return _address_space_bytes() < BUILD_MEMORY_BYTES
@@ -467,7 +459,10 @@ def _build_fast(engine: str) -> None:
     from linesim.simulation import fast
 
     if not fast.is_compiled():
-        sys.stderr.write(BUILDING)
+        sys.stderr.write(
+            "linesim: building the compiled engine (once: about a minute of CPU and 0.5 GB of "
+            "memory; `linesim build` after installing does it ahead) ...\n"
+        )
     fast.build()
 
 
