@@ -369,11 +369,12 @@ def _as_flags(text: str) -> str:
     return re.sub(pattern, lambda m: WORKLOAD_FLAGS[m.group(1)], text)
 
 
-#: Time a first build of the compiled engine takes [s]: 68 s of CPU measured on the standard
-#: 2-core machine with the kernel's calls inlined (load average 6, 2026-12-02; numba 0.68;
-#: ``benchmarks/bench_build.py``). ``--engine auto`` takes the SimPy engine (identical results)
-#: for a run it expects to end sooner than that build alone.
-BUILD_S = 70.0
+#: Time a first build of the compiled engine takes [s]: 60.5 s of CPU measured on the standard
+#: 2-core machine with the kernel's calls inlined, each function typed once (load average
+#: 8–14, 2026-12-02; numba 0.68; ``benchmarks/bench_build.py``; 64.9 s by ``linesim build``).
+#: ``--engine auto`` takes the SimPy engine (identical results) for a run it expects to end
+#: sooner than that build alone.
+BUILD_S = 60.0
 
 
 #: Address space allowed to build the compiled engine: the build peaks at 0.35 GB resident and
