@@ -168,3 +168,29 @@ def test_linesim_build_under_a_small_memory_limit_refuses_in_one_line(
     out, err = capsys.readouterr()
     assert builds == [] and out == "" and err.count("\n") == 1
     assert "too small to build the compiled engine" in err
+
+
+def test_kernel_functions_are_compiled_once_for_all_constant_arguments():
+    """The build compiles one version of a kernel function for every literal constant passed
+    to it unless :func:`fast_kernel._typed_once` resolves calls with plain types: then one
+    version, and the same results."""
+    from numba import njit
+
+    from linesim.simulation.fast_kernel import _typed_once
+
+    def scaled(x, k):
+        return x * k + k
+
+    def caller_of(callee):
+        @njit
+        def caller(x):
+            return callee(x, 2) + callee(x, 3) + callee(x, -1)
+
+        return caller
+
+    plain, typed = njit(scaled), njit(scaled)
+    _typed_once(typed)
+    for callee in (plain, typed):
+        assert caller_of(callee)(1.5) == (1.5 * 2 + 2) + (1.5 * 3 + 3) + (-1.5 - 1)
+    assert len(plain.signatures) == 3  # Literal[int](2), (3), (-1): what the kernel paid for
+    assert [[str(t) for t in sig] for sig in typed.signatures] == [["float64", "int64"]]

@@ -1162,7 +1162,7 @@ advance = _loop(
 # --- one machine code per function ---------------------------------------------------------
 # numba compiles a called function once per distinct type of its arguments, and a constant
 # argument has a type of its own (``Literal[int](5)``): ``push(st, t, m, EV_END, 0)`` and its
-# like compiled 6 versions of ``push`` and 7 of ``_sift_up``, each with all it calls, ~8 s of
+# like compiled 6 versions of ``push`` and 7 of ``_sift_up``, each with all it calls, 8–12 s of
 # the build's CPU (issue 18: the first run). Their code is the same for every constant, and
 # once LLVM has inlined them into the loop the constants propagate anyway; so each function is
 # typed for the plain types of its arguments (``int64``), once.
@@ -1179,5 +1179,7 @@ def _typed_once(dispatcher) -> None:
 
 
 for _function in list(globals().values()):
-    if isinstance(_function, Dispatcher):
+    # a numba without this resolver compiles as before: more versions, the same results
+    if isinstance(_function, Dispatcher) and hasattr(_function, "get_call_template"):
         _typed_once(_function)
+del _function
