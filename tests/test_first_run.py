@@ -70,7 +70,7 @@ def test_a_run_longer_than_a_build_builds_the_compiled_engine_first_and_says_so(
     assert code == 0 and doc["engine"] == "fast" and not_built == []
     assert err == (
         "linesim: building the compiled engine (once: about a minute of CPU and 0.5 GB of "
-        "memory) ...\n"
+        "memory; `linesim build` after installing does it ahead) ...\n"
     )
     # and as if it took exactly as long: the SimPy engine, which answers no later
     monkeypatch.setattr(options, "BUILD_S", _simpy_estimate_s())
@@ -134,3 +134,63 @@ def test_running_out_of_memory_is_one_message_and_exit_2(monkeypatch, capsys):
     assert err.startswith("linesim: error: out of memory; allowed: a smaller run") and (
         err.count("\n") == 1
     )
+
+
+def test_linesim_build_builds_once_and_says_so(not_built, monkeypatch, capsys):
+    """``linesim build`` (the install's last step): one line before a build, one after; when
+    the engine is in numba's cache already, one line and no build."""
+    builds = []
+    monkeypatch.setattr(fast, "build", lambda wait=True: builds.append(wait))
+    assert main(["build"]) == 0
+    out, err = capsys.readouterr()
+    assert builds == [True] and err == (
+        "linesim: building the compiled engine (once: about a minute of CPU and 0.5 GB of "
+        "memory) ...\n"
+    )
+    assert re.fullmatch(
+        r"linesim: compiled engine built in \d+ s and cached; every later run starts with it\n",
+        out,
+    )
+    monkeypatch.setattr(fast, "is_compiled", lambda: True)
+    assert main(["build"]) == 0
+    out, err = capsys.readouterr()
+    assert builds == [True] and err == ""
+    assert out == "linesim: the compiled engine is built already (in numba's cache)\n"
+
+
+def test_linesim_build_under_a_small_memory_limit_refuses_in_one_line(
+    not_built, monkeypatch, capsys
+):
+    builds = []
+    monkeypatch.setattr(fast, "build", lambda wait=True: builds.append(wait))
+    monkeypatch.setattr(options, "_address_space_bytes", lambda: 2.0 * 2**30)
+    assert main(["build"]) == 1
+    out, err = capsys.readouterr()
+    assert builds == [] and out == "" and err.count("\n") == 1
+    assert "too small to build the compiled engine" in err
+
+
+def test_kernel_functions_are_compiled_once_for_all_constant_arguments():
+    """The build compiles one version of a kernel function for every literal constant passed
+    to it unless :func:`fast_kernel._typed_once` resolves calls with plain types: then one
+    version, and the same results."""
+    from numba import njit
+
+    from linesim.simulation.fast_kernel import _typed_once
+
+    def scaled(x, k):
+        return x * k + k
+
+    def caller_of(callee):
+        @njit
+        def caller(x):
+            return callee(x, 2) + callee(x, 3) + callee(x, -1)
+
+        return caller
+
+    plain, typed = njit(scaled), njit(scaled)
+    _typed_once(typed)
+    for callee in (plain, typed):
+        assert caller_of(callee)(1.5) == (1.5 * 2 + 2) + (1.5 * 3 + 3) + (-1.5 - 1)
+    assert len(plain.signatures) == 3  # Literal[int](2), (3), (-1): what the kernel paid for
+    assert [[str(t) for t in sig] for sig in typed.signatures] == [["float64", "int64"]]

@@ -79,7 +79,7 @@ def test_the_two_commands_are_annotated_and_the_main_job_is_still_run():
     text = (ROOT / "README.md").read_text()
     skipped = [b.body.strip() for b in readme.blocks(text) if b.skip]
     assert skipped == [
-        "python -m pip install -e . && linesim run pilot_sulfide_200mwh",
+        "python -m pip install -e . && linesim build && linesim run pilot_sulfide_200mwh",
         "bash scripts/test",
     ]
     assert any(b.output_command == "linesim run pilot_sulfide_200mwh" for b in readme.blocks(text))

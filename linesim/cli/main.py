@@ -85,6 +85,13 @@ COMMANDS: dict[str, tuple[str, str, str, str]] = {
         "runs_command",
         "the results store: list, show and compare records",
     ),
+    "build": (
+        "build",
+        "add_arguments",
+        "build_command",
+        "build the compiled engine now, once (the last step of installing: the first run then "
+        "starts with it)",
+    ),
     "ui": (
         "ui",
         "add_arguments",

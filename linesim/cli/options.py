@@ -34,6 +34,7 @@ __all__ = [
     "add_cost_options",
     "add_store_arguments",
     "args_doc",
+    "build_memory_short",
     "check_output_path",
     "check_workload",
     "duration",
@@ -368,16 +369,22 @@ def _as_flags(text: str) -> str:
     return re.sub(pattern, lambda m: WORKLOAD_FLAGS[m.group(1)], text)
 
 
-#: Time a first build of the compiled engine takes [s]: 68 s of CPU measured on the standard
-#: 2-core machine with the kernel's calls inlined (load average 6, 2026-12-02; numba 0.68;
-#: ``benchmarks/bench_build.py``). ``--engine auto`` takes the SimPy engine (identical results)
-#: for a run it expects to end sooner than that build alone.
-BUILD_S = 70.0
+#: Time a first build of the compiled engine takes [s]: 60.5 s of CPU measured on the standard
+#: 2-core machine with the kernel's calls inlined, each function typed once (load average
+#: 8–14, 2026-12-02; numba 0.68; ``benchmarks/bench_build.py``; 64.9 s by ``linesim build``).
+#: ``--engine auto`` takes the SimPy engine (identical results) for a run it expects to end
+#: sooner than that build alone.
+BUILD_S = 60.0
 
 
 #: Address space allowed to build the compiled engine: the build peaks at 0.35 GB resident and
 #: completes under an address-space limit of 1.5 GiB (measured); twice that, for LLVM's growth.
 BUILD_MEMORY_BYTES = 3 * 2**30
+
+
+def build_memory_short() -> bool:
+    """Whether this process's address-space limit is too small to build the compiled engine."""
+    return _address_space_bytes() < BUILD_MEMORY_BYTES
 
 
 def _address_space_bytes() -> float:
@@ -423,7 +430,7 @@ def _engine_now(spec, args: argparse.Namespace, horizon_s: float, warmup_s: floa
     if is_compiled():
         return engine
     work = estimate([spec], horizon_s, warmup_s, args.replications, args.workers, "simpy")
-    if _address_space_bytes() < BUILD_MEMORY_BYTES:
+    if build_memory_short():
         sys.stderr.write(
             "linesim: the compiled engine is not built yet and this process's memory limit is "
             "too small to build it (about 1.5 GB of address space, once); this run takes the "
@@ -455,7 +462,7 @@ def _build_fast(engine: str) -> None:
     if not fast.is_compiled():
         sys.stderr.write(
             "linesim: building the compiled engine (once: about a minute of CPU and 0.5 GB of "
-            "memory) ...\n"
+            "memory; `linesim build` after installing does it ahead) ...\n"
         )
     fast.build()
 

@@ -44,7 +44,8 @@ from typing import NamedTuple
 
 import numpy as np
 from llvmlite import binding as llvm
-from numba import config, njit
+from numba import config, njit, types
+from numba.core.dispatcher import Dispatcher
 
 from linesim.simulation import clock
 from linesim.simulation.clock import working_end
@@ -997,7 +998,10 @@ def _wake(st, m, i, g, now):
         _start_batch(st, m, i, g, now)
 
 
-@njit(cache=_CACHE, _nrt=False)
+# inlined by numba: compiled on its own, with LLVM's raised threshold, it was a second copy of
+# the whole inlined loop, optimised once for itself and again inside ``advance`` (≈ 10 s of
+# the build's CPU, issue 18)
+@njit(cache=_CACHE, _nrt=False, inline="always")
 def _dispatch(st, m, kind, ver, now):
     si, mi = st.station_int, st.machine_int
     i = mi[m, MI.STATION]
@@ -1153,3 +1157,29 @@ advance = _loop(
         (inspect.getsource(exposure_probability) + inspect.getsource(clock)).encode()
     ).hexdigest()
 )
+
+
+# --- one machine code per function ---------------------------------------------------------
+# numba compiles a called function once per distinct type of its arguments, and a constant
+# argument has a type of its own (``Literal[int](5)``): ``push(st, t, m, EV_END, 0)`` and its
+# like compiled 6 versions of ``push`` and 7 of ``_sift_up``, each with all it calls, 8–12 s of
+# the build's CPU (issue 18: the first run). Their code is the same for every constant, and
+# once LLVM has inlined them into the loop the constants propagate anyway; so each function is
+# typed for the plain types of its arguments (``int64``), once.
+def _typed_once(dispatcher) -> None:
+    """Make calls from compiled code resolve ``dispatcher`` with its arguments' literal types
+    replaced by their plain types (numba's ``Dispatcher.get_call_template``)."""
+    resolve = dispatcher.get_call_template
+
+    def get_call_template(args, kws):
+        plain = tuple(types.unliteral(a) for a in args)
+        return resolve(plain, {k: types.unliteral(v) for k, v in kws.items()})
+
+    dispatcher.get_call_template = get_call_template
+
+
+for _function in list(globals().values()):
+    # a numba without this resolver compiles as before: more versions, the same results
+    if isinstance(_function, Dispatcher) and hasattr(_function, "get_call_template"):
+        _typed_once(_function)
+del _function
