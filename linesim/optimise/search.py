@@ -135,9 +135,11 @@ def within_budget(problem: Problem, objective: str) -> OptimiseResult:
     does not depend on the budget), so for it the loop either keeps the relaxation's answer
     or ends after one more solve. Answers after a step of 2 are ``feasible``; min-capex
     states its gap against the relaxed bound of 1. A target the loop cannot fit after a step
-    (no layout at the raised price) is reported infeasible, naming the budget and saying
-    that a layout of less capacity is not ruled out (exact would need the facility inside
-    the model, as above)."""
+    (no layout at the raised price) is answered by max-output's layout at the target as a
+    floor, when it keeps the budget (``feasible``, the gap against the relaxed bound: a
+    layout within the budget, not the least); otherwise reported infeasible, naming the
+    budget and saying that a layout of less capacity is not ruled out (exact would need the
+    facility inside the model, as above)."""
     import time
     from dataclasses import replace
 
@@ -175,6 +177,21 @@ def within_budget(problem: Problem, objective: str) -> OptimiseResult:
             gap = 1.0 - relaxed.objective_value / result.predicted.capex_usd
         status = "feasible" if result.status == "optimal" else result.status
         return done(result, status=status, gap=gap)
+    if objective in ("min_capex", "min_cost") and target is not None:
+        # a layout that reaches the target within the budget, where max-output (the target
+        # its floor) finds one: feasible, not the least (a constant facility price cannot
+        # tell the layouts of one machine capex apart), its gap stated against the relaxation
+        top = within_budget(problem, "max_output")
+        made = top.predicted.output_gwh_per_year if top.predicted else 0.0
+        if top.predicted is not None and top.predicted.capex_usd <= fits:
+            if made * problem.max_utilisation >= target * (1 - 1e-9):
+                value = top.predicted.capex_usd if objective == "min_capex" else None
+                gap = None
+                if value is not None and relaxed.objective_value:
+                    gap = 1.0 - relaxed.objective_value / value
+                return done(
+                    top, objective=objective, status="feasible", objective_value=value, gap=gap
+                )
     capex = relaxed.predicted.capex_usd if relaxed.predicted else math.nan
     binding = (
         f"budget {_figure(budget / 1e6, ',.1f')} MUSD < {_figure(capex / 1e6, ',.1f')} MUSD, "
