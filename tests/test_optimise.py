@@ -586,10 +586,10 @@ def test_max_output_timed_out_probe_bounds_nothing(monkeypatch):
     assert exact.status == "optimal" and exact.objective_value is not None
     real = search._reachable
 
-    def slow(model):
+    def slow(model, follow=False):
         if model.problem.target_gwh_per_year > exact.objective_value / 2:
             return Solution("time_limit", None, None, 0.0), False
-        return real(model)
+        return real(model, follow)
 
     monkeypatch.setattr(search, "_reachable", slow)
     sol = search.maximise_output(problem)

@@ -58,6 +58,7 @@ __all__ = [
     "dry_room_area_m2",
     "dry_room_capex_usd",
     "dry_room_power_kw",
+    "facility_capex_at_usd",
     "facility_capex_usd",
     "static_capacity_gwh",
     "facility_power_kw",
@@ -180,6 +181,18 @@ def facility_scale(spec: LineSpec, exponent: float) -> float:
     if facility.reference_gwh is None:
         return 1.0
     return (static_capacity_gwh(spec) / facility.reference_gwh) ** exponent
+
+
+def facility_capex_at_usd(cost: CostInputs, capacity_gwh: float) -> float:
+    """Facility capex of a line whose static capacity is ``capacity_gwh`` [GWh/yr]:
+    capex_ref × (G / G_ref)^p, or capex_ref without a reference [USD]. Non-decreasing in G
+    (p ≥ 0), which the optimiser's budget loop relies on."""
+    f = cost.facility
+    if not f.capex_usd:
+        return 0.0
+    if f.reference_gwh is None:
+        return f.capex_usd
+    return f.capex_usd * (max(capacity_gwh, 0.0) / f.reference_gwh) ** f.capex_exponent
 
 
 def facility_capex_usd(spec: LineSpec) -> float:

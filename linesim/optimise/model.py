@@ -38,6 +38,7 @@ from linesim.economics.cost import (
     atmosphere_opex_usd_per_year,
     dry_room_capex_usd,
     energy_per_year,
+    facility_capex_at_usd,
     facility_capex_usd,
 )
 from linesim.errors import UsageError
@@ -149,6 +150,12 @@ class Problem:
     #: stop when the layout found is proven within this relative gap of the best possible
     #: (0: prove it optimal, or report the gap reached at the time limit)
     relative_gap: float = 0.0
+    #: the static capacity [GWh/yr] the solver prices a facility that scales with capacity
+    #: at (``cost.facility.reference_gwh``; the cost model prices each layout at its own):
+    #: None for the config's layout's. The budget loop of
+    #: :func:`~linesim.optimise.search.optimise_layout` sets it so that the answer's capex by
+    #: the cost model keeps the budget
+    facility_gwh: float | None = None
 
     def __post_init__(self) -> None:
         """Limits a solver can work with, or a :class:`~linesim.errors.UsageError` naming the
@@ -157,7 +164,13 @@ class Problem:
             raise UsageError(f"workers: {self.workers}; allowed: 1 to {MAX_WORKERS}")
         if not 0 <= self.seed < 2**63:
             raise UsageError(f"seed: {_short(self.seed)}; allowed: a whole number 0 to 2^63 − 1")
-        for name in ("target_gwh_per_year", "budget_usd", "floor_area_m2", "dry_room_area_m2"):
+        for name in (
+            "target_gwh_per_year",
+            "budget_usd",
+            "floor_area_m2",
+            "dry_room_area_m2",
+            "facility_gwh",
+        ):
             value = getattr(self, name)
             if value is not None and not 0 < value <= sys.float_info.max:
                 raise UsageError(f"{name}: {_short(value)}; allowed: a finite number > 0")
@@ -281,16 +294,21 @@ class LayoutModel:
         self._numbers: dict[tuple[int, float], tuple[int, int, int]] = {}
         self._scale()
 
-    def at_target(self, target_gwh: float) -> LayoutModel:
+    def at_target(self, target_gwh: float, facility_gwh: float | None = None) -> LayoutModel:
         """This model's problem at target ``target_gwh`` [GWh/yr] for min-capex, on this
         model's candidates (no new enumeration): those with less capacity than the target
         needs even at the best yields are dropped. On an open model (whose counts reach at
         least what the target needs) the candidates are a superset of the ones a fresh model
-        at the target keeps, so the optimum is the same."""
+        at the target keeps, so the optimum is the same. ``facility_gwh``: price a facility
+        that scales at that capacity [GWh/yr] (default: as this model's problem does)."""
         from dataclasses import replace
 
         new = copy.copy(self)
-        new.problem = replace(self.problem, target_gwh_per_year=target_gwh)
+        new.problem = replace(
+            self.problem,
+            target_gwh_per_year=target_gwh,
+            facility_gwh=self.problem.facility_gwh if facility_gwh is None else facility_gwh,
+        )
         new.open = False
         lower, _ = new._capacity_window(self.variants, target_gwh)
         new.least_cells_per_h = lower
@@ -473,15 +491,22 @@ class LayoutModel:
 
     def _constant_capex(self, cost: CostInputs) -> Capex:
         """The capex no machine choice changes: a dry room and a building of fixed area, the
-        atmosphere, and the facility (scaled to the config's layout when it scales with
-        capacity: a constant here, within the exponent's curvature of the chosen layout's)."""
+        atmosphere, and the facility – when it scales with capacity, a constant here too:
+        priced at ``Problem.facility_gwh``, else at the config's layout (the cost model prices
+        each layout at its own capacity; the budget loop of
+        :func:`~linesim.optimise.search.optimise_layout` reconciles the two)."""
         area = cost.building.area_m2 or 0.0
+        p = self.problem
         return Capex(
             equipment_by_station={},
             equipment=0.0,
             dry_room=dry_room_capex_usd(cost),
             building=area * cost.building.usd_per_m2,
-            facility=facility_capex_usd(self.problem.spec),
+            facility=(
+                facility_capex_usd(p.spec)
+                if p.facility_gwh is None
+                else facility_capex_at_usd(cost, p.facility_gwh)
+            ),
             atmosphere=atmosphere_capex_usd(cost),
             building_area_m2=area,
         )

@@ -20,7 +20,15 @@ from linesim.optimise.layout import LayoutFigures, evaluate_layout
 from linesim.optimise.model import SCALE, LayoutModel, Problem, Solution, greedy_layout
 from linesim.spec.base import MAX_MACHINES
 
-__all__ = ["OBJECTIVES", "OptimiseResult", "optimise_layout", "pareto_front", "diagnose"]
+__all__ = [
+    "OBJECTIVES",
+    "OptimiseResult",
+    "optimise_layout",
+    "facility_scales",
+    "within_budget",
+    "pareto_front",
+    "diagnose",
+]
 
 OBJECTIVES = ("min_capex", "max_output", "min_cost")
 
@@ -68,8 +76,186 @@ def _check(problem: Problem, objective: str) -> None:
 
 
 def optimise_layout(problem: Problem, objective: str = "min_capex") -> OptimiseResult:
-    """Solve ``objective`` (min_capex | max_output | min_cost) on ``problem``."""
+    """Solve ``objective`` (min_capex | max_output | min_cost) on ``problem``; with a budget
+    and a facility that scales with capacity, the answer's capex by the cost model keeps the
+    budget (:func:`within_budget`)."""
     _check(problem, objective)
+    if problem.budget_usd is not None and facility_scales(problem.spec):
+        return within_budget(problem, objective)
+    return _optimise(problem, objective)
+
+
+def facility_scales(spec) -> bool:
+    """Whether the cost model prices the line's facility by its capacity (a
+    ``cost.facility.reference_gwh``, a capex and an exponent > 0), so that a layout's capex
+    depends on what it makes, not only on its machines."""
+    f = spec.cost.facility if spec.cost is not None else None
+    return bool(f and f.reference_gwh is not None and f.capex_usd and f.capex_exponent > 0)
+
+
+#: the budget loop's most solves (it ends by itself well before: see :func:`within_budget`)
+BUDGET_SOLVES = 40
+#: the least capacity a facility is priced at [GWh/yr] when nothing bounds it from below
+LEAST_FACILITY_GWH = 1e-9
+
+
+def within_budget(problem: Problem, objective: str) -> OptimiseResult:
+    """``objective`` on ``problem`` whose answer's capex **by the cost model** is within the
+    budget, where the cost model prices the facility at the layout's own static capacity G:
+    capex(L) = m(L) + F(G(L)), F(G) = F_ref · (G ÷ G_ref)^p non-decreasing, m(L) everything
+    else (machines, building and dry room by footprint, constants) – linear in the machine
+    choice, as the solver counts it. The solver prices the facility at a capacity g it is
+    given (``Problem.facility_gwh``), a constant, so it keeps m(L) + F(g) ≤ B.
+
+    1. g₀ = the least capacity an answer can have: target ÷ max utilisation (any layout
+       reaching the target has G ≥ g₀), else ``LEAST_FACILITY_GWH``. Since F(G(L)) ≥ F(g₀)
+       for every such layout, this solve is a relaxation: infeasible here is infeasible
+       (proven), and its objective bounds the true one (min-capex: from below; max-output:
+       its output φ(g₀) from above, as every layout within the budget has m(L) ≤ B − F(g₀)).
+    2. While the answer L_k's capex by the cost model exceeds B: its G(L_k) > g_k (it kept
+       m + F(g_k) ≤ B, and F is non-decreasing), so solve again at g_{k+1} = G(L_k). Why it
+       stops: each answer L_k has G(L_k) > g_k = G(L_{k−1}), so the answers' capacities rise
+       strictly and no layout comes twice; layouts are finitely many (``BUDGET_SOLVES`` caps
+       the solves besides). An answer with G(L) ≤ g keeps the budget: m(L) + F(G(L)) ≤
+       m(L) + F(g) ≤ B. For max-output it takes one step at most: at g₁ = G(L₀) the most
+       output within B − F(g₁) ≤ B − F(g₀) is at most φ(g₀) = g₁.
+    3. Max-output then bisects g between the last g whose answer broke the budget (lo) and
+       the first whose answer kept it (hi): every answer that keeps the budget is a
+       candidate, the best is returned, and g* ≤ max(g, φ(g)) at every g solved (a layout
+       within the budget making g* > g has m ≤ B − F(g), so φ(g) ≥ g*) bounds the optimum
+       from above: status ``optimal`` when the best meets that bound, else ``feasible`` with
+       the gap. (Exact would need F(G) inside the model: the layouts of one machine capex
+       but different capacities differ in facility, which a constant cannot tell apart.)
+
+    Max-output (without tuning) first runs its bisection with the facility priced at each
+    probe's capacity (:func:`maximise_output` with ``follow``: the same relaxation per
+    probe, and the step of 2 on a probe whose layout breaks the budget); steps 1–3 run only
+    when that leaves its floor undecided. Min-cost's budget chooses among layouts, so the
+    step of 2 can find another; min-capex's cannot (the least machine capex at the target
+    does not depend on the budget), so for it the loop either keeps the relaxation's answer
+    or ends after one more solve. Answers after a step of 2 are ``feasible``; min-capex
+    states its gap against the relaxed bound of 1. A target the loop cannot fit after a step
+    (no layout at the raised price) is answered by max-output's layout at the target as a
+    floor, when it keeps the budget (``feasible``, the gap against the relaxed bound: a
+    layout within the budget, not the least); otherwise reported infeasible, naming the
+    budget and saying that a layout of less capacity is not ruled out (exact would need the
+    facility inside the model, as above)."""
+    import time
+    from dataclasses import replace
+
+    start = time.perf_counter()
+    budget = problem.budget_usd
+    assert budget is not None
+    fits = budget * (1 + 1e-9)
+    target = problem.target_gwh_per_year
+    g = target / problem.max_utilisation if target is not None else LEAST_FACILITY_GWH
+    if objective == "max_output" and not problem.tune:
+        followed = _optimise(replace(problem, facility_gwh=g), objective, follow=True)
+        if followed.status != UNDECIDED:
+            return replace(followed, wall_time_s=time.perf_counter() - start)
+    relaxed = _optimise(replace(problem, facility_gwh=g), objective)
+    result, steps, lo = relaxed, 1, None
+    while result.found and result.predicted is not None and result.predicted.capex_usd > fits:
+        made = result.predicted.output_gwh_per_year
+        if made <= g or steps >= BUDGET_SOLVES:  # (not the facility: the solver's rounding)
+            break
+        lo, g, steps = g, made, steps + 1
+        result = _optimise(replace(problem, facility_gwh=g), objective)
+
+    def done(r: OptimiseResult, **changes) -> OptimiseResult:
+        return replace(r, wall_time_s=time.perf_counter() - start, **changes)
+
+    if not relaxed.found:
+        return done(relaxed)
+    if result.found and result.predicted is not None and result.predicted.capex_usd <= fits:
+        if lo is None:
+            return done(result)
+        if objective == "max_output":
+            return _best_within_budget(problem, relaxed, result, lo, g, start)
+        gap = None
+        if objective == "min_capex" and relaxed.objective_value:
+            gap = 1.0 - relaxed.objective_value / result.predicted.capex_usd
+        status = "feasible" if result.status == "optimal" else result.status
+        return done(result, status=status, gap=gap)
+    if objective in ("min_capex", "min_cost") and target is not None:
+        # a layout that reaches the target within the budget, where max-output (the target
+        # its floor) finds one: feasible, not the least (a constant facility price cannot
+        # tell the layouts of one machine capex apart), its gap stated against the relaxation
+        top = within_budget(problem, "max_output")
+        made = top.predicted.output_gwh_per_year if top.predicted else 0.0
+        if top.predicted is not None and top.predicted.capex_usd <= fits:
+            if made * problem.max_utilisation >= target * (1 - 1e-9):
+                value = top.predicted.capex_usd if objective == "min_capex" else None
+                gap = None
+                if value is not None and relaxed.objective_value:
+                    gap = 1.0 - relaxed.objective_value / value
+                return done(
+                    top, objective=objective, status="feasible", objective_value=value, gap=gap
+                )
+    capex = relaxed.predicted.capex_usd if relaxed.predicted else math.nan
+    binding = (
+        f"budget {_figure(budget / 1e6, ',.1f')} MUSD < {_figure(capex / 1e6, ',.1f')} MUSD, "
+        "the capex by the cost model of the layout the solver chose (its facility priced at "
+        f"its own capacity, {_gwh(g)}); no layout found within the budget at that price (a "
+        "layout of less capacity is not ruled out)"
+    )
+    return done(replace(relaxed, status="infeasible", layout=None, predicted=None), binding=binding)
+
+
+def _best_within_budget(
+    problem: Problem,
+    relaxed: OptimiseResult,
+    fitting: OptimiseResult,
+    lo: float,
+    hi: float,
+    start: float,
+) -> OptimiseResult:
+    """Max-output's step 3 of :func:`within_budget`: bisect the facility's price between
+    ``lo`` (whose answer broke the budget) and ``hi`` (whose answer, ``fitting``, kept it)."""
+    import time
+    from dataclasses import replace
+
+    budget = problem.budget_usd
+    assert budget is not None and fitting.predicted is not None
+    assert relaxed.predicted is not None
+    best = fitting
+    # the least g* ≤ max(g, φ(g)) over the capacities solved, from the relaxation's
+    bound = relaxed.predicted.output_gwh_per_year
+    proven = relaxed.status == "optimal"
+    for _ in range(BUDGET_SOLVES):
+        assert best.predicted is not None
+        if hi <= lo * (1 + OUTPUT_RESOLUTION) or best.predicted.output_gwh_per_year >= bound * (
+            1 - OUTPUT_RESOLUTION
+        ):
+            break
+        g = math.sqrt(lo * hi)
+        r = _optimise(replace(problem, facility_gwh=g), "max_output")
+        if not r.found or r.predicted is None:
+            lo = g
+            continue
+        made = r.predicted.output_gwh_per_year
+        if r.status == "optimal":
+            bound = min(bound, max(g, made))
+        if r.predicted.capex_usd <= budget * (1 + 1e-9):
+            hi = g
+            if made > best.predicted.output_gwh_per_year:
+                best = r
+        else:
+            lo = g
+    assert best.predicted is not None
+    made = best.predicted.output_gwh_per_year
+    optimal = proven and made >= bound * (1 - OUTPUT_RESOLUTION)
+    return replace(
+        best,
+        status="optimal" if optimal else "feasible",
+        gap=0.0 if optimal else (bound - made) / made,
+        wall_time_s=time.perf_counter() - start,
+    )
+
+
+def _optimise(problem: Problem, objective: str, follow: bool = False) -> OptimiseResult:
+    """:func:`optimise_layout` with the facility priced as ``problem`` says (max-output with
+    ``follow``: at each probe's capacity, :func:`maximise_output`)."""
     # max-output maximises: a target is only a floor on the output, so the model is open
     # (counts up to what the budget and areas allow, no mix judged by the target)
     opened = objective == "max_output"
@@ -84,7 +270,7 @@ def optimise_layout(problem: Problem, objective: str = "min_capex") -> OptimiseR
         else None
     )
     if opened and not problem.tune:
-        sol = maximise_output(problem, model)
+        sol = maximise_output(problem, model, follow)
     elif opened:
         sol = model.solve(objective, hint=hint, min_output_gwh=problem.target_gwh_per_year)
     else:
@@ -103,6 +289,8 @@ def optimise_layout(problem: Problem, objective: str = "min_capex") -> OptimiseR
             )
     if sol.layout is None:
         binding = diagnose(problem) if sol.status == "infeasible" else None
+        if sol.status == UNDECIDED:
+            binding = "the budget, once the facility is priced at the layout's capacity"
         return OptimiseResult(
             sol.status, objective, None, None, binding, sol.wall_time_s, limits=model.count_limit
         )
@@ -134,7 +322,14 @@ OUTPUT_RESOLUTION = 1e-6
 CHECK_BRACKET = 1.01
 
 
-def maximise_output(problem: Problem, model: LayoutModel | None = None) -> Solution:
+#: max-output's status when its least probe found a layout the cost model prices above the
+#: budget (the facility priced at the probe's capacity, not the layout's): nothing proven
+UNDECIDED = "undecided"
+
+
+def maximise_output(
+    problem: Problem, model: LayoutModel | None = None, follow: bool = False
+) -> Solution:
     """The most output within the budget and area limits, by bisection on the target of the
     min-capex model (whose chain bound answers most targets without a search): a target is
     reachable within the limits iff min-capex at it is feasible, which is monotone in the
@@ -144,7 +339,16 @@ def maximise_output(problem: Problem, model: LayoutModel | None = None) -> Solut
     hit the time limit (a timed-out target ends the bisection there but bounds nothing: the
     bound is the least refuted target, else the first ceiling). The first ceiling is
     :attr:`LayoutModel.most_output_gwh` (each station's most affordable capacity). The
-    objective value is what the returned layout makes within the headroom."""
+    objective value is what the returned layout makes within the headroom.
+
+    With ``follow`` (a budget, and a facility the cost model prices at the layout's
+    capacity: :func:`within_budget`), a probe at target T prices the facility at T ÷ u, the
+    least capacity a layout reaching T has: a relaxation, so a refuted probe is refuted for
+    the cost model too. A layout found that the cost model prices above the budget (it makes
+    more than T ÷ u, so its facility costs more) decides nothing: the probe lowers the
+    ceiling the bisection narrows but not the proven one, so the answer, whose capex by the
+    cost model keeps the budget, is ``optimal`` only when refuted probes close the bracket.
+    When that happens at the floor itself, the status is ``UNDECIDED``."""
     import time
 
     start = time.perf_counter()
@@ -160,8 +364,18 @@ def maximise_output(problem: Problem, model: LayoutModel | None = None) -> Solut
     proven_ceiling = ceiling
     probe, check = floor, False
     while True:
-        sol, made = _reachable(model.at_target(probe))
-        if sol.layout is not None:
+        if follow:
+            at = model.at_target(probe, facility_gwh=probe / problem.max_utilisation)
+        else:
+            at = model.at_target(probe)
+        sol, made = _reachable(at, follow)
+        if sol.layout is not None and follow and not _keeps_budget(problem, sol):
+            sol, made = _tightened(model, probe, sol)
+        if sol.layout is not None and follow and not _keeps_budget(problem, sol):
+            if best is None:
+                return Solution(UNDECIDED, None, None, time.perf_counter() - start)
+            ceiling, check = probe, False  # (undecided: the proven ceiling stays)
+        elif sol.layout is not None:
             # (what it makes within the headroom, each station at most u busy: as the model
             # counts it when the labels decided, else by the static analysis)
             if made is None:
@@ -199,13 +413,43 @@ def maximise_output(problem: Problem, model: LayoutModel | None = None) -> Solut
     )
 
 
-def _reachable(model: LayoutModel) -> tuple[Solution, float | None]:
+def _tightened(model: LayoutModel, target: float, sol: Solution) -> tuple[Solution, float | None]:
+    """A probe's layout the cost model prices above the budget, replaced by one that keeps
+    it where the loop of :func:`within_budget` finds one: the facility priced at the
+    layout's own capacity g, the probe solved again (a layout it returns keeps the budget
+    when it makes at most g, else g rises to what it makes: strictly, so no layout comes
+    twice); the last layout found when none does."""
+    problem = model.problem
+    assert sol.layout is not None
+    made = None
+    for _ in range(BUDGET_SOLVES):
+        g = evaluate_layout(problem.spec, sol.layout, sol.settings).output_gwh_per_year
+        again, again_made = _reachable(model.at_target(target, facility_gwh=g), True)
+        if again.layout is None:
+            break
+        sol, made = again, again_made
+        figures = evaluate_layout(problem.spec, sol.layout, sol.settings)
+        if _keeps_budget(problem, sol) or figures.output_gwh_per_year <= g:
+            break
+    return sol, made
+
+
+def _keeps_budget(problem: Problem, sol: Solution) -> bool:
+    """Whether the cost model prices ``sol``'s layout within the problem's budget."""
+    assert sol.layout is not None and problem.budget_usd is not None
+    capex = evaluate_layout(problem.spec, sol.layout, sol.settings).capex_usd
+    return capex <= problem.budget_usd * (1 + 1e-9)
+
+
+def _reachable(model: LayoutModel, follow: bool = False) -> tuple[Solution, float | None]:
     """Whether ``model``'s target is reachable within its limits, with a layout that reaches
     it: by the chain's labels alone when they decide (none within the budget: no, proven, as
     the chain is a relaxation; exact labels and no area limit: yes, the label that makes the
     most), else by min-capex on the full model. With it, when the labels decided and found a
     layout, what it makes as the model counts it (its scaled log output, rounded to the safe
-    side) [GWh/yr]; else None."""
+    side) [GWh/yr]; else None. With ``follow`` (:func:`maximise_output`), the labels' layout
+    is the one that makes the most among those the budget pays for with the facility priced
+    at each one's own capacity, where there is one."""
     import numpy as np
 
     p = model.problem
@@ -221,6 +465,22 @@ def _reachable(model: LayoutModel) -> tuple[Solution, float | None]:
     choices = np.concatenate([f.choices for f in found])
     capex, _, log_g = model.integer_figures(choices)
     best = int(np.argmax(log_g))
+    if follow and p.budget_usd is not None and p.spec.cost is not None:
+        # the facility priced at each label's own capacity (the model priced it at
+        # p.facility_gwh): the label that makes the most among those that keep the budget
+        from linesim.economics.cost import facility_capex_at_usd
+
+        spec, cost = p.spec, p.spec.cost
+        made_gwh = np.exp(log_g / SCALE) * spec.calendar.year_hours * spec.product.energy_kwh
+        made_gwh = made_gwh / 1e6 / p.max_utilisation
+        f = cost.facility
+        assert f.reference_gwh is not None
+        own = f.capex_usd * (made_gwh / f.reference_gwh) ** f.capex_exponent
+        usd = (capex + model._usd(model.capex_constant_usd())) / model.usd_units
+        usd = usd - facility_capex_at_usd(cost, p.facility_gwh or 0.0) + own
+        keeps = usd <= p.budget_usd * (1 + 1e-9)
+        if keeps.any():
+            best = int(np.flatnonzero(keeps)[np.argmax(log_g[keeps])])
     layout, settings = model.layout_of(choices[best])
     value = (int(capex[best]) + model._usd(model.capex_constant_usd())) / model.usd_units
     spec = p.spec
@@ -425,9 +685,19 @@ def pareto_front(problem: Problem, points: int = 6, method: str = "auto") -> Opt
     if method not in ("auto", "exact", "sweep"):
         raise ValueError(f"method {method!r}; allowed: auto, exact, sweep")
     start = time.perf_counter()
+    # a facility the cost model prices at each layout's capacity: priced at the least an
+    # answer makes (a relaxation of the budget), the points the cost model prices above the
+    # budget removed after the sweep
+    priced = problem.budget_usd is not None and facility_scales(problem.spec)
+    solving = problem
+    if priced:
+        from dataclasses import replace
+
+        made_least = (problem.target_gwh_per_year or 0.0) / problem.max_utilisation
+        solving = replace(problem, facility_gwh=max(made_least, LEAST_FACILITY_GWH))
     # open: counts up to what the budget and areas allow (or, without a budget, what the
     # target needs and at least the default rule – reported as the result's limits)
-    model = LayoutModel(problem, open=True)
+    model = LayoutModel(solving, open=True)
     # the output range: up to the most each station's affordable machines make (an upper
     # estimate, exact enough to space the sweep's floors), or the model's maximum
     high: float | None = model.most_output_gwh
@@ -501,6 +771,17 @@ def pareto_front(problem: Problem, points: int = 6, method: str = "auto") -> Opt
             "coverage measured in BENCHMARKS.md, not guaranteed)"
         )
     front = _resolved([(f, evaluate_layout(problem.spec, f.layout, f.settings)) for f in found])
+    if priced and problem.budget_usd is not None:
+        fits = problem.budget_usd * (1 + 1e-9)
+        over = sum(1 for _, fig in front if fig.capex_usd > fits)
+        if over:
+            # (a layout the relaxation's front dominated may be missing: not complete)
+            front = [(f, fig) for f, fig in front if fig.capex_usd <= fits]
+            complete = False
+            coverage = (
+                f"{coverage}; {over} point(s) above the budget once the facility is priced "
+                "at their own capacity removed (points they dominated may be missing)"
+            )
     front.sort(key=lambda pf: (pf[1].output_gwh_per_year, -pf[1].capex_usd))
     wall = time.perf_counter() - start
     if not front and not (small and complete):
