@@ -18,9 +18,12 @@ import urllib.request
 
 import pytest
 
-#: The servers' grace for a job whose session has gone [s] (the app's 10 s, shortened: a test
-#: that waits for an orphan to end waits this long plus a margin).
-ORPHAN_GRACE_S = float(os.environ.get("LINESIM_UI_ORPHAN_GRACE_S", "2"))  # conftest's
+#: The servers' grace for a job whose session has gone [s]: the app's own 10 s (a test that
+#: waits for an orphan to end waits this long plus a margin). Not shorter: on a busy machine
+#: (load 9 to 16 on 2 cores) a reload's new session ran its first script run more than 2 s,
+#: once more than 6 s, after the old session had gone, and the job it was to take over had
+#: been stopped.
+ORPHAN_GRACE_S = 10.0
 GRACE_ENV = "LINESIM_UI_ORPHAN_GRACE_S"  # as ui/background.py
 REQUIRED = bool(os.environ.get("LINESIM_BROWSER"))
 START_TIMEOUT_S = 90.0  #: time ``linesim ui`` may take to answer its health check [s]
@@ -30,10 +33,13 @@ def chromium_path() -> str | None:
     return os.environ.get("LINESIM_BROWSER") or shutil.which("chromium")
 
 
-@contextlib.contextmanager
-def browser_page(width: int = 1300, height: int = 900, dark: bool = False):
-    """A Playwright page in headless chromium (``dark``: the system's colour scheme dark, which
-    the app follows); yields (page, errors) with JS errors collected."""
+_SHARED: dict = {}  #: the test run's one Playwright and chromium (:func:`shared_browser`)
+
+
+def shared_browser():
+    """The test run's one headless chromium (started on first use, again if it died; closed
+    by :func:`close_shared_browser` at the end of the run): a test gets a fresh context of its
+    own (:func:`browser_page`), so a browser is launched once, not once a test."""
     path = chromium_path()
     try:
         from playwright.sync_api import sync_playwright
@@ -45,39 +51,49 @@ def browser_page(width: int = 1300, height: int = 900, dark: bool = False):
         if REQUIRED:
             raise RuntimeError("LINESIM_BROWSER is set but chromium is not found")
         pytest.skip("chromium is not installed (bash scripts/test installs it)")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
+    browser = _SHARED.get("browser")
+    if browser is None or not browser.is_connected():
+        close_shared_browser()
+        _SHARED["playwright"] = sync_playwright().start()
+        _SHARED["browser"] = _SHARED["playwright"].chromium.launch(
             executable_path=path, args=["--no-sandbox", "--disable-dev-shm-usage"]
         )
-        try:
-            page = browser.new_page(
-                viewport={"width": width, "height": height},
-                color_scheme="dark" if dark else "light",
-            )
-            errors: list[str] = []
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.on("console", lambda m: _console_error(m, errors))
-            yield page, errors
-        finally:
+    return _SHARED["browser"]
+
+
+def close_shared_browser() -> None:
+    browser, playwright = _SHARED.pop("browser", None), _SHARED.pop("playwright", None)
+    with contextlib.suppress(Exception):  # already gone with a crashed browser
+        if browser is not None:
             browser.close()
+    if playwright is not None:
+        playwright.stop()
+
+
+@contextlib.contextmanager
+def browser_page(width: int = 1300, height: int = 900, dark: bool = False):
+    """A Playwright page in headless chromium (``dark``: the system's colour scheme dark, which
+    the app follows); yields (page, errors) with JS errors collected. The page is in a browser
+    context of its own (no cookies, storage or tabs of another test's), closed at the end: to
+    the app, a new browser session that ends with the block."""
+    context = shared_browser().new_context(
+        viewport={"width": width, "height": height},
+        color_scheme="dark" if dark else "light",
+    )
+    try:
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("console", lambda m: _console_error(m, errors))
+        yield page, errors
+    finally:
+        context.close()
 
 
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module", name="ui_server")
-def serve_ui(tmp_path_factory):
-    """``linesim ui`` on a free port, shared by a test module's browser tests: yields
-    ``(url, process)``; terminated (SIGTERM, as a service manager stops it) at the end. Its
-    results store (scenarios) is a file of its own."""
-    store = tmp_path_factory.mktemp("ui_store") / "runs.duckdb"
-    url, proc = start_ui(store)
-    yield url, proc
-    proc.terminate()
-    proc.wait(timeout=20)
 
 
 def start_ui(store, port: int | None = None):

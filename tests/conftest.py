@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +32,30 @@ def _private_store(tmp_path_factory, monkeypatch):
     directory pytest was started from (bundled lines by name, files by ``ROOT``)."""
     monkeypatch.setenv("LINESIM_STORE", str(tmp_path_factory.mktemp("store") / "runs.duckdb"))
     monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
+
+
+@pytest.fixture(scope="session", name="ui_server")
+def serve_ui(tmp_path_factory):
+    """``linesim ui`` on a free port, shared by every browser test of the run (tests/browser.py;
+    each test has a browser session of its own, so its edits and jobs are its own): yields
+    ``(url, process)``; terminated (SIGTERM, as a service manager stops it) at the end. Its
+    results store (scenarios, kept results) is a file of its own. A test that restarts the
+    server, or needs an empty store, starts its own (:func:`browser.start_ui`)."""
+    from browser import start_ui
+
+    store = tmp_path_factory.mktemp("ui_store") / "runs.duckdb"
+    url, proc = start_ui(store)
+    yield url, proc
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _one_browser():
+    """The browser tests' one chromium, closed at the end of the run (if one was started)."""
+    yield
+    if "browser" in sys.modules:
+        sys.modules["browser"].close_shared_browser()
 
 
 CONFIGS = sorted((ROOT / "configs").glob("*.yaml"))

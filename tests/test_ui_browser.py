@@ -1,14 +1,14 @@
 """The what-if app in headless Chromium, as a planner uses it (issue 17): edits kept, uploads
-with ``extends:``, errors that name the station. One ``linesim ui`` server for the module."""
+with ``extends:``, errors that name the station. On the run's shared ``linesim ui`` server
+(tests/conftest.py)."""
 
 import re
 
-from browser import (  # noqa: F401 (serve_ui: the ui_server fixture)
+from browser import (
     browser_page,
     edit_cell,
     metric_value,
     pick_option,
-    serve_ui,
     start_ui,
     wait_for_metric,
 )
@@ -137,10 +137,14 @@ def test_compare_of_lines_that_share_a_name_shows_a_bar_each(ui_server):
     assert not errors, errors
 
 
-def test_a_saved_scenario_outlives_a_reload_and_a_server_restart(tmp_path):
+def test_a_saved_scenario_and_running_work_outlive_a_reload_and_a_server_restart(tmp_path):
     """Saved on the Compare page, the scenario is there after a browser reload and after
     the server restarts on the same results store; reopened, it is the working line; then
-    deleted."""
+    deleted. A simulation running when the server stopped shows after the restart as
+    interrupted, its inputs kept: Rerun starts it again with them. The restarted server's
+    sidebar shows the pages' titles from its first script run on."""
+    from test_ui_tabs import running, start_long_simulation, working_line
+
     store = tmp_path / "runs.duckdb"
     url, proc = start_ui(store)
     try:
@@ -157,13 +161,33 @@ def test_a_saved_scenario_outlives_a_reload_and_a_server_restart(tmp_path):
             open_line_page(pg, url)  # the page loaded again: a new session
             pg.get_by_role("link", name=re.compile("Compare")).click()
             pg.get_by_role("button", name="Open as working line").wait_for(timeout=30_000)
+            pg.get_by_role("link", name=re.compile("Simulate")).click()
+            start_long_simulation(pg)  # running when the server stops
     finally:
         proc.terminate()
         proc.wait(timeout=20)
     url, proc = start_ui(store)
     try:
         with browser_page() as (pg, errors2):
-            open_line_page(pg, url)
+            # a fresh server's first script run, at a page's address: the sidebar lists the
+            # pages by their titles (not the old multipage layout's file names)
+            pg.goto(url + "/simulate", wait_until="networkidle")
+            nav = pg.get_by_test_id("stSidebarNavLink")
+            nav.first.wait_for(timeout=60_000)
+            titles = [text.split()[-1] for text in nav.all_inner_texts()]
+            assert titles == [
+                *("Line", "Simulate", "Yield", "Cost"),
+                *("Optimise", "Compare", "Uncertainty", "Sweep"),
+            ], nav.all_inner_texts()
+            said = pg.get_by_test_id("stAlert").filter(has_text="server stopped")
+            said.wait_for(timeout=30_000)
+            assert "Simulating the line" in said.inner_text() and PILOT in said.inner_text()
+            pg.get_by_role("button", name="Rerun").click()
+            running(pg).wait_for(timeout=30_000)
+            working_line(pg, PILOT).wait_for(timeout=30_000)
+            assert said.count() == 0
+            pg.get_by_role("button", name="Cancel").click()
+            pg.get_by_test_id("stAlert").filter(has_text="cancelled").wait_for(timeout=30_000)
             pg.get_by_role("link", name=re.compile("Compare")).click()
             pg.get_by_role("button", name="Open as working line").click()
             pg.get_by_text("Scenario oxide as is is the working line").wait_for(timeout=30_000)
@@ -176,7 +200,12 @@ def test_a_saved_scenario_outlives_a_reload_and_a_server_restart(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+    from linesim.config import dump_line
     from linesim.store import Store
 
     assert Store(store).scenarios() == []
+    first, again = Store(store).records("ui_job")[::-1]  # the rerun, then the one interrupted
+    assert (first["status"], again["status"]) == ("rerun", "cancelled")
+    pilot = dump_line(load_line(PILOT))  # the line of the new session that ran it
+    assert first["args"]["task_args"] == again["args"]["task_args"] == [pilot, 365.0, 40, 1]
     assert not errors and not errors2, errors + errors2

@@ -19,7 +19,7 @@ PILOT = "pilot_sulfide_200mwh"
 
 
 def _page(name: str, text: str) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "ui" / "pages" / f"{name}.py"), default_timeout=120)
+    at = AppTest.from_file(str(ROOT / "ui" / "views" / f"{name}.py"), default_timeout=120)
     at.session_state["spec_yaml"] = text
     at.session_state["spec_source"] = "test"
     return at.run()
@@ -215,3 +215,29 @@ def test_a_stored_max_output_optimisation_is_labelled_by_its_budget_not_a_target
     at = _ok(_page("optimise", text))
     (label,) = next(s for s in at.selectbox if s.key == "stored_optimisation").options
     assert label.endswith(": max_output, budget 80.0 MUSD — OPTIMAL"), label
+
+
+def test_an_uncertainty_study_is_kept_and_reopens_whole_in_a_new_session():
+    """16 static samples with a cost target: kept by the server when the study ends; a new
+    session on another line lists it and reopens it with the same cards, tables and charts,
+    its line the working line."""
+    text = dump_line(load_line(PILOT))
+    at = _ok(_page("uncertainty", text))
+    at.number_input(key="u_samples").set_value(16)
+    at.number_input(key="u_cny").set_value(2.4)
+    _ok(settle(at.button(key="u_run").click().run()))
+    live = [(m.label, m.value, m.delta) for m in at.metric]
+    tables = [d.value for d in at.dataframe]
+    charts = len(at.get("plotly_chart"))
+    assert live and live[0][0].startswith("P(") and charts >= 2
+
+    other = dump_line(load_line(PILOT, ["stations.stacking.machines=5"]))
+    again = _ok(_page("uncertainty", other))
+    assert not again.metric
+    _ok(again.button(key="u_reopen").click().run())
+    assert again.session_state["spec_yaml"] == text
+    assert [(m.label, m.value, m.delta) for m in again.metric] == live
+    assert len(again.get("plotly_chart")) == charts
+    for shown, back in zip(tables, [d.value for d in again.dataframe], strict=True):
+        assert back.equals(shown)
+    assert any("Reopened from the results store" in c.value for c in again.caption)

@@ -1,6 +1,7 @@
 """The what-if app's pictures and planner's workflow in headless Chromium (issue 17, items 4
 and 5): the line diagram, the machine-state timeline, the yield Sankeys; screenshots go to
-``$LINESIM_ARTIFACTS`` (else the test's tmp folder). One ``linesim ui`` server for the module."""
+``$LINESIM_ARTIFACTS`` (else the test's tmp folder). On the run's shared ``linesim ui`` server
+(tests/conftest.py)."""
 
 import math
 import os
@@ -8,13 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
-from browser import (  # noqa: F401 (serve_ui: the ui_server fixture)
-    browser_page,
-    idle,
-    pick_option,
-    reload,
-    serve_ui,
-)
+from browser import browser_page, idle, pick_option, reload
 
 from linesim.capacity import capacity_report
 from linesim.config import dump_line, load_line

@@ -16,8 +16,10 @@ import contextlib
 import hashlib
 import logging
 import math
+import re
 import sys
 import traceback
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -423,18 +425,37 @@ JOB_ERROR_PREFIX = "job_error_"  #: …and of the error a finished one ended wit
 JOB_NOTE_PREFIX = "notes_of_job_"  #: …and of what a finished one's keeping ran into
 RESUMED = "the line of the work resumed after a reload"  #: the working line's source then
 RESUME_CHECKED = "jobs_resumed"  #: set on a session's first script run (:func:`resume_jobs`)
+TAB = "tab"  #: the query parameter that names the browser tab (:func:`tab_id`)
+TAB_KEY = "tab_id"  #: …and the session key that holds it
+
+
+def tab_id() -> str:
+    """This browser tab's id, kept in the page's address (``?tab=…``): a reload keeps the
+    address, so the reload's new session is known as the same tab and takes over that tab's
+    long work (:func:`resume_jobs`), never another's. A session's first run takes the id the
+    address gives (a reload) or makes one (a new tab, a bare address); every run writes it back
+    (going to another page drops the query)."""
+    ours = st.session_state.get(TAB_KEY)
+    if ours is None:
+        given = st.query_params.get(TAB, "")
+        ours = given if re.fullmatch(r"[0-9a-f]{32}", given) else uuid.uuid4().hex
+        st.session_state[TAB_KEY] = ours
+    if st.query_params.get(TAB) != ours:
+        st.query_params[TAB] = ours
+    return ours
 
 
 def resume_jobs() -> None:
-    """On a session's first script run (a reload, a new tab): take over the long work a gone
-    session left (:func:`background.adopt`: still running, or just done with its result), so
-    its pages follow it; the line of the newest such job becomes the working line (the reload
-    lost the old one)."""
+    """On a session's first script run (a reload, a new tab): take over the long work this
+    tab's gone session left (:func:`background.adopt`: still running, or just done with its
+    result), so its pages follow it; the line of the newest such job becomes the working line
+    (the reload lost the old one)."""
+    tab = tab_id()
     if st.session_state.get(RESUME_CHECKED):
         return
     st.session_state[RESUME_CHECKED] = True
     newest = None
-    for name, key in background.adopt().items():
+    for name, key in background.adopt(tab).items():
         st.session_state[JOB_PREFIX + name] = key
         job = background.get(key)
         if job is None:
@@ -464,9 +485,62 @@ def start_job(
     old = background.get(st.session_state.get(JOB_PREFIX + name))
     if old is not None:
         old.cancel()
+    record = None
+    if isinstance(context, dict) and "yaml" in context:  # kept while it runs (a restart)
+        done_name = on_done.__name__ if on_done is not None else None
+        record = kept.open_job_record(name, task.__name__, args, context, done_name, limits)
+
+    def closed(job: background.Job) -> None:
+        status = job.end_status()
+        if record is not None and status is not None:  # None: the server is stopping
+            kept.close_job_record(record, status)
+
     st.session_state[JOB_PREFIX + name] = background.start(
-        task, *args, kind=name, context=context, on_done=on_done, **limits
+        task,
+        *args,
+        kind=name,
+        context=context,
+        on_done=on_done,
+        tab=tab_id(),
+        on_end=closed,
+        **limits,
     )
+
+
+def interrupted(name: str) -> None:
+    """The long work ``name`` that was running when the app's server stopped (a restart, a
+    crash), each with its line and when it started, to start again with the inputs it had
+    (its line becomes the working line) or to dismiss. Not resumed by itself: a simulation or
+    a search cannot go on from where its process died, and starting it again on its own would
+    keep cores busy for a page nobody may open."""
+    with store_read("The interrupted work"):
+        for record in kept.interrupted_jobs(name):
+            args, rid = record["args"], record["id"]
+            when = str(record.get("created_at"))[:19]
+            label = args.get("limits", {}).get("label", name)
+            st.warning(
+                f"**{md(label)}** ({md(record['line'])}, started {when} UTC) was running when "
+                "the app's server stopped: interrupted. Its inputs are kept: rerun it with "
+                "them (its line becomes the working line), or dismiss it.",
+                icon="⏹️",
+            )
+            c1, c2, _ = st.columns([1, 1, 4])
+            if c1.button("Rerun", key=f"rerun_{rid}"):
+                reopen_line(record["config_text"], f"interrupted {name} {rid}")
+                kept.close_job_record(rid, "rerun")
+                done = args.get("on_done")
+                start_job(
+                    name,
+                    getattr(tasks, args["task"]),
+                    *args["task_args"],
+                    context=args["context"],
+                    on_done=getattr(kept, done) if done else None,
+                    **args["limits"],
+                )
+                st.rerun()
+            if c2.button("Dismiss", key=f"dismiss_{rid}"):
+                kept.close_job_record(rid, "dismissed")
+                st.rerun()
 
 
 def follow_job(
@@ -483,6 +557,7 @@ def follow_job(
     for note in st.session_state.pop(JOB_NOTE_PREFIX + name, None) or []:
         st.warning(md(note, 500))
     if background.get(st.session_state.get(JOB_PREFIX + name)) is None:
+        interrupted(name)
         return
 
     @st.fragment(run_every=background_poll_s())

@@ -8,6 +8,7 @@ server thread that watches a job (:mod:`background`).
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
@@ -17,7 +18,7 @@ from tasks import SimulationRun, SweepRun
 
 from linesim.config import line_from_text
 from linesim.store import Store, spec_hash
-from linesim.summary import as_plain, from_plain
+from linesim.summary import as_plain, from_plain, json_safe
 
 FROM_UI = "linesim ui"  #: a record's ``args["from"]``: made by this app
 
@@ -104,6 +105,50 @@ def keep_sweep(run: SweepRun, context: Any = None) -> dict:
         rows=[{**r, "params": run.variants[r["variant"]]} for r in run.rows],
     )
     return {"record_id": rid, "problems": list(store.problems)}
+
+
+def keep_uncertainty(report, context: dict) -> dict:
+    """Record a finished uncertainty study (:func:`tasks.uncertainty`'s report) of the line
+    ``context["yaml"]`` with the page's settings (``context["inputs"]``), whole: every sample's
+    inputs and KPIs, the percentiles, probabilities, tornado and Sobol indices, so that it
+    reopens as it was shown (:func:`reopened_uncertainty`): ``{"record_id", "problems"}``."""
+    import numpy as np
+
+    doc = as_plain(report)
+    doc["values"] = np.asarray(report.values).tolist()
+    doc["kpis"] = {k: np.asarray(v).tolist() for k, v in report.kpis.items()}
+    if report.correlation is not None:
+        doc["correlation"] = np.asarray(report.correlation).tolist()
+    # as JSON text: the store sorts a document's keys, and the KPIs', tornado's and Sobol
+    # indices' order is the report's
+    text = json.dumps(json_safe(doc), allow_nan=False)
+    store = Store()
+    rid = store.record(
+        "uncertainty",
+        line_from_text(context["yaml"], "<working line>"),
+        config_text=context["yaml"],
+        engine="static" if report.model == "static" else "fast",
+        seed=report.seed,
+        args={**context.get("inputs", {}), "from": FROM_UI},
+        summary={"report_json": text, "model": report.model, "samples": report.samples},
+    )
+    return {"record_id": rid, "problems": list(store.problems)}
+
+
+def reopened_uncertainty(record: dict):
+    """A stored uncertainty study as :func:`tasks.uncertainty` returned it (its arrays as
+    numpy arrays again; a KPI without a value, stored as null, is NaN again)."""
+    import numpy as np
+
+    from linesim.uncertainty.study import UncertaintyReport
+
+    doc = json.loads(record["summary"]["report_json"])
+    report = from_plain(UncertaintyReport, doc)
+    report.values = np.array(doc["values"], dtype=float)
+    report.kpis = {k: np.array(v, dtype=float) for k, v in doc["kpis"].items()}
+    if doc.get("correlation") is not None:
+        report.correlation = np.array(doc["correlation"], dtype=float)
+    return report
 
 
 def stored(kind: str, limit: int = 10) -> list[dict]:
@@ -208,3 +253,64 @@ def sweep_table(run: SweepRun) -> pd.DataFrame:
         row["bottleneck"] = v.bottleneck
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+JOB_KIND = "ui_job"  #: the results store's kind of a record of the app's long work while it runs
+
+
+def open_job_record(
+    name: str, task: str, args: tuple, context: dict, on_done: str | None, limits: dict
+) -> str | None:
+    """Record long work as it starts (``running``, by this server's process): the page's name
+    for it (``name``), the :mod:`tasks` function and its arguments, the limits it runs under,
+    its page's ``context`` (the line's YAML) and the :mod:`kept` function that keeps its
+    result — all it takes to start it again. Closed by :func:`close_job_record` when it ends;
+    a server that stops first leaves it ``running``, which the store then reads as
+    ``interrupted`` (its process gone): :func:`interrupted_jobs`. The record's id, or None
+    when the store could not keep it."""
+    return Store().open_record(
+        JOB_KIND,
+        line_from_text(context["yaml"], "<working line>"),
+        config_text=context["yaml"],
+        args={
+            "from": FROM_UI,
+            "job": name,
+            "task": task,
+            "task_args": list(args),
+            "limits": limits,
+            "context": context,
+            "on_done": on_done,
+        },
+    )
+
+
+def close_job_record(record_id: str, status: str) -> None:
+    """End the record of long work: ``complete``, ``cancelled``, ``failed``, or ``rerun`` and
+    ``dismissed`` (an interrupted one, started again or set aside)."""
+    Store().close_record(record_id, status)
+
+
+def interrupted_jobs(name: str, limit: int = 3) -> list[dict]:
+    """The app's long work ``name`` (a page's name for it: ``"simulation"``) that was running
+    when its server stopped, newest first; none without a store file. Raises
+    :class:`linesim.store.StoreError` when the file cannot be read."""
+    store = Store()
+    if not store.path.exists():
+        return []
+    found = [
+        r
+        for r in store.records(JOB_KIND, limit=200)
+        if r["status"] == "interrupted"
+        and (r.get("args") or {}).get("from") == FROM_UI
+        and r["args"].get("job") == name
+        # only what this app starts (a shared store's record names no other function)
+        and r["args"].get("task") in RERUNNABLE
+        and r["args"].get("on_done") in KEEPERS
+    ]
+    return found[:limit]
+
+
+#: The :mod:`tasks` functions the app runs as long work, and the functions that keep what they
+#: make: an interrupted record naming another is not offered for a rerun.
+RERUNNABLE = ("simulation", "optimisation", "sweep", "uncertainty")
+KEEPERS = ("keep_simulation", "keep_optimisation", "keep_sweep", "keep_uncertainty", None)

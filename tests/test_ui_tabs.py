@@ -1,0 +1,74 @@
+"""Long work belongs to the browser tab that started it (issue 17): two tabs on one server, each
+with its own simulation; a reload takes over its own tab's job, a tab opened after another was
+closed takes over none. On the run's shared ``linesim ui`` server (tests/conftest.py)."""
+
+import re
+
+from browser import browser_page
+from test_ui_workflow import idle
+
+PILOT = "pilot_sulfide_200mwh"
+OXIDE = "pilot_oxide"
+
+
+def working_line(pg, name: str):
+    """The Simulate page's caption naming the working line ``name``."""
+    return pg.get_by_text(re.compile(rf"^Working line: {name} "))
+
+
+def start_long_simulation(pg) -> None:
+    """A year × 40 replications on the Simulate page (minutes: cancelled by the test)."""
+    pg.get_by_role("spinbutton", name="Horizon [days]").fill("365")
+    pg.get_by_role("spinbutton", name="Replications").fill("40")
+    pg.keyboard.press("Enter")
+    idle(pg)
+    pg.get_by_role("button", name="Run simulation").click()
+    running(pg).wait_for(timeout=60_000)
+
+
+def running(pg):
+    return pg.get_by_test_id("stProgress").filter(has_text="Simulating the line")
+
+
+def test_a_job_is_its_tabs_own_across_reloads_and_no_other_tab_takes_it(ui_server):
+    url, _ = ui_server
+    with browser_page(1280, 720) as (b, errors_b):
+        with browser_page(1280, 720) as (a, errors_a):
+            # tab A: the oxide pilot, a long simulation
+            a.goto(url, wait_until="networkidle")
+            a.get_by_test_id("stSelectbox").filter(has_text="Bundled line").click()
+            a.get_by_role("option", name=OXIDE, exact=True).click()
+            a.get_by_text(f"{OXIDE} — edit").wait_for(timeout=60_000)
+            a.get_by_role("link", name=re.compile("Simulate")).click()
+            working_line(a, OXIDE).wait_for(timeout=30_000)
+            start_long_simulation(a)
+            # tab B, opened while A's runs: its own line and no job
+            # (not "networkidle", and long: a busy machine, two simulations running)
+            b.goto(url + "/simulate", timeout=90_000)
+            working_line(b, PILOT).wait_for(timeout=60_000)
+            idle(b)
+            assert running(b).count() == 0
+            # A reloads: its new session takes over A's job (and line)
+            a.reload(timeout=90_000)
+            running(a).wait_for(timeout=60_000)
+            working_line(a, OXIDE).wait_for(timeout=30_000)
+            assert re.search(r"\?tab=[0-9a-f]{32}$", a.url), a.url
+            # B starts one of its own: A's is not replaced; B cancels its job: A's runs on
+            start_long_simulation(b)
+            b.get_by_role("button", name="Cancel").click()
+            b.get_by_test_id("stAlert").filter(has_text="cancelled").wait_for(timeout=30_000)
+            a.wait_for_timeout(1500)
+            assert running(a).count() == 1
+            assert a.get_by_test_id("stAlert").filter(has_text="cancelled").count() == 0
+        # A closed with its job running: a tab opened now starts afresh (the default line,
+        # no job), as B does on a reload
+        with browser_page(1280, 720) as (c, errors_c):
+            c.goto(url + "/simulate", timeout=90_000)
+            working_line(c, PILOT).wait_for(timeout=60_000)
+            idle(c)
+            assert running(c).count() == 0
+        b.reload(timeout=90_000)
+        working_line(b, PILOT).wait_for(timeout=60_000)
+        idle(b)
+        assert running(b).count() == 0
+    assert not errors_a and not errors_b and not errors_c, errors_a + errors_b + errors_c
