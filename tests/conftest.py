@@ -34,20 +34,29 @@ def _private_store(tmp_path_factory, monkeypatch):
     monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
 
 
-@pytest.fixture(scope="session", name="ui_server")
-def serve_ui(tmp_path_factory):
+@pytest.fixture(scope="session")
+def _ui_servers(tmp_path_factory):
+    """The run's shared ``linesim ui`` (see :func:`serve_ui`): ``{"url", "proc"}`` once
+    started; terminated (SIGTERM, as a service manager stops it) at the end."""
+    server: dict = {"store": tmp_path_factory.mktemp("ui_store") / "runs.duckdb"}
+    yield server
+    if "proc" in server:
+        server["proc"].terminate()
+        server["proc"].wait(timeout=20)
+
+
+@pytest.fixture(name="ui_server")
+def serve_ui(_ui_servers):
     """``linesim ui`` on a free port, shared by every browser test of the run (tests/browser.py;
-    each test has a browser session of its own, so its edits and jobs are its own): yields
-    ``(url, process)``; terminated (SIGTERM, as a service manager stops it) at the end. Its
-    results store (scenarios, kept results) is a file of its own. A test that restarts the
-    server, or needs an empty store, starts its own (:func:`browser.start_ui`)."""
+    each test has a browser session of its own, so its edits and jobs are its own): ``(url,
+    process)``; started again (on the same results store) if a test stopped it. Its results
+    store (scenarios, kept results) is a file of its own. A test that restarts the server, or
+    needs an empty store, starts its own (:func:`browser.start_ui`)."""
     from browser import start_ui
 
-    store = tmp_path_factory.mktemp("ui_store") / "runs.duckdb"
-    url, proc = start_ui(store)
-    yield url, proc
-    proc.terminate()
-    proc.wait(timeout=20)
+    if "proc" not in _ui_servers or _ui_servers["proc"].poll() is not None:
+        _ui_servers["url"], _ui_servers["proc"] = start_ui(_ui_servers["store"])
+    return _ui_servers["url"], _ui_servers["proc"]
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -161,6 +161,14 @@ def test_optimise_page_solves_and_loads_a_point():
     assert 0.15 < simulated < 0.3  # the layout was sized for 0.2 GWh/yr
     flagged = [e.value for e in at.error if "below the target" in e.value]
     assert len(flagged) == (simulated < 0.2), flagged  # a missed target is flagged in red
+    # another search on the same line: point 0 is another layout, and the simulation of the
+    # first one's is not shown for it (nor its red flag)
+    machines = metric(at, "Machines added / removed")
+    at.number_input(key="target_gwh").set_value(0.6)
+    settle(at.button(key="run_optimise").click().run())
+    assert metric(at, "Machines added / removed") != machines
+    assert not [m for m in at.metric if m.label == "Simulated output of this layout [GWh/yr]"]
+    assert not [e for e in at.error if "below the target" in e.value]
     at.button(key="load_layout").click().run()
     assert not at.exception
     assert any("Loaded point 0" in s.value for s in at.success)

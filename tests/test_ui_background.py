@@ -60,10 +60,11 @@ def test_a_job_reporting_progress_ends_at_its_time_limit():
 
 
 def test_a_job_whose_session_has_gone_is_adopted_or_ends_after_its_grace(monkeypatch):
-    """A reload's new session takes over the newest job of each kind that its tab's earlier
-    sessions left (even one not yet seen gone: a reload on a busy server), never one of another
-    tab, even a closed one; one nobody takes over ends after ORPHAN_GRACE_S, failed with its
-    reason."""
+    """A reload's new session takes over the newest job of each kind that its tab's gone
+    sessions left, never one of another tab, even a closed one, nor one whose session is open
+    (another tab at the same address; or a reload's old session not yet seen gone, asked again
+    while held_elsewhere says so); one nobody takes over ends after ORPHAN_GRACE_S, failed with
+    its reason."""
     gone = {"old-session", "closed-tab-session"}
     monkeypatch.setattr(background, "_session_gone", lambda job: job.session in gone)
     monkeypatch.setattr(background, "_JOBS", {})
@@ -72,7 +73,7 @@ def test_a_job_whose_session_has_gone_is_adopted_or_ends_after_its_grace(monkeyp
         ("a", "simulation", "old-session", "tab-1"),
         ("b", "simulation", "old-session", "tab-1"),
         ("c", "sweep", "old-session", "tab-1"),
-        ("d", "sweep", "open-session", "tab-1"),  # its end not yet seen
+        ("d", "sweep", "open-session", "tab-1"),  # open: another tab at this address
         ("e", "simulation", "closed-tab-session", "tab-2"),  # newest, of another tab
         ("f", "optimise", "closed-tab-session", "tab-2"),
     ):
@@ -80,11 +81,18 @@ def test_a_job_whose_session_has_gone_is_adopted_or_ends_after_its_grace(monkeyp
         jobs[key].session, jobs[key].tab = session, tab
         background._JOBS[key] = jobs[key]
         time.sleep(0.01)  # started in this order
-    assert background.adopt("tab-1") == {"simulation": "b", "sweep": "d"}
+    assert background.held_elsewhere("tab-1") and not background.held_elsewhere("tab-2")
+    assert background.adopt("tab-1") == {"simulation": "b", "sweep": "c"}
     assert jobs["b"].session is None and jobs["a"].session == "old-session"  # no script run
-    assert jobs["d"].session is None and jobs["c"].session == "old-session"
+    assert jobs["c"].session is None and jobs["d"].session == "open-session"
     assert jobs["e"].session == jobs["f"].session == "closed-tab-session"
     assert background.adopt("tab-3") == {}  # a new tab takes nobody's work
+    gone.add("open-session")  # seen gone at last (a reload): asked again, it is taken
+    assert background.adopt("tab-1")["sweep"] == "d" and jobs["d"].session is None
+    assert not background.held_elsewhere("tab-1")
+    jobs["a"].session = "open-session"
+    background.retab("tab-1", "tab-4")  # this session's jobs move with it to an id of its own
+    assert {k for k, j in jobs.items() if j.tab == "tab-4"} == {"b", "c", "d"}
 
     monkeypatch.setattr(background, "ORPHAN_GRACE_S", 0.3)
     receiver, sender = Pipe(duplex=False)

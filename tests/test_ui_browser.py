@@ -3,6 +3,7 @@ with ``extends:``, errors that name the station. On the run's shared ``linesim u
 (tests/conftest.py)."""
 
 import re
+import sys
 
 from browser import (
     browser_page,
@@ -12,6 +13,7 @@ from browser import (
     start_ui,
     wait_for_metric,
 )
+from conftest import ROOT
 
 from linesim.capacity import capacity_report
 from linesim.config import load_line
@@ -141,7 +143,8 @@ def test_a_saved_scenario_and_running_work_outlive_a_reload_and_a_server_restart
     """Saved on the Compare page, the scenario is there after a browser reload and after
     the server restarts on the same results store; reopened, it is the working line; then
     deleted. A simulation running when the server stopped shows after the restart as
-    interrupted, its inputs kept: Rerun starts it again with them. The restarted server's
+    interrupted to its tab (the address it had), its inputs kept: Rerun starts it again with
+    them. The restarted server's
     sidebar shows the pages' titles from its first script run on."""
     from test_ui_tabs import running, start_long_simulation, working_line
 
@@ -163,6 +166,7 @@ def test_a_saved_scenario_and_running_work_outlive_a_reload_and_a_server_restart
             pg.get_by_role("button", name="Open as working line").wait_for(timeout=30_000)
             pg.get_by_role("link", name=re.compile("Simulate")).click()
             start_long_simulation(pg)  # running when the server stops
+            tab = pg.url.split("?tab=")[1]  # a restart's new session of this tab is offered it
     finally:
         proc.terminate()
         proc.wait(timeout=20)
@@ -171,7 +175,7 @@ def test_a_saved_scenario_and_running_work_outlive_a_reload_and_a_server_restart
         with browser_page() as (pg, errors2):
             # a fresh server's first script run, at a page's address: the sidebar lists the
             # pages by their titles (not the old multipage layout's file names)
-            pg.goto(url + "/simulate", wait_until="networkidle")
+            pg.goto(f"{url}/simulate?tab={tab}", wait_until="networkidle")  # the tab again
             nav = pg.get_by_test_id("stSidebarNavLink")
             nav.first.wait_for(timeout=60_000)
             titles = [text.split()[-1] for text in nav.all_inner_texts()]
@@ -200,12 +204,17 @@ def test_a_saved_scenario_and_running_work_outlive_a_reload_and_a_server_restart
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+    sys.path.insert(0, str(ROOT / "ui"))  # the app's modules, as its pages have
+    from kept import LINE_ARG
+
     from linesim.config import dump_line
     from linesim.store import Store
 
     assert Store(store).scenarios() == []
     first, again = Store(store).records("ui_job")[::-1]  # the rerun, then the one interrupted
     assert (first["status"], again["status"]) == ("rerun", "cancelled")
-    pilot = dump_line(load_line(PILOT))  # the line of the new session that ran it
-    assert first["args"]["task_args"] == again["args"]["task_args"] == [pilot, 365.0, 40, 1]
+    pilot = dump_line(load_line(PILOT))  # the line of the new session that ran it, kept once
+    assert first["args"]["task_args"] == again["args"]["task_args"] == [LINE_ARG, 365.0, 40, 1]
+    assert first["config_text"] == again["config_text"] == pilot
+    assert first["args"]["tab"] == again["args"]["tab"] == tab
     assert not errors and not errors2, errors + errors2

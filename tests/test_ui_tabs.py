@@ -1,10 +1,12 @@
 """Long work belongs to the browser tab that started it (issue 17): two tabs on one server, each
 with its own simulation; a reload takes over its own tab's job, a tab opened after another was
-closed takes over none. On the run's shared ``linesim ui`` server (tests/conftest.py)."""
+closed takes over none, nor does another browser at an open tab's address. On the run's shared
+``linesim ui`` server (tests/conftest.py)."""
 
 import re
+import time
 
-from browser import browser_page
+from browser import ORPHAN_GRACE_S, browser_page
 from test_ui_workflow import idle
 
 PILOT = "pilot_sulfide_200mwh"
@@ -53,11 +55,20 @@ def test_a_job_is_its_tabs_own_across_reloads_and_no_other_tab_takes_it(ui_serve
             running(a).wait_for(timeout=60_000)
             working_line(a, OXIDE).wait_for(timeout=30_000)
             assert re.search(r"\?tab=[0-9a-f]{32}$", a.url), a.url
+            # A's address in another browser (a pasted link, a bookmark) while A is open: it
+            # takes nothing, and after the grace it has a tab id of its own; closed, A's job
+            # is not stopped with it (checked below, after the grace)
+            with browser_page(1280, 720) as (d, errors_d):
+                d.goto(a.url, timeout=90_000)
+                working_line(d, PILOT).wait_for(timeout=60_000)
+                d.wait_for_url(lambda u: u != a.url, timeout=ORPHAN_GRACE_S * 1000 + 30_000)
+                assert running(d).count() == 0 and running(a).count() == 1
+            d_closed = time.monotonic()
             # B starts one of its own: A's is not replaced; B cancels its job: A's runs on
             start_long_simulation(b)
             b.get_by_role("button", name="Cancel").click()
             b.get_by_test_id("stAlert").filter(has_text="cancelled").wait_for(timeout=30_000)
-            a.wait_for_timeout(1500)
+            a.wait_for_timeout(1500 + 1000 * max(0, ORPHAN_GRACE_S - time.monotonic() + d_closed))
             assert running(a).count() == 1
             assert a.get_by_test_id("stAlert").filter(has_text="cancelled").count() == 0
         # A closed with its job running: a tab opened now starts afresh (the default line,
@@ -71,4 +82,5 @@ def test_a_job_is_its_tabs_own_across_reloads_and_no_other_tab_takes_it(ui_serve
         working_line(b, PILOT).wait_for(timeout=60_000)
         idle(b)
         assert running(b).count() == 0
-    assert not errors_a and not errors_b and not errors_c, errors_a + errors_b + errors_c
+    errors = errors_a + errors_b + errors_c + errors_d
+    assert not errors, errors

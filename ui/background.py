@@ -36,7 +36,8 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 _JOBS: dict[str, Job] = {}
 _LOCK = threading.Lock()
 KEEP_S = 3600.0  #: a finished job's result is kept this long for its page to collect [s]
-#: The environment variable that sets :data:`ORPHAN_GRACE_S` (the tests' servers: 2 s).
+#: The environment variable that sets :data:`ORPHAN_GRACE_S` (tests/conftest.py: 2 s for the
+#: AppTest pages; tests/browser.py's servers keep the app's 10 s).
 GRACE_ENV = "LINESIM_UI_ORPHAN_GRACE_S"
 
 
@@ -179,12 +180,12 @@ def start(
 ) -> str:
     """Start ``task(*args)`` (arguments as :func:`jobs.run`) and return the job's id.
 
-        ``kind``: what the job is, for :func:`adopt`; ``tab``: the browser tab it belongs to (only
-        that tab's later sessions adopt it); ``on_end(job)``: run in the server once it has ended,
-    however it ended; ``context``: what its page needs to show
-        its result, kept with the job; ``on_done(value, context)``: run in the server when the task
-        returns its value, its return value kept as :attr:`Job.kept` (an exception it raises is
-        kept as one of :attr:`Job.problems`, never lost silently)."""
+    ``kind``: what the job is, for :func:`adopt`; ``tab``: the browser tab it belongs to (only
+    that tab's later sessions adopt it); ``context``: what its page needs to show its result,
+    kept with the job; ``on_done(value, context)``: run in the server when the task returns its
+    value, its return value kept as :attr:`Job.kept` (an exception it raises is kept as one of
+    :attr:`Job.problems`, never lost silently); ``on_end(job)``: run in the server once it has
+    ended, however it ended."""
     job = Job(label, time_limit_s, memory_mib, remedy, kind, context, on_done)
     ctx = get_script_run_ctx(suppress_warning=True)
     job.session = ctx.session_id if ctx is not None else None
@@ -205,19 +206,22 @@ def get(key: str | None) -> Job | None:
 
 def adopt(tab: str) -> dict[str, str]:
     """The newest job of each kind that the browser tab ``tab`` started in an earlier session
-    (a reload), now the current session's: ``{kind: id}``. Only a job still running, or one
-    that ended with its result within :data:`ORPHAN_GRACE_S` (a reload as it ended); never
-    one of another tab (open or closed), nor one cancelled or stopped for want of a session.
-    The tab's old session need not be seen gone yet: a reload's new session may run before
-    the server has noticed the old one's end (a busy server), and the address says it is the
-    same tab. Older jobs of a kind are left to end. Once adopted, a job ends with its new
-    session."""
+    that has gone (a reload), now the current session's: ``{kind: id}``. Only a job still
+    running, or one that ended with its result within :data:`ORPHAN_GRACE_S` (a reload as it
+    ended); never one of another tab (open or closed), one cancelled or stopped for want of a
+    session, nor one whose session is still open: the same address in another tab or browser
+    (a pasted link, a duplicated tab, a bookmark) takes nothing from a tab that is open. A
+    reload's new session may run before the server has seen the old one end (a busy server):
+    :func:`held_elsewhere` says so, and the page asks again (``common.resume_jobs``). Older
+    jobs of a kind are left to end. Once adopted, a job ends with its new session."""
     ctx = get_script_run_ctx(suppress_warning=True)
     taken: dict[str, str] = {}
     now = time.monotonic()
     with _LOCK:
         orphans = sorted(
-            (j.started, k) for k, j in _JOBS.items() if j.tab == tab and _adoptable(j, now)
+            (j.started, k)
+            for k, j in _JOBS.items()
+            if j.tab == tab and _adoptable(j, now) and _session_gone(j)
         )
         for _, key in orphans:  # oldest first: the newest of a kind is the one kept
             taken[_JOBS[key].kind] = key
@@ -227,9 +231,35 @@ def adopt(tab: str) -> dict[str, str]:
     return taken
 
 
+def held_elsewhere(tab: str) -> bool:
+    """Whether a job of the browser tab ``tab`` that a reload would take over is held by a
+    session still open other than the current one: either the tab's old session whose end
+    the server has not seen yet (a reload on a busy server), or another tab at the same
+    address (then it keeps it)."""
+    ctx = get_script_run_ctx(suppress_warning=True)
+    me = ctx.session_id if ctx is not None else None
+    now = time.monotonic()
+    with _LOCK:
+        return any(
+            j.tab == tab and j.session != me and _adoptable(j, now) and not _session_gone(j)
+            for j in _JOBS.values()
+        )
+
+
+def retab(old: str, new: str) -> None:
+    """The current session's jobs of the browser tab ``old`` now belong to the tab ``new``
+    (the session was another tab at ``old``'s address, and now has an id of its own)."""
+    ctx = get_script_run_ctx(suppress_warning=True)
+    me = ctx.session_id if ctx is not None else None
+    with _LOCK:
+        for job in _JOBS.values():
+            if job.tab == old and job.session == me:
+                job.tab = new
+
+
 def _adoptable(job: Job, now: float) -> bool:
-    """Whether a reload's new session (of the job's tab) may take ``job`` over (see
-    :func:`adopt`)."""
+    """Whether a reload's new session (of the job's tab) may take ``job`` over once its
+    session has gone (see :func:`adopt`)."""
     if not job.kind or job.cancelled or job.abandoned:
         return False
     if job.ended is None:

@@ -18,6 +18,7 @@ import logging
 import math
 import re
 import sys
+import time
 import traceback
 import uuid
 from collections.abc import Callable, Iterator
@@ -130,7 +131,8 @@ def _changed(source: str) -> None:
 
 def reopen_picker(records: list[dict], what: str, label, keys: tuple[str, str]) -> dict | None:
     """A choice of stored ``records`` (``what``: "sweep", "optimisation") and a Reopen button;
-    the record reopened (its line made the working line by :func:`reopen_line`), or ``None``.
+    the record reopened, whole (its line made the working line by :func:`reopen_line`), or
+    ``None``.
     ``label(record)`` names a record in the list; ``keys`` are the choice's and the button's."""
     by_id = {r["id"]: r for r in records}
     c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
@@ -143,8 +145,13 @@ def reopen_picker(records: list[dict], what: str, label, keys: tuple[str, str]) 
         help="a working line not saved as a scenario is saved as one first",
     ):
         return None
-    reopen_line(by_id[pick]["config_text"], f"{what} {pick}")
-    return by_id[pick]
+    record = by_id[pick]
+    if "config_text" not in record:  # a brief listing (kept.stored): read the one reopened
+        from linesim.store import Store
+
+        record = Store().get(pick)
+    reopen_line(record["config_text"], f"{what} {pick}")
+    return record
 
 
 def reopen_line(text: str, what: str) -> None:
@@ -449,11 +456,33 @@ def resume_jobs() -> None:
     """On a session's first script run (a reload, a new tab): take over the long work this
     tab's gone session left (:func:`background.adopt`: still running, or just done with its
     result), so its pages follow it; the line of the newest such job becomes the working line
-    (the reload lost the old one)."""
+    (the reload lost the old one).
+
+    A job of this tab still held by an open session is not taken: on a busy server a reload's
+    new session runs before the server has seen the old one end, so the page asks again twice
+    a second (a fragment) for :data:`background.ORPHAN_GRACE_S`; a session that still holds it
+    then is another tab at the same address (a pasted link, a duplicated tab, a bookmark),
+    which keeps its job, and this session takes an id of its own (:func:`tab_id`)."""
     tab = tab_id()
-    if st.session_state.get(RESUME_CHECKED):
+    if not st.session_state.get(RESUME_CHECKED):
+        st.session_state[RESUME_CHECKED] = True
+        st.session_state[RESUME_UNTIL] = time.monotonic() + background.ORPHAN_GRACE_S
+    if RESUME_UNTIL not in st.session_state or _take_over(tab):
         return
-    st.session_state[RESUME_CHECKED] = True
+
+    @st.fragment(run_every=background_poll_s())
+    def again() -> None:
+        if RESUME_UNTIL not in st.session_state or _take_over(tab_id()):
+            st.rerun(scope="app")  # the page follows the job taken over, at the new address
+
+    again()
+
+
+RESUME_UNTIL = "jobs_resume_until"  #: until when [monotonic s] a session asks to take over
+
+
+def _take_over(tab: str) -> bool:
+    """One attempt of :func:`resume_jobs`; whether it is settled (nothing left to wait for)."""
     newest = None
     for name, key in background.adopt(tab).items():
         st.session_state[JOB_PREFIX + name] = key
@@ -465,6 +494,15 @@ def resume_jobs() -> None:
     text = newest.context.get("yaml") if newest and isinstance(newest.context, dict) else None
     if text and text != working_yaml():
         set_working_yaml(text, RESUMED)
+    if background.held_elsewhere(tab):
+        if time.monotonic() < st.session_state[RESUME_UNTIL]:
+            return False
+        # another tab at this address keeps its job; this one becomes a tab of its own
+        ours = uuid.uuid4().hex
+        st.session_state[TAB_KEY] = st.query_params[TAB] = ours
+        background.retab(tab, ours)
+    del st.session_state[RESUME_UNTIL]
+    return True
 
 
 def start_job(
@@ -488,7 +526,16 @@ def start_job(
     record = None
     if isinstance(context, dict) and "yaml" in context:  # kept while it runs (a restart)
         done_name = on_done.__name__ if on_done is not None else None
-        record = kept.open_job_record(name, task.__name__, args, context, done_name, limits)
+        # the working line's spec is validated already: not read again from its YAML
+        spec = working_spec() if context["yaml"] == working_yaml() else None
+        record, problems = kept.open_job_record(
+            name, task.__name__, args, context, done_name, limits, tab_id(), spec
+        )
+        if problems:  # shown by follow_job: the work runs, but a restart would lose it
+            st.session_state[JOB_NOTE_PREFIX + name] = [
+                f"This work is not recorded as running (a server restart would lose it): {p}"
+                for p in problems
+            ]
 
     def closed(job: background.Job) -> None:
         status = job.end_status()
@@ -510,11 +557,13 @@ def start_job(
 def interrupted(name: str) -> None:
     """The long work ``name`` that was running when the app's server stopped (a restart, a
     crash), each with its line and when it started, to start again with the inputs it had
-    (its line becomes the working line) or to dismiss. Not resumed by itself: a simulation or
-    a search cannot go on from where its process died, and starting it again on its own would
-    keep cores busy for a page nobody may open."""
+    (its line becomes the working line) or to dismiss. Offered to the browser tab that
+    started it (:func:`kept.interrupted_jobs`; to other tabs only much later), and started
+    again once: the record is claimed first, so a second tab's Rerun starts nothing. Not
+    resumed by itself: a simulation or a search cannot go on from where its process died, and
+    starting it again on its own would keep cores busy for a page nobody may open."""
     with store_read("The interrupted work"):
-        for record in kept.interrupted_jobs(name):
+        for record in kept.interrupted_jobs(name, tab_id()):
             args, rid = record["args"], record["id"]
             when = str(record.get("created_at"))[:19]
             label = args.get("limits", {}).get("label", name)
@@ -526,21 +575,34 @@ def interrupted(name: str) -> None:
             )
             c1, c2, _ = st.columns([1, 1, 4])
             if c1.button("Rerun", key=f"rerun_{rid}"):
-                reopen_line(record["config_text"], f"interrupted {name} {rid}")
-                kept.close_job_record(rid, "rerun")
-                done = args.get("on_done")
-                start_job(
-                    name,
-                    getattr(tasks, args["task"]),
-                    *args["task_args"],
-                    context=args["context"],
-                    on_done=getattr(kept, done) if done else None,
-                    **args["limits"],
-                )
+                if _claimed(rid, "rerun"):
+                    task_args, context, args = kept.rerun_inputs(rid)
+                    reopen_line(context["yaml"], f"interrupted {name} {rid}")
+                    done = args.get("on_done")
+                    start_job(
+                        name,
+                        getattr(tasks, args["task"]),
+                        *task_args,
+                        context=context,
+                        on_done=getattr(kept, done) if done else None,
+                        **args["limits"],
+                    )
+                    st.rerun()
+            if c2.button("Dismiss", key=f"dismiss_{rid}") and _claimed(rid, "dismissed"):
                 st.rerun()
-            if c2.button("Dismiss", key=f"dismiss_{rid}"):
-                kept.close_job_record(rid, "dismissed")
-                st.rerun()
+
+
+def _claimed(record_id: str, status: str) -> bool:
+    """Whether this session closed the interrupted record (``rerun``, ``dismissed``); if not
+    (another tab did, or the store is held), says so."""
+    claimed, problems = kept.claim_job_record(record_id, status)
+    if not claimed:
+        st.warning(
+            "This interrupted work was rerun or dismissed meanwhile (another tab), or the "
+            "results store could not be written: nothing started."
+            + "".join(f" {md(p, 500)}" for p in problems)
+        )
+    return claimed
 
 
 def follow_job(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
@@ -151,10 +152,11 @@ def reopened_uncertainty(record: dict):
     return report
 
 
-def stored(kind: str, limit: int = 10) -> list[dict]:
+def stored(kind: str, limit: int = 10, brief: bool = False) -> list[dict]:
     """The app's records of ``kind`` (``optimise``, ``sweep``), of any line, newest first,
     without their rows (:meth:`Store.records`; the line's YAML as ``config_text``); none
-    without a store file.
+    without a store file. ``brief``: without the line's YAML and the summary (a listing of
+    uncertainty studies, megabytes each: :meth:`Store.get` reads the one reopened).
     A reload or a restart starts from the default line, so the records of the line the user
     worked on must be found without it. Raises :class:`linesim.store.StoreError` when the
     file cannot be read."""
@@ -163,8 +165,8 @@ def stored(kind: str, limit: int = 10) -> list[dict]:
         return []
     ours = [  # not the CLI's
         r
-        for r in store.records(kind, limit=500)
-        if (r.get("args") or {}).get("from") == FROM_UI and r.get("config_text")
+        for r in store.records(kind, limit=500, brief=brief)
+        if (r.get("args") or {}).get("from") == FROM_UI and (brief or r.get("config_text"))
     ]
     return ours[:limit]
 
@@ -256,56 +258,99 @@ def sweep_table(run: SweepRun) -> pd.DataFrame:
 
 
 JOB_KIND = "ui_job"  #: the results store's kind of a record of the app's long work while it runs
+LINE_ARG = "<the record's config_text>"  #: stands for the line's YAML in a job's arguments
+#: An interrupted job is offered to the browser tab that started it (its new session after the
+#: restart keeps the tab's address); to other tabs only once it started this long ago [s] (the
+#: longest job's limit is 600 s: its tab had 20 min or more since the work stopped).
+OTHER_TABS_AFTER_S = 1800.0
 
 
 def open_job_record(
-    name: str, task: str, args: tuple, context: dict, on_done: str | None, limits: dict
-) -> str | None:
+    name: str,
+    task: str,
+    args: tuple,
+    context: dict,
+    on_done: str | None,
+    limits: dict,
+    tab: str | None = None,
+    spec=None,
+) -> tuple[str | None, list[str]]:
     """Record long work as it starts (``running``, by this server's process): the page's name
     for it (``name``), the :mod:`tasks` function and its arguments, the limits it runs under,
-    its page's ``context`` (the line's YAML) and the :mod:`kept` function that keeps its
-    result — all it takes to start it again. Closed by :func:`close_job_record` when it ends;
-    a server that stops first leaves it ``running``, which the store then reads as
-    ``interrupted`` (its process gone): :func:`interrupted_jobs`. The record's id, or None
-    when the store could not keep it."""
-    return Store().open_record(
+    its page's ``context``, the :mod:`kept` function that keeps its result and the browser tab
+    that started it — all it takes to start it again. The line's YAML (``context["yaml"]``) is
+    kept once, as the record's ``config_text`` (:data:`LINE_ARG` in its place among the
+    arguments and out of the context), so a listing of records need not read it
+    (:func:`interrupted_jobs`). ``spec``: that line, validated (else read from the YAML).
+    Closed by :func:`close_job_record` when it ends; a server that stops first leaves it
+    ``running``, which the store then reads as ``interrupted`` (its process gone).
+    ``(record id or None when the store could not keep it, the store's problems)``."""
+    text = context["yaml"]
+    store = Store()
+    rid = store.open_record(
         JOB_KIND,
-        line_from_text(context["yaml"], "<working line>"),
-        config_text=context["yaml"],
+        spec if spec is not None else line_from_text(text, "<working line>"),
+        config_text=text,
         args={
             "from": FROM_UI,
             "job": name,
             "task": task,
-            "task_args": list(args),
+            "task_args": [LINE_ARG if isinstance(a, str) and a == text else a for a in args],
             "limits": limits,
-            "context": context,
+            "context": {k: v for k, v in context.items() if k != "yaml"},
             "on_done": on_done,
+            "tab": tab,
         },
     )
+    return rid, list(store.problems)
+
+
+def rerun_inputs(record_id: str) -> tuple[list, dict, dict]:
+    """What an interrupted job ran on, read whole from the store: ``(task arguments, context,
+    the record's args)``, the line's YAML put back where it was."""
+    record = Store().get(record_id)
+    text, args = record["config_text"], record["args"]
+    task_args = [text if a == LINE_ARG else a for a in args["task_args"]]
+    return task_args, {**args["context"], "yaml": text}, args
 
 
 def close_job_record(record_id: str, status: str) -> None:
-    """End the record of long work: ``complete``, ``cancelled``, ``failed``, or ``rerun`` and
-    ``dismissed`` (an interrupted one, started again or set aside)."""
+    """End the record of long work: ``complete``, ``cancelled`` or ``failed``."""
     Store().close_record(record_id, status)
 
 
-def interrupted_jobs(name: str, limit: int = 3) -> list[dict]:
+def claim_job_record(record_id: str, status: str) -> tuple[bool, list[str]]:
+    """Close an interrupted record as ``rerun`` or ``dismissed`` only if it is still
+    interrupted (:meth:`Store.claim`): ``(whether this call closed it, the store's
+    problems)`` — two tabs that click Rerun on one record start one job, not two."""
+    store = Store()
+    return store.claim(record_id, status), list(store.problems)
+
+
+def interrupted_jobs(
+    name: str, tab: str | None = None, limit: int = 3, now: datetime | None = None
+) -> list[dict]:
     """The app's long work ``name`` (a page's name for it: ``"simulation"``) that was running
-    when its server stopped, newest first; none without a store file. Raises
+    when its server stopped, newest first, brief (no line's YAML: :func:`rerun_inputs` reads
+    it); none without a store file. Only those the browser tab ``tab`` started, and other
+    tabs' once started :data:`OTHER_TABS_AFTER_S` ago (``now``: UTC). Raises
     :class:`linesim.store.StoreError` when the file cannot be read."""
     store = Store()
     if not store.path.exists():
         return []
+    now = now or datetime.now(UTC).replace(tzinfo=None)
     found = [
         r
-        for r in store.records(JOB_KIND, limit=200)
-        if r["status"] == "interrupted"
-        and (r.get("args") or {}).get("from") == FROM_UI
+        for r in store.records(JOB_KIND, limit=200, statuses=("interrupted",), brief=True)
+        if (r.get("args") or {}).get("from") == FROM_UI
         and r["args"].get("job") == name
         # only what this app starts (a shared store's record names no other function)
         and r["args"].get("task") in RERUNNABLE
         and r["args"].get("on_done") in KEEPERS
+        and (
+            r["args"].get("tab") == tab
+            or (now - r["created_at"]).total_seconds() > OTHER_TABS_AFTER_S
+        )
     ]
     return found[:limit]
 

@@ -1,6 +1,7 @@
 """Optimise: CP-SAT layouts at a target or budget, the Pareto front, load a point as the line."""
 
 import hashlib
+import json
 import sys
 from pathlib import Path
 
@@ -71,6 +72,7 @@ def optimise(target, budget, objective, pareto, tune, dew) -> None:
     """Start the search in a child process that outlives the page (see :func:`follow`)."""
     text = common.working_yaml()
     st.session_state.pop("optimised", None)
+    st.session_state.pop(LAYOUT_SIMULATED, None)  # of a layout of the last search
     inputs = {
         "target_gwh_per_year": float(target),
         "budget_musd": float(budget),
@@ -226,8 +228,18 @@ def layout_diff(working, layout, figures, now) -> None:
         st.caption("The same machines as the working line.")
 
 
-def inspect(spec, result, frame: pd.DataFrame, tunable) -> None:
-    """One point: its machines, its process settings, simulate it, load it."""
+def layout_key(line_yaml: str, layout: dict, settings: dict | None) -> str:
+    """What a layout's simulation is kept under: a digest of the layout's own line — the line
+    the search's result belongs to (``line_yaml``), its machines and process settings, which
+    make that line (:func:`apply_layout`) — never a point's number, which another search (a
+    new target, a reopened record) gives to another layout."""
+    text = json.dumps([line_yaml, layout, settings], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def inspect(spec, line_yaml: str, result, frame: pd.DataFrame, tunable) -> None:
+    """One point (of the search's result on the line ``line_yaml``, ``spec``): its machines,
+    its process settings, simulate it, load it."""
     points = list(result.pareto) or [(result.layout, result.predicted)]
     point_settings = list(result.pareto_settings) if result.pareto else [result.settings]
     pick = st.selectbox("Layout to inspect", frame["point"].tolist(), key="pick")
@@ -263,7 +275,7 @@ def inspect(spec, result, frame: pd.DataFrame, tunable) -> None:
             hide_index=True,
             key="settings",
         )
-    point = f"{hashlib.sha256(common.working_yaml().encode()).hexdigest()}:{pick}"
+    point = layout_key(line_yaml, layout, chosen_settings)
     if st.button("Simulate this layout (3 × 7 days)", key="simulate_layout"):
         from linesim.config import dump_line
 
@@ -340,6 +352,7 @@ def stored() -> None:
         )
         if record is not None:
             pick = record["id"]
+            st.session_state.pop(LAYOUT_SIMULATED, None)
             st.session_state["optimised"] = {
                 "yaml": common.working_yaml(),
                 "result": kept.reopened_optimisation(record),
@@ -388,7 +401,7 @@ def main() -> None:
     if not result.found:
         st.error(f"No layout: {md(result.status)}. {md(result.binding or '')}")
         return
-    inspect(spec, result, front(result, now), tunable)
+    inspect(spec, line_yaml, result, front(result, now), tunable)
 
 
 common.guarded(main)

@@ -138,7 +138,7 @@ def show(report) -> None:
 def stored(spec) -> None:
     """The studies kept in the results store (of any line: a reload starts from the default
     line); one reopened on request, its line made the working line."""
-    records = kept.stored("uncertainty")
+    records = kept.stored("uncertainty", brief=True)  # a study is read when reopened
     if not records:
         return
     st.subheader("Uncertainty studies in the results store")
