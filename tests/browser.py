@@ -86,6 +86,10 @@ def browser_page(width: int = 1300, height: int = 900, dark: bool = False):
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.on("console", lambda m: _console_error(m, errors))
         yield page, errors
+    except BaseException:  # a failed test says what its page showed (in its captured output)
+        for open_page in context.pages:
+            print(f"--- the page at {open_page.url} showed:\n{page_text(open_page)}")
+        raise
     finally:
         context.close()
 
@@ -144,13 +148,49 @@ def edit_cell(page, grid, row: int, column: int, value: object) -> None:
     page.keyboard.press("Enter")
 
 
+#: the app's root while no script run (whole or fragment) is running and it is connected
+#: (Streamlit's own attributes, which its end-to-end tests wait on)
+NOT_RUNNING = (
+    '[data-testid="stApp"][data-test-connection-state="CONNECTED"]'
+    '[data-test-script-state="notRunning"]'
+)
+
+
 def idle(pg, timeout_ms: float = 60_000) -> None:
-    """Wait until the app has finished its script run (its running indicator is gone): a
-    button clicked during a run can be lost to the rerun that follows."""
-    pg.wait_for_timeout(200)
-    pg.get_by_test_id("stStatusWidget").filter(has_text="Stop").wait_for(
-        state="detached", timeout=timeout_ms
-    )
+    """Wait until the app has finished its script run: a button clicked during a run can be
+    lost to the rerun that follows. Read from the app's root (its script state), not from
+    the Stop button, which shows only once a run has lasted 0.5 s: a busy server's run could
+    still be starting, or 0.4 s in, when the button was looked for. Looked at twice, 0.3 s
+    apart, so that a rerun asked for just before (its request still on its way) is waited
+    for too."""
+    for _ in range(2):
+        pg.wait_for_timeout(300)
+        pg.locator(NOT_RUNNING).wait_for(timeout=timeout_ms)
+
+
+def goto_page(pg, title: str, timeout_s: float = 90.0) -> None:
+    """Go to the app's page ``title`` by its sidebar link once the current page is idle, and
+    wait until that page is drawn (its title) and idle: an input typed before the switch
+    has run goes to the old page, and its rerun can undo the switch."""
+    idle(pg, timeout_s * 1000)
+    pg.get_by_test_id("stSidebarNav").get_by_role("link", name=re.compile(rf"\b{title}$")).click()
+    heading = pg.locator("h1").filter(has_text=re.compile(rf"^{title}$"))
+    wait_shown(pg, heading, timeout_s, f"the {title} page")
+    idle(pg, timeout_s * 1000)
+
+
+def set_run(pg, horizon_days: float, replications: int) -> None:
+    """Set the Simulate page's horizon and replications, each committed and its rerun ended
+    before the next (a value typed while the script runs can be lost to its rerun)."""
+    for name, value in (("Horizon [days]", horizon_days), ("Replications", replications)):
+        idle(pg, 120_000)
+        box = pg.get_by_role("spinbutton", name=name)
+        box.fill(str(value))
+        box.press("Enter")
+    idle(pg, 120_000)
+    for name, value in (("Horizon [days]", horizon_days), ("Replications", replications)):
+        shown = pg.get_by_role("spinbutton", name=name).input_value()
+        assert float(shown) == value, (name, shown)
 
 
 def pick_option(pg, widget, option: str, tries: int = 4) -> None:
@@ -170,6 +210,28 @@ def pick_option(pg, widget, option: str, tries: int = 4) -> None:
             pg.wait_for_timeout(100)
     idle(pg, 90_000)
     assert option in widget.inner_text(), widget.inner_text()
+
+
+def page_text(pg, limit: int = 3000) -> str:
+    """What the page shows (its text, at most ``limit`` characters): a failed wait says it."""
+    try:
+        return pg.locator("body").inner_text(timeout=10_000)[:limit]
+    except Exception as exc:  # a closed or crashed page
+        return f"(the page's text could not be read: {type(exc).__name__})"
+
+
+def wait_shown(pg, locator, timeout_s: float, what: str) -> None:
+    """Wait until ``locator`` (of the page ``pg``) is visible, up to ``timeout_s``; else fail
+    naming ``what`` was awaited and what the page showed instead."""
+    start = time.monotonic()
+    try:
+        locator.first.wait_for(timeout=timeout_s * 1000)
+    except Exception as exc:
+        raise AssertionError(
+            f"{what}: not shown within {timeout_s:g} s; the page showed:\n{page_text(pg)}"
+        ) from exc
+    if os.environ.get("LINESIM_TEST_STEPS"):  # how long each wait took, for a slow machine
+        print(f"[{time.strftime('%H:%M:%S')}] {what}: {time.monotonic() - start:.1f} s")
 
 
 def metric_value(page, label: str) -> str:

@@ -59,6 +59,31 @@ def serve_ui(_ui_servers):
     return _ui_servers["url"], _ui_servers["proc"]
 
 
+def _own_server(tmp_path_factory):
+    from browser import start_ui
+
+    url, proc = start_ui(tmp_path_factory.mktemp("own_ui_store") / "runs.duckdb")
+    yield url, proc
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+@pytest.fixture(name="own_ui_server")
+def serve_own_ui(tmp_path_factory):
+    """``linesim ui`` of the test's own, with a results store of its own, for a browser test
+    of long work (as :func:`serve_ui` yields): no other test's jobs, their threads and their
+    grace run on beside it, nor does its own work (a job left to its grace) run on into the
+    next test's; ended with the test, its jobs with it."""
+    yield from _own_server(tmp_path_factory)
+
+
+@pytest.fixture(scope="module", name="module_ui_server")
+def serve_module_ui(tmp_path_factory):
+    """As :func:`serve_own_ui`, shared by the tests of one module (whose work ends with each
+    test: none is left running to its grace)."""
+    yield from _own_server(tmp_path_factory)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _one_browser():
     """The browser tests' one chromium, closed at the end of the run (if one was started)."""

@@ -4,7 +4,7 @@ its message), and end to end in headless Chromium through ``linesim ui``."""
 import re
 
 import pytest
-from browser import browser_page
+from browser import browser_page, goto_page, set_run
 from conftest import ROOT, settle
 from streamlit.testing.v1 import AppTest
 
@@ -226,9 +226,8 @@ def test_end_to_end_in_chromium(ui_server, tmp_path):
         pg.get_by_role("spinbutton", name="Machines").fill("4")
         pg.keyboard.press("Enter")
         pg.wait_for_timeout(2000)
-        pg.get_by_role("link", name=re.compile("Simulate")).click()
-        pg.get_by_label("Horizon [days]").fill("2")
-        pg.keyboard.press("Enter")
+        goto_page(pg, "Simulate")
+        set_run(pg, 2, 3)
         pg.get_by_role("button", name="Run simulation").click()
         label = pg.get_by_text("Simulated output [GWh/yr]")
         label.wait_for(timeout=120_000)

@@ -8,6 +8,7 @@ import sys
 from browser import (
     browser_page,
     edit_cell,
+    goto_page,
     metric_value,
     pick_option,
     start_ui,
@@ -124,7 +125,7 @@ def test_compare_of_lines_that_share_a_name_shows_a_bar_each(ui_server):
     url, _ = ui_server
     with browser_page() as (pg, errors):
         open_line_page(pg, url)
-        pg.get_by_role("link", name=re.compile("Compare")).click()
+        goto_page(pg, "Compare")
         pg.get_by_text("Lines to compare").first.wait_for(timeout=90_000)
         pick_option(pg, pg.get_by_test_id("stMultiSelect").first, PILOT)
         ticks = pg.locator('[data-testid="stPlotlyChart"] .xtick text')
@@ -156,15 +157,15 @@ def test_a_saved_scenario_and_running_work_outlive_a_reload_and_a_server_restart
             pg.get_by_test_id("stSelectbox").filter(has_text="Bundled line").click()
             pg.get_by_role("option", name="pilot_oxide", exact=True).click()
             pg.get_by_text("pilot_oxide — edit").wait_for(timeout=30_000)
-            pg.get_by_role("link", name=re.compile("Compare")).click()
+            goto_page(pg, "Compare")
             pg.get_by_label("Save the working line as a scenario").fill("oxide as is")
             pg.keyboard.press("Enter")
             pg.get_by_role("button", name="Save scenario").click()
             pg.get_by_text("Saved scenario oxide as is").wait_for(timeout=30_000)
             open_line_page(pg, url)  # the page loaded again: a new session
-            pg.get_by_role("link", name=re.compile("Compare")).click()
+            goto_page(pg, "Compare")
             pg.get_by_role("button", name="Open as working line").wait_for(timeout=30_000)
-            pg.get_by_role("link", name=re.compile("Simulate")).click()
+            goto_page(pg, "Simulate")
             start_long_simulation(pg)  # running when the server stops
             tab = pg.url.split("?tab=")[1]  # a restart's new session of this tab is offered it
     finally:
@@ -192,12 +193,12 @@ def test_a_saved_scenario_and_running_work_outlive_a_reload_and_a_server_restart
             assert said.count() == 0
             pg.get_by_role("button", name="Cancel").click()
             pg.get_by_test_id("stAlert").filter(has_text="cancelled").wait_for(timeout=30_000)
-            pg.get_by_role("link", name=re.compile("Compare")).click()
+            goto_page(pg, "Compare")
             pg.get_by_role("button", name="Open as working line").click()
             pg.get_by_text("Scenario oxide as is is the working line").wait_for(timeout=30_000)
-            pg.get_by_role("link", name=re.compile("Line")).first.click()
+            goto_page(pg, "Line")
             pg.get_by_text("pilot_oxide — edit").wait_for(timeout=30_000)
-            pg.get_by_role("link", name=re.compile("Compare")).click()
+            goto_page(pg, "Compare")
             pg.get_by_role("button", name="Delete").click()
             opener = pg.get_by_role("button", name="Open as working line")
             opener.wait_for(state="detached", timeout=30_000)  # no scenario left to open

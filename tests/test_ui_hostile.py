@@ -19,7 +19,7 @@ from contextlib import suppress
 import psutil
 import pytest
 import yaml
-from browser import ORPHAN_GRACE_S, browser_page
+from browser import ORPHAN_GRACE_S, browser_page, goto_page
 from conftest import ROOT, settle
 from streamlit.testing.v1 import AppTest
 
@@ -405,7 +405,7 @@ def test_an_upload_without_cost_and_with_markdown_in_chromium(ui_server, tmp_pat
             value.filter(has_text="—").wait_for(timeout=30_000)
         cost = value.inner_text()
         images = pg.locator("img[src*='evil'], img[src='x']").count()
-        pg.get_by_role("link", name=re.compile("Cost")).click()
+        goto_page(pg, "Cost")
         pg.get_by_text("The cost model needs the line's").wait_for(timeout=30_000)
     assert heading.startswith(MARKDOWN_NAME + " " + HTML_NAME), heading
     assert cost == "—" and images == 0

@@ -1,13 +1,13 @@
 """Long work belongs to the browser tab that started it (issue 17): two tabs on one server, each
 with its own simulation; a reload takes over its own tab's job, a tab opened after another was
-closed takes over none, nor does another browser at an open tab's address. On the run's shared
-``linesim ui`` server (tests/conftest.py)."""
+closed takes over none, nor does another browser at an open tab's address. On a ``linesim ui``
+server of the test's own (tests/conftest.py): no other test's long work runs beside it, and the
+job it leaves to its grace ends with it."""
 
 import re
 import time
 
-from browser import ORPHAN_GRACE_S, browser_page
-from test_ui_workflow import idle
+from browser import ORPHAN_GRACE_S, browser_page, goto_page, idle, set_run, wait_shown
 
 PILOT = "pilot_sulfide_200mwh"
 OXIDE = "pilot_oxide"
@@ -20,20 +20,17 @@ def working_line(pg, name: str):
 
 def start_long_simulation(pg) -> None:
     """A year × 40 replications on the Simulate page (minutes: cancelled by the test)."""
-    pg.get_by_role("spinbutton", name="Horizon [days]").fill("365")
-    pg.get_by_role("spinbutton", name="Replications").fill("40")
-    pg.keyboard.press("Enter")
-    idle(pg)
+    set_run(pg, 365, 40)
     pg.get_by_role("button", name="Run simulation").click()
-    running(pg).wait_for(timeout=60_000)
+    wait_shown(pg, running(pg), 90, "the long simulation running")
 
 
 def running(pg):
     return pg.get_by_test_id("stProgress").filter(has_text="Simulating the line")
 
 
-def test_a_job_is_its_tabs_own_across_reloads_and_no_other_tab_takes_it(ui_server):
-    url, _ = ui_server
+def test_a_job_is_its_tabs_own_across_reloads_and_no_other_tab_takes_it(own_ui_server):
+    url, _ = own_ui_server
     with browser_page(1280, 720) as (b, errors_b):
         with browser_page(1280, 720) as (a, errors_a):
             # tab A: the oxide pilot, a long simulation
@@ -41,7 +38,7 @@ def test_a_job_is_its_tabs_own_across_reloads_and_no_other_tab_takes_it(ui_serve
             a.get_by_test_id("stSelectbox").filter(has_text="Bundled line").click()
             a.get_by_role("option", name=OXIDE, exact=True).click()
             a.get_by_text(f"{OXIDE} — edit").wait_for(timeout=60_000)
-            a.get_by_role("link", name=re.compile("Simulate")).click()
+            goto_page(a, "Simulate")
             working_line(a, OXIDE).wait_for(timeout=30_000)
             start_long_simulation(a)
             # tab B, opened while A's runs: its own line and no job
