@@ -230,8 +230,10 @@ def wait_shown(pg, locator, timeout_s: float, what: str) -> None:
         raise AssertionError(
             f"{what}: not shown within {timeout_s:g} s; the page showed:\n{page_text(pg)}"
         ) from exc
-    if os.environ.get("LINESIM_TEST_STEPS"):  # how long each wait took, for a slow machine
-        print(f"[{time.strftime('%H:%M:%S')}] {what}: {time.monotonic() - start:.1f} s")
+    log = os.environ.get("LINESIM_TEST_STEPS")  # a file: how long each wait took (a slow CI)
+    if log:
+        with open(log, "a", encoding="utf-8") as out:
+            out.write(f"{time.strftime('%H:%M:%S')} {what}: {time.monotonic() - start:.1f} s\n")
 
 
 def metric_value(page, label: str) -> str:

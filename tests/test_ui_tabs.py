@@ -42,41 +42,44 @@ def test_a_job_is_its_tabs_own_across_reloads_and_no_other_tab_takes_it(own_ui_s
             working_line(a, OXIDE).wait_for(timeout=30_000)
             start_long_simulation(a)
             # tab B, opened while A's runs: its own line and no job
-            # (not "networkidle", and long: a busy machine, two simulations running)
-            b.goto(url + "/simulate", timeout=90_000)
-            working_line(b, PILOT).wait_for(timeout=60_000)
+            # (the page's load not awaited, its content for long: a busy machine (load 10
+            # on 2 cores) took over 90 s to load a page once, two simulations running)
+            b.goto(url + "/simulate", wait_until="commit", timeout=90_000)
+            wait_shown(b, working_line(b, PILOT), 120, "B's Simulate page")
             idle(b)
             assert running(b).count() == 0
             # A reloads: its new session takes over A's job (and line)
-            a.reload(timeout=90_000)
-            running(a).wait_for(timeout=60_000)
-            working_line(a, OXIDE).wait_for(timeout=30_000)
+            a.reload(wait_until="commit", timeout=90_000)
+            wait_shown(a, running(a), 120, "A's job, taken over after its reload")
+            wait_shown(a, working_line(a, OXIDE), 30, "A's line, taken over with its job")
             assert re.search(r"\?tab=[0-9a-f]{32}$", a.url), a.url
             # A's address in another browser (a pasted link, a bookmark) while A is open: it
             # takes nothing, and after the grace it has a tab id of its own; closed, A's job
             # is not stopped with it (checked below, after the grace)
             with browser_page(1280, 720) as (d, errors_d):
-                d.goto(a.url, timeout=90_000)
-                working_line(d, PILOT).wait_for(timeout=60_000)
+                d.goto(a.url, wait_until="commit", timeout=90_000)
+                wait_shown(d, working_line(d, PILOT), 120, "D's Simulate page, at A's address")
                 d.wait_for_url(lambda u: u != a.url, timeout=ORPHAN_GRACE_S * 1000 + 30_000)
                 assert running(d).count() == 0 and running(a).count() == 1
             d_closed = time.monotonic()
             # B starts one of its own: A's is not replaced; B cancels its job: A's runs on
             start_long_simulation(b)
+            idle(b)
             b.get_by_role("button", name="Cancel").click()
-            b.get_by_test_id("stAlert").filter(has_text="cancelled").wait_for(timeout=30_000)
+            cancelled = b.get_by_test_id("stAlert").filter(has_text="cancelled")
+            wait_shown(b, cancelled, 60, "B's job cancelled")
             a.wait_for_timeout(1500 + 1000 * max(0, ORPHAN_GRACE_S - time.monotonic() + d_closed))
             assert running(a).count() == 1
             assert a.get_by_test_id("stAlert").filter(has_text="cancelled").count() == 0
         # A closed with its job running: a tab opened now starts afresh (the default line,
         # no job), as B does on a reload
         with browser_page(1280, 720) as (c, errors_c):
-            c.goto(url + "/simulate", timeout=90_000)
-            working_line(c, PILOT).wait_for(timeout=60_000)
+            c.goto(url + "/simulate", wait_until="commit", timeout=90_000)
+            wait_shown(c, working_line(c, PILOT), 120, "C's Simulate page")
             idle(c)
             assert running(c).count() == 0
-        b.reload(timeout=90_000)
-        working_line(b, PILOT).wait_for(timeout=60_000)
+        b.reload(wait_until="commit", timeout=90_000)
+        wait_shown(b, working_line(b, PILOT), 120, "B's Simulate page after its reload")
         idle(b)
         assert running(b).count() == 0
     errors = errors_a + errors_b + errors_c + errors_d
