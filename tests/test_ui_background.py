@@ -203,3 +203,34 @@ def test_a_jobs_record_ends_as_it_ended_and_stays_running_when_the_server_stops(
     dead = type("Dead", (), {"is_alive": lambda self: False, "join": lambda self: None})()
     background._watch(job, dead, receiver, held)
     assert job.outcome is None and job.server_stopped and job.end_status() is None
+
+
+def test_a_tab_id_is_held_by_one_open_session_at_a_time(monkeypatch):
+    """A session at the address of a tab still open (a duplicated tab) does not hold its id,
+    whether or not that tab has work running; the tab's reload does once its old session has
+    gone; ids of sessions gone are forgotten."""
+    from types import SimpleNamespace
+
+    opened = set()
+    monkeypatch.setattr(background, "_open", lambda session: session in opened)
+    monkeypatch.setattr(background, "_TABS", {})
+    me = SimpleNamespace(session_id=None)
+    monkeypatch.setattr(background, "get_script_run_ctx", lambda **_: me)
+
+    def session(name: str) -> None:  # the current script run is ``name``'s, which is open
+        opened.add(name)
+        me.session_id = name
+
+    session("a")
+    assert background.hold_tab("tab-a") and background.hold_tab("tab-a")  # its own, again
+    session("d")  # tab a's address in another tab, while a is open (no job anywhere)
+    assert not background.hold_tab("tab-a")
+    assert background.hold_tab("tab-d")  # the id it takes instead
+    opened.discard("a")  # tab a reloads: its old session has gone
+    session("a2")
+    assert background.hold_tab("tab-a")
+    assert background._TABS == {"tab-a": "a2", "tab-d": "d"}
+    opened.discard("d")  # tab d closed: forgotten when a session next holds a tab
+    session("e")
+    assert background.hold_tab("tab-e")
+    assert background._TABS == {"tab-a": "a2", "tab-e": "e"}

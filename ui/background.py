@@ -34,6 +34,8 @@ from streamlit import runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 _JOBS: dict[str, Job] = {}
+#: browser tab id → the session that holds it (:func:`hold_tab`): one open session a tab
+_TABS: dict[str, str | None] = {}
 _LOCK = threading.Lock()
 KEEP_S = 3600.0  #: a finished job's result is kept this long for its page to collect [s]
 #: The environment variable that sets :data:`ORPHAN_GRACE_S` (tests/conftest.py: 2 s for the
@@ -244,6 +246,35 @@ def held_elsewhere(tab: str) -> bool:
             j.tab == tab and j.session != me and _adoptable(j, now) and not _session_gone(j)
             for j in _JOBS.values()
         )
+
+
+def hold_tab(tab: str) -> bool:
+    """Whether the current session now holds the browser tab ``tab`` (its id in the page's
+    address): it does unless another session still open holds it — the same address open in
+    another tab or browser (a pasted link, a duplicated tab, a bookmark), or a reload's old
+    session whose end a busy server has not seen yet. Checked whether or not the tab has
+    work running: two open tabs never share an id, so neither can take the other's later
+    work on a reload (``common.resume_jobs`` lets a tab held elsewhere wait, then gives it an
+    id of its own). Sessions that have gone are forgotten here."""
+    ctx = get_script_run_ctx(suppress_warning=True)
+    me = ctx.session_id if ctx is not None else None
+    with _LOCK:
+        holder = _TABS.get(tab)
+        if holder is not None and holder != me and _open(holder):
+            return False
+        for gone in [t for t, s in _TABS.items() if s != me and not _open(s)]:
+            del _TABS[gone]
+        _TABS[tab] = me
+        return True
+
+
+def _open(session: str | None) -> bool:
+    """Whether the browser session ``session`` is open (False without a server: AppTest)."""
+    return (
+        session is not None
+        and runtime.exists()
+        and runtime.get_instance().is_active_session(session)
+    )
 
 
 def retab(old: str, new: str) -> None:

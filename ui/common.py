@@ -458,11 +458,13 @@ def resume_jobs() -> None:
     result), so its pages follow it; the line of the newest such job becomes the working line
     (the reload lost the old one).
 
-    A job of this tab still held by an open session is not taken: on a busy server a reload's
-    new session runs before the server has seen the old one end, so the page asks again twice
-    a second (a fragment) for :data:`background.ORPHAN_GRACE_S`; a session that still holds it
-    then is another tab at the same address (a pasted link, a duplicated tab, a bookmark),
-    which keeps its job, and this session takes an id of its own (:func:`tab_id`)."""
+    A tab, or a job of it, still held by an open session is not taken (:func:`background.hold_tab`,
+    :func:`background.held_elsewhere`): on a busy server a reload's new session runs before the
+    server has seen the old one end, so the page asks again twice a second (a fragment) for
+    :data:`background.ORPHAN_GRACE_S`; a session that still holds it then is another tab at the
+    same address (a pasted link, a duplicated tab, a bookmark), which keeps its id and its
+    jobs, and this session takes an id of its own (:func:`tab_id`) — whether or not the tab
+    has work running then, so that two open tabs never share an id."""
     tab = tab_id()
     if not st.session_state.get(RESUME_CHECKED):
         st.session_state[RESUME_CHECKED] = True
@@ -494,13 +496,14 @@ def _take_over(tab: str) -> bool:
     text = newest.context.get("yaml") if newest and isinstance(newest.context, dict) else None
     if text and text != working_yaml():
         set_working_yaml(text, RESUMED)
-    if background.held_elsewhere(tab):
+    if background.held_elsewhere(tab) or not background.hold_tab(tab):
         if time.monotonic() < st.session_state[RESUME_UNTIL]:
             return False
-        # another tab at this address keeps its job; this one becomes a tab of its own
+        # another tab at this address keeps its id and its jobs; this one takes its own
         ours = uuid.uuid4().hex
         st.session_state[TAB_KEY] = st.query_params[TAB] = ours
         background.retab(tab, ours)
+        background.hold_tab(ours)
     del st.session_state[RESUME_UNTIL]
     return True
 
