@@ -215,7 +215,7 @@ def test_a_saved_scenario_and_running_work_outlive_a_reload_and_a_server_restart
     first, again = Store(store).records("ui_job")[::-1]  # the rerun, then the one interrupted
     assert (first["status"], again["status"]) == ("rerun", "cancelled")
     pilot = dump_line(load_line(PILOT))  # the line of the new session that ran it, kept once
-    assert first["args"]["task_args"] == again["args"]["task_args"] == [LINE_ARG, 365.0, 40, 1]
+    assert first["args"]["task_args"] == again["args"]["task_args"] == [LINE_ARG, 365.0, 50, 1]
     assert first["config_text"] == again["config_text"] == pilot
     assert first["args"]["tab"] == again["args"]["tab"] == tab
     assert not errors and not errors2, errors + errors2
