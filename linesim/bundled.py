@@ -28,7 +28,7 @@ def configs_dir() -> Path:
 
 
 def ui_dir() -> Path:
-    """The folder of the Streamlit app (``app.py`` and ``pages/``)."""
+    """The folder of the Streamlit app (``app.py`` and its pages, ``views/``)."""
     return _data_dir("ui")
 
 

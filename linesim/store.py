@@ -76,8 +76,10 @@ DAMAGED_AFTER_S = 2.0
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
     id VARCHAR PRIMARY KEY,
-    kind VARCHAR NOT NULL,            -- run | sweep | optimise
-    status VARCHAR NOT NULL,          -- complete | running | interrupted
+    kind VARCHAR NOT NULL,            -- run | sweep | optimise | uncertainty | ui_job
+    -- complete | running | interrupted; the app's ui_job also cancelled | failed | rerun |
+    -- dismissed (ui/kept.py)
+    status VARCHAR NOT NULL,
     created_at TIMESTAMP NOT NULL,    -- UTC
     finished_at TIMESTAMP,
     version VARCHAR NOT NULL,
@@ -410,17 +412,20 @@ class Store:
         return sorted(self.pending.glob("*.json")) if self.pending.is_dir() else []
 
     # --- reading ------------------------------------------------------------------------------
-    def list(self, limit: int = 50):
-        """The latest records as a DataFrame (newest first), spooled ones included."""
+    def list(self, limit: int = 50, hidden: tuple[str, ...] = ()):
+        """The latest records as a DataFrame (newest first), spooled ones included; none of
+        the kinds ``hidden`` (``linesim runs list`` hides the app's records of its running
+        work, ``ui_job``, unless ``--all``)."""
         import pandas as pd
 
+        where = f"WHERE r.kind NOT IN ({', '.join('?' * len(hidden))}) " if hidden else ""
         with self._reader() as con:
             frame = con.execute(
                 "SELECT r.id, r.kind, r.status, r.created_at, r.line, r.engine, r.seed, "
                 "r.config_path, substr(r.config_hash, 1, 12) AS config_hash, "
                 "count(w.record_id) AS rows, r.host, r.pid FROM records r LEFT JOIN rows w "
-                "ON w.record_id = r.id GROUP BY ALL ORDER BY r.created_at DESC LIMIT ?",
-                [limit],
+                f"ON w.record_id = r.id {where}GROUP BY ALL ORDER BY r.created_at DESC LIMIT ?",
+                [*hidden, limit],
             ).df()
         frame["status"] = [
             _shown_status(s, h, p, c)
@@ -452,20 +457,66 @@ class Store:
         ]
         return rec
 
-    def records(self, kind: str, limit: int = 50) -> builtins.list[dict]:
+    def records(
+        self,
+        kind: str,
+        limit: int = 50,
+        *,
+        statuses: tuple[str, ...] | None = None,
+        brief: bool = False,
+    ) -> builtins.list[dict]:
         """The latest records of ``kind`` (newest first) as :meth:`get` gives them, without
         their rows, read at once (a page that lists them reads the file once, not per
-        record)."""
+        record). ``statuses``: only records whose status as shown is one of these (a running
+        one whose process has gone shows ``interrupted``); ``brief``: without the config's
+        text, the resolved line and the summary (``summary`` None) — a listing, which need
+        not read a study's megabytes: :meth:`get` reads the one opened."""
+        where, params = "kind = ?", [kind]
+        if statuses is not None:
+            stored = {*statuses, *(("running",) if "interrupted" in statuses else ())}
+            where += f" AND status IN ({', '.join('?' * len(stored))})"
+            params += sorted(stored)
+        columns = "* EXCLUDE (config_text, resolved_json, summary_json)" if brief else "*"
         with self._reader() as con:
             cur = con.execute(
-                "SELECT * FROM records WHERE kind = ? ORDER BY created_at DESC LIMIT ?",
-                [kind, limit],
+                f"SELECT {columns} FROM records WHERE {where} ORDER BY created_at DESC LIMIT ?",
+                [*params, limit],
             )
             names = [d[0] for d in cur.description]
             found = [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
         for rec in found:
             _decode(rec)
-        return found
+        return [r for r in found if statuses is None or r["status"] in statuses]
+
+    def claim(self, record_id: str, status: str, was: tuple[str, ...] = ("interrupted",)) -> bool:
+        """Set the record's status to ``status`` only if it is one of ``was`` now (after the
+        spool is merged and records of gone processes are marked ``interrupted``), in the
+        file itself: whether this call changed it. False too when the file cannot be written
+        now (the reason in :attr:`problems`): two processes, or two pages, that claim the same
+        record (a rerun of interrupted work) never both get it."""
+        import duckdb
+
+        try:
+            con = self._open_writer()
+        except _Busy:
+            self._note(f"results store {self.path}: held by another process; try again")
+            return False
+        except (duckdb.Error, OSError) as exc:
+            self._note(f"results store {self.path}: {_problem(exc)}")
+            return False
+        try:
+            self._merge_spool(con)
+            changed = con.execute(
+                f"UPDATE records SET status = ?, finished_at = ? WHERE id = ? "
+                f"AND status IN ({', '.join('?' * len(was))}) RETURNING id",
+                [status, _now(), record_id, *was],
+            ).fetchall()
+        except (duckdb.Error, OSError) as exc:
+            self._note(f"results store {self.path}: {_problem(exc)}")
+            return False
+        finally:
+            con.close()
+        return bool(changed)
 
     def scenarios(self) -> builtins.list[dict]:
         """The saved scenarios, newest first: dicts of name, saved_at, line and yaml (the

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +40,64 @@ def _private_store(tmp_path_factory, monkeypatch):
     directory pytest was started from (bundled lines by name, files by ``ROOT``)."""
     monkeypatch.setenv("LINESIM_STORE", str(tmp_path_factory.mktemp("store") / "runs.duckdb"))
     monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
+
+
+@pytest.fixture(scope="session")
+def _ui_servers(tmp_path_factory):
+    """The run's shared ``linesim ui`` (see :func:`serve_ui`): ``{"url", "proc"}`` once
+    started; terminated (SIGTERM, as a service manager stops it) at the end."""
+    server: dict = {"store": tmp_path_factory.mktemp("ui_store") / "runs.duckdb"}
+    yield server
+    if "proc" in server:
+        server["proc"].terminate()
+        server["proc"].wait(timeout=20)
+
+
+@pytest.fixture(name="ui_server")
+def serve_ui(_ui_servers):
+    """``linesim ui`` on a free port, shared by every browser test of the run (tests/browser.py;
+    each test has a browser session of its own, so its edits and jobs are its own): ``(url,
+    process)``; started again (on the same results store) if a test stopped it. Its results
+    store (scenarios, kept results) is a file of its own. A test that restarts the server, or
+    needs an empty store, starts its own (:func:`browser.start_ui`)."""
+    from browser import start_ui
+
+    if "proc" not in _ui_servers or _ui_servers["proc"].poll() is not None:
+        _ui_servers["url"], _ui_servers["proc"] = start_ui(_ui_servers["store"])
+    return _ui_servers["url"], _ui_servers["proc"]
+
+
+def _own_server(tmp_path_factory):
+    from browser import start_ui
+
+    url, proc = start_ui(tmp_path_factory.mktemp("own_ui_store") / "runs.duckdb")
+    yield url, proc
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+@pytest.fixture(name="own_ui_server")
+def serve_own_ui(tmp_path_factory):
+    """``linesim ui`` of the test's own, with a results store of its own, for a browser test
+    of long work (as :func:`serve_ui` yields): no other test's jobs, their threads and their
+    grace run on beside it, nor does its own work (a job left to its grace) run on into the
+    next test's; ended with the test, its jobs with it."""
+    yield from _own_server(tmp_path_factory)
+
+
+@pytest.fixture(scope="module", name="module_ui_server")
+def serve_module_ui(tmp_path_factory):
+    """As :func:`serve_own_ui`, shared by the tests of one module (whose work ends with each
+    test: none is left running to its grace)."""
+    yield from _own_server(tmp_path_factory)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _one_browser():
+    """The browser tests' one chromium, closed at the end of the run (if one was started)."""
+    yield
+    if "browser" in sys.modules:
+        sys.modules["browser"].close_shared_browser()
 
 
 CONFIGS = sorted((ROOT / "configs").glob("*.yaml"))

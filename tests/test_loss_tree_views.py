@@ -115,7 +115,7 @@ def test_html_report_has_the_line_waterfall_and_station_factors():
 def test_simulate_page_shows_the_loss_waterfall_and_station_factors():
     from linesim.capacity import suggested_warmup_h
 
-    at = AppTest.from_file(str(ROOT / "ui" / "pages" / "simulate.py"), default_timeout=120)
+    at = AppTest.from_file(str(ROOT / "ui" / "views" / "simulate.py"), default_timeout=120)
     at.session_state["spec_yaml"] = dump_line(lossy_line())
     at.session_state["spec_source"] = "test"
     at.run()

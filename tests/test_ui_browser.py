@@ -1,17 +1,20 @@
 """The what-if app in headless Chromium, as a planner uses it (issue 17): edits kept, uploads
-with ``extends:``, errors that name the station. One ``linesim ui`` server for the module."""
+with ``extends:``, errors that name the station. On the run's shared ``linesim ui`` server
+(tests/conftest.py)."""
 
 import re
+import sys
 
-from browser import (  # noqa: F401 (serve_ui: the ui_server fixture)
+from browser import (
     browser_page,
     edit_cell,
+    goto_page,
     metric_value,
     pick_option,
-    serve_ui,
     start_ui,
     wait_for_metric,
 )
+from conftest import ROOT
 
 from linesim.capacity import capacity_report
 from linesim.config import load_line
@@ -122,7 +125,7 @@ def test_compare_of_lines_that_share_a_name_shows_a_bar_each(ui_server):
     url, _ = ui_server
     with browser_page() as (pg, errors):
         open_line_page(pg, url)
-        pg.get_by_role("link", name=re.compile("Compare")).click()
+        goto_page(pg, "Compare")
         pg.get_by_text("Lines to compare").first.wait_for(timeout=90_000)
         pick_option(pg, pg.get_by_test_id("stMultiSelect").first, PILOT)
         ticks = pg.locator('[data-testid="stPlotlyChart"] .xtick text')
@@ -137,10 +140,15 @@ def test_compare_of_lines_that_share_a_name_shows_a_bar_each(ui_server):
     assert not errors, errors
 
 
-def test_a_saved_scenario_outlives_a_reload_and_a_server_restart(tmp_path):
+def test_a_saved_scenario_and_running_work_outlive_a_reload_and_a_server_restart(tmp_path):
     """Saved on the Compare page, the scenario is there after a browser reload and after
     the server restarts on the same results store; reopened, it is the working line; then
-    deleted."""
+    deleted. A simulation running when the server stopped shows after the restart as
+    interrupted to its tab (the address it had), its inputs kept: Rerun starts it again with
+    them. The restarted server's
+    sidebar shows the pages' titles from its first script run on."""
+    from test_ui_tabs import running, start_long_simulation, working_line
+
     store = tmp_path / "runs.duckdb"
     url, proc = start_ui(store)
     try:
@@ -149,34 +157,65 @@ def test_a_saved_scenario_outlives_a_reload_and_a_server_restart(tmp_path):
             pg.get_by_test_id("stSelectbox").filter(has_text="Bundled line").click()
             pg.get_by_role("option", name="pilot_oxide", exact=True).click()
             pg.get_by_text("pilot_oxide — edit").wait_for(timeout=30_000)
-            pg.get_by_role("link", name=re.compile("Compare")).click()
+            goto_page(pg, "Compare")
             pg.get_by_label("Save the working line as a scenario").fill("oxide as is")
             pg.keyboard.press("Enter")
             pg.get_by_role("button", name="Save scenario").click()
             pg.get_by_text("Saved scenario oxide as is").wait_for(timeout=30_000)
             open_line_page(pg, url)  # the page loaded again: a new session
-            pg.get_by_role("link", name=re.compile("Compare")).click()
+            goto_page(pg, "Compare")
             pg.get_by_role("button", name="Open as working line").wait_for(timeout=30_000)
+            goto_page(pg, "Simulate")
+            start_long_simulation(pg)  # running when the server stops
+            tab = pg.url.split("?tab=")[1]  # a restart's new session of this tab is offered it
     finally:
         proc.terminate()
         proc.wait(timeout=20)
     url, proc = start_ui(store)
     try:
         with browser_page() as (pg, errors2):
-            open_line_page(pg, url)
-            pg.get_by_role("link", name=re.compile("Compare")).click()
+            # a fresh server's first script run, at a page's address: the sidebar lists the
+            # pages by their titles (not the old multipage layout's file names)
+            pg.goto(f"{url}/simulate?tab={tab}", wait_until="networkidle")  # the tab again
+            nav = pg.get_by_test_id("stSidebarNavLink")
+            nav.first.wait_for(timeout=60_000)
+            titles = [text.split()[-1] for text in nav.all_inner_texts()]
+            assert titles == [
+                *("Line", "Simulate", "Yield", "Cost"),
+                *("Optimise", "Compare", "Uncertainty", "Sweep"),
+            ], nav.all_inner_texts()
+            said = pg.get_by_test_id("stAlert").filter(has_text="server stopped")
+            said.wait_for(timeout=30_000)
+            assert "Simulating the line" in said.inner_text() and PILOT in said.inner_text()
+            pg.get_by_role("button", name="Rerun").click()
+            running(pg).wait_for(timeout=30_000)
+            working_line(pg, PILOT).wait_for(timeout=30_000)
+            assert said.count() == 0
+            pg.get_by_role("button", name="Cancel").click()
+            pg.get_by_test_id("stAlert").filter(has_text="cancelled").wait_for(timeout=30_000)
+            goto_page(pg, "Compare")
             pg.get_by_role("button", name="Open as working line").click()
             pg.get_by_text("Scenario oxide as is is the working line").wait_for(timeout=30_000)
-            pg.get_by_role("link", name=re.compile("Line")).first.click()
+            goto_page(pg, "Line")
             pg.get_by_text("pilot_oxide — edit").wait_for(timeout=30_000)
-            pg.get_by_role("link", name=re.compile("Compare")).click()
+            goto_page(pg, "Compare")
             pg.get_by_role("button", name="Delete").click()
             opener = pg.get_by_role("button", name="Open as working line")
             opener.wait_for(state="detached", timeout=30_000)  # no scenario left to open
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+    sys.path.insert(0, str(ROOT / "ui"))  # the app's modules, as its pages have
+    from kept import LINE_ARG
+
+    from linesim.config import dump_line
     from linesim.store import Store
 
     assert Store(store).scenarios() == []
+    first, again = Store(store).records("ui_job")[::-1]  # the rerun, then the one interrupted
+    assert (first["status"], again["status"]) == ("rerun", "cancelled")
+    pilot = dump_line(load_line(PILOT))  # the line of the new session that ran it, kept once
+    assert first["args"]["task_args"] == again["args"]["task_args"] == [LINE_ARG, 365.0, 50, 1]
+    assert first["config_text"] == again["config_text"] == pilot
+    assert first["args"]["tab"] == again["args"]["tab"] == tab
     assert not errors and not errors2, errors + errors2

@@ -19,7 +19,7 @@ from contextlib import suppress
 import psutil
 import pytest
 import yaml
-from browser import ORPHAN_GRACE_S, browser_page, serve_ui  # noqa: F401 (serve_ui: the ui_server fixture)
+from browser import ORPHAN_GRACE_S, browser_page, goto_page
 from conftest import ROOT, settle
 from streamlit.testing.v1 import AppTest
 
@@ -29,7 +29,7 @@ import jobs
 
 pytestmark = pytest.mark.hostile
 
-PAGES = ROOT / "ui" / "pages"
+PAGES = ROOT / "ui" / "views"
 CASE_CEILING_S = 30.0  #: wall time of one case (an upload is checked within 10 s) [s]
 RSS_CEILING_BYTES = 3 * 2**30  #: the test process's peak memory: the work is in children
 
@@ -405,7 +405,7 @@ def test_an_upload_without_cost_and_with_markdown_in_chromium(ui_server, tmp_pat
             value.filter(has_text="—").wait_for(timeout=30_000)
         cost = value.inner_text()
         images = pg.locator("img[src*='evil'], img[src='x']").count()
-        pg.get_by_role("link", name=re.compile("Cost")).click()
+        goto_page(pg, "Cost")
         pg.get_by_text("The cost model needs the line's").wait_for(timeout=30_000)
     assert heading.startswith(MARKDOWN_NAME + " " + HTML_NAME), heading
     assert cost == "—" and images == 0
@@ -451,6 +451,14 @@ def _task_processes(server: psutil.Process) -> list[psutil.Process]:
     return [p for p in forked if p.ppid() in {f.pid for f in forked}]
 
 
+def _alive(p: psutil.Process) -> bool:
+    """Whether ``p`` still runs (a zombie, killed but not yet reaped, has ended)."""
+    try:
+        return p.is_running() and p.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
 def _command_line(p: psutil.Process) -> str:
     try:
         return " ".join(p.cmdline())
@@ -461,6 +469,7 @@ def _command_line(p: psutil.Process) -> str:
 def test_a_simulation_stops_when_its_browser_leaves(ui_server):
     url, proc = ui_server
     server = psutil.Process(proc.pid)
+    before = {p.pid for p in _task_processes(server)}  # other tests' work on the shared server
     with browser_page() as (pg, _errors):
         pg.goto(url + "/simulate", wait_until="networkidle")
         pg.get_by_label("Horizon [days]").fill("365")
@@ -469,9 +478,10 @@ def test_a_simulation_stops_when_its_browser_leaves(ui_server):
         pg.keyboard.press("Enter")
         pg.get_by_role("button", name="Run simulation").click()
         pg.get_by_text("Simulating the line…", exact=False).first.wait_for(timeout=30_000)
-        assert len(_task_processes(server)) == 1
+        ours = [p for p in _task_processes(server) if p.pid not in before]
+        assert len(ours) == 1, ours
     # it runs on for a reload's new session to take it over, then ends
     deadline = time.monotonic() + ORPHAN_GRACE_S + 10.0
-    while _task_processes(server) and time.monotonic() < deadline:
+    while _alive(ours[0]):
+        assert time.monotonic() < deadline, "the simulation outlived its browser's grace"
         time.sleep(0.2)
-    assert _task_processes(server) == []

@@ -19,7 +19,7 @@ PILOT = "pilot_sulfide_200mwh"
 
 
 def _page(name: str, text: str) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "ui" / "pages" / f"{name}.py"), default_timeout=120)
+    at = AppTest.from_file(str(ROOT / "ui" / "views" / f"{name}.py"), default_timeout=120)
     at.session_state["spec_yaml"] = text
     at.session_state["spec_source"] = "test"
     return at.run()
@@ -215,3 +215,86 @@ def test_a_stored_max_output_optimisation_is_labelled_by_its_budget_not_a_target
     at = _ok(_page("optimise", text))
     (label,) = next(s for s in at.selectbox if s.key == "stored_optimisation").options
     assert label.endswith(": max_output, budget 80.0 MUSD — OPTIMAL"), label
+
+
+def test_an_uncertainty_study_is_kept_and_reopens_whole_in_a_new_session(monkeypatch):
+    """16 static samples with a cost target: kept by the server when the study ends; a new
+    session on another line lists it and reopens it with the same cards, tables and charts,
+    its line the working line. The page lists the studies briefly (no report, megabytes
+    each, read on every interaction) and reads the one reopened."""
+    listings = []
+    records = Store.records
+
+    def spied(self, kind, *args, **kwargs):
+        listings.append((kind, kwargs.get("brief", False)))
+        return records(self, kind, *args, **kwargs)
+
+    monkeypatch.setattr(Store, "records", spied)
+    text = dump_line(load_line(PILOT))
+    at = _ok(_page("uncertainty", text))
+    at.number_input(key="u_samples").set_value(16)
+    at.number_input(key="u_cny").set_value(2.4)
+    _ok(settle(at.button(key="u_run").click().run()))
+    live = [(m.label, m.value, m.delta) for m in at.metric]
+    tables = [d.value for d in at.dataframe]
+    charts = len(at.get("plotly_chart"))
+    assert live and live[0][0].startswith("P(") and charts >= 2
+
+    other = dump_line(load_line(PILOT, ["stations.stacking.machines=5"]))
+    again = _ok(_page("uncertainty", other))
+    assert not again.metric
+    _ok(again.button(key="u_reopen").click().run())
+    assert again.session_state["spec_yaml"] == text
+    assert [(m.label, m.value, m.delta) for m in again.metric] == live
+    assert len(again.get("plotly_chart")) == charts
+    for shown, back in zip(tables, [d.value for d in again.dataframe], strict=True):
+        assert back.equals(shown)
+    assert any("Reopened from the results store" in c.value for c in again.caption)
+    assert ("uncertainty", True) in listings and ("uncertainty", False) not in listings
+    # `linesim runs show` prints the study's percentiles and probability, as the page shows
+    from linesim.report.runs import format_record
+
+    (record,) = Store().records("uncertainty", brief=True)
+    shown = format_record(Store().get(record["id"]))
+    assert "p50" in shown and live[0][0] in shown and live[0][1] in shown, shown
+
+
+def test_interrupted_work_is_offered_to_its_tab_listed_briefly_and_claimed_once(capsys):
+    """A job's record keeps the line's YAML once (config_text) and its tab; interrupted, it is
+    offered to that tab (others only OTHER_TABS_AFTER_S after it started), listed without the
+    YAML; its inputs read back whole; Rerun or Dismiss claims it once: a second tab's click
+    starts nothing. A record still running in a live process cannot be claimed."""
+    from datetime import timedelta
+
+    import kept
+
+    text = dump_line(load_line(PILOT))
+    limits = {"label": "Simulating the line", "time_limit_s": 300.0}
+    args = (text, 365.0, 40, 1)
+    rid, problems = kept.open_job_record(
+        "simulation", "simulation", args, {"yaml": text}, "keep_simulation", limits, "tab-a"
+    )
+    assert rid and problems == []
+    assert kept.interrupted_jobs("simulation", "tab-a") == []  # running, in this process
+    assert kept.claim_job_record(rid, "rerun") == (False, [])
+    Store().close_record(rid, "interrupted")  # as the store reads it once its server has gone
+    (listed,) = kept.interrupted_jobs("simulation", "tab-a")
+    assert listed["id"] == rid and "config_text" not in listed and listed["summary"] is None
+    assert text not in json.dumps(listed["args"])  # the YAML is not read by a listing
+    assert kept.interrupted_jobs("simulation", "tab-b") == []  # another tab, at first
+    later = listed["created_at"] + timedelta(seconds=kept.OTHER_TABS_AFTER_S + 1)
+    assert [r["id"] for r in kept.interrupted_jobs("simulation", "tab-b", now=later)] == [rid]
+    assert kept.interrupted_jobs("sweep", "tab-a") == []
+    task_args, context, stored = kept.rerun_inputs(rid)
+    assert task_args == list(args) and context == {"yaml": text} and stored["limits"] == limits
+    assert kept.claim_job_record(rid, "rerun") == (True, [])
+    assert kept.claim_job_record(rid, "dismissed") == (False, [])  # the second tab's click
+    assert kept.interrupted_jobs("simulation", "tab-a") == []
+    assert Store().get(rid)["status"] == "rerun"
+    # `linesim runs list` leaves the app's job records out, unless --all
+    from linesim.cli import main
+
+    for flags, listed in (([], []), (["--all"], [(rid, "ui_job", "rerun")])):
+        assert main(["runs", "list", "--json", *flags]) == 0
+        rows = json.loads(capsys.readouterr().out)
+        assert [(r["id"], r["kind"], r["status"]) for r in rows] == listed

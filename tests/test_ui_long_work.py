@@ -1,15 +1,16 @@
 """Long work in headless Chromium (issue 17, item 3): an Uncertainty study end to end; a
 sweep kept in the results store and reopened after a reload; an optimisation too (a
-simulation kept running over a reload: tests/test_ui_workflow.py). One ``linesim ui`` server
-for the module."""
+simulation kept running over a reload: tests/test_ui_workflow.py). On a ``linesim ui``
+server of the module's own (tests/conftest.py): no other test's long work runs beside it."""
 
-from browser import (  # noqa: F401 (serve_ui: the ui_server fixture)
+import re
+
+from browser import (
     browser_page,
+    idle,
     metric_value,
     reload,
-    serve_ui,
 )
-from test_ui_workflow import idle
 
 from linesim.config import dump_line, load_line
 from linesim.uncertainty import Targets
@@ -19,11 +20,11 @@ from linesim.yaml_io import parse_mapping
 PILOT = "pilot_sulfide_200mwh"
 
 
-def test_an_uncertainty_study_in_the_browser_shows_the_librarys_probability(ui_server):
+def test_an_uncertainty_study_in_the_browser_shows_the_librarys_probability(module_ui_server):
     """16 static samples of the pilot's ranges with a cost target: the card shows the
     probability ``linesim uncertainty`` computes for the same samples and seed, and the
     figures are drawn."""
-    url, _ = ui_server
+    url, _ = module_ui_server
     expected = uncertainty_study(
         parse_mapping(dump_line(load_line(PILOT)), "<working line>"),
         samples=16,
@@ -50,10 +51,10 @@ def test_an_uncertainty_study_in_the_browser_shows_the_librarys_probability(ui_s
     assert not errors, errors
 
 
-def test_a_sweep_is_kept_and_reopens_after_a_reload(ui_server):
+def test_a_sweep_is_kept_and_reopens_after_a_reload(module_ui_server):
     """A two-level sweep of the bottleneck's machines shows its table and chart; after a
     reload (a new session) it is listed in the results store and reopens with its chart."""
-    url, _ = ui_server
+    url, _ = module_ui_server
     with browser_page(1280, 720) as (pg, errors):
         reload(pg, errors, url + "/sweep")
         pg.get_by_role("textbox", name="Factor 1 (PATH=levels)").fill(
@@ -76,21 +77,25 @@ def test_a_sweep_is_kept_and_reopens_after_a_reload(ui_server):
     assert not errors, errors
 
 
-def test_an_optimisation_reopens_after_a_reload(ui_server):
+def test_an_optimisation_reopens_after_a_reload(module_ui_server):
     """An optimisation of the pilot is recorded by the server; after a reload (a new session,
     nothing of the old one kept) it is listed, and reopens with the same diff against the
     working line. (The store outliving a server restart: tests/test_ui_browser.py.)"""
-    url, _ = ui_server
+    url, _ = module_ui_server
     with browser_page(1280, 720) as (pg, errors):
         reload(pg, errors, url + "/optimise")
         idle(pg)
+        listed = re.compile(r"Optimisations in the results store \((\d+)\)")
+        kept = pg.get_by_text(listed)
+        before = int(listed.findall(kept.first.inner_text())[0]) if kept.count() else 0
         pg.get_by_role("button", name="Optimise", exact=True).click()
         diff = pg.get_by_text("Against the working line")
         diff.wait_for(timeout=120_000)
         capex = metric_value(pg, "Capex change")
         machines = metric_value(pg, "Machines added / removed")
         reload(pg, errors)
-        pg.get_by_text("Optimisations in the results store (1)").click()
+        # kept once (the module's store holds its other tests' work: counted before)
+        pg.get_by_text(f"Optimisations in the results store ({before + 1:,})").click()
         idle(pg)  # the page drawn whole (its list comes before any result)
         assert diff.count() == 0  # a new session
         pg.get_by_role("button", name="Reopen").click()

@@ -11,7 +11,7 @@ from linesim.yaml_io import parse_mapping
 
 
 def _page(text: str) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "ui" / "pages" / "uncertainty.py"), default_timeout=120)
+    at = AppTest.from_file(str(ROOT / "ui" / "views" / "uncertainty.py"), default_timeout=120)
     at.session_state["spec_yaml"] = text
     at.session_state["spec_source"] = "test"
     return at.run()

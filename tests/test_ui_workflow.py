@@ -1,6 +1,7 @@
 """The what-if app's pictures and planner's workflow in headless Chromium (issue 17, items 4
 and 5): the line diagram, the machine-state timeline, the yield Sankeys; screenshots go to
-``$LINESIM_ARTIFACTS`` (else the test's tmp folder). One ``linesim ui`` server for the module."""
+``$LINESIM_ARTIFACTS`` (else the test's tmp folder). On the run's shared ``linesim ui`` server
+(tests/conftest.py)."""
 
 import math
 import os
@@ -8,13 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
-from browser import (  # noqa: F401 (serve_ui: the ui_server fixture)
-    browser_page,
-    idle,
-    pick_option,
-    reload,
-    serve_ui,
-)
+from browser import browser_page, goto_page, idle, pick_option, reload, set_run, wait_shown
 
 from linesim.capacity import capacity_report
 from linesim.config import dump_line, load_line
@@ -33,7 +28,7 @@ def open_page(pg, url: str, name: str | None = None) -> None:
     pg.goto(url, wait_until="networkidle")
     pg.get_by_text("Max good output").first.wait_for(timeout=90_000)
     if name:
-        pg.get_by_role("link", name=re.compile(name)).click()
+        goto_page(pg, name)
 
 
 def chart(pg, text: str):
@@ -69,13 +64,13 @@ def test_line_diagram_timeline_and_yield_sankeys(ui_server, artifacts):
         assert "100%" in " ".join(texts)  # the bottleneck's load at the max output
         diagram.screenshot(path=str(artifacts / "line_diagram.png"))
 
-        pg.get_by_role("link", name=re.compile("Yield")).click()
+        goto_page(pg, "Yield")
         sankey = chart(pg, "Analytic: per 1,000 cells started")
         texts = svg_texts(sankey)
         assert f"made defective at {neck}" in texts and f"scrapped at {neck}" in texts, texts
         sankey.screenshot(path=str(artifacts / "yield_sankey.png"))
 
-        pg.get_by_role("link", name=re.compile("Simulate")).click()
+        goto_page(pg, "Simulate")
         pg.get_by_role("spinbutton", name="Window start [h]").fill("24")
         pg.get_by_role("spinbutton", name="Window length [h]").fill("0.5")
         pg.keyboard.press("Enter")
@@ -165,7 +160,7 @@ def test_yaml_editor_target_flag_source_tooltip_and_optimise_diff(ui_server, art
         source = spec.stations[spec.station_index(five.bottleneck)].source
         assert source and source[:30] in tip.inner_text().replace("\\", ""), tip.inner_text()
 
-        pg.get_by_role("link", name=re.compile("Optimise")).click()
+        goto_page(pg, "Optimise")
         pg.get_by_role("spinbutton", name="Target good output [GWh/yr]").fill(
             f"{five.max_output_gwh_per_year * 1.3:.3f}"
         )
@@ -218,7 +213,7 @@ def test_dark_mode_compare_cells_readable_and_cards_not_cut(ui_server, artifacts
         pg.wait_for_timeout(500)
         assert not overflowing(pg), overflowing(pg)
         pg.screenshot(path=str(artifacts / "line_dark_1280x720.png"))
-        pg.get_by_role("link", name=re.compile("Compare")).click()
+        goto_page(pg, "Compare")
         pg.get_by_text("Lines to compare").first.wait_for(timeout=60_000)
         pick_option(pg, pg.get_by_test_id("stMultiSelect").first, PILOT)
         grid = pg.get_by_test_id("stDataFrame").first
@@ -241,66 +236,52 @@ def test_dark_mode_compare_cells_readable_and_cards_not_cut(ui_server, artifacts
     assert not errors, errors
 
 
-def test_a_simulation_shows_its_eta_survives_navigation_and_can_be_cancelled(ui_server):
+def test_a_simulation_shows_its_eta_survives_navigation_and_can_be_cancelled(own_ui_server):
     """A long simulation shows its progress with the time to go, keeps running while the user
     looks at another page, shows itself again on return and after a reload, and stops on
     Cancel; a short one started before going away has its result waiting on return, one
-    started before a reload its result shown after it."""
-    url, _ = ui_server
+    started before a reload its result shown after it. On a server of its own: no other
+    test's long work runs beside it, and its store holds only its own runs."""
+    url, _ = own_ui_server
     with browser_page(1280, 720) as (pg, errors):
         open_page(pg, url, "Simulate")
-        horizon = pg.get_by_role("spinbutton", name="Horizon [days]")
-        horizon.fill("365")
-        pg.get_by_role("spinbutton", name="Replications").fill("40")
-        pg.keyboard.press("Enter")
-        idle(pg)
+        set_run(pg, 365, 40)
         pg.get_by_role("button", name="Run simulation").click()
         bar = pg.get_by_test_id("stProgress").filter(has_text="to go")
-        bar.wait_for(timeout=60_000)
+        wait_shown(pg, bar, 90, "the long run's progress with its time to go")
         assert re.search(
             r"Simulating the line… \d+ ?% in \d+ s, about [\d,]+ (s|min)", bar.inner_text()
         )
-        pg.get_by_role("link", name=re.compile("Line")).first.click()
-        pg.get_by_text("Max good output").first.wait_for(timeout=30_000)
-        pg.get_by_role("link", name=re.compile("Simulate")).click()
-        pg.get_by_test_id("stProgress").filter(has_text="Simulating the line").wait_for(
-            timeout=30_000
-        )  # still running, shown again
+        goto_page(pg, "Line")
+        goto_page(pg, "Simulate")
+        running = pg.get_by_test_id("stProgress").filter(has_text="Simulating the line")
+        wait_shown(pg, running, 60, "the long run, still running, on return")
         reload(pg, errors)  # a new session takes the job over: still running, shown
-        bar.wait_for(timeout=60_000)
-        pg.get_by_role("button", name="Cancel").click()
-        pg.get_by_test_id("stAlert").filter(has_text="cancelled").wait_for(timeout=30_000)
-
-        horizon.fill("2")
-        pg.get_by_role("spinbutton", name="Replications").fill("2")
-        pg.keyboard.press("Enter")
+        wait_shown(pg, bar, 90, "the long run after a reload")
         idle(pg)
+        pg.get_by_role("button", name="Cancel").click()
+        cancelled = pg.get_by_test_id("stAlert").filter(has_text="cancelled")
+        wait_shown(pg, cancelled, 60, "the long run cancelled")
+
+        set_run(pg, 2, 2)
         pg.get_by_role("button", name="Run simulation").click()
-        pg.get_by_test_id("stProgress").or_(
-            pg.get_by_text("Simulated output [GWh/yr]")
-        ).first.wait_for(timeout=30_000)  # started (or done already)
-        pg.get_by_role("link", name=re.compile("Yield")).click()
-        pg.get_by_text("Analytic line yield").first.wait_for(timeout=30_000)
+        result = pg.get_by_text("Simulated output [GWh/yr]")
+        wait_shown(pg, running.or_(result), 60, "the short run started (or done)")
+        goto_page(pg, "Yield")
         pg.wait_for_timeout(3000)
-        pg.get_by_role("link", name=re.compile("Simulate")).click()
-        try:  # (a CI machine under load ran this 2-day run for over 90 s once)
-            pg.get_by_text("Simulated output [GWh/yr]").wait_for(timeout=240_000)
-        except Exception as exc:  # say what the page showed instead
-            raise AssertionError(pg.locator("body").inner_text()[:2000]) from exc
+        goto_page(pg, "Simulate")
+        # (a CI machine under load ran this 2-day run for over 90 s once)
+        wait_shown(pg, result, 240, "the short run's result on return")
         # kept in the results store: after a reload (a new session) the run is listed
         open_page(pg, url, "Simulate")
-        pg.get_by_text("Simulations of this line in the results store").wait_for(timeout=60_000)
-        assert pg.get_by_text("Simulated output [GWh/yr]").count() == 0  # a new session
+        listed = pg.get_by_text("Simulations of this line in the results store")
+        wait_shown(pg, listed, 60, "the stored run listed in a new session")
+        assert result.count() == 0  # a new session
         # reloaded while it runs, a simulation's result is shown when it ends (120 days: a
         # few seconds, time for its progress to show before the reload)
-        pg.get_by_role("spinbutton", name="Horizon [days]").fill("120")
-        pg.get_by_role("spinbutton", name="Replications").fill("2")
-        pg.keyboard.press("Enter")
-        idle(pg)
+        set_run(pg, 120, 2)
         pg.get_by_role("button", name="Run simulation").click()
-        pg.get_by_test_id("stProgress").filter(has_text="Simulating the line").wait_for(
-            timeout=30_000
-        )
+        wait_shown(pg, running, 60, "the 120-day run's progress")
         reload(pg, errors)
-        pg.get_by_text("Simulated output [GWh/yr]").wait_for(timeout=90_000)
+        wait_shown(pg, result, 240, "the 120-day run's result after a reload")
     assert not errors, errors

@@ -8,11 +8,15 @@ messages a thread of the server collects; the session keeps the job's id
 when its browser session has been gone for :data:`ORPHAN_GRACE_S` with no other session taking
 it over, so none keeps a core busy for nobody.
 
-A browser reload is a new session: the old one is gone, its job is not. The page of the new
-session takes over (:func:`adopt`) the newest job of its kind whose session has gone, and
-follows it to its end. What a finished job made is kept by the server, not by a session:
-``on_done`` (e.g. record it in the results store) runs in the watching thread when the task
-returns, whether or not a session is looking.
+A browser reload is a new session: the old one is gone, its job is not. A job belongs to the
+browser tab that started it (its id kept in the page's address, which a reload keeps: see
+``common.tab_id``): the page of the tab's new session takes over (:func:`adopt`) the newest job
+of its kind that the tab's gone session left, and follows it to its end. Another tab, open or
+opened later, never sees it, nor ends or replaces it.
+
+What a finished job made is kept by the server, not by a session: ``on_done`` (e.g. record it
+in the results store) runs in the watching thread when the task returns, whether or not a
+session is looking; ``on_end`` (close the record of the running work) when it ends, however.
 """
 
 from __future__ import annotations
@@ -30,9 +34,12 @@ from streamlit import runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 _JOBS: dict[str, Job] = {}
+#: browser tab id → the session that holds it (:func:`hold_tab`): one open session a tab
+_TABS: dict[str, str | None] = {}
 _LOCK = threading.Lock()
 KEEP_S = 3600.0  #: a finished job's result is kept this long for its page to collect [s]
-#: The environment variable that sets :data:`ORPHAN_GRACE_S` (the tests' servers: 2 s).
+#: The environment variable that sets :data:`ORPHAN_GRACE_S` (tests/conftest.py: 2 s for the
+#: AppTest pages; tests/browser.py's servers keep the app's 10 s).
 GRACE_ENV = "LINESIM_UI_ORPHAN_GRACE_S"
 
 
@@ -86,6 +93,11 @@ class Job:
         self.outcome: tuple | None = None
         self.cancelled = False
         self.session: str | None = None
+        self.tab: str | None = None  #: the browser tab that started it (survives reloads)
+        #: ended because the Streamlit server is stopping (a restart, a service stop)
+        self.server_stopped = False
+        #: ``on_end(job)`` in the server once the job has ended, however (close its record)
+        self.on_end: Callable[[Job], Any] | None = None
 
     @property
     def running(self) -> bool:
@@ -112,6 +124,17 @@ class Job:
 
     def cancel(self) -> None:
         self.cancelled = True
+
+    def end_status(self) -> str | None:
+        """How it ended, as its results store record says: ``complete`` (with its result),
+        ``cancelled`` or ``failed`` (a limit, an error, its session gone); None when the
+        server stopped under it (:attr:`server_stopped`): the record is left ``running``,
+        which the store reads as ``interrupted`` once the server's process has gone."""
+        if self.outcome is not None and self.outcome[0] == "ok":
+            return "complete"
+        if self.cancelled:
+            return "cancelled"
+        return None if self.server_stopped else "failed"
 
     def result(self) -> Any:
         """The task's value, or its error raised here (as :func:`jobs.run`)."""
@@ -154,16 +177,21 @@ def start(
     kind: str = "",
     context: Any = None,
     on_done: Callable[[Any, Any], Any] | None = None,
+    tab: str | None = None,
+    on_end: Callable[[Job], Any] | None = None,
 ) -> str:
     """Start ``task(*args)`` (arguments as :func:`jobs.run`) and return the job's id.
 
-    ``kind``: what the job is, for :func:`adopt`; ``context``: what its page needs to show
-    its result, kept with the job; ``on_done(value, context)``: run in the server when the task
-    returns its value, its return value kept as :attr:`Job.kept` (an exception it raises is
-    kept as one of :attr:`Job.problems`, never lost silently)."""
+    ``kind``: what the job is, for :func:`adopt`; ``tab``: the browser tab it belongs to (only
+    that tab's later sessions adopt it); ``context``: what its page needs to show its result,
+    kept with the job; ``on_done(value, context)``: run in the server when the task returns its
+    value, its return value kept as :attr:`Job.kept` (an exception it raises is kept as one of
+    :attr:`Job.problems`, never lost silently); ``on_end(job)``: run in the server once it has
+    ended, however it ended."""
     job = Job(label, time_limit_s, memory_mib, remedy, kind, context, on_done)
     ctx = get_script_run_ctx(suppress_warning=True)
     job.session = ctx.session_id if ctx is not None else None
+    job.tab, job.on_end = tab, on_end
     child, receiver, held = jobs.spawn(task, args, time_limit_s, memory_mib, progress, threads)
     key = uuid.uuid4().hex
     with _LOCK:
@@ -178,17 +206,25 @@ def get(key: str | None) -> Job | None:
         return _JOBS.get(key) if key else None
 
 
-def adopt() -> dict[str, str]:
-    """The newest job of each kind whose browser session has gone (a reload, a closed tab),
-    now the current session's: ``{kind: id}``. Only a job still running, or one that ended
-    with its result within :data:`ORPHAN_GRACE_S` (a reload as it ended); never one cancelled
-    or stopped for want of a session, nor one of a session still open (another tab). Older
-    orphans of a kind are left to end. Once adopted, a job ends with its new session."""
+def adopt(tab: str) -> dict[str, str]:
+    """The newest job of each kind that the browser tab ``tab`` started in an earlier session
+    that has gone (a reload), now the current session's: ``{kind: id}``. Only a job still
+    running, or one that ended with its result within :data:`ORPHAN_GRACE_S` (a reload as it
+    ended); never one of another tab (open or closed), one cancelled or stopped for want of a
+    session, nor one whose session is still open: the same address in another tab or browser
+    (a pasted link, a duplicated tab, a bookmark) takes nothing from a tab that is open. A
+    reload's new session may run before the server has seen the old one end (a busy server):
+    :func:`held_elsewhere` says so, and the page asks again (``common.resume_jobs``). Older
+    jobs of a kind are left to end. Once adopted, a job ends with its new session."""
     ctx = get_script_run_ctx(suppress_warning=True)
     taken: dict[str, str] = {}
     now = time.monotonic()
     with _LOCK:
-        orphans = sorted((j.started, k) for k, j in _JOBS.items() if _adoptable(j, now))
+        orphans = sorted(
+            (j.started, k)
+            for k, j in _JOBS.items()
+            if j.tab == tab and _adoptable(j, now) and _session_gone(j)
+        )
         for _, key in orphans:  # oldest first: the newest of a kind is the one kept
             taken[_JOBS[key].kind] = key
         for key in taken.values():
@@ -197,9 +233,65 @@ def adopt() -> dict[str, str]:
     return taken
 
 
+def held_elsewhere(tab: str) -> bool:
+    """Whether a job of the browser tab ``tab`` that a reload would take over is held by a
+    session still open other than the current one: either the tab's old session whose end
+    the server has not seen yet (a reload on a busy server), or another tab at the same
+    address (then it keeps it)."""
+    ctx = get_script_run_ctx(suppress_warning=True)
+    me = ctx.session_id if ctx is not None else None
+    now = time.monotonic()
+    with _LOCK:
+        return any(
+            j.tab == tab and j.session != me and _adoptable(j, now) and not _session_gone(j)
+            for j in _JOBS.values()
+        )
+
+
+def hold_tab(tab: str) -> bool:
+    """Whether the current session now holds the browser tab ``tab`` (its id in the page's
+    address): it does unless another session still open holds it — the same address open in
+    another tab or browser (a pasted link, a duplicated tab, a bookmark), or a reload's old
+    session whose end a busy server has not seen yet. Checked whether or not the tab has
+    work running: two open tabs never share an id, so neither can take the other's later
+    work on a reload (``common.resume_jobs`` lets a tab held elsewhere wait, then gives it an
+    id of its own). Sessions that have gone are forgotten here."""
+    ctx = get_script_run_ctx(suppress_warning=True)
+    me = ctx.session_id if ctx is not None else None
+    with _LOCK:
+        holder = _TABS.get(tab)
+        if holder is not None and holder != me and _open(holder):
+            return False
+        for gone in [t for t, s in _TABS.items() if s != me and not _open(s)]:
+            del _TABS[gone]
+        _TABS[tab] = me
+        return True
+
+
+def _open(session: str | None) -> bool:
+    """Whether the browser session ``session`` is open (False without a server: AppTest)."""
+    return (
+        session is not None
+        and runtime.exists()
+        and runtime.get_instance().is_active_session(session)
+    )
+
+
+def retab(old: str, new: str) -> None:
+    """The current session's jobs of the browser tab ``old`` now belong to the tab ``new``
+    (the session was another tab at ``old``'s address, and now has an id of its own)."""
+    ctx = get_script_run_ctx(suppress_warning=True)
+    me = ctx.session_id if ctx is not None else None
+    with _LOCK:
+        for job in _JOBS.values():
+            if job.tab == old and job.session == me:
+                job.tab = new
+
+
 def _adoptable(job: Job, now: float) -> bool:
-    """Whether a reload's new session may take ``job`` over (see :func:`adopt`)."""
-    if not job.kind or job.cancelled or job.abandoned or not _session_gone(job):
+    """Whether a reload's new session (of the job's tab) may take ``job`` over once its
+    session has gone (see :func:`adopt`)."""
+    if not job.kind or job.cancelled or job.abandoned:
         return False
     if job.ended is None:
         return True
@@ -244,7 +336,12 @@ def _watch(job: Job, child: Any, receiver: Any, held: Any) -> None:
                 break
             # checked after every message too: a child reporting progress faster than the
             # poll interval is still cancelled, timed out and ended with its session
-            if job.cancelled or _abandoned(job):
+            if job.cancelled:
+                break
+            if _server_stopping():  # its sessions go with it: not the user's doing
+                job.server_stopped = True
+                break
+            if _abandoned(job):
                 break
             if job.elapsed_s() > job.time_limit_s:
                 job.outcome = ("timeout",)
@@ -255,12 +352,46 @@ def _watch(job: Job, child: Any, receiver: Any, held: Any) -> None:
         child.join()
         receiver.close()
         held.close()
+    if job.outcome is None and not (job.cancelled or job.abandoned or job.server_stopped):
+        # died without a word: the kernel (memory), or ``linesim ui`` stopping the server's
+        # process group (SIGTERM reaches the child as the server): told apart by the server
+        job.server_stopped = _stopping_within(STOP_WAIT_S)
     if job.outcome is not None and job.outcome[0] == "ok" and job.on_done is not None:
         try:  # kept before the job shows as ended, so its page finds what was kept
             job.kept = job.on_done(job.outcome[1], job.context)
         except Exception as exc:
             job.problems.append(f"the result could not be kept: {type(exc).__name__}: {exc}")
+    if job.on_end is not None:
+        try:
+            job.on_end(job)
+        except Exception as exc:
+            problem = f"{type(exc).__name__}: {exc}"
+            job.problems.append(f"the job's record could not be closed: {problem}")
     job.ended = time.monotonic()
+
+
+#: How long [s] a job whose process died without a word waits for the server to show it is
+#: stopping (then its record is left running: interrupted) before it counts as failed.
+STOP_WAIT_S = 5.0
+
+
+def _stopping_within(seconds: float) -> bool:
+    """Whether the server shows it is stopping within ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while not _server_stopping():
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+def _server_stopping() -> bool:
+    """Whether the Streamlit server is stopping (SIGTERM, a restart)."""
+    from streamlit.runtime.runtime import RuntimeState
+
+    if not runtime.exists():
+        return False
+    return runtime.get_instance().state in (RuntimeState.STOPPING, RuntimeState.STOPPED)
 
 
 def _abandoned(job: Job) -> bool:

@@ -16,8 +16,11 @@ import contextlib
 import hashlib
 import logging
 import math
+import re
 import sys
+import time
 import traceback
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -128,7 +131,8 @@ def _changed(source: str) -> None:
 
 def reopen_picker(records: list[dict], what: str, label, keys: tuple[str, str]) -> dict | None:
     """A choice of stored ``records`` (``what``: "sweep", "optimisation") and a Reopen button;
-    the record reopened (its line made the working line by :func:`reopen_line`), or ``None``.
+    the record reopened, whole (its line made the working line by :func:`reopen_line`), or
+    ``None``.
     ``label(record)`` names a record in the list; ``keys`` are the choice's and the button's."""
     by_id = {r["id"]: r for r in records}
     c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
@@ -141,8 +145,13 @@ def reopen_picker(records: list[dict], what: str, label, keys: tuple[str, str]) 
         help="a working line not saved as a scenario is saved as one first",
     ):
         return None
-    reopen_line(by_id[pick]["config_text"], f"{what} {pick}")
-    return by_id[pick]
+    record = by_id[pick]
+    if "config_text" not in record:  # a brief listing (kept.stored): read the one reopened
+        from linesim.store import Store
+
+        record = Store().get(pick)
+    reopen_line(record["config_text"], f"{what} {pick}")
+    return record
 
 
 def reopen_line(text: str, what: str) -> None:
@@ -423,18 +432,61 @@ JOB_ERROR_PREFIX = "job_error_"  #: …and of the error a finished one ended wit
 JOB_NOTE_PREFIX = "notes_of_job_"  #: …and of what a finished one's keeping ran into
 RESUMED = "the line of the work resumed after a reload"  #: the working line's source then
 RESUME_CHECKED = "jobs_resumed"  #: set on a session's first script run (:func:`resume_jobs`)
+TAB = "tab"  #: the query parameter that names the browser tab (:func:`tab_id`)
+TAB_KEY = "tab_id"  #: …and the session key that holds it
+
+
+def tab_id() -> str:
+    """This browser tab's id, kept in the page's address (``?tab=…``): a reload keeps the
+    address, so the reload's new session is known as the same tab and takes over that tab's
+    long work (:func:`resume_jobs`), never another's. A session's first run takes the id the
+    address gives (a reload) or makes one (a new tab, a bare address); every run writes it back
+    (going to another page drops the query)."""
+    ours = st.session_state.get(TAB_KEY)
+    if ours is None:
+        given = st.query_params.get(TAB, "")
+        ours = given if re.fullmatch(r"[0-9a-f]{32}", given) else uuid.uuid4().hex
+        st.session_state[TAB_KEY] = ours
+    if st.query_params.get(TAB) != ours:
+        st.query_params[TAB] = ours
+    return ours
 
 
 def resume_jobs() -> None:
-    """On a session's first script run (a reload, a new tab): take over the long work a gone
-    session left (:func:`background.adopt`: still running, or just done with its result), so
-    its pages follow it; the line of the newest such job becomes the working line (the reload
-    lost the old one)."""
-    if st.session_state.get(RESUME_CHECKED):
+    """On a session's first script run (a reload, a new tab): take over the long work this
+    tab's gone session left (:func:`background.adopt`: still running, or just done with its
+    result), so its pages follow it; the line of the newest such job becomes the working line
+    (the reload lost the old one).
+
+    A tab, or a job of it, still held by an open session is not taken (:func:`background.hold_tab`,
+    :func:`background.held_elsewhere`): on a busy server a reload's new session runs before the
+    server has seen the old one end, so the page asks again twice a second (a fragment) for
+    :data:`background.ORPHAN_GRACE_S`; a session that still holds it then is another tab at the
+    same address (a pasted link, a duplicated tab, a bookmark), which keeps its id and its
+    jobs, and this session takes an id of its own (:func:`tab_id`) — whether or not the tab
+    has work running then, so that two open tabs never share an id."""
+    tab = tab_id()
+    if not st.session_state.get(RESUME_CHECKED):
+        st.session_state[RESUME_CHECKED] = True
+        st.session_state[RESUME_UNTIL] = time.monotonic() + background.ORPHAN_GRACE_S
+    if RESUME_UNTIL not in st.session_state or _take_over(tab):
         return
-    st.session_state[RESUME_CHECKED] = True
+
+    @st.fragment(run_every=background_poll_s())
+    def again() -> None:
+        if RESUME_UNTIL not in st.session_state or _take_over(tab_id()):
+            st.rerun(scope="app")  # the page follows the job taken over, at the new address
+
+    again()
+
+
+RESUME_UNTIL = "jobs_resume_until"  #: until when [monotonic s] a session asks to take over
+
+
+def _take_over(tab: str) -> bool:
+    """One attempt of :func:`resume_jobs`; whether it is settled (nothing left to wait for)."""
     newest = None
-    for name, key in background.adopt().items():
+    for name, key in background.adopt(tab).items():
         st.session_state[JOB_PREFIX + name] = key
         job = background.get(key)
         if job is None:
@@ -444,6 +496,16 @@ def resume_jobs() -> None:
     text = newest.context.get("yaml") if newest and isinstance(newest.context, dict) else None
     if text and text != working_yaml():
         set_working_yaml(text, RESUMED)
+    if background.held_elsewhere(tab) or not background.hold_tab(tab):
+        if time.monotonic() < st.session_state[RESUME_UNTIL]:
+            return False
+        # another tab at this address keeps its id and its jobs; this one takes its own
+        ours = uuid.uuid4().hex
+        st.session_state[TAB_KEY] = st.query_params[TAB] = ours
+        background.retab(tab, ours)
+        background.hold_tab(ours)
+    del st.session_state[RESUME_UNTIL]
+    return True
 
 
 def start_job(
@@ -464,9 +526,86 @@ def start_job(
     old = background.get(st.session_state.get(JOB_PREFIX + name))
     if old is not None:
         old.cancel()
+    record = None
+    if isinstance(context, dict) and "yaml" in context:  # kept while it runs (a restart)
+        done_name = on_done.__name__ if on_done is not None else None
+        # the working line's spec is validated already: not read again from its YAML
+        spec = working_spec() if context["yaml"] == working_yaml() else None
+        record, problems = kept.open_job_record(
+            name, task.__name__, args, context, done_name, limits, tab_id(), spec
+        )
+        if problems:  # shown by follow_job: the work runs, but a restart would lose it
+            st.session_state[JOB_NOTE_PREFIX + name] = [
+                f"This work is not recorded as running (a server restart would lose it): {p}"
+                for p in problems
+            ]
+
+    def closed(job: background.Job) -> None:
+        status = job.end_status()
+        if record is not None and status is not None:  # None: the server is stopping
+            kept.close_job_record(record, status)
+
     st.session_state[JOB_PREFIX + name] = background.start(
-        task, *args, kind=name, context=context, on_done=on_done, **limits
+        task,
+        *args,
+        kind=name,
+        context=context,
+        on_done=on_done,
+        tab=tab_id(),
+        on_end=closed,
+        **limits,
     )
+
+
+def interrupted(name: str) -> None:
+    """The long work ``name`` that was running when the app's server stopped (a restart, a
+    crash), each with its line and when it started, to start again with the inputs it had
+    (its line becomes the working line) or to dismiss. Offered to the browser tab that
+    started it (:func:`kept.interrupted_jobs`; to other tabs only much later), and started
+    again once: the record is claimed first, so a second tab's Rerun starts nothing. Not
+    resumed by itself: a simulation or a search cannot go on from where its process died, and
+    starting it again on its own would keep cores busy for a page nobody may open."""
+    with store_read("The interrupted work"):
+        for record in kept.interrupted_jobs(name, tab_id()):
+            args, rid = record["args"], record["id"]
+            when = str(record.get("created_at"))[:19]
+            label = args.get("limits", {}).get("label", name)
+            st.warning(
+                f"**{md(label)}** ({md(record['line'])}, started {when} UTC) was running when "
+                "the app's server stopped: interrupted. Its inputs are kept: rerun it with "
+                "them (its line becomes the working line), or dismiss it.",
+                icon="⏹️",
+            )
+            c1, c2, _ = st.columns([1, 1, 4])
+            if c1.button("Rerun", key=f"rerun_{rid}"):
+                if _claimed(rid, "rerun"):
+                    task_args, context, args = kept.rerun_inputs(rid)
+                    reopen_line(context["yaml"], f"interrupted {name} {rid}")
+                    done = args.get("on_done")
+                    start_job(
+                        name,
+                        getattr(tasks, args["task"]),
+                        *task_args,
+                        context=context,
+                        on_done=getattr(kept, done) if done else None,
+                        **args["limits"],
+                    )
+                    st.rerun()
+            if c2.button("Dismiss", key=f"dismiss_{rid}") and _claimed(rid, "dismissed"):
+                st.rerun()
+
+
+def _claimed(record_id: str, status: str) -> bool:
+    """Whether this session closed the interrupted record (``rerun``, ``dismissed``); if not
+    (another tab did, or the store is held), says so."""
+    claimed, problems = kept.claim_job_record(record_id, status)
+    if not claimed:
+        st.warning(
+            "This interrupted work was rerun or dismissed meanwhile (another tab), or the "
+            "results store could not be written: nothing started."
+            + "".join(f" {md(p, 500)}" for p in problems)
+        )
+    return claimed
 
 
 def follow_job(
@@ -483,6 +622,7 @@ def follow_job(
     for note in st.session_state.pop(JOB_NOTE_PREFIX + name, None) or []:
         st.warning(md(note, 500))
     if background.get(st.session_state.get(JOB_PREFIX + name)) is None:
+        interrupted(name)
         return
 
     @st.fragment(run_every=background_poll_s())

@@ -8,7 +8,9 @@ server thread that watches a job (:mod:`background`).
 
 from __future__ import annotations
 
+import json
 import math
+from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
@@ -17,7 +19,7 @@ from tasks import SimulationRun, SweepRun
 
 from linesim.config import line_from_text
 from linesim.store import Store, spec_hash
-from linesim.summary import as_plain, from_plain
+from linesim.summary import as_plain, from_plain, json_safe
 
 FROM_UI = "linesim ui"  #: a record's ``args["from"]``: made by this app
 
@@ -106,10 +108,55 @@ def keep_sweep(run: SweepRun, context: Any = None) -> dict:
     return {"record_id": rid, "problems": list(store.problems)}
 
 
-def stored(kind: str, limit: int = 10) -> list[dict]:
+def keep_uncertainty(report, context: dict) -> dict:
+    """Record a finished uncertainty study (:func:`tasks.uncertainty`'s report) of the line
+    ``context["yaml"]`` with the page's settings (``context["inputs"]``), whole: every sample's
+    inputs and KPIs, the percentiles, probabilities, tornado and Sobol indices, so that it
+    reopens as it was shown (:func:`reopened_uncertainty`): ``{"record_id", "problems"}``."""
+    import numpy as np
+
+    doc = as_plain(report)
+    doc["values"] = np.asarray(report.values).tolist()
+    doc["kpis"] = {k: np.asarray(v).tolist() for k, v in report.kpis.items()}
+    if report.correlation is not None:
+        doc["correlation"] = np.asarray(report.correlation).tolist()
+    # as JSON text: the store sorts a document's keys, and the KPIs', tornado's and Sobol
+    # indices' order is the report's
+    text = json.dumps(json_safe(doc), allow_nan=False)
+    store = Store()
+    rid = store.record(
+        "uncertainty",
+        line_from_text(context["yaml"], "<working line>"),
+        config_text=context["yaml"],
+        engine="static" if report.model == "static" else "fast",
+        seed=report.seed,
+        args={**context.get("inputs", {}), "from": FROM_UI},
+        summary={"report_json": text, "model": report.model, "samples": report.samples},
+    )
+    return {"record_id": rid, "problems": list(store.problems)}
+
+
+def reopened_uncertainty(record: dict):
+    """A stored uncertainty study as :func:`tasks.uncertainty` returned it (its arrays as
+    numpy arrays again; a KPI without a value, stored as null, is NaN again)."""
+    import numpy as np
+
+    from linesim.uncertainty.study import UncertaintyReport
+
+    doc = json.loads(record["summary"]["report_json"])
+    report = from_plain(UncertaintyReport, doc)
+    report.values = np.array(doc["values"], dtype=float)
+    report.kpis = {k: np.array(v, dtype=float) for k, v in doc["kpis"].items()}
+    if doc.get("correlation") is not None:
+        report.correlation = np.array(doc["correlation"], dtype=float)
+    return report
+
+
+def stored(kind: str, limit: int = 10, brief: bool = False) -> list[dict]:
     """The app's records of ``kind`` (``optimise``, ``sweep``), of any line, newest first,
     without their rows (:meth:`Store.records`; the line's YAML as ``config_text``); none
-    without a store file.
+    without a store file. ``brief``: without the line's YAML and the summary (a listing of
+    uncertainty studies, megabytes each: :meth:`Store.get` reads the one reopened).
     A reload or a restart starts from the default line, so the records of the line the user
     worked on must be found without it. Raises :class:`linesim.store.StoreError` when the
     file cannot be read."""
@@ -118,8 +165,8 @@ def stored(kind: str, limit: int = 10) -> list[dict]:
         return []
     ours = [  # not the CLI's
         r
-        for r in store.records(kind, limit=500)
-        if (r.get("args") or {}).get("from") == FROM_UI and r.get("config_text")
+        for r in store.records(kind, limit=500, brief=brief)
+        if (r.get("args") or {}).get("from") == FROM_UI and (brief or r.get("config_text"))
     ]
     return ours[:limit]
 
@@ -208,3 +255,107 @@ def sweep_table(run: SweepRun) -> pd.DataFrame:
         row["bottleneck"] = v.bottleneck
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+JOB_KIND = "ui_job"  #: the results store's kind of a record of the app's long work while it runs
+LINE_ARG = "<the record's config_text>"  #: stands for the line's YAML in a job's arguments
+#: An interrupted job is offered to the browser tab that started it (its new session after the
+#: restart keeps the tab's address); to other tabs only once it started this long ago [s] (the
+#: longest job's limit is 600 s: its tab had 20 min or more since the work stopped).
+OTHER_TABS_AFTER_S = 1800.0
+
+
+def open_job_record(
+    name: str,
+    task: str,
+    args: tuple,
+    context: dict,
+    on_done: str | None,
+    limits: dict,
+    tab: str | None = None,
+    spec=None,
+) -> tuple[str | None, list[str]]:
+    """Record long work as it starts (``running``, by this server's process): the page's name
+    for it (``name``), the :mod:`tasks` function and its arguments, the limits it runs under,
+    its page's ``context``, the :mod:`kept` function that keeps its result and the browser tab
+    that started it — all it takes to start it again. The line's YAML (``context["yaml"]``) is
+    kept once, as the record's ``config_text`` (:data:`LINE_ARG` in its place among the
+    arguments and out of the context), so a listing of records need not read it
+    (:func:`interrupted_jobs`). ``spec``: that line, validated (else read from the YAML).
+    Closed by :func:`close_job_record` when it ends; a server that stops first leaves it
+    ``running``, which the store then reads as ``interrupted`` (its process gone).
+    ``(record id or None when the store could not keep it, the store's problems)``."""
+    text = context["yaml"]
+    store = Store()
+    rid = store.open_record(
+        JOB_KIND,
+        spec if spec is not None else line_from_text(text, "<working line>"),
+        config_text=text,
+        args={
+            "from": FROM_UI,
+            "job": name,
+            "task": task,
+            "task_args": [LINE_ARG if isinstance(a, str) and a == text else a for a in args],
+            "limits": limits,
+            "context": {k: v for k, v in context.items() if k != "yaml"},
+            "on_done": on_done,
+            "tab": tab,
+        },
+    )
+    return rid, list(store.problems)
+
+
+def rerun_inputs(record_id: str) -> tuple[list, dict, dict]:
+    """What an interrupted job ran on, read whole from the store: ``(task arguments, context,
+    the record's args)``, the line's YAML put back where it was."""
+    record = Store().get(record_id)
+    text, args = record["config_text"], record["args"]
+    task_args = [text if a == LINE_ARG else a for a in args["task_args"]]
+    return task_args, {**args["context"], "yaml": text}, args
+
+
+def close_job_record(record_id: str, status: str) -> None:
+    """End the record of long work: ``complete``, ``cancelled`` or ``failed``."""
+    Store().close_record(record_id, status)
+
+
+def claim_job_record(record_id: str, status: str) -> tuple[bool, list[str]]:
+    """Close an interrupted record as ``rerun`` or ``dismissed`` only if it is still
+    interrupted (:meth:`Store.claim`): ``(whether this call closed it, the store's
+    problems)`` — two tabs that click Rerun on one record start one job, not two."""
+    store = Store()
+    return store.claim(record_id, status), list(store.problems)
+
+
+def interrupted_jobs(
+    name: str, tab: str | None = None, limit: int = 3, now: datetime | None = None
+) -> list[dict]:
+    """The app's long work ``name`` (a page's name for it: ``"simulation"``) that was running
+    when its server stopped, newest first, brief (no line's YAML: :func:`rerun_inputs` reads
+    it); none without a store file. Only those the browser tab ``tab`` started, and other
+    tabs' once started :data:`OTHER_TABS_AFTER_S` ago (``now``: UTC). Raises
+    :class:`linesim.store.StoreError` when the file cannot be read."""
+    store = Store()
+    if not store.path.exists():
+        return []
+    now = now or datetime.now(UTC).replace(tzinfo=None)
+    found = [
+        r
+        for r in store.records(JOB_KIND, limit=200, statuses=("interrupted",), brief=True)
+        if (r.get("args") or {}).get("from") == FROM_UI
+        and r["args"].get("job") == name
+        # only what this app starts (a shared store's record names no other function)
+        and r["args"].get("task") in RERUNNABLE
+        and r["args"].get("on_done") in KEEPERS
+        and (
+            r["args"].get("tab") == tab
+            or (now - r["created_at"]).total_seconds() > OTHER_TABS_AFTER_S
+        )
+    ]
+    return found[:limit]
+
+
+#: The :mod:`tasks` functions the app runs as long work, and the functions that keep what they
+#: make: an interrupted record naming another is not offered for a rerun.
+RERUNNABLE = ("simulation", "optimisation", "sweep", "uncertainty")
+KEEPERS = ("keep_simulation", "keep_optimisation", "keep_sweep", "keep_uncertainty", None)

@@ -14,6 +14,9 @@ __all__ = ["add_arguments", "runs_command"]
 
 
 MAX_LIMIT = 1_000_000  #: records one listing shows: more is no listing a person reads
+#: Kinds ``runs list`` leaves out unless ``--all``: the app's records of its long work while it
+#: runs (ui/kept.py), which say what ran, not what it found (that is its run, sweep, …)
+HIDDEN = ("ui_job",)
 
 
 def _limit(text: str) -> int:
@@ -37,6 +40,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     q.add_argument("--json", action="store_true")
     q.add_argument("--store", metavar="PATH")
+    q.add_argument(
+        "--all",
+        action="store_true",
+        help=f"also the what-if app's records of its long work ({', '.join(HIDDEN)}: "
+        "running, complete, cancelled, failed, interrupted, rerun, dismissed), hidden by default",
+    )
     q = sub.add_parser("show", help="one record: metadata, summary and rows")
     q.add_argument("id", help="record id (or a unique prefix)")
     q.add_argument("--json", action="store_true")
@@ -54,7 +63,7 @@ def runs_command(args: argparse.Namespace) -> int:
     store = Store(args.store)
     try:
         if args.runs_command == "list":
-            frame = store.list(args.limit)
+            frame = store.list(args.limit, () if args.all else HIDDEN)
             if args.json:
                 _write_json(frame.to_dict(orient="records"))
             else:

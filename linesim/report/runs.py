@@ -37,4 +37,34 @@ def format_record(rec: dict) -> str:
         "",
     ]
     rows = pd.DataFrame(rec["rows"])
+    if not len(rows) and rec["kind"] == "uncertainty":
+        return "\n".join(head) + _uncertainty(rec.get("summary") or {})
     return "\n".join(head) + (rows.to_string(index=False) if len(rows) else "")
+
+
+def _uncertainty(summary: dict) -> str:
+    """An uncertainty study's percentiles and probabilities (the what-if app keeps the study's
+    report as JSON text, ``summary["report_json"]``; no rows)."""
+    import json
+
+    try:
+        report = json.loads(summary["report_json"])
+        table = pd.DataFrame(
+            [
+                {k: s.get(k) for k in ("label", "unit", "p10", "p50", "p90", "mean", "nominal")}
+                for s in report["summaries"].values()
+            ]
+        )
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return "(no study report in this record)"
+    lines = [
+        f"{report.get('samples')} samples, {report.get('model')}",
+        table.to_string(index=False),
+    ]
+    for p in report.get("probabilities") or []:
+        low, high = p["ci95"]
+        lines.append(
+            f"P({p['condition']}) = {p['probability']:.1%} (95 % CI {low:.1%} – {high:.1%}, "
+            f"{p['hits']} of {p['samples']})"
+        )
+    return "\n".join(lines)

@@ -7,6 +7,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import common
+import kept
 import pandas as pd
 import streamlit as st
 import tasks
@@ -77,7 +78,19 @@ def request(text: str) -> None:
             memory_mib=MEMORY_MIB,
             remedy="fewer samples, the static model, or `linesim uncertainty`",
             progress=True,
-            context={"yaml": text},
+            context={
+                "yaml": text,
+                "inputs": {
+                    "samples": int(samples),
+                    "simulate": bool(simulate),
+                    "replications": int(reps),
+                    "horizon_days": float(days),
+                    "target_gwh_per_year": float(gwh),
+                    "target_cny_per_wh": float(cny),
+                    "sobol": int(sobol),
+                },
+            },
+            on_done=kept.keep_uncertainty,
         )
 
     def done(report, context) -> None:
@@ -122,6 +135,34 @@ def show(report) -> None:
         common.table(pd.DataFrame(report.tornado), "uncertainty_tornado", "u_tornado")
 
 
+def stored(spec) -> None:
+    """The studies kept in the results store (of any line: a reload starts from the default
+    line); one reopened on request, its line made the working line."""
+    records = kept.stored("uncertainty", brief=True)  # a study is read when reopened
+    if not records:
+        return
+    st.subheader("Uncertainty studies in the results store")
+    record = common.reopen_picker(
+        records, "uncertainty study", lambda r: _label(r, spec), ("u_stored", "u_reopen")
+    )
+    if record is not None:
+        st.session_state[RESULT] = {
+            "yaml": common.working_yaml(),
+            "report": kept.reopened_uncertainty(record),
+            "record_id": record["id"],
+        }
+        st.rerun()
+
+
+def _label(record: dict, spec) -> str:
+    args = record.get("args") or {}
+    model = "simulated" if args.get("simulate") else "static"
+    return (
+        f"{kept.record_label(record, spec)}: {args.get('samples', 0):,} samples, {model}, "
+        f"seed {record.get('seed')}"
+    )
+
+
 def main() -> None:
     st.title("Uncertainty")
     text = common.working_yaml()
@@ -135,16 +176,22 @@ def main() -> None:
             "(Line page, YAML editor).",
             icon="ℹ️",
         )
+        with common.reported(), common.store_read("The stored uncertainty studies"):
+            stored(spec)  # a study of another line can still be reopened
         return
     st.write(f"{len(inputs)} uncertain inputs: " + ", ".join(md(i.name) for i in inputs) + ".")
     request(text)
-    kept = st.session_state.get(RESULT)
-    if kept is None:
+    with common.reported(), common.store_read("The stored uncertainty studies"):
+        stored(spec)
+    study = st.session_state.get(RESULT)
+    if study is None:
         st.info("Run a study to see the spread of output, yield, OEE, cost and capex.")
-    elif kept["yaml"] != text:
+    elif study["yaml"] != common.working_yaml():
         st.info("The working line changed since the last study: run it again.")
     else:
-        show(kept["report"])
+        if study.get("record_id"):
+            st.caption(f"Reopened from the results store: study {md(study['record_id'])}.")
+        show(study["report"])
 
 
 common.guarded(main)

@@ -1,5 +1,7 @@
 """Optimise: CP-SAT layouts at a target or budget, the Pareto front, load a point as the line."""
 
+import hashlib
+import json
 import sys
 from pathlib import Path
 
@@ -70,6 +72,7 @@ def optimise(target, budget, objective, pareto, tune, dew) -> None:
     """Start the search in a child process that outlives the page (see :func:`follow`)."""
     text = common.working_yaml()
     st.session_state.pop("optimised", None)
+    st.session_state.pop(LAYOUT_SIMULATED, None)  # of a layout of the last search
     inputs = {
         "target_gwh_per_year": float(target),
         "budget_musd": float(budget),
@@ -225,8 +228,18 @@ def layout_diff(working, layout, figures, now) -> None:
         st.caption("The same machines as the working line.")
 
 
-def inspect(spec, result, frame: pd.DataFrame, tunable) -> None:
-    """One point: its machines, its process settings, simulate it, load it."""
+def layout_key(line_yaml: str, layout: dict, settings: dict | None) -> str:
+    """What a layout's simulation is kept under: a digest of the layout's own line — the line
+    the search's result belongs to (``line_yaml``), its machines and process settings, which
+    make that line (:func:`apply_layout`) — never a point's number, which another search (a
+    new target, a reopened record) gives to another layout."""
+    text = json.dumps([line_yaml, layout, settings], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def inspect(spec, line_yaml: str, result, frame: pd.DataFrame, tunable) -> None:
+    """One point (of the search's result on the line ``line_yaml``, ``spec``): its machines,
+    its process settings, simulate it, load it."""
     points = list(result.pareto) or [(result.layout, result.predicted)]
     point_settings = list(result.pareto_settings) if result.pareto else [result.settings]
     pick = st.selectbox("Layout to inspect", frame["point"].tolist(), key="pick")
@@ -262,29 +275,31 @@ def inspect(spec, result, frame: pd.DataFrame, tunable) -> None:
             hide_index=True,
             key="settings",
         )
+    point = layout_key(line_yaml, layout, chosen_settings)
     if st.button("Simulate this layout (3 × 7 days)", key="simulate_layout"):
         from linesim.config import dump_line
 
         line = dump_line(apply_layout(spec, layout, settings=chosen_settings))
-        out = common.simulation(line, 7.0, 3, 1).summary.output_gwh_per_year
-        st.metric(
-            "Simulated output of this layout [GWh/yr]",
-            f"{out.mean:.3f}",
-            f"{out.mean / figures.output_gwh_per_year - 1:+.1%} vs predicted "
-            f"{figures.output_gwh_per_year:.3f}",
-            delta_color="off",
-            delta_arrow="off",
+        st.session_state.pop(LAYOUT_SIMULATED, None)
+        common.start_job(  # long work that outlives the page, as the Simulate page's
+            "layout_simulation",
+            tasks.simulation,
+            line,
+            7.0,
+            3,
+            1,
+            context={"point": point},  # no "yaml": it is not the working line's
+            on_done=kept.keep_simulation,
+            **{**common.simulation_limits(), "label": "Simulating this layout"},
         )
-        target = float(st.session_state.get("target_gwh") or 0.0)
-        if out.mean < target:
-            st.error(
-                f"This layout simulates {1 - out.mean / target:.1%} below the target of "
-                f"{target:,.3f} GWh/yr ({out.mean:,.3f} ± {out.half_width or 0.0:,.3f} GWh/yr, "
-                "95 % CI, 3 × 7 days): the static model does not see blocking, starving and "
-                "breakdowns. Optimise for a higher target, or add a machine at the simulated "
-                "bottleneck (Simulate page), and simulate again.",
-                icon="🚩",
-            )
+
+    def done(run, context) -> None:
+        st.session_state[LAYOUT_SIMULATED] = {"point": context["point"], "summary": run.summary}
+
+    common.follow_job("layout_simulation", done, lambda m: renamed(m, common.SIMULATION_INPUTS))
+    simulated = st.session_state.get(LAYOUT_SIMULATED)
+    if simulated is not None and simulated["point"] == point:
+        simulated_output(simulated["summary"].output_gwh_per_year, figures.output_gwh_per_year)
     if st.button("Load this layout as the working line", key="load_layout"):
         from linesim.config import carry_ranges  # the ranges the layout leaves alone
 
@@ -294,6 +309,31 @@ def inspect(spec, result, frame: pd.DataFrame, tunable) -> None:
         )
         st.session_state.pop("optimised", None)
         st.success(f"Loaded point {pick}: {figures.output_gwh_per_year:.3f} GWh/yr predicted.")
+
+
+LAYOUT_SIMULATED = "layout_simulated"  #: session key: the last point simulated and its result
+
+
+def simulated_output(out, predicted_gwh: float) -> None:
+    """A layout's simulated output ``out`` (an estimate [GWh/yr]) against its predicted one,
+    flagged red below the page's target."""
+    st.metric(
+        "Simulated output of this layout [GWh/yr]",
+        f"{out.mean:.3f}",
+        f"{out.mean / predicted_gwh - 1:+.1%} vs predicted {predicted_gwh:.3f}",
+        delta_color="off",
+        delta_arrow="off",
+    )
+    target = float(st.session_state.get("target_gwh") or 0.0)
+    if out.mean < target:
+        st.error(
+            f"This layout simulates {1 - out.mean / target:.1%} below the target of "
+            f"{target:,.3f} GWh/yr ({out.mean:,.3f} ± {out.half_width or 0.0:,.3f} GWh/yr, "
+            "95 % CI, 3 × 7 days): the static model does not see blocking, starving and "
+            "breakdowns. Optimise for a higher target, or add a machine at the simulated "
+            "bottleneck (Simulate page), and simulate again.",
+            icon="🚩",
+        )
 
 
 def stored() -> None:
@@ -312,6 +352,7 @@ def stored() -> None:
         )
         if record is not None:
             pick = record["id"]
+            st.session_state.pop(LAYOUT_SIMULATED, None)
             st.session_state["optimised"] = {
                 "yaml": common.working_yaml(),
                 "result": kept.reopened_optimisation(record),
@@ -360,7 +401,7 @@ def main() -> None:
     if not result.found:
         st.error(f"No layout: {md(result.status)}. {md(result.binding or '')}")
         return
-    inspect(spec, result, front(result, now), tunable)
+    inspect(spec, line_yaml, result, front(result, now), tunable)
 
 
 common.guarded(main)
