@@ -782,6 +782,18 @@ def pareto_front(problem: Problem, points: int = 6, method: str = "auto") -> Opt
                 f"{coverage}; {over} point(s) above the budget once the facility is priced "
                 "at their own capacity removed (points they dominated may be missing)"
             )
+    if problem.target_gwh_per_year is not None:
+        floor = problem.target_gwh_per_year * (1 - 1e-9)
+        short = sum(1 for _, fig in front if fig.output_gwh_per_year < floor)
+        if short:
+            # the model's integer output rounds a layout's output up by a fraction of a
+            # percent: a point its exact figures put below the target is no answer
+            front = [(f, fig) for f, fig in front if fig.output_gwh_per_year >= floor]
+            complete = False
+            coverage = (
+                f"{coverage}; {short} point(s) below the target by their exact figures "
+                "removed (points they dominated may be missing)"
+            )
     front.sort(key=lambda pf: (pf[1].output_gwh_per_year, -pf[1].capex_usd))
     wall = time.perf_counter() - start
     if not front and not (small and complete):
