@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import copy
 import math
-from dataclasses import dataclass, field
+import time
+from dataclasses import dataclass, field, replace
 
 from linesim.optimise.layout import LayoutFigures, evaluate_layout
 from linesim.optimise.model import SCALE, LayoutModel, Problem, Solution, greedy_layout
@@ -140,8 +141,6 @@ def within_budget(problem: Problem, objective: str) -> OptimiseResult:
     layout within the budget, not the least); otherwise reported infeasible, naming the
     budget and saying that a layout of less capacity is not ruled out (exact would need the
     facility inside the model, as above)."""
-    import time
-    from dataclasses import replace
 
     start = time.perf_counter()
     budget = problem.budget_usd
@@ -212,8 +211,6 @@ def _best_within_budget(
 ) -> OptimiseResult:
     """Max-output's step 3 of :func:`within_budget`: bisect the facility's price between
     ``lo`` (whose answer broke the budget) and ``hi`` (whose answer, ``fitting``, kept it)."""
-    import time
-    from dataclasses import replace
 
     budget = problem.budget_usd
     assert budget is not None and fitting.predicted is not None
@@ -279,8 +276,6 @@ def _optimise(problem: Problem, objective: str, follow: bool = False) -> Optimis
         # among the optimal layouts, the one that changes fewest settings from the config's
         settled = model.solve(objective, hint=sol.layout, settle_at=sol.raw_objective)
         if settled.layout is not None:
-            from dataclasses import replace
-
             sol = replace(
                 sol,
                 layout=settled.layout,
@@ -349,7 +344,6 @@ def maximise_output(
     ceiling the bisection narrows but not the proven one, so the answer, whose capex by the
     cost model keeps the budget, is ``optimal`` only when refuted probes close the bracket.
     When that happens at the floor itself, the status is ``UNDECIDED``."""
-    import time
 
     start = time.perf_counter()
     model = model or LayoutModel(problem, open=True)
@@ -495,7 +489,6 @@ def _gwh(x: float) -> str:
 
 def diagnose(problem: Problem) -> str:
     """The constraint that makes ``problem`` infeasible, in words, with the numbers."""
-    from dataclasses import replace
 
     target = problem.target_gwh_per_year
     bare = replace(
@@ -672,7 +665,6 @@ def pareto_front(problem: Problem, points: int = 6, method: str = "auto") -> Opt
     ``EXACT_FRONT_LAYOUTS`` layouts, the sweep beyond (or where the enumeration stops at the
     time limit). Points are sorted by output; the figures come from :func:`evaluate_layout`.
     """
-    import time
 
     from linesim.optimise.front import (
         MAX_FRONT_POINTS,
@@ -691,8 +683,6 @@ def pareto_front(problem: Problem, points: int = 6, method: str = "auto") -> Opt
     priced = problem.budget_usd is not None and facility_scales(problem.spec)
     solving = problem
     if priced:
-        from dataclasses import replace
-
         made_least = (problem.target_gwh_per_year or 0.0) / problem.max_utilisation
         solving = replace(problem, facility_gwh=max(made_least, LEAST_FACILITY_GWH))
     # open: counts up to what the budget and areas allow (or, without a budget, what the
@@ -771,28 +761,31 @@ def pareto_front(problem: Problem, points: int = 6, method: str = "auto") -> Opt
             "coverage measured in BENCHMARKS.md, not guaranteed)"
         )
     front = _resolved([(f, evaluate_layout(problem.spec, f.layout, f.settings)) for f in found])
+    # points the exact figures put outside the limits are no answers; a layout such a point
+    # dominated may be missing, so the front is then not complete
+    misses = []
     if priced and problem.budget_usd is not None:
         fits = problem.budget_usd * (1 + 1e-9)
-        over = sum(1 for _, fig in front if fig.capex_usd > fits)
-        if over:
-            # (a layout the relaxation's front dominated may be missing: not complete)
-            front = [(f, fig) for f, fig in front if fig.capex_usd <= fits]
-            complete = False
-            coverage = (
-                f"{coverage}; {over} point(s) above the budget once the facility is priced "
-                "at their own capacity removed (points they dominated may be missing)"
+        misses.append(
+            (
+                lambda fig: fig.capex_usd > fits,
+                "above the budget once the facility is priced at their own capacity",
             )
+        )
     if problem.target_gwh_per_year is not None:
+        # (the sweep's labels relax omission patterns: an output a little above the layout's)
         floor = problem.target_gwh_per_year * (1 - 1e-9)
-        short = sum(1 for _, fig in front if fig.output_gwh_per_year < floor)
-        if short:
-            # the model's integer output rounds a layout's output up by a fraction of a
-            # percent: a point its exact figures put below the target is no answer
-            front = [(f, fig) for f, fig in front if fig.output_gwh_per_year >= floor]
+        misses.append(
+            (lambda fig: fig.output_gwh_per_year < floor, "below the target by their exact figures")
+        )
+    for outside, why in misses:
+        dropped = sum(1 for _, fig in front if outside(fig))
+        if dropped:
+            front = [(f, fig) for f, fig in front if not outside(fig)]
             complete = False
             coverage = (
-                f"{coverage}; {short} point(s) below the target by their exact figures "
-                "removed (points they dominated may be missing)"
+                f"{coverage}; {dropped} point(s) {why} removed (points they dominated may be "
+                "missing)"
             )
     front.sort(key=lambda pf: (pf[1].output_gwh_per_year, -pf[1].capex_usd))
     wall = time.perf_counter() - start
