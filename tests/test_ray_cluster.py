@@ -118,10 +118,14 @@ def test_sweep_on_a_head_and_two_worker_nodes_gives_the_local_rows(monkeypatch):
                     assert time.monotonic() < deadline, "the Ray worker nodes did not join"
                     time.sleep(1.0)
                 assert ray.cluster_resources().get("CPU") == 2.0  # the workers' only
-                monkeypatch.setenv("RAY_ADDRESS", address)
-                remote = run_sweep(specs, 6 * H, H, 2, seed=7, backend="ray")
             finally:
                 ray.shutdown()
+            # the sweep connects by itself, through RAY_ADDRESS, as on a real cluster (a
+            # driver already connected here would be used as it is and hide that step)
+            monkeypatch.setenv("RAY_ADDRESS", address)
+            assert not ray.is_initialized()
+            remote = run_sweep(specs, 6 * H, H, 2, seed=7, backend="ray")
+            assert not ray.is_initialized()  # the sweep disconnected what it connected
         finally:
             for proc in reversed(nodes):
                 _stop(proc)
