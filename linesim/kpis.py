@@ -340,11 +340,19 @@ def bottleneck_shares(results: Sequence[SimResult]) -> dict[str, float]:
 
 
 def replication_kpis(r: SimResult) -> dict:
-    """The line KPIs of one replication as a flat mapping (a row of a sweep or of the store)."""
+    """The line KPIs of one replication as a flat mapping (a row of a sweep or of the store).
+
+    The cell counts are the observation window's (after warm-up), under the names of a run's
+    replication rows (:class:`linesim.summary.ReplicationCounts`): started = good +
+    shipped_defective + scrapped + in_process_at_end − in_process_at_start.
+    """
     return {
         "started": r.started,
         "good": r.good,
         "scrapped": r.scrapped,
+        "shipped_defective": r.shipped_defective,
+        "in_process_at_start": r.in_process_at_start,
+        "in_process_at_end": r.in_process_at_end,
         "good_cells_per_h": good_cells_per_h(r),
         "output_gwh_per_year": output_gwh_per_year(r),
         "simulated_line_yield": simulated_line_yield(r),

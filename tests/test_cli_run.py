@@ -115,6 +115,34 @@ def test_run_replication_is_its_own_stream(capsys, tmp_path):
     assert len(reps) == 2 == len(doc["replications"])
 
 
+def test_run_replication_rows_are_a_sweeps_rows_by_name_and_value(capsys, tmp_path):
+    """``run --out``'s replication table and a sweep's table name the same window figures the
+    same, with the same values: a sweep of one variant that changes nothing simulated (capex)
+    with the same seed is the run, replication by replication; conservation holds in both."""
+    common = ["--horizon", "6h", "--warmup", "6h", "--replications", "2", "--seed", "3"]
+    common += ["--workers", "1", "--no-store"]
+    assert main(["run", PILOT, *common, "--out", str(tmp_path / "r.csv")]) == 0
+    sets = ["--vary", "stations.stacking.capex_usd=1e6"]
+    assert main(["sweep", PILOT, *common, *sets, "--out", str(tmp_path / "s.csv")]) == 0
+    capsys.readouterr()
+    run = pd.read_csv(tmp_path / "r.replications.csv")
+    sweep = pd.read_csv(tmp_path / "s.csv")
+    shared = [c for c in run.columns if c not in ("line", "stream_entropy", "stream_spawn_key")]
+    assert set(shared) <= set(sweep.columns), sorted(set(shared) - set(sweep.columns))
+    assert run[shared].to_dict("records") == sweep[shared].to_dict("records")
+    for table in (run, sweep):
+        assert (
+            table["started"]
+            == table["good"]
+            + table["shipped_defective"]
+            + table["scrapped"]
+            + table["in_process_at_end"]
+            - table["in_process_at_start"]
+        ).all()
+        assert (table["in_process_at_start"] > 0).all()  # a window after warm-up
+    assert list(run["replication"]) == list(run["stream_spawn_key"]) == [0, 1]
+
+
 def test_pilot_simulated_yield_matches_analytic(capsys):
     # without the dry-room exposure window (time-dependent p) the assumptions of ∏(1 − p) hold
     assert (
