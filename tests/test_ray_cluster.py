@@ -37,14 +37,30 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _node(*args: str, env: dict) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "ray.scripts.scripts", "start", "--block", *args],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,  # its own group: stopped as one below, apart from pytest
-    )
+def _node(*args: str, env: dict, log: str) -> subprocess.Popen:
+    """``ray start --block`` with its output in the file ``log`` (shown if the node fails)."""
+    with open(log, "w") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "ray.scripts.scripts", "start", "--block", *args],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own group: stopped as one below, apart from pytest
+        )
+
+
+def _alive(ray, nodes: list[subprocess.Popen], logs: list[str], count: int) -> None:
+    """Wait until ``count`` nodes are alive; a node process that exits fails the test at once
+    with the end of its output."""
+    deadline = time.monotonic() + _READY_S
+    while len([n for n in ray.nodes() if n["Alive"]]) < count:
+        for proc, log in zip(nodes, logs):
+            if proc.poll() is not None:
+                with open(log) as f:
+                    tail = f.read()[-2000:]
+                pytest.fail(f"a Ray node exited ({proc.returncode}): {tail}")
+        assert time.monotonic() < deadline, f"{count - 1} Ray worker node(s) did not join"
+        time.sleep(1.0)
 
 
 def _stop(proc: subprocess.Popen) -> None:
@@ -78,6 +94,7 @@ def test_sweep_on_a_head_and_two_worker_nodes_gives_the_local_rows(monkeypatch):
     monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
     env = {**os.environ, "PYTHONPATH": str(ROOT), "RAY_USAGE_STATS_ENABLED": "0"}
     with tempfile.TemporaryDirectory(prefix="lsray", dir="/tmp") as tmp:
+        logs = [os.path.join(tmp, f"node{k}.log") for k in range(3)]
         nodes = [
             _node(
                 "--head",
@@ -88,6 +105,7 @@ def test_sweep_on_a_head_and_two_worker_nodes_gives_the_local_rows(monkeypatch):
                 "--disable-usage-stats",
                 f"--temp-dir={tmp}",
                 env=env,
+                log=logs[0],
             )
         ]
         try:
@@ -100,23 +118,25 @@ def test_sweep_on_a_head_and_two_worker_nodes_gives_the_local_rows(monkeypatch):
                 )
                 if probe.returncode == 0:
                     break
+                assert nodes[0].poll() is None, "the Ray head exited"
                 assert time.monotonic() < deadline, "the Ray head did not start"
                 time.sleep(1.0)
-            for _ in range(2):
-                nodes.append(
-                    _node(
-                        f"--address={address}",
-                        "--node-ip-address=127.0.0.1",
-                        "--num-cpus=1",
-                        env=env,
-                    )
-                )
-            deadline = time.monotonic() + _READY_S
             ray.init(address=address, log_to_driver=False, configure_logging=False)
             try:
-                while len([n for n in ray.nodes() if n["Alive"]]) < 3:
-                    assert time.monotonic() < deadline, "the Ray worker nodes did not join"
-                    time.sleep(1.0)
+                # one worker node at a time: of two started at once on this machine, one had
+                # exited without joining twice on 2026-12-02 (load 6-8), and the test waited
+                # its 240 s for it; a node that exits now fails the test with its output
+                for k in (1, 2):
+                    nodes.append(
+                        _node(
+                            f"--address={address}",
+                            "--node-ip-address=127.0.0.1",
+                            "--num-cpus=1",
+                            env=env,
+                            log=logs[k],
+                        )
+                    )
+                    _alive(ray, nodes, logs, k + 1)
                 assert ray.cluster_resources().get("CPU") == 2.0  # the workers' only
             finally:
                 ray.shutdown()
