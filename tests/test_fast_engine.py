@@ -11,6 +11,7 @@ kernel then compiles afresh and bypasses its on-disk cache)::
     NUMBA_BOUNDSCHECK=1 python -m pytest tests/test_fast_engine.py -q -p no:cacheprovider
 """
 
+import contextlib
 import dataclasses
 import json
 
@@ -344,7 +345,13 @@ FEATURES = {
 }
 
 
+class _EverySeen(Exception):
+    """Every feature has been drawn: the rest of the examples cannot change the answer."""
+
+
 def test_the_generator_draws_every_feature():
+    # within 300 examples; it stops at the first that completes the set (the 37th on
+    # 2026-12-02: 0.8 of the 4.3 CPU-s that drawing all 300 took)
     seen = set()
 
     @settings(
@@ -353,8 +360,11 @@ def test_the_generator_draws_every_feature():
     @given(any_lines())
     def draw(spec):
         seen.update(name for name, has in FEATURES.items() if has(spec))
+        if seen == set(FEATURES):
+            raise _EverySeen
 
-    draw()
+    with contextlib.suppress(_EverySeen):
+        draw()
     assert seen == set(FEATURES), set(FEATURES) - seen
 
 
