@@ -245,11 +245,15 @@ def test_conservation_and_time_accounting(engine):
 
 
 def test_littles_law(engine):
-    r = simulate(_random_line(), 2000 * H, 10 * H, rng=4, engine=engine)
+    horizon_h = 250.0
+    r = simulate(_random_line(), horizon_h * H, 10 * H, rng=4, engine=engine)
     wip = kpis.mean_wip_cells(r)
     lam = r.exits / r.horizon_s * 3600.0
-    # L = λW; the window edges add at most the WIP of one lead time → relative error ~ W / T
-    assert math.isclose(wip, lam * kpis.mean_lead_time_h(r), rel_tol=0.01)
+    lead_h = kpis.mean_lead_time_h(r)
+    # L = λW; the cells inside at the window's two edges add about the WIP of one lead time
+    # each → relative error ≲ 2 W / T; band 4 W / T (1.3e-3 here: 8e-5 measured on both
+    # engines; 2,000 h and a 1 % band took 8.7 CPU-s on the SimPy engine, 250 h 0.7 CPU-s)
+    assert math.isclose(wip, lam * lead_h, rel_tol=4 * lead_h / horizon_h)
 
 
 def test_same_seed_identical_json_and_different_seeds_differ(engine):
