@@ -274,6 +274,7 @@ def open_job_record(
     limits: dict,
     tab: str | None = None,
     spec=None,
+    line_key: str = "yaml",
 ) -> tuple[str | None, list[str]]:
     """Record long work as it starts (``running``, by this server's process): the page's name
     for it (``name``), the :mod:`tasks` function and its arguments, the limits it runs under,
@@ -284,8 +285,11 @@ def open_job_record(
     (:func:`interrupted_jobs`). ``spec``: that line, validated (else read from the YAML).
     Closed by :func:`close_job_record` when it ends; a server that stops first leaves it
     ``running``, which the store then reads as ``interrupted`` (its process gone).
+    ``line_key``: the context's key of the line's YAML — ``"yaml"``, the working line's, or
+    ``"line"``, a line that is no working line (an optimised layout's simulation: a reload
+    must not make it the working line, :func:`common.resume_jobs`).
     ``(record id or None when the store could not keep it, the store's problems)``."""
-    text = context["yaml"]
+    text = context[line_key]
     store = Store()
     rid = store.open_record(
         JOB_KIND,
@@ -297,7 +301,8 @@ def open_job_record(
             "task": task,
             "task_args": [LINE_ARG if isinstance(a, str) and a == text else a for a in args],
             "limits": limits,
-            "context": {k: v for k, v in context.items() if k != "yaml"},
+            "context": {k: v for k, v in context.items() if k != line_key},
+            "line_key": line_key,
             "on_done": on_done,
             "tab": tab,
         },
@@ -311,7 +316,7 @@ def rerun_inputs(record_id: str) -> tuple[list, dict, dict]:
     record = Store().get(record_id)
     text, args = record["config_text"], record["args"]
     task_args = [text if a == LINE_ARG else a for a in args["task_args"]]
-    return task_args, {**args["context"], "yaml": text}, args
+    return task_args, {**args["context"], args.get("line_key", "yaml"): text}, args
 
 
 def close_job_record(record_id: str, status: str) -> None:
