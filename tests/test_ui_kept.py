@@ -97,12 +97,33 @@ def test_a_simulation_reopens_with_its_cards_and_charts():
     live = [(m.label, m.value, m.delta) for m in at.metric]
     charts = len(at.get("plotly_chart"))
     assert live and charts >= 3
+    figures = {c.proto.id: c.proto.spec for c in at.get("plotly_chart")}
 
     again = _ok(_page("simulate", text))
     assert not again.metric
     _ok(again.button(key="stored_reopen").click().run())
     assert [(m.label, m.value, m.delta) for m in again.metric] == live
     assert len(again.get("plotly_chart")) == charts
+    # the same pictures: OEE loss waterfall, station states, WIP, the line diagram coloured by
+    # the simulated busy shares
+    reopened = {c.proto.id: c.proto.spec for c in again.get("plotly_chart")}
+    for key in ("loss_tree", "states", "wip", "sim_line_diagram"):
+        (was,) = [v for k, v in figures.items() if key in k]
+        (now,) = [v for k, v in reopened.items() if key in k]
+        assert json.loads(now)["data"] == json.loads(was)["data"], key
+    # the Yield page of the reopened run draws the simulated Sankey as the live run's did:
+    # where its cells went, per 1,000 that entered (kept with it: no replications' records)
+    sankeys = []
+    for sim in (at.session_state["simulation"], again.session_state["simulation"]):
+        page = AppTest.from_file(str(ROOT / "ui" / "views" / "yield_loss.py"), default_timeout=60)
+        page.session_state["spec_yaml"] = text
+        page.session_state["simulation"] = sim
+        drawn = {c.proto.id: c.proto.spec for c in _ok(page.run()).get("plotly_chart")}
+        (spec,) = [v for k, v in drawn.items() if "sankey_simulated" in k]
+        sankeys.append(json.loads(spec)["data"][0])
+    assert not again.session_state["simulation"].results
+    assert sankeys[1]["link"] == sankeys[0]["link"] and sum(sankeys[0]["link"]["value"]) > 0
+    assert sankeys[1]["node"]["label"] == sankeys[0]["node"]["label"]
 
 
 def test_a_run_summary_reads_back_from_its_json_document():
