@@ -573,7 +573,7 @@ def interrupted(name: str, reopen: Callable[[dict], None] | None = None) -> None
     optimised layout's simulation belongs to), for work whose line is no working line; by
     default the work's line becomes the working line."""
     with store_read("The interrupted work"):
-        for record in kept.interrupted_jobs(name, tab_id()):
+        for record in interrupted_records(name):
             args, rid = record["args"], record["id"]
             when = str(record.get("created_at"))[:19]
             label = args.get("limits", {}).get("label", name)
@@ -611,9 +611,28 @@ def interrupted(name: str, reopen: Callable[[dict], None] | None = None) -> None
                 st.rerun()
 
 
+INTERRUPTED = "interrupted_work"  #: session key: {(job name, tab): interrupted records}
+
+
+def interrupted_records(name: str) -> list[dict]:
+    """:func:`kept.interrupted_jobs` of this tab, read from the results store once a session
+    (its first script run on the job's page), not on every script run: a record is left
+    interrupted only by a server that stopped, and a session lives in one server, so only
+    another server on the same store could add one meanwhile (shown to the next session).
+    A record rerun or dismissed here leaves the list (:func:`_claimed`); one claimed by
+    another tab meanwhile is said so when clicked (:meth:`Store.claim`)."""
+    listed = st.session_state.setdefault(INTERRUPTED, {})
+    key = (name, tab_id())
+    if key not in listed:
+        listed[key] = kept.interrupted_jobs(name, tab_id())
+    return listed[key]
+
+
 def _claimed(record_id: str, status: str) -> bool:
     """Whether this session closed the interrupted record (``rerun``, ``dismissed``); if not
-    (another tab did, or the store is held), says so."""
+    (another tab did, or the store is held), says so. Either way it is offered no more."""
+    for records in st.session_state.get(INTERRUPTED, {}).values():
+        records[:] = [r for r in records if r["id"] != record_id]
     claimed, problems = kept.claim_job_record(record_id, status)
     if not claimed:
         st.warning(
