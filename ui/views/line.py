@@ -158,6 +158,9 @@ def quick_edits(spec, rev: int, sid: str, errors: list[str]) -> None:
     """One station's machines and defect probability (or process settings), the static
     bottleneck's at first; an edit's error shows under the panel."""
     st.subheader(f"{md(spec.name)} — edit")
+    # where the working line came from: a scenario, an optimised point and an upload can all
+    # bear the bundled line's name
+    st.caption(f"Working line from: {md(st.session_state.get('spec_source', ''))}")
     ids = [s.id for s in spec.stations]
     c1, c2, c3 = st.columns(3)
     station = spec.stations[ids.index(sid)]
