@@ -672,7 +672,7 @@ def follow_job(
         if job is None:
             return
         if job.running:
-            st.progress(job.fraction, text=md(job.status()))
+            st.progress(job.shown_fraction(), text=md(job.status()))
             if st.button("Cancel", key=f"cancel_{name}"):
                 job.cancel()
             return
