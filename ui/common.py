@@ -86,6 +86,7 @@ EDIT_PREFIX = "edit_"  #: the Line page's quick-edit inputs (except the station 
 REVISION = "line_revision"  #: counts the working line's changes in this session
 TARGET = "target_gwh_per_year"  #: the planner's target output, kept for the session [GWh/yr]
 EDITED = "spec_edited"  #: (digest, spec) of a working line made by an edit, before its YAML
+QUICK_STATION = "quick_station"  #: the quick-edit panel's station, kept across pages
 
 
 def line_revision() -> int:
@@ -105,6 +106,7 @@ def set_working_yaml(text: str, source: str) -> None:
     panel goes to its bottleneck)."""
     st.session_state.pop(EDITED, None)
     st.session_state.pop("edit_station", None)
+    st.session_state.pop(QUICK_STATION, None)
     st.session_state["spec_yaml"] = text
     _changed(source)
 
