@@ -130,6 +130,13 @@ def test_simulate_page_runs_and_shows_ci():
     out = float(metric(at, "Simulated output [GWh/yr]"))
     assert 0.1 < out < 0.3
     assert len(at.dataframe) >= 1
+    # the run's own settings beside its figures (the inputs show defaults after a reload)
+    warmup = at.session_state["simulation"].summary.warmup_h
+    assert any(
+        c.value == f"Run of 2 days × 2 replications, seed 1, after a warm-up of {warmup:,.1f} h "
+        "(fast engine)."
+        for c in at.caption
+    ), [c.value for c in at.caption]
 
 
 def test_yield_cost_compare_pages_load():

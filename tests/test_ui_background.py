@@ -54,6 +54,35 @@ def test_a_job_reporting_progress_is_cancelled_at_once():
     assert took < 1.5 and job.outcome is None and job.cancelled
 
 
+def test_a_jobs_status_gives_the_time_to_go_at_most_or_past_its_limit(monkeypatch):
+    """The time to go at the pace so far (elapsed × (1 − f) ÷ f); past the time limit, that it
+    will be stopped there and what would take less; a task that reports no fraction (a
+    CP-SAT search) gets the time left to its limit as the most it has to go, its bar the
+    share of the limit used."""
+    now = [1000.0]
+    monkeypatch.setattr(background.time, "monotonic", lambda: now[0])
+    job = background.Job("Sweeping the line", 600.0, 64, "fewer levels")
+    now[0] += 100.0
+    job.fraction = 0.5
+    assert (
+        job.status()
+        == "Sweeping the line… 50% in 1 min 40 s, about 1 min 40 s to go (limit 10 min 00 s)"
+    )
+    job.fraction = 0.1  # 100 s × 0.9 ÷ 0.1 = 900 s to go: 1,000 s > 600 s
+    assert job.status() == (
+        "Sweeping the line… 10% in 1 min 40 s, about 15 min 00 s to go, past its limit of "
+        "10 min 00 s: it will be stopped there (for less work: fewer levels)"
+    )
+    search = background.Job("CP-SAT is searching", 240.0, 64, "")
+    search.reports_progress = False
+    now[0] += 60.0
+    assert (
+        search.status()
+        == "CP-SAT is searching… 60 s so far, at most 3 min 00 s to go (its time limit)"
+    )
+    assert search.shown_fraction() == 0.25 and job.shown_fraction() == 0.1
+
+
 def test_a_job_reporting_progress_ends_at_its_time_limit():
     job, took = _watched(0.5, None)
     assert took < 1.5 and job.outcome == ("timeout",)

@@ -51,7 +51,8 @@ def table_cell(pg, row: int, column: int, expected: str = "") -> str:
 
 def test_table_and_quick_edits_at_the_selected_station_are_kept(ui_server):
     """Issue 17: a table edit at the station the quick-edit panel shows was undone by the
-    panel; and a quick edit must show in the table."""
+    panel; and a quick edit must show in the table. The panel's station outlives a visit to
+    another page."""
     url, _ = ui_server
     neck = capacity_report(load_line(PILOT)).bottleneck  # stacking, row 7, 3 machines
     with browser_page(height=1400) as (pg, errors):
@@ -74,6 +75,14 @@ def test_table_and_quick_edits_at_the_selected_station_are_kept(ui_server):
         assert pg.get_by_role("spinbutton", name="Machines").input_value() == "4"
         assert table_cell(pg, 7, 0) == neck
         assert table_cell(pg, 7, 2, "4") == "4"
+        # another page and back: the edit is kept and the panel is still at the station the
+        # user chose (not at the new bottleneck, se_powder_prep with 1 machine)
+        goto_page(pg, "Yield")
+        goto_page(pg, "Line")
+        assert metric_value(pg, "Max good output") == four
+        chosen = pg.get_by_test_id("stSelectbox").filter(has_text="Station").first
+        assert chosen.locator('input[role="combobox"]').input_value() == neck
+        assert pg.get_by_role("spinbutton", name="Machines").input_value() == "4"
         # the quick-edit panel's edit reaches the table
         pg.get_by_role("spinbutton", name="Machines").fill("5")
         pg.keyboard.press("Enter")

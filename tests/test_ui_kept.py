@@ -97,12 +97,33 @@ def test_a_simulation_reopens_with_its_cards_and_charts():
     live = [(m.label, m.value, m.delta) for m in at.metric]
     charts = len(at.get("plotly_chart"))
     assert live and charts >= 3
+    figures = {c.proto.id: c.proto.spec for c in at.get("plotly_chart")}
 
     again = _ok(_page("simulate", text))
     assert not again.metric
     _ok(again.button(key="stored_reopen").click().run())
     assert [(m.label, m.value, m.delta) for m in again.metric] == live
     assert len(again.get("plotly_chart")) == charts
+    # the same pictures: OEE loss waterfall, station states, WIP, the line diagram coloured by
+    # the simulated busy shares
+    reopened = {c.proto.id: c.proto.spec for c in again.get("plotly_chart")}
+    for key in ("loss_tree", "states", "wip", "sim_line_diagram"):
+        (was,) = [v for k, v in figures.items() if key in k]
+        (now,) = [v for k, v in reopened.items() if key in k]
+        assert json.loads(now)["data"] == json.loads(was)["data"], key
+    # the Yield page of the reopened run draws the simulated Sankey as the live run's did:
+    # where its cells went, per 1,000 that entered (kept with it: no replications' records)
+    sankeys = []
+    for sim in (at.session_state["simulation"], again.session_state["simulation"]):
+        page = AppTest.from_file(str(ROOT / "ui" / "views" / "yield_loss.py"), default_timeout=60)
+        page.session_state["spec_yaml"] = text
+        page.session_state["simulation"] = sim
+        drawn = {c.proto.id: c.proto.spec for c in _ok(page.run()).get("plotly_chart")}
+        (spec,) = [v for k, v in drawn.items() if "sankey_simulated" in k]
+        sankeys.append(json.loads(spec)["data"][0])
+    assert not again.session_state["simulation"].results
+    assert sankeys[1]["link"] == sankeys[0]["link"] and sum(sankeys[0]["link"]["value"]) > 0
+    assert sankeys[1]["node"]["label"] == sankeys[0]["node"]["label"]
 
 
 def test_a_run_summary_reads_back_from_its_json_document():
@@ -298,3 +319,59 @@ def test_interrupted_work_is_offered_to_its_tab_listed_briefly_and_claimed_once(
         assert main(["runs", "list", "--json", *flags]) == 0
         rows = json.loads(capsys.readouterr().out)
         assert [(r["id"], r["kind"], r["status"]) for r in rows] == listed
+
+
+def test_a_layouts_simulation_interrupted_by_a_restart_reruns_with_its_search(monkeypatch):
+    """The Optimise page's "Simulate this layout" is recorded while it runs (its line, not the
+    working line, and the search it belongs to); a server stopped meanwhile leaves it
+    interrupted, offered to its tab on the Optimise page of a new session (no search shown
+    there); Rerun reopens the search with the layout inspected, its line the working line, and
+    starts the layout's simulation again with the same inputs, for the same layout."""
+    import background
+    import kept
+
+    def layout_jobs() -> list[dict]:
+        return [
+            r for r in Store().records(kept.JOB_KIND) if r["args"]["job"] == "layout_simulation"
+        ]
+
+    text = dump_line(load_line(PILOT))
+    tab = "a" * 32
+    at = _page("optimise", text)
+    at.session_state["tab_id"] = tab
+    _ok(settle(at.button(key="run_optimise").click().run()))
+    search = at.session_state["optimised"]["kept_id"]
+    assert Store().get(search)["kind"] == "optimise"
+    # the server "stops" while the layout is simulated: its record is left running
+    with monkeypatch.context() as m:
+        m.setattr(kept, "close_job_record", lambda rid, status: None)
+        _ok(at.button(key="simulate_layout").click().run())
+        (job_record,) = layout_jobs()
+        background.get(at.session_state["job_layout_simulation"]).cancel()
+        settle(at)
+    args = job_record["args"]
+    assert args["job"] == "layout_simulation" and args["line_key"] == "line"
+    assert args["context"]["optimisation"] == search and args["context"]["pick"] == 0
+    Store().close_record(job_record["id"], "interrupted")  # as read once its server has gone
+
+    other = dump_line(load_line("pilot_oxide"))  # a restart's new session starts elsewhere
+    again = _page("optimise", other)
+    again.session_state["tab_id"] = tab
+    _ok(again.run())
+    said = [w.value for w in again.warning if "Simulating this layout" in w.value]
+    assert said and "the optimisation it belongs to is reopened" in said[0], said
+    assert "optimised" not in again.session_state
+    _ok(again.button(key=f"rerun_{job_record['id']}").click().run())
+    assert again.session_state["optimised"]["record_id"] == search
+    assert again.session_state["spec_yaml"] == text  # the search's line is the working line
+    assert again.session_state["pick"] == 0
+    job = background.get(again.session_state["job_layout_simulation"])
+    assert job.running and job.context["point"] == args["context"]["point"]
+    job.cancel()  # (its result is shown as a first run's: 3 × 7 days take minutes here)
+    assert [e.value for e in settle(again).error] == ["Simulating this layout\\: cancelled"]
+    rerun, first = layout_jobs()  # newest first
+    assert (first["status"], rerun["status"]) == ("rerun", "cancelled")
+    assert rerun["args"]["task_args"] == first["args"]["task_args"]
+    assert rerun["config_text"] == first["config_text"] != text  # the layout's own line
+    # not the working line's simulation: a reload keeps its working line
+    assert [s["name"] for s in Store().scenarios()] == [f"before reopening optimisation {search}"]

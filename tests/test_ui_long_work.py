@@ -80,7 +80,10 @@ def test_a_sweep_is_kept_and_reopens_after_a_reload(module_ui_server):
 def test_an_optimisation_reopens_after_a_reload(module_ui_server):
     """An optimisation of the pilot is recorded by the server; after a reload (a new session,
     nothing of the old one kept) it is listed, and reopens with the same diff against the
-    working line. (The store outliving a server restart: tests/test_ui_browser.py.)"""
+    working line. A layout's simulation running at a reload goes on in the new session, its
+    search shown again with it (the same diff) and its result for that layout. (The store
+    outliving a server restart: tests/test_ui_browser.py; a layout's simulation interrupted
+    by one: tests/test_ui_kept.py.)"""
     url, _ = module_ui_server
     with browser_page(1280, 720) as (pg, errors):
         reload(pg, errors, url + "/optimise")
@@ -93,7 +96,16 @@ def test_an_optimisation_reopens_after_a_reload(module_ui_server):
         diff.wait_for(timeout=120_000)
         capex = metric_value(pg, "Capex change")
         machines = metric_value(pg, "Machines added / removed")
-        reload(pg, errors)
+        pg.get_by_role("button", name="Simulate this layout (3 × 7 days)").click()
+        progress = pg.get_by_test_id("stProgress").filter(has_text="Simulating this layout")
+        progress.wait_for(timeout=60_000)
+        reload(pg, errors)  # the new session takes the layout's simulation and its search over
+        simulated = pg.get_by_test_id("stMetric").filter(has_text="Simulated output of this")
+        simulated.wait_for(timeout=180_000)
+        assert "vs predicted" in simulated.inner_text()
+        assert metric_value(pg, "Capex change") == capex
+        assert metric_value(pg, "Machines added / removed") == machines
+        reload(pg, errors)  # nothing running, nothing taken over
         # kept once (the module's store holds its other tests' work: counted before)
         pg.get_by_text(f"Optimisations in the results store ({before + 1:,})").click()
         idle(pg)  # the page drawn whole (its list comes before any result)

@@ -98,6 +98,9 @@ class Job:
         self.server_stopped = False
         #: ``on_end(job)`` in the server once the job has ended, however (close its record)
         self.on_end: Callable[[Job], Any] | None = None
+        #: whether the task reports the fraction done (a CP-SAT search does not: its status
+        #: gives the time to go at most, up to its time limit)
+        self.reports_progress = True
 
     @property
     def running(self) -> bool:
@@ -114,13 +117,35 @@ class Job:
         return self.elapsed_s() * (1.0 - f) / f
 
     def status(self) -> str:
-        """``"<label>… 40 % in 12 s, about 18 s to go (limit 300 s)"``."""
+        """``"<label>… 40 % in 12 s, about 18 s to go (limit 300 s)"``; an estimate past the
+        time limit says the work will be stopped there, and what would take less; a task that
+        reports no fraction done (a search) gives the time to go at most: ``"<label>… 12 s so
+        far, at most 3 min 48 s to go (its time limit)"``."""
+        elapsed = self.elapsed_s()
+        if not self.reports_progress:
+            return (
+                f"{self.label}… {_duration(elapsed)} so far, at most "
+                f"{_duration(self.time_limit_s - elapsed)} to go (its time limit)"
+            )
         eta = self.eta_s()
         left = f", about {_duration(eta)} to go" if eta is not None else ""
+        if eta is not None and elapsed + eta > self.time_limit_s:
+            return (
+                f"{self.label}… {self.fraction:.0%} in {_duration(elapsed)}{left}, past its "
+                f"limit of {_duration(self.time_limit_s)}: it will be stopped there (for less "
+                f"work: {self.remedy})"
+            )
         return (
-            f"{self.label}… {self.fraction:.0%} in {_duration(self.elapsed_s())}{left} "
+            f"{self.label}… {self.fraction:.0%} in {_duration(elapsed)}{left} "
             f"(limit {_duration(self.time_limit_s)})"
         )
+
+    def shown_fraction(self) -> float:
+        """The progress bar's fraction: done, or for a task that reports none the share of
+        its time limit used (the bound its status gives)."""
+        if self.reports_progress:
+            return self.fraction
+        return min(max(self.elapsed_s() / self.time_limit_s, 0.0), 1.0)
 
     def cancel(self) -> None:
         self.cancelled = True
@@ -192,6 +217,7 @@ def start(
     ctx = get_script_run_ctx(suppress_warning=True)
     job.session = ctx.session_id if ctx is not None else None
     job.tab, job.on_end = tab, on_end
+    job.reports_progress = progress
     child, receiver, held = jobs.spawn(task, args, time_limit_s, memory_mib, progress, threads)
     key = uuid.uuid4().hex
     with _LOCK:

@@ -86,6 +86,7 @@ EDIT_PREFIX = "edit_"  #: the Line page's quick-edit inputs (except the station 
 REVISION = "line_revision"  #: counts the working line's changes in this session
 TARGET = "target_gwh_per_year"  #: the planner's target output, kept for the session [GWh/yr]
 EDITED = "spec_edited"  #: (digest, spec) of a working line made by an edit, before its YAML
+QUICK_STATION = "quick_station"  #: the quick-edit panel's station, kept across pages
 
 
 def line_revision() -> int:
@@ -105,6 +106,7 @@ def set_working_yaml(text: str, source: str) -> None:
     panel goes to its bottleneck)."""
     st.session_state.pop(EDITED, None)
     st.session_state.pop("edit_station", None)
+    st.session_state.pop(QUICK_STATION, None)
     st.session_state["spec_yaml"] = text
     _changed(source)
 
@@ -519,20 +521,24 @@ def start_job(
     """Start long work ``task(*args)`` (``limits`` as :func:`jobs.run`) that keeps running
     when the user goes to another page or reloads it; :func:`follow_job` shows it.
     ``context``: a dict with the YAML (``"yaml"``) of the line it works on, and what else its
-    page needs; ``on_done(value, context)``: what the server does with the value (keep it in
-    the results store), returning a dict with the record's ``"record_id"`` and ``"problems"``."""
+    page needs — or, for work on a line that is not the working line (an optimised layout's
+    simulation), its YAML as ``"line"``: recorded all the same (a restart offers it for a
+    rerun), but a reload does not make it the working line; ``on_done(value, context)``: what
+    the server does with the value (keep it in the results store), returning a dict with the
+    record's ``"record_id"`` and ``"problems"``."""
     st.session_state.pop(JOB_ERROR_PREFIX + name, None)
     st.session_state.pop(JOB_NOTE_PREFIX + name, None)
     old = background.get(st.session_state.get(JOB_PREFIX + name))
     if old is not None:
         old.cancel()
     record = None
-    if isinstance(context, dict) and "yaml" in context:  # kept while it runs (a restart)
+    line_key = next((k for k in ("yaml", "line") if k in (context or {})), None)
+    if isinstance(context, dict) and line_key:  # kept while it runs (a restart)
         done_name = on_done.__name__ if on_done is not None else None
         # the working line's spec is validated already: not read again from its YAML
-        spec = working_spec() if context["yaml"] == working_yaml() else None
+        spec = working_spec() if context[line_key] == working_yaml() else None
         record, problems = kept.open_job_record(
-            name, task.__name__, args, context, done_name, limits, tab_id(), spec
+            name, task.__name__, args, context, done_name, limits, tab_id(), spec, line_key
         )
         if problems:  # shown by follow_job: the work runs, but a restart would lose it
             st.session_state[JOB_NOTE_PREFIX + name] = [
@@ -557,30 +563,42 @@ def start_job(
     )
 
 
-def interrupted(name: str) -> None:
+def interrupted(name: str, reopen: Callable[[dict], None] | None = None) -> None:
     """The long work ``name`` that was running when the app's server stopped (a restart, a
     crash), each with its line and when it started, to start again with the inputs it had
     (its line becomes the working line) or to dismiss. Offered to the browser tab that
     started it (:func:`kept.interrupted_jobs`; to other tabs only much later), and started
     again once: the record is claimed first, so a second tab's Rerun starts nothing. Not
     resumed by itself: a simulation or a search cannot go on from where its process died, and
-    starting it again on its own would keep cores busy for a page nobody may open."""
+    starting it again on its own would keep cores busy for a page nobody may open.
+    ``reopen(context)``: what the page shows again before a rerun (the optimisation an
+    optimised layout's simulation belongs to), for work whose line is no working line; by
+    default the work's line becomes the working line."""
     with store_read("The interrupted work"):
-        for record in kept.interrupted_jobs(name, tab_id()):
+        for record in interrupted_records(name):
             args, rid = record["args"], record["id"]
             when = str(record.get("created_at"))[:19]
             label = args.get("limits", {}).get("label", name)
             st.warning(
                 f"**{md(label)}** ({md(record['line'])}, started {when} UTC) was running when "
                 "the app's server stopped: interrupted. Its inputs are kept: rerun it with "
-                "them (its line becomes the working line), or dismiss it.",
+                "them ("
+                + (
+                    "its line becomes the working line"
+                    if reopen is None
+                    else "the optimisation it belongs to is reopened"
+                )
+                + "), or dismiss it.",
                 icon="⏹️",
             )
             c1, c2, _ = st.columns([1, 1, 4])
             if c1.button("Rerun", key=f"rerun_{rid}"):
                 if _claimed(rid, "rerun"):
                     task_args, context, args = kept.rerun_inputs(rid)
-                    reopen_line(context["yaml"], f"interrupted {name} {rid}")
+                    if reopen is None:
+                        reopen_line(context["yaml"], f"interrupted {name} {rid}")
+                    else:
+                        reopen(context)
                     done = args.get("on_done")
                     start_job(
                         name,
@@ -595,9 +613,28 @@ def interrupted(name: str) -> None:
                 st.rerun()
 
 
+INTERRUPTED = "interrupted_work"  #: session key: {(job name, tab): interrupted records}
+
+
+def interrupted_records(name: str) -> list[dict]:
+    """:func:`kept.interrupted_jobs` of this tab, read from the results store once a session
+    (its first script run on the job's page), not on every script run: a record is left
+    interrupted only by a server that stopped, and a session lives in one server, so only
+    another server on the same store could add one meanwhile (shown to the next session).
+    A record rerun or dismissed here leaves the list (:func:`_claimed`); one claimed by
+    another tab meanwhile is said so when clicked (:meth:`Store.claim`)."""
+    listed = st.session_state.setdefault(INTERRUPTED, {})
+    key = (name, tab_id())
+    if key not in listed:
+        listed[key] = kept.interrupted_jobs(name, tab_id())
+    return listed[key]
+
+
 def _claimed(record_id: str, status: str) -> bool:
     """Whether this session closed the interrupted record (``rerun``, ``dismissed``); if not
-    (another tab did, or the store is held), says so."""
+    (another tab did, or the store is held), says so. Either way it is offered no more."""
+    for records in st.session_state.get(INTERRUPTED, {}).values():
+        records[:] = [r for r in records if r["id"] != record_id]
     claimed, problems = kept.claim_job_record(record_id, status)
     if not claimed:
         st.warning(
@@ -609,20 +646,25 @@ def _claimed(record_id: str, status: str) -> bool:
 
 
 def follow_job(
-    name: str, done: Callable[[Any, Any], None], rename: Callable[[str], str] = str
+    name: str,
+    done: Callable[[Any, Any], None],
+    rename: Callable[[str], str] = str,
+    reopen: Callable[[dict], None] | None = None,
 ) -> None:
     """The job ``name``'s progress, with its ETA and a Cancel button, updated twice a second
     while it runs (also after the user comes back to the page, or reloads it: see
     :func:`resume_jobs`); when it ends, ``done(value, context)`` and the page is drawn again
     — or its error is shown (``rename``: the library's parameter names → the page's inputs,
-    in a refused request's message)."""
+    in a refused request's message). The context ``done`` is given holds the results
+    store's record of the value as ``"kept_id"`` when the server kept it. ``reopen``: see
+    :func:`interrupted`."""
     error = st.session_state.pop(JOB_ERROR_PREFIX + name, None)
     if error is not None:
         show_error(error)
     for note in st.session_state.pop(JOB_NOTE_PREFIX + name, None) or []:
         st.warning(md(note, 500))
     if background.get(st.session_state.get(JOB_PREFIX + name)) is None:
-        interrupted(name)
+        interrupted(name, reopen)
         return
 
     @st.fragment(run_every=background_poll_s())
@@ -632,7 +674,7 @@ def follow_job(
         if job is None:
             return
         if job.running:
-            st.progress(job.fraction, text=md(job.status()))
+            st.progress(job.shown_fraction(), text=md(job.status()))
             if st.button("Cancel", key=f"cancel_{name}"):
                 job.cancel()
             return
@@ -642,8 +684,11 @@ def follow_job(
         notes = [*job.problems, *kept.get("problems", [])]
         if notes:
             st.session_state[JOB_NOTE_PREFIX + name] = notes
+        context = job.context
+        if isinstance(context, dict) and kept.get("record_id"):
+            context = {**context, "kept_id": kept["record_id"]}
         try:
-            done(job.result(), job.context)
+            done(job.result(), context)
         except UsageError as exc:
             st.session_state[JOB_ERROR_PREFIX + name] = UsageError(rename(str(exc)))
         except USER_ERRORS as exc:

@@ -44,6 +44,8 @@ def keep_simulation(run: SimulationRun, context: Any = None) -> dict:
             "replications": len(run.results),
             "from": "linesim ui",
             "wip_samples": [list(s) for s in run.wip_samples()],
+            # the Yield page's simulated Sankey (a reopened run has no replications' records)
+            "yield_flows": [list(f) for f in run.yield_flows()],
         },
         summary=rep.to_dict(),
         rows=[{"replication": r.replication, "kpis": replication_kpis(r)} for r in run.results],
@@ -54,13 +56,21 @@ def keep_simulation(run: SimulationRun, context: Any = None) -> dict:
 def reopened_simulation(record_id: str, text: str) -> SimulationRun:
     """A simulation of the line ``text`` (YAML) kept in the results store, as a finished one
     shows it: its summary read back whole (:func:`linesim.summary.from_plain`) and the WIP
-    trace of its first replication; no replications' raw records."""
+    trace of its first replication and the yield flows of its replications (an older record
+    without them: no Sankey); no replications' raw records."""
+    from linesim.kpis import LOSSES
     from linesim.summary import RunSummary
 
     rec = Store().get(record_id)
     args = rec.get("args") or {}
     wip = tuple((float(t), int(n)) for t, n in args.get("wip_samples") or ())
-    return SimulationRun(text, from_plain(RunSummary, rec["summary"]), [], rec["id"], wip)
+    flows = tuple((str(a), str(b), float(v)) for a, b, v in args.get("yield_flows") or ())
+    # the store sorts a document's keys: the losses back in waterfall order, the stations'
+    # shares in flow order (the loss waterfall's bars as a fresh run draws them)
+    stations = [s.id for s in line_from_text(text, "<stored line>").stations]
+    plain = _in_flow_order(_in_flow_order(rec["summary"], list(LOSSES)), stations)
+    summary = from_plain(RunSummary, plain)
+    return SimulationRun(text, summary, [], rec["id"], wip, flows)
 
 
 def keep_optimisation(value: tuple, context: dict) -> dict:
@@ -189,7 +199,8 @@ def reopened_optimisation(record: dict) -> tuple:
 
 def _in_flow_order(value: Any, stations: list[str]) -> Any:
     """``value`` (a stored JSON document) with every mapping keyed by station ids in the
-    line's flow order ``stations``, as the optimiser made it (the store sorts keys)."""
+    line's flow order ``stations``, as the optimiser made it (the store sorts keys); any
+    other order of keys given as ``stations`` likewise (the losses' waterfall order)."""
     if isinstance(value, dict):
         inner = {k: _in_flow_order(v, stations) for k, v in value.items()}
         if inner and set(inner) <= set(stations):
@@ -274,6 +285,7 @@ def open_job_record(
     limits: dict,
     tab: str | None = None,
     spec=None,
+    line_key: str = "yaml",
 ) -> tuple[str | None, list[str]]:
     """Record long work as it starts (``running``, by this server's process): the page's name
     for it (``name``), the :mod:`tasks` function and its arguments, the limits it runs under,
@@ -284,8 +296,11 @@ def open_job_record(
     (:func:`interrupted_jobs`). ``spec``: that line, validated (else read from the YAML).
     Closed by :func:`close_job_record` when it ends; a server that stops first leaves it
     ``running``, which the store then reads as ``interrupted`` (its process gone).
+    ``line_key``: the context's key of the line's YAML — ``"yaml"``, the working line's, or
+    ``"line"``, a line that is no working line (an optimised layout's simulation: a reload
+    must not make it the working line, :func:`common.resume_jobs`).
     ``(record id or None when the store could not keep it, the store's problems)``."""
-    text = context["yaml"]
+    text = context[line_key]
     store = Store()
     rid = store.open_record(
         JOB_KIND,
@@ -297,7 +312,8 @@ def open_job_record(
             "task": task,
             "task_args": [LINE_ARG if isinstance(a, str) and a == text else a for a in args],
             "limits": limits,
-            "context": {k: v for k, v in context.items() if k != "yaml"},
+            "context": {k: v for k, v in context.items() if k != line_key},
+            "line_key": line_key,
             "on_done": on_done,
             "tab": tab,
         },
@@ -311,7 +327,7 @@ def rerun_inputs(record_id: str) -> tuple[list, dict, dict]:
     record = Store().get(record_id)
     text, args = record["config_text"], record["args"]
     task_args = [text if a == LINE_ARG else a for a in args["task_args"]]
-    return task_args, {**args["context"], "yaml": text}, args
+    return task_args, {**args["context"], args.get("line_key", "yaml"): text}, args
 
 
 def close_job_record(record_id: str, status: str) -> None:

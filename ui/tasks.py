@@ -38,10 +38,25 @@ class SimulationRun:
     results: list[SimResult]
     record_id: str | None = None  #: the results store's record it was reopened from
     wip: tuple[tuple[float, int], ...] = ()  #: a reopened run's WIP trace (its replication 0)
+    #: a reopened run's yield flows (:func:`linesim.report.diagrams.simulated_yield_flows`)
+    flows: tuple[tuple[str, str, float], ...] = ()
 
     def wip_samples(self) -> tuple[tuple[float, int], ...]:
         """(time [s], cells in process) of the first replication."""
         return self.results[0].wip_samples if self.results else self.wip
+
+    def yield_flows(self) -> list[tuple[str, str, float]]:
+        """Where the simulated cells went, per 1,000 that entered, summed over the
+        replications (the Yield page's Sankey): from the replications' records, or as kept
+        with a reopened run (which has none)."""
+        from linesim.report.diagrams import simulated_yield_flows
+
+        return simulated_yield_flows(self.results) if self.results else list(self.flows)
+
+    @property
+    def replications(self) -> int:
+        """How many replications the run has (a reopened one: its summary's count)."""
+        return len(self.results) if self.results else len(self.summary.replications)
 
 
 def checked_upload(data: bytes, name: str) -> str:

@@ -84,12 +84,15 @@ def _quick_inputs(station, rev: int) -> list[tuple[str, str, float, str]]:
 
 
 def selected_station(spec, bottleneck: str) -> str:
-    """The quick-edit panel's station: the user's choice, the static bottleneck at first."""
+    """The quick-edit panel's station: the user's choice, the static bottleneck at first.
+    The choice is kept apart from the widget (``common.QUICK_STATION``): Streamlit drops a
+    widget's value when another page is shown, and the panel came back at the bottleneck
+    (after an edit, another station than the one edited)."""
     ids = [s.id for s in spec.stations]
-    sid = st.session_state.get("edit_station")
+    sid = st.session_state.get("edit_station", st.session_state.get(common.QUICK_STATION))
     if sid not in ids:
         sid = bottleneck if bottleneck in ids else ids[0]
-        st.session_state["edit_station"] = sid
+    st.session_state["edit_station"] = st.session_state[common.QUICK_STATION] = sid
     return sid
 
 
@@ -158,6 +161,9 @@ def quick_edits(spec, rev: int, sid: str, errors: list[str]) -> None:
     """One station's machines and defect probability (or process settings), the static
     bottleneck's at first; an edit's error shows under the panel."""
     st.subheader(f"{md(spec.name)} — edit")
+    # where the working line came from: a scenario, an optimised point and an upload can all
+    # bear the bundled line's name
+    st.caption(f"Working line from: {md(st.session_state.get('spec_source', ''))}")
     ids = [s.id for s in spec.stations]
     c1, c2, c3 = st.columns(3)
     station = spec.stations[ids.index(sid)]

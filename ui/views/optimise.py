@@ -7,6 +7,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import background
 import common
 import kept
 import pandas as pd
@@ -107,7 +108,11 @@ def follow() -> None:
     store)."""
 
     def done(result, context) -> None:
-        st.session_state["optimised"] = {"yaml": context["yaml"], "result": result}
+        st.session_state["optimised"] = {
+            "yaml": context["yaml"],
+            "result": result,
+            "kept_id": context.get("kept_id"),  # its record: a layout's simulation names it
+        }
 
     common.follow_job("optimise", done, lambda m: renamed(m, INPUTS))
 
@@ -237,9 +242,12 @@ def layout_key(line_yaml: str, layout: dict, settings: dict | None) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def inspect(spec, line_yaml: str, result, frame: pd.DataFrame, tunable) -> None:
+def inspect(
+    spec, line_yaml: str, result, frame: pd.DataFrame, tunable, record_id: str | None
+) -> None:
     """One point (of the search's result on the line ``line_yaml``, ``spec``): its machines,
-    its process settings, simulate it, load it."""
+    its process settings, simulate it, load it. ``record_id``: the search's record in the
+    results store (a rerun of the layout's simulation after a restart reopens it)."""
     points = list(result.pareto) or [(result.layout, result.predicted)]
     point_settings = list(result.pareto_settings) if result.pareto else [result.settings]
     pick = st.selectbox("Layout to inspect", frame["point"].tolist(), key="pick")
@@ -288,15 +296,18 @@ def inspect(spec, line_yaml: str, result, frame: pd.DataFrame, tunable) -> None:
             7.0,
             3,
             1,
-            context={"point": point},  # no "yaml": it is not the working line's
+            # "line", not "yaml": recorded while it runs (a restart offers a rerun), but it is
+            # not the working line's (a reload leaves the working line alone)
+            context={
+                "line": line,
+                "point": point,
+                "pick": int(pick),
+                "optimisation": record_id,
+            },
             on_done=kept.keep_simulation,
             **{**common.simulation_limits(), "label": "Simulating this layout"},
         )
-
-    def done(run, context) -> None:
-        st.session_state[LAYOUT_SIMULATED] = {"point": context["point"], "summary": run.summary}
-
-    common.follow_job("layout_simulation", done, lambda m: renamed(m, common.SIMULATION_INPUTS))
+        st.rerun()  # its progress is drawn at the top of the page
     simulated = st.session_state.get(LAYOUT_SIMULATED)
     if simulated is not None and simulated["point"] == point:
         simulated_output(simulated["summary"].output_gwh_per_year, figures.output_gwh_per_year)
@@ -312,6 +323,51 @@ def inspect(spec, line_yaml: str, result, frame: pd.DataFrame, tunable) -> None:
 
 
 LAYOUT_SIMULATED = "layout_simulated"  #: session key: the last point simulated and its result
+
+
+def follow_layout_simulation() -> None:
+    """The running simulation of an optimised layout (on this page whether or not a point is
+    inspected; after a reload too), its result kept for its layout; one interrupted by a
+    server restart is offered for a rerun, which reopens the search it belongs to."""
+
+    def done(run, context) -> None:
+        st.session_state[LAYOUT_SIMULATED] = {"point": context["point"], "summary": run.summary}
+        if "optimised" not in st.session_state:  # a reload: its search is in the store
+            reopen_search(context)
+
+    common.follow_job(
+        "layout_simulation",
+        done,
+        lambda m: renamed(m, common.SIMULATION_INPUTS),
+        reopen=reopen_search,
+    )
+    job = background.get(st.session_state.get(common.JOB_PREFIX + "layout_simulation"))
+    if job is not None and "optimised" not in st.session_state:
+        reopen_search(job.context)  # a reload took the layout's simulation over
+
+
+def reopen_search(context: dict) -> None:
+    """Show again the search (its record in the results store, ``context["optimisation"]``)
+    whose layout ``context["pick"]`` is simulated: its line made the working line, the layout
+    inspected. Nothing when the search was not kept."""
+    from linesim.store import Store, StoreError
+
+    rid = context.get("optimisation") if isinstance(context, dict) else None
+    if not rid:
+        return
+    try:
+        record = Store().get(rid)
+    except (StoreError, KeyError) as exc:
+        st.warning(f"The optimisation {md(rid)} cannot be read: {md(exc, 500)}")
+        return
+    common.reopen_line(record["config_text"], f"optimisation {rid}")
+    st.session_state["optimised"] = {
+        "yaml": common.working_yaml(),
+        "result": kept.reopened_optimisation(record),
+        "record_id": rid,
+    }
+    if "pick" in context:
+        st.session_state["pick"] = context["pick"]
 
 
 def simulated_output(out, predicted_gwh: float) -> None:
@@ -386,6 +442,7 @@ def main() -> None:
     if st.button("Optimise", type="primary", key="run_optimise"):
         optimise(*settings)
     follow()
+    follow_layout_simulation()
     with common.reported(), common.store_read("The stored optimisations"):
         stored()
     opt = st.session_state.get("optimised")
@@ -401,7 +458,8 @@ def main() -> None:
     if not result.found:
         st.error(f"No layout: {md(result.status)}. {md(result.binding or '')}")
         return
-    inspect(spec, line_yaml, result, front(result, now), tunable)
+    record_id = opt.get("record_id") or opt.get("kept_id")
+    inspect(spec, line_yaml, result, front(result, now), tunable, record_id)
 
 
 common.guarded(main)

@@ -107,6 +107,12 @@ def show(sim) -> None:
             "figures mean nothing. Check the cycle times, machines and the horizon."
         )
         return
+    # what the figures are of: after a reload (or a reopen) the inputs above show their
+    # defaults, not the run's
+    st.caption(
+        f"Run of {rep.horizon_h / 24:,.4g} days × {len(rep.replications):,} replications, "
+        f"seed {rep.seed}, after a warm-up of {rep.warmup_h:,.1f} h ({rep.engine} engine)."
+    )
     k1, k2, k3, k4 = st.columns(4)
     out = rep.output_gwh_per_year
     k1.metric(

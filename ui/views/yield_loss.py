@@ -42,13 +42,18 @@ def main() -> None:
         ),
         key="sankey_analytic",
     )
-    if sim:
+    flows = sim.yield_flows() if sim else []
+    if flows:
         st.plotly_chart(
             diagrams.yield_sankey(
-                diagrams.simulated_yield_flows(sim.results),
-                f"Simulated: per 1,000 cells in ({len(sim.results)} replications)",
+                flows, f"Simulated: per 1,000 cells in ({sim.replications:,} replications)"
             ),
             key="sankey_simulated",
+        )
+    elif sim:
+        st.info(
+            "This stored simulation was kept without where its cells went: simulate the line "
+            "again to see its Sankey."
         )
     else:
         st.info("Simulate the line to see where its simulated cells went.")
