@@ -27,8 +27,21 @@ COLUMNS = {
     "defect_probability": "p [-]",
     "mtbf_h": "MTBF [h]",
     "mttr_h": "MTTR [h]",
-    "buffer_after": "buffer after [cells]",
-    "capex_usd": "capex [USD/machine]",
+    "buffer_after": "buffer [cells]",
+    "capex_usd": "capex [USD]",
+}
+#: The table's column widths [px]: at 1280 × 720 beside the sidebar, every header is whole and
+#: the source column ends at the grid's edge (its text is cut inside the cell; its tooltip and
+#: the Station box's help give it whole).
+WIDTHS = {
+    "station": 150,
+    "kind": 84,
+    "machines": 92,
+    "p [-]": 70,
+    "MTBF [h]": 90,
+    "MTTR [h]": 90,
+    "buffer [cells]": 116,
+    "capex [USD]": 104,
 }
 #: Fields set per equipment option on a station that has options (edited in the YAML).
 PER_OPTION = ("machines", "defect_probability", "capex_usd", "mtbf_h", "mttr_h")
@@ -217,10 +230,17 @@ def table_edits(spec, rev: int, messages: list[tuple[str, str]]) -> None:
         hide_index=True,
         disabled=["station", "kind", "source"],
         column_config={
+            **{label: st.column_config.Column(width=px) for label, px in WIDTHS.items()},
+            "station": st.column_config.TextColumn(width=WIDTHS["station"], pinned=True),
             "source": st.column_config.TextColumn(
                 "source", help="where the station's numbers come from (the config's `source`)"
             ),
-            "capex [USD/machine]": st.column_config.NumberColumn(format="localized"),
+            "buffer [cells]": st.column_config.NumberColumn(
+                width=WIDTHS["buffer [cells]"], help="cells the buffer after the station holds"
+            ),
+            "capex [USD]": st.column_config.NumberColumn(
+                width=WIDTHS["capex [USD]"], format="localized", help="per machine"
+            ),
         },
         key=common.TABLE_PREFIX + str(rev),
         width="stretch",
