@@ -414,34 +414,27 @@ def check_state(st: State) -> None:
 
 
 @njit(cache=_CACHE, _nrt=False)
-def _earlier(hf, hi, a, b):
-    """The earlier of events ``a`` and ``b`` of a heap (time, then scheduling order), computed
-    without a branch: which one is earlier is a coin toss, and a mispredicted branch at every
-    level was the heap's main cost (perf, issue 18). ``&``/``|`` on booleans evaluate both
-    sides."""
+def _earlier_child(hf, hi, a, b):
+    """The earlier of children ``a`` and ``b`` (time, then scheduling order), computed without
+    a branch: which child is earlier is a coin toss, and a mispredicted branch at every level
+    was the heap's main cost (perf, issue 18). ``&``/``|`` on booleans evaluate both sides."""
     ta, tb = hf[a], hf[b]
     earlier = (tb < ta) | ((tb == ta) & (hi[b, HI.SEQ] < hi[a, HI.SEQ]))
-    return a + (b - a) * np.int64(earlier)
+    return a + np.int64(earlier)
 
 
 @njit(cache=_CACHE, _nrt=False)
 def _hole_to_leaf(hf, hi, n):
-    """Move the free place at the root of the heap of ``n`` events down to a leaf: the earliest
-    child moves up into it at each level. Returns the leaf's place.
-
-    The heap is 4-ary (children of ``j``: ``4j + 1`` … ``4j + 4``): half the levels of a
-    binary heap, so half the moves, for three comparisons a level instead of one (issue 18:
-    the moves and their index arithmetic were the heap's cost)."""
+    """Move the free place at the root of the heap of ``n`` events down to a leaf: the earlier
+    child moves up into it at each level. Returns the leaf's place."""
     j = 0
     while True:
-        a = 4 * j + 1
+        a = 2 * j + 1
         if a >= n:
             return j
-        if a + 3 < n:
-            a = _earlier(hf, hi, _earlier(hf, hi, a, a + 1), _earlier(hf, hi, a + 2, a + 3))
-        else:
-            for c in range(a + 1, n):
-                a = _earlier(hf, hi, a, c)
+        b = a + 1
+        if b < n:
+            a = _earlier_child(hf, hi, a, b)
         hf[j] = hf[a]
         for c in range(H_COLUMNS):
             hi[j, c] = hi[a, c]
@@ -453,7 +446,7 @@ def _sift_up(hf, hi, j, t, seq, m, kind, ver):
     """Place the event (t, seq, m, kind, ver) at the free place ``j`` of the heap, moving it
     up to where it belongs: parents move down into the hole, one move a level, not a swap."""
     while j > 0:
-        p = (j - 1) >> 2
+        p = (j - 1) >> 1
         if hf[p] < t or (hf[p] == t and hi[p, HI.SEQ] < seq):
             break
         hf[j] = hf[p]
