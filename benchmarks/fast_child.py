@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import gc
 import json
+import os
 import subprocess
 import sys
 import time
@@ -56,11 +57,13 @@ def _spec(name: str):
 def child_run(engine: str, line: str, horizon_s: float, seed: int) -> tuple[int, float, int]:
     """Cells started, CPU seconds and station visits of one run of ``engine`` on ``line`` from
     empty (no warm-up window), timed in a fresh process."""
-    out = subprocess.run(
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    out = subprocess.run(  # the child imports what this process imports (its sys.path)
         [sys.executable, str(HERE / "fast_child.py"), engine, line, repr(horizon_s), str(seed)],
         capture_output=True,
         text=True,
         check=True,
+        env=env,
     ).stdout
     r = json.loads(out.splitlines()[-1])
     return r["cells"], r["cpu_s"], r["visits"]
