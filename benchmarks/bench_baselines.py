@@ -15,7 +15,10 @@ In one process, one after the other (cells per CPU-second of this process, media
 
 Every row also runs ``fast_baseline``: the fast engine as it was before issue 18's kernel work
 (:mod:`baseline_fast` and :mod:`baseline_kernel`, kept copies), so ``fast_vs_baseline`` is the
-speed-up measured in the same process.
+speed-up measured in the same run. The two fast engines each run in a fresh process of their
+own (:mod:`fast_child`: a kernel loaded second in a process ran up to 1.4× slower than loaded
+first, which favoured the current engine before), interleaved with the other variants; their
+CPU seconds are the child's, from after its kernel is loaded.
 
 Usage::
 
@@ -40,6 +43,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from bench_engine import CYCLE_S, MACHINES, benchmark_line
+from fast_child import child_run
 from maxplus import maxplus_cells
 from plain_simpy import plain_simpy
 
@@ -101,7 +105,11 @@ def measure(name: str, runners: dict, repeat: int) -> dict:
         for key, (fn, horizon_s) in runners.items():
             t0 = time.process_time()
             cells = fn(k)
-            rates[key].append(cells / (time.process_time() - t0))
+            if isinstance(cells, tuple):  # (cells, CPU seconds) timed in a child process
+                cells, cpu_s = cells
+            else:
+                cpu_s = time.process_time() - t0
+            rates[key].append(cells / cpu_s)
             per_h[key].append(cells / (horizon_s / 3600.0))
     med = {k: float(np.median(v)) for k, v in rates.items()}
     row: dict = {"line": name, "cells_per_cpu_s": {k: round(v) for k, v in med.items()}}
@@ -114,7 +122,7 @@ def measure(name: str, runners: dict, repeat: int) -> dict:
     return row
 
 
-def _baseline():
+def _baseline(load: bool = True):
     """The kept baseline engine (:mod:`baseline_fast`), its kernel compiled as today's was.
 
     Each kernel sets LLVM's inline threshold (a process-wide option, set once, by whichever
@@ -123,6 +131,8 @@ def _baseline():
     loaded here from numba's cache."""
     code = "import baseline_fast; baseline_fast.build()"
     subprocess.run([sys.executable, "-c", code], cwd=HERE, check=True)
+    if not load:
+        return None
     import baseline_fast
 
     return baseline_fast
@@ -143,9 +153,11 @@ def main() -> None:
     small = args.cells // args.python_share
     bench, single = benchmark_line(), single_machine_line()
     gwh = load_line(HERE.parent / "configs" / "gwh_sulfide_4gwh.yaml")
-    simulate(bench, 60.0, 0.0, rng=0, engine="fast")  # compile (or load the cache) first
-    baseline_fast = _baseline()
-    baseline_fast.simulate_fast(bench, 60.0, 0.0, rng=0)  # load the kept baseline
+    # build (or find cached) both fast kernels, each in a process of its own; this process
+    # loads neither (the fast engines are timed in children: fast_child.py)
+    code = "from linesim.simulation import fast; fast.build()"
+    subprocess.run([sys.executable, "-c", code], check=True)
+    _baseline(load=False)
     _maxplus(600.0, 0)  # compile the recursion
 
     def hours(cells: int, per_h: float) -> float:
@@ -157,11 +169,8 @@ def main() -> None:
             horizon_s,
         )
 
-    def baseline_run(spec, horizon_s):
-        return (
-            lambda k: baseline_fast.simulate_fast(spec, horizon_s, 0.0, rng=k).started_total,
-            horizon_s,
-        )
+    def child(engine, line, horizon_s):  # a fast engine, timed in a process of its own
+        return (lambda k: child_run(engine, line, horizon_s, k)[:2], horizon_s)
 
     def plain_run(spec, horizon_s):
         return (lambda k: plain_simpy(spec, horizon_s, k)["started"], horizon_s)
@@ -172,8 +181,8 @@ def main() -> None:
         measure(
             "benchmark line (6 stations, 1-4 machines)",
             {
-                "fast": engine_run(bench, hours(args.cells, 310.0), "fast"),
-                "fast_baseline": baseline_run(bench, hours(args.cells, 310.0)),
+                "fast": child("fast", "bench", hours(args.cells, 310.0)),
+                "fast_baseline": child("fast_baseline", "bench", hours(args.cells, 310.0)),
                 "simpy_engine": engine_run(bench, hours(small, 310.0), "simpy"),
                 "plain_simpy": plain_run(bench, hours(small, 310.0)),
             },
@@ -184,8 +193,8 @@ def main() -> None:
         measure(
             "single-machine benchmark line (6 stations x 1 machine)",
             {
-                "fast": engine_run(single, hours(args.cells, 330.0), "fast"),
-                "fast_baseline": baseline_run(single, hours(args.cells, 330.0)),
+                "fast": child("fast", "single", hours(args.cells, 330.0)),
+                "fast_baseline": child("fast_baseline", "single", hours(args.cells, 330.0)),
                 "simpy_engine": engine_run(single, hours(small, 330.0), "simpy"),
                 "plain_simpy": plain_run(single, hours(small, 330.0)),
                 "maxplus": (
@@ -202,8 +211,8 @@ def main() -> None:
             f"gwh_sulfide_4gwh, {args.gwh_days:g} days from empty (engines: losses as bundled; "
             "plain SimPy: structure only)",
             {
-                "fast": engine_run(gwh, gwh_s, "fast"),
-                "fast_baseline": baseline_run(gwh, gwh_s),
+                "fast": child("fast", "gwh", gwh_s),
+                "fast_baseline": child("fast_baseline", "gwh", gwh_s),
                 "simpy_engine": engine_run(gwh, gwh_s, "simpy"),
                 "plain_simpy": plain_run(gwh, gwh_s),
             },

@@ -2,10 +2,12 @@
 
 A station visit is one cell processed at one station (``StationRecord.processed``, summed over
 the stations). Each line runs about the same number of visits per run; the cost is CPU
-nanoseconds per visit (``time.process_time`` of this process), median of ``--repeat`` runs,
+nanoseconds per visit (``time.process_time`` of the run's process), median of ``--repeat`` runs,
 the current fast engine and the kept baseline (:mod:`baseline_fast`, before issue 18's kernel
-work) interleaved in one process. Flat means: the same cost per visit whatever the stations
-or the machines per station (issue 18 asks for within 20 %).
+work) interleaved, each run in a fresh process of its own that loads one kernel only
+(:mod:`fast_child`: a kernel loaded second in a process ran up to 1.4× slower). Flat means:
+the same cost per visit whatever the stations or the machines per station (issue 18 asks for
+within 20 %).
 
 The lines: single-cell stations, lognormal service (cv 0.3), 1 % defects, breakdowns (MTBF
 8 h, MTTR 0.25 h), buffers of 10; ``k`` machines per station each ``k`` times as slow, so every
@@ -21,8 +23,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -31,9 +33,9 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from bench_baselines import _baseline
+from fast_child import ENGINES, child_run
 
 from linesim.config import line_from_dict
-from linesim.simulation import simulate
 
 CYCLE_S = 10.0  #: per machine of a one-machine station [s] (~360 cells/h)
 
@@ -69,29 +71,20 @@ def main() -> None:
     ap.add_argument("--visits", type=int, default=300_000, help="station visits per run")
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
-    baseline = _baseline()
+    subprocess.run(  # build (or find cached) both kernels, each in a process of its own
+        [sys.executable, "-c", "from linesim.simulation import fast; fast.build()"], check=True
+    )
+    _baseline(load=False)
     shapes = [(6, 1), (20, 1), (60, 1), (6, 10), (6, 100), (6, 300)]
     rows = []
     load = os.getloadavg()[0]
     for stations, machines in shapes:
-        spec = line(stations, machines)
         # ~330 cells/h start, minus the 1 % scrapped per station on the way
         horizon_s = args.visits / (330.0 * stations) * 3600.0
-        runners = {  # from empty, no warm-up: every visit is in the window
-            "fast": lambda k, spec=spec, h=horizon_s: simulate(spec, h, 0.0, rng=k, engine="fast"),
-            "fast_baseline": lambda k, spec=spec, h=horizon_s: baseline.simulate_fast(
-                spec, h, 0.0, rng=k
-            ),
-        }
-        simulate(spec, 60.0, 0.0, rng=0, engine="fast")
-        baseline.simulate_fast(spec, 60.0, 0.0, rng=0)
-        ns: dict[str, list[float]] = {key: [] for key in runners}
-        for k in range(args.repeat):
-            for key, run in runners.items():
-                t0 = time.process_time()
-                r = run(k)
-                cpu = time.process_time() - t0
-                visits = sum(s.processed for s in r.stations)
+        ns: dict[str, list[float]] = {key: [] for key in ENGINES}
+        for k in range(args.repeat):  # from empty, no warm-up: every visit is in the window
+            for key in ENGINES:
+                _, cpu, visits = child_run(key, f"visits:{stations}:{machines}", horizon_s, k)
                 ns[key].append(cpu / visits * 1e9)
         med = {key: float(np.median(v)) for key, v in ns.items()}
         rows.append(

@@ -117,3 +117,20 @@ def test_plain_simpy_counts_what_the_engine_counts():
     got = plain.plain_simpy(spec, horizon_s, seed=1)
     assert got == {"started": eng.started_total, "good": eng.good_total, "scrapped": 0}
     assert got["good"] > 400
+
+
+def test_a_fast_engine_timed_in_a_process_of_its_own_runs_the_same_line():
+    """``bench_baselines.py`` and ``bench_visits.py`` time each fast engine in a fresh process
+    (``fast_child.py``: a kernel loaded second in a process runs slower): the child runs the
+    named line from empty as the engine does here, cell for cell and visit for visit."""
+    child = _load("fast_child")
+    horizon_s, seed = 4 * 3600.0, 3
+    lines = {
+        "bench": _load("bench_engine").benchmark_line(),
+        "visits:3:2": _load("bench_visits").line(3, 2),
+    }
+    for name, spec in lines.items():
+        here = simulate(spec, horizon_s, 0.0, rng=seed, engine="fast")
+        cells, cpu_s, visits = child.child_run("fast", name, horizon_s, seed)
+        assert (cells, visits) == (here.started_total, sum(s.processed for s in here.stations))
+        assert cells > 0 and cpu_s > 0
