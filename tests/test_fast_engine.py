@@ -413,6 +413,35 @@ def test_block_size_and_heap_growth_do_not_change_results(monkeypatch):
 
 
 @identity
+def test_a_service_far_longer_than_its_mean_reruns_with_room_and_stays_identical(monkeypatch):
+    # lognormal services with cv 1 and a minor stop every 10 s: seed 1 draws one service that
+    # takes more minor-stop draws than 64 + 20 × the expected count (it raised "a random stream
+    # ran dry inside one event" before); the run is redone with more room, the same numbers
+    spec = make_line(
+        [
+            dict(
+                id="s0",
+                kind="continuous",
+                web_width_m=1.0,
+                web_speed_m_per_min=1.0,
+                area_per_cell_m2=1.0,
+                process_time_dist="lognormal",
+                process_time_cv=1.0,
+                minor_stops={"mean_between_s": 10.0, "mean_duration_s": 1.0},
+            )
+        ]
+    )
+    tries = []
+    real = fast._simulate
+    monkeypatch.setattr(fast, "_simulate", lambda *a: tries.append(dict(a[4])) or real(*a))
+    shown = []
+    a = simulate(spec, 10 * H, H, rng=1, engine="fast", progress=shown.append)
+    assert tries == [{}, {0: 8}]  # the first try ran dry; the group got 8 × the room
+    assert shown == sorted(shown) and shown[-1] == 1.0  # progress never went back
+    assert_identical(a, simulate(spec, 10 * H, H, rng=1, engine="simpy"))
+
+
+@identity
 def test_replications_identical_summaries():
     spec = load_line("pilot_sulfide_200mwh")
     reports = [

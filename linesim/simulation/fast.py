@@ -198,13 +198,19 @@ def _table(rows: int, layout, dtype=np.float64, fill=0) -> np.ndarray:
     return np.full((rows, len(layout)), fill, dtype=dtype)
 
 
-def _plan(spec: LineSpec) -> list[dict[str, Any]]:
+def _plan(spec: LineSpec, wider: dict[int, int] | None = None) -> list[dict[str, Any]]:
     """Per equipment group, in flow order: its station and option index, machine count, times,
-    losses, and the most one event may take of each of its streams (without the generators)."""
+    losses, and the most one event may take of each of its streams (without the generators).
+
+    The failure and minor-stop clocks have no most: a service far longer than its mean (a
+    lognormal's tail) takes as many as it lasts. Their room is 64 + 20 × the expected count
+    per service, times ``wider[g]`` for a group ``g`` whose clock ran dry in an earlier try
+    (:func:`simulate_fast` reruns with more room; the numbers drawn are the same)."""
     exposure = exposure_parameters(spec)
     groups: list[dict[str, Any]] = []
     for i, station in enumerate(spec.stations):
         for j, eq in enumerate(station.equipment()):
+            times = (wider or {}).get(len(groups), 1)
             unit, mean_s, mtbf_s, mttr_s = group_times(eq)
             loss = loss_times(station, eq)
             failures = mean_s / mtbf_s if mtbf_s else 0.0  # expected per service
@@ -224,8 +230,8 @@ def _plan(spec: LineSpec) -> list[dict[str, Any]]:
                     "unit": unit,
                     # the most one event may take of each stream (the kernel's GI.*_NEED)
                     "dneed": unit + (loss.rework_max if eq.defect_probability > 0 else 0),
-                    "fneed": 64 + math.ceil(20 * failures) if mtbf_s else 0,
-                    "mneed": 64 + math.ceil(20 * stops) if loss.ms_between_s else 0,
+                    "fneed": times * (64 + math.ceil(20 * failures)) if mtbf_s else 0,
+                    "mneed": times * (64 + math.ceil(20 * stops)) if loss.ms_between_s else 0,
                     # per cell: a detection draw per round (rework_max + 1 rounds at most)
                     # and a rework decision in all but the last
                     "ineed": unit * (2 * loss.rework_max + 1) if inspects else 0,
@@ -302,13 +308,20 @@ def state_size(spec: LineSpec) -> StateSize:
     )
 
 
-def _build(spec: LineSpec, rng: np.random.Generator, horizon_s: float, warmup_s: float):
+def _build(
+    spec: LineSpec,
+    rng: np.random.Generator | int,
+    horizon_s: float,
+    warmup_s: float,
+    wider: dict[int, int] | None = None,
+):
     """The kernel's :class:`~linesim.simulation.fast_kernel.State` for a fresh line, and its
-    streams."""
+    streams (``rng``: the run's generator, or the streams' root drawn from it before;
+    ``wider``: as :func:`_plan`)."""
     n = len(spec.stations)
-    root = stream_root(rng)
+    root = rng if isinstance(rng, int) else stream_root(rng)
     exposure = exposure_parameters(spec)
-    groups = _plan(spec)
+    groups = _plan(spec, wider)
     machines: list[tuple[int, int, int]] = []  # (station, group, cell slots)
     for g, grp in enumerate(groups):
         machines += [(grp["station"], g, grp["unit"])] * grp["count"]
@@ -461,6 +474,19 @@ def _stops(warmup_s: float, total_s: float, report: bool) -> list[float]:
     return sorted(stops)
 
 
+class _RanDry(Exception):
+    """One event took more numbers of a stream row than the row had room for (``row``)."""
+
+    def __init__(self, row: int):
+        super().__init__(row)
+        self.row = row
+
+
+#: Tries of a run whose failure or minor-stop clock runs dry, each with 8 × the room of the
+#: last for the group that ran dry (:func:`simulate_fast`)
+_DRY_TRIES = 6
+
+
 def _run_until(st: K.State, streams: _Streams, until: float) -> K.State:
     """Run the events before ``until`` [s], refilling streams and growing the heap as asked."""
     until = float(until)  # an int would compile a second machine code (~2 min, 2 GB) for it
@@ -468,10 +494,7 @@ def _run_until(st: K.State, streams: _Streams, until: float) -> K.State:
         code = K.advance(st, until)
         counts = st.counts
         if counts[K.CI.ERROR]:
-            raise RuntimeError(
-                "fast engine: a random stream ran dry inside one event (stream "
-                f"{counts[K.CI.ERROR] - 1}); an MTBF far shorter than one service can cause this"
-            )
+            raise _RanDry(int(counts[K.CI.ERROR]) - 1)
         if code == K.DONE:
             return st
         if code == K.REFILL:
@@ -616,7 +639,45 @@ def simulate_fast(
         raise ValueError("horizon_s must be > 0 and warmup_s ≥ 0")
     if not isinstance(rng, np.random.Generator):
         rng = np.random.default_rng(rng)
-    st, streams = _build(spec, rng, horizon_s, warmup_s)
+    root = stream_root(rng)
+    wider: dict[int, int] = {}
+    shown = [0.0]
+
+    def forward(done: float) -> None:  # a rerun does not move the progress back
+        if progress is not None and done > shown[0]:
+            shown[0] = done
+            progress(done)
+
+    report = forward if progress is not None else None
+    for _ in range(_DRY_TRIES):
+        try:
+            return _simulate(spec, root, horizon_s, warmup_s, wider, replication, seed, report)
+        except _RanDry as dry:
+            # a service far longer than its mean took more failure or minor-stop draws than
+            # its group's rows had room for: run again from the start with 8 × the room (the
+            # same numbers in the same order, so the same result as with room enough)
+            g = dry.row // K.STREAMS
+            wider[g] = 8 * wider.get(g, 1)
+    raise RuntimeError(
+        f"fast engine: one event of station {spec.stations[_plan(spec)[g]['station']].id!r} took "
+        f"more than {8 ** (_DRY_TRIES - 1)} × the expected failure or minor-stop draws; "
+        "use --engine simpy for this line"
+    )
+
+
+def _simulate(
+    spec: LineSpec,
+    root: int,
+    horizon_s: float,
+    warmup_s: float,
+    wider: dict[int, int],
+    replication: int,
+    seed: int | None,
+    progress: Callable[[float], None] | None,
+) -> SimResult:
+    """One replication from the streams' ``root`` (as :func:`simulate_fast`); raises
+    :class:`_RanDry` when a stream row runs dry inside one event."""
+    st, streams = _build(spec, root, horizon_s, warmup_s, wider)
     start = _snapshot(st, 0.0)
     at_start = 0
     total_s = warmup_s + horizon_s
