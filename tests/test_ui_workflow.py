@@ -63,6 +63,11 @@ def test_line_diagram_timeline_and_yield_sankeys(ui_server, artifacts):
             assert re.fullmatch(rf"×{s.machine_count}\d+%", shown), (s.id, shown)
         assert "100%" in " ".join(texts)  # the bottleneck's load at the max output
         diagram.screenshot(path=str(artifacts / "line_diagram.png"))
+        # the stations table fits the page at 1280 × 720: no column cut at its right edge
+        grid = pg.get_by_test_id("stDataFrame").first
+        widths = grid.locator(".dvn-scroller").evaluate("e => [e.scrollWidth, e.clientWidth]")
+        assert widths[0] <= widths[1], ("the stations table scrolls sideways", widths)
+        grid.screenshot(path=str(artifacts / "stations_table.png"))
 
         goto_page(pg, "Yield")
         sankey = chart(pg, "Analytic: per 1,000 cells started")

@@ -34,14 +34,15 @@ COLUMNS = {
 #: the source column ends at the grid's edge (its text is cut inside the cell; its tooltip and
 #: the Station box's help give it whole).
 WIDTHS = {
-    "station": 150,
-    "kind": 84,
-    "machines": 92,
-    "p [-]": 70,
-    "MTBF [h]": 90,
-    "MTTR [h]": 90,
-    "buffer [cells]": 116,
-    "capex [USD]": 104,
+    "station": 142,
+    "kind": 76,
+    "machines": 94,
+    "p [-]": 62,
+    "MTBF [h]": 84,
+    "MTTR [h]": 84,
+    "buffer [cells]": 108,
+    "capex [USD]": 106,
+    "source": 56,
 }
 #: Fields set per equipment option on a station that has options (edited in the YAML).
 PER_OPTION = ("machines", "defect_probability", "capex_usd", "mtbf_h", "mttr_h")
@@ -233,7 +234,9 @@ def table_edits(spec, rev: int, messages: list[tuple[str, str]]) -> None:
             **{label: st.column_config.Column(width=px) for label, px in WIDTHS.items()},
             "station": st.column_config.TextColumn(width=WIDTHS["station"], pinned=True),
             "source": st.column_config.TextColumn(
-                "source", help="where the station's numbers come from (the config's `source`)"
+                "source",
+                width=WIDTHS["source"],
+                help="where the station's numbers come from (the config's `source`)",
             ),
             "buffer [cells]": st.column_config.NumberColumn(
                 width=WIDTHS["buffer [cells]"], help="cells the buffer after the station holds"
