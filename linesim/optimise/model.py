@@ -97,6 +97,34 @@ def scaled(value: float, unit: float, up: bool) -> int:
     return math.ceil(x - 1e-9) if up else math.floor(x + 1e-9)
 
 
+def _scrap_shares(spec: LineSpec, variants: dict) -> list[tuple[float, float]]:
+    """Per station, the least and the most share of the cells it processes that a mix of its
+    machines scraps at start-up after changeovers (scrap cells ÷ cells between changes of
+    each equipment option, over its process-setting variants; the least is 0 at an optional
+    station, which may be left out, and the share of a mix is its machine-weighted mean, so
+    it lies between the two)."""
+    out = []
+    for s in spec.stations:
+        shares = []
+        for _, station in variants.get(s.id, [({}, s)]):
+            co = station.changeover
+            if co is None:
+                continue
+            for eq in station.equipment():
+                per_m = (
+                    eq.web_width_m / eq.area_per_cell_m2
+                    if eq.web_width_m and eq.area_per_cell_m2
+                    else None
+                )
+                every, scrap = co.cells(per_m)
+                shares.append(scrap / every)
+        if not shares:
+            out.append((0.0, 0.0))
+            continue
+        out.append((0.0 if s.optional else min(shares), max(shares)))
+    return out
+
+
 def clipped_log(x: float) -> float:
     """ln ``x`` within ±``LOG_LIMIT`` (ln 0 → −LOG_LIMIT, ln ∞ → LOG_LIMIT): what the model
     counts of a capacity or an output beyond e^±60 [cells/h] changes no decision."""
@@ -260,6 +288,9 @@ class LayoutModel:
         #: a target is judged at (:meth:`at_target`) is the best over them
         self.variants = variants
         n = len(spec.stations)
+        #: per station, the least and the most share of its cells a mix scraps at start-up
+        #: after changeovers (:func:`linesim.capacity.startup_scrap_shares`)
+        self.scrap_shares = _scrap_shares(spec, variants)
         lower, need = [0.0] * n, [0.0] * n
         if p.target_gwh_per_year is not None:
             lower, need = self._capacity_window(variants, p.target_gwh_per_year)
@@ -288,7 +319,16 @@ class LayoutModel:
         self._detect = spec.detection_index()
         #: per station, −ln f of its capacity factor in the model's log units (rounded up:
         #: the safe side)
-        self.derate = [scaled(-math.log(p.factor(s.id)), SCALE, True) for s in spec.stations]
+        #: start-up scrap is in the flow: station j processes 1 ÷ ∏_{i ≥ j} (1 − s_i) cells per
+        #: cell that leaves it (the static analysis's starts per good cell), counted here at
+        #: the least share each later station's mixes scrap (0 for an optional station, which
+        #: may be left out) – exact where a station's share does not depend on its mix (every
+        #: bundled line), a relaxation otherwise (the answer's exact figures are checked)
+        least = [lo for lo, _ in self.scrap_shares]
+        self.derate = [
+            scaled(-math.log(p.factor(s.id)) - sum(math.log1p(-x) for x in least[j:]), SCALE, True)
+            for j, s in enumerate(spec.stations)
+        ]
         self._bounds: dict[int, ChainBound | None] = {}
         #: per candidate (by id) and money units: its scaled loss, log capacity and capex
         self._numbers: dict[tuple[int, float], tuple[int, int, int]] = {}
@@ -427,6 +467,9 @@ class LayoutModel:
             ] or [1.0]
             best.append(1.0 if s.optional else 1.0 - min(probabilities))
             worst.append(1.0 - max(probabilities))
+        # start-up scrap after changeovers: in the flow of every station up to the one
+        # scrapping (its least share at best, its most at worst)
+        scrap = getattr(self, "scrap_shares", None) or [(0.0, 0.0)] * len(spec.stations)
         for s in spec.stations:
             for target_id, delta in s.omission_effects.items():
                 # (an effect δ = 1 leaves no layout with it working: it bounds nothing)
@@ -437,11 +480,13 @@ class LayoutModel:
         for j in range(len(spec.stations)):
             carried = [i for i in range(len(spec.stations)) if detect[i] >= j]
             high_yield = math.prod(best[i] for i in carried)
+            high_yield *= math.prod(1.0 - lo for lo, _ in scrap[j:])
             # (a station counted at f × its capacity needs 1/f more)
             high_yield *= p.factor(spec.stations[j].id)
             # (a station that scraps every cell makes the target unreachable: no mix is enough)
             lower.append(target / high_yield if high_yield > 0 else math.inf)
             low_yield = math.prod(worst[i] for i in carried) * p.factor(spec.stations[j].id)
+            low_yield *= math.prod(1.0 - hi for _, hi in scrap[j:])
             # (with a margin above the model's rounding, so that a mix exactly at the need and
             # one above it are not judged equal: the model may refuse the first by rounding)
             need.append((target / low_yield if low_yield > 0 else target) * (1 + 1e-6))

@@ -282,6 +282,9 @@ def _optimise(problem: Problem, objective: str, follow: bool = False) -> Optimis
                 settings=settled.settings,
                 wall_time_s=sol.wall_time_s + settled.wall_time_s,
             )
+    relaxed_value = None
+    if sol.layout is not None and not opened and problem.target_gwh_per_year is not None:
+        sol, relaxed_value = _met_exactly(problem, objective, sol)
     if sol.layout is None:
         binding = diagnose(problem) if sol.status == "infeasible" else None
         if sol.status == UNDECIDED:
@@ -294,6 +297,8 @@ def _optimise(problem: Problem, objective: str, follow: bool = False) -> Optimis
         gap = 0.0
     elif sol.bound is not None and sol.objective_value:
         gap = abs(sol.objective_value - sol.bound) / abs(sol.objective_value)
+    if relaxed_value is not None and sol.objective_value:
+        gap = max(gap or 0.0, abs(sol.objective_value - relaxed_value) / abs(sol.objective_value))
     return OptimiseResult(
         sol.status,
         objective,
@@ -306,6 +311,61 @@ def _optimise(problem: Problem, objective: str, follow: bool = False) -> Optimis
         objective_value=sol.objective_value,
         gap=gap,
     )
+
+
+#: the most solves :func:`_met_exactly` makes at raised targets
+EXACT_SOLVES = 8
+
+
+def made_exactly_gwh(problem: Problem, layout, settings=None) -> float:
+    """What ``layout`` makes by the static analysis's exact figures, as the model's target
+    constraint counts it [GWh/yr]: min over stations of capacity × the problem's capacity
+    factor ÷ starts per good cell, times the max utilisation."""
+    from linesim.capacity import capacity_report, gwh_per_year
+    from linesim.variants import apply_layout
+
+    spec = problem.spec
+    line = apply_layout(spec, layout, settings=settings)
+    report = capacity_report(line)
+    good = min(
+        (r.max_good_cells_per_h * problem.factor(r.id) for r in report.stations), default=0.0
+    )
+    return gwh_per_year(
+        good * problem.max_utilisation, spec.product.energy_kwh, spec.calendar.year_hours
+    )
+
+
+def _met_exactly(problem: Problem, objective: str, sol: Solution) -> tuple[Solution, float | None]:
+    """``sol`` (min-capex or min-cost at the target) when its layout reaches the target by the
+    exact figures (:func:`made_exactly_gwh`); else the model solved again at a target raised
+    by the shortfall until its answer does (at most ``EXACT_SOLVES`` solves). The model is
+    a relaxation of the exact figures wherever they differ (a start-up scrap share that
+    depends on the mix is counted at its least, omission patterns beyond the enumerated ones
+    are relaxed), so the first objective bounds the answer from below: it is returned as the
+    second value (None when no solve was needed) and the answer is ``feasible``, its gap
+    stated against it. A raised target no layout reaches (or a solve without a layout) gives
+    that solve's status, without a layout: no layout reaching the target is returned as one
+    that does."""
+    assert sol.layout is not None and problem.target_gwh_per_year is not None
+    target = problem.target_gwh_per_year
+    made = made_exactly_gwh(problem, sol.layout, sol.settings)
+    if made >= target * (1 - 1e-9):
+        return sol, None
+    first = sol.objective_value
+    asked = target
+    for _ in range(EXACT_SOLVES):
+        asked = asked * target / max(made, 1e-12) * (1 + 1e-7)
+        model = LayoutModel(replace(problem, target_gwh_per_year=asked))
+        if any(not cs for cs in model.candidates):
+            return Solution("infeasible", None, None, sol.wall_time_s), None
+        again = model.solve(objective)
+        if again.layout is None:
+            return again, None
+        sol = replace(again, status="feasible", wall_time_s=sol.wall_time_s + again.wall_time_s)
+        made = made_exactly_gwh(problem, sol.layout, sol.settings)
+        if made >= target * (1 - 1e-9):
+            return sol, first
+    return Solution("unknown", None, None, sol.wall_time_s), None
 
 
 #: max-output stops when the bracket [found, refuted] is this narrow (relative): the scaled
@@ -761,6 +821,7 @@ def pareto_front(problem: Problem, points: int = 6, method: str = "auto") -> Opt
             "coverage measured in BENCHMARKS.md, not guaranteed)"
         )
     front = _resolved([(f, evaluate_layout(problem.spec, f.layout, f.settings)) for f in found])
+    was_complete, was_coverage = complete, coverage
     # points the exact figures put outside the limits are no answers; a layout such a point
     # dominated may be missing, so the front is then not complete
     misses = []
@@ -778,15 +839,22 @@ def pareto_front(problem: Problem, points: int = 6, method: str = "auto") -> Opt
         misses.append(
             (lambda fig: fig.output_gwh_per_year < floor, "below the target by their exact figures")
         )
+    short: list = []  # the points below the target by their exact figures
     for outside, why in misses:
-        dropped = sum(1 for _, fig in front if outside(fig))
+        dropped = [(f, fig) for f, fig in front if outside(fig)]
         if dropped:
             front = [(f, fig) for f, fig in front if not outside(fig)]
             complete = False
             coverage = (
-                f"{coverage}; {dropped} point(s) {why} removed (points they dominated may be "
-                "missing)"
+                f"{coverage}; {len(dropped)} point(s) {why} removed (points they dominated may "
+                "be missing)"
             )
+            if why.startswith("below"):
+                short = dropped
+    if short:
+        front, closed = _least_capex_added(problem, model, front, short)
+        if closed:
+            complete, coverage = was_complete, was_coverage
     front.sort(key=lambda pf: (pf[1].output_gwh_per_year, -pf[1].capex_usd))
     wall = time.perf_counter() - start
     if not front and not (small and complete):
@@ -831,6 +899,54 @@ def pareto_front(problem: Problem, points: int = 6, method: str = "auto") -> Opt
         limits=model.count_limit,
         coverage=coverage,
     )
+
+
+def _least_capex_added(problem: Problem, model: LayoutModel, front: list, short: list):
+    """The front with the least-capex layout that reaches the target by its exact figures
+    added (min-capex's answer, :func:`_met_exactly`): the front's low-output extreme, which a
+    point dropped for falling short of the target may have hidden. And whether that closes
+    the hole: every layout Q a dropped point P stood for (Q reaching the target, matched by
+    P with at least Q's yield, at most Q's capex and at least 1/r of its output in the
+    model's figures, which are a relaxation of the exact ones) is matched as well by a kept
+    point K with exact yield ≥ P's model yield, capex ≤ max(P's capex, the least capex at
+    the target) – no layout reaching the target costs less than the latter, so Q costs at
+    least that much too – and exact output ≥ P's model output. Then the front's stated
+    coverage (complete, or the sweep's) holds as it did before P was dropped."""
+    from linesim.optimise.front import FrontPoint
+    from linesim.optimise.model import SCALE
+
+    target = problem.target_gwh_per_year
+    assert target is not None
+    least = optimise_layout(problem, "min_capex")
+    if least.layout is None or least.predicted is None:
+        return front, False
+    fig = least.predicted
+    floor = target * (1 - 1e-9)
+    if fig.output_gwh_per_year < floor:
+        return front, False
+    if problem.budget_usd is not None and fig.capex_usd > problem.budget_usd * (1 + 1e-9):
+        return front, False
+    point = FrontPoint(least.layout, least.settings, 0, 0, 0)
+    if not any(dominates(other, fig) for _, other in front):
+        front = [(f, other) for f, other in front if not dominates(fig, other)]
+        front.append((point, fig))
+    if least.status != "optimal":
+        return front, False  # the least capex at the target is not proven: no claim
+    spec = problem.spec
+    per_gwh = spec.calendar.year_hours * spec.product.energy_kwh / 1e6
+    tol = 1e-6
+    for p, p_fig in short:
+        made = math.exp(p.log_output / SCALE) * per_gwh / problem.max_utilisation
+        kept_yield = math.exp(-p.loss / SCALE)
+        most_capex = max(p_fig.capex_usd, fig.capex_usd)
+        if not any(
+            k.line_yield >= kept_yield * (1 - tol)
+            and k.capex_usd <= most_capex * (1 + tol)
+            and k.output_gwh_per_year >= made * (1 - tol)
+            for _, k in front
+        ):
+            return front, False
+    return front, True
 
 
 def _layout(sol: Solution) -> dict[str, dict[str, int]]:
