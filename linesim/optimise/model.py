@@ -271,6 +271,9 @@ class LayoutModel:
     #: no mix is left out or judged equal for carrying more than the target needs, and the
     #: machine counts reach what the budget and area limits allow (:meth:`_open_need`)
     open: bool = False
+    #: more capacity does not make a mix better (:func:`.candidates.station_candidates`): for a
+    #: facility priced at each layout's own capacity
+    capacity_matters: bool = True
 
     def __post_init__(self) -> None:
         spec, p = self.problem.spec, self.problem
@@ -305,7 +308,15 @@ class LayoutModel:
         #: per station, the least capacity a layout reaching the target needs [cells/h]
         self.least_cells_per_h = lower
         self.candidates = [
-            station_candidates(spec, j, p.max_machines, lower[j], need[j], variants.get(s.id))
+            station_candidates(
+                spec,
+                j,
+                p.max_machines,
+                lower[j],
+                need[j],
+                variants.get(s.id),
+                capacity_matters=self.capacity_matters,
+            )
             for j, s in enumerate(spec.stations)
         ]
         # a priced buffer after a station is part of it: its positions count in the capex
@@ -575,6 +586,7 @@ class LayoutModel:
         max_capex_usd: float | None = None,
         min_output_gwh: float | None = None,
         settle_at: int | None = None,
+        max_log_g: int | None = None,
     ) -> tuple[cp_model.CpModel, dict]:
         """A CP-SAT model for ``objective`` (min_capex | max_output | min_cost | max_yield |
         min_floor | min_dry_room) with optional extra ε-constraints. With ``settle_at`` (the
@@ -635,12 +647,19 @@ class LayoutModel:
         log_g: cp_model.IntVar | None = None
         target = target_gwh if target_gwh is not None else p.target_gwh_per_year
         hours, kwh = spec.calendar.year_hours, spec.product.energy_kwh
-        if objective in ("max_output",) or min_output_gwh is not None:
+        if objective in ("max_output",) or min_output_gwh is not None or max_log_g is not None:
             lo = scaled(math.log(1e-6), SCALE, False)
             log_g = m.new_int_var(lo, scaled(LOG_LIMIT, SCALE, False), "log_good")
             for j in range(n):
                 # station j can process what the good output needs, within headroom
                 m.add(log_g + downstream_loss(j) <= log_cap[j] + headroom)
+            if max_log_g is not None:
+                # the layout's own output (the least its stations allow), at most max_log_g:
+                # an upper limit on what it makes, not only on what is counted
+                m.add_min_equality(
+                    log_g, [log_cap[j] + headroom - downstream_loss(j) for j in range(n)]
+                )
+                m.add(log_g <= max_log_g)
             if min_output_gwh is not None:
                 need = scaled(
                     clipped_log(cells_per_h_for_gwh(min_output_gwh, kwh, hours)), SCALE, True

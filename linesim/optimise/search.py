@@ -148,8 +148,23 @@ def within_budget(problem: Problem, objective: str) -> OptimiseResult:
     fits = budget * (1 + 1e-9)
     target = problem.target_gwh_per_year
     g = target / problem.max_utilisation if target is not None else LEAST_FACILITY_GWH
+    if objective == "min_capex" and not problem.tune:
+        exact = exact_facility(problem, objective)
+        if exact is not None:
+            return replace(exact, wall_time_s=time.perf_counter() - start)
     if objective == "max_output" and not problem.tune:
         followed = _optimise(replace(problem, facility_gwh=g), objective, follow=True)
+        if followed.status != "optimal":
+            exact = exact_facility(problem, objective)
+            if exact is not None and (
+                exact.status == "optimal"
+                or followed.predicted is None
+                or (
+                    exact.predicted is not None
+                    and exact.predicted.output_gwh_per_year > followed.predicted.output_gwh_per_year
+                )
+            ):
+                return replace(exact, wall_time_s=time.perf_counter() - start)
         if followed.status != UNDECIDED:
             return replace(followed, wall_time_s=time.perf_counter() - start)
     relaxed = _optimise(replace(problem, facility_gwh=g), objective)
@@ -168,6 +183,17 @@ def within_budget(problem: Problem, objective: str) -> OptimiseResult:
         return done(relaxed)
     if result.found and result.predicted is not None and result.predicted.capex_usd <= fits:
         if lo is None:
+            if (
+                objective == "min_capex"
+                and result.objective_value
+                and result.predicted.capex_usd > result.objective_value * (1 + 1e-6)
+            ):
+                # the relaxation's least capex (facility at g₀) bounds the answer; a layout
+                # that makes more than g₀ pays more facility, and one of less capacity with
+                # more machine capex may cost less in all: feasible, its gap stated
+                gap = 1.0 - result.objective_value / result.predicted.capex_usd
+                status = "feasible" if result.status == "optimal" else result.status
+                return done(result, status=status, gap=gap)
             return done(result)
         if objective == "max_output":
             return _best_within_budget(problem, relaxed, result, lo, g, start)
@@ -191,6 +217,19 @@ def within_budget(problem: Problem, objective: str) -> OptimiseResult:
                 return done(
                     top, objective=objective, status="feasible", objective_value=value, gap=gap
                 )
+    if objective == "min_cost" and target is not None and not problem.tune:
+        # min-capex's exact search over the facility's capacity settles whether any layout
+        # reaches the target within the budget: its layout (feasible, not the least cost),
+        # or a proof that none does
+        exact = exact_facility(problem, "min_capex")
+        if exact is not None:
+            return done(
+                exact,
+                objective=objective,
+                status=exact.status if not exact.found else "feasible",
+                objective_value=None,
+                gap=None,
+            )
     capex = relaxed.predicted.capex_usd if relaxed.predicted else math.nan
     binding = (
         f"budget {_figure(budget / 1e6, ',.1f')} MUSD < {_figure(capex / 1e6, ',.1f')} MUSD, "
@@ -1007,3 +1046,189 @@ def _resolved(points: list, rel: float = 1e-6) -> list:
         )
         keep.append(not (no_worse & better).any())
     return [p for p, k in zip(points, keep) if k]
+
+
+#: the most solves of :func:`exact_facility` (each one CP-SAT solve over an output interval)
+FACILITY_SOLVES = 80
+#: the most candidates (all stations) :func:`exact_facility` searches over
+FACILITY_CANDIDATES = 5_000
+#: the output intervals :func:`exact_facility` starts with (geometric, target to the most)
+FACILITY_PIECES = 8
+
+
+def exact_facility(problem: Problem, objective: str) -> OptimiseResult | None:
+    """Min-capex or max-output under a budget with the facility priced **at each layout's own
+    capacity** G, as the cost model prices it: capex(L) = m(L) + F(G(L)), F non-decreasing.
+    A branch and bound over intervals of G. On an interval [a, b] (in the model's scaled log
+    output, the layout's own output pinned by a min-equality over its stations, so G ≤ b is
+    what the layout makes, not only what is counted), the model with the facility priced at
+    F(a) is a relaxation: every layout of the interval has F(G) ≥ F(a). So
+
+    - min-capex: the interval's optimum m(L) + F(a) bounds every layout in it from below;
+      its layout L is priced by the cost model (an incumbent if it keeps the budget). The
+      interval is closed when its bound reaches the incumbent; else it is split at L's own
+      output ℓ: [ℓ, b] priced at F(G(L)) (where L's bound is its true capex) and [a, ℓ − 1]
+      (which no longer holds L). Each split leaves out a layout's output level in the lower
+      part, and layouts are finitely many, so it ends; the answer is optimal when every
+      interval is closed, else its gap is against the least open bound.
+    - max-output: intervals from the top; the most output L within the relaxed budget in
+      [a, b]: if the cost model prices L within the budget, nothing above it keeps the
+      budget (the intervals above were refuted, and within [a, b] nothing makes more within
+      even the relaxed budget): optimal. Else nothing in (ℓ, b] keeps it either; the level ℓ
+      alone is searched again priced at F(ℓ) (another layout of the same output may keep
+      the budget), then [a, ℓ − 1], split in two so its price rises.
+
+    Returns None when the search stopped (``FACILITY_SOLVES`` solves or the time limit)
+    without an answer it can state, or the objective is neither."""
+    from linesim.optimise.front import _need, log_output_of
+
+    if objective not in ("min_capex", "max_output"):
+        return None
+    start = time.perf_counter()
+    spec, cost, budget = problem.spec, problem.spec.cost, problem.budget_usd
+    assert cost is not None and budget is not None
+    fits = budget * (1 + 1e-9)
+    u = problem.max_utilisation
+    target = problem.target_gwh_per_year
+    per_gwh = spec.calendar.year_hours * spec.product.energy_kwh / 1e6
+    low = max(target / u if target else LEAST_FACILITY_GWH, LEAST_FACILITY_GWH)
+    relaxed = replace(problem, facility_gwh=low)
+    base = LayoutModel(relaxed, open=True, capacity_matters=False)
+    if any(not cs for cs in base.candidates):
+        return None
+    if sum(len(cs) for cs in base.candidates) > FACILITY_CANDIDATES:
+        return None  # too many mixes for a search per interval: the budget loop answers
+    top = maximise_output(relaxed, LayoutModel(relaxed, open=True))
+    if top.layout is None:
+        if top.status == "infeasible":  # not even the relaxation keeps the budget
+            return OptimiseResult(
+                "infeasible",
+                objective,
+                None,
+                None,
+                diagnose(problem),
+                time.perf_counter() - start,
+                limits=base.count_limit,
+            )
+        return None
+    # (the most any layout within the budget makes, as the model counts it: an upper end)
+    ceiling = log_output_of(base, top.layout, top.settings)
+    if ceiling is None or top.status != "optimal":
+        return None
+
+    def gwh(log_g: int) -> float:  # full-capacity output of a scaled log output
+        return math.exp(log_g / SCALE) * per_gwh / u
+
+    def solve(a: float, upper: int):
+        model = copy.copy(base)
+        model.problem = replace(problem, facility_gwh=a)
+        model._bounds = {}
+        model._scale()
+        sol = model.solve(objective, use_bound=False, min_output_gwh=a * u, max_log_g=upper)
+        if sol.layout is None:
+            return sol, None, None
+        fig = evaluate_layout(spec, sol.layout, sol.settings)
+        return sol, fig, log_output_of(base, sol.layout, sol.settings)
+
+    # the first pieces: geometric from the least output to the ceiling
+    floor = _need(base, low * u)
+    if floor > ceiling:
+        return OptimiseResult(
+            "infeasible",
+            objective,
+            None,
+            None,
+            diagnose(problem),
+            time.perf_counter() - start,
+            limits=base.count_limit,
+        )
+    edges = [floor + (ceiling - floor) * i // FACILITY_PIECES for i in range(FACILITY_PIECES)]
+    edges = sorted(set(edges))
+    pending = [
+        (e, (edges[i + 1] - 1) if i + 1 < len(edges) else ceiling) for i, e in enumerate(edges)
+    ]
+    best: tuple[float, Solution, LayoutFigures] | None = None  # (value, solution, figures)
+    solves, proven = 0, True
+    while pending:
+        if solves >= FACILITY_SOLVES or time.perf_counter() - start > problem.time_limit_s:
+            proven = False
+            break
+        if objective == "max_output":
+            pending.sort(key=lambda iv: iv[1])  # the highest interval last: popped first
+        lo_log, hi_log = pending.pop()
+        a = gwh(lo_log) * (1 - 1e-9)  # (priced a hair below the interval: a relaxation)
+        sol, fig, made = solve(a, hi_log)
+        solves += 1
+        if sol.layout is None:
+            if sol.status != "infeasible":
+                proven = False  # stopped: this interval is not refuted
+            continue
+        assert fig is not None and made is not None
+        keeps = fig.capex_usd <= fits
+        if objective == "max_output":
+            if keeps and sol.status == "optimal":
+                best = (fig.output_gwh_per_year, sol, fig)
+                break
+            if keeps:
+                proven = False
+                best = (fig.output_gwh_per_year, sol, fig)
+                break
+            if made > lo_log:
+                # other layouts of L's own output level may keep the budget: that level
+                # alone, priced at it (exact), before the rest of the interval
+                pending.append((made, made))
+            if made - 1 >= lo_log:
+                mid = (lo_log + made) // 2
+                if mid - 1 >= lo_log:
+                    pending.append((lo_log, mid - 1))
+                pending.append((mid, made - 1))
+            continue
+        # min-capex
+        value = sol.objective_value or 0.0
+        if keeps and (best is None or fig.capex_usd < best[0]):
+            best = (fig.capex_usd, sol, fig)
+        if sol.status != "optimal":
+            proven = False
+        if best is not None and value >= best[0] * (1 - 1e-7):
+            continue  # nothing in this interval beats the incumbent
+        if made > lo_log:
+            pending.append((made, hi_log))
+            pending.append((lo_log, made - 1))
+        elif not keeps and made == lo_log:
+            # L sits at the interval's foot and is priced right: it breaks the budget; what
+            # else the interval holds makes more, so it is searched above ℓ
+            if made + 1 <= hi_log:
+                pending.append((made + 1, hi_log))
+        # (made == lo_log and L keeps the budget: L is the interval's optimum, closed)
+    wall = time.perf_counter() - start
+    if best is None:
+        if proven:
+            return OptimiseResult(
+                "infeasible",
+                objective,
+                None,
+                None,
+                "budget "
+                f"{_figure(budget / 1e6, ',.1f')} MUSD: no layout "
+                + (f"reaching {_gwh(target)} " if target else "")
+                + "keeps it with the facility priced at its own capacity (every output "
+                "interval refuted)",
+                wall,
+                limits=base.count_limit,
+            )
+        return None
+    _, sol, fig = best
+    gap = 0.0 if proven else None
+    value = fig.capex_usd if objective == "min_capex" else fig.output_gwh_per_year
+    return OptimiseResult(
+        "optimal" if proven else "feasible",
+        objective,
+        sol.layout,
+        fig,
+        None,
+        wall,
+        settings=sol.settings,
+        limits=base.count_limit,
+        objective_value=value,
+        gap=gap,
+    )
