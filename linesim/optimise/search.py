@@ -191,9 +191,9 @@ def within_budget(problem: Problem, objective: str) -> OptimiseResult:
                 # the relaxation's least capex (facility at g₀) bounds the answer; a layout
                 # that makes more than g₀ pays more facility, and one of less capacity with
                 # more machine capex may cost less in all: feasible, its gap stated
-                gap = 1.0 - result.objective_value / result.predicted.capex_usd
+                stated = 1.0 - result.objective_value / result.predicted.capex_usd
                 status = "feasible" if result.status == "optimal" else result.status
-                return done(result, status=status, gap=gap)
+                return done(result, status=status, gap=stated)
             return done(result)
         if objective == "max_output":
             return _best_within_budget(problem, relaxed, result, lo, g, start)
