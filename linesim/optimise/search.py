@@ -108,6 +108,11 @@ def within_budget(problem: Problem, objective: str) -> OptimiseResult:
     choice, as the solver counts it. The solver prices the facility at a capacity g it is
     given (``Problem.facility_gwh``), a constant, so it keeps m(L) + F(g) ≤ B.
 
+    Min-capex, and max-output where the steps below leave it unproven, first run the exact
+    search over output intervals (:func:`exact_facility`, on lines of at most
+    ``FACILITY_CANDIDATES`` mixes); min-cost uses it to settle feasibility where the steps
+    below find no layout. The steps below answer where it does not:
+
     1. g₀ = the least capacity an answer can have: target ÷ max utilisation (any layout
        reaching the target has G ≥ g₀), else ``LEAST_FACILITY_GWH``. Since F(G(L)) ≥ F(g₀)
        for every such layout, this solve is a relaxation: infeasible here is infeasible
