@@ -850,3 +850,5 @@ def test_a_front_on_a_relaxed_model_keeps_the_brute_force_front_and_its_cheapest
         ), r
     assert min(g[2] for g in got) == pytest.approx(min(r[2] for r in inside), rel=1e-9)
     assert all(g[0] >= low * (1 - 1e-9) for g in got)
+    # a front that lost points says so first (it said "complete: …; points removed")
+    assert (result.status == "optimal") == result.coverage.startswith("complete")

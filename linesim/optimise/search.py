@@ -889,6 +889,8 @@ def pareto_front(problem: Problem, points: int = 6, method: str = "auto") -> Opt
         if dropped:
             front = [(f, fig) for f, fig in front if not outside(fig)]
             complete = False
+            if coverage.startswith("complete: "):  # (no longer proven: said so first)
+                coverage = "possibly incomplete: " + coverage[len("complete: ") :]
             coverage = (
                 f"{coverage}; {len(dropped)} point(s) {why} removed (points they dominated may "
                 "be missing)"
