@@ -1128,7 +1128,8 @@ def exact_facility(problem: Problem, objective: str) -> OptimiseResult | None:
 
     def solve(a: float, upper: int):
         model = copy.copy(base)
-        model.problem = replace(problem, facility_gwh=a)
+        left = max(problem.time_limit_s - (time.perf_counter() - start), 0.01)
+        model.problem = replace(problem, facility_gwh=a, time_limit_s=left)
         model._bounds = {}
         model._scale()
         sol = model.solve(objective, use_bound=False, min_output_gwh=a * u, max_log_g=upper)
