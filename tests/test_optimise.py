@@ -763,10 +763,10 @@ def test_every_pareto_point_meets_the_target_by_its_exact_figures():
 def test_min_capex_reaches_the_target_by_the_exact_figures_with_start_up_scrap(name, target):
     """Start-up scrap after changeovers is in the static analysis's flow (starts per good
     cell, ∏_{i ≥ j} 1 ÷ (1 − s_i)): the model counted none, so on the 4 GWh line at 4 GWh/yr
-    its "optimal" layout (319.5 MUSD) made 3.989, at 8 GWh/yr 7.979 by the exact figures (se_powder_prep carrying 0.3 % of
-    scrap from the stations after it), and the pilot at 0.3182 made 0.3181. The model's
-    output for the answer now equals the static analysis's to its rounding, and reaches the
-    target."""
+    its "optimal" layout (319.5 MUSD) made 3.989, at 8 GWh/yr 7.979 by the exact figures
+    (se_powder_prep carrying 0.3 % of scrap from the stations after it), and the pilot at
+    0.3182 made 0.3181. The model's output for the answer now equals the static analysis's
+    to its rounding, and reaches the target."""
     from linesim.optimise.front import log_output_of
     from linesim.optimise.model import SCALE
 
