@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import warnings
 
 import numpy as np
@@ -753,3 +754,104 @@ def test_every_pareto_point_meets_the_target_by_its_exact_figures():
     assert all(fig.output_gwh_per_year >= 8.0 * (1 - 1e-9) for _, fig in result.pareto)
     if "below the target" in result.coverage:
         assert result.status == "feasible"
+
+
+@pytest.mark.parametrize(
+    ("name", "target"),
+    [("gwh_sulfide_4gwh", 4.0), ("gwh_sulfide_4gwh", 8.0), ("pilot_oxide", 0.3182)],
+)
+def test_min_capex_reaches_the_target_by_the_exact_figures_with_start_up_scrap(name, target):
+    """Start-up scrap after changeovers is in the static analysis's flow (starts per good
+    cell, ∏_{i ≥ j} 1 ÷ (1 − s_i)): the model counted none, so on the 4 GWh line at 4 GWh/yr
+    its "optimal" layout (319.5 MUSD) made 3.989, at 8 GWh/yr 7.979 by the exact figures
+    (se_powder_prep carrying 0.3 % of scrap from the stations after it), and the pilot at
+    0.3182 made 0.3181. The model's output for the answer now equals the static analysis's
+    to its rounding, and reaches the target."""
+    from linesim.optimise.front import log_output_of
+    from linesim.optimise.model import SCALE
+
+    spec = load_line(name)
+    problem = Problem(spec, target_gwh_per_year=target)
+    result = optimise_layout(problem)
+    assert result.status == "optimal" and result.predicted is not None
+    made = result.predicted.output_gwh_per_year
+    assert made >= target
+    model = LayoutModel(problem)
+    log_g = log_output_of(model, result.layout, result.settings)
+    assert log_g is not None
+    per_gwh = spec.calendar.year_hours * spec.product.energy_kwh / 1e6
+    assert math.exp(log_g / SCALE) * per_gwh == pytest.approx(made, rel=3e-5)
+
+
+def test_the_pareto_front_holds_the_least_capex_layout_at_the_target():
+    """The front's low-output extreme is the least-capex layout that reaches the target by
+    its exact figures: on the 4 GWh line at 8 GWh/yr the front's cheapest point was 632.1
+    MUSD (its 604.9 MUSD point, at 7.979 GWh/yr, removed as below the target) while 628.6
+    MUSD reaches 8.002."""
+    problem = Problem(load_line("gwh_sulfide_4gwh"), target_gwh_per_year=8.0)
+    least = optimise_layout(problem)
+    assert least.status == "optimal" and least.predicted is not None
+    front = pareto_front(problem)
+    assert min(f.capex_usd for _, f in front.pareto) == pytest.approx(
+        least.predicted.capex_usd, rel=1e-9
+    )
+    assert "below the target" not in (front.coverage or "")
+
+
+def _optional_scrap_line(scrap: int, delta: float):
+    """s1 optional with start-up scrap (the model counts an optional station's at its least,
+    0: a relaxation when it is kept); leaving it out raises s2's defects by ``delta``."""
+    common = {"kind": "discrete", "machines": 1, "machines_max": 4}
+    return make_line(
+        [
+            {**common, "cycle_time_s": 10.0, "capex_usd": 1e6, "defect_probability": 0.01},
+            {
+                **common,
+                "cycle_time_s": 20.0,
+                "capex_usd": 3e5,
+                "optional": True,
+                "omission_effects": {"s2": delta},
+                "changeover": {"every_cells": 100, "duration_s": 1.0, "scrap_cells": scrap},
+            },
+            {**common, "cycle_time_s": 12.0, "capex_usd": 8e5, "defect_probability": 0.02},
+        ],
+        calendar={"hours_per_year": 8000.0},
+    )
+
+
+@pytest.mark.parametrize(("scrap", "delta", "share"), [(3, 0.02, 0.5), (8, 0.1, 0.7)])
+def test_a_front_on_a_relaxed_model_keeps_the_brute_force_front_and_its_cheapest_point(
+    scrap, delta, share
+):
+    """Where the model is a relaxation (an optional station's start-up scrap), points below
+    the target by their exact figures are removed and the least-capex layout at the target
+    is added: against every layout evaluated by the static analysis, each point of the
+    exact front is matched (at least its output and yield, at most its capex), the cheapest
+    point is the least capex that reaches the target, and no point falls short."""
+    spec = _optional_scrap_line(scrap, delta)
+    rows = []
+    for counts in itertools.product(range(5), repeat=3):
+        if counts[0] and counts[2]:
+            layout = {f"s{j}": {"default": n} for j, n in enumerate(counts)}
+            f = evaluate_layout(spec, layout)
+            rows.append((f.output_gwh_per_year, f.line_yield, f.capex_usd))
+    outputs = sorted(r[0] for r in rows)
+    low = outputs[int(share * len(outputs))] * 1.0005
+    inside = [r for r in rows if r[0] >= low]
+    exact = [
+        r
+        for r in inside
+        if not any(o[0] >= r[0] and o[1] >= r[1] and o[2] <= r[2] and o != r for o in inside)
+    ]
+    result = pareto_front(Problem(spec, target_gwh_per_year=low), method="exact")
+    got = [(f.output_gwh_per_year, f.line_yield, f.capex_usd) for _, f in result.pareto]
+    rel = 3e-5
+    for r in exact:
+        assert any(
+            g[0] >= r[0] * (1 - rel) and g[1] >= r[1] * (1 - rel) and g[2] <= r[2] * (1 + rel)
+            for g in got
+        ), r
+    assert min(g[2] for g in got) == pytest.approx(min(r[2] for r in inside), rel=1e-9)
+    assert all(g[0] >= low * (1 - 1e-9) for g in got)
+    # a front that lost points says so first (it said "complete: …; points removed")
+    assert (result.status == "optimal") == result.coverage.startswith("complete")

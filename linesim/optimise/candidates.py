@@ -135,8 +135,12 @@ def station_candidates(
     lower_capacity_cells_per_h: float = 0.0,
     needed_cells_per_h: float = 0.0,
     variants: list[tuple[dict[str, float], Station]] | None = None,
+    capacity_matters: bool = True,
 ) -> list[Candidate]:
     """All non-dominated machine mixes of station ``index`` (plus 'omitted' if optional).
+    With ``capacity_matters`` False, more capacity does not make a mix better (only mixes of
+    equal capacity are compared): where the facility's price grows with the layout's
+    capacity, a mix with less capacity at the bottleneck can make the cheaper line.
 
     ``upper`` caps each option's count (default: the station's ``machines_max``, else enough
     for ``needed_cells_per_h`` – see :func:`count_bounds`); mixes with less capacity than
@@ -159,7 +163,11 @@ def station_candidates(
         )
     # capacity beyond the most any layout can need (the target at the worst yields) is worth
     # nothing, so it does not make a mix better than another
-    out = _non_dominated(out, needed_cells_per_h if lower_capacity_cells_per_h > 0 else math.inf)
+    out = _non_dominated(
+        out,
+        needed_cells_per_h if lower_capacity_cells_per_h > 0 else math.inf,
+        capacity_matters,
+    )
     if station.optional:
         out.append(
             Candidate(
@@ -228,7 +236,7 @@ def _mixes(
 
 
 def _non_dominated(
-    candidates: list[Candidate], useful_capacity: float = math.inf
+    candidates: list[Candidate], useful_capacity: float = math.inf, capacity_matters: bool = True
 ) -> list[Candidate]:
     """Drop candidates that another one matches or beats on every count and beats on one
     (capacity counted up to ``useful_capacity``)."""
@@ -254,6 +262,10 @@ def _non_dominated(
         rows = a[start : start + block, None, :]  # [i, 1, column] against [j, column]
         no_worse = np.all(a[None, :, :] <= rows, axis=2)
         better = np.any(a[None, :, :] < rows, axis=2)
+        if not capacity_matters:  # (only a mix of the same capacity can beat another)
+            same = a[None, :, 0] == rows[:, :, 0]
+            no_worse &= same
+            better &= np.any(a[None, :, 1:] < rows[:, :, 1:], axis=2)
         beaten[start : start + block] = np.any(no_worse & better, axis=1)
     return [c for c, out in zip(candidates, beaten) if not out]
 

@@ -97,6 +97,34 @@ def scaled(value: float, unit: float, up: bool) -> int:
     return math.ceil(x - 1e-9) if up else math.floor(x + 1e-9)
 
 
+def _scrap_shares(spec: LineSpec, variants: dict) -> list[tuple[float, float]]:
+    """Per station, the least and the most share of the cells it processes that a mix of its
+    machines scraps at start-up after changeovers (scrap cells ÷ cells between changes of
+    each equipment option, over its process-setting variants; the least is 0 at an optional
+    station, which may be left out, and the share of a mix is its machine-weighted mean, so
+    it lies between the two)."""
+    out = []
+    for s in spec.stations:
+        shares = []
+        for _, station in variants.get(s.id, [({}, s)]):
+            co = station.changeover
+            if co is None:
+                continue
+            for eq in station.equipment():
+                per_m = (
+                    eq.web_width_m / eq.area_per_cell_m2
+                    if eq.web_width_m and eq.area_per_cell_m2
+                    else None
+                )
+                every, scrap = co.cells(per_m)
+                shares.append(scrap / every)
+        if not shares:
+            out.append((0.0, 0.0))
+            continue
+        out.append((0.0 if s.optional else min(shares), max(shares)))
+    return out
+
+
 def clipped_log(x: float) -> float:
     """ln ``x`` within ±``LOG_LIMIT`` (ln 0 → −LOG_LIMIT, ln ∞ → LOG_LIMIT): what the model
     counts of a capacity or an output beyond e^±60 [cells/h] changes no decision."""
@@ -243,6 +271,9 @@ class LayoutModel:
     #: no mix is left out or judged equal for carrying more than the target needs, and the
     #: machine counts reach what the budget and area limits allow (:meth:`_open_need`)
     open: bool = False
+    #: more capacity does not make a mix better (:func:`.candidates.station_candidates`): for a
+    #: facility priced at each layout's own capacity
+    capacity_matters: bool = True
 
     def __post_init__(self) -> None:
         spec, p = self.problem.spec, self.problem
@@ -260,6 +291,9 @@ class LayoutModel:
         #: a target is judged at (:meth:`at_target`) is the best over them
         self.variants = variants
         n = len(spec.stations)
+        #: per station, the least and the most share of its cells a mix scraps at start-up
+        #: after changeovers (:func:`linesim.capacity.startup_scrap_shares`)
+        self.scrap_shares = _scrap_shares(spec, variants)
         lower, need = [0.0] * n, [0.0] * n
         if p.target_gwh_per_year is not None:
             lower, need = self._capacity_window(variants, p.target_gwh_per_year)
@@ -274,7 +308,15 @@ class LayoutModel:
         #: per station, the least capacity a layout reaching the target needs [cells/h]
         self.least_cells_per_h = lower
         self.candidates = [
-            station_candidates(spec, j, p.max_machines, lower[j], need[j], variants.get(s.id))
+            station_candidates(
+                spec,
+                j,
+                p.max_machines,
+                lower[j],
+                need[j],
+                variants.get(s.id),
+                capacity_matters=self.capacity_matters,
+            )
             for j, s in enumerate(spec.stations)
         ]
         # a priced buffer after a station is part of it: its positions count in the capex
@@ -288,7 +330,16 @@ class LayoutModel:
         self._detect = spec.detection_index()
         #: per station, −ln f of its capacity factor in the model's log units (rounded up:
         #: the safe side)
-        self.derate = [scaled(-math.log(p.factor(s.id)), SCALE, True) for s in spec.stations]
+        #: start-up scrap is in the flow: station j processes 1 ÷ ∏_{i ≥ j} (1 − s_i) cells per
+        #: cell that leaves it (the static analysis's starts per good cell), counted here at
+        #: the least share each later station's mixes scrap (0 for an optional station, which
+        #: may be left out) – exact where a station's share does not depend on its mix (every
+        #: bundled line), a relaxation otherwise (the answer's exact figures are checked)
+        least = [lo for lo, _ in self.scrap_shares]
+        self.derate = [
+            scaled(-math.log(p.factor(s.id)) - sum(math.log1p(-x) for x in least[j:]), SCALE, True)
+            for j, s in enumerate(spec.stations)
+        ]
         self._bounds: dict[int, ChainBound | None] = {}
         #: per candidate (by id) and money units: its scaled loss, log capacity and capex
         self._numbers: dict[tuple[int, float], tuple[int, int, int]] = {}
@@ -427,6 +478,9 @@ class LayoutModel:
             ] or [1.0]
             best.append(1.0 if s.optional else 1.0 - min(probabilities))
             worst.append(1.0 - max(probabilities))
+        # start-up scrap after changeovers: in the flow of every station up to the one
+        # scrapping (its least share at best, its most at worst)
+        scrap = getattr(self, "scrap_shares", None) or [(0.0, 0.0)] * len(spec.stations)
         for s in spec.stations:
             for target_id, delta in s.omission_effects.items():
                 # (an effect δ = 1 leaves no layout with it working: it bounds nothing)
@@ -437,11 +491,13 @@ class LayoutModel:
         for j in range(len(spec.stations)):
             carried = [i for i in range(len(spec.stations)) if detect[i] >= j]
             high_yield = math.prod(best[i] for i in carried)
+            high_yield *= math.prod(1.0 - lo for lo, _ in scrap[j:])
             # (a station counted at f × its capacity needs 1/f more)
             high_yield *= p.factor(spec.stations[j].id)
             # (a station that scraps every cell makes the target unreachable: no mix is enough)
             lower.append(target / high_yield if high_yield > 0 else math.inf)
             low_yield = math.prod(worst[i] for i in carried) * p.factor(spec.stations[j].id)
+            low_yield *= math.prod(1.0 - hi for _, hi in scrap[j:])
             # (with a margin above the model's rounding, so that a mix exactly at the need and
             # one above it are not judged equal: the model may refuse the first by rounding)
             need.append((target / low_yield if low_yield > 0 else target) * (1 + 1e-6))
@@ -530,6 +586,7 @@ class LayoutModel:
         max_capex_usd: float | None = None,
         min_output_gwh: float | None = None,
         settle_at: int | None = None,
+        max_log_g: int | None = None,
     ) -> tuple[cp_model.CpModel, dict]:
         """A CP-SAT model for ``objective`` (min_capex | max_output | min_cost | max_yield |
         min_floor | min_dry_room) with optional extra ε-constraints. With ``settle_at`` (the
@@ -590,12 +647,19 @@ class LayoutModel:
         log_g: cp_model.IntVar | None = None
         target = target_gwh if target_gwh is not None else p.target_gwh_per_year
         hours, kwh = spec.calendar.year_hours, spec.product.energy_kwh
-        if objective in ("max_output",) or min_output_gwh is not None:
+        if objective in ("max_output",) or min_output_gwh is not None or max_log_g is not None:
             lo = scaled(math.log(1e-6), SCALE, False)
             log_g = m.new_int_var(lo, scaled(LOG_LIMIT, SCALE, False), "log_good")
             for j in range(n):
                 # station j can process what the good output needs, within headroom
                 m.add(log_g + downstream_loss(j) <= log_cap[j] + headroom)
+            if max_log_g is not None:
+                # the layout's own output (the least its stations allow), at most max_log_g:
+                # an upper limit on what it makes, not only on what is counted
+                m.add_min_equality(
+                    log_g, [log_cap[j] + headroom - downstream_loss(j) for j in range(n)]
+                )
+                m.add(log_g <= max_log_g)
             if min_output_gwh is not None:
                 need = scaled(
                     clipped_log(cells_per_h_for_gwh(min_output_gwh, kwh, hours)), SCALE, True

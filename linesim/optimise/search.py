@@ -108,6 +108,11 @@ def within_budget(problem: Problem, objective: str) -> OptimiseResult:
     choice, as the solver counts it. The solver prices the facility at a capacity g it is
     given (``Problem.facility_gwh``), a constant, so it keeps m(L) + F(g) ≤ B.
 
+    Min-capex, and max-output where the steps below leave it unproven, first run the exact
+    search over output intervals (:func:`exact_facility`, on lines of at most
+    ``FACILITY_CANDIDATES`` mixes); min-cost uses it to settle feasibility where the steps
+    below find no layout. The steps below answer where it does not:
+
     1. g₀ = the least capacity an answer can have: target ÷ max utilisation (any layout
        reaching the target has G ≥ g₀), else ``LEAST_FACILITY_GWH``. Since F(G(L)) ≥ F(g₀)
        for every such layout, this solve is a relaxation: infeasible here is infeasible
@@ -148,8 +153,23 @@ def within_budget(problem: Problem, objective: str) -> OptimiseResult:
     fits = budget * (1 + 1e-9)
     target = problem.target_gwh_per_year
     g = target / problem.max_utilisation if target is not None else LEAST_FACILITY_GWH
+    if objective == "min_capex" and not problem.tune:
+        exact = exact_facility(problem, objective)
+        if exact is not None:
+            return replace(exact, wall_time_s=time.perf_counter() - start)
     if objective == "max_output" and not problem.tune:
         followed = _optimise(replace(problem, facility_gwh=g), objective, follow=True)
+        if followed.status != "optimal":
+            exact = exact_facility(problem, objective)
+            if exact is not None and (
+                exact.status == "optimal"
+                or followed.predicted is None
+                or (
+                    exact.predicted is not None
+                    and exact.predicted.output_gwh_per_year > followed.predicted.output_gwh_per_year
+                )
+            ):
+                return replace(exact, wall_time_s=time.perf_counter() - start)
         if followed.status != UNDECIDED:
             return replace(followed, wall_time_s=time.perf_counter() - start)
     relaxed = _optimise(replace(problem, facility_gwh=g), objective)
@@ -168,6 +188,17 @@ def within_budget(problem: Problem, objective: str) -> OptimiseResult:
         return done(relaxed)
     if result.found and result.predicted is not None and result.predicted.capex_usd <= fits:
         if lo is None:
+            if (
+                objective == "min_capex"
+                and result.objective_value
+                and result.predicted.capex_usd > result.objective_value * (1 + 1e-6)
+            ):
+                # the relaxation's least capex (facility at g₀) bounds the answer; a layout
+                # that makes more than g₀ pays more facility, and one of less capacity with
+                # more machine capex may cost less in all: feasible, its gap stated
+                stated = 1.0 - result.objective_value / result.predicted.capex_usd
+                status = "feasible" if result.status == "optimal" else result.status
+                return done(result, status=status, gap=stated)
             return done(result)
         if objective == "max_output":
             return _best_within_budget(problem, relaxed, result, lo, g, start)
@@ -191,6 +222,19 @@ def within_budget(problem: Problem, objective: str) -> OptimiseResult:
                 return done(
                     top, objective=objective, status="feasible", objective_value=value, gap=gap
                 )
+    if objective == "min_cost" and target is not None and not problem.tune:
+        # min-capex's exact search over the facility's capacity settles whether any layout
+        # reaches the target within the budget: its layout (feasible, not the least cost),
+        # or a proof that none does
+        exact = exact_facility(problem, "min_capex")
+        if exact is not None:
+            return done(
+                exact,
+                objective=objective,
+                status=exact.status if not exact.found else "feasible",
+                objective_value=None,
+                gap=None,
+            )
     capex = relaxed.predicted.capex_usd if relaxed.predicted else math.nan
     binding = (
         f"budget {_figure(budget / 1e6, ',.1f')} MUSD < {_figure(capex / 1e6, ',.1f')} MUSD, "
@@ -282,6 +326,9 @@ def _optimise(problem: Problem, objective: str, follow: bool = False) -> Optimis
                 settings=settled.settings,
                 wall_time_s=sol.wall_time_s + settled.wall_time_s,
             )
+    relaxed_value = None
+    if sol.layout is not None and not opened and problem.target_gwh_per_year is not None:
+        sol, relaxed_value = _met_exactly(problem, objective, sol)
     if sol.layout is None:
         binding = diagnose(problem) if sol.status == "infeasible" else None
         if sol.status == UNDECIDED:
@@ -294,6 +341,8 @@ def _optimise(problem: Problem, objective: str, follow: bool = False) -> Optimis
         gap = 0.0
     elif sol.bound is not None and sol.objective_value:
         gap = abs(sol.objective_value - sol.bound) / abs(sol.objective_value)
+    if relaxed_value is not None and sol.objective_value:
+        gap = max(gap or 0.0, abs(sol.objective_value - relaxed_value) / abs(sol.objective_value))
     return OptimiseResult(
         sol.status,
         objective,
@@ -306,6 +355,61 @@ def _optimise(problem: Problem, objective: str, follow: bool = False) -> Optimis
         objective_value=sol.objective_value,
         gap=gap,
     )
+
+
+#: the most solves :func:`_met_exactly` makes at raised targets
+EXACT_SOLVES = 8
+
+
+def made_exactly_gwh(problem: Problem, layout, settings=None) -> float:
+    """What ``layout`` makes by the static analysis's exact figures, as the model's target
+    constraint counts it [GWh/yr]: min over stations of capacity × the problem's capacity
+    factor ÷ starts per good cell, times the max utilisation."""
+    from linesim.capacity import capacity_report, gwh_per_year
+    from linesim.variants import apply_layout
+
+    spec = problem.spec
+    line = apply_layout(spec, layout, settings=settings)
+    report = capacity_report(line)
+    good = min(
+        (r.max_good_cells_per_h * problem.factor(r.id) for r in report.stations), default=0.0
+    )
+    return gwh_per_year(
+        good * problem.max_utilisation, spec.product.energy_kwh, spec.calendar.year_hours
+    )
+
+
+def _met_exactly(problem: Problem, objective: str, sol: Solution) -> tuple[Solution, float | None]:
+    """``sol`` (min-capex or min-cost at the target) when its layout reaches the target by the
+    exact figures (:func:`made_exactly_gwh`); else the model solved again at a target raised
+    by the shortfall until its answer does (at most ``EXACT_SOLVES`` solves). The model is
+    a relaxation of the exact figures wherever they differ (a start-up scrap share that
+    depends on the mix is counted at its least, omission patterns beyond the enumerated ones
+    are relaxed), so the first objective bounds the answer from below: it is returned as the
+    second value (None when no solve was needed) and the answer is ``feasible``, its gap
+    stated against it. A raised target no layout reaches (or a solve without a layout) gives
+    that solve's status, without a layout: no layout reaching the target is returned as one
+    that does."""
+    assert sol.layout is not None and problem.target_gwh_per_year is not None
+    target = problem.target_gwh_per_year
+    made = made_exactly_gwh(problem, sol.layout, sol.settings)
+    if made >= target * (1 - 1e-9):
+        return sol, None
+    first = sol.objective_value
+    asked = target
+    for _ in range(EXACT_SOLVES):
+        asked = asked * target / max(made, 1e-12) * (1 + 1e-7)
+        model = LayoutModel(replace(problem, target_gwh_per_year=asked))
+        if any(not cs for cs in model.candidates):
+            return Solution("infeasible", None, None, sol.wall_time_s), None
+        again = model.solve(objective)
+        if again.layout is None:
+            return again, None
+        sol = replace(again, status="feasible", wall_time_s=sol.wall_time_s + again.wall_time_s)
+        made = made_exactly_gwh(problem, sol.layout, sol.settings)
+        if made >= target * (1 - 1e-9):
+            return sol, first
+    return Solution("unknown", None, None, sol.wall_time_s), None
 
 
 #: max-output stops when the bracket [found, refuted] is this narrow (relative): the scaled
@@ -761,6 +865,7 @@ def pareto_front(problem: Problem, points: int = 6, method: str = "auto") -> Opt
             "coverage measured in BENCHMARKS.md, not guaranteed)"
         )
     front = _resolved([(f, evaluate_layout(problem.spec, f.layout, f.settings)) for f in found])
+    was_complete, was_coverage = complete, coverage
     # points the exact figures put outside the limits are no answers; a layout such a point
     # dominated may be missing, so the front is then not complete
     misses = []
@@ -778,15 +883,24 @@ def pareto_front(problem: Problem, points: int = 6, method: str = "auto") -> Opt
         misses.append(
             (lambda fig: fig.output_gwh_per_year < floor, "below the target by their exact figures")
         )
+    short: list = []  # the points below the target by their exact figures
     for outside, why in misses:
-        dropped = sum(1 for _, fig in front if outside(fig))
+        dropped = [(f, fig) for f, fig in front if outside(fig)]
         if dropped:
             front = [(f, fig) for f, fig in front if not outside(fig)]
             complete = False
+            if coverage.startswith("complete: "):  # (no longer proven: said so first)
+                coverage = "possibly incomplete: " + coverage[len("complete: ") :]
             coverage = (
-                f"{coverage}; {dropped} point(s) {why} removed (points they dominated may be "
-                "missing)"
+                f"{coverage}; {len(dropped)} point(s) {why} removed (points they dominated may "
+                "be missing)"
             )
+            if why.startswith("below"):
+                short = dropped
+    if short:
+        front, closed = _least_capex_added(problem, model, front, short)
+        if closed:
+            complete, coverage = was_complete, was_coverage
     front.sort(key=lambda pf: (pf[1].output_gwh_per_year, -pf[1].capex_usd))
     wall = time.perf_counter() - start
     if not front and not (small and complete):
@@ -831,6 +945,54 @@ def pareto_front(problem: Problem, points: int = 6, method: str = "auto") -> Opt
         limits=model.count_limit,
         coverage=coverage,
     )
+
+
+def _least_capex_added(problem: Problem, model: LayoutModel, front: list, short: list):
+    """The front with the least-capex layout that reaches the target by its exact figures
+    added (min-capex's answer, :func:`_met_exactly`): the front's low-output extreme, which a
+    point dropped for falling short of the target may have hidden. And whether that closes
+    the hole: every layout Q a dropped point P stood for (Q reaching the target, matched by
+    P with at least Q's yield, at most Q's capex and at least 1/r of its output in the
+    model's figures, which are a relaxation of the exact ones) is matched as well by a kept
+    point K with exact yield ≥ P's model yield, capex ≤ max(P's capex, the least capex at
+    the target) – no layout reaching the target costs less than the latter, so Q costs at
+    least that much too – and exact output ≥ P's model output. Then the front's stated
+    coverage (complete, or the sweep's) holds as it did before P was dropped."""
+    from linesim.optimise.front import FrontPoint
+    from linesim.optimise.model import SCALE
+
+    target = problem.target_gwh_per_year
+    assert target is not None
+    least = optimise_layout(problem, "min_capex")
+    if least.layout is None or least.predicted is None:
+        return front, False
+    fig = least.predicted
+    floor = target * (1 - 1e-9)
+    if fig.output_gwh_per_year < floor:
+        return front, False
+    if problem.budget_usd is not None and fig.capex_usd > problem.budget_usd * (1 + 1e-9):
+        return front, False
+    point = FrontPoint(least.layout, least.settings, 0, 0, 0)
+    if not any(dominates(other, fig) for _, other in front):
+        front = [(f, other) for f, other in front if not dominates(fig, other)]
+        front.append((point, fig))
+    if least.status != "optimal":
+        return front, False  # the least capex at the target is not proven: no claim
+    spec = problem.spec
+    per_gwh = spec.calendar.year_hours * spec.product.energy_kwh / 1e6
+    tol = 1e-6
+    for p, p_fig in short:
+        made = math.exp(p.log_output / SCALE) * per_gwh / problem.max_utilisation
+        kept_yield = math.exp(-p.loss / SCALE)
+        most_capex = max(p_fig.capex_usd, fig.capex_usd)
+        if not any(
+            k.line_yield >= kept_yield * (1 - tol)
+            and k.capex_usd <= most_capex * (1 + tol)
+            and k.output_gwh_per_year >= made * (1 - tol)
+            for _, k in front
+        ):
+            return front, False
+    return front, True
 
 
 def _layout(sol: Solution) -> dict[str, dict[str, int]]:
@@ -891,3 +1053,190 @@ def _resolved(points: list, rel: float = 1e-6) -> list:
         )
         keep.append(not (no_worse & better).any())
     return [p for p, k in zip(points, keep) if k]
+
+
+#: the most solves of :func:`exact_facility` (each one CP-SAT solve over an output interval)
+FACILITY_SOLVES = 80
+#: the most candidates (all stations) :func:`exact_facility` searches over
+FACILITY_CANDIDATES = 5_000
+#: the output intervals :func:`exact_facility` starts with (geometric, target to the most)
+FACILITY_PIECES = 8
+
+
+def exact_facility(problem: Problem, objective: str) -> OptimiseResult | None:
+    """Min-capex or max-output under a budget with the facility priced **at each layout's own
+    capacity** G, as the cost model prices it: capex(L) = m(L) + F(G(L)), F non-decreasing.
+    A branch and bound over intervals of G. On an interval [a, b] (in the model's scaled log
+    output, the layout's own output pinned by a min-equality over its stations, so G ≤ b is
+    what the layout makes, not only what is counted), the model with the facility priced at
+    F(a) is a relaxation: every layout of the interval has F(G) ≥ F(a). So
+
+    - min-capex: the interval's optimum m(L) + F(a) bounds every layout in it from below;
+      its layout L is priced by the cost model (an incumbent if it keeps the budget). The
+      interval is closed when its bound reaches the incumbent; else it is split at L's own
+      output ℓ: [ℓ, b] priced at F(G(L)) (where L's bound is its true capex) and [a, ℓ − 1]
+      (which no longer holds L). Each split leaves out a layout's output level in the lower
+      part, and layouts are finitely many, so it ends; the answer is optimal when every
+      interval is closed, else its gap is against the least open bound.
+    - max-output: intervals from the top; the most output L within the relaxed budget in
+      [a, b]: if the cost model prices L within the budget, nothing above it keeps the
+      budget (the intervals above were refuted, and within [a, b] nothing makes more within
+      even the relaxed budget): optimal. Else nothing in (ℓ, b] keeps it either; the level ℓ
+      alone is searched again priced at F(ℓ) (another layout of the same output may keep
+      the budget), then [a, ℓ − 1], split in two so its price rises.
+
+    Returns None when the search stopped (``FACILITY_SOLVES`` solves or the time limit)
+    without an answer it can state, or the objective is neither."""
+    from linesim.optimise.front import _need, log_output_of
+
+    if objective not in ("min_capex", "max_output"):
+        return None
+    start = time.perf_counter()
+    spec, cost, budget = problem.spec, problem.spec.cost, problem.budget_usd
+    assert cost is not None and budget is not None
+    fits = budget * (1 + 1e-9)
+    u = problem.max_utilisation
+    target = problem.target_gwh_per_year
+    per_gwh = spec.calendar.year_hours * spec.product.energy_kwh / 1e6
+    low = max(target / u if target else LEAST_FACILITY_GWH, LEAST_FACILITY_GWH)
+    relaxed = replace(problem, facility_gwh=low)
+    base = LayoutModel(relaxed, open=True, capacity_matters=False)
+    if any(not cs for cs in base.candidates):
+        return None
+    if sum(len(cs) for cs in base.candidates) > FACILITY_CANDIDATES:
+        return None  # too many mixes for a search per interval: the budget loop answers
+    top = maximise_output(relaxed, LayoutModel(relaxed, open=True))
+    if top.layout is None:
+        if top.status == "infeasible":  # not even the relaxation keeps the budget
+            return OptimiseResult(
+                "infeasible",
+                objective,
+                None,
+                None,
+                diagnose(problem),
+                time.perf_counter() - start,
+                limits=base.count_limit,
+            )
+        return None
+    # (the most any layout within the budget makes, as the model counts it: an upper end)
+    ceiling = log_output_of(base, top.layout, top.settings)
+    if ceiling is None or top.status != "optimal":
+        return None
+
+    def gwh(log_g: int) -> float:  # full-capacity output of a scaled log output
+        return math.exp(log_g / SCALE) * per_gwh / u
+
+    def solve(a: float, upper: int):
+        model = copy.copy(base)
+        left = max(problem.time_limit_s - (time.perf_counter() - start), 0.01)
+        model.problem = replace(problem, facility_gwh=a, time_limit_s=left)
+        model._bounds = {}
+        model._scale()
+        sol = model.solve(objective, use_bound=False, min_output_gwh=a * u, max_log_g=upper)
+        if sol.layout is None:
+            return sol, None, None
+        fig = evaluate_layout(spec, sol.layout, sol.settings)
+        return sol, fig, log_output_of(base, sol.layout, sol.settings)
+
+    # the first pieces: geometric from the least output to the ceiling
+    floor = _need(base, low * u)
+    if floor > ceiling:
+        return OptimiseResult(
+            "infeasible",
+            objective,
+            None,
+            None,
+            diagnose(problem),
+            time.perf_counter() - start,
+            limits=base.count_limit,
+        )
+    edges = [floor + (ceiling - floor) * i // FACILITY_PIECES for i in range(FACILITY_PIECES)]
+    edges = sorted(set(edges))
+    pending = [
+        (e, (edges[i + 1] - 1) if i + 1 < len(edges) else ceiling) for i, e in enumerate(edges)
+    ]
+    best: tuple[float, Solution, LayoutFigures] | None = None  # (value, solution, figures)
+    solves, proven = 0, True
+    while pending:
+        if solves >= FACILITY_SOLVES or time.perf_counter() - start > problem.time_limit_s:
+            proven = False
+            break
+        if objective == "max_output":
+            pending.sort(key=lambda iv: iv[1])  # the highest interval last: popped first
+        lo_log, hi_log = pending.pop()
+        a = gwh(lo_log) * (1 - 1e-9)  # (priced a hair below the interval: a relaxation)
+        sol, fig, made = solve(a, hi_log)
+        solves += 1
+        if sol.layout is None:
+            if sol.status != "infeasible":
+                proven = False  # stopped: this interval is not refuted
+            continue
+        assert fig is not None and made is not None
+        keeps = fig.capex_usd <= fits
+        if objective == "max_output":
+            if keeps and sol.status == "optimal":
+                best = (fig.output_gwh_per_year, sol, fig)
+                break
+            if keeps:
+                proven = False
+                best = (fig.output_gwh_per_year, sol, fig)
+                break
+            if made > lo_log:
+                # other layouts of L's own output level may keep the budget: that level
+                # alone, priced at it (exact), before the rest of the interval
+                pending.append((made, made))
+            if made - 1 >= lo_log:
+                mid = (lo_log + made) // 2
+                if mid - 1 >= lo_log:
+                    pending.append((lo_log, mid - 1))
+                pending.append((mid, made - 1))
+            continue
+        # min-capex
+        value = sol.objective_value or 0.0
+        if keeps and (best is None or fig.capex_usd < best[0]):
+            best = (fig.capex_usd, sol, fig)
+        if sol.status != "optimal":
+            proven = False
+        if best is not None and value >= best[0] * (1 - 1e-7):
+            continue  # nothing in this interval beats the incumbent
+        if made > lo_log:
+            pending.append((made, hi_log))
+            pending.append((lo_log, made - 1))
+        elif not keeps and made == lo_log:
+            # L sits at the interval's foot and is priced right: it breaks the budget; what
+            # else the interval holds makes more, so it is searched above ℓ
+            if made + 1 <= hi_log:
+                pending.append((made + 1, hi_log))
+        # (made == lo_log and L keeps the budget: L is the interval's optimum, closed)
+    wall = time.perf_counter() - start
+    if best is None:
+        if proven:
+            return OptimiseResult(
+                "infeasible",
+                objective,
+                None,
+                None,
+                "budget "
+                f"{_figure(budget / 1e6, ',.1f')} MUSD: no layout "
+                + (f"reaching {_gwh(target)} " if target else "")
+                + "keeps it with the facility priced at its own capacity (every output "
+                "interval refuted)",
+                wall,
+                limits=base.count_limit,
+            )
+        return None
+    _, sol, fig = best
+    gap = 0.0 if proven else None
+    value = fig.capex_usd if objective == "min_capex" else fig.output_gwh_per_year
+    return OptimiseResult(
+        "optimal" if proven else "feasible",
+        objective,
+        sol.layout,
+        fig,
+        None,
+        wall,
+        settings=sol.settings,
+        limits=base.count_limit,
+        objective_value=value,
+        gap=gap,
+    )
