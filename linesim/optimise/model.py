@@ -125,6 +125,22 @@ def _scrap_shares(spec: LineSpec, variants: dict) -> list[tuple[float, float]]:
     return out
 
 
+def _option_scrap_shares(station: Station) -> dict[str, float]:
+    """Start-up scrap ÷ cells between changeovers of each equipment option of ``station`` (as
+    :func:`linesim.capacity.startup_scrap_shares` weighs them; empty without changeovers)."""
+    co = station.changeover
+    if co is None:
+        return {}
+    out = {}
+    for eq in station.equipment():
+        per_m = (
+            eq.web_width_m / eq.area_per_cell_m2 if eq.web_width_m and eq.area_per_cell_m2 else None
+        )
+        every, scrap = co.cells(per_m)
+        out[eq.name] = scrap / every
+    return out
+
+
 def clipped_log(x: float) -> float:
     """ln ``x`` within ±``LOG_LIMIT`` (ln 0 → −LOG_LIMIT, ln ∞ → LOG_LIMIT): what the model
     counts of a capacity or an output beyond e^±60 [cells/h] changes no decision."""
@@ -336,6 +352,11 @@ class LayoutModel:
         #: may be left out) – exact where a station's share does not depend on its mix (every
         #: bundled line), a relaxation otherwise (the answer's exact figures are checked)
         least = [lo for lo, _ in self.scrap_shares]
+        #: per station, whether its mixes scrap different shares (an optional station with
+        #: changeovers; options that scrap differently): the CP-SAT model then counts each
+        #: mix's own share (:meth:`_scrap_beyond_least`), the chain bound the least
+        self._scrap_varies = [hi > lo for lo, hi in self.scrap_shares]
+        self._scrap_terms: dict[int, int] = {}
         self.derate = [
             scaled(-math.log(p.factor(s.id)) - sum(math.log1p(-x) for x in least[j:]), SCALE, True)
             for j, s in enumerate(spec.stations)
@@ -344,6 +365,31 @@ class LayoutModel:
         #: per candidate (by id) and money units: its scaled loss, log capacity and capex
         self._numbers: dict[tuple[int, float], tuple[int, int, int]] = {}
         self._scale()
+
+    def _scrap_beyond_least(self, j: int, c: Candidate) -> int:
+        """−ln(1 − s) of candidate ``c``'s start-up scrap share s at station ``j`` (its
+        options' shares weighted by machines, at its settings; 0 when omitted) beyond the
+        station's least share, which ``derate`` counts, in the model's log units (rounded up,
+        the least down: the safe side; never below 0)."""
+        key = id(c)
+        if key not in self._scrap_terms:
+            share = 0.0
+            if not c.omitted:
+                station = self.problem.spec.stations[j]
+                for settings, variant in self.variants.get(station.id, []):
+                    if tuple(sorted(settings.items())) == tuple(sorted(c.settings)):
+                        station = variant
+                        break
+                shares = _option_scrap_shares(station)
+                total = sum(n for _, n in c.counts)
+                if shares and total:
+                    share = sum(n * shares.get(name, 0.0) for name, n in c.counts) / total
+            lo = self.scrap_shares[j][0]
+            beyond = scaled(-math.log1p(-share), SCALE, True) - scaled(
+                -math.log1p(-lo), SCALE, False
+            )
+            self._scrap_terms[key] = max(0, beyond)
+        return self._scrap_terms[key]
 
     def at_target(self, target_gwh: float, facility_gwh: float | None = None) -> LayoutModel:
         """This model's problem at target ``target_gwh`` [GWh/yr] for min-capex, on this
@@ -636,10 +682,21 @@ class LayoutModel:
         ]
         headroom = scaled(clipped_log(p.max_utilisation), SCALE, False)
 
+        # start-up scrap beyond the least share counted in ``derate`` (an optional station
+        # kept, a mix whose options scrap more): station j processes it for every i ≥ j
+        scrap = [
+            pick(i, lambda c, i=i: self._scrap_beyond_least(i, c)) if self._scrap_varies[i] else 0
+            for i in range(n)
+        ]
+
         def downstream_loss(j: int) -> cp_model.LinearExpr | int:
             terms = [loss[i] for i in range(n) if self._detect[i] >= j]
             terms += [e * v for k, v, e in omit_effects if self._detect[k] >= j]
             return sum(terms)
+
+        def processed_loss(j: int) -> cp_model.LinearExpr | int:
+            """What station j processes per good cell beyond the target (log units)."""
+            return downstream_loss(j) + sum(scrap[j:])
 
         total_loss = downstream_loss(0)
         capex = sum(pick(j, lambda c: self._usd(self.candidate_capex_usd(c))) for j in range(n))
@@ -652,12 +709,12 @@ class LayoutModel:
             log_g = m.new_int_var(lo, scaled(LOG_LIMIT, SCALE, False), "log_good")
             for j in range(n):
                 # station j can process what the good output needs, within headroom
-                m.add(log_g + downstream_loss(j) <= log_cap[j] + headroom)
+                m.add(log_g + processed_loss(j) <= log_cap[j] + headroom)
             if max_log_g is not None:
                 # the layout's own output (the least its stations allow), at most max_log_g:
                 # an upper limit on what it makes, not only on what is counted
                 m.add_min_equality(
-                    log_g, [log_cap[j] + headroom - downstream_loss(j) for j in range(n)]
+                    log_g, [log_cap[j] + headroom - processed_loss(j) for j in range(n)]
                 )
                 m.add(log_g <= max_log_g)
             if min_output_gwh is not None:
@@ -669,7 +726,7 @@ class LayoutModel:
             need = scaled(clipped_log(cells_per_h_for_gwh(target, kwh, hours)), SCALE, True)
             for j in range(n):
                 # good output ≥ target: station j processes target ÷ downstream yield
-                m.add(need + downstream_loss(j) <= log_cap[j] + headroom)
+                m.add(need + processed_loss(j) <= log_cap[j] + headroom)
         for limit in (p.budget_usd, max_capex_usd):
             if limit is not None and limit < self.most_capex_usd:
                 # capex within budget (a budget above every layout's capex limits nothing)
@@ -994,7 +1051,12 @@ class LayoutModel:
         inputs = self._chain_inputs(target_gwh)
         if need is not None:
             inputs["need"] = need
-        return enumerated_labels(**inputs, max_choices=max_choices, capex_limit=limit)
+        found = enumerated_labels(**inputs, max_choices=max_choices, capex_limit=limit)
+        if any(self._scrap_varies):
+            # the chain counts each station's least start-up scrap (an optional station's 0):
+            # a relaxation, so its labels match every layout but may not reach the target
+            found = [replace(f, exact=False) for f in found]
+        return found
 
     def cost_bound(self, max_choices: int = 128) -> tuple[ChainBound | None, int]:
         """The chain bound on the annual cost at the target (min-cost) in the model's integers

@@ -388,8 +388,8 @@ def _met_exactly(problem: Problem, objective: str, sol: Solution) -> tuple[Solut
     are relaxed), so the first objective bounds the answer from below: it is returned as the
     second value (None when no solve was needed) and the answer is ``feasible``, its gap
     stated against it. A raised target no layout reaches (or a solve without a layout) gives
-    that solve's status, without a layout: no layout reaching the target is returned as one
-    that does."""
+    "unknown", without a layout (it proves nothing at the problem's own target): no layout
+    short of the target is returned as one that reaches it."""
     assert sol.layout is not None and problem.target_gwh_per_year is not None
     target = problem.target_gwh_per_year
     made = made_exactly_gwh(problem, sol.layout, sol.settings)
@@ -400,11 +400,12 @@ def _met_exactly(problem: Problem, objective: str, sol: Solution) -> tuple[Solut
     for _ in range(EXACT_SOLVES):
         asked = asked * target / max(made, 1e-12) * (1 + 1e-7)
         model = LayoutModel(replace(problem, target_gwh_per_year=asked))
+        # (no layout at a raised target proves nothing at the problem's own: "unknown")
         if any(not cs for cs in model.candidates):
-            return Solution("infeasible", None, None, sol.wall_time_s), None
+            return Solution("unknown", None, None, sol.wall_time_s), None
         again = model.solve(objective)
         if again.layout is None:
-            return again, None
+            return Solution("unknown", None, None, sol.wall_time_s + again.wall_time_s), None
         sol = replace(again, status="feasible", wall_time_s=sol.wall_time_s + again.wall_time_s)
         made = made_exactly_gwh(problem, sol.layout, sol.settings)
         if made >= target * (1 - 1e-9):
@@ -973,7 +974,13 @@ def _least_capex_added(problem: Problem, model: LayoutModel, front: list, short:
     if problem.budget_usd is not None and fig.capex_usd > problem.budget_usd * (1 + 1e-9):
         return front, False
     point = FrontPoint(least.layout, least.settings, 0, 0, 0)
-    if not any(dominates(other, fig) for _, other in front):
+    same = (fig.output_gwh_per_year, fig.line_yield, fig.capex_usd)
+    present = any(
+        f.layout == least.layout
+        or (other.output_gwh_per_year, other.line_yield, other.capex_usd) == same
+        for f, other in front
+    )
+    if not present and not any(dominates(other, fig) for _, other in front):
         front = [(f, other) for f, other in front if not dominates(fig, other)]
         front.append((point, fig))
     if least.status != "optimal":
