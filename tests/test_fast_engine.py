@@ -439,6 +439,10 @@ def test_a_service_far_longer_than_its_mean_reruns_with_room_and_stays_identical
     assert tries == [{}, {0: 8}]  # the first try ran dry; the group got 8 × the room
     assert shown == sorted(shown) and shown[-1] == 1.0  # progress never went back
     assert_identical(a, simulate(spec, 10 * H, H, rng=1, engine="simpy"))
+    # no rerun left: one message naming the station, the stream and the room it had
+    monkeypatch.setattr(fast, "_DRY_TRIES", 1)
+    with pytest.raises(RuntimeError, match=r"station 's0' took more than \d+ minor-stop draws"):
+        simulate(spec, 10 * H, H, rng=1, engine="fast")
 
 
 @identity

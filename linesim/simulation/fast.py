@@ -482,9 +482,11 @@ class _RanDry(Exception):
         self.row = row
 
 
-#: Tries of a run whose failure or minor-stop clock runs dry, each with 8 × the room of the
-#: last for the group that ran dry (:func:`simulate_fast`)
+#: Tries of a run whose failure or minor-stop clock runs dry, per group: each with 8 × the
+#: room of the last for the group that ran dry (:func:`simulate_fast`), while the pre-drawn
+#: numbers stay within :data:`_DRY_MEMORY` bytes
 _DRY_TRIES = 6
+_DRY_MEMORY = 2**30
 
 
 def _run_until(st: K.State, streams: _Streams, until: float) -> K.State:
@@ -649,20 +651,35 @@ def simulate_fast(
             progress(done)
 
     report = forward if progress is not None else None
-    for _ in range(_DRY_TRIES):
+    while True:
         try:
             return _simulate(spec, root, horizon_s, warmup_s, wider, replication, seed, report)
         except _RanDry as dry:
             # a service far longer than its mean took more failure or minor-stop draws than
             # its group's rows had room for: run again from the start with 8 × the room (the
             # same numbers in the same order, so the same result as with room enough)
-            g = dry.row // K.STREAMS
-            wider[g] = 8 * wider.get(g, 1)
-    raise RuntimeError(
-        f"fast engine: one event of station {spec.stations[_plan(spec)[g]['station']].id!r} took "
-        f"more than {8 ** (_DRY_TRIES - 1)} × the expected failure or minor-stop draws; "
-        "use --engine simpy for this line"
-    )
+            g, purpose = divmod(dry.row, K.STREAMS)
+            station = spec.stations[_plan(spec)[g]["station"]].id
+            if purpose not in (K.STREAM.FAILURE, K.STREAM.MINOR):
+                raise RuntimeError(
+                    f"fast engine: stream {dry.row} (station {station!r}) ran dry inside one "
+                    "event, which its room per event should prevent (a defect of the fast "
+                    "engine); use --engine simpy for this line"
+                ) from None
+            times = 8 * wider.get(g, 1)
+            groups = _plan(spec, {**wider, g: times})
+            if (
+                times > 8 ** (_DRY_TRIES - 1)
+                or 8 * _block(groups) * K.STREAMS * len(groups) > _DRY_MEMORY
+            ):
+                room = _plan(spec, wider)[g]["fneed" if purpose == K.STREAM.FAILURE else "mneed"]
+                what = "failure" if purpose == K.STREAM.FAILURE else "minor-stop"
+                raise RuntimeError(
+                    f"fast engine: one service at station {station!r} took more than {room} "
+                    f"{what} draws, the most the fast engine holds per event; use --engine "
+                    "simpy for this line"
+                ) from None
+            wider[g] = times
 
 
 def _simulate(
