@@ -7,6 +7,7 @@ import re
 
 from browser import (
     browser_page,
+    goto_page,
     idle,
     metric_value,
     reload,
@@ -115,4 +116,14 @@ def test_an_optimisation_reopens_after_a_reload(module_ui_server):
         pg.get_by_text("Reopened from the results store").wait_for(timeout=10_000)
         assert metric_value(pg, "Capex change") == capex
         assert metric_value(pg, "Machines added / removed") == machines
+        # a layout loaded as the working line while its simulation runs stays the working
+        # line when the simulation ends (it reopened the search over it before)
+        pg.get_by_role("button", name="Simulate this layout (3 × 7 days)").click()
+        progress.wait_for(timeout=60_000)
+        idle(pg)
+        pg.get_by_role("button", name="Load this layout as the working line").click()
+        pg.get_by_text("Loaded point").wait_for(timeout=30_000)
+        progress.wait_for(state="detached", timeout=180_000)
+        goto_page(pg, "Line")
+        pg.get_by_text(re.compile(r"Working line from: optimised point")).wait_for(timeout=30_000)
     assert not errors, errors

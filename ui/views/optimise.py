@@ -289,6 +289,7 @@ def inspect(
 
         line = dump_line(apply_layout(spec, layout, settings=chosen_settings))
         st.session_state.pop(LAYOUT_SIMULATED, None)
+        st.session_state[SEARCH_SHOWN] = True  # this session's own: no search to reopen
         common.start_job(  # long work that outlives the page, as the Simulate page's
             "layout_simulation",
             tasks.simulation,
@@ -323,6 +324,10 @@ def inspect(
 
 
 LAYOUT_SIMULATED = "layout_simulated"  #: session key: the last point simulated and its result
+#: session key: this session has shown the search of its layout simulation (it started the
+#: simulation, or reopened the search once after a reload): a later "Load this layout" or
+#: Optimise, which clear the search, is the user's choice and is not undone
+SEARCH_SHOWN = "layout_search_shown"
 
 
 def follow_layout_simulation() -> None:
@@ -332,7 +337,7 @@ def follow_layout_simulation() -> None:
 
     def done(run, context) -> None:
         st.session_state[LAYOUT_SIMULATED] = {"point": context["point"], "summary": run.summary}
-        if "optimised" not in st.session_state:  # a reload: its search is in the store
+        if not st.session_state.get(SEARCH_SHOWN):  # a reload: its search is in the store
             reopen_search(context)
 
     common.follow_job(
@@ -342,7 +347,7 @@ def follow_layout_simulation() -> None:
         reopen=reopen_search,
     )
     job = background.get(st.session_state.get(common.JOB_PREFIX + "layout_simulation"))
-    if job is not None and "optimised" not in st.session_state:
+    if job is not None and not st.session_state.get(SEARCH_SHOWN):
         reopen_search(job.context)  # a reload took the layout's simulation over
 
 
@@ -352,6 +357,7 @@ def reopen_search(context: dict) -> None:
     inspected. Nothing when the search was not kept."""
     from linesim.store import Store, StoreError
 
+    st.session_state[SEARCH_SHOWN] = True  # once a session (a search not kept: nothing to show)
     rid = context.get("optimisation") if isinstance(context, dict) else None
     if not rid:
         return
