@@ -33,7 +33,7 @@ from linesim.rates import (
     sheet_rate_cells_per_h,
     station_capacity_cells_per_h,
 )
-from linesim.spec import LineSpec
+from linesim.spec import LineSpec, Station
 from linesim.yield_model import line_yield, station_defect_probabilities
 
 __all__ = [
@@ -57,26 +57,33 @@ __all__ = [
 ]
 
 
+def option_scrap_shares(station: Station) -> dict[str, float]:
+    """Start-up scrap cells ÷ cells between changeovers of each equipment option of
+    ``station`` (empty without changeovers)."""
+    co = station.changeover
+    if co is None:
+        return {}
+    out = {}
+    for eq in station.equipment():
+        per_m = (
+            eq.web_width_m / eq.area_per_cell_m2 if eq.web_width_m and eq.area_per_cell_m2 else None
+        )
+        every, scrap = co.cells(per_m)
+        out[eq.name] = scrap / every
+    return out
+
+
 def startup_scrap_shares(spec: LineSpec) -> list[float]:
     """Share of the cells each station processes that are start-up scrap after changeovers
-    (scrap cells ÷ cells between changes, machine-weighted over equipment options)."""
+    (:func:`option_scrap_shares`, machine-weighted over equipment options)."""
     out = []
     for station in spec.stations:
-        co = station.changeover
-        if co is None:
+        shares = option_scrap_shares(station)
+        counts = sum(eq.count for eq in station.equipment())
+        if not shares or not counts:
             out.append(0.0)
             continue
-        shares, counts = 0.0, 0
-        for eq in station.equipment():
-            per_m = (
-                eq.web_width_m / eq.area_per_cell_m2
-                if eq.web_width_m and eq.area_per_cell_m2
-                else None
-            )
-            every, scrap = co.cells(per_m)
-            shares += eq.count * scrap / every
-            counts += eq.count
-        out.append(shares / counts if counts else 0.0)
+        out.append(sum(eq.count * shares[eq.name] for eq in station.equipment()) / counts)
     return out
 
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from ortools.sat.python import cp_model
 
-from linesim.capacity import cells_per_h_for_gwh, starts_per_good_cell
+from linesim.capacity import cells_per_h_for_gwh, option_scrap_shares, starts_per_good_cell
 from linesim.economics.cost import (
     HOURS_PER_CALENDAR_YEAR,
     Capex,
@@ -105,39 +105,13 @@ def _scrap_shares(spec: LineSpec, variants: dict) -> list[tuple[float, float]]:
     it lies between the two)."""
     out = []
     for s in spec.stations:
-        shares = []
+        shares: list[float] = []
         for _, station in variants.get(s.id, [({}, s)]):
-            co = station.changeover
-            if co is None:
-                continue
-            for eq in station.equipment():
-                per_m = (
-                    eq.web_width_m / eq.area_per_cell_m2
-                    if eq.web_width_m and eq.area_per_cell_m2
-                    else None
-                )
-                every, scrap = co.cells(per_m)
-                shares.append(scrap / every)
+            shares += option_scrap_shares(station).values()
         if not shares:
             out.append((0.0, 0.0))
             continue
         out.append((0.0 if s.optional else min(shares), max(shares)))
-    return out
-
-
-def _option_scrap_shares(station: Station) -> dict[str, float]:
-    """Start-up scrap ÷ cells between changeovers of each equipment option of ``station`` (as
-    :func:`linesim.capacity.startup_scrap_shares` weighs them; empty without changeovers)."""
-    co = station.changeover
-    if co is None:
-        return {}
-    out = {}
-    for eq in station.equipment():
-        per_m = (
-            eq.web_width_m / eq.area_per_cell_m2 if eq.web_width_m and eq.area_per_cell_m2 else None
-        )
-        every, scrap = co.cells(per_m)
-        out[eq.name] = scrap / every
     return out
 
 
@@ -380,7 +354,7 @@ class LayoutModel:
                     if tuple(sorted(settings.items())) == tuple(sorted(c.settings)):
                         station = variant
                         break
-                shares = _option_scrap_shares(station)
+                shares = option_scrap_shares(station)
                 total = sum(n for _, n in c.counts)
                 if shares and total:
                     share = sum(n * shares.get(name, 0.0) for name, n in c.counts) / total

@@ -1112,18 +1112,22 @@ def exact_facility(problem: Problem, objective: str) -> OptimiseResult | None:
         return None
     if sum(len(cs) for cs in base.candidates) > FACILITY_CANDIDATES:
         return None  # too many mixes for a search per interval: the budget loop answers
+
+    def infeasible() -> OptimiseResult:  # proven: the constraint that binds named
+        return OptimiseResult(
+            "infeasible",
+            objective,
+            None,
+            None,
+            diagnose(problem),
+            time.perf_counter() - start,
+            limits=base.count_limit,
+        )
+
     top = maximise_output(relaxed, LayoutModel(relaxed, open=True))
     if top.layout is None:
         if top.status == "infeasible":  # not even the relaxation keeps the budget
-            return OptimiseResult(
-                "infeasible",
-                objective,
-                None,
-                None,
-                diagnose(problem),
-                time.perf_counter() - start,
-                limits=base.count_limit,
-            )
+            return infeasible()
         return None
     # (the most any layout within the budget makes, as the model counts it: an upper end)
     ceiling = log_output_of(base, top.layout, top.settings)
@@ -1148,15 +1152,7 @@ def exact_facility(problem: Problem, objective: str) -> OptimiseResult | None:
     # the first pieces: geometric from the least output to the ceiling
     floor = _need(base, low * u)
     if floor > ceiling:
-        return OptimiseResult(
-            "infeasible",
-            objective,
-            None,
-            None,
-            diagnose(problem),
-            time.perf_counter() - start,
-            limits=base.count_limit,
-        )
+        return infeasible()
     edges = [floor + (ceiling - floor) * i // FACILITY_PIECES for i in range(FACILITY_PIECES)]
     edges = sorted(set(edges))
     pending = [
