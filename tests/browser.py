@@ -196,20 +196,30 @@ def set_run(pg, horizon_days: float, replications: int) -> None:
 def pick_option(pg, widget, option: str, tries: int = 4) -> None:
     """Add ``option`` to the multiselect ``widget`` (a locator of ``stMultiSelect``) and wait
     until it shows as chosen: a choice made while the script runs can be lost to the rerun
-    that follows, so the app is let go idle first and the choice made again if it was lost."""
-    for _ in range(tries):
+    that follows, so the app is let go idle first and the choice made again if it was lost.
+    Tries alternate between clicking the option in the open list and typing its name into the
+    widget's box (Enter picks the one option left): a click on a list that a busy page redraws
+    as it opens can land on nothing."""
+    for attempt in range(tries):
         idle(pg, 90_000)
         if option in widget.inner_text():
             return
-        widget.click()
-        pg.get_by_role("option", name=option, exact=True).click()
+        if attempt % 2 == 0:
+            widget.click()
+            pg.get_by_role("option", name=option, exact=True).click()
+        else:
+            box = widget.get_by_role("combobox")
+            box.click()
+            box.fill(option)
+            pg.get_by_role("option", name=option, exact=True).wait_for(timeout=30_000)
+            box.press("Enter")
         pg.keyboard.press("Escape")
         for _ in range(50):  # 5 s for the chip to show
             if option in widget.inner_text():
                 break
             pg.wait_for_timeout(100)
     idle(pg, 90_000)
-    assert option in widget.inner_text(), widget.inner_text()
+    assert option in widget.inner_text(), (widget.inner_text(), page_text(pg))
 
 
 def page_text(pg, limit: int = 3000) -> str:
