@@ -87,12 +87,15 @@ def test_a_background_build_is_detached_at_the_lowest_priority(monkeypatch):
     assert argv[2].startswith("import os; os.nice(19); ") and argv[2].endswith("build(wait=False)")
 
 
-def test_builds_take_turns_and_a_background_build_gives_way(monkeypatch):
+def test_builds_take_turns_and_a_background_build_gives_way(monkeypatch, tmp_path):
     """:func:`fast.build` holds a lock in numba's cache while it compiles: another build
-    waits for it (then loads what it wrote); one with ``wait=False`` returns at once."""
+    waits for it (then loads what it wrote); one with ``wait=False`` returns at once. The
+    lock here is in a cache folder of the test's own: the suite's other processes load the
+    engine from the real one (each holding its lock for a moment)."""
     fast.simulate_fast(load_line("pilot_oxide"), 3600.0)  # the loop as a run calls it
     compiled = []
     monkeypatch.setattr(fast.K.advance, "compile", lambda sig: compiled.append(sig))
+    monkeypatch.setattr(fast.K.advance._cache, "_cache_path", str(tmp_path))
     lock_path = os.path.join(fast.K.advance._cache._cache_path, "linesim-build.lock")
     fast.build(wait=False)  # the lock is free: it compiles (here: records the signature)
     assert len(compiled) == 1
