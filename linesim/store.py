@@ -827,8 +827,10 @@ def _now() -> str:
 
 
 def _json(value: Any) -> str | None:
+    """``value`` as JSON text, its mappings' keys in the order written (stations in flow
+    order, a loss tree in waterfall order: readers show them as the run did)."""
     from linesim.summary import json_safe
 
     if value is None:
         return None
-    return json.dumps(json_safe(value), sort_keys=True, allow_nan=False, default=str)
+    return json.dumps(json_safe(value), allow_nan=False, default=str)

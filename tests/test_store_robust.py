@@ -417,3 +417,18 @@ def test_a_connection_of_this_process_is_waited_for_as_a_lock(tmp_path):
     assert store.save_scenario("b", "stations: {}\n")
     assert not store.problems and not list(store.pending.glob("*")), store.problems
     assert sorted(s["name"] for s in Store(path).scenarios()) == ["a", "b"]
+
+
+def test_a_record_keeps_the_order_of_its_documents_keys(tmp_path):
+    """A summary's keys read back in the order written (stations in flow order, a loss tree
+    in waterfall order), and a sweep row's too: readers show them as the run did."""
+    spec = load_line("pilot_sulfide_200mwh")
+    flow = [s.id for s in reversed(spec.stations)]  # not alphabetical, nor its reverse
+    summary = {"stations": {sid: {"oee": 0.5, "availability": 0.9} for sid in flow}, "a": 1}
+    store = Store(tmp_path / "runs.duckdb")
+    rid = store.record("run", spec, summary=summary, args={"z": 1, "b": 2})
+    got = Store(tmp_path / "runs.duckdb").get(rid)
+    assert list(got["summary"]) == ["stations", "a"]
+    assert list(got["summary"]["stations"]) == flow
+    assert list(got["summary"]["stations"][flow[0]]) == ["oee", "availability"]
+    assert list(got["args"]) == ["z", "b"]

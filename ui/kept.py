@@ -65,8 +65,9 @@ def reopened_simulation(record_id: str, text: str) -> SimulationRun:
     args = rec.get("args") or {}
     wip = tuple((float(t), int(n)) for t, n in args.get("wip_samples") or ())
     flows = tuple((str(a), str(b), float(v)) for a, b, v in args.get("yield_flows") or ())
-    # the store sorts a document's keys: the losses back in waterfall order, the stations'
-    # shares in flow order (the loss waterfall's bars as a fresh run draws them)
+    # records written before the store kept a document's key order have them sorted: the
+    # losses back in waterfall order, the stations' shares in flow order (the loss
+    # waterfall's bars as a fresh run draws them)
     stations = [s.id for s in line_from_text(text, "<stored line>").stations]
     plain = _in_flow_order(_in_flow_order(rec["summary"], list(LOSSES)), stations)
     summary = from_plain(RunSummary, plain)
@@ -106,7 +107,7 @@ def keep_sweep(run: SweepRun, context: Any = None) -> dict:
         seed=run.seed,
         args={
             "variants": run.variants,
-            # the factors' order as given (the store keeps a document's keys sorted)
+            # the factors' order as given (older records' keys were stored sorted)
             "factors": list(run.variants[0]),
             "horizon_days": run.horizon_days,
             "replications": run.replications,
@@ -199,7 +200,8 @@ def reopened_optimisation(record: dict) -> tuple:
 
 def _in_flow_order(value: Any, stations: list[str]) -> Any:
     """``value`` (a stored JSON document) with every mapping keyed by station ids in the
-    line's flow order ``stations``, as the optimiser made it (the store sorts keys); any
+    line's flow order ``stations``, as the optimiser made it (records written before the
+    store kept key order have them sorted); any
     other order of keys given as ``stations`` likewise (the losses' waterfall order)."""
     if isinstance(value, dict):
         inner = {k: _in_flow_order(v, stations) for k, v in value.items()}
