@@ -46,6 +46,7 @@ import numpy as np
 from llvmlite import binding as llvm
 from numba import config, njit, types
 from numba.core.dispatcher import Dispatcher
+from numba.np import arrayobj as _arrayobj
 
 from linesim.simulation import clock
 from linesim.simulation.clock import working_end
@@ -86,6 +87,34 @@ _CACHE = not config.BOUNDSCHECK
 if not getattr(llvm, "_linesim_inline_threshold", False):
     llvm.set_option("linesim", "-inline-threshold=10000000")
     llvm._linesim_inline_threshold = True
+
+# No index here is ever negative (rows, columns, places, all counted from 0), yet numba compiles
+# every access with a signed index as ``i < 0 ? i + len : i`` (a shape load, ``sar``, ``and``,
+# ``add``): on an event's ~100 array accesses that was most of the loop's index arithmetic
+# (issue 18). So this module's functions are compiled without that wrap: numba's
+# ``fix_integer_index`` (which makes the wrap) gets a wrapper that, inside a function of this
+# module (its mangled name holds ``11fast_kernel``), only casts the index, as numba does for
+# an unsigned one. Other modules compile as before. A negative index would now read outside
+# the array instead of from its end: with ``NUMBA_BOUNDSCHECK=1`` it raises (the identity
+# tests run so, ``tests/test_fast_engine.py``). Results never change: the wrap only ever
+# added 0. A numba without that function compiles as before (the same results, with the wrap).
+_KERNEL_MANGLED = "11fast_kernel"
+
+
+def _kernel_index(fix):
+    def fix_integer_index(context, builder, idxty, idx, size):
+        if idxty.signed and _KERNEL_MANGLED in builder.function.name:
+            return context.cast(builder, idx, idxty, types.intp)
+        return fix(context, builder, idxty, idx, size)
+
+    fix_integer_index._linesim = True
+    return fix_integer_index
+
+
+if hasattr(_arrayobj, "fix_integer_index") and not getattr(
+    _arrayobj.fix_integer_index, "_linesim", False
+):
+    _arrayobj.fix_integer_index = _kernel_index(_arrayobj.fix_integer_index)
 
 
 class _Columns(IntEnum):
