@@ -297,6 +297,14 @@ class STREAM(_Columns):
 
 STREAMS = len(STREAM)
 H_COLUMNS = len(HI)
+#: the tables' widths, constants in the compiled loop
+W_SI = len(SI)
+W_SF = len(SF)
+W_MI = len(MI)
+W_MF = len(MF)
+W_GI = len(GI)
+W_GF = len(GF)
+W_HI = len(HI)
 
 
 class State(NamedTuple):
@@ -1103,6 +1111,21 @@ def _loop(formula_text: str):
         """Run events before ``until`` [s]; returns DONE, REFILL (group in CI.NEED) or GROW."""
         if len(formula_text) == 0:  # never: it only keys the cache
             return DONE
+        # every table's width, checked here, is a constant for LLVM below (it propagates the
+        # equality): ``a[row, column]`` multiplies ``row`` by a constant, not by the shape
+        # reloaded from the stack (issue 18: callgrind, 5 % of the loop's instructions)
+        if (
+            st.station_int.shape[1] != W_SI
+            or st.station_float.shape[1] != W_SF
+            or st.machine_int.shape[1] != W_MI
+            or st.machine_float.shape[1] != W_MF
+            or st.group_int.shape[1] != W_GI
+            or st.group_float.shape[1] != W_GF
+            or st.heap_int.shape[1] != W_HI
+            or st.batch_int.shape[1] != W_HI
+            or st.due_int.shape[1] != W_HI
+        ):
+            raise ValueError("fast_kernel.advance: a table's width differs from its layout")
         mi, gi = st.machine_int, st.group_int
         hf, hi, ci, q = st.heap_time, st.heap_int, st.counts, st.due_int
         bf, bi = st.batch_time, st.batch_int
