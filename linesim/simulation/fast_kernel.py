@@ -532,7 +532,7 @@ def push(st, t, m, kind, ver):
     ci[CI.SEQ] = seq + 1
     if t == st.sums[CF.NOW]:
         q = st.due_int
-        j = (ci[CI.DUE_HEAD] + ci[CI.DUE_LEN]) % len(q)
+        j = _ring(ci[CI.DUE_HEAD] + ci[CI.DUE_LEN], len(q))
         q[j, HI.SEQ] = seq
         q[j, HI.MACHINE] = m
         q[j, HI.KIND] = kind
@@ -590,15 +590,21 @@ def _pop_done(st, ci):
 
 
 @njit(cache=_CACHE, _nrt=False)
+def _ring(j, n):
+    """``j % n`` for 0 <= j < 2 n (a ring position one lap ahead at most), without a division."""
+    return j - n if j >= n else j
+
+
+@njit(cache=_CACHE, _nrt=False)
 def _qpush(q, si, i, head, length, m):
-    q[si[i, SI.FIRST] + (si[i, head] + si[i, length]) % si[i, SI.MACHINES]] = m
+    q[si[i, SI.FIRST] + _ring(si[i, head] + si[i, length], si[i, SI.MACHINES])] = m
     si[i, length] += 1
 
 
 @njit(cache=_CACHE, _nrt=False)
 def _qpop(q, si, i, head, length):
     m = q[si[i, SI.FIRST] + si[i, head]]
-    si[i, head] = (si[i, head] + 1) % si[i, SI.MACHINES]
+    si[i, head] = _ring(si[i, head] + 1, si[i, SI.MACHINES])
     si[i, length] -= 1
     return m
 
@@ -841,12 +847,14 @@ def _try_get(st, m, i, now):
         hs[slot] = bs[k]
         hm[slot] = bm[k]
         _carry(st, st.held_ready, st.held_wait, slot, st.buffered_ready, st.buffered_wait, k)
-        si[b, SI.BUF_HEAD] = (si[b, SI.BUF_HEAD] + 1) % si[b, SI.BUF_RING]
+        si[b, SI.BUF_HEAD] = _ring(si[b, SI.BUF_HEAD] + 1, si[b, SI.BUF_RING])
         si[b, SI.BUF_LEN] -= 1
         if si[b, SI.PUT_LEN] > 0:  # a blocked machine upstream moves its cell into the place
             pm = _qpop(st.putters, si, b, SI.PUT_HEAD, SI.PUT_LEN)
             ps = mi[pm, MI.SLOT] + mi[pm, MI.RELEASED]
-            k = si[b, SI.BUF_OFFSET] + (si[b, SI.BUF_HEAD] + si[b, SI.BUF_LEN]) % si[b, SI.BUF_RING]
+            k = si[b, SI.BUF_OFFSET] + _ring(
+                si[b, SI.BUF_HEAD] + si[b, SI.BUF_LEN], si[b, SI.BUF_RING]
+            )
             bs[k] = hs[ps]
             bm[k] = hm[ps]
             _carry(st, st.buffered_ready, st.buffered_wait, k, st.held_ready, st.held_wait, ps)
@@ -892,7 +900,7 @@ def _put_one(st, i, slot, now):
                 push(st, now, g, EV_HANDED, mi[g, MI.VERSION])
         return True
     if si[i, SI.BUF_LEN] < si[i, SI.BUF_CAP]:
-        k = si[i, SI.BUF_OFFSET] + (si[i, SI.BUF_HEAD] + si[i, SI.BUF_LEN]) % si[i, SI.BUF_RING]
+        k = si[i, SI.BUF_OFFSET] + _ring(si[i, SI.BUF_HEAD] + si[i, SI.BUF_LEN], si[i, SI.BUF_RING])
         bs[k] = hs[slot]
         bm[k] = mark
         _carry(st, st.buffered_ready, st.buffered_wait, k, st.held_ready, st.held_wait, slot)
@@ -1187,7 +1195,7 @@ def _loop(formula_text: str):
                     ci[CI.NEED] = g
                     return REFILL
             if due:
-                ci[CI.DUE_HEAD] = (j + 1) % len(q)
+                ci[CI.DUE_HEAD] = _ring(j + 1, len(q))
                 ci[CI.DUE_LEN] -= 1
             else:
                 ci[CI.TOP_DONE] = top  # removed after the event, or replaced by a push
