@@ -515,6 +515,42 @@ def test_bounds_checking_catches_a_short_array():
         fast._run_until(state, streams, H)
 
 
+@identity
+@pytest.mark.skipif(
+    not numba.config.BOUNDSCHECK,
+    reason="needs NUMBA_BOUNDSCHECK=1: unchecked, the loop would write before the array",
+)
+def test_the_kernel_does_not_wrap_negative_indices():
+    # numba reads a[-1] as a[len - 1]; the kernel's own functions are compiled without that
+    # wrap (no index there is negative), so a negative place is an error, not the last one
+    spec = load_line("pilot_oxide")
+    state, streams = fast._build(spec, np.random.default_rng(1), H, 0.0)
+    state.machine_int[0, K.MI.SLOT] = -1  # the first machine's cell would go to place −1
+    with pytest.raises(IndexError):
+        fast._run_until(state, streams, H)
+
+
+def test_numba_code_elsewhere_still_wraps_negative_indices():
+    # the kernel's compile without the wrap is its own: other compiled code keeps numpy's rule
+    @numba.njit
+    def at(a, i):
+        return a[i]
+
+    assert K.advance is not None
+    assert at(np.arange(5.0), -1) == 4.0
+
+
+def test_the_loop_refuses_a_table_of_another_width():
+    # the loop checks each table's width (LLVM then multiplies rows by a constant), so a
+    # state that bypassed check_state fails there instead of reading past its rows
+    spec = load_line("pilot_oxide")
+    state, _ = fast._build(spec, np.random.default_rng(1), H, 0.0)
+    wide = np.zeros((len(state.machine_int), len(K.MI) + 1), dtype=np.int64)
+    wide[:, : len(K.MI)] = state.machine_int
+    with pytest.raises(ValueError, match="width"):
+        K.advance(state._replace(machine_int=wide), H)
+
+
 def test_trace_is_simpy_only():
     spec = load_line("pilot_oxide")
     with pytest.raises(UnsupportedByFastEngine, match="SimPy engine only"):

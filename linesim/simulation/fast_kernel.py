@@ -46,6 +46,7 @@ import numpy as np
 from llvmlite import binding as llvm
 from numba import config, njit, types
 from numba.core.dispatcher import Dispatcher
+from numba.np import arrayobj as _arrayobj
 
 from linesim.simulation import clock
 from linesim.simulation.clock import working_end
@@ -86,6 +87,34 @@ _CACHE = not config.BOUNDSCHECK
 if not getattr(llvm, "_linesim_inline_threshold", False):
     llvm.set_option("linesim", "-inline-threshold=10000000")
     llvm._linesim_inline_threshold = True
+
+# No index here is ever negative (rows, columns, places, all counted from 0), yet numba compiles
+# every access with a signed index as ``i < 0 ? i + len : i`` (a shape load, ``sar``, ``and``,
+# ``add``): on an event's ~100 array accesses that was most of the loop's index arithmetic
+# (issue 18). So this module's functions are compiled without that wrap: numba's
+# ``fix_integer_index`` (which makes the wrap) gets a wrapper that, inside a function of this
+# module (its mangled name holds ``11fast_kernel``), only casts the index, as numba does for
+# an unsigned one. Other modules compile as before. A negative index would now read outside
+# the array instead of from its end: with ``NUMBA_BOUNDSCHECK=1`` it raises (the identity
+# tests run so, ``tests/test_fast_engine.py``). Results never change: the wrap only ever
+# added 0. A numba without that function compiles as before (the same results, with the wrap).
+_KERNEL_MANGLED = "11fast_kernel"
+
+
+def _kernel_index(fix):
+    def fix_integer_index(context, builder, idxty, idx, size):
+        if idxty.signed and _KERNEL_MANGLED in builder.function.name:
+            return context.cast(builder, idx, idxty, types.intp)
+        return fix(context, builder, idxty, idx, size)
+
+    fix_integer_index._linesim = True
+    return fix_integer_index
+
+
+if hasattr(_arrayobj, "fix_integer_index") and not getattr(
+    _arrayobj.fix_integer_index, "_linesim", False
+):
+    _arrayobj.fix_integer_index = _kernel_index(_arrayobj.fix_integer_index)
 
 
 class _Columns(IntEnum):
@@ -268,6 +297,14 @@ class STREAM(_Columns):
 
 STREAMS = len(STREAM)
 H_COLUMNS = len(HI)
+#: the tables' widths, constants in the compiled loop
+W_SI = len(SI)
+W_SF = len(SF)
+W_MI = len(MI)
+W_MF = len(MF)
+W_GI = len(GI)
+W_GF = len(GF)
+W_HI = len(HI)
 
 
 class State(NamedTuple):
@@ -495,7 +532,7 @@ def push(st, t, m, kind, ver):
     ci[CI.SEQ] = seq + 1
     if t == st.sums[CF.NOW]:
         q = st.due_int
-        j = (ci[CI.DUE_HEAD] + ci[CI.DUE_LEN]) % len(q)
+        j = _ring(ci[CI.DUE_HEAD] + ci[CI.DUE_LEN], len(q))
         q[j, HI.SEQ] = seq
         q[j, HI.MACHINE] = m
         q[j, HI.KIND] = kind
@@ -553,15 +590,21 @@ def _pop_done(st, ci):
 
 
 @njit(cache=_CACHE, _nrt=False)
+def _ring(j, n):
+    """``j % n`` for 0 <= j < 2 n (a ring position one lap ahead at most), without a division."""
+    return j - n if j >= n else j
+
+
+@njit(cache=_CACHE, _nrt=False)
 def _qpush(q, si, i, head, length, m):
-    q[si[i, SI.FIRST] + (si[i, head] + si[i, length]) % si[i, SI.MACHINES]] = m
+    q[si[i, SI.FIRST] + _ring(si[i, head] + si[i, length], si[i, SI.MACHINES])] = m
     si[i, length] += 1
 
 
 @njit(cache=_CACHE, _nrt=False)
 def _qpop(q, si, i, head, length):
     m = q[si[i, SI.FIRST] + si[i, head]]
-    si[i, head] = (si[i, head] + 1) % si[i, SI.MACHINES]
+    si[i, head] = _ring(si[i, head] + 1, si[i, SI.MACHINES])
     si[i, length] -= 1
     return m
 
@@ -804,12 +847,14 @@ def _try_get(st, m, i, now):
         hs[slot] = bs[k]
         hm[slot] = bm[k]
         _carry(st, st.held_ready, st.held_wait, slot, st.buffered_ready, st.buffered_wait, k)
-        si[b, SI.BUF_HEAD] = (si[b, SI.BUF_HEAD] + 1) % si[b, SI.BUF_RING]
+        si[b, SI.BUF_HEAD] = _ring(si[b, SI.BUF_HEAD] + 1, si[b, SI.BUF_RING])
         si[b, SI.BUF_LEN] -= 1
         if si[b, SI.PUT_LEN] > 0:  # a blocked machine upstream moves its cell into the place
             pm = _qpop(st.putters, si, b, SI.PUT_HEAD, SI.PUT_LEN)
             ps = mi[pm, MI.SLOT] + mi[pm, MI.RELEASED]
-            k = si[b, SI.BUF_OFFSET] + (si[b, SI.BUF_HEAD] + si[b, SI.BUF_LEN]) % si[b, SI.BUF_RING]
+            k = si[b, SI.BUF_OFFSET] + _ring(
+                si[b, SI.BUF_HEAD] + si[b, SI.BUF_LEN], si[b, SI.BUF_RING]
+            )
             bs[k] = hs[ps]
             bm[k] = hm[ps]
             _carry(st, st.buffered_ready, st.buffered_wait, k, st.held_ready, st.held_wait, ps)
@@ -855,7 +900,7 @@ def _put_one(st, i, slot, now):
                 push(st, now, g, EV_HANDED, mi[g, MI.VERSION])
         return True
     if si[i, SI.BUF_LEN] < si[i, SI.BUF_CAP]:
-        k = si[i, SI.BUF_OFFSET] + (si[i, SI.BUF_HEAD] + si[i, SI.BUF_LEN]) % si[i, SI.BUF_RING]
+        k = si[i, SI.BUF_OFFSET] + _ring(si[i, SI.BUF_HEAD] + si[i, SI.BUF_LEN], si[i, SI.BUF_RING])
         bs[k] = hs[slot]
         bm[k] = mark
         _carry(st, st.buffered_ready, st.buffered_wait, k, st.held_ready, st.held_wait, slot)
@@ -1074,6 +1119,21 @@ def _loop(formula_text: str):
         """Run events before ``until`` [s]; returns DONE, REFILL (group in CI.NEED) or GROW."""
         if len(formula_text) == 0:  # never: it only keys the cache
             return DONE
+        # every table's width, checked here, is a constant for LLVM below (it propagates the
+        # equality): ``a[row, column]`` multiplies ``row`` by a constant, not by the shape
+        # reloaded from the stack (issue 18: callgrind, 5 % of the loop's instructions)
+        if (
+            st.station_int.shape[1] != W_SI
+            or st.station_float.shape[1] != W_SF
+            or st.machine_int.shape[1] != W_MI
+            or st.machine_float.shape[1] != W_MF
+            or st.group_int.shape[1] != W_GI
+            or st.group_float.shape[1] != W_GF
+            or st.heap_int.shape[1] != W_HI
+            or st.batch_int.shape[1] != W_HI
+            or st.due_int.shape[1] != W_HI
+        ):
+            raise ValueError("fast_kernel.advance: a table's width differs from its layout")
         mi, gi = st.machine_int, st.group_int
         hf, hi, ci, q = st.heap_time, st.heap_int, st.counts, st.due_int
         bf, bi = st.batch_time, st.batch_int
@@ -1135,7 +1195,7 @@ def _loop(formula_text: str):
                     ci[CI.NEED] = g
                     return REFILL
             if due:
-                ci[CI.DUE_HEAD] = (j + 1) % len(q)
+                ci[CI.DUE_HEAD] = _ring(j + 1, len(q))
                 ci[CI.DUE_LEN] -= 1
             else:
                 ci[CI.TOP_DONE] = top  # removed after the event, or replaced by a push

@@ -1,0 +1,130 @@
+"""Instruction counts of the fast engine's runs under callgrind: a deterministic measure, unmoved
+by the machine's load (issue 18: CPU-time ratios move ±15 % between runs on the shared machine).
+
+Each line runs in a process of its own under ``valgrind --tool=callgrind --cache-sim=yes``
+with instrumentation off while Python starts, the kernel loads and a short run touches the
+line's code; it is switched on (``callgrind_control -i on``) for one run from empty and off
+after it, so the counts are that run's alone: the loop, the refills of the streams, the
+snapshots. The JIT code (the loop) has no symbols: callgrind lists it as ``???``, reported
+apart as ``loop_Ir``.
+
+numba keys its cache on the CPU's name and features, and valgrind shows the program another
+CPU (without AVX-512): the kernel is compiled for a fixed CPU (``haswell``) here, natively
+first, so that the run under valgrind finds it in the cache instead of compiling under
+valgrind (hours). Timed runs use the host's CPU; the counts are for the same source.
+
+Usage (``--tree``: another checkout, e.g. ``git archive <commit> linesim benchmarks configs``
+unpacked; default: this one)::
+
+    python benchmarks/bench_callgrind.py --lines gwh bench single
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+HORIZON_S = {
+    "gwh": 3 * 86400.0,
+    "bench": 100000 / 310.0 * 3600.0,
+    "single": 100000 / 330.0 * 3600.0,
+}
+CPU = {
+    "NUMBA_CPU_NAME": "haswell",
+    "NUMBA_CPU_FEATURES": "+64bit,+avx,+avx2,+bmi,+bmi2,+cmov,+cx16,+cx8,+f16c,+fma,+fxsr,"
+    "+lzcnt,+mmx,+movbe,+pclmul,+popcnt,+sahf,+sse,+sse2,+sse3,+sse4.1,+sse4.2,+ssse3,+xsave,"
+    "+aes,+rdrnd",
+}
+
+
+def _child(line: str, horizon_s: float) -> None:
+    """Under callgrind: load the kernel, then one instrumented run of ``line``."""
+    sys.path.insert(0, str(HERE))
+    from fast_child import _spec
+
+    from linesim.simulation import simulate
+
+    spec = _spec(line)
+    simulate(spec, 60.0, 0.0, rng=1, engine="fast")  # load the kernel, touch the line's code
+    control = ["callgrind_control", "-i"]
+    subprocess.run([*control, "on", str(os.getpid())], check=True, capture_output=True)
+    r = simulate(spec, horizon_s, 0.0, rng=1, engine="fast")
+    subprocess.run([*control, "off", str(os.getpid())], check=True, capture_output=True)
+    print(json.dumps({"cells": r.started_total, "visits": sum(s.processed for s in r.stations)}))
+
+
+def _counts(path: Path) -> dict[str, int]:
+    """Total events and the loop's (unsymbolised JIT code) instructions of a callgrind file."""
+    text = path.read_text()
+    names = text.split("\nevents:", 1)[1].split("\n", 1)[0].split()
+    totals = dict(zip(names, map(int, re.search(r"\ntotals:(.*)", text).group(1).split())))
+    loop = subprocess.run(
+        ["callgrind_annotate", str(path)], capture_output=True, text=True, check=True
+    ).stdout
+    # code without a symbol or a file: ``???:0x… [???]`` (numba's JIT code)
+    hits = re.findall(r"^\s*([\d,]+) .*\?\?\?:0x[0-9a-f]+ \[\?\?\?\]$", loop, re.M)
+    totals["loop_Ir"] = sum(int(h.replace(",", "")) for h in hits)
+    return totals
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--tree", type=Path, default=HERE.parent, help="checkout to measure")
+    ap.add_argument("--lines", nargs="+", default=list(HORIZON_S), choices=list(HORIZON_S))
+    args = ap.parse_args()
+    tree = args.tree.resolve()
+    env = dict(os.environ, PYTHONPATH=str(tree), PYTHONHASHSEED="0", **CPU)
+    build = "from linesim.simulation import fast; fast.build()"
+    subprocess.run([sys.executable, "-c", build], check=True, env=env, cwd=tree)
+    rows = []
+    for line in args.lines:
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "callgrind.out"
+            run = subprocess.run(
+                [
+                    "valgrind",
+                    "--tool=callgrind",
+                    "--instr-atstart=no",
+                    "--cache-sim=yes",
+                    f"--callgrind-out-file={out}",
+                    sys.executable,
+                    str(Path(__file__).resolve()),
+                    "--child",
+                    line,
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+                env=env,
+                cwd=tree,
+            )
+            c = _counts(out)
+        d1 = c["D1mr"] + c["D1mw"] + c["I1mr"]
+        ll = c["DLmr"] + c["DLmw"] + c["ILmr"]
+        rows.append(
+            {
+                "line": line,
+                **json.loads(run.stdout.splitlines()[-1]),
+                "Ir": c["Ir"],
+                "loop_Ir": c["loop_Ir"],
+                "L1_misses": d1,
+                "LL_misses": ll,
+                "cycles_estimate": c["Ir"] + 10 * d1 + 100 * ll,
+            }
+        )
+        print(json.dumps(rows[-1]), flush=True)
+    print(json.dumps({"tree": str(tree), "rows": rows}, indent=2))
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["--child"]:
+        _child(sys.argv[2], HORIZON_S[sys.argv[2]])
+    else:
+        main()
