@@ -156,6 +156,9 @@ class MI(_Columns):
     GOT = auto()  #: 1 when a cell was handed to it during that wait
     CO_COUNT = auto()  #: cells processed since its last changeover
     SCRAP_LEFT = auto()  #: start-up scrap cells still to come after a changeover
+    DL_SEQ = auto()  #: SEQ of its EV_DEADLINE event queued at MF.DL_TIME (:func:`_deadline`)
+    DL_LIVE = auto()  #: SEQ that event stands for: its latest wait's (> DL_SEQ: re-queue it)
+    DL_VER = auto()  #: MI.VERSION of that wait
 
 
 class MF(_Columns):
@@ -181,6 +184,7 @@ class MF(_Columns):
     SVC_MINOR = auto()
     SVC_DOWN = auto()
     SVC_REWORK = auto()
+    DL_TIME = auto()  #: time of its queued EV_DEADLINE event that MI.DL_* follow; 0: none
 
 
 class GF(_Columns):
@@ -982,11 +986,40 @@ def _load(st, m, i, g, now):
         if left > 0:
             mi[m, MI.VERSION] += 1
             mi[m, MI.COND] = 1
-            push(st, now + left, m, EV_DEADLINE, mi[m, MI.VERSION])
+            _deadline(st, m, now + left)
             return
         si[i, SI.GET_LEN] -= 1  # it is the only getter of a batch station: leave at once
         break
     _start_batch(st, m, i, g, now)
+
+
+@njit(cache=_CACHE, _nrt=False)
+def _deadline(st, m, t):
+    """Schedule the deadline of machine m's new "cell or deadline" wait at ``t`` [s].
+
+    A loader waits again after each cell it is handed, with the same deadline: the SimPy model
+    schedules a timeout each time, and all but the last are stale when they come (their wait
+    has ended; issue 18: 0.7 stale events a cell on the 4 GWh line, each a push and a pop of
+    the batch heap of ~500 racks). Here, while the machine's previous deadline event at the
+    same ``t`` is still queued, the new one takes its scheduling order (a seq) and no place:
+    when the queued event comes, it is queued again with the seq of the latest wait
+    (:func:`advance`), so the live deadline is processed where the SimPy model processes it.
+    The stale ones it stands for do nothing when processed (their wait's version is old) —
+    except count as "another event now" in :func:`_other_now`, whose answer then only decides
+    whether the wake-up runs at once or as the next event: the same result."""
+    mi, mf, ci = st.machine_int, st.machine_float, st.counts
+    ver = mi[m, MI.VERSION]
+    if mf[m, MF.DL_TIME] == t:
+        seq = ci[CI.SEQ]
+        ci[CI.SEQ] = seq + 1
+        mi[m, MI.DL_LIVE] = seq
+        mi[m, MI.DL_VER] = ver
+        return
+    seq = ci[CI.SEQ]
+    push(st, t, m, EV_DEADLINE, ver)
+    mf[m, MF.DL_TIME] = t
+    mi[m, MI.DL_SEQ] = mi[m, MI.DL_LIVE] = seq
+    mi[m, MI.DL_VER] = ver
 
 
 @njit(cache=_CACHE, _nrt=False)
@@ -1163,6 +1196,17 @@ def _loop(formula_text: str):
                 m = bi[0, HI.MACHINE]
                 kind = bi[0, HI.KIND]
                 ver = bi[0, HI.VERSION]
+                if kind == EV_DEADLINE and st.machine_float[m, MF.DL_TIME] == t:
+                    seq = bi[0, HI.SEQ]
+                    if mi[m, MI.DL_SEQ] == seq:  # the deadline event _deadline follows
+                        live = mi[m, MI.DL_LIVE]
+                        if live != seq:  # it stands for a later wait's: queue it as that one
+                            ver = mi[m, MI.DL_VER]
+                            mi[m, MI.DL_SEQ] = live
+                            ci[CI.TOP_DONE] = TOP_BATCH
+                            _heap_push(bf, bi, ci, CI.BATCH_LEN, TOP_BATCH, t, live, m, kind, ver)
+                            continue
+                        st.machine_float[m, MF.DL_TIME] = 0.0
             else:
                 return DONE
             if kind != EV_SAMPLE:
