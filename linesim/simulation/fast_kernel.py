@@ -248,6 +248,10 @@ class CI(_Columns):
     TOP_DONE = auto()  #: TOP_HEAP (TOP_BATCH) while the heap's (the batch heap's) top is the
     #: event being processed (the next push to that heap replaces it, else it is removed after
     #: the event); 0 otherwise
+    STAGED = auto()  #: 1 + the machine of the staged event (the next one, at the current time:
+    #: :func:`_resume`); 0: none
+    STAGED_KIND = auto()  #: its kind (EV_RESUME or EV_HANDED)
+    STAGED_VER = auto()  #: its wait's MI.VERSION (EV_HANDED)
 
 
 class CF(_Columns):
@@ -553,6 +557,40 @@ def _pop_done(st, ci):
         _pop(st.batch_time, st.batch_int, ci, CI.BATCH_LEN)
 
 
+@njit(cache=_CACHE, _nrt=False)
+def _at_now(hf, n, done, now):
+    """Whether the heap ``hf`` of ``n`` events holds one at ``now`` besides its processed top
+    (``done``: the top is the event being processed; the next is one of its children)."""
+    if done:
+        return (n > 1 and hf[1] == now) or (n > 2 and hf[2] == now)
+    return n > 0 and hf[0] == now
+
+
+@njit(cache=_CACHE, _nrt=False)
+def _resume(st, m, kind, ver, now):
+    """Schedule an event of ``kind`` (EV_RESUME, EV_HANDED) for machine ``m`` at the current
+    time — staged, without a place in the ring of due events, when it would be the next event.
+
+    It would be the next one when nothing else is queued at ``now``: the ring is empty and
+    neither heap holds an event at ``now`` but the one being processed (the rest of this event
+    can only add ring events, and those queue behind it). The loop then takes the staged event
+    before any other, after its usual checks (room, streams), as it would have taken it from
+    the ring: the same events in the same order, the same draws; the seq it does not take
+    moves no other event's order. One staged at a time; a second goes to the ring, behind it."""
+    ci = st.counts
+    if (
+        ci[CI.STAGED] == 0
+        and ci[CI.DUE_LEN] == 0
+        and not _at_now(st.heap_time, ci[CI.HEAP_LEN], ci[CI.TOP_DONE] == TOP_HEAP, now)
+        and not _at_now(st.batch_time, ci[CI.BATCH_LEN], ci[CI.TOP_DONE] == TOP_BATCH, now)
+    ):
+        ci[CI.STAGED] = m + 1
+        ci[CI.STAGED_KIND] = kind
+        ci[CI.STAGED_VER] = ver
+        return
+    push(st, now, m, kind, ver)
+
+
 # --- rings, accounting, draws -----------------------------------------------------------------
 
 
@@ -819,7 +857,7 @@ def _try_get(st, m, i, now):
             _carry(st, st.buffered_ready, st.buffered_wait, k, st.held_ready, st.held_wait, ps)
             si[b, SI.BUF_LEN] += 1
             mi[pm, MI.RELEASED] += 1
-            push(st, now, pm, EV_RESUME, 0)
+            _resume(st, pm, EV_RESUME, 0, now)
     elif si[b, SI.PUT_LEN] > 0:  # no buffered cell: take a blocked machine's directly
         pm = _qpop(st.putters, si, b, SI.PUT_HEAD, SI.PUT_LEN)
         ps = mi[pm, MI.SLOT] + mi[pm, MI.RELEASED]
@@ -827,7 +865,7 @@ def _try_get(st, m, i, now):
         hm[slot] = hm[ps]
         _carry(st, st.held_ready, st.held_wait, slot, st.held_ready, st.held_wait, ps)
         mi[pm, MI.RELEASED] += 1
-        push(st, now, pm, EV_RESUME, 0)
+        _resume(st, pm, EV_RESUME, 0, now)
     else:
         return False
     mi[m, MI.LOADED] += 1
@@ -852,11 +890,11 @@ def _put_one(st, i, slot, now):
         _carry(st, st.held_ready, st.held_wait, gs, st.held_ready, st.held_wait, slot)
         mi[g, MI.LOADED] += 1
         if mi[g, MI.COND] == 0:
-            push(st, now, g, EV_RESUME, 0)
+            _resume(st, g, EV_RESUME, 0, now)
         else:  # a loader waiting on "cell or deadline": the handing event, then the condition
             mi[g, MI.GOT] = 1
             if mi[g, MI.COND] == 1:
-                push(st, now, g, EV_HANDED, mi[g, MI.VERSION])
+                _resume(st, g, EV_HANDED, mi[g, MI.VERSION], now)
         return True
     if si[i, SI.BUF_LEN] < si[i, SI.BUF_CAP]:
         k = si[i, SI.BUF_OFFSET] + (si[i, SI.BUF_HEAD] + si[i, SI.BUF_LEN]) % si[i, SI.BUF_RING]
@@ -989,7 +1027,7 @@ def _start_batch(st, m, i, g, now):
     si = st.station_int
     st.station_float[i, SF.DEADLINE] = _INF
     if si[i, SI.DOCK_LEN] > 0:
-        push(st, now, _qpop(st.dock_queue, si, i, SI.DOCK_HEAD, SI.DOCK_LEN), EV_RESUME, 0)
+        _resume(st, _qpop(st.dock_queue, si, i, SI.DOCK_HEAD, SI.DOCK_LEN), EV_RESUME, 0, now)
     else:
         si[i, SI.DOCK_BUSY] = 0
     _waited(st, m, now)
@@ -1131,12 +1169,20 @@ def _loop(formula_text: str):
             ):
                 top = TOP_BATCH
                 t = bf[0]
-            # the next event: the heaps' at the current time, then the ring's, then the heaps'
+            # the next event: a staged one, the heaps' at the current time, then the ring's,
+            # then the heaps'
             now = st.sums[CF.NOW]
+            staged = ci[CI.STAGED]
             due = ci[CI.DUE_LEN] > 0 and now < until
             if due and top != 0 and t <= now:
                 due = False
-            if due:
+            if staged:
+                due = False
+                t = now
+                m = staged - 1
+                kind = ci[CI.STAGED_KIND]
+                ver = ci[CI.STAGED_VER]
+            elif due:
                 j = ci[CI.DUE_HEAD]
                 t = now
                 m = q[j, HI.MACHINE]
@@ -1178,7 +1224,9 @@ def _loop(formula_text: str):
                 ):
                     ci[CI.NEED] = g
                     return REFILL
-            if due:
+            if staged:
+                ci[CI.STAGED] = 0
+            elif due:
                 ci[CI.DUE_HEAD] = (j + 1) % len(q)
                 ci[CI.DUE_LEN] -= 1
             else:
