@@ -216,6 +216,8 @@ class GI(_Columns):
     CO_EVERY = auto()  #: cells between changeovers (0: none)
     CO_SCRAP = auto()  #: start-up scrap cells after a changeover
     RW_MAX = auto()  #: rework attempts allowed (0: no rework)
+    SAFE = auto()  #: events of the group the loop may run before it checks the group's
+    #: streams again: each takes at most its ``*_NEED`` of each row (0: check before the next)
 
 
 class HI(_Columns):
@@ -1135,6 +1137,30 @@ def _sample(st, now):
     push(st, now + st.sums[CF.SAMPLE_EVERY], -1, EV_SAMPLE, 0)
 
 
+@njit(cache=_CACHE, _nrt=False)
+def _safe_events(gi, pos, end, g):
+    """How many events of group ``g`` can run on the numbers its stream rows hold: each takes
+    at most its ``GI.*_NEED`` of a row (one service time unless deterministic); 0 when the
+    next one could run a row dry (the caller must refill). Takes only the arrays it reads."""
+    k = STREAMS * g
+    safe = np.int64(1) << 62
+    if not gi[g, GI.DETERMINISTIC]:
+        safe = min(safe, end[k + STREAM.SERVICE] - pos[k + STREAM.SERVICE])
+    need = gi[g, GI.DEFECT_NEED]
+    if need > 0:
+        safe = min(safe, (end[k + STREAM.DEFECT] - pos[k + STREAM.DEFECT]) // need)
+    need = gi[g, GI.FAILURE_NEED]
+    if need > 0:
+        safe = min(safe, (end[k + STREAM.FAILURE] - pos[k + STREAM.FAILURE]) // need)
+    need = gi[g, GI.MINOR_NEED]
+    if need > 0:
+        safe = min(safe, (end[k + STREAM.MINOR] - pos[k + STREAM.MINOR]) // need)
+    need = gi[g, GI.INSPECT_NEED]
+    if need > 0:
+        safe = min(safe, (end[k + STREAM.INSPECT] - pos[k + STREAM.INSPECT]) // need)
+    return safe
+
+
 def _loop(formula_text: str):
     """The event loop, compiled with ``formula_text`` (the source of the shared formulas it
     compiles from other modules) in its closure: numba keys its on-disk cache on this file's
@@ -1210,20 +1236,16 @@ def _loop(formula_text: str):
             else:
                 return DONE
             if kind != EV_SAMPLE:
+                # the group's streams are checked once per GI.SAFE events, not every event:
+                # REFILL is returned before the same event as a check every event would
                 g = mi[m, MI.GROUP]
-                k = STREAMS * g
-                if (
-                    (
-                        not gi[g, GI.DETERMINISTIC]
-                        and pos[k + STREAM.SERVICE] >= end[k + STREAM.SERVICE]
-                    )
-                    or pos[k + STREAM.DEFECT] + gi[g, GI.DEFECT_NEED] > end[k + STREAM.DEFECT]
-                    or pos[k + STREAM.FAILURE] + gi[g, GI.FAILURE_NEED] > end[k + STREAM.FAILURE]
-                    or pos[k + STREAM.MINOR] + gi[g, GI.MINOR_NEED] > end[k + STREAM.MINOR]
-                    or pos[k + STREAM.INSPECT] + gi[g, GI.INSPECT_NEED] > end[k + STREAM.INSPECT]
-                ):
-                    ci[CI.NEED] = g
-                    return REFILL
+                safe = gi[g, GI.SAFE]
+                if safe == 0:
+                    safe = _safe_events(gi, pos, end, g)
+                    if safe == 0:
+                        ci[CI.NEED] = g
+                        return REFILL
+                gi[g, GI.SAFE] = safe - 1
             if staged:
                 ci[CI.STAGED] = 0
             elif due:
