@@ -395,6 +395,33 @@ def test_a_loader_handed_a_cell_waits_its_turn():
 
 
 @identity
+def test_a_loader_waiting_again_keeps_one_deadline_event():
+    # A loader waits again after each cell it is handed, with the same deadline; the SimPy
+    # model schedules a timeout each time, all but the last stale when they come. The kernel
+    # keeps one queued deadline event standing for the latest wait (issue 18), and stays
+    # identical (ties: deterministic cycles, the deadline on whole seconds).
+    spec = make_line(
+        [
+            {"kind": "discrete", "cycle_time_s": 1},
+            {
+                "kind": "batch",
+                "batch_size": 50,
+                "cycle_time_s": 60,
+                "machines": 2,
+                "max_wait_s": 40,
+            },
+            {"kind": "discrete", "cycle_time_s": 1},
+        ]
+    )
+    state, streams = fast._build(spec, np.random.default_rng(0), H, 0.0)
+    state = fast._run_until(state, streams, 30.5)
+    assert state.counts[K.CI.STARTED] >= 30  # ~30 cells handed to the loader, a wait each
+    assert state.counts[K.CI.BATCH_LEN] == 1  # its one deadline; no batch in service yet
+    a, b = both(spec, 3 * H, 0.5 * H, seed=0)
+    assert_identical(a, b)
+
+
+@identity
 def test_block_size_and_heap_growth_do_not_change_results(monkeypatch):
     # tiny blocks and heap: refills and heap growth happen many times during the run
     spec = load_line("pilot_oxide")

@@ -358,6 +358,7 @@ def _build(
             CO_EVERY=loss.co_every,
             CO_SCRAP=loss.co_scrap,
             RW_MAX=loss.rework_max,
+            SAFE=0,
         )
     si = _table(n, K.SI, np.int64)
     sf = _table(n, K.SF)

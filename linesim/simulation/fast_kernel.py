@@ -185,6 +185,9 @@ class MI(_Columns):
     GOT = auto()  #: 1 when a cell was handed to it during that wait
     CO_COUNT = auto()  #: cells processed since its last changeover
     SCRAP_LEFT = auto()  #: start-up scrap cells still to come after a changeover
+    DL_SEQ = auto()  #: SEQ of its EV_DEADLINE event queued at MF.DL_TIME (:func:`_deadline`)
+    DL_LIVE = auto()  #: SEQ that event stands for: its latest wait's (> DL_SEQ: re-queue it)
+    DL_VER = auto()  #: MI.VERSION of that wait
 
 
 class MF(_Columns):
@@ -210,6 +213,7 @@ class MF(_Columns):
     SVC_MINOR = auto()
     SVC_DOWN = auto()
     SVC_REWORK = auto()
+    DL_TIME = auto()  #: time of its queued EV_DEADLINE event that MI.DL_* follow; 0: none
 
 
 class GF(_Columns):
@@ -241,6 +245,8 @@ class GI(_Columns):
     CO_EVERY = auto()  #: cells between changeovers (0: none)
     CO_SCRAP = auto()  #: start-up scrap cells after a changeover
     RW_MAX = auto()  #: rework attempts allowed (0: no rework)
+    SAFE = auto()  #: events of the group the loop may run before it checks the group's
+    #: streams again: each takes at most its ``*_NEED`` of each row (0: check before the next)
 
 
 class HI(_Columns):
@@ -273,6 +279,10 @@ class CI(_Columns):
     TOP_DONE = auto()  #: TOP_HEAP (TOP_BATCH) while the heap's (the batch heap's) top is the
     #: event being processed (the next push to that heap replaces it, else it is removed after
     #: the event); 0 otherwise
+    STAGED = auto()  #: 1 + the machine of the staged event (the next one, at the current time:
+    #: :func:`_resume`); 0: none
+    STAGED_KIND = auto()  #: its kind (EV_RESUME or EV_HANDED)
+    STAGED_VER = auto()  #: its wait's MI.VERSION (EV_HANDED)
 
 
 class CF(_Columns):
@@ -586,6 +596,40 @@ def _pop_done(st, ci):
         _pop(st.batch_time, st.batch_int, ci, CI.BATCH_LEN)
 
 
+@njit(cache=_CACHE, _nrt=False)
+def _at_now(hf, n, done, now):
+    """Whether the heap ``hf`` of ``n`` events holds one at ``now`` besides its processed top
+    (``done``: the top is the event being processed; the next is one of its children)."""
+    if done:
+        return (n > 1 and hf[1] == now) or (n > 2 and hf[2] == now)
+    return n > 0 and hf[0] == now
+
+
+@njit(cache=_CACHE, _nrt=False)
+def _resume(st, m, kind, ver, now):
+    """Schedule an event of ``kind`` (EV_RESUME, EV_HANDED) for machine ``m`` at the current
+    time — staged, without a place in the ring of due events, when it would be the next event.
+
+    It would be the next one when nothing else is queued at ``now``: the ring is empty and
+    neither heap holds an event at ``now`` but the one being processed (the rest of this event
+    can only add ring events, and those queue behind it). The loop then takes the staged event
+    before any other, after its usual checks (room, streams), as it would have taken it from
+    the ring: the same events in the same order, the same draws; the seq it does not take
+    moves no other event's order. One staged at a time; a second goes to the ring, behind it."""
+    ci = st.counts
+    if (
+        ci[CI.STAGED] == 0
+        and ci[CI.DUE_LEN] == 0
+        and not _at_now(st.heap_time, ci[CI.HEAP_LEN], ci[CI.TOP_DONE] == TOP_HEAP, now)
+        and not _at_now(st.batch_time, ci[CI.BATCH_LEN], ci[CI.TOP_DONE] == TOP_BATCH, now)
+    ):
+        ci[CI.STAGED] = m + 1
+        ci[CI.STAGED_KIND] = kind
+        ci[CI.STAGED_VER] = ver
+        return
+    push(st, now, m, kind, ver)
+
+
 # --- rings, accounting, draws -----------------------------------------------------------------
 
 
@@ -860,7 +904,7 @@ def _try_get(st, m, i, now):
             _carry(st, st.buffered_ready, st.buffered_wait, k, st.held_ready, st.held_wait, ps)
             si[b, SI.BUF_LEN] += 1
             mi[pm, MI.RELEASED] += 1
-            push(st, now, pm, EV_RESUME, 0)
+            _resume(st, pm, EV_RESUME, 0, now)
     elif si[b, SI.PUT_LEN] > 0:  # no buffered cell: take a blocked machine's directly
         pm = _qpop(st.putters, si, b, SI.PUT_HEAD, SI.PUT_LEN)
         ps = mi[pm, MI.SLOT] + mi[pm, MI.RELEASED]
@@ -868,7 +912,7 @@ def _try_get(st, m, i, now):
         hm[slot] = hm[ps]
         _carry(st, st.held_ready, st.held_wait, slot, st.held_ready, st.held_wait, ps)
         mi[pm, MI.RELEASED] += 1
-        push(st, now, pm, EV_RESUME, 0)
+        _resume(st, pm, EV_RESUME, 0, now)
     else:
         return False
     mi[m, MI.LOADED] += 1
@@ -893,11 +937,11 @@ def _put_one(st, i, slot, now):
         _carry(st, st.held_ready, st.held_wait, gs, st.held_ready, st.held_wait, slot)
         mi[g, MI.LOADED] += 1
         if mi[g, MI.COND] == 0:
-            push(st, now, g, EV_RESUME, 0)
+            _resume(st, g, EV_RESUME, 0, now)
         else:  # a loader waiting on "cell or deadline": the handing event, then the condition
             mi[g, MI.GOT] = 1
             if mi[g, MI.COND] == 1:
-                push(st, now, g, EV_HANDED, mi[g, MI.VERSION])
+                _resume(st, g, EV_HANDED, mi[g, MI.VERSION], now)
         return True
     if si[i, SI.BUF_LEN] < si[i, SI.BUF_CAP]:
         k = si[i, SI.BUF_OFFSET] + _ring(si[i, SI.BUF_HEAD] + si[i, SI.BUF_LEN], si[i, SI.BUF_RING])
@@ -989,7 +1033,7 @@ def _load(st, m, i, g, now):
         if left > 0:
             mi[m, MI.VERSION] += 1
             mi[m, MI.COND] = 1
-            push(st, now + left, m, EV_DEADLINE, mi[m, MI.VERSION])
+            _deadline(st, m, now + left)
             return
         si[i, SI.GET_LEN] -= 1  # it is the only getter of a batch station: leave at once
         break
@@ -997,11 +1041,40 @@ def _load(st, m, i, g, now):
 
 
 @njit(cache=_CACHE, _nrt=False)
+def _deadline(st, m, t):
+    """Schedule the deadline of machine m's new "cell or deadline" wait at ``t`` [s].
+
+    A loader waits again after each cell it is handed, with the same deadline: the SimPy model
+    schedules a timeout each time, and all but the last are stale when they come (their wait
+    has ended; issue 18: 0.7 stale events a cell on the 4 GWh line, each a push and a pop of
+    the batch heap of ~500 racks). Here, while the machine's previous deadline event at the
+    same ``t`` is still queued, the new one takes its scheduling order (a seq) and no place:
+    when the queued event comes, it is queued again with the seq of the latest wait
+    (:func:`advance`), so the live deadline is processed where the SimPy model processes it.
+    The stale ones it stands for do nothing when processed (their wait's version is old) —
+    except count as "another event now" in :func:`_other_now`, whose answer then only decides
+    whether the wake-up runs at once or as the next event: the same result."""
+    mi, mf, ci = st.machine_int, st.machine_float, st.counts
+    ver = mi[m, MI.VERSION]
+    if mf[m, MF.DL_TIME] == t:
+        seq = ci[CI.SEQ]
+        ci[CI.SEQ] = seq + 1
+        mi[m, MI.DL_LIVE] = seq
+        mi[m, MI.DL_VER] = ver
+        return
+    seq = ci[CI.SEQ]
+    push(st, t, m, EV_DEADLINE, ver)
+    mf[m, MF.DL_TIME] = t
+    mi[m, MI.DL_SEQ] = mi[m, MI.DL_LIVE] = seq
+    mi[m, MI.DL_VER] = ver
+
+
+@njit(cache=_CACHE, _nrt=False)
 def _start_batch(st, m, i, g, now):
     si = st.station_int
     st.station_float[i, SF.DEADLINE] = _INF
     if si[i, SI.DOCK_LEN] > 0:
-        push(st, now, _qpop(st.dock_queue, si, i, SI.DOCK_HEAD, SI.DOCK_LEN), EV_RESUME, 0)
+        _resume(st, _qpop(st.dock_queue, si, i, SI.DOCK_HEAD, SI.DOCK_LEN), EV_RESUME, 0, now)
     else:
         si[i, SI.DOCK_BUSY] = 0
     _waited(st, m, now)
@@ -1109,6 +1182,30 @@ def _sample(st, now):
     push(st, now + st.sums[CF.SAMPLE_EVERY], -1, EV_SAMPLE, 0)
 
 
+@njit(cache=_CACHE, _nrt=False)
+def _safe_events(gi, pos, end, g):
+    """How many events of group ``g`` can run on the numbers its stream rows hold: each takes
+    at most its ``GI.*_NEED`` of a row (one service time unless deterministic); 0 when the
+    next one could run a row dry (the caller must refill). Takes only the arrays it reads."""
+    k = STREAMS * g
+    safe = np.int64(1) << 62
+    if not gi[g, GI.DETERMINISTIC]:
+        safe = min(safe, end[k + STREAM.SERVICE] - pos[k + STREAM.SERVICE])
+    need = gi[g, GI.DEFECT_NEED]
+    if need > 0:
+        safe = min(safe, (end[k + STREAM.DEFECT] - pos[k + STREAM.DEFECT]) // need)
+    need = gi[g, GI.FAILURE_NEED]
+    if need > 0:
+        safe = min(safe, (end[k + STREAM.FAILURE] - pos[k + STREAM.FAILURE]) // need)
+    need = gi[g, GI.MINOR_NEED]
+    if need > 0:
+        safe = min(safe, (end[k + STREAM.MINOR] - pos[k + STREAM.MINOR]) // need)
+    need = gi[g, GI.INSPECT_NEED]
+    if need > 0:
+        safe = min(safe, (end[k + STREAM.INSPECT] - pos[k + STREAM.INSPECT]) // need)
+    return safe
+
+
 def _loop(formula_text: str):
     """The event loop, compiled with ``formula_text`` (the source of the shared formulas it
     compiles from other modules) in its closure: numba keys its on-disk cache on this file's
@@ -1158,12 +1255,20 @@ def _loop(formula_text: str):
             ):
                 top = TOP_BATCH
                 t = bf[0]
-            # the next event: the heaps' at the current time, then the ring's, then the heaps'
+            # the next event: a staged one, the heaps' at the current time, then the ring's,
+            # then the heaps'
             now = st.sums[CF.NOW]
+            staged = ci[CI.STAGED]
             due = ci[CI.DUE_LEN] > 0 and now < until
             if due and top != 0 and t <= now:
                 due = False
-            if due:
+            if staged:
+                due = False
+                t = now
+                m = staged - 1
+                kind = ci[CI.STAGED_KIND]
+                ver = ci[CI.STAGED_VER]
+            elif due:
                 j = ci[CI.DUE_HEAD]
                 t = now
                 m = q[j, HI.MACHINE]
@@ -1177,24 +1282,33 @@ def _loop(formula_text: str):
                 m = bi[0, HI.MACHINE]
                 kind = bi[0, HI.KIND]
                 ver = bi[0, HI.VERSION]
+                if kind == EV_DEADLINE and st.machine_float[m, MF.DL_TIME] == t:
+                    seq = bi[0, HI.SEQ]
+                    if mi[m, MI.DL_SEQ] == seq:  # the deadline event _deadline follows
+                        live = mi[m, MI.DL_LIVE]
+                        if live != seq:  # it stands for a later wait's: queue it as that one
+                            ver = mi[m, MI.DL_VER]
+                            mi[m, MI.DL_SEQ] = live
+                            ci[CI.TOP_DONE] = TOP_BATCH
+                            _heap_push(bf, bi, ci, CI.BATCH_LEN, TOP_BATCH, t, live, m, kind, ver)
+                            continue
+                        st.machine_float[m, MF.DL_TIME] = 0.0
             else:
                 return DONE
             if kind != EV_SAMPLE:
+                # the group's streams are checked once per GI.SAFE events, not every event:
+                # REFILL is returned before the same event as a check every event would
                 g = mi[m, MI.GROUP]
-                k = STREAMS * g
-                if (
-                    (
-                        not gi[g, GI.DETERMINISTIC]
-                        and pos[k + STREAM.SERVICE] >= end[k + STREAM.SERVICE]
-                    )
-                    or pos[k + STREAM.DEFECT] + gi[g, GI.DEFECT_NEED] > end[k + STREAM.DEFECT]
-                    or pos[k + STREAM.FAILURE] + gi[g, GI.FAILURE_NEED] > end[k + STREAM.FAILURE]
-                    or pos[k + STREAM.MINOR] + gi[g, GI.MINOR_NEED] > end[k + STREAM.MINOR]
-                    or pos[k + STREAM.INSPECT] + gi[g, GI.INSPECT_NEED] > end[k + STREAM.INSPECT]
-                ):
-                    ci[CI.NEED] = g
-                    return REFILL
-            if due:
+                safe = gi[g, GI.SAFE]
+                if safe == 0:
+                    safe = _safe_events(gi, pos, end, g)
+                    if safe == 0:
+                        ci[CI.NEED] = g
+                        return REFILL
+                gi[g, GI.SAFE] = safe - 1
+            if staged:
+                ci[CI.STAGED] = 0
+            elif due:
                 ci[CI.DUE_HEAD] = _ring(j + 1, len(q))
                 ci[CI.DUE_LEN] -= 1
             else:
