@@ -79,6 +79,22 @@ def line(rng: np.random.Generator):
     )
 
 
+def every_layout(spec) -> tuple[np.ndarray, np.ndarray]:
+    """(output [GWh/yr], capex [USD]) of every layout of ``spec`` with 0–2 machines of each
+    option and at least one machine at each station, priced by the cost model."""
+    rows = []
+    per = [list(itertools.product(range(3), repeat=len(s.options))) for s in spec.stations]
+    for combo in itertools.product(*per):
+        if all(sum(c) for c in combo):
+            layout = {
+                s.id: {o.name: int(c) for o, c in zip(s.options, counts)}
+                for s, counts in zip(spec.stations, combo)
+            }
+            f = evaluate_layout(spec, layout)
+            rows.append((f.output_gwh_per_year, f.capex_usd))
+    return tuple(np.array(rows).T)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--seed", type=int, default=1)
@@ -91,17 +107,7 @@ def main() -> None:
     shortfalls, dishonest = [], 0
     for _ in range(args.lines):
         spec = line(rng)
-        rows = []
-        per = [list(itertools.product(range(3), repeat=len(s.options))) for s in spec.stations]
-        for combo in itertools.product(*per):
-            if all(sum(c) for c in combo):
-                layout = {
-                    s.id: {o.name: int(c) for o, c in zip(s.options, counts)}
-                    for s, counts in zip(spec.stations, combo)
-                }
-                f = evaluate_layout(spec, layout)
-                rows.append((f.output_gwh_per_year, f.capex_usd))
-        output, capex = np.array(rows).T
+        output, capex = every_layout(spec)
         target = float(np.quantile(output, 0.5))
         for q in (0.3, 0.6, 0.9):
             budget = float(np.quantile(capex, q)) * 1.000001

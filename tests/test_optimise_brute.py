@@ -670,9 +670,10 @@ def test_a_budget_holds_for_the_cost_models_capex_when_the_facility_scales():
         assert all(fig.capex_usd <= budget for _, fig in front.pareto)
 
 
-def _budget_facility_lines(count: int):
-    """The random lines of benchmarks/budget_facility.py (seed 1): 3 stations, 1–2 options,
-    0–2 machines each, a steep facility priced at each layout's own capacity."""
+def _budget_facility():
+    """benchmarks/budget_facility.py: its random lines (``line(rng)``: 3 stations, 1–2
+    options, 0–2 machines each, a steep facility priced at each layout's own capacity) and
+    their brute force (``every_layout(spec)``)."""
     import importlib.util
 
     from conftest import ROOT
@@ -682,8 +683,7 @@ def _budget_facility_lines(count: int):
     )
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
-    rng = np.random.default_rng(1)
-    return [mod.line(rng) for _ in range(count)]
+    return mod
 
 
 def test_min_capex_and_max_output_under_a_budget_equal_the_brute_force_with_a_scaling_facility():
@@ -694,18 +694,9 @@ def test_min_capex_and_max_output_under_a_budget_equal_the_brute_force_with_a_sc
     priced the facility at one capacity per solve: on these lines it answered 2 min-capex
     cases "infeasible" while a layout kept the budget, and max-output fell 27 % short of the
     best on line 4 while stating no gap."""
-    for spec in _budget_facility_lines(5):
-        rows = []
-        per = [list(itertools.product(range(3), repeat=len(s.options))) for s in spec.stations]
-        for combo in itertools.product(*per):
-            if all(sum(c) for c in combo):
-                layout = {
-                    s.id: {o.name: int(c) for o, c in zip(s.options, counts)}
-                    for s, counts in zip(spec.stations, combo)
-                }
-                f = evaluate_layout(spec, layout)
-                rows.append((f.output_gwh_per_year, f.capex_usd))
-        output, capex = np.array(rows).T
+    bench, rng = _budget_facility(), np.random.default_rng(1)
+    for spec in [bench.line(rng) for _ in range(5)]:
+        output, capex = bench.every_layout(spec)
         target = float(np.quantile(output, 0.5))
         for q in (0.3, 0.6, 0.9):
             budget = float(np.quantile(capex, q)) * 1.000001
