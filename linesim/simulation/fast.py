@@ -660,7 +660,8 @@ def simulate_fast(
             # its group's rows had room for: run again from the start with 8 × the room (the
             # same numbers in the same order, so the same result as with room enough)
             g, purpose = divmod(dry.row, K.STREAMS)
-            station = spec.stations[_plan(spec)[g]["station"]].id
+            now = _plan(spec, wider)
+            station = spec.stations[now[g]["station"]].id
             if purpose not in (K.STREAM.FAILURE, K.STREAM.MINOR):
                 raise RuntimeError(
                     f"fast engine: stream {dry.row} (station {station!r}) ran dry inside one "
@@ -673,7 +674,7 @@ def simulate_fast(
                 times > 8 ** (_DRY_TRIES - 1)
                 or 8 * _block(groups) * K.STREAMS * len(groups) > _DRY_MEMORY
             ):
-                room = _plan(spec, wider)[g]["fneed" if purpose == K.STREAM.FAILURE else "mneed"]
+                room = now[g]["fneed" if purpose == K.STREAM.FAILURE else "mneed"]
                 what = "failure" if purpose == K.STREAM.FAILURE else "minor-stop"
                 raise RuntimeError(
                     f"fast engine: one service at station {station!r} took more than {room} "
