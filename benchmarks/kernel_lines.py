@@ -229,7 +229,7 @@ def _symbols(obj: Path) -> dict[str, tuple[int, int]]:
     return syms
 
 
-def profile(line: str, obj: Path, symbol: str, env: dict, top: int, keep: Path | None) -> dict:
+def profile(line: str, obj: Path, symbol: str, env: dict, keep: Path | None) -> dict:
     """One line under callgrind, its blob placed on source lines and functions."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "callgrind.out"
@@ -325,6 +325,7 @@ def profile(line: str, obj: Path, symbol: str, env: dict, top: int, keep: Path |
         "cells": run_info["cells"],
         "visits": run_info["visits"],
         "events": events_n,
+        "text_base": base,
         "blob_Ir": total[0],
         "bench_callgrind_loop_Ir": loop_ir,
         "attributed_Ir": attributed,
@@ -335,7 +336,7 @@ def profile(line: str, obj: Path, symbol: str, env: dict, top: int, keep: Path |
         "heap_share": round(heap_ir / total[0], 4),
         "cycles_est": cyc(total),
         "functions": rows(by_fn, 100),
-        "lines": rows(by_line, top),
+        "lines": rows(by_line, len(by_line)),
     }
 
 
@@ -383,14 +384,14 @@ def main() -> None:
     symbol = json.loads(built.stdout.splitlines()[-1])["symbol"]
     results = []
     for line in args.lines:
-        r = profile(line, obj, symbol, env, args.top, args.keep)
+        r = profile(line, obj, symbol, env, args.keep)
         results.append(r)
-        _print(r)
+        _print(r, args.top)
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
 
 
-def _print(r: dict) -> None:
+def _print(r: dict, top: int) -> None:
     print(
         f"\n## {r['line']}: {r['cells']} cells, {r['visits']} visits, {r['events']} events; "
         f"blob {r['blob_Ir']:,} Ir (bench_callgrind loop_Ir {r['bench_callgrind_loop_Ir']:,}), "
@@ -411,7 +412,7 @@ def _print(r: dict) -> None:
         )
     print("\n| line | source | Ir [M] | share | Ir/event | D1 misses | LL misses |")
     print("|---|---|---|---|---|---|---|")
-    for f in r["lines"]:
+    for f in r["lines"][:top]:
         print(
             f"| {f['where']} | `{f['source']}` | {f['Ir'] / 1e6:.2f} | "
             f"{100 * f['Ir_share']:.1f} % | {f['Ir_per_event']} | {f['D1_misses']:,} | "

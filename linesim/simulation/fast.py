@@ -355,7 +355,7 @@ def _build(
             FAILURE_NEED=grp["fneed"],
             MINOR_NEED=grp["mneed"],
             INSPECT_NEED=grp["ineed"],
-            CO_EVERY=loss.co_every,
+            CO_EVERY=loss.co_every or K.CO_NEVER,
             CO_SCRAP=loss.co_scrap,
             RW_MAX=loss.rework_max,
             SAFE=0,

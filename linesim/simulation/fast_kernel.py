@@ -242,7 +242,7 @@ class GI(_Columns):
     FAILURE_NEED = auto()  #: failure-clock draws one event may take (0: no breakdowns)
     MINOR_NEED = auto()  #: minor-stop draws one event may take (0: none)
     INSPECT_NEED = auto()  #: inspection draws one event may take (0: none)
-    CO_EVERY = auto()  #: cells between changeovers (0: none)
+    CO_EVERY = auto()  #: cells between changeovers (CO_NEVER: none)
     CO_SCRAP = auto()  #: start-up scrap cells after a changeover
     RW_MAX = auto()  #: rework attempts allowed (0: no rework)
     SAFE = auto()  #: events of the group the loop may run before it checks the group's
@@ -397,6 +397,9 @@ EV_RESUME, EV_END, EV_DEADLINE, EV_HANDED, EV_WAKE, EV_SAMPLE = range(6)
 DONE, REFILL, GROW = 0, 1, 2
 # CI.TOP_DONE: which heap's top is the event being processed
 TOP_HEAP, TOP_BATCH = 1, 2
+#: GI.CO_EVERY of a group without changeovers: more cells than a run processes, so that the
+#: changeover check is one comparison
+CO_NEVER = 1 << 62
 
 if [MF.ACC_BUSY + s for s in (BUSY, DOWN, BLOCKED, STARVED)] != [
     MF.ACC_BUSY,
@@ -721,11 +724,11 @@ def _serve(st, m, g, now):
         for k in range(mi[m, MI.SLOT], mi[m, MI.SLOT] + mi[m, MI.LOADED]):
             hx[k] += now - hr[k]  # the cell waited in the room until its processing starts
     pm = 0.0
-    if gf[g, GF.PM_EVERY_S] > 0.0 and now >= mf[m, MF.PM_DUE]:
+    if now >= mf[m, MF.PM_DUE]:  # inf without planned maintenance
         pm = gf[g, GF.PM_DURATION_S]
         mf[m, MF.PM_DUE] = now + gf[g, GF.PM_EVERY_S]
     setup = 0.0
-    if gi[g, GI.CO_EVERY] > 0 and mi[m, MI.CO_COUNT] >= gi[g, GI.CO_EVERY]:
+    if mi[m, MI.CO_COUNT] >= gi[g, GI.CO_EVERY]:  # CO_NEVER without changeovers
         setup = gf[g, GF.CO_DURATION_S]
         mi[m, MI.CO_COUNT] = 0
         mi[m, MI.SCRAP_LEFT] = gi[g, GI.CO_SCRAP]
@@ -794,8 +797,7 @@ def _process(st, i, g, m, slot, now):
     si, sf, hm = st.station_int, st.station_float, st.held_mark
     mi, gi = st.machine_int, st.group_int
     si[i, SI.PROCESSED] += 1
-    if gi[g, GI.CO_EVERY] > 0:
-        mi[m, MI.CO_COUNT] += 1
+    mi[m, MI.CO_COUNT] += 1  # counted without changeovers too: cheaper than a check
     p0 = st.group_float[g, GF.P]
     p = p0
     if st.counts[CI.TRACK]:
