@@ -715,11 +715,11 @@ _off_time = clock.off_time
 
 
 @njit(cache=_CACHE, _nrt=False, inline="always")
-def _serve(st, m, g, now):
-    """Start a service: its time, then the repairs of the failures during it (the failure clock
-    runs on operating time only)."""
+def _serve(st, m, i, g, now):
+    """Start a service of machine ``m`` (station ``i``, group ``g``): its time, then the repairs
+    of the failures during it (the failure clock runs on operating time only)."""
     mi, mf, gf, gi = st.machine_int, st.machine_float, st.group_float, st.group_int
-    if st.counts[CI.TRACK] and st.station_int[mi[m, MI.STATION], SI.DRY_ROOM]:
+    if st.station_int[i, SI.DRY_ROOM]:  # set only on a line that tracks exposure
         hr, hx = st.held_ready, st.held_wait
         for k in range(mi[m, MI.SLOT], mi[m, MI.SLOT] + mi[m, MI.LOADED]):
             hx[k] += now - hr[k]  # the cell waited in the room until its processing starts
@@ -740,7 +740,7 @@ def _serve(st, m, g, now):
         )
     if gf[g, GF.MTBF_S] > 0.0:
         d = _run_clock(st, m, MF.TTF, t, gf[g, GF.MTBF_S], gf[g, GF.MTTR_S], g, STREAM.FAILURE)
-    _start_service(st, m, now, pm, setup, t, minor, d, 0.0)
+    _start_service(st, m, i, now, pm, setup, t, minor, d, 0.0)
     mi[m, MI.PHASE] = PH_BUSY
 
 
@@ -761,10 +761,10 @@ def _run_clock(st, m, column, busy, between, stop, g, purpose):
 
 
 @njit(cache=_CACHE, _nrt=False, inline="always")
-def _start_service(st, m, now, pm, setup, t, minor, down, rework):
-    """Account a service of these parts [working s] and schedule its end (parts.Machine.serve)."""
+def _start_service(st, m, i, now, pm, setup, t, minor, down, rework):
+    """Account a service of these parts [working s] and schedule its end (parts.Machine.serve);
+    ``i``: the machine's station."""
     mi, mf = st.machine_int, st.machine_float
-    i = mi[m, MI.STATION]
     work = ((((pm + setup) + t) + minor) + down) + rework
     mf[m, MF.ACC_MAINTENANCE] += pm
     mf[m, MF.ACC_SETUP] += setup
@@ -959,7 +959,7 @@ def _put_one(st, i, slot, now):
 def _get(st, m, i, g, now):
     """A single-cell machine takes its next cell, or waits for one."""
     if _try_get(st, m, i, now):
-        _serve(st, m, g, now)
+        _serve(st, m, i, g, now)
         return
     _wait(st.machine_int, st.machine_float, m, STARVED, now)
     _qpush(st.getters, st.station_int, i, SI.GET_HEAD, SI.GET_LEN, m)
@@ -972,7 +972,7 @@ def _end(st, m, i, g, now):
     moves on."""
     rework = _process(st, i, g, m, st.machine_int[m, MI.SLOT], now)
     if rework > 0.0:
-        _start_service(st, m, now, 0.0, 0.0, 0.0, 0.0, 0.0, rework)
+        _start_service(st, m, i, now, 0.0, 0.0, 0.0, 0.0, 0.0, rework)
         st.machine_int[m, MI.PHASE] = PH_REWORK
         return
     _finish(st, m, i, g, now)
@@ -1080,7 +1080,7 @@ def _start_batch(st, m, i, g, now):
     else:
         si[i, SI.DOCK_BUSY] = 0
     _waited(st, m, now)
-    _serve(st, m, g, now)
+    _serve(st, m, i, g, now)
 
 
 @njit(cache=_CACHE, _nrt=False)
@@ -1122,10 +1122,10 @@ def _wake(st, m, i, g, now):
 # the whole inlined loop, optimised once for itself and again inside ``advance`` (≈ 10 s of
 # the build's CPU, issue 18)
 @njit(cache=_CACHE, _nrt=False, inline="always")
-def _dispatch(st, m, kind, ver, now):
+def _dispatch(st, m, g, kind, ver, now):
+    """Process an event of machine ``m`` (its group ``g``, read by the loop already)."""
     si, mi = st.station_int, st.machine_int
     i = mi[m, MI.STATION]
-    g = mi[m, MI.GROUP]
     batch = si[i, SI.BATCH]
     if kind == EV_END:
         if batch:
@@ -1156,7 +1156,7 @@ def _dispatch(st, m, kind, ver, now):
                 _get(st, m, i, g, now)
         elif phase == PH_GET:
             _waited(st, m, now)
-            _serve(st, m, g, now)
+            _serve(st, m, i, g, now)
         elif phase == PH_PUT:
             if batch:
                 _release(st, m, i, g, now)
@@ -1319,7 +1319,7 @@ def _loop(formula_text: str):
             if kind == EV_SAMPLE:
                 _sample(st, t)
             else:
-                _dispatch(st, m, kind, ver, t)
+                _dispatch(st, m, g, kind, ver, t)
             _pop_done(st, ci)
             if ci[CI.ERROR]:
                 return DONE
