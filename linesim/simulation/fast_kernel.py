@@ -872,11 +872,11 @@ def _exit(st, start, mark, i, now):
 
 
 @njit(cache=_CACHE, _nrt=False, inline="always")
-def _try_get(st, m, i, now):
-    """Move a cell into machine m of station i without waiting; False when there is none."""
+def _try_get(st, m, i, slot, now):
+    """Move a cell into machine m of station i, at its place ``slot`` (its first place plus
+    the cells it holds), without waiting; False when there is none."""
     si, mi = st.station_int, st.machine_int
     hs, hm, bs, bm = st.held_start, st.held_mark, st.buffered_start, st.buffered_mark
-    slot = mi[m, MI.SLOT] + mi[m, MI.LOADED]
     if i == 0:
         st.counts[CI.STARTED] += 1
         _wip(st, 1, now)
@@ -956,9 +956,9 @@ def _put_one(st, i, slot, now):
 
 
 @njit(cache=_CACHE, _nrt=False, inline="always")
-def _get(st, m, i, g, now):
-    """A single-cell machine takes its next cell, or waits for one."""
-    if _try_get(st, m, i, now):
+def _get(st, m, i, g, slot, now):
+    """A single-cell machine takes its next cell (into its place ``slot``), or waits for one."""
+    if _try_get(st, m, i, slot, now):
         _serve(st, m, i, g, now)
         return
     _wait(st.machine_int, st.machine_float, m, STARVED, now)
@@ -970,22 +970,22 @@ def _get(st, m, i, g, now):
 def _end(st, m, i, g, now):
     """A single-cell service ends: defect draw and inspection, then a rework or the cell
     moves on."""
-    rework = _process(st, i, g, m, st.machine_int[m, MI.SLOT], now)
+    slot = st.machine_int[m, MI.SLOT]
+    rework = _process(st, i, g, m, slot, now)
     if rework > 0.0:
         _start_service(st, m, i, now, 0.0, 0.0, 0.0, 0.0, 0.0, rework)
         st.machine_int[m, MI.PHASE] = PH_REWORK
         return
-    _finish(st, m, i, g, now)
+    _finish(st, m, i, g, slot, now)
 
 
 @njit(cache=_CACHE, _nrt=False)
-def _finish(st, m, i, g, now):
-    """Pass the processed cell on, or block."""
+def _finish(st, m, i, g, slot, now):
+    """Pass the processed cell (in the machine's place ``slot``) on, or block."""
     mi = st.machine_int
-    slot = mi[m, MI.SLOT]
     if _put_one(st, i, slot, now):
         mi[m, MI.LOADED] = 0
-        _get(st, m, i, g, now)
+        _get(st, m, i, g, slot, now)
     else:
         _wait(mi, st.machine_float, m, BLOCKED, now)
         _qpush(st.putters, st.station_int, i, SI.PUT_HEAD, SI.PUT_LEN, m)
@@ -1022,7 +1022,7 @@ def _load(st, m, i, g, now):
     si, mi = st.station_int, st.machine_int
     unit = st.group_int[g, GI.UNIT]
     while mi[m, MI.LOADED] < unit:
-        if _try_get(st, m, i, now):
+        if _try_get(st, m, i, mi[m, MI.SLOT] + mi[m, MI.LOADED], now):
             _set_deadline(st, m, i, now)
             continue
         _qpush(st.getters, si, i, SI.GET_HEAD, SI.GET_LEN, m)
@@ -1134,7 +1134,7 @@ def _dispatch(st, m, g, kind, ver, now):
             mi[m, MI.STATE] = IDLE
             _release(st, m, i, g, now)
         elif mi[m, MI.PHASE] == PH_REWORK:
-            _finish(st, m, i, g, now)
+            _finish(st, m, i, g, mi[m, MI.SLOT], now)
         else:
             _end(st, m, i, g, now)
     elif kind == EV_DEADLINE or kind == EV_HANDED:
@@ -1153,7 +1153,7 @@ def _dispatch(st, m, g, kind, ver, now):
             if batch:
                 _dock(st, m, i, g, now)
             else:
-                _get(st, m, i, g, now)
+                _get(st, m, i, g, mi[m, MI.SLOT], now)
         elif phase == PH_GET:
             _waited(st, m, now)
             _serve(st, m, i, g, now)
@@ -1164,7 +1164,7 @@ def _dispatch(st, m, g, kind, ver, now):
                 _waited(st, m, now)
                 mi[m, MI.LOADED] = 0
                 mi[m, MI.RELEASED] = 0
-                _get(st, m, i, g, now)
+                _get(st, m, i, g, mi[m, MI.SLOT], now)
         elif phase == PH_DOCK:
             _load(st, m, i, g, now)
         else:  # PH_LOAD: handed a cell while waiting without a deadline
