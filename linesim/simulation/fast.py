@@ -358,6 +358,7 @@ def _build(
             CO_EVERY=loss.co_every or K.CO_NEVER,
             CO_SCRAP=loss.co_scrap,
             RW_MAX=loss.rework_max,
+            EXPOSED=grp["exposed"],
             SAFE=0,
         )
     si = _table(n, K.SI, np.int64)

@@ -245,6 +245,8 @@ class GI(_Columns):
     CO_EVERY = auto()  #: cells between changeovers (CO_NEVER: none)
     CO_SCRAP = auto()  #: start-up scrap cells after a changeover
     RW_MAX = auto()  #: rework attempts allowed (0: no rework)
+    EXPOSED = auto()  #: 1: its station's exposure window (a rate or a queue-time limit) sets
+    #: its defect probability
     SAFE = auto()  #: events of the group the loop may run before it checks the group's
     #: streams again: each takes at most its ``*_NEED`` of each row (0: check before the next)
 
@@ -801,8 +803,8 @@ def _process(st, i, g, m, slot, now):
     p0 = st.group_float[g, GF.P]
     p = p0
     if st.counts[CI.TRACK]:
-        rate, limit = sf[i, SF.EXPOSURE_RATE], sf[i, SF.QUEUE_LIMIT]
-        if rate > 0.0 or limit < _INF:
+        if gi[g, GI.EXPOSED]:
+            rate, limit = sf[i, SF.EXPOSURE_RATE], sf[i, SF.QUEUE_LIMIT]
             p = _exposure_probability(p0, rate, st.held_wait[slot], limit)
         st.held_ready[slot] = now
     if mi[m, MI.SCRAP_LEFT] > 0:  # start-up scrap after a changeover
