@@ -74,6 +74,32 @@ def _counts(path: Path) -> dict[str, int]:
     return totals
 
 
+def under_callgrind(
+    script: Path, line: str, out: Path, env: dict, cwd=None, options: tuple[str, ...] = ()
+) -> subprocess.CompletedProcess:
+    """Run ``script --child line`` under callgrind (instrumentation off until the child turns
+    it on, cache simulation on, ``options`` more), its counts to ``out``."""
+    return subprocess.run(
+        [
+            "valgrind",
+            "--tool=callgrind",
+            "--instr-atstart=no",
+            "--cache-sim=yes",
+            *options,
+            f"--callgrind-out-file={out}",
+            sys.executable,
+            str(script.resolve()),
+            "--child",
+            line,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+        cwd=cwd,
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--tree", type=Path, default=HERE.parent, help="checkout to measure")
@@ -87,24 +113,7 @@ def main() -> None:
     for line in args.lines:
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "callgrind.out"
-            run = subprocess.run(
-                [
-                    "valgrind",
-                    "--tool=callgrind",
-                    "--instr-atstart=no",
-                    "--cache-sim=yes",
-                    f"--callgrind-out-file={out}",
-                    sys.executable,
-                    str(Path(__file__).resolve()),
-                    "--child",
-                    line,
-                ],
-                capture_output=True,
-                text=True,
-                check=True,
-                env=env,
-                cwd=tree,
-            )
+            run = under_callgrind(Path(__file__), line, out, env, cwd=tree)
             c = _counts(out)
         d1 = c["D1mr"] + c["D1mw"] + c["I1mr"]
         ll = c["DLmr"] + c["DLmw"] + c["ILmr"]

@@ -51,7 +51,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from bench_callgrind import CPU, HORIZON_S, _child, _counts
+from bench_callgrind import CPU, HORIZON_S, _child, _counts, under_callgrind
 
 #: simulated seconds of the lines bench_callgrind does not name (kernel_instructions.py's)
 HORIZONS = {**HORIZON_S, "visits:6:1": 514286.0, "visits:6:300": 514286.0}
@@ -242,24 +242,7 @@ def profile(line: str, obj: Path, symbol: str, env: dict, keep: Path | None) -> 
     """One line under callgrind, its blob placed on source lines and functions."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "callgrind.out"
-        run = subprocess.run(
-            [
-                "valgrind",
-                "--tool=callgrind",
-                "--instr-atstart=no",
-                "--cache-sim=yes",
-                "--dump-instr=yes",
-                f"--callgrind-out-file={out}",
-                sys.executable,
-                str(Path(__file__).resolve()),
-                "--child",
-                line,
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-            env=env,
-        )
+        run = under_callgrind(Path(__file__), line, out, env, options=("--dump-instr=yes",))
         cost, events = _blob(out)
         loop_ir = _counts(out)["loop_Ir"]
         if keep:
