@@ -87,12 +87,10 @@ def test_maxplus_gives_the_engines_exit_times(defects):
     assert fast.stations[0].blocked_s > 0.1 * horizon_s
 
 
-def test_plain_simpy_counts_what_the_engine_counts():
+def _plain_line():
     """A deterministic line with parallel machines, a hand-over (buffer 0), a batch station with
-    a loading wait and a bottleneck at the end that blocks the line back to the start: the plain
-    SimPy model starts and ships the engine's cells."""
-    plain = _load("plain_simpy")
-    spec = line_from_dict(
+    a loading wait and a bottleneck at the end that blocks the line back to the start."""
+    return line_from_dict(
         {
             "name": "plain",
             "product": {"energy_kwh": 0.1},
@@ -112,6 +110,12 @@ def test_plain_simpy_counts_what_the_engine_counts():
             ],
         }
     )
+
+
+def test_plain_simpy_counts_what_the_engine_counts():
+    """On :func:`_plain_line` the plain SimPy model starts and ships the engine's cells."""
+    plain = _load("plain_simpy")
+    spec = _plain_line()
     horizon_s = 7_200.0
     eng = simulate(spec, horizon_s, 0.0, rng=1, engine="simpy")
     got = plain.plain_simpy(spec, horizon_s, seed=1)
@@ -134,3 +138,27 @@ def test_a_fast_engine_timed_in_a_process_of_its_own_runs_the_same_line():
         cells, cpu_s, visits = child.child_run("fast", name, horizon_s, seed)
         assert (cells, visits) == (here.started_total, sum(s.processed for s in here.stations))
         assert cells > 0 and cpu_s > 0
+
+
+def test_the_lean_engine_counts_what_the_engine_counts():
+    """``event_floor.py``'s lean engine (what a one-event-per-visit engine could reach) is the
+    engines' model where it claims to be: on the deterministic line it starts, ships and
+    processes the engine's cells; on the 4 GWh line (random, breakdowns, defects, batches of
+    48 to 4,500) every cell it started is shipped, scrapped or still in the line, and it
+    starts as many cells an hour as the plain SimPy model of the same structure."""
+    floor = _load("event_floor")
+    spec = _plain_line()
+    horizon_s = 7_200.0
+    eng = simulate(spec, horizon_s, 0.0, rng=1, engine="fast")
+    got = floor.floor_run(spec, horizon_s, seed=1)
+    visits = sum(s.processed for s in eng.stations)
+    assert (got["started"], got["good"], got["scrapped"]) == (eng.started_total, eng.good_total, 0)
+    assert got["visits"] >= visits  # it counts a service when it starts, the engine when it ends
+    from linesim import load_line
+
+    gwh = load_line(ROOT / "configs" / "gwh_sulfide_4gwh.yaml")
+    got = floor.floor_run(gwh, 86_400.0, seed=2)
+    assert got["started"] == got["good"] + got["scrapped"] + got["in_line"]
+    assert got["scrapped"] > 0
+    plain = _load("plain_simpy").plain_simpy(gwh, 86_400.0, seed=2)
+    assert got["started"] == pytest.approx(plain["started"], rel=0.1)
