@@ -162,3 +162,12 @@ def test_the_lean_engine_counts_what_the_engine_counts():
     assert got["scrapped"] > 0
     plain = _load("plain_simpy").plain_simpy(gwh, 86_400.0, seed=2)
     assert got["started"] == pytest.approx(plain["started"], rel=0.1)
+
+
+@pytest.mark.parametrize("ties", [False, True])
+def test_the_calendar_queue_takes_events_in_the_heaps_order(ties):
+    """``queue_churn.py``'s calendar queue (Brown's buckets, BENCHMARKS.md's flat-cost
+    candidate) takes events in exactly the binary heap's order by (time, scheduling order),
+    times bit for bit — with steps that tie on time at most turns too, where order is seq's."""
+    churn = _load("queue_churn")
+    assert churn.same_order(n0=300, turns=50_000, ties=ties)
