@@ -595,11 +595,38 @@ def floor_run(spec, horizon_s: float, seed: int) -> dict:
     return out
 
 
+def rolls(spec):
+    """``spec`` with its continuous stations moving rolls instead of cells: each a batch station
+    whose batch is the cells of a roll (a changeover's length of web), processed in the roll's
+    time, with the buffer after it holding at least a roll. A what-if (not linesim's model) for
+    the number of timed events a cell that lot-level moves would leave."""
+    from linesim.config import line_from_dict
+
+    raw = spec.model_dump(exclude_unset=True)
+    for station, st in zip(spec.stations, raw["stations"]):
+        if station.kind != "continuous":
+            continue
+        eq = station.equipment()[0]
+        roll, _ = station.changeover.cells(eq.web_width_m / eq.area_per_cell_m2)
+        for key in ("web_width_m", "web_speed_m_per_min", "area_per_cell_m2", "process"):
+            st.pop(key, None)
+        for key in ("changeover", "minor_stops"):
+            st.pop(key, None)
+        st.update(
+            kind="batch",
+            batch_size=roll,
+            cycle_time_s=roll * 3600.0 / machine_rate_cells_per_h(eq),
+            buffer_after=max(st.get("buffer_after", 0), roll),
+        )
+    return line_from_dict(raw)
+
+
 #: the lines and simulated horizons [s]: the 4 GWh line's 3 days (bench_baselines' row), the
-#: benchmark line's 100,000 cells, and bench_visits' lines of 1 and 300 machines a station
-#: (~300,000 visits each)
+#: same with rolls moving at its continuous stations (:func:`rolls`), the benchmark line's
+#: 100,000 cells, and bench_visits' lines of 1 and 300 machines a station (~300,000 visits each)
 LINES = {
     "gwh": 3 * 86400.0,
+    "gwh_rolls": 3 * 86400.0,
     "bench": 100_000 / 310.0 * 3600.0,
     "visits:6:1": 514_286.0,
     "visits:6:300": 514_286.0,
@@ -692,7 +719,8 @@ def _churn(ht, hs, hm, hk, hv, cnt, steps, n0):
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--lines", nargs="+", default=list(LINES), choices=list(LINES))
+    default = [n for n in LINES if n != "gwh_rolls"]
+    ap.add_argument("--lines", nargs="+", default=default, choices=list(LINES))
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--no-engine", action="store_true", help="the floor only")
     ap.add_argument("--json", type=Path)

@@ -33,7 +33,8 @@ ENGINES = ("fast", "fast_baseline")
 
 
 def _spec(name: str):
-    """A benchmark line by name: ``bench``, ``single``, ``gwh`` or ``visits:<stations>:<k>``."""
+    """A benchmark line by name: ``bench``, ``single``, ``gwh``, ``gwh_rolls``
+    (:func:`event_floor.rolls`) or ``visits:<stations>:<k>``."""
     if name == "bench":
         from bench_engine import benchmark_line
 
@@ -42,10 +43,15 @@ def _spec(name: str):
         from bench_baselines import single_machine_line
 
         return single_machine_line()
-    if name == "gwh":
+    if name in ("gwh", "gwh_rolls"):
         from linesim import load_line
 
-        return load_line(HERE.parent / "configs" / "gwh_sulfide_4gwh.yaml")
+        spec = load_line(HERE.parent / "configs" / "gwh_sulfide_4gwh.yaml")
+        if name == "gwh_rolls":
+            from event_floor import rolls
+
+            return rolls(spec)
+        return spec
     if name.startswith("visits:"):
         from bench_visits import line
 

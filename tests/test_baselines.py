@@ -162,6 +162,18 @@ def test_the_lean_engine_counts_what_the_engine_counts():
     assert got["scrapped"] > 0
     plain = _load("plain_simpy").plain_simpy(gwh, 86_400.0, seed=2)
     assert got["started"] == pytest.approx(plain["started"], rel=0.1)
+    # the rolls what-if: each continuous station a batch of a changeover's web in cells
+    rolled = floor.rolls(gwh)
+    for before, after in zip(gwh.stations, rolled.stations, strict=True):
+        if before.kind != "continuous":
+            assert after == before
+            continue
+        eq = before.equipment()[0]
+        cells = int(before.changeover.every_m * eq.web_width_m / eq.area_per_cell_m2)
+        assert (after.kind, after.batch_size, after.machines) == ("batch", cells, eq.count)
+        assert after.buffer_after >= cells
+    got = floor.floor_run(rolled, 86_400.0, seed=2)
+    assert got["started"] == got["good"] + got["scrapped"] + got["in_line"] > 0
 
 
 @pytest.mark.parametrize("ties", [False, True])
