@@ -169,8 +169,10 @@ def _q_pop(q, si, i, head, length):
 
 
 @njit(cache=True, _nrt=False)
-def _start(si, mi, gf, draws, pos, ttf, ht, hs, hm, hk, hv, bt, bs, bm, bk, bv, cnt, m, now):
-    """Machine m (holding its cells) starts a service: its end goes to the heap."""
+def _start(world, m, now):
+    """Machine m (holding its cells) starts a service: its end goes to its heap. ``world`` is
+    the state a service needs: (si, mi, gf, draws, pos, ttf, heap, batch heap, counters)."""
+    si, mi, gf, draws, pos, ttf, heap, batch_heap, cnt = world
     g = mi[m, M_GROUP]
     t = _draw(draws, pos, cnt, 3 * g + P_SERVICE) if gf[g, 0] < 0.0 else gf[g, 0]
     if gf[g, 1] > 0.0:  # breakdowns on operating time, repaired within the service
@@ -183,40 +185,49 @@ def _start(si, mi, gf, draws, pos, ttf, ht, hs, hm, hk, hv, bt, bs, bm, bk, bv, 
     mi[m, M_STATE] = BUSY
     cnt[C_VISITS] += mi[m, M_HELD]
     if si[mi[m, M_STATION], S_BATCH] > 1:
-        _push(bt, bs, bm, bk, bv, cnt, C_HEAP_B, now + t, m, END, 0)
+        _push(*batch_heap, cnt, C_HEAP_B, now + t, m, END, 0)
     else:
-        _push(ht, hs, hm, hk, hv, cnt, C_HEAP, now + t, m, END, 0)
+        _push(*heap, cnt, C_HEAP, now + t, m, END, 0)
+
+
+@njit(cache=True, _nrt=False)
+def _let_go(si, mi, putters, stack, top, b):
+    """The first machine blocked at station b passes one cell on; emptied, it is free and goes
+    on the stack (returned: its new top)."""
+    pm = putters[si[b, S_FIRST] + si[b, S_PHEAD]]
+    mi[pm, M_HELD] -= 1
+    if mi[pm, M_HELD] == 0:
+        _q_pop(putters, si, b, S_PHEAD, S_PLEN)
+        mi[pm, M_STATE] = FREE
+        stack[top] = pm
+        top += 1
+    return top
+
+
+@njit(cache=True, _nrt=False)
+def _launch(world, dock, stack, top, i, m, now):
+    """Station i's loader m starts its batch and lets go of the dock: the next machine waiting
+    for it goes on the stack (returned: its new top)."""
+    si = world[0]
+    si[i, S_LOADER] = -1
+    _start(world, m, now)
+    if si[i, S_DLEN] > 0:
+        stack[top] = _q_pop(dock, si, i, S_DHEAD, S_DLEN)
+        top += 1
+    return top
 
 
 @njit(cache=True, _nrt=False)
 def _run(
-    si,
-    mi,
-    gf,
-    sf,
-    getters,
-    putters,
-    dock,
-    stack,
-    draws,
-    pos,
-    ttf,
-    ht,
-    hs,
-    hm,
-    hk,
-    hv,
-    bt,
-    bs,
-    bm,
-    bk,
-    bv,
-    cnt,
-    until,
+    si, mi, gf, sf, getters, putters, dock, stack, draws, pos, ttf, heap, batch_heap, cnt, until
 ):
     """Process events until the next one lies at or after ``until`` (returns 0) or a stream
-    runs low (returns 1: top the streams up and call again)."""
+    runs low (returns 1: top the streams up and call again). ``heap`` and ``batch_heap``: each
+    (times, seqs, machines, kinds, versions)."""
     n = si.shape[0]
+    ht, hs, hm, hk, hv = heap
+    bt, bs, bm, bk, bv = batch_heap
+    world = (si, mi, gf, draws, pos, ttf, heap, batch_heap, cnt)
     while cnt[C_HEAP] + cnt[C_HEAP_B] > 0:
         if cnt[C_LOW]:
             return 1
@@ -224,9 +235,9 @@ def _run(
             h = cnt[C_DONE]
             cnt[C_DONE] = 0
             if h == C_HEAP:
-                _pop(ht, hs, hm, hk, hv, cnt, C_HEAP)
+                _pop(*heap, cnt, C_HEAP)
             else:
-                _pop(bt, bs, bm, bk, bv, cnt, C_HEAP_B)
+                _pop(*batch_heap, cnt, C_HEAP_B)
             if cnt[C_HEAP] + cnt[C_HEAP_B] == 0:
                 break
         # the earlier of the two heaps' tops (time, then scheduling order)
@@ -248,11 +259,7 @@ def _run(
         if kind == DEADLINE:
             if mi[m, M_STATE] != LOADING or mi[m, M_VER] != ver or mi[m, M_HELD] == 0:
                 continue
-            si[i, S_LOADER] = -1
-            _start(si, mi, gf, draws, pos, ttf, ht, hs, hm, hk, hv, bt, bs, bm, bk, bv, cnt, m, now)
-            if si[i, S_DLEN] > 0:  # the next machine takes the dock
-                stack[top] = _q_pop(dock, si, i, S_DHEAD, S_DLEN)
-                top += 1
+            top = _launch(world, dock, stack, top, i, m, now)
         else:
             # the service ends: defects, then the cells move on
             g = mi[m, M_GROUP]
@@ -284,38 +291,14 @@ def _run(
                     if j < n and si[j, S_BATCH] == 1 and si[j, S_GLEN] > 0:
                         w = _q_pop(getters, si, j, S_GHEAD, S_GLEN)
                         mi[w, M_HELD] = 1
-                        _start(
-                            si,
-                            mi,
-                            gf,
-                            draws,
-                            pos,
-                            ttf,
-                            ht,
-                            hs,
-                            hm,
-                            hk,
-                            hv,
-                            bt,
-                            bs,
-                            bm,
-                            bk,
-                            bv,
-                            cnt,
-                            w,
-                            now,
-                        )
+                        _start(world, w, now)
                     elif j < n and si[j, S_LOADER] >= 0:
                         w = si[j, S_LOADER]
                         mi[w, M_HELD] += 1
                         if mi[w, M_HELD] == 1 and sf[j] >= 0.0:
                             mi[w, M_VER] += 1
                             _push(
-                                bt,
-                                bs,
-                                bm,
-                                bk,
-                                bv,
+                                *batch_heap,
                                 cnt,
                                 C_HEAP_B,
                                 now + sf[j],
@@ -324,31 +307,7 @@ def _run(
                                 mi[w, M_VER],
                             )
                         if mi[w, M_HELD] == si[j, S_BATCH]:
-                            si[j, S_LOADER] = -1
-                            _start(
-                                si,
-                                mi,
-                                gf,
-                                draws,
-                                pos,
-                                ttf,
-                                ht,
-                                hs,
-                                hm,
-                                hk,
-                                hv,
-                                bt,
-                                bs,
-                                bm,
-                                bk,
-                                bv,
-                                cnt,
-                                w,
-                                now,
-                            )
-                            if si[j, S_DLEN] > 0:
-                                stack[top] = _q_pop(dock, si, j, S_DHEAD, S_DLEN)
-                                top += 1
+                            top = _launch(world, dock, stack, top, j, w, now)
                     elif si[i, S_BUF] < si[i, S_CAP]:
                         si[i, S_BUF] += 1
                     else:
@@ -371,9 +330,7 @@ def _run(
             if i == 0:
                 cnt[C_STARTED] += batch
                 mi[m, M_HELD] = batch
-                _start(
-                    si, mi, gf, draws, pos, ttf, ht, hs, hm, hk, hv, bt, bs, bm, bk, bv, cnt, m, now
-                )
+                _start(world, m, now)
                 continue
             b = i - 1
             if batch > 1:
@@ -384,64 +341,26 @@ def _run(
                 if si[b, S_BUF] > 0:
                     si[b, S_BUF] -= 1
                 elif si[b, S_PLEN] > 0:  # no buffer: straight from a blocked machine
-                    pm = putters[si[b, S_FIRST] + si[b, S_PHEAD]]
-                    mi[pm, M_HELD] -= 1
-                    if mi[pm, M_HELD] == 0:
-                        _q_pop(putters, si, b, S_PHEAD, S_PLEN)
-                        mi[pm, M_STATE] = FREE
-                        stack[top] = pm
-                        top += 1
+                    top = _let_go(si, mi, putters, stack, top, b)
                 else:
                     break
                 mi[m, M_HELD] += 1
                 got += 1
                 # a place freed in the buffer: the first blocked machine upstream moves a cell
                 if si[b, S_PLEN] > 0 and si[b, S_BUF] < si[b, S_CAP]:
-                    pm = putters[si[b, S_FIRST] + si[b, S_PHEAD]]
                     si[b, S_BUF] += 1
-                    mi[pm, M_HELD] -= 1
-                    if mi[pm, M_HELD] == 0:
-                        _q_pop(putters, si, b, S_PHEAD, S_PLEN)
-                        mi[pm, M_STATE] = FREE
-                        stack[top] = pm
-                        top += 1
+                    top = _let_go(si, mi, putters, stack, top, b)
             if batch == 1:
                 if mi[m, M_HELD] == 1:
-                    _start(
-                        si,
-                        mi,
-                        gf,
-                        draws,
-                        pos,
-                        ttf,
-                        ht,
-                        hs,
-                        hm,
-                        hk,
-                        hv,
-                        bt,
-                        bs,
-                        bm,
-                        bk,
-                        bv,
-                        cnt,
-                        m,
-                        now,
-                    )
+                    _start(world, m, now)
                 else:
                     mi[m, M_STATE] = STARVED
                     _q_push(getters, si, i, S_GHEAD, S_GLEN, m)
             elif mi[m, M_HELD] == batch:
-                si[i, S_LOADER] = -1
-                _start(
-                    si, mi, gf, draws, pos, ttf, ht, hs, hm, hk, hv, bt, bs, bm, bk, bv, cnt, m, now
-                )
-                if si[i, S_DLEN] > 0:
-                    stack[top] = _q_pop(dock, si, i, S_DHEAD, S_DLEN)
-                    top += 1
+                top = _launch(world, dock, stack, top, i, m, now)
             elif got > 0 and mi[m, M_HELD] == got and sf[i] >= 0.0:
                 mi[m, M_VER] += 1
-                _push(bt, bs, bm, bk, bv, cnt, C_HEAP_B, now + sf[i], m, DEADLINE, mi[m, M_VER])
+                _push(*batch_heap, cnt, C_HEAP_B, now + sf[i], m, DEADLINE, mi[m, M_VER])
     return 0
 
 
@@ -568,7 +487,7 @@ class Floor:
     def run(self, until_s: float) -> dict:
         while _run(
             self.si, self.mi, self.gf, self.sf, self.getters, self.putters, self.dock, self.stack,
-            self.draws, self.pos, self.ttf, *self.heap, self.cnt, until_s,
+            self.draws, self.pos, self.ttf, self.heap[:5], self.heap[5:], self.cnt, until_s,
         ):  # fmt: skip
             self._top_up()
         c = self.cnt
