@@ -485,6 +485,56 @@ def test_replications_identical_summaries():
     assert json.dumps(reports[0], sort_keys=True) == json.dumps(reports[1], sort_keys=True)
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    machines=st.lists(
+        st.tuples(
+            st.sampled_from([K.BUSY, K.BLOCKED, K.STARVED, K.IDLE]),
+            st.lists(st.floats(0.0, 1e6), min_size=9, max_size=9),  # accounts
+            st.floats(0.0, 1e6),  # since
+            st.floats(-1e3, 1e4),  # service end - now
+            st.lists(st.floats(0.0, 5e3), min_size=6, max_size=6),  # service parts
+        ),
+        min_size=1,
+        max_size=12,
+    ),
+    now=st.floats(0.0, 1e6),
+)
+def test_the_snapshot_of_round_the_clock_machines_is_machine_totals_machine_by_machine(
+    machines, now
+):
+    """The fast engine's column-wise snapshot does what the SimPy engine's ``machine_totals``
+    and ``sum()`` do machine by machine: equal to the last bit (a running service giving back
+    its future part by part, a running wait adding its past, idle machines as they are)."""
+    from linesim.simulation.parts import machine_totals
+
+    spec = load_line("pilot_sulfide_200mwh")
+    state, _ = fast._build(spec, np.random.default_rng(1), H, 0.0)
+    n = len(machines)
+    mi, mf = state.machine_int[:n].copy(), state.machine_float[:n].copy()
+    n_acc = K.MF.ACC_OFF - K.MF.ACC_BUSY + 1
+    for m, (s, acc, since, ahead, parts) in enumerate(machines):
+        mi[m, K.MI.STATE] = s
+        mf[m, K.MF.ACC_BUSY : K.MF.ACC_BUSY + n_acc] = acc
+        mf[m, K.MF.SINCE] = min(since, now)
+        mf[m, K.MF.SERVICE_END] = now + ahead
+        mf[m, K.MF.SVC_MAINTENANCE : K.MF.SVC_REWORK + 1] = parts
+    columns = fast._round_the_clock_totals(state._replace(machine_int=mi, machine_float=mf), now)
+    for m in range(n):
+        expected = machine_totals(
+            mf[m, K.MF.ACC_BUSY : K.MF.ACC_BUSY + n_acc],
+            int(mi[m, K.MI.STATE]),
+            float(mf[m, K.MF.SINCE]),
+            float(mf[m, K.MF.SERVICE_END]),
+            mf[m, K.MF.SVC_MAINTENANCE : K.MF.SVC_REWORK + 1],
+            (0.0, 7),
+            now,
+        )
+        assert columns[m].tolist() == expected
+    summed = np.cumsum(np.vstack((np.zeros((1, n_acc)), columns)), axis=0)[-1].tolist()
+    assert summed == [sum(col) for col in zip(*(c.tolist() for c in columns))]
+
+
 # --- the named state ---------------------------------------------------------------------------
 
 

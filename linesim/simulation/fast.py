@@ -528,10 +528,15 @@ def _snapshot(st: K.State, now: float) -> dict:
     sums[K.CF.WIP_SINCE] = now
     n_acc = len(TIME_ACCOUNTS)
     machines = np.bincount(mi[:, K.MI.STATION], minlength=len(si))
+    round_the_clock, zero = _round_the_clock_totals(st, now), np.zeros((1, n_acc))
     acc_by_station = []
     for i in range(len(si)):
         first = si[i, K.SI.FIRST]
         work_s, days = float(st.station_float[i, K.SF.CAL_WORK_S]), int(si[i, K.SI.CAL_DAYS])
+        if not work_s:  # 0 + each machine's in order, as the SimPy engine's sum()
+            rows_i = round_the_clock[first : first + machines[i]]
+            acc_by_station.append(np.cumsum(np.vstack((zero, rows_i)), axis=0)[-1].tolist())
+            continue
         rows = []
         for m in range(first, first + machines[i]):
             accounts = mf[m, K.MF.ACC_BUSY : K.MF.ACC_BUSY + n_acc]
@@ -572,6 +577,31 @@ def _snapshot(st: K.State, now: float) -> dict:
         **{key: [int(x) for x in si[:, c]] for key, c in column.items()},
         "acc": acc_by_station,
     }
+
+
+def _round_the_clock_totals(st: K.State, now: float) -> np.ndarray:
+    """Every machine's accounts at ``now`` as :func:`~linesim.simulation.parts.machine_totals`
+    gives them for a machine working round the clock — the same operations on the same numbers,
+    machine by machine, as whole columns (rows of machines on a calendar are left as they are:
+    the caller takes those one by one)."""
+    mi, mf = st.machine_int, st.machine_float
+    n_acc = len(TIME_ACCOUNTS)
+    out = mf[:, K.MF.ACC_BUSY : K.MF.ACC_BUSY + n_acc].copy()
+    state = mi[:, K.MI.STATE]
+    future = mf[:, K.MF.SERVICE_END] - now
+    serving = np.flatnonzero((state == K.BUSY) & (future > 0))
+    if len(serving):  # a running service gives back its future, from its last part backwards
+        left = future[serving]
+        parts = mf[serving, K.MF.SVC_MAINTENANCE : K.MF.SVC_REWORK + 1]
+        for k in range(len(SERVICE_PARTS) - 1, 0, -1):
+            take = np.where(left < parts[:, k], left, parts[:, k])
+            out[serving, SERVICE_PARTS[k]] -= take
+            left = left - take
+        out[serving, SERVICE_PARTS[0]] -= left
+    waiting = np.flatnonzero((state != K.BUSY) & (state != K.IDLE))
+    if len(waiting):  # a running wait adds its past
+        out[waiting, state[waiting]] += now - mf[waiting, K.MF.SINCE]
+    return out
 
 
 def _in_process(st: K.State) -> int:
