@@ -16,6 +16,11 @@ line runs at ~350 cells/h whatever ``k``.
 Usage::
 
     python benchmarks/bench_visits.py --visits 300000 --repeat 3
+
+``--split`` also runs every line at 4 × the visits and splits each run's cost into a fixed part
+(a run's set-up: streams, tables, snapshots — more for more stations and machines) and a
+marginal cost per visit (the loop's), each the median over seeds of the pair of runs
+(``--engines fast`` leaves the kept baseline out).
 """
 
 from __future__ import annotations
@@ -70,6 +75,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--visits", type=int, default=300_000, help="station visits per run")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--split", action="store_true", help="fixed and marginal cost per visit")
+    ap.add_argument("--engines", nargs="+", default=list(ENGINES), choices=list(ENGINES))
     args = ap.parse_args()
     subprocess.run(  # build (or find cached) both kernels, each in a process of its own
         [sys.executable, "-c", "from linesim.simulation import fast; fast.build()"], check=True
@@ -81,24 +88,42 @@ def main() -> None:
     for stations, machines in shapes:
         # ~330 cells/h start, minus the 1 % scrapped per station on the way
         horizon_s = args.visits / (330.0 * stations) * 3600.0
-        ns: dict[str, list[float]] = {key: [] for key in ENGINES}
+        name = f"visits:{stations}:{machines}"
+        ns: dict[str, list[float]] = {key: [] for key in args.engines}
+        marginal: dict[str, list[float]] = {key: [] for key in args.engines}
+        fixed: dict[str, list[float]] = {key: [] for key in args.engines}
         for k in range(args.repeat):  # from empty, no warm-up: every visit is in the window
-            for key in ENGINES:
-                _, cpu, visits = child_run(key, f"visits:{stations}:{machines}", horizon_s, k)
+            for key in args.engines:
+                _, cpu, visits = child_run(key, name, horizon_s, k)
                 ns[key].append(cpu / visits * 1e9)
+                if args.split:  # the same seed 4 × as long: the difference is the loop's
+                    _, cpu4, visits4 = child_run(key, name, 4 * horizon_s, k)
+                    per_visit = (cpu4 - cpu) / (visits4 - visits)
+                    marginal[key].append(per_visit * 1e9)
+                    fixed[key].append((cpu - per_visit * visits) * 1e3)
         med = {key: float(np.median(v)) for key, v in ns.items()}
-        rows.append(
-            {
-                "stations": stations,
-                "machines_per_station": machines,
-                "ns_per_visit": {key: round(v, 1) for key, v in med.items()},
-                "fast_vs_baseline": round(med["fast_baseline"] / med["fast"], 2),
+        row = {
+            "stations": stations,
+            "machines_per_station": machines,
+            "ns_per_visit": {key: round(v, 1) for key, v in med.items()},
+        }
+        if len(med) == len(ENGINES):
+            row["fast_vs_baseline"] = round(med["fast_baseline"] / med["fast"], 2)
+        if args.split:
+            row["marginal_ns_per_visit"] = {
+                key: round(float(np.median(v)), 1) for key, v in marginal.items()
             }
-        )
+            row["fixed_ms_per_run"] = {
+                key: round(float(np.median(v)), 1) for key, v in fixed.items()
+            }
+        rows.append(row)
         print(json.dumps(rows[-1]), flush=True)
-    base = rows[0]["ns_per_visit"]
-    for row in rows:
-        row["vs_6x1"] = {k: round(v / base[k], 2) for k, v in row["ns_per_visit"].items()}
+    for field, name in (("ns_per_visit", "vs_6x1"), ("marginal_ns_per_visit", "marginal_vs_6x1")):
+        if field not in rows[0]:
+            continue
+        base = rows[0][field]
+        for row in rows:
+            row[name] = {k: round(v / base[k], 2) for k, v in row[field].items()}
     print(
         json.dumps(
             {

@@ -549,6 +549,8 @@ LINES = {
     "bench": 100_000 / 310.0 * 3600.0,
     "visits:6:1": 514_286.0,
     "visits:6:300": 514_286.0,
+    "visits:20:1": 154_286.0,
+    "visits:60:1": 51_429.0,
 }
 
 
@@ -638,7 +640,7 @@ def _churn(ht, hs, hm, hk, hv, cnt, steps, n0):
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    default = [n for n in LINES if n != "gwh_rolls"]
+    default = [n for n in LINES if n != "gwh_rolls" and n not in ("visits:20:1", "visits:60:1")]
     ap.add_argument("--lines", nargs="+", default=default, choices=list(LINES))
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--no-engine", action="store_true", help="the floor only")
