@@ -13,10 +13,17 @@ CPU (without AVX-512): the kernel is compiled for a fixed CPU (``haswell``) here
 first, so that the run under valgrind finds it in the cache instead of compiling under
 valgrind (hours). Timed runs use the host's CPU; the counts are for the same source.
 
+Lines: those of :data:`HORIZON_S` (the 4 GWh line's 3 days, 100,000 cells of the benchmark line
+and of its twin, ~300,000 visits of two ``bench_visits.py`` lines), or any
+``visits:<stations>:<machines>`` line for ~300,000 visits. ``--branch-sim`` adds callgrind's
+simulated branch predictor (``Bc``/``Bcm``: conditional branches and their mispredictions,
+``Bi``/``Bim``: indirect ones), where fewer instructions may still cost more time.
+
 Usage (``--tree``: another checkout, e.g. ``git archive <commit> linesim benchmarks configs``
 unpacked; default: this one)::
 
     python benchmarks/bench_callgrind.py --lines gwh bench single
+    python benchmarks/bench_callgrind.py --lines visits:6:1 visits:60:1 visits:6:300 --branch-sim
 """
 
 from __future__ import annotations
@@ -35,7 +42,30 @@ HORIZON_S = {
     "gwh": 3 * 86400.0,
     "bench": 100000 / 310.0 * 3600.0,
     "single": 100000 / 330.0 * 3600.0,
+    "visits:6:1": 514286.0,
+    "visits:6:300": 514286.0,
 }
+VISITS = 300_000  #: station visits of a ``visits:<stations>:<machines>`` line not named above
+
+
+def horizon_s(line: str) -> float:
+    """The simulated seconds of ``line``: :data:`HORIZON_S`'s, or ~:data:`VISITS` visits of a
+    ``visits:<stations>:<machines>`` line (~330 cells an hour start, as ``bench_visits.py``)."""
+    if line in HORIZON_S:
+        return HORIZON_S[line]
+    kind, stations, machines = (line.split(":") + ["", ""])[:3]
+    if kind != "visits" or not (stations.isdigit() and machines.isdigit()):
+        raise argparse.ArgumentTypeError(
+            f"{line!r}: one of {', '.join(HORIZON_S)} or visits:<stations>:<machines>"
+        )
+    return VISITS / (330.0 * int(stations)) * 3600.0
+
+
+def _line(text: str) -> str:
+    horizon_s(text)  # refuses an unknown line before any run
+    return text
+
+
 CPU = {
     "NUMBA_CPU_NAME": "haswell",
     "NUMBA_CPU_FEATURES": "+64bit,+avx,+avx2,+bmi,+bmi2,+cmov,+cx16,+cx8,+f16c,+fma,+fxsr,"
@@ -103,8 +133,10 @@ def under_callgrind(
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--tree", type=Path, default=HERE.parent, help="checkout to measure")
-    ap.add_argument("--lines", nargs="+", default=list(HORIZON_S), choices=list(HORIZON_S))
+    ap.add_argument("--lines", nargs="+", type=_line, default=["gwh", "bench", "single"])
+    ap.add_argument("--branch-sim", action="store_true", help="count branch mispredictions")
     args = ap.parse_args()
+    options = ("--branch-sim=yes",) if args.branch_sim else ()
     tree = args.tree.resolve()
     env = dict(os.environ, PYTHONPATH=str(tree), PYTHONHASHSEED="0", **CPU)
     build = "from linesim.simulation import fast; fast.build()"
@@ -113,7 +145,7 @@ def main() -> None:
     for line in args.lines:
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "callgrind.out"
-            run = under_callgrind(Path(__file__), line, out, env, cwd=tree)
+            run = under_callgrind(Path(__file__), line, out, env, cwd=tree, options=options)
             c = _counts(out)
         d1 = c["D1mr"] + c["D1mw"] + c["I1mr"]
         ll = c["DLmr"] + c["DLmw"] + c["ILmr"]
@@ -126,6 +158,7 @@ def main() -> None:
                 "L1_misses": d1,
                 "LL_misses": ll,
                 "cycles_estimate": c["Ir"] + 10 * d1 + 100 * ll,
+                **({k: c[k] for k in ("Bc", "Bcm", "Bi", "Bim")} if args.branch_sim else {}),
             }
         )
         print(json.dumps(rows[-1]), flush=True)
@@ -134,6 +167,6 @@ def main() -> None:
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--child"]:
-        _child(sys.argv[2], HORIZON_S[sys.argv[2]])
+        _child(sys.argv[2], horizon_s(sys.argv[2]))
     else:
         main()

@@ -51,10 +51,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from bench_callgrind import CPU, HORIZON_S, _child, _counts, under_callgrind
+from bench_callgrind import CPU, _child, _counts, _line, horizon_s, under_callgrind
 
-#: simulated seconds of the lines bench_callgrind does not name (kernel_instructions.py's)
-HORIZONS = {**HORIZON_S, "visits:6:1": 514286.0, "visits:6:300": 514286.0}
 #: the event heap's functions (and the loop's top-of-heap selection, by line, below)
 HEAP = {
     "_earlier_child",
@@ -120,7 +118,7 @@ def _object(out: Path) -> None:
 
 def _run_child(line: str) -> None:
     """Under callgrind: one instrumented run (bench_callgrind's), then where the loop is."""
-    _child(line, HORIZONS[line])
+    _child(line, horizon_s(line))
     _, cres, name = _advance()
     print(json.dumps({"address": cres.library.get_pointer_to_function(name)}))
 
@@ -347,7 +345,7 @@ def _heap_lines(src: list[str]) -> set[int]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--tree", type=Path, default=HERE.parent, help="checkout to measure")
-    ap.add_argument("--lines", nargs="+", default=["gwh", "bench", "visits:6:300"])
+    ap.add_argument("--lines", nargs="+", type=_line, default=["gwh", "bench", "visits:6:300"])
     ap.add_argument("--top", type=int, default=30)
     ap.add_argument("--cache-dir", type=Path, help="numba cache for the debug build (fresh)")
     ap.add_argument("--json", type=Path, help="write the profiles here")
