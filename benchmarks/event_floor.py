@@ -518,7 +518,9 @@ def rolls(spec):
     """``spec`` with its continuous stations moving rolls instead of cells: each a batch station
     whose batch is the cells of a roll (a changeover's length of web), processed in the roll's
     time, with the buffer after it holding at least a roll. A what-if (not linesim's model) for
-    the number of timed events a cell that lot-level moves would leave."""
+    the number of timed events a cell that lot-level moves would leave. The stations keep their
+    losses: a changeover (and its start-up scrap) before every roll but the first, minor stops,
+    maintenance, breakdowns, and the defect probability their process settings give."""
     from linesim.config import line_from_dict
 
     raw = spec.model_dump(exclude_unset=True)
@@ -526,16 +528,20 @@ def rolls(spec):
         if station.kind != "continuous":
             continue
         eq = station.equipment()[0]
-        roll, _ = station.changeover.cells(eq.web_width_m / eq.area_per_cell_m2)
+        roll, scrap = station.changeover.cells(eq.web_width_m / eq.area_per_cell_m2)
         for key in ("web_width_m", "web_speed_m_per_min", "area_per_cell_m2", "process"):
-            st.pop(key, None)
-        for key in ("changeover", "minor_stops"):
             st.pop(key, None)
         st.update(
             kind="batch",
             batch_size=roll,
             cycle_time_s=roll * 3600.0 / machine_rate_cells_per_h(eq),
             buffer_after=max(st.get("buffer_after", 0), roll),
+            defect_probability=eq.defect_probability,
+            changeover={
+                "every_cells": roll,
+                "duration_s": station.changeover.duration_s,
+                "scrap_cells": scrap,
+            },
         )
     return line_from_dict(raw)
 
@@ -638,6 +644,43 @@ def _churn(ht, hs, hm, hk, hv, cnt, steps, n0):
     return last
 
 
+def rolls_kpis(days: float, warmup_days: float, replications: int, seed: int = 1) -> dict:
+    """What moving rolls would change in what linesim reports of the 4 GWh line: the fast
+    engine's replications of the line as bundled and with :func:`rolls`, after the same
+    warm-up; per KPI, the mean and 95 % half-width of each and their difference."""
+    from fast_child import _spec
+
+    from linesim.experiments import replicate
+    from linesim.summary import summarise
+
+    kpis = {
+        "good cells/h": lambda d: d["throughput_cells_per_h"],
+        "line yield": lambda d: d["line_yield"]["simulated"],
+        "line OEE": lambda d: d["line_oee"],
+        "mean WIP [cells]": lambda d: d["mean_wip_cells"],
+        "mean lead time [h]": lambda d: d["mean_lead_time_h"],
+    }
+    out: dict = {"days": days, "warmup_days": warmup_days, "replications": replications}
+    for line in ("gwh", "gwh_rolls"):
+        spec = _spec(line)
+        runs = replicate(
+            spec, days * 86400.0, warmup_days * 86400.0, replications, seed=seed, workers=1,
+            engine="fast",
+        )  # fmt: skip
+        d = summarise(spec, runs).to_dict()
+        out[line] = {
+            name: {
+                "mean": get(d)["mean"],
+                "half_width": (get(d)["ci95_high"] - get(d)["ci95_low"]) / 2.0,
+            }
+            for name, get in kpis.items()
+        }
+    out["rolls_minus_bundled"] = {
+        name: out["gwh_rolls"][name]["mean"] - out["gwh"][name]["mean"] for name in kpis
+    }
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     default = [n for n in LINES if n != "gwh_rolls" and n not in ("visits:20:1", "visits:60:1")]
@@ -645,7 +688,17 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--no-engine", action="store_true", help="the floor only")
     ap.add_argument("--json", type=Path)
+    ap.add_argument(
+        "--rolls-kpis",
+        type=int,
+        metavar="DAYS",
+        help="instead: the 4 GWh line's KPIs as bundled and with rolls, 5 replications of DAYS "
+        "after 10 days' warm-up",
+    )
     args = ap.parse_args()
+    if args.rolls_kpis:
+        print(json.dumps(rolls_kpis(args.rolls_kpis, 10.0, 5), indent=1))
+        return
     if not args.no_engine:  # build (or find cached) the fast engine in a process of its own
         code = "from linesim.simulation import fast; fast.build()"
         subprocess.run([sys.executable, "-c", code], check=True)
