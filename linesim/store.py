@@ -28,10 +28,12 @@ spool first, one file per transaction, idempotent by id, deleting each file afte
 Readers hold the file read-only for one query and see it and the spool together, so a spooled
 record is listed at once. Any other failure (read-only folder, a directory, a full disk) is
 caught: the write is spooled where it can be, and :attr:`Store.problems` says what happened —
-the command prints it as one warning after its results. A file that is not a DuckDB database
-(a full disk's truncated file) is renamed aside to ``<name>.corrupt-<UTC time>`` and a fresh
-store begun. A ``running`` record whose process is gone (same host) reads as ``interrupted``,
-and the next writer marks it so.
+the command prints it as one warning after its results. A DuckDB file that cannot be read (a
+full disk's truncated file) is renamed aside to ``<name>.corrupt-<UTC time>`` and a fresh
+store begun; a file of something else (a CSV, notes: :func:`foreign_file`) is left as it is
+and nothing is written to it (the command's results are kept, with one warning). A
+``running`` record whose process is gone (same host) reads as ``interrupted``, and the next
+writer marks it so.
 """
 
 from __future__ import annotations
@@ -54,9 +56,11 @@ from typing import Any
 
 __all__ = [
     "DEFAULT_STORE",
+    "STORE_ALLOWED",
     "Store",
     "StoreError",
     "default_store_path",
+    "foreign_file",
     "new_record_id",
     "spec_hash",
 ]
@@ -271,11 +275,11 @@ class Store:
         """Apply ``op`` to the file after merging the spool, else spool it; whether it is kept."""
         import duckdb
 
-        kind = _not_a_file(self.path)
+        kind = foreign_file(self.path)
         if kind:
             self._note(
-                f"results store {self.path}: {kind}, not a DuckDB file; record "
-                f"{op['record_id']} not stored (allowed: --store FILE.duckdb)"
+                f"results store {self.path}: {kind}; record {op['record_id']} not stored "
+                f"(allowed: {STORE_ALLOWED})"
             )
             return False
         try:
@@ -306,7 +310,7 @@ class Store:
             seen = _identity(self.path)
             try:
                 con = duckdb.connect(str(self.path), config=_DUCKDB_CONFIG)
-            except (duckdb.IOException, duckdb.OperationalError) as exc:
+            except duckdb.Error as exc:  # (a checksum's mismatch is a plain duckdb.Error)
                 damaged = any(word in str(exc) for word in _DAMAGED)
                 if not damaged and not _held(exc):
                     raise
@@ -584,12 +588,9 @@ class Store:
         waiting while a writer holds it."""
         import duckdb
 
-        kind = _not_a_file(self.path)
+        kind = foreign_file(self.path)
         if kind:
-            raise StoreError(
-                f"results store {self.path}: {kind}, not a DuckDB file; allowed: "
-                "--store FILE.duckdb"
-            )
+            raise StoreError(f"results store {self.path}: {kind}; allowed: {STORE_ALLOWED}")
         if not self.path.exists():
             con.execute("ATTACH ':memory:' AS stored")
             con.execute("USE stored")
@@ -807,6 +808,31 @@ _DUCKDB_CONFIG: dict[str, str | bool | int | float | list[str]] = {
     "threads": 1,
     "memory_limit": "256MB",
 }
+
+
+#: What a results store's path may be (the end of every message refusing one).
+STORE_ALLOWED = "--store a new file or a linesim results store (DuckDB), e.g. runs.duckdb"
+#: Bytes 8–11 of every DuckDB database file (its header's magic).
+_DUCKDB_MAGIC = b"DUCK"
+
+
+def foreign_file(path: str | os.PathLike) -> str | None:
+    """Why the existing ``path`` cannot be a results store — a folder, a special file, or a
+    file of something else (a CSV, notes: DuckDB would open a CSV as an in-memory database and
+    keep nothing) — else None: no file yet, an empty one, or a DuckDB file (a damaged one is
+    set aside by the writer). A foreign file is neither written to nor moved."""
+    path = Path(path)
+    kind = _not_a_file(path)
+    if kind:
+        return f"{kind}, not a DuckDB file"
+    try:
+        with open(path, "rb") as f:
+            head = f.read(12)
+    except OSError:  # none yet, or unreadable: the write or the read says what happened
+        return None
+    if not head or head[8:12] == _DUCKDB_MAGIC:
+        return None
+    return "a file that is not a DuckDB database (left as it is)"
 
 
 def _not_a_file(path: Path) -> str | None:

@@ -181,16 +181,49 @@ def _run_in_process(tmp_path, capsys, store, *extra: str):
     return doc, _warnings(captured.err), captured.err
 
 
-def test_a_folder_as_store_is_one_warning(tmp_path, capsys):
-    folder = tmp_path / "s.duckdb"
-    folder.mkdir()
-    doc, warnings, err = _run_in_process(tmp_path, capsys, folder)
-    assert warnings == [
-        f"linesim: warning: results store {folder}: a folder, not a DuckDB file; record "
-        f"{doc['record_id']} not stored (allowed: --store FILE.duckdb); the results above "
-        "are kept"
+ALLOWED = "--store a new file or a linesim results store (DuckDB), e.g. runs.duckdb"
+
+
+@pytest.mark.parametrize("given", ["flag", "environment"])
+@pytest.mark.parametrize("kind", ["folder", "csv", "notes"])
+def test_a_store_that_is_no_store_is_one_warning_and_left_as_it_is(
+    tmp_path, capsys, monkeypatch, kind, given
+):
+    """A folder, a CSV or a text file as the store (``--store`` or ``$LINESIM_STORE``): the
+    run's output whole, one warning naming it, and the folder or file exactly as it was —
+    nothing written into it, nothing set aside, nothing spooled (DuckDB opens a CSV as an
+    in-memory database and would keep nothing; a user's file is not a damaged store)."""
+    path = tmp_path / {"folder": "s.duckdb", "csv": "mydata.csv", "notes": "notes.duckdb"}[kind]
+    if kind == "folder":
+        path.mkdir()
+    else:
+        path.write_text("a,b\n1,2\n" if kind == "csv" else "my notes\n" * 100)
+    before = None if kind == "folder" else path.read_bytes()
+    out = tmp_path / "out.csv"
+    if given == "flag":
+        code = main([*RUN, "--store", str(path), "--out", str(out)])
+    else:
+        monkeypatch.setenv("LINESIM_STORE", str(path))
+        code = main([*RUN, "--out", str(out)])
+    captured = capsys.readouterr()
+    doc = json.loads(captured.out)  # the whole document
+    assert code == 0 and len(pd.read_csv(out)) > 0  # --out written whole
+    what = (
+        "a folder, not a DuckDB file"
+        if kind == "folder"
+        else "a file that is not a DuckDB database (left as it is)"
+    )
+    assert captured.err == (
+        f"linesim: warning: results store {path}: {what}; record {doc['record_id']} not "
+        f"stored (allowed: {ALLOWED}); the results above are kept\n"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("out.")) == [
+        path.name
     ]
-    assert err == warnings[0] + "\n"
+    if before is not None:
+        assert path.read_bytes() == before
+    else:
+        assert list(path.iterdir()) == []
 
 
 def test_an_unwritable_place_is_one_warning(tmp_path, capsys):
@@ -214,14 +247,15 @@ def test_a_damaged_store_being_created_is_not_set_aside(tmp_path, monkeypatch):
     assert store.problems == []  # as when another process holds the file: spooled
 
 
-@pytest.mark.parametrize("damage", ["text", "truncated"])
+@pytest.mark.parametrize("damage", ["truncated", "garbled"])
 def test_a_damaged_store_is_set_aside_and_the_record_kept(tmp_path, capsys, damage):
     store = tmp_path / "s.duckdb"
-    if damage == "text":
-        store.write_text("this is not a database\n" * 50)
-    else:  # the first 8 KB of a real store: what a full disk leaves
-        Store(tmp_path / "real.duckdb").record("run", load_line("pilot_sulfide_200mwh"))
-        store.write_bytes((tmp_path / "real.duckdb").read_bytes()[:8192])
+    Store(tmp_path / "real.duckdb").record("run", load_line("pilot_sulfide_200mwh"))
+    real = (tmp_path / "real.duckdb").read_bytes()
+    if damage == "truncated":  # the first 8 KB of a real store: what a full disk leaves
+        store.write_bytes(real[:8192])
+    else:  # a DuckDB header, then rubbish
+        store.write_bytes(real[:12] + b"this is not a database\n" * 500)
     os.utime(store, (time.time() - 3600,) * 2)  # found an hour later
     before = store.read_bytes()
     doc, warnings, _ = _run_in_process(tmp_path, capsys, store)
