@@ -466,3 +466,23 @@ def test_a_record_keeps_the_order_of_its_documents_keys(tmp_path):
     assert list(got["summary"]["stations"]) == flow
     assert list(got["summary"]["stations"][flow[0]]) == ["oee", "availability"]
     assert list(got["args"]) == ["z", "b"]
+
+
+def test_a_record_without_engine_or_seed_lists_as_strict_json(tmp_path, capsys):
+    """An optimisation's record has no engine and a record may have no seed: ``runs list
+    --json`` gives null for them (strict JSON: NaN is not), the table and ``runs show`` a
+    dash, not "NaN" or "None"."""
+    store = tmp_path / "s.duckdb"
+    rid = Store(store).record("optimise", load_line("pilot_sulfide_200mwh"))
+    assert main(["runs", "list", "--json", "--store", str(store)]) == 0
+
+    def refuse(constant):
+        raise ValueError(f"not JSON: {constant}")
+
+    [row] = json.loads(capsys.readouterr().out, parse_constant=refuse)
+    assert (row["id"], row["engine"], row["seed"]) == (rid, None, None)
+    assert main(["runs", "list", "--store", str(store)]) == 0
+    table = capsys.readouterr().out
+    assert "NaN" not in table and "None" not in table and "—" in table
+    assert main(["runs", "show", rid, "--store", str(store)]) == 0
+    assert ", engine —, seed —" in capsys.readouterr().out

@@ -67,8 +67,9 @@ def runs_command(args: argparse.Namespace) -> int:
             if args.json:
                 _write_json(frame.to_dict(orient="records"))
             else:
+                shown = frame.astype(object).where(frame.notna(), "—")  # not "NaN" or "None"
                 sys.stdout.write(
-                    (frame.to_string(index=False) if len(frame) else f"no records in {store.path}")
+                    (shown.to_string(index=False) if len(frame) else f"no records in {store.path}")
                     + "\n"
                 )
         elif args.runs_command == "show":
@@ -91,8 +92,11 @@ def runs_command(args: argparse.Namespace) -> int:
 
 
 def _write_json(doc) -> None:
-    """``doc`` as JSON on stdout: times in ISO 8601, seeds as whole numbers of any size."""
-    sys.stdout.write(json.dumps(doc, indent=2, default=_plain) + "\n")
+    """``doc`` as JSON on stdout: times in ISO 8601, seeds as whole numbers of any size, a
+    missing value (NaN in a listing's column) as null — strict JSON, which NaN is not."""
+    from linesim.summary import json_safe
+
+    sys.stdout.write(json.dumps(json_safe(doc), indent=2, allow_nan=False, default=_plain) + "\n")
 
 
 def _plain(value):

@@ -30,7 +30,7 @@ def format_record(rec: dict) -> str:
     head = [
         f"{rec['id']}: {rec['kind']} of {rec['line']} ({rec['status']})",
         f"  created   {rec['created_at']} UTC, linesim {rec['version']}, engine "
-        f"{rec['engine']}, seed {rec['seed']}",
+        f"{rec['engine'] or '—'}, seed {'—' if rec['seed'] is None else rec['seed']}",
         f"  config    {rec['config_path']}  sha256 {rec['config_hash'][:16]}…",
         f"  written   on {rec.get('host') or 'an unknown host'}, process {rec.get('pid') or '?'}",
         f"  rows      {len(rec['rows'])}",
