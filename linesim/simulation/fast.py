@@ -528,14 +528,15 @@ def _snapshot(st: K.State, now: float) -> dict:
     sums[K.CF.WIP_SINCE] = now
     n_acc = len(TIME_ACCOUNTS)
     machines = np.bincount(mi[:, K.MI.STATION], minlength=len(si))
-    round_the_clock, zero = _round_the_clock_totals(st, now), np.zeros((1, n_acc))
+    round_the_clock = _round_the_clock_totals(st, now)
     acc_by_station = []
     for i in range(len(si)):
         first = si[i, K.SI.FIRST]
         work_s, days = float(st.station_float[i, K.SF.CAL_WORK_S]), int(si[i, K.SI.CAL_DAYS])
-        if not work_s:  # 0 + each machine's in order, as the SimPy engine's sum()
-            rows_i = round_the_clock[first : first + machines[i]]
-            acc_by_station.append(np.cumsum(np.vstack((zero, rows_i)), axis=0)[-1].tolist())
+        if not work_s:  # summed by Python's sum(), as the SimPy engine's (compensated from
+            # Python 3.12 on: no NumPy sum gives the same bits on every Python)
+            columns = round_the_clock[first : first + machines[i]].T.tolist()
+            acc_by_station.append([sum(c) for c in columns] if machines[i] else [0.0] * n_acc)
             continue
         rows = []
         for m in range(first, first + machines[i]):
