@@ -156,8 +156,15 @@ def down_fraction(r: SimResult, s: StationRecord) -> float:
 
 
 def active_fraction(r: SimResult, s: StationRecord) -> float:
-    """Share of machine-time neither blocked nor starved (processing or under repair)."""
-    return (s.busy_s + s.down_s) / _machine_s(r, s)
+    """Share of a station's working machine-time it is active — processing, under repair, in
+    a setup, a minor stop, planned maintenance or rework: anything but waiting, blocked or
+    starved (the active-period method: the station least often waiting holds the line back).
+    Time off shift is neither: a station working two shifts and never waiting in them is as
+    active as one working round the clock and never waiting."""
+    working = _machine_s(r, s) - s.off_shift_s
+    if working <= 0.0:
+        return 0.0
+    return (working - s.blocked_s - s.starved_s) / working
 
 
 #: The loss tree's categories, in waterfall order from calendar time to good output.
@@ -326,7 +333,7 @@ def mean_lead_time_h(r: SimResult) -> float:
 
 
 def bottleneck(r: SimResult) -> str:
-    """The station with the largest active fraction (busy + down)."""
+    """The station with the largest :func:`active_fraction` (least often waiting)."""
     return max(r.stations, key=lambda s: active_fraction(r, s)).id
 
 

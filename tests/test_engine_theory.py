@@ -22,6 +22,41 @@ def engine(request):
     return request.param
 
 
+def test_the_bottleneck_is_the_station_least_often_waiting_setups_included(engine):
+    """s0 processes a cell in 10 s but changes over for 60 s every 10 cells (16 s a cell in
+    all: 225 cells/h), s1 takes 14 s (257 cells/h): the line runs at s0's 225 cells/h and s0
+    never waits, though s1 is busy more of the time (0.875 against 0.625). The bottleneck is
+    s0 — a machine more there lifts the line to s1's rate, one more at s1 changes nothing —
+    and, with the machine added, s1."""
+
+    def line(m0: int, m1: int):
+        return make_line(
+            [
+                {
+                    "kind": "discrete",
+                    "cycle_time_s": 10,
+                    "machines": m0,
+                    "changeover": {"every_cells": 10, "duration_s": 60},
+                    "buffer_after": 5,
+                },
+                {"kind": "discrete", "cycle_time_s": 14, "machines": m1},
+            ]
+        )
+
+    out = {}
+    for m0, m1 in ((1, 1), (2, 1), (1, 2)):
+        r = simulate(line(m0, m1), horizon_s=100 * H, warmup_s=1 * H, rng=1, engine=engine)
+        out[m0, m1] = (r.good / 100, kpis.bottleneck(r))
+        if (m0, m1) == (1, 1):
+            s0, s1 = r.stations
+            assert kpis.utilisation(r, s0) < kpis.utilisation(r, s1)
+            assert math.isclose(kpis.active_fraction(r, s0), 1.0, abs_tol=1e-3)
+            assert math.isclose(kpis.active_fraction(r, s1), 14 / 16, abs_tol=2e-3)
+    assert abs(out[1, 1][0] - 3600 / 16) <= 0.02 and out[1, 1][1] == "s0"
+    assert abs(out[1, 2][0] - 3600 / 16) <= 0.02 and out[1, 2][1] == "s0"
+    assert abs(out[2, 1][0] - 3600 / 14) <= 0.02 and out[2, 1][1] == "s1"
+
+
 def test_deterministic_serial_line_runs_at_the_slowest_station_exactly(engine):
     line = make_line(
         [

@@ -3,10 +3,12 @@
 ``tests/data/json_keys_before_layout.json`` holds the key trees of ``linesim run``, ``compare``
 and ``capacity --json`` as the code printed them before results became typed (commit 1913a81);
 ``tests/data/run_pilot_1d_2reps.json`` is that run's whole document, regenerated when the
-model changes on purpose (issue 14: the losses of a real line, the OEE loss tree). Every key of
-before is still there; new keys may be added only where they carry a unit (``…_usd``,
-``…_usd_per_year``, ``…_kwh_per_year``, ``…_h``, ``…_cells``, ``…_cells_per_h``) or inside
-an OEE loss tree (``losses``), or are new causes of the yield gap or counts of escapes.
+model changes on purpose (issue 14: the losses of a real line, the OEE loss tree; a
+station's ``active`` share counting setups, stops, maintenance and rework, of its working
+time). Every key of before is still there; new keys may be added only where they carry a
+unit (``…_usd``, ``…_usd_per_year``, ``…_kwh_per_year``, ``…_h``, ``…_cells``,
+``…_cells_per_h``) or inside an OEE loss tree (``losses``), or are new causes of the yield
+gap or counts of escapes.
 """
 
 from __future__ import annotations
