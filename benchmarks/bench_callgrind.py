@@ -14,8 +14,9 @@ first, so that the run under valgrind finds it in the cache instead of compiling
 valgrind (hours). Timed runs use the host's CPU; the counts are for the same source.
 
 Lines: those of :data:`HORIZON_S` (the 4 GWh line's 3 days, 100,000 cells of the benchmark line
-and of its twin, ~300,000 visits of two ``bench_visits.py`` lines), or any
-``visits:<stations>:<machines>`` line for ~300,000 visits. ``--branch-sim`` adds callgrind's
+and of its twin, ~250,000 visits of two ``bench_visits.py`` lines), or any
+``visits:<stations>:<machines>`` line for the horizon ``bench_visits.py`` gives 300,000 visits
+(fewer on long lines, which take long to fill: ~150,000 on 60 × 1). ``--branch-sim`` adds callgrind's
 simulated branch predictor (``Bc``/``Bcm``: conditional branches and their mispredictions,
 ``Bi``/``Bim``: indirect ones), where fewer instructions may still cost more time.
 
@@ -45,18 +46,22 @@ HORIZON_S = {
     "visits:6:1": 514286.0,
     "visits:6:300": 514286.0,
 }
-VISITS = 300_000  #: station visits of a ``visits:<stations>:<machines>`` line not named above
+VISITS = 300_000  #: station visits asked of a ``visits:<stations>:<machines>`` line not named
 
 
 def horizon_s(line: str) -> float:
-    """The simulated seconds of ``line``: :data:`HORIZON_S`'s, or ~:data:`VISITS` visits of a
-    ``visits:<stations>:<machines>`` line (~330 cells an hour start, as ``bench_visits.py``)."""
+    """The simulated seconds of ``line``: :data:`HORIZON_S`'s, or what ``bench_visits.py``
+    gives a ``visits:<stations>:<machines>`` line for :data:`VISITS` visits (~330 cells an
+    hour started)."""
     if line in HORIZON_S:
         return HORIZON_S[line]
     kind, stations, machines = (line.split(":") + ["", ""])[:3]
-    if kind != "visits" or not (stations.isdigit() and machines.isdigit()):
+    if not (kind == "visits" and stations.isdigit() and machines.isdigit()) or not (
+        int(stations) and int(machines)
+    ):
         raise argparse.ArgumentTypeError(
-            f"{line!r}: one of {', '.join(HORIZON_S)} or visits:<stations>:<machines>"
+            f"{line!r}: one of {', '.join(HORIZON_S)} or visits:<stations>:<machines>, "
+            "each at least 1"
         )
     return VISITS / (330.0 * int(stations)) * 3600.0
 

@@ -548,15 +548,16 @@ def rolls(spec):
 
 #: the lines and simulated horizons [s]: the 4 GWh line's 3 days (bench_baselines' row), the
 #: same with rolls moving at its continuous stations (:func:`rolls`), the benchmark line's
-#: 100,000 cells, and bench_visits' lines of 1 and 300 machines a station (~300,000 visits each)
+#: 100,000 cells, bench_visits' lines of 1 and 300 machines a station (~250,000 visits each),
+#: and its lines of 20 and 60 stations at its horizons (fewer visits: long lines fill slowly)
 LINES = {
     "gwh": 3 * 86400.0,
     "gwh_rolls": 3 * 86400.0,
     "bench": 100_000 / 310.0 * 3600.0,
     "visits:6:1": 514_286.0,
     "visits:6:300": 514_286.0,
-    "visits:20:1": 154_286.0,
-    "visits:60:1": 51_429.0,
+    "visits:20:1": 300_000 / (330.0 * 20) * 3600.0,  # bench_visits' horizons
+    "visits:60:1": 300_000 / (330.0 * 60) * 3600.0,
 }
 
 
