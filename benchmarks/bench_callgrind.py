@@ -16,9 +16,10 @@ valgrind (hours). Timed runs use the host's CPU; the counts are for the same sou
 Lines: those of :data:`HORIZON_S` (the 4 GWh line's 3 days, 100,000 cells of the benchmark line
 and of its twin, ~250,000 visits of two ``bench_visits.py`` lines), or any
 ``visits:<stations>:<machines>`` line for the horizon ``bench_visits.py`` gives 300,000 visits
-(fewer on long lines, which take long to fill: ~150,000 on 60 × 1). ``--branch-sim`` adds callgrind's
-simulated branch predictor (``Bc``/``Bcm``: conditional branches and their mispredictions,
-``Bi``/``Bim``: indirect ones), where fewer instructions may still cost more time.
+(fewer on long lines, which take long to fill: ~150,000 on 60 × 1). ``--branch-sim`` adds
+callgrind's simulated branch predictor (``Bc``/``Bcm``: conditional branches and their
+mispredictions, ``Bi``/``Bim``: indirect ones), where fewer instructions may still cost more
+time. Misses and branches are the whole instrumented run's (refills and snapshots too).
 
 Usage (``--tree``: another checkout, e.g. ``git archive <commit> linesim benchmarks configs``
 unpacked; default: this one)::
