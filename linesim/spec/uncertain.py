@@ -159,6 +159,8 @@ class Uncertain:
                 x = a + (b - a) * y
             if self.integer:
                 x = np.clip(np.rint(x), self.low, self.high)
+            else:  # rounding (e.g. subnormal bounds) must not step outside [low, high]
+                x = np.clip(x, self.low, self.high)
         else:
             u = np.clip(u, TAIL, 1.0 - TAIL)
             lo = max(bounds.low, -math.inf if self.low is None else self.low)
