@@ -133,11 +133,41 @@ def ranges_of(spec: LineSpec) -> tuple[tuple[tuple[str | int, ...], Any, float],
 def carry_ranges(source: LineSpec, target: LineSpec) -> LineSpec:
     """``target`` (an edited copy of ``source``) with the distributions of ``source`` whose
     fields ``target`` still holds at their nominal value: an edit keeps every range it does
-    not touch (a field set to another number is certain from then on)."""
+    not touch (a field set to another number is certain from then on). A station's and a
+    material's fields follow it by its id or name where ``target`` has moved it (a station
+    removed or inserted before it), and go with it where ``target`` has none."""
     data = editable(target)
-    kept = [r for r in ranges_of(source) if _holds(data, r[0], r[2])]
+    source_data = editable(source)
+    kept = []
+    for keys, node, nominal in ranges_of(source):
+        moved = _follow(keys, source_data, data)
+        if moved is not None and _holds(data, moved, nominal):
+            kept.append((moved, node, nominal))
     _keep_ranges(target, kept)
     return target
+
+
+#: Lists whose entries are named, and the field that names them.
+_NAMED = {("stations",): "id", ("cost", "materials"): "name"}
+
+
+def _follow(keys: tuple[str | int, ...], was: Any, now: Any) -> tuple[str | int, ...] | None:
+    """``keys`` (a field of the dump ``was``) as the dump ``now`` places that field: the index
+    of a station or a material by its id or name (None when ``now`` has no such entry)."""
+    for head, name in _NAMED.items():
+        n = len(head)
+        if keys[:n] != head or len(keys) <= n or not isinstance(keys[n], int):
+            continue
+        try:
+            entries_was, entries_now = was, now
+            for key in head:
+                entries_was, entries_now = entries_was[key], entries_now[key]
+            ident = entries_was[keys[n]][name]
+        except (KeyError, IndexError, TypeError):
+            return None
+        at = [k for k, e in enumerate(entries_now) if isinstance(e, dict) and e.get(name) == ident]
+        return (*head, at[0], *keys[n + 1 :]) if at else None
+    return keys
 
 
 def _holds(data: Any, keys: Sequence[str | int], nominal: float) -> bool:

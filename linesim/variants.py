@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from linesim.config import drop_materials_entering_at, editable, line_from_dict
+from linesim.config import carry_ranges, drop_materials_entering_at, editable, line_from_dict
 from linesim.errors import ConfigError
 from linesim.spec import DEFAULT_OPTION, WINDOW_KINDS, LineSpec
 
@@ -96,6 +96,7 @@ def apply_layout(
     removed (with the materials entering there), and each station in its ``omission_effects``
     gets the extra independent defect probability δ: p → 1 − (1 − p)(1 − δ), per option.
     """
+    source = spec
     if settings:
         spec = with_settings(spec, settings)
     raw = editable(spec)
@@ -120,7 +121,9 @@ def apply_layout(
         if effects and omitted & set(effects):
             station["omission_effects"] = {k: v for k, v in effects.items() if k not in omitted}
     drop_materials_entering_at(raw, omitted)
-    return line_from_dict(raw, f"<layout of {spec.name}>")
+    # the distributions of the fields the layout leaves as they were (`linesim uncertainty`
+    # on a written layout, the app's working copy)
+    return carry_ranges(source, line_from_dict(raw, f"<layout of {spec.name}>"))
 
 
 def _add_defect(station: dict, delta: float) -> None:

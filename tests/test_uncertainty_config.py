@@ -233,3 +233,39 @@ def test_a_ranged_field_edited_to_its_default_keeps_the_edit():
     again = line_from_text(dump_line(edited))
     assert again.stations[0].defect_probability == 0.0
     assert dump_line(edited).count("dist:") == dump_line(spec).count("dist:") - 1
+
+
+def test_a_layout_keeps_the_distributions_of_the_fields_it_leaves_alone():
+    """``apply_layout`` (what ``optimise --write-config`` and the app's "load this layout"
+    write): a layout that leaves a station out keeps every other distribution, each on its own
+    station (followed by id, not by its place in the list, which the removal shifts), drops
+    the left-out station's, and makes certain the fields it changes (omission effects); the
+    written file runs ``linesim uncertainty``."""
+    from linesim.config import dump_line, line_from_text
+    from linesim.variants import apply_layout
+
+    spec = load_line("pilot_sulfide_200mwh")
+
+    def by_station(text):
+        out = {}
+        for i in uncertain_inputs(yaml.safe_load(text)):
+            out[i.name] = i.dist
+        return out
+
+    before = by_station(dump_line(spec))
+    gone = "sputter_interlayer"
+    assert any(name.startswith(f"stations.{gone}.") for name in before)
+    changed = set(spec.stations[spec.station_index(gone)].omission_effects)
+    layout = {gone: {"default": 0}, "stacking": {"default": 5}}
+    text = dump_line(apply_layout(spec, layout))
+    after = by_station(text)
+    expected = {
+        name: dist
+        for name, dist in before.items()
+        if not name.startswith(f"stations.{gone}.")
+        and not any(name == f"stations.{s}.defect_probability" for s in changed)
+    }
+    assert after == expected and len(after) > 20
+    again = line_from_text(text)
+    assert gone not in {s.id for s in again.stations}
+    assert again.stations[again.station_index("stacking")].machines == 5
