@@ -85,8 +85,31 @@ def load_line(path: str | Path, overrides: Iterable[str] = ()) -> LineSpec:
     """
     path = resolve_config(path)
     raw = load_raw(path)
+    overrides = tuple(overrides)
     raw = apply_overrides(raw, overrides)
-    return line_from_dict(raw, path)
+    try:
+        return line_from_dict(raw, path)
+    except ConfigError as exc:  # a mistake an override made: name the override too
+        given = _override_at(exc.path, overrides)
+        if given is None:
+            raise
+        # (the field path and the value the message shows say which: the override itself
+        # may be long)
+        raise ConfigError(
+            path, exc.path, f"{exc.problem} (set by --set)", exc.value, exc.allowed, exc.more
+        ) from None
+
+
+def _override_at(field: str, overrides: Sequence[str]) -> str | None:
+    """The last of ``overrides`` that set ``field`` or a field inside it, else None."""
+    for text in reversed(overrides):
+        try:
+            keys = ".".join(map(str, parse_override(text)[0]))
+        except ConfigError:
+            continue
+        if field == keys or field.startswith((keys + ".", keys + "[")):
+            return text
+    return None
 
 
 def line_from_dict(raw: Mapping[str, Any], file: str | Path = "<config>") -> LineSpec:

@@ -198,3 +198,25 @@ def test_set_inside_a_list_entry_that_is_not_a_mapping_names_the_path():
         apply_overrides({"zz": [1, 2]}, ["zz.0.x=1"])
     with pytest.raises(ConfigError, match="the list is empty"):
         apply_overrides({"zz": []}, ["zz.0.x=1"])
+
+
+def test_a_bad_override_is_named_beside_the_file(capsys, tmp_path):
+    """A value given with ``--set`` that the line refuses: the message names the file and the
+    override that set it (the file itself holds no such value), and a mistake in the file
+    itself names the file alone."""
+    bad = "stations.stacking.machines=four"
+    assert main(["validate", "pilot_sulfide_200mwh", "--set", bad]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "pilot_sulfide_200mwh.yaml: stations.stacking.machines: " in err
+    assert "(set by --set) (got 'four')" in err
+    with pytest.raises(ConfigError) as refused:
+        load_line("pilot_sulfide_200mwh", ["stations.laser_cutting.machines=4", bad])
+    assert refused.value.problem.endswith("(set by --set)")
+    broken = tmp_path / "broken.yaml"  # the override is fine, the mistake is the file's
+    text = (ROOT / "configs" / "pilot_sulfide_200mwh.yaml").read_text(encoding="utf-8")
+    broken.write_text(text.replace("mttr_h: 3", "mttr_h: -1", 1), encoding="utf-8")
+    with pytest.raises(ConfigError) as other:
+        load_line(broken, ["stations.stacking.machines=4"])
+    assert other.value.file == str(broken) and other.value.path.endswith("mttr_h")
+    assert "--set" not in str(other.value)

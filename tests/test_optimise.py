@@ -286,6 +286,9 @@ def test_infeasible_names_the_budget():
     result = optimise_layout(Problem(spec, target_gwh_per_year=0.39, budget_usd=4e6))
     assert result.status == "infeasible"
     assert result.binding == "budget 4.0 MUSD < 5.0 MUSD minimum capex for 0.39 GWh/yr"
+    # a budget of thousands of USD is not written "0.0 MUSD"
+    small = optimise_layout(Problem(spec, target_gwh_per_year=0.39, budget_usd=1000))
+    assert small.binding == "budget 0.001 MUSD < 5.0 MUSD minimum capex for 0.39 GWh/yr"
 
 
 def test_infeasible_names_machine_limits_floor_and_dry_room():

@@ -682,6 +682,14 @@ def _figure(x: float, spec: str) -> str:
     return format(x, spec) if abs(x) < 1e12 else f"{x:.3g}"
 
 
+def _musd(usd: float) -> str:
+    """A budget in M USD for a message, with the digits that tell it from zero (1,000 USD is
+    0.001 MUSD, not 0.0)."""
+    if usd == 0 or abs(usd) >= 1e5:
+        return _figure(usd / 1e6, ",.1f")
+    return format(usd / 1e6, ".2g")
+
+
 def _model_at(problem: Problem, known: dict | None) -> LayoutModel:
     """The (closed) model of ``problem``. With a target, its budget and area limits choose no
     candidate (they are constraints of the model only), so a model built before for the same
@@ -718,10 +726,10 @@ def _explain(
     model = _model_at(without, known)
     if name == "budget":
         if target is None:
-            return f"budget {_figure(value / 1e6, ',.1f')} MUSD buys no working line"
+            return f"budget {_musd(value)} MUSD buys no working line"
         sol = model.solve("min_capex")
         return (
-            f"budget {_figure(value / 1e6, ',.1f')} MUSD < "
+            f"budget {_musd(value)} MUSD < "
             f"{_figure(_objective(sol) / 1e6, ',.1f')} MUSD "
             f"minimum capex for {_gwh(target)}"
         )
