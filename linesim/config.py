@@ -608,9 +608,8 @@ def _patch_stations(stations: Any, patches: Mapping[str, Any], file: Path) -> li
                 f"stations.{sid}",
                 "unknown station id",
                 sid,
-                "one of "
-                + ", ".join(map(str, ids))
-                + " (or add insert_after: to add a new station)",
+                # the way to add a station first: a long list of ids is cut at the end
+                "a new station with insert_after:, or one of " + ", ".join(map(str, ids)),
             )
         k = ids.index(sid)
         out[k] = _merge(out[k], patch, file, f"stations.{sid}")

@@ -220,3 +220,15 @@ def test_a_bad_override_is_named_beside_the_file(capsys, tmp_path):
         load_line(broken, ["stations.stacking.machines=4"])
     assert other.value.file == str(broken) and other.value.path.endswith("mttr_h")
     assert "--set" not in str(other.value)
+
+
+def test_an_unknown_station_in_a_derived_config_says_how_to_add_one(tmp_path):
+    """Patching a station the base does not have: the message says how to add one before it
+    lists the base's ids, so that a long list, cut short, does not cut the way out."""
+    derived = tmp_path / "derived.yaml"
+    derived.write_text("extends: gwh_sulfide_4gwh\nstations:\n  nope: {machines: 2}\n")
+    with pytest.raises(ConfigError) as refused:
+        load_line(derived)
+    message = str(refused.value)
+    assert "stations.nope: unknown station id (got 'nope')" in message
+    assert "allowed: a new station with insert_after:, or one of se_powder_prep" in message
